@@ -1,0 +1,97 @@
+/* Statistics for comparisons, as OHID's Fingertips computes them (DESIGN.md "Comparisons").
+ * Pure functions of numbers: no I/O, no allocation beyond what a caller passes in, no store. */
+#ifndef CDOF_STATS_H
+#define CDOF_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CDOF_Z_95       1.959963984540054
+#define CDOF_Z_99_8     3.090232306167813
+#define CDOF_TREND_CHI2 9.5495 /* chi-squared threshold for a significant recent trend */
+
+typedef struct {
+    double lower, upper;
+} cdof_interval_t;
+
+/* Verdict values equal cdof.v1.Verdict. */
+typedef enum {
+    CDOF_VERDICT_NOT_COMPARED = 0,
+    CDOF_VERDICT_BETTER = 1,
+    CDOF_VERDICT_SIMILAR = 2,
+    CDOF_VERDICT_WORSE = 3,
+    CDOF_VERDICT_BEST = 4,
+    CDOF_VERDICT_WORST = 5,
+    CDOF_VERDICT_HIGHER = 6,
+    CDOF_VERDICT_LOWER = 7
+} cdof_verdict_t;
+
+typedef enum {
+    CDOF_STATS_POLARITY_NONE = 0,
+    CDOF_STATS_POLARITY_HIGH_GOOD = 1,
+    CDOF_STATS_POLARITY_LOW_GOOD = 2
+} cdof_stats_polarity_t; /* same values as cdof_polarity_t */
+
+/* z for a two-sided confidence level given as a fraction (0.95 -> 1.959963984540054).
+ * Returns NaN outside (0, 1). */
+double cdof_stats_z(double confidence);
+
+/* Wilson score interval for x successes out of n (0 <= x <= n, n > 0), as a proportion in [0,1].
+ * Returns 0 or -EDOM for invalid input. */
+int cdof_stats_wilson(double x, double n, double z, cdof_interval_t *out);
+
+/* Byar's approximation for a Poisson count x >= 0: the interval for the count itself. */
+int cdof_stats_byar(double x, double z, cdof_interval_t *out);
+
+/* Exact Poisson interval for an integer count x >= 0 at two-sided confidence (0.95, 0.998):
+ * lower chi2(alpha/2; 2x)/2 (0 when x = 0), upper chi2(1 - alpha/2; 2x + 2)/2. */
+int cdof_stats_poisson_exact(double x, double confidence, cdof_interval_t *out);
+
+/* The interval Fingertips uses for a count: exact below 10, Byar's method from 10. */
+int cdof_stats_count_interval(double x, double confidence, cdof_interval_t *out);
+
+/* Quantile of the chi-squared distribution with k degrees of freedom (k > 0), 0 < p < 1. */
+double cdof_stats_chi2_quantile(double p, double k);
+
+/* The benchmark test: the benchmark's point value against the area's 95% and 99.8% intervals.
+ * Inside the 95% interval: similar; outside 95% but inside 99.8%: better/worse by polarity
+ * (higher/lower without polarity); outside 99.8%: best/worst (still higher/lower without
+ * polarity). NaN inputs: not compared. */
+cdof_verdict_t cdof_stats_benchmark(double benchmark, const cdof_interval_t *ci95,
+                                    const cdof_interval_t *ci998, cdof_stats_polarity_t polarity);
+
+/* True for worse and worst. */
+bool cdof_stats_verdict_is_worse(cdof_verdict_t v);
+
+/* Percentile by linear interpolation between sorted values, as Excel's PERCENTILE.INC:
+ * sorted[0..n) ascending, 0 <= p <= 1. */
+double cdof_stats_percentile_inc(const double *sorted, size_t n, double p);
+
+/* Quintiles: for each of n values writes 1..5 into out (1 = best end by polarity; for no
+ * polarity 1 = lowest). Bounds at the 20/40/60/80th PERCENTILE.INC; a value on a bound takes the
+ * lower quintile. NaN values get 0. Fewer than five valid values: every out is 0 and the return
+ * is CDOF_EINVALID-like -EDOM. scratch holds n doubles. Returns 0 or -EDOM. */
+int cdof_stats_quintiles(const double *values, size_t n, cdof_stats_polarity_t polarity,
+                         double *scratch, int *out);
+
+typedef enum {
+    CDOF_TREND_NONE = 0,           /* not computed: too few points, broken series */
+    CDOF_TREND_NO_SIGNIFICANT = 1, /* no significant change */
+    CDOF_TREND_INCREASING = 2,
+    CDOF_TREND_DECREASING = 3
+} cdof_trend_t;
+
+typedef struct {
+    cdof_trend_t direction;
+    bool getting_better, getting_worse; /* by polarity; both false with no polarity */
+    double slope, se, chi2;
+} cdof_trend_result_t;
+
+/* Recent trend over the last five points of an unbroken series: values and their 95% intervals
+ * (SE = interval width / 3.92), inverse-variance weighted least squares on x = 0..4. Significant
+ * when (slope/SE)^2 > CDOF_TREND_CHI2 and the slope keeps its sign when any single point is
+ * dropped. n < 5 or a NaN among the last five: CDOF_TREND_NONE. Uses the last five of n. */
+int cdof_stats_trend(const double *values, const cdof_interval_t *ci95, size_t n,
+                     cdof_stats_polarity_t polarity, cdof_trend_result_t *out);
+
+#endif

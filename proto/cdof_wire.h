@@ -1,0 +1,54 @@
+/* The wire contract's helpers: packing and bounded decoding of cdof.v1 messages, and
+ * conversion between wire messages and the plain C types of the contract library.
+ *
+ * Every decoder checks what protobuf cannot: string lengths, repeated-field counts, that a oneof
+ * is set, that periods are well-formed. A message that fails is rejected with a reason. */
+#ifndef CDOF_WIRE_H
+#define CDOF_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdof.pb-c.h"
+#include "cdof_period.h"
+#include "cdof_validate.h"
+
+#define CDOF_WIRE_MAX_MESSAGE (64 * 1024) /* bytes; also set as ZMQ_MAXMSGSIZE */
+#define CDOF_WIRE_MAX_ID      64          /* agent ids, metric ids, milestone ids */
+#define CDOF_WIRE_MAX_TEXT    1024        /* notes, refs, reasons, summaries */
+#define CDOF_WIRE_MAX_ACKS    4096        /* entries in one Ack */
+
+/* Packs any message into a new heap buffer (*out, owned by the caller: free()). Returns 0 or
+ * -ENOMEM. */
+int cdof_wire_pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len);
+
+/* Decode with bounds. Return the unpacked message (caller frees with the matching
+ * cdof__v1__*__free_unpacked(msg, NULL)) or NULL with a reason in err. */
+Cdof__V1__Envelope *cdof_wire_envelope_decode(const void *buf, size_t len, char *err,
+                                              size_t errlen);
+Cdof__V1__Ack *cdof_wire_ack_decode(const void *buf, size_t len, char *err, size_t errlen);
+Cdof__V1__Alert *cdof_wire_alert_decode(const void *buf, size_t len, char *err, size_t errlen);
+Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t len, char *err,
+                                                       size_t errlen);
+Cdof__V1__QueryResponse *cdof_wire_query_response_decode(const void *buf, size_t len, char *err,
+                                                         size_t errlen);
+
+/* Period conversions. from_msg checks the period is well-formed (CDOF_EINVALID otherwise). */
+void cdof_wire_period_to_msg(const cdof_period_t *p, Cdof__V1__Period *msg);
+int cdof_wire_period_from_msg(const Cdof__V1__Period *msg, cdof_period_t *p);
+
+/* Fills *u from a decoded MetricUpdate. Strings are borrowed from msg. Returns 0 or
+ * CDOF_EINVALID (no period, malformed period) with a reason. */
+int cdof_wire_update_from_msg(const Cdof__V1__MetricUpdate *msg, cdof_update_t *u, char *err,
+                              size_t errlen);
+
+/* Fills msg (initialised by the caller) from u. Strings are borrowed from u; period points at
+ * the caller's period_storage. */
+void cdof_wire_update_to_msg(const cdof_update_t *u, Cdof__V1__MetricUpdate *msg,
+                             Cdof__V1__Period *period_storage);
+
+/* The text names of verdicts used in CSV and JSON: better, similar, worse, best, worst, higher,
+ * lower, not_compared. */
+const char *cdof_wire_verdict_name(Cdof__V1__Verdict v);
+
+#endif
