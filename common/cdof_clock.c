@@ -1,6 +1,7 @@
 #include "cdof_clock.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,32 +25,53 @@ static int64_t days_from_civil(int y, unsigned m, unsigned d)
     return (int64_t)era * 146097 + (int64_t)doe - 719468;
 }
 
+/* Exactly n decimal digits: sscanf's %d would also take signs and blanks ("2024- 5-01"). */
+static int clock_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
 int cdof_clock_parse(const char *s, int64_t *out_ms)
 {
+    static const int dim[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (!s || !*s)
         return -EINVAL;
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10) {
-        const char *rest = s + n;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    if (strlen(s) >= 10 && s[4] == '-' && s[7] == '-') {
+        if (clock_digits(s, 4, &y) || clock_digits(s + 5, 2, &mo) || clock_digits(s + 8, 2, &d))
+            return -EINVAL;
+        const char *rest = s + 10;
         if (*rest == 'T' || *rest == ' ') {
-            int m2 = 0;
-            if (sscanf(rest + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &m2) != 3)
+            if (strlen(rest) < 9 || rest[3] != ':' || rest[6] != ':' ||
+                clock_digits(rest + 1, 2, &h) || clock_digits(rest + 4, 2, &mi) ||
+                clock_digits(rest + 7, 2, &sec))
                 return -EINVAL;
-            rest += 1 + m2;
+            rest += 9;
             if (*rest == 'Z')
                 rest++;
         }
-        if (*rest || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        if (*rest || mo < 1 || mo > 12 || d < 1 || d > dim[mo - 1] ||
+            (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 60)
             return -EINVAL;
         *out_ms =
             (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) *
             1000;
         return 0;
     }
+    if (*s < '0' || *s > '9') /* strtoll would take blanks and signs */
+        return -EINVAL;
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < 0)
+    if (errno || *end)
         return -EINVAL;
     *out_ms = v;
     return 0;

@@ -41,6 +41,16 @@ static const cdof_opt_t *find_opt(const cdof_config_spec_t *spec, const char *na
     return NULL;
 }
 
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
 /* Sets one option from text; where names the source ("--hub" or "file:12") for errors. */
 static int set_opt(const cdof_opt_t *o, void *cfg, const char *value, const char *where, char *err,
                    size_t errlen)
@@ -98,7 +108,9 @@ static int set_opt(const cdof_opt_t *o, void *cfg, const char *value, const char
             }
             memcpy(item, p, n);
             item[n] = '\0';
-            if (n > 0 && cdof_strlist_add(l, item) < 0)
+            /* "a, b" in an INI file means "b", not " b". */
+            char *t = trim(item);
+            if (*t && cdof_strlist_add(l, t) < 0)
                 return -ENOMEM;
             p += n + (comma ? 1 : 0);
         }
@@ -108,23 +120,29 @@ static int set_opt(const cdof_opt_t *o, void *cfg, const char *value, const char
     return -EINVAL;
 }
 
-static char *trim(char *s)
+/* Lists accumulate within one source (repeated flags, repeated INI lines) but a later source
+ * replaces what an earlier one gave: the first time a source sets a list, the list is emptied.
+ * seen has one entry per option and belongs to the source being applied. */
+static int set_from_source(const cdof_opt_t *o, size_t idx, bool *seen, void *cfg,
+                           const char *value, const char *where, char *err, size_t errlen)
 {
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
+    if (o->type == CDOF_OPT_LIST && !seen[idx])
+        cdof_strlist_free((cdof_strlist_t *)(void *)((char *)cfg + o->offset));
+    seen[idx] = true;
+    return set_opt(o, cfg, value, where, err, errlen);
 }
 
 int cdof_config_load_file(const cdof_config_spec_t *spec, void *cfg, const char *path, char *err,
                           size_t errlen)
 {
+    bool *seen = calloc(spec->nopts + 1, sizeof *seen);
+    if (!seen)
+        return -ENOMEM;
     FILE *f = fopen(path, "r");
     if (!f) {
         int e = -errno;
         snprintf(err, errlen, "%s: %s", path, strerror(-e));
+        free(seen);
         return e;
     }
     char line[4096];
@@ -139,7 +157,11 @@ int cdof_config_load_file(const cdof_config_spec_t *spec, void *cfg, const char 
             rc = CDOF_EINVALID;
             break;
         }
-        char *s = trim(line);
+        char *s = line;
+        if (lineno == 1 &&
+            strncmp(s, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 BOM from Windows editors */
+            s += 3;
+        s = trim(s);
         if (!*s || *s == '#' || *s == ';' || *s == '[')
             continue;
         char *eq = strchr(s, '=');
@@ -161,10 +183,12 @@ int cdof_config_load_file(const cdof_config_spec_t *spec, void *cfg, const char 
             rc = CDOF_EINVALID;
             break;
         }
-        if ((rc = set_opt(o, cfg, value, where, err, errlen)) < 0)
+        if ((rc = set_from_source(o, (size_t)(o - spec->opts), seen, cfg, value, where, err,
+                                  errlen)) < 0)
             break;
     }
     fclose(f);
+    free(seen);
     return rc;
 }
 
@@ -185,47 +209,24 @@ void cdof_config_print_help(const cdof_config_spec_t *spec)
            "--version", "show the version");
 }
 
-static void apply_defaults(const cdof_config_spec_t *spec, void *cfg)
+/* A default that does not parse is a bug in the option table; say so rather than run without. */
+static int apply_defaults(const cdof_config_spec_t *spec, void *cfg, char *err, size_t errlen)
 {
-    char err[16];
     for (size_t i = 0; i < spec->nopts; i++) {
-        if (spec->opts[i].def)
-            (void)set_opt(&spec->opts[i], cfg, spec->opts[i].def, "default", err, sizeof err);
+        if (!spec->opts[i].def)
+            continue;
+        char where[80];
+        snprintf(where, sizeof where, "default of --%s", spec->opts[i].name);
+        int rc = set_opt(&spec->opts[i], cfg, spec->opts[i].def, where, err, errlen);
+        if (rc < 0)
+            return rc;
     }
+    return 0;
 }
 
-int cdof_config_parse(const cdof_config_spec_t *spec, void *cfg, int argc, char **argv,
-                      cdof_strlist_t *positional, char *err, size_t errlen)
+static int parse_flags(const cdof_config_spec_t *spec, void *cfg, int argc, char **argv,
+                       cdof_strlist_t *positional, bool *seen, char *err, size_t errlen)
 {
-    apply_defaults(spec, cfg);
-    /* The file comes first so that flags override it wherever they stand. */
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            cdof_config_print_help(spec);
-            return CDOF_CONFIG_EXIT;
-        }
-        if (!strcmp(argv[i], "--version")) {
-            printf("%s %s\n", spec->program, CDOF_VERSION);
-            return CDOF_CONFIG_EXIT;
-        }
-        if (!strcmp(argv[i], "--"))
-            break;
-        const char *path = NULL;
-        if (!strcmp(argv[i], "--config")) {
-            if (i + 1 >= argc) {
-                snprintf(err, errlen, "--config needs a FILE");
-                return CDOF_EINVALID;
-            }
-            path = argv[++i];
-        } else if (!strncmp(argv[i], "--config=", 9)) {
-            path = argv[i] + 9;
-        }
-        if (path) {
-            int rc = cdof_config_load_file(spec, cfg, path, err, errlen);
-            if (rc < 0)
-                return rc;
-        }
-    }
     bool only_positional = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -264,11 +265,50 @@ int cdof_config_parse(const cdof_config_spec_t *spec, void *cfg, int argc, char 
                      o->arg ? o->arg : "");
             return CDOF_EINVALID;
         }
-        int rc = set_opt(o, cfg, value, where, err, errlen);
+        int rc = set_from_source(o, (size_t)(o - spec->opts), seen, cfg, value, where, err, errlen);
         if (rc < 0)
             return rc;
     }
     return CDOF_CONFIG_OK;
+}
+
+int cdof_config_parse(const cdof_config_spec_t *spec, void *cfg, int argc, char **argv,
+                      cdof_strlist_t *positional, char *err, size_t errlen)
+{
+    int rc = apply_defaults(spec, cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* The file comes first so that flags override it wherever they stand. */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            cdof_config_print_help(spec);
+            return CDOF_CONFIG_EXIT;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("%s %s\n", spec->program, CDOF_VERSION);
+            return CDOF_CONFIG_EXIT;
+        }
+        if (!strcmp(argv[i], "--"))
+            break;
+        const char *path = NULL;
+        if (!strcmp(argv[i], "--config")) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "--config needs a FILE");
+                return CDOF_EINVALID;
+            }
+            path = argv[++i];
+        } else if (!strncmp(argv[i], "--config=", 9)) {
+            path = argv[i] + 9;
+        }
+        if (path && (rc = cdof_config_load_file(spec, cfg, path, err, errlen)) < 0)
+            return rc;
+    }
+    bool *seen = calloc(spec->nopts + 1, sizeof *seen);
+    if (!seen)
+        return -ENOMEM;
+    rc = parse_flags(spec, cfg, argc, argv, positional, seen, err, errlen);
+    free(seen);
+    return rc;
 }
 
 void cdof_config_free(const cdof_config_spec_t *spec, void *cfg)

@@ -36,27 +36,40 @@ typedef enum {
  * Returns NaN outside (0, 1). */
 double cdof_stats_z(double confidence);
 
-/* Wilson score interval for x successes out of n (0 <= x <= n, n > 0), as a proportion in [0,1].
- * Returns 0 or -EDOM for invalid input. */
+/* Inverse of the standard normal CDF, 0 < p < 1 (NaN otherwise); about 1e-15 relative. */
+double cdof_stats_normal_quantile(double p);
+
+/* Regularized incomplete gamma functions P(a, x) (lower) and Q(a, x) = 1 - P(a, x) (upper),
+ * a > 0, x >= 0; NaN otherwise. For integer a, P(a, x) = Pr(Poisson(x) >= a). */
+double cdof_stats_gamma_p(double a, double x);
+double cdof_stats_gamma_q(double a, double x);
+
+/* Wilson score interval for x successes out of n (0 <= x <= n, n > 0, x may be fractional), as
+ * a proportion in [0,1]; z >= 0. Returns 0 or -EDOM for invalid input (out untouched); -EINVAL
+ * when out is NULL. The same return convention holds for the interval functions below. */
 int cdof_stats_wilson(double x, double n, double z, cdof_interval_t *out);
 
-/* Byar's approximation for a Poisson count x >= 0: the interval for the count itself. */
+/* Byar's approximation for a Poisson count x >= 0: the interval for the count itself. The lower
+ * limit is 0 for x = 0 and is clamped at 0 where the formula goes negative (small x, large z). */
 int cdof_stats_byar(double x, double z, cdof_interval_t *out);
 
 /* Exact Poisson interval for an integer count x >= 0 at two-sided confidence (0.95, 0.998):
- * lower chi2(alpha/2; 2x)/2 (0 when x = 0), upper chi2(1 - alpha/2; 2x + 2)/2. */
+ * lower chi2(alpha/2; 2x)/2 (0 when x = 0), upper chi2(1 - alpha/2; 2x + 2)/2. A fractional x
+ * is accepted and uses the same formula (the gamma functions are defined for real x). */
 int cdof_stats_poisson_exact(double x, double confidence, cdof_interval_t *out);
 
 /* The interval Fingertips uses for a count: exact below 10, Byar's method from 10. */
 int cdof_stats_count_interval(double x, double confidence, cdof_interval_t *out);
 
-/* Quantile of the chi-squared distribution with k degrees of freedom (k > 0), 0 < p < 1. */
+/* Quantile of the chi-squared distribution with k degrees of freedom (k > 0), 0 < p < 1; NaN
+ * otherwise. Near full double precision (the upper tail is inverted through Q, not 1 - P). */
 double cdof_stats_chi2_quantile(double p, double k);
 
 /* The benchmark test: the benchmark's point value against the area's 95% and 99.8% intervals.
  * Inside the 95% interval: similar; outside 95% but inside 99.8%: better/worse by polarity
  * (higher/lower without polarity); outside 99.8%: best/worst (still higher/lower without
- * polarity). NaN inputs: not compared. */
+ * polarity). Intervals are closed: a benchmark exactly on a bound is inside it. Non-finite
+ * inputs, NULL intervals or lower > upper: not compared. */
 cdof_verdict_t cdof_stats_benchmark(double benchmark, const cdof_interval_t *ci95,
                                     const cdof_interval_t *ci998, cdof_stats_polarity_t polarity);
 
@@ -64,13 +77,15 @@ cdof_verdict_t cdof_stats_benchmark(double benchmark, const cdof_interval_t *ci9
 bool cdof_stats_verdict_is_worse(cdof_verdict_t v);
 
 /* Percentile by linear interpolation between sorted values, as Excel's PERCENTILE.INC:
- * sorted[0..n) ascending, 0 <= p <= 1. */
+ * sorted[0..n) ascending, 0 <= p <= 1. NaN for NULL, n = 0 or p outside [0, 1]. */
 double cdof_stats_percentile_inc(const double *sorted, size_t n, double p);
 
-/* Quintiles: for each of n values writes 1..5 into out (1 = best end by polarity; for no
- * polarity 1 = lowest). Bounds at the 20/40/60/80th PERCENTILE.INC; a value on a bound takes the
- * lower quintile. NaN values get 0. Fewer than five valid values: every out is 0 and the return
- * is CDOF_EINVALID-like -EDOM. scratch holds n doubles. Returns 0 or -EDOM. */
+/* Quintiles: for each of n values writes 1..5 into out (1 = best end by polarity: the highest
+ * values for high_good, the lowest for low_good and for no polarity). Bounds at the 20/40/60/80th
+ * PERCENTILE.INC of the valid values; a value on a bound belongs to the quintile of lower values
+ * (ascending quintiles are (b[k-1], b[k]]), before orientation. NaN and infinite values get 0.
+ * Fewer than five valid values: every out is 0 and the return is -EDOM. scratch holds n doubles
+ * (caller-owned, overwritten). Returns 0, -EDOM, or -EINVAL for NULL pointers. */
 int cdof_stats_quintiles(const double *values, size_t n, cdof_stats_polarity_t polarity,
                          double *scratch, int *out);
 
@@ -90,7 +105,10 @@ typedef struct {
 /* Recent trend over the last five points of an unbroken series: values and their 95% intervals
  * (SE = interval width / 3.92), inverse-variance weighted least squares on x = 0..4. Significant
  * when (slope/SE)^2 > CDOF_TREND_CHI2 and the slope keeps its sign when any single point is
- * dropped. n < 5 or a NaN among the last five: CDOF_TREND_NONE. Uses the last five of n. */
+ * dropped (every leave-one-out slope of four points is non-zero with the same sign). n < 5, a
+ * non-finite value or bound among the last five, or an interval of zero or negative width:
+ * CDOF_TREND_NONE. Uses the last five of n. Returns 0 whenever out is filled (CDOF_TREND_NONE
+ * included; slope, se and chi2 are NaN then), -EINVAL for NULL pointers. */
 int cdof_stats_trend(const double *values, const cdof_interval_t *ci95, size_t n,
                      cdof_stats_polarity_t polarity, cdof_trend_result_t *out);
 

@@ -32,6 +32,13 @@ typedef struct {
 /* Longest text form plus NUL ("2021-2023"). */
 #define CDOF_PERIOD_TEXT_MAX 16
 
+/* Periods are supported for years in this range (a financial year must also end in it), so that
+ * every valid period has a four-digit text form. Pooled periods span 2 to 10 years. */
+#define CDOF_PERIOD_YEAR_MIN   1900
+#define CDOF_PERIOD_YEAR_MAX   2999
+#define CDOF_PERIOD_POOLED_MIN 2
+#define CDOF_PERIOD_POOLED_MAX 10
+
 /* Parses text into *out. Returns 0, or CDOF_EINVALID with a reason such as
  * "'2024-13' is not a month (expected 2024-03, 2024-Q1, 2023/24, 2023 or 2021-2023)" in err. */
 int cdof_period_parse(const char *text, cdof_period_t *out, char *err, size_t errlen);
@@ -44,13 +51,14 @@ int cdof_period_format(const cdof_period_t *p, char *buf, size_t len);
  * wire Period must be. */
 bool cdof_period_valid(const cdof_period_t *p);
 
-/* Civil date <-> days since epoch. month 1..12, day 1..31. */
+/* Civil date <-> days since epoch. month 1..12, day 1..31. No range checks: any date whose day
+ * count fits in an int32_t converts exactly both ways. */
 int32_t cdof_days_from_civil(int year, int month, int day);
 void cdof_civil_from_days(int32_t days, int *year, int *month, int *day);
 
 /* Parses "YYYY-MM-DD" strictly (a real calendar date). Returns 0 or -EINVAL. */
 int cdof_date_parse(const char *text, int32_t *out_days);
-/* Writes "YYYY-MM-DD" (11 bytes). */
+/* Writes "YYYY-MM-DD" (11 bytes; truncated to len). */
 void cdof_date_format(int32_t days, char *buf, size_t len);
 
 /* The period of the same kind immediately before p (a year earlier for years, one month before a

@@ -1,1 +1,700 @@
-/* placeholder: being written */
+#include "cdof_ref.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cdof_error.h"
+#include "cdof_period.h"
+
+#define REF_MAX_FILE   (4 * 1024 * 1024) /* the real files are a few kilobytes */
+#define REF_MAX_FIELDS 32
+#define REF_MAX_ROWS   4096 /* indexes are uint16_t */
+#define REF_MAX_ID     63   /* metric and milestone ids; the wire allows 64 */
+
+/* An open-addressing hash of string keys to row indexes: lookups are on the hub's hot path and
+ * a probe or two beats a binary search's eight string compares. */
+typedef struct {
+    uint16_t *slots; /* row index + 1; 0 is empty */
+    size_t mask;
+} cdof_ref_index_t;
+
+struct cdof_ref {
+    char *bufs[4]; /* file contents; every string of the tables points into these */
+    cdof_metric_t *metrics;
+    size_t nmetrics;
+    cdof_milestone_t *milestones;
+    size_t nmilestones;
+    cdof_area_t *areas; /* England, the regions, then the UTLAs in file order */
+    size_t nareas;
+    cdof_ref_index_t metric_index, milestone_index, area_index;
+};
+
+/* --- a small CSV reader working in place on a file's bytes --- */
+
+typedef struct {
+    const char *file; /* name for reasons: "metrics.csv" */
+    char *p, *end;
+    unsigned line;     /* physical line the next record starts on */
+    unsigned rec_line; /* line of the record last returned */
+    char *fields[REF_MAX_FIELDS];
+    size_t nfields;
+} cdof_ref_csv_t;
+
+static int ref_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int ref_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return CDOF_EREFDATA;
+}
+
+/* Reads the next record into c->fields, unquoting in place ("" inside quotes is one quote) and
+ * dropping a CR before LF. Skips empty lines. Returns 1, 0 at the end, or CDOF_EREFDATA. */
+static int ref_csv_next(cdof_ref_csv_t *c, char *err, size_t errlen)
+{
+    while (c->p < c->end &&
+           (*c->p == '\n' || (*c->p == '\r' && c->p + 1 < c->end && c->p[1] == '\n'))) {
+        if (*c->p == '\n')
+            c->line++;
+        c->p++;
+    }
+    if (c->p >= c->end)
+        return 0;
+    c->rec_line = c->line;
+    c->nfields = 0;
+    char *r = c->p, *w = c->p;
+    for (;;) {
+        if (c->nfields == REF_MAX_FIELDS)
+            return ref_fail(err, errlen, "%s:%u: more than %d fields", c->file, c->rec_line,
+                            REF_MAX_FIELDS);
+        c->fields[c->nfields++] = w;
+        if (r < c->end && *r == '"') {
+            r++;
+            for (;;) {
+                if (r >= c->end)
+                    return ref_fail(err, errlen, "%s:%u: quoted field is not closed", c->file,
+                                    c->rec_line);
+                if (*r == '"') {
+                    if (r + 1 < c->end && r[1] == '"') {
+                        *w++ = '"';
+                        r += 2;
+                        continue;
+                    }
+                    r++;
+                    break;
+                }
+                if (*r == '\n')
+                    c->line++;
+                *w++ = *r++;
+            }
+            if (r < c->end && *r == '\r' && r + 1 < c->end && r[1] == '\n')
+                r++;
+            if (r < c->end && *r != ',' && *r != '\n')
+                return ref_fail(err, errlen, "%s:%u: text after a closing quote", c->file,
+                                c->rec_line);
+        } else {
+            while (r < c->end && *r != ',' && *r != '\n') {
+                if (*r == '\r' && r + 1 < c->end && r[1] == '\n') {
+                    r++;
+                    continue;
+                }
+                *w++ = *r++;
+            }
+        }
+        if (r >= c->end || *r == '\n') {
+            *w = '\0';
+            if (r < c->end) {
+                r++;
+                c->line++;
+            }
+            c->p = r;
+            return 1;
+        }
+        *w++ = '\0'; /* the comma: w never passes r */
+        r++;
+    }
+}
+
+/* Column positions of a file's required fields, found by name in its header. */
+typedef struct {
+    const char *const *names;
+    size_t n;
+    size_t pos[REF_MAX_FIELDS];
+    size_t ncols;
+} cdof_ref_header_t;
+
+static int ref_read_file(const char *dir, const char *name, char **out, size_t *len, char *err,
+                         size_t errlen)
+{
+    char path[4096];
+    char *buf = NULL;
+    int rc;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return ref_fail(err, errlen, "%s/%s: path too long", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rc = -errno;
+        ref_fail(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
+    }
+    /* Sized from the file rather than the limit: the real files are a few kilobytes. */
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        rc = ref_fail(err, errlen, "%s: cannot find its size", path);
+        goto fail;
+    }
+    if (size > REF_MAX_FILE) {
+        rc = ref_fail(err, errlen, "%s: larger than %d bytes", path, REF_MAX_FILE);
+        goto fail;
+    }
+    if (!(buf = malloc((size_t)size + 1))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    size_t n = fread(buf, 1, (size_t)size, f);
+    if (ferror(f) || n != (size_t)size) {
+        rc = ref_fail(err, errlen, "%s: read error", path);
+        goto fail;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+fail:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+static int ref_csv_open(cdof_ref_csv_t *c, const char *file, char *buf, size_t len,
+                        cdof_ref_header_t *h, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->file = file;
+    c->p = buf;
+    c->end = buf + len;
+    c->line = 1;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        c->p += 3;
+    int rc = ref_csv_next(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return ref_fail(err, errlen, "%s: empty file (a header row is required)", file);
+    h->ncols = c->nfields;
+    for (size_t i = 0; i < h->n; i++) {
+        size_t j = 0;
+        while (j < c->nfields && strcmp(c->fields[j], h->names[i]) != 0)
+            j++;
+        if (j == c->nfields)
+            return ref_fail(err, errlen, "%s:%u: header has no column '%s'", file, c->rec_line,
+                            h->names[i]);
+        h->pos[i] = j;
+    }
+    return 0;
+}
+
+/* Next data row; fields[i] of the result is the i-th required column. */
+static int ref_csv_row(cdof_ref_csv_t *c, const cdof_ref_header_t *h, const char **fields,
+                       char *err, size_t errlen)
+{
+    int rc = ref_csv_next(c, err, errlen);
+    if (rc <= 0)
+        return rc;
+    if (c->nfields != h->ncols)
+        return ref_fail(err, errlen, "%s:%u: expected %zu fields, found %zu", c->file, c->rec_line,
+                        h->ncols, c->nfields);
+    for (size_t i = 0; i < h->n; i++)
+        fields[i] = c->fields[h->pos[i]];
+    return 1;
+}
+
+/* --- field checks --- */
+
+static int ref_bad(const cdof_ref_csv_t *c, const char *field, const char *value, const char *why,
+                   char *err, size_t errlen)
+{
+    return ref_fail(err, errlen, "%s:%u: field '%s': '%.80s' %s", c->file, c->rec_line, field,
+                    value, why);
+}
+
+/* Matches value against a NULL-terminated list of words; returns the position or -1. */
+static int ref_word(const char *value, const char *const *words)
+{
+    for (int i = 0; words[i]; i++) {
+        if (strcmp(value, words[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static bool ref_is_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > REF_MAX_ID || !islower((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    }
+    return true;
+}
+
+/* ONS codes: a capital letter and eight digits. */
+static bool ref_is_code(const char *s)
+{
+    if (strlen(s) != CDOF_AREA_CODE_LEN || !isupper((unsigned char)s[0]))
+        return false;
+    for (int i = 1; i < CDOF_AREA_CODE_LEN; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    }
+    return true;
+}
+
+static bool ref_parse_long(const char *s, long min, long max, long *out)
+{
+    if (!isdigit((unsigned char)s[0]))
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* --- the index --- */
+
+static uint32_t ref_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+/* Adds row i under its key; the caller has checked that the key is new. Grows to keep the table
+ * at most half full. */
+static int ref_index_add(cdof_ref_index_t *ix, size_t i, const char *(*key)(const void *, size_t),
+                         const void *rows)
+{
+    size_t cap = ix->slots ? ix->mask + 1 : 0;
+    if (2 * (i + 1) > cap) {
+        size_t ncap = cap ? 2 * cap : 16;
+        uint16_t *slots = calloc(ncap, sizeof *slots);
+        if (!slots)
+            return -ENOMEM;
+        free(ix->slots);
+        ix->slots = slots;
+        ix->mask = ncap - 1;
+        for (size_t j = 0; j < i; j++) {
+            size_t s = ref_hash(key(rows, j)) & ix->mask;
+            while (ix->slots[s])
+                s = (s + 1) & ix->mask;
+            ix->slots[s] = (uint16_t)(j + 1);
+        }
+    }
+    size_t s = ref_hash(key(rows, i)) & ix->mask;
+    while (ix->slots[s])
+        s = (s + 1) & ix->mask;
+    ix->slots[s] = (uint16_t)(i + 1);
+    return 0;
+}
+
+/* Returns the row index or -1. The table is at most half full, so probing ends. */
+static long ref_index_find(const cdof_ref_index_t *ix, const char *k,
+                           const char *(*key)(const void *, size_t), const void *rows)
+{
+    if (!k || !ix->slots)
+        return -1;
+    for (size_t s = ref_hash(k) & ix->mask; ix->slots[s]; s = (s + 1) & ix->mask) {
+        size_t i = ix->slots[s] - 1u;
+        if (strcmp(key(rows, i), k) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+static const char *ref_metric_key(const void *rows, size_t i)
+{
+    return ((const cdof_metric_t *)rows)[i].id;
+}
+
+static const char *ref_milestone_key(const void *rows, size_t i)
+{
+    return ((const cdof_milestone_t *)rows)[i].id;
+}
+
+static const char *ref_area_key(const void *rows, size_t i)
+{
+    return ((const cdof_area_t *)rows)[i].code;
+}
+
+/* --- the four files --- */
+
+static int ref_grow(void **arr, size_t n, size_t size)
+{
+    if (n >= REF_MAX_ROWS)
+        return -EFBIG;
+    if ((n & (n - 1)) == 0) { /* at 0, 1, 2, 4, ...: double */
+        void *p = realloc(*arr, (n ? 2 * n : 1) * size);
+        if (!p)
+            return -ENOMEM;
+        *arr = p;
+    }
+    return 0;
+}
+
+static int ref_load_metrics(cdof_ref_t *ref, char *buf, size_t len, char *err, size_t errlen)
+{
+    static const char *const names[] = {"id",        "name",       "outcome",  "tier",
+                                        "unit",      "multiplier", "polarity", "team",
+                                        "geography", "frequency",  "method"};
+    static const char *const tiers[] = {"headline", "supporting", NULL};
+    static const char *const units[] = {"count", "rate", "percentage", NULL};
+    static const cdof_unit_t unit_v[] = {CDOF_UNIT_COUNT, CDOF_UNIT_RATE, CDOF_UNIT_PERCENTAGE};
+    static const char *const polarities[] = {"high_good", "low_good", "none", NULL};
+    static const cdof_polarity_t polarity_v[] = {CDOF_POLARITY_HIGH_GOOD, CDOF_POLARITY_LOW_GOOD,
+                                                 CDOF_POLARITY_NONE};
+    static const char *const teams[] = {"ohid", "hmpps", "police", "jcdu", NULL};
+    static const char *const geographies[] = {"national", "region", "utla", "pfa", "prison", NULL};
+    static const char *const freqs[] = {"monthly", "quarterly", "annual", "pooled3", NULL};
+    static const cdof_frequency_t freq_v[] = {CDOF_FREQ_MONTHLY, CDOF_FREQ_QUARTERLY,
+                                              CDOF_FREQ_ANNUAL, CDOF_FREQ_POOLED3};
+    static const char *const methods[] = {"wilson", "byar", "none", NULL};
+    static const cdof_method_t method_v[] = {CDOF_METHOD_WILSON, CDOF_METHOD_BYAR,
+                                             CDOF_METHOD_NONE};
+    cdof_ref_header_t h = {names, sizeof names / sizeof *names, {0}, 0};
+    cdof_ref_csv_t c;
+    int rc = ref_csv_open(&c, "metrics.csv", buf, len, &h, err, errlen);
+    const char *f[sizeof names / sizeof *names];
+    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1) {
+        rc = ref_grow((void **)&ref->metrics, ref->nmetrics, sizeof *ref->metrics);
+        if (rc < 0)
+            return rc == -EFBIG ? ref_fail(err, errlen, "metrics.csv: too many rows") : rc;
+        cdof_metric_t *m = &ref->metrics[ref->nmetrics];
+        int k;
+        if (!ref_is_id(f[0]))
+            return ref_bad(&c, "id", f[0], "is not an id (lower case letters, digits and _)", err,
+                           errlen);
+        if (ref_index_find(&ref->metric_index, f[0], ref_metric_key, ref->metrics) >= 0)
+            return ref_bad(&c, "id", f[0], "appears twice", err, errlen);
+        for (size_t i = 1; i <= 2; i++) {
+            if (!*f[i])
+                return ref_bad(&c, names[i], f[i], "is empty", err, errlen);
+        }
+        m->index = (uint16_t)ref->nmetrics;
+        m->id = f[0];
+        m->name = f[1];
+        m->outcome = f[2];
+        if ((k = ref_word(f[3], tiers)) < 0)
+            return ref_bad(&c, "tier", f[3], "is not headline or supporting", err, errlen);
+        m->headline = k == 0;
+        if ((k = ref_word(f[4], units)) < 0)
+            return ref_bad(&c, "unit", f[4], "is not count, rate or percentage", err, errlen);
+        m->unit = unit_v[k];
+        char *end;
+        errno = 0;
+        double mult = strtod(f[5], &end);
+        if (!*f[5] || *end || errno || !isfinite(mult) || mult <= 0)
+            return ref_bad(&c, "multiplier", f[5], "is not a positive number", err, errlen);
+        /* Percentages and counts have a fixed multiplier; a different one in the file is a
+         * mistake that would silently scale every value. */
+        if (m->unit == CDOF_UNIT_PERCENTAGE && mult != 100)
+            return ref_bad(&c, "multiplier", f[5], "is not 100 (the unit is percentage)", err,
+                           errlen);
+        if (m->unit == CDOF_UNIT_COUNT && mult != 1)
+            return ref_bad(&c, "multiplier", f[5], "is not 1 (the unit is count)", err, errlen);
+        m->multiplier = mult;
+        if ((k = ref_word(f[6], polarities)) < 0)
+            return ref_bad(&c, "polarity", f[6], "is not high_good, low_good or none", err, errlen);
+        m->polarity = polarity_v[k];
+        if ((k = ref_word(f[7], teams)) < 0)
+            return ref_bad(&c, "team", f[7], "is not ohid, hmpps, police or jcdu", err, errlen);
+        m->team = f[7];
+        if ((k = ref_word(f[8], geographies)) < 0)
+            return ref_bad(&c, "geography", f[8], "is not national, region, utla, pfa or prison",
+                           err, errlen);
+        m->geography = f[8];
+        if ((k = ref_word(f[9], freqs)) < 0)
+            return ref_bad(&c, "frequency", f[9], "is not monthly, quarterly, annual or pooled3",
+                           err, errlen);
+        m->frequency = freq_v[k];
+        if ((k = ref_word(f[10], methods)) < 0)
+            return ref_bad(&c, "method", f[10], "is not wilson, byar or none", err, errlen);
+        m->method = method_v[k];
+        /* Wilson's interval is for proportions, Byar's for rates of counts. */
+        if (m->method == CDOF_METHOD_WILSON && m->unit != CDOF_UNIT_PERCENTAGE)
+            return ref_bad(&c, "method", f[10], "needs unit percentage", err, errlen);
+        if (m->method == CDOF_METHOD_BYAR && m->unit != CDOF_UNIT_RATE)
+            return ref_bad(&c, "method", f[10], "needs unit rate", err, errlen);
+        if (ref_index_add(&ref->metric_index, ref->nmetrics, ref_metric_key, ref->metrics) < 0)
+            return -ENOMEM;
+        ref->nmetrics++;
+    }
+    if (rc < 0)
+        return rc;
+    if (ref->nmetrics == 0)
+        return ref_fail(err, errlen, "metrics.csv: no metrics");
+    return 0;
+}
+
+static int ref_load_milestones(cdof_ref_t *ref, char *buf, size_t len, char *err, size_t errlen)
+{
+    static const char *const names[] = {"id", "deliverable", "deadline", "recurrence_months"};
+    cdof_ref_header_t h = {names, 4, {0}, 0};
+    cdof_ref_csv_t c;
+    int rc = ref_csv_open(&c, "milestones.csv", buf, len, &h, err, errlen);
+    const char *f[4];
+    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1) {
+        rc = ref_grow((void **)&ref->milestones, ref->nmilestones, sizeof *ref->milestones);
+        if (rc < 0)
+            return rc == -EFBIG ? ref_fail(err, errlen, "milestones.csv: too many rows") : rc;
+        cdof_milestone_t *m = &ref->milestones[ref->nmilestones];
+        if (!ref_is_id(f[0]))
+            return ref_bad(&c, "id", f[0], "is not an id (lower case letters, digits and _)", err,
+                           errlen);
+        if (ref_index_find(&ref->milestone_index, f[0], ref_milestone_key, ref->milestones) >= 0)
+            return ref_bad(&c, "id", f[0], "appears twice", err, errlen);
+        if (!*f[1])
+            return ref_bad(&c, "deliverable", f[1], "is empty", err, errlen);
+        m->id = f[0];
+        m->deliverable = f[1];
+        if (cdof_date_parse(f[2], &m->deadline) < 0)
+            return ref_bad(&c, "deadline", f[2], "is not a date (YYYY-MM-DD)", err, errlen);
+        long months;
+        if (!ref_parse_long(f[3], 0, 120, &months))
+            return ref_bad(&c, "recurrence_months", f[3], "is not a whole number from 0 to 120",
+                           err, errlen);
+        m->recurrence_months = (int)months;
+        if (ref_index_add(&ref->milestone_index, ref->nmilestones, ref_milestone_key,
+                          ref->milestones) < 0)
+            return -ENOMEM;
+        ref->nmilestones++;
+    }
+    if (rc < 0)
+        return rc;
+    if (ref->nmilestones == 0)
+        return ref_fail(err, errlen, "milestones.csv: no milestones");
+    return 0;
+}
+
+/* Regions go in after England; their populations are summed from areas.csv afterwards. */
+static int ref_load_regions(cdof_ref_t *ref, char *buf, size_t len, char *err, size_t errlen)
+{
+    static const char *const names[] = {"code", "name"};
+    cdof_ref_header_t h = {names, 2, {0}, 0};
+    cdof_ref_csv_t c;
+    int rc = ref_csv_open(&c, "regions.csv", buf, len, &h, err, errlen);
+    const char *f[2];
+    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1) {
+        rc = ref_grow((void **)&ref->areas, ref->nareas, sizeof *ref->areas);
+        if (rc < 0)
+            return rc == -EFBIG ? ref_fail(err, errlen, "regions.csv: too many rows") : rc;
+        if (!ref_is_code(f[0]) || strncmp(f[0], "E12", 3) != 0)
+            return ref_bad(&c, "code", f[0], "is not a region code (E12 and six digits)", err,
+                           errlen);
+        if (ref_index_find(&ref->area_index, f[0], ref_area_key, ref->areas) >= 0)
+            return ref_bad(&c, "code", f[0], "appears twice", err, errlen);
+        if (!*f[1])
+            return ref_bad(&c, "name", f[1], "is empty", err, errlen);
+        ref->areas[ref->nareas] =
+            (cdof_area_t){(uint16_t)ref->nareas, f[0], f[1], CDOF_AREA_REGION, NULL, 0};
+        if (ref_index_add(&ref->area_index, ref->nareas, ref_area_key, ref->areas) < 0)
+            return -ENOMEM;
+        ref->nareas++;
+    }
+    if (rc < 0)
+        return rc;
+    if (ref->nareas == 1)
+        return ref_fail(err, errlen, "regions.csv: no regions");
+    return 0;
+}
+
+static int ref_load_areas(cdof_ref_t *ref, char *buf, size_t len, char *err, size_t errlen)
+{
+    static const char *const names[] = {"code", "name", "region", "population_2020"};
+    cdof_ref_header_t h = {names, 4, {0}, 0};
+    cdof_ref_csv_t c;
+    size_t nregions = ref->nareas; /* England and the regions so far */
+    int rc = ref_csv_open(&c, "areas.csv", buf, len, &h, err, errlen);
+    const char *f[4];
+    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1) {
+        rc = ref_grow((void **)&ref->areas, ref->nareas, sizeof *ref->areas);
+        if (rc < 0)
+            return rc == -EFBIG ? ref_fail(err, errlen, "areas.csv: too many rows") : rc;
+        if (!ref_is_code(f[0]) || f[0][0] != 'E' || strncmp(f[0], "E12", 3) == 0 ||
+            strncmp(f[0], "E92", 3) == 0)
+            return ref_bad(&c, "code", f[0], "is not an upper-tier local authority code", err,
+                           errlen);
+        if (ref_index_find(&ref->area_index, f[0], ref_area_key, ref->areas) >= 0)
+            return ref_bad(&c, "code", f[0], "appears twice", err, errlen);
+        if (!*f[1])
+            return ref_bad(&c, "name", f[1], "is empty", err, errlen);
+        size_t r = 1;
+        while (r < nregions && strcmp(ref->areas[r].code, f[2]) != 0)
+            r++;
+        if (r == nregions)
+            return ref_bad(&c, "region", f[2], "is not a region in regions.csv", err, errlen);
+        long pop;
+        if (!ref_parse_long(f[3], 1, 100000000, &pop))
+            return ref_bad(&c, "population_2020", f[3], "is not a positive whole number", err,
+                           errlen);
+        ref->areas[ref->nareas] = (cdof_area_t){
+            (uint16_t)ref->nareas, f[0], f[1], CDOF_AREA_UTLA, ref->areas[r].code, (double)pop};
+        ref->areas[r].population += (double)pop;
+        ref->areas[0].population += (double)pop;
+        if (ref_index_add(&ref->area_index, ref->nareas, ref_area_key, ref->areas) < 0)
+            return -ENOMEM;
+        ref->nareas++;
+    }
+    if (rc < 0)
+        return rc;
+    for (size_t r = 1; r < nregions; r++) {
+        if (ref->areas[r].population == 0)
+            return ref_fail(err, errlen, "areas.csv: region %s (%s) has no areas",
+                            ref->areas[r].code, ref->areas[r].name);
+    }
+    return 0;
+}
+
+cdof_ref_t *cdof_ref_load(const char *dir, char *err, size_t errlen)
+{
+    static const char *const files[4] = {"metrics.csv", "milestones.csv", "regions.csv",
+                                         "areas.csv"};
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dir) {
+        ref_fail(err, errlen, "no reference directory");
+        return NULL;
+    }
+    cdof_ref_t *ref = calloc(1, sizeof *ref);
+    if (!ref)
+        goto nomem;
+    size_t lens[4];
+    for (int i = 0; i < 4; i++) {
+        int rc = ref_read_file(dir, files[i], &ref->bufs[i], &lens[i], err, errlen);
+        if (rc == -ENOMEM)
+            goto nomem;
+        if (rc < 0)
+            goto fail;
+    }
+    ref->areas = malloc(sizeof *ref->areas);
+    if (!ref->areas)
+        goto nomem;
+    ref->areas[0] = (cdof_area_t){0, CDOF_ENGLAND_CODE, "England", CDOF_AREA_ENGLAND, NULL, 0};
+    ref->nareas = 1;
+    if (ref_index_add(&ref->area_index, 0, ref_area_key, ref->areas) < 0)
+        goto nomem;
+    int rc;
+    if ((rc = ref_load_metrics(ref, ref->bufs[0], lens[0], err, errlen)) < 0 ||
+        (rc = ref_load_milestones(ref, ref->bufs[1], lens[1], err, errlen)) < 0 ||
+        (rc = ref_load_regions(ref, ref->bufs[2], lens[2], err, errlen)) < 0 ||
+        (rc = ref_load_areas(ref, ref->bufs[3], lens[3], err, errlen)) < 0) {
+        if (rc == -ENOMEM)
+            goto nomem;
+        goto fail;
+    }
+    return ref;
+nomem:
+    ref_fail(err, errlen, "out of memory loading reference data");
+fail:
+    cdof_ref_destroy(&ref);
+    return NULL;
+}
+
+const char *cdof_ref_default_dir(void)
+{
+    const char *env = getenv("CDOF_REFDIR");
+    if (env && *env)
+        return env;
+    if (access(CDOF_REFDIR_INSTALLED "/metrics.csv", R_OK) == 0)
+        return CDOF_REFDIR_INSTALLED;
+    return CDOF_REFDIR_SOURCE;
+}
+
+void cdof_ref_destroy(cdof_ref_t **ref)
+{
+    if (!ref || !*ref)
+        return;
+    cdof_ref_t *r = *ref;
+    free(r->metric_index.slots);
+    free(r->milestone_index.slots);
+    free(r->area_index.slots);
+    free(r->metrics);
+    free(r->milestones);
+    free(r->areas);
+    for (int i = 0; i < 4; i++)
+        free(r->bufs[i]);
+    free(r);
+    *ref = NULL;
+}
+
+const cdof_metric_t *cdof_ref_metric(const cdof_ref_t *ref, const char *id)
+{
+    if (!ref)
+        return NULL;
+    long i = ref_index_find(&ref->metric_index, id, ref_metric_key, ref->metrics);
+    return i < 0 ? NULL : &ref->metrics[i];
+}
+
+const cdof_metric_t *cdof_ref_metric_at(const cdof_ref_t *ref, size_t index)
+{
+    return ref && index < ref->nmetrics ? &ref->metrics[index] : NULL;
+}
+
+size_t cdof_ref_metric_count(const cdof_ref_t *ref)
+{
+    return ref ? ref->nmetrics : 0;
+}
+
+const cdof_milestone_t *cdof_ref_milestone(const cdof_ref_t *ref, const char *id)
+{
+    if (!ref)
+        return NULL;
+    long i = ref_index_find(&ref->milestone_index, id, ref_milestone_key, ref->milestones);
+    return i < 0 ? NULL : &ref->milestones[i];
+}
+
+const cdof_milestone_t *cdof_ref_milestone_at(const cdof_ref_t *ref, size_t index)
+{
+    return ref && index < ref->nmilestones ? &ref->milestones[index] : NULL;
+}
+
+size_t cdof_ref_milestone_count(const cdof_ref_t *ref)
+{
+    return ref ? ref->nmilestones : 0;
+}
+
+const cdof_area_t *cdof_ref_area(const cdof_ref_t *ref, const char *code)
+{
+    if (!ref)
+        return NULL;
+    long i = ref_index_find(&ref->area_index, code, ref_area_key, ref->areas);
+    return i < 0 ? NULL : &ref->areas[i];
+}
+
+const cdof_area_t *cdof_ref_area_at(const cdof_ref_t *ref, size_t index)
+{
+    return ref && index < ref->nareas ? &ref->areas[index] : NULL;
+}
+
+size_t cdof_ref_area_count(const cdof_ref_t *ref)
+{
+    return ref ? ref->nareas : 0;
+}

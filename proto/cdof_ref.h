@@ -1,4 +1,5 @@
-/* Reference data: the metric catalogue, milestones, regions and areas (proto/data/*.csv).
+/* Reference data: the metric catalogue, milestones, regions and areas, from the CSV files in
+ * proto/data.
  *
  * One immutable cdof_ref_t is loaded at start-up and shared read-only; every pointer returned
  * by a lookup is owned by it and valid until cdof_ref_destroy(). */
@@ -34,8 +35,8 @@ typedef struct {
     cdof_unit_t unit;
     double multiplier; /* 100 for percentages, 100000 for rates per 100,000, 1 for counts */
     cdof_polarity_t polarity;
-    const char *team; /* ohid, hmpps, police, jcdu */
-    const char *geography;
+    const char *team;      /* ohid, hmpps, police, jcdu */
+    const char *geography; /* national, region, utla, pfa or prison */
     cdof_frequency_t frequency;
     cdof_method_t method;
 } cdof_metric_t;
@@ -56,8 +57,11 @@ typedef struct {
 
 typedef struct cdof_ref cdof_ref_t;
 
-/* Loads metrics.csv, milestones.csv, regions.csv and areas.csv from dir. Returns NULL on failure
- * with a reason naming the file, line and field in err. The caller owns the result. */
+/* Loads metrics.csv, milestones.csv, regions.csv and areas.csv from dir. Columns are found by
+ * name in each header row (extra columns are ignored); fields may be quoted; CRLF and a UTF-8 BOM
+ * are accepted. Every value is checked. Returns NULL on failure with a reason naming the file,
+ * line and field in err, e.g. "metrics.csv:12: field 'polarity': 'sideways' is not high_good,
+ * low_good or none". The caller owns the result. */
 cdof_ref_t *cdof_ref_load(const char *dir, char *err, size_t errlen);
 
 /* The reference directory to use: $CDOF_REFDIR, else the installed copy, else the source tree's
@@ -75,7 +79,9 @@ const cdof_milestone_t *cdof_ref_milestone(const cdof_ref_t *ref, const char *id
 const cdof_milestone_t *cdof_ref_milestone_at(const cdof_ref_t *ref, size_t index);
 size_t cdof_ref_milestone_count(const cdof_ref_t *ref);
 
-/* Areas include England (E92000001) and the nine regions as well as the 153 UTLAs. */
+/* Areas include England (E92000001) and the nine regions as well as the 153 UTLAs, in that order:
+ * England is index 0, the regions follow in regions.csv order, then the UTLAs in areas.csv order.
+ * Lookups are a hash probe, cheap enough for every incoming update. */
 const cdof_area_t *cdof_ref_area(const cdof_ref_t *ref, const char *code);
 const cdof_area_t *cdof_ref_area_at(const cdof_ref_t *ref, size_t index);
 size_t cdof_ref_area_count(const cdof_ref_t *ref);

@@ -1,1 +1,260 @@
-/* placeholder: being written */
+#include "cdof_validate.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cdof_error.h"
+
+static int validate_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int validate_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return CDOF_EINVALID;
+}
+
+static const char *kind_name(cdof_period_kind_t k)
+{
+    switch (k) {
+    case CDOF_PERIOD_MONTH:
+        return "a month";
+    case CDOF_PERIOD_QUARTER:
+        return "a quarter";
+    case CDOF_PERIOD_FINANCIAL_YEAR:
+        return "a financial year";
+    case CDOF_PERIOD_CALENDAR_YEAR:
+        return "a calendar year";
+    case CDOF_PERIOD_POOLED_YEARS:
+        return "a pooled period";
+    default:
+        return "no period";
+    }
+}
+
+static const char *freq_accepts(cdof_frequency_t f)
+{
+    switch (f) {
+    case CDOF_FREQ_MONTHLY:
+        return "months, quarters or financial years";
+    case CDOF_FREQ_QUARTERLY:
+        return "quarters or financial years";
+    case CDOF_FREQ_ANNUAL:
+        return "financial or calendar years";
+    default:
+        return "calendar years or 3-year pooled periods";
+    }
+}
+
+static const char *freq_name(cdof_frequency_t f)
+{
+    static const char *const names[] = {"monthly", "quarterly", "annual", "pooled3"};
+    return (unsigned)f < 4 ? names[f] : "?";
+}
+
+bool cdof_validate_period_fits(const cdof_metric_t *m, cdof_period_kind_t kind)
+{
+    if (!m)
+        return false;
+    switch (m->frequency) {
+    case CDOF_FREQ_MONTHLY: /* quarters and years are aggregates an agent may send */
+        return kind == CDOF_PERIOD_MONTH || kind == CDOF_PERIOD_QUARTER ||
+               kind == CDOF_PERIOD_FINANCIAL_YEAR;
+    case CDOF_FREQ_QUARTERLY:
+        return kind == CDOF_PERIOD_QUARTER || kind == CDOF_PERIOD_FINANCIAL_YEAR;
+    case CDOF_FREQ_ANNUAL:
+        return kind == CDOF_PERIOD_FINANCIAL_YEAR || kind == CDOF_PERIOD_CALENDAR_YEAR;
+    case CDOF_FREQ_POOLED3:
+        return kind == CDOF_PERIOD_CALENDAR_YEAR || kind == CDOF_PERIOD_POOLED_YEARS;
+    }
+    return false;
+}
+
+/* Checks that a present number is finite and not negative. */
+static int check_number(const char *field, bool has, double v, char *err, size_t errlen)
+{
+    if (!has)
+        return 0;
+    if (!isfinite(v))
+        return validate_fail(err, errlen, "%s is not a finite number", field);
+    if (v < 0)
+        return validate_fail(err, errlen, "%s %.15g is negative", field, v);
+    return 0;
+}
+
+static bool in_scope(const cdof_scope_t *scope, const char *code)
+{
+    for (size_t i = 0; i < scope->nareas; i++) {
+        if (scope->areas[i] && strcmp(scope->areas[i], code) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int check_area(const cdof_ref_t *ref, const cdof_scope_t *scope, const cdof_metric_t *m,
+                      const char *code, char *err, size_t errlen)
+{
+    if (!code || !*code)
+        return validate_fail(err, errlen, "area_code is missing");
+    const cdof_area_t *a = cdof_ref_area(ref, code);
+    if (!a)
+        return validate_fail(err, errlen, "area_code '%.64s' is not a known area", code);
+    if (scope && !scope->national) {
+        if (a->kind != CDOF_AREA_UTLA)
+            return validate_fail(err, errlen,
+                                 "area_code '%s' is %s (%s): only a national source may report "
+                                 "England and the regions",
+                                 code, a->kind == CDOF_AREA_ENGLAND ? "England" : "a region",
+                                 a->name);
+        if (!in_scope(scope, code))
+            return validate_fail(
+                err, errlen, "area_code '%s' (%s) is not one of this agent's areas", code, a->name);
+    }
+    if (strcmp(m->geography, "national") == 0 && a->kind != CDOF_AREA_ENGLAND)
+        return validate_fail(err, errlen,
+                             "area_code '%s': metric '%s' is published for England only "
+                             "(" CDOF_ENGLAND_CODE ")",
+                             code, m->id);
+    return 0;
+}
+
+static int check_period(const cdof_metric_t *m, const cdof_period_t *p, char *err, size_t errlen)
+{
+    if (p->kind == CDOF_PERIOD_NONE)
+        return validate_fail(err, errlen, "period is missing");
+    char text[CDOF_PERIOD_TEXT_MAX];
+    if (cdof_period_format(p, text, sizeof text) < 0)
+        return validate_fail(err, errlen,
+                             "period (kind %d, days %d to %d) is not a well-formed period",
+                             (int)p->kind, (int)p->first_day, (int)p->last_day);
+    if (!cdof_validate_period_fits(m, p->kind))
+        return validate_fail(err, errlen, "period '%s' is %s: metric '%s' (%s) takes %s", text,
+                             kind_name(p->kind), m->id, freq_name(m->frequency),
+                             freq_accepts(m->frequency));
+    if (m->frequency == CDOF_FREQ_POOLED3 && p->kind == CDOF_PERIOD_POOLED_YEARS) {
+        int y1, y2, mo, d;
+        cdof_civil_from_days(p->first_day, &y1, &mo, &d);
+        cdof_civil_from_days(p->last_day, &y2, &mo, &d);
+        if (y2 - y1 + 1 != 3)
+            return validate_fail(err, errlen,
+                                 "period '%s' spans %d years: metric '%s' takes 3-year pooled "
+                                 "periods",
+                                 text, y2 - y1 + 1, m->id);
+    }
+    return 0;
+}
+
+static int check_values(const cdof_metric_t *m, const cdof_update_t *u, char *err, size_t errlen)
+{
+    int rc;
+    if ((rc = check_number("numerator", u->has_numerator, u->numerator, err, errlen)) < 0 ||
+        (rc = check_number("denominator", u->has_denominator, u->denominator, err, errlen)) < 0 ||
+        (rc = check_number("value", u->has_value, u->value, err, errlen)) < 0)
+        return rc;
+    if (m->unit == CDOF_UNIT_COUNT) {
+        if (u->has_denominator)
+            return validate_fail(
+                err, errlen, "denominator is not used: metric '%s' is a count (give value)", m->id);
+        if (!u->has_value && !u->has_numerator)
+            return validate_fail(err, errlen, "value is missing: metric '%s' is a count", m->id);
+        if (u->has_value && u->has_numerator && u->value != u->numerator)
+            return validate_fail(err, errlen,
+                                 "value %.15g and numerator %.15g disagree: metric '%s' is a "
+                                 "count (give value)",
+                                 u->value, u->numerator, m->id);
+        const char *field = u->has_value ? "value" : "numerator";
+        double v = u->has_value ? u->value : u->numerator;
+        if (v != floor(v))
+            return validate_fail(err, errlen,
+                                 "%s %.15g is not a whole number: metric '%s' is a count", field, v,
+                                 m->id);
+        return 0;
+    }
+    if (m->method == CDOF_METHOD_WILSON || m->method == CDOF_METHOD_BYAR) {
+        const char *method = m->method == CDOF_METHOD_WILSON ? "wilson" : "byar";
+        if (!u->has_numerator)
+            return validate_fail(err, errlen,
+                                 "numerator is missing: metric '%s' (%s) needs numerator and "
+                                 "denominator",
+                                 m->id, method);
+        if (!u->has_denominator)
+            return validate_fail(err, errlen,
+                                 "denominator is missing: metric '%s' (%s) needs numerator and "
+                                 "denominator",
+                                 m->id, method);
+    } else if (!u->has_value && !(u->has_numerator && u->has_denominator)) {
+        return validate_fail(err, errlen,
+                             "value is missing: metric '%s' needs a value, or numerator and "
+                             "denominator",
+                             m->id);
+    }
+    if (u->has_numerator && u->has_denominator) {
+        if (u->denominator <= 0)
+            return validate_fail(err, errlen, "denominator %.15g must be greater than 0",
+                                 u->denominator);
+        if (m->unit == CDOF_UNIT_PERCENTAGE && u->numerator > u->denominator)
+            return validate_fail(err, errlen, "numerator %.15g is greater than denominator %.15g",
+                                 u->numerator, u->denominator);
+    }
+    if (m->unit == CDOF_UNIT_PERCENTAGE && u->has_value && u->value > 100)
+        return validate_fail(err, errlen,
+                             "value %.15g is more than 100 (metric '%s' is a percentage)", u->value,
+                             m->id);
+    return 0;
+}
+
+int cdof_validate_update(const cdof_ref_t *ref, const cdof_scope_t *scope, const cdof_update_t *u,
+                         char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!ref || !u)
+        return validate_fail(err, errlen, "no update");
+    if (!u->metric_id || !*u->metric_id)
+        return validate_fail(err, errlen, "metric_id is missing");
+    const cdof_metric_t *m = cdof_ref_metric(ref, u->metric_id);
+    if (!m)
+        return validate_fail(err, errlen, "metric_id '%.64s' is not in the metric catalogue",
+                             u->metric_id);
+    int rc;
+    if ((rc = check_area(ref, scope, m, u->area_code, err, errlen)) < 0 ||
+        (rc = check_period(m, &u->period, err, errlen)) < 0 ||
+        (rc = check_values(m, u, err, errlen)) < 0)
+        return rc;
+    return 0;
+}
+
+int cdof_validate_milestone(const cdof_ref_t *ref, const char *milestone_id,
+                            const char *partnership, int32_t date, int32_t today,
+                            const char *own_partnership, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!milestone_id || !*milestone_id)
+        return validate_fail(err, errlen, "milestone_id is missing");
+    if (!cdof_ref_milestone(ref, milestone_id))
+        return validate_fail(err, errlen, "milestone_id '%.64s' is not a known milestone",
+                             milestone_id);
+    if (!partnership || !*partnership)
+        return validate_fail(err, errlen, "partnership is missing");
+    char d[16], t[16];
+    cdof_date_format(date, d, sizeof d);
+    if (date < cdof_days_from_civil(2021, 12, 1))
+        return validate_fail(err, errlen,
+                             "date %s is before the strategy was published (December 2021)", d);
+    if (date > today) {
+        cdof_date_format(today, t, sizeof t);
+        return validate_fail(err, errlen, "date %s is in the future (today is %s)", d, t);
+    }
+    if (own_partnership && strcmp(partnership, own_partnership) != 0)
+        return validate_fail(err, errlen, "partnership '%.64s' is not this agent's ('%.64s')",
+                             partnership, own_partnership);
+    return 0;
+}

@@ -17,13 +17,22 @@
 #define CDOF_WIRE_MAX_ID      64          /* agent ids, metric ids, milestone ids */
 #define CDOF_WIRE_MAX_TEXT    1024        /* notes, refs, reasons, summaries */
 #define CDOF_WIRE_MAX_ACKS    4096        /* entries in one Ack */
+/* A query response carries up to a page of rows (10,000 by default), far more than 64 KiB: the
+ * query client's socket needs this as its ZMQ_MAXMSGSIZE, not CDOF_WIRE_MAX_MESSAGE. An Ack must
+ * still fit CDOF_WIRE_MAX_MESSAGE: a hub with many long rejection reasons splits it. */
+#define CDOF_WIRE_MAX_RESPONSE (16 * 1024 * 1024)
 
 /* Packs any message into a new heap buffer (*out, owned by the caller: free()). Returns 0 or
  * -ENOMEM. */
 int cdof_wire_pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len);
 
 /* Decode with bounds. Return the unpacked message (caller frees with the matching
- * cdof__v1__*__free_unpacked(msg, NULL)) or NULL with a reason in err. */
+ * cdof__v1__*__free_unpacked(msg, NULL)) or NULL with a reason in err. Checked beyond protobuf:
+ * len <= CDOF_WIRE_MAX_MESSAGE (CDOF_WIRE_MAX_RESPONSE for query responses); ids, codes and
+ * metric, rule and team names <= CDOF_WIRE_MAX_ID bytes and other strings <= CDOF_WIRE_MAX_TEXT;
+ * every Period present is well-formed. Envelope: agent_id not empty, a body set, a metric update
+ * has a period, sequence > 0 except for heartbeats. Ack: <= CDOF_WIRE_MAX_ACKS entries, each
+ * ACCEPTED, DUPLICATE or REJECTED. QueryRequest: a query set. */
 Cdof__V1__Envelope *cdof_wire_envelope_decode(const void *buf, size_t len, char *err,
                                               size_t errlen);
 Cdof__V1__Ack *cdof_wire_ack_decode(const void *buf, size_t len, char *err, size_t errlen);
@@ -50,5 +59,8 @@ void cdof_wire_update_to_msg(const cdof_update_t *u, Cdof__V1__MetricUpdate *msg
 /* The text names of verdicts used in CSV and JSON: better, similar, worse, best, worst, higher,
  * lower, not_compared. */
 const char *cdof_wire_verdict_name(Cdof__V1__Verdict v);
+
+/* The verdict named name (one of the words above). Returns 0 or -EINVAL. */
+int cdof_wire_verdict_from_name(const char *name, Cdof__V1__Verdict *out);
 
 #endif

@@ -1,1 +1,957 @@
-/* placeholder: being written */
+/* The LMDB store. See cdof_store.h for the contract; the notes here say how it is kept. */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: a remap must not starve behind readers */
+
+#include "cdof_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdof_error.h"
+#include "cdof_log.h"
+
+#define CDOF_STORE_KEY_MAX       480
+#define CDOF_STORE_LMDB_KEY_MAX  511 /* LMDB's compiled-in limit, for keys other tools wrote */
+#define CDOF_STORE_META_DB       "meta"
+#define CDOF_STORE_LOCK_FILE     "cdof.lock"
+#define CDOF_STORE_FILE_MODE     0640
+#define CDOF_STORE_REMAP_WAIT_MS 1000 /* how long a remap waits for read transactions to end */
+#define CDOF_STORE_RESIZED_TRIES 4
+#define CDOF_STORE_SCHEMA_MAX    64
+
+typedef struct {
+    char *name;
+    MDB_dbi dbi;
+} cdof_store_name_t;
+
+struct cdof_store {
+    MDB_env *env;
+    char *dir;
+    int lock_fd;
+    bool read_only;
+    size_t max_map_size;
+    size_t psize;
+    MDB_dbi meta;
+    /* Every transaction holds map_lock shared; changing the map size holds it exclusively, as
+     * LMDB leaves it to us to make sure no transaction of this process is open then. */
+    pthread_rwlock_t map_lock;
+    pthread_mutex_t dbi_mu; /* mdb_dbi_open must not run concurrently */
+    pthread_mutex_t mu;     /* guards the fields below */
+    bool need_grow;         /* a transaction found the map full */
+    size_t max_txn_growth;  /* bytes the largest commit so far added */
+    bool writing;           /* a write transaction is open, in thread writer */
+    pthread_t writer;
+    cdof_store_name_t *names;
+    unsigned n_names, cap_names;
+};
+
+struct cdof_store_txn {
+    cdof_store_t *store;
+    MDB_txn *txn;
+    bool write;
+    int failed; /* the code that poisoned this write transaction, or 0 */
+    size_t used_at_begin;
+};
+
+/* Transactions this thread holds on any store: such a thread must not wait for a remap. */
+static _Thread_local unsigned cdof_store_tls_txns;
+
+static void cdof_store_reason(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cdof_store_reason(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* LMDB codes to ours: errno values come back negated, LMDB's own block maps to CDOF_ codes. */
+static int cdof_store_err(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return CDOF_ENOTFOUND;
+    case MDB_KEYEXIST:
+        return CDOF_EEXIST;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+        return CDOF_ECORRUPT;
+    case MDB_VERSION_MISMATCH:
+        return CDOF_EVERSION;
+    case MDB_MAP_FULL:
+        return CDOF_EMAPFULL;
+    case MDB_DBS_FULL:
+        return -ENOSPC;
+    case MDB_READERS_FULL:
+    case MDB_MAP_RESIZED:
+        return -EAGAIN;
+    case MDB_TXN_FULL:
+        return -E2BIG;
+    case MDB_BAD_VALSIZE:
+    case MDB_BAD_TXN:
+    case MDB_BAD_DBI:
+    case MDB_BAD_RSLOT:
+    case MDB_INCOMPATIBLE:
+        return -EINVAL;
+    default:
+        break;
+    }
+    if (rc > 0)
+        return -rc;
+    return -EIO; /* MDB_PANIC and the rest: the environment is unusable */
+}
+
+static int cdof_store_keycmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
+
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static bool cdof_store_key_ok(const void *key, size_t klen)
+{
+    return key && klen > 0 && klen <= CDOF_STORE_KEY_MAX;
+}
+
+static void cdof_store_usage(cdof_store_t *s, size_t *map, size_t *used)
+{
+    MDB_envinfo info;
+
+    mdb_env_info(s->env, &info);
+    *map = info.me_mapsize;
+    *used = ((size_t)info.me_last_pgno + 1) * s->psize;
+}
+
+/* Takes map_lock exclusively, never waiting when this thread holds a transaction (it would wait
+ * for itself) and otherwise not for long. */
+static int cdof_store_lock_remap(cdof_store_t *s)
+{
+    struct timespec ts;
+    int rc;
+
+    if (cdof_store_tls_txns > 0)
+        return -pthread_rwlock_trywrlock(&s->map_lock);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += CDOF_STORE_REMAP_WAIT_MS / 1000;
+    ts.tv_nsec += (long)(CDOF_STORE_REMAP_WAIT_MS % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    rc = pthread_rwlock_timedwrlock(&s->map_lock, &ts);
+    return -rc;
+}
+
+static void cdof_store_maybe_grow(cdof_store_t *s)
+{
+    size_t map, used, free_bytes, slack, target;
+    bool need;
+    int rc;
+
+    cdof_store_usage(s, &map, &used);
+    pthread_mutex_lock(&s->mu);
+    need = s->need_grow;
+    slack = 2 * s->max_txn_growth;
+    pthread_mutex_unlock(&s->mu);
+
+    free_bytes = map > used ? map - used : 0;
+    if (!need && free_bytes >= map / 5 && free_bytes >= slack)
+        return;
+    if (map >= s->max_map_size)
+        return;
+    target = map;
+    do {
+        target = target > s->max_map_size / 2 ? s->max_map_size : target * 2;
+    } while (target < s->max_map_size && (target - used < target / 5 || target - used < slack));
+
+    rc = cdof_store_lock_remap(s);
+    if (rc) {
+        cdof_log_debug("store %s: map growth deferred, transactions are open", s->dir);
+        return;
+    }
+    rc = mdb_env_set_mapsize(s->env, target);
+    pthread_rwlock_unlock(&s->map_lock);
+    if (rc) {
+        cdof_log_warn("store %s: cannot grow map to %zu bytes: %s", s->dir, target,
+                      mdb_strerror(rc));
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->need_grow = false;
+    pthread_mutex_unlock(&s->mu);
+    cdof_log_info("store %s: map grown from %zu to %zu KiB", s->dir, map / 1024, target / 1024);
+}
+
+/* Another process grew the map past ours: adopt the size it recorded. */
+static void cdof_store_adopt_map(cdof_store_t *s)
+{
+    int rc = cdof_store_lock_remap(s);
+
+    if (rc)
+        return;
+    rc = mdb_env_set_mapsize(s->env, 0);
+    pthread_rwlock_unlock(&s->map_lock);
+    if (rc)
+        cdof_log_warn("store %s: cannot follow map resize: %s", s->dir, mdb_strerror(rc));
+}
+
+static bool cdof_store_self_writing(cdof_store_t *s)
+{
+    bool self;
+
+    pthread_mutex_lock(&s->mu);
+    self = s->writing && pthread_equal(s->writer, pthread_self());
+    pthread_mutex_unlock(&s->mu);
+    return self;
+}
+
+/* Begins an LMDB transaction with map_lock held shared (kept until cdof_store_txn_release). */
+static int cdof_store_mdb_begin(cdof_store_t *s, bool write, MDB_txn **out)
+{
+    int rc = 0;
+
+    for (int tries = 0; tries < CDOF_STORE_RESIZED_TRIES; tries++) {
+        pthread_rwlock_rdlock(&s->map_lock);
+        rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, out);
+        if (rc == 0) {
+            cdof_store_tls_txns++;
+            if (write) {
+                pthread_mutex_lock(&s->mu);
+                s->writing = true;
+                s->writer = pthread_self();
+                pthread_mutex_unlock(&s->mu);
+            }
+            return 0;
+        }
+        pthread_rwlock_unlock(&s->map_lock);
+        if (rc != MDB_MAP_RESIZED)
+            break;
+        cdof_store_adopt_map(s);
+    }
+    *out = NULL;
+    return cdof_store_err(rc);
+}
+
+static void cdof_store_mdb_release(cdof_store_t *s, bool write)
+{
+    if (write) {
+        pthread_mutex_lock(&s->mu);
+        s->writing = false;
+        pthread_mutex_unlock(&s->mu);
+    }
+    cdof_store_tls_txns--;
+    pthread_rwlock_unlock(&s->map_lock);
+}
+
+static int cdof_store_lock_dir(cdof_store_t *s, char *err, size_t errlen)
+{
+    char path[4096], pidbuf[32];
+    int n, rc;
+    ssize_t got;
+
+    n = snprintf(path, sizeof path, "%s/%s", s->dir, CDOF_STORE_LOCK_FILE);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        cdof_store_reason(err, errlen, "data directory path %s is too long", s->dir);
+        return -ENAMETOOLONG;
+    }
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, CDOF_STORE_FILE_MODE);
+    if (s->lock_fd < 0) {
+        rc = -errno;
+        cdof_store_reason(err, errlen, "cannot open lock file %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno;
+        if (rc != EWOULDBLOCK) {
+            cdof_store_reason(err, errlen, "cannot lock %s: %s", path, strerror(rc));
+            return -rc;
+        }
+        got = pread(s->lock_fd, pidbuf, sizeof pidbuf - 1, 0);
+        pidbuf[got > 0 ? got : 0] = '\0';
+        pidbuf[strcspn(pidbuf, "\n")] = '\0';
+        cdof_store_reason(err, errlen,
+                          "data directory %s is in use by another process (pid %s holds %s)",
+                          s->dir, pidbuf[0] ? pidbuf : "unknown", path);
+        return CDOF_ELOCKED;
+    }
+    /* The holder's pid, for the refusal message of the next one. */
+    n = snprintf(pidbuf, sizeof pidbuf, "%ld\n", (long)getpid());
+    if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, pidbuf, (size_t)n, 0) != n)
+        cdof_log_debug("store %s: cannot record pid in %s", s->dir, path);
+    return 0;
+}
+
+static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opts, char *err,
+                                   size_t errlen)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi main_dbi;
+    MDB_stat st;
+    MDB_val k, v, vv;
+    uint8_t ver[4];
+    uint32_t have_ver;
+    int rc;
+
+    rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        goto lmdb_fail;
+    rc = mdb_dbi_open(txn, CDOF_STORE_META_DB, 0, &s->meta);
+    if (rc == MDB_NOTFOUND) {
+        if (s->read_only) {
+            cdof_store_reason(err, errlen, "store in %s has no schema record (never opened?)",
+                              s->dir);
+            rc = CDOF_EVERSION;
+            goto fail;
+        }
+        /* A fresh environment gets our schema; one holding data without it is not ours. */
+        if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+            (rc = mdb_stat(txn, main_dbi, &st)) != 0)
+            goto lmdb_fail;
+        if (st.ms_entries != 0) {
+            cdof_store_reason(err, errlen,
+                              "store in %s holds data but no schema record, "
+                              "expected '%s' version %u",
+                              s->dir, opts->schema, (unsigned)opts->schema_version);
+            rc = CDOF_EVERSION;
+            goto fail;
+        }
+        if ((rc = mdb_dbi_open(txn, CDOF_STORE_META_DB, MDB_CREATE, &s->meta)) != 0)
+            goto lmdb_fail;
+        k = (MDB_val){strlen("schema"), "schema"};
+        v = (MDB_val){strlen(opts->schema), (void *)opts->schema};
+        if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+            goto lmdb_fail;
+        cdof_store_be32(ver, opts->schema_version);
+        k = (MDB_val){strlen("schema_version"), "schema_version"};
+        v = (MDB_val){sizeof ver, ver};
+        if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+            goto lmdb_fail;
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (rc)
+            goto lmdb_fail;
+        return 0;
+    }
+    if (rc)
+        goto lmdb_fail;
+
+    k = (MDB_val){strlen("schema"), "schema"};
+    if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0)
+        goto lmdb_fail;
+    if (v.mv_size > CDOF_STORE_SCHEMA_MAX) {
+        cdof_store_reason(err, errlen, "store in %s: schema name is %zu bytes", s->dir, v.mv_size);
+        rc = CDOF_ECORRUPT;
+        goto fail;
+    }
+    k = (MDB_val){strlen("schema_version"), "schema_version"};
+    if ((rc = mdb_get(txn, s->meta, &k, &vv)) != 0)
+        goto lmdb_fail;
+    if (vv.mv_size != 4) {
+        cdof_store_reason(err, errlen, "store in %s: schema version is %zu bytes", s->dir,
+                          vv.mv_size);
+        rc = CDOF_ECORRUPT;
+        goto fail;
+    }
+    have_ver = cdof_store_rd32(vv.mv_data);
+    if (cdof_store_keycmp(v.mv_data, v.mv_size, opts->schema, strlen(opts->schema)) != 0 ||
+        have_ver != opts->schema_version) {
+        cdof_store_reason(err, errlen,
+                          "store in %s is schema '%.*s' version %u, expected '%s' "
+                          "version %u",
+                          s->dir, (int)v.mv_size, (const char *)v.mv_data, (unsigned)have_ver,
+                          opts->schema, (unsigned)opts->schema_version);
+        rc = CDOF_EVERSION;
+        goto fail;
+    }
+    /* Committing (even a read transaction) publishes the meta handle to later transactions. */
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc)
+        goto lmdb_fail;
+    return 0;
+
+lmdb_fail:
+    cdof_store_reason(err, errlen, "store in %s: cannot read schema: %s", s->dir, mdb_strerror(rc));
+    rc = cdof_store_err(rc);
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t **out, char *err,
+                    size_t errlen)
+{
+    cdof_store_t *s = NULL;
+    cdof_store_opts_t o;
+    pthread_rwlockattr_t rwa;
+    struct stat st;
+    MDB_stat mst;
+    unsigned flags;
+    int rc, dead;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (out)
+        *out = NULL;
+    if (!dir || !opts || !opts->schema || !out || strlen(opts->schema) > CDOF_STORE_SCHEMA_MAX) {
+        cdof_store_reason(err, errlen, "cdof_store_open: invalid arguments");
+        return -EINVAL;
+    }
+    o = *opts;
+    if (o.map_size == 0)
+        o.map_size = (size_t)64 << 20;
+    if (o.max_map_size == 0)
+        o.max_map_size = (size_t)64 << 30;
+    if (o.max_map_size < o.map_size)
+        o.max_map_size = o.map_size;
+    if (o.max_dbs == 0)
+        o.max_dbs = 32;
+
+    if (stat(dir, &st) != 0) {
+        rc = -errno;
+        cdof_store_reason(err, errlen, "data directory %s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cdof_store_reason(err, errlen, "data directory %s is not a directory", dir);
+        return -ENOTDIR;
+    }
+
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->dir = strdup(dir))) {
+        free(s);
+        cdof_store_reason(err, errlen, "store in %s: out of memory", dir);
+        return -ENOMEM;
+    }
+    s->lock_fd = -1;
+    s->read_only = o.read_only;
+    s->max_map_size = o.max_map_size;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->dbi_mu, NULL);
+    pthread_rwlockattr_init(&rwa);
+    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->map_lock, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
+
+    if (!s->read_only && (rc = cdof_store_lock_dir(s, err, errlen)) != 0)
+        goto fail;
+
+    if ((rc = mdb_env_create(&s->env)) != 0) {
+        s->env = NULL;
+        goto lmdb_fail;
+    }
+    if ((rc = mdb_env_set_maxdbs(s->env, o.max_dbs + 1)) != 0)
+        goto lmdb_fail;
+    /* A reader takes whatever size the writer recorded (mapsize 0); LMDB rounds a writer's
+     * smaller request up to the data already there. */
+    if (!s->read_only && (rc = mdb_env_set_mapsize(s->env, o.map_size)) != 0)
+        goto lmdb_fail;
+    flags = MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0) | (o.no_sync ? MDB_NOSYNC : 0);
+    rc = mdb_env_open(s->env, dir, flags, CDOF_STORE_FILE_MODE);
+    if (rc == ENOENT && s->read_only) {
+        cdof_store_reason(err, errlen, "no store in %s", dir);
+        rc = -ENOENT;
+        goto fail;
+    }
+    if (rc)
+        goto lmdb_fail;
+    if (!s->read_only)
+        mdb_reader_check(s->env, &dead); /* free slots of killed readers: they pin pages */
+    if ((rc = mdb_env_stat(s->env, &mst)) != 0)
+        goto lmdb_fail;
+    s->psize = mst.ms_psize;
+
+    if ((rc = cdof_store_check_schema(s, &o, err, errlen)) != 0)
+        goto fail;
+    *out = s;
+    return 0;
+
+lmdb_fail:
+    cdof_store_reason(err, errlen, "cannot open store in %s: %s", dir, mdb_strerror(rc));
+    rc = cdof_store_err(rc);
+fail:
+    cdof_store_close(&s);
+    return rc;
+}
+
+void cdof_store_close(cdof_store_t **store)
+{
+    cdof_store_t *s;
+
+    if (!store || !*store)
+        return;
+    s = *store;
+    *store = NULL;
+    if (s->env)
+        mdb_env_close(s->env);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
+    for (unsigned i = 0; i < s->n_names; i++)
+        free(s->names[i].name);
+    free(s->names);
+    pthread_rwlock_destroy(&s->map_lock);
+    pthread_mutex_destroy(&s->dbi_mu);
+    pthread_mutex_destroy(&s->mu);
+    free(s->dir);
+    free(s);
+}
+
+static bool cdof_store_db_cached(cdof_store_t *s, const char *name, MDB_dbi *out)
+{
+    bool hit = false;
+
+    pthread_mutex_lock(&s->mu);
+    for (unsigned i = 0; i < s->n_names; i++) {
+        if (strcmp(s->names[i].name, name) == 0) {
+            *out = s->names[i].dbi;
+            hit = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return hit;
+}
+
+int cdof_store_db(cdof_store_t *store, const char *name, cdof_store_db_t *out)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    char *copy = NULL;
+    int rc;
+
+    if (!store || !name || !*name || !out)
+        return -EINVAL;
+    if (cdof_store_db_cached(store, name, &dbi)) {
+        *out = dbi;
+        return 0;
+    }
+    /* Opening needs a transaction of our own, and the write lock this thread already holds. */
+    if (cdof_store_self_writing(store))
+        return -EDEADLK;
+
+    pthread_mutex_lock(&store->dbi_mu);
+    if (cdof_store_db_cached(store, name, &dbi)) {
+        rc = 0;
+        goto done;
+    }
+    if (!(copy = strdup(name))) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    if (!store->read_only)
+        cdof_store_maybe_grow(store);
+    if ((rc = cdof_store_mdb_begin(store, !store->read_only, &txn)) != 0)
+        goto done;
+    rc = mdb_dbi_open(txn, name, store->read_only ? 0 : MDB_CREATE, &dbi);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc == MDB_MAP_FULL) {
+        pthread_mutex_lock(&store->mu);
+        store->need_grow = true;
+        pthread_mutex_unlock(&store->mu);
+    }
+    cdof_store_mdb_release(store, !store->read_only);
+    if (rc) {
+        rc = cdof_store_err(rc);
+        goto done;
+    }
+
+    pthread_mutex_lock(&store->mu);
+    if (store->n_names == store->cap_names) {
+        unsigned cap = store->cap_names ? 2 * store->cap_names : 8;
+        cdof_store_name_t *grown = realloc(store->names, cap * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&store->mu);
+            rc = 0; /* the handle is valid; it is just not cached */
+            goto done;
+        }
+        store->names = grown;
+        store->cap_names = cap;
+    }
+    store->names[store->n_names].name = copy;
+    store->names[store->n_names].dbi = dbi;
+    store->n_names++;
+    copy = NULL;
+    pthread_mutex_unlock(&store->mu);
+
+done:
+    pthread_mutex_unlock(&store->dbi_mu);
+    free(copy);
+    if (rc == 0)
+        *out = dbi;
+    return rc;
+}
+
+int cdof_store_begin(cdof_store_t *store, bool write, cdof_store_txn_t **out)
+{
+    cdof_store_txn_t *t = NULL;
+    size_t map;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!store || !out)
+        return -EINVAL;
+    if (write && store->read_only)
+        return -EROFS;
+    if (write && cdof_store_self_writing(store))
+        return -EDEADLK;
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->store = store;
+    t->write = write;
+    if (write)
+        cdof_store_maybe_grow(store);
+    if ((rc = cdof_store_mdb_begin(store, write, &t->txn)) != 0)
+        goto fail;
+    if (write)
+        cdof_store_usage(store, &map, &t->used_at_begin);
+    *out = t;
+    return 0;
+
+fail:
+    free(t);
+    return rc;
+}
+
+static void cdof_store_txn_free(cdof_store_txn_t *t)
+{
+    cdof_store_mdb_release(t->store, t->write);
+    free(t);
+}
+
+/* Records the first failure of a write transaction: LMDB refuses to commit it anyway. */
+static int cdof_store_poison(cdof_store_txn_t *t, int mdb_rc)
+{
+    if (mdb_rc == MDB_MAP_FULL) {
+        pthread_mutex_lock(&t->store->mu);
+        t->store->need_grow = true;
+        pthread_mutex_unlock(&t->store->mu);
+    }
+    if (!t->failed)
+        t->failed = cdof_store_err(mdb_rc);
+    return t->failed;
+}
+
+int cdof_store_commit(cdof_store_txn_t **txn)
+{
+    cdof_store_txn_t *t;
+    size_t map, used;
+    int rc;
+
+    if (!txn || !*txn)
+        return -EINVAL;
+    t = *txn;
+    *txn = NULL;
+    if (t->failed) {
+        mdb_txn_abort(t->txn);
+        rc = t->failed;
+    } else {
+        rc = mdb_txn_commit(t->txn);
+        if (rc == MDB_MAP_FULL)
+            cdof_store_poison(t, rc);
+        rc = cdof_store_err(rc);
+    }
+    if (t->write && rc == 0) {
+        cdof_store_usage(t->store, &map, &used);
+        pthread_mutex_lock(&t->store->mu);
+        if (used > t->used_at_begin && used - t->used_at_begin > t->store->max_txn_growth)
+            t->store->max_txn_growth = used - t->used_at_begin;
+        pthread_mutex_unlock(&t->store->mu);
+    }
+    cdof_store_txn_free(t);
+    return rc;
+}
+
+void cdof_store_abort(cdof_store_txn_t **txn)
+{
+    if (!txn || !*txn)
+        return;
+    mdb_txn_abort((*txn)->txn);
+    cdof_store_txn_free(*txn);
+    *txn = NULL;
+}
+
+int cdof_store_put(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
+                   const void *val, size_t vlen)
+{
+    static const uint8_t empty;
+    MDB_val k, v;
+    int rc;
+
+    if (!txn || !cdof_store_key_ok(key, klen) || (!val && vlen))
+        return -EINVAL;
+    if (!txn->write)
+        return -EACCES;
+    if (txn->failed)
+        return txn->failed;
+    k = (MDB_val){klen, (void *)key};
+    v = (MDB_val){vlen, (void *)(val ? val : &empty)};
+    rc = mdb_put(txn->txn, db, &k, &v, 0);
+    return rc ? cdof_store_poison(txn, rc) : 0;
+}
+
+int cdof_store_get(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
+                   cdof_bytes_t *val)
+{
+    MDB_val k, v;
+    int rc;
+
+    if (!txn || !cdof_store_key_ok(key, klen) || !val)
+        return -EINVAL;
+    if (txn->failed)
+        return txn->failed;
+    k = (MDB_val){klen, (void *)key};
+    rc = mdb_get(txn->txn, db, &k, &v);
+    if (rc)
+        return cdof_store_err(rc);
+    val->data = v.mv_data;
+    val->len = v.mv_size;
+    return 0;
+}
+
+int cdof_store_del(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen)
+{
+    MDB_val k;
+    int rc;
+
+    if (!txn || !cdof_store_key_ok(key, klen))
+        return -EINVAL;
+    if (!txn->write)
+        return -EACCES;
+    if (txn->failed)
+        return txn->failed;
+    k = (MDB_val){klen, (void *)key};
+    rc = mdb_del(txn->txn, db, &k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return CDOF_ENOTFOUND;
+    return rc ? cdof_store_poison(txn, rc) : 0;
+}
+
+int cdof_store_scan(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
+                    const void *to, size_t tlen, cdof_store_visit_fn visit, void *ctx)
+{
+    uint8_t saved[CDOF_STORE_LMDB_KEY_MAX + 1];
+    size_t slen = 0;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    cdof_bytes_t kb, vb;
+    int rc, ret = 0;
+
+    if (!txn || !visit || (!from && flen) || (from && flen > CDOF_STORE_KEY_MAX) || (!to && tlen))
+        return -EINVAL;
+    if (txn->failed)
+        return txn->failed;
+    if ((rc = mdb_cursor_open(txn->txn, db, &cur)) != 0)
+        return cdof_store_err(rc);
+    if (from && flen) {
+        k = (MDB_val){flen, (void *)from};
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    while (rc == 0) {
+        if (to && cdof_store_keycmp(k.mv_data, k.mv_size, to, tlen) >= 0)
+            break;
+        if (txn->write) {
+            if (k.mv_size > sizeof saved) {
+                ret = CDOF_ECORRUPT;
+                goto done;
+            }
+            memcpy(saved, k.mv_data, k.mv_size);
+            slen = k.mv_size;
+        }
+        kb = (cdof_bytes_t){k.mv_data, k.mv_size};
+        vb = (cdof_bytes_t){v.mv_data, v.mv_size};
+        rc = visit(ctx, &kb, &vb);
+        if (rc != 0) {
+            ret = rc > 0 ? 0 : rc;
+            goto done;
+        }
+        if (txn->failed) {
+            ret = txn->failed;
+            goto done;
+        }
+        if (txn->write) {
+            /* The visitor may have written: find our place again from the key we saw. */
+            k = (MDB_val){slen, saved};
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            if (rc == 0 && cdof_store_keycmp(k.mv_data, k.mv_size, saved, slen) == 0)
+                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        } else {
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        ret = cdof_store_err(rc);
+done:
+    mdb_cursor_close(cur);
+    return ret;
+}
+
+int cdof_store_scan_prefix(cdof_store_txn_t *txn, cdof_store_db_t db, const void *prefix,
+                           size_t plen, cdof_store_visit_fn visit, void *ctx)
+{
+    uint8_t upper[CDOF_STORE_KEY_MAX];
+    size_t ulen = plen;
+
+    if ((!prefix && plen) || plen > CDOF_STORE_KEY_MAX)
+        return -EINVAL;
+    if (plen == 0)
+        return cdof_store_scan(txn, db, NULL, 0, NULL, 0, visit, ctx);
+    /* The first key past the prefix: drop trailing 0xff bytes and increment the last one. */
+    memcpy(upper, prefix, plen);
+    while (ulen > 0 && upper[ulen - 1] == 0xff)
+        ulen--;
+    if (ulen == 0)
+        return cdof_store_scan(txn, db, prefix, plen, NULL, 0, visit, ctx);
+    upper[ulen - 1]++;
+    return cdof_store_scan(txn, db, prefix, plen, upper, ulen, visit, ctx);
+}
+
+int cdof_store_last(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_bytes_t *key, cdof_bytes_t *val)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+
+    if (!txn || !key || !val)
+        return -EINVAL;
+    if (txn->failed)
+        return txn->failed;
+    if ((rc = mdb_cursor_open(txn->txn, db, &cur)) != 0)
+        return cdof_store_err(rc);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc)
+        return cdof_store_err(rc);
+    *key = (cdof_bytes_t){k.mv_data, k.mv_size};
+    *val = (cdof_bytes_t){v.mv_data, v.mv_size};
+    return 0;
+}
+
+int cdof_store_count(cdof_store_txn_t *txn, cdof_store_db_t db, uint64_t *out)
+{
+    MDB_stat st;
+    int rc;
+
+    if (!txn || !out)
+        return -EINVAL;
+    if (txn->failed)
+        return txn->failed;
+    if ((rc = mdb_stat(txn->txn, db, &st)) != 0)
+        return cdof_store_err(rc);
+    *out = st.ms_entries;
+    return 0;
+}
+
+int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t errlen)
+{
+    DIR *d;
+    struct dirent *de;
+    bool empty = true;
+    int rc;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!store || !dest)
+        return -EINVAL;
+    d = opendir(dest);
+    if (!d) {
+        rc = -errno;
+        cdof_store_reason(err, errlen, "backup directory %s: %s", dest, strerror(-rc));
+        return rc;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            empty = false;
+            break;
+        }
+    }
+    closedir(d);
+    if (!empty) {
+        cdof_store_reason(err, errlen, "backup directory %s is not empty", dest);
+        return -ENOTEMPTY;
+    }
+    /* The copy runs its own read transaction: the map must stay put meanwhile. */
+    pthread_rwlock_rdlock(&store->map_lock);
+    cdof_store_tls_txns++;
+    rc = mdb_env_copy2(store->env, dest, MDB_CP_COMPACT);
+    cdof_store_tls_txns--;
+    pthread_rwlock_unlock(&store->map_lock);
+    if (rc) {
+        cdof_store_reason(err, errlen, "cannot back up store in %s to %s: %s", store->dir, dest,
+                          mdb_strerror(rc));
+        return cdof_store_err(rc);
+    }
+    return 0;
+}
+
+int cdof_store_map_info(cdof_store_t *store, cdof_store_map_info_t *out)
+{
+    if (!store || !out)
+        return -EINVAL;
+    cdof_store_usage(store, &out->map_size, &out->used);
+    out->max_map_size = store->max_map_size;
+    return 0;
+}
+
+void cdof_store_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+void cdof_store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void cdof_store_be64(uint8_t *p, uint64_t v)
+{
+    cdof_store_be32(p, (uint32_t)(v >> 32));
+    cdof_store_be32(p + 4, (uint32_t)v);
+}
+
+uint16_t cdof_store_rd16(const uint8_t *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+uint32_t cdof_store_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t cdof_store_rd64(const uint8_t *p)
+{
+    return (uint64_t)cdof_store_rd32(p) << 32 | cdof_store_rd32(p + 4);
+}

@@ -2,9 +2,26 @@
  * read and write transactions. Knows nothing of ZeroMQ or of protobuf. Only this module includes
  * lmdb.h.
  *
- * Threading: a store may be shared by threads; a transaction belongs to the thread that began it.
- * One write transaction at a time per environment (LMDB serialises writers). Readers in other
- * processes (cdof-agent status) see the last committed state. */
+ * Threading: a store may be shared by threads; a transaction belongs to the thread that began it
+ * and must end on that thread. One write transaction at a time per environment (LMDB serialises
+ * writers); a thread that already holds a write transaction and begins another gets -EDEADLK
+ * instead of hanging. Several read transactions may be open at once, in any threads.
+ *
+ * Processes: a writable open takes an exclusive flock on DIR/cdof.lock, so a second writer
+ * process is refused with CDOF_ELOCKED. Read-only opens take no lock and see the last committed
+ * state while another process writes (cdof-agent status, cdof-hub backup). Do not open the same
+ * directory twice in one process (LMDB's POSIX locks are per process).
+ *
+ * Map growth: the map starts at map_size and doubles up to max_map_size. Growth happens when a
+ * write transaction begins and finds the map more than 80% used, or with less free room than
+ * twice the largest transaction committed so far, or after a transaction hit a full map.
+ * LMDB cannot grow the map inside a transaction, so a put (or commit) that finds the map full
+ * returns CDOF_EMAPFULL and poisons the transaction: every later call on it returns
+ * CDOF_EMAPFULL and commit aborts it. Abort and run the transaction again: it will begin on a
+ * larger map, unless max_map_size is reached (cdof_store_map_info tells) or read transactions
+ * held the map for over a second (growth waits for them to end, as remapping would pull the map
+ * from under them). In practice callers see CDOF_EMAPFULL only for a transaction larger than the
+ * free fifth of the map, or at max_map_size. */
 #ifndef CDOF_STORE_H
 #define CDOF_STORE_H
 
@@ -20,7 +37,7 @@ typedef struct {
     const char *schema;      /* "hub" or "outbox": recorded when created, checked at open */
     uint32_t schema_version; /* likewise: an older store is refused with CDOF_EVERSION */
     size_t map_size;         /* initial map size in bytes (default 64 MiB) */
-    size_t max_map_size;     /* the map doubles on MDB_MAP_FULL up to this (default 64 GiB) */
+    size_t max_map_size;     /* the map doubles as it fills, up to this (default 64 GiB) */
     unsigned max_dbs;        /* named databases (default 32) */
     bool read_only;          /* open for reading only, e.g. `status` while the daemon runs */
     bool no_sync;            /* skip fsync: benchmarks and tests that say so only */
@@ -32,20 +49,27 @@ typedef struct {
 } cdof_bytes_t;
 
 /* Opens (creating when absent, unless read_only) the environment in directory dir, which must
- * exist. Returns 0 and *out (owned by the caller: cdof_store_close), or a negative code with a
- * reason naming the directory in err (CDOF_EVERSION for a schema mismatch). */
+ * exist. A new environment records opts->schema and schema_version in its "meta" database; an
+ * existing one must match both. Returns 0 and *out (owned by the caller: cdof_store_close), or a
+ * negative code with a reason naming the directory in err: CDOF_EVERSION for a schema mismatch
+ * ("store in DIR is schema 'outbox' version 1, expected 'hub' version 2"), CDOF_ELOCKED when
+ * another process has it open for writing, -ENOENT for a read-only open of a missing store. */
 int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t **out, char *err,
                     size_t errlen);
 
 /* Closes the store; no transaction may be open. Accepts NULL and NULLs *store. */
 void cdof_store_close(cdof_store_t **store);
 
-/* Opens or creates the named database. Call before beginning transactions that use it (not while
- * a write transaction is open in this thread). Returns 0 or a negative code. */
+/* Opens or creates the named database (a read-only store only opens: CDOF_ENOTFOUND when it does
+ * not exist). Handles are cached by name. Call before beginning transactions that use it; a new
+ * name while this thread holds a write transaction gives -EDEADLK. Returns 0 or a negative code
+ * (-ENOSPC when max_dbs are open). */
 int cdof_store_db(cdof_store_t *store, const char *name, cdof_store_db_t *out);
 
-/* Begins a transaction. A write transaction that hits a full map grows the map on commit retry:
- * callers see CDOF_EMAPFULL only when max_map_size is reached. Returns 0 or a negative code. */
+/* Begins a transaction (*out owned by the caller: end it with cdof_store_commit or
+ * cdof_store_abort on the same thread). A write transaction may first grow the map (see "Map
+ * growth" above). Returns 0, -EROFS (write on a read-only store), -EDEADLK (this thread already
+ * holds the write transaction) or a negative code. */
 int cdof_store_begin(cdof_store_t *store, bool write, cdof_store_txn_t **out);
 
 /* Commits (durably, unless no_sync) and frees *txn, NULLing it; on failure the transaction is
@@ -55,7 +79,11 @@ int cdof_store_commit(cdof_store_txn_t **txn);
 /* Aborts and frees; accepts NULL. */
 void cdof_store_abort(cdof_store_txn_t **txn);
 
-/* Point operations. Keys are compared bytewise (memcmp, shorter first); at most 480 bytes. */
+/* Point operations. Keys are compared bytewise (memcmp, shorter first); 1 to 480 bytes, else
+ * -EINVAL. put and del need a write transaction (-EACCES otherwise). A put or del failure other
+ * than -EINVAL/-EACCES/CDOF_ENOTFOUND poisons the transaction (see above). Values returned by
+ * get, last and scans are owned by the store and valid until the transaction ends or, in a write
+ * transaction, until the next put or del. */
 int cdof_store_put(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
                    const void *val, size_t vlen);
 /* Returns 0 with *val pointing into the map, or CDOF_ENOTFOUND. */
@@ -66,7 +94,9 @@ int cdof_store_del(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, s
 
 /* Visits keys k with from <= k < to in order (from NULL: the first key; to NULL: to the end).
  * The visitor returns 0 to go on, a positive number to stop (scan returns 0), or a negative code
- * to stop (scan returns it). Key and value are valid only during the call. */
+ * to stop (scan returns it). Key and value are valid only during the call. In a write
+ * transaction the visitor may put and delete in the same database (e.g. delete the key it was
+ * given); the scan carries on after the last key visited. */
 typedef int (*cdof_store_visit_fn)(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val);
 int cdof_store_scan(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
                     const void *to, size_t tlen, cdof_store_visit_fn visit, void *ctx);
@@ -82,9 +112,20 @@ int cdof_store_last(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_bytes_t *key
 /* Number of entries in the database. */
 int cdof_store_count(cdof_store_txn_t *txn, cdof_store_db_t db, uint64_t *out);
 
-/* Compacting copy of the whole environment into directory dest (which must exist and be empty),
- * consistent as of one moment, while other threads and processes keep writing. */
+/* Compacting copy of the whole environment into directory dest (which must exist and be empty,
+ * else -ENOTEMPTY), consistent as of one moment, while other threads and processes keep writing.
+ * Works on a read-only store, so a separate process can back up a running daemon's store. The
+ * copy opens with cdof_store_open like the original. Returns 0 or a negative code with a reason. */
 int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t errlen);
+
+typedef struct {
+    size_t map_size;     /* current map size in bytes */
+    size_t used;         /* bytes up to the last used page of the last commit */
+    size_t max_map_size; /* the limit growth stops at */
+} cdof_store_map_info_t;
+
+/* Fills *out from the last committed state. Returns 0 or -EINVAL. */
+int cdof_store_map_info(cdof_store_t *store, cdof_store_map_info_t *out);
 
 /* Big-endian encoders for building ordered keys. */
 void cdof_store_be16(uint8_t *p, uint16_t v);

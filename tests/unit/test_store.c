@@ -1,1 +1,1110 @@
-/* placeholder: being written */
+/* The LMDB store against real environments in temporary directories. */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "cdof_error.h"
+#include "cdof_log.h"
+#include "cdof_store.h"
+
+#define KIB ((size_t)1024)
+#define MIB (KIB * 1024)
+
+typedef struct {
+    char dir[64];
+} fixture_t;
+
+static void rm_rf(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    char sub[512];
+    struct stat st;
+
+    if (!d) {
+        unlink(path);
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_rf(sub);
+        else
+            unlink(sub);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+
+    if (!f)
+        return -1;
+    strcpy(f->dir, "/tmp/cdof-test-store-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+
+    rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static cdof_store_opts_t opts(const char *schema, uint32_t version)
+{
+    cdof_store_opts_t o = {0};
+
+    o.schema = schema;
+    o.schema_version = version;
+    o.no_sync = true; /* tests that need durability say so */
+    return o;
+}
+
+static cdof_store_t *open_ok(const char *dir, const cdof_store_opts_t *o)
+{
+    cdof_store_t *s = NULL;
+    char err[256] = "";
+    int rc = cdof_store_open(dir, o, &s, err, sizeof err);
+
+    if (rc != 0)
+        print_error("open %s: %s (%s)\n", dir, cdof_strerror(rc), err);
+    assert_int_equal(rc, 0);
+    assert_non_null(s);
+    return s;
+}
+
+static void subdir(const fixture_t *f, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", f->dir, name);
+    assert_int_equal(mkdir(out, 0700), 0);
+}
+
+/* Waits at most limit_ms for a child; kills it when it overstays. Returns its wait status. */
+static int wait_child(pid_t pid, int limit_ms)
+{
+    int status = 0;
+    struct timespec tick = {0, 10 * 1000 * 1000};
+
+    for (int waited = 0; waited < limit_ms; waited += 10) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        assert_int_equal(r, 0);
+        nanosleep(&tick, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    fail_msg("child %d did not finish within %d ms", (int)pid, limit_ms);
+    return status;
+}
+
+static void assert_child_ok(pid_t pid, int limit_ms)
+{
+    int status = wait_child(pid, limit_ms);
+
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("child failed: %s %d", WIFEXITED(status) ? "exit" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+/* Blocks for one byte from fd, at most limit_ms. Returns 1, 0 at EOF, -1 on time-out. */
+static int read_byte(int fd, int limit_ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char c;
+
+    if (poll(&p, 1, limit_ms) != 1)
+        return -1;
+    return (int)read(fd, &c, 1);
+}
+
+static void test_be_codec(void **state)
+{
+    uint8_t b[8];
+
+    (void)state;
+    cdof_store_be16(b, 0x1234);
+    assert_int_equal(b[0], 0x12);
+    assert_int_equal(cdof_store_rd16(b), 0x1234);
+    cdof_store_be32(b, 0xdeadbeefu);
+    assert_int_equal(b[0], 0xde);
+    assert_int_equal(b[3], 0xef);
+    assert_int_equal(cdof_store_rd32(b), 0xdeadbeefu);
+    cdof_store_be64(b, 0x0102030405060708ull);
+    assert_int_equal(b[0], 1);
+    assert_int_equal(b[7], 8);
+    assert_true(cdof_store_rd64(b) == 0x0102030405060708ull);
+}
+
+static void test_put_get_del(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = open_ok(f->dir, &o);
+    cdof_store_txn_t *t = NULL, *t2 = NULL;
+    cdof_store_db_t db, other;
+    cdof_bytes_t v;
+    uint8_t big[481];
+
+    memset(big, 'k', sizeof big);
+    assert_int_equal(cdof_store_db(s, "t", &db), 0);
+    assert_int_equal(cdof_store_db(s, "t", &other), 0);
+    assert_int_equal(db, other);
+
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    assert_int_equal(cdof_store_put(t, db, "alpha", 5, "one", 3), 0);
+    assert_int_equal(cdof_store_get(t, db, "alpha", 5, &v), 0);
+    assert_int_equal(v.len, 3);
+    assert_memory_equal(v.data, "one", 3);
+    assert_int_equal(cdof_store_put(t, db, "alpha", 5, "uno", 3), 0);
+    assert_int_equal(cdof_store_get(t, db, "alpha", 5, &v), 0);
+    assert_memory_equal(v.data, "uno", 3);
+    assert_int_equal(cdof_store_get(t, db, "beta", 4, &v), CDOF_ENOTFOUND);
+    assert_int_equal(cdof_store_put(t, db, "beta", 4, NULL, 0), 0);
+    assert_int_equal(cdof_store_get(t, db, "beta", 4, &v), 0);
+    assert_int_equal(v.len, 0);
+    assert_int_equal(cdof_store_del(t, db, "beta", 4), 0);
+    assert_int_equal(cdof_store_del(t, db, "beta", 4), CDOF_ENOTFOUND);
+    assert_int_equal(cdof_store_get(t, db, "beta", 4, &v), CDOF_ENOTFOUND);
+
+    /* Key limits; a refused key does not poison the transaction. */
+    assert_int_equal(cdof_store_put(t, db, big, 480, "x", 1), 0);
+    assert_int_equal(cdof_store_put(t, db, big, 481, "x", 1), -EINVAL);
+    assert_int_equal(cdof_store_get(t, db, big, 481, &v), -EINVAL);
+    assert_int_equal(cdof_store_put(t, db, "", 0, "x", 1), -EINVAL);
+
+    /* One write transaction per thread: a second would wait for itself. */
+    assert_int_equal(cdof_store_begin(s, true, &t2), -EDEADLK);
+    assert_null(t2);
+    assert_int_equal(cdof_store_db(s, "new", &other), -EDEADLK);
+    assert_int_equal(cdof_store_commit(&t), 0);
+    assert_null(t);
+
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    assert_int_equal(cdof_store_get(t, db, "alpha", 5, &v), 0);
+    assert_memory_equal(v.data, "uno", 3);
+    assert_int_equal(cdof_store_get(t, db, big, 480, &v), 0);
+    assert_int_equal(cdof_store_put(t, db, "gamma", 5, "x", 1), -EACCES);
+    assert_int_equal(cdof_store_del(t, db, "alpha", 5), -EACCES);
+    /* Readers may overlap each other and a writer. */
+    assert_int_equal(cdof_store_begin(s, false, &t2), 0);
+    cdof_store_abort(&t2);
+    assert_null(t2);
+    assert_int_equal(cdof_store_begin(s, true, &t2), 0);
+    assert_int_equal(cdof_store_del(t2, db, "alpha", 5), 0);
+    assert_int_equal(cdof_store_commit(&t2), 0);
+    assert_int_equal(cdof_store_get(t, db, "alpha", 5, &v), 0); /* its snapshot */
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    /* An aborted write leaves nothing. */
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    assert_int_equal(cdof_store_put(t, db, "gone", 4, "x", 1), 0);
+    cdof_store_abort(&t);
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    assert_int_equal(cdof_store_get(t, db, "gone", 4, &v), CDOF_ENOTFOUND);
+    assert_int_equal(cdof_store_get(t, db, "alpha", 5, &v), CDOF_ENOTFOUND);
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    cdof_store_abort(NULL);
+    cdof_store_close(&s);
+    assert_null(s);
+    cdof_store_close(&s);
+}
+
+typedef struct {
+    uint32_t seen[64];
+    int n;
+    int stop_after; /* 0: never */
+    int fail_after; /* 0: never */
+} collect_t;
+
+static int collect_be32(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    collect_t *c = ctx;
+
+    assert_int_equal(key->len, 4);
+    assert_int_equal(val->len, 4);
+    assert_memory_equal(key->data, val->data, 4);
+    assert_true(c->n < 64);
+    c->seen[c->n++] = cdof_store_rd32(key->data);
+    if (c->fail_after && c->n == c->fail_after)
+        return -42;
+    if (c->stop_after && c->n == c->stop_after)
+        return 1;
+    return 0;
+}
+
+static const uint32_t scan_values[] = {
+    0,           1,           255,        256, 257, 65535, 65536, 7000000, 1u << 24, (1u << 24) + 1,
+    0x7fffffffu, 0x80000000u, 0xfffffffeu};
+#define N_SCAN (sizeof scan_values / sizeof scan_values[0])
+
+static void test_scan_order_and_bounds(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = open_ok(f->dir, &o);
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db, empty;
+    cdof_bytes_t k, v;
+    uint8_t key[4], from[4], to[4];
+    collect_t c;
+    uint64_t n;
+
+    assert_int_equal(cdof_store_db(s, "nums", &db), 0);
+    assert_int_equal(cdof_store_db(s, "empty", &empty), 0);
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    /* Insert in a scrambled order; big-endian keys must come back in numeric order. */
+    for (size_t i = 0; i < N_SCAN; i++) {
+        uint32_t x = scan_values[(i * 7) % N_SCAN];
+        cdof_store_be32(key, x);
+        assert_int_equal(cdof_store_put(t, db, key, 4, key, 4), 0);
+    }
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan(t, db, NULL, 0, NULL, 0, collect_be32, &c), 0);
+    assert_int_equal(c.n, N_SCAN);
+    for (size_t i = 0; i < N_SCAN; i++)
+        assert_true(c.seen[i] == scan_values[i]);
+
+    /* [256, 2^24): from is inclusive, to exclusive. */
+    cdof_store_be32(from, 256);
+    cdof_store_be32(to, 1u << 24);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan(t, db, from, 4, to, 4, collect_be32, &c), 0);
+    assert_int_equal(c.n, 5);
+    assert_int_equal(c.seen[0], 256);
+    assert_int_equal(c.seen[4], 7000000);
+
+    /* A from between keys starts at the next; a to past the end runs to the end. */
+    cdof_store_be32(from, (1u << 24) + 2);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan(t, db, from, 4, NULL, 0, collect_be32, &c), 0);
+    assert_int_equal(c.n, 3);
+    assert_true(c.seen[0] == 0x7fffffff);
+    /* A shorter bound sorts before longer keys sharing it: "\x00\x00\x01" < be32(256). */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan(t, db, NULL, 0, "\x00\x00\x01", 3, collect_be32, &c), 0);
+    assert_int_equal(c.n, 3);
+    /* Empty range. */
+    cdof_store_be32(from, 300);
+    cdof_store_be32(to, 300);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan(t, db, from, 4, to, 4, collect_be32, &c), 0);
+    assert_int_equal(c.n, 0);
+
+    /* Early stop and error propagation. */
+    memset(&c, 0, sizeof c);
+    c.stop_after = 3;
+    assert_int_equal(cdof_store_scan(t, db, NULL, 0, NULL, 0, collect_be32, &c), 0);
+    assert_int_equal(c.n, 3);
+    memset(&c, 0, sizeof c);
+    c.fail_after = 2;
+    assert_int_equal(cdof_store_scan(t, db, NULL, 0, NULL, 0, collect_be32, &c), -42);
+    assert_int_equal(c.n, 2);
+
+    assert_int_equal(cdof_store_last(t, db, &k, &v), 0);
+    assert_int_equal(k.len, 4);
+    assert_true(cdof_store_rd32(k.data) == 0xfffffffeu);
+    assert_int_equal(cdof_store_count(t, db, &n), 0);
+    assert_int_equal(n, N_SCAN);
+
+    assert_int_equal(cdof_store_last(t, empty, &k, &v), CDOF_ENOTFOUND);
+    assert_int_equal(cdof_store_count(t, empty, &n), 0);
+    assert_int_equal(n, 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan(t, empty, NULL, 0, NULL, 0, collect_be32, &c), 0);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(cdof_store_commit(&t), 0);
+    cdof_store_close(&s);
+}
+
+typedef struct {
+    char keys[16][8];
+    size_t lens[16];
+    int n;
+} collect_raw_t;
+
+static int collect_raw(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    collect_raw_t *c = ctx;
+
+    (void)val;
+    assert_true(c->n < 16 && key->len <= 8);
+    memcpy(c->keys[c->n], key->data, key->len);
+    c->lens[c->n++] = key->len;
+    return 0;
+}
+
+static void test_scan_prefix(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = open_ok(f->dir, &o);
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db;
+    collect_raw_t c;
+    static const struct {
+        const char *k;
+        size_t len;
+    } keys[] = {{"aa\xff", 3},     {"ab", 2}, {"ab\x00", 3}, {"ab\x01", 3}, {"ab\xff", 3},
+                {"ab\xff\xff", 4}, {"ac", 2}, {"b", 1},      {"\xff", 1},   {"\xff\x01", 2}};
+
+    assert_int_equal(cdof_store_db(s, "p", &db), 0);
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_int_equal(cdof_store_put(t, db, keys[i].k, keys[i].len, "v", 1), 0);
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan_prefix(t, db, "ab", 2, collect_raw, &c), 0);
+    assert_int_equal(c.n, 5);
+    assert_int_equal(c.lens[0], 2);
+    assert_memory_equal(c.keys[4], "ab\xff\xff", 4);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan_prefix(t, db, "ab\xff", 3, collect_raw, &c), 0);
+    assert_int_equal(c.n, 2);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan_prefix(t, db, "\xff", 1, collect_raw, &c), 0);
+    assert_int_equal(c.n, 2);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan_prefix(t, db, "abc", 3, collect_raw, &c), 0);
+    assert_int_equal(c.n, 0);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(cdof_store_scan_prefix(t, db, NULL, 0, collect_raw, &c), 0);
+    assert_int_equal(c.n, 10);
+    assert_int_equal(cdof_store_commit(&t), 0);
+    cdof_store_close(&s);
+}
+
+typedef struct {
+    cdof_store_txn_t *txn;
+    cdof_store_db_t db;
+    uint32_t expect;
+} mover_t;
+
+/* Moves each visited key k to k + 1000, outside the scanned range. */
+static int move_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    mover_t *m = ctx;
+    uint32_t k = cdof_store_rd32(key->data);
+    uint8_t nk[4];
+
+    (void)val;
+    assert_int_equal(k, m->expect);
+    m->expect++;
+    cdof_store_be32(nk, k + 1000);
+    assert_int_equal(cdof_store_del(m->txn, m->db, key->data, key->len), 0);
+    assert_int_equal(cdof_store_put(m->txn, m->db, nk, 4, "moved", 5), 0);
+    return 0;
+}
+
+static void test_scan_write_in_visitor(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = open_ok(f->dir, &o);
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db;
+    uint8_t k[4], to[4];
+    mover_t m;
+    uint64_t n;
+    cdof_bytes_t v;
+
+    assert_int_equal(cdof_store_db(s, "m", &db), 0);
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    for (uint32_t i = 0; i < 500; i++) {
+        cdof_store_be32(k, i);
+        assert_int_equal(cdof_store_put(t, db, k, 4, "orig", 4), 0);
+    }
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    m = (mover_t){t, db, 0};
+    cdof_store_be32(to, 500);
+    assert_int_equal(cdof_store_scan(t, db, NULL, 0, to, 4, move_visit, &m), 0);
+    assert_int_equal(m.expect, 500);
+    assert_int_equal(cdof_store_count(t, db, &n), 0);
+    assert_int_equal(n, 500);
+    cdof_store_be32(k, 1499);
+    assert_int_equal(cdof_store_get(t, db, k, 4, &v), 0);
+    assert_memory_equal(v.data, "moved", 5);
+    cdof_store_be32(k, 499);
+    assert_int_equal(cdof_store_get(t, db, k, 4, &v), CDOF_ENOTFOUND);
+    assert_int_equal(cdof_store_commit(&t), 0);
+    cdof_store_close(&s);
+}
+
+static void test_schema_mismatch(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t hub2 = opts("hub", 2), outbox1 = opts("outbox", 1), hub3 = opts("hub", 3),
+                      hub1 = opts("hub", 1);
+    cdof_store_t *s = open_ok(f->dir, &hub2);
+    char err[256];
+    int rc;
+
+    cdof_store_close(&s);
+
+    rc = cdof_store_open(f->dir, &outbox1, &s, err, sizeof err);
+    assert_int_equal(rc, CDOF_EVERSION);
+    assert_null(s);
+    assert_non_null(strstr(err, f->dir));
+    assert_non_null(strstr(err, "is schema 'hub' version 2, expected 'outbox' version 1"));
+
+    rc = cdof_store_open(f->dir, &hub3, &s, err, sizeof err);
+    assert_int_equal(rc, CDOF_EVERSION);
+    assert_non_null(strstr(err, "expected 'hub' version 3"));
+    rc = cdof_store_open(f->dir, &hub1, &s, err, sizeof err);
+    assert_int_equal(rc, CDOF_EVERSION);
+
+    /* A refused open leaves the directory unlocked and the store as it was. */
+    s = open_ok(f->dir, &hub2);
+    cdof_store_close(&s);
+
+    rc = cdof_store_open("/nonexistent/cdof", &hub2, &s, err, sizeof err);
+    assert_int_equal(rc, -ENOENT);
+    assert_non_null(strstr(err, "/nonexistent/cdof"));
+}
+
+static void test_second_writer_refused(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("outbox", 1);
+    cdof_store_t *s = open_ok(f->dir, &o), *s2 = NULL;
+    char err[256], pid[32];
+    int rc;
+
+    rc = cdof_store_open(f->dir, &o, &s2, err, sizeof err);
+    assert_int_equal(rc, CDOF_ELOCKED);
+    assert_null(s2);
+    assert_non_null(strstr(err, "in use by another process"));
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    assert_non_null(strstr(err, pid));
+    cdof_store_close(&s);
+
+    s2 = open_ok(f->dir, &o);
+    cdof_store_close(&s2);
+}
+
+/* The child's checks, as exit codes (cmocka's asserts belong to the parent). */
+static int child_read_only_checks(const char *dir, bool expect_pending)
+{
+    cdof_store_opts_t o = opts("outbox", 1);
+    cdof_store_t *s = NULL;
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db, none;
+    cdof_bytes_t v;
+    uint64_t n;
+    int rc;
+
+    o.read_only = true;
+    if (cdof_store_open(dir, &o, &s, NULL, 0) != 0)
+        return 10;
+    if (cdof_store_db(s, "q", &db) != 0)
+        return 11;
+    if (cdof_store_db(s, "never-created", &none) != CDOF_ENOTFOUND)
+        return 12;
+    if (cdof_store_begin(s, true, &t) != -EROFS)
+        return 13;
+    if (cdof_store_begin(s, false, &t) != 0)
+        return 14;
+    if (cdof_store_get(t, db, "committed", 9, &v) != 0 || v.len != 3 ||
+        memcmp(v.data, "yes", 3) != 0)
+        return 15;
+    rc = cdof_store_get(t, db, "pending", 7, &v);
+    if (expect_pending ? rc != 0 : rc != CDOF_ENOTFOUND)
+        return 16;
+    if (cdof_store_count(t, db, &n) != 0 || n != (expect_pending ? 2u : 1u))
+        return 17;
+    cdof_store_abort(&t);
+    cdof_store_close(&s);
+    return 0;
+}
+
+static void test_read_only_while_writing(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("outbox", 1), ro = opts("outbox", 1);
+    cdof_store_t *s = NULL;
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db;
+    char err[256];
+    pid_t pid;
+
+    ro.read_only = true;
+    assert_int_equal(cdof_store_open(f->dir, &ro, &s, err, sizeof err), -ENOENT);
+    assert_non_null(strstr(err, "no store in"));
+
+    s = open_ok(f->dir, &o);
+    assert_int_equal(cdof_store_db(s, "q", &db), 0);
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    assert_int_equal(cdof_store_put(t, db, "committed", 9, "yes", 3), 0);
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    /* A reader in another process, while this one holds a write transaction open. */
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    assert_int_equal(cdof_store_put(t, db, "pending", 7, "not yet", 7), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(child_read_only_checks(f->dir, false));
+    assert_child_ok(pid, 20000);
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(child_read_only_checks(f->dir, true));
+    assert_child_ok(pid, 20000);
+    cdof_store_close(&s);
+}
+
+#define VAL_LEN 1024
+
+static void fill_value(uint8_t *buf, uint32_t k)
+{
+    for (size_t i = 0; i < VAL_LEN; i++)
+        buf[i] = (uint8_t)(k * 31 + i);
+}
+
+/* Writes keys [first, first + n) in transactions of per_txn, 1 KiB values. Returns the first
+ * failing code, or 0. */
+static int write_values(cdof_store_t *s, cdof_store_db_t db, uint32_t first, uint32_t n,
+                        uint32_t per_txn, uint32_t *written)
+{
+    uint8_t key[4], val[VAL_LEN];
+    cdof_store_txn_t *t = NULL;
+    int rc = 0;
+
+    *written = 0;
+    for (uint32_t b = 0; b < n; b += per_txn) {
+        if ((rc = cdof_store_begin(s, true, &t)) != 0)
+            return rc;
+        for (uint32_t i = b; i < b + per_txn && i < n; i++) {
+            cdof_store_be32(key, first + i);
+            fill_value(val, first + i);
+            if ((rc = cdof_store_put(t, db, key, 4, val, sizeof val)) != 0) {
+                assert_int_equal(cdof_store_commit(&t), rc); /* poisoned */
+                return rc;
+            }
+        }
+        if ((rc = cdof_store_commit(&t)) != 0)
+            return rc;
+        *written = b + per_txn < n ? b + per_txn : n;
+    }
+    return 0;
+}
+
+static void check_values(cdof_store_t *s, cdof_store_db_t db, uint32_t first, uint32_t n,
+                         uint32_t stride)
+{
+    uint8_t key[4], val[VAL_LEN];
+    cdof_store_txn_t *t = NULL;
+    cdof_bytes_t v;
+
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    for (uint32_t i = 0; i < n; i += stride) {
+        cdof_store_be32(key, first + i);
+        fill_value(val, first + i);
+        assert_int_equal(cdof_store_get(t, db, key, 4, &v), 0);
+        assert_int_equal(v.len, VAL_LEN);
+        assert_memory_equal(v.data, val, VAL_LEN);
+    }
+    cdof_store_abort(&t);
+}
+
+/* A reader process that opened the store small and is told to look after it grew. */
+static int child_follow_growth(const char *dir, int ready_fd, int go_fd, uint32_t expect)
+{
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = NULL;
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db;
+    cdof_bytes_t k, v;
+    uint64_t n;
+
+    o.read_only = true;
+    if (cdof_store_open(dir, &o, &s, NULL, 0) != 0 || cdof_store_db(s, "big", &db) != 0)
+        return 20;
+    if (write(ready_fd, "r", 1) != 1 || read_byte(go_fd, 60000) != 1)
+        return 21;
+    if (cdof_store_begin(s, false, &t) != 0)
+        return 22;
+    if (cdof_store_count(t, db, &n) != 0 || n != expect)
+        return 23;
+    if (cdof_store_last(t, db, &k, &v) != 0 || k.len != 4 ||
+        cdof_store_rd32(k.data) != expect - 1 || v.len != VAL_LEN)
+        return 24;
+    cdof_store_abort(&t);
+    cdof_store_close(&s);
+    return 0;
+}
+
+static void test_map_growth(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_map_info_t mi;
+    cdof_store_t *s;
+    cdof_store_db_t db;
+    int ready[2], go[2];
+    uint32_t written, n = 20 * 1024; /* 20 MiB of values */
+    pid_t pid;
+
+    o.map_size = 256 * KIB;
+    s = open_ok(f->dir, &o);
+    assert_int_equal(cdof_store_db(s, "big", &db), 0);
+    assert_int_equal(cdof_store_map_info(s, &mi), 0);
+    assert_true(mi.map_size == 256 * KIB);
+
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(ready[0]);
+        close(go[1]);
+        _exit(child_follow_growth(f->dir, ready[1], go[0], n));
+    }
+    close(ready[1]);
+    close(go[0]);
+    assert_int_equal(read_byte(ready[0], 20000), 1);
+
+    assert_int_equal(write_values(s, db, 0, n, 64, &written), 0);
+    assert_int_equal(written, n);
+    assert_int_equal(cdof_store_map_info(s, &mi), 0);
+    assert_true(mi.map_size >= 20 * MIB);
+    assert_true(mi.used <= mi.map_size);
+    check_values(s, db, 0, n, 97);
+
+    assert_int_equal(write(go[1], "g", 1), 1);
+    assert_child_ok(pid, 30000);
+    close(ready[0]);
+    close(go[1]);
+
+    /* Reopened with the small initial size, the store still holds it all. */
+    cdof_store_close(&s);
+    s = open_ok(f->dir, &o);
+    assert_int_equal(cdof_store_db(s, "big", &db), 0);
+    check_values(s, db, 0, n, 1009);
+    cdof_store_close(&s);
+}
+
+static void test_map_max(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_map_info_t mi;
+    cdof_store_txn_t *t = NULL;
+    cdof_store_t *s;
+    cdof_store_db_t db;
+    uint32_t written, more;
+    uint64_t n;
+    int rc;
+
+    o.map_size = 256 * KIB;
+    o.max_map_size = 1 * MIB;
+    s = open_ok(f->dir, &o);
+    assert_int_equal(cdof_store_db(s, "big", &db), 0);
+    rc = write_values(s, db, 0, 4096, 16, &written);
+    assert_int_equal(rc, CDOF_EMAPFULL);
+    assert_true(written > 256 && written < 1024);
+    assert_int_equal(cdof_store_map_info(s, &mi), 0);
+    assert_true(mi.map_size == 1 * MIB);
+
+    /* At the limit a retry fails the same way and leaves the committed data alone. */
+    rc = write_values(s, db, written, 64, 64, &more);
+    assert_int_equal(rc, CDOF_EMAPFULL);
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    assert_int_equal(cdof_store_count(t, db, &n), 0);
+    assert_int_equal(n, written);
+    cdof_store_abort(&t);
+    check_values(s, db, 0, written, 7);
+    cdof_store_close(&s);
+
+    /* A larger limit on reopen lets it grow again. */
+    o.max_map_size = 4 * MIB;
+    s = open_ok(f->dir, &o);
+    assert_int_equal(cdof_store_db(s, "big", &db), 0);
+    assert_int_equal(write_values(s, db, written, 1024, 16, &more), 0);
+    check_values(s, db, 0, written + 1024, 13);
+    cdof_store_close(&s);
+}
+
+static void test_big_txn_retry(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s;
+    cdof_store_db_t db;
+    uint32_t written = 0;
+    int rc = -1, attempts = 0;
+
+    o.map_size = 256 * KIB;
+    s = open_ok(f->dir, &o);
+    assert_int_equal(cdof_store_db(s, "big", &db), 0);
+    /* One 2 MiB transaction from a 256 KiB map: each failure doubles the map for the retry. */
+    while (attempts < 10) {
+        attempts++;
+        rc = write_values(s, db, 0, 2048, 2048, &written);
+        if (rc != CDOF_EMAPFULL)
+            break;
+    }
+    assert_int_equal(rc, 0);
+    assert_true(attempts > 1);
+    assert_int_equal(written, 2048);
+    check_values(s, db, 0, 2048, 1);
+    cdof_store_close(&s);
+}
+
+static int count_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    (void)key;
+    (void)val;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static void test_backup(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1), ro = opts("hub", 1);
+    char live[128], copy[128], copy2[128], full[128], err[256], path[256];
+    cdof_store_t *s, *c;
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t da, db, ca, cb;
+    uint8_t key[4];
+    uint32_t written;
+    struct stat st_live, st_copy;
+    uint64_t n = 0;
+
+    subdir(f, "live", live, sizeof live);
+    subdir(f, "copy", copy, sizeof copy);
+    subdir(f, "copy2", copy2, sizeof copy2);
+    subdir(f, "full", full, sizeof full);
+    snprintf(path, sizeof path, "%s/junk", full);
+    fclose(fopen(path, "w"));
+
+    s = open_ok(live, &o);
+    assert_int_equal(cdof_store_db(s, "a", &da), 0);
+    assert_int_equal(cdof_store_db(s, "b", &db), 0);
+    assert_int_equal(write_values(s, da, 0, 3000, 100, &written), 0);
+    assert_int_equal(write_values(s, db, 0, 50, 50, &written), 0);
+    /* Free most of a: the compacting copy should leave the holes behind. */
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    for (uint32_t i = 0; i < 3000; i++) {
+        if (i % 10 == 0)
+            continue;
+        cdof_store_be32(key, i);
+        assert_int_equal(cdof_store_del(t, da, key, 4), 0);
+    }
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    assert_int_equal(cdof_store_backup(s, full, err, sizeof err), -ENOTEMPTY);
+    assert_non_null(strstr(err, "not empty"));
+    assert_int_equal(cdof_store_backup(s, copy, err, sizeof err), 0);
+    cdof_store_close(&s);
+
+    snprintf(path, sizeof path, "%s/data.mdb", live);
+    assert_int_equal(stat(path, &st_live), 0);
+    snprintf(path, sizeof path, "%s/data.mdb", copy);
+    assert_int_equal(stat(path, &st_copy), 0);
+    assert_true(st_copy.st_size < st_live.st_size / 2);
+
+    c = open_ok(copy, &o);
+    assert_int_equal(cdof_store_db(c, "a", &ca), 0);
+    assert_int_equal(cdof_store_db(c, "b", &cb), 0);
+    assert_int_equal(cdof_store_begin(c, false, &t), 0);
+    assert_int_equal(cdof_store_count(t, ca, &n), 0);
+    assert_int_equal(n, 300);
+    n = 0;
+    assert_int_equal(cdof_store_scan(t, cb, NULL, 0, NULL, 0, count_visit, &n), 0);
+    assert_int_equal(n, 50);
+    cdof_store_abort(&t);
+    check_values(c, ca, 0, 3000, 10);
+    check_values(c, cb, 0, 50, 1);
+    cdof_store_close(&c);
+
+    /* A read-only open (another process's running store) can be backed up too. */
+    ro.read_only = true;
+    s = open_ok(live, &ro);
+    assert_int_equal(cdof_store_backup(s, copy2, err, sizeof err), 0);
+    cdof_store_close(&s);
+    c = open_ok(copy2, &o);
+    assert_int_equal(cdof_store_db(c, "a", &ca), 0);
+    check_values(c, ca, 0, 3000, 10);
+    cdof_store_close(&c);
+}
+
+#define CRASH_BATCH  16
+#define CRASH_ROUNDS 4
+
+/* Commits batches until killed: each writes CRASH_BATCH keys for batch b and counter = b + 1,
+ * and reports every commit with a byte on fd. */
+static int child_commit_forever(const char *dir, int fd)
+{
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = NULL;
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db;
+    cdof_bytes_t v;
+    uint8_t key[8], val[64], ctr[8];
+    uint64_t next = 0;
+
+    o.no_sync = false;
+    if (cdof_store_open(dir, &o, &s, NULL, 0) != 0 || cdof_store_db(s, "batches", &db) != 0)
+        return 30;
+    if (cdof_store_begin(s, false, &t) != 0)
+        return 31;
+    if (cdof_store_get(t, db, "counter", 7, &v) == 0 && v.len == 8)
+        next = cdof_store_rd64(v.data);
+    cdof_store_abort(&t);
+
+    for (uint64_t b = next; b < next + 100000; b++) {
+        if (cdof_store_begin(s, true, &t) != 0)
+            return 32;
+        for (uint32_t i = 0; i < CRASH_BATCH; i++) {
+            cdof_store_be32(key, (uint32_t)b);
+            cdof_store_be32(key + 4, i);
+            memset(val, (int)(b + i), sizeof val);
+            if (cdof_store_put(t, db, key, sizeof key, val, sizeof val) != 0)
+                return 33;
+        }
+        cdof_store_be64(ctr, b + 1);
+        if (cdof_store_put(t, db, "counter", 7, ctr, 8) != 0 || cdof_store_commit(&t) != 0)
+            return 34;
+        if (write(fd, "c", 1) != 1)
+            return 35;
+    }
+    return 36;
+}
+
+typedef struct {
+    uint64_t batches;
+    uint32_t expect_b, expect_i;
+    int bad;
+} crash_check_t;
+
+static int crash_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    crash_check_t *c = ctx;
+    const uint8_t *k = key->data, *v = val->data;
+    uint32_t b, i;
+
+    if (key->len == 7 && memcmp(k, "counter", 7) == 0)
+        return 0;
+    if (key->len != 8 || val->len != 64) {
+        c->bad++;
+        return 0;
+    }
+    b = cdof_store_rd32(k);
+    i = cdof_store_rd32(k + 4);
+    /* Keys come in order: batch by batch, each whole. */
+    if (b != c->expect_b || i != c->expect_i || b >= c->batches || v[0] != (uint8_t)(b + i) ||
+        v[63] != (uint8_t)(b + i))
+        c->bad++;
+    if (++c->expect_i == CRASH_BATCH) {
+        c->expect_i = 0;
+        c->expect_b++;
+    }
+    return 0;
+}
+
+static void test_crash_safety(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    uint64_t acked_total = 0;
+
+    print_message("crash test seed %u\n", seed);
+    srand(seed);
+    for (int round = 0; round < CRASH_ROUNDS; round++) {
+        int p[2], status;
+        int want = 1 + rand() % 40, got = 0;
+        cdof_store_t *s;
+        cdof_store_txn_t *t = NULL;
+        cdof_store_db_t db;
+        cdof_bytes_t v;
+        crash_check_t c;
+        uint64_t n;
+        pid_t pid;
+
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(p[0]);
+            _exit(child_commit_forever(f->dir, p[1]));
+        }
+        close(p[1]);
+        /* Kill it after `want` acknowledged commits: mid-way through a later one. */
+        while (got < want) {
+            int r = read_byte(p[0], 20000);
+            if (r != 1)
+                break;
+            got++;
+        }
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        close(p[0]);
+        if (got < want)
+            fail_msg("child stopped after %d commits (status %d)", got, status);
+        assert_true(WIFSIGNALED(status));
+        acked_total += (uint64_t)got;
+
+        s = open_ok(f->dir, &o);
+        assert_int_equal(cdof_store_db(s, "batches", &db), 0);
+        assert_int_equal(cdof_store_begin(s, false, &t), 0);
+        assert_int_equal(cdof_store_get(t, db, "counter", 7, &v), 0);
+        assert_int_equal(v.len, 8);
+        memset(&c, 0, sizeof c);
+        c.batches = cdof_store_rd64(v.data);
+        /* Every acknowledged commit is there; at most the one in flight besides. */
+        assert_true(c.batches >= acked_total);
+        assert_int_equal(cdof_store_scan(t, db, NULL, 0, NULL, 0, crash_visit, &c), 0);
+        assert_int_equal(c.bad, 0);
+        assert_int_equal(c.expect_b, c.batches);
+        assert_int_equal(c.expect_i, 0);
+        assert_int_equal(cdof_store_count(t, db, &n), 0);
+        assert_int_equal(n, c.batches * CRASH_BATCH + 1);
+        cdof_store_abort(&t);
+        cdof_store_close(&s);
+        acked_total = c.batches;
+    }
+}
+
+typedef struct {
+    cdof_store_t *s;
+    cdof_store_db_t db;
+    volatile int stop;
+    int rounds;
+    int err;
+} reader_t;
+
+static int touch_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    uint64_t *sum = ctx;
+    const uint8_t *v = val->data;
+
+    (void)key;
+    *sum += v[0] + v[val->len - 1];
+    return 0;
+}
+
+static void *reader_main(void *arg)
+{
+    reader_t *r = arg;
+    cdof_store_txn_t *t = NULL;
+    uint64_t n, sum = 0;
+    int rc;
+
+    for (int i = 0; i < 1000000 && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE); i++) {
+        if ((rc = cdof_store_begin(r->s, false, &t)) != 0 ||
+            (rc = cdof_store_count(t, r->db, &n)) != 0 ||
+            (rc = cdof_store_scan(t, r->db, NULL, 0, "\x00\x00\x00\x20", 4, touch_visit, &sum)) !=
+                0) {
+            r->err = rc;
+            cdof_store_abort(&t);
+            break;
+        }
+        cdof_store_abort(&t);
+        r->rounds++;
+    }
+    return NULL;
+}
+
+static void test_growth_with_concurrent_readers(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    pthread_t th[2];
+    reader_t r[2];
+    cdof_store_t *s;
+    cdof_store_db_t db;
+    uint32_t written;
+    int rc;
+
+    o.map_size = 256 * KIB;
+    s = open_ok(f->dir, &o);
+    assert_int_equal(cdof_store_db(s, "big", &db), 0);
+    for (int i = 0; i < 2; i++) {
+        r[i] = (reader_t){.s = s, .db = db};
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
+    }
+    rc = write_values(s, db, 0, 6 * 1024, 64, &written);
+    /* Stop the readers before any assert can leave this frame under them. */
+    for (int i = 0; i < 2; i++) {
+        __atomic_store_n(&r[i].stop, 1, __ATOMIC_RELEASE);
+        pthread_join(th[i], NULL);
+    }
+    assert_int_equal(rc, 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(r[i].err, 0);
+        assert_true(r[i].rounds > 0);
+    }
+    check_values(s, db, 0, 6 * 1024, 1);
+    cdof_store_close(&s);
+}
+
+int main(void)
+{
+    /* TEST_FILTER=pattern runs only the matching tests. */
+    if (getenv("TEST_FILTER"))
+        cmocka_set_test_filter(getenv("TEST_FILTER"));
+    if (getenv("TEST_DEBUG"))
+        cdof_log_init("test_store", CDOF_LOG_DEBUG);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_be_codec),
+        cmocka_unit_test_setup_teardown(test_put_get_del, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_order_and_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_write_in_visitor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_writer_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_while_writing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_txn_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_growth_with_concurrent_readers, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
