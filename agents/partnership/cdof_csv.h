@@ -4,10 +4,14 @@
  * a UTF-8 byte-order mark at the start; blank lines (skipped). Every record reports the line it
  * started on and its raw text (for quarantining the original row).
  *
- * Hostile input never grows memory past the limits: a record longer than max_record bytes, more
- * than max_fields fields, invalid UTF-8, a NUL byte, or a quote in the middle of an unquoted
- * field makes that record an error (cdof_csv_next returns CDOF_EINVALID with a reason) and the
- * reader skips to the start of the next record, so the good rows after it are still read. */
+ * Hostile input never grows memory past the limits (memory is allocated once, by cdof_csv_new,
+ * in proportion to them): a record longer than max_record bytes, more than max_fields fields,
+ * invalid UTF-8 (overlong forms, surrogates, code points above U+10FFFF, truncated sequences), a
+ * NUL byte, a quote in the middle of an unquoted field, text after a closing quote, or a carriage
+ * return not followed by a line feed makes that record an error (cdof_csv_next returns
+ * CDOF_EINVALID with a reason such as "field 3: NUL byte") and the reader skips to the next line
+ * end outside quotes, so the good rows after it are still read. A quote left open runs to the end
+ * of the file: one error. */
 #ifndef CDOF_CSV_H
 #define CDOF_CSV_H
 

@@ -1,0 +1,71 @@
+/* Intake: CSV files from SPOOL/in (and milestone files queued in DATA/queue by `cdof-agent
+ * milestone` while the daemon runs) become outbox entries.
+ *
+ * A file is taken in one outbox transaction with its file record, so it is either wholly in the
+ * outbox or not at all, and a file whose fingerprint was already recorded is skipped. Bad rows go
+ * to SPOOL/rejected/NAME.errors.csv (line,reason,row). */
+#ifndef AGENT_INTAKE_H
+#define AGENT_INTAKE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "agent_outbox.h"
+#include "cdof_ref.h"
+#include "cdof_validate.h"
+
+/* What taking one input needs; everything borrowed. */
+typedef struct {
+    const cdof_ref_t *ref;
+    const cdof_scope_t *scope;
+    const char *partnership; /* the agent's own, for milestones */
+    agent_outbox_t *ob;
+} agent_take_ctx_t;
+
+typedef struct {
+    unsigned rows, good, bad;   /* data rows (blank ones aside), to the outbox, rejected */
+    bool duplicate;             /* same content taken before: nothing written */
+    agent_file_info_t previous; /* ... as this file */
+    uint64_t first_seq;         /* sequence of the first entry written, 0 when none */
+    bool file_rejected;         /* the file as a whole was refused (header, empty) */
+    char reason[256];           /* why, for file_rejected */
+} agent_take_result_t;
+
+/* Takes one input stream named name (used as source_file). Bad rows (and a file-level reason, on
+ * line 1) are written as CSV to errs when errs is not NULL, with a header line. Returns 0 with
+ * *res filled in, or a negative code (store or read failure: nothing was written to the outbox,
+ * try again later) with a reason in err. */
+int agent_take_stream(const agent_take_ctx_t *ctx, FILE *f, const char *name, FILE *errs,
+                      agent_take_result_t *res, char *err, size_t errlen);
+
+typedef struct agent_intake agent_intake_t;
+
+typedef struct {
+    const char *spool;     /* copied */
+    const char *queue_dir; /* copied; may be NULL */
+    long rescan_ms;
+    agent_take_ctx_t take;       /* borrowed for the intake's life */
+    void (*on_taken)(void *arg); /* called after entries were added to the outbox */
+    void *arg;
+} agent_intake_opts_t;
+
+/* Creates SPOOL/in, done and rejected (and the queue directory) when missing. *out is owned by
+ * the caller: agent_intake_close, run the loop until the handles are closed, then
+ * agent_intake_destroy. */
+int agent_intake_new(uv_loop_t *loop, const agent_intake_opts_t *opts, agent_intake_t **out,
+                     char *err, size_t errlen);
+
+/* Scans once now and then every rescan_ms and whenever in/ changes. */
+int agent_intake_start(agent_intake_t *in);
+void agent_intake_set_rescan(agent_intake_t *in, long rescan_ms);
+
+/* Scans the directories once, taking every file found. */
+void agent_intake_scan(agent_intake_t *in);
+
+/* Stops watching and closes the handles (the loop finishes closing them). */
+void agent_intake_close(agent_intake_t *in);
+void agent_intake_destroy(agent_intake_t **in);
+
+#endif

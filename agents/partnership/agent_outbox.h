@@ -1,0 +1,129 @@
+/* The agent's durable outbox on the LMDB store (schema "outbox", version 1).
+ *
+ * Databases:
+ *   outbox    seq (u64 BE) -> written_ms (i64 BE) | packed Envelope   entries not yet settled
+ *   acked     seq (u64 BE) -> acked_ms (i64 BE) | the outbox value     settled, kept for a
+ *             retention period so that a hub restored from a backup can ask for them again
+ *   rejected  seq (u64 BE) -> rejected_ms (i64 BE) | reason length (u16 BE) | reason | Envelope
+ *   files     fingerprint (16 bytes) -> taken_ms | rows | good | bad (u32 BE) | first seq | name
+ *   meta      "next_seq", "last_ack_ms", "acked_high" (u64 BE); "agent_id", "partnership" (text)
+ *
+ * Stored envelopes carry their sequence and body but no agent_id and no sent_ms: the sender adds
+ * both when it sends (agent_outbox_wire), so the id may change between runs.
+ *
+ * Every call is for the loop thread; each runs its own transaction unless it takes a batch. */
+#ifndef AGENT_OUTBOX_H
+#define AGENT_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cdof.pb-c.h"
+
+typedef struct agent_outbox agent_outbox_t;
+typedef struct agent_outbox_batch agent_outbox_batch_t;
+
+/* A file's identity: 64-bit FNV-1a of its bytes and its size. */
+typedef struct {
+    uint64_t hash;
+    uint64_t size;
+} agent_fingerprint_t;
+
+#define AGENT_FILE_NAME_MAX 255
+
+typedef struct {
+    int64_t taken_ms;
+    uint32_t rows, good, bad;
+    uint64_t first_seq; /* 0 when no row was good */
+    char name[AGENT_FILE_NAME_MAX + 1];
+} agent_file_info_t;
+
+typedef struct {
+    uint64_t depth;            /* entries in the outbox (unsettled) */
+    uint64_t oldest_seq;       /* 0 when empty */
+    int64_t oldest_written_ms; /* when the oldest was written */
+    uint64_t next_seq;         /* the sequence the next entry will get */
+    uint64_t acked_high;       /* highest sequence the hub has settled */
+    int64_t last_ack_ms;       /* 0: never */
+    uint64_t rejected;         /* entries in the rejected list */
+    uint64_t retained;         /* settled entries kept for resends */
+} agent_outbox_stats_t;
+
+/* Settlement of one entry by the hub. */
+typedef struct {
+    uint64_t seq;
+    bool rejected;      /* false: accepted or duplicate */
+    const char *reason; /* for rejected entries (borrowed) */
+} agent_settle_t;
+
+/* Opens (creating dir's store when writable) the outbox in dir. A writable open is refused with
+ * CDOF_ELOCKED while another process holds it. *out is owned by the caller. */
+int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, char *err,
+                      size_t errlen);
+void agent_outbox_close(agent_outbox_t **ob);
+
+/* Fingerprint of a whole stream (read to its end, then rewound). Returns 0 or -EIO. */
+int agent_fingerprint_stream(FILE *f, agent_fingerprint_t *fp);
+
+/* Looks up a file record: 0 with *info, or CDOF_ENOTFOUND. */
+int agent_outbox_file_lookup(agent_outbox_t *ob, const agent_fingerprint_t *fp,
+                             agent_file_info_t *info);
+
+/* A write transaction that appends entries and records one file. begin returns CDOF_EEXIST when
+ * the fingerprint is already recorded (nothing to do). add assigns env->sequence and packs env
+ * (borrowed) into the outbox; CDOF_EMAPFULL means: abort the batch and run it again. commit
+ * writes the file record (info->first_seq is filled in) and frees the batch either way. */
+int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
+                             agent_outbox_batch_t **out);
+int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int64_t now_ms);
+int agent_outbox_batch_commit(agent_outbox_batch_t **b, agent_file_info_t *info);
+void agent_outbox_batch_abort(agent_outbox_batch_t **b);
+
+/* Visits outbox entries with seq >= from in order. value/len is the stored value (see
+ * agent_outbox_wire), valid only during the call. fn returns 0 to go on, > 0 to stop, < 0 to
+ * stop with that error. */
+typedef int (*agent_outbox_entry_fn)(void *ctx, uint64_t seq, const uint8_t *value, size_t len);
+int agent_outbox_each_from(agent_outbox_t *ob, uint64_t from, agent_outbox_entry_fn fn, void *ctx);
+
+/* Builds the bytes to send for a stored value: the envelope with agent_id and sent_ms added.
+ * Writes at most cap bytes into buf; returns the length, or -EMSGSIZE / CDOF_ECORRUPT. */
+long agent_outbox_wire(const uint8_t *value, size_t len, const char *agent_id, int64_t sent_ms,
+                       uint8_t *buf, size_t cap);
+
+/* Settles entries in one write transaction: accepted/duplicate ones move to "acked", rejected
+ * ones to "rejected" with their reason. Entries no longer in the outbox are ignored. */
+int agent_outbox_settle(agent_outbox_t *ob, const agent_settle_t *s, size_t n, int64_t now_ms);
+
+/* Settles (as accepted) every entry with seq <= high. *count gets how many moved. */
+int agent_outbox_settle_upto(agent_outbox_t *ob, uint64_t high, int64_t now_ms, uint64_t *count);
+
+/* Moves retained (acked) entries with seq >= from back into the outbox. */
+int agent_outbox_restore_from(agent_outbox_t *ob, uint64_t from, uint64_t *count);
+
+/* Drops retained entries acknowledged before cutoff_ms. */
+int agent_outbox_prune(agent_outbox_t *ob, int64_t cutoff_ms, uint64_t *count);
+
+/* Gives every outbox entry numbered at or below high a new sequence above it (in order) and moves
+ * the next sequence past them: for when the hub has committed more from this agent than this
+ * outbox ever wrote. *count gets how many were renumbered. */
+int agent_outbox_renumber(agent_outbox_t *ob, uint64_t high, uint64_t *count);
+
+int agent_outbox_stats(agent_outbox_t *ob, agent_outbox_stats_t *st);
+
+/* Text settings in meta (agent_id, partnership). get copies into buf; CDOF_ENOTFOUND if unset. */
+int agent_outbox_meta_set(agent_outbox_t *ob, const char *key, const char *value);
+int agent_outbox_meta_get(agent_outbox_t *ob, const char *key, char *buf, size_t len);
+
+/* Visits the rejected list in order. envelope bytes valid only during the call. */
+typedef int (*agent_outbox_rejected_fn)(void *ctx, uint64_t seq, int64_t rejected_ms,
+                                        const char *reason, size_t reason_len, const uint8_t *env,
+                                        size_t env_len);
+int agent_outbox_each_rejected(agent_outbox_t *ob, agent_outbox_rejected_fn fn, void *ctx);
+
+/* Visits the file records (in fingerprint order). */
+typedef int (*agent_outbox_file_fn)(void *ctx, const agent_file_info_t *info);
+int agent_outbox_each_file(agent_outbox_t *ob, agent_outbox_file_fn fn, void *ctx);
+
+#endif
