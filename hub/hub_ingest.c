@@ -1,1 +1,326 @@
-/* placeholder: being written */
+/* Ingest: group commit of what agents sent, acknowledgements only after the commit returns.
+ * PROTOCOL.md "Ingest" is the contract this implements. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cdof_clock.h"
+#include "cdof_error.h"
+#include "cdof_log.h"
+#include "cdof_validate.h"
+#include "cdof_wire.h"
+#include "hub.h"
+
+#define ACK_CHUNK 48 /* entries per Ack: 48 reasons of 1 KiB stay under the 64 KiB limit */
+
+typedef struct {
+    uint8_t rid[256];
+    size_t rid_len;
+    Cdof__V1__Envelope *env; /* NULL when it did not decode */
+} msg_t;
+
+typedef struct {
+    char agent_id[CDOF_POINTS_AGENT_MAX];
+    uint8_t rid[256];
+    size_t rid_len;
+    cdof_agent_record_t rec;
+    bool heartbeat;
+    uint64_t resend_from;
+    size_t nentries;
+} slot_t;
+
+typedef struct {
+    msg_t msgs[HUB_BATCH_MAX];
+    size_t nmsgs;
+    slot_t slots[HUB_BATCH_MAX];
+    size_t nslots;
+    hub_touch_t touched[HUB_BATCH_MAX];
+    size_t ntouched;
+    Cdof__V1__AckEntry entry_pool[HUB_BATCH_MAX];
+    size_t entry_slot[HUB_BATCH_MAX]; /* which slot each entry belongs to */
+    char reason_pool[HUB_BATCH_MAX][CDOF_WIRE_MAX_TEXT];
+    size_t npool;
+} batch_t;
+
+static int read_messages(hub_t *hub, batch_t *b)
+{
+    while (b->nmsgs < HUB_BATCH_MAX) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, hub->ingest, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part);
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            return -errno;
+        }
+        msg_t *m = &b->msgs[b->nmsgs];
+        memset(m, 0, sizeof *m);
+        m->rid_len = zmq_msg_size(&part) < sizeof m->rid ? zmq_msg_size(&part) : sizeof m->rid;
+        memcpy(m->rid, zmq_msg_data(&part), m->rid_len);
+        int frames = 0;
+        char err[256] = "";
+        while (zmq_msg_more(&part)) {
+            zmq_msg_close(&part);
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, hub->ingest, 0) < 0)
+                break;
+            if (++frames == 1)
+                m->env = cdof_wire_envelope_decode(zmq_msg_data(&part), zmq_msg_size(&part), err,
+                                                   sizeof err);
+        }
+        zmq_msg_close(&part);
+        if (frames != 1 || !m->env) {
+            /* Without a decodable envelope there is no sequence to answer: the sender's
+             * time-out and resend will bring it again, and the log says why it fails. */
+            cdof_log_warn("ingest: dropped a message of %d frame(s) from an agent: %s", frames,
+                          frames == 1 ? err : "expected exactly one frame");
+            if (m->env)
+                cdof__v1__envelope__free_unpacked(m->env, NULL);
+            hub->counters.rejected++;
+            continue;
+        }
+        b->nmsgs++;
+    }
+    return 0;
+}
+
+static slot_t *slot_for(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, int *rc)
+{
+    const char *id = m->env->agent_id;
+    for (size_t i = 0; i < b->nslots; i++) {
+        if (strcmp(b->slots[i].agent_id, id) == 0) {
+            memcpy(b->slots[i].rid, m->rid, m->rid_len);
+            b->slots[i].rid_len = m->rid_len;
+            return &b->slots[i];
+        }
+    }
+    slot_t *s = &b->slots[b->nslots++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->agent_id, sizeof s->agent_id, "%s", id);
+    memcpy(s->rid, m->rid, m->rid_len);
+    s->rid_len = m->rid_len;
+    *rc = cdof_points_agent_get(hub->pts, txn, id, &s->rec);
+    if (*rc == CDOF_ENOTFOUND) {
+        memset(&s->rec, 0, sizeof s->rec);
+        snprintf(s->rec.agent_id, sizeof s->rec.agent_id, "%s", id);
+        *rc = 0;
+    }
+    return *rc == 0 ? s : NULL;
+}
+
+static void add_entry(batch_t *b, slot_t *s, uint64_t seq, Cdof__V1__AckStatus status,
+                      const char *reason)
+{
+    Cdof__V1__AckEntry *e = &b->entry_pool[b->npool];
+    cdof__v1__ack_entry__init(e);
+    e->sequence = seq;
+    e->status = status;
+    snprintf(b->reason_pool[b->npool], CDOF_WIRE_MAX_TEXT, "%s", reason ? reason : "");
+    e->reason = b->reason_pool[b->npool];
+    b->entry_slot[b->npool] = (size_t)(s - b->slots);
+    b->npool++;
+    s->nentries++;
+}
+
+static void touch(batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
+{
+    for (size_t i = 0; i < b->ntouched; i++) {
+        if (b->touched[i].metric == m && b->touched[i].period.kind == p->kind &&
+            b->touched[i].period.first_day == p->first_day &&
+            b->touched[i].period.last_day == p->last_day)
+            return;
+    }
+    b->touched[b->ntouched++] = (hub_touch_t){.metric = m, .period = *p};
+}
+
+static int store_milestone(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__MilestoneEvent *ev)
+{
+    uint8_t key[2 * CDOF_WIRE_MAX_ID + 8];
+    size_t a = strlen(ev->partnership), c = strlen(ev->milestone_id);
+    if (a > CDOF_WIRE_MAX_ID || c > CDOF_WIRE_MAX_ID)
+        return -EINVAL;
+    memcpy(key, ev->partnership, a + 1);
+    memcpy(key + a + 1, ev->milestone_id, c + 1);
+    cdof_store_be32(key + a + c + 2, (uint32_t)((int64_t)ev->date + 0x80000000LL));
+    uint8_t *buf;
+    size_t len;
+    int rc = cdof_wire_pack(&ev->base, &buf, &len);
+    if (rc < 0)
+        return rc;
+    rc = cdof_store_put(txn, hub->db_milestones, key, a + c + 6, buf, len);
+    free(buf);
+    return rc;
+}
+
+/* Applies one envelope to the open transaction and records its ack entry. */
+static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, int64_t now)
+{
+    int rc = 0;
+    slot_t *s = slot_for(hub, b, txn, m, &rc);
+    if (!s)
+        return rc;
+    const Cdof__V1__Envelope *env = m->env;
+    s->rec.last_heard_ms = now;
+    if (env->body_case == CDOF__V1__ENVELOPE__BODY_HEARTBEAT) {
+        s->heartbeat = true;
+        s->rec.outbox_depth = env->heartbeat->outbox_depth;
+        s->rec.oldest_unacked_ms = env->heartbeat->oldest_unacked_ms;
+        hub->counters.heartbeats++;
+        return 0;
+    }
+    uint64_t seq = env->sequence;
+    if (seq <= s->rec.high_water) {
+        add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_DUPLICATE, NULL);
+        hub->counters.duplicates++;
+        return 0;
+    }
+    if (seq > s->rec.high_water + 1) {
+        if (!s->resend_from)
+            s->resend_from = s->rec.high_water + 1;
+        hub->counters.out_of_order++;
+        return 0;
+    }
+    char reason[CDOF_WIRE_MAX_TEXT] = "";
+    int verdict = 0;
+    if (env->body_case == CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE) {
+        cdof_update_t u;
+        verdict = cdof_wire_update_from_msg(env->metric_update, &u, reason, sizeof reason);
+        if (verdict == 0)
+            verdict = cdof_validate_update(hub->ref, NULL, &u, reason, sizeof reason);
+        if (verdict == 0) {
+            const cdof_metric_t *metric = cdof_ref_metric(hub->ref, u.metric_id);
+            cdof_point_t pt = {.has_numerator = u.has_numerator,
+                               .numerator = u.numerator,
+                               .has_denominator = u.has_denominator,
+                               .denominator = u.denominator,
+                               .has_value = u.has_value,
+                               .value = u.value,
+                               .received_ms = now,
+                               .sequence = seq};
+            snprintf(pt.agent_id, sizeof pt.agent_id, "%s", env->agent_id);
+            snprintf(pt.note, sizeof pt.note, "%s", env->metric_update->note);
+            rc = cdof_points_put(hub->pts, txn, u.metric_id, u.area_code, &u.period, &pt);
+            if (rc == 0)
+                rc = hub_periods_note(hub, txn, metric, &u.period);
+            if (rc < 0)
+                return rc;
+            touch(b, metric, &u.period);
+        }
+    } else if (env->body_case == CDOF__V1__ENVELOPE__BODY_MILESTONE_EVENT) {
+        const Cdof__V1__MilestoneEvent *ev = env->milestone_event;
+        verdict = cdof_validate_milestone(hub->ref, ev->milestone_id, ev->partnership, ev->date,
+                                          cdof_clock_today(), NULL, reason, sizeof reason);
+        if (verdict == 0 && (rc = store_milestone(hub, txn, ev)) < 0)
+            return rc;
+    } else {
+        verdict = CDOF_EINVALID;
+        snprintf(reason, sizeof reason, "envelope has no body");
+    }
+    /* A rejected envelope is settled too: it moves the mark so the stream goes on. */
+    s->rec.high_water = seq;
+    if (verdict == 0) {
+        add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED, NULL);
+        hub->counters.ingested++;
+    } else {
+        add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED, reason);
+        hub->counters.rejected++;
+        cdof_log_info("rejected %s seq %llu: %s", env->agent_id, (unsigned long long)seq, reason);
+    }
+    return 0;
+}
+
+static int commit_batch(hub_t *hub, batch_t *b)
+{
+    int rc = 0;
+    /* A full map spoils the transaction; the store grows it on the next begin, so try again. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        b->nslots = 0;
+        b->ntouched = 0;
+        b->npool = 0;
+        cdof_store_txn_t *txn = NULL;
+        int64_t now = cdof_clock_now_ms();
+        rc = cdof_store_begin(hub->store, true, &txn);
+        for (size_t i = 0; rc == 0 && i < b->nmsgs; i++)
+            rc = apply(hub, b, txn, &b->msgs[i], now);
+        for (size_t i = 0; rc == 0 && i < b->nslots; i++)
+            rc = cdof_points_agent_put(hub->pts, txn, &b->slots[i].rec);
+        if (rc == 0) {
+            rc = cdof_store_commit(&txn);
+        } else {
+            cdof_store_abort(&txn);
+        }
+        if (rc != CDOF_EMAPFULL)
+            break;
+        cdof_log_warn("store map full: growing and retrying the batch");
+    }
+    if (rc == 0)
+        hub->counters.commits++;
+    return rc;
+}
+
+static void send_ack(hub_t *hub, const slot_t *s, Cdof__V1__AckEntry **entries, size_t n, bool last)
+{
+    Cdof__V1__Ack ack = CDOF__V1__ACK__INIT;
+    ack.entries = entries;
+    ack.n_entries = n;
+    ack.high_water = s->rec.high_water;
+    ack.heartbeat = last && s->heartbeat;
+    ack.resend_from = last ? s->resend_from : 0;
+    uint8_t *buf;
+    size_t len;
+    if (cdof_wire_pack(&ack.base, &buf, &len) < 0)
+        return;
+    /* ROUTER drops messages to a peer that has gone; the agent resends after reconnecting. */
+    if (zmq_send(hub->ingest, s->rid, s->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(hub->ingest, buf, len, ZMQ_DONTWAIT);
+    free(buf);
+}
+
+static void send_acks(hub_t *hub, batch_t *b)
+{
+    Cdof__V1__AckEntry *chunk[ACK_CHUNK];
+    for (size_t i = 0; i < b->nslots; i++) {
+        const slot_t *s = &b->slots[i];
+        size_t n = 0, left = s->nentries;
+        for (size_t k = 0; k < b->npool; k++) {
+            if (b->entry_slot[k] != i)
+                continue;
+            chunk[n++] = &b->entry_pool[k];
+            left--;
+            if (n == ACK_CHUNK && left > 0) {
+                send_ack(hub, s, chunk, n, false);
+                n = 0;
+            }
+        }
+        send_ack(hub, s, chunk, n, true);
+    }
+}
+
+int hub_ingest_batch(hub_t *hub)
+{
+    static batch_t b; /* large; one batch at a time on the hub's single thread */
+    b.nmsgs = 0;
+    int rc = read_messages(hub, &b);
+    if (rc < 0 || b.nmsgs == 0)
+        return rc;
+    rc = commit_batch(hub, &b);
+    if (rc == 0) {
+        send_acks(hub, &b);
+    } else {
+        /* Nothing acknowledged: the agents resend and nothing is lost. */
+        cdof_log_error("ingest: commit of %zu envelope(s) failed: %s", b.nmsgs, cdof_strerror(rc));
+    }
+    for (size_t i = 0; i < b.nmsgs; i++)
+        cdof__v1__envelope__free_unpacked(b.msgs[i].env, NULL);
+    if (rc == 0) {
+        for (size_t i = 0; i < b.ntouched; i++) {
+            int arc = hub_alerts_evaluate(hub, b.touched[i].metric, &b.touched[i].period);
+            if (arc < 0)
+                cdof_log_error("comparisons for %s failed: %s", b.touched[i].metric->id,
+                               cdof_strerror(arc));
+        }
+    }
+    return rc;
+}

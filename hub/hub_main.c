@@ -1,1 +1,280 @@
-/* placeholder: being written */
+/* cdof-hub: the national hub. Wires the store, the contract and ZeroMQ together: ingest ROUTER,
+ * alerts PUB, query ROUTER, one thread, one zmq_poll loop. */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "cdof_clock.h"
+#include "cdof_error.h"
+#include "cdof_log.h"
+#include "cdof_wire.h"
+#include "hub.h"
+
+static const cdof_opt_t OPTS[] = {
+    {"data", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, data), "DIR",
+     "directory of the national store (created if missing)"},
+    {"ingest", CDOF_OPT_STRING, "tcp://*:7400", 0, 0, offsetof(hub_config_t, ingest), "EP",
+     "endpoint agents send to (ROUTER)"},
+    {"alerts", CDOF_OPT_STRING, "tcp://*:7401", 0, 0, offsetof(hub_config_t, alerts), "EP",
+     "endpoint alerts are published on (PUB)"},
+    {"query", CDOF_OPT_STRING, "tcp://*:7402", 0, 0, offsetof(hub_config_t, query), "EP",
+     "endpoint for queries (ROUTER)"},
+    {"keys", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, keys), "FILE",
+     "key registry: public_key,id,role,partnership"},
+    {"insecure", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, insecure), NULL,
+     "plain TCP without CURVE (logged as a warning)"},
+    {"alert-level", CDOF_OPT_STRING, "99.8", 0, 0, offsetof(hub_config_t, alert_level), "PCT",
+     "confidence level of underperformance alerts: 95 or 99.8"},
+    {"refdir", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, refdir), "DIR",
+     "reference data directory (default: installed copy)"},
+    {"log-level", CDOF_OPT_STRING, "info", 0, 0, offsetof(hub_config_t, log_level), "LEVEL",
+     "error, warn, info or debug"},
+    {"log-file", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, log_file), "FILE",
+     "append log lines here instead of stderr (reopened on SIGHUP)"},
+    {"no-sync", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, no_sync), NULL,
+     "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
+};
+
+static const cdof_config_spec_t SPEC = {
+    "cdof-hub",
+    "cdof-hub --data DIR [--ingest EP] [--alerts EP] [--query EP] [--keys FILE] [--insecure]\n"
+    "       cdof-hub backup --data DIR DEST",
+    "the national hub: stores what agents send, compares areas, publishes alerts", OPTS,
+    sizeof OPTS / sizeof OPTS[0]};
+
+static volatile sig_atomic_t stop_requested, reopen_requested;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        reopen_requested = 1;
+    else
+        stop_requested = 1;
+}
+
+static void *open_socket(hub_t *hub, int type, const char *ep, const char *what)
+{
+    void *s = zmq_socket(hub->zctx, type);
+    if (!s)
+        return NULL;
+    int64_t maxmsg = CDOF_WIRE_MAX_MESSAGE;
+    int one = 1, linger = 1000, hwm = 100000;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (type == ZMQ_ROUTER) {
+        /* Agents name their connection by agent id; a reconnect takes the name over. */
+        zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+    }
+    if (zmq_bind(s, ep) < 0) {
+        cdof_log_error("cannot bind %s endpoint %s: %s", what, ep, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    cdof_log_info("%s on %s", what, ep);
+    return s;
+}
+
+static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
+{
+    cdof_store_opts_t so = {.schema = "hub",
+                            .schema_version = HUB_SCHEMA_VERSION,
+                            .read_only = read_only,
+                            .no_sync = hub->cfg.no_sync};
+    int rc = cdof_store_open(hub->cfg.data, &so, &hub->store, err, errlen);
+    if (rc < 0 || read_only)
+        return rc;
+    if ((rc = cdof_store_db(hub->store, "hub_meta", &hub->db_meta)) < 0 ||
+        (rc = cdof_store_db(hub->store, "alerts", &hub->db_alerts)) < 0 ||
+        (rc = cdof_store_db(hub->store, "alert_state", &hub->db_alert_state)) < 0 ||
+        (rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones)) < 0 ||
+        (rc = cdof_store_db(hub->store, "periods", &hub->db_periods)) < 0 ||
+        (rc = cdof_points_new(hub->store, &hub->pts)) < 0) {
+        snprintf(err, errlen, "%s: cannot open databases: %s", hub->cfg.data, cdof_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int run_backup(hub_t *hub, const char *dest)
+{
+    char err[512];
+    if (mkdir(dest, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "cdof-hub: cannot create %s: %s\n", dest, strerror(errno));
+        return 1;
+    }
+    int rc = open_store(hub, true, err, sizeof err);
+    if (rc == 0)
+        rc = cdof_store_backup(hub->store, dest, err, sizeof err);
+    cdof_store_close(&hub->store);
+    if (rc < 0) {
+        fprintf(stderr, "cdof-hub: backup failed: %s\n", err[0] ? err : cdof_strerror(rc));
+        return 1;
+    }
+    printf("backup of %s written to %s\n", hub->cfg.data, dest);
+    return 0;
+}
+
+static int serve(hub_t *hub)
+{
+    zmq_pollitem_t items[] = {{hub->ingest, 0, ZMQ_POLLIN, 0}, {hub->query, 0, ZMQ_POLLIN, 0}};
+    while (!stop_requested) {
+        if (reopen_requested) {
+            reopen_requested = 0;
+            if (hub->cfg.log_file)
+                cdof_log_open(hub->cfg.log_file);
+            cdof_log_info("SIGHUP: log reopened");
+        }
+        int n = zmq_poll(items, 2, 1000);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            cdof_log_error("poll failed: %s", zmq_strerror(errno));
+            return -errno;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            int rc = hub_ingest_batch(hub);
+            if (rc < 0 && rc != CDOF_EMAPFULL)
+                cdof_log_error("ingest: %s", cdof_strerror(rc));
+        }
+        /* Bounded per turn so a flood of queries cannot starve ingest. */
+        for (int i = 0; i < 64 && (items[1].revents & ZMQ_POLLIN); i++) {
+            int events = 0;
+            size_t len = sizeof events;
+            hub_query_handle(hub);
+            zmq_getsockopt(hub->query, ZMQ_EVENTS, &events, &len);
+            if (!(events & ZMQ_POLLIN))
+                break;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    hub_t hub;
+    memset(&hub, 0, sizeof hub);
+    cdof_strlist_t pos = {0};
+    char err[512] = "";
+    int status = 1;
+    cdof_log_init("cdof-hub", CDOF_LOG_INFO);
+    int rc = cdof_config_parse(&SPEC, &hub.cfg, argc, argv, &pos, err, sizeof err);
+    if (rc == CDOF_CONFIG_EXIT) {
+        status = 0;
+        goto out;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "cdof-hub: %s\n", err);
+        status = 2;
+        goto out;
+    }
+    cdof_log_level_t level;
+    if (cdof_log_level_parse(hub.cfg.log_level, &level) < 0) {
+        fprintf(stderr, "cdof-hub: --log-level: '%s' is not error, warn, info or debug\n",
+                hub.cfg.log_level);
+        status = 2;
+        goto out;
+    }
+    cdof_log_init("cdof-hub", level);
+    if (hub.cfg.log_file && cdof_log_open(hub.cfg.log_file) < 0) {
+        fprintf(stderr, "cdof-hub: cannot open log file %s\n", hub.cfg.log_file);
+        goto out;
+    }
+    if (!hub.cfg.data) {
+        fprintf(stderr, "cdof-hub: --data DIR is required (see --help)\n");
+        status = 2;
+        goto out;
+    }
+    if (pos.count >= 1 && strcmp(pos.items[0], "backup") == 0) {
+        if (pos.count != 2) {
+            fprintf(stderr, "cdof-hub: usage: cdof-hub backup --data DIR DEST\n");
+            status = 2;
+            goto out;
+        }
+        status = run_backup(&hub, pos.items[1]);
+        goto out;
+    }
+    if (pos.count) {
+        fprintf(stderr, "cdof-hub: unexpected argument '%s' (see --help)\n", pos.items[0]);
+        status = 2;
+        goto out;
+    }
+    if (strcmp(hub.cfg.alert_level, "95") == 0) {
+        hub.alert_confidence = 0.95;
+    } else if (strcmp(hub.cfg.alert_level, "99.8") == 0) {
+        hub.alert_confidence = 0.998;
+    } else {
+        fprintf(stderr, "cdof-hub: --alert-level: '%s' is not 95 or 99.8\n", hub.cfg.alert_level);
+        status = 2;
+        goto out;
+    }
+    if (!hub.cfg.insecure) {
+        fprintf(stderr, "cdof-hub: CURVE keys are not supported yet: pass --insecure\n");
+        status = 2;
+        goto out;
+    }
+    cdof_log_warn("--insecure: plain TCP, traffic is neither encrypted nor authenticated");
+
+    const char *refdir = hub.cfg.refdir ? hub.cfg.refdir : cdof_ref_default_dir();
+    if (!(hub.ref = cdof_ref_load(refdir, err, sizeof err))) {
+        cdof_log_error("reference data: %s", err);
+        goto out;
+    }
+    if (mkdir(hub.cfg.data, 0700) < 0 && errno != EEXIST) {
+        cdof_log_error("cannot create %s: %s", hub.cfg.data, strerror(errno));
+        goto out;
+    }
+    if ((rc = open_store(&hub, false, err, sizeof err)) < 0) {
+        cdof_log_error("%s", err[0] ? err : cdof_strerror(rc));
+        goto out;
+    }
+    if ((rc = hub_alerts_init(&hub)) < 0) {
+        cdof_log_error("cannot read alerts: %s", cdof_strerror(rc));
+        goto out;
+    }
+    hub.zctx = zmq_ctx_new();
+    if (!hub.zctx || !(hub.ingest = open_socket(&hub, ZMQ_ROUTER, hub.cfg.ingest, "ingest")) ||
+        !(hub.pub = open_socket(&hub, ZMQ_PUB, hub.cfg.alerts, "alerts")) ||
+        !(hub.query = open_socket(&hub, ZMQ_ROUTER, hub.cfg.query, "queries")))
+        goto out;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    cdof_log_info("ready: store %s, %zu metrics, %zu areas, next alert #%llu", hub.cfg.data,
+                  cdof_ref_metric_count(hub.ref), cdof_ref_area_count(hub.ref),
+                  (unsigned long long)hub.next_alert_seq);
+    if (serve(&hub) == 0)
+        status = 0;
+    cdof_log_info(
+        "stopping: %llu ingested, %llu duplicates, %llu rejected, %llu commits, "
+        "%llu alerts",
+        (unsigned long long)hub.counters.ingested, (unsigned long long)hub.counters.duplicates,
+        (unsigned long long)hub.counters.rejected, (unsigned long long)hub.counters.commits,
+        (unsigned long long)hub.counters.alerts);
+out:
+    if (hub.ingest)
+        zmq_close(hub.ingest);
+    if (hub.pub)
+        zmq_close(hub.pub);
+    if (hub.query)
+        zmq_close(hub.query);
+    if (hub.zctx)
+        zmq_ctx_term(hub.zctx);
+    cdof_points_destroy(&hub.pts);
+    cdof_store_close(&hub.store);
+    cdof_ref_destroy(&hub.ref);
+    cdof_config_free(&SPEC, &hub.cfg);
+    cdof_strlist_free(&pos);
+    cdof_log_open(NULL);
+    return status;
+}

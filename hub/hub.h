@@ -1,0 +1,76 @@
+/* The hub's wiring: one context shared by ingest, comparisons, alerts and queries. Internal to
+ * cdof-hub. */
+#ifndef CDOF_HUB_H
+#define CDOF_HUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cdof_config.h"
+#include "cdof_period.h"
+#include "cdof_points.h"
+#include "cdof_ref.h"
+#include "cdof_store.h"
+
+#define HUB_SCHEMA_VERSION 1
+#define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
+
+typedef struct {
+    char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;
+    char *alert_level; /* "95" or "99.8" */
+    bool insecure, no_sync;
+} hub_config_t;
+
+typedef struct {
+    uint64_t ingested, duplicates, rejected, commits, alerts, heartbeats, out_of_order;
+} hub_counters_t;
+
+typedef struct {
+    hub_config_t cfg;
+    cdof_ref_t *ref;
+    cdof_store_t *store;
+    cdof_points_t *pts;
+    cdof_store_db_t db_meta, db_alerts, db_alert_state, db_milestones, db_periods;
+    void *zctx, *ingest, *pub, *query;
+    double alert_confidence; /* 0.95 or 0.998 */
+    uint64_t next_alert_seq;
+    hub_counters_t counters;
+} hub_t;
+
+/* A metric and period touched by a batch, to compare once it is committed. */
+typedef struct {
+    const cdof_metric_t *metric;
+    cdof_period_t period;
+} hub_touch_t;
+
+/* Reads what waits on the ingest socket (up to HUB_BATCH_MAX), commits it in one transaction,
+ * acknowledges, then runs comparisons and alert rules for what changed. */
+int hub_ingest_batch(hub_t *hub);
+
+/* Records period p of metric m in the period index (write txn), so that "latest period" and
+ * time series are point reads. */
+int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *p);
+
+/* Visits the periods recorded for metric m, newest first. Visitor as cdof_store_visit_fn
+ * semantics: 0 go on, >0 stop, <0 fail. */
+typedef int (*hub_period_visit_fn)(void *ctx, const cdof_period_t *p);
+int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
+                     hub_period_visit_fn visit, void *ctx);
+
+/* Runs comparisons for metric m and period p in read txn and evaluates the alert rules,
+ * storing and publishing alerts that change state. */
+int hub_alerts_evaluate(hub_t *hub, const cdof_metric_t *m, const cdof_period_t *p);
+
+/* Loads the next alert sequence from the store at start-up. */
+int hub_alerts_init(hub_t *hub);
+
+/* Answers one request waiting on the query socket. */
+int hub_query_handle(hub_t *hub);
+
+/* Loads comparison rows for metric m and period p (read txn): fills *out (caller destroys). */
+struct cdof_compare;
+int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *p, struct cdof_compare **out);
+
+#endif
