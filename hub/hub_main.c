@@ -214,6 +214,12 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
+    if (hub.cfg.keys) {
+        fprintf(stderr, "cdof-hub: --keys: CURVE authentication is not supported in this version; "
+                        "run with --insecure on a trusted network\n");
+        status = 2;
+        goto out;
+    }
     if (!hub.cfg.insecure) {
         fprintf(stderr, "cdof-hub: CURVE keys are not supported yet: pass --insecure\n");
         status = 2;
