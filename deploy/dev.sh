@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# cdof developer entry point. Works from any directory; run as root or with sudo available.
+#
+#   deploy/dev.sh deps    install the Debian packages that are missing
+#   deploy/dev.sh build   deps + RelWithDebInfo build in build/
+#   deploy/dev.sh test    deps + sanitizer build in build-asan/ + every test (ctest)
+#   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
+#   deploy/dev.sh clean   remove build/, build-asan/ and var/
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+heading() { printf '\n== %s\n' "$*"; }
+die() { echo "dev.sh: $*" >&2; exit 1; }
+
+# --- deps ------------------------------------------------------------------------------------
+required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
+               liblmdb-dev libuv1-dev libcmocka-dev)
+# clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan.
+optional_pkgs=(clang valgrind)
+
+installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        die "need root (or sudo) to run: $*"
+    fi
+}
+
+cmd_deps() {
+    heading "deps: checking Debian packages"
+    command -v dpkg-query >/dev/null || die "dpkg-query not found: deps needs Debian or Ubuntu"
+    local missing=() p
+    for p in "${required_pkgs[@]}" "${optional_pkgs[@]}"; do
+        installed "$p" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "all present"
+        return 0
+    fi
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${missing[@]}" </dev/null
+}
+
+# --- build -----------------------------------------------------------------------------------
+cmd_build() {
+    cmd_deps
+    heading "build: build/ (RelWithDebInfo)"
+    cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    cmake --build "$root/build" -j"$jobs"
+}
+
+# --- test ------------------------------------------------------------------------------------
+cmd_test() {
+    cmd_deps
+    local args=(-DCDOF_SANITIZE=ON -DCDOF_WERROR=ON) cc=default
+    if command -v clang >/dev/null && [ -f "$root/tests/fuzz/CMakeLists.txt" ]; then
+        args+=(-DCDOF_FUZZ=ON -DCMAKE_C_COMPILER=clang)
+        cc=clang
+        heading "test: build-asan/ (clang, ASan+UBSan, -Werror, fuzz targets)"
+    else
+        heading "test: build-asan/ (ASan+UBSan, -Werror; no clang: fuzz targets skipped)"
+    fi
+    # CMake cannot switch compilers in an existing build directory: start afresh instead.
+    if [ -f "$root/build-asan/CMakeCache.txt" ] &&
+        [ "$(cat "$root/build-asan/.cdof-cc" 2>/dev/null || true)" != "$cc" ]; then
+        rm -rf "${root:?}/build-asan"
+    fi
+    mkdir -p "$root/build-asan"
+    echo "$cc" >"$root/build-asan/.cdof-cc"
+    cmake -S "$root" -B "$root/build-asan" "${args[@]}"
+    cmake --build "$root/build-asan" -j"$jobs"
+    heading "test: ctest"
+    ctest --test-dir "$root/build-asan" --output-on-failure -j2 --timeout 300
+}
+
+# --- demo ------------------------------------------------------------------------------------
+demo_pids=()
+
+demo_stop() {
+    local pid
+    for pid in "${demo_pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${demo_pids[@]}"; do
+        # Bounded: give each a few seconds, then insist.
+        local _
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    demo_pids=()
+}
+
+port_busy() {
+    if command -v ss >/dev/null; then
+        ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+    fi
+    # A connection that succeeds means someone listens there.
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Prints three consecutive free ports, 7400-7402 when they are free.
+pick_ports() {
+    local base
+    for base in 7400 $(seq 17400 10 17800); do
+        if ! port_busy "$base" && ! port_busy $((base + 1)) && ! port_busy $((base + 2)); then
+            echo "$base $((base + 1)) $((base + 2))"
+            return 0
+        fi
+    done
+    die "no three free ports found near 7400 or 17400"
+}
+
+cmd_demo() {
+    cmd_build
+    local bin="$root/build" var="$root/var/demo"
+    local hub="$bin/hub/cdof-hub" agent="$bin/agents/partnership/cdof-agent"
+    local watch="$bin/agents/oversight/cdof-watch" query="$bin/agents/jcdu/cdof-query"
+    local keygen="$bin/deploy/cdof-keygen"
+    for p in "$hub" "$agent" "$watch" "$query"; do
+        [ -x "$p" ] || die "$p was not built"
+    done
+
+    heading "demo: fresh data under var/demo"
+    rm -rf "$var"
+    mkdir -p "$var/logs" "$var/drops"
+    bash "$root/deploy/demo/make-data.sh" --out "$var/drops"
+    export CDOF_REFDIR="$root/proto/data"
+
+    # CURVE when every program offers it (a hub key registry and client keys); plain TCP with
+    # --insecure otherwise, or when CDOF_DEMO_INSECURE=1.
+    local -a hub_sec=(--insecure)
+    if [ "${CDOF_DEMO_INSECURE:-0}" != 1 ] && [ -x "$keygen" ] &&
+        "$hub" --help 2>/dev/null | grep -q -- '--keys' &&
+        "$hub" --help 2>/dev/null | grep -q -- '--key ' &&
+        "$agent" --help 2>/dev/null | grep -q -- '--server-key'; then
+        heading "demo: CURVE keys under var/demo/keys"
+        mkdir -p "$var/keys"
+        (cd "$var/keys" && "$keygen" hub >/dev/null && "$keygen" jcdu >/dev/null &&
+            "$keygen" northwest >/dev/null)
+        local reg="$var/keys/registry.csv" id rest
+        : >"$reg"
+        printf '%s,jcdu,jcdu,\n' "$(cat "$var/keys/jcdu.pub")" >>"$reg"
+        printf '%s,northwest,oversight,\n' "$(cat "$var/keys/northwest.pub")" >>"$reg"
+        while read -r id rest; do
+            (cd "$var/keys" && "$keygen" "$id" >/dev/null)
+            if [ "$rest" = --national ]; then
+                printf '%s,%s,national,\n' "$(cat "$var/keys/$id.pub")" "$id" >>"$reg"
+            else
+                printf '%s,%s,partnership,%s\n' "$(cat "$var/keys/$id.pub")" "$id" "$id" >>"$reg"
+            fi
+        done <"$var/drops/agents.txt"
+        hub_sec=(--keys "$reg" --key "$var/keys/hub.key")
+    else
+        heading "demo: plain TCP (--insecure on every party; the programs warn about it)"
+    fi
+    curve_args() { # ID: the client flags for that identity
+        if [ "${hub_sec[0]}" = --insecure ]; then
+            echo --insecure
+        else
+            echo --key "$var/keys/$1.key" --server-key "$var/keys/hub.pub"
+        fi
+    }
+
+    local p1 p2 p3
+    read -r p1 p2 p3 < <(pick_ports) || true
+    [ -n "${p3:-}" ] || die "no three free ports found near 7400 or 17400"
+    local ingest="tcp://127.0.0.1:$p1" alerts="tcp://127.0.0.1:$p2" queryep="tcp://127.0.0.1:$p3"
+
+    trap demo_stop EXIT
+    trap 'exit 130' INT TERM
+
+    heading "demo: hub on ports $p1 (ingest), $p2 (alerts), $p3 (queries)"
+    "$hub" --data "$var/hub" --ingest "$ingest" --alerts "$alerts" --query "$queryep" \
+        "${hub_sec[@]}" >"$var/logs/hub.log" 2>&1 &
+    demo_pids+=($!)
+
+    heading "demo: watchers (JCDU: everything; HMPPS North West: alert/hmpps/E12000002/)"
+    # shellcheck disable=SC2046
+    "$watch" --hub-alerts "$alerts" --hub-query "$queryep" --topic alert/ \
+        --state "$var/jcdu.watch-state" $(curve_args jcdu) \
+        >"$var/logs/watch-jcdu.out" 2>"$var/logs/watch-jcdu.log" &
+    demo_pids+=($!)
+    # shellcheck disable=SC2046
+    "$watch" --hub-alerts "$alerts" --hub-query "$queryep" --topic alert/hmpps/E12000002/ \
+        --state "$var/northwest.watch-state" $(curve_args northwest) \
+        >"$var/logs/watch-northwest.out" 2>"$var/logs/watch-northwest.log" &
+    demo_pids+=($!)
+
+    heading "demo: agents"
+    local id rest
+    while read -r id rest; do
+        mkdir -p "$var/$id/spool/in" "$var/$id/data"
+        echo "  $id ${rest}"
+        # shellcheck disable=SC2086,SC2046
+        "$agent" --id "$id" --hub "$ingest" --spool "$var/$id/spool" --data "$var/$id/data" \
+            $rest $(curve_args "$id") </dev/null >"$var/logs/agent-$id.log" 2>&1 &
+        demo_pids+=($!)
+    done <"$var/drops/agents.txt"
+
+    heading "demo: dropping CSV files into each spool's in/ (written as .tmp, then renamed)"
+    local f
+    while read -r id rest; do
+        for f in "$var/drops/$id"/*.csv; do
+            cp "$f" "$var/$id/spool/in/.$(basename "$f").tmp"
+            mv "$var/$id/spool/in/.$(basename "$f").tmp" "$var/$id/spool/in/$(basename "$f")"
+            echo "  $id/spool/in/$(basename "$f") ($(($(wc -l <"$f") - 1)) rows)"
+        done
+    done <"$var/drops/agents.txt"
+
+    heading "demo: waiting (up to 30 s) for the agents to drain and the alerts to arrive"
+    local deadline=$((SECONDS + 30)) pending ready=0
+    while [ $SECONDS -lt $deadline ]; do
+        for pid in "${demo_pids[@]}"; do
+            kill -0 "$pid" 2>/dev/null || {
+                echo "a demo process (pid $pid) exited early; last lines of the logs:" >&2
+                tail -n 5 "$var"/logs/*.log >&2
+                exit 1
+            }
+        done
+        pending=0
+        while read -r id rest; do
+            [ -z "$(ls -A "$var/$id/spool/in" 2>/dev/null)" ] || pending=1
+            "$agent" status --data "$var/$id/data" --format json </dev/null 2>/dev/null |
+                grep -Eq '"outbox_depth": *0([^0-9]|$)' || pending=1
+        done <"$var/drops/agents.txt"
+        if [ $pending = 0 ] && grep -q worse_than_england "$var/logs/watch-northwest.out" 2>/dev/null; then
+            ready=1
+            break
+        fi
+        sleep 0.5
+    done
+    [ $ready = 1 ] || echo "(not everything arrived within 30 s: showing what there is)"
+
+    heading "JCDU watcher (alert/): $(grep -c . "$var/logs/watch-jcdu.out" || true) alerts, the first 15"
+    head -n 15 "$var/logs/watch-jcdu.out"
+    heading "HMPPS North West watcher (alert/hmpps/E12000002/)"
+    cat "$var/logs/watch-northwest.out"
+
+    heading "cdof-query area E06000009 (Blackpool)"
+    # shellcheck disable=SC2046
+    timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) area E06000009 \
+        2>>"$var/logs/query.log" || true
+    heading "cdof-query league continuity_of_care 2024-06"
+    # shellcheck disable=SC2046
+    timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) league continuity_of_care 2024-06 \
+        2>>"$var/logs/query.log" || true
+
+    heading "rejected rows (bristol/spool/rejected/)"
+    local any=0
+    for f in "$var"/*/spool/rejected/*.errors.csv; do
+        [ -e "$f" ] || continue
+        any=1
+        echo "-- ${f#"$root"/}"
+        cat "$f"
+    done
+    [ $any = 1 ] || echo "(none found)"
+
+    heading "demo: stopping (SIGTERM)"
+    demo_stop
+    trap - EXIT
+    echo "logs: var/demo/logs/   hub store: var/demo/hub/   agents: var/demo/<id>/{spool,data}/"
+}
+
+# --- clean -----------------------------------------------------------------------------------
+cmd_clean() {
+    heading "clean: build/ build-asan/ var/"
+    rm -rf "${root:?}/build" "${root:?}/build-asan" "${root:?}/var"
+}
+
+case "${1:-}" in
+deps) cmd_deps ;;
+build) cmd_build ;;
+test) cmd_test ;;
+demo) cmd_demo ;;
+clean) cmd_clean ;;
+*)
+    echo "usage: deploy/dev.sh deps|build|test|demo|clean" >&2
+    exit 2
+    ;;
+esac

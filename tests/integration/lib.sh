@@ -1,0 +1,229 @@
+# shellcheck shell=bash disable=SC2034
+# Helpers for cdof integration tests: real processes on loopback in a temporary directory.
+# Source it from a test script that runs under `set -euo pipefail`:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   it_init e2e "$@"            # parses --hub/--agent/--watch/--query/--keygen/--refdir
+#   it_start hub "$IT_HUB" --data "$IT_DIR/hub" ...
+#   it_wait "hub listening" 20 it_listening "$port"
+#   it_fail "what went wrong"
+#
+# Every wait is bounded in time and polls at short intervals; nothing sleeps for a fixed period.
+# On exit every process started with it_start is killed and the directory removed (kept, and its
+# path printed, when the test failed or IT_KEEP=1).
+
+IT_NAME=""
+IT_DIR=""
+IT_FAILED=0
+IT_PIDS=()  # pids of started processes, in start order
+IT_NAMES=() # their names (logs are $IT_DIR/logs/NAME.out and NAME.log)
+IT_HUB="" IT_AGENT="" IT_WATCH="" IT_QUERY="" IT_KEYGEN="" IT_REFDIR=""
+
+it_log() { printf '[%s] %s\n' "$IT_NAME" "$*" >&2; }
+
+# it_init NAME [--hub P] [--agent P] [--watch P] [--query P] [--keygen P] [--refdir D]
+it_init() {
+    IT_NAME=$1
+    shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --hub) IT_HUB=$2 ;;
+        --agent) IT_AGENT=$2 ;;
+        --watch) IT_WATCH=$2 ;;
+        --query) IT_QUERY=$2 ;;
+        --keygen) IT_KEYGEN=$2 ;;
+        --refdir) IT_REFDIR=$2 ;;
+        *)
+            echo "$IT_NAME: unknown argument '$1'" >&2
+            exit 2
+            ;;
+        esac
+        shift 2
+    done
+    local p
+    for p in "$IT_HUB" "$IT_AGENT" "$IT_WATCH" "$IT_QUERY"; do
+        [ -z "$p" ] || [ -x "$p" ] || {
+            echo "$IT_NAME: $p is not an executable (build it first)" >&2
+            exit 1
+        }
+    done
+    [ -z "$IT_REFDIR" ] || export CDOF_REFDIR="$IT_REFDIR"
+    IT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cdof-it-$IT_NAME.XXXXXX")
+    mkdir -p "$IT_DIR/logs"
+    trap it_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+it_cleanup() {
+    local rc=$?
+    local i
+    for i in "${!IT_PIDS[@]}"; do
+        kill -KILL "${IT_PIDS[$i]}" 2>/dev/null || true
+        wait "${IT_PIDS[$i]}" 2>/dev/null || true
+    done
+    if [ "$rc" -ne 0 ] || [ "$IT_FAILED" -ne 0 ] || [ "${IT_KEEP:-0}" = 1 ]; then
+        it_log "kept $IT_DIR"
+    else
+        rm -rf "$IT_DIR"
+    fi
+}
+
+# Prints the last lines of every log, then fails the test with a clear message.
+it_fail() {
+    IT_FAILED=1
+    local f
+    for f in "$IT_DIR"/logs/*; do
+        [ -s "$f" ] || continue
+        echo "---- ${f#"$IT_DIR"/} (last 20 lines)" >&2
+        tail -n 20 "$f" >&2
+    done
+    echo "FAIL [$IT_NAME]: $*" >&2
+    exit 1
+}
+
+it_pass() { echo "PASS [$IT_NAME]: $*"; }
+
+it_port_busy() {
+    if command -v ss >/dev/null; then
+        ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+    fi
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# it_listening PORT: true once something listens on 127.0.0.1:PORT.
+it_listening() { it_port_busy "$1"; }
+
+# it_free_ports N: prints N consecutive free ports from a random base (tests run in parallel).
+it_free_ports() {
+    local n=$1 tries base k ok
+    for tries in $(seq 1 50); do
+        base=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        ok=1
+        for k in $(seq 0 $((n - 1))); do
+            if it_port_busy $((base + k)); then
+                ok=0
+                break
+            fi
+        done
+        if [ $ok = 1 ]; then
+            seq "$base" $((base + n - 1)) | tr '\n' ' '
+            echo
+            return 0
+        fi
+    done
+    it_fail "no $n free ports after $tries tries"
+}
+
+# it_start NAME CMD ARGS...: runs CMD in the background, stdout to logs/NAME.out, stderr to
+# logs/NAME.log.
+it_start() {
+    local name=$1
+    shift
+    "$@" </dev/null >"$IT_DIR/logs/$name.out" 2>"$IT_DIR/logs/$name.log" &
+    IT_PIDS+=($!)
+    IT_NAMES+=("$name")
+}
+
+it_pid() {
+    local i
+    for i in "${!IT_NAMES[@]}"; do
+        [ "${IT_NAMES[$i]}" = "$1" ] && {
+            echo "${IT_PIDS[$i]}"
+            return 0
+        }
+    done
+    return 1
+}
+
+# Fails when any started process has exited (a crash shows here rather than as a time-out).
+it_check_alive() {
+    local i
+    for i in "${!IT_PIDS[@]}"; do
+        [ -n "${IT_PIDS[$i]}" ] || continue
+        kill -0 "${IT_PIDS[$i]}" 2>/dev/null ||
+            it_fail "${IT_NAMES[$i]} (pid ${IT_PIDS[$i]}) exited early"
+    done
+}
+
+# it_wait DESC SECONDS CMD ARGS...: polls CMD every 0.2 s until it succeeds; fails after SECONDS
+# or as soon as a started process dies.
+it_wait() {
+    local desc=$1 secs=$2
+    shift 2
+    local deadline=$((SECONDS + secs))
+    while :; do
+        if "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        it_check_alive
+        [ $SECONDS -lt $deadline ] || it_fail "timed out after ${secs}s waiting for: $desc"
+        sleep 0.2
+    done
+}
+
+# it_stop NAME: SIGTERM, wait up to 10 s, and fail unless it exits with status 0 (a clean
+# shutdown; sanitizer reports make the status non-zero).
+it_stop() {
+    local name=$1 pid i rc=0 _
+    pid=$(it_pid "$name") || it_fail "no process named $name"
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        it_fail "$name did not exit within 10 s of SIGTERM"
+    fi
+    wait "$pid" || rc=$?
+    for i in "${!IT_PIDS[@]}"; do
+        [ "${IT_PIDS[$i]}" = "$pid" ] && IT_PIDS[i]=""
+    done
+    [ "$rc" -eq 0 ] || it_fail "$name exited with status $rc after SIGTERM"
+}
+
+# it_drop SPOOL FILE: delivers FILE into SPOOL/in/ the way the spool rule asks (write elsewhere
+# under a name the agent ignores, then rename).
+it_drop() {
+    local spool=$1 file=$2 base
+    base=$(basename "$file")
+    mkdir -p "$spool/in"
+    cp "$file" "$spool/in/.$base.tmp"
+    mv "$spool/in/.$base.tmp" "$spool/in/$base"
+}
+
+# it_csv_has FILE COND: true when a data row of the CSV FILE (header row first) satisfies COND,
+# an awk expression over the columns by name, e.g. 'f["metric_id"] == "x" && f["numerator"] == 10'.
+# Quoted fields (commas, doubled quotes) and CRLF line ends are understood; quoted newlines are not.
+it_csv_has() {
+    awk '
+        function split_csv(line, out,    n, i, c, q, v) {
+            n = 0; v = ""; q = 0
+            sub(/\r$/, "", line)
+            for (i = 1; i <= length(line); i++) {
+                c = substr(line, i, 1)
+                if (q) {
+                    if (c == "\"") {
+                        if (substr(line, i + 1, 1) == "\"") { v = v c; i++ } else q = 0
+                    } else v = v c
+                } else if (c == "\"") q = 1
+                else if (c == ",") { out[++n] = v; v = "" }
+                else v = v c
+            }
+            out[++n] = v
+            return n
+        }
+        NR == 1 { ncol = split_csv($0, col); next }
+        { split("", cell); split_csv($0, cell); for (i = 1; i <= ncol; i++) f[col[i]] = cell[i]
+          if ('"$2"') { found = 1; exit } }
+        END { exit found ? 0 : 1 }' "$1"
+}
+
+# it_query OUTFILE ARGS...: runs the query client (time-limited) and keeps its output.
+it_query() {
+    local out=$1
+    shift
+    timeout 10 "$IT_QUERY" "$@" >"$out" 2>>"$IT_DIR/logs/query.log"
+}
