@@ -57,6 +57,7 @@ static void set_input(cdof_compare_row_t *r, const cdof_compare_input_t *in)
     r->value = in->value;
     r->england_value = NAN;
     r->region_value = NAN;
+    r->received_ms = in->received_ms;
 }
 
 typedef struct {

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cdof_ref.h"
 #include "cdof_stats.h"
@@ -14,6 +15,7 @@ typedef struct {
     const cdof_area_t *area; /* a UTLA, a region or England */
     bool has_numerator, has_denominator, has_value;
     double numerator, denominator, value;
+    int64_t received_ms; /* when the hub stored it; carried through to the row */
 } cdof_compare_input_t;
 
 typedef struct {
@@ -28,6 +30,7 @@ typedef struct {
     cdof_verdict_t vs_england, vs_region;
     int quintile;                       /* 1 best .. 5 worst, 0 none; UTLAs only */
     double england_value, region_value; /* NaN when there is no benchmark */
+    int64_t received_ms;                /* 0 for aggregates */
 } cdof_compare_row_t;
 
 typedef struct cdof_compare cdof_compare_t;

@@ -98,7 +98,8 @@ static int collect_point(void *ctx, const char *area_code, const cdof_point_t *p
                                              .has_denominator = pt->has_denominator,
                                              .denominator = pt->denominator,
                                              .has_value = pt->has_value,
-                                             .value = pt->value};
+                                             .value = pt->value,
+                                             .received_ms = pt->received_ms};
     return 0;
 }
 

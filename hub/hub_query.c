@@ -87,6 +87,7 @@ static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
     row->quintile = (uint32_t)c->quintile;
     row->england_value = isnan(c->england_value) ? 0 : c->england_value;
     row->region_value = isnan(c->region_value) ? 0 : c->region_value;
+    row->received_ms = c->received_ms;
 }
 
 typedef struct {
@@ -222,7 +223,8 @@ static int series_period(void *ctx, const cdof_period_t *p)
                                .has_denominator = pt.has_denominator,
                                .denominator = pt.denominator,
                                .has_value = pt.has_value,
-                               .value = pt.value};
+                               .value = pt.value,
+                               .received_ms = pt.received_ms};
     cdof_compare_t *cmp = cdof_compare_run(sc->hub->ref, sc->m, &in, 1);
     if (!cmp)
         return -ENOMEM;

@@ -98,12 +98,14 @@ static void test_submitted_england(void **state)
     (void)state;
     const cdof_metric_t *m = cdof_ref_metric(ref, "continuity_of_care");
     cdof_compare_input_t in[] = {prop("E06000001", 50, 100), prop("E92000001", 300, 1000)};
+    in[0].received_ms = 1700000000123;
     cdof_compare_t *c = cdof_compare_run(ref, m, in, 2);
     const cdof_compare_row_t *eng = cdof_compare_find(c, "E92000001");
     assert_true(eng->submitted);
     assert_double_equal(eng->value, 30.0, 1e-12);
     const cdof_compare_row_t *ha = cdof_compare_find(c, "E06000001");
     assert_double_equal(ha->england_value, 30.0, 1e-12);
+    assert_int_equal(ha->received_ms, 1700000000123); /* provenance reaches the query row */
     /* 50/100: 95% Wilson 40.4-59.6, 99.8% 35.0-65.0: England's 30 lies outside both. */
     assert_int_equal(ha->vs_england, CDOF_VERDICT_BEST);
     cdof_compare_destroy(&c);
