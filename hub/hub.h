@@ -30,10 +30,12 @@ typedef struct {
     cdof_ref_t *ref;
     cdof_store_t *store;
     cdof_points_t *pts;
-    cdof_store_db_t db_meta, db_alerts, db_alert_state, db_milestones, db_periods;
+    cdof_store_db_t db_meta, db_alerts, db_alert_state, db_milestones, db_periods, db_rejections;
     void *zctx, *ingest, *pub, *query;
     double alert_confidence; /* 0.95 or 0.998 */
     uint64_t next_alert_seq;
+    struct hub_alert_change *pending; /* alerts of the open transaction, not yet published */
+    size_t npending, cap_pending;
     hub_counters_t counters;
 } hub_t;
 
@@ -58,9 +60,18 @@ typedef int (*hub_period_visit_fn)(void *ctx, const cdof_period_t *p);
 int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
                      hub_period_visit_fn visit, void *ctx);
 
-/* Runs comparisons for metric m and period p in read txn and evaluates the alert rules,
- * storing and publishing alerts that change state. */
-int hub_alerts_evaluate(hub_t *hub, const cdof_metric_t *m, const cdof_period_t *p);
+/* Alert rules run inside the ingest transaction, so data and the alerts it raises commit
+ * together (a crash between the two cannot lose an evaluation):
+ *   hub_alerts_begin()                   before the batch's transaction (and each retry);
+ *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: compares, stores the
+ *                                        alerts that change state under provisional sequences;
+ *   hub_alerts_publish(hub)              after the commit returns: publishes them;
+ *   hub_alerts_discard(hub)              when the transaction is aborted. */
+void hub_alerts_begin(hub_t *hub);
+int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const cdof_period_t *p);
+void hub_alerts_publish(hub_t *hub);
+void hub_alerts_discard(hub_t *hub);
 
 /* Loads the next alert sequence from the store at start-up. */
 int hub_alerts_init(hub_t *hub);

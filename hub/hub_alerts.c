@@ -15,8 +15,6 @@
 #include "cdof_wire.h"
 #include "hub.h"
 
-#define MAX_CHANGES 1024 /* alert changes from one metric and period: 153 areas x 2 rules */
-
 typedef struct {
     const char *name;
     bool vs_region; /* false: against England */
@@ -52,13 +50,42 @@ static void format_value(const cdof_metric_t *m, double v, char *buf, size_t len
         snprintf(buf, len, "%.0f", v);
 }
 
-typedef struct {
+typedef struct hub_alert_change {
     Cdof__V1__Alert alert;
     Cdof__V1__Period period;
     char rule[32], metric[CDOF_WIRE_MAX_ID + 1], area[16], region[16], team[16];
     char dedupe[128], summary[CDOF_WIRE_MAX_TEXT];
     char topic[96];
 } change_t;
+
+/* Pointers inside a change point into the change itself, so a grown array is re-linked. */
+static void relink(change_t *c)
+{
+    Cdof__V1__Alert *a = &c->alert;
+    a->rule = c->rule;
+    a->metric_id = c->metric;
+    a->area_code = c->area;
+    a->region_code = c->region;
+    a->team = c->team;
+    a->period = &c->period;
+    a->summary = c->summary;
+    a->dedupe_key = c->dedupe;
+}
+
+static change_t *new_change(hub_t *hub)
+{
+    if (hub->npending == hub->cap_pending) {
+        size_t cap = hub->cap_pending ? hub->cap_pending * 2 : 64;
+        change_t *p = realloc(hub->pending, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        hub->pending = p;
+        hub->cap_pending = cap;
+        for (size_t i = 0; i < hub->npending; i++)
+            relink(&p[i]);
+    }
+    return &hub->pending[hub->npending++];
+}
 
 static void build(hub_t *hub, change_t *c, const rule_t *rule, const cdof_metric_t *m,
                   const cdof_period_t *p, const cdof_compare_row_t *r, bool firing)
@@ -126,12 +153,9 @@ typedef struct {
 } state_t;
 
 static int judge(hub_t *hub, cdof_store_txn_t *txn, const rule_t *rule, const cdof_metric_t *m,
-                 const cdof_period_t *p, const cdof_compare_row_t *r, change_t *changes,
-                 size_t *nchanges)
+                 const cdof_period_t *p, const cdof_compare_row_t *r)
 {
     cdof_verdict_t v = rule->vs_region ? r->vs_region : r->vs_england;
-    if (v == CDOF_VERDICT_NOT_COMPARED)
-        return 0;
     bool bad =
         hub->alert_confidence > 0.99 ? v == CDOF_VERDICT_WORST : cdof_stats_verdict_is_worse(v);
     char key[128];
@@ -145,19 +169,22 @@ static int judge(hub_t *hub, cdof_store_txn_t *txn, const rule_t *rule, const cd
         memcpy(&st, val.data, sizeof st);
     else if (rc < 0 && rc != CDOF_ENOTFOUND)
         return rc;
-    /* Data for an older period than the one last judged does not change today's state. */
-    if (p->first_day < st.period_first_day)
+    /* Data for an older period than the one last judged does not change today's state. A value
+     * that can no longer be compared resolves a firing alert but raises nothing. */
+    if (p->first_day < st.period_first_day || (v == CDOF_VERDICT_NOT_COMPARED && !st.firing))
         return 0;
     bool change = bad != (st.firing != 0);
     st.firing = bad;
     st.period_first_day = p->first_day;
     if ((rc = cdof_store_put(txn, hub->db_alert_state, key, (size_t)klen, &st, sizeof st)) < 0)
         return rc;
-    if (!change || *nchanges >= MAX_CHANGES)
+    if (!change)
         return 0;
-    change_t *c = &changes[(*nchanges)++];
+    change_t *c = new_change(hub);
+    if (!c)
+        return -ENOMEM;
     build(hub, c, rule, m, p, r, bad);
-    c->alert.sequence = hub->next_alert_seq + *nchanges - 1;
+    c->alert.sequence = hub->next_alert_seq + hub->npending - 1;
     uint8_t k[8], *buf;
     size_t len;
     cdof_store_be64(k, c->alert.sequence);
@@ -183,35 +210,57 @@ static void publish(hub_t *hub, const change_t *c)
                   c->summary);
 }
 
-int hub_alerts_evaluate(hub_t *hub, const cdof_metric_t *m, const cdof_period_t *p)
+/* Alerts judge each metric on its own reporting period (months for a monthly metric, pooled
+ * years for deaths), so an aggregate of another kind cannot flap an alert judged on months. */
+static bool native_kind(const cdof_metric_t *m, cdof_period_kind_t kind)
 {
-    if (!m->headline || m->polarity == CDOF_POLARITY_NONE)
+    switch (m->frequency) {
+    case CDOF_FREQ_MONTHLY:
+        return kind == CDOF_PERIOD_MONTH;
+    case CDOF_FREQ_QUARTERLY:
+        return kind == CDOF_PERIOD_QUARTER;
+    case CDOF_FREQ_ANNUAL:
+        return kind == CDOF_PERIOD_FINANCIAL_YEAR || kind == CDOF_PERIOD_CALENDAR_YEAR;
+    case CDOF_FREQ_POOLED3:
+        return kind == CDOF_PERIOD_POOLED_YEARS;
+    }
+    return false;
+}
+
+void hub_alerts_begin(hub_t *hub)
+{
+    hub->npending = 0;
+}
+
+void hub_alerts_discard(hub_t *hub)
+{
+    hub->npending = 0;
+}
+
+int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const cdof_period_t *p)
+{
+    if (!m->headline || m->polarity == CDOF_POLARITY_NONE || !native_kind(m, p->kind))
         return 0;
-    static change_t changes[MAX_CHANGES];
-    size_t nchanges = 0;
     cdof_compare_t *cmp = NULL;
-    cdof_store_txn_t *txn = NULL;
-    int rc = cdof_store_begin(hub->store, true, &txn);
-    if (rc == 0)
-        rc = hub_compare_load(hub, txn, m, p, &cmp);
+    int rc = hub_compare_load(hub, txn, m, p, &cmp);
     for (size_t i = 0; rc == 0 && i < cdof_compare_count(cmp); i++) {
         const cdof_compare_row_t *r = cdof_compare_row(cmp, i);
         if (r->area->kind != CDOF_AREA_UTLA)
             continue;
         for (size_t k = 0; rc == 0 && k < sizeof RULES / sizeof RULES[0]; k++)
-            rc = judge(hub, txn, &RULES[k], m, p, r, changes, &nchanges);
+            rc = judge(hub, txn, &RULES[k], m, p, r);
     }
-    if (rc == 0)
-        rc = cdof_store_commit(&txn);
-    else
-        cdof_store_abort(&txn);
     cdof_compare_destroy(&cmp);
-    if (rc < 0)
-        return rc;
-    /* Stored, so now published: a subscriber that misses one asks the query endpoint. */
-    hub->next_alert_seq += nchanges;
-    hub->counters.alerts += nchanges;
-    for (size_t i = 0; i < nchanges; i++)
-        publish(hub, &changes[i]);
-    return 0;
+    return rc;
+}
+
+void hub_alerts_publish(hub_t *hub)
+{
+    /* Committed, so now published: a subscriber that misses one asks the query endpoint. */
+    for (size_t i = 0; i < hub->npending; i++)
+        publish(hub, &hub->pending[i]);
+    hub->next_alert_seq += hub->npending;
+    hub->counters.alerts += hub->npending;
+    hub->npending = 0;
 }

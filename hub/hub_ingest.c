@@ -18,7 +18,8 @@
 typedef struct {
     uint8_t rid[256];
     size_t rid_len;
-    Cdof__V1__Envelope *env; /* NULL when it did not decode */
+    Cdof__V1__Envelope *env;
+    char bad[CDOF_WIRE_MAX_TEXT]; /* non-empty: decodable enough to answer, but to be rejected */
 } msg_t;
 
 typedef struct {
@@ -44,6 +45,70 @@ typedef struct {
     size_t npool;
 } batch_t;
 
+/* Decodes with bounds. An envelope that fails the bounds but still names an agent and a
+ * sequence is kept, marked bad, so that the hub can answer REJECTED with the reason and move
+ * the agent's mark; otherwise the agent would resend it for ever and stall behind it. */
+static void decode(msg_t *m, const void *data, size_t len, char *err, size_t errlen)
+{
+    m->env = cdof_wire_envelope_decode(data, len, err, errlen);
+    if (m->env || len > CDOF_WIRE_MAX_MESSAGE)
+        return;
+    Cdof__V1__Envelope *raw = cdof__v1__envelope__unpack(NULL, len, data);
+    if (!raw)
+        return;
+    size_t idlen = raw->agent_id ? strlen(raw->agent_id) : 0;
+    if (idlen == 0 || idlen >= CDOF_POINTS_AGENT_MAX || raw->sequence == 0) {
+        cdof__v1__envelope__free_unpacked(raw, NULL);
+        return;
+    }
+    m->env = raw;
+    snprintf(m->bad, sizeof m->bad, "%s", err);
+}
+
+static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
+{
+    Cdof__V1__AckEntry e = CDOF__V1__ACK_ENTRY__INIT, *ep = &e;
+    e.sequence = m->env->sequence;
+    e.status = CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED;
+    e.reason = (char *)reason;
+    Cdof__V1__Ack ack = CDOF__V1__ACK__INIT;
+    ack.entries = &ep;
+    ack.n_entries = 1;
+    uint8_t *buf;
+    size_t len;
+    if (cdof_wire_pack(&ack.base, &buf, &len) < 0)
+        return;
+    if (zmq_send(hub->ingest, m->rid, m->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(hub->ingest, buf, len, ZMQ_DONTWAIT);
+    free(buf);
+}
+
+/* Agents name their connection by their id (ZMQ_ROUTING_ID). An envelope naming another agent
+ * is refused without touching that agent's state, so nobody can move another's mark. A
+ * connection ZeroMQ named itself (first byte 0) is not checked here: CURVE identities are
+ * the real check (issue "Security"). */
+static bool identity_ok(hub_t *hub, const msg_t *m)
+{
+    const char *id = m->env->agent_id;
+    size_t idlen = strlen(id);
+    char reason[CDOF_WIRE_MAX_TEXT];
+    if (idlen >= CDOF_POINTS_AGENT_MAX) {
+        snprintf(reason, sizeof reason, "agent_id is %zu bytes, longer than %d", idlen,
+                 CDOF_POINTS_AGENT_MAX - 1);
+    } else if (m->rid_len > 0 && m->rid[0] != 0 &&
+               (m->rid_len != idlen || memcmp(m->rid, id, idlen) != 0)) {
+        snprintf(reason, sizeof reason,
+                 "agent_id '%s' does not match this connection's identity '%.*s'", id,
+                 (int)m->rid_len, (const char *)m->rid);
+    } else {
+        return true;
+    }
+    cdof_log_warn("ingest: refused seq %llu: %s", (unsigned long long)m->env->sequence, reason);
+    if (m->env->sequence)
+        reply_rejected(hub, m, reason);
+    return false;
+}
+
 static int read_messages(hub_t *hub, batch_t *b)
 {
     while (b->nmsgs < HUB_BATCH_MAX) {
@@ -60,24 +125,27 @@ static int read_messages(hub_t *hub, batch_t *b)
         m->rid_len = zmq_msg_size(&part) < sizeof m->rid ? zmq_msg_size(&part) : sizeof m->rid;
         memcpy(m->rid, zmq_msg_data(&part), m->rid_len);
         int frames = 0;
-        char err[256] = "";
+        char err[CDOF_WIRE_MAX_TEXT] = "";
         while (zmq_msg_more(&part)) {
             zmq_msg_close(&part);
             zmq_msg_init(&part);
             if (zmq_msg_recv(&part, hub->ingest, 0) < 0)
                 break;
             if (++frames == 1)
-                m->env = cdof_wire_envelope_decode(zmq_msg_data(&part), zmq_msg_size(&part), err,
-                                                   sizeof err);
+                decode(m, zmq_msg_data(&part), zmq_msg_size(&part), err, sizeof err);
         }
         zmq_msg_close(&part);
         if (frames != 1 || !m->env) {
-            /* Without a decodable envelope there is no sequence to answer: the sender's
-             * time-out and resend will bring it again, and the log says why it fails. */
-            cdof_log_warn("ingest: dropped a message of %d frame(s) from an agent: %s", frames,
-                          frames == 1 ? err : "expected exactly one frame");
+            /* Without an agent and a sequence there is nothing to answer; the log says why. */
+            cdof_log_warn("ingest: dropped a message of %d frame(s): %s", frames,
+                          frames == 1 ? err : "expected exactly one frame, an Envelope");
             if (m->env)
                 cdof__v1__envelope__free_unpacked(m->env, NULL);
+            hub->counters.rejected++;
+            continue;
+        }
+        if (!identity_ok(hub, m)) {
+            cdof__v1__envelope__free_unpacked(m->env, NULL);
             hub->counters.rejected++;
             continue;
         }
@@ -154,6 +222,36 @@ static int store_milestone(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Mi
     return rc;
 }
 
+/* Rejections are kept by agent and sequence so a resent rejected envelope is answered the same
+ * way. */
+static size_t rejection_key(const char *agent, uint64_t seq, uint8_t *key)
+{
+    size_t n = strlen(agent);
+    memcpy(key, agent, n + 1);
+    cdof_store_be64(key + n + 1, seq);
+    return n + 9;
+}
+
+static int rejection_put(hub_t *hub, cdof_store_txn_t *txn, const char *agent, uint64_t seq,
+                         const char *reason)
+{
+    uint8_t key[CDOF_POINTS_AGENT_MAX + 9];
+    size_t klen = rejection_key(agent, seq, key);
+    return cdof_store_put(txn, hub->db_rejections, key, klen, reason, strlen(reason));
+}
+
+static int rejection_get(hub_t *hub, cdof_store_txn_t *txn, const char *agent, uint64_t seq,
+                         char *reason, size_t len)
+{
+    uint8_t key[CDOF_POINTS_AGENT_MAX + 9];
+    size_t klen = rejection_key(agent, seq, key);
+    cdof_bytes_t v;
+    int rc = cdof_store_get(txn, hub->db_rejections, key, klen, &v);
+    if (rc == 0)
+        snprintf(reason, len, "%.*s", (int)(v.len < len ? v.len : len - 1), (const char *)v.data);
+    return rc;
+}
+
 /* Applies one envelope to the open transaction and records its ack entry. */
 static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, int64_t now)
 {
@@ -167,24 +265,39 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         s->heartbeat = true;
         s->rec.outbox_depth = env->heartbeat->outbox_depth;
         s->rec.oldest_unacked_ms = env->heartbeat->oldest_unacked_ms;
+        /* An idle agent that has written more than this hub holds (a hub restored from an
+         * older backup) is asked for the rest; a busy one is already sending it. */
+        if (env->heartbeat->outbox_depth == 0 && env->heartbeat->high_water > s->rec.high_water)
+            s->resend_from = s->rec.high_water + 1;
         hub->counters.heartbeats++;
         return 0;
     }
     uint64_t seq = env->sequence;
+    char reason[CDOF_WIRE_MAX_TEXT] = "";
     if (seq <= s->rec.high_water) {
-        add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_DUPLICATE, NULL);
-        hub->counters.duplicates++;
+        /* A settled envelope sent again: if it was rejected, say so again, so that a lost
+         * REJECTED ack never turns into "already stored". */
+        int r = rejection_get(hub, txn, env->agent_id, seq, reason, sizeof reason);
+        if (r < 0 && r != CDOF_ENOTFOUND)
+            return r;
+        if (r == 0) {
+            add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED, reason);
+        } else {
+            add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_DUPLICATE, NULL);
+            hub->counters.duplicates++;
+        }
         return 0;
     }
     if (seq > s->rec.high_water + 1) {
-        if (!s->resend_from)
-            s->resend_from = s->rec.high_water + 1;
+        s->resend_from = 1; /* set to the mark + 1 when the ack is sent */
         hub->counters.out_of_order++;
         return 0;
     }
-    char reason[CDOF_WIRE_MAX_TEXT] = "";
     int verdict = 0;
-    if (env->body_case == CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE) {
+    if (m->bad[0]) {
+        verdict = CDOF_EINVALID;
+        snprintf(reason, sizeof reason, "%s", m->bad);
+    } else if (env->body_case == CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE) {
         cdof_update_t u;
         verdict = cdof_wire_update_from_msg(env->metric_update, &u, reason, sizeof reason);
         if (verdict == 0)
@@ -225,6 +338,8 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         hub->counters.ingested++;
     } else {
         add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED, reason);
+        if ((rc = rejection_put(hub, txn, env->agent_id, seq, reason)) < 0)
+            return rc;
         hub->counters.rejected++;
         cdof_log_info("rejected %s seq %llu: %s", env->agent_id, (unsigned long long)seq, reason);
     }
@@ -234,8 +349,11 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
 static int commit_batch(hub_t *hub, batch_t *b)
 {
     int rc = 0;
+    hub_counters_t saved = hub->counters;
     /* A full map spoils the transaction; the store grows it on the next begin, so try again. */
     for (int attempt = 0; attempt < 3; attempt++) {
+        hub->counters = saved;
+        hub_alerts_begin(hub);
         b->nslots = 0;
         b->ntouched = 0;
         b->npool = 0;
@@ -246,17 +364,24 @@ static int commit_batch(hub_t *hub, batch_t *b)
             rc = apply(hub, b, txn, &b->msgs[i], now);
         for (size_t i = 0; rc == 0 && i < b->nslots; i++)
             rc = cdof_points_agent_put(hub->pts, txn, &b->slots[i].rec);
+        /* Comparisons and alerts see the batch's own writes and commit with them. */
+        for (size_t i = 0; rc == 0 && i < b->ntouched; i++)
+            rc = hub_alerts_evaluate(hub, txn, b->touched[i].metric, &b->touched[i].period);
         if (rc == 0) {
             rc = cdof_store_commit(&txn);
         } else {
             cdof_store_abort(&txn);
         }
+        if (rc < 0)
+            hub_alerts_discard(hub);
         if (rc != CDOF_EMAPFULL)
             break;
         cdof_log_warn("store map full: growing and retrying the batch");
     }
     if (rc == 0)
         hub->counters.commits++;
+    else
+        hub->counters = saved;
     return rc;
 }
 
@@ -265,9 +390,12 @@ static void send_ack(hub_t *hub, const slot_t *s, Cdof__V1__AckEntry **entries, 
     Cdof__V1__Ack ack = CDOF__V1__ACK__INIT;
     ack.entries = entries;
     ack.n_entries = n;
+    /* An earlier chunk claims only what it carries, in case a later one is lost. */
     ack.high_water = s->rec.high_water;
+    if (!last && n > 0)
+        ack.high_water = entries[n - 1]->sequence;
     ack.heartbeat = last && s->heartbeat;
-    ack.resend_from = last ? s->resend_from : 0;
+    ack.resend_from = last && s->resend_from ? s->rec.high_water + 1 : 0;
     uint8_t *buf;
     size_t len;
     if (cdof_wire_pack(&ack.base, &buf, &len) < 0)
@@ -308,19 +436,12 @@ int hub_ingest_batch(hub_t *hub)
     rc = commit_batch(hub, &b);
     if (rc == 0) {
         send_acks(hub, &b);
+        hub_alerts_publish(hub);
     } else {
         /* Nothing acknowledged: the agents resend and nothing is lost. */
         cdof_log_error("ingest: commit of %zu envelope(s) failed: %s", b.nmsgs, cdof_strerror(rc));
     }
     for (size_t i = 0; i < b.nmsgs; i++)
         cdof__v1__envelope__free_unpacked(b.msgs[i].env, NULL);
-    if (rc == 0) {
-        for (size_t i = 0; i < b.ntouched; i++) {
-            int arc = hub_alerts_evaluate(hub, b.touched[i].metric, &b.touched[i].period);
-            if (arc < 0)
-                cdof_log_error("comparisons for %s failed: %s", b.touched[i].metric->id,
-                               cdof_strerror(arc));
-        }
-    }
     return rc;
 }

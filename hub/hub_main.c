@@ -95,6 +95,7 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
         (rc = cdof_store_db(hub->store, "alert_state", &hub->db_alert_state)) < 0 ||
         (rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones)) < 0 ||
         (rc = cdof_store_db(hub->store, "periods", &hub->db_periods)) < 0 ||
+        (rc = cdof_store_db(hub->store, "rejections", &hub->db_rejections)) < 0 ||
         (rc = cdof_points_new(hub->store, &hub->pts)) < 0) {
         snprintf(err, errlen, "%s: cannot open databases: %s", hub->cfg.data, cdof_strerror(rc));
         return rc;
@@ -276,6 +277,7 @@ out:
         zmq_close(hub.query);
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
+    free(hub.pending);
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);
     cdof_ref_destroy(&hub.ref);

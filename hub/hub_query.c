@@ -287,6 +287,8 @@ static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQue
         return -ENOMEM;
     rp->resp->alerts = rp->alerts;
     uint8_t from[8];
+    if (q->since_sequence == UINT64_MAX)
+        return 0;
     cdof_store_be64(from, q->since_sequence + 1);
     alerts_ctx_t ac = {rp, q->topic_prefix, limit};
     return cdof_store_scan(txn, hub->db_alerts, from, sizeof from, NULL, 0, alert_visit, &ac);
