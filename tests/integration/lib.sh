@@ -94,10 +94,15 @@ it_port_busy() {
 it_listening() { it_port_busy "$1"; }
 
 # it_free_ports N: prints N consecutive free ports from a random base (tests run in parallel).
+# Ports come from below the kernel's ephemeral range, so an outgoing connection of another test
+# cannot take one between the check and the bind.
 it_free_ports() {
-    local n=$1 tries base k ok
+    local n=$1 tries base k ok low=32768 span
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    span=$((low - 10000 - n))
+    [ "$span" -gt 1000 ] || span=1000
     for tries in $(seq 1 50); do
-        base=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        base=$((10000 + (RANDOM * 32768 + RANDOM) % span))
         ok=1
         for k in $(seq 0 $((n - 1))); do
             if it_port_busy $((base + k)); then

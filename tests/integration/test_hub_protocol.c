@@ -1,0 +1,263 @@
+/* The hub's ingest contract (proto/PROTOCOL.md) against a real cdof-hub process, spoken to
+ * directly over ipc:// sockets in a temporary directory: acks after commit, duplicates,
+ * rejections that stay rejected, gaps answered with resend_from, identities that must match,
+ * malformed input that leaves the hub serving. Every wait is bounded. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <cmocka.h>
+
+#include "cdof_wire.h"
+
+#define WAIT_MS 10000
+
+static const char *hub_path, *ref_dir;
+static char dir[256], ingest_ep[320], query_ep[320];
+static pid_t hub_pid;
+static void *zctx;
+static void *sockets[16]; /* closed in teardown too, so a failed assertion cannot hang it */
+static size_t nsockets;
+
+static void *dealer(const char *id, const char *ep)
+{
+    void *s = zmq_socket(zctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (id)
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
+    assert_int_equal(zmq_connect(s, ep), 0);
+    if (nsockets < sizeof sockets / sizeof sockets[0])
+        sockets[nsockets++] = s;
+    return s;
+}
+
+static void send_msg(void *s, const ProtobufCMessage *m)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(cdof_wire_pack(m, &buf, &len), 0);
+    assert_int_equal(zmq_send(s, buf, len, 0), (int)len);
+    free(buf);
+}
+
+/* Receives one Ack, or fails the test after WAIT_MS. Caller frees. */
+static Cdof__V1__Ack *recv_ack(void *s)
+{
+    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, WAIT_MS) != 1)
+        fail_msg("no ack from the hub within %d ms", WAIT_MS);
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    assert_true(zmq_msg_recv(&msg, s, 0) >= 0);
+    char err[256];
+    Cdof__V1__Ack *ack =
+        cdof_wire_ack_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err);
+    zmq_msg_close(&msg);
+    if (!ack)
+        fail_msg("ack does not decode: %s", err);
+    return ack;
+}
+
+static void send_update(void *s, const char *agent, uint64_t seq, double num, double den,
+                        const char *note)
+{
+    Cdof__V1__Period p = CDOF__V1__PERIOD__INIT;
+    cdof_period_t period;
+    char err[128];
+    assert_int_equal(cdof_period_parse("2024-06", &period, err, sizeof err), 0);
+    cdof_wire_period_to_msg(&period, &p);
+    Cdof__V1__MetricUpdate u = CDOF__V1__METRIC_UPDATE__INIT;
+    u.metric_id = (char *)"continuity_of_care";
+    u.area_code = (char *)"E06000009";
+    u.period = &p;
+    u.has_numerator = u.has_denominator = true;
+    u.numerator = num;
+    u.denominator = den;
+    u.note = (char *)note;
+    Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
+    env.agent_id = (char *)agent;
+    env.sequence = seq;
+    env.body_case = CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE;
+    env.metric_update = &u;
+    send_msg(s, &env.base);
+}
+
+/* Sends one update and expects one entry back with the given status. */
+static void expect(void *s, const char *agent, uint64_t seq, double num, double den,
+                   const char *note, Cdof__V1__AckStatus status, const char *reason_part)
+{
+    send_update(s, agent, seq, num, den, note);
+    Cdof__V1__Ack *ack = recv_ack(s);
+    assert_int_equal(ack->n_entries, 1);
+    assert_int_equal(ack->entries[0]->sequence, seq);
+    assert_int_equal(ack->entries[0]->status, status);
+    if (reason_part && !strstr(ack->entries[0]->reason, reason_part))
+        fail_msg("reason '%s' does not mention '%s'", ack->entries[0]->reason, reason_part);
+    cdof__v1__ack__free_unpacked(ack, NULL);
+}
+
+static Cdof__V1__QueryResponse *query_agents(int wait_ms)
+{
+    void *q = dealer(NULL, query_ep);
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    req.request_id = 7;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
+    req.agents = true;
+    send_msg(q, &req.base);
+    zmq_pollitem_t it = {q, 0, ZMQ_POLLIN, 0};
+    Cdof__V1__QueryResponse *resp = NULL;
+    if (zmq_poll(&it, 1, wait_ms) == 1) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, q, 0) >= 0) {
+            char err[128];
+            resp = cdof_wire_query_response_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err,
+                                                   sizeof err);
+        }
+        zmq_msg_close(&msg);
+    }
+    nsockets--;
+    zmq_close(q);
+    return resp;
+}
+
+static int start_hub(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/cdof-hubproto-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(ingest_ep, sizeof ingest_ep, "ipc://%s/ingest", dir);
+    snprintf(query_ep, sizeof query_ep, "ipc://%s/query", dir);
+    char data[300], alerts[320], log[300];
+    snprintf(data, sizeof data, "%s/hub", dir);
+    snprintf(alerts, sizeof alerts, "ipc://%s/alerts", dir);
+    snprintf(log, sizeof log, "%s/hub.log", dir);
+    hub_pid = fork();
+    if (hub_pid == 0) {
+        execl(hub_path, hub_path, "--data", data, "--ingest", ingest_ep, "--alerts", alerts,
+              "--query", query_ep, "--refdir", ref_dir, "--insecure", "--log-file", log,
+              (char *)NULL);
+        _exit(127);
+    }
+    zctx = zmq_ctx_new();
+    /* Ready when the query endpoint answers; each try is bounded, and so is their number. */
+    for (int i = 0; i < 50; i++) {
+        Cdof__V1__QueryResponse *r = query_agents(200);
+        if (r) {
+            cdof__v1__query_response__free_unpacked(r, NULL);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int stop_hub(void **state)
+{
+    (void)state;
+    int status = -1;
+    if (hub_pid > 0) {
+        kill(hub_pid, SIGTERM);
+        for (int i = 0; i < 100 && waitpid(hub_pid, &status, WNOHANG) == 0; i++)
+            usleep(50000);
+        if (waitpid(hub_pid, &status, WNOHANG) == 0) {
+            kill(hub_pid, SIGKILL);
+            waitpid(hub_pid, &status, 0);
+        }
+    }
+    for (size_t i = 0; i < nsockets; i++)
+        zmq_close(sockets[i]);
+    zmq_ctx_term(zctx);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        return -1;
+    /* A hub that does not exit cleanly on SIGTERM (or that ASan stopped) fails the suite. */
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static void test_sequence_rules(void **state)
+{
+    (void)state;
+    void *a = dealer("la-1", ingest_ep);
+    Cdof__V1__Heartbeat hb = CDOF__V1__HEARTBEAT__INIT;
+    Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
+    env.agent_id = (char *)"la-1";
+    env.body_case = CDOF__V1__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_msg(a, &env.base);
+    Cdof__V1__Ack *ack = recv_ack(a);
+    assert_true(ack->heartbeat);
+    assert_int_equal(ack->high_water, 0);
+    cdof__v1__ack__free_unpacked(ack, NULL);
+
+    const Cdof__V1__AckStatus OK = CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED,
+                              DUP = CDOF__V1__ACK_STATUS__ACK_STATUS_DUPLICATE,
+                              REJ = CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED;
+    expect(a, "la-1", 1, 6, 50, "", OK, NULL);
+    expect(a, "la-1", 2, 60, 50, "", REJ, "greater than denominator");
+    /* The same rejected envelope again: still rejected, never "already stored". */
+    expect(a, "la-1", 2, 60, 50, "", REJ, "greater than denominator");
+    expect(a, "la-1", 1, 6, 50, "", DUP, NULL);
+
+    /* A gap: nothing stored, the hub asks for what comes after its mark. */
+    send_update(a, "la-1", 5, 6, 50, "");
+    ack = recv_ack(a);
+    assert_int_equal(ack->n_entries, 0);
+    assert_int_equal(ack->resend_from, 3);
+    assert_int_equal(ack->high_water, 2);
+    cdof__v1__ack__free_unpacked(ack, NULL);
+
+    /* Another connection claiming la-1's identity cannot move its mark. */
+    void *b = dealer("la-2", ingest_ep);
+    expect(b, "la-1", 3, 6, 50, "", REJ, "does not match");
+    expect(a, "la-1", 3, 7, 50, "", OK, NULL);
+
+    /* Garbage and a multi-frame message are dropped; the hub keeps serving. */
+    void *g = dealer(NULL, ingest_ep);
+    assert_int_equal(zmq_send(g, "\xff\xfe garbage", 10, 0), 10);
+    assert_int_equal(zmq_send(g, "x", 1, ZMQ_SNDMORE), 1);
+    assert_int_equal(zmq_send(g, "y", 1, 0), 1);
+
+    /* Out of bounds (a note over 1 KiB) but naming its sequence: rejected, and the stream
+     * goes on after it instead of stalling. */
+    char note[2000];
+    memset(note, 'n', sizeof note - 1);
+    note[sizeof note - 1] = '\0';
+    expect(a, "la-1", 4, 6, 50, note, REJ, NULL);
+    expect(a, "la-1", 5, 8, 50, "", OK, NULL);
+
+    Cdof__V1__QueryResponse *r = query_agents(WAIT_MS);
+    assert_non_null(r);
+    int found = 0;
+    for (size_t i = 0; i < r->n_agents; i++) {
+        if (strcmp(r->agents[i]->agent_id, "la-1") == 0) {
+            assert_int_equal(r->agents[i]->high_water, 5);
+            found = 1;
+        }
+    }
+    assert_true(found);
+    cdof__v1__query_response__free_unpacked(r, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_hub_protocol CDOF_HUB REFDIR\n");
+        return 2;
+    }
+    hub_path = argv[1];
+    ref_dir = argv[2];
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sequence_rules)};
+    return cmocka_run_group_tests(tests, start_hub, stop_hub);
+}
