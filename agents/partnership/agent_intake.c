@@ -383,6 +383,9 @@ int agent_take_stream(const agent_take_ctx_t *ctx, FILE *f, const char *name, FI
         agent_file_info_t info = {
             .taken_ms = cdof_clock_now_ms(), .rows = res->rows, .good = res->good, .bad = res->bad};
         snprintf(info.name, sizeof info.name, "%s", name);
+        if (errs && res->bad > 0 && ctx->errors_ready &&
+            (rc = ctx->errors_ready(ctx->errors_arg, name, errs)) < 0)
+            break;
         rc = agent_outbox_batch_commit(&b, &info);
         res->first_seq = info.first_seq;
         if (rc == CDOF_EMAPFULL)
@@ -409,6 +412,7 @@ fail:
 /* --- the daemon's watcher ------------------------------------------------------------------ */
 
 struct agent_intake {
+    char errs_published[4096]; /* where the current file's report went, "" if not yet */
     uv_loop_t *loop;
     char *spool, *in_dir, *done_dir, *rejected_dir, *queue_dir;
     long rescan_ms;
@@ -443,6 +447,8 @@ static int ensure_dir(const char *path, char *err, size_t errlen)
     return rc;
 }
 
+static int publish_errors(void *arg, const char *name, FILE *errs);
+
 void agent_intake_destroy(agent_intake_t **inp)
 {
     if (!inp || !*inp)
@@ -469,6 +475,8 @@ int agent_intake_new(uv_loop_t *loop, const agent_intake_opts_t *opts, agent_int
     in->rescan_ms = opts->rescan_ms;
     in->take = opts->take;
     in->on_taken = opts->on_taken;
+    in->take.errors_ready = publish_errors;
+    in->take.errors_arg = in;
     in->arg = opts->arg;
     in->spool = strdup(opts->spool);
     in->in_dir = join(opts->spool, "in");
@@ -523,6 +531,21 @@ static int move_unique(const char *src, const char *dir, const char *name, const
     return -EEXIST;
 }
 
+/* The errors report of the file being taken, made durable under rejected/ before the outbox
+ * commit. Called again on a retried commit: the same file is then only flushed again. */
+static int publish_errors(void *arg, const char *name, FILE *errs)
+{
+    agent_intake_t *in = arg;
+    if (fflush(errs) != 0 || fsync(fileno(errs)) != 0)
+        return -errno;
+    if (in->errs_published[0])
+        return 0;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/.%s.errors.csv.tmp", in->rejected_dir, name);
+    return move_unique(tmp, in->rejected_dir, name, ".errors.csv", in->errs_published,
+                       sizeof in->errs_published);
+}
+
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -553,18 +576,22 @@ static void take_file(agent_intake_t *in, const char *dir, const char *name, boo
         return;
     }
     agent_take_result_t res;
+    in->errs_published[0] = '\0';
     int rc = agent_take_stream(&in->take, f, name, errs, &res, err, sizeof err);
     fclose(f);
     if (rc < 0) {
         cdof_log_error("cannot take %s (will try again): %s", path, err);
         fclose(errs);
-        unlink(tmp);
+        unlink(in->errs_published[0] ? in->errs_published : tmp);
         return;
     }
     bool errors = !res.duplicate && (res.bad > 0 || res.file_rejected);
-    bool keep_errs = errors && fsync(fileno(errs)) == 0;
+    bool published = in->errs_published[0] != '\0';
+    bool keep_errs = errors && !published && fsync(fileno(errs)) == 0;
     fclose(errs);
     char errs_path[4096] = "";
+    if (published)
+        snprintf(errs_path, sizeof errs_path, "%s", in->errs_published);
     int mrc = keep_errs ? move_unique(tmp, in->rejected_dir, name, ".errors.csv", errs_path,
                                       sizeof errs_path)
                         : 0;

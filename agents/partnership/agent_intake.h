@@ -22,6 +22,12 @@ typedef struct {
     const cdof_scope_t *scope;
     const char *partnership; /* the agent's own, for milestones */
     agent_outbox_t *ob;
+    /* Called with the errors stream just before the outbox commit when rows were refused, so
+     * that the report is durable before the rows it explains are committed (a crash between
+     * the two would otherwise leave a taken file with no report). Returns 0 or a negative
+     * code, which abandons the take. May be NULL. */
+    int (*errors_ready)(void *arg, const char *name, FILE *errs);
+    void *errors_arg;
 } agent_take_ctx_t;
 
 typedef struct {

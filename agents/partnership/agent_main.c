@@ -496,7 +496,7 @@ static int cmd_milestone(const agent_config_t *cfg, const cdof_strlist_t *pos)
         goto done;
     }
     cdof_scope_t scope = {.national = false};
-    agent_take_ctx_t take = {ref, &scope, partnership, ob};
+    agent_take_ctx_t take = {.ref = ref, .scope = &scope, .partnership = partnership, .ob = ob};
     agent_take_result_t res;
     rc = agent_take_stream(&take, f, name, NULL, &res, err, sizeof err);
     fclose(f);
