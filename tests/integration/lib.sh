@@ -199,11 +199,8 @@ it_drop() {
     mv "$spool/in/.$base.tmp" "$spool/in/$base"
 }
 
-# it_csv_has FILE COND: true when a data row of the CSV FILE (header row first) satisfies COND,
-# an awk expression over the columns by name, e.g. 'f["metric_id"] == "x" && f["numerator"] == 10'.
-# Quoted fields (commas, doubled quotes) and CRLF line ends are understood; quoted newlines are not.
-it_csv_has() {
-    awk '
+# An awk function splitting one CSV line (quoted fields, doubled quotes, CRLF) into out[1..n].
+IT_AWK_SPLIT_CSV='
         function split_csv(line, out,    n, i, c, q, v) {
             n = 0; v = ""; q = 0
             sub(/\r$/, "", line)
@@ -219,7 +216,14 @@ it_csv_has() {
             }
             out[++n] = v
             return n
-        }
+        }'
+
+# it_csv_has FILE COND: true when a data row of the CSV FILE (header row first) satisfies COND,
+# an awk expression over the columns by name, e.g. 'f["metric_id"] == "x" && f["numerator"] == 10'.
+# Quoted fields (commas, doubled quotes) and CRLF line ends are understood; quoted newlines are not.
+it_csv_has() {
+    awk '
+        '"$IT_AWK_SPLIT_CSV"'
         NR == 1 { ncol = split_csv($0, col); next }
         { split("", cell); split_csv($0, cell); for (i = 1; i <= ncol; i++) f[col[i]] = cell[i]
           if ('"$2"') { found = 1; exit } }

@@ -106,22 +106,7 @@ csv_cols() {
     local file=$1
     shift
     awk -v want="$*" '
-        function split_csv(line, out,    n, i, c, q, v) {
-            n = 0; v = ""; q = 0
-            sub(/\r$/, "", line)
-            for (i = 1; i <= length(line); i++) {
-                c = substr(line, i, 1)
-                if (q) {
-                    if (c == "\"") {
-                        if (substr(line, i + 1, 1) == "\"") { v = v c; i++ } else q = 0
-                    } else v = v c
-                } else if (c == "\"") q = 1
-                else if (c == ",") { out[++n] = v; v = "" }
-                else v = v c
-            }
-            out[++n] = v
-            return n
-        }
+        '"$IT_AWK_SPLIT_CSV"'
         NR == 1 { ncol = split_csv($0, col); for (i = 1; i <= ncol; i++) at[col[i]] = i
                   nw = split(want, w, " "); next }
         { split("", cell); split_csv($0, cell); s = ""
