@@ -762,12 +762,13 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
         fprintf(stderr, "cdof-agent: %s\n", err);
         goto done;
     }
-    agent_intake_opts_t io = {.spool = cfg->spool,
-                              .queue_dir = queue,
-                              .rescan_ms = cfg->rescan_ms,
-                              .take = {ref, &scope, partnership, ob},
-                              .on_taken = on_taken,
-                              .arg = &d};
+    agent_intake_opts_t io = {
+        .spool = cfg->spool,
+        .queue_dir = queue,
+        .rescan_ms = cfg->rescan_ms,
+        .take = {.ref = ref, .scope = &scope, .partnership = partnership, .ob = ob},
+        .on_taken = on_taken,
+        .arg = &d};
     if (agent_intake_new(&d.loop, &io, &d.intake, err, sizeof err) < 0) {
         fprintf(stderr, "cdof-agent: %s\n", err);
         goto done;
