@@ -77,7 +77,7 @@ static const cdof_opt_t agent_opts[] = {
         "reference data directory (default: $CDOF_REFDIR or the installed copy)"),
     OPT("rescan-ms", CDOF_OPT_INT, "2000", 100, 3600000, rescan_ms, "N",
         "look in SPOOL/in every N ms (changes are also watched)"),
-    OPT("retain-hours", CDOF_OPT_INT, "168", 0, 87600, retain_hours, "N",
+    OPT("retain-hours", CDOF_OPT_INT, "720", 0, 87600, retain_hours, "N",
         "keep acknowledged entries N hours, for a hub restored from a backup"),
     OPT("spool", CDOF_OPT_STRING, NULL, 0, 0, spool, "DIR",
         "drop directory: CSV files go into DIR/in, then DIR/done or DIR/rejected"),
