@@ -176,6 +176,7 @@ cdof_compare_t *cdof_compare_run(const cdof_ref_t *ref, const cdof_metric_t *m,
                 rows[i].quintile = quint[k++];
         }
     }
+done:
     free(sums);
     free(vals);
     free(scratch);
@@ -185,12 +186,8 @@ cdof_compare_t *cdof_compare_run(const cdof_ref_t *ref, const cdof_metric_t *m,
 fail:
     free(rows);
     free(c);
-    free(sums);
-    free(vals);
-    free(scratch);
-    free(quint);
-    free(by_area);
-    return NULL;
+    c = NULL;
+    goto done;
 }
 
 void cdof_compare_destroy(cdof_compare_t **c)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdof_compare.h"
 #include "cdof_config.h"
 #include "cdof_period.h"
 #include "cdof_points.h"
@@ -79,9 +80,11 @@ int hub_alerts_init(hub_t *hub);
 /* Answers one request waiting on the query socket. */
 int hub_query_handle(hub_t *hub);
 
+/* A stored point as input to the comparison module. */
+cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t *pt);
+
 /* Loads comparison rows for metric m and period p (read txn): fills *out (caller destroys). */
-struct cdof_compare;
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, struct cdof_compare **out);
+                     const cdof_period_t *p, cdof_compare_t **out);
 
 #endif

@@ -72,6 +72,18 @@ int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
     return rc;
 }
 
+cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t *pt)
+{
+    return (cdof_compare_input_t){.area = area,
+                                  .has_numerator = pt->has_numerator,
+                                  .numerator = pt->numerator,
+                                  .has_denominator = pt->has_denominator,
+                                  .denominator = pt->denominator,
+                                  .has_value = pt->has_value,
+                                  .value = pt->value,
+                                  .received_ms = pt->received_ms};
+}
+
 typedef struct {
     hub_t *hub;
     cdof_compare_input_t *in;
@@ -92,14 +104,7 @@ static int collect_point(void *ctx, const char *area_code, const cdof_point_t *p
         lc->in = in;
         lc->cap = cap;
     }
-    lc->in[lc->n++] = (cdof_compare_input_t){.area = area,
-                                             .has_numerator = pt->has_numerator,
-                                             .numerator = pt->numerator,
-                                             .has_denominator = pt->has_denominator,
-                                             .denominator = pt->denominator,
-                                             .has_value = pt->has_value,
-                                             .value = pt->value,
-                                             .received_ms = pt->received_ms};
+    lc->in[lc->n++] = hub_point_input(area, pt);
     return 0;
 }
 

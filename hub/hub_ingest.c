@@ -65,6 +65,19 @@ static void decode(msg_t *m, const void *data, size_t len, char *err, size_t err
     snprintf(m->bad, sizeof m->bad, "%s", err);
 }
 
+/* Packs ack and sends it to the connection rid. ROUTER drops messages to a peer that has gone;
+ * the agent resends after reconnecting, so nothing waits here. */
+static void send_to(hub_t *hub, const uint8_t *rid, size_t rid_len, const Cdof__V1__Ack *ack)
+{
+    uint8_t *buf;
+    size_t len;
+    if (cdof_wire_pack(&ack->base, &buf, &len) < 0)
+        return;
+    if (zmq_send(hub->ingest, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(hub->ingest, buf, len, ZMQ_DONTWAIT);
+    free(buf);
+}
+
 static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
 {
     Cdof__V1__AckEntry e = CDOF__V1__ACK_ENTRY__INIT, *ep = &e;
@@ -74,13 +87,7 @@ static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
     Cdof__V1__Ack ack = CDOF__V1__ACK__INIT;
     ack.entries = &ep;
     ack.n_entries = 1;
-    uint8_t *buf;
-    size_t len;
-    if (cdof_wire_pack(&ack.base, &buf, &len) < 0)
-        return;
-    if (zmq_send(hub->ingest, m->rid, m->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-        zmq_send(hub->ingest, buf, len, ZMQ_DONTWAIT);
-    free(buf);
+    send_to(hub, m->rid, m->rid_len, &ack);
 }
 
 /* Agents name their connection by their id (ZMQ_ROUTING_ID). An envelope naming another agent
@@ -396,14 +403,7 @@ static void send_ack(hub_t *hub, const slot_t *s, Cdof__V1__AckEntry **entries, 
         ack.high_water = entries[n - 1]->sequence;
     ack.heartbeat = last && s->heartbeat;
     ack.resend_from = last && s->resend_from ? s->rec.high_water + 1 : 0;
-    uint8_t *buf;
-    size_t len;
-    if (cdof_wire_pack(&ack.base, &buf, &len) < 0)
-        return;
-    /* ROUTER drops messages to a peer that has gone; the agent resends after reconnecting. */
-    if (zmq_send(hub->ingest, s->rid, s->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-        zmq_send(hub->ingest, buf, len, ZMQ_DONTWAIT);
-    free(buf);
+    send_to(hub, s->rid, s->rid_len, &ack);
 }
 
 static void send_acks(hub_t *hub, batch_t *b)

@@ -217,14 +217,7 @@ static int series_period(void *ctx, const cdof_period_t *p)
         return 0;
     if (rc < 0)
         return rc;
-    cdof_compare_input_t in = {.area = cdof_ref_area(sc->hub->ref, sc->q->area_code),
-                               .has_numerator = pt.has_numerator,
-                               .numerator = pt.numerator,
-                               .has_denominator = pt.has_denominator,
-                               .denominator = pt.denominator,
-                               .has_value = pt.has_value,
-                               .value = pt.value,
-                               .received_ms = pt.received_ms};
+    cdof_compare_input_t in = hub_point_input(cdof_ref_area(sc->hub->ref, sc->q->area_code), &pt);
     cdof_compare_t *cmp = cdof_compare_run(sc->hub->ref, sc->m, &in, 1);
     if (!cmp)
         return -ENOMEM;

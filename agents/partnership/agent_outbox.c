@@ -451,24 +451,32 @@ static int restore_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t 
     return rc;
 }
 
-int agent_outbox_restore_from(agent_outbox_t *ob, uint64_t from, uint64_t *count)
+/* Runs visit over the acknowledged entries from key `from` (NULL: all) in one write
+ * transaction, committed only when it moved or removed something. */
+static int sweep_acked(move_ctx_t *m, const uint8_t *from, size_t flen, cdof_store_visit_fn visit,
+                       uint64_t *count)
 {
     *count = 0;
-    move_ctx_t m = {ob, NULL, 0, 0};
-    int rc = cdof_store_begin(ob->store, true, &m.txn);
+    int rc = cdof_store_begin(m->ob->store, true, &m->txn);
     if (rc < 0)
         return rc;
-    uint8_t key[8];
-    be_seq(key, from);
-    rc = cdof_store_scan(m.txn, ob->db[DB_ACKED], key, sizeof key, NULL, 0, restore_visit, &m);
-    if (rc < 0 || m.count == 0) {
-        cdof_store_abort(&m.txn);
+    rc = cdof_store_scan(m->txn, m->ob->db[DB_ACKED], from, flen, NULL, 0, visit, m);
+    if (rc < 0 || m->count == 0) {
+        cdof_store_abort(&m->txn);
         return rc;
     }
-    rc = cdof_store_commit(&m.txn);
+    rc = cdof_store_commit(&m->txn);
     if (rc == 0)
-        *count = m.count;
+        *count = m->count;
     return rc;
+}
+
+int agent_outbox_restore_from(agent_outbox_t *ob, uint64_t from, uint64_t *count)
+{
+    move_ctx_t m = {ob, NULL, 0, 0};
+    uint8_t key[8];
+    be_seq(key, from);
+    return sweep_acked(&m, key, sizeof key, restore_visit, count);
 }
 
 static int prune_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
@@ -487,20 +495,8 @@ static int prune_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *v
 
 int agent_outbox_prune(agent_outbox_t *ob, int64_t cutoff_ms, uint64_t *count)
 {
-    *count = 0;
     move_ctx_t m = {ob, NULL, 0, cutoff_ms};
-    int rc = cdof_store_begin(ob->store, true, &m.txn);
-    if (rc < 0)
-        return rc;
-    rc = cdof_store_scan(m.txn, ob->db[DB_ACKED], NULL, 0, NULL, 0, prune_visit, &m);
-    if (rc < 0 || m.count == 0) {
-        cdof_store_abort(&m.txn);
-        return rc;
-    }
-    rc = cdof_store_commit(&m.txn);
-    if (rc == 0)
-        *count = m.count;
-    return rc;
+    return sweep_acked(&m, NULL, 0, prune_visit, count);
 }
 
 static int first_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
