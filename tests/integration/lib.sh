@@ -119,6 +119,15 @@ it_free_ports() {
     it_fail "no $n free ports after $tries tries"
 }
 
+# it_sec ROLE ID [AREAS]: the security flags of one party, to splice unquoted into its command
+# line: `it_start hub "$IT_HUB" $(it_sec hub hub) ...`. ROLE is hub, partnership, national,
+# oversight or jcdu; ID the agent id or a name for the watcher or query client; AREAS, for a
+# partnership agent, its comma-separated area codes. Tests say it instead of spelling
+# --insecure so that one place decides how every party authenticates.
+it_sec() {
+    echo --insecure
+}
+
 # it_start NAME CMD ARGS...: runs CMD in the background, stdout to logs/NAME.out, stderr to
 # logs/NAME.log.
 it_start() {

@@ -149,7 +149,7 @@ run_phase() {
             hub_name=$1
             [ "$t" -eq 1 ] || hub_name="$1.t$t"
             it_start "$hub_name" "$IT_HUB" --data "$hdata" --ingest "$ingest" --alerts "$alerts" \
-                --query "$query" --insecure
+                --query "$query" $(it_sec hub hub)
             deadline=$((SECONDS + 20))
             while kill -0 "$(it_pid "$hub_name")" 2>/dev/null; do
                 if it_listening "$p_ingest" && it_listening "$p_alerts" &&
@@ -173,7 +173,7 @@ run_phase() {
     }
     start_agent() { # NAME; a small window and short time-out make the stream long and resends quick
         it_start "$1" "$IT_AGENT" --id "$id" --hub "$ingest" --spool "$spool" --data "$adata" \
-            --areas "$AREA_LIST" --window 16 --ack-timeout-ms 1000 --rescan-ms 500 --insecure
+            --areas "$AREA_LIST" --window 16 --ack-timeout-ms 1000 --rescan-ms 500 $(it_sec partnership "$id" "$AREA_LIST")
     }
     status() {
         "$IT_AGENT" status --data "$adata" --format json >"$dir/status.json" \
@@ -192,7 +192,7 @@ run_phase() {
         return 0
     }
     hub_hw() { # prints the hub's committed high-water for the agent
-        it_query "$dir/agents.csv" --hub "$query" --insecure agents --format csv &&
+        it_query "$dir/agents.csv" --hub "$query" $(it_sec jcdu query) agents --format csv &&
             csv_cols "$dir/agents.csv" agent_id high_water | awk -F'|' -v id="$id" '
                 $1 == id { print $2 + 0; found = 1 } END { exit found ? 0 : 1 }'
     }
@@ -274,7 +274,7 @@ run_phase() {
     : >"$dir/got"
     for m in $(seq 0 $((NFILES * MONTHS_PER_FILE - 1))); do
         period=$(month_of "$m")
-        it_query "$dir/league.csv" --hub "$query" --insecure league "$METRIC" "$period" \
+        it_query "$dir/league.csv" --hub "$query" $(it_sec jcdu query) league "$METRIC" "$period" \
             --format csv || it_fail "phase $n: cdof-query league $METRIC $period failed"
         csv_cols "$dir/league.csv" area_code numerator denominator |
             awk -F'|' -v p="$period" '$2 != "" { printf "%s|%s|%g|%g\n", $1, p, $2, $3 }' \

@@ -40,15 +40,15 @@ drop="$IT_DIR/continuity.csv"
 bad_line=$(grep -c . "$drop") # the bad row is the last line
 
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
-    --query "$query" --insecure
+    --query "$query" $(it_sec hub hub)
 for p in "$p_ingest" "$p_alerts" "$p_query"; do
     it_wait "hub listening on port $p" 20 it_listening "$p"
 done
 
 it_start watch "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic alert/ \
-    --format json --state "$IT_DIR/watch.state" --insecure
+    --format json --state "$IT_DIR/watch.state" $(it_sec oversight watch)
 it_start agent "$IT_AGENT" --id nw-test --hub "$ingest" --spool "$spool" \
-    --data "$IT_DIR/agent/data" --areas "$areas" --insecure
+    --data "$IT_DIR/agent/data" --areas "$areas" $(it_sec partnership nw-test "$areas")
 
 it_drop "$spool" "$drop"
 
@@ -74,7 +74,7 @@ it_wait "agent outbox depth 0 (cdof-agent status --format json)" 30 outbox_empty
 
 # 2. The hub stores the values.
 area_has() { # CODE NUM DEN
-    it_query "$IT_DIR/area-$1.csv" --hub "$query" --insecure area "$1" --format csv &&
+    it_query "$IT_DIR/area-$1.csv" --hub "$query" $(it_sec jcdu query) area "$1" --format csv &&
         it_csv_has "$IT_DIR/area-$1.csv" \
             'f["metric_id"] == "continuity_of_care" && f["numerator"] + 0 == '"$2"' && f["denominator"] + 0 == '"$3"
 }
