@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cdof_period.h"
 #include "cdof_ref.h"
 #include "cdof_stats.h"
 
@@ -31,6 +32,16 @@ typedef struct {
     int quintile;                       /* 1 best .. 5 worst, 0 none; UTLAs only */
     double england_value, region_value; /* NaN when there is no benchmark */
     int64_t received_ms;                /* 0 for aggregates */
+    /* Partnerships, trend and baselines (cdof_compare_run_opts; zero/NaN from cdof_compare_run). */
+    const char *partnership;      /* UTLAs: their partnership's code (own code when none) */
+    cdof_trend_result_t trend;    /* CDOF_TREND_NONE unless computed */
+    bool worse_and_getting_worse; /* worse or worst than England and the trend getting worse */
+    bool has_baseline;            /* counts: the same period a year earlier */
+    double baseline_value;
+    cdof_verdict_t vs_baseline; /* the baseline against the count's own interval */
+    bool has_trajectory;        /* counts: the baseline grown by the national commitment */
+    double trajectory_value;
+    cdof_verdict_t vs_trajectory;
 } cdof_compare_row_t;
 
 typedef struct cdof_compare cdof_compare_t;
@@ -46,5 +57,58 @@ size_t cdof_compare_count(const cdof_compare_t *c);
 const cdof_compare_row_t *cdof_compare_row(const cdof_compare_t *c, size_t i);
 /* The row for an area code, or NULL. */
 const cdof_compare_row_t *cdof_compare_find(const cdof_compare_t *c, const char *area_code);
+
+/* ---- Options: partnerships, other periods (trend, baseline), the national commitment ---- */
+
+/* A partnership of several UTLAs. Areas not in any configured partnership are their own
+ * partnership and get no extra row. area.kind is CDOF_AREA_PARTNERSHIP, area.code the
+ * partnership's id, area.region_code its members' region when they share one (else NULL).
+ * Everything is owned by the caller and must outlive the comparison. */
+typedef struct {
+    cdof_area_t area;
+    const cdof_area_t *const *members;
+    size_t nmembers;
+} cdof_partnership_t;
+
+/* An area's figures in another period, as a comparison computed them. */
+typedef struct {
+    bool has_value, has_interval;
+    double value;
+    cdof_interval_t ci95;
+} cdof_compare_past_t;
+
+/* Asked for area's figures in period p (same metric, same basis). Returns 0 with *out filled,
+ * CDOF_ENOTFOUND when there are none, or another negative code, which the comparison stops on
+ * and returns. */
+typedef int (*cdof_compare_past_fn)(void *ctx, const cdof_area_t *area, const cdof_period_t *p,
+                                    cdof_compare_past_t *out);
+
+typedef struct {
+    const cdof_period_t *period; /* the period compared: needed for trend and baseline */
+    const cdof_partnership_t *partnerships;
+    size_t npartnerships;
+    cdof_compare_past_fn past; /* NULL: no trend and no baseline */
+    void *past_ctx;
+    bool trend;               /* recent trend over the five latest single periods */
+    double trajectory_change; /* counts: yearly change the commitment asks (0.2 = +20%); NaN none */
+} cdof_compare_opts_t;
+
+/* As cdof_compare_run, plus with opts (may be NULL): a row per configured partnership that has
+ * data (after the regions), each UTLA row's partnership, the recent trend and "worse and getting
+ * worse" for every row when opts->trend (not for pooled periods or metrics without intervals),
+ * and for counts without a denominator the baseline and trajectory verdicts. Returns 0 and *out
+ * (owned by the caller), -ENOMEM, or the negative code a past() call returned. */
+int cdof_compare_run_opts(const cdof_ref_t *ref, const cdof_metric_t *m,
+                          const cdof_compare_input_t *in, size_t n, const cdof_compare_opts_t *opts,
+                          cdof_compare_t **out);
+
+/* Recomputes row->trend and row->worse_and_getting_worse from row's own value and interval in
+ * period p and the four periods before it (asked of past). Used when an earlier period changes
+ * after a later one was compared. Returns 0 or past()'s negative code. */
+int cdof_compare_row_trend(const cdof_metric_t *m, const cdof_period_t *p, cdof_compare_row_t *row,
+                           cdof_compare_past_fn past, void *ctx);
+
+/* The row at i, writable: for callers that rebuild stored rows (trend refresh). */
+cdof_compare_row_t *cdof_compare_row_mut(cdof_compare_t *c, size_t i);
 
 #endif

@@ -20,6 +20,8 @@ typedef struct {
     char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;
     char *alert_level; /* "95" or "99.8" */
     bool insecure, no_sync;
+    char *partnerships; /* CSV partnership,area_code: areas joined into partnerships */
+    bool check;         /* rebuild --check: compare with the stored results, change nothing */
 } hub_config_t;
 
 typedef struct {
@@ -38,6 +40,7 @@ typedef struct {
     struct hub_alert_change *pending; /* alerts of the open transaction, not yet published */
     size_t npending, cap_pending;
     hub_counters_t counters;
+    struct hub_results *results; /* stored comparisons and partnerships (hub_results.c) */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -86,5 +89,56 @@ cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t
 /* Loads comparison rows for metric m and period p (read txn): fills *out (caller destroys). */
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out);
+
+/* ---- Stored comparisons (hub_results.c, DESIGN.md "Comparisons") ----
+ *
+ * Every comparison row (areas, regions, England, configured partnerships) is stored in the
+ * "results" database when its data changes, so queries read rows instead of recomputing. The
+ * bases: as reported, and rolling 12 months for monthly metrics with intervals (the row's
+ * period is the window's last month). Pooled 3-year periods of pooled metrics are built from
+ * single calendar years for areas that did not send the pooled figure. */
+typedef enum { HUB_BASIS_REPORTED = 0, HUB_BASIS_ROLLING_12M = 1 } hub_basis_t;
+
+/* Opens the results database and loads the partnerships file (path may be NULL: every area is
+ * its own partnership) and the national commitments (refdir/commitments.csv, optional). On
+ * failure writes a reason naming file and line into err. Returns 0 or a negative code. */
+int hub_results_open(hub_t *hub, const char *partnerships, const char *refdir, char *err,
+                     size_t errlen);
+void hub_results_close(hub_t *hub);
+
+/* Incremental: recomputes and stores what data for metric m and period p affects (write txn):
+ * (m, p) itself; the trend of the next four periods for the rows whose figures changed; the
+ * rolling windows holding p; the pooled periods built from p; next year's count baselines. */
+int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                       const cdof_period_t *p);
+
+/* Full rebuild from the stored points (write txn): clears the results and recomputes every
+ * metric and period oldest first. The rows equal those the incremental updates stored. */
+int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn);
+
+/* Computes (not stores) the comparison for (m, p, basis) from points and stored history.
+ * *out owned by the caller (cdof_compare_destroy). */
+int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const cdof_period_t *p, hub_basis_t basis, cdof_compare_t **out);
+
+/* Reads the stored row for one area (or partnership) code: 0, CDOF_ENOTFOUND or an error.
+ * Pointers in *out are owned by the hub (reference data, partnerships). */
+int hub_results_get(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                    const cdof_period_t *p, hub_basis_t basis, const char *code,
+                    cdof_compare_row_t *out);
+
+/* Visits every stored row of (m, p, basis) in code order; visitor: 0 go on, >0 stop, <0 fail. */
+typedef int (*hub_results_visit_fn)(void *ctx, const cdof_compare_row_t *row);
+int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *p, hub_basis_t basis, hub_results_visit_fn visit,
+                     void *ctx);
+
+/* Rebuilds inside txn (the caller aborts it afterwards) and compares every row, byte for byte,
+ * with what was stored. Returns 0 when equal ("N rows equal" in diff), 1 with the first
+ * difference named in diff, or a negative code. */
+int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t difflen);
+
+/* Number of stored rows (all metrics and periods). */
+int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
 
 #endif

@@ -84,42 +84,10 @@ cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t
                                   .received_ms = pt->received_ms};
 }
 
-typedef struct {
-    hub_t *hub;
-    cdof_compare_input_t *in;
-    size_t n, cap;
-} load_ctx_t;
-
-static int collect_point(void *ctx, const char *area_code, const cdof_point_t *pt)
-{
-    load_ctx_t *lc = ctx;
-    const cdof_area_t *area = cdof_ref_area(lc->hub->ref, area_code);
-    if (!area)
-        return 0; /* an area since removed from the reference data: kept, not compared */
-    if (lc->n == lc->cap) {
-        size_t cap = lc->cap ? lc->cap * 2 : 256;
-        cdof_compare_input_t *in = realloc(lc->in, cap * sizeof *in);
-        if (!in)
-            return -ENOMEM;
-        lc->in = in;
-        lc->cap = cap;
-    }
-    lc->in[lc->n++] = hub_point_input(area, pt);
-    return 0;
-}
-
+/* Computed, with trend and baselines from the stored rows of earlier periods, exactly as
+ * hub_results stores it: alert rules see the same rows queries do. */
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out)
 {
-    load_ctx_t lc = {.hub = hub};
-    int rc = cdof_points_scan(hub->pts, txn, m->id, p, collect_point, &lc);
-    if (rc == CDOF_ENOTFOUND)
-        rc = 0;
-    if (rc == 0) {
-        *out = cdof_compare_run(hub->ref, m, lc.in, lc.n);
-        if (!*out)
-            rc = -ENOMEM;
-    }
-    free(lc.in);
-    return rc;
+    return hub_results_compute(hub, txn, m, p, HUB_BASIS_REPORTED, out);
 }

@@ -38,12 +38,17 @@ static const cdof_opt_t OPTS[] = {
      "append log lines here instead of stderr (reopened on SIGHUP)"},
     {"no-sync", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, no_sync), NULL,
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
+    {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
+     "CSV partnership,area_code joining areas into partnerships (default: each its own)"},
+    {"check", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, check), NULL,
+     "with rebuild: compare a rebuild with the stored results and change nothing"},
 };
 
 static const cdof_config_spec_t SPEC = {
     "cdof-hub",
     "cdof-hub --data DIR [--ingest EP] [--alerts EP] [--query EP] [--keys FILE] [--insecure]\n"
-    "       cdof-hub backup --data DIR DEST",
+    "       cdof-hub backup --data DIR DEST\n"
+    "       cdof-hub rebuild --data DIR [--check]   (recompute every stored comparison)",
     "the national hub: stores what agents send, compares areas, publishes alerts", OPTS,
     sizeof OPTS / sizeof OPTS[0]};
 
@@ -120,6 +125,73 @@ static int run_backup(hub_t *hub, const char *dest)
     }
     printf("backup of %s written to %s\n", hub->cfg.data, dest);
     return 0;
+}
+
+/* Recomputes every stored comparison in one transaction; with --check compares instead. The
+ * store's lock refuses this while a hub runs on the same directory. */
+static int run_rebuild(hub_t *hub)
+{
+    cdof_store_txn_t *txn = NULL;
+    char diff[512] = "", err[512] = "";
+    const char *refdir = hub->cfg.refdir ? hub->cfg.refdir : cdof_ref_default_dir();
+    if (!(hub->ref = cdof_ref_load(refdir, err, sizeof err))) {
+        fprintf(stderr, "cdof-hub: reference data: %s\n", err);
+        return 1;
+    }
+    int rc = open_store(hub, false, err, sizeof err);
+    if (rc == 0)
+        rc = hub_results_open(hub, hub->cfg.partnerships, refdir, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "cdof-hub: %s\n", err[0] ? err : cdof_strerror(rc));
+        return 1;
+    }
+    rc = cdof_store_begin(hub->store, true, &txn);
+    if (rc == 0 && hub->cfg.check) {
+        rc = hub_results_check(hub, txn, diff, sizeof diff);
+        cdof_store_abort(&txn);
+        if (rc >= 0)
+            printf("%s: %s\n", rc == 0 ? "equal" : "different", diff);
+        return rc == 0 ? 0 : 1;
+    }
+    if (rc == 0)
+        rc = hub_results_rebuild(hub, txn);
+    if (rc == 0) {
+        rc = cdof_store_commit(&txn);
+    } else {
+        cdof_store_abort(&txn);
+    }
+    uint64_t rows = 0;
+    if (rc == 0 && (rc = cdof_store_begin(hub->store, false, &txn)) == 0) {
+        rc = hub_results_count(hub, txn, &rows);
+        cdof_store_abort(&txn);
+    }
+    if (rc < 0) {
+        cdof_log_error("rebuild failed: %s", cdof_strerror(rc));
+        return 1;
+    }
+    printf("rebuilt %llu comparison rows in %s\n", (unsigned long long)rows, hub->cfg.data);
+    return 0;
+}
+
+/* A store from before stored comparisons has points but no results: build them once. */
+static int migrate_results(hub_t *hub)
+{
+    cdof_store_txn_t *txn = NULL;
+    uint64_t rows = 0, periods = 0;
+    int rc = cdof_store_begin(hub->store, true, &txn);
+    if (rc == 0)
+        rc = hub_results_count(hub, txn, &rows);
+    if (rc == 0)
+        rc = cdof_store_count(txn, hub->db_periods, &periods);
+    if (rc == 0 && rows == 0 && periods > 0) {
+        cdof_log_info("no stored comparisons for %llu metric periods: rebuilding",
+                      (unsigned long long)periods);
+        rc = hub_results_rebuild(hub, txn);
+        if (rc == 0)
+            return cdof_store_commit(&txn);
+    }
+    cdof_store_abort(&txn);
+    return rc;
 }
 
 static int serve(hub_t *hub)
@@ -201,6 +273,10 @@ int main(int argc, char **argv)
         status = run_backup(&hub, pos.items[1]);
         goto out;
     }
+    if (pos.count == 1 && strcmp(pos.items[0], "rebuild") == 0) {
+        status = run_rebuild(&hub);
+        goto out;
+    }
     if (pos.count) {
         fprintf(stderr, "cdof-hub: unexpected argument '%s' (see --help)\n", pos.items[0]);
         status = 2;
@@ -241,6 +317,14 @@ int main(int argc, char **argv)
         cdof_log_error("%s", err[0] ? err : cdof_strerror(rc));
         goto out;
     }
+    if ((rc = hub_results_open(&hub, hub.cfg.partnerships, refdir, err, sizeof err)) < 0) {
+        cdof_log_error("%s", err[0] ? err : cdof_strerror(rc));
+        goto out;
+    }
+    if ((rc = migrate_results(&hub)) < 0) {
+        cdof_log_error("cannot build stored comparisons: %s", cdof_strerror(rc));
+        goto out;
+    }
     if ((rc = hub_alerts_init(&hub)) < 0) {
         cdof_log_error("cannot read alerts: %s", cdof_strerror(rc));
         goto out;
@@ -278,6 +362,7 @@ out:
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
     free(hub.pending);
+    hub_results_close(&hub);
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);
     cdof_ref_destroy(&hub.ref);

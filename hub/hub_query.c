@@ -88,6 +88,15 @@ static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
     row->england_value = isnan(c->england_value) ? 0 : c->england_value;
     row->region_value = isnan(c->region_value) ? 0 : c->region_value;
     row->received_ms = c->received_ms;
+    row->trend = (Cdof__V1__Trend)c->trend.direction;
+    row->trend_getting_better = c->trend.getting_better;
+    row->trend_getting_worse = c->trend.getting_worse;
+    row->worse_and_getting_worse = c->worse_and_getting_worse;
+    row->partnership = (char *)(c->partnership ? c->partnership : "");
+    row->vs_baseline = (Cdof__V1__Verdict)c->vs_baseline;
+    row->baseline_value = c->has_baseline ? c->baseline_value : 0;
+    row->vs_trajectory = (Cdof__V1__Verdict)c->vs_trajectory;
+    row->trajectory_value = c->has_trajectory ? c->trajectory_value : 0;
 }
 
 typedef struct {
@@ -117,17 +126,35 @@ static int find_latest(void *ctx, const cdof_period_t *p)
     return 1;
 }
 
+/* Stored comparisons: a point read, nothing recomputed. */
 static int add_compared(reply_t *rp, hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p, const char *area)
 {
-    cdof_compare_t *cmp = NULL;
-    int rc = hub_compare_load(hub, txn, m, p, &cmp);
-    if (rc < 0)
-        return rc;
-    const cdof_compare_row_t *row = cdof_compare_find(cmp, area);
-    if (row)
-        add_row(rp, m, p, row);
-    cdof_compare_destroy(&cmp);
+    cdof_compare_row_t row;
+    int rc = hub_results_get(hub, txn, m, p, HUB_BASIS_REPORTED, area, &row);
+    if (rc == 0)
+        add_row(rp, m, p, &row);
+    return rc == CDOF_ENOTFOUND ? 0 : rc;
+}
+
+typedef struct {
+    reply_t *rp;
+    const cdof_metric_t *m;
+    const cdof_period_t *p;
+    const char *area; /* NULL or empty: every UTLA */
+    bool rolling;
+} rows_ctx_t;
+
+static int add_stored(void *ctx, const cdof_compare_row_t *r)
+{
+    rows_ctx_t *rc = ctx;
+    if (rc->area && *rc->area ? strcmp(r->area->code, rc->area) != 0
+                              : r->area->kind != CDOF_AREA_UTLA)
+        return 0;
+    size_t i = rc->rp->resp->n_rows;
+    add_row(rc->rp, rc->m, rc->p, r);
+    if (i < rc->rp->resp->n_rows)
+        rc->rp->rows[i].rolling_12_months = rc->rolling;
     return 0;
 }
 
@@ -170,27 +197,27 @@ static int league_order(const void *a, const void *b)
     return d < 0 ? -1 : d > 0 ? 1 : strcmp(x->area_code, y->area_code);
 }
 
-static int q_league(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__LeagueQuery *q, reply_t *rp)
+/* Stored rows of a metric and period, one area's or every UTLA's, sorted best first. */
+static int q_table(hub_t *hub, cdof_store_txn_t *txn, const char *metric_id, const char *period,
+                   const char *area, hub_basis_t basis, reply_t *rp)
 {
-    const cdof_metric_t *m = cdof_ref_metric(hub->ref, q->metric_id);
+    const cdof_metric_t *m = cdof_ref_metric(hub->ref, metric_id);
     if (!m) {
-        snprintf(rp->error, sizeof rp->error, "'%s' is not a metric in the catalogue",
-                 q->metric_id);
+        snprintf(rp->error, sizeof rp->error, "'%s' is not a metric in the catalogue", metric_id);
         return CDOF_ENOTFOUND;
     }
     cdof_period_t p;
-    if (cdof_period_parse(q->period, &p, rp->error, sizeof rp->error) < 0)
+    if (cdof_period_parse(period, &p, rp->error, sizeof rp->error) < 0)
         return CDOF_EINVALID;
-    cdof_compare_t *cmp = NULL;
-    int rc = hub_compare_load(hub, txn, m, &p, &cmp);
+    if (basis == HUB_BASIS_ROLLING_12M && p.kind != CDOF_PERIOD_MONTH) {
+        snprintf(rp->error, sizeof rp->error,
+                 "a rolling window is named by its last month (e.g. 2024-06), not '%s'", period);
+        return CDOF_EINVALID;
+    }
+    rows_ctx_t ctx = {rp, m, &p, area, basis == HUB_BASIS_ROLLING_12M};
+    int rc = hub_results_scan(hub, txn, m, &p, basis, add_stored, &ctx);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < cdof_compare_count(cmp); i++) {
-        const cdof_compare_row_t *r = cdof_compare_row(cmp, i);
-        if (r->area->kind == CDOF_AREA_UTLA)
-            add_row(rp, m, &p, r);
-    }
-    cdof_compare_destroy(&cmp);
     league_metric = m;
     qsort(rp->row_ptrs, rp->resp->n_rows, sizeof *rp->row_ptrs, league_order);
     return 0;
@@ -328,7 +355,8 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         rc = q_area(hub, txn, req->area, rp);
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE:
-        rc = q_league(hub, txn, req->league, rp);
+        rc = q_table(hub, txn, req->league->metric_id, req->league->period, NULL,
+                     HUB_BASIS_REPORTED, rp);
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_SERIES:
         rc = q_series(hub, txn, req->series, rp);
@@ -338,6 +366,10 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_AGENTS:
         rc = q_agents(hub, txn, rp);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_ROLLING:
+        rc = q_table(hub, txn, req->rolling->metric_id, req->rolling->period,
+                     req->rolling->area_code, HUB_BASIS_ROLLING_12M, rp);
         break;
     default:
         snprintf(rp->error, sizeof rp->error, "this hub does not answer that query yet");

@@ -26,7 +26,12 @@ typedef enum {
     CDOF_FREQ_ANNUAL,
     CDOF_FREQ_POOLED3
 } cdof_frequency_t;
-typedef enum { CDOF_AREA_ENGLAND, CDOF_AREA_REGION, CDOF_AREA_UTLA } cdof_area_kind_t;
+typedef enum {
+    CDOF_AREA_ENGLAND,
+    CDOF_AREA_REGION,
+    CDOF_AREA_UTLA,
+    CDOF_AREA_PARTNERSHIP /* a configured group of UTLAs; never in the reference tables */
+} cdof_area_kind_t;
 
 typedef struct {
     uint16_t index; /* position in the catalogue, 0-based */

@@ -305,6 +305,12 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
         if (wire_str(q->alerts->topic_prefix, CDOF_WIRE_MAX_TEXT, "topic_prefix", err, errlen) < 0)
             goto fail;
         break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_ROLLING:
+        if (wire_str(q->rolling->metric_id, CDOF_WIRE_MAX_ID, "metric_id", err, errlen) < 0 ||
+            wire_str(q->rolling->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0 ||
+            wire_str(q->rolling->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0)
+            goto fail;
+        break;
     case CDOF__V1__QUERY_REQUEST__QUERY_AGENTS:
     case CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL:
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES:

@@ -1,0 +1,926 @@
+/* Stored comparisons: the "results" database, kept up to date as data arrives, rebuilt on
+ * demand, read by queries. Statistics stay in cdof_compare (pure); this module feeds it points
+ * and stored history and stores what it returns, through the generic store API.
+ *
+ * Key:   metric id | NUL | basis u8 | period first_day+2^31 u32 BE | kind u8 |
+ *        last_day+2^31 u32 BE | area or partnership code
+ * so that all rows of one metric, basis and period are one prefix scan.
+ * Value: see encode_row(); version byte first. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdof_error.h"
+#include "cdof_log.h"
+#include "hub.h"
+
+#define RESULT_VERSION 1
+#define PERIOD_LEN     9
+#define CODE_MAX       64  /* partnership ids and area codes */
+#define KEY_MAX        256 /* metric id (<= CDOF_POINTS_METRIC_MAX) + basis + period + code */
+#define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 1 + CODE_MAX)
+#define TREND_SPAN     5 /* periods a trend reaches back over, this one included */
+
+typedef struct {
+    char id[CODE_MAX];
+    cdof_partnership_t p;
+    const cdof_area_t **members;
+} partnership_t;
+
+struct hub_results {
+    cdof_store_db_t db;
+    partnership_t *parts;
+    cdof_partnership_t *plist; /* the cdof_partnership_t of each, contiguous for compare */
+    size_t nparts;
+    double *trajectory; /* per metric index: yearly change the commitment asks, NaN none */
+};
+
+/* ---- keys and encoding ---- */
+
+static void put_period(uint8_t *k, const cdof_period_t *p)
+{
+    cdof_store_be32(k, (uint32_t)((int64_t)p->first_day + 0x80000000LL));
+    k[4] = (uint8_t)p->kind;
+    cdof_store_be32(k + 5, (uint32_t)((int64_t)p->last_day + 0x80000000LL));
+}
+
+/* The prefix of (m, basis, p); code appended when not NULL. Returns the key length or 0. */
+static size_t result_key(uint8_t *k, const cdof_metric_t *m, hub_basis_t basis,
+                         const cdof_period_t *p, const char *code)
+{
+    size_t idlen = strlen(m->id), clen = code ? strlen(code) : 0;
+    if (idlen + 2 + PERIOD_LEN + clen > KEY_MAX || clen >= CODE_MAX)
+        return 0;
+    memcpy(k, m->id, idlen + 1);
+    k[idlen + 1] = (uint8_t)basis;
+    put_period(k + idlen + 2, p);
+    if (clen)
+        memcpy(k + idlen + 2 + PERIOD_LEN, code, clen);
+    return idlen + 2 + PERIOD_LEN + clen;
+}
+
+static uint8_t *put_f64(uint8_t *b, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    cdof_store_be64(b, u);
+    return b + 8;
+}
+
+static const uint8_t *get_f64(const uint8_t *b, double *v)
+{
+    uint64_t u = cdof_store_rd64(b);
+    memcpy(v, &u, sizeof u);
+    return b + 8;
+}
+
+enum {
+    F_SUBMITTED = 1,
+    F_NUM = 2,
+    F_DEN = 4,
+    F_VALUE = 8,
+    F_INTERVAL = 16,
+    F_WAGW = 32,
+    F_BETTER = 64,
+    F_WORSE = 128,
+    F_BASELINE = 256,
+    F_TRAJECTORY = 512
+};
+
+/* version u8 | flags u16 | vs_england, vs_region, quintile, trend, vs_baseline, vs_trajectory
+ * (u8 each) | numerator, denominator, value, ci95 lower/upper, ci998 lower/upper, england,
+ * region, slope, se, chi2, baseline, trajectory (f64 BE bits) | received_ms i64 |
+ * partnership code length u8 | code */
+static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
+{
+    uint16_t f =
+        (uint16_t)((r->submitted ? F_SUBMITTED : 0) | (r->has_numerator ? F_NUM : 0) |
+                   (r->has_denominator ? F_DEN : 0) | (r->has_value ? F_VALUE : 0) |
+                   (r->has_interval ? F_INTERVAL : 0) | (r->worse_and_getting_worse ? F_WAGW : 0) |
+                   (r->trend.getting_better ? F_BETTER : 0) |
+                   (r->trend.getting_worse ? F_WORSE : 0) | (r->has_baseline ? F_BASELINE : 0) |
+                   (r->has_trajectory ? F_TRAJECTORY : 0));
+    uint8_t *b = buf;
+    *b++ = RESULT_VERSION;
+    cdof_store_be16(b, f);
+    b += 2;
+    *b++ = (uint8_t)r->vs_england;
+    *b++ = (uint8_t)r->vs_region;
+    *b++ = (uint8_t)r->quintile;
+    *b++ = (uint8_t)r->trend.direction;
+    *b++ = (uint8_t)r->vs_baseline;
+    *b++ = (uint8_t)r->vs_trajectory;
+    const double d[14] = {r->numerator,      r->denominator,     r->value,       r->ci95.lower,
+                          r->ci95.upper,     r->ci998.lower,     r->ci998.upper, r->england_value,
+                          r->region_value,   r->trend.slope,     r->trend.se,    r->trend.chi2,
+                          r->baseline_value, r->trajectory_value};
+    for (int i = 0; i < 14; i++)
+        b = put_f64(b, d[i]);
+    cdof_store_be64(b, (uint64_t)r->received_ms);
+    b += 8;
+    size_t plen = r->partnership ? strlen(r->partnership) : 0;
+    if (plen >= CODE_MAX)
+        plen = 0;
+    *b++ = (uint8_t)plen;
+    memcpy(b, r->partnership, plen);
+    return (size_t)(b - buf) + plen;
+}
+
+/* The area or configured partnership with this code, or NULL. */
+static const cdof_area_t *find_area(const hub_t *hub, const char *code, size_t len)
+{
+    char c[CODE_MAX];
+    if (len >= sizeof c)
+        return NULL;
+    memcpy(c, code, len);
+    c[len] = '\0';
+    const cdof_area_t *a = cdof_ref_area(hub->ref, c);
+    for (size_t i = 0; !a && i < hub->results->nparts; i++) {
+        if (strcmp(hub->results->parts[i].id, c) == 0)
+            a = &hub->results->plist[i].area;
+    }
+    return a;
+}
+
+static int decode_row(const hub_t *hub, const char *code, size_t clen, const cdof_bytes_t *v,
+                      cdof_compare_row_t *r)
+{
+    const uint8_t *b = v->data;
+    if (v->len < VALUE_LEN - CODE_MAX)
+        return CDOF_ECORRUPT;
+    if (b[0] != RESULT_VERSION)
+        return CDOF_EVERSION;
+    memset(r, 0, sizeof *r);
+    if (!(r->area = find_area(hub, code, clen)))
+        return CDOF_ENOTFOUND; /* an area since removed from the reference or configuration */
+    uint16_t f = cdof_store_rd16(b + 1);
+    r->submitted = f & F_SUBMITTED;
+    r->has_numerator = f & F_NUM;
+    r->has_denominator = f & F_DEN;
+    r->has_value = f & F_VALUE;
+    r->has_interval = f & F_INTERVAL;
+    r->worse_and_getting_worse = f & F_WAGW;
+    r->trend.getting_better = f & F_BETTER;
+    r->trend.getting_worse = f & F_WORSE;
+    r->has_baseline = f & F_BASELINE;
+    r->has_trajectory = f & F_TRAJECTORY;
+    r->vs_england = (cdof_verdict_t)b[3];
+    r->vs_region = (cdof_verdict_t)b[4];
+    r->quintile = b[5];
+    r->trend.direction = (cdof_trend_t)b[6];
+    r->vs_baseline = (cdof_verdict_t)b[7];
+    r->vs_trajectory = (cdof_verdict_t)b[8];
+    b += 9;
+    double *d[14] = {&r->numerator,      &r->denominator,     &r->value,       &r->ci95.lower,
+                     &r->ci95.upper,     &r->ci998.lower,     &r->ci998.upper, &r->england_value,
+                     &r->region_value,   &r->trend.slope,     &r->trend.se,    &r->trend.chi2,
+                     &r->baseline_value, &r->trajectory_value};
+    for (int i = 0; i < 14; i++)
+        b = get_f64(b, d[i]);
+    r->received_ms = (int64_t)cdof_store_rd64(b);
+    b += 8;
+    size_t plen = *b++;
+    if ((size_t)(b - (const uint8_t *)v->data) + plen > v->len)
+        return CDOF_ECORRUPT;
+    const cdof_area_t *p = find_area(hub, (const char *)b, plen);
+    r->partnership = p ? p->code : r->area->code;
+    return 0;
+}
+
+/* ---- reading stored rows ---- */
+
+int hub_results_get(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                    const cdof_period_t *p, hub_basis_t basis, const char *code,
+                    cdof_compare_row_t *out)
+{
+    uint8_t k[KEY_MAX];
+    size_t klen = result_key(k, m, basis, p, code);
+    if (!klen)
+        return -EINVAL;
+    cdof_bytes_t v;
+    int rc = cdof_store_get(txn, hub->results->db, k, klen, &v);
+    if (rc == 0)
+        rc = decode_row(hub, code, strlen(code), &v, out);
+    return rc;
+}
+
+typedef struct {
+    hub_t *hub;
+    size_t plen;
+    hub_results_visit_fn visit;
+    void *ctx;
+} scan_ctx_t;
+
+static int scan_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    scan_ctx_t *sc = ctx;
+    cdof_compare_row_t r;
+    int rc = decode_row(sc->hub, (const char *)key->data + sc->plen, key->len - sc->plen, val, &r);
+    if (rc == CDOF_ENOTFOUND)
+        return 0;
+    return rc < 0 ? rc : sc->visit(sc->ctx, &r);
+}
+
+int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *p, hub_basis_t basis, hub_results_visit_fn visit,
+                     void *ctx)
+{
+    uint8_t k[KEY_MAX];
+    size_t plen = result_key(k, m, basis, p, NULL);
+    if (!plen)
+        return -EINVAL;
+    scan_ctx_t sc = {hub, plen, visit, ctx};
+    return cdof_store_scan_prefix(txn, hub->results->db, k, plen, scan_visit, &sc);
+}
+
+int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out)
+{
+    return cdof_store_count(txn, hub->results->db, out);
+}
+
+/* ---- computing: inputs from points ---- */
+
+/* Sums of an area's points over the periods a comparison covers. */
+typedef struct {
+    int n;
+    cdof_compare_input_t in;
+} acc_t;
+
+typedef struct {
+    hub_t *hub;
+    const cdof_metric_t *m;
+    acc_t *acc;       /* per area index */
+    bool *submitted;  /* per area index: a pooled figure was sent (not summed from years) */
+    bool mark_submit; /* this scan reads the submitted figures */
+} gather_t;
+
+static int gather_point(void *ctx, const char *area_code, const cdof_point_t *pt)
+{
+    gather_t *g = ctx;
+    const cdof_area_t *area = cdof_ref_area(g->hub->ref, area_code);
+    if (!area)
+        return 0; /* an area since removed from the reference data: kept, not compared */
+    acc_t *x = &g->acc[area->index];
+    if (g->submitted && g->submitted[area->index] && !g->mark_submit)
+        return 0;
+    if (g->mark_submit) {
+        g->submitted[area->index] = true;
+        memset(x, 0, sizeof *x);
+    }
+    cdof_compare_input_t *in = &x->in;
+    if (x->n == 0)
+        *in = (cdof_compare_input_t){
+            .area = area, .has_numerator = true, .has_denominator = true, .has_value = true};
+    x->n++;
+    in->has_numerator = in->has_numerator && pt->has_numerator;
+    in->has_denominator = in->has_denominator && pt->has_denominator;
+    in->has_value = in->has_value && pt->has_value;
+    in->numerator += pt->has_numerator ? pt->numerator : 0;
+    in->denominator += pt->has_denominator ? pt->denominator : 0;
+    in->value += pt->has_value ? pt->value : 0;
+    if (pt->received_ms > in->received_ms)
+        in->received_ms = pt->received_ms;
+    return 0;
+}
+
+static cdof_period_t month_period(int idx)
+{
+    int y = idx / 12, mo = idx % 12 + 1;
+    int32_t first = cdof_days_from_civil(y, mo, 1);
+    int32_t next =
+        mo == 12 ? cdof_days_from_civil(y + 1, 1, 1) : cdof_days_from_civil(y, mo + 1, 1);
+    return (cdof_period_t){CDOF_PERIOD_MONTH, first, next - 1};
+}
+
+static int month_index(const cdof_period_t *p)
+{
+    int y, mo, d;
+    cdof_civil_from_days(p->first_day, &y, &mo, &d);
+    return y * 12 + mo - 1;
+}
+
+static cdof_period_t year_period(cdof_period_kind_t kind, int y1, int y2)
+{
+    return (cdof_period_t){kind, cdof_days_from_civil(y1, 1, 1), cdof_days_from_civil(y2, 12, 31)};
+}
+
+static bool is_pooled3(const cdof_metric_t *m, const cdof_period_t *p)
+{
+    int y1, y2, mo, d;
+    if (m->frequency != CDOF_FREQ_POOLED3 || p->kind != CDOF_PERIOD_POOLED_YEARS)
+        return false;
+    cdof_civil_from_days(p->first_day, &y1, &mo, &d);
+    cdof_civil_from_days(p->last_day, &y2, &mo, &d);
+    return y2 - y1 == 2;
+}
+
+static bool has_rolling(const cdof_metric_t *m)
+{
+    /* A monthly count such as numbers in treatment is a stock: summing months means nothing. */
+    return m->frequency == CDOF_FREQ_MONTHLY && m->method != CDOF_METHOD_NONE;
+}
+
+typedef struct {
+    hub_t *hub;
+    cdof_store_txn_t *txn;
+    const cdof_metric_t *m;
+    hub_basis_t basis;
+} past_ctx_t;
+
+static int past_row(void *ctx, const cdof_area_t *area, const cdof_period_t *p,
+                    cdof_compare_past_t *out)
+{
+    past_ctx_t *pc = ctx;
+    cdof_compare_row_t r;
+    int rc = hub_results_get(pc->hub, pc->txn, pc->m, p, pc->basis, area->code, &r);
+    if (rc == 0)
+        *out = (cdof_compare_past_t){r.has_value, r.has_interval, r.value, r.ci95};
+    return rc;
+}
+
+int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const cdof_period_t *p, hub_basis_t basis, cdof_compare_t **out)
+{
+    size_t nareas = cdof_ref_area_count(hub->ref);
+    gather_t g = {.hub = hub, .m = m};
+    cdof_compare_input_t *in = calloc(nareas, sizeof *in);
+    g.acc = calloc(nareas, sizeof *g.acc);
+    g.submitted = calloc(nareas, sizeof *g.submitted);
+    int rc = in && g.acc && g.submitted ? 0 : -ENOMEM, want = 1;
+    *out = NULL;
+    if (rc == 0 && basis == HUB_BASIS_ROLLING_12M) {
+        /* Sums over the twelve months ending in p; an area needs all twelve. */
+        int last = month_index(p);
+        want = 12;
+        for (int i = last - 11; rc == 0 && i <= last; i++) {
+            cdof_period_t mp = month_period(i);
+            rc = cdof_points_scan(hub->pts, txn, m->id, &mp, gather_point, &g);
+        }
+    } else if (rc == 0 && is_pooled3(m, p)) {
+        /* A pooled figure sent as such wins; otherwise the sum of its three single years. */
+        int y1, mo, d;
+        cdof_civil_from_days(p->first_day, &y1, &mo, &d);
+        g.mark_submit = true;
+        rc = cdof_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
+        g.mark_submit = false;
+        for (int y = y1; rc == 0 && y < y1 + 3; y++) {
+            cdof_period_t yp = year_period(CDOF_PERIOD_CALENDAR_YEAR, y, y);
+            rc = cdof_points_scan(hub->pts, txn, m->id, &yp, gather_point, &g);
+        }
+        want = 3;
+    } else if (rc == 0) {
+        rc = cdof_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
+    }
+    if (rc == CDOF_ENOTFOUND)
+        rc = 0;
+    size_t n = 0;
+    for (size_t a = 0; rc == 0 && a < nareas; a++) {
+        const acc_t *x = &g.acc[a];
+        if (x->n == 0 || (x->n != want && !g.submitted[a]))
+            continue;
+        in[n++] = x->in;
+    }
+    past_ctx_t pc = {hub, txn, m, basis};
+    cdof_compare_opts_t o = {.period = p,
+                             .partnerships = hub->results->plist,
+                             .npartnerships = hub->results->nparts,
+                             .past = past_row,
+                             .past_ctx = &pc,
+                             .trend = basis == HUB_BASIS_REPORTED,
+                             .trajectory_change = hub->results->trajectory[m->index]};
+    if (rc == 0)
+        rc = cdof_compare_run_opts(hub->ref, m, in, n, &o, out);
+    free(in);
+    free(g.acc);
+    free(g.submitted);
+    return rc;
+}
+
+/* ---- storing ---- */
+
+static int del_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    (void)val;
+    cdof_store_txn_t *txn = ((void **)ctx)[0];
+    const cdof_store_db_t *db = ((void **)ctx)[1];
+    return cdof_store_del(txn, *db, key->data, key->len);
+}
+
+static int clear_prefix(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *prefix, size_t plen)
+{
+    void *ctx[2] = {txn, &hub->results->db};
+    return cdof_store_scan_prefix(txn, hub->results->db, prefix, plen, del_visit, ctx);
+}
+
+static int put_row(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, hub_basis_t basis,
+                   const cdof_period_t *p, const cdof_compare_row_t *r)
+{
+    uint8_t k[KEY_MAX], v[VALUE_LEN];
+    size_t klen = result_key(k, m, basis, p, r->area->code);
+    if (!klen)
+        return -EINVAL;
+    return cdof_store_put(txn, hub->results->db, k, klen, v, encode_row(r, v));
+}
+
+/* Replaces the stored rows of (m, basis, p) with a fresh comparison; *nrows says how many. */
+static int recompute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *p, hub_basis_t basis, cdof_compare_t **keep,
+                     size_t *nrows)
+{
+    cdof_compare_t *c = NULL;
+    uint8_t prefix[KEY_MAX];
+    size_t plen = result_key(prefix, m, basis, p, NULL);
+    int rc = plen ? hub_results_compute(hub, txn, m, p, basis, &c) : -EINVAL;
+    if (rc == 0)
+        rc = clear_prefix(hub, txn, prefix, plen);
+    for (size_t i = 0; rc == 0 && i < cdof_compare_count(c); i++)
+        rc = put_row(hub, txn, m, basis, p, cdof_compare_row(c, i));
+    if (nrows)
+        *nrows = c ? cdof_compare_count(c) : 0;
+    if (rc == 0 && keep)
+        *keep = c;
+    else
+        cdof_compare_destroy(&c);
+    return rc;
+}
+
+/* ---- incremental ---- */
+
+typedef struct {
+    const cdof_area_t *area;
+    bool has_value, has_interval;
+    double value;
+    cdof_interval_t ci95;
+} fig_t;
+
+typedef struct {
+    fig_t *items;
+    size_t n, cap;
+} figs_t;
+
+/* items (n used of *cap, each size bytes) with room for one more: the same or a moved array,
+ * or NULL (items untouched) when out of memory. */
+static void *grow(void *items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *q = realloc(items, c * size);
+    if (q)
+        *cap = c;
+    return q;
+}
+
+static int figs_add(figs_t *f, const cdof_compare_row_t *r)
+{
+    fig_t *items = grow(f->items, f->n, &f->cap, sizeof *items);
+    if (!items)
+        return -ENOMEM;
+    f->items = items;
+    f->items[f->n++] = (fig_t){r->area, r->has_value, r->has_interval, r->value, r->ci95};
+    return 0;
+}
+
+static int figs_visit(void *ctx, const cdof_compare_row_t *r)
+{
+    return figs_add(ctx, r);
+}
+
+static bool same_fig(const fig_t *a, const cdof_compare_row_t *r)
+{
+    return a->has_value == r->has_value && a->has_interval == r->has_interval &&
+           (!a->has_value || a->value == r->value) &&
+           (!a->has_interval || (a->ci95.lower == r->ci95.lower && a->ci95.upper == r->ci95.upper));
+}
+
+/* The areas whose figures (what later trends read) differ between old and the new rows. */
+static int changed_areas(const figs_t *old, const cdof_compare_t *c, figs_t *out)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < cdof_compare_count(c); i++) {
+        const cdof_compare_row_t *r = cdof_compare_row(c, i);
+        const fig_t *o = NULL;
+        for (size_t k = 0; k < old->n && !o; k++)
+            o = old->items[k].area == r->area ? &old->items[k] : NULL;
+        if (!o || !same_fig(o, r))
+            rc = figs_add(out, r);
+    }
+    for (size_t k = 0; rc == 0 && k < old->n; k++) {
+        if (!cdof_compare_find(c, old->items[k].area->code)) {
+            cdof_compare_row_t gone = {.area = old->items[k].area};
+            rc = figs_add(out, &gone);
+        }
+    }
+    return rc;
+}
+
+typedef struct {
+    cdof_period_t *items;
+    size_t n, cap;
+} plist_t;
+
+static int plist_visit(void *ctx, const cdof_period_t *p)
+{
+    plist_t *l = ctx;
+    cdof_period_t *items = grow(l->items, l->n, &l->cap, sizeof *items);
+    if (!items)
+        return -ENOMEM;
+    l->items = items;
+    l->items[l->n++] = *p;
+    return 0;
+}
+
+static bool period_eq(const cdof_period_t *a, const cdof_period_t *b)
+{
+    return a->kind == b->kind && a->first_day == b->first_day && a->last_day == b->last_day;
+}
+
+/* Is q within the TREND_SPAN - 1 periods after p (same kind)? */
+static bool trend_reaches(const cdof_period_t *p, const cdof_period_t *q)
+{
+    cdof_period_t x = *q;
+    if (q->kind != p->kind || q->first_day <= p->first_day)
+        return false;
+    for (int i = 1; i < TREND_SPAN; i++) {
+        if (cdof_period_prev(&x, &x) < 0)
+            return false;
+        if (period_eq(&x, p))
+            return true;
+    }
+    return false;
+}
+
+static int refresh_trends(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                          const cdof_period_t *q, const figs_t *changed)
+{
+    past_ctx_t pc = {hub, txn, m, HUB_BASIS_REPORTED};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < changed->n; i++) {
+        cdof_compare_row_t r;
+        rc = hub_results_get(hub, txn, m, q, HUB_BASIS_REPORTED, changed->items[i].area->code, &r);
+        if (rc == CDOF_ENOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc == 0)
+            rc = cdof_compare_row_trend(m, q, &r, past_row, &pc);
+        if (rc == 0)
+            rc = put_row(hub, txn, m, HUB_BASIS_REPORTED, q, &r);
+    }
+    return rc;
+}
+
+/* The pooled periods a calendar year contributes to, rebuilt; noted when they have rows. */
+static int derive_pooled(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                         const cdof_period_t *year)
+{
+    int y, mo, d, rc = 0;
+    cdof_civil_from_days(year->first_day, &y, &mo, &d);
+    for (int s = y - 2; rc == 0 && s <= y; s++) {
+        cdof_period_t pp = year_period(CDOF_PERIOD_POOLED_YEARS, s, s + 2);
+        size_t nrows = 0;
+        if (s < CDOF_PERIOD_YEAR_MIN || s + 2 > CDOF_PERIOD_YEAR_MAX)
+            continue;
+        rc = recompute(hub, txn, m, &pp, HUB_BASIS_REPORTED, NULL, &nrows);
+        if (rc == 0 && nrows > 0)
+            rc = hub_periods_note(hub, txn, m, &pp);
+    }
+    return rc;
+}
+
+int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                       const cdof_period_t *p)
+{
+    figs_t old = {0}, changed = {0};
+    plist_t periods = {0};
+    cdof_compare_t *c = NULL;
+    int rc = hub_results_scan(hub, txn, m, p, HUB_BASIS_REPORTED, figs_visit, &old);
+    if (rc == 0)
+        rc = recompute(hub, txn, m, p, HUB_BASIS_REPORTED, &c, NULL);
+    if (rc == 0)
+        rc = changed_areas(&old, c, &changed);
+    if (rc == 0 && changed.n > 0)
+        rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);
+    int last_month = p->kind == CDOF_PERIOD_MONTH ? month_index(p) : 0;
+    for (size_t i = 0; rc == 0 && i < periods.n; i++) {
+        const cdof_period_t *q = &periods.items[i];
+        cdof_period_t ye;
+        /* Later trends that reach back to p, for the rows whose figures changed. */
+        if (m->method != CDOF_METHOD_NONE && trend_reaches(p, q))
+            rc = refresh_trends(hub, txn, m, q, &changed);
+        /* A count a year later is judged against this period as its baseline. */
+        if (rc == 0 && m->unit == CDOF_UNIT_COUNT && cdof_period_year_earlier(q, &ye) == 0 &&
+            period_eq(&ye, p))
+            rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, NULL, NULL);
+        /* Rolling windows holding p: those ending in p and the eleven months after. */
+        if (rc == 0 && has_rolling(m) && q->kind == CDOF_PERIOD_MONTH &&
+            month_index(q) >= last_month && month_index(q) < last_month + 12)
+            rc = recompute(hub, txn, m, q, HUB_BASIS_ROLLING_12M, NULL, NULL);
+    }
+    if (rc == 0 && m->frequency == CDOF_FREQ_POOLED3 && p->kind == CDOF_PERIOD_CALENDAR_YEAR)
+        rc = derive_pooled(hub, txn, m, p);
+    cdof_compare_destroy(&c);
+    free(old.items);
+    free(changed.items);
+    free(periods.items);
+    return rc;
+}
+
+/* ---- rebuild ---- */
+
+int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
+{
+    int rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, del_visit,
+                             (void *[2]){txn, &hub->results->db});
+    for (size_t mi = 0; rc == 0 && mi < cdof_ref_metric_count(hub->ref); mi++) {
+        const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, mi);
+        plist_t periods = {0};
+        rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);
+        /* Pooled periods built from single years first, so that they are in the index. */
+        for (size_t i = 0; rc == 0 && i < periods.n; i++) {
+            if (m->frequency == CDOF_FREQ_POOLED3 &&
+                periods.items[i].kind == CDOF_PERIOD_CALENDAR_YEAR)
+                rc = derive_pooled(hub, txn, m, &periods.items[i]);
+        }
+        periods.n = 0;
+        if (rc == 0)
+            rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);
+        /* Oldest first: a trend or a baseline reads the rows of earlier periods. */
+        for (size_t i = 0; rc == 0 && i < periods.n; i++) {
+            const cdof_period_t *q = &periods.items[i];
+            rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, NULL, NULL);
+            if (rc == 0 && has_rolling(m) && q->kind == CDOF_PERIOD_MONTH)
+                rc = recompute(hub, txn, m, q, HUB_BASIS_ROLLING_12M, NULL, NULL);
+        }
+        free(periods.items);
+    }
+    return rc;
+}
+
+/* ---- configuration: partnerships and commitments ---- */
+
+/* Splits a CSV line without quotes into at most max fields in place. Returns the count. */
+static int split(char *line, char **f, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < max;) {
+        f[n++] = p;
+        char *comma = strchr(p, ',');
+        if (!comma)
+            break;
+        *comma = '\0';
+        p = comma + 1;
+    }
+    return n;
+}
+
+static int load_partnerships(hub_t *hub, const char *path, char *err, size_t errlen)
+{
+    struct hub_results *res = hub->results;
+    size_t nareas = cdof_ref_area_count(hub->ref);
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    const cdof_area_t **owner_area = calloc(nareas, sizeof *owner_area);
+    int *owner = calloc(nareas, sizeof *owner);
+    res->parts = calloc(nareas, sizeof *res->parts);
+    res->plist = calloc(nareas, sizeof *res->plist);
+    int rc = owner_area && owner && res->parts && res->plist ? 0 : -ENOMEM;
+    char line[512];
+    int lineno = 0;
+    while (rc == 0 && fgets(line, sizeof line, fp)) {
+        char *f[3];
+        lineno++;
+        int nf = split(line, f, 3);
+        if (lineno == 1) {
+            if (nf < 2 || strcmp(f[0], "partnership") != 0 || strcmp(f[1], "area_code") != 0) {
+                snprintf(err, errlen, "%s:1: expected the header partnership,area_code", path);
+                rc = CDOF_EINVALID;
+            }
+            continue;
+        }
+        if (nf == 1 && f[0][0] == '\0')
+            continue;
+        const cdof_area_t *a = nf >= 2 ? cdof_ref_area(hub->ref, f[1]) : NULL;
+        if (nf < 2 || !f[0][0] || strlen(f[0]) >= CODE_MAX || cdof_ref_area(hub->ref, f[0])) {
+            snprintf(err, errlen,
+                     "%s:%d: field 'partnership': '%s' must be 1 to %d characters and not an "
+                     "area code",
+                     path, lineno, f[0], CODE_MAX - 1);
+            rc = CDOF_EINVALID;
+        } else if (!a || a->kind != CDOF_AREA_UTLA) {
+            snprintf(err, errlen, "%s:%d: field 'area_code': '%s' is not an upper-tier area", path,
+                     lineno, f[1]);
+            rc = CDOF_EINVALID;
+        } else if (owner[a->index]) {
+            snprintf(err, errlen, "%s:%d: field 'area_code': %s is already in partnership %s", path,
+                     lineno, f[1], res->parts[owner[a->index] - 1].id);
+            rc = CDOF_EINVALID;
+        } else {
+            size_t k = 0;
+            while (k < res->nparts && strcmp(res->parts[k].id, f[0]) != 0)
+                k++;
+            if (k == res->nparts) {
+                snprintf(res->parts[k].id, CODE_MAX, "%s", f[0]);
+                res->nparts++;
+            }
+            owner[a->index] = (int)k + 1;
+        }
+    }
+    fclose(fp);
+    /* Members in reference order; region only when all members share one. */
+    for (size_t k = 0; rc == 0 && k < res->nparts; k++) {
+        partnership_t *pt = &res->parts[k];
+        size_t nm = 0;
+        for (size_t a = 0; a < nareas; a++) {
+            if (owner[a] == (int)k + 1)
+                owner_area[nm++] = cdof_ref_area_at(hub->ref, a);
+        }
+        if (!(pt->members = malloc(nm * sizeof *pt->members))) {
+            rc = -ENOMEM;
+            break;
+        }
+        memcpy(pt->members, owner_area, nm * sizeof *pt->members);
+        double pop = 0;
+        const char *region = owner_area[0]->region_code;
+        for (size_t j = 0; j < nm; j++) {
+            pop += owner_area[j]->population;
+            if (region && strcmp(region, owner_area[j]->region_code) != 0)
+                region = NULL;
+        }
+        res->plist[k] = (cdof_partnership_t){.area = {.index = UINT16_MAX,
+                                                      .code = pt->id,
+                                                      .name = pt->id,
+                                                      .kind = CDOF_AREA_PARTNERSHIP,
+                                                      .region_code = region,
+                                                      .population = pop},
+                                             .members = pt->members,
+                                             .nmembers = nm};
+    }
+    free(owner);
+    free(owner_area);
+    return rc;
+}
+
+/* commitments.csv: metric_id,yearly_change_percent,source. Optional. */
+static int load_commitments(hub_t *hub, const char *refdir, char *err, size_t errlen)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/commitments.csv", refdir);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, fp)) {
+        char *f[3], *end;
+        lineno++;
+        int nf = split(line, f, 3);
+        if (lineno == 1 || (nf == 1 && f[0][0] == '\0'))
+            continue;
+        const cdof_metric_t *m = cdof_ref_metric(hub->ref, f[0]);
+        double pct = nf >= 2 ? strtod(f[1], &end) : NAN;
+        if (!m || m->unit != CDOF_UNIT_COUNT) {
+            snprintf(err, errlen, "%s:%d: field 'metric_id': '%s' is not a count metric", path,
+                     lineno, f[0]);
+            rc = CDOF_EINVALID;
+        } else if (nf < 2 || end == f[1] || *end || !isfinite(pct) || pct <= -100) {
+            snprintf(err, errlen, "%s:%d: field 'yearly_change_percent': '%s' is not a number",
+                     path, lineno, nf >= 2 ? f[1] : "");
+            rc = CDOF_EINVALID;
+        } else {
+            hub->results->trajectory[m->index] = pct / 100.0;
+        }
+    }
+    fclose(fp);
+    return rc;
+}
+
+int hub_results_open(hub_t *hub, const char *partnerships, const char *refdir, char *err,
+                     size_t errlen)
+{
+    size_t nm = cdof_ref_metric_count(hub->ref);
+    struct hub_results *res = calloc(1, sizeof *res);
+    if (!res)
+        return -ENOMEM;
+    hub->results = res;
+    res->trajectory = malloc((nm ? nm : 1) * sizeof *res->trajectory);
+    if (!res->trajectory)
+        return -ENOMEM;
+    for (size_t i = 0; i < nm; i++)
+        res->trajectory[i] = NAN;
+    int rc = cdof_store_db(hub->store, "results", &res->db);
+    if (rc < 0) {
+        snprintf(err, errlen, "results database: %s", cdof_strerror(rc));
+        return rc;
+    }
+    if (partnerships && (rc = load_partnerships(hub, partnerships, err, errlen)) < 0)
+        return rc;
+    return load_commitments(hub, refdir, err, errlen);
+}
+
+void hub_results_close(hub_t *hub)
+{
+    struct hub_results *res = hub->results;
+    if (!res)
+        return;
+    for (size_t k = 0; k < res->nparts; k++)
+        free(res->parts[k].members);
+    free(res->parts);
+    free(res->plist);
+    free(res->trajectory);
+    free(res);
+    hub->results = NULL;
+}
+
+/* ---- check: rebuild and compare with what is stored ---- */
+
+typedef struct {
+    uint8_t *buf; /* key length u16 | key | value length u32 | value, repeated */
+    size_t len, cap;
+} snap_t;
+
+static int snap_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    snap_t *s = ctx;
+    size_t need = s->len + 6 + key->len + val->len;
+    if (need > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1 << 20;
+        while (cap < need)
+            cap *= 2;
+        uint8_t *b = realloc(s->buf, cap);
+        if (!b)
+            return -ENOMEM;
+        s->buf = b;
+        s->cap = cap;
+    }
+    cdof_store_be16(s->buf + s->len, (uint16_t)key->len);
+    memcpy(s->buf + s->len + 2, key->data, key->len);
+    cdof_store_be32(s->buf + s->len + 2 + key->len, (uint32_t)val->len);
+    memcpy(s->buf + s->len + 6 + key->len, val->data, val->len);
+    s->len = need;
+    return 0;
+}
+
+/* "metric/basis/first_day-last_day/code" for a message. */
+static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
+{
+    size_t idlen = strnlen((const char *)k, len);
+    if (idlen + 2 + PERIOD_LEN > len) {
+        snprintf(out, outlen, "a malformed key");
+        return;
+    }
+    const uint8_t *pk = k + idlen + 2;
+    cdof_period_t p = {(cdof_period_kind_t)pk[4],
+                       (int32_t)((int64_t)cdof_store_rd32(pk) - 0x80000000LL),
+                       (int32_t)((int64_t)cdof_store_rd32(pk + 5) - 0x80000000LL)};
+    char pt[CDOF_PERIOD_TEXT_MAX] = "?";
+    cdof_period_format(&p, pt, sizeof pt);
+    snprintf(out, outlen, "%.*s %s %s%s %.*s", (int)idlen, (const char *)k, pt,
+             k[idlen + 1] == HUB_BASIS_ROLLING_12M ? "rolling 12 months" : "as reported", "",
+             (int)(len - idlen - 2 - PERIOD_LEN), (const char *)pk + PERIOD_LEN);
+}
+
+int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t difflen)
+{
+    snap_t before = {0}, after = {0};
+    int rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, snap_visit, &before);
+    if (rc == 0)
+        rc = hub_results_rebuild(hub, txn);
+    if (rc == 0)
+        rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, snap_visit, &after);
+    size_t i = 0, j = 0, rows = 0;
+    while (rc == 0 && (i < before.len || j < after.len)) {
+        const uint8_t *a = before.buf + i, *b = after.buf + j;
+        size_t ak = i < before.len ? cdof_store_rd16(a) : 0,
+               bk = j < after.len ? cdof_store_rd16(b) : 0;
+        size_t av = ak ? cdof_store_rd32(a + 2 + ak) : 0, bv = bk ? cdof_store_rd32(b + 2 + bk) : 0;
+        char what[256];
+        if (!ak || !bk || ak != bk || memcmp(a + 2, b + 2, ak) != 0) {
+            bool stored_only =
+                bk == 0 || (ak && (memcmp(a + 2, b + 2, ak < bk ? ak : bk) < 0 ||
+                                   (memcmp(a + 2, b + 2, ak < bk ? ak : bk) == 0 && ak < bk)));
+            describe_key(stored_only ? a + 2 : b + 2, stored_only ? ak : bk, what, sizeof what);
+            snprintf(diff, difflen, "%s: %s", what,
+                     stored_only ? "stored but not rebuilt" : "rebuilt but not stored");
+            rc = 1;
+        } else if (av != bv || memcmp(a + 6 + ak, b + 6 + bk, av) != 0) {
+            describe_key(a + 2, ak, what, sizeof what);
+            snprintf(diff, difflen, "%s: stored row differs from the rebuilt one", what);
+            rc = 1;
+        }
+        i += 6 + ak + av;
+        j += 6 + bk + bv;
+        rows++;
+    }
+    if (rc == 0)
+        snprintf(diff, difflen, "%zu rows equal", rows);
+    free(before.buf);
+    free(after.buf);
+    return rc;
+}
