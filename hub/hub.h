@@ -106,11 +106,12 @@ int hub_results_open(hub_t *hub, const char *partnerships, const char *refdir, c
                      size_t errlen);
 void hub_results_close(hub_t *hub);
 
-/* Incremental: recomputes and stores what data for metric m and period p affects (write txn):
- * (m, p) itself; the trend of the next four periods for the rows whose figures changed; the
- * rolling windows holding p; the pooled periods built from p; next year's count baselines. */
-int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                       const cdof_period_t *p);
+/* Incremental: recomputes and stores what new data for the n touched metrics and periods
+ * affects (write txn), each piece once however many touched periods share it: the touched
+ * periods themselves, oldest first; the trend of the next four periods for the rows whose
+ * figures changed; the rolling windows holding a touched month; the pooled periods built from
+ * a touched year; next year's count baselines. */
+int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *touched, size_t n);
 
 /* Full rebuild from the stored points (write txn): clears the results and recomputes every
  * metric and period oldest first. The rows equal those the incremental updates stored. */

@@ -372,8 +372,8 @@ static int commit_batch(hub_t *hub, batch_t *b)
         for (size_t i = 0; rc == 0 && i < b->nslots; i++)
             rc = cdof_points_agent_put(hub->pts, txn, &b->slots[i].rec);
         /* Stored comparisons, then alerts, see the batch's own writes and commit with them. */
-        for (size_t i = 0; rc == 0 && i < b->ntouched; i++)
-            rc = hub_results_update(hub, txn, b->touched[i].metric, &b->touched[i].period);
+        if (rc == 0)
+            rc = hub_results_update(hub, txn, b->touched, b->ntouched);
         for (size_t i = 0; rc == 0 && i < b->ntouched; i++)
             rc = hub_alerts_evaluate(hub, txn, b->touched[i].metric, &b->touched[i].period);
         if (rc == 0) {

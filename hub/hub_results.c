@@ -504,7 +504,10 @@ static int changed_areas(const figs_t *old, const cdof_compare_t *c, figs_t *out
         const fig_t *o = NULL;
         for (size_t k = 0; k < old->n && !o; k++)
             o = old->items[k].area == r->area ? &old->items[k] : NULL;
-        if (!o || !same_fig(o, r))
+        bool listed = false; /* out gathers several periods' changes: each area once */
+        for (size_t k = 0; k < out->n && !listed; k++)
+            listed = out->items[k].area == r->area;
+        if ((!o || !same_fig(o, r)) && !listed)
             rc = figs_add(out, r);
     }
     for (size_t k = 0; rc == 0 && k < old->n; k++) {
@@ -572,13 +575,23 @@ static int refresh_trends(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t
     return rc;
 }
 
-/* The pooled periods a calendar year contributes to, rebuilt; noted when they have rows. */
+/* The pooled periods the calendar years among periods[0..n) contribute to, each rebuilt once
+ * and noted in the period index when it has rows. */
 static int derive_pooled(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                         const cdof_period_t *year)
+                         const cdof_period_t *periods, size_t n)
 {
-    int y, mo, d, rc = 0;
-    cdof_civil_from_days(year->first_day, &y, &mo, &d);
-    for (int s = y - 2; rc == 0 && s <= y; s++) {
+    int first = 0, last = -1, rc = 0; /* start years of the pooled periods to build */
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        int y, mo, d;
+        if (periods[i].kind != CDOF_PERIOD_CALENDAR_YEAR)
+            continue;
+        cdof_civil_from_days(periods[i].first_day, &y, &mo, &d);
+        first = !any || y - 2 < first ? y - 2 : first;
+        last = !any || y > last ? y : last;
+        any = true;
+    }
+    for (int s = first; rc == 0 && s <= last; s++) {
         cdof_period_t pp = year_period(CDOF_PERIOD_POOLED_YEARS, s, s + 2);
         size_t nrows = 0;
         if (s < CDOF_PERIOD_YEAR_MIN || s + 2 > CDOF_PERIOD_YEAR_MAX)
@@ -590,41 +603,100 @@ static int derive_pooled(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
     return rc;
 }
 
-int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                       const cdof_period_t *p)
+static int touch_order(const void *a, const void *b)
 {
+    const hub_touch_t *x = a, *y = b;
+    if (x->metric->index != y->metric->index)
+        return x->metric->index < y->metric->index ? -1 : 1;
+    if (x->period.first_day != y->period.first_day)
+        return x->period.first_day < y->period.first_day ? -1 : 1;
+    if (x->period.kind != y->period.kind)
+        return x->period.kind < y->period.kind ? -1 : 1;
+    return (x->period.last_day > y->period.last_day) - (x->period.last_day < y->period.last_day);
+}
+
+/* What depends on the touched periods t[0..n) of metric m, beyond themselves. */
+typedef struct {
+    bool trend, baseline, rolling, touched;
+} deps_t;
+
+static deps_t depends(const cdof_metric_t *m, const cdof_period_t *q, const hub_touch_t *t,
+                      size_t n)
+{
+    deps_t d = {0};
+    cdof_period_t ye;
+    bool has_ye = m->unit == CDOF_UNIT_COUNT && cdof_period_year_earlier(q, &ye) == 0;
+    for (size_t i = 0; i < n; i++) {
+        const cdof_period_t *p = &t[i].period;
+        d.touched = d.touched || period_eq(p, q);
+        d.trend = d.trend || (m->method != CDOF_METHOD_NONE && trend_reaches(p, q));
+        d.baseline = d.baseline || (has_ye && period_eq(&ye, p));
+        /* Rolling windows holding p: those ending in p and in the eleven months after. */
+        d.rolling =
+            d.rolling ||
+            (has_rolling(m) && p->kind == CDOF_PERIOD_MONTH && q->kind == CDOF_PERIOD_MONTH &&
+             month_index(q) >= month_index(p) && month_index(q) < month_index(p) + 12);
+    }
+    return d;
+}
+
+/* One metric's touched periods, oldest first, so that each trend reads fresh earlier rows. */
+static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t, size_t n)
+{
+    const cdof_metric_t *m = t[0].metric;
     figs_t old = {0}, changed = {0};
     plist_t periods = {0};
-    cdof_compare_t *c = NULL;
-    int rc = hub_results_scan(hub, txn, m, p, HUB_BASIS_REPORTED, figs_visit, &old);
-    if (rc == 0)
-        rc = recompute(hub, txn, m, p, HUB_BASIS_REPORTED, &c, NULL);
-    if (rc == 0)
-        rc = changed_areas(&old, c, &changed);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        cdof_compare_t *c = NULL;
+        old.n = 0;
+        rc = hub_results_scan(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, figs_visit, &old);
+        if (rc == 0)
+            rc = recompute(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, &c, NULL);
+        if (rc == 0)
+            rc = changed_areas(&old, c, &changed);
+        cdof_compare_destroy(&c);
+    }
     if (rc == 0 && changed.n > 0)
         rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);
-    int last_month = p->kind == CDOF_PERIOD_MONTH ? month_index(p) : 0;
     for (size_t i = 0; rc == 0 && i < periods.n; i++) {
         const cdof_period_t *q = &periods.items[i];
-        cdof_period_t ye;
-        /* Later trends that reach back to p, for the rows whose figures changed. */
-        if (m->method != CDOF_METHOD_NONE && trend_reaches(p, q))
+        deps_t d = depends(m, q, t, n);
+        /* A touched period was recomputed after every earlier one: already fresh. */
+        if (d.trend && !d.touched)
             rc = refresh_trends(hub, txn, m, q, &changed);
-        /* A count a year later is judged against this period as its baseline. */
-        if (rc == 0 && m->unit == CDOF_UNIT_COUNT && cdof_period_year_earlier(q, &ye) == 0 &&
-            period_eq(&ye, p))
+        if (rc == 0 && d.baseline && !d.touched)
             rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, NULL, NULL);
-        /* Rolling windows holding p: those ending in p and the eleven months after. */
-        if (rc == 0 && has_rolling(m) && q->kind == CDOF_PERIOD_MONTH &&
-            month_index(q) >= last_month && month_index(q) < last_month + 12)
+        if (rc == 0 && d.rolling)
             rc = recompute(hub, txn, m, q, HUB_BASIS_ROLLING_12M, NULL, NULL);
     }
-    if (rc == 0 && m->frequency == CDOF_FREQ_POOLED3 && p->kind == CDOF_PERIOD_CALENDAR_YEAR)
-        rc = derive_pooled(hub, txn, m, p);
-    cdof_compare_destroy(&c);
+    if (rc == 0 && changed.n > 0 && m->frequency == CDOF_FREQ_POOLED3) {
+        cdof_period_t *years = malloc(n * sizeof *years);
+        for (size_t i = 0; years && i < n; i++)
+            years[i] = t[i].period;
+        rc = years ? derive_pooled(hub, txn, m, years, n) : -ENOMEM;
+        free(years);
+    }
     free(old.items);
     free(changed.items);
     free(periods.items);
+    return rc;
+}
+
+int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *touched, size_t n)
+{
+    hub_touch_t *t = malloc((n ? n : 1) * sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    memcpy(t, touched, n * sizeof *t);
+    qsort(t, n, sizeof *t, touch_order);
+    int rc = 0;
+    for (size_t i = 0, j; rc == 0 && i < n; i = j) {
+        for (j = i + 1; j < n && t[j].metric == t[i].metric; j++)
+            ;
+        rc = update_metric(hub, txn, t + i, j - i);
+    }
+    free(t);
     return rc;
 }
 
@@ -639,11 +711,8 @@ int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
         plist_t periods = {0};
         rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);
         /* Pooled periods built from single years first, so that they are in the index. */
-        for (size_t i = 0; rc == 0 && i < periods.n; i++) {
-            if (m->frequency == CDOF_FREQ_POOLED3 &&
-                periods.items[i].kind == CDOF_PERIOD_CALENDAR_YEAR)
-                rc = derive_pooled(hub, txn, m, &periods.items[i]);
-        }
+        if (rc == 0 && m->frequency == CDOF_FREQ_POOLED3)
+            rc = derive_pooled(hub, txn, m, periods.items, periods.n);
         periods.n = 0;
         if (rc == 0)
             rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);

@@ -70,6 +70,9 @@ static const cdof_config_spec_t query_spec = {
                      "  area CODE [PERIOD]         every metric for an area against England "
                      "and region\n"
                      "  league METRIC PERIOD       every area for a metric, best first\n"
+                     "  rolling METRIC MONTH [AREA]\n"
+                     "                             rolling 12 months ending in MONTH, best "
+                     "first\n"
                      "  series METRIC AREA [--as-at DATE]\n"
                      "                             one row per period, oldest first\n"
                      "  alerts [--since N] [--topic PREFIX]\n"
@@ -92,6 +95,7 @@ typedef struct {
 static const command_t commands[] = {
     {"area", 1, 2, "CODE [PERIOD]"},
     {"league", 2, 2, "METRIC PERIOD"},
+    {"rolling", 2, 3, "METRIC MONTH [AREA]"},
     {"series", 2, 2, "METRIC AREA"},
     {"alerts", 0, 0, ""},
     {"agents", 0, 0, ""},
@@ -159,9 +163,10 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
         t = cdof_qo_agents((Cdof__V1__AgentStatus *const *)all, total, display);
     else
         t = cdof_qo_comparisons((Cdof__V1__ComparisonRow *const *)all, total,
-                                !strcmp(command, "area")     ? CDOF_QO_VIEW_AREA
-                                : !strcmp(command, "league") ? CDOF_QO_VIEW_LEAGUE
-                                                             : CDOF_QO_VIEW_SERIES,
+                                !strcmp(command, "area") ? CDOF_QO_VIEW_AREA
+                                : !strcmp(command, "league") || !strcmp(command, "rolling")
+                                    ? CDOF_QO_VIEW_LEAGUE
+                                    : CDOF_QO_VIEW_SERIES,
                                 display);
     free(all);
     return t;
@@ -185,6 +190,7 @@ int main(int argc, char **argv)
     Cdof__V1__LeagueQuery league = CDOF__V1__LEAGUE_QUERY__INIT;
     Cdof__V1__SeriesQuery series = CDOF__V1__SERIES_QUERY__INIT;
     Cdof__V1__AlertsQuery alerts = CDOF__V1__ALERTS_QUERY__INIT;
+    Cdof__V1__RollingQuery rolling = CDOF__V1__ROLLING_QUERY__INIT;
 
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);
     int rc = cdof_config_parse(&query_spec, &cfg, argc, argv, &pos, err, sizeof err);
@@ -205,7 +211,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (!pos.count) {
-        status = usage_error("which command? area, league, series, alerts or agents");
+        status = usage_error("which command? area, league, rolling, series, alerts or agents");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -254,6 +260,15 @@ int main(int argc, char **argv)
         league.period = a[1];
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE;
         req.league = &league;
+    } else if (!strcmp(cmd->name, "rolling")) {
+        if (check_period(a[1]) < 0)
+            goto done;
+        rolling.metric_id = a[0];
+        rolling.period = a[1];
+        if (nargs > 2)
+            rolling.area_code = a[2];
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_ROLLING;
+        req.rolling = &rolling;
     } else if (is_series) {
         series.metric_id = a[0];
         series.area_code = a[1];

@@ -572,6 +572,14 @@ static int comparison_record(cdof_qo_table_t *t, const Cdof__V1__ComparisonRow *
         rc |= cdof_qo_table_set_number(t, 15, row->region_value, -1);
     if (row->received_ms)
         rc |= set_i64(t, 16, row->received_ms);
+    /* Stored comparisons (issue 5): trend, partnership, count baselines. */
+    static const char *const trends[] = {NULL, "no_significant_change", "increasing", "decreasing"};
+    if (row->trend > 0 && (size_t)row->trend < sizeof trends / sizeof trends[0])
+        rc |= set_text(t, 17, trends[row->trend]);
+    rc |= set_text(t, 18, row->worse_and_getting_worse ? "true" : "false");
+    rc |= set_text_or_null(t, 19, row->partnership);
+    rc |= set_text(t, 20, cdof_wire_verdict_name(row->vs_baseline));
+    rc |= set_text(t, 21, cdof_wire_verdict_name(row->vs_trajectory));
     return rc ? -ENOMEM : 0;
 }
 
@@ -623,13 +631,28 @@ static int comparison_display(cdof_qo_table_t *t, cdof_qo_view_t view,
 cdof_qo_table_t *cdof_qo_comparisons(Cdof__V1__ComparisonRow *const *rows, size_t n,
                                      cdof_qo_view_t view, bool display)
 {
-    static const cdof_qo_col_t record[] = {
-        {"area_code", false, false},   {"area_name", false, false}, {"metric_id", false, false},
-        {"period", false, false},      {"numerator", true, false},  {"denominator", true, false},
-        {"value", true, false},        {"lower_95", true, false},   {"upper_95", true, false},
-        {"lower_99_8", true, false},   {"upper_99_8", true, false}, {"vs_england", false, false},
-        {"vs_region", false, false},   {"quintile", true, false},   {"england_value", true, false},
-        {"region_value", true, false}, {"received_ms", true, false}};
+    static const cdof_qo_col_t record[] = {{"area_code", false, false},
+                                           {"area_name", false, false},
+                                           {"metric_id", false, false},
+                                           {"period", false, false},
+                                           {"numerator", true, false},
+                                           {"denominator", true, false},
+                                           {"value", true, false},
+                                           {"lower_95", true, false},
+                                           {"upper_95", true, false},
+                                           {"lower_99_8", true, false},
+                                           {"upper_99_8", true, false},
+                                           {"vs_england", false, false},
+                                           {"vs_region", false, false},
+                                           {"quintile", true, false},
+                                           {"england_value", true, false},
+                                           {"region_value", true, false},
+                                           {"received_ms", true, false},
+                                           {"trend", false, false},
+                                           {"worse_and_getting_worse", false, false},
+                                           {"partnership", false, false},
+                                           {"vs_baseline", false, false},
+                                           {"vs_trajectory", false, false}};
     static const cdof_qo_col_t area[] = {{"metric", false, false}, {"period", false, false},
                                          {"value", true, false},   {"95% CI", true, false},
                                          {"England", true, false}, {"vs Eng", false, false},

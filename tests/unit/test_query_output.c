@@ -272,9 +272,10 @@ static void test_comparison_tables(void **state)
     assert_string_equal(cap_text(&c),
                         "area_code,area_name,metric_id,period,numerator,denominator,value,"
                         "lower_95,upper_95,lower_99_8,upper_99_8,vs_england,vs_region,quintile,"
-                        "england_value,region_value,received_ms\r\n"
+                        "england_value,region_value,received_ms,trend,worse_and_getting_worse,"
+                        "partnership,vs_baseline,vs_trajectory\r\n"
                         "E06000009,Blackpool,continuity_of_care,2024-03,51,500,10.2,8.1,12.6,7.2,"
-                        "14,worst,not_compared,5,41.3,,\r\n");
+                        "14,worst,not_compared,5,41.3,,,,false,,not_compared,not_compared\r\n");
     cap_free(&c);
     cdof_qo_table_destroy(&t);
 
