@@ -139,6 +139,11 @@ int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
  * difference named in diff, or a negative code. */
 int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t difflen);
 
+/* Rebuild (or, with check, hub_results_check) in a write transaction of its own, started again
+ * on a grown map when the map fills. *rows (may be NULL): rows stored after a rebuild. Returns
+ * 0, 1 (check: different) or a negative code. */
+int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, uint64_t *rows);
+
 /* Number of stored rows (all metrics and periods). */
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
 

@@ -131,7 +131,6 @@ static int run_backup(hub_t *hub, const char *dest)
  * store's lock refuses this while a hub runs on the same directory. */
 static int run_rebuild(hub_t *hub)
 {
-    cdof_store_txn_t *txn = NULL;
     char diff[512] = "", err[512] = "";
     const char *refdir = hub->cfg.refdir ? hub->cfg.refdir : cdof_ref_default_dir();
     if (!(hub->ref = cdof_ref_load(refdir, err, sizeof err))) {
@@ -145,32 +144,17 @@ static int run_rebuild(hub_t *hub)
         fprintf(stderr, "cdof-hub: %s\n", err[0] ? err : cdof_strerror(rc));
         return 1;
     }
-    rc = cdof_store_begin(hub->store, true, &txn);
-    if (rc == 0 && hub->cfg.check) {
-        rc = hub_results_check(hub, txn, diff, sizeof diff);
-        cdof_store_abort(&txn);
-        if (rc >= 0)
-            printf("%s: %s\n", rc == 0 ? "equal" : "different", diff);
-        return rc == 0 ? 0 : 1;
-    }
-    if (rc == 0)
-        rc = hub_results_rebuild(hub, txn);
-    if (rc == 0) {
-        rc = cdof_store_commit(&txn);
-    } else {
-        cdof_store_abort(&txn);
-    }
     uint64_t rows = 0;
-    if (rc == 0 && (rc = cdof_store_begin(hub->store, false, &txn)) == 0) {
-        rc = hub_results_count(hub, txn, &rows);
-        cdof_store_abort(&txn);
-    }
+    rc = hub_results_rebuild_all(hub, hub->cfg.check, diff, sizeof diff, &rows);
     if (rc < 0) {
         cdof_log_error("rebuild failed: %s", cdof_strerror(rc));
         return 1;
     }
-    printf("rebuilt %llu comparison rows in %s\n", (unsigned long long)rows, hub->cfg.data);
-    return 0;
+    if (hub->cfg.check)
+        printf("%s: %s\n", rc == 0 ? "equal" : "different", diff);
+    else
+        printf("rebuilt %llu comparison rows in %s\n", (unsigned long long)rows, hub->cfg.data);
+    return rc == 0 ? 0 : 1;
 }
 
 /* A store from before stored comparisons has points but no results: build them once. */
@@ -178,20 +162,17 @@ static int migrate_results(hub_t *hub)
 {
     cdof_store_txn_t *txn = NULL;
     uint64_t rows = 0, periods = 0;
-    int rc = cdof_store_begin(hub->store, true, &txn);
+    int rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
         rc = hub_results_count(hub, txn, &rows);
     if (rc == 0)
         rc = cdof_store_count(txn, hub->db_periods, &periods);
-    if (rc == 0 && rows == 0 && periods > 0) {
-        cdof_log_info("no stored comparisons for %llu metric periods: rebuilding",
-                      (unsigned long long)periods);
-        rc = hub_results_rebuild(hub, txn);
-        if (rc == 0)
-            return cdof_store_commit(&txn);
-    }
     cdof_store_abort(&txn);
-    return rc;
+    if (rc < 0 || rows > 0 || periods == 0)
+        return rc;
+    cdof_log_info("no stored comparisons for %llu metric periods: rebuilding",
+                  (unsigned long long)periods);
+    return hub_results_rebuild_all(hub, false, NULL, 0, &rows);
 }
 
 static int serve(hub_t *hub)

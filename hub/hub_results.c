@@ -993,3 +993,30 @@ int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t diff
     free(after.buf);
     return rc;
 }
+
+int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, uint64_t *rows)
+{
+    int rc = 0;
+    /* A rebuild is one transaction, so that a crash leaves the old rows, never half the new;
+     * a full map spoils it, and the store grows the map at the next begin. */
+    for (int attempt = 0; attempt < 12; attempt++) {
+        cdof_store_txn_t *txn = NULL;
+        rc = cdof_store_begin(hub->store, true, &txn);
+        if (rc == 0 && check) {
+            rc = hub_results_check(hub, txn, diff, difflen);
+            cdof_store_abort(&txn);
+        } else if (rc == 0) {
+            rc = hub_results_rebuild(hub, txn);
+            if (rc == 0 && rows)
+                rc = hub_results_count(hub, txn, rows);
+            if (rc == 0)
+                rc = cdof_store_commit(&txn);
+            else
+                cdof_store_abort(&txn);
+        }
+        if (rc != CDOF_EMAPFULL)
+            break;
+        cdof_log_info("rebuild: store map full, growing it and starting again");
+    }
+    return rc;
+}

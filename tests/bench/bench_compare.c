@@ -1,0 +1,260 @@
+/* bench_compare: the stored comparisons' costs on a national-sized store.
+ *
+ *   bench_compare [--areas N] [--years N] [--dir DIR] [--refdir DIR]
+ *
+ * Writes monthly points for N areas (default all 153) x every catalogue metric x N years
+ * (default 10) into a fresh LMDB store (no fsync: the figures are about computing), then times
+ *   - the baseline: one raw scan of every point (cdof_points_scan_all, decoding each);
+ *   - a full rebuild of every stored comparison (hub_results_rebuild);
+ *   - re-evaluating after one update, at the latest month and at a month a year earlier (which
+ *     also revises later trends and twelve rolling windows), against the baseline of one raw
+ *     scan of that metric and month;
+ * and prints each with the data sizes, as a ratio to its baseline from the same run. Prints
+ * figures only: it asserts nothing about speed. */
+#define _XOPEN_SOURCE 700 /* nftw, to remove the scratch store */
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cdof_error.h"
+#include "hub.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int count_point(void *ctx, const char *metric_id, const char *area_code,
+                       const cdof_period_t *period, const cdof_point_t *pt)
+{
+    (void)metric_id, (void)area_code, (void)period, (void)pt;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static int count_one(void *ctx, const char *area_code, const cdof_point_t *pt)
+{
+    (void)area_code, (void)pt;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+static cdof_period_t month(int y, int mo)
+{
+    char text[16], err[128];
+    cdof_period_t p = {0};
+    snprintf(text, sizeof text, "%04d-%02d", y, mo);
+    cdof_period_parse(text, &p, err, sizeof err);
+    return p;
+}
+
+/* A plausible point for metric m, area a, month index t: counts about population / 2,500 a
+ * month with a slow drift by area, so that verdicts and trends vary. */
+static cdof_point_t make_point(const cdof_metric_t *m, const cdof_area_t *a, int t)
+{
+    cdof_point_t pt = {.received_ms = 1700000000000 + t, .sequence = (uint64_t)t + 1};
+    snprintf(pt.agent_id, sizeof pt.agent_id, "bench");
+    double den = floor(a->population / 2500) + 20;
+    double rate = 0.3 + 0.02 * (a->index % 13) + 0.001 * (t % 24) * ((a->index % 3) - 1);
+    if (m->unit == CDOF_UNIT_COUNT) {
+        pt.has_value = true;
+        pt.value = floor(den * rate) + t;
+    } else {
+        pt.has_numerator = pt.has_denominator = true;
+        pt.denominator = m->unit == CDOF_UNIT_RATE ? a->population : den;
+        pt.numerator = floor(den * rate * (m->unit == CDOF_UNIT_RATE ? 0.1 : 1));
+    }
+    return pt;
+}
+
+static int time_update(hub_t *hub, const cdof_metric_t *m, const cdof_area_t *a,
+                       const cdof_period_t *p, int t, double *secs, double *base)
+{
+    cdof_store_txn_t *txn = NULL;
+    uint64_t n = 0;
+    double t0 = now_s();
+    int rc = cdof_store_begin(hub->store, false, &txn);
+    if (rc == 0)
+        rc = cdof_points_scan(hub->pts, txn, m->id, p, count_one, &n);
+    cdof_store_abort(&txn);
+    *base = now_s() - t0;
+
+    cdof_point_t pt = make_point(m, a, t);
+    pt.numerator += 1;
+    pt.value += 1;
+    hub_touch_t touch = {.metric = m, .period = *p};
+    t0 = now_s();
+    if (rc == 0)
+        rc = cdof_store_begin(hub->store, true, &txn);
+    if (rc == 0)
+        rc = cdof_points_put(hub->pts, txn, m->id, a->code, p, &pt);
+    if (rc == 0)
+        rc = hub_results_update(hub, txn, &touch, 1);
+    if (rc == 0)
+        rc = cdof_store_commit(&txn);
+    else
+        cdof_store_abort(&txn);
+    *secs = now_s() - t0;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int nareas_want = 153, years = 10;
+    const char *dir = NULL, *refdir = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--areas"))
+            nareas_want = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--years"))
+            years = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--dir"))
+            dir = argv[i + 1];
+        else if (!strcmp(argv[i], "--refdir"))
+            refdir = argv[i + 1];
+        else {
+            fprintf(stderr, "usage: bench_compare [--areas N] [--years N] [--dir DIR] "
+                            "[--refdir DIR]\n");
+            return 2;
+        }
+    }
+    if (nareas_want < 1 || years < 2 || years > 50) {
+        fprintf(stderr, "bench_compare: --areas at least 1, --years 2 to 50\n");
+        return 2;
+    }
+    char tmpl[] = "/tmp/bench_compare.XXXXXX", err[512] = "";
+    if (!dir && !(dir = mkdtemp(tmpl))) {
+        perror("bench_compare: mkdtemp");
+        return 1;
+    }
+    hub_t hub;
+    memset(&hub, 0, sizeof hub);
+    if (!refdir)
+        refdir = cdof_ref_default_dir();
+    /* A map large enough from the start: growing it would restart the timed rebuild. */
+    cdof_store_opts_t so = {.schema = "hub",
+                            .schema_version = HUB_SCHEMA_VERSION,
+                            .no_sync = true,
+                            .map_size = (size_t)4 << 30};
+    int rc = (hub.ref = cdof_ref_load(refdir, err, sizeof err)) ? 0 : CDOF_EINVALID;
+    if (rc == 0)
+        rc = cdof_store_open(dir, &so, &hub.store, err, sizeof err);
+    if (rc == 0)
+        rc = cdof_store_db(hub.store, "periods", &hub.db_periods);
+    if (rc == 0)
+        rc = cdof_points_new(hub.store, &hub.pts);
+    if (rc == 0)
+        rc = hub_results_open(&hub, NULL, refdir, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "bench_compare: %s\n", err[0] ? err : cdof_strerror(rc));
+        goto out;
+    }
+
+    /* The data: every metric monthly, areas in reference order, oldest month first. */
+    size_t nmetrics = cdof_ref_metric_count(hub.ref), nareas = 0;
+    int first_year = 2015, months = years * 12;
+    uint64_t npoints = 0;
+    double t0 = now_s();
+    for (int t = 0; rc == 0 && t < months; t++) {
+        cdof_store_txn_t *txn = NULL;
+        cdof_period_t p = month(first_year + t / 12, t % 12 + 1);
+        rc = cdof_store_begin(hub.store, true, &txn);
+        for (size_t mi = 0; rc == 0 && mi < nmetrics; mi++) {
+            const cdof_metric_t *m = cdof_ref_metric_at(hub.ref, mi);
+            nareas = 0;
+            for (size_t ai = 0; rc == 0 && ai < cdof_ref_area_count(hub.ref); ai++) {
+                const cdof_area_t *a = cdof_ref_area_at(hub.ref, ai);
+                if (a->kind != CDOF_AREA_UTLA || (int)nareas >= nareas_want)
+                    continue;
+                cdof_point_t pt = make_point(m, a, t);
+                rc = cdof_points_put(hub.pts, txn, m->id, a->code, &p, &pt);
+                nareas++;
+                npoints++;
+            }
+            if (rc == 0)
+                rc = hub_periods_note(&hub, txn, m, &p);
+        }
+        if (rc == 0)
+            rc = cdof_store_commit(&txn);
+        else
+            cdof_store_abort(&txn);
+    }
+    double load_s = now_s() - t0;
+    if (rc < 0) {
+        fprintf(stderr, "bench_compare: loading points: %s\n", cdof_strerror(rc));
+        goto out;
+    }
+
+    /* Baseline: every point read and decoded once. */
+    cdof_store_txn_t *txn = NULL;
+    uint64_t scanned = 0, rows = 0;
+    t0 = now_s();
+    rc = cdof_store_begin(hub.store, false, &txn);
+    if (rc == 0)
+        rc = cdof_points_scan_all(hub.pts, txn, count_point, &scanned);
+    cdof_store_abort(&txn);
+    double scan_s = now_s() - t0;
+
+    t0 = now_s();
+    if (rc == 0)
+        rc = hub_results_rebuild_all(&hub, false, NULL, 0, &rows);
+    double rebuild_s = now_s() - t0;
+    if (rc < 0) {
+        fprintf(stderr, "bench_compare: rebuild: %s\n", cdof_strerror(rc));
+        goto out;
+    }
+
+    /* One update: the first area's continuity of care (a monthly proportion with rolling
+     * windows and trends), at the latest month and a year before it. */
+    const cdof_metric_t *m = cdof_ref_metric(hub.ref, "continuity_of_care");
+    const cdof_area_t *a = cdof_ref_area_at(hub.ref, 10); /* the first UTLA */
+    int t_last = months - 1, t_year = months - 13;
+    cdof_period_t p_last = month(first_year + t_last / 12, t_last % 12 + 1);
+    cdof_period_t p_year = month(first_year + t_year / 12, t_year % 12 + 1);
+    double upd_last = 0, base_last = 0, upd_year = 0, base_year = 0;
+    if (m && a)
+        rc = time_update(&hub, m, a, &p_last, t_last, &upd_last, &base_last);
+    if (rc == 0 && m && a)
+        rc = time_update(&hub, m, a, &p_year, t_year, &upd_year, &base_year);
+    if (rc < 0) {
+        fprintf(stderr, "bench_compare: update: %s\n", cdof_strerror(rc));
+        goto out;
+    }
+    cdof_store_map_info_t mi;
+    cdof_store_map_info(hub.store, &mi);
+
+    printf("bench_compare: %zu areas x %zu metrics x %d months = %llu points (%llu scanned); "
+           "store %.1f MiB; loaded in %.2f s\n",
+           nareas, nmetrics, months, (unsigned long long)npoints, (unsigned long long)scanned,
+           (double)mi.used / 1048576.0, load_s);
+    printf("baseline  raw scan of every point            %9.3f s  1.0x\n", scan_s);
+    printf("rebuild   %llu comparison rows               %9.3f s  %.1fx the raw scan\n",
+           (unsigned long long)rows, rebuild_s, rebuild_s / scan_s);
+    printf("baseline  raw scan of one metric and month   %9.6f s  1.0x\n", base_last);
+    printf("update    latest month (%s)        %9.6f s  %.1fx that scan\n", m->id, upd_last,
+           upd_last / base_last);
+    printf("update    a year earlier (trends, 12 rolling) %9.6f s  %.1fx that scan (%.1fx the "
+           "latest month)\n",
+           upd_year, upd_year / base_year, upd_year / upd_last);
+    printf("rebuild / one update at the latest month: %.0fx\n", rebuild_s / upd_last);
+out:
+    hub_results_close(&hub);
+    cdof_points_destroy(&hub.pts);
+    cdof_store_close(&hub.store);
+    cdof_ref_destroy(&hub.ref);
+    if (dir == tmpl && nftw(tmpl, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "bench_compare: could not remove %s\n", tmpl);
+    return rc < 0 ? 1 : 0;
+}
