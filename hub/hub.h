@@ -144,6 +144,10 @@ int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t diff
  * 0, 1 (check: different) or a negative code. */
 int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, uint64_t *rows);
 
+/* The area (reference data) or configured partnership with this code, or NULL. Owned by the
+ * hub. */
+const cdof_area_t *hub_results_area(const hub_t *hub, const char *code);
+
 /* Number of stored rows (all metrics and periods). */
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
 

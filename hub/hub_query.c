@@ -108,19 +108,17 @@ typedef struct {
     bool have;
 } latest_ctx_t;
 
+/* The newest period with a stored row for the area: submitted, or an aggregate (England,
+ * region, partnership) of what its areas sent. */
 static int find_latest(void *ctx, const cdof_period_t *p)
 {
     latest_ctx_t *lc = ctx;
-    cdof_point_t pt;
-    int rc = cdof_points_get(lc->hub->pts, lc->txn, lc->m->id, lc->area, p, &pt);
-    if (rc == CDOF_ENOTFOUND) {
-        /* England and regions are aggregates even when nobody submitted them. */
-        const cdof_area_t *a = cdof_ref_area(lc->hub->ref, lc->area);
-        if (!a || a->kind == CDOF_AREA_UTLA)
-            return 0;
-    } else if (rc < 0) {
+    cdof_compare_row_t row;
+    int rc = hub_results_get(lc->hub, lc->txn, lc->m, p, HUB_BASIS_REPORTED, lc->area, &row);
+    if (rc == CDOF_ENOTFOUND)
+        return 0;
+    if (rc < 0)
         return rc;
-    }
     lc->found = *p;
     lc->have = true;
     return 1;
@@ -160,8 +158,9 @@ static int add_stored(void *ctx, const cdof_compare_row_t *r)
 
 static int q_area(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AreaQuery *q, reply_t *rp)
 {
-    if (!cdof_ref_area(hub->ref, q->area_code)) {
-        snprintf(rp->error, sizeof rp->error, "'%s' is not a known area code", q->area_code);
+    if (!hub_results_area(hub, q->area_code)) {
+        snprintf(rp->error, sizeof rp->error, "'%s' is not a known area or partnership code",
+                 q->area_code);
         return CDOF_ENOTFOUND;
     }
     cdof_period_t want;
@@ -173,7 +172,7 @@ static int q_area(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AreaQuery *
         latest_ctx_t lc = {.hub = hub, .txn = txn, .m = m, .area = q->area_code};
         int rc;
         if (fixed)
-            rc = find_latest(&lc, &want) < 0 ? -EIO : 0;
+            rc = find_latest(&lc, &want);
         else
             rc = hub_periods_scan(hub, txn, m, true, find_latest, &lc);
         if (rc < 0)
@@ -263,7 +262,7 @@ static int series_period(void *ctx, const cdof_period_t *p)
 static int q_series(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__SeriesQuery *q, reply_t *rp)
 {
     const cdof_metric_t *m = cdof_ref_metric(hub->ref, q->metric_id);
-    if (!m || !cdof_ref_area(hub->ref, q->area_code)) {
+    if (!m || !hub_results_area(hub, q->area_code)) {
         snprintf(rp->error, sizeof rp->error, "'%s' is not %s", m ? q->area_code : q->metric_id,
                  m ? "a known area code" : "a metric in the catalogue");
         return CDOF_ENOTFOUND;

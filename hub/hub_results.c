@@ -128,7 +128,7 @@ static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
     return (size_t)(b - buf) + plen;
 }
 
-/* The area or configured partnership with this code, or NULL. */
+/* The area or configured partnership with this code (len bytes), or NULL. */
 static const cdof_area_t *find_area(const hub_t *hub, const char *code, size_t len)
 {
     char c[CODE_MAX];
@@ -1019,4 +1019,9 @@ int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, 
         cdof_log_info("rebuild: store map full, growing it and starting again");
     }
     return rc;
+}
+
+const cdof_area_t *hub_results_area(const hub_t *hub, const char *code)
+{
+    return find_area(hub, code, strlen(code));
 }

@@ -3,11 +3,12 @@
  * hub's stored rows against. Its own summing of rolling windows and pooled years, and its own
  * history for trends and baselines (recomputed from the dataset, not read from any store).
  *
- *   compare_direct --refdir DIR [--partnerships FILE] [--rolling] DATA.csv METRIC PERIOD
+ *   compare_direct --refdir DIR [--partnerships FILE] [--trajectory PCT] [--rolling]
+ *                  DATA.csv METRIC PERIOD
  *
  * prints CSV, one row per upper-tier area in code order:
  *   area_code,value,lower_95,upper_95,lower_99_8,upper_99_8,vs_england,vs_region,quintile,
- *   trend,worse_and_getting_worse,partnership,vs_baseline */
+ *   trend,worse_and_getting_worse,partnership,vs_baseline,vs_trajectory */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -241,6 +242,7 @@ int main(int argc, char **argv)
 {
     const char *refdir = NULL, *pfile = NULL;
     bool rolling = false;
+    double trajectory = NAN;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (!strcmp(argv[i], "--rolling"))
@@ -249,10 +251,12 @@ int main(int argc, char **argv)
             refdir = argv[++i];
         else if (!strcmp(argv[i], "--partnerships") && i + 1 < argc)
             pfile = argv[++i];
+        else if (!strcmp(argv[i], "--trajectory") && i + 1 < argc)
+            trajectory = atof(argv[++i]) / 100.0;
     }
     if (!refdir || argc - i != 3) {
-        fprintf(stderr, "usage: compare_direct --refdir DIR [--partnerships FILE] [--rolling] "
-                        "DATA.csv METRIC PERIOD\n");
+        fprintf(stderr, "usage: compare_direct --refdir DIR [--partnerships FILE] "
+                        "[--trajectory PCT] [--rolling] DATA.csv METRIC PERIOD\n");
         return 2;
     }
     char err[512];
@@ -277,13 +281,13 @@ int main(int argc, char **argv)
                                  .npartnerships = nparts,
                                  .past = rolling ? NULL : past,
                                  .trend = !rolling,
-                                 .trajectory_change = NAN};
+                                 .trajectory_change = trajectory};
         rc = cdof_compare_run_opts(ref, metric, in, n, &o, &c);
     }
     static const char *const trends[] = {"", "no_significant_change", "increasing", "decreasing"};
     if (rc == 0) {
         printf("area_code,value,lower_95,upper_95,lower_99_8,upper_99_8,vs_england,vs_region,"
-               "quintile,trend,worse_and_getting_worse,partnership,vs_baseline\n");
+               "quintile,trend,worse_and_getting_worse,partnership,vs_baseline,vs_trajectory\n");
         for (size_t a = 0; a < cdof_ref_area_count(ref); a++) {
             const cdof_compare_row_t *row = cdof_compare_find(c, cdof_ref_area_at(ref, a)->code);
             if (!row || row->area->kind != CDOF_AREA_UTLA)
@@ -302,9 +306,10 @@ int main(int argc, char **argv)
                    cdof_wire_verdict_name((Cdof__V1__Verdict)row->vs_region));
             if (row->quintile)
                 printf("%d", row->quintile);
-            printf(",%s,%s,%s,%s\n", trends[row->trend.direction],
+            printf(",%s,%s,%s,%s,%s\n", trends[row->trend.direction],
                    row->worse_and_getting_worse ? "true" : "false", row->partnership,
-                   cdof_wire_verdict_name((Cdof__V1__Verdict)row->vs_baseline));
+                   cdof_wire_verdict_name((Cdof__V1__Verdict)row->vs_baseline),
+                   cdof_wire_verdict_name((Cdof__V1__Verdict)row->vs_trajectory));
         }
     } else {
         fprintf(stderr, "compare_direct: %s\n", cdof_strerror(rc));

@@ -109,7 +109,7 @@ same() {
         { got[h[1]] = $0 }
         END {
             split("value lower_95 upper_95 lower_99_8 upper_99_8 quintile", nums, " ")
-            split("vs_england vs_region trend worse_and_getting_worse partnership vs_baseline", words, " ")
+            split("vs_england vs_region trend worse_and_getting_worse partnership vs_baseline vs_trajectory", words, " ")
             for (a in want) {
                 if (!(a in got)) { print "missing " a; bad++; continue }
                 split("", w); split("", h); split_csv(want[a], w); split_csv(got[a], h)
@@ -140,7 +140,11 @@ check() { # NAME QUERY-ARGS... -- DIRECT-ARGS...
 check june league continuity_of_care 2024-06 -- "$IT_DIR/all.csv" continuity_of_care 2024-06
 check march league continuity_of_care 2024-03 -- "$IT_DIR/all.csv" continuity_of_care 2024-03
 check rolling rolling continuity_of_care 2024-06 -- --rolling "$IT_DIR/all.csv" continuity_of_care 2024-06
-check counts league numbers_in_treatment 2024-06 -- "$IT_DIR/all.csv" numbers_in_treatment 2024-06
+# The hub reads the commitment from the reference data; compare_direct is told it.
+growth=$(awk -F, '$1 == "numbers_in_treatment" { print $2 }' "$refdir/commitments.csv")
+[ -n "$growth" ] || it_fail "no numbers_in_treatment commitment in $refdir/commitments.csv"
+check counts league numbers_in_treatment 2024-06 -- --trajectory "$growth" "$IT_DIR/all.csv" \
+    numbers_in_treatment 2024-06
 check pooled league drug_misuse_deaths 2018-2020 -- "$IT_DIR/all.csv" drug_misuse_deaths 2018-2020
 
 # The data has what the comparison is for: falling areas worse than England and getting worse,
@@ -151,6 +155,15 @@ it_csv_has "$IT_DIR/june.hub.csv" 'f["trend"] == "increasing"' || it_fail "no ri
 it_csv_has "$IT_DIR/june.hub.csv" 'f["area_code"] == "E08000003" && f["partnership"] == "greater-manchester"' ||
     it_fail "Manchester's row does not name its partnership"
 it_csv_has "$IT_DIR/counts.hub.csv" 'f["vs_baseline"] == "best"' || it_fail "no count above last year's"
+it_csv_has "$IT_DIR/counts.hub.csv" 'f["vs_trajectory"] == "worse"' ||
+    it_fail "no count below the commitment's trajectory"
+# The partnership's own row: the sum of its boroughs' counts.
+gm_num=$(awk -F, -v gm=",$gm," '$1 == "continuity_of_care" && $3 == "2024-06" && index(gm, "," $2 ",") { s += $4 }
+    END { print s }' "$IT_DIR/all.csv")
+it_query "$IT_DIR/gm.hub.csv" --hub "$query" $(it_sec jcdu query) --format csv area greater-manchester 2024-06 ||
+    it_fail "cdof-query area greater-manchester failed: $(tail -3 "$IT_DIR/logs/query.log")"
+it_csv_has "$IT_DIR/gm.hub.csv" 'f["metric_id"] == "continuity_of_care" && f["numerator"] == '"$gm_num" ||
+    it_fail "greater-manchester row is not the sum of its boroughs ($gm_num): $(cat "$IT_DIR/gm.hub.csv")"
 it_csv_has "$IT_DIR/pooled.hub.csv" 'f["area_code"] == "E06000001" && f["value"] > 0' ||
     it_fail "Hartlepool's submitted pooled figure is missing"
 
