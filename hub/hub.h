@@ -148,6 +148,11 @@ int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, 
  * hub. */
 const cdof_area_t *hub_results_area(const hub_t *hub, const char *code);
 
+/* Whether the stored rows must be rebuilt before use: the store has points but no rows (it
+ * predates stored comparisons), or the rows were computed with other partnerships or
+ * commitments than the hub now has. *why says which (static text). Returns 0 or an error. */
+int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char **why);
+
 /* Number of stored rows (all metrics and periods). */
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
 

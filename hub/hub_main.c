@@ -157,22 +157,25 @@ static int run_rebuild(hub_t *hub)
     return rc == 0 ? 0 : 1;
 }
 
-/* A store from before stored comparisons has points but no results: build them once. */
-static int migrate_results(hub_t *hub)
+/* Stored rows from before stored comparisons existed, or computed with other partnerships or
+ * commitments, are rebuilt before anything is served. */
+static int refresh_results(hub_t *hub)
 {
     cdof_store_txn_t *txn = NULL;
-    uint64_t rows = 0, periods = 0;
+    bool stale = false;
+    const char *why = "";
+    uint64_t rows = 0;
     int rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
-        rc = hub_results_count(hub, txn, &rows);
-    if (rc == 0)
-        rc = cdof_store_count(txn, hub->db_periods, &periods);
+        rc = hub_results_stale(hub, txn, &stale, &why);
     cdof_store_abort(&txn);
-    if (rc < 0 || rows > 0 || periods == 0)
+    if (rc < 0 || !stale)
         return rc;
-    cdof_log_info("no stored comparisons for %llu metric periods: rebuilding",
-                  (unsigned long long)periods);
-    return hub_results_rebuild_all(hub, false, NULL, 0, &rows);
+    cdof_log_info("%s: rebuilding them", why);
+    rc = hub_results_rebuild_all(hub, false, NULL, 0, &rows);
+    if (rc == 0)
+        cdof_log_info("rebuilt %llu comparison rows", (unsigned long long)rows);
+    return rc;
 }
 
 static int serve(hub_t *hub)
@@ -302,7 +305,7 @@ int main(int argc, char **argv)
         cdof_log_error("%s", err[0] ? err : cdof_strerror(rc));
         goto out;
     }
-    if ((rc = migrate_results(&hub)) < 0) {
+    if ((rc = refresh_results(&hub)) < 0) {
         cdof_log_error("cannot build stored comparisons: %s", cdof_strerror(rc));
         goto out;
     }

@@ -39,6 +39,11 @@ struct hub_results {
 
 /* ---- keys and encoding ---- */
 
+/* Stored rows depend on the points and on the configuration: partnerships and commitments.
+ * A fingerprint of the latter is kept under a key no metric id can start with, so that a hub
+ * started with other partnerships rebuilds rather than serve rows computed for the old ones. */
+static const uint8_t FINGERPRINT_KEY[] = {0, 'c', 'o', 'n', 'f', 'i', 'g'};
+
 static void put_period(uint8_t *k, const cdof_period_t *p)
 {
     cdof_store_be32(k, (uint32_t)((int64_t)p->first_day + 0x80000000LL));
@@ -237,7 +242,12 @@ int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out)
 {
-    return cdof_store_count(txn, hub->results->db, out);
+    cdof_bytes_t v;
+    int rc = cdof_store_count(txn, hub->results->db, out);
+    if (rc == 0 &&
+        cdof_store_get(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, &v) == 0)
+        (*out)--; /* the fingerprint is not a row */
+    return rc;
 }
 
 /* ---- computing: inputs from points ---- */
@@ -400,18 +410,22 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
 
 /* ---- storing ---- */
 
+typedef struct {
+    cdof_store_txn_t *txn;
+    cdof_store_db_t db;
+} del_ctx_t;
+
 static int del_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
     (void)val;
-    cdof_store_txn_t *txn = ((void **)ctx)[0];
-    const cdof_store_db_t *db = ((void **)ctx)[1];
-    return cdof_store_del(txn, *db, key->data, key->len);
+    const del_ctx_t *dc = ctx;
+    return cdof_store_del(dc->txn, dc->db, key->data, key->len);
 }
 
 static int clear_prefix(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *prefix, size_t plen)
 {
-    void *ctx[2] = {txn, &hub->results->db};
-    return cdof_store_scan_prefix(txn, hub->results->db, prefix, plen, del_visit, ctx);
+    del_ctx_t dc = {txn, hub->results->db};
+    return cdof_store_scan_prefix(txn, hub->results->db, prefix, plen, del_visit, &dc);
 }
 
 static int put_row(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, hub_basis_t basis,
@@ -444,6 +458,68 @@ static int recompute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     else
         cdof_compare_destroy(&c);
     return rc;
+}
+
+/* ---- what the rows were computed with ---- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t fingerprint(const hub_t *hub)
+{
+    const struct hub_results *res = hub->results;
+    uint64_t h = fnv(14695981039346656037ULL, &(uint8_t){RESULT_VERSION}, 1);
+    for (size_t k = 0; k < res->nparts; k++) {
+        h = fnv(h, res->parts[k].id, strlen(res->parts[k].id) + 1);
+        for (size_t j = 0; j < res->plist[k].nmembers; j++)
+            h = fnv(h, res->plist[k].members[j]->code, CDOF_AREA_CODE_LEN);
+    }
+    for (size_t i = 0; i < cdof_ref_metric_count(hub->ref); i++) {
+        const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
+        uint8_t b[8];
+        if (!isfinite(res->trajectory[i]))
+            continue;
+        put_f64(b, res->trajectory[i]);
+        h = fnv(fnv(h, m->id, strlen(m->id) + 1), b, sizeof b);
+    }
+    return h;
+}
+
+static int put_fingerprint(hub_t *hub, cdof_store_txn_t *txn)
+{
+    uint8_t v[8];
+    cdof_store_be64(v, fingerprint(hub));
+    return cdof_store_put(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, v,
+                          sizeof v);
+}
+
+int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char **why)
+{
+    uint64_t rows = 0, periods = 0;
+    cdof_bytes_t v;
+    int rc = hub_results_count(hub, txn, &rows);
+    if (rc == 0)
+        rc = cdof_store_count(txn, hub->db_periods, &periods);
+    if (rc < 0)
+        return rc;
+    rc = cdof_store_get(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, &v);
+    if (rc < 0 && rc != CDOF_ENOTFOUND)
+        return rc;
+    *stale = false;
+    if (rows == 0 && periods > 0) {
+        *stale = true;
+        *why = "the store has data but no stored comparisons";
+    } else if (rows > 0 && (rc == CDOF_ENOTFOUND || v.len != 8 ||
+                            cdof_store_rd64(v.data) != fingerprint(hub))) {
+        *stale = true;
+        *why = "the stored comparisons were computed with other partnerships or commitments";
+    }
+    return 0;
 }
 
 /* ---- incremental ---- */
@@ -690,7 +766,8 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
         return -ENOMEM;
     memcpy(t, touched, n * sizeof *t);
     qsort(t, n, sizeof *t, touch_order);
-    int rc = 0;
+    /* The rows written now are computed with this configuration. */
+    int rc = n ? put_fingerprint(hub, txn) : 0;
     for (size_t i = 0, j; rc == 0 && i < n; i = j) {
         for (j = i + 1; j < n && t[j].metric == t[i].metric; j++)
             ;
@@ -704,8 +781,8 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
 
 int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
 {
-    int rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, del_visit,
-                             (void *[2]){txn, &hub->results->db});
+    del_ctx_t dc = {txn, hub->results->db};
+    int rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, del_visit, &dc);
     for (size_t mi = 0; rc == 0 && mi < cdof_ref_metric_count(hub->ref); mi++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, mi);
         plist_t periods = {0};
@@ -725,6 +802,8 @@ int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
         }
         free(periods.items);
     }
+    if (rc == 0)
+        rc = put_fingerprint(hub, txn);
     return rc;
 }
 
@@ -939,6 +1018,10 @@ static int snap_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *va
 /* "metric/basis/first_day-last_day/code" for a message. */
 static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
 {
+    if (len == sizeof FINGERPRINT_KEY && memcmp(k, FINGERPRINT_KEY, len) == 0) {
+        snprintf(out, outlen, "the partnerships and commitments the rows were computed with");
+        return;
+    }
     size_t idlen = strnlen((const char *)k, len);
     if (idlen + 2 + PERIOD_LEN > len) {
         snprintf(out, outlen, "a malformed key");
