@@ -325,6 +325,20 @@ cdof_compare_t *cdof_compare_run(const cdof_ref_t *ref, const cdof_metric_t *m,
     return c;
 }
 
+int cdof_compare_from_rows(const cdof_compare_row_t *rows, size_t n, cdof_compare_t **out)
+{
+    cdof_compare_t *c = calloc(1, sizeof *c);
+    *out = NULL;
+    if (!c || !(c->rows = malloc((n ? n : 1) * sizeof *c->rows))) {
+        free(c);
+        return -ENOMEM;
+    }
+    memcpy(c->rows, rows, n * sizeof *rows);
+    c->n = n;
+    *out = c;
+    return 0;
+}
+
 void cdof_compare_destroy(cdof_compare_t **c)
 {
     if (!c || !*c)

@@ -108,6 +108,10 @@ int cdof_compare_run_opts(const cdof_ref_t *ref, const cdof_metric_t *m,
 int cdof_compare_row_trend(const cdof_metric_t *m, const cdof_period_t *p, cdof_compare_row_t *row,
                            cdof_compare_past_fn past, void *ctx);
 
+/* A comparison holding copies of n rows computed earlier (e.g. read back from a store), for
+ * callers that take a cdof_compare_t. Returns 0 and *out (owned by the caller) or -ENOMEM. */
+int cdof_compare_from_rows(const cdof_compare_row_t *rows, size_t n, cdof_compare_t **out);
+
 /* The row at i, writable: for callers that rebuild stored rows (trend refresh). */
 cdof_compare_row_t *cdof_compare_row_mut(cdof_compare_t *c, size_t i);
 

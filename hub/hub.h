@@ -64,6 +64,10 @@ typedef int (*hub_period_visit_fn)(void *ctx, const cdof_period_t *p);
 int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
                      hub_period_visit_fn visit, void *ctx);
 
+/* The periods recorded for metric m, oldest first: *out (caller frees; NULL when none) and *n. */
+int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
+                     size_t *n);
+
 /* Alert rules run inside the ingest transaction, so data and the alerts it raises commit
  * together (a crash between the two cannot lose an evaluation):
  *   hub_alerts_begin()                   before the batch's transaction (and each retry);
@@ -82,6 +86,10 @@ int hub_alerts_init(hub_t *hub);
 
 /* Answers one request waiting on the query socket. */
 int hub_query_handle(hub_t *hub);
+
+/* items (n used of *cap, each size bytes) with room for one more: the same or a moved array,
+ * or NULL (items untouched, still the caller's) when out of memory. */
+void *hub_grow(void *items, size_t n, size_t *cap, size_t size);
 
 /* A stored point as input to the comparison module. */
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t *pt);

@@ -33,6 +33,17 @@ typedef struct {
     size_t n, cap;
 } period_list_t;
 
+void *hub_grow(void *items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *q = realloc(items, c * size);
+    if (q)
+        *cap = c;
+    return q;
+}
+
 static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
     (void)val;
@@ -40,14 +51,10 @@ static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t
     if (key->len < PERIOD_KEY_LEN)
         return CDOF_ECORRUPT;
     const uint8_t *k = (const uint8_t *)key->data + key->len - PERIOD_KEY_LEN;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        cdof_period_t *items = realloc(l->items, cap * sizeof *items);
-        if (!items)
-            return -ENOMEM;
-        l->items = items;
-        l->cap = cap;
-    }
+    cdof_period_t *items = hub_grow(l->items, l->n, &l->cap, sizeof *items);
+    if (!items)
+        return -ENOMEM;
+    l->items = items;
     l->items[l->n++] =
         (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
                         .first_day = (int32_t)((int64_t)cdof_store_rd32(k) - 0x80000000LL),
@@ -55,20 +62,36 @@ static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t
     return 0;
 }
 
-int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
-                     hub_period_visit_fn visit, void *ctx)
+int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
+                     size_t *n)
 {
     period_list_t l = {0};
     size_t idlen = strlen(m->id);
     int rc = cdof_store_scan_prefix(txn, hub->db_periods, m->id, idlen + 1, collect_period, &l);
-    for (size_t i = 0; rc == 0 && i < l.n; i++) {
-        rc = visit(ctx, &l.items[newest_first ? l.n - 1 - i : i]);
+    if (rc < 0) {
+        free(l.items);
+        l.items = NULL;
+        l.n = 0;
+    }
+    *out = l.items;
+    *n = l.n;
+    return rc;
+}
+
+int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
+                     hub_period_visit_fn visit, void *ctx)
+{
+    cdof_period_t *items;
+    size_t n;
+    int rc = hub_periods_list(hub, txn, m, &items, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = visit(ctx, &items[newest_first ? n - 1 - i : i]);
         if (rc > 0) {
             rc = 0;
             break;
         }
     }
-    free(l.items);
+    free(items);
     return rc;
 }
 
@@ -84,10 +107,31 @@ cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t
                                   .received_ms = pt->received_ms};
 }
 
-/* Computed, with trend and baselines from the stored rows of earlier periods, exactly as
- * hub_results stores it: alert rules see the same rows queries do. */
+typedef struct {
+    cdof_compare_row_t *rows;
+    size_t n, cap;
+} stored_t;
+
+static int collect_row(void *ctx, const cdof_compare_row_t *r)
+{
+    stored_t *st = ctx;
+    cdof_compare_row_t *rows = hub_grow(st->rows, st->n, &st->cap, sizeof *rows);
+    if (!rows)
+        return -ENOMEM;
+    st->rows = rows;
+    st->rows[st->n++] = *r;
+    return 0;
+}
+
+/* The stored rows (hub_results keeps them current within the ingest transaction, before the
+ * alert rules run): alert rules judge exactly what queries show, without recomputing. */
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out)
 {
-    return hub_results_compute(hub, txn, m, p, HUB_BASIS_REPORTED, out);
+    stored_t st = {0};
+    int rc = hub_results_scan(hub, txn, m, p, HUB_BASIS_REPORTED, collect_row, &st);
+    if (rc == 0)
+        rc = cdof_compare_from_rows(st.rows, st.n, out);
+    free(st.rows);
+    return rc;
 }

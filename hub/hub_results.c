@@ -536,22 +536,9 @@ typedef struct {
     size_t n, cap;
 } figs_t;
 
-/* items (n used of *cap, each size bytes) with room for one more: the same or a moved array,
- * or NULL (items untouched) when out of memory. */
-static void *grow(void *items, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return items;
-    size_t c = *cap ? *cap * 2 : 64;
-    void *q = realloc(items, c * size);
-    if (q)
-        *cap = c;
-    return q;
-}
-
 static int figs_add(figs_t *f, const cdof_compare_row_t *r)
 {
-    fig_t *items = grow(f->items, f->n, &f->cap, sizeof *items);
+    fig_t *items = hub_grow(f->items, f->n, &f->cap, sizeof *items);
     if (!items)
         return -ENOMEM;
     f->items = items;
@@ -593,22 +580,6 @@ static int changed_areas(const figs_t *old, const cdof_compare_t *c, figs_t *out
         }
     }
     return rc;
-}
-
-typedef struct {
-    cdof_period_t *items;
-    size_t n, cap;
-} plist_t;
-
-static int plist_visit(void *ctx, const cdof_period_t *p)
-{
-    plist_t *l = ctx;
-    cdof_period_t *items = grow(l->items, l->n, &l->cap, sizeof *items);
-    if (!items)
-        return -ENOMEM;
-    l->items = items;
-    l->items[l->n++] = *p;
-    return 0;
 }
 
 static bool period_eq(const cdof_period_t *a, const cdof_period_t *b)
@@ -721,7 +692,8 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
 {
     const cdof_metric_t *m = t[0].metric;
     figs_t old = {0}, changed = {0};
-    plist_t periods = {0};
+    cdof_period_t *periods = NULL;
+    size_t nperiods = 0;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         cdof_compare_t *c = NULL;
@@ -734,9 +706,9 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
         cdof_compare_destroy(&c);
     }
     if (rc == 0 && changed.n > 0)
-        rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);
-    for (size_t i = 0; rc == 0 && i < periods.n; i++) {
-        const cdof_period_t *q = &periods.items[i];
+        rc = hub_periods_list(hub, txn, m, &periods, &nperiods);
+    for (size_t i = 0; rc == 0 && i < nperiods; i++) {
+        const cdof_period_t *q = &periods[i];
         deps_t d = depends(m, q, t, n);
         /* A touched period was recomputed after every earlier one: already fresh. */
         if (d.trend && !d.touched)
@@ -755,7 +727,7 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     }
     free(old.items);
     free(changed.items);
-    free(periods.items);
+    free(periods);
     return rc;
 }
 
@@ -785,22 +757,24 @@ int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
     int rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, del_visit, &dc);
     for (size_t mi = 0; rc == 0 && mi < cdof_ref_metric_count(hub->ref); mi++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, mi);
-        plist_t periods = {0};
-        rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);
+        cdof_period_t *periods = NULL;
+        size_t n = 0;
+        rc = hub_periods_list(hub, txn, m, &periods, &n);
         /* Pooled periods built from single years first, so that they are in the index. */
-        if (rc == 0 && m->frequency == CDOF_FREQ_POOLED3)
-            rc = derive_pooled(hub, txn, m, periods.items, periods.n);
-        periods.n = 0;
-        if (rc == 0)
-            rc = hub_periods_scan(hub, txn, m, false, plist_visit, &periods);
-        /* Oldest first: a trend or a baseline reads the rows of earlier periods. */
-        for (size_t i = 0; rc == 0 && i < periods.n; i++) {
-            const cdof_period_t *q = &periods.items[i];
-            rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, NULL, NULL);
-            if (rc == 0 && has_rolling(m) && q->kind == CDOF_PERIOD_MONTH)
-                rc = recompute(hub, txn, m, q, HUB_BASIS_ROLLING_12M, NULL, NULL);
+        if (rc == 0 && m->frequency == CDOF_FREQ_POOLED3) {
+            rc = derive_pooled(hub, txn, m, periods, n);
+            free(periods);
+            periods = NULL;
+            if (rc == 0)
+                rc = hub_periods_list(hub, txn, m, &periods, &n);
         }
-        free(periods.items);
+        /* Oldest first: a trend or a baseline reads the rows of earlier periods. */
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            rc = recompute(hub, txn, m, &periods[i], HUB_BASIS_REPORTED, NULL, NULL);
+            if (rc == 0 && has_rolling(m) && periods[i].kind == CDOF_PERIOD_MONTH)
+                rc = recompute(hub, txn, m, &periods[i], HUB_BASIS_ROLLING_12M, NULL, NULL);
+        }
+        free(periods);
     }
     if (rc == 0)
         rc = put_fingerprint(hub, txn);
