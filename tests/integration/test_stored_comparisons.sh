@@ -194,4 +194,12 @@ fi
 it_stop hub2
 "$IT_HUB" rebuild --check --data "$IT_DIR/hub" >"$IT_DIR/check3.out" 2>>"$IT_DIR/logs/rebuild.log" ||
     it_fail "rebuild --check after the restart: $(cat "$IT_DIR/check3.out")"
+# A bad partnerships file is refused with the file, line and field named.
+printf 'partnership,area_code\ngm,E08000001\ngm,E99999999\n' >"$IT_DIR/bad-partnerships.csv"
+if "$IT_HUB" rebuild --data "$IT_DIR/hub" --partnerships "$IT_DIR/bad-partnerships.csv" \
+    >/dev/null 2>"$IT_DIR/bad.err"; then
+    it_fail "rebuild accepted a partnership with an unknown area"
+fi
+grep -q "bad-partnerships.csv:3: field 'area_code': 'E99999999'" "$IT_DIR/bad.err" ||
+    it_fail "the error does not name file, line and field: $(cat "$IT_DIR/bad.err")"
 it_pass "$rows rows through 2 agents; stored rows equal direct computation (5 tables); $(cat "$IT_DIR/check.out")"
