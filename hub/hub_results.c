@@ -25,7 +25,6 @@
 
 typedef struct {
     char id[CODE_MAX];
-    cdof_partnership_t p;
     const cdof_area_t **members;
 } partnership_t;
 
