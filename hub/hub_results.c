@@ -888,11 +888,12 @@ static int load_partnerships(hub_t *hub, const char *path, char *err, size_t err
     return rc;
 }
 
-/* commitments.csv: metric_id,yearly_change_percent,source. Optional. */
-static int load_commitments(hub_t *hub, const char *refdir, char *err, size_t errlen)
+/* trajectories.csv: metric_id,yearly_change_percent,source (the source may hold commas: it is
+ * the rest of the line). Optional: without it no count gets a trajectory verdict. */
+static int load_trajectories(hub_t *hub, const char *refdir, char *err, size_t errlen)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/commitments.csv", refdir);
+    snprintf(path, sizeof path, "%s/trajectories.csv", refdir);
     FILE *fp = fopen(path, "r");
     if (!fp)
         return 0;
@@ -902,7 +903,16 @@ static int load_commitments(hub_t *hub, const char *refdir, char *err, size_t er
         char *f[3], *end;
         lineno++;
         int nf = split(line, f, 3);
-        if (lineno == 1 || (nf == 1 && f[0][0] == '\0'))
+        if (lineno == 1) {
+            if (nf < 2 || strcmp(f[0], "metric_id") != 0 ||
+                strcmp(f[1], "yearly_change_percent") != 0) {
+                snprintf(err, errlen, "%s:1: expected the header metric_id,yearly_change_percent",
+                         path);
+                rc = CDOF_EINVALID;
+            }
+            continue;
+        }
+        if (nf == 1 && f[0][0] == '\0')
             continue;
         const cdof_metric_t *m = cdof_ref_metric(hub->ref, f[0]);
         double pct = nf >= 2 ? strtod(f[1], &end) : NAN;
@@ -942,7 +952,7 @@ int hub_results_open(hub_t *hub, const char *partnerships, const char *refdir, c
     }
     if (partnerships && (rc = load_partnerships(hub, partnerships, err, errlen)) < 0)
         return rc;
-    return load_commitments(hub, refdir, err, errlen);
+    return load_trajectories(hub, refdir, err, errlen);
 }
 
 void hub_results_close(hub_t *hub)

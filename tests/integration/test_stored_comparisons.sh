@@ -140,9 +140,9 @@ check() { # NAME QUERY-ARGS... -- DIRECT-ARGS...
 check june league continuity_of_care 2024-06 -- "$IT_DIR/all.csv" continuity_of_care 2024-06
 check march league continuity_of_care 2024-03 -- "$IT_DIR/all.csv" continuity_of_care 2024-03
 check rolling rolling continuity_of_care 2024-06 -- --rolling "$IT_DIR/all.csv" continuity_of_care 2024-06
-# The hub reads the commitment from the reference data; compare_direct is told it.
-growth=$(awk -F, '$1 == "numbers_in_treatment" { print $2 }' "$refdir/commitments.csv")
-[ -n "$growth" ] || it_fail "no numbers_in_treatment commitment in $refdir/commitments.csv"
+# The hub reads the trajectory from the reference data; compare_direct is told it.
+growth=$(awk -F, '$1 == "numbers_in_treatment" { print $2 }' "$refdir/trajectories.csv")
+[ -n "$growth" ] || it_fail "no numbers_in_treatment commitment in $refdir/trajectories.csv"
 check counts league numbers_in_treatment 2024-06 -- --trajectory "$growth" "$IT_DIR/all.csv" \
     numbers_in_treatment 2024-06
 check pooled league drug_misuse_deaths 2018-2020 -- "$IT_DIR/all.csv" drug_misuse_deaths 2018-2020
