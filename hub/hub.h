@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdof_commitments.h"
 #include "cdof_compare.h"
 #include "cdof_config.h"
 #include "cdof_period.h"
@@ -38,6 +39,7 @@ typedef struct {
     struct hub_alert_change *pending; /* alerts of the open transaction, not yet published */
     size_t npending, cap_pending;
     hub_counters_t counters;
+    cdof_commitments_t *commitments; /* issue 7: the strategy's commitments (may be empty) */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
