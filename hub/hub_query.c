@@ -393,12 +393,19 @@ typedef struct {
     double first_value, latest_value, total;
 } nat_scan_t;
 
+/* Periods of one series: the same kind and, for pooled years, the same number of years (months
+ * differ in days; a leap day makes pooled spans differ by one). */
+static bool same_shape(const cdof_period_t *a, const cdof_period_t *b)
+{
+    int32_t la = a->last_day - a->first_day, lb = b->last_day - b->first_day;
+    return a->kind == b->kind && (a->kind != CDOF_PERIOD_POOLED_YEARS || abs(la - lb) <= 2);
+}
+
 /* Oldest first, periods of the latest one's kind only (a month and a quarter overlap). */
 static int nat_visit(void *ctx, const cdof_period_t *p)
 {
     nat_scan_t *ns = ctx;
-    if (p->kind != ns->nl->latest.kind ||
-        p->last_day - p->first_day != ns->nl->latest.last_day - ns->nl->latest.first_day)
+    if (!same_shape(p, &ns->nl->latest))
         return 0;
     bool has;
     double v;

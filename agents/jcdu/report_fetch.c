@@ -107,8 +107,9 @@ static int fetch_trend(void *sock, uint64_t *next_id, int timeout_ms, cdof_repor
                 cdof_period_t p;
                 if (!row->has_value || !wire_period(row->period, &p) || p.kind != chosen->kind ||
                     p.last_day > r->year_last ||
-                    p.last_day - p.first_day != chosen->last_day - chosen->first_day)
-                    continue;
+                    (p.kind == CDOF_PERIOD_POOLED_YEARS &&
+                     abs((p.last_day - p.first_day) - (chosen->last_day - chosen->first_day)) > 2))
+                    continue; /* months differ in days; pooled spans by a leap day */
                 cdof_report_point_t *pt = &rm->trend[rm->ntrend++];
                 cdof_period_format(&p, pt->period, sizeof pt->period);
                 pt->value = row->value;

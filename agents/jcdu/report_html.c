@@ -426,7 +426,8 @@ static void national(FILE *f, const cdof_report_t *r)
           "numerators and denominators) against the commitments of <i>From harm to hope</i> "
           "(December 2021). Progress is the share of the way from the baseline to the "
           "commitment.</p>\n<table><thead><tr><th>Metric</th><th>Baseline</th><th>Latest</th>"
-          "<th>Change</th><th>Commitment</th><th>Progress</th></tr></thead><tbody>\n",
+          "<th>Change</th><th>Commitment</th><th>Target</th><th>Progress</th></tr></thead>"
+          "<tbody>\n",
           f);
     for (size_t i = 0; i < r->nnational; i++) {
         const Cdof__V1__NationalRow *n = r->national[i];
@@ -452,7 +453,10 @@ static void national(FILE *f, const cdof_report_t *r)
         text(f, n->latest_period);
         fprintf(f, "</small></td><td class=\"num\">%s</td><td>", change);
         text(f, n->commitment && *n->commitment ? n->commitment : "-");
-        fputs("</td><td>", f);
+        char target[48] = "-";
+        if (n->has_target)
+            fmt_value(rm->metric, n->target, target, sizeof target);
+        fprintf(f, "</td><td class=\"num\">%s</td><td>", target);
         if (n->has_progress) {
             double p = fmax(0, fmin(100, n->progress));
             fprintf(f,
@@ -638,7 +642,9 @@ static void areas(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
     spine_t spines[64];
     double *scratch = calloc(na, sizeof *scratch);
     for (size_t c = 0; c < nc; c++)
-        spines[c] = scratch ? spine_of(r, cols[c], ref, scratch) : (spine_t){0};
+        spines[c] = scratch && cols[c]->metric->unit != CDOF_UNIT_COUNT
+                        ? spine_of(r, cols[c], ref, scratch)
+                        : (spine_t){0}; /* England's count is a total: no spine for counts */
     free(scratch);
     for (size_t i = 0; i < na; i++) {
         const cdof_area_t *a = cdof_ref_area_at(ref, i);
@@ -700,7 +706,8 @@ static void milestones(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
         fputs("<th title=\"", f);
         text(f, m->deliverable);
         fputs("\">", f);
-        text(f, m->id);
+        for (const char *c = m->id; *c; c++) /* "progress report": headings may wrap */
+            fputc(*c == '_' ? ' ' : *c, f);
         fputs("</th>", f);
     }
     fputs("</tr></thead><tbody>\n", f);
@@ -750,10 +757,14 @@ static void alerts(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
         raised += a->state == CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING;
         resolved += a->state == CDOF__V1__ALERT_STATE__ALERT_STATE_RESOLVED;
     }
+    size_t outside = 0;
+    for (size_t i = 0; i < r->nalerts; i++)
+        outside += r->alerts[i]->raised_ms < from || r->alerts[i]->raised_ms >= to;
     fprintf(f,
             "<p>%zu alerts raised and %zu resolved between 1 April and 31 March (the hub's "
-            "record; an alert is raised once while its condition holds).</p>\n",
-            raised, resolved);
+            "record; an alert is raised once while its condition holds). %zu more in the "
+            "hub's record were raised outside the year.</p>\n",
+            raised, resolved, outside);
     fputs("<table><thead><tr><th>#</th><th>Raised</th><th>State</th><th>Rule</th><th>Area</th>"
           "<th>Metric</th><th>Summary</th></tr></thead><tbody>\n",
           f);
