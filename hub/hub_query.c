@@ -745,6 +745,17 @@ int hub_query_handle(hub_t *hub)
         resp.status = CDOF__V1__QUERY_STATUS__QUERY_STATUS_BAD_REQUEST;
         if (frames != 1)
             snprintf(rp.error, sizeof rp.error, "expected one frame, a QueryRequest");
+        /* A request that decodes but fails the checks (a query this hub does not know, a field
+         * too long) is answered under its own id, so the client reports the reason instead of
+         * waiting for an answer that never matches. */
+        Cdof__V1__QueryRequest *raw =
+            frames == 1 && zmq_msg_size(&body) <= CDOF_WIRE_MAX_MESSAGE
+                ? cdof__v1__query_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body))
+                : NULL;
+        if (raw) {
+            resp.request_id = raw->request_id;
+            cdof__v1__query_request__free_unpacked(raw, NULL);
+        }
     } else if (rc == 0) {
         resp.request_id = req->request_id;
         rc = answer(hub, req, &rp);

@@ -119,6 +119,12 @@ rc=0
 rc=0
 q "$IT_DIR/x.csv" league no_such_metric 2023 || rc=$?
 [ "$rc" -eq 1 ] || it_fail "league of an unknown metric exited $rc, expected 1"
+# A request the hub cannot accept (an area code far too long) is refused under its own id: a
+# clear exit 1 with the reason, not a wait for an answer (exit 3).
+rc=0
+q "$IT_DIR/x.csv" area "E$(printf '0%.0s' $(seq 1 100))" || rc=$?
+[ "$rc" -eq 1 ] || it_fail "an over-long area code exited $rc, expected 1"
+grep -q "area_code is longer than" "$IT_DIR/logs/query.log" || it_fail "the refusal gave no reason"
 
 # --- 2. the report ---------------------------------------------------------------------------------
 pub="$IT_DIR/report.html"
