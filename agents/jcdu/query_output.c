@@ -1123,7 +1123,10 @@ cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, 
         double change = r->has_baseline && r->has_latest && strcmp(r->kind, "cumulative") != 0
                             ? r->latest - r->baseline
                             : NAN;
-        int dec = display ? 1 : -1;
+        /* Whole numbers (counts, most targets) without decimals keep the table in 80 columns. */
+        bool whole = (!r->has_latest || r->latest == floor(r->latest)) &&
+                     (!r->has_baseline || r->baseline == floor(r->baseline));
+        int dec = display ? (whole ? 0 : 1) : -1;
         char pct[32] = "";
         if (r->has_progress)
             snprintf(pct, sizeof pct, "%.0f%%", r->progress);
@@ -1137,7 +1140,8 @@ cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, 
                 rc |= cdof_qo_table_set_number(t, 4, r->latest, dec);
             rc |= cdof_qo_table_set_number(t, 5, change, dec);
             if (r->has_target)
-                rc |= cdof_qo_table_set_number(t, 6, r->target, dec);
+                rc |= cdof_qo_table_set_number(t, 6, r->target,
+                                               r->target == floor(r->target) ? 0 : 1);
             if (r->has_progress)
                 rc |= cdof_qo_table_set(t, 7, CDOF_QO_NUMBER, pct);
         } else {

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cdof_clock.h"
+#include "cdof_stats.h"
+#include "cdof_wire.h"
 #include "report.h"
 #include "report_suppress.h"
 
@@ -137,28 +139,6 @@ static const char *unit_words(const cdof_metric_t *m)
     return m->unit == CDOF_UNIT_PERCENTAGE ? "percent" : "count";
 }
 
-static const char *verdict_class(Cdof__V1__Verdict v)
-{
-    switch (v) {
-    case CDOF__V1__VERDICT__VERDICT_BETTER:
-        return "better";
-    case CDOF__V1__VERDICT__VERDICT_BEST:
-        return "best";
-    case CDOF__V1__VERDICT__VERDICT_SIMILAR:
-        return "similar";
-    case CDOF__V1__VERDICT__VERDICT_WORSE:
-        return "worse";
-    case CDOF__V1__VERDICT__VERDICT_WORST:
-        return "worst";
-    case CDOF__V1__VERDICT__VERDICT_HIGHER:
-        return "higher";
-    case CDOF__V1__VERDICT__VERDICT_LOWER:
-        return "lower";
-    default:
-        return "not_compared";
-    }
-}
-
 static const char *verdict_words(Cdof__V1__Verdict v)
 {
     switch (v) {
@@ -230,7 +210,7 @@ static void value_cell(FILE *f, const cdof_report_t *r, const cdof_report_metric
         return;
     }
     fprintf(f, "<td class=\"num v %s\" data-area=\"%s\" data-metric=\"%s\"",
-            a->kind == CDOF_AREA_UTLA ? verdict_class(c->vs_england) : "agg", a->code,
+            a->kind == CDOF_AREA_UTLA ? cdof_wire_verdict_name(c->vs_england) : "agg", a->code,
             rm->metric->id);
     if (!shown(r, c)) {
         fputs(" title=\"withheld: small number\">*</td>", f);
@@ -309,7 +289,8 @@ static void key_findings(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
             fprintf(f,
                     "<td class=\"num\">%s&ndash;%s</td><td class=\"num\">%s</td>"
                     "<td class=\"%s\">%s</td></tr>\n",
-                    lo, hi, eng, verdict_class(c->vs_england), verdict_words(c->vs_england));
+                    lo, hi, eng, cdof_wire_verdict_name(c->vs_england),
+                    verdict_words(c->vs_england));
             listed++;
         }
         free(order);
@@ -562,14 +543,6 @@ static void regions(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
     fputs("</section>\n", f);
 }
 
-/* PERCENTILE.INC of sorted v[0..n). */
-static double percentile(const double *v, size_t n, double p)
-{
-    double pos = p * (double)(n - 1);
-    size_t i = (size_t)pos;
-    return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -598,8 +571,8 @@ static spine_t spine_of(const cdof_report_t *r, const cdof_report_metric_t *rm,
     double lo = scratch[0], hi = scratch[n - 1];
     s.worst = s.flip ? hi : lo;
     s.best = s.flip ? lo : hi;
-    s.q_worse = percentile(scratch, n, s.flip ? 0.75 : 0.25);
-    s.q_better = percentile(scratch, n, s.flip ? 0.25 : 0.75);
+    s.q_worse = cdof_stats_percentile_inc(scratch, n, s.flip ? 0.75 : 0.25);
+    s.q_better = cdof_stats_percentile_inc(scratch, n, s.flip ? 0.25 : 0.75);
     s.england = rm->cells[ENGLAND_INDEX].value;
     s.half = fmax(fabs(hi - s.england), fabs(s.england - lo));
     if (s.half == 0)
@@ -623,7 +596,7 @@ static void spine_svg(FILE *f, const spine_t *s, const cdof_report_cell_t *c, bo
     fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"0\" y2=\"16\" stroke=\"#000\"/>", w / 2, w / 2);
     if (show)
         fprintf(f, "<circle cx=\"%.1f\" cy=\"8\" r=\"5\" class=\"%s\" stroke=\"#000\"/>",
-                SX(c->value), verdict_class(c->vs_england));
+                SX(c->value), cdof_wire_verdict_name(c->vs_england));
 #undef SX
     fputs("</svg>", f);
 }
