@@ -1,8 +1,11 @@
 #include "cdof_compare.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cdof_error.h"
 
 struct cdof_compare {
     cdof_compare_row_t *rows;
@@ -41,6 +44,23 @@ static void evaluate(const cdof_metric_t *m, cdof_compare_row_t *r)
             r->ci998 = (cdof_interval_t){b.lower * k, b.upper * k};
             r->has_interval = true;
         }
+    }
+}
+
+/* The benchmark values and verdicts of r against England and its region (either may be NULL). */
+static void set_verdicts(const cdof_metric_t *m, cdof_compare_row_t *r,
+                         const cdof_compare_row_t *eng, const cdof_compare_row_t *reg)
+{
+    cdof_stats_polarity_t pol = (cdof_stats_polarity_t)m->polarity;
+    if (eng && eng->has_value) {
+        r->england_value = eng->value;
+        r->vs_england = r->has_interval ? cdof_stats_benchmark(eng->value, &r->ci95, &r->ci998, pol)
+                                        : CDOF_VERDICT_NOT_COMPARED;
+    }
+    if (reg && reg->has_value) {
+        r->region_value = reg->value;
+        r->vs_region = r->has_interval ? cdof_stats_benchmark(reg->value, &r->ci95, &r->ci998, pol)
+                                       : CDOF_VERDICT_NOT_COMPARED;
     }
 }
 
@@ -152,19 +172,7 @@ cdof_compare_t *cdof_compare_run(const cdof_ref_t *ref, const cdof_metric_t *m,
             continue;
         const cdof_area_t *reg_area = cdof_ref_area(ref, r->area->region_code);
         const cdof_compare_row_t *reg = reg_area ? by_area[reg_area->index] : NULL;
-        cdof_stats_polarity_t pol = (cdof_stats_polarity_t)m->polarity;
-        if (eng && eng->has_value) {
-            r->england_value = eng->value;
-            r->vs_england = r->has_interval
-                                ? cdof_stats_benchmark(eng->value, &r->ci95, &r->ci998, pol)
-                                : CDOF_VERDICT_NOT_COMPARED;
-        }
-        if (reg && reg->has_value) {
-            r->region_value = reg->value;
-            r->vs_region = r->has_interval
-                               ? cdof_stats_benchmark(reg->value, &r->ci95, &r->ci998, pol)
-                               : CDOF_VERDICT_NOT_COMPARED;
-        }
+        set_verdicts(m, r, eng, reg);
         vals[nutla++] = r->has_value ? r->value : NAN;
     }
     if (nutla >= 5 && m->unit != CDOF_UNIT_COUNT &&
@@ -216,4 +224,47 @@ const cdof_compare_row_t *cdof_compare_find(const cdof_compare_t *c, const char 
             return &c->rows[i];
     }
     return NULL;
+}
+
+int cdof_compare_group(const cdof_compare_t *c, const cdof_ref_t *ref, const cdof_metric_t *m,
+                       const char *const *codes, size_t n, cdof_compare_row_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->england_value = out->region_value = NAN;
+    if (n == 0)
+        return -EINVAL;
+    double num = 0, den = 0;
+    bool one_region = true;
+    for (size_t i = 0; i < n; i++) {
+        const cdof_compare_row_t *r = cdof_compare_find(c, codes[i]);
+        if (!r || r->area->kind != CDOF_AREA_UTLA)
+            return CDOF_ENOTFOUND;
+        if (i == 0)
+            out->area = r->area;
+        else if (strcmp(r->area->region_code, out->area->region_code) != 0)
+            one_region = false;
+        /* As the regional sums above: counts where there are counts, values of count metrics. */
+        if (r->has_numerator && (r->has_denominator || m->unit == CDOF_UNIT_COUNT)) {
+            num += r->numerator;
+            den += r->has_denominator ? r->denominator : 0;
+        } else if (m->unit == CDOF_UNIT_COUNT && r->has_value) {
+            num += r->value;
+        } else {
+            return CDOF_ENOTFOUND;
+        }
+    }
+    out->has_numerator = true;
+    out->numerator = num;
+    if (m->unit == CDOF_UNIT_COUNT) {
+        out->has_value = true;
+        out->value = num;
+    } else {
+        out->has_denominator = true;
+        out->denominator = den;
+    }
+    evaluate(m, out);
+    const cdof_area_t *reg_area = one_region ? cdof_ref_area(ref, out->area->region_code) : NULL;
+    set_verdicts(m, out, cdof_compare_find(c, CDOF_ENGLAND_CODE),
+                 reg_area ? cdof_compare_find(c, reg_area->code) : NULL);
+    return 0;
 }

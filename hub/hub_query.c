@@ -152,8 +152,66 @@ static int add_compared(reply_t *rp, hub_t *hub, cdof_store_txn_t *txn, const cd
     return 0;
 }
 
+/* --- issue 7: a partnership of several areas profiled as one --- */
+
+typedef struct {
+    hub_t *hub;
+    cdof_store_txn_t *txn;
+    const cdof_metric_t *m;
+    const Cdof__V1__AreaQuery *q;
+    reply_t *rp;
+} group_ctx_t;
+
+/* Adds the group's row for the period when every member has a figure there; stops there. */
+static int group_period(void *ctx, const cdof_period_t *p)
+{
+    group_ctx_t *gc = ctx;
+    cdof_compare_t *cmp = NULL;
+    int rc = hub_compare_load(gc->hub, gc->txn, gc->m, p, &cmp);
+    if (rc < 0)
+        return rc;
+    cdof_compare_row_t row;
+    rc = cdof_compare_group(cmp, gc->hub->ref, gc->m, (const char *const *)gc->q->members,
+                            gc->q->n_members, &row);
+    if (rc == 0 && gc->rp->resp->n_rows < gc->rp->cap) {
+        add_row(gc->rp, gc->m, p, &row);
+        Cdof__V1__ComparisonRow *out = gc->rp->row_ptrs[gc->rp->resp->n_rows - 1];
+        out->area_code = out->area_name = gc->q->area_code; /* the partnership's name */
+        out->received_ms = 0;
+    }
+    cdof_compare_destroy(&cmp);
+    return rc == 0 ? 1 : rc == CDOF_ENOTFOUND ? 0 : rc;
+}
+
+static int q_group(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AreaQuery *q, reply_t *rp)
+{
+    for (size_t i = 0; i < q->n_members; i++) {
+        const cdof_area_t *a = cdof_ref_area(hub->ref, q->members[i]);
+        if (!a || a->kind != CDOF_AREA_UTLA) {
+            snprintf(rp->error, sizeof rp->error,
+                     "member '%.64s' of '%.64s' is not an upper-tier area code", q->members[i],
+                     q->area_code);
+            return CDOF_ENOTFOUND;
+        }
+    }
+    cdof_period_t want;
+    bool fixed = q->period && *q->period;
+    if (fixed && cdof_period_parse(q->period, &want, rp->error, sizeof rp->error) < 0)
+        return CDOF_EINVALID;
+    for (size_t i = 0; i < cdof_ref_metric_count(hub->ref); i++) {
+        group_ctx_t gc = {hub, txn, cdof_ref_metric_at(hub->ref, i), q, rp};
+        int rc = fixed ? group_period(&gc, &want)
+                       : hub_periods_scan(hub, txn, gc.m, true, group_period, &gc);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int q_area(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AreaQuery *q, reply_t *rp)
 {
+    if (q->n_members)
+        return q_group(hub, txn, q, rp);
     if (!cdof_ref_area(hub->ref, q->area_code)) {
         snprintf(rp->error, sizeof rp->error, "'%s' is not a known area code", q->area_code);
         return CDOF_ENOTFOUND;

@@ -290,6 +290,14 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
         if (wire_str(q->area->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0 ||
             wire_str(q->area->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0)
             goto fail;
+        if (q->area->n_members > CDOF_WIRE_MAX_MEMBERS) { /* issue 7: partnership profiles */
+            wire_fail(err, errlen, "a partnership has more than %d members", CDOF_WIRE_MAX_MEMBERS);
+            goto fail;
+        }
+        for (size_t i = 0; i < q->area->n_members; i++) {
+            if (wire_str(q->area->members[i], CDOF_WIRE_MAX_ID, "members", err, errlen) < 0)
+                goto fail;
+        }
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE:
         if (wire_str(q->league->metric_id, CDOF_WIRE_MAX_ID, "metric_id", err, errlen) < 0 ||

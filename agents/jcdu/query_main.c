@@ -42,7 +42,7 @@ typedef struct {
     char *topic;
     long width;
     /* issue 7 */
-    char *as_of, *partnership, *team, *region, *state, *year, *out;
+    char *as_of, *partnership, *team, *region, *state, *year, *out, *members;
     bool internal;
 } query_cfg_t;
 
@@ -59,6 +59,8 @@ static const cdof_opt_t query_opts[] = {
      "plain TCP without CURVE (required until CURVE keys are supported)"},
     {"internal", CDOF_OPT_BOOL, "false", 0, 0, offsetof(query_cfg_t, internal), NULL,
      "report: show true small counts, for official use only (every page is marked so)"},
+    {"members", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, members), "CODE,...",
+     "area: profile a partnership of these areas as one, named by the area argument"},
     {"out", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, out), "FILE",
      "report: the HTML file to write (required)"},
     {"page-size", CDOF_OPT_INT, "0", 0, 10000, offsetof(query_cfg_t, page_size), "N",
@@ -90,6 +92,8 @@ static const cdof_config_spec_t query_spec = {
                      "commands:\n"
                      "  area CODE [PERIOD]         every metric for an area against England "
                      "and region\n"
+                     "  area NAME [PERIOD] --members CODE,...\n"
+                     "                             the same for a partnership of those areas\n"
                      "  league METRIC PERIOD       every area for a metric, best first\n"
                      "  series METRIC AREA [--as-at DATE]\n"
                      "                             one row per period, oldest first\n"
@@ -282,6 +286,8 @@ static int check_command_flags(const char *name, const query_cfg_t *cfg)
         return usage_error("--as-of applies to milestones and report only");
     if (!milestones && cfg->partnership)
         return usage_error("--partnership applies to milestones only");
+    if (strcmp(name, "area") != 0 && cfg->members)
+        return usage_error("--members applies to area only");
     if (!report && (cfg->year || cfg->out || cfg->internal))
         return usage_error("--year, --out and --internal apply to report only");
     if (report && (!cfg->year || !cfg->out))
@@ -366,6 +372,8 @@ int main(int argc, char **argv)
     Cdof__V1__SeriesQuery series = CDOF__V1__SERIES_QUERY__INIT;
     Cdof__V1__AlertsQuery alerts = CDOF__V1__ALERTS_QUERY__INIT;
     Cdof__V1__MilestonesQuery milestones = CDOF__V1__MILESTONES_QUERY__INIT;
+    char *members[CDOF_WIRE_MAX_MEMBERS];
+    size_t nmembers = 0;
 
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);
     int rc = cdof_config_parse(&query_spec, &cfg, argc, argv, &pos, err, sizeof err);
@@ -421,6 +429,21 @@ int main(int argc, char **argv)
         area.area_code = a[0];
         if (nargs > 1)
             area.period = a[1];
+        if (cfg.members) {
+            /* Split in place: the option's string is ours until cdof_config_free. */
+            for (char *p = cfg.members, *tok; (tok = strsep(&p, ",")) != NULL;) {
+                if (!*tok)
+                    continue;
+                if (nmembers == sizeof members / sizeof members[0]) {
+                    status = usage_error("--members: at most %zu areas",
+                                         sizeof members / sizeof members[0]);
+                    goto done;
+                }
+                members[nmembers++] = tok;
+            }
+            area.members = members;
+            area.n_members = nmembers;
+        }
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AREA;
         req.area = &area;
     } else if (!strcmp(cmd->name, "league")) {

@@ -95,6 +95,17 @@ awk -F, "$IT_AWK_SPLIT_CSV"'
     "$deaths" "$league" || it_fail "the league CSV does not give back what was sent"
 csv_has "$league" 'f["area_name"] == "Bournemouth, Christchurch and Poole"'
 
+# A partnership profiled as one: counts summed, compared with England; with its region only when
+# its areas share one (Hartlepool is in the North East, Blackpool in the North West).
+sum=$(awk -F, '$2 == "E06000001" || $2 == "E06000009" { n += $4; d += $5 } END { print n "," d }' "$deaths")
+q "$IT_DIR/pair.csv" area pair --members E06000001,E06000009 --format csv || it_fail "partnership profile failed"
+csv_has "$IT_DIR/pair.csv" 'f["area_code"] == "pair" && f["metric_id"] == "drug_misuse_deaths" && f["numerator"] "," f["denominator"] == "'"$sum"'" && f["vs_england"] == "worst" && f["vs_region"] == "not_compared"'
+q "$IT_DIR/tees.csv" area tees --members E06000002,E06000003 --format csv || it_fail "partnership profile failed"
+csv_has "$IT_DIR/tees.csv" 'f["vs_england"] == "similar" && f["vs_region"] == "similar"'
+rc=0
+q "$IT_DIR/x.csv" area bad --members E06000002,E99999999 || rc=$?
+[ "$rc" -eq 1 ] || it_fail "a partnership with an unknown member exited $rc, expected 1"
+
 # Paging: ten rows a page gives the same table.
 q "$IT_DIR/paged.csv" league drug_misuse_deaths 2021-2023 --format csv --page-size 10 ||
     it_fail "paged league query failed"

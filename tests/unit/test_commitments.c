@@ -15,22 +15,7 @@
 #include "cdof_commitments.h"
 #include "cdof_error.h"
 
-static cdof_ref_t *ref;
-
-static int setup(void **state)
-{
-    (void)state;
-    char err[256];
-    ref = cdof_ref_load(CDOF_REF_DIR, err, sizeof err);
-    return ref ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cdof_ref_destroy(&ref);
-    return 0;
-}
+#include "ref_fixture.h"
 
 static void test_shipped_file(void **state)
 {
@@ -125,5 +110,5 @@ int main(void)
         cmocka_unit_test(test_bad_rows_named),
         cmocka_unit_test(test_progress),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ref_setup, ref_teardown);
 }

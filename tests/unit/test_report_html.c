@@ -17,22 +17,7 @@
 #include "report.h"
 #include "report_suppress.h"
 
-static cdof_ref_t *ref;
-
-static int setup(void **state)
-{
-    (void)state;
-    char err[256];
-    ref = cdof_ref_load(CDOF_REF_DIR, err, sizeof err);
-    return ref ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    cdof_ref_destroy(&ref);
-    return 0;
-}
+#include "ref_fixture.h"
 
 static Cdof__V1__MilestoneRow ms[2];
 
@@ -214,5 +199,5 @@ int main(void)
         cmocka_unit_test(test_internal_marks_and_true_values),
         cmocka_unit_test(test_milestones_csv_round_trip),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ref_setup, ref_teardown);
 }
