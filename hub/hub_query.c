@@ -369,7 +369,9 @@ static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQue
     alerts_ctx_t ac = {rp, q->topic_prefix, limit};
     int rc = cdof_store_scan(txn, hub->db_alerts, from, sizeof from, NULL, 0, alert_visit, &ac);
     size_t n = rp->resp->n_alerts;
-    if (rc == 0 && n == limit && n > 0) /* maybe more: the client asks again after the last */
+    /* Maybe more: the client asks again after the last; but a client's own limit is all it
+     * wants, so it gets no further pages. */
+    if (rc == 0 && n == limit && n > 0 && !(q->limit && q->limit <= limit))
         snprintf(rp->next_token, sizeof rp->next_token, "%llu",
                  (unsigned long long)rp->alerts[n - 1]->sequence);
     return rc;

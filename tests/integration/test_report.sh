@@ -111,6 +111,17 @@ q "$IT_DIR/paged.csv" league drug_misuse_deaths 2021-2023 --format csv --page-si
     it_fail "paged league query failed"
 cmp -s "$league" "$IT_DIR/paged.csv" || it_fail "paging changed the league table"
 
+# Alerts: Hartlepool and Blackpool, each worse than England and than its region. Pages of one
+# alert give the same list; filters by region, team and state.
+q "$IT_DIR/alerts.csv" alerts --format csv || it_fail "alerts query failed"
+q "$IT_DIR/alerts-paged.csv" alerts --format csv --page-size 1 || it_fail "paged alerts failed"
+cmp -s "$IT_DIR/alerts.csv" "$IT_DIR/alerts-paged.csv" || it_fail "paging changed the alerts"
+[ "$(($(grep -c . "$IT_DIR/alerts.csv") - 1))" -eq 4 ] || it_fail "expected 4 alerts"
+q "$IT_DIR/alerts-ne.csv" alerts --format csv --region E12000001 --team ohid --state firing ||
+    it_fail "filtered alerts failed"
+[ "$(($(grep -c . "$IT_DIR/alerts-ne.csv") - 1))" -eq 2 ] &&
+    ! grep -q E06000009 "$IT_DIR/alerts-ne.csv" || it_fail "the North East filter kept other alerts"
+
 q "$IT_DIR/ms.csv" milestones --format csv --as-of 2025-03-31 || it_fail "milestones query failed"
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "kent" && f["milestone_id"] == "progress_report" && f["status"] == "overdue" && f["overdue_since"] == "2024-04-30"'
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "bristol" && f["milestone_id"] == "progress_report" && f["status"] == "done_late" && f["done_on"] == "2024-06-15"'
