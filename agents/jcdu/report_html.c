@@ -228,10 +228,82 @@ static void value_cell(FILE *f, const cdof_report_t *r, const cdof_report_metric
 
 /* --- sections --- */
 
+/* The areas worse than England on d, worst first, into order (room for every area): their
+ * count. */
+static size_t worse_areas(const cdof_report_metric_t *d, const cdof_ref_t *ref, size_t *order)
+{
+    size_t n = 0;
+    for (size_t i = 0; d && d->cells && i < cdof_ref_area_count(ref); i++) {
+        const cdof_report_cell_t *c = &d->cells[i];
+        if (cdof_ref_area_at(ref, i)->kind == CDOF_AREA_UTLA && c->has &&
+            (c->vs_england == CDOF__V1__VERDICT__VERDICT_WORSE ||
+             c->vs_england == CDOF__V1__VERDICT__VERDICT_WORST))
+            order[n++] = i;
+    }
+    /* Worst first: by value, in the direction the polarity calls worse (insertion sort: at
+     * most 153). */
+    bool low_good = d && d->metric->polarity == CDOF_POLARITY_LOW_GOOD;
+    for (size_t i = 1; i < n; i++) {
+        size_t x = order[i], j = i;
+        double vx = d->cells[x].value;
+        while (j > 0 &&
+               (low_good ? d->cells[order[j - 1]].value < vx : d->cells[order[j - 1]].value > vx)) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = x;
+    }
+    return n;
+}
+
+static bool progress_late(const Cdof__V1__MilestoneRow *m)
+{
+    return !strcmp(m->milestone_id, PROGRESS_REPORT) &&
+           (!strcmp(m->status, "overdue") || !strcmp(m->status, "done_late"));
+}
+
+/* The two answers in one short list at the top, so that neither is below the fold. */
+static void findings_summary(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref,
+                             const cdof_report_metric_t *d)
+{
+    size_t na = cdof_ref_area_count(ref);
+    size_t *order = calloc(na, sizeof *order);
+    size_t n = order ? worse_areas(d, ref, order) : 0;
+    fputs("<ul class=\"summary\">\n<li><b>Drug deaths:</b> ", f);
+    if (!d || !d->cells) {
+        fputs("no figures for this year.", f);
+    } else {
+        fprintf(f, "%zu area%s worse than England (%s)%s", n, n == 1 ? " is" : "s are", d->period,
+                n ? ": " : ".");
+        for (size_t k = 0; k < n && k < 10; k++) {
+            text(f, cdof_ref_area_at(ref, order[k])->name);
+            fputs(k + 1 < n && k < 9 ? ", " : n > 10 ? " and more" : ".", f);
+        }
+    }
+    fputs(" <a href=\"#deaths-worse\">The list</a></li>\n<li><b>Progress reports:</b> ", f);
+    size_t late = 0;
+    for (size_t i = 0; i < r->nmilestones; i++) {
+        const Cdof__V1__MilestoneRow *m = r->milestones[i];
+        if (!progress_late(m))
+            continue;
+        char d8[16];
+        bool overdue = !strcmp(m->status, "overdue");
+        cdof_date_format(overdue ? m->overdue_since : m->done_day, d8, sizeof d8);
+        fputs(late ? "; " : "", f);
+        text(f, m->partnership);
+        fprintf(f, overdue ? " is overdue (since %s)" : " reported late (on %s)", d8);
+        late++;
+    }
+    fputs(late ? ". " : "every partnership known to the hub is up to date. ", f);
+    fputs("<a href=\"#progress-late\">Details</a></li>\n</ul>\n", f);
+    free(order);
+}
+
 static void key_findings(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
 {
     section_open(f, r, "key-findings", "Key findings");
     const cdof_report_metric_t *d = find_metric(r, DEATHS_METRIC);
+    findings_summary(f, r, ref, d);
     fputs("<h3 id=\"deaths-worse\">Which areas are worse than England on drug deaths?</h3>\n", f);
     if (!d || !d->cells) {
         fputs("<p>The hub holds no drug deaths figures for periods ending by the end of this "
@@ -249,27 +321,8 @@ static void key_findings(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
               "</thead><tbody>\n",
               f);
         size_t na = cdof_ref_area_count(ref), listed = 0;
-        /* Worst first: by value, in the direction the polarity calls worse. */
         size_t *order = calloc(na, sizeof *order);
-        size_t n = 0;
-        for (size_t i = 0; order && i < na; i++) {
-            const cdof_report_cell_t *c = &d->cells[i];
-            if (cdof_ref_area_at(ref, i)->kind == CDOF_AREA_UTLA && c->has &&
-                (c->vs_england == CDOF__V1__VERDICT__VERDICT_WORSE ||
-                 c->vs_england == CDOF__V1__VERDICT__VERDICT_WORST))
-                order[n++] = i;
-        }
-        for (size_t i = 1; i < n; i++) { /* insertion sort: at most 153 */
-            size_t x = order[i], j = i;
-            double vx = d->cells[x].value;
-            bool low_good = d->metric->polarity == CDOF_POLARITY_LOW_GOOD;
-            while (j > 0 && (low_good ? d->cells[order[j - 1]].value < vx
-                                      : d->cells[order[j - 1]].value > vx)) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = x;
-        }
+        size_t n = order ? worse_areas(d, ref, order) : 0;
         for (size_t k = 0; k < n; k++) {
             const cdof_area_t *a = cdof_ref_area_at(ref, order[k]);
             const cdof_area_t *reg = cdof_ref_area(ref, a->region_code);
@@ -313,12 +366,10 @@ static void key_findings(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
     size_t late = 0, total = 0;
     for (size_t i = 0; i < r->nmilestones; i++) {
         const Cdof__V1__MilestoneRow *m = r->milestones[i];
-        if (strcmp(m->milestone_id, PROGRESS_REPORT) != 0)
+        total += !strcmp(m->milestone_id, PROGRESS_REPORT);
+        if (!progress_late(m))
             continue;
-        total++;
-        bool overdue = !strcmp(m->status, "overdue"), was_late = !strcmp(m->status, "done_late");
-        if (!overdue && !was_late)
-            continue;
+        bool overdue = !strcmp(m->status, "overdue");
         late++;
         char due[16], since[16], done[16];
         day_text(m->due_day, due, sizeof due);
@@ -861,7 +912,8 @@ static const char *css =
     ".lower{background:#5555e6;color:#fff}.not_compared,.agg{background:#fff}"
     "svg .better,svg .best{fill:#92d050}svg .similar{fill:#ffc000}svg .worse,svg .worst{fill:"
     "#c00000}svg .higher{fill:#bed2ff}svg .lower{fill:#5555e6}svg .not_compared{fill:#fff}"
-    ".findings{font-size:15px}#key-findings{background:#f8f8f8;border-left:8px solid #1d70b8;"
+    ".findings{font-size:15px}.summary{font-size:17px;line-height:1.5}#key-findings{background:#"
+    "f8f8f8;border-left:8px solid #1d70b8;"
     "padding:4px 16px 12px}.mark{background:#d4351c;color:#fff;font-weight:bold;padding:6px;"
     "margin:8px 0}.banner{position:fixed;top:0;left:0;right:0;text-align:center;z-index:9}"
     ".charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;width:330px;font-size:12px}"
