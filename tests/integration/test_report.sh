@@ -159,7 +159,13 @@ for f in "$pub" "$internal"; do
     ! grep -Eq '(src|href)="(https?:)?//' "$f" || it_fail "$(basename "$f") refers to the network"
 done
 
-# The key findings: a reader finds the two areas and the two late partnerships.
+# The key findings: a reader finds the two areas and the two late partnerships, first in the
+# summary at the top, then in the tables.
+sed -n '/<ul class="summary">/,/<\/ul>/p' "$pub" >"$IT_DIR/summary.html"
+grep -q '2 areas are worse than England (2021-2023): Blackpool, Hartlepool\.' "$IT_DIR/summary.html" &&
+    grep -q 'kent is overdue (since 2024-04-30)' "$IT_DIR/summary.html" &&
+    grep -q 'bristol reported late' "$IT_DIR/summary.html" && ! grep -q leeds "$IT_DIR/summary.html" ||
+    it_fail "the summary at the top does not answer both questions: $(cat "$IT_DIR/summary.html")"
 section() { # ID FILE: the text of one h3's part of the key findings
     awk -v id="$1" 'index($0, "id=\"" id "\"") { on = 1 } on && /<h3/ && !index($0, "id=\"" id "\"") { exit } on' "$2"
 }
