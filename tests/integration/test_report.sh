@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2046,SC2015 # it_sec's flags split on purpose; A && B || it_fail is meant
 # JCDU queries and the annual report on a known dataset:
 # - drug misuse deaths for every area, 2021-2023, at England's rate except Hartlepool and
 #   Blackpool (three times it: worse than England), Rutland (3 deaths: a small count) and the
