@@ -920,7 +920,7 @@ static const char *css =
     ".trend .line{fill:none;stroke:#1d70b8;stroke-width:2}.trend .dot{fill:#1d70b8}"
     ".trend .target{stroke:#d4351c;stroke-dasharray:4 3}.axis{font-size:9px;fill:#505a5f}"
     "nav li{margin:2px 0}.key span{padding:2px 6px;margin-right:4px;border:1px solid #b1b4b6}"
-    "@media print{section{break-before:page}.banner{position:fixed}}";
+    ".internal{padding-top:44px}@media print{section{break-before:page}.banner{position:fixed}}";
 
 int cdof_report_render(const cdof_report_t *r, const cdof_ref_t *ref, FILE *f)
 {
@@ -932,8 +932,9 @@ int cdof_report_render(const cdof_report_t *r, const cdof_ref_t *ref, FILE *f)
           f);
     fprintf(f,
             "Combating Drugs Outcomes Framework: annual report %s%s</title>\n<style>%s</style>\n"
-            "</head>\n<body>\n",
-            r->year, r->internal ? " (internal)" : "", css);
+            "</head>\n<body%s>\n",
+            r->year, r->internal ? " (internal)" : "", css,
+            r->internal ? " class=\"internal\"" : "");
     if (r->internal)
         fputs("<div class=\"banner mark\">OFFICIAL-SENSITIVE: internal edition with unsuppressed "
               "small numbers</div>\n",
