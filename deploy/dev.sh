@@ -19,8 +19,9 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 # --- deps ------------------------------------------------------------------------------------
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
                liblmdb-dev libuv1-dev libcmocka-dev)
-# clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan.
-optional_pkgs=(clang valgrind)
+# clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
+# renders the annual report headless in integration_report (skipped, with a message, without it).
+optional_pkgs=(clang valgrind chromium)
 
 installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
@@ -262,6 +263,11 @@ cmd_demo() {
     timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) league continuity_of_care 2024-06 \
         2>>"$var/logs/query.log" || true
 
+    heading "cdof-query milestones (progress reports, as at 2025-03-31)"
+    # shellcheck disable=SC2046
+    timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) milestones --as-of 2025-03-31 \
+        --format csv 2>>"$var/logs/query.log" | grep -E '^partnership|progress_report' || true
+
     heading "rejected rows (bristol/spool/rejected/)"
     local any=0
     for f in "$var"/*/spool/rejected/*.errors.csv; do
@@ -272,10 +278,20 @@ cmd_demo() {
     done
     [ $any = 1 ] || echo "(none found)"
 
+    heading "annual report 2024/25 (cdof-query report)"
+    # shellcheck disable=SC2046
+    if timeout 120 "$query" --hub "$queryep" $(curve_args jcdu) --timeout-ms 20000 report \
+        --year 2024/25 --out "$var/report-2024-25.html" 2>>"$var/logs/query.log"; then
+        echo "open it in a browser: file://$var/report-2024-25.html"
+    else
+        echo "(the report could not be written: see var/demo/logs/query.log)"
+    fi
+
     heading "demo: stopping (SIGTERM)"
     demo_stop
     trap - EXIT
     echo "logs: var/demo/logs/   hub store: var/demo/hub/   agents: var/demo/<id>/{spool,data}/"
+    echo "annual report: var/demo/report-2024-25.html"
 }
 
 # --- clean -----------------------------------------------------------------------------------

@@ -47,6 +47,23 @@ static void evaluate(const cdof_metric_t *m, cdof_compare_row_t *r)
     }
 }
 
+/* The benchmark values and verdicts of r against England and its region (either may be NULL). */
+static void set_verdicts(const cdof_metric_t *m, cdof_compare_row_t *r,
+                         const cdof_compare_row_t *eng, const cdof_compare_row_t *reg)
+{
+    cdof_stats_polarity_t pol = (cdof_stats_polarity_t)m->polarity;
+    if (eng && eng->has_value) {
+        r->england_value = eng->value;
+        r->vs_england = r->has_interval ? cdof_stats_benchmark(eng->value, &r->ci95, &r->ci998, pol)
+                                        : CDOF_VERDICT_NOT_COMPARED;
+    }
+    if (reg && reg->has_value) {
+        r->region_value = reg->value;
+        r->vs_region = r->has_interval ? cdof_stats_benchmark(reg->value, &r->ci95, &r->ci998, pol)
+                                       : CDOF_VERDICT_NOT_COMPARED;
+    }
+}
+
 static void set_input(cdof_compare_row_t *r, const cdof_compare_input_t *in)
 {
     memset(r, 0, sizeof *r);
@@ -107,22 +124,6 @@ static bool sum_row(const cdof_metric_t *m, const cdof_area_t *area, const sum_t
     set_input(r, &agg);
     r->submitted = false;
     return true;
-}
-
-static void verdicts(const cdof_metric_t *m, cdof_compare_row_t *r, const cdof_compare_row_t *eng,
-                     const cdof_compare_row_t *reg)
-{
-    cdof_stats_polarity_t pol = (cdof_stats_polarity_t)m->polarity;
-    if (eng && eng->has_value) {
-        r->england_value = eng->value;
-        r->vs_england = r->has_interval ? cdof_stats_benchmark(eng->value, &r->ci95, &r->ci998, pol)
-                                        : CDOF_VERDICT_NOT_COMPARED;
-    }
-    if (reg && reg->has_value) {
-        r->region_value = reg->value;
-        r->vs_region = r->has_interval ? cdof_stats_benchmark(reg->value, &r->ci95, &r->ci998, pol)
-                                       : CDOF_VERDICT_NOT_COMPARED;
-    }
 }
 
 /* past() answers 0 (found), CDOF_ENOTFOUND (none) or a failure, which stops the run. */
@@ -280,7 +281,7 @@ int cdof_compare_run_opts(const cdof_ref_t *ref, const cdof_metric_t *m,
             continue;
         const cdof_area_t *reg_area =
             r->area->region_code ? cdof_ref_area(ref, r->area->region_code) : NULL;
-        verdicts(m, r, eng, reg_area ? by_area[reg_area->index] : NULL);
+        set_verdicts(m, r, eng, reg_area ? by_area[reg_area->index] : NULL);
         if (r->area->kind == CDOF_AREA_UTLA)
             vals[nutla++] = r->has_value ? r->value : NAN;
     }
@@ -370,4 +371,34 @@ const cdof_compare_row_t *cdof_compare_find(const cdof_compare_t *c, const char 
             return &c->rows[i];
     }
     return NULL;
+}
+
+int cdof_compare_group(const cdof_compare_t *c, const cdof_ref_t *ref, const cdof_metric_t *m,
+                       const char *const *codes, size_t n, cdof_compare_row_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->england_value = out->region_value = NAN;
+    if (n == 0)
+        return -EINVAL;
+    sum_t s = {0};
+    const cdof_area_t *first = NULL;
+    bool one_region = true;
+    for (size_t i = 0; i < n; i++) {
+        const cdof_compare_row_t *r = cdof_compare_find(c, codes[i]);
+        if (!r || r->area->kind != CDOF_AREA_UTLA)
+            return CDOF_ENOTFOUND;
+        if (!first)
+            first = r->area;
+        else if (strcmp(r->area->region_code, first->region_code) != 0)
+            one_region = false;
+        sum_add(&s, m, r);
+    }
+    /* As the regional sums: counts where there are counts, values of count metrics. */
+    if (!sum_row(m, first, &s, out))
+        return CDOF_ENOTFOUND;
+    evaluate(m, out);
+    const cdof_area_t *reg_area = one_region ? cdof_ref_area(ref, first->region_code) : NULL;
+    set_verdicts(m, out, cdof_compare_find(c, CDOF_ENGLAND_CODE),
+                 reg_area ? cdof_compare_find(c, reg_area->code) : NULL);
+    return 0;
 }

@@ -114,5 +114,13 @@ int cdof_compare_from_rows(const cdof_compare_row_t *rows, size_t n, cdof_compar
 
 /* The row at i, writable: for callers that rebuild stored rows (trend refresh). */
 cdof_compare_row_t *cdof_compare_row_mut(cdof_compare_t *c, size_t i);
+/* issue 7: a group of areas (a partnership) as one row, from the rows of c: the members' counts
+ * summed (never their rates averaged), value and intervals as the metric's method says, verdicts
+ * against England and, when every member is in one region, that region (vs_region not compared
+ * otherwise); no quintile. out->area is the first member's area: the caller names the group.
+ * Returns 0, CDOF_ENOTFOUND when a member has no row or a code is not a UTLA of ref, or -EINVAL
+ * for an empty group. */
+int cdof_compare_group(const cdof_compare_t *c, const cdof_ref_t *ref, const cdof_metric_t *m,
+                       const char *const *codes, size_t n, cdof_compare_row_t *out);
 
 #endif

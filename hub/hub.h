@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdof_commitments.h"
 #include "cdof_compare.h"
 #include "cdof_config.h"
 #include "cdof_period.h"
@@ -41,6 +42,7 @@ typedef struct {
     size_t npending, cap_pending;
     hub_counters_t counters;
     struct hub_results *results; /* stored comparisons and partnerships (hub_results.c) */
+    cdof_commitments_t *commitments; /* issue 7: the strategy's commitments (may be empty) */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */

@@ -293,6 +293,17 @@ int main(int argc, char **argv)
         cdof_log_error("reference data: %s", err);
         goto out;
     }
+    /* The strategy's commitments are optional: without the file the national summary simply
+     * shows no commitment column. A malformed file is an error, named by line and field. */
+    char cpath[4096];
+    snprintf(cpath, sizeof cpath, "%s/commitments.csv", refdir);
+    rc = cdof_commitments_load(cpath, hub.ref, &hub.commitments, err, sizeof err);
+    if (rc == CDOF_ENOTFOUND) {
+        cdof_log_info("no %s: national summary without commitments", cpath);
+    } else if (rc < 0) {
+        cdof_log_error("reference data: %s", err);
+        goto out;
+    }
     if (mkdir(hub.cfg.data, 0700) < 0 && errno != EEXIST) {
         cdof_log_error("cannot create %s: %s", hub.cfg.data, strerror(errno));
         goto out;
@@ -349,6 +360,7 @@ out:
     hub_results_close(&hub);
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);
+    cdof_commitments_destroy(&hub.commitments);
     cdof_ref_destroy(&hub.ref);
     cdof_config_free(&SPEC, &hub.cfg);
     cdof_strlist_free(&pos);

@@ -7,6 +7,8 @@
 #include <zmq.h>
 
 #include "cdof_compare.h"
+#include "cdof_compliance.h"
+#include "cdof_clock.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
@@ -25,6 +27,17 @@ typedef struct {
     char (*agent_ids)[CDOF_POINTS_AGENT_MAX];
     size_t cap;
     char error[CDOF_WIRE_MAX_TEXT];
+    size_t page_size; /* 0: no limit asked */
+    uint64_t after;   /* from the page token */
+    /* issue 7: national summary and milestone compliance */
+    Cdof__V1__NationalRow *nat;
+    Cdof__V1__NationalRow **nat_ptrs;
+    char (*nat_periods)[2][CDOF_PERIOD_TEXT_MAX];
+    Cdof__V1__MilestoneRow *ms;
+    Cdof__V1__MilestoneRow **ms_ptrs;
+    char **ms_strings; /* partnership and ref of each row, owned */
+    size_t ms_cap;
+    char next_token[24];
 } reply_t;
 
 static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
@@ -52,6 +65,14 @@ static void reply_free(reply_t *r)
     free(r->agents);
     free(r->agent_ptrs);
     free(r->agent_ids);
+    free(r->nat);
+    free(r->nat_ptrs);
+    free(r->nat_periods);
+    for (size_t i = 0; r->ms_strings && i < 2 * r->ms_cap; i++)
+        free(r->ms_strings[i]);
+    free(r->ms_strings);
+    free(r->ms);
+    free(r->ms_ptrs);
 }
 
 static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
@@ -156,8 +177,66 @@ static int add_stored(void *ctx, const cdof_compare_row_t *r)
     return 0;
 }
 
+/* --- issue 7: a partnership of several areas profiled as one --- */
+
+typedef struct {
+    hub_t *hub;
+    cdof_store_txn_t *txn;
+    const cdof_metric_t *m;
+    const Cdof__V1__AreaQuery *q;
+    reply_t *rp;
+} group_ctx_t;
+
+/* Adds the group's row for the period when every member has a figure there; stops there. */
+static int group_period(void *ctx, const cdof_period_t *p)
+{
+    group_ctx_t *gc = ctx;
+    cdof_compare_t *cmp = NULL;
+    int rc = hub_compare_load(gc->hub, gc->txn, gc->m, p, &cmp);
+    if (rc < 0)
+        return rc;
+    cdof_compare_row_t row;
+    rc = cdof_compare_group(cmp, gc->hub->ref, gc->m, (const char *const *)gc->q->members,
+                            gc->q->n_members, &row);
+    if (rc == 0 && gc->rp->resp->n_rows < gc->rp->cap) {
+        add_row(gc->rp, gc->m, p, &row);
+        Cdof__V1__ComparisonRow *out = gc->rp->row_ptrs[gc->rp->resp->n_rows - 1];
+        out->area_code = out->area_name = gc->q->area_code; /* the partnership's name */
+        out->received_ms = 0;
+    }
+    cdof_compare_destroy(&cmp);
+    return rc == 0 ? 1 : rc == CDOF_ENOTFOUND ? 0 : rc;
+}
+
+static int q_group(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AreaQuery *q, reply_t *rp)
+{
+    for (size_t i = 0; i < q->n_members; i++) {
+        const cdof_area_t *a = cdof_ref_area(hub->ref, q->members[i]);
+        if (!a || a->kind != CDOF_AREA_UTLA) {
+            snprintf(rp->error, sizeof rp->error,
+                     "member '%.64s' of '%.64s' is not an upper-tier area code", q->members[i],
+                     q->area_code);
+            return CDOF_ENOTFOUND;
+        }
+    }
+    cdof_period_t want;
+    bool fixed = q->period && *q->period;
+    if (fixed && cdof_period_parse(q->period, &want, rp->error, sizeof rp->error) < 0)
+        return CDOF_EINVALID;
+    for (size_t i = 0; i < cdof_ref_metric_count(hub->ref); i++) {
+        group_ctx_t gc = {hub, txn, cdof_ref_metric_at(hub->ref, i), q, rp};
+        int rc = fixed ? group_period(&gc, &want)
+                       : hub_periods_scan(hub, txn, gc.m, true, group_period, &gc);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int q_area(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AreaQuery *q, reply_t *rp)
 {
+    if (q->n_members)
+        return q_group(hub, txn, q, rp);
     if (!hub_results_area(hub, q->area_code)) {
         snprintf(rp->error, sizeof rp->error, "'%s' is not a known area or partnership code",
                  q->area_code);
@@ -301,16 +380,27 @@ static int alert_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *v
 static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQuery *q, reply_t *rp)
 {
     size_t limit = q->limit && q->limit < MAX_ROWS ? q->limit : MAX_ROWS;
+    if (rp->page_size && rp->page_size < limit)
+        limit = rp->page_size;
     rp->alerts = calloc(limit, sizeof *rp->alerts);
     if (!rp->alerts)
         return -ENOMEM;
     rp->resp->alerts = rp->alerts;
     uint8_t from[8];
-    if (q->since_sequence == UINT64_MAX)
+    /* A page token carries on after the last alert of the previous page. */
+    uint64_t since = rp->after > q->since_sequence ? rp->after : q->since_sequence;
+    if (since == UINT64_MAX)
         return 0;
-    cdof_store_be64(from, q->since_sequence + 1);
+    cdof_store_be64(from, since + 1);
     alerts_ctx_t ac = {rp, q->topic_prefix, limit};
-    return cdof_store_scan(txn, hub->db_alerts, from, sizeof from, NULL, 0, alert_visit, &ac);
+    int rc = cdof_store_scan(txn, hub->db_alerts, from, sizeof from, NULL, 0, alert_visit, &ac);
+    size_t n = rp->resp->n_alerts;
+    /* Maybe more: the client asks again after the last; but a client's own limit is all it
+     * wants, so it gets no further pages. */
+    if (rc == 0 && n == limit && n > 0 && !(q->limit && q->limit <= limit))
+        snprintf(rp->next_token, sizeof rp->next_token, "%llu",
+                 (unsigned long long)rp->alerts[n - 1]->sequence);
+    return rc;
 }
 
 static int agent_visit(void *ctx, const cdof_agent_record_t *rec)
@@ -343,8 +433,336 @@ static int q_agents(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
     return cdof_points_agent_scan(hub->pts, txn, agent_visit, rp);
 }
 
+/* --- issue 7: national summary against the strategy's commitments --- */
+
+typedef struct {
+    hub_t *hub;
+    cdof_store_txn_t *txn;
+    const cdof_metric_t *m;
+    cdof_period_t latest;
+    bool have_latest;
+} nat_latest_t;
+
+/* England's value for m at p: submitted, else the aggregate of the areas. */
+static int england_value(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                         const cdof_period_t *p, bool *has, double *v)
+{
+    cdof_compare_t *cmp = NULL;
+    int rc = hub_compare_load(hub, txn, m, p, &cmp);
+    if (rc < 0)
+        return rc;
+    const cdof_compare_row_t *row = cdof_compare_find(cmp, CDOF_ENGLAND_CODE);
+    *has = row && row->has_value && isfinite(row->value);
+    *v = *has ? row->value : 0;
+    cdof_compare_destroy(&cmp);
+    return 0;
+}
+
+static int nat_newest(void *ctx, const cdof_period_t *p)
+{
+    nat_latest_t *nl = ctx;
+    bool has;
+    double v;
+    int rc = england_value(nl->hub, nl->txn, nl->m, p, &has, &v);
+    if (rc < 0 || !has)
+        return rc;
+    nl->latest = *p;
+    nl->have_latest = true;
+    return 1;
+}
+
+typedef struct {
+    nat_latest_t *nl;
+    const cdof_commitment_t *c;
+    bool have_first;
+    cdof_period_t first;
+    double first_value, latest_value, total;
+} nat_scan_t;
+
+/* Periods of one series: the same kind and, for pooled years, the same number of years (months
+ * differ in days; a leap day makes pooled spans differ by one). */
+static bool same_shape(const cdof_period_t *a, const cdof_period_t *b)
+{
+    int32_t la = a->last_day - a->first_day, lb = b->last_day - b->first_day;
+    return a->kind == b->kind && (a->kind != CDOF_PERIOD_POOLED_YEARS || abs(la - lb) <= 2);
+}
+
+/* Oldest first, periods of the latest one's kind only (a month and a quarter overlap). */
+static int nat_visit(void *ctx, const cdof_period_t *p)
+{
+    nat_scan_t *ns = ctx;
+    if (!same_shape(p, &ns->nl->latest))
+        return 0;
+    bool has;
+    double v;
+    int rc = england_value(ns->nl->hub, ns->nl->txn, ns->nl->m, p, &has, &v);
+    if (rc < 0 || !has)
+        return rc;
+    if (!ns->have_first) {
+        ns->have_first = true;
+        ns->first = *p;
+        ns->first_value = v;
+    }
+    if (ns->c && ns->c->kind == CDOF_COMMIT_CUMULATIVE && p->first_day >= ns->c->since_day)
+        ns->total += v;
+    ns->latest_value = v;
+    return 0;
+}
+
+static int q_national(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
+{
+    size_t nm = cdof_ref_metric_count(hub->ref);
+    rp->nat = calloc(nm, sizeof *rp->nat);
+    rp->nat_ptrs = calloc(nm, sizeof *rp->nat_ptrs);
+    rp->nat_periods = calloc(nm, sizeof *rp->nat_periods);
+    if (!rp->nat || !rp->nat_ptrs || !rp->nat_periods)
+        return -ENOMEM;
+    rp->resp->national = rp->nat_ptrs;
+    for (size_t i = 0; i < nm; i++) {
+        const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
+        const cdof_commitment_t *c = cdof_commitments_find(hub->commitments, m->id);
+        nat_latest_t nl = {.hub = hub, .txn = txn, .m = m};
+        int rc = hub_periods_scan(hub, txn, m, true, nat_newest, &nl);
+        if (rc < 0)
+            return rc;
+        if (!nl.have_latest && !c)
+            continue; /* nothing to say about this metric */
+        nat_scan_t ns = {.nl = &nl, .c = c};
+        if (nl.have_latest && (rc = hub_periods_scan(hub, txn, m, false, nat_visit, &ns)) < 0)
+            return rc;
+        size_t k = rp->resp->n_national++;
+        Cdof__V1__NationalRow *row = &rp->nat[k];
+        cdof__v1__national_row__init(row);
+        rp->nat_ptrs[k] = row;
+        row->metric_id = (char *)m->id;
+        row->metric_name = (char *)m->name;
+        row->headline = m->headline;
+        char *base_text = rp->nat_periods[k][0], *latest_text = rp->nat_periods[k][1];
+        row->baseline_period = base_text;
+        row->latest_period = latest_text;
+        if (c && c->has_baseline) {
+            row->has_baseline = true;
+            row->baseline = c->baseline;
+            snprintf(base_text, CDOF_PERIOD_TEXT_MAX, "%s", c->baseline_period);
+        } else if (ns.have_first && (!c || c->kind != CDOF_COMMIT_CUMULATIVE)) {
+            row->has_baseline = true;
+            row->baseline = ns.first_value;
+            cdof_period_format(&ns.first, base_text, CDOF_PERIOD_TEXT_MAX);
+        }
+        if (nl.have_latest) {
+            row->has_latest = true;
+            row->latest = c && c->kind == CDOF_COMMIT_CUMULATIVE ? ns.total : ns.latest_value;
+            cdof_period_format(&nl.latest, latest_text, CDOF_PERIOD_TEXT_MAX);
+        }
+        if (c) {
+            row->commitment = (char *)c->commitment;
+            row->source = (char *)c->source;
+            row->kind = (char *)cdof_commitment_kind_name(c->kind);
+            /* The level asked for is known without data, except for a change from a baseline
+             * the hub does not hold yet. */
+            if (c->has_target && (c->kind != CDOF_COMMIT_CHANGE || row->has_baseline)) {
+                row->has_target = true;
+                row->target = c->kind == CDOF_COMMIT_CHANGE ? row->baseline + c->target : c->target;
+            }
+            double target, progress;
+            if (row->has_latest &&
+                cdof_commitment_progress(c, row->has_baseline ? row->baseline : NAN, row->latest,
+                                         &target, &progress)) {
+                row->has_progress = true;
+                row->progress = progress;
+            }
+        }
+    }
+    return 0;
+}
+
+/* --- issue 7: milestone compliance --- */
+
+typedef struct {
+    char partnership[CDOF_WIRE_MAX_ID + 1];
+    char milestone[CDOF_WIRE_MAX_ID + 1];
+    int32_t day;
+    char *ref; /* owned */
+} ms_event_t;
+
+typedef struct {
+    ms_event_t *ev;
+    size_t n, cap;
+} ms_list_t;
+
+static int ms_collect(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    ms_list_t *l = ctx;
+    const char *k = key->data;
+    size_t a = strnlen(k, key->len);
+    if (a + 1 >= key->len || a > CDOF_WIRE_MAX_ID)
+        return CDOF_ECORRUPT;
+    size_t c = strnlen(k + a + 1, key->len - a - 1);
+    if (a + c + 6 != key->len || c > CDOF_WIRE_MAX_ID)
+        return CDOF_ECORRUPT;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        ms_event_t *ev = realloc(l->ev, cap * sizeof *ev);
+        if (!ev)
+            return -ENOMEM;
+        l->ev = ev;
+        l->cap = cap;
+    }
+    ms_event_t *e = &l->ev[l->n];
+    memcpy(e->partnership, k, a + 1);
+    memcpy(e->milestone, k + a + 1, c + 1);
+    e->day = (int32_t)((int64_t)cdof_store_rd32((const uint8_t *)k + a + c + 2) - 0x80000000LL);
+    e->ref = NULL;
+    Cdof__V1__MilestoneEvent *me =
+        cdof__v1__milestone_event__unpack(NULL, val->len, (const uint8_t *)val->data);
+    if (me && me->ref && *me->ref && !(e->ref = strdup(me->ref))) {
+        cdof__v1__milestone_event__free_unpacked(me, NULL);
+        return -ENOMEM;
+    }
+    if (me)
+        cdof__v1__milestone_event__free_unpacked(me, NULL);
+    l->n++;
+    return 0;
+}
+
+static int ms_add_row(reply_t *rp, const char *partnership, const cdof_milestone_t *m,
+                      const cdof_ms_standing_t *st, const char *ref)
+{
+    if (rp->resp->n_milestones == rp->ms_cap) {
+        size_t cap = rp->ms_cap ? 2 * rp->ms_cap : 64;
+        if (cap > MAX_ROWS)
+            return CDOF_EFULL;
+        Cdof__V1__MilestoneRow *ms = realloc(rp->ms, cap * sizeof *ms);
+        if (!ms)
+            return -ENOMEM;
+        rp->ms = ms;
+        Cdof__V1__MilestoneRow **ptrs = realloc(rp->ms_ptrs, cap * sizeof *ptrs);
+        if (!ptrs)
+            return -ENOMEM;
+        rp->ms_ptrs = ptrs;
+        char **strs = realloc(rp->ms_strings, 2 * cap * sizeof *strs);
+        if (!strs)
+            return -ENOMEM;
+        memset(strs + 2 * rp->ms_cap, 0, 2 * (cap - rp->ms_cap) * sizeof *strs);
+        rp->ms_strings = strs;
+        rp->ms_cap = cap;
+    }
+    size_t k = rp->resp->n_milestones;
+    char *p = strdup(partnership), *r = strdup(ref ? ref : "");
+    rp->ms_strings[2 * k] = p;
+    rp->ms_strings[2 * k + 1] = r;
+    if (!p || !r)
+        return -ENOMEM;
+    Cdof__V1__MilestoneRow *row = &rp->ms[k];
+    cdof__v1__milestone_row__init(row);
+    row->partnership = p;
+    row->milestone_id = (char *)m->id;
+    row->deliverable = (char *)m->deliverable;
+    row->status = (char *)cdof_compliance_status_name(st->status);
+    row->due_day = st->due_day;
+    row->done_day = st->done_day;
+    row->overdue_since = st->overdue_since;
+    row->next_due = st->next_due;
+    row->ref = r;
+    rp->resp->n_milestones++;
+    return 0;
+}
+
+/* One partnership's events are ev[0..n), sorted by milestone then day (store key order). */
+static int ms_assess_partnership(hub_t *hub, reply_t *rp, const char *partnership,
+                                 const ms_event_t *ev, size_t n, int32_t as_of)
+{
+    int32_t days[256];
+    for (size_t i = 0; i < cdof_ref_milestone_count(hub->ref); i++) {
+        const cdof_milestone_t *m = cdof_ref_milestone_at(hub->ref, i);
+        size_t nd = 0;
+        const char *ref = NULL;
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(ev[j].milestone, m->id) != 0)
+                continue;
+            if (nd < sizeof days / sizeof days[0])
+                days[nd++] = ev[j].day;
+            if (ev[j].day <= as_of && ev[j].ref)
+                ref = ev[j].ref; /* the latest document published by then */
+        }
+        cdof_ms_standing_t st = cdof_compliance_assess(m, days, nd, as_of);
+        int rc = ms_add_row(rp, partnership, m, &st, ref);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int q_milestones(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__MilestonesQuery *q,
+                        reply_t *rp)
+{
+    int32_t as_of = q && q->as_of_day ? q->as_of_day : cdof_clock_today();
+    const char *only = q && q->partnership && *q->partnership ? q->partnership : NULL;
+    ms_list_t l = {0};
+    int rc = cdof_store_scan(txn, hub->db_milestones, NULL, 0, NULL, 0, ms_collect, &l);
+    bool found = false;
+    for (size_t i = 0; rc == 0 && i < l.n;) {
+        size_t j = i;
+        while (j < l.n && !strcmp(l.ev[j].partnership, l.ev[i].partnership))
+            j++;
+        if (!only || !strcmp(only, l.ev[i].partnership)) {
+            found = true;
+            rc = ms_assess_partnership(hub, rp, l.ev[i].partnership, l.ev + i, j - i, as_of);
+        }
+        i = j;
+    }
+    /* A partnership asked for by name that never reported anything owes everything due. */
+    if (rc == 0 && only && !found)
+        rc = ms_assess_partnership(hub, rp, only, NULL, 0, as_of);
+    rp->resp->milestones = rp->ms_ptrs;
+    for (size_t i = 0; i < rp->resp->n_milestones; i++)
+        rp->ms_ptrs[i] = &rp->ms[i];
+    for (size_t i = 0; i < l.n; i++)
+        free(l.ev[i].ref);
+    free(l.ev);
+    return rc;
+}
+
+/* Paging of row answers: the token is the offset of the page's first row (PROTOCOL.md). */
+static void page_slice(reply_t *rp, size_t offset)
+{
+    Cdof__V1__QueryResponse *r = rp->resp;
+    size_t size = rp->page_size ? rp->page_size : MAX_ROWS;
+    size_t *counts[] = {&r->n_rows, &r->n_national, &r->n_milestones, &r->n_agents};
+    void ***arrays[] = {(void ***)&r->rows, (void ***)&r->national, (void ***)&r->milestones,
+                        (void ***)&r->agents};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        size_t n = *counts[i];
+        if (!n)
+            continue; /* the array may be NULL */
+        size_t from = offset < n ? offset : n;
+        *arrays[i] += from;
+        *counts[i] = n - from < size ? n - from : size;
+        if (from + *counts[i] < n)
+            snprintf(rp->next_token, sizeof rp->next_token, "%zu", from + *counts[i]);
+    }
+}
+
 static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
 {
+    /* Page tokens are decimal numbers this hub gave: an offset into the rows, or for alerts the
+     * last sequence sent. */
+    uint64_t token = 0;
+    if (req->page_token && *req->page_token) {
+        char *end;
+        errno = 0;
+        token = strtoull(req->page_token, &end, 10);
+        if (*end || errno || *req->page_token == '-' || token > UINT32_MAX * 1024ULL) {
+            snprintf(rp->error, sizeof rp->error,
+                     "page_token '%.32s' is not one this hub gave (send next_page_token back)",
+                     req->page_token);
+            return CDOF_EINVALID;
+        }
+    }
+    rp->page_size = req->page_size && req->page_size < MAX_ROWS ? req->page_size : 0;
+    bool by_sequence = req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
+    if (by_sequence)
+        rp->after = token;
     cdof_store_txn_t *txn = NULL;
     int rc = cdof_store_begin(hub->store, false, &txn);
     if (rc < 0)
@@ -370,11 +788,22 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         rc = q_table(hub, txn, req->rolling->metric_id, req->rolling->period,
                      req->rolling->area_code, HUB_BASIS_ROLLING_12M, rp);
         break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL:
+        rc = q_national(hub, txn, rp);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES:
+        rc = q_milestones(hub, txn, NULL, rp);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT:
+        rc = q_milestones(hub, txn, req->milestones_at, rp);
+        break;
     default:
         snprintf(rp->error, sizeof rp->error, "this hub does not answer that query yet");
         rc = CDOF_EINVALID;
     }
     cdof_store_abort(&txn);
+    if (rc == 0 && !by_sequence)
+        page_slice(rp, (size_t)token);
     return rc;
 }
 
@@ -407,6 +836,17 @@ int hub_query_handle(hub_t *hub)
         resp.status = CDOF__V1__QUERY_STATUS__QUERY_STATUS_BAD_REQUEST;
         if (frames != 1)
             snprintf(rp.error, sizeof rp.error, "expected one frame, a QueryRequest");
+        /* A request that decodes but fails the checks (a query this hub does not know, a field
+         * too long) is answered under its own id, so the client reports the reason instead of
+         * waiting for an answer that never matches. */
+        Cdof__V1__QueryRequest *raw =
+            frames == 1 && zmq_msg_size(&body) <= CDOF_WIRE_MAX_MESSAGE
+                ? cdof__v1__query_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body))
+                : NULL;
+        if (raw) {
+            resp.request_id = raw->request_id;
+            cdof__v1__query_request__free_unpacked(raw, NULL);
+        }
     } else if (rc == 0) {
         resp.request_id = req->request_id;
         rc = answer(hub, req, &rp);
@@ -421,9 +861,12 @@ int hub_query_handle(hub_t *hub)
         snprintf(rp.error, sizeof rp.error, "%s", cdof_strerror(rc));
     }
     resp.error = rp.error;
+    resp.next_page_token = rp.next_token;
     size_t decoded_alerts = resp.n_alerts;
-    if (resp.status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK)
-        resp.n_rows = resp.n_alerts = resp.n_agents = 0;
+    if (resp.status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK) {
+        resp.n_rows = resp.n_alerts = resp.n_agents = resp.n_national = resp.n_milestones = 0;
+        rp.next_token[0] = '\0';
+    }
     uint8_t *buf;
     size_t len;
     if (cdof_wire_pack(&resp.base, &buf, &len) == 0) {

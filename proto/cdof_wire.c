@@ -290,6 +290,14 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
         if (wire_str(q->area->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0 ||
             wire_str(q->area->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0)
             goto fail;
+        if (q->area->n_members > CDOF_WIRE_MAX_MEMBERS) { /* issue 7: partnership profiles */
+            wire_fail(err, errlen, "a partnership has more than %d members", CDOF_WIRE_MAX_MEMBERS);
+            goto fail;
+        }
+        for (size_t i = 0; i < q->area->n_members; i++) {
+            if (wire_str(q->area->members[i], CDOF_WIRE_MAX_ID, "members", err, errlen) < 0)
+                goto fail;
+        }
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE:
         if (wire_str(q->league->metric_id, CDOF_WIRE_MAX_ID, "metric_id", err, errlen) < 0 ||
@@ -309,6 +317,11 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
         if (wire_str(q->rolling->metric_id, CDOF_WIRE_MAX_ID, "metric_id", err, errlen) < 0 ||
             wire_str(q->rolling->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0 ||
             wire_str(q->rolling->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0)
+            goto fail;
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT: /* issue 7 */
+        if (wire_str(q->milestones_at->partnership, CDOF_WIRE_MAX_ID, "partnership", err, errlen) <
+            0)
             goto fail;
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_AGENTS:
@@ -353,6 +366,27 @@ Cdof__V1__QueryResponse *cdof_wire_query_response_decode(const void *buf, size_t
     }
     for (size_t i = 0; i < r->n_agents; i++) {
         if (wire_str(r->agents[i]->agent_id, CDOF_WIRE_MAX_ID, "agent_id", err, errlen) < 0)
+            goto fail;
+    }
+    /* issue 7: national summary and milestone rows */
+    for (size_t i = 0; i < r->n_national; i++) {
+        const Cdof__V1__NationalRow *n = r->national[i];
+        if (wire_str(n->metric_id, CDOF_WIRE_MAX_ID, "national metric_id", err, errlen) < 0 ||
+            wire_str(n->metric_name, CDOF_WIRE_MAX_TEXT, "metric_name", err, errlen) < 0 ||
+            wire_str(n->baseline_period, CDOF_WIRE_MAX_ID, "baseline_period", err, errlen) < 0 ||
+            wire_str(n->latest_period, CDOF_WIRE_MAX_ID, "latest_period", err, errlen) < 0 ||
+            wire_str(n->commitment, CDOF_WIRE_MAX_TEXT, "commitment", err, errlen) < 0 ||
+            wire_str(n->source, CDOF_WIRE_MAX_TEXT, "source", err, errlen) < 0 ||
+            wire_str(n->kind, CDOF_WIRE_MAX_ID, "kind", err, errlen) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < r->n_milestones; i++) {
+        const Cdof__V1__MilestoneRow *m = r->milestones[i];
+        if (wire_str(m->partnership, CDOF_WIRE_MAX_ID, "partnership", err, errlen) < 0 ||
+            wire_str(m->milestone_id, CDOF_WIRE_MAX_ID, "milestone_id", err, errlen) < 0 ||
+            wire_str(m->deliverable, CDOF_WIRE_MAX_TEXT, "deliverable", err, errlen) < 0 ||
+            wire_str(m->status, CDOF_WIRE_MAX_ID, "status", err, errlen) < 0 ||
+            wire_str(m->ref, CDOF_WIRE_MAX_TEXT, "ref", err, errlen) < 0)
             goto fail;
     }
     return r;

@@ -19,8 +19,10 @@
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_period.h"
+#include "cdof_ref.h"
 #include "cdof_wire.h"
 #include "query_output.h"
+#include "report.h"
 
 #define PROGRAM "cdof-query"
 
@@ -39,9 +41,14 @@ typedef struct {
     long timeout_ms;
     char *topic;
     long width;
+    /* issue 7 */
+    char *as_of, *partnership, *team, *region, *state, *year, *out, *members;
+    bool internal;
 } query_cfg_t;
 
 static const cdof_opt_t query_opts[] = {
+    {"as-of", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, as_of), "DATE",
+     "milestones, report: standing as at DATE (YYYY-MM-DD; default today, report: year end)"},
     {"as-at", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, as_at), "DATE",
      "series: values as known at DATE (YYYY-MM-DD: end of that day, or an ISO time)"},
     {"format", CDOF_OPT_STRING, "table", 0, 0, offsetof(query_cfg_t, format), "table|csv|json",
@@ -50,16 +57,32 @@ static const cdof_opt_t query_opts[] = {
      "the hub's query endpoint, e.g. tcp://hub.example:7402 (required)"},
     {"insecure", CDOF_OPT_BOOL, "false", 0, 0, offsetof(query_cfg_t, insecure), NULL,
      "plain TCP without CURVE (required until CURVE keys are supported)"},
+    {"internal", CDOF_OPT_BOOL, "false", 0, 0, offsetof(query_cfg_t, internal), NULL,
+     "report: show true small counts, for official use only (every page is marked so)"},
+    {"members", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, members), "CODE,...",
+     "area: profile a partnership of these areas as one, named by the area argument"},
+    {"out", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, out), "FILE",
+     "report: the HTML file to write (required)"},
     {"page-size", CDOF_OPT_INT, "0", 0, 10000, offsetof(query_cfg_t, page_size), "N",
      "rows per page asked of the hub; 0: the hub's default"},
+    {"partnership", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, partnership), "ID",
+     "milestones: only this partnership"},
+    {"region", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, region), "CODE",
+     "alerts: only this region (E12000001..9)"},
     {"since", CDOF_OPT_INT, "0", 0, LONG_MAX, offsetof(query_cfg_t, since), "N",
      "alerts: only those with a sequence greater than N"},
+    {"state", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, state), "STATE",
+     "alerts: only firing, resolved or acknowledged"},
+    {"team", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, team), "TEAM",
+     "alerts: only this oversight team (ohid, hmpps, police, jcdu)"},
     {"timeout-ms", CDOF_OPT_INT, "5000", 1, 3600000, offsetof(query_cfg_t, timeout_ms), "N",
      "how long to wait for each answer"},
     {"topic", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, topic), "PREFIX",
      "alerts: only topics starting with PREFIX, e.g. alert/ohid/E12000002/"},
     {"width", CDOF_OPT_INT, "80", 20, 1000, offsetof(query_cfg_t, width), "N",
      "widest table to aim for, in columns"},
+    {"year", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, year), "YYYY/YY",
+     "report: the financial year reported on, e.g. 2024/25 (required)"},
 };
 
 static const cdof_config_spec_t query_spec = {
@@ -69,6 +92,8 @@ static const cdof_config_spec_t query_spec = {
                      "commands:\n"
                      "  area CODE [PERIOD]         every metric for an area against England "
                      "and region\n"
+                     "  area NAME [PERIOD] --members CODE,...\n"
+                     "                             the same for a partnership of those areas\n"
                      "  league METRIC PERIOD       every area for a metric, best first\n"
                      "  rolling METRIC MONTH [AREA]\n"
                      "                             rolling 12 months ending in MONTH, best "
@@ -77,9 +102,20 @@ static const cdof_config_spec_t query_spec = {
                      "                             one row per period, oldest first\n"
                      "  alerts [--since N] [--topic PREFIX]\n"
                      "                             stored alerts after sequence N\n"
+                     "  alerts [--team T] [--region CODE] [--state S]\n"
+                     "                             the same, filtered\n"
                      "  agents                     the agents the hub has heard from\n"
+                     "  national                   England's figures against the strategy's "
+                     "commitments\n"
+                     "  milestones [--as-of DATE] [--partnership ID]\n"
+                     "                             each partnership's deliverables: done, late, "
+                     "overdue\n"
+                     "  report --year 2024/25 --out FILE [--internal]\n"
+                     "                             the annual report as one self-contained HTML "
+                     "file\n"
                      "\n"
-                     "exit status: 0 answered, 1 the hub answered with an error, 2 bad usage,\n"
+                     "exit status: 0 answered, 1 the hub answered with an error (or the answer\n"
+                     "was unusable, or the report could not be written), 2 bad usage,\n"
                      "3 no answer within --timeout-ms",
     .summary = "ask the cdof hub for comparisons, alerts and agent status",
     .opts = query_opts,
@@ -99,6 +135,9 @@ static const command_t commands[] = {
     {"series", 2, 2, "METRIC AREA"},
     {"alerts", 0, 0, ""},
     {"agents", 0, 0, ""},
+    {"national", 0, 0, ""},
+    {"milestones", 0, 0, ""},
+    {"report", 0, 0, ""},
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -135,41 +174,188 @@ static int check_period(const char *text)
     return 0;
 }
 
+/* The repeated field of a response a command reads. */
+typedef enum { ANS_ROWS, ANS_ALERTS, ANS_AGENTS, ANS_NATIONAL, ANS_MILESTONES } answer_kind_t;
+
+static answer_kind_t answer_kind(const char *command)
+{
+    return !strcmp(command, "alerts")       ? ANS_ALERTS
+           : !strcmp(command, "agents")     ? ANS_AGENTS
+           : !strcmp(command, "national")   ? ANS_NATIONAL
+           : !strcmp(command, "milestones") ? ANS_MILESTONES
+                                            : ANS_ROWS;
+}
+
+static size_t answer_count(const Cdof__V1__QueryResponse *r, answer_kind_t k)
+{
+    switch (k) {
+    case ANS_ALERTS:
+        return r->n_alerts;
+    case ANS_AGENTS:
+        return r->n_agents;
+    case ANS_NATIONAL:
+        return r->n_national;
+    case ANS_MILESTONES:
+        return r->n_milestones;
+    case ANS_ROWS:
+        break;
+    }
+    return r->n_rows;
+}
+
+static void *answer_item(const Cdof__V1__QueryResponse *r, answer_kind_t k, size_t j)
+{
+    switch (k) {
+    case ANS_ALERTS:
+        return r->alerts[j];
+    case ANS_AGENTS:
+        return r->agents[j];
+    case ANS_NATIONAL:
+        return r->national[j];
+    case ANS_MILESTONES:
+        return r->milestones[j];
+    case ANS_ROWS:
+        break;
+    }
+    return r->rows[j];
+}
+
+/* alerts --team/--region/--state: filtered here, the hub filters by topic prefix only. */
+static bool alert_wanted(const Cdof__V1__Alert *a, const query_cfg_t *cfg)
+{
+    return (!cfg->team || !strcmp(a->team, cfg->team)) &&
+           (!cfg->region || !strcmp(a->region_code, cfg->region)) &&
+           (!cfg->state || !strcmp(cdof_qo_state_name(a->state), cfg->state));
+}
+
 /* Builds the printable table from all pages. */
-static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *pages, bool display)
+static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *pages,
+                                    const query_cfg_t *cfg, bool display)
 {
     size_t total = 0;
-    bool alerts = !strcmp(command, "alerts"), agents = !strcmp(command, "agents");
-    for (size_t i = 0; i < pages->npages; i++) {
-        const Cdof__V1__QueryResponse *r = pages->pages[i];
-        total += alerts ? r->n_alerts : agents ? r->n_agents : r->n_rows;
-    }
+    answer_kind_t kind = answer_kind(command);
+    for (size_t i = 0; i < pages->npages; i++)
+        total += answer_count(pages->pages[i], kind);
     void **all = calloc(total ? total : 1, sizeof *all);
     if (!all)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < pages->npages; i++) {
         const Cdof__V1__QueryResponse *r = pages->pages[i];
-        size_t n = alerts ? r->n_alerts : agents ? r->n_agents : r->n_rows;
-        for (size_t j = 0; j < n; j++)
-            all[k++] = alerts   ? (void *)r->alerts[j]
-                       : agents ? (void *)r->agents[j]
-                                : (void *)r->rows[j];
+        for (size_t j = 0; j < answer_count(r, kind); j++) {
+            void *item = answer_item(r, kind, j);
+            if (kind != ANS_ALERTS || alert_wanted(item, cfg))
+                all[k++] = item;
+        }
     }
-    cdof_qo_table_t *t;
-    if (alerts)
-        t = cdof_qo_alerts((Cdof__V1__Alert *const *)all, total, display);
-    else if (agents)
-        t = cdof_qo_agents((Cdof__V1__AgentStatus *const *)all, total, display);
-    else
-        t = cdof_qo_comparisons((Cdof__V1__ComparisonRow *const *)all, total,
-                                !strcmp(command, "area") ? CDOF_QO_VIEW_AREA
+    cdof_qo_table_t *t = NULL;
+    switch (kind) {
+    case ANS_ALERTS:
+        t = cdof_qo_alerts((Cdof__V1__Alert *const *)all, k, display);
+        break;
+    case ANS_AGENTS:
+        t = cdof_qo_agents((Cdof__V1__AgentStatus *const *)all, k, display);
+        break;
+    case ANS_NATIONAL:
+        t = cdof_qo_national((Cdof__V1__NationalRow *const *)all, k, display);
+        break;
+    case ANS_MILESTONES:
+        t = cdof_qo_milestones((Cdof__V1__MilestoneRow *const *)all, k, display);
+        break;
+    case ANS_ROWS:
+        t = cdof_qo_comparisons((Cdof__V1__ComparisonRow *const *)all, k,
+                                !strcmp(command, "area")     ? CDOF_QO_VIEW_AREA
                                 : !strcmp(command, "league") || !strcmp(command, "rolling")
                                     ? CDOF_QO_VIEW_LEAGUE
                                     : CDOF_QO_VIEW_SERIES,
                                 display);
+        break;
+    }
     free(all);
     return t;
+}
+
+/* Checks the flags that belong to one command only. Returns EXIT_OK or EXIT_USAGE (said). */
+static int check_command_flags(const char *name, const query_cfg_t *cfg)
+{
+    bool alerts = !strcmp(name, "alerts"), report = !strcmp(name, "report"),
+         milestones = !strcmp(name, "milestones");
+    if (!alerts && (cfg->since || cfg->topic || cfg->team || cfg->region || cfg->state))
+        return usage_error("--since, --topic, --team, --region and --state apply to alerts only");
+    if (cfg->state && strcmp(cfg->state, "firing") && strcmp(cfg->state, "resolved") &&
+        strcmp(cfg->state, "acknowledged"))
+        return usage_error("--state: '%s' is not firing, resolved or acknowledged", cfg->state);
+    if (strcmp(name, "series") != 0 && cfg->as_at)
+        return usage_error("--as-at applies to the series command only");
+    if (!milestones && !report && cfg->as_of)
+        return usage_error("--as-of applies to milestones and report only");
+    if (!milestones && cfg->partnership)
+        return usage_error("--partnership applies to milestones only");
+    if (strcmp(name, "area") != 0 && cfg->members)
+        return usage_error("--members applies to area only");
+    if (!report && (cfg->year || cfg->out || cfg->internal))
+        return usage_error("--year, --out and --internal apply to report only");
+    if (report && (!cfg->year || !cfg->out))
+        return usage_error("report needs --year YYYY/YY and --out FILE");
+    int32_t day;
+    if (cfg->as_of && cdof_date_parse(cfg->as_of, &day) < 0)
+        return usage_error("--as-of: '%s' is not a date (YYYY-MM-DD)", cfg->as_of);
+    return EXIT_OK;
+}
+
+/* report: fetches the year's figures, applies suppression, writes the HTML next to --out and
+ * renames it into place, so a reader never opens half a report. */
+static int run_report(void *sock, uint64_t *next_id, const query_cfg_t *cfg)
+{
+    char err[512] = "", tmp[4096];
+    int status = EXIT_HUB_ERROR;
+    cdof_report_t r;
+    memset(&r, 0, sizeof r);
+    cdof_ref_t *ref = cdof_ref_load(cdof_ref_default_dir(), err, sizeof err);
+    if (!ref) {
+        fprintf(stderr, PROGRAM ": reference data: %s\n", err);
+        return EXIT_HUB_ERROR;
+    }
+    int32_t as_of = 0;
+    if (cfg->as_of)
+        cdof_date_parse(cfg->as_of, &as_of);
+    int rc = cdof_report_fetch(sock, next_id, (int)cfg->timeout_ms, ref, cfg->year, as_of, &r, err,
+                               sizeof err);
+    if (rc == -ETIMEDOUT) {
+        fprintf(stderr, PROGRAM ": no answer from %s within %ld ms\n", cfg->hub, cfg->timeout_ms);
+        status = EXIT_NO_ANSWER;
+        goto out;
+    }
+    if (rc < 0) {
+        fprintf(stderr, PROGRAM ": report: %s\n", err[0] ? err : cdof_strerror(rc));
+        status = rc == CDOF_EINVALID && !strncmp(err, "--year", 6) ? EXIT_USAGE : EXIT_HUB_ERROR;
+        goto out;
+    }
+    r.internal = cfg->internal;
+    int withheld = cdof_report_suppress(&r, ref);
+    if (withheld < 0) {
+        fprintf(stderr, PROGRAM ": report: %s\n", cdof_strerror(withheld));
+        goto out;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", cfg->out);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, PROGRAM ": cannot write %s: %s\n", tmp, strerror(errno));
+        goto out;
+    }
+    rc = cdof_report_render(&r, ref, f);
+    if (fclose(f) != 0 || rc < 0 || rename(tmp, cfg->out) < 0) {
+        fprintf(stderr, PROGRAM ": cannot write %s: %s\n", cfg->out, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    printf("wrote %s: annual report %s, %s edition (%d figures withheld in publication)\n",
+           cfg->out, r.year, cfg->internal ? "internal, true values" : "published", withheld);
+    status = EXIT_OK;
+out:
+    cdof_report_free(&r);
+    cdof_ref_destroy(&ref);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -191,6 +377,9 @@ int main(int argc, char **argv)
     Cdof__V1__SeriesQuery series = CDOF__V1__SERIES_QUERY__INIT;
     Cdof__V1__AlertsQuery alerts = CDOF__V1__ALERTS_QUERY__INIT;
     Cdof__V1__RollingQuery rolling = CDOF__V1__ROLLING_QUERY__INIT;
+    Cdof__V1__MilestonesQuery milestones = CDOF__V1__MILESTONES_QUERY__INIT;
+    char *members[CDOF_WIRE_MAX_MEMBERS];
+    size_t nmembers = 0;
 
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);
     int rc = cdof_config_parse(&query_spec, &cfg, argc, argv, &pos, err, sizeof err);
@@ -211,7 +400,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (!pos.count) {
-        status = usage_error("which command? area, league, rolling, series, alerts or agents");
+        status = usage_error("which command? area, league, rolling, series, national, milestones, alerts, agents or report");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -231,14 +420,9 @@ int main(int argc, char **argv)
         goto done;
     }
     bool is_alerts = !strcmp(cmd->name, "alerts"), is_series = !strcmp(cmd->name, "series");
-    if (!is_alerts && (cfg.since || cfg.topic)) {
-        status = usage_error("--since and --topic apply to the alerts command only");
+    if ((status = check_command_flags(cmd->name, &cfg)) != EXIT_OK)
         goto done;
-    }
-    if (!is_series && cfg.as_at) {
-        status = usage_error("--as-at applies to the series command only");
-        goto done;
-    }
+    status = EXIT_USAGE;
     if (!cfg.insecure) {
         fprintf(stderr, PROGRAM ": CURVE keys are not supported yet: pass --insecure\n");
         goto done;
@@ -251,6 +435,21 @@ int main(int argc, char **argv)
         area.area_code = a[0];
         if (nargs > 1)
             area.period = a[1];
+        if (cfg.members) {
+            /* Split in place: the option's string is ours until cdof_config_free. */
+            for (char *p = cfg.members, *tok; (tok = strsep(&p, ",")) != NULL;) {
+                if (!*tok)
+                    continue;
+                if (nmembers == sizeof members / sizeof members[0]) {
+                    status = usage_error("--members: at most %zu areas",
+                                         sizeof members / sizeof members[0]);
+                    goto done;
+                }
+                members[nmembers++] = tok;
+            }
+            area.members = members;
+            area.n_members = nmembers;
+        }
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AREA;
         req.area = &area;
     } else if (!strcmp(cmd->name, "league")) {
@@ -284,6 +483,15 @@ int main(int argc, char **argv)
             alerts.topic_prefix = cfg.topic;
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
         req.alerts = &alerts;
+    } else if (!strcmp(cmd->name, "national")) {
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL;
+        req.national = 1;
+    } else if (!strcmp(cmd->name, "milestones")) {
+        if (cfg.as_of)
+            cdof_date_parse(cfg.as_of, &milestones.as_of_day);
+        milestones.partnership = cfg.partnership;
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT;
+        req.milestones_at = &milestones;
     } else {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
         req.agents = 1;
@@ -307,6 +515,10 @@ int main(int argc, char **argv)
     /* Request ids only need to differ from earlier asks on this socket; make them unlikely to
      * repeat across runs too, which helps reading a hub's logs. */
     uint64_t next_id = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4);
+    if (!strcmp(cmd->name, "report")) {
+        status = run_report(sock, &next_id, &cfg);
+        goto done;
+    }
     rc = cdof_qo_fetch(sock, &req, &next_id, (int)cfg.timeout_ms, NULL, MAX_PAGES, &pages, err,
                        sizeof err);
     if (rc == -ETIMEDOUT) {
@@ -324,7 +536,7 @@ int main(int argc, char **argv)
                 last->error && *last->error ? last->error : "(no reason given)");
         goto done;
     }
-    if (!(table = build_table(cmd->name, &pages, format == CDOF_QO_TABLE))) {
+    if (!(table = build_table(cmd->name, &pages, &cfg, format == CDOF_QO_TABLE))) {
         fprintf(stderr, PROGRAM ": out of memory\n");
         goto done;
     }

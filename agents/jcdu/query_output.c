@@ -1104,3 +1104,140 @@ void cdof_qo_pages_free(cdof_qo_pages_t *p)
     p->pages = NULL;
     p->npages = 0;
 }
+
+/* --- issue 7: national summary and milestone compliance tables --- */
+
+/* The display or the record shape of a table. */
+#define QO_TABLE(display, shown, record)                                                           \
+    ((display) ? cdof_qo_table_new((shown), sizeof(shown) / sizeof(shown)[0])                      \
+               : cdof_qo_table_new((record), sizeof(record) / sizeof(record)[0]))
+
+static int set_day(cdof_qo_table_t *t, size_t col, int32_t day)
+{
+    char buf[16];
+    if (!day)
+        return 0;
+    cdof_date_format(day, buf, sizeof buf);
+    return set_text(t, col, buf);
+}
+
+cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, bool display)
+{
+    static const cdof_qo_col_t record[] = {
+        {"metric_id", false, false},       {"metric_name", false, false},
+        {"headline", false, false},        {"kind", false, false},
+        {"baseline_period", false, false}, {"baseline", true, false},
+        {"latest_period", false, false},   {"latest", true, false},
+        {"change", true, false},           {"commitment", false, false},
+        {"target", true, false},           {"progress", true, false},
+        {"source", false, false}};
+    static const cdof_qo_col_t shown[] = {{"metric", false, true}, {"baseline", false, false},
+                                          {"", true, false},       {"latest", false, false},
+                                          {"", true, false},       {"change", true, false},
+                                          {"target", true, false}, {"progress", true, false}};
+    cdof_qo_table_t *t = QO_TABLE(display, shown, record);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const Cdof__V1__NationalRow *r = rows[i];
+        int rc = cdof_qo_table_add_row(t);
+        if (rc < 0)
+            goto fail;
+        double change = r->has_baseline && r->has_latest && strcmp(r->kind, "cumulative") != 0
+                            ? r->latest - r->baseline
+                            : NAN;
+        /* Whole numbers (counts, most targets) without decimals keep the table in 80 columns. */
+        bool whole = (!r->has_latest || r->latest == floor(r->latest)) &&
+                     (!r->has_baseline || r->baseline == floor(r->baseline));
+        int dec = display ? (whole ? 0 : 1) : -1;
+        char pct[32] = "";
+        if (r->has_progress)
+            snprintf(pct, sizeof pct, "%.0f%%", r->progress);
+        if (display) {
+            rc |= set_text(t, 0, r->metric_id);
+            rc |= set_text_or_null(t, 1, r->baseline_period);
+            if (r->has_baseline)
+                rc |= cdof_qo_table_set_number(t, 2, r->baseline, dec);
+            rc |= set_text_or_null(t, 3, r->latest_period);
+            if (r->has_latest)
+                rc |= cdof_qo_table_set_number(t, 4, r->latest, dec);
+            rc |= cdof_qo_table_set_number(t, 5, change, dec);
+            if (r->has_target)
+                rc |= cdof_qo_table_set_number(t, 6, r->target,
+                                               r->target == floor(r->target) ? 0 : 1);
+            if (r->has_progress)
+                rc |= cdof_qo_table_set(t, 7, CDOF_QO_NUMBER, pct);
+        } else {
+            rc |= set_text(t, 0, r->metric_id);
+            rc |= set_text(t, 1, r->metric_name);
+            rc |= cdof_qo_table_set(t, 2, CDOF_QO_NUMBER, r->headline ? "true" : "false");
+            rc |= set_text_or_null(t, 3, r->kind);
+            rc |= set_text_or_null(t, 4, r->baseline_period);
+            if (r->has_baseline)
+                rc |= cdof_qo_table_set_number(t, 5, r->baseline, dec);
+            rc |= set_text_or_null(t, 6, r->latest_period);
+            if (r->has_latest)
+                rc |= cdof_qo_table_set_number(t, 7, r->latest, dec);
+            rc |= cdof_qo_table_set_number(t, 8, change, dec);
+            rc |= set_text_or_null(t, 9, r->commitment);
+            if (r->has_target)
+                rc |= cdof_qo_table_set_number(t, 10, r->target, dec);
+            if (r->has_progress)
+                rc |= cdof_qo_table_set_number(t, 11, r->progress, dec);
+            rc |= set_text_or_null(t, 12, r->source);
+        }
+        if (rc < 0)
+            goto fail;
+    }
+    return t;
+fail:
+    cdof_qo_table_destroy(&t);
+    return NULL;
+}
+
+cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n, bool display)
+{
+    static const cdof_qo_col_t record[] = {{"partnership", false, false},
+                                           {"milestone_id", false, false},
+                                           {"deliverable", false, false},
+                                           {"status", false, false},
+                                           {"due", false, false},
+                                           {"done_on", false, false},
+                                           {"overdue_since", false, false},
+                                           {"next_due", false, false},
+                                           {"ref", false, false}};
+    static const cdof_qo_col_t shown[] = {
+        {"partnership", false, true}, {"milestone", false, true}, {"status", false, false},
+        {"due", false, false},        {"done", false, false},     {"overdue since", false, false}};
+    cdof_qo_table_t *t = QO_TABLE(display, shown, record);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const Cdof__V1__MilestoneRow *r = rows[i];
+        int rc = cdof_qo_table_add_row(t);
+        if (rc < 0)
+            goto fail;
+        rc |= set_text(t, 0, r->partnership);
+        rc |= set_text(t, 1, r->milestone_id);
+        if (display) {
+            rc |= set_text(t, 2, r->status);
+            rc |= set_day(t, 3, r->due_day);
+            rc |= set_day(t, 4, r->done_day);
+            rc |= set_day(t, 5, r->overdue_since);
+        } else {
+            rc |= set_text(t, 2, r->deliverable);
+            rc |= set_text(t, 3, r->status);
+            rc |= set_day(t, 4, r->due_day);
+            rc |= set_day(t, 5, r->done_day);
+            rc |= set_day(t, 6, r->overdue_since);
+            rc |= set_day(t, 7, r->next_due);
+            rc |= set_text_or_null(t, 8, r->ref);
+        }
+        if (rc < 0)
+            goto fail;
+    }
+    return t;
+fail:
+    cdof_qo_table_destroy(&t);
+    return NULL;
+}

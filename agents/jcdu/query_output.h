@@ -102,6 +102,13 @@ cdof_qo_table_t *cdof_qo_alerts(Cdof__V1__Alert *const *alerts, size_t n, bool d
  * oldest_unacked_ms. */
 cdof_qo_table_t *cdof_qo_agents(Cdof__V1__AgentStatus *const *agents, size_t n, bool display);
 
+/* issue 7. Record columns: metric_id, metric_name, headline, kind, baseline_period, baseline,
+ * latest_period, latest, change, commitment, target, progress, source. */
+cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, bool display);
+/* issue 7. Record columns: partnership, milestone_id, deliverable, status, due, done_on,
+ * overdue_since, next_due, ref (dates YYYY-MM-DD, empty when none). */
+cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n, bool display);
+
 /* One alert as one JSON object (the record columns of cdof_qo_alerts) on one line, no line end.
  * Returns 0, -ENOMEM or -EIO. */
 int cdof_qo_alert_json(const Cdof__V1__Alert *a, FILE *out);

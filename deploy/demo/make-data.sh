@@ -12,6 +12,7 @@
 # 3 x the 2020 population (person-years). Partnership agents: continuity_of_care and
 # numbers_in_treatment monthly for 2024-01..2024-06, with Blackpool made to underperform so that
 # a "worse than England" alert fires, and a few bad rows in Bristol's drop to show quarantine.
+# Each partnership also reports its milestones (DIR/ID/milestones.csv), Kent and Leeds late.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -122,4 +123,25 @@ for p in "${partnerships[@]}"; do
                 print "continuity_of_care,E06000022,2024-06,40,90,,Bath is not in this partnership" > coc
             }
         }' "$areas"
+done
+
+# --- partnerships: milestones (issue 7) -----------------------------------------------------------
+# Every partnership did its one-off deliverables in 2022. Progress reports (due 30 April 2023 and
+# every 12 months): most on time; Leeds reported 2024's late and Kent has not reported since 2023,
+# so the annual report for 2024/25 names Kent as overdue and Leeds as late.
+for p in "${partnerships[@]}"; do
+    id=${p%% *}
+    case "$id" in
+    leeds) reports="2023-04-25 2024-07-02" ;;
+    kent) reports="2023-04-28" ;;
+    *) reports="2023-04-20 2024-04-18" ;;
+    esac
+    {
+        echo "milestone,partnership,date,ref,note"
+        for m in sro_nominated partnership_formed footprint_confirmed; do echo "$m,$id,2022-07-15,,"; done
+        for m in terms_of_reference needs_assessment delivery_plan performance_framework; do
+            echo "$m,$id,2022-09-20,,"
+        done
+        for d in $reports; do echo "progress_report,$id,$d,https://example.org/$id/progress-$d,"; done
+    } >"$out/$id/milestones.csv"
 done

@@ -1,0 +1,231 @@
+/* Fetching the annual report's figures from the hub (report.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdof_clock.h"
+#include "cdof_error.h"
+#include "report.h"
+#include "report_suppress.h"
+
+/* Bounds the pages followed for one query. */
+#define REPORT_MAX_PAGES 1000
+
+void cdof_report_free(cdof_report_t *r)
+{
+    for (size_t i = 0; r->metrics && i < r->nmetrics; i++) {
+        free(r->metrics[i].trend);
+        free(r->metrics[i].cells);
+    }
+    free(r->metrics);
+    free(r->national);
+    free(r->milestones);
+    free(r->alerts);
+    for (size_t i = 0; i < 3; i++)
+        cdof_qo_pages_free(&r->pages[i]);
+    memset(r, 0, sizeof *r);
+}
+
+/* Runs req to its last page into *pages; an answer other than OK is an error naming it. */
+static int ask(void *sock, uint64_t *next_id, int timeout_ms, Cdof__V1__QueryRequest *req,
+               const char *what, cdof_qo_pages_t *pages, char *err, size_t errlen)
+{
+    int rc =
+        cdof_qo_fetch(sock, req, next_id, timeout_ms, NULL, REPORT_MAX_PAGES, pages, err, errlen);
+    if (rc < 0)
+        return rc;
+    const Cdof__V1__QueryResponse *last = pages->pages[pages->npages - 1];
+    if (last->status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK) {
+        snprintf(err, errlen, "%s: the hub answered %s: %s", what,
+                 cdof_qo_status_name(last->status), last->error ? last->error : "");
+        return CDOF_EINVALID;
+    }
+    return 0;
+}
+
+/* Gathers one repeated field of every page into a new array (*out owned by the caller). */
+#define GATHER(pg_, field_, count_, type_, out_, nout_)                                            \
+    do {                                                                                           \
+        size_t total_ = 0, k_ = 0;                                                                 \
+        for (size_t i_ = 0; i_ < (pg_)->npages; i_++)                                              \
+            total_ += (pg_)->pages[i_]->count_;                                                    \
+        *(out_) = calloc(total_ ? total_ : 1, sizeof(type_));                                      \
+        if (!*(out_))                                                                              \
+            return -ENOMEM;                                                                        \
+        for (size_t i_ = 0; i_ < (pg_)->npages; i_++)                                              \
+            for (size_t j_ = 0; j_ < (pg_)->pages[i_]->count_; j_++)                               \
+                (*(out_))[k_++] = (pg_)->pages[i_]->field_[j_];                                    \
+        *(nout_) = total_;                                                                         \
+    } while (0)
+
+static bool wire_period(const Cdof__V1__Period *w, cdof_period_t *p)
+{
+    if (!w)
+        return false;
+    *p = (cdof_period_t){(cdof_period_kind_t)w->kind, w->first_day, w->last_day};
+    return cdof_period_valid(p);
+}
+
+/* England's series for m: picks the latest period ending by the year's end, keeps the trend of
+ * periods of its kind and length, and counts those inside the year. */
+static int fetch_trend(void *sock, uint64_t *next_id, int timeout_ms, cdof_report_t *r,
+                       cdof_report_metric_t *rm, cdof_period_t *chosen, char *err, size_t errlen)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__SeriesQuery q = CDOF__V1__SERIES_QUERY__INIT;
+    q.metric_id = (char *)rm->metric->id;
+    q.area_code = (char *)CDOF_ENGLAND_CODE;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_SERIES;
+    req.series = &q;
+    cdof_qo_pages_t pages = {0};
+    int rc = ask(sock, next_id, timeout_ms, &req, rm->metric->id, &pages, err, errlen);
+    bool have = false;
+    for (size_t i = 0; rc == 0 && i < pages.npages; i++) {
+        for (size_t j = 0; j < pages.pages[i]->n_rows; j++) {
+            const Cdof__V1__ComparisonRow *row = pages.pages[i]->rows[j];
+            cdof_period_t p;
+            if (!row->has_value || !wire_period(row->period, &p) || p.last_day > r->year_last)
+                continue;
+            if (!have || p.last_day > chosen->last_day ||
+                (p.last_day == chosen->last_day && p.first_day > chosen->first_day)) {
+                *chosen = p;
+                have = true;
+            }
+        }
+    }
+    if (rc == 0 && have) {
+        size_t n = 0;
+        for (size_t i = 0; i < pages.npages; i++)
+            n += pages.pages[i]->n_rows;
+        if (!(rm->trend = calloc(n ? n : 1, sizeof *rm->trend)))
+            rc = -ENOMEM;
+        for (size_t i = 0; rc == 0 && i < pages.npages; i++) {
+            for (size_t j = 0; j < pages.pages[i]->n_rows; j++) {
+                const Cdof__V1__ComparisonRow *row = pages.pages[i]->rows[j];
+                cdof_period_t p;
+                if (!row->has_value || !wire_period(row->period, &p) || p.kind != chosen->kind ||
+                    p.last_day > r->year_last ||
+                    (p.kind == CDOF_PERIOD_POOLED_YEARS &&
+                     abs((p.last_day - p.first_day) - (chosen->last_day - chosen->first_day)) > 2))
+                    continue; /* months differ in days; pooled spans by a leap day */
+                cdof_report_point_t *pt = &rm->trend[rm->ntrend++];
+                cdof_period_format(&p, pt->period, sizeof pt->period);
+                pt->value = row->value;
+                if (p.first_day >= r->year_first)
+                    rm->periods_in_year++;
+            }
+        }
+        cdof_period_format(chosen, rm->period, sizeof rm->period);
+    }
+    cdof_qo_pages_free(&pages);
+    return rc;
+}
+
+static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
+                        cdof_report_metric_t *rm, char *err, size_t errlen)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__LeagueQuery q = CDOF__V1__LEAGUE_QUERY__INIT;
+    q.metric_id = (char *)rm->metric->id;
+    q.period = rm->period;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE;
+    req.league = &q;
+    cdof_qo_pages_t pages = {0};
+    int rc = ask(sock, next_id, timeout_ms, &req, rm->metric->id, &pages, err, errlen);
+    for (size_t i = 0; rc == 0 && i < pages.npages; i++) {
+        for (size_t j = 0; j < pages.pages[i]->n_rows; j++) {
+            const Cdof__V1__ComparisonRow *row = pages.pages[i]->rows[j];
+            const cdof_area_t *a = cdof_ref_area(ref, row->area_code);
+            if (!a || a->kind != CDOF_AREA_UTLA || !row->has_value)
+                continue;
+            if (!rm->cells && !(rm->cells = calloc(cdof_ref_area_count(ref), sizeof *rm->cells))) {
+                rc = -ENOMEM;
+                break;
+            }
+            cdof_report_cell_t *c = &rm->cells[a->index];
+            c->has = true;
+            c->value = row->value;
+            c->lower = row->has_interval ? row->lower_95 : NAN;
+            c->upper = row->has_interval ? row->upper_95 : NAN;
+            c->has_count = row->has_numerator || rm->metric->unit == CDOF_UNIT_COUNT;
+            c->count = row->has_numerator ? row->numerator : row->value;
+            c->vs_england = row->vs_england;
+            c->quintile = (int)row->quintile;
+            rm->areas_reporting++;
+            /* Regions and England as the hub gave them (the benchmark values). */
+            const cdof_area_t *reg = cdof_ref_area(ref, a->region_code);
+            if (reg) {
+                rm->cells[reg->index].has = true;
+                rm->cells[reg->index].value = row->region_value;
+            }
+            rm->cells[0].has = true;
+            rm->cells[0].value = row->england_value;
+        }
+    }
+    cdof_qo_pages_free(&pages);
+    return rc;
+}
+
+int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
+                      const char *year, int32_t as_of, cdof_report_t *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    cdof_period_t fy;
+    char why[256];
+    if (cdof_period_parse(year, &fy, why, sizeof why) < 0 ||
+        fy.kind != CDOF_PERIOD_FINANCIAL_YEAR) {
+        snprintf(err, errlen, "--year: '%s' is not a financial year such as 2024/25", year);
+        return CDOF_EINVALID;
+    }
+    snprintf(r->year, sizeof r->year, "%s", year);
+    r->year_first = fy.first_day;
+    r->year_last = fy.last_day;
+    int32_t today = cdof_clock_today();
+    r->as_of = as_of ? as_of : today < fy.last_day ? today : fy.last_day;
+    r->generated_ms = cdof_clock_now_ms();
+
+    size_t nm = cdof_ref_metric_count(ref);
+    if (!(r->metrics = calloc(nm, sizeof *r->metrics)))
+        return -ENOMEM;
+    r->nmetrics = nm;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        cdof_report_metric_t *rm = &r->metrics[i];
+        rm->metric = cdof_ref_metric_at(ref, i);
+        cdof_period_t chosen;
+        rc = fetch_trend(sock, next_id, timeout_ms, r, rm, &chosen, err, errlen);
+        if (rc == 0 && rm->period[0])
+            rc = fetch_league(sock, next_id, timeout_ms, ref, rm, err, errlen);
+    }
+    if (rc < 0)
+        return rc;
+
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL;
+    req.national = 1;
+    if ((rc = ask(sock, next_id, timeout_ms, &req, "national", &r->pages[0], err, errlen)) < 0)
+        return rc;
+    GATHER(&r->pages[0], national, n_national, Cdof__V1__NationalRow *, &r->national,
+           &r->nnational);
+
+    Cdof__V1__QueryRequest mreq = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__MilestonesQuery mq = CDOF__V1__MILESTONES_QUERY__INIT;
+    mq.as_of_day = r->as_of;
+    mreq.query_case = CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT;
+    mreq.milestones_at = &mq;
+    if ((rc = ask(sock, next_id, timeout_ms, &mreq, "milestones", &r->pages[1], err, errlen)) < 0)
+        return rc;
+    GATHER(&r->pages[1], milestones, n_milestones, Cdof__V1__MilestoneRow *, &r->milestones,
+           &r->nmilestones);
+
+    Cdof__V1__QueryRequest areq = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__AlertsQuery aq = CDOF__V1__ALERTS_QUERY__INIT;
+    areq.query_case = CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
+    areq.alerts = &aq;
+    if ((rc = ask(sock, next_id, timeout_ms, &areq, "alerts", &r->pages[2], err, errlen)) < 0)
+        return rc;
+    GATHER(&r->pages[2], alerts, n_alerts, Cdof__V1__Alert *, &r->alerts, &r->nalerts);
+    return 0;
+}

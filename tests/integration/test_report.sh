@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2046,SC2015 # it_sec's flags split on purpose; A && B || it_fail is meant
+# JCDU queries and the annual report on a known dataset:
+# - drug misuse deaths for every area, 2021-2023, at England's rate except Hartlepool and
+#   Blackpool (three times it: worse than England), Rutland (3 deaths: a small count) and the
+#   Isles of Scilly (0);
+# - progress reports: Leeds on time every year, Kent not since 2023 (overdue since 2024-04-30),
+#   Bristol late in 2024.
+# Checks query answers (league verdicts, paging, national summary, milestone compliance), a CSV
+# round trip of every area's figures, the report's structure, its key findings, suppression in
+# the published edition and marks in the internal one, and a headless Chromium rendering.
+#
+#   test_report.sh --hub P --agent P --query P [--refdir DIR]
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init report "$@"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+refdir=${IT_REFDIR:-$here/../../proto/data}
+
+read -r p_ingest p_alerts p_query < <(it_free_ports 3) || true
+[ -n "${p_query:-}" ] || it_fail "could not pick free ports"
+ingest="tcp://127.0.0.1:$p_ingest"
+query="tcp://127.0.0.1:$p_query"
+
+# --- the known dataset --------------------------------------------------------------------------
+deaths="$IT_DIR/deaths.csv"
+awk -F, 'NR == 1 { print "metric_id,area_code,period,numerator,denominator,value,note"; next }
+    { pop = $NF; den = 3 * pop; num = int(den * 10 / 100000 + 0.5)
+      if ($1 == "E06000001" || $1 == "E06000009") num *= 3
+      if ($1 == "E06000017") num = 3
+      if ($1 == "E06000053") num = 0
+      printf "drug_misuse_deaths,%s,2021-2023,%d,%d,,\n", $1, num, den }' \
+    "$refdir/areas.csv" >"$deaths"
+rows=$(($(wc -l <"$deaths") - 1))
+[ "$rows" -eq 153 ] || it_fail "expected 153 areas in areas.csv, built $rows rows"
+
+milestones() { # ID DATES...: progress reports on those days, and the one-off deliverables
+    local id=$1 d
+    shift
+    echo "milestone,partnership,date,ref,note"
+    for d in sro_nominated partnership_formed footprint_confirmed; do echo "$d,$id,2022-07-01,,"; done
+    for d in terms_of_reference delivery_plan performance_framework needs_assessment; do
+        echo "$d,$id,2022-09-01,,"
+    done
+    for d in "$@"; do echo "progress_report,$id,$d,https://example.org/$id/$d,"; done
+}
+
+it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "tcp://127.0.0.1:$p_alerts" \
+    --query "$query" $(it_sec hub hub)
+for p in "$p_ingest" "$p_alerts" "$p_query"; do
+    it_wait "hub listening on port $p" 20 it_listening "$p"
+done
+agent() { # ID AREAS|--national FILE
+    local id=$1 areas=$2 file=$3 role=partnership flags
+    if [ "$areas" = --national ]; then role=national flags=(--national); else flags=(--areas "$areas"); fi
+    mkdir -p "$IT_DIR/$id/spool/in"
+    it_start "agent-$id" "$IT_AGENT" --id "$id" --hub "$ingest" --spool "$IT_DIR/$id/spool" \
+        --data "$IT_DIR/$id/data" "${flags[@]}" $(it_sec "$role" "$id" "${areas#--national}")
+    it_drop "$IT_DIR/$id/spool" "$file"
+}
+milestones leeds 2023-04-20 2024-04-10 >"$IT_DIR/leeds.csv"
+milestones kent 2023-04-20 >"$IT_DIR/kent.csv"
+milestones bristol 2023-04-28 2024-06-15 >"$IT_DIR/bristol.csv"
+agent ons --national "$deaths"
+agent leeds E08000035 "$IT_DIR/leeds.csv"
+agent kent E10000016 "$IT_DIR/kent.csv"
+agent bristol E06000023 "$IT_DIR/bristol.csv"
+
+q() { it_query "$@" --hub "$query" $(it_sec jcdu query); }
+settled() {
+    q "$IT_DIR/ms.csv" milestones --format csv &&
+        [ "$(grep -c progress_report "$IT_DIR/ms.csv")" -eq 3 ] &&
+        q "$IT_DIR/league.csv" league drug_misuse_deaths 2021-2023 --format csv &&
+        [ "$(($(grep -c . "$IT_DIR/league.csv") - 1))" -eq 153 ]
+}
+it_wait "153 deaths figures and 3 partnerships' milestones at the hub" 60 settled
+
+# --- 1. queries against the known dataset ---------------------------------------------------------
+csv_has() { it_csv_has "$1" "$2" || it_fail "no row of $(basename "$1") with $2"; }
+league="$IT_DIR/league.csv"
+csv_has "$league" 'f["area_code"] == "E06000001" && f["vs_england"] == "worst" && f["quintile"] == 5'
+csv_has "$league" 'f["area_code"] == "E06000009" && f["vs_england"] == "worst"'
+csv_has "$league" 'f["area_code"] == "E08000035" && f["vs_england"] == "similar"'
+worse=$(awk -F, 'NR > 1 && ($0 ~ /,worse,|,worst,/) { n++ } END { print n + 0 }' "$league")
+[ "$worse" -eq 2 ] || it_fail "expected 2 areas worse than England, the league has $worse"
+
+# CSV round trip: every area's numerator and denominator as sent, names with commas intact.
+awk -F, "$IT_AWK_SPLIT_CSV"'
+    FILENAME == ARGV[1] { if (FNR > 1) { sent[$2] = $4 "/" $5 }; next }
+    FNR == 1 { n = split_csv($0, col); for (i = 1; i <= n; i++) at[col[i]] = i; next }
+    { split_csv($0, c); got = c[at["numerator"]] "/" c[at["denominator"]]
+      if (sent[c[at["area_code"]]] != got) { print "round trip: " c[at["area_code"]] " sent " sent[c[at["area_code"]]] " got " got; bad = 1 }
+      seen++ }
+    END { if (seen != 153) { print "round trip: " seen " rows"; bad = 1 }; exit bad }' \
+    "$deaths" "$league" || it_fail "the league CSV does not give back what was sent"
+csv_has "$league" 'f["area_name"] == "Bournemouth, Christchurch and Poole"'
+
+# A partnership profiled as one: counts summed, compared with England; with its region only when
+# its areas share one (Hartlepool is in the North East, Blackpool in the North West).
+sum=$(awk -F, '$2 == "E06000001" || $2 == "E06000009" { n += $4; d += $5 } END { print n "," d }' "$deaths")
+q "$IT_DIR/pair.csv" area pair --members E06000001,E06000009 --format csv || it_fail "partnership profile failed"
+csv_has "$IT_DIR/pair.csv" 'f["area_code"] == "pair" && f["metric_id"] == "drug_misuse_deaths" && f["numerator"] "," f["denominator"] == "'"$sum"'" && f["vs_england"] == "worst" && f["vs_region"] == "not_compared"'
+q "$IT_DIR/tees.csv" area tees --members E06000002,E06000003 --format csv || it_fail "partnership profile failed"
+csv_has "$IT_DIR/tees.csv" 'f["vs_england"] == "similar" && f["vs_region"] == "similar"'
+rc=0
+q "$IT_DIR/x.csv" area bad --members E06000002,E99999999 || rc=$?
+[ "$rc" -eq 1 ] || it_fail "a partnership with an unknown member exited $rc, expected 1"
+
+# Paging: ten rows a page gives the same table.
+q "$IT_DIR/paged.csv" league drug_misuse_deaths 2021-2023 --format csv --page-size 10 ||
+    it_fail "paged league query failed"
+cmp -s "$league" "$IT_DIR/paged.csv" || it_fail "paging changed the league table"
+
+# Alerts: Hartlepool and Blackpool, each worse than England and than its region. Pages of one
+# alert give the same list; filters by region, team and state.
+q "$IT_DIR/alerts.csv" alerts --format csv || it_fail "alerts query failed"
+q "$IT_DIR/alerts-paged.csv" alerts --format csv --page-size 1 || it_fail "paged alerts failed"
+cmp -s "$IT_DIR/alerts.csv" "$IT_DIR/alerts-paged.csv" || it_fail "paging changed the alerts"
+[ "$(($(grep -c . "$IT_DIR/alerts.csv") - 1))" -eq 4 ] || it_fail "expected 4 alerts"
+q "$IT_DIR/alerts-ne.csv" alerts --format csv --region E12000001 --team ohid --state firing ||
+    it_fail "filtered alerts failed"
+[ "$(($(grep -c . "$IT_DIR/alerts-ne.csv") - 1))" -eq 2 ] &&
+    ! grep -q E06000009 "$IT_DIR/alerts-ne.csv" || it_fail "the North East filter kept other alerts"
+
+q "$IT_DIR/ms.csv" milestones --format csv --as-of 2025-03-31 || it_fail "milestones query failed"
+csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "kent" && f["milestone_id"] == "progress_report" && f["status"] == "overdue" && f["overdue_since"] == "2024-04-30"'
+csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "bristol" && f["milestone_id"] == "progress_report" && f["status"] == "done_late" && f["done_on"] == "2024-06-15"'
+csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "leeds" && f["milestone_id"] == "progress_report" && f["status"] == "done"'
+
+q "$IT_DIR/national.json" national --format json || it_fail "national query failed"
+grep -q '"metric_id": *"drug_misuse_deaths"' "$IT_DIR/national.json" ||
+    it_fail "the national summary has no drug deaths row"
+q "$IT_DIR/national.csv" national --format csv || it_fail "national query (csv) failed"
+csv_has "$IT_DIR/national.csv" 'f["metric_id"] == "county_lines_closed" && f["target"] == 2000'
+
+# Exit codes a script can use: 2 bad usage, 1 the hub refused.
+rc=0
+"$IT_QUERY" --hub "$query" $(it_sec jcdu query) report --year 2024 --out "$IT_DIR/x.html" \
+    2>>"$IT_DIR/logs/query.log" || rc=$?
+[ "$rc" -eq 2 ] || it_fail "report --year 2024 (not a financial year) exited $rc, expected 2"
+rc=0
+q "$IT_DIR/x.csv" league no_such_metric 2023 || rc=$?
+[ "$rc" -eq 1 ] || it_fail "league of an unknown metric exited $rc, expected 1"
+# A request the hub cannot accept (an area code far too long) is refused under its own id: a
+# clear exit 1 with the reason, not a wait for an answer (exit 3).
+rc=0
+q "$IT_DIR/x.csv" area "E$(printf '0%.0s' $(seq 1 100))" || rc=$?
+[ "$rc" -eq 1 ] || it_fail "an over-long area code exited $rc, expected 1"
+grep -q "area_code is longer than" "$IT_DIR/logs/query.log" || it_fail "the refusal gave no reason"
+
+# --- 2. the report ---------------------------------------------------------------------------------
+pub="$IT_DIR/report.html"
+internal="$IT_DIR/report-internal.html"
+q "$IT_DIR/report.out" report --year 2024/25 --out "$pub" || it_fail "report failed"
+q "$IT_DIR/report-internal.out" report --year 2024/25 --out "$internal" --internal ||
+    it_fail "internal report failed"
+for f in "$pub" "$internal"; do
+    awk -f "$here/html_check.awk" "$f" >&2 || it_fail "$(basename "$f") is not well-formed HTML"
+    ! grep -Eq '(src|href)="(https?:)?//' "$f" || it_fail "$(basename "$f") refers to the network"
+done
+
+# The key findings: a reader finds the two areas and the two late partnerships, first in the
+# summary at the top, then in the tables.
+sed -n '/<ul class="summary">/,/<\/ul>/p' "$pub" >"$IT_DIR/summary.html"
+grep -q '2 areas are worse than England (2021-2023): Blackpool, Hartlepool\.' "$IT_DIR/summary.html" &&
+    grep -q 'kent is overdue (since 2024-04-30)' "$IT_DIR/summary.html" &&
+    grep -q 'bristol reported late' "$IT_DIR/summary.html" && ! grep -q leeds "$IT_DIR/summary.html" ||
+    it_fail "the summary at the top does not answer both questions: $(cat "$IT_DIR/summary.html")"
+section() { # ID FILE: the text of one h3's part of the key findings
+    awk -v id="$1" 'index($0, "id=\"" id "\"") { on = 1 } on && /<h3/ && !index($0, "id=\"" id "\"") { exit } on' "$2"
+}
+section deaths-worse "$pub" >"$IT_DIR/deaths-worse.html"
+for name in Hartlepool Blackpool; do
+    grep -q "<td>$name</td>" "$IT_DIR/deaths-worse.html" || it_fail "$name is not listed as worse than England"
+done
+[ "$(grep -c '<tr><td>' "$IT_DIR/deaths-worse.html")" -eq 2 ] ||
+    it_fail "the deaths finding lists other areas than Hartlepool and Blackpool"
+section progress-late "$pub" >"$IT_DIR/progress-late.html"
+grep -q '<td>kent</td><td class="worst">overdue' "$IT_DIR/progress-late.html" || it_fail "kent is not shown overdue"
+grep -q '<td>bristol</td><td class="worse">reported late' "$IT_DIR/progress-late.html" || it_fail "bristol is not shown late"
+! grep -q '<td>leeds</td>' "$IT_DIR/progress-late.html" || it_fail "leeds is shown late"
+
+# No small counts in the published edition: Rutland's 3 deaths give a rate of 2.5 per 100,000 that
+# must not appear in any of its cells; a second East Midlands figure is withheld with it so the
+# region's total cannot give it away. The internal edition shows it.
+cells() { grep -o "data-area=\"$1\" data-metric=\"drug_misuse_deaths\"[^>]*>[^<]*" "$2" | sed 's/.*>//' | sort -u; }
+[ "$(cells E06000017 "$pub")" = "*" ] || it_fail "Rutland's small count is not withheld: $(cells E06000017 "$pub")"
+em=$(grep -o 'data-area="E[0-9]*" data-metric="drug_misuse_deaths"[^>]*>\*' "$pub" | sort -u | grep -c . || true)
+[ "$em" -ge 2 ] || it_fail "only $em deaths figure(s) withheld: no secondary suppression"
+rutland_rate=$(awk -F, '$1 == "E06000017" { printf "%.1f", 3 / (3 * $NF) * 100000 }' "$refdir/areas.csv")
+[ "$(cells E06000017 "$internal")" = "$rutland_rate" ] ||
+    it_fail "the internal edition does not show Rutland's $rutland_rate: $(cells E06000017 "$internal")"
+sections=$(grep -c '^<section' "$internal")
+marks=$(grep -c 'class="mark">OFFICIAL-SENSITIVE' "$internal")
+[ "$marks" -ge "$sections" ] && [ "$sections" -ge 8 ] ||
+    it_fail "the internal edition marks $marks of $sections sections"
+! grep -q 'OFFICIAL-SENSITIVE' "$pub" || it_fail "the published edition is marked internal"
+
+# --- 3. headless Chromium renders it --------------------------------------------------------------
+chromium=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$chromium" ]; then
+    it_log "SKIP rendering: chromium is not installed (deploy/dev.sh deps installs it)"
+else
+    shot() { # HTML PNG
+        local profile
+        profile=$(mktemp -d "$IT_DIR/chromium.XXXXXX")
+        timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic \
+            --no-first-run --disable-background-networking --disable-component-update \
+            --disable-sync --disable-dev-shm-usage --user-data-dir="$profile" \
+            --hide-scrollbars --window-size=1200,2400 --screenshot="$2" "file://$1" \
+            >>"$IT_DIR/logs/chromium.log" 2>&1 || true
+        [ -s "$2" ]
+    }
+    printf '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>blank</title></head><body></body></html>\n' \
+        >"$IT_DIR/blank.html"
+    shot "$IT_DIR/blank.html" "$IT_DIR/blank.png" || it_fail "chromium wrote no PNG for a blank page"
+    shot "$pub" "$IT_DIR/report.png" || it_fail "chromium wrote no PNG for the report"
+    head -c 8 "$IT_DIR/report.png" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' ||
+        it_fail "the screenshot is not a PNG"
+    # A page of text, tables and charts compresses far worse than a blank one of the same size.
+    b=$(stat -c %s "$IT_DIR/blank.png") r=$(stat -c %s "$IT_DIR/report.png")
+    [ "$r" -ge $((b * 5)) ] || it_fail "the report's PNG ($r bytes) is not much more than a blank page's ($b)"
+    it_log "rendered: report PNG $r bytes, blank page $b bytes ($((r / b))x)"
+fi
+
+it_stop hub
+it_pass "queries, CSV round trip, report structure, findings, suppression and rendering"

@@ -1,0 +1,203 @@
+/* The annual report's HTML from a report built by hand (no hub): small counts withheld with a
+ * second figure in the same region, both key findings answered, the internal edition marked and
+ * showing true values; and a CSV round trip of the milestone table through the CSV reader. */
+#define _GNU_SOURCE /* open_memstream */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cdof_csv.h"
+#include "report.h"
+#include "report_suppress.h"
+
+#include "ref_fixture.h"
+
+static Cdof__V1__MilestoneRow ms[2];
+
+/* East Midlands' deaths: 20 in every area but Rutland (3, a small count) and Derby (60, worse
+ * than England). */
+static void build(cdof_report_t *r)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->year, sizeof r->year, "2024/25");
+    cdof_date_parse("2024-04-01", &r->year_first);
+    cdof_date_parse("2025-03-31", &r->year_last);
+    r->as_of = r->year_last;
+    r->nmetrics = 1;
+    r->metrics = calloc(1, sizeof *r->metrics);
+    assert_non_null(r->metrics);
+    cdof_report_metric_t *rm = &r->metrics[0];
+    rm->metric = cdof_ref_metric(ref, "drug_misuse_deaths");
+    snprintf(rm->period, sizeof rm->period, "2021-2023");
+    rm->cells = calloc(cdof_ref_area_count(ref), sizeof *rm->cells);
+    assert_non_null(rm->cells);
+    for (size_t i = 0; i < cdof_ref_area_count(ref); i++) {
+        const cdof_area_t *a = cdof_ref_area_at(ref, i);
+        cdof_report_cell_t *c = &rm->cells[i];
+        c->lower = c->upper = NAN;
+        if (a->kind != CDOF_AREA_UTLA) {
+            c->has = true;
+            c->value = 10;
+            continue;
+        }
+        if (strcmp(a->region_code, "E12000004") != 0)
+            continue;
+        c->has = c->has_count = true;
+        c->count = !strcmp(a->code, "E06000017") ? 3 : !strcmp(a->code, "E06000015") ? 60 : 20;
+        c->value = c->count / (3 * a->population) * 100000;
+        c->vs_england = !strcmp(a->code, "E06000015") ? CDOF__V1__VERDICT__VERDICT_WORST
+                                                      : CDOF__V1__VERDICT__VERDICT_SIMILAR;
+        rm->areas_reporting++;
+    }
+    static const char *names[] = {"kent", "leeds"};
+    r->milestones = calloc(2, sizeof *r->milestones);
+    assert_non_null(r->milestones);
+    for (int i = 0; i < 2; i++) {
+        cdof__v1__milestone_row__init(&ms[i]);
+        ms[i].partnership = (char *)names[i];
+        ms[i].milestone_id = (char *)"progress_report";
+        ms[i].deliverable = (char *)"Progress report, \"annual\"";
+        ms[i].status = (char *)(i == 0 ? "overdue" : "done");
+        cdof_date_parse("2024-04-30", &ms[i].due_day);
+        if (i == 0)
+            ms[i].overdue_since = ms[i].due_day;
+        else
+            cdof_date_parse("2024-04-10", &ms[i].done_day);
+        r->milestones[i] = &ms[i];
+    }
+    r->nmilestones = 2;
+}
+
+static char *render(cdof_report_t *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(cdof_report_render(r, ref, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* The text of the deaths cell of one area (first occurrence). */
+static void cell_text(const char *html, const char *code, char *out, size_t len)
+{
+    char key[64];
+    snprintf(key, sizeof key, "data-area=\"%s\" data-metric=\"drug_misuse_deaths\"", code);
+    const char *p = strstr(html, key);
+    assert_non_null(p);
+    p = strchr(p, '>');
+    assert_non_null(p);
+    size_t n = strcspn(p + 1, "<");
+    snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p + 1);
+}
+
+static size_t count(const char *html, const char *s)
+{
+    size_t n = 0;
+    for (const char *p = html; (p = strstr(p, s)); p += strlen(s))
+        n++;
+    return n;
+}
+
+static void test_published_withholds_small_counts(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    assert_true(cdof_report_suppress(&r, ref) >= 2);
+    char *html = render(&r);
+    char text[64];
+    cell_text(html, "E06000017", text, sizeof text);
+    assert_string_equal(text, "*");
+    /* Rutland's rate is nowhere; a second East Midlands area is withheld with it. */
+    char rate[32];
+    snprintf(rate, sizeof rate, ">%.1f<",
+             r.metrics[0].cells[cdof_ref_area(ref, "E06000017")->index].value);
+    assert_null(strstr(html, rate));
+    assert_true(count(html, "title=\"withheld: small number\">*<") >= 2 * 2); /* table + profile */
+    assert_null(strstr(html, "OFFICIAL-SENSITIVE"));
+    /* The findings: Derby is worse on deaths; Kent is late with its progress report, not Leeds. */
+    const char *deaths = strstr(html, "id=\"deaths-worse\"");
+    const char *late = strstr(html, "id=\"progress-late\"");
+    assert_non_null(deaths);
+    assert_non_null(late);
+    const char *derby = strstr(deaths, "<td>Derby</td>");
+    assert_true(derby && derby < late);
+    const char *end = strstr(late, "</table>");
+    const char *kent = strstr(late, "<td>kent</td>"), *leeds = strstr(late, "<td>leeds</td>");
+    assert_true(kent && kent < end);
+    assert_true(!leeds || leeds > end);
+    free(html);
+    cdof_report_free(&r);
+}
+
+static void test_internal_marks_and_true_values(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    cdof_report_suppress(&r, ref);
+    r.internal = true;
+    char *html = render(&r);
+    char text[64], want[32];
+    cell_text(html, "E06000017", text, sizeof text);
+    snprintf(want, sizeof want, "%.1f",
+             r.metrics[0].cells[cdof_ref_area(ref, "E06000017")->index].value);
+    assert_string_equal(text, want);
+    size_t sections = count(html, "<section"), marks = count(html, "class=\"mark\">OFFICIAL");
+    assert_true(sections >= 8);
+    assert_true(marks >= sections);
+    free(html);
+    cdof_report_free(&r);
+}
+
+static void test_milestones_csv_round_trip(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    cdof_qo_table_t *t = cdof_qo_milestones(r.milestones, r.nmilestones, false);
+    assert_non_null(t);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(cdof_qo_write_csv(t, f), 0);
+    fclose(f);
+    f = fmemopen(buf, len, "r");
+    cdof_csv_t *csv = cdof_csv_new(f, NULL);
+    cdof_csv_record_t rec;
+    char err[128];
+    size_t row = 0;
+    int rc;
+    while ((rc = cdof_csv_next(csv, &rec, err, sizeof err)) == 1) {
+        assert_int_equal(rec.nfields, cdof_qo_table_cols(t));
+        for (size_t c = 0; row > 0 && c < rec.nfields; c++)
+            assert_string_equal(rec.fields[c].data, cdof_qo_table_cell(t, row - 1, c));
+        row++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(row, 1 + r.nmilestones);
+    cdof_csv_destroy(&csv);
+    fclose(f);
+    free(buf);
+    cdof_qo_table_destroy(&t);
+    cdof_report_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_published_withholds_small_counts),
+        cmocka_unit_test(test_internal_marks_and_true_values),
+        cmocka_unit_test(test_milestones_csv_round_trip),
+    };
+    return cmocka_run_group_tests(tests, ref_setup, ref_teardown);
+}
