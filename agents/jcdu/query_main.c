@@ -264,7 +264,7 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
         break;
     case ANS_ROWS:
         t = cdof_qo_comparisons((Cdof__V1__ComparisonRow *const *)all, k,
-                                !strcmp(command, "area")     ? CDOF_QO_VIEW_AREA
+                                !strcmp(command, "area") ? CDOF_QO_VIEW_AREA
                                 : !strcmp(command, "league") || !strcmp(command, "rolling")
                                     ? CDOF_QO_VIEW_LEAGUE
                                     : CDOF_QO_VIEW_SERIES,
@@ -400,7 +400,8 @@ int main(int argc, char **argv)
         goto done;
     }
     if (!pos.count) {
-        status = usage_error("which command? area, league, rolling, series, national, milestones, alerts, agents or report");
+        status = usage_error("which command? area, league, rolling, series, national, milestones, "
+                             "alerts, agents or report");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
