@@ -12,6 +12,7 @@
 #include "cdof_points.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
+#include "cdof_wire.h"
 
 #define HUB_SCHEMA_VERSION 1
 #define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
@@ -20,6 +21,7 @@ typedef struct {
     char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;
     char *alert_level; /* "95" or "99.8" */
     bool insecure, no_sync;
+    char *rules; /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
 } hub_config_t;
 
 typedef struct {
@@ -38,6 +40,12 @@ typedef struct {
     struct hub_alert_change *pending; /* alerts of the open transaction, not yet published */
     size_t npending, cap_pending;
     hub_counters_t counters;
+    /* Issue 6: alert rules, silences and the periodic rules (agent silent, data and milestones
+     * overdue) that run from the serve loop. */
+    struct hub_rules *rules;
+    cdof_store_db_t db_silences, db_inhibit;
+    int64_t started_ms, next_fast_ms, next_slow_ms;
+    uint64_t alert_writes; /* store writes by the rules: a tick that made none is not committed */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -74,8 +82,31 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
 void hub_alerts_publish(hub_t *hub);
 void hub_alerts_discard(hub_t *hub);
 
-/* Loads the next alert sequence from the store at start-up. */
+/* Loads the next alert sequence from the store at start-up and opens the databases of the
+ * alert lifecycle (before any transaction). hub->rules must be set. */
 int hub_alerts_init(hub_t *hub);
+
+/* Issue 6. Called from the serve loop about once a second: runs the rules that depend on time
+ * (agent silent every second; data overdue, milestone overdue and the re-notification of alerts
+ * whose silence or inhibition ended every HUB_SLOW_RULES_MS), in one transaction committed
+ * before anything is published. Returns 0 or a negative code. */
+#define HUB_SLOW_RULES_MS 5000
+int hub_alerts_tick(hub_t *hub);
+
+/* Acknowledges the firing alert of sequence ack->sequence by ack->by: stores and publishes an
+ * ACKNOWLEDGED record. *out (owned by the caller: cdof__v1__alert__free_unpacked) is that
+ * record. Returns 0, CDOF_ENOTFOUND or CDOF_EINVALID with a reason in err, or a negative code. */
+int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **out, char *err,
+                   size_t errlen);
+
+/* Records a silence (durably, before answering). *out as stored (owned by the caller:
+ * cdof__v1__silence__free_unpacked). Returns 0, CDOF_EINVALID with a reason, or a negative code. */
+int hub_alerts_silence(hub_t *hub, const Cdof__V1__Silence *s, Cdof__V1__Silence **out, char *err,
+                       size_t errlen);
+
+/* The silences in force (read txn): *out is an array of *n decoded silences, each owned by the
+ * caller (cdof__v1__silence__free_unpacked), the array too (free). */
+int hub_alerts_silences(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Silence ***out, size_t *n);
 
 /* Answers one request waiting on the query socket. */
 int hub_query_handle(hub_t *hub);

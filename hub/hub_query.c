@@ -24,6 +24,8 @@ typedef struct {
     Cdof__V1__AgentStatus **agent_ptrs;
     char (*agent_ids)[CDOF_POINTS_AGENT_MAX];
     size_t cap;
+    Cdof__V1__Silence **silences; /* issue 6: decoded, freed with the reply */
+    size_t nsilences;
     char error[CDOF_WIRE_MAX_TEXT];
 } reply_t;
 
@@ -52,6 +54,9 @@ static void reply_free(reply_t *r)
     free(r->agents);
     free(r->agent_ptrs);
     free(r->agent_ids);
+    for (size_t i = 0; i < r->nsilences; i++)
+        cdof__v1__silence__free_unpacked(r->silences[i], NULL);
+    free(r->silences);
 }
 
 static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
@@ -317,8 +322,44 @@ static int q_agents(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
     return cdof_points_agent_scan(hub->pts, txn, agent_visit, rp);
 }
 
+/* Issue 6: acknowledgements and silences write (and commit) before the answer. */
+static int alert_ops(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
+{
+    int rc;
+    if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK) {
+        Cdof__V1__Alert *a = NULL;
+        rc = hub_alerts_ack(hub, req->ack, &a, rp->error, sizeof rp->error);
+        if (rc == 0 && !(rp->alerts = calloc(1, sizeof *rp->alerts))) {
+            cdof__v1__alert__free_unpacked(a, NULL);
+            rc = -ENOMEM;
+        }
+        if (rc == 0) {
+            rp->alerts[0] = a;
+            rp->resp->alerts = rp->alerts;
+            rp->resp->n_alerts = 1;
+        }
+        return rc;
+    }
+    Cdof__V1__Silence *s = NULL;
+    rc = hub_alerts_silence(hub, req->silence, &s, rp->error, sizeof rp->error);
+    if (rc == 0 && !(rp->silences = calloc(1, sizeof *rp->silences))) {
+        cdof__v1__silence__free_unpacked(s, NULL);
+        rc = -ENOMEM;
+    }
+    if (rc == 0) {
+        rp->silences[0] = s;
+        rp->nsilences = 1;
+        rp->resp->silences = rp->silences;
+        rp->resp->n_silences = 1;
+    }
+    return rc;
+}
+
 static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
 {
+    if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK ||
+        req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE)
+        return alert_ops(hub, req, rp);
     cdof_store_txn_t *txn = NULL;
     int rc = cdof_store_begin(hub->store, false, &txn);
     if (rc < 0)
@@ -338,6 +379,11 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_AGENTS:
         rc = q_agents(hub, txn, rp);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES: /* issue 6 */
+        rc = hub_alerts_silences(hub, txn, &rp->silences, &rp->nsilences);
+        rp->resp->silences = rp->silences;
+        rp->resp->n_silences = rp->nsilences;
         break;
     default:
         snprintf(rp->error, sizeof rp->error, "this hub does not answer that query yet");
@@ -392,7 +438,7 @@ int hub_query_handle(hub_t *hub)
     resp.error = rp.error;
     size_t decoded_alerts = resp.n_alerts;
     if (resp.status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK)
-        resp.n_rows = resp.n_alerts = resp.n_agents = 0;
+        resp.n_rows = resp.n_alerts = resp.n_agents = resp.n_silences = 0;
     uint8_t *buf;
     size_t len;
     if (cdof_wire_pack(&resp.base, &buf, &len) == 0) {

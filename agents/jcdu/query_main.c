@@ -39,6 +39,7 @@ typedef struct {
     long timeout_ms;
     char *topic;
     long width;
+    char *until, *reason, *by, *note; /* issue 6: silence and ack */
 } query_cfg_t;
 
 static const cdof_opt_t query_opts[] = {
@@ -60,6 +61,15 @@ static const cdof_opt_t query_opts[] = {
      "alerts: only topics starting with PREFIX, e.g. alert/ohid/E12000002/"},
     {"width", CDOF_OPT_INT, "80", 20, 1000, offsetof(query_cfg_t, width), "N",
      "widest table to aim for, in columns"},
+    /* Issue 6: silence and ack. */
+    {"by", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, by), "NAME",
+     "ack, silence: the person acknowledging or silencing"},
+    {"note", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, note), "TEXT",
+     "ack: a note kept with the acknowledgement"},
+    {"reason", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, reason), "TEXT",
+     "silence: why (required)"},
+    {"until", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, until), "DATE",
+     "silence: until the start of DATE (YYYY-MM-DD) or an ISO time (required)"},
 };
 
 static const cdof_config_spec_t query_spec = {
@@ -75,6 +85,11 @@ static const cdof_config_spec_t query_spec = {
                      "  alerts [--since N] [--topic PREFIX]\n"
                      "                             stored alerts after sequence N\n"
                      "  agents                     the agents the hub has heard from\n"
+                     "  ack ALERT_ID --by NAME [--note TEXT]\n"
+                     "                             acknowledge a firing alert\n"
+                     "  silence RULE|SUBJECT|AREA --until DATE --reason TEXT [--by NAME]\n"
+                     "                             mute matching alerts (any part may be *)\n"
+                     "  silences                   the silences in force\n"
                      "\n"
                      "exit status: 0 answered, 1 the hub answered with an error, 2 bad usage,\n"
                      "3 no answer within --timeout-ms",
@@ -95,6 +110,9 @@ static const command_t commands[] = {
     {"series", 2, 2, "METRIC AREA"},
     {"alerts", 0, 0, ""},
     {"agents", 0, 0, ""},
+    {"ack", 1, 1, "ALERT_ID --by NAME"},                               /* issue 6 */
+    {"silence", 1, 1, "RULE|SUBJECT|AREA --until DATE --reason TEXT"}, /* issue 6 */
+    {"silences", 0, 0, ""},                                            /* issue 6 */
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -107,6 +125,55 @@ static int usage_error(const char *fmt, ...)
     fprintf(stderr, " (see --help)\n");
     va_end(ap);
     return EXIT_USAGE;
+}
+
+/* Issue 6: the requests of ack, silence and silences. Returns 0 or an exit status. */
+static int alert_op_request(const query_cfg_t *cfg, const command_t *cmd, char **a,
+                            Cdof__V1__QueryRequest *req, Cdof__V1__AlertAck *ack,
+                            Cdof__V1__Silence *silence)
+{
+    bool is_ack = !strcmp(cmd->name, "ack"), is_silence = !strcmp(cmd->name, "silence");
+    if (!is_ack && cfg->note)
+        return usage_error("--note applies to the ack command only");
+    if (!is_silence && (cfg->until || cfg->reason))
+        return usage_error("--until and --reason apply to the silence command only");
+    if (!is_ack && !is_silence && cfg->by)
+        return usage_error("--by applies to the ack and silence commands only");
+    if (is_ack) {
+        char *end;
+        errno = 0;
+        unsigned long long seq = strtoull(a[0], &end, 10);
+        if (errno || end == a[0] || *end || a[0][0] == '-' || seq == 0)
+            return usage_error("ack: '%s' is not an alert number", a[0]);
+        if (!cfg->by || !*cfg->by)
+            return usage_error("ack needs --by NAME, the person acknowledging");
+        ack->sequence = seq;
+        ack->by = cfg->by;
+        if (cfg->note)
+            ack->note = cfg->note;
+        req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_ACK;
+        req->ack = ack;
+    } else if (is_silence) {
+        if (!cfg->until || !cfg->reason || !*cfg->reason)
+            return usage_error("silence needs --until DATE and --reason TEXT");
+        int32_t day;
+        int64_t ms;
+        if (cdof_date_parse(cfg->until, &day) == 0)
+            ms = (int64_t)day * 86400000;
+        else if (cdof_clock_parse(cfg->until, &ms) < 0)
+            return usage_error("--until: '%s' is not a date (YYYY-MM-DD) or time", cfg->until);
+        silence->matcher = a[0];
+        silence->until_ms = ms;
+        silence->reason = cfg->reason;
+        if (cfg->by)
+            silence->by = cfg->by;
+        req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_SILENCE;
+        req->silence = silence;
+    } else {
+        req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_SILENCES;
+        req->silences = 1;
+    }
+    return 0;
 }
 
 /* --as-at: a date means "as known at the end of that day"; a time or ms is taken as it is. */
@@ -131,11 +198,32 @@ static int check_period(const char *text)
     return 0;
 }
 
+/* Issue 6: the silences of all pages. */
+static cdof_qo_table_t *silences_table(const cdof_qo_pages_t *pages, bool display)
+{
+    size_t total = 0, k = 0;
+    for (size_t i = 0; i < pages->npages; i++)
+        total += pages->pages[i]->n_silences;
+    Cdof__V1__Silence **all = calloc(total ? total : 1, sizeof *all);
+    if (!all)
+        return NULL;
+    for (size_t i = 0; i < pages->npages; i++) {
+        for (size_t j = 0; j < pages->pages[i]->n_silences; j++)
+            all[k++] = pages->pages[i]->silences[j];
+    }
+    cdof_qo_table_t *t = cdof_qo_silences(all, total, display);
+    free(all);
+    return t;
+}
+
 /* Builds the printable table from all pages. */
 static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *pages, bool display)
 {
     size_t total = 0;
-    bool alerts = !strcmp(command, "alerts"), agents = !strcmp(command, "agents");
+    bool alerts = !strcmp(command, "alerts") || !strcmp(command, "ack"),
+         agents = !strcmp(command, "agents");
+    if (!strcmp(command, "silence") || !strcmp(command, "silences")) /* issue 6 */
+        return silences_table(pages, display);
     for (size_t i = 0; i < pages->npages; i++) {
         const Cdof__V1__QueryResponse *r = pages->pages[i];
         total += alerts ? r->n_alerts : agents ? r->n_agents : r->n_rows;
@@ -185,6 +273,8 @@ int main(int argc, char **argv)
     Cdof__V1__LeagueQuery league = CDOF__V1__LEAGUE_QUERY__INIT;
     Cdof__V1__SeriesQuery series = CDOF__V1__SERIES_QUERY__INIT;
     Cdof__V1__AlertsQuery alerts = CDOF__V1__ALERTS_QUERY__INIT;
+    Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT;  /* issue 6 */
+    Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT; /* issue 6 */
 
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);
     int rc = cdof_config_parse(&query_spec, &cfg, argc, argv, &pos, err, sizeof err);
@@ -205,7 +295,8 @@ int main(int argc, char **argv)
         goto done;
     }
     if (!pos.count) {
-        status = usage_error("which command? area, league, series, alerts or agents");
+        status = usage_error(
+            "which command? area, league, series, alerts, agents, ack, silence or silences");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -269,9 +360,11 @@ int main(int argc, char **argv)
             alerts.topic_prefix = cfg.topic;
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
         req.alerts = &alerts;
-    } else {
+    } else if (!strcmp(cmd->name, "agents")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
         req.agents = 1;
+    } else if ((status = alert_op_request(&cfg, cmd, a, &req, &ack, &silence)) != 0) {
+        goto done;
     }
     req.page_size = (uint32_t)cfg.page_size;
 
