@@ -368,12 +368,22 @@ int hub_rules_load(const char *path, const cdof_ref_t *ref, double default_confi
                    hub_rules_t **out, char *err, size_t errlen)
 {
     *out = NULL;
-    where_t w = {path, 0, err, errlen};
     FILE *f = fopen(path, "r");
     if (!f) {
+        int rc = -errno;
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -errno;
+        return rc;
     }
+    int rc = hub_rules_parse(f, path, ref, default_confidence, out, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double default_confidence,
+                    hub_rules_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    where_t w = {path, 0, err, errlen};
     hub_rules_t *r = rules_new(ref);
     int rc = r ? 0 : -ENOMEM;
     rule_slot_t *cur = NULL;
@@ -487,7 +497,6 @@ int hub_rules_load(const char *path, const cdof_ref_t *ref, double default_confi
         snprintf(err, errlen, "%s: no rules (a [section] per rule)", path);
         rc = CDOF_EINVALID;
     }
-    fclose(f);
     if (rc == 0 && (rc = partnerships_finish(r)) < 0)
         snprintf(err, errlen, "%s: %s", path, cdof_strerror(rc));
     if (rc < 0) {

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cdof_ref.h"
 
@@ -51,6 +52,10 @@ typedef struct hub_rules hub_rules_t;
  * negative code with "FILE:LINE: field 'KEY': reason" in err. */
 int hub_rules_load(const char *path, const cdof_ref_t *ref, double default_confidence,
                    hub_rules_t **out, char *err, size_t errlen);
+
+/* The same from an open stream (not closed here); path names it in errors. */
+int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double default_confidence,
+                    hub_rules_t **out, char *err, size_t errlen);
 
 /* The rules used without a file: worse_than_england and worse_than_region on headline metrics at
  * default_confidence. Returns NULL when out of memory. */

@@ -28,6 +28,13 @@ level = 99.8
 [worsening_trend]
 metrics = continuity_of_care
 
+# The same comparison, asking for two bad periods in a row.
+[worse_twice]
+kind = worse_than_england
+metrics = continuity_of_care
+level = 99.8
+consecutive = 2
+
 [data_quality]
 metrics = numbers_in_treatment
 history = 6
@@ -113,6 +120,17 @@ key_records "$overdue" >/dev/null
 [ "$(rule_keys data_quality)" = "data_quality|numbers_in_treatment|$manchester " ] ||
     it_fail "data_quality keys: $(rule_keys data_quality), expected only Manchester's"
 records_are "$worse" "" || it_fail "Blackpool worse than England before its bad data"
+# Bolton is first worse in March: worse_than_england fires on March, worse_twice on April.
+first_period() { # RULE
+    awk "$IT_AWK_SPLIT_CSV"'
+        NR == 1 { n = split_csv($0, col); for (i = 1; i <= n; i++) c[col[i]] = i; next }
+        { split_csv($0, v)
+          if (v[c["dedupe_key"]] == "'"$1|continuity_of_care|$bolton"'") { print v[c["period"]]; exit } }' \
+        "$IT_DIR/alerts.csv"
+}
+[ "$(first_period worse_than_england)/$(first_period worse_twice)" = "2024-03/2024-04" ] ||
+    it_fail "Bolton fired on $(first_period worse_than_england) and, two in a row," \
+        "$(first_period worse_twice): expected 2024-03 and 2024-04"
 
 # Phase 2: Blackpool's May arrives late and bad: still overdue (June is missing), so its
 # "worse than England" alert is stored muted.

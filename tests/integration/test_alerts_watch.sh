@@ -102,6 +102,11 @@ start_nw() {
 start_nw 1
 it_start sw "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic "$sw_topic" \
     --format json $(it_sec oversight sw)
+# --exec: one command that keeps each alert's JSON and fails, one that outlives its time-out.
+it_start exec_fail "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic "$sw_topic" \
+    --exec "cat >\"$IT_DIR/exec.\$CDOF_ALERT_SEQUENCE.json\"; exit 3" $(it_sec oversight exec1)
+it_start exec_slow "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic "$sw_topic" \
+    --exec "sleep 30" --exec-timeout-ms 300 $(it_sec oversight exec2)
 spool="$IT_DIR/agent/spool"
 it_start agent "$IT_AGENT" --id ons-test --hub "$ingest" --spool "$spool" \
     --data "$IT_DIR/agent/data" --national $(it_sec national ons-test)
@@ -170,6 +175,18 @@ if grep -v '"region_code":"E12000009"' "$IT_DIR/logs/sw.out" | grep -q .; then
     it_fail "the South West watcher printed another region's alert: $(grep -v E12000009 "$IT_DIR/logs/sw.out" | head -n 1)"
 fi
 
+# 6. --exec got each South West alert as JSON on stdin, and failures are logged clearly.
+for seq in $(printed sw); do
+    grep -q "\"sequence\":$seq," "$IT_DIR/exec.$seq.json" 2>/dev/null ||
+        it_fail "--exec did not receive alert #$seq as JSON on its stdin"
+done
+it_wait "exec_fail to log the command's exit status" 10 \
+    grep -q "the command for alert #[0-9]* exited with status 3" "$IT_DIR/logs/exec_fail.log"
+it_wait "exec_slow to log the time-out" 10 \
+    grep -q "timed out after 300 ms and was killed" "$IT_DIR/logs/exec_slow.log"
+
+it_stop exec_fail
+it_stop exec_slow
 it_stop agent
 it_stop nw2
 it_stop sw
