@@ -43,7 +43,7 @@ typedef struct {
     /* Issue 6: alert rules, silences and the periodic rules (agent silent, data and milestones
      * overdue) that run from the serve loop. */
     struct hub_rules *rules;
-    cdof_store_db_t db_silences, db_inhibit;
+    cdof_store_db_t db_silences, db_inhibit, db_settle;
     int64_t started_ms, next_fast_ms, next_slow_ms;
     uint64_t alert_writes; /* store writes by the rules: a tick that made none is not committed */
 } hub_t;
@@ -69,13 +69,16 @@ typedef int (*hub_period_visit_fn)(void *ctx, const cdof_period_t *p);
 int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
                      hub_period_visit_fn visit, void *ctx);
 
-/* Alert rules run inside the ingest transaction, so data and the alerts it raises commit
- * together (a crash between the two cannot lose an evaluation):
+/* Alert rules. Comparisons are marked inside the ingest transaction, so data and the need to
+ * judge it commit together (a crash between the two cannot lose an evaluation), and judged by
+ * hub_alerts_tick() once the period's data has been quiet for HUB_SETTLE_MS (issue 6: a
+ * benchmark built from part of a period's areas would flap alerts):
  *   hub_alerts_begin()                   before the batch's transaction (and each retry);
- *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: compares, stores the
- *                                        alerts that change state under provisional sequences;
- *   hub_alerts_publish(hub)              after the commit returns: publishes them;
+ *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: marks it;
+ *   hub_alerts_publish(hub)              after the commit returns: publishes what was stored;
  *   hub_alerts_discard(hub)              when the transaction is aborted. */
+#define HUB_SETTLE_MS     1500  /* quiet time before a period's comparisons are judged */
+#define HUB_SETTLE_MAX_MS 30000 /* judged by then even while data keeps coming */
 void hub_alerts_begin(hub_t *hub);
 int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p);
@@ -86,10 +89,10 @@ void hub_alerts_discard(hub_t *hub);
  * alert lifecycle (before any transaction). hub->rules must be set. */
 int hub_alerts_init(hub_t *hub);
 
-/* Issue 6. Called from the serve loop about once a second: runs the rules that depend on time
- * (agent silent every second; data overdue, milestone overdue and the re-notification of alerts
- * whose silence or inhibition ended every HUB_SLOW_RULES_MS), in one transaction committed
- * before anything is published. Returns 0 or a negative code. */
+/* Issue 6. Called from the serve loop about once a second: judges settled comparisons and runs
+ * the rules that depend on time (agent silent every second; data overdue, milestone overdue and the
+ * re-notification of alerts whose silence or inhibition ended every HUB_SLOW_RULES_MS), in one
+ * transaction committed before anything is published. Returns 0 or a negative code. */
 #define HUB_SLOW_RULES_MS 5000
 int hub_alerts_tick(hub_t *hub);
 

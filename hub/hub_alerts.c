@@ -72,12 +72,13 @@ static change_t *new_change(hub_t *hub)
     return c;
 }
 
-/* Gives c the next sequence and stores it in the open transaction. */
+/* Gives c (a pending change) its sequence and stores it in the open transaction. Sequences are
+ * provisional until the commit: pending changes take the next ones in order. */
 static int change_store(hub_t *hub, cdof_store_txn_t *txn, change_t *c)
 {
     relink(c);
     snprintf(c->topic, sizeof c->topic, "alert/%s/%s/%s", c->team, c->region, c->area);
-    c->alert.sequence = hub->next_alert_seq + hub->npending - 1;
+    c->alert.sequence = hub->next_alert_seq + (uint64_t)(c - hub->pending);
     c->alert.raised_ms = cdof_clock_now_ms();
     uint8_t k[8], *buf;
     size_t len;
@@ -601,11 +602,10 @@ static bool rule_on_comparisons(const hub_rule_t *rule, const cdof_metric_t *m)
     }
 }
 
-int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                        const cdof_period_t *p)
+/* Runs the comparison rules for metric m and period p (write txn). */
+static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                             const cdof_period_t *p)
 {
-    if (!native_kind(m, p->kind))
-        return 0;
     size_t want = 0;
     bool any = false;
     for (size_t k = 0; k < hub_rules_count(hub->rules); k++) {
@@ -648,6 +648,111 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     return rc;
 }
 
+/* --- settling: comparisons wait until a period's data has stopped arriving --- */
+
+/* A period's rows come in several batches (agents send at their own pace; one drop spans group
+ * commits). Judged at each batch, a benchmark built from part of the areas flaps alerts on and
+ * off. So ingest only marks the metric and period, in the same transaction as the data (a crash
+ * loses no evaluation), and the tick judges it once nothing new has come for HUB_SETTLE_MS, or
+ * HUB_SETTLE_MAX_MS after the first mark while data keeps trickling in. Keys order periods
+ * chronologically within a metric so that they are judged oldest first. */
+#define SETTLE_KEY_MAX (CDOF_WIRE_MAX_ID + 1 + 9)
+
+static size_t settle_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
+{
+    size_t n = strlen(m->id);
+    memcpy(key, m->id, n + 1);
+    cdof_store_be32(key + n + 1, (uint32_t)((int64_t)p->first_day + 0x80000000LL));
+    key[n + 5] = (uint8_t)p->kind;
+    cdof_store_be32(key + n + 6, (uint32_t)((int64_t)p->last_day + 0x80000000LL));
+    return n + 10;
+}
+
+typedef struct {
+    int64_t first_ms, last_ms; /* first and latest mark */
+} marks_t;
+
+int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const cdof_period_t *p)
+{
+    if (!native_kind(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
+        return 0;
+    uint8_t key[SETTLE_KEY_MAX];
+    size_t klen = settle_key(m, p, key);
+    marks_t mk = {0, 0};
+    cdof_bytes_t v;
+    int rc = cdof_store_get(txn, hub->db_settle, key, klen, &v);
+    if (rc == 0 && v.len == sizeof mk)
+        memcpy(&mk, v.data, sizeof mk);
+    else if (rc < 0 && rc != CDOF_ENOTFOUND)
+        return rc;
+    mk.last_ms = cdof_clock_now_ms();
+    if (!mk.first_ms)
+        mk.first_ms = mk.last_ms;
+    return cdof_store_put(txn, hub->db_settle, key, klen, &mk, sizeof mk);
+}
+
+typedef struct {
+    hub_t *hub;
+    int64_t now;
+    struct settled {
+        const cdof_metric_t *m;
+        cdof_period_t p;
+        uint8_t key[SETTLE_KEY_MAX];
+        size_t klen;
+    } * items;
+    size_t n, cap;
+} settled_t;
+
+static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    settled_t *st = ctx;
+    marks_t mk;
+    const uint8_t *key = k->data;
+    const uint8_t *nul = memchr(key, 0, k->len);
+    if (v->len != sizeof mk || !nul || k->len != (size_t)(nul - key) + 10 ||
+        k->len > SETTLE_KEY_MAX)
+        return CDOF_ECORRUPT;
+    memcpy(&mk, v->data, sizeof mk);
+    if (st->now - mk.last_ms < HUB_SETTLE_MS && st->now - mk.first_ms < HUB_SETTLE_MAX_MS)
+        return 0;
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 16;
+        struct settled *items = realloc(st->items, cap * sizeof *items);
+        if (!items)
+            return -ENOMEM;
+        st->items = items;
+        st->cap = cap;
+    }
+    struct settled *it = &st->items[st->n];
+    const uint8_t *pk = nul + 1;
+    it->m = cdof_ref_metric(st->hub->ref, (const char *)key);
+    it->p = (cdof_period_t){.kind = (cdof_period_kind_t)pk[4],
+                            .first_day = (int32_t)((int64_t)cdof_store_rd32(pk) - 0x80000000LL),
+                            .last_day = (int32_t)((int64_t)cdof_store_rd32(pk + 5) - 0x80000000LL)};
+    memcpy(it->key, key, k->len);
+    it->klen = k->len;
+    st->n++;
+    return 0;
+}
+
+/* Judges every settled metric and period, and clears their marks (write txn). */
+static int judge_settled(hub_t *hub, cdof_store_txn_t *txn)
+{
+    settled_t st = {.hub = hub, .now = cdof_clock_now_ms()};
+    int rc = cdof_store_scan(txn, hub->db_settle, NULL, 0, NULL, 0, settled_visit, &st);
+    for (size_t i = 0; rc == 0 && i < st.n; i++) {
+        /* A metric since removed from the catalogue is dropped. */
+        if (st.items[i].m)
+            rc = judge_comparisons(hub, txn, st.items[i].m, &st.items[i].p);
+        if (rc == 0)
+            rc = cdof_store_del(txn, hub->db_settle, st.items[i].key, st.items[i].klen);
+        hub->alert_writes++;
+    }
+    free(st.items);
+    return rc;
+}
+
 /* --- publishing --- */
 
 static void publish(hub_t *hub, const change_t *c)
@@ -681,7 +786,8 @@ int hub_alerts_init(hub_t *hub)
 {
     int rc;
     if ((rc = cdof_store_db(hub->store, "alert_silences", &hub->db_silences)) < 0 ||
-        (rc = cdof_store_db(hub->store, "alert_inhibit", &hub->db_inhibit)) < 0)
+        (rc = cdof_store_db(hub->store, "alert_inhibit", &hub->db_inhibit)) < 0 ||
+        (rc = cdof_store_db(hub->store, "alert_settle", &hub->db_settle)) < 0)
         return rc;
     hub->started_ms = cdof_clock_now_ms();
     cdof_store_txn_t *txn;
@@ -1008,6 +1114,8 @@ int hub_alerts_tick(hub_t *hub)
         hub->alert_writes = 0;
         int32_t today = cdof_clock_today();
         rc = cdof_store_begin(hub->store, true, &txn);
+        if (rc == 0)
+            rc = judge_settled(hub, txn);
         for (size_t k = 0; rc == 0 && k < hub_rules_count(hub->rules); k++) {
             const hub_rule_t *rule = hub_rules_at(hub->rules, k);
             if (rule->kind == HUB_RULE_AGENT_SILENT) {
@@ -1082,6 +1190,9 @@ int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **
     }
     c->alert.state = CDOF__V1__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED;
     c->alert.fired_sequence = st.fired_seq;
+    if (!st.notified) /* acknowledging what nobody was told of tells nobody either */
+        snprintf(c->muted, sizeof c->muted, "its firing #%llu is muted",
+                 (unsigned long long)st.fired_seq);
     snprintf(c->acked, sizeof c->acked, "%s", ack->by);
     char summary[CDOF_WIRE_MAX_TEXT];
     snprintf(summary, sizeof summary, "acknowledged by %s%s%s: %s", ack->by,
