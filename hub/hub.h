@@ -63,6 +63,13 @@ int hub_ingest_batch(hub_t *hub);
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p);
 
+/* The key "metric_id\0" + HUB_PERIOD_KEY_LEN bytes that orders a metric's periods by first day
+ * (into key, at least strlen(m->id) + 1 + HUB_PERIOD_KEY_LEN bytes; returns its length), and
+ * the period back from those last bytes. */
+#define HUB_PERIOD_KEY_LEN 9
+size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key);
+cdof_period_t hub_period_from_key(const uint8_t *k);
+
 /* Visits the periods recorded for metric m, newest first. Visitor as cdof_store_visit_fn
  * semantics: 0 go on, >0 stop, <0 fail. */
 typedef int (*hub_period_visit_fn)(void *ctx, const cdof_period_t *p);

@@ -656,17 +656,7 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
  * loses no evaluation), and the tick judges it once nothing new has come for HUB_SETTLE_MS, or
  * HUB_SETTLE_MAX_MS after the first mark while data keeps trickling in. Keys order periods
  * chronologically within a metric so that they are judged oldest first. */
-#define SETTLE_KEY_MAX (CDOF_WIRE_MAX_ID + 1 + 9)
-
-static size_t settle_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
-{
-    size_t n = strlen(m->id);
-    memcpy(key, m->id, n + 1);
-    cdof_store_be32(key + n + 1, (uint32_t)((int64_t)p->first_day + 0x80000000LL));
-    key[n + 5] = (uint8_t)p->kind;
-    cdof_store_be32(key + n + 6, (uint32_t)((int64_t)p->last_day + 0x80000000LL));
-    return n + 10;
-}
+#define SETTLE_KEY_MAX (CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN)
 
 typedef struct {
     int64_t first_ms, last_ms; /* first and latest mark */
@@ -678,7 +668,7 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     if (!native_kind(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
         return 0;
     uint8_t key[SETTLE_KEY_MAX];
-    size_t klen = settle_key(m, p, key);
+    size_t klen = hub_period_key(m, p, key);
     marks_t mk = {0, 0};
     cdof_bytes_t v;
     int rc = cdof_store_get(txn, hub->db_settle, key, klen, &v);
@@ -725,11 +715,8 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
         st->cap = cap;
     }
     struct settled *it = &st->items[st->n];
-    const uint8_t *pk = nul + 1;
     it->m = cdof_ref_metric(st->hub->ref, (const char *)key);
-    it->p = (cdof_period_t){.kind = (cdof_period_kind_t)pk[4],
-                            .first_day = (int32_t)((int64_t)cdof_store_rd32(pk) - 0x80000000LL),
-                            .last_day = (int32_t)((int64_t)cdof_store_rd32(pk + 5) - 0x80000000LL)};
+    it->p = hub_period_from_key(nul + 1);
     memcpy(it->key, key, k->len);
     it->klen = k->len;
     st->n++;

@@ -108,6 +108,7 @@ it_start exec_fail "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --top
 it_start exec_slow "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic "$sw_topic" \
     --exec "sleep 30" --exec-timeout-ms 300 $(it_sec oversight exec2)
 spool="$IT_DIR/agent/spool"
+mkdir -p "$IT_DIR/agent" # the agent creates its --data directory, not the parents
 it_start agent "$IT_AGENT" --id ons-test --hub "$ingest" --spool "$spool" \
     --data "$IT_DIR/agent/data" --national $(it_sec national ons-test)
 
