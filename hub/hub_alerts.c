@@ -835,9 +835,10 @@ static int agent_silent(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rul
         f.bad = now - since > rule->silent_s * 1000;
         f.value = (double)(now - items[i].last_heard_ms) / 1000.0;
         f.benchmark = (double)rule->silent_s;
-        snprintf(f.fire, sizeof f.fire, "agent %s silent: nothing heard since %s (more than %ld s)",
-                 items[i].id, heard, rule->silent_s);
-        snprintf(f.clear, sizeof f.clear, "agent %s heard from again", items[i].id);
+        snprintf(f.fire, sizeof f.fire,
+                 "agent %.64s silent: nothing heard since %s (more than %ld s)", items[i].id, heard,
+                 rule->silent_s);
+        snprintf(f.clear, sizeof f.clear, "agent %.64s heard from again", items[i].id);
         rc = settle(hub, txn, &f);
     }
     return rc;
