@@ -189,7 +189,7 @@ cmd_demo() {
 
     heading "demo: hub on ports $p1 (ingest), $p2 (alerts), $p3 (queries)"
     "$hub" --data "$var/hub" --ingest "$ingest" --alerts "$alerts" --query "$queryep" \
-        "${hub_sec[@]}" >"$var/logs/hub.log" 2>&1 &
+        --rules "$root/deploy/demo/rules.ini" "${hub_sec[@]}" >"$var/logs/hub.log" 2>&1 &
     demo_pids+=($!)
 
     heading "demo: watchers (JCDU: everything; HMPPS North West: alert/hmpps/E12000002/)"
@@ -249,10 +249,30 @@ cmd_demo() {
     done
     [ $ready = 1 ] || echo "(not everything arrived within 30 s: showing what there is)"
 
-    heading "JCDU watcher (alert/): $(grep -c . "$var/logs/watch-jcdu.out" || true) alerts, the first 15"
-    head -n 15 "$var/logs/watch-jcdu.out"
-    heading "HMPPS North West watcher (alert/hmpps/E12000002/)"
-    cat "$var/logs/watch-northwest.out"
+    # An operator acknowledges the first North West alert by name: both watchers get the record.
+    local first_nw
+    first_nw=$(sed -n 's/^#\([0-9]*\) FIRING.*/\1/p' "$var/logs/watch-northwest.out" | head -n 1)
+    if [ -n "$first_nw" ]; then
+        heading "cdof-query ack $first_nw --by \"Demo Operator\""
+        # shellcheck disable=SC2046
+        timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) ack "$first_nw" \
+            --by "Demo Operator" --note "provider contacted" 2>>"$var/logs/query.log" || true
+        deadline=$((SECONDS + 10))
+        while [ $SECONDS -lt $deadline ] &&
+            ! grep -q ACKNOWLEDGED "$var/logs/watch-northwest.out" 2>/dev/null; do
+            sleep 0.2
+        done
+    fi
+
+    # Side by side: what each team's watcher printed, one alert a line (full lines in the logs).
+    local width=${COLUMNS:-160} half
+    [ "$width" -ge 100 ] || width=100
+    half=$((width / 2 - 2))
+    heading "watchers side by side: JCDU (alert/: $(grep -c . "$var/logs/watch-jcdu.out" || true) alerts, the last 20) | HMPPS North West (alert/hmpps/E12000002/: $(grep -c . "$var/logs/watch-northwest.out" || true))"
+    short() { sed 's/ \xe2\x80\x94 .*//' "$1" | cut -c1-"$half"; }
+    pr -m -t -w "$width" <(printf '%s\n%s\n' "JCDU: every team, every region" "------------------------------"; short "$var/logs/watch-jcdu.out" | tail -n 20) \
+        <(printf '%s\n%s\n' "HMPPS North West" "----------------"; short "$var/logs/watch-northwest.out")
+    echo "(full lines: var/demo/logs/watch-jcdu.out and watch-northwest.out)"
 
     heading "cdof-query area E06000009 (Blackpool)"
     # shellcheck disable=SC2046

@@ -453,3 +453,33 @@ int cdof_stats_trend(const double *values, const cdof_interval_t *ci95, size_t n
     }
     return 0;
 }
+
+/* Median of v[0..n), n >= 1, sorting v in place. */
+static double cdof_stats_median_sorted(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cdof_stats_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double cdof_stats_robust_z(double x, const double *history, size_t n, double *scratch)
+{
+    if (!history || !scratch || n < 3 || !isfinite(x))
+        return NAN;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(history[i]))
+            return NAN;
+        scratch[i] = history[i];
+    }
+    double med = cdof_stats_median_sorted(scratch, n);
+    double mean_ad = 0;
+    for (size_t i = 0; i < n; i++) {
+        scratch[i] = fabs(history[i] - med);
+        mean_ad += scratch[i] / (double)n;
+    }
+    double mad = cdof_stats_median_sorted(scratch, n);
+    if (mad > 0)
+        return 0.6745 * (x - med) / mad;
+    if (mean_ad > 0)
+        return (x - med) / (1.253314 * mean_ad);
+    return x == med ? 0 : x > med ? INFINITY : -INFINITY;
+}

@@ -13,6 +13,7 @@
 #include "cdof_points.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
+#include "cdof_wire.h"
 
 #define HUB_SCHEMA_VERSION 1
 #define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
@@ -23,6 +24,7 @@ typedef struct {
     bool insecure, no_sync;
     char *partnerships; /* CSV partnership,area_code: areas joined into partnerships */
     bool check;         /* rebuild --check: compare with the stored results, change nothing */
+    char *rules;        /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
 } hub_config_t;
 
 typedef struct {
@@ -41,8 +43,14 @@ typedef struct {
     struct hub_alert_change *pending; /* alerts of the open transaction, not yet published */
     size_t npending, cap_pending;
     hub_counters_t counters;
-    struct hub_results *results; /* stored comparisons and partnerships (hub_results.c) */
+    struct hub_results *results;     /* stored comparisons and partnerships (hub_results.c) */
     cdof_commitments_t *commitments; /* issue 7: the strategy's commitments (may be empty) */
+    /* Issue 6: alert rules, silences and the periodic rules (agent silent, data and milestones
+     * overdue) that run from the serve loop. */
+    struct hub_rules *rules;
+    cdof_store_db_t db_silences, db_inhibit, db_settle;
+    int64_t started_ms, next_fast_ms, next_slow_ms;
+    uint64_t alert_writes; /* store writes by the rules: a tick that made none is not committed */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -60,6 +68,13 @@ int hub_ingest_batch(hub_t *hub);
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p);
 
+/* The key "metric_id\0" + HUB_PERIOD_KEY_LEN bytes that orders a metric's periods by first day
+ * (into key, at least strlen(m->id) + 1 + HUB_PERIOD_KEY_LEN bytes; returns its length), and
+ * the period back from those last bytes. */
+#define HUB_PERIOD_KEY_LEN 9
+size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key);
+cdof_period_t hub_period_from_key(const uint8_t *k);
+
 /* Visits the periods recorded for metric m, newest first. Visitor as cdof_store_visit_fn
  * semantics: 0 go on, >0 stop, <0 fail. */
 typedef int (*hub_period_visit_fn)(void *ctx, const cdof_period_t *p);
@@ -70,21 +85,47 @@ int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
 int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
                      size_t *n);
 
-/* Alert rules run inside the ingest transaction, so data and the alerts it raises commit
- * together (a crash between the two cannot lose an evaluation):
+/* Alert rules. Comparisons are marked inside the ingest transaction, so data and the need to
+ * judge it commit together (a crash between the two cannot lose an evaluation), and judged by
+ * hub_alerts_tick() once the period's data has been quiet for HUB_SETTLE_MS (issue 6: a
+ * benchmark built from part of a period's areas would flap alerts):
  *   hub_alerts_begin()                   before the batch's transaction (and each retry);
- *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: compares, stores the
- *                                        alerts that change state under provisional sequences;
- *   hub_alerts_publish(hub)              after the commit returns: publishes them;
+ *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: marks it;
+ *   hub_alerts_publish(hub)              after the commit returns: publishes what was stored;
  *   hub_alerts_discard(hub)              when the transaction is aborted. */
+#define HUB_SETTLE_MS     1500  /* quiet time before a period's comparisons are judged */
+#define HUB_SETTLE_MAX_MS 30000 /* judged by then even while data keeps coming */
 void hub_alerts_begin(hub_t *hub);
 int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p);
 void hub_alerts_publish(hub_t *hub);
 void hub_alerts_discard(hub_t *hub);
 
-/* Loads the next alert sequence from the store at start-up. */
+/* Loads the next alert sequence from the store at start-up and opens the databases of the
+ * alert lifecycle (before any transaction). hub->rules must be set. */
 int hub_alerts_init(hub_t *hub);
+
+/* Issue 6. Called from the serve loop about once a second: judges settled comparisons and runs
+ * the rules that depend on time (agent silent every second; data overdue, milestone overdue and the
+ * re-notification of alerts whose silence or inhibition ended every HUB_SLOW_RULES_MS), in one
+ * transaction committed before anything is published. Returns 0 or a negative code. */
+#define HUB_SLOW_RULES_MS 5000
+int hub_alerts_tick(hub_t *hub);
+
+/* Acknowledges the firing alert of sequence ack->sequence by ack->by: stores and publishes an
+ * ACKNOWLEDGED record. *out (owned by the caller: cdof__v1__alert__free_unpacked) is that
+ * record. Returns 0, CDOF_ENOTFOUND or CDOF_EINVALID with a reason in err, or a negative code. */
+int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **out, char *err,
+                   size_t errlen);
+
+/* Records a silence (durably, before answering). *out as stored (owned by the caller:
+ * cdof__v1__silence__free_unpacked). Returns 0, CDOF_EINVALID with a reason, or a negative code. */
+int hub_alerts_silence(hub_t *hub, const Cdof__V1__Silence *s, Cdof__V1__Silence **out, char *err,
+                       size_t errlen);
+
+/* The silences in force (read txn): *out is an array of *n decoded silences, each owned by the
+ * caller (cdof__v1__silence__free_unpacked), the array too (free). */
+int hub_alerts_silences(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Silence ***out, size_t *n);
 
 /* Answers one request waiting on the query socket. */
 int hub_query_handle(hub_t *hub);

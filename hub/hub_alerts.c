@@ -1,6 +1,10 @@
-/* Alert rules and lifecycle (DESIGN.md "Alerts"). An alert is keyed rule|metric|area, fires
- * once while its condition holds and resolves with a notice when it clears. Every change gets
- * the next global sequence and is committed to the store before it is published. */
+/* Alert rules and lifecycle (DESIGN.md "Alerts"). An alert is keyed rule|subject|area (subject:
+ * the metric, milestone or agent), fires once while its condition holds (after N consecutive
+ * periods when the rule asks) and resolves with a notice when it clears. Every change gets the
+ * next global sequence and is committed to the store before it is published. A change that a
+ * silence or an inhibition mutes is stored and published all the same, marked muted_by, so the
+ * history stays whole and watchers keep an unbroken sequence; watchers do not notify it, and the
+ * alert is notified again when the silence or inhibition ends while it still fires. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,47 +18,21 @@
 #include "cdof_log.h"
 #include "cdof_wire.h"
 #include "hub.h"
+#include "hub_rules.h"
 
-typedef struct {
-    const char *name;
-    bool vs_region; /* false: against England */
-} rule_t;
+#define FAST_RULES_MS   1000 /* agent silent */
+#define PRIOR_PERIODS   24   /* periods of history a trend or data-quality rule reads at most */
+#define OVERDUE_PERIODS 36   /* periods scanned back for each area's latest */
+#define MAX_AGENTS      4096
 
-static const rule_t RULES[] = {{"worse_than_england", false}, {"worse_than_region", true}};
-
-int hub_alerts_init(hub_t *hub)
-{
-    cdof_store_txn_t *txn;
-    int rc = cdof_store_begin(hub->store, false, &txn);
-    if (rc < 0)
-        return rc;
-    cdof_bytes_t k, v;
-    rc = cdof_store_last(txn, hub->db_alerts, &k, &v);
-    if (rc == 0 && k.len == 8)
-        hub->next_alert_seq = cdof_store_rd64(k.data) + 1;
-    else if (rc == CDOF_ENOTFOUND || rc == 0)
-        hub->next_alert_seq = 1, rc = 0;
-    cdof_store_abort(&txn);
-    return rc;
-}
-
-static void format_value(const cdof_metric_t *m, double v, char *buf, size_t len)
-{
-    if (isnan(v))
-        snprintf(buf, len, "-");
-    else if (m->unit == CDOF_UNIT_PERCENTAGE)
-        snprintf(buf, len, "%.1f%%", v);
-    else if (m->unit == CDOF_UNIT_RATE)
-        snprintf(buf, len, "%.1f per %.0f", v, m->multiplier);
-    else
-        snprintf(buf, len, "%.0f", v);
-}
+/* --- changes: alerts of the open transaction, published after it commits --- */
 
 typedef struct hub_alert_change {
     Cdof__V1__Alert alert;
     Cdof__V1__Period period;
-    char rule[32], metric[CDOF_WIRE_MAX_ID + 1], area[16], region[16], team[16];
-    char dedupe[128], summary[CDOF_WIRE_MAX_TEXT];
+    char rule[HUB_RULE_NAME_MAX], metric[CDOF_WIRE_MAX_ID + 1], area[16], region[16], team[16];
+    char subject[CDOF_WIRE_MAX_ID + 1], dedupe[192], summary[CDOF_WIRE_MAX_TEXT];
+    char acked[CDOF_WIRE_MAX_ID + 1], muted[CDOF_WIRE_MAX_TEXT];
     char topic[96];
 } change_t;
 
@@ -67,9 +45,12 @@ static void relink(change_t *c)
     a->area_code = c->area;
     a->region_code = c->region;
     a->team = c->team;
-    a->period = &c->period;
+    a->period = c->period.kind ? &c->period : NULL;
     a->summary = c->summary;
     a->dedupe_key = c->dedupe;
+    a->acknowledged_by = c->acked;
+    a->muted_by = c->muted;
+    a->subject = c->subject;
 }
 
 static change_t *new_change(hub_t *hub)
@@ -84,131 +65,314 @@ static change_t *new_change(hub_t *hub)
         for (size_t i = 0; i < hub->npending; i++)
             relink(&p[i]);
     }
-    return &hub->pending[hub->npending++];
-}
-
-static void build(hub_t *hub, change_t *c, const rule_t *rule, const cdof_metric_t *m,
-                  const cdof_period_t *p, const cdof_compare_row_t *r, bool firing)
-{
+    change_t *c = &hub->pending[hub->npending++];
     memset(c, 0, sizeof *c);
     cdof__v1__alert__init(&c->alert);
     cdof__v1__period__init(&c->period);
-    cdof_wire_period_to_msg(p, &c->period);
-    const cdof_area_t *region = cdof_ref_area(hub->ref, r->area->region_code);
-    snprintf(c->rule, sizeof c->rule, "%s", rule->name);
-    snprintf(c->metric, sizeof c->metric, "%s", m->id);
-    snprintf(c->area, sizeof c->area, "%s", r->area->code);
-    snprintf(c->region, sizeof c->region, "%s", region ? region->code : CDOF_ENGLAND_CODE);
-    snprintf(c->team, sizeof c->team, "%s", m->team);
-    snprintf(c->dedupe, sizeof c->dedupe, "%s|%s|%s", rule->name, m->id, r->area->code);
-    snprintf(c->topic, sizeof c->topic, "alert/%s/%s/%s", c->team, c->region, c->area);
-
-    double bench = rule->vs_region ? r->region_value : r->england_value;
-    cdof_verdict_t verdict = rule->vs_region ? r->vs_region : r->vs_england;
-    bool at998 = hub->alert_confidence > 0.99;
-    const cdof_interval_t *ci = at998 ? &r->ci998 : &r->ci95;
-    char period[CDOF_PERIOD_TEXT_MAX], val[48], bv[48], lo[48], hi[48];
-    cdof_period_format(p, period, sizeof period);
-    format_value(m, r->value, val, sizeof val);
-    format_value(m, bench, bv, sizeof bv);
-    format_value(m, ci->lower, lo, sizeof lo);
-    format_value(m, ci->upper, hi, sizeof hi);
-    const char *against = rule->vs_region ? (region ? region->name : "its region") : "England";
-    if (firing)
-        snprintf(c->summary, sizeof c->summary,
-                 "%s: %s was %s in %s, worse than %s (%s); %s%% interval %s to %s", r->area->name,
-                 m->name, val, period, against, bv, at998 ? "99.8" : "95", lo, hi);
-    else
-        snprintf(c->summary, sizeof c->summary, "%s: %s was %s in %s, no longer worse than %s (%s)",
-                 r->area->name, m->name, val, period, against, bv);
-
-    Cdof__V1__Alert *a = &c->alert;
-    a->rule = c->rule;
-    a->metric_id = c->metric;
-    a->area_code = c->area;
-    a->region_code = c->region;
-    a->team = c->team;
-    a->state = firing ? CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING
-                      : CDOF__V1__ALERT_STATE__ALERT_STATE_RESOLVED;
-    a->severity = verdict == CDOF_VERDICT_WORST ? CDOF__V1__SEVERITY__SEVERITY_CRITICAL
-                  : firing                      ? CDOF__V1__SEVERITY__SEVERITY_WARNING
-                                                : CDOF__V1__SEVERITY__SEVERITY_INFO;
-    a->period = &c->period;
-    a->value = r->value;
-    a->lower = ci->lower;
-    a->upper = ci->upper;
-    a->benchmark = bench;
-    a->verdict = (Cdof__V1__Verdict)verdict;
-    a->summary = c->summary;
-    a->raised_ms = cdof_clock_now_ms();
-    a->dedupe_key = c->dedupe;
-    a->acknowledged_by = (char *)"";
-    a->confidence = at998 ? 99.8 : 95;
+    return c;
 }
 
-/* The state of a dedupe key: firing or not, and the period it was last judged on. */
-typedef struct {
-    uint8_t firing;
-    int32_t period_first_day;
-} state_t;
-
-static int judge(hub_t *hub, cdof_store_txn_t *txn, const rule_t *rule, const cdof_metric_t *m,
-                 const cdof_period_t *p, const cdof_compare_row_t *r)
+/* Gives c (a pending change) its sequence and stores it in the open transaction. Sequences are
+ * provisional until the commit: pending changes take the next ones in order. */
+static int change_store(hub_t *hub, cdof_store_txn_t *txn, change_t *c)
 {
-    cdof_verdict_t v = rule->vs_region ? r->vs_region : r->vs_england;
-    bool bad =
-        hub->alert_confidence > 0.99 ? v == CDOF_VERDICT_WORST : cdof_stats_verdict_is_worse(v);
-    char key[128];
-    int klen = snprintf(key, sizeof key, "%s|%s|%s", rule->name, m->id, r->area->code);
-    state_t st;
-    memset(&st, 0, sizeof st);
-    st.period_first_day = INT32_MIN;
-    cdof_bytes_t val;
-    int rc = cdof_store_get(txn, hub->db_alert_state, key, (size_t)klen, &val);
-    if (rc == 0 && val.len == sizeof st)
-        memcpy(&st, val.data, sizeof st);
-    else if (rc < 0 && rc != CDOF_ENOTFOUND)
-        return rc;
-    /* Data for an older period than the one last judged does not change today's state. A value
-     * that can no longer be compared resolves a firing alert but raises nothing. */
-    if (p->first_day < st.period_first_day || (v == CDOF_VERDICT_NOT_COMPARED && !st.firing))
-        return 0;
-    bool change = bad != (st.firing != 0);
-    st.firing = bad;
-    st.period_first_day = p->first_day;
-    if ((rc = cdof_store_put(txn, hub->db_alert_state, key, (size_t)klen, &st, sizeof st)) < 0)
-        return rc;
-    if (!change)
-        return 0;
-    change_t *c = new_change(hub);
-    if (!c)
-        return -ENOMEM;
-    build(hub, c, rule, m, p, r, bad);
-    c->alert.sequence = hub->next_alert_seq + hub->npending - 1;
+    relink(c);
+    snprintf(c->topic, sizeof c->topic, "alert/%s/%s/%s", c->team, c->region, c->area);
+    c->alert.sequence = hub->next_alert_seq + (uint64_t)(c - hub->pending);
+    c->alert.raised_ms = cdof_clock_now_ms();
     uint8_t k[8], *buf;
     size_t len;
     cdof_store_be64(k, c->alert.sequence);
-    if ((rc = cdof_wire_pack(&c->alert.base, &buf, &len)) < 0)
+    int rc = cdof_wire_pack(&c->alert.base, &buf, &len);
+    if (rc < 0)
         return rc;
     rc = cdof_store_put(txn, hub->db_alerts, k, sizeof k, buf, len);
     free(buf);
+    hub->alert_writes++;
     return rc;
 }
 
-static void publish(hub_t *hub, const change_t *c)
+/* A new change copying a stored alert's figures and strings. */
+static change_t *change_copy(hub_t *hub, const Cdof__V1__Alert *src)
 {
-    uint8_t *buf;
-    size_t len;
-    if (cdof_wire_pack(&c->alert.base, &buf, &len) < 0)
-        return;
-    zmq_send(hub->pub, c->topic, strlen(c->topic), ZMQ_SNDMORE);
-    zmq_send(hub->pub, buf, len, 0);
-    free(buf);
-    cdof_log_info("alert #%llu %s %s", (unsigned long long)c->alert.sequence,
-                  c->alert.state == CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING ? "firing"
-                                                                              : "resolved",
-                  c->summary);
+    change_t *c = new_change(hub);
+    if (!c)
+        return NULL;
+    Cdof__V1__Alert *a = &c->alert;
+    a->state = src->state;
+    a->severity = src->severity;
+    a->value = src->value;
+    a->lower = src->lower;
+    a->upper = src->upper;
+    a->benchmark = src->benchmark;
+    a->verdict = src->verdict;
+    a->confidence = src->confidence;
+    a->fired_sequence = src->fired_sequence;
+    a->consecutive = src->consecutive;
+    if (src->period) {
+        c->period.kind = src->period->kind;
+        c->period.first_day = src->period->first_day;
+        c->period.last_day = src->period->last_day;
+    }
+    snprintf(c->rule, sizeof c->rule, "%s", src->rule);
+    snprintf(c->metric, sizeof c->metric, "%s", src->metric_id);
+    snprintf(c->area, sizeof c->area, "%s", src->area_code);
+    snprintf(c->region, sizeof c->region, "%s", src->region_code);
+    snprintf(c->team, sizeof c->team, "%s", src->team);
+    snprintf(c->subject, sizeof c->subject, "%s", src->subject ? src->subject : "");
+    snprintf(c->dedupe, sizeof c->dedupe, "%s", src->dedupe_key);
+    snprintf(c->summary, sizeof c->summary, "%s", src->summary);
+    return c;
 }
+
+/* --- the state of a dedupe key --- */
+
+typedef struct {
+    uint8_t firing;
+    uint8_t notified; /* the last firing was published unmuted */
+    uint8_t pad[2];
+    int32_t period_first_day; /* the period last judged; INT32_MIN for rules without periods */
+    uint32_t streak_before;   /* bad periods in a row before that period */
+    uint32_t streak;          /* ... including it */
+    uint64_t fired_seq;       /* the sequence of the firing record */
+} state_t;
+
+/* Version 1 stores kept { firing, period } in 8 bytes. */
+static int state_get(hub_t *hub, cdof_store_txn_t *txn, const char *key, state_t *st)
+{
+    memset(st, 0, sizeof *st);
+    st->period_first_day = INT32_MIN;
+    cdof_bytes_t val;
+    int rc = cdof_store_get(txn, hub->db_alert_state, key, strlen(key), &val);
+    if (rc == CDOF_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (val.len == sizeof *st) {
+        memcpy(st, val.data, sizeof *st);
+    } else if (val.len == 8) {
+        const uint8_t *v = val.data;
+        st->firing = st->notified = v[0];
+        memcpy(&st->period_first_day, v + 4, 4);
+        st->streak = st->streak_before = v[0];
+    } else {
+        return CDOF_ECORRUPT;
+    }
+    return 0;
+}
+
+static int state_put(hub_t *hub, cdof_store_txn_t *txn, const char *key, const state_t *st)
+{
+    state_t old;
+    int rc = state_get(hub, txn, key, &old);
+    if (rc == 0 && !memcmp(&old, st, sizeof old))
+        return 0; /* unchanged: a tick that changes nothing commits nothing */
+    hub->alert_writes++;
+    return cdof_store_put(txn, hub->db_alert_state, key, strlen(key), st, sizeof *st);
+}
+
+/* --- what a rule found for one key --- */
+
+typedef struct {
+    const hub_rule_t *rule;
+    const char *subject;         /* metric, milestone or agent id */
+    const char *key_area;        /* the key's third part: area code or partnership */
+    const cdof_area_t *area;     /* routing; NULL: England */
+    const char *team;            /* routing */
+    const char *metric_id;       /* "" without a metric */
+    const cdof_period_t *period; /* shown in the alert; may be NULL */
+    bool periodic;               /* judged per period: "consecutive" counts periods */
+    bool bad;                    /* the condition holds for this judgement */
+    bool underperformance;       /* muted while data is overdue for the area */
+    double value, lower, upper, benchmark, confidence;
+    cdof_verdict_t verdict;
+    bool worst;
+    char fire[CDOF_WIRE_MAX_TEXT / 2], clear[CDOF_WIRE_MAX_TEXT / 2];
+} finding_t;
+
+static void format_value(const cdof_metric_t *m, double v, char *buf, size_t len)
+{
+    if (isnan(v))
+        snprintf(buf, len, "-");
+    else if (m->unit == CDOF_UNIT_PERCENTAGE)
+        snprintf(buf, len, "%.1f%%", v);
+    else if (m->unit == CDOF_UNIT_RATE)
+        snprintf(buf, len, "%.1f per %.0f", v, m->multiplier);
+    else
+        snprintf(buf, len, "%.0f", v);
+}
+
+typedef struct {
+    const char *key;
+    int64_t now;
+    char *why;
+    size_t len;
+} silence_ctx_t;
+
+static int silence_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    (void)k;
+    silence_ctx_t *sc = ctx;
+    Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v->len, v->data);
+    if (!s)
+        return CDOF_ECORRUPT;
+    int stop = 0;
+    if (s->until_ms > sc->now && s->matcher && hub_rules_key_matches(s->matcher, sc->key)) {
+        char until[32];
+        cdof_clock_format(s->until_ms, until, sizeof until);
+        snprintf(sc->why, sc->len, "silenced until %s by %s: %s", until,
+                 s->by && *s->by ? s->by : "-", s->reason ? s->reason : "");
+        stop = 1;
+    }
+    cdof__v1__silence__free_unpacked(s, NULL);
+    return stop;
+}
+
+typedef struct {
+    char *why;
+    size_t len;
+} inhibit_ctx_t;
+
+static int inhibit_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    (void)v;
+    inhibit_ctx_t *ic = ctx;
+    const char *key = memchr(k->data, '|', k->len);
+    size_t off = key ? (size_t)(key - (const char *)k->data) + 1 : 0;
+    snprintf(ic->why, ic->len, "inhibited while %.*s fires", (int)(k->len - off),
+             (const char *)k->data + off);
+    return 1;
+}
+
+/* Why an alert for key firing now is muted ("" when it is not). */
+static int mute_reason(hub_t *hub, cdof_store_txn_t *txn, const char *key, bool underperformance,
+                       const char *area, char *why, size_t len)
+{
+    why[0] = '\0';
+    silence_ctx_t sc = {key, cdof_clock_now_ms(), why, len};
+    int rc = cdof_store_scan(txn, hub->db_silences, NULL, 0, NULL, 0, silence_visit, &sc);
+    if (rc < 0 || why[0] || !underperformance || !area)
+        return rc;
+    /* Inhibition: "data overdue" for the area mutes its underperformance alerts. */
+    char prefix[32];
+    int plen = snprintf(prefix, sizeof prefix, "%s|", area);
+    inhibit_ctx_t ic = {why, len};
+    return cdof_store_scan_prefix(txn, hub->db_inhibit, prefix, (size_t)plen, inhibit_visit, &ic);
+}
+
+static const hub_rule_t *rule_named(hub_t *hub, const char *key)
+{
+    size_t n = strcspn(key, "|");
+    for (size_t i = 0; i < hub_rules_count(hub->rules); i++) {
+        const hub_rule_t *r = hub_rules_at(hub->rules, i);
+        if (strlen(r->name) == n && !memcmp(r->name, key, n))
+            return r;
+    }
+    return NULL;
+}
+
+static bool is_underperformance(hub_rule_kind_t k)
+{
+    return k == HUB_RULE_WORSE_THAN_ENGLAND || k == HUB_RULE_WORSE_THAN_REGION ||
+           k == HUB_RULE_WORSE_AND_WORSENING || k == HUB_RULE_WORSENING_TREND;
+}
+
+static int severity_of(const finding_t *f, bool firing)
+{
+    if (!firing)
+        return CDOF__V1__SEVERITY__SEVERITY_INFO;
+    if (f->rule->severity)
+        return f->rule->severity;
+    return f->worst ? CDOF__V1__SEVERITY__SEVERITY_CRITICAL : CDOF__V1__SEVERITY__SEVERITY_WARNING;
+}
+
+static int settle(hub_t *hub, cdof_store_txn_t *txn, const finding_t *f)
+{
+    char key[192];
+    snprintf(key, sizeof key, "%s|%s|%s", f->rule->name, f->subject, f->key_area);
+    state_t st;
+    int rc = state_get(hub, txn, key, &st);
+    if (rc < 0)
+        return rc;
+    if (f->periodic && f->period) {
+        /* Data for an older period than the one last judged does not change today's state. */
+        if (f->period->first_day < st.period_first_day)
+            return 0;
+        if (f->period->first_day > st.period_first_day) {
+            st.streak_before = st.streak;
+            st.period_first_day = f->period->first_day;
+        }
+        st.streak = f->bad ? st.streak_before + 1 : 0;
+    } else {
+        st.streak = f->bad ? (st.streak ? st.streak : 1) : 0;
+    }
+    bool firing = f->bad && st.streak >= f->rule->consecutive;
+    if (firing == (st.firing != 0))
+        return state_put(hub, txn, key, &st);
+
+    change_t *c = new_change(hub);
+    if (!c)
+        return -ENOMEM;
+    const cdof_area_t *region = NULL;
+    if (f->area && f->area->region_code)
+        region = cdof_ref_area(hub->ref, f->area->region_code);
+    snprintf(c->rule, sizeof c->rule, "%s", f->rule->name);
+    snprintf(c->metric, sizeof c->metric, "%s", f->metric_id);
+    snprintf(c->subject, sizeof c->subject, "%s", f->subject);
+    snprintf(c->area, sizeof c->area, "%s", f->area ? f->area->code : CDOF_ENGLAND_CODE);
+    snprintf(c->region, sizeof c->region, "%s",
+             region                                         ? region->code
+             : f->area && f->area->kind == CDOF_AREA_REGION ? f->area->code
+                                                            : CDOF_ENGLAND_CODE);
+    snprintf(c->team, sizeof c->team, "%s", f->team);
+    snprintf(c->dedupe, sizeof c->dedupe, "%s", key);
+    snprintf(c->summary, sizeof c->summary, "%s", firing ? f->fire : f->clear);
+    if (f->period)
+        cdof_wire_period_to_msg(f->period, &c->period);
+    Cdof__V1__Alert *a = &c->alert;
+    a->state = firing ? CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING
+                      : CDOF__V1__ALERT_STATE__ALERT_STATE_RESOLVED;
+    a->severity = (Cdof__V1__Severity)severity_of(f, firing);
+    a->value = f->value;
+    a->lower = f->lower;
+    a->upper = f->upper;
+    a->benchmark = f->benchmark;
+    a->verdict = (Cdof__V1__Verdict)f->verdict;
+    a->confidence = f->confidence;
+    a->consecutive = st.streak;
+    if (firing) {
+        rc = mute_reason(hub, txn, key, f->underperformance, f->area ? f->area->code : NULL,
+                         c->muted, sizeof c->muted);
+    } else {
+        a->fired_sequence = st.fired_seq;
+        if (!st.notified) /* nobody was told it fired: nobody needs telling it ended */
+            snprintf(c->muted, sizeof c->muted, "its firing #%llu was muted",
+                     (unsigned long long)st.fired_seq);
+    }
+    if (rc == 0)
+        rc = change_store(hub, txn, c);
+    if (rc < 0)
+        return rc;
+    st.firing = firing;
+    if (firing) {
+        st.fired_seq = a->sequence;
+        st.notified = !c->muted[0];
+    }
+    /* A firing "data overdue" inhibits the area's underperformance alerts. */
+    if (f->rule->kind == HUB_RULE_DATA_OVERDUE && f->area) {
+        char ik[224];
+        int ilen = snprintf(ik, sizeof ik, "%s|%s", f->area->code, key);
+        rc = firing ? cdof_store_put(txn, hub->db_inhibit, ik, (size_t)ilen, "", 0)
+                    : cdof_store_del(txn, hub->db_inhibit, ik, (size_t)ilen);
+        if (rc == CDOF_ENOTFOUND)
+            rc = 0;
+        if (rc < 0)
+            return rc;
+    }
+    return state_put(hub, txn, key, &st);
+}
+
+/* --- rules on comparisons: run inside the ingest transaction --- */
 
 /* Alerts judge each metric on its own reporting period (months for a monthly metric, pooled
  * years for deaths), so an aggregate of another kind cannot flap an alert judged on months. */
@@ -227,6 +391,190 @@ static bool native_kind(const cdof_metric_t *m, cdof_period_kind_t kind)
     return false;
 }
 
+static bool same_period(const cdof_period_t *a, const cdof_period_t *b)
+{
+    return a->kind == b->kind && a->first_day == b->first_day && a->last_day == b->last_day;
+}
+
+/* The comparisons of up to PRIOR_PERIODS periods of m's native kind before p, newest first;
+ * unbroken counts how many of them run back from p without a gap. */
+typedef struct {
+    const cdof_metric_t *m;
+    const cdof_period_t *p;
+    cdof_period_t periods[PRIOR_PERIODS];
+    size_t n;
+} prior_ctx_t;
+
+static int prior_visit(void *ctx, const cdof_period_t *q)
+{
+    prior_ctx_t *pc = ctx;
+    if (q->kind != pc->p->kind || q->first_day >= pc->p->first_day)
+        return 0;
+    pc->periods[pc->n++] = *q;
+    return pc->n == PRIOR_PERIODS;
+}
+
+typedef struct {
+    cdof_compare_t *cmp[PRIOR_PERIODS];
+    size_t n, unbroken;
+} prior_t;
+
+static void prior_free(prior_t *pr)
+{
+    for (size_t i = 0; i < pr->n; i++)
+        cdof_compare_destroy(&pr->cmp[i]);
+    pr->n = 0;
+}
+
+static int prior_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                      const cdof_period_t *p, size_t want, prior_t *pr)
+{
+    memset(pr, 0, sizeof *pr);
+    prior_ctx_t pc = {.m = m, .p = p};
+    int rc = hub_periods_scan(hub, txn, m, true, prior_visit, &pc);
+    cdof_period_t expect = *p;
+    bool gap = false;
+    for (size_t i = 0; rc == 0 && i < pc.n && i < want; i++) {
+        cdof_period_t prev;
+        if (!gap && cdof_period_prev(&expect, &prev) == 0 && same_period(&prev, &pc.periods[i]))
+            pr->unbroken++, expect = prev;
+        else
+            gap = true;
+        rc = hub_compare_load(hub, txn, m, &pc.periods[i], &pr->cmp[pr->n]);
+        if (rc == 0)
+            pr->n++;
+    }
+    if (rc < 0)
+        prior_free(pr);
+    return rc;
+}
+
+/* Recent trend of area over p and the four unbroken periods before it. */
+static bool area_trend(const cdof_metric_t *m, const prior_t *pr, const cdof_compare_row_t *r,
+                       cdof_trend_result_t *out)
+{
+    double v[5];
+    cdof_interval_t ci[5];
+    if (pr->unbroken < 4 || !r->has_value || !r->has_interval)
+        return false;
+    for (size_t i = 0; i < 4; i++) {
+        const cdof_compare_row_t *o = cdof_compare_find(pr->cmp[i], r->area->code);
+        if (!o || !o->has_value || !o->has_interval)
+            return false;
+        v[3 - i] = o->value;
+        ci[3 - i] = o->ci95;
+    }
+    v[4] = r->value;
+    ci[4] = r->ci95;
+    return cdof_stats_trend(v, ci, 5, (cdof_stats_polarity_t)m->polarity, out) == 0 &&
+           out->direction != CDOF_TREND_NONE;
+}
+
+static void comparison_finding(hub_t *hub, finding_t *f, const hub_rule_t *rule,
+                               const cdof_metric_t *m, const cdof_period_t *p,
+                               const cdof_compare_row_t *r, const prior_t *pr)
+{
+    memset(f, 0, sizeof *f);
+    f->rule = rule;
+    f->subject = f->metric_id = m->id;
+    f->key_area = r->area->code;
+    f->area = r->area;
+    f->team = m->team;
+    f->period = p;
+    f->periodic = true;
+    f->underperformance = is_underperformance(rule->kind);
+    bool vs_region = rule->kind == HUB_RULE_WORSE_THAN_REGION;
+    cdof_verdict_t v = vs_region ? r->vs_region : r->vs_england;
+    bool at998 = rule->confidence > 0.99;
+    bool worse = at998 ? v == CDOF_VERDICT_WORST : cdof_stats_verdict_is_worse(v);
+    const cdof_interval_t *ci = at998 ? &r->ci998 : &r->ci95;
+    f->value = r->value;
+    f->lower = ci->lower;
+    f->upper = ci->upper;
+    f->benchmark = vs_region ? r->region_value : r->england_value;
+    f->verdict = v;
+    f->worst = v == CDOF_VERDICT_WORST;
+    f->confidence = at998 ? 99.8 : 95;
+    const cdof_area_t *region = cdof_ref_area(hub->ref, r->area->region_code);
+    char period[CDOF_PERIOD_TEXT_MAX], val[48], bv[48], lo[48], hi[48];
+    cdof_period_format(p, period, sizeof period);
+    format_value(m, r->value, val, sizeof val);
+    format_value(m, f->benchmark, bv, sizeof bv);
+    format_value(m, ci->lower, lo, sizeof lo);
+    format_value(m, ci->upper, hi, sizeof hi);
+    const char *against = vs_region ? (region ? region->name : "its region") : "England";
+    const char *lvl = at998 ? "99.8" : "95";
+    cdof_trend_result_t tr;
+    bool trend = false;
+    switch (rule->kind) {
+    case HUB_RULE_WORSE_THAN_ENGLAND:
+    case HUB_RULE_WORSE_THAN_REGION:
+        f->bad = worse;
+        snprintf(f->fire, sizeof f->fire,
+                 "%s: %s was %s in %s, worse than %s (%s); %s%% interval "
+                 "%s to %s",
+                 r->area->name, m->name, val, period, against, bv, lvl, lo, hi);
+        snprintf(f->clear, sizeof f->clear, "%s: %s was %s in %s, no longer worse than %s (%s)",
+                 r->area->name, m->name, val, period, against, bv);
+        break;
+    case HUB_RULE_WORSE_AND_WORSENING:
+    case HUB_RULE_WORSENING_TREND:
+        trend = area_trend(m, pr, r, &tr) && tr.getting_worse;
+        f->bad = trend && (rule->kind == HUB_RULE_WORSENING_TREND || worse);
+        snprintf(f->fire, sizeof f->fire,
+                 "%s: %s was %s in %s, %sgetting worse over five periods "
+                 "(slope %.3g a period)",
+                 r->area->name, m->name, val, period,
+                 rule->kind == HUB_RULE_WORSE_AND_WORSENING ? "worse than England and " : "",
+                 trend ? tr.slope : 0.0);
+        snprintf(f->clear, sizeof f->clear, "%s: %s was %s in %s, no longer %sgetting worse",
+                 r->area->name, m->name, val, period,
+                 rule->kind == HUB_RULE_WORSE_AND_WORSENING ? "worse than England and " : "");
+        break;
+    default:
+        break;
+    }
+}
+
+/* Data quality: the area's value against its own history by a robust z-score. */
+static void quality_finding(hub_t *hub, finding_t *f, const hub_rule_t *rule,
+                            const cdof_metric_t *m, const cdof_period_t *p,
+                            const cdof_compare_row_t *r, const prior_t *pr)
+{
+    (void)hub;
+    memset(f, 0, sizeof *f);
+    f->rule = rule;
+    f->subject = f->metric_id = m->id;
+    f->key_area = r->area->code;
+    f->area = r->area;
+    f->team = m->team;
+    f->period = p;
+    f->periodic = true;
+    f->value = r->value;
+    f->verdict = CDOF_VERDICT_NOT_COMPARED;
+    double hist[PRIOR_PERIODS], scratch[PRIOR_PERIODS];
+    size_t n = 0;
+    for (size_t i = 0; i < pr->n; i++) {
+        const cdof_compare_row_t *o = cdof_compare_find(pr->cmp[i], r->area->code);
+        if (o && o->has_value && isfinite(o->value))
+            hist[n++] = o->value;
+    }
+    double z = n >= (size_t)rule->history && r->has_value
+                   ? cdof_stats_robust_z(r->value, hist, n, scratch)
+                   : NAN;
+    f->bad = isfinite(z) ? fabs(z) > rule->z : isinf(z);
+    f->benchmark = n ? hist[0] : NAN;
+    char period[CDOF_PERIOD_TEXT_MAX], val[48];
+    cdof_period_format(p, period, sizeof period);
+    format_value(m, r->value, val, sizeof val);
+    snprintf(f->fire, sizeof f->fire,
+             "check data: %s: %s was %s in %s, far from its own last %zu "
+             "periods (robust z %.1f)",
+             r->area->name, m->name, val, period, n, z);
+    snprintf(f->clear, sizeof f->clear, "%s: %s was %s in %s, in line with its own history",
+             r->area->name, m->name, val, period);
+}
+
 void hub_alerts_begin(hub_t *hub)
 {
     hub->npending = 0;
@@ -237,22 +585,178 @@ void hub_alerts_discard(hub_t *hub)
     hub->npending = 0;
 }
 
-int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                        const cdof_period_t *p)
+static bool rule_on_comparisons(const hub_rule_t *rule, const cdof_metric_t *m)
 {
-    if (!m->headline || m->polarity == CDOF_POLARITY_NONE || !native_kind(m, p->kind))
+    if (!rule->metric_on[m->index])
+        return false;
+    switch (rule->kind) {
+    case HUB_RULE_WORSE_THAN_ENGLAND:
+    case HUB_RULE_WORSE_THAN_REGION:
+    case HUB_RULE_WORSE_AND_WORSENING:
+    case HUB_RULE_WORSENING_TREND:
+        return m->polarity != CDOF_POLARITY_NONE;
+    case HUB_RULE_DATA_QUALITY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Runs the comparison rules for metric m and period p (write txn). */
+static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                             const cdof_period_t *p)
+{
+    size_t want = 0;
+    bool any = false;
+    for (size_t k = 0; k < hub_rules_count(hub->rules); k++) {
+        const hub_rule_t *rule = hub_rules_at(hub->rules, k);
+        if (!rule_on_comparisons(rule, m))
+            continue;
+        any = true;
+        if (rule->kind == HUB_RULE_DATA_QUALITY && (size_t)rule->history > want)
+            want = (size_t)rule->history;
+        if ((rule->kind == HUB_RULE_WORSE_AND_WORSENING ||
+             rule->kind == HUB_RULE_WORSENING_TREND) &&
+            want < 4)
+            want = 4;
+    }
+    if (!any)
         return 0;
     cdof_compare_t *cmp = NULL;
+    prior_t pr = {0};
     int rc = hub_compare_load(hub, txn, m, p, &cmp);
+    if (rc == 0 && want)
+        rc = prior_load(hub, txn, m, p, want < PRIOR_PERIODS ? want : PRIOR_PERIODS, &pr);
+    static finding_t f; /* large; the hub is single-threaded */
     for (size_t i = 0; rc == 0 && i < cdof_compare_count(cmp); i++) {
         const cdof_compare_row_t *r = cdof_compare_row(cmp, i);
         if (r->area->kind != CDOF_AREA_UTLA)
             continue;
-        for (size_t k = 0; rc == 0 && k < sizeof RULES / sizeof RULES[0]; k++)
-            rc = judge(hub, txn, &RULES[k], m, p, r);
+        for (size_t k = 0; rc == 0 && k < hub_rules_count(hub->rules); k++) {
+            const hub_rule_t *rule = hub_rules_at(hub->rules, k);
+            if (!rule_on_comparisons(rule, m))
+                continue;
+            if (rule->kind == HUB_RULE_DATA_QUALITY)
+                quality_finding(hub, &f, rule, m, p, r, &pr);
+            else
+                comparison_finding(hub, &f, rule, m, p, r, &pr);
+            rc = settle(hub, txn, &f);
+        }
     }
+    prior_free(&pr);
     cdof_compare_destroy(&cmp);
     return rc;
+}
+
+/* --- settling: comparisons wait until a period's data has stopped arriving --- */
+
+/* A period's rows come in several batches (agents send at their own pace; one drop spans group
+ * commits). Judged at each batch, a benchmark built from part of the areas flaps alerts on and
+ * off. So ingest only marks the metric and period, in the same transaction as the data (a crash
+ * loses no evaluation), and the tick judges it once nothing new has come for HUB_SETTLE_MS, or
+ * HUB_SETTLE_MAX_MS after the first mark while data keeps trickling in. Keys order periods
+ * chronologically within a metric so that they are judged oldest first. */
+#define SETTLE_KEY_MAX (CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN)
+
+typedef struct {
+    int64_t first_ms, last_ms; /* first and latest mark */
+} marks_t;
+
+int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const cdof_period_t *p)
+{
+    if (!native_kind(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
+        return 0;
+    uint8_t key[SETTLE_KEY_MAX];
+    size_t klen = hub_period_key(m, p, key);
+    marks_t mk = {0, 0};
+    cdof_bytes_t v;
+    int rc = cdof_store_get(txn, hub->db_settle, key, klen, &v);
+    if (rc == 0 && v.len == sizeof mk)
+        memcpy(&mk, v.data, sizeof mk);
+    else if (rc < 0 && rc != CDOF_ENOTFOUND)
+        return rc;
+    mk.last_ms = cdof_clock_now_ms();
+    if (!mk.first_ms)
+        mk.first_ms = mk.last_ms;
+    return cdof_store_put(txn, hub->db_settle, key, klen, &mk, sizeof mk);
+}
+
+typedef struct {
+    hub_t *hub;
+    int64_t now;
+    struct settled {
+        const cdof_metric_t *m;
+        cdof_period_t p;
+        uint8_t key[SETTLE_KEY_MAX];
+        size_t klen;
+    } * items;
+    size_t n, cap;
+} settled_t;
+
+static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    settled_t *st = ctx;
+    marks_t mk;
+    const uint8_t *key = k->data;
+    const uint8_t *nul = memchr(key, 0, k->len);
+    if (v->len != sizeof mk || !nul || k->len != (size_t)(nul - key) + 10 ||
+        k->len > SETTLE_KEY_MAX)
+        return CDOF_ECORRUPT;
+    memcpy(&mk, v->data, sizeof mk);
+    if (st->now - mk.last_ms < HUB_SETTLE_MS && st->now - mk.first_ms < HUB_SETTLE_MAX_MS)
+        return 0;
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 16;
+        struct settled *items = realloc(st->items, cap * sizeof *items);
+        if (!items)
+            return -ENOMEM;
+        st->items = items;
+        st->cap = cap;
+    }
+    struct settled *it = &st->items[st->n];
+    it->m = cdof_ref_metric(st->hub->ref, (const char *)key);
+    it->p = hub_period_from_key(nul + 1);
+    memcpy(it->key, key, k->len);
+    it->klen = k->len;
+    st->n++;
+    return 0;
+}
+
+/* Judges every settled metric and period, and clears their marks (write txn). */
+static int judge_settled(hub_t *hub, cdof_store_txn_t *txn)
+{
+    settled_t st = {.hub = hub, .now = cdof_clock_now_ms()};
+    int rc = cdof_store_scan(txn, hub->db_settle, NULL, 0, NULL, 0, settled_visit, &st);
+    for (size_t i = 0; rc == 0 && i < st.n; i++) {
+        /* A metric since removed from the catalogue is dropped. */
+        if (st.items[i].m)
+            rc = judge_comparisons(hub, txn, st.items[i].m, &st.items[i].p);
+        if (rc == 0)
+            rc = cdof_store_del(txn, hub->db_settle, st.items[i].key, st.items[i].klen);
+        hub->alert_writes++;
+    }
+    free(st.items);
+    return rc;
+}
+
+/* --- publishing --- */
+
+static void publish(hub_t *hub, const change_t *c)
+{
+    uint8_t *buf;
+    size_t len;
+    if (cdof_wire_pack(&c->alert.base, &buf, &len) < 0)
+        return;
+    zmq_send(hub->pub, c->topic, strlen(c->topic), ZMQ_SNDMORE);
+    zmq_send(hub->pub, buf, len, 0);
+    free(buf);
+    const char *state = c->alert.state == CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING ? "firing"
+                        : c->alert.state == CDOF__V1__ALERT_STATE__ALERT_STATE_RESOLVED
+                            ? "resolved"
+                            : "acknowledged";
+    cdof_log_info("alert #%llu %s %s%s%s", (unsigned long long)c->alert.sequence, state, c->summary,
+                  c->muted[0] ? "; muted: " : "", c->muted);
 }
 
 void hub_alerts_publish(hub_t *hub)
@@ -263,4 +767,508 @@ void hub_alerts_publish(hub_t *hub)
     hub->next_alert_seq += hub->npending;
     hub->counters.alerts += hub->npending;
     hub->npending = 0;
+}
+
+int hub_alerts_init(hub_t *hub)
+{
+    int rc;
+    if ((rc = cdof_store_db(hub->store, "alert_silences", &hub->db_silences)) < 0 ||
+        (rc = cdof_store_db(hub->store, "alert_inhibit", &hub->db_inhibit)) < 0 ||
+        (rc = cdof_store_db(hub->store, "alert_settle", &hub->db_settle)) < 0)
+        return rc;
+    hub->started_ms = cdof_clock_now_ms();
+    cdof_store_txn_t *txn;
+    if ((rc = cdof_store_begin(hub->store, false, &txn)) < 0)
+        return rc;
+    cdof_bytes_t k, v;
+    rc = cdof_store_last(txn, hub->db_alerts, &k, &v);
+    if (rc == 0 && k.len == 8)
+        hub->next_alert_seq = cdof_store_rd64(k.data) + 1;
+    else if (rc == CDOF_ENOTFOUND || rc == 0)
+        hub->next_alert_seq = 1, rc = 0;
+    cdof_store_abort(&txn);
+    return rc;
+}
+
+/* --- rules on time: run from the serve loop --- */
+
+typedef struct {
+    char id[CDOF_POINTS_AGENT_MAX];
+    int64_t last_heard_ms;
+} heard_t;
+
+typedef struct {
+    heard_t *items;
+    size_t n;
+} heard_list_t;
+
+static int heard_visit(void *ctx, const cdof_agent_record_t *rec)
+{
+    heard_list_t *l = ctx;
+    if (l->n == MAX_AGENTS)
+        return 1;
+    snprintf(l->items[l->n].id, sizeof l->items[l->n].id, "%s", rec->agent_id);
+    l->items[l->n++].last_heard_ms = rec->last_heard_ms;
+    return 0;
+}
+
+static int agent_silent(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rule, int64_t now)
+{
+    static heard_t items[MAX_AGENTS];
+    heard_list_t l = {items, 0};
+    int rc = cdof_points_agent_scan(hub->pts, txn, heard_visit, &l);
+    static finding_t f;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        /* Time before this hub started does not count: its agents reconnect after a restart. */
+        int64_t since =
+            items[i].last_heard_ms > hub->started_ms ? items[i].last_heard_ms : hub->started_ms;
+        const cdof_area_t *area = cdof_ref_area(hub->ref, items[i].id);
+        char heard[32];
+        cdof_clock_format(items[i].last_heard_ms, heard, sizeof heard);
+        memset(&f, 0, sizeof f);
+        f.rule = rule;
+        f.subject = items[i].id;
+        f.key_area = area ? area->code : CDOF_ENGLAND_CODE;
+        f.area = area;
+        f.team = rule->team;
+        f.metric_id = "";
+        f.bad = now - since > rule->silent_s * 1000;
+        f.value = (double)(now - items[i].last_heard_ms) / 1000.0;
+        f.benchmark = (double)rule->silent_s;
+        snprintf(f.fire, sizeof f.fire,
+                 "agent %.64s silent: nothing heard since %s (more than %ld s)", items[i].id, heard,
+                 rule->silent_s);
+        snprintf(f.clear, sizeof f.clear, "agent %.64s heard from again", items[i].id);
+        rc = settle(hub, txn, &f);
+    }
+    return rc;
+}
+
+/* The period after p, of the same kind. */
+static void period_next(const cdof_period_t *p, cdof_period_t *out)
+{
+    *out = *p;
+    int months = p->kind == CDOF_PERIOD_MONTH ? 1 : p->kind == CDOF_PERIOD_QUARTER ? 3 : 12;
+    if (p->kind == CDOF_PERIOD_POOLED_YEARS) {
+        out->first_day = hub_rules_add_months(p->first_day, 12);
+        out->last_day = hub_rules_add_months(p->last_day + 1, 12) - 1;
+    } else {
+        out->first_day = p->last_day + 1;
+        out->last_day = hub_rules_add_months(out->first_day, months) - 1;
+    }
+}
+
+typedef struct {
+    hub_t *hub;
+    const cdof_period_t *p;
+    cdof_period_t *latest; /* by area index; kind 0: none yet */
+    size_t left;
+} latest_ctx_t;
+
+static int latest_visit(void *ctx, const char *area_code, const cdof_point_t *pt)
+{
+    (void)pt;
+    latest_ctx_t *lc = ctx;
+    const cdof_area_t *a = cdof_ref_area(lc->hub->ref, area_code);
+    if (a && a->kind == CDOF_AREA_UTLA && !lc->latest[a->index].kind) {
+        lc->latest[a->index] = *lc->p;
+        lc->left--;
+    }
+    return 0;
+}
+
+typedef struct {
+    cdof_period_t periods[OVERDUE_PERIODS];
+    size_t n;
+    const cdof_metric_t *m;
+} recent_t;
+
+static int recent_visit(void *ctx, const cdof_period_t *p)
+{
+    recent_t *r = ctx;
+    if (!native_kind(r->m, p->kind))
+        return 0;
+    r->periods[r->n++] = *p;
+    return r->n == OVERDUE_PERIODS;
+}
+
+/* Data overdue: for every area that has reported m, the period after its latest is expected
+ * within rule->days of that period's end. */
+static int data_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rule,
+                        const cdof_metric_t *m, int32_t today)
+{
+    size_t na = cdof_ref_area_count(hub->ref);
+    cdof_period_t *latest = calloc(na, sizeof *latest);
+    if (!latest)
+        return -ENOMEM;
+    recent_t rp = {.m = m};
+    int rc = hub_periods_scan(hub, txn, m, true, recent_visit, &rp);
+    latest_ctx_t lc = {hub, NULL, latest, na};
+    for (size_t i = 0; rc == 0 && i < rp.n && lc.left; i++) {
+        lc.p = &rp.periods[i];
+        rc = cdof_points_scan(hub->pts, txn, m->id, lc.p, latest_visit, &lc);
+        if (rc == CDOF_ENOTFOUND)
+            rc = 0;
+    }
+    static finding_t f;
+    for (size_t i = 0; rc == 0 && i < na; i++) {
+        if (!latest[i].kind)
+            continue;
+        const cdof_area_t *a = cdof_ref_area_at(hub->ref, i);
+        cdof_period_t next;
+        period_next(&latest[i], &next);
+        int32_t due = next.last_day + (int32_t)rule->days;
+        char ptext[CDOF_PERIOD_TEXT_MAX], dtext[16];
+        cdof_period_format(&next, ptext, sizeof ptext);
+        cdof_date_format(due, dtext, sizeof dtext);
+        memset(&f, 0, sizeof f);
+        f.rule = rule;
+        f.subject = f.metric_id = m->id;
+        f.key_area = a->code;
+        f.area = a;
+        f.team = m->team;
+        f.period = &next;
+        f.bad = today > due;
+        f.value = today - due;
+        snprintf(f.fire, sizeof f.fire, "%s: %s for %s not received; it was due by %s", a->name,
+                 m->name, ptext, dtext);
+        snprintf(f.clear, sizeof f.clear, "%s: %s received up to %s", a->name, m->name, ptext);
+        if (!f.bad) {
+            /* The clear notice names the latest period received. */
+            cdof_period_format(&latest[i], ptext, sizeof ptext);
+            snprintf(f.clear, sizeof f.clear, "%s: %s received up to %s", a->name, m->name, ptext);
+            f.period = &latest[i];
+        }
+        rc = settle(hub, txn, &f);
+    }
+    free(latest);
+    return rc;
+}
+
+typedef struct {
+    int32_t latest;
+} done_ctx_t;
+
+static int done_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    (void)v;
+    done_ctx_t *dc = ctx;
+    if (k->len < 4)
+        return CDOF_ECORRUPT;
+    int32_t d =
+        (int32_t)((int64_t)cdof_store_rd32((const uint8_t *)k->data + k->len - 4) - 0x80000000LL);
+    if (d > dc->latest)
+        dc->latest = d;
+    return 0;
+}
+
+/* Milestones are stored as partnership\0milestone\0date (hub_ingest.c). */
+static int milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rule,
+                             int32_t today)
+{
+    static finding_t f;
+    int rc = 0;
+    for (size_t pi = 0; rc == 0 && pi < hub_rules_partnership_count(hub->rules); pi++) {
+        if (!hub_rules_partnership_selected(hub->rules, rule, pi))
+            continue;
+        const char *name;
+        const cdof_area_t *first;
+        hub_rules_partnership_at(hub->rules, pi, &name, &first);
+        for (size_t mi = 0; rc == 0 && mi < cdof_ref_milestone_count(hub->ref); mi++) {
+            const cdof_milestone_t *ms = cdof_ref_milestone_at(hub->ref, mi);
+            if (!rule->milestone_on[mi])
+                continue;
+            int32_t due = 0, cycle_start = 0;
+            bool passed = hub_rules_milestone_due(ms, today, &due, &cycle_start);
+            done_ctx_t dc = {INT32_MIN};
+            uint8_t prefix[2 * CDOF_WIRE_MAX_ID + 4];
+            size_t a = strlen(name), c = strlen(ms->id);
+            if (a > CDOF_WIRE_MAX_ID || c > CDOF_WIRE_MAX_ID)
+                continue;
+            memcpy(prefix, name, a + 1);
+            memcpy(prefix + a + 1, ms->id, c + 1);
+            rc =
+                cdof_store_scan_prefix(txn, hub->db_milestones, prefix, a + c + 2, done_visit, &dc);
+            if (rc < 0)
+                break;
+            char dtext[16];
+            cdof_date_format(passed ? due : ms->deadline, dtext, sizeof dtext);
+            memset(&f, 0, sizeof f);
+            f.rule = rule;
+            f.subject = ms->id;
+            f.key_area = name;
+            f.area = first;
+            f.team = rule->team;
+            f.metric_id = "";
+            f.bad = passed && dc.latest <= cycle_start;
+            f.value = passed ? today - due : 0;
+            snprintf(f.fire, sizeof f.fire,
+                     "partnership %s (%s): %s was due by %s and is not "
+                     "recorded as done",
+                     name, first->name, ms->deliverable, dtext);
+            snprintf(f.clear, sizeof f.clear, "partnership %s (%s): %s recorded as done", name,
+                     first->name, ms->deliverable);
+            rc = settle(hub, txn, &f);
+        }
+    }
+    return rc;
+}
+
+typedef struct {
+    char (*keys)[192];
+    size_t n, cap;
+} keys_t;
+
+static int muted_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    keys_t *ks = ctx;
+    state_t st;
+    if (v->len != sizeof st || k->len >= sizeof ks->keys[0])
+        return 0;
+    memcpy(&st, v->data, sizeof st);
+    if (!st.firing || st.notified)
+        return 0;
+    if (ks->n == ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 64;
+        void *p = realloc(ks->keys, cap * sizeof ks->keys[0]);
+        if (!p)
+            return -ENOMEM;
+        ks->keys = p;
+        ks->cap = cap;
+    }
+    memcpy(ks->keys[ks->n], k->data, k->len);
+    ks->keys[ks->n++][k->len] = '\0';
+    return 0;
+}
+
+/* Alerts that fired muted and still fire are notified once their silence or inhibition ends. */
+static int renotify(hub_t *hub, cdof_store_txn_t *txn)
+{
+    keys_t ks = {0};
+    int rc = cdof_store_scan(txn, hub->db_alert_state, NULL, 0, NULL, 0, muted_visit, &ks);
+    for (size_t i = 0; rc == 0 && i < ks.n; i++) {
+        const char *key = ks.keys[i];
+        const hub_rule_t *rule = rule_named(hub, key);
+        const char *area = strrchr(key, '|') + 1;
+        char why[CDOF_WIRE_MAX_TEXT];
+        rc = mute_reason(hub, txn, key, rule && is_underperformance(rule->kind), area, why,
+                         sizeof why);
+        if (rc < 0 || why[0])
+            continue;
+        state_t st;
+        if ((rc = state_get(hub, txn, key, &st)) < 0)
+            break;
+        uint8_t sk[8];
+        cdof_store_be64(sk, st.fired_seq);
+        cdof_bytes_t v;
+        if ((rc = cdof_store_get(txn, hub->db_alerts, sk, sizeof sk, &v)) < 0)
+            break;
+        char err[128];
+        Cdof__V1__Alert *old = cdof_wire_alert_decode(v.data, v.len, err, sizeof err);
+        if (!old) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        change_t *c = change_copy(hub, old);
+        cdof__v1__alert__free_unpacked(old, NULL);
+        if (!c) {
+            rc = -ENOMEM;
+            break;
+        }
+        c->alert.fired_sequence = st.fired_seq;
+        if ((rc = change_store(hub, txn, c)) < 0)
+            break;
+        st.fired_seq = c->alert.sequence;
+        st.notified = 1;
+        rc = state_put(hub, txn, key, &st);
+    }
+    free(ks.keys);
+    return rc;
+}
+
+int hub_alerts_tick(hub_t *hub)
+{
+    int64_t now = cdof_clock_now_ms(), mono = cdof_clock_mono_ms();
+    bool fast = mono >= hub->next_fast_ms, slow = mono >= hub->next_slow_ms;
+    if (!fast && !slow)
+        return 0;
+    hub->next_fast_ms = mono + FAST_RULES_MS;
+    if (slow)
+        hub->next_slow_ms = mono + HUB_SLOW_RULES_MS;
+    int rc = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        cdof_store_txn_t *txn = NULL;
+        hub_alerts_begin(hub);
+        hub->alert_writes = 0;
+        int32_t today = cdof_clock_today();
+        rc = cdof_store_begin(hub->store, true, &txn);
+        if (rc == 0)
+            rc = judge_settled(hub, txn);
+        for (size_t k = 0; rc == 0 && k < hub_rules_count(hub->rules); k++) {
+            const hub_rule_t *rule = hub_rules_at(hub->rules, k);
+            if (rule->kind == HUB_RULE_AGENT_SILENT) {
+                rc = agent_silent(hub, txn, rule, now);
+            } else if (slow && rule->kind == HUB_RULE_MILESTONE_OVERDUE) {
+                rc = milestone_overdue(hub, txn, rule, today);
+            } else if (slow && rule->kind == HUB_RULE_DATA_OVERDUE) {
+                for (size_t i = 0; rc == 0 && i < cdof_ref_metric_count(hub->ref); i++) {
+                    const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
+                    if (rule->metric_on[i])
+                        rc = data_overdue(hub, txn, rule, m, today);
+                }
+            }
+        }
+        if (rc == 0 && slow)
+            rc = renotify(hub, txn);
+        if (rc == 0 && hub->alert_writes)
+            rc = cdof_store_commit(&txn);
+        else
+            cdof_store_abort(&txn);
+        if (rc < 0)
+            hub_alerts_discard(hub);
+        if (rc != CDOF_EMAPFULL)
+            break;
+    }
+    if (rc == 0)
+        hub_alerts_publish(hub);
+    return rc;
+}
+
+/* --- acknowledgements and silences, from the query endpoint --- */
+
+int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **out, char *err,
+                   size_t errlen)
+{
+    *out = NULL;
+    if (!ack->by || !*ack->by) {
+        snprintf(err, errlen, "an acknowledgement needs the name of the person (--by NAME)");
+        return CDOF_EINVALID;
+    }
+    cdof_store_txn_t *txn = NULL;
+    Cdof__V1__Alert *old = NULL;
+    hub_alerts_begin(hub);
+    int rc = cdof_store_begin(hub->store, true, &txn);
+    if (rc < 0)
+        return rc;
+    uint8_t sk[8];
+    cdof_store_be64(sk, ack->sequence);
+    cdof_bytes_t v;
+    if ((rc = cdof_store_get(txn, hub->db_alerts, sk, sizeof sk, &v)) < 0) {
+        if (rc == CDOF_ENOTFOUND)
+            snprintf(err, errlen, "there is no alert #%llu", (unsigned long long)ack->sequence);
+        goto fail;
+    }
+    if (!(old = cdof_wire_alert_decode(v.data, v.len, err, errlen))) {
+        rc = CDOF_ECORRUPT;
+        goto fail;
+    }
+    state_t st;
+    if ((rc = state_get(hub, txn, old->dedupe_key, &st)) < 0)
+        goto fail;
+    if (!st.firing) {
+        snprintf(err, errlen, "alert #%llu (%s) is not firing now",
+                 (unsigned long long)ack->sequence, old->dedupe_key);
+        rc = CDOF_EINVALID;
+        goto fail;
+    }
+    change_t *c = change_copy(hub, old);
+    if (!c) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    c->alert.state = CDOF__V1__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED;
+    c->alert.fired_sequence = st.fired_seq;
+    if (!st.notified) /* acknowledging what nobody was told of tells nobody either */
+        snprintf(c->muted, sizeof c->muted, "its firing #%llu is muted",
+                 (unsigned long long)st.fired_seq);
+    snprintf(c->acked, sizeof c->acked, "%s", ack->by);
+    char summary[CDOF_WIRE_MAX_TEXT];
+    snprintf(summary, sizeof summary, "acknowledged by %s%s%s: %s", ack->by,
+             ack->note && *ack->note ? " - " : "", ack->note ? ack->note : "", old->summary);
+    snprintf(c->summary, sizeof c->summary, "%s", summary);
+    if ((rc = change_store(hub, txn, c)) < 0 || (rc = cdof_store_commit(&txn)) < 0)
+        goto fail;
+    uint8_t *buf;
+    size_t len;
+    if (cdof_wire_pack(&c->alert.base, &buf, &len) == 0) {
+        *out = cdof__v1__alert__unpack(NULL, len, buf);
+        free(buf);
+    }
+    hub_alerts_publish(hub);
+    cdof__v1__alert__free_unpacked(old, NULL);
+    return *out ? 0 : -ENOMEM;
+fail:
+    hub_alerts_discard(hub);
+    cdof_store_abort(&txn);
+    if (old)
+        cdof__v1__alert__free_unpacked(old, NULL);
+    return rc;
+}
+
+int hub_alerts_silence(hub_t *hub, const Cdof__V1__Silence *s, Cdof__V1__Silence **out, char *err,
+                       size_t errlen)
+{
+    *out = NULL;
+    int64_t now = cdof_clock_now_ms();
+    if (!s->matcher || hub_rules_matcher_check(s->matcher, err, errlen) < 0)
+        return CDOF_EINVALID;
+    if (s->until_ms <= now) {
+        snprintf(err, errlen, "a silence must end in the future (--until)");
+        return CDOF_EINVALID;
+    }
+    if (!s->reason || !*s->reason) {
+        snprintf(err, errlen, "a silence needs a reason (--reason TEXT)");
+        return CDOF_EINVALID;
+    }
+    Cdof__V1__Silence rec = *s;
+    rec.created_ms = now;
+    uint8_t *buf;
+    size_t len;
+    int rc = cdof_wire_pack(&rec.base, &buf, &len);
+    if (rc < 0)
+        return rc;
+    cdof_store_txn_t *txn = NULL;
+    if ((rc = cdof_store_begin(hub->store, true, &txn)) == 0 &&
+        (rc = cdof_store_put(txn, hub->db_silences, s->matcher, strlen(s->matcher), buf, len)) == 0)
+        rc = cdof_store_commit(&txn);
+    cdof_store_abort(&txn);
+    if (rc == 0 && !(*out = cdof__v1__silence__unpack(NULL, len, buf)))
+        rc = -ENOMEM;
+    free(buf);
+    if (rc == 0)
+        cdof_log_info("silence %s until %lld by %s: %s", s->matcher, (long long)s->until_ms,
+                      s->by && *s->by ? s->by : "-", s->reason);
+    return rc;
+}
+
+typedef struct {
+    Cdof__V1__Silence **items;
+    size_t n, cap;
+    int64_t now;
+} silences_t;
+
+static int silences_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    (void)k;
+    silences_t *l = ctx;
+    Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v->len, v->data);
+    if (!s)
+        return CDOF_ECORRUPT;
+    if (s->until_ms <= l->now || l->n == l->cap) {
+        cdof__v1__silence__free_unpacked(s, NULL);
+        return 0;
+    }
+    l->items[l->n++] = s;
+    return 0;
+}
+
+int hub_alerts_silences(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Silence ***out, size_t *n)
+{
+    silences_t l = {calloc(10000, sizeof *l.items), 0, 10000, cdof_clock_now_ms()};
+    if (!l.items)
+        return -ENOMEM;
+    int rc = cdof_store_scan(txn, hub->db_silences, NULL, 0, NULL, 0, silences_visit, &l);
+    *out = l.items;
+    *n = l.n;
+    return rc;
 }

@@ -8,24 +8,29 @@
 #include "cdof_error.h"
 #include "hub.h"
 
-#define PERIOD_KEY_LEN 9
-
-static size_t period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
+size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
 {
     size_t idlen = strlen(m->id);
     memcpy(key, m->id, idlen + 1);
     cdof_store_be32(key + idlen + 1, (uint32_t)((int64_t)p->first_day + 0x80000000LL));
     key[idlen + 5] = (uint8_t)p->kind;
     cdof_store_be32(key + idlen + 6, (uint32_t)((int64_t)p->last_day + 0x80000000LL));
-    return idlen + 1 + PERIOD_KEY_LEN;
+    return idlen + 1 + HUB_PERIOD_KEY_LEN;
 }
 
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p)
 {
     uint8_t key[256];
-    size_t klen = period_key(m, p, key);
+    size_t klen = hub_period_key(m, p, key);
     return cdof_store_put(txn, hub->db_periods, key, klen, "", 0);
+}
+
+cdof_period_t hub_period_from_key(const uint8_t *k)
+{
+    return (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
+                           .first_day = (int32_t)((int64_t)cdof_store_rd32(k) - 0x80000000LL),
+                           .last_day = (int32_t)((int64_t)cdof_store_rd32(k + 5) - 0x80000000LL)};
 }
 
 typedef struct {
@@ -48,17 +53,14 @@ static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t
 {
     (void)val;
     period_list_t *l = ctx;
-    if (key->len < PERIOD_KEY_LEN)
+    if (key->len < HUB_PERIOD_KEY_LEN)
         return CDOF_ECORRUPT;
-    const uint8_t *k = (const uint8_t *)key->data + key->len - PERIOD_KEY_LEN;
+    const uint8_t *k = (const uint8_t *)key->data + key->len - HUB_PERIOD_KEY_LEN;
     cdof_period_t *items = hub_grow(l->items, l->n, &l->cap, sizeof *items);
     if (!items)
         return -ENOMEM;
     l->items = items;
-    l->items[l->n++] =
-        (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
-                        .first_day = (int32_t)((int64_t)cdof_store_rd32(k) - 0x80000000LL),
-                        .last_day = (int32_t)((int64_t)cdof_store_rd32(k + 5) - 0x80000000LL)};
+    l->items[l->n++] = hub_period_from_key(k);
     return 0;
 }
 

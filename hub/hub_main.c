@@ -14,6 +14,7 @@
 #include "cdof_log.h"
 #include "cdof_wire.h"
 #include "hub.h"
+#include "hub_rules.h"
 
 static const cdof_opt_t OPTS[] = {
     {"data", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, data), "DIR",
@@ -36,6 +37,8 @@ static const cdof_opt_t OPTS[] = {
      "error, warn, info or debug"},
     {"log-file", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, log_file), "FILE",
      "append log lines here instead of stderr (reopened on SIGHUP)"},
+    {"rules", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, rules), "FILE",
+     "alert rules (INI, see deploy/rules.example.ini); default: worse than England and region"},
     {"no-sync", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, no_sync), NULL,
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
@@ -200,6 +203,10 @@ static int serve(hub_t *hub)
             if (rc < 0 && rc != CDOF_EMAPFULL)
                 cdof_log_error("ingest: %s", cdof_strerror(rc));
         }
+        /* Rules that depend on time (agent silent, overdue data and milestones). */
+        int trc = hub_alerts_tick(hub);
+        if (trc < 0 && trc != CDOF_EMAPFULL)
+            cdof_log_error("alert rules: %s", cdof_strerror(trc));
         /* Bounded per turn so a flood of queries cannot starve ingest. */
         for (int i = 0; i < 64 && (items[1].revents & ZMQ_POLLIN); i++) {
             int events = 0;
@@ -304,6 +311,19 @@ int main(int argc, char **argv)
         cdof_log_error("reference data: %s", err);
         goto out;
     }
+    if (hub.cfg.rules) {
+        if (hub_rules_load(hub.cfg.rules, hub.ref, hub.alert_confidence, &hub.rules, err,
+                           sizeof err) < 0) {
+            fprintf(stderr, "cdof-hub: --rules: %s\n", err);
+            status = 2;
+            goto out;
+        }
+    } else if (!(hub.rules = hub_rules_default(hub.ref, hub.alert_confidence))) {
+        cdof_log_error("out of memory");
+        goto out;
+    }
+    cdof_log_info("%zu alert rule(s)%s%s", hub_rules_count(hub.rules),
+                  hub.cfg.rules ? " from " : "", hub.cfg.rules ? hub.cfg.rules : "");
     if (mkdir(hub.cfg.data, 0700) < 0 && errno != EEXIST) {
         cdof_log_error("cannot create %s: %s", hub.cfg.data, strerror(errno));
         goto out;
@@ -361,6 +381,7 @@ out:
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);
     cdof_commitments_destroy(&hub.commitments);
+    hub_rules_destroy(&hub.rules);
     cdof_ref_destroy(&hub.ref);
     cdof_config_free(&SPEC, &hub.cfg);
     cdof_strlist_free(&pos);

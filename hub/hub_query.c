@@ -26,6 +26,8 @@ typedef struct {
     Cdof__V1__AgentStatus **agent_ptrs;
     char (*agent_ids)[CDOF_POINTS_AGENT_MAX];
     size_t cap;
+    Cdof__V1__Silence **silences; /* issue 6: decoded, freed with the reply */
+    size_t nsilences;
     char error[CDOF_WIRE_MAX_TEXT];
     size_t page_size; /* 0: no limit asked */
     uint64_t after;   /* from the page token */
@@ -73,6 +75,9 @@ static void reply_free(reply_t *r)
     free(r->ms_strings);
     free(r->ms);
     free(r->ms_ptrs);
+    for (size_t i = 0; i < r->nsilences; i++)
+        cdof__v1__silence__free_unpacked(r->silences[i], NULL);
+    free(r->silences);
 }
 
 static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
@@ -743,8 +748,44 @@ static void page_slice(reply_t *rp, size_t offset)
     }
 }
 
+/* Issue 6: acknowledgements and silences write (and commit) before the answer. */
+static int alert_ops(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
+{
+    int rc;
+    if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK) {
+        Cdof__V1__Alert *a = NULL;
+        rc = hub_alerts_ack(hub, req->ack, &a, rp->error, sizeof rp->error);
+        if (rc == 0 && !(rp->alerts = calloc(1, sizeof *rp->alerts))) {
+            cdof__v1__alert__free_unpacked(a, NULL);
+            rc = -ENOMEM;
+        }
+        if (rc == 0) {
+            rp->alerts[0] = a;
+            rp->resp->alerts = rp->alerts;
+            rp->resp->n_alerts = 1;
+        }
+        return rc;
+    }
+    Cdof__V1__Silence *s = NULL;
+    rc = hub_alerts_silence(hub, req->silence, &s, rp->error, sizeof rp->error);
+    if (rc == 0 && !(rp->silences = calloc(1, sizeof *rp->silences))) {
+        cdof__v1__silence__free_unpacked(s, NULL);
+        rc = -ENOMEM;
+    }
+    if (rc == 0) {
+        rp->silences[0] = s;
+        rp->nsilences = 1;
+        rp->resp->silences = rp->silences;
+        rp->resp->n_silences = 1;
+    }
+    return rc;
+}
+
 static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
 {
+    if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK ||
+        req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE)
+        return alert_ops(hub, req, rp);
     /* Page tokens are decimal numbers this hub gave: an offset into the rows, or for alerts the
      * last sequence sent. */
     uint64_t token = 0;
@@ -796,6 +837,11 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT:
         rc = q_milestones(hub, txn, req->milestones_at, rp);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES: /* issue 6 */
+        rc = hub_alerts_silences(hub, txn, &rp->silences, &rp->nsilences);
+        rp->resp->silences = rp->silences;
+        rp->resp->n_silences = rp->nsilences;
         break;
     default:
         snprintf(rp->error, sizeof rp->error, "this hub does not answer that query yet");
@@ -864,7 +910,8 @@ int hub_query_handle(hub_t *hub)
     resp.next_page_token = rp.next_token;
     size_t decoded_alerts = resp.n_alerts;
     if (resp.status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK) {
-        resp.n_rows = resp.n_alerts = resp.n_agents = resp.n_national = resp.n_milestones = 0;
+        resp.n_rows = resp.n_alerts = resp.n_agents = resp.n_national = resp.n_milestones =
+            resp.n_silences = 0;
         rp.next_token[0] = '\0';
     }
     uint8_t *buf;

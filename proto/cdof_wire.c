@@ -254,6 +254,10 @@ static int wire_check_alert(const Cdof__V1__Alert *a, char *err, size_t errlen)
             0 ||
         (rc = wire_period_ok(a->period, "period", false, err, errlen)) < 0)
         return rc;
+    /* Issue 6's fields. */
+    if ((rc = wire_str(a->muted_by, CDOF_WIRE_MAX_TEXT, "muted_by", err, errlen)) < 0 ||
+        (rc = wire_str(a->subject, CDOF_WIRE_MAX_ID, "subject", err, errlen)) < 0)
+        return rc;
     return 0;
 }
 
@@ -324,6 +328,18 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
             0)
             goto fail;
         break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE: /* issue 6 */
+        if (wire_str(q->silence->matcher, CDOF_WIRE_MAX_TEXT, "matcher", err, errlen) < 0 ||
+            wire_str(q->silence->reason, CDOF_WIRE_MAX_TEXT, "reason", err, errlen) < 0 ||
+            wire_str(q->silence->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0)
+            goto fail;
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_ACK: /* issue 6 */
+        if (wire_str(q->ack->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0 ||
+            wire_str(q->ack->note, CDOF_WIRE_MAX_TEXT, "note", err, errlen) < 0)
+            goto fail;
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES:
     case CDOF__V1__QUERY_REQUEST__QUERY_AGENTS:
     case CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL:
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES:

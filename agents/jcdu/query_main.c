@@ -44,6 +44,7 @@ typedef struct {
     /* issue 7 */
     char *as_of, *partnership, *team, *region, *state, *year, *out, *members;
     bool internal;
+    char *until, *reason, *by, *note; /* issue 6: silence and ack */
 } query_cfg_t;
 
 static const cdof_opt_t query_opts[] = {
@@ -83,6 +84,15 @@ static const cdof_opt_t query_opts[] = {
      "widest table to aim for, in columns"},
     {"year", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, year), "YYYY/YY",
      "report: the financial year reported on, e.g. 2024/25 (required)"},
+    /* Issue 6: silence and ack. */
+    {"by", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, by), "NAME",
+     "ack, silence: the person acknowledging or silencing"},
+    {"note", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, note), "TEXT",
+     "ack: a note kept with the acknowledgement"},
+    {"reason", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, reason), "TEXT",
+     "silence: why (required)"},
+    {"until", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, until), "DATE",
+     "silence: until the start of DATE (YYYY-MM-DD) or an ISO time (required)"},
 };
 
 static const cdof_config_spec_t query_spec = {
@@ -113,6 +123,11 @@ static const cdof_config_spec_t query_spec = {
                      "  report --year 2024/25 --out FILE [--internal]\n"
                      "                             the annual report as one self-contained HTML "
                      "file\n"
+                     "  ack ALERT_ID --by NAME [--note TEXT]\n"
+                     "                             acknowledge a firing alert\n"
+                     "  silence RULE|SUBJECT|AREA --until DATE --reason TEXT [--by NAME]\n"
+                     "                             mute matching alerts (any part may be *)\n"
+                     "  silences                   the silences in force\n"
                      "\n"
                      "exit status: 0 answered, 1 the hub answered with an error (or the answer\n"
                      "was unusable, or the report could not be written), 2 bad usage,\n"
@@ -138,6 +153,9 @@ static const command_t commands[] = {
     {"national", 0, 0, ""},
     {"milestones", 0, 0, ""},
     {"report", 0, 0, ""},
+    {"ack", 1, 1, "ALERT_ID --by NAME"},                               /* issue 6 */
+    {"silence", 1, 1, "RULE|SUBJECT|AREA --until DATE --reason TEXT"}, /* issue 6 */
+    {"silences", 0, 0, ""},                                            /* issue 6 */
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -150,6 +168,55 @@ static int usage_error(const char *fmt, ...)
     fprintf(stderr, " (see --help)\n");
     va_end(ap);
     return EXIT_USAGE;
+}
+
+/* Issue 6: the requests of ack, silence and silences. Returns 0 or an exit status. */
+static int alert_op_request(const query_cfg_t *cfg, const command_t *cmd, char **a,
+                            Cdof__V1__QueryRequest *req, Cdof__V1__AlertAck *ack,
+                            Cdof__V1__Silence *silence)
+{
+    bool is_ack = !strcmp(cmd->name, "ack"), is_silence = !strcmp(cmd->name, "silence");
+    if (!is_ack && cfg->note)
+        return usage_error("--note applies to the ack command only");
+    if (!is_silence && (cfg->until || cfg->reason))
+        return usage_error("--until and --reason apply to the silence command only");
+    if (!is_ack && !is_silence && cfg->by)
+        return usage_error("--by applies to the ack and silence commands only");
+    if (is_ack) {
+        char *end;
+        errno = 0;
+        unsigned long long seq = strtoull(a[0], &end, 10);
+        if (errno || end == a[0] || *end || a[0][0] == '-' || seq == 0)
+            return usage_error("ack: '%s' is not an alert number", a[0]);
+        if (!cfg->by || !*cfg->by)
+            return usage_error("ack needs --by NAME, the person acknowledging");
+        ack->sequence = seq;
+        ack->by = cfg->by;
+        if (cfg->note)
+            ack->note = cfg->note;
+        req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_ACK;
+        req->ack = ack;
+    } else if (is_silence) {
+        if (!cfg->until || !cfg->reason || !*cfg->reason)
+            return usage_error("silence needs --until DATE and --reason TEXT");
+        int32_t day;
+        int64_t ms;
+        if (cdof_date_parse(cfg->until, &day) == 0)
+            ms = (int64_t)day * 86400000;
+        else if (cdof_clock_parse(cfg->until, &ms) < 0)
+            return usage_error("--until: '%s' is not a date (YYYY-MM-DD) or time", cfg->until);
+        silence->matcher = a[0];
+        silence->until_ms = ms;
+        silence->reason = cfg->reason;
+        if (cfg->by)
+            silence->by = cfg->by;
+        req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_SILENCE;
+        req->silence = silence;
+    } else {
+        req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_SILENCES;
+        req->silences = 1;
+    }
+    return 0;
 }
 
 /* --as-at: a date means "as known at the end of that day"; a time or ms is taken as it is. */
@@ -179,11 +246,11 @@ typedef enum { ANS_ROWS, ANS_ALERTS, ANS_AGENTS, ANS_NATIONAL, ANS_MILESTONES } 
 
 static answer_kind_t answer_kind(const char *command)
 {
-    return !strcmp(command, "alerts")       ? ANS_ALERTS
-           : !strcmp(command, "agents")     ? ANS_AGENTS
-           : !strcmp(command, "national")   ? ANS_NATIONAL
-           : !strcmp(command, "milestones") ? ANS_MILESTONES
-                                            : ANS_ROWS;
+    return !strcmp(command, "alerts") || !strcmp(command, "ack") ? ANS_ALERTS
+           : !strcmp(command, "agents")                          ? ANS_AGENTS
+           : !strcmp(command, "national")                        ? ANS_NATIONAL
+           : !strcmp(command, "milestones")                      ? ANS_MILESTONES
+                                                                 : ANS_ROWS;
 }
 
 static size_t answer_count(const Cdof__V1__QueryResponse *r, answer_kind_t k)
@@ -228,11 +295,31 @@ static bool alert_wanted(const Cdof__V1__Alert *a, const query_cfg_t *cfg)
            (!cfg->state || !strcmp(cdof_qo_state_name(a->state), cfg->state));
 }
 
+/* Issue 6: the silences of all pages. */
+static cdof_qo_table_t *silences_table(const cdof_qo_pages_t *pages, bool display)
+{
+    size_t total = 0, k = 0;
+    for (size_t i = 0; i < pages->npages; i++)
+        total += pages->pages[i]->n_silences;
+    Cdof__V1__Silence **all = calloc(total ? total : 1, sizeof *all);
+    if (!all)
+        return NULL;
+    for (size_t i = 0; i < pages->npages; i++) {
+        for (size_t j = 0; j < pages->pages[i]->n_silences; j++)
+            all[k++] = pages->pages[i]->silences[j];
+    }
+    cdof_qo_table_t *t = cdof_qo_silences(all, total, display);
+    free(all);
+    return t;
+}
+
 /* Builds the printable table from all pages. */
 static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *pages,
                                     const query_cfg_t *cfg, bool display)
 {
     size_t total = 0;
+    if (!strcmp(command, "silence") || !strcmp(command, "silences"))
+        return silences_table(pages, display);
     answer_kind_t kind = answer_kind(command);
     for (size_t i = 0; i < pages->npages; i++)
         total += answer_count(pages->pages[i], kind);
@@ -380,6 +467,8 @@ int main(int argc, char **argv)
     Cdof__V1__MilestonesQuery milestones = CDOF__V1__MILESTONES_QUERY__INIT;
     char *members[CDOF_WIRE_MAX_MEMBERS];
     size_t nmembers = 0;
+    Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT;  /* issue 6 */
+    Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT; /* issue 6 */
 
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);
     int rc = cdof_config_parse(&query_spec, &cfg, argc, argv, &pos, err, sizeof err);
@@ -401,7 +490,7 @@ int main(int argc, char **argv)
     }
     if (!pos.count) {
         status = usage_error("which command? area, league, rolling, series, national, milestones, "
-                             "alerts, agents or report");
+                             "alerts, agents, report, ack, silence or silences");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -493,9 +582,11 @@ int main(int argc, char **argv)
         milestones.partnership = cfg.partnership;
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT;
         req.milestones_at = &milestones;
-    } else {
+    } else if (!strcmp(cmd->name, "agents") || !strcmp(cmd->name, "report")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
         req.agents = 1;
+    } else if ((status = alert_op_request(&cfg, cmd, a, &req, &ack, &silence)) != 0) {
+        goto done;
     }
     req.page_size = (uint32_t)cfg.page_size;
 

@@ -727,6 +727,11 @@ static int alert_record(cdof_qo_table_t *t, const Cdof__V1__Alert *a)
     rc |= set_text(t, 17, a->dedupe_key);
     rc |= set_text(t, 18, a->acknowledged_by);
     rc |= set_text(t, 19, a->summary);
+    /* Issue 6: appended so that earlier columns keep their places. */
+    rc |= set_text(t, 20, a->subject);
+    if (a->fired_sequence)
+        rc |= set_u64(t, 21, a->fired_sequence);
+    rc |= set_text(t, 22, a->muted_by);
     return rc ? -ENOMEM : 0;
 }
 
@@ -767,7 +772,10 @@ cdof_qo_table_t *cdof_qo_alerts(Cdof__V1__Alert *const *alerts, size_t n, bool d
                                            {"verdict", false, false},
                                            {"dedupe_key", false, false},
                                            {"acknowledged_by", false, false},
-                                           {"summary", false, false}};
+                                           {"summary", false, false},
+                                           {"subject", false, false},
+                                           {"fired_sequence", true, false},
+                                           {"muted_by", false, false}};
     static const cdof_qo_col_t shown[] = {{"#", true, false},         {"state", false, false},
                                           {"severity", false, false}, {"rule", false, false},
                                           {"area", false, false},     {"metric", false, false},
@@ -911,6 +919,53 @@ void cdof_qo_alert_text(const Cdof__V1__Alert *a, const char *area_name, bool pe
         fputs(" " EM_DASH " ", out);
         text_word(a->summary, out);
     }
+    if (a->muted_by && *a->muted_by) {
+        fputs(" (muted: ", out);
+        text_word(a->muted_by, out);
+        fputc(')', out);
+    }
+}
+
+/* Issue 6: silences. */
+cdof_qo_table_t *cdof_qo_silences(Cdof__V1__Silence *const *silences, size_t n, bool display)
+{
+    static const cdof_qo_col_t record[] = {{"matcher", false, false},   {"until_ms", true, false},
+                                           {"until", false, false},     {"by", false, false},
+                                           {"created_ms", true, false}, {"reason", false, false}};
+    static const cdof_qo_col_t shown[] = {{"matcher", false, false},
+                                          {"until", false, false},
+                                          {"by", false, false},
+                                          {"reason", false, true}};
+    cdof_qo_table_t *t = display ? cdof_qo_table_new(shown, sizeof shown / sizeof shown[0])
+                                 : cdof_qo_table_new(record, sizeof record / sizeof record[0]);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const Cdof__V1__Silence *s = silences[i];
+        char until[32] = "";
+        int rc = cdof_qo_table_add_row(t);
+        if (rc < 0)
+            goto fail;
+        cdof_clock_format(s->until_ms, until, sizeof until);
+        rc |= set_text(t, 0, s->matcher);
+        if (display) {
+            rc |= set_text(t, 1, until);
+            rc |= set_text(t, 2, s->by);
+            rc |= set_text(t, 3, s->reason);
+        } else {
+            rc |= set_i64(t, 1, s->until_ms);
+            rc |= set_text(t, 2, until);
+            rc |= set_text(t, 3, s->by);
+            rc |= set_i64(t, 4, s->created_ms);
+            rc |= set_text(t, 5, s->reason);
+        }
+        if (rc)
+            goto fail;
+    }
+    return t;
+fail:
+    cdof_qo_table_destroy(&t);
+    return NULL;
 }
 
 /* --- the client side of the query protocol --- */

@@ -96,8 +96,10 @@ cdof_qo_table_t *cdof_qo_comparisons(Cdof__V1__ComparisonRow *const *rows, size_
                                      cdof_qo_view_t view, bool display);
 /* Record columns: sequence, raised_ms, raised, state, severity, rule, team, region_code,
  * area_code, metric_id, period, value, lower, upper, confidence, benchmark, verdict, dedupe_key,
- * acknowledged_by, summary. */
+ * acknowledged_by, summary, subject, fired_sequence, muted_by. */
 cdof_qo_table_t *cdof_qo_alerts(Cdof__V1__Alert *const *alerts, size_t n, bool display);
+/* Issue 6. Record columns: matcher, until_ms, until, by, created_ms, reason. */
+cdof_qo_table_t *cdof_qo_silences(Cdof__V1__Silence *const *silences, size_t n, bool display);
 /* Record columns: agent_id, high_water, last_heard_ms, last_heard, outbox_depth,
  * oldest_unacked_ms. */
 cdof_qo_table_t *cdof_qo_agents(Cdof__V1__AgentStatus *const *agents, size_t n, bool display);

@@ -48,6 +48,8 @@ typedef struct {
     char *state;
     long timeout_ms;
     cdof_strlist_t topics;
+    bool show_muted; /* issue 6 */
+    long resync_ms;  /* issue 6 */
 } watch_cfg_t;
 
 static const cdof_opt_t watch_opts[] = {
@@ -69,6 +71,11 @@ static const cdof_opt_t watch_opts[] = {
      "how long to wait for each answer from the query endpoint"},
     {"topic", CDOF_OPT_LIST, NULL, 0, 0, offsetof(watch_cfg_t, topics), "PREFIX",
      "follow alerts whose topic starts with PREFIX; repeatable (default alert/)"},
+    /* Issue 6. */
+    {"show-muted", CDOF_OPT_BOOL, "false", 0, 0, offsetof(watch_cfg_t, show_muted), NULL,
+     "also print (and --exec) alerts a silence or an inhibition muted"},
+    {"resync-ms", CDOF_OPT_INT, "30000", 100, 3600000, offsetof(watch_cfg_t, resync_ms), "N",
+     "ask the hub for anything missed after N ms without an alert (a lost last message)"},
 };
 
 static const cdof_config_spec_t watch_spec = {
@@ -267,6 +274,11 @@ static void run_exec(watch_t *w, const Cdof__V1__Alert *a, const char *json)
 static int deliver(watch_t *w, const Cdof__V1__Alert *a)
 {
     char *json = NULL;
+    if (a->muted_by && *a->muted_by && !w->cfg.show_muted) {
+        /* Muted at the hub (silence, inhibition): counted as delivered, not notified. */
+        cdof_log_debug("#%" PRIu64 " muted: %s", a->sequence, a->muted_by);
+        goto delivered;
+    }
     if (w->json || w->cfg.exec) {
         if (!(json = alert_json(a))) {
             cdof_log_error("out of memory formatting alert #%" PRIu64, a->sequence);
@@ -295,6 +307,7 @@ static int deliver(watch_t *w, const Cdof__V1__Alert *a)
     if (w->cfg.exec)
         run_exec(w, a, json);
     free(json);
+delivered:
     w->last = a->sequence;
     if (w->cfg.state) {
         int rc = state_save(w->cfg.state, w->last);
@@ -539,8 +552,17 @@ int main(int argc, char **argv)
 
     int rc = catch_up(&w, 0);
     zmq_pollitem_t item = {.socket = w.sub, .events = ZMQ_POLLIN};
+    int64_t quiet_since = cdof_clock_mono_ms();
     while (rc == 0 && !stop_flag) {
+        /* A lost message is noticed at the next alert's gap; a lost last one only by asking. */
+        if (cdof_clock_mono_ms() - quiet_since >= w.cfg.resync_ms) {
+            rc = catch_up(&w, 0);
+            quiet_since = cdof_clock_mono_ms();
+            continue;
+        }
         int n = zmq_poll(&item, 1, POLL_MS);
+        if (n > 0)
+            quiet_since = cdof_clock_mono_ms();
         if (n < 0) {
             if (zmq_errno() == EINTR)
                 continue;

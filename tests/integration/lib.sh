@@ -119,6 +119,25 @@ it_free_ports() {
     it_fail "no $n free ports after $tries tries"
 }
 
+# it_require NAME...: fails unless each of --NAME (hub, agent, watch, query, keygen) was given.
+it_require() {
+    local n v
+    for n in "$@"; do
+        v=IT_${n^^}
+        [ -n "${!v}" ] || it_fail "missing --$n argument"
+    done
+}
+
+# it_hub_endpoints: picks three free ports for a hub and sets p_ingest, p_alerts, p_query and the
+# endpoints ingest, alerts and query (tcp://127.0.0.1:PORT).
+it_hub_endpoints() {
+    read -r p_ingest p_alerts p_query < <(it_free_ports 3) || true
+    [ -n "${p_query:-}" ] || it_fail "could not pick free ports"
+    ingest="tcp://127.0.0.1:$p_ingest"
+    alerts="tcp://127.0.0.1:$p_alerts"
+    query="tcp://127.0.0.1:$p_query"
+}
+
 # it_sec ROLE ID [AREAS]: the security flags of one party, to splice unquoted into its command
 # line: `it_start hub "$IT_HUB" $(it_sec hub hub) ...`. ROLE is hub, partnership, national,
 # oversight or jcdu; ID the agent id or a name for the watcher or query client; AREAS, for a
@@ -172,6 +191,17 @@ it_wait() {
         it_check_alive
         [ $SECONDS -lt $deadline ] || it_fail "timed out after ${secs}s waiting for: $desc"
         sleep 0.2
+    done
+}
+
+# it_kill9 NAME: SIGKILL, reap, and forget the process (so that it_check_alive does not fail).
+it_kill9() {
+    local pid i
+    pid=$(it_pid "$1") || it_fail "no process named $1"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for i in "${!IT_PIDS[@]}"; do
+        if [ "${IT_PIDS[$i]}" = "$pid" ]; then IT_PIDS[i]=""; fi
     done
 }
 

@@ -72,9 +72,11 @@ settled() {
     q "$IT_DIR/ms.csv" milestones --format csv &&
         [ "$(grep -c progress_report "$IT_DIR/ms.csv")" -eq 3 ] &&
         q "$IT_DIR/league.csv" league drug_misuse_deaths 2021-2023 --format csv &&
-        [ "$(($(grep -c . "$IT_DIR/league.csv") - 1))" -eq 153 ]
+        [ "$(($(grep -c . "$IT_DIR/league.csv") - 1))" -eq 153 ] &&
+        q "$IT_DIR/alerts.csv" alerts --format csv && # judged once a period's data is quiet
+        [ "$(($(grep -c . "$IT_DIR/alerts.csv") - 1))" -ge 4 ]
 }
-it_wait "153 deaths figures and 3 partnerships' milestones at the hub" 60 settled
+it_wait "153 deaths figures, 3 partnerships' milestones and the alerts at the hub" 60 settled
 
 # --- 1. queries against the known dataset ---------------------------------------------------------
 csv_has() { it_csv_has "$1" "$2" || it_fail "no row of $(basename "$1") with $2"; }

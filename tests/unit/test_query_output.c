@@ -366,7 +366,7 @@ static void test_alert_text_and_json(void **state)
         "\"verdict\":\"worst\","
         "\"dedupe_key\":\"worse_than_england|continuity_of_care|E06000009\","
         "\"acknowledged_by\":\"\",\"summary\":\"Blackpool continuity of care\\nfar below "
-        "England\"}");
+        "England\",\"subject\":\"\",\"fired_sequence\":null,\"muted_by\":\"\"}");
     cap_free(&c);
 
     /* an alert without figures (agent silent) keeps to the fixed words and the summary */
