@@ -449,30 +449,9 @@ static int prior_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     return rc;
 }
 
-/* Recent trend of area over p and the four unbroken periods before it. */
-static bool area_trend(const cdof_metric_t *m, const prior_t *pr, const cdof_compare_row_t *r,
-                       cdof_trend_result_t *out)
-{
-    double v[5];
-    cdof_interval_t ci[5];
-    if (pr->unbroken < 4 || !r->has_value || !r->has_interval)
-        return false;
-    for (size_t i = 0; i < 4; i++) {
-        const cdof_compare_row_t *o = cdof_compare_find(pr->cmp[i], r->area->code);
-        if (!o || !o->has_value || !o->has_interval)
-            return false;
-        v[3 - i] = o->value;
-        ci[3 - i] = o->ci95;
-    }
-    v[4] = r->value;
-    ci[4] = r->ci95;
-    return cdof_stats_trend(v, ci, 5, (cdof_stats_polarity_t)m->polarity, out) == 0 &&
-           out->direction != CDOF_TREND_NONE;
-}
-
 static void comparison_finding(hub_t *hub, finding_t *f, const hub_rule_t *rule,
                                const cdof_metric_t *m, const cdof_period_t *p,
-                               const cdof_compare_row_t *r, const prior_t *pr)
+                               const cdof_compare_row_t *r)
 {
     memset(f, 0, sizeof *f);
     f->rule = rule;
@@ -519,7 +498,9 @@ static void comparison_finding(hub_t *hub, finding_t *f, const hub_rule_t *rule,
         break;
     case HUB_RULE_WORSE_AND_WORSENING:
     case HUB_RULE_WORSENING_TREND:
-        trend = area_trend(m, pr, r, &tr) && tr.getting_worse;
+        /* The stored comparison carries the recent trend (cdof_compare_run_opts). */
+        tr = r->trend;
+        trend = tr.direction != CDOF_TREND_NONE && tr.getting_worse;
         f->bad = trend && (rule->kind == HUB_RULE_WORSENING_TREND || worse);
         snprintf(f->fire, sizeof f->fire,
                  "%s: %s was %s in %s, %sgetting worse over five periods "
@@ -615,10 +596,6 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
         any = true;
         if (rule->kind == HUB_RULE_DATA_QUALITY && (size_t)rule->history > want)
             want = (size_t)rule->history;
-        if ((rule->kind == HUB_RULE_WORSE_AND_WORSENING ||
-             rule->kind == HUB_RULE_WORSENING_TREND) &&
-            want < 4)
-            want = 4;
     }
     if (!any)
         return 0;
@@ -639,7 +616,7 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
             if (rule->kind == HUB_RULE_DATA_QUALITY)
                 quality_finding(hub, &f, rule, m, p, r, &pr);
             else
-                comparison_finding(hub, &f, rule, m, p, r, &pr);
+                comparison_finding(hub, &f, rule, m, p, r);
             rc = settle(hub, txn, &f);
         }
     }
