@@ -245,3 +245,23 @@ it_query() {
     shift
     timeout 10 "$IT_QUERY" "$@" >"$out" 2>>"$IT_DIR/logs/query.log"
 }
+
+# it_kill9 NAME: SIGKILL, reap, and forget the process (so that it_check_alive does not fail).
+it_kill9() {
+    local pid i
+    pid=$(it_pid "$1") || it_fail "no process named $1"
+    [ -n "$pid" ] || return 0
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for i in "${!IT_PIDS[@]}"; do
+        if [ "${IT_PIDS[$i]}" = "$pid" ]; then IT_PIDS[i]=""; fi
+    done
+}
+
+# it_stop_all: it_stop on every process still running, newest first (clean exits required).
+it_stop_all() {
+    local i
+    for ((i = ${#IT_PIDS[@]} - 1; i >= 0; i--)); do
+        [ -z "${IT_PIDS[$i]}" ] || it_stop "${IT_NAMES[$i]}"
+    done
+}

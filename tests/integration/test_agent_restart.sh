@@ -114,17 +114,6 @@ csv_cols() {
           print s }' "$file"
 }
 
-# it_kill9 NAME: SIGKILL, reap, and forget the process (so that it_check_alive does not fail).
-it_kill9() {
-    local pid i
-    pid=$(it_pid "$1") || it_fail "no process named $1"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for i in "${!IT_PIDS[@]}"; do
-        if [ "${IT_PIDS[$i]}" = "$pid" ]; then IT_PIDS[i]=""; fi
-    done
-}
-
 # ---- one phase: fresh hub and agent; VICTIM (agent or hub) is killed mid-stream --------------
 run_phase() {
     local victim=$1 n=$2
