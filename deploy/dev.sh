@@ -19,8 +19,9 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 # --- deps ------------------------------------------------------------------------------------
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
                liblmdb-dev libuv1-dev libcmocka-dev)
-# clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan.
-optional_pkgs=(clang valgrind)
+# clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; iproute2 (ip,
+# ss, tc) lets the partition test put hub and agents in separate network namespaces.
+optional_pkgs=(clang valgrind iproute2)
 
 installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
