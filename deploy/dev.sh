@@ -6,6 +6,7 @@
 #   deploy/dev.sh test    deps + sanitizer build in build-asan/ + every test (ctest)
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
 #   deploy/dev.sh clean   remove build/, build-asan/ and var/
+#   deploy/dev.sh valgrind  build + hub and agent under valgrind's memcheck (no leaks, no errors)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -279,6 +280,17 @@ cmd_demo() {
     echo "logs: var/demo/logs/   hub store: var/demo/hub/   agents: var/demo/<id>/{spool,data}/"
 }
 
+# --- valgrind --------------------------------------------------------------------------------
+# The hub and an agent under memcheck (tests/integration/test_valgrind.sh) on the build without
+# sanitizers: valgrind cannot run ASan binaries, so CI's sanitizer build cannot do this.
+cmd_valgrind() {
+    cmd_build
+    command -v valgrind >/dev/null || die "valgrind is not installed (deploy/dev.sh deps)"
+    heading "valgrind: hub and agent under memcheck"
+    cmake "$root/build" -DCDOF_VALGRIND="$(command -v valgrind)" >/dev/null
+    ctest --test-dir "$root/build" -L valgrind --output-on-failure --timeout 300
+}
+
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
     heading "clean: build/ build-asan/ var/"
@@ -291,8 +303,9 @@ build) cmd_build ;;
 test) cmd_test ;;
 demo) cmd_demo ;;
 clean) cmd_clean ;;
+valgrind) cmd_valgrind ;;
 *)
-    echo "usage: deploy/dev.sh deps|build|test|demo|clean" >&2
+    echo "usage: deploy/dev.sh deps|build|test|demo|clean|valgrind" >&2
     exit 2
     ;;
 esac

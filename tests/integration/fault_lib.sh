@@ -8,7 +8,8 @@
 #
 # Settings (set before fl_setup): NAGENTS (<= 21), MONTHS per agent, NFILES per agent, HB_MS
 # (agent heartbeat), HUB_BIND / HUB_HOST (address the hub binds / agents connect to, default
-# 127.0.0.1), HUB_WRAP / AGENT_WRAP (arrays: a command prefix such as `ip netns exec NS`).
+# 127.0.0.1), HUB_WRAP / AGENT_WRAP (arrays: a command prefix such as `ip netns exec NS` or
+# valgrind), HUB_NS (the hub's network namespace, if not this one).
 
 AREAS_PER=7 # areas per agent: 21 agents use 147 of the 153 upper-tier areas
 FL_METRICS="continuity_of_care recovery_outcomes treatment_effectiveness"
@@ -82,10 +83,10 @@ fl_setup() {
 }
 
 fl_hub_listening() {
-    if [ ${#HUB_WRAP[@]} -eq 0 ]; then
+    if [ -z "${HUB_NS:-}" ]; then
         it_listening "$P_INGEST"
     else
-        "${HUB_WRAP[@]}" ss -Hltn "sport = :$P_INGEST" 2>/dev/null | grep -q .
+        ip netns exec "$HUB_NS" ss -Hltn "sport = :$P_INGEST" 2>/dev/null | grep -q .
     fi
 }
 

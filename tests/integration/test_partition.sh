@@ -53,6 +53,7 @@ ip -n "$NS_AG" link set vag up
 
 NAGENTS=6
 HUB_BIND=10.200.0.1 HUB_HOST=10.200.0.1
+HUB_NS=$NS_HUB
 HUB_WRAP=(ip netns exec "$NS_HUB")
 AGENT_WRAP=(ip netns exec "$NS_AG")
 fl_setup
