@@ -171,12 +171,14 @@ fl_wait_progress() {
 }
 
 # Agents log "no word from hub" once when they declare it dead, and "answers again" once it is
-# back; counting both tells when every agent has seen a fault and its end.
-fl_reports() { # PATTERN: how many agent log lines say so, so far
-    cat "$IT_DIR"/logs/agent*.log 2>/dev/null | grep -c "$1" || true
+# back ("connected to hub" if they never heard it before); counting tells when every agent has
+# seen a fault and its end.
+FL_HEARD="answers again|connected to hub"
+fl_reports() { # REGEX: how many agent log lines say so, so far
+    cat "$IT_DIR"/logs/agent*.log 2>/dev/null | grep -cE "$1" || true
 }
 fl_noticed() { [ "$(fl_reports "no word from hub")" -ge "$1" ]; }
-fl_answered() { [ "$(fl_reports "answers again")" -ge "$1" ]; }
+fl_answered() { [ "$(fl_reports "$FL_HEARD")" -ge "$1" ]; }
 
 fl_spools_empty() { # every agent has taken every drop (names starting with '.' are being written)
     local i f

@@ -68,7 +68,7 @@ for r in $(seq 1 "$ROUNDS"); do
         it_log "round $r: SIGSTOP hub at $(fl_committed) of $TOTAL"
         stopped_at=$SECONDS
         it_wait "agents to notice the frozen hub" 30 fl_noticed $((before + NAGENTS))
-        back=$(fl_reports "answers again")
+        back=$(fl_reports "$FL_HEARD")
         kill -CONT "$(it_pid "$HUB")"
         it_log "round $r: SIGCONT hub after $((SECONDS - stopped_at)) s"
         it_wait "agents to hear the thawed hub" 60 fl_answered $((back + NAGENTS))

@@ -80,7 +80,7 @@ partition() {
     local how=$1 cut=$2 mend=$3 files=$4 before back at
     fl_wait_progress $((TOTAL * (2 + RANDOM % 6) / 100)) 60
     before=$(fl_reports "no word from hub")
-    back=$(fl_reports "answers again")
+    back=$(fl_reports "$FL_HEARD")
     at=$SECONDS
     $cut || it_fail "cannot cut the link ($how): $(cat "$IT_DIR"/*.err 2>/dev/null)"
     it_log "partition ($how) at $(fl_committed) of $TOTAL committed"
