@@ -124,11 +124,12 @@ fl_start_agent() {
         --ack-timeout-ms 2000 --rescan-ms 500 $(it_sec partnership "$id" "$areas") "$@"
 }
 
-# fl_start_agents: starts every agent and waits for their spools.
+# fl_start_agents [STARTER]: starts every agent (with STARTER INDEX, default fl_start_agent) and
+# waits for their spools.
 fl_start_agents() {
     local i
     for i in $(seq 0 $((NAGENTS - 1))); do
-        fl_start_agent "$i"
+        "${1:-fl_start_agent}" "$i"
     done
     for i in $(seq 0 $((NAGENTS - 1))); do
         it_wait "agent $i to create its spool" 30 test -d "$IT_DIR/a$i/spool/in"
