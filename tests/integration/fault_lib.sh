@@ -6,7 +6,8 @@
 #   NAGENTS=20 MONTHS=143 fl_setup      # generates the data (every setting below has a default)
 #   fl_start_hub; fl_start_agent 0 ...; fl_drop 1 5; ...; fl_settle 90; fl_verify
 #
-# Settings (set before fl_setup): NAGENTS (<= 21), MONTHS per agent, NFILES per agent, HB_MS
+# Settings (set before fl_setup): NAGENTS (<= 21), MONTHS per agent, NFILES per agent, REVISE
+# (rows of each agent's first file revised in revise.csv, for fl_drop_revisions; default 0), HB_MS
 # (agent heartbeat), HUB_BIND / HUB_HOST (address the hub binds / agents connect to, default
 # 127.0.0.1), HUB_WRAP / AGENT_WRAP (arrays: a command prefix such as `ip netns exec NS` or
 # valgrind), HUB_NS (the hub's network namespace, if not this one).
@@ -17,13 +18,16 @@ FL_METRICS+=" in_treatment_stable_accommodation meaningful_activity"
 
 # fl_setup: checks the tools and generates every agent's files. Agent i reports areas
 # 7i..7i+6, five monthly metrics, MONTHS months from 2000-01, in NFILES files of consecutive
-# months; $GEN/expected holds metric|area|period|num|den of every row, sorted.
+# months, and revises the first REVISE rows of its first file (numerator + 1) in revise.csv;
+# $GEN/expected holds metric|area|period|num|den of every point as it must end, sorted. ROWS is
+# each agent's updates (sequences), TOTAL all agents'.
 fl_setup() {
     [ -n "$IT_HUB" ] || it_fail "needs --hub"
     [ -n "$IT_AGENT" ] || it_fail "needs --agent"
     DUMP=${CDOF_STORE_DUMP:-}
     [ -x "$DUMP" ] || it_fail "CDOF_STORE_DUMP must name the store_dump tool (got '$DUMP')"
     NAGENTS=${NAGENTS:-20} MONTHS=${MONTHS:-143} NFILES=${NFILES:-10} HB_MS=${HB_MS:-500}
+    REVISE=${REVISE:-0}
     HUB_BIND=${HUB_BIND:-127.0.0.1} HUB_HOST=${HUB_HOST:-127.0.0.1}
     declare -p HUB_WRAP >/dev/null 2>&1 || HUB_WRAP=()
     declare -p AGENT_WRAP >/dev/null 2>&1 || AGENT_WRAP=()
@@ -36,7 +40,7 @@ fl_setup() {
         >"$GEN/areas"
     [ "$(wc -l <"$GEN/areas")" -eq $((NAGENTS * AREAS_PER)) ] || it_fail "too few areas"
     awk -v gen="$GEN" -v nag="$NAGENTS" -v per=$AREAS_PER -v months="$MONTHS" \
-        -v nfiles="$NFILES" -v metrics="$FL_METRICS" '
+        -v nfiles="$NFILES" -v metrics="$FL_METRICS" -v revise="$REVISE" '
         { area[NR - 1] = $1 }
         END {
             nm = split(metrics, metric, " ")
@@ -45,6 +49,8 @@ fl_setup() {
                 dir = gen "/a" i
                 system("mkdir -p " dir)
                 n = 0
+                rf = dir "/revise.csv"
+                print hdr > rf
                 for (k = 1; k <= nfiles; k++) {
                     f = dir "/batch-" k ".csv"
                     print hdr > f
@@ -56,6 +62,11 @@ fl_setup() {
                                 num = 20 + (a * 7 + m * 3 + j * 11) % 70
                                 den = 100 + (a + m + j) % 50
                                 print metric[j] "," code "," period "," num "," den ",," >> f
+                                if (n < revise) {
+                                    num++
+                                    print metric[j] "," code "," period "," num "," den \
+                                        ",,revised" >> rf
+                                }
                                 print metric[j] "|" code "|" period "|" num "|" den \
                                     > (gen "/expected")
                                 n++
@@ -63,17 +74,20 @@ fl_setup() {
                     }
                     close(f)
                 }
-                print n > (dir "/count")
+                close(rf)
+                print n + revise > (dir "/count")
                 close(dir "/count")
             }
         }' "$GEN/areas"
     sort -o "$GEN/expected" "$GEN/expected"
-    TOTAL=$(wc -l <"$GEN/expected")
     ROWS=$(cat "$GEN/a0/count")
-    [ "$TOTAL" -eq $((NAGENTS * ROWS)) ] || it_fail "generated $TOTAL rows, not $NAGENTS x $ROWS"
-    [ "$(cut -d'|' -f1-3 "$GEN/expected" | uniq | wc -l)" -eq "$TOTAL" ] ||
+    TOTAL=$((NAGENTS * ROWS))
+    POINTS=$(wc -l <"$GEN/expected")
+    [ "$POINTS" -eq $((TOTAL - NAGENTS * REVISE)) ] ||
+        it_fail "generated $POINTS points, not $NAGENTS x ($ROWS - $REVISE)"
+    [ "$(cut -d'|' -f1-3 "$GEN/expected" | uniq | wc -l)" -eq "$POINTS" ] ||
         it_fail "generated (metric, area, month) triples repeat"
-    it_log "generated $TOTAL rows ($ROWS per agent in $NFILES files)"
+    it_log "generated $TOTAL rows, $ROWS per agent: $((ROWS - REVISE)) in $NFILES files, $REVISE revisions"
     read -r P_INGEST P_ALERTS P_QUERY < <(it_free_ports 3) || true
     [ -n "${P_QUERY:-}" ] || it_fail "could not pick free ports"
     HUB="" HUB_N=0 # the running hub's name and how many hubs have started
@@ -147,6 +161,18 @@ fl_drop() {
     done
 }
 
+# fl_drop_revisions: every agent's revise.csv, once its first file has been taken (a revision
+# must follow what it revises).
+fl_drop_revisions() {
+    local i
+    for i in $(seq 0 $((NAGENTS - 1))); do
+        it_wait "agent $i to take batch-1.csv before its revisions" 60 \
+            test -e "$IT_DIR/a$i/spool/done/batch-1.csv"
+        it_drop "$IT_DIR/a$i/spool" "$GEN/a$i/revise.csv"
+        DROPPED=$((DROPPED + REVISE))
+    done
+}
+
 # fl_committed [DIR]: prints the sum of the agents' high-water marks in the store in DIR
 # (default the hub's; read-only, so the hub may be running, frozen or dead).
 fl_committed() {
@@ -217,9 +243,9 @@ fl_settle() {
     done
 }
 
-# fl_verify: the store holds exactly the rows sent: every (metric, area, month) with its value and
-# nothing else, no superseded value in history (nothing stored twice), each agent's sequences
-# 1..ROWS once each and its high-water ROWS.
+# fl_verify: the store holds exactly the rows sent: every (metric, area, month) with its latest
+# value and nothing else, one superseded value in history per revision (none stored twice), each
+# agent's current points carrying distinct sequences in 1..ROWS and its high-water ROWS.
 fl_verify() {
     "$DUMP" "$HDATA" >"$IT_DIR/dump" || it_fail "store_dump failed"
     awk -F'|' '$1 == "P" { print $2 "|" $3 "|" $4 "|" $7 "|" $8 }' "$IT_DIR/dump" | sort \
@@ -230,18 +256,18 @@ fl_verify() {
             "missing or wrong, $(grep -c '^>' "$IT_DIR/values.diff") extra or wrong" \
             "(< sent, > stored)"
     fi
-    grep -qx 'H|0' "$IT_DIR/dump" ||
-        it_fail "the store keeps superseded values ($(grep '^H|' "$IT_DIR/dump")):" \
-            "something was stored twice"
-    awk -F'|' -v n="$ROWS" -v nag="$NAGENTS" '
+    grep -qx "H|$((NAGENTS * REVISE))" "$IT_DIR/dump" ||
+        it_fail "the store keeps $(grep '^H|' "$IT_DIR/dump" | cut -d'|' -f2) superseded" \
+            "values, not the $((NAGENTS * REVISE)) revised: something was stored twice"
+    awk -F'|' -v n="$ROWS" -v nag="$NAGENTS" -v rev="$REVISE" '
         $1 == "P" { if (seen[$5 "|" $6]++) { print "sequence stored twice: " $5 " " $6; bad = 1 }
                     if ($6 < 1 || $6 > n) { print "sequence out of range: " $5 " " $6; bad = 1 }
                     per[$5]++ }
         $1 == "A" { hw[$2] = $3 }
         END { for (i = 0; i < nag; i++) { id = "fault-" i
-                  if (per[id] != n || hw[id] != n) {
+                  if (per[id] != n - rev || hw[id] != n) {
                       print id ": " per[id] + 0 " points, high-water " hw[id] + 0 \
-                          ", expected " n
+                          ", expected " n - rev " and " n
                       bad = 1 } }
               exit bad }' "$IT_DIR/dump" >"$IT_DIR/seq.check" ||
         it_fail "sequences: $(head -n 5 "$IT_DIR/seq.check")"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Nothing lost, nothing twice, under faults (issue 4): 20 real agents send 100,100 updates to a
+# Nothing lost, nothing twice, under faults (issue 4): 20 real agents send 102,100 updates to a
 # real hub while the hub is SIGKILLed at random points of the stream and restarted, agents are
 # SIGKILLed and restarted, the hub is frozen (SIGSTOP) until the agents declare it dead, and the
 # hub stays down while more files arrive. Afterwards the store holds exactly the set sent: every
-# (metric, area, month) with its value, no history entry (nothing stored twice), each agent's
-# sequences 1..N once each and its high-water N.
+# (metric, area, month) with its latest value, one history entry per revision (nothing stored
+# twice), each agent's sequences distinct and its high-water N (fault_lib.sh fl_verify).
 #
 #   test_fault.sh --hub P --agent P [--refdir DIR]     with CDOF_STORE_DUMP=path/to/store_dump
 #
@@ -25,6 +25,7 @@ SEED=${CDOF_FAULT_SEED:-$((($$ * 7919 + $(date +%s)) % 32768))}
 RANDOM=$SEED
 MONTHS=$((143 * SCALE)) # x 5 metrics x 7 areas = 5,005 rows per agent
 NFILES=10
+REVISE=100 # and 100 revisions of earlier rows each, dropped with the last files
 it_log "seed $SEED (CDOF_FAULT_SEED), $NAGENTS agents, scale $SCALE, $ROUNDS fault rounds"
 fl_setup
 KILLS_HUB=0 KILLS_AGENT=0 STOPS=0 DOWNS=0
@@ -44,7 +45,10 @@ T0=$SECONDS
 # been committed since the previous fault.
 for r in $(seq 1 "$ROUNDS"); do
     fl_wait_progress $((TOTAL * (1 + RANDOM % 6) / 100)) 60
-    [ "$r" -ne 5 ] || fl_drop 9 "$NFILES"
+    if [ "$r" -eq 5 ]; then
+        fl_drop 9 "$NFILES"
+        fl_drop_revisions
+    fi
     case $(((r - 1) % 4)) in
     0) # hub: SIGKILL at a random moment, restart at once
         it_kill9 "$HUB"
@@ -94,7 +98,10 @@ for r in $(seq 1 "$ROUNDS"); do
     esac
 done
 [ "$ROUNDS" -ge 4 ] || fl_drop 6 8
-[ "$ROUNDS" -ge 5 ] || fl_drop 9 "$NFILES"
+if [ "$ROUNDS" -lt 5 ]; then
+    fl_drop 9 "$NFILES"
+    fl_drop_revisions
+fi
 
 fl_settle 90
 it_log "all $TOTAL rows committed, every process stopped, $((SECONDS - T0)) s after the first drop"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# A hub restored from an older backup ends complete (issue 4): four agents stream 20,020 rows;
-# `cdof-hub backup` copies the running hub's store mid-stream; the rest arrives and is committed;
-# then the hub is SIGKILLed (and one agent with it), its store replaced by the older backup, and
-# both restarted. The agents, which keep acknowledged entries for their retention period, see the
+# A hub restored from an older backup ends complete (issue 4): four agents stream 20,220 rows
+# (200 revising earlier ones); `cdof-hub backup` copies the running hub's store mid-stream; the
+# rest arrives and is committed; then the hub is SIGKILLed (and one agent with it), its store
+# replaced by the older backup, and both restarted. The agents, which keep acknowledged entries for their retention period, see the
 # hub's high-water below what it acknowledged and resend from there; the store must end holding
 # exactly the rows sent, as test_fault.sh checks it.
 #
@@ -14,7 +14,7 @@ it_init restore "$@"
 # shellcheck source-path=SCRIPTDIR source=fault_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/fault_lib.sh"
 
-NAGENTS=4
+NAGENTS=4 REVISE=50
 fl_setup
 BACKUP="$IT_DIR/backup"
 
@@ -30,6 +30,7 @@ it_log "backup taken with $in_backup of $TOTAL rows committed"
 [ "$in_backup" -gt 0 ] || it_fail "the backup holds no rows (or does not open)"
 
 fl_drop 6 "$NFILES"
+fl_drop_revisions
 it_wait "the hub to commit all $TOTAL rows" 90 fl_all_committed
 [ "$in_backup" -lt "$TOTAL" ] || it_fail "the backup already held every row: nothing to test"
 
