@@ -87,7 +87,8 @@ fl_setup() {
         it_fail "generated $POINTS points, not $NAGENTS x ($ROWS - $REVISE)"
     [ "$(cut -d'|' -f1-3 "$GEN/expected" | uniq | wc -l)" -eq "$POINTS" ] ||
         it_fail "generated (metric, area, month) triples repeat"
-    it_log "generated $TOTAL rows, $ROWS per agent: $((ROWS - REVISE)) in $NFILES files, $REVISE revisions"
+    it_log "generated $TOTAL rows, $ROWS per agent: $((ROWS - REVISE)) in $NFILES files," \
+        "$REVISE revisions"
     read -r P_INGEST P_ALERTS P_QUERY < <(it_free_ports 3) || true
     [ -n "${P_QUERY:-}" ] || it_fail "could not pick free ports"
     HUB="" HUB_N=0 # the running hub's name and how many hubs have started
