@@ -6,6 +6,7 @@
 #   deploy/dev.sh test    deps + sanitizer build in build-asan/ + every test (ctest)
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
 #   deploy/dev.sh clean   remove build/, build-asan/ and var/
+#   deploy/dev.sh valgrind  build + hub and agent under valgrind's memcheck (no leaks, no errors)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,8 +21,9 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
                liblmdb-dev libuv1-dev libcmocka-dev)
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
-# renders the annual report headless in integration_report (skipped, with a message, without it).
-optional_pkgs=(clang valgrind chromium)
+# renders the annual report headless in integration_report (skipped, with a message, without it);
+# iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.
+optional_pkgs=(clang valgrind chromium iproute2)
 
 installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
@@ -314,6 +316,17 @@ cmd_demo() {
     echo "annual report: var/demo/report-2024-25.html"
 }
 
+# --- valgrind --------------------------------------------------------------------------------
+# The hub and an agent under memcheck (tests/integration/test_valgrind.sh) on the build without
+# sanitizers: valgrind cannot run ASan binaries, so CI's sanitizer build cannot do this.
+cmd_valgrind() {
+    cmd_build
+    command -v valgrind >/dev/null || die "valgrind is not installed (deploy/dev.sh deps)"
+    heading "valgrind: hub and agent under memcheck"
+    cmake "$root/build" -DCDOF_VALGRIND="$(command -v valgrind)" >/dev/null
+    ctest --test-dir "$root/build" -L valgrind --output-on-failure --timeout 300
+}
+
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
     heading "clean: build/ build-asan/ var/"
@@ -326,8 +339,9 @@ build) cmd_build ;;
 test) cmd_test ;;
 demo) cmd_demo ;;
 clean) cmd_clean ;;
+valgrind) cmd_valgrind ;;
 *)
-    echo "usage: deploy/dev.sh deps|build|test|demo|clean" >&2
+    echo "usage: deploy/dev.sh deps|build|test|demo|clean|valgrind" >&2
     exit 2
     ;;
 esac

@@ -14,6 +14,7 @@
 #include "hub.h"
 
 #define ACK_CHUNK 48 /* entries per Ack: 48 reasons of 1 KiB stay under the 64 KiB limit */
+#define BATCH_MS  10 /* a batch stops reading after this long, so acks never wait on a flood */
 
 typedef struct {
     uint8_t rid[256];
@@ -118,7 +119,10 @@ static bool identity_ok(hub_t *hub, const msg_t *m)
 
 static int read_messages(hub_t *hub, batch_t *b)
 {
-    while (b->nmsgs < HUB_BATCH_MAX) {
+    int64_t until = cdof_clock_mono_ms() + BATCH_MS;
+    for (size_t n = 0; b->nmsgs < HUB_BATCH_MAX; n++) {
+        if (n % 64 == 63 && cdof_clock_mono_ms() >= until)
+            break;
         zmq_msg_t part;
         zmq_msg_init(&part);
         if (zmq_msg_recv(&part, hub->ingest, ZMQ_DONTWAIT) < 0) {
@@ -391,6 +395,12 @@ static int commit_batch(hub_t *hub, batch_t *b)
         hub->counters.commits++;
     else
         hub->counters = saved;
+    cdof_store_map_info_t mi;
+    if (rc == CDOF_EMAPFULL && cdof_store_map_info(hub->store, &mi) == 0)
+        cdof_log_error("national store %s is full: its map is %zu MiB of at most %zu MiB and "
+                       "cannot grow (limit reached or no address space); nothing is acknowledged "
+                       "and agents keep their outboxes until it has room",
+                       hub->cfg.data, mi.map_size >> 20, mi.max_map_size >> 20);
     return rc;
 }
 

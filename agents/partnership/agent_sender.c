@@ -22,6 +22,7 @@
 #define CONTACT_SAVE_MS   30000
 #define STALE_SLACK_MS    50 /* added to twice the round trip when judging resend requests */
 #define RTT_INITIAL_MS    100
+#define BACKLOG_INTERVALS 30 /* heartbeat intervals: an older backlog is reported, that often */
 
 typedef struct {
     uint64_t seq;
@@ -54,6 +55,8 @@ struct agent_sender {
     uint64_t written_high; /* highest sequence in the outbox, as last read */
     int64_t rtt_ms;        /* smoothed heartbeat round trip, hub commit included */
     int64_t hb_sent_at;    /* monotonic ms of the heartbeat awaiting its ack, 0 if none */
+    int64_t next_backlog;  /* monotonic ms of the next look at the outbox's backlog */
+    int64_t backlog_said;  /* ... and of the last report of it, 0 if none */
 
     /* Sequences in flight, ascending; settled ones become holes until the head passes them. */
     flight_t *fl;
@@ -669,6 +672,27 @@ static void finish_drain(agent_sender_t *s)
         done(s->drain_arg);
 }
 
+/* An outbox that grows because the hub does not take it is never trimmed: it is reported, so
+ * that an operator hears of it before the national figures miss a partnership. */
+static void report_backlog(agent_sender_t *s, int64_t now)
+{
+    int64_t every = BACKLOG_INTERVALS * s->hb_ms;
+    if (now < s->next_backlog || (s->backlog_said && now - s->backlog_said < every))
+        return;
+    s->next_backlog = now + s->hb_ms; /* a look costs a read transaction: once an interval */
+    agent_outbox_stats_t st;
+    if (agent_outbox_stats(s->ob, &st) < 0 || st.depth == 0)
+        return;
+    int64_t age = cdof_clock_now_ms() - st.oldest_written_ms;
+    if (age < every)
+        return;
+    s->backlog_said = now;
+    cdof_log_warn("outbox holds %llu entries, the oldest unacknowledged for %lld s (hub %s %s): "
+                  "all are kept until the hub acknowledges them",
+                  (unsigned long long)st.depth, (long long)(age / 1000), s->endpoint,
+                  s->ready ? "connected but behind" : "not answering");
+}
+
 static void on_tick(uv_timer_t *t)
 {
     agent_sender_t *s = t->data;
@@ -697,6 +721,7 @@ static void on_tick(uv_timer_t *t)
     }
     if (s->ready)
         resend_due(s, now);
+    report_backlog(s, now);
     if (now >= s->next_prune) {
         s->next_prune = now + PRUNE_EVERY_MS;
         uint64_t n = 0;

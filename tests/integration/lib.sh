@@ -194,17 +194,6 @@ it_wait() {
     done
 }
 
-# it_kill9 NAME: SIGKILL, reap, and forget the process (so that it_check_alive does not fail).
-it_kill9() {
-    local pid i
-    pid=$(it_pid "$1") || it_fail "no process named $1"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for i in "${!IT_PIDS[@]}"; do
-        if [ "${IT_PIDS[$i]}" = "$pid" ]; then IT_PIDS[i]=""; fi
-    done
-}
-
 # it_stop NAME: SIGTERM, wait up to 10 s, and fail unless it exits with status 0 (a clean
 # shutdown; sanitizer reports make the status non-zero).
 it_stop() {
@@ -274,4 +263,24 @@ it_query() {
     local out=$1
     shift
     timeout 10 "$IT_QUERY" "$@" >"$out" 2>>"$IT_DIR/logs/query.log"
+}
+
+# it_kill9 NAME: SIGKILL, reap, and forget the process (so that it_check_alive does not fail).
+it_kill9() {
+    local pid i
+    pid=$(it_pid "$1") || it_fail "no process named $1"
+    [ -n "$pid" ] || return 0
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for i in "${!IT_PIDS[@]}"; do
+        if [ "${IT_PIDS[$i]}" = "$pid" ]; then IT_PIDS[i]=""; fi
+    done
+}
+
+# it_stop_all: it_stop on every process still running, newest first (clean exits required).
+it_stop_all() {
+    local i
+    for ((i = ${#IT_PIDS[@]} - 1; i >= 0; i--)); do
+        [ -z "${IT_PIDS[$i]}" ] || it_stop "${IT_NAMES[$i]}"
+    done
 }

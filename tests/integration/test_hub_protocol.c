@@ -250,6 +250,56 @@ static void test_sequence_rules(void **state)
     cdof__v1__query_response__free_unpacked(r, NULL);
 }
 
+static void send_heartbeat(void *s, const char *agent, uint64_t depth, uint64_t oldest_ms,
+                           uint64_t written)
+{
+    Cdof__V1__Heartbeat hb = CDOF__V1__HEARTBEAT__INIT;
+    hb.outbox_depth = depth;
+    hb.oldest_unacked_ms = oldest_ms;
+    hb.high_water = written;
+    Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
+    env.agent_id = (char *)agent;
+    env.body_case = CDOF__V1__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_msg(s, &env.base);
+}
+
+/* Issue 4: the hub records what each heartbeat reports (when, outbox depth, oldest age), and an
+ * idle agent that has written more than the hub holds (a hub restored from an older backup) is
+ * asked to resend from the hub's mark. */
+static void test_heartbeats_recorded(void **state)
+{
+    (void)state;
+    void *a = dealer("la-hb", ingest_ep);
+    send_heartbeat(a, "la-hb", 42, 1500, 42);
+    Cdof__V1__Ack *ack = recv_ack(a);
+    assert_true(ack->heartbeat);
+    assert_int_equal(ack->high_water, 0);
+    assert_int_equal(ack->resend_from, 0); /* busy: it is sending already */
+    cdof__v1__ack__free_unpacked(ack, NULL);
+
+    Cdof__V1__QueryResponse *r = query_agents(WAIT_MS);
+    assert_non_null(r);
+    const Cdof__V1__AgentStatus *st = NULL;
+    for (size_t i = 0; i < r->n_agents; i++) {
+        if (strcmp(r->agents[i]->agent_id, "la-hb") == 0)
+            st = r->agents[i];
+    }
+    assert_non_null(st);
+    assert_int_equal(st->outbox_depth, 42);
+    assert_int_equal(st->oldest_unacked_ms, 1500);
+    assert_int_equal(st->high_water, 0);
+    assert_true(st->last_heard_ms > 0);
+    cdof__v1__query_response__free_unpacked(r, NULL);
+
+    /* Idle, having written 9 entries the hub never stored: resend from 1. */
+    send_heartbeat(a, "la-hb", 0, 0, 9);
+    ack = recv_ack(a);
+    assert_true(ack->heartbeat);
+    assert_int_equal(ack->resend_from, 1);
+    cdof__v1__ack__free_unpacked(ack, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -258,6 +308,7 @@ int main(int argc, char **argv)
     }
     hub_path = argv[1];
     ref_dir = argv[2];
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sequence_rules)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sequence_rules),
+                                       cmocka_unit_test(test_heartbeats_recorded)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }
