@@ -30,6 +30,9 @@ typedef struct {
     Cdof__V1__Verdict vs_england;
     int quintile;
     uint8_t sup; /* CDOF_SUP_*; always shown in internal mode */
+    /* Percentages: the denominator, so that suppression protects the complement as well. */
+    bool has_denominator;
+    double denominator;
 } cdof_report_cell_t;
 
 typedef struct {
@@ -75,7 +78,8 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
                       const char *year, int32_t as_of, cdof_report_t *r, char *err, size_t errlen);
 
 /* Applies suppression to every cell (groups: each region's areas with the region's total, and
- * the regions with England's). Returns the number of cells withheld or a negative code. */
+ * the regions with England's; percentages also by their complements). Returns the number of cells
+ * withheld or a negative code. */
 int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref);
 
 /* Writes the HTML. Returns 0 or -EIO. */

@@ -151,6 +151,8 @@ static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdo
             c->upper = row->has_interval ? row->upper_95 : NAN;
             c->has_count = row->has_numerator || rm->metric->unit == CDOF_UNIT_COUNT;
             c->count = row->has_numerator ? row->numerator : row->value;
+            c->has_denominator = row->has_denominator;
+            c->denominator = row->denominator;
             c->vs_england = row->vs_england;
             c->quintile = (int)row->quintile;
             rm->areas_reporting++;

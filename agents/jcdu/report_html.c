@@ -25,11 +25,12 @@ int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref)
 {
     size_t na = cdof_ref_area_count(ref);
     double *counts = calloc(na, sizeof *counts);
+    double *dens = calloc(na, sizeof *dens);
     uint8_t *mask = calloc(na, 1);
     size_t *members = calloc(2 * na, sizeof *members);
     cdof_sup_group_t *groups = calloc(na, sizeof *groups);
     int total = 0;
-    if (!counts || !mask || !members || !groups) {
+    if (!counts || !dens || !mask || !members || !groups) {
         total = -ENOMEM;
         goto out;
     }
@@ -39,17 +40,23 @@ int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref)
             continue;
         /* Counts of the areas; regions and England are the sums the report implies. */
         for (size_t i = 0; i < na; i++)
-            counts[i] = NAN;
+            counts[i] = dens[i] = NAN;
+        bool proportion = rm->metric->unit == CDOF_UNIT_PERCENTAGE;
         for (size_t i = 0; i < na; i++) {
             const cdof_area_t *a = cdof_ref_area_at(ref, i);
             const cdof_report_cell_t *c = &rm->cells[i];
             if (a->kind != CDOF_AREA_UTLA || !c->has || !c->has_count)
                 continue;
             counts[i] = c->count;
+            /* An area without a denominator leaves its region's and England's NaN. */
+            dens[i] = proportion && c->has_denominator ? c->denominator : NAN;
             const cdof_area_t *reg = cdof_ref_area(ref, a->region_code);
             size_t sums[] = {reg ? reg->index : ENGLAND_INDEX, ENGLAND_INDEX};
-            for (size_t s = 0; s < (reg ? 2u : 1u); s++)
-                counts[sums[s]] = isnan(counts[sums[s]]) ? c->count : counts[sums[s]] + c->count;
+            for (size_t s = 0; s < (reg ? 2u : 1u); s++) {
+                bool first = isnan(counts[sums[s]]);
+                counts[sums[s]] = first ? c->count : counts[sums[s]] + c->count;
+                dens[sums[s]] = first ? dens[i] : dens[sums[s]] + dens[i];
+            }
         }
         /* Groups: each region's areas with the region; the regions with England. */
         size_t ng = 0, used = 0;
@@ -75,7 +82,7 @@ int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref)
             }
             groups[ng++] = (cdof_sup_group_t){members + start, used - start};
         }
-        int n = cdof_suppress(counts, na, groups, ng, mask);
+        int n = cdof_suppress_proportions(counts, dens, na, groups, ng, mask);
         if (n < 0) {
             total = n;
             goto out;
@@ -86,6 +93,7 @@ int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref)
     }
 out:
     free(counts);
+    free(dens);
     free(mask);
     free(members);
     free(groups);
@@ -890,7 +898,9 @@ static void methods(FILE *f, const cdof_report_t *r)
           "is \"done late\"; one not reported is \"overdue\" from the first deadline missed in a "
           "row.</p>\n"
           "<p><b>Small numbers.</b> In this published edition counts from 1 to 4 are withheld, "
-          "and so is any rate or percentage computed from them. So that a withheld count cannot "
+          "and so is any rate or percentage computed from them, as well as any percentage whose "
+          "complement (its denominator less its numerator: 97 of 100 leaves 3) is from 1 to 4. "
+          "So that a withheld count cannot "
           "be worked out from a total, each region's areas and the region's total, and the "
           "regions and England, are checked in turn: where exactly one member of such a group is "
           "withheld, the smallest other count in the group is withheld too, until no group has "

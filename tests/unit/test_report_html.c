@@ -192,11 +192,42 @@ static void test_milestones_csv_round_trip(void **state)
     cdof_report_free(&r);
 }
 
+/* A proportion whose complement is small (97 of 100 engaging reveals 3) is withheld in the
+ * published report, with a second area of its region so that the region's total cannot give it
+ * back; areas with ordinary complements stay. */
+static void test_complement_withheld(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    cdof_report_metric_t *rm = &r.metrics[0];
+    rm->metric = cdof_ref_metric(ref, "continuity_of_care");
+    for (size_t i = 0; i < cdof_ref_area_count(ref); i++) {
+        cdof_report_cell_t *c = &rm->cells[i];
+        if (!c->has_count)
+            continue;
+        const char *code = cdof_ref_area_at(ref, i)->code;
+        c->count = !strcmp(code, "E06000017") ? 97 : 50 + (double)i;
+        c->has_denominator = true;
+        c->denominator = !strcmp(code, "E06000017") ? 100 : 200;
+        c->value = c->count / c->denominator * 100;
+    }
+    assert_int_equal(cdof_report_suppress(&r, ref), 2);
+    size_t rutland = cdof_ref_area(ref, "E06000017")->index;
+    assert_int_equal(rm->cells[rutland].sup, CDOF_SUP_PRIMARY);
+    size_t secondary = 0;
+    for (size_t i = 0; i < cdof_ref_area_count(ref); i++)
+        secondary += rm->cells[i].sup == CDOF_SUP_SECONDARY;
+    assert_int_equal(secondary, 1);
+    cdof_report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_published_withholds_small_counts),
         cmocka_unit_test(test_internal_marks_and_true_values),
+        cmocka_unit_test(test_complement_withheld),
         cmocka_unit_test(test_milestones_csv_round_trip),
     };
     return cmocka_run_group_tests(tests, ref_setup, ref_teardown);
