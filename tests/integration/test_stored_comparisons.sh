@@ -140,9 +140,13 @@ check() { # NAME QUERY-ARGS... -- DIRECT-ARGS...
 check june league continuity_of_care 2024-06 -- "$IT_DIR/all.csv" continuity_of_care 2024-06
 check march league continuity_of_care 2024-03 -- "$IT_DIR/all.csv" continuity_of_care 2024-03
 check rolling rolling continuity_of_care 2024-06 -- --rolling "$IT_DIR/all.csv" continuity_of_care 2024-06
-# The hub reads the trajectory from the reference data; compare_direct is told it.
-growth=$(awk -F, '$1 == "numbers_in_treatment" { print $2 }' "$refdir/trajectories.csv")
-[ -n "$growth" ] || it_fail "no numbers_in_treatment commitment in $refdir/trajectories.csv"
+# The hub derives the trajectory from the commitment (a relative change over since..by, the
+# last column); compare_direct is told the yearly rate worked out here: +20% from 2022-04-01 to
+# 2025-03-31 is 3 years, 1.2^(1/3) - 1 a year. (since and by come before the quoted text.)
+growth=$(awk -F, '$1 == "numbers_in_treatment" && $NF != "" {
+    years = substr($7, 1, 4) - substr($6, 1, 4)
+    printf "%.15g", 100 * ((1 + $NF / 100) ^ (1 / years) - 1) }' "$refdir/commitments.csv")
+[ -n "$growth" ] || it_fail "no numbers_in_treatment change_percent in $refdir/commitments.csv"
 check counts league numbers_in_treatment 2024-06 -- --trajectory "$growth" "$IT_DIR/all.csv" \
     numbers_in_treatment 2024-06
 check pooled league drug_misuse_deaths 2018-2020 -- "$IT_DIR/all.csv" drug_misuse_deaths 2018-2020
