@@ -206,4 +206,9 @@ int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char
 /* Number of stored rows (all metrics and periods). */
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
 
+/* The configured partnerships (--partnerships), in the file's order: how many, and the k-th
+ * (NULL past the end). Owned by the hub; none without the file. */
+size_t hub_results_partnership_count(const hub_t *hub);
+const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k);
+
 #endif

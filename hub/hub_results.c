@@ -1060,3 +1060,13 @@ const cdof_area_t *hub_results_area(const hub_t *hub, const char *code)
 {
     return find_area(hub, code, strlen(code));
 }
+
+size_t hub_results_partnership_count(const hub_t *hub)
+{
+    return hub->results ? hub->results->nparts : 0;
+}
+
+const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k)
+{
+    return k < hub_results_partnership_count(hub) ? &hub->results->plist[k] : NULL;
+}

@@ -170,6 +170,14 @@ it_csv_has "$IT_DIR/gm.hub.csv" 'f["metric_id"] == "continuity_of_care" && f["nu
     it_fail "greater-manchester row is not the sum of its boroughs ($gm_num): $(cat "$IT_DIR/gm.hub.csv")"
 it_csv_has "$IT_DIR/pooled.hub.csv" 'f["area_code"] == "E06000001" && f["value"] > 0' ||
     it_fail "Hartlepool's submitted pooled figure is missing"
+# Milestone compliance lists the configured partnership although it never reported one (it owes
+# every deliverable due), and no area of it on its own (none reported either).
+it_query "$IT_DIR/ms.hub.csv" --hub "$query" $(it_sec jcdu query) --format csv milestones \
+    --as-of 2025-03-31 || it_fail "cdof-query milestones failed: $(tail -3 "$IT_DIR/logs/query.log")"
+it_csv_has "$IT_DIR/ms.hub.csv" 'f["partnership"] == "greater-manchester" && f["milestone_id"] == "progress_report" && f["status"] == "overdue"' ||
+    it_fail "configured partnership missing from compliance: $(head -3 "$IT_DIR/ms.hub.csv")"
+! it_csv_has "$IT_DIR/ms.hub.csv" 'f["partnership"] != "greater-manchester"' ||
+    it_fail "compliance lists a partnership that is neither configured nor reporting"
 
 # --- rebuild equals incremental ----------------------------------------------------------------
 it_stop ons
