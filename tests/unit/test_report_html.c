@@ -222,12 +222,75 @@ static void test_complement_withheld(void **state)
     cdof_report_free(&r);
 }
 
+/* Partnerships: a row each in their own section; a partnership is a group with its areas, so
+ * Rutland's 3 withheld inside "pair" (Rutland and Derby) takes Derby with it, and "solo"
+ * (Rutland alone) is small itself. */
+static void test_partnership_rows(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    cdof_report_metric_t *rm = &r.metrics[0];
+    size_t rutland = cdof_ref_area(ref, "E06000017")->index;
+    size_t derby = cdof_ref_area(ref, "E06000015")->index;
+    r.partnerships = calloc(CDOF_REPORT_MAX_PARTNERSHIPS, sizeof *r.partnerships);
+    rm->pcells = calloc(CDOF_REPORT_MAX_PARTNERSHIPS, sizeof *rm->pcells);
+    assert_non_null(r.partnerships);
+    assert_non_null(rm->pcells);
+    r.npartnerships = 2;
+    snprintf(r.partnerships[0].code, sizeof r.partnerships[0].code, "pair");
+    r.partnerships[0].members[0] = rutland;
+    r.partnerships[0].members[1] = derby;
+    r.partnerships[0].nmembers = 2;
+    snprintf(r.partnerships[1].code, sizeof r.partnerships[1].code, "solo");
+    r.partnerships[1].members[0] = rutland;
+    r.partnerships[1].nmembers = 1;
+    double counts[] = {63, 3}, values[] = {12.3, 45.6};
+    for (size_t k = 0; k < 2; k++) {
+        cdof_report_cell_t *c = &rm->pcells[k];
+        c->has = c->has_count = true;
+        c->count = counts[k];
+        c->value = values[k];
+        c->lower = c->upper = NAN;
+        c->vs_england = CDOF__V1__VERDICT__VERDICT_WORSE;
+    }
+    cdof_report_suppress(&r, ref);
+    assert_int_equal(rm->cells[rutland].sup, CDOF_SUP_PRIMARY);
+    assert_int_equal(rm->cells[derby].sup, CDOF_SUP_SECONDARY);
+    assert_int_equal(rm->pcells[0].sup, CDOF_SUP_SHOWN);
+    assert_int_equal(rm->pcells[1].sup, CDOF_SUP_PRIMARY);
+    char *html = render(&r);
+    const char *sec = strstr(html, "<section id=\"partnerships\">");
+    assert_non_null(sec);
+    assert_non_null(strstr(html, "href=\"#partnerships\""));
+    const char *pair = strstr(sec, "id=\"partnership-pair\"");
+    const char *solo = strstr(sec, "id=\"partnership-solo\"");
+    assert_true(pair && solo && pair < solo);
+    assert_non_null(strstr(pair, "<a href=\"#area-E06000015\">Derby</a>"));
+    assert_non_null(strstr(pair, "class=\"num v worse\" data-area=\"pair\" "
+                                 "data-metric=\"drug_misuse_deaths\">12.3<"));
+    assert_non_null(strstr(solo, "data-area=\"solo\" data-metric=\"drug_misuse_deaths\" "
+                                 "title=\"withheld: small number\">*<"));
+    assert_null(strstr(html, ">45.6<"));
+    free(html);
+    cdof_report_free(&r);
+
+    /* Without partnerships, no section. */
+    build(&r);
+    cdof_report_suppress(&r, ref);
+    html = render(&r);
+    assert_null(strstr(html, "id=\"partnerships\""));
+    free(html);
+    cdof_report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_published_withholds_small_counts),
         cmocka_unit_test(test_internal_marks_and_true_values),
         cmocka_unit_test(test_complement_withheld),
+        cmocka_unit_test(test_partnership_rows),
         cmocka_unit_test(test_milestones_csv_round_trip),
     };
     return cmocka_run_group_tests(tests, ref_setup, ref_teardown);
