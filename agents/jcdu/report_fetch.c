@@ -146,8 +146,13 @@ static int note_member(cdof_report_t *r, const char *code, size_t ai)
         if (pt->members[j] == ai)
             return 0;
     }
-    if (pt->nmembers < CDOF_REPORT_MAX_MEMBERS)
-        pt->members[pt->nmembers++] = ai;
+    if (pt->nmembers == CDOF_REPORT_MAX_MEMBERS)
+        return 0;
+    /* Kept in reference order (the league's order is by value). */
+    size_t at = pt->nmembers++;
+    for (; at > 0 && pt->members[at - 1] > ai; at--)
+        pt->members[at] = pt->members[at - 1];
+    pt->members[at] = ai;
     return 0;
 }
 

@@ -210,9 +210,8 @@ marks=$(grep -c 'class="mark">OFFICIAL-SENSITIVE' "$internal")
 # partnership's figure less Leicester's, so those two are not both shown.
 grep -q '<section id="partnerships">' "$pub" || it_fail "the report has no partnerships section"
 row=$(grep -o '<tr id="partnership-leeds">.*</tr>' "$pub") || it_fail "no partnership row for leeds"
-for name in Leeds Wakefield; do
-    grep -q ">$name</a>" <<<"$row" || it_fail "leeds's row does not name $name: $row"
-done
+grep -q '>Leeds</a>, <a href="#area-E08000036">Wakefield</a></td>' <<<"$row" ||
+    it_fail "leeds's row does not name Leeds then Wakefield (reference order): $row"
 leeds_rate=$(awk -F, '$2 == "E08000035" || $2 == "E08000036" { n += $4; d += $5 }
     END { printf "%.1f", n / d * 100000 }' "$deaths")
 [ "$(cells leeds "$pub")" = "$leeds_rate" ] ||
