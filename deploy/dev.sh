@@ -191,7 +191,8 @@ cmd_demo() {
 
     heading "demo: hub on ports $p1 (ingest), $p2 (alerts), $p3 (queries)"
     "$hub" --data "$var/hub" --ingest "$ingest" --alerts "$alerts" --query "$queryep" \
-        --rules "$root/deploy/demo/rules.ini" "${hub_sec[@]}" >"$var/logs/hub.log" 2>&1 &
+        --rules "$root/deploy/demo/rules.ini" --partnerships "$var/drops/partnerships.csv" \
+        "${hub_sec[@]}" >"$var/logs/hub.log" 2>&1 &
     demo_pids+=($!)
 
     heading "demo: watchers (JCDU: everything; HMPPS North West: alert/hmpps/E12000002/)"
@@ -279,6 +280,10 @@ cmd_demo() {
     heading "cdof-query area E06000009 (Blackpool)"
     # shellcheck disable=SC2046
     timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) area E06000009 \
+        2>>"$var/logs/query.log" || true
+    heading "cdof-query area greater-manchester 2024-06 (ten boroughs, one partnership)"
+    # shellcheck disable=SC2046
+    timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) area greater-manchester 2024-06 \
         2>>"$var/logs/query.log" || true
     heading "cdof-query league continuity_of_care 2024-06"
     # shellcheck disable=SC2046

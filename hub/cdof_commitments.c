@@ -29,11 +29,12 @@ enum {
     COL_BY,
     COL_TEXT,
     COL_SOURCE,
+    COL_CHANGE_PERCENT,
     NCOLS
 };
-static const char *const col_names[NCOLS] = {"metric_id", "kind",       "baseline_period",
-                                             "baseline",  "target",     "since",
-                                             "by",        "commitment", "source"};
+static const char *const col_names[NCOLS] = {
+    "metric_id", "kind", "baseline_period", "baseline", "target",
+    "since",     "by",   "commitment",      "source",   "change_percent"};
 
 static int bad(char *err, size_t errlen, unsigned long line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -105,6 +106,16 @@ static int parse_row(cdof_commitments_t *set, const cdof_ref_t *ref, const cdof_
     if (*f[COL_BY] && cdof_date_parse(f[COL_BY], &c->by_day) < 0)
         return bad(err, errlen, r->line, "field 'by': '%.32s' is not a date (YYYY-MM-DD)",
                    f[COL_BY]);
+    if (*f[COL_CHANGE_PERCENT]) {
+        if (!(c->has_change_percent = parse_number(f[COL_CHANGE_PERCENT], &c->change_percent)) ||
+            c->change_percent <= -100)
+            return bad(err, errlen, r->line,
+                       "field 'change_percent': '%.32s' is not a number above -100",
+                       f[COL_CHANGE_PERCENT]);
+        if (!*f[COL_SINCE] || !*f[COL_BY] || c->by_day <= c->since_day)
+            return bad(err, errlen, r->line,
+                       "field 'change_percent': needs 'since' and a later 'by' (its span)");
+    }
     if (!*f[COL_TEXT])
         return bad(err, errlen, r->line, "field 'commitment' is empty");
     char *text = strdup(f[COL_TEXT]), *source = strdup(f[COL_SOURCE]);
@@ -152,7 +163,8 @@ int cdof_commitments_load(const char *path, const cdof_ref_t *ref, cdof_commitme
             if (!strcmp(r.fields[j].data, col_names[i]))
                 col[i] = (int)j;
         }
-        if (col[i] < 0 && i != COL_SOURCE && i != COL_BASE_PERIOD && i != COL_SINCE) {
+        if (col[i] < 0 && i != COL_SOURCE && i != COL_BASE_PERIOD && i != COL_SINCE &&
+            i != COL_CHANGE_PERCENT) {
             rc = bad(err, errlen, r.line, "header: no column '%s'", col_names[i]);
             goto fail;
         }
@@ -224,6 +236,18 @@ bool cdof_commitment_progress(const cdof_commitment_t *c, double baseline, doubl
         return false;
     *target_level = level;
     *progress = 100 * (latest - baseline) / (level - baseline);
+    return true;
+}
+
+bool cdof_commitment_yearly_change(const cdof_commitment_t *c, double *out)
+{
+    if (!c->has_change_percent)
+        return false;
+    /* Whole years: the strategy's spans run April to March, a day short of 3 x 365.25. */
+    double years = round((c->by_day - c->since_day + 1) / 365.25);
+    if (years < 1)
+        years = 1;
+    *out = pow(1 + c->change_percent / 100, 1 / years) - 1;
     return true;
 }
 

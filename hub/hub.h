@@ -151,10 +151,9 @@ int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 typedef enum { HUB_BASIS_REPORTED = 0, HUB_BASIS_ROLLING_12M = 1 } hub_basis_t;
 
 /* Opens the results database and loads the partnerships file (path may be NULL: every area is
- * its own partnership) and the commitment trajectories (refdir/trajectories.csv, optional). On
- * failure writes a reason naming file and line into err. Returns 0 or a negative code. */
-int hub_results_open(hub_t *hub, const char *partnerships, const char *refdir, char *err,
-                     size_t errlen);
+ * its own partnership); counts' trajectories come from hub->commitments (load them first; NULL:
+ * none). On failure writes a reason naming file and line into err. Returns 0 or a negative code. */
+int hub_results_open(hub_t *hub, const char *partnerships, char *err, size_t errlen);
 void hub_results_close(hub_t *hub);
 
 /* Incremental: recomputes and stores what new data for the n touched metrics and periods
@@ -206,5 +205,10 @@ int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char
 
 /* Number of stored rows (all metrics and periods). */
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
+
+/* The configured partnerships (--partnerships), in the file's order: how many, and the k-th
+ * (NULL past the end). Owned by the hub; none without the file. */
+size_t hub_results_partnership_count(const hub_t *hub);
+const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k);
 
 #endif

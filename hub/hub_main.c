@@ -130,6 +130,21 @@ static int run_backup(hub_t *hub, const char *dest)
     return 0;
 }
 
+/* The strategy's commitments (refdir/commitments.csv) into hub->commitments. Optional: without
+ * the file the national summary shows no commitment column and no count has a trajectory. A
+ * malformed file is an error, named by line and field in err. */
+static int load_commitments(hub_t *hub, const char *refdir, char *err, size_t errlen)
+{
+    char cpath[4096];
+    snprintf(cpath, sizeof cpath, "%s/commitments.csv", refdir);
+    int rc = cdof_commitments_load(cpath, hub->ref, &hub->commitments, err, errlen);
+    if (rc == CDOF_ENOTFOUND) {
+        cdof_log_info("no %s: national summary and counts without commitments", cpath);
+        rc = 0;
+    }
+    return rc;
+}
+
 /* Recomputes every stored comparison in one transaction; with --check compares instead. The
  * store's lock refuses this while a hub runs on the same directory. */
 static int run_rebuild(hub_t *hub)
@@ -140,9 +155,11 @@ static int run_rebuild(hub_t *hub)
         fprintf(stderr, "cdof-hub: reference data: %s\n", err);
         return 1;
     }
-    int rc = open_store(hub, false, err, sizeof err);
+    int rc = load_commitments(hub, refdir, err, sizeof err);
     if (rc == 0)
-        rc = hub_results_open(hub, hub->cfg.partnerships, refdir, err, sizeof err);
+        rc = open_store(hub, false, err, sizeof err);
+    if (rc == 0)
+        rc = hub_results_open(hub, hub->cfg.partnerships, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "cdof-hub: %s\n", err[0] ? err : cdof_strerror(rc));
         return 1;
@@ -300,14 +317,7 @@ int main(int argc, char **argv)
         cdof_log_error("reference data: %s", err);
         goto out;
     }
-    /* The strategy's commitments are optional: without the file the national summary simply
-     * shows no commitment column. A malformed file is an error, named by line and field. */
-    char cpath[4096];
-    snprintf(cpath, sizeof cpath, "%s/commitments.csv", refdir);
-    rc = cdof_commitments_load(cpath, hub.ref, &hub.commitments, err, sizeof err);
-    if (rc == CDOF_ENOTFOUND) {
-        cdof_log_info("no %s: national summary without commitments", cpath);
-    } else if (rc < 0) {
+    if (load_commitments(&hub, refdir, err, sizeof err) < 0) {
         cdof_log_error("reference data: %s", err);
         goto out;
     }
@@ -332,7 +342,7 @@ int main(int argc, char **argv)
         cdof_log_error("%s", err[0] ? err : cdof_strerror(rc));
         goto out;
     }
-    if ((rc = hub_results_open(&hub, hub.cfg.partnerships, refdir, err, sizeof err)) < 0) {
+    if ((rc = hub_results_open(&hub, hub.cfg.partnerships, err, sizeof err)) < 0) {
         cdof_log_error("%s", err[0] ? err : cdof_strerror(rc));
         goto out;
     }

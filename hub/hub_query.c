@@ -698,33 +698,53 @@ static int ms_assess_partnership(hub_t *hub, reply_t *rp, const char *partnershi
     return 0;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every configured partnership (owing everything due if it never reported) and every other
+ * partnership that reported a milestone (an area on its own), by name. */
 static int q_milestones(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__MilestonesQuery *q,
                         reply_t *rp)
 {
     int32_t as_of = q && q->as_of_day ? q->as_of_day : cdof_clock_today();
     const char *only = q && q->partnership && *q->partnership ? q->partnership : NULL;
     ms_list_t l = {0};
+    size_t nconf = hub_results_partnership_count(hub), nnames = 0;
+    const char **names = NULL;
     int rc = cdof_store_scan(txn, hub->db_milestones, NULL, 0, NULL, 0, ms_collect, &l);
-    bool found = false;
-    for (size_t i = 0; rc == 0 && i < l.n;) {
-        size_t j = i;
-        while (j < l.n && !strcmp(l.ev[j].partnership, l.ev[i].partnership))
-            j++;
-        if (!only || !strcmp(only, l.ev[i].partnership)) {
-            found = true;
-            rc = ms_assess_partnership(hub, rp, l.ev[i].partnership, l.ev + i, j - i, as_of);
+    if (rc == 0 && !(names = malloc((nconf + l.n + 1) * sizeof *names)))
+        rc = -ENOMEM;
+    if (rc == 0 && only) {
+        names[nnames++] = only; /* asked for by name: answered even if it never reported */
+    } else if (rc == 0) {
+        for (size_t k = 0; k < nconf; k++)
+            names[nnames++] = hub_results_partnership_at(hub, k)->area.code;
+        for (size_t i = 0; i < l.n; i++) {
+            if (i == 0 || strcmp(l.ev[i].partnership, l.ev[i - 1].partnership) != 0)
+                names[nnames++] = l.ev[i].partnership;
         }
-        i = j;
+        qsort(names, nnames, sizeof *names, cmp_name);
     }
-    /* A partnership asked for by name that never reported anything owes everything due. */
-    if (rc == 0 && only && !found)
-        rc = ms_assess_partnership(hub, rp, only, NULL, 0, as_of);
+    for (size_t k = 0; rc == 0 && k < nnames; k++) {
+        if (k > 0 && !strcmp(names[k], names[k - 1]))
+            continue; /* configured and reported */
+        /* Its events: one run of the store's key order (partnership first). */
+        size_t i = 0, j;
+        while (i < l.n && strcmp(l.ev[i].partnership, names[k]) != 0)
+            i++;
+        for (j = i; j < l.n && !strcmp(l.ev[j].partnership, names[k]);)
+            j++;
+        rc = ms_assess_partnership(hub, rp, names[k], j > i ? l.ev + i : NULL, j - i, as_of);
+    }
     rp->resp->milestones = rp->ms_ptrs;
     for (size_t i = 0; i < rp->resp->n_milestones; i++)
         rp->ms_ptrs[i] = &rp->ms[i];
     for (size_t i = 0; i < l.n; i++)
         free(l.ev[i].ref);
     free(l.ev);
+    free(names);
     return rc;
 }
 

@@ -888,52 +888,20 @@ static int load_partnerships(hub_t *hub, const char *path, char *err, size_t err
     return rc;
 }
 
-/* trajectories.csv: metric_id,yearly_change_percent,source (the source may hold commas: it is
- * the rest of the line). Optional: without it no count gets a trajectory verdict. */
-static int load_trajectories(hub_t *hub, const char *refdir, char *err, size_t errlen)
+/* Count trajectories from the commitments (hub->commitments, loaded from commitments.csv): a
+ * count metric whose commitment states a relative change grows by its yearly rate. Trajectories
+ * are for counts only (rates and percentages have England and region to compare with). */
+static void set_trajectories(hub_t *hub)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/trajectories.csv", refdir);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return 0;
-    char line[1024];
-    int lineno = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, fp)) {
-        char *f[3], *end;
-        lineno++;
-        int nf = split(line, f, 3);
-        if (lineno == 1) {
-            if (nf < 2 || strcmp(f[0], "metric_id") != 0 ||
-                strcmp(f[1], "yearly_change_percent") != 0) {
-                snprintf(err, errlen, "%s:1: expected the header metric_id,yearly_change_percent",
-                         path);
-                rc = CDOF_EINVALID;
-            }
-            continue;
-        }
-        if (nf == 1 && f[0][0] == '\0')
-            continue;
-        const cdof_metric_t *m = cdof_ref_metric(hub->ref, f[0]);
-        double pct = nf >= 2 ? strtod(f[1], &end) : NAN;
-        if (!m || m->unit != CDOF_UNIT_COUNT) {
-            snprintf(err, errlen, "%s:%d: field 'metric_id': '%s' is not a count metric", path,
-                     lineno, f[0]);
-            rc = CDOF_EINVALID;
-        } else if (nf < 2 || end == f[1] || *end || !isfinite(pct) || pct <= -100) {
-            snprintf(err, errlen, "%s:%d: field 'yearly_change_percent': '%s' is not a number",
-                     path, lineno, nf >= 2 ? f[1] : "");
-            rc = CDOF_EINVALID;
-        } else {
-            hub->results->trajectory[m->index] = pct / 100.0;
-        }
+    for (size_t i = 0; i < cdof_commitments_count(hub->commitments); i++) {
+        const cdof_commitment_t *c = cdof_commitments_at(hub->commitments, i);
+        double yearly;
+        if (c->metric->unit == CDOF_UNIT_COUNT && cdof_commitment_yearly_change(c, &yearly))
+            hub->results->trajectory[c->metric->index] = yearly;
     }
-    fclose(fp);
-    return rc;
 }
 
-int hub_results_open(hub_t *hub, const char *partnerships, const char *refdir, char *err,
-                     size_t errlen)
+int hub_results_open(hub_t *hub, const char *partnerships, char *err, size_t errlen)
 {
     size_t nm = cdof_ref_metric_count(hub->ref);
     struct hub_results *res = calloc(1, sizeof *res);
@@ -952,7 +920,8 @@ int hub_results_open(hub_t *hub, const char *partnerships, const char *refdir, c
     }
     if (partnerships && (rc = load_partnerships(hub, partnerships, err, errlen)) < 0)
         return rc;
-    return load_trajectories(hub, refdir, err, errlen);
+    set_trajectories(hub);
+    return 0;
 }
 
 void hub_results_close(hub_t *hub)
@@ -1090,4 +1059,14 @@ int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, 
 const cdof_area_t *hub_results_area(const hub_t *hub, const char *code)
 {
     return find_area(hub, code, strlen(code));
+}
+
+size_t hub_results_partnership_count(const hub_t *hub)
+{
+    return hub->results ? hub->results->nparts : 0;
+}
+
+const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k)
+{
+    return k < hub_results_partnership_count(hub) ? &hub->results->plist[k] : NULL;
 }

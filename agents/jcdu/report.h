@@ -21,6 +21,10 @@
 #include "cdof_ref.h"
 #include "query_output.h"
 
+#define CDOF_REPORT_CODE_MAX         65 /* a partnership id and its NUL */
+#define CDOF_REPORT_MAX_MEMBERS      64 /* areas of one partnership */
+#define CDOF_REPORT_MAX_PARTNERSHIPS 64
+
 /* One area's (or region's, or England's) figure for the report's period of a metric. */
 typedef struct {
     bool has;
@@ -30,6 +34,9 @@ typedef struct {
     Cdof__V1__Verdict vs_england;
     int quintile;
     uint8_t sup; /* CDOF_SUP_*; always shown in internal mode */
+    /* Percentages: the denominator, so that suppression protects the complement as well. */
+    bool has_denominator;
+    double denominator;
 } cdof_report_cell_t;
 
 typedef struct {
@@ -42,10 +49,19 @@ typedef struct {
     char period[CDOF_PERIOD_TEXT_MAX]; /* the latest period ending by the year's end; "" none */
     cdof_report_point_t *trend;        /* England, oldest first, same kind as period (owned) */
     size_t ntrend;
-    size_t periods_in_year;    /* periods of that kind within the year */
-    cdof_report_cell_t *cells; /* indexed like cdof_ref_area_at; NULL without area data (owned) */
-    size_t areas_reporting;    /* UTLAs with a value */
+    size_t periods_in_year;     /* periods of that kind within the year */
+    cdof_report_cell_t *cells;  /* indexed like cdof_ref_area_at; NULL without area data (owned) */
+    size_t areas_reporting;     /* UTLAs with a value */
+    cdof_report_cell_t *pcells; /* indexed like cdof_report_t.partnerships; NULL none (owned) */
 } cdof_report_metric_t;
+
+/* A configured partnership of areas (named by the league rows' `partnership`), profiled from its
+ * stored comparison rows. */
+typedef struct {
+    char code[CDOF_REPORT_CODE_MAX];         /* the hub's partnership id */
+    size_t members[CDOF_REPORT_MAX_MEMBERS]; /* area indexes (cdof_ref_area_at) */
+    size_t nmembers;
+} cdof_report_partnership_t;
 
 typedef struct {
     char year[CDOF_PERIOD_TEXT_MAX]; /* "2024/25" */
@@ -62,6 +78,10 @@ typedef struct {
     Cdof__V1__Alert **alerts;
     size_t nalerts;
     cdof_qo_pages_t pages[3]; /* national, milestones, alerts */
+    /* Partnerships of several areas the hub is configured with (owned; at most
+     * CDOF_REPORT_MAX_PARTNERSHIPS, the first seen). */
+    cdof_report_partnership_t *partnerships;
+    size_t npartnerships;
 } cdof_report_t;
 
 /* Frees what r owns (not r itself). */
@@ -74,8 +94,10 @@ void cdof_report_free(cdof_report_t *r);
 int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
                       const char *year, int32_t as_of, cdof_report_t *r, char *err, size_t errlen);
 
-/* Applies suppression to every cell (groups: each region's areas with the region's total, and
- * the regions with England's). Returns the number of cells withheld or a negative code. */
+/* Applies suppression to every cell (groups: each region's areas with the region's total, the
+ * regions with England's, each partnership with its areas; percentages also by their
+ * complements). Returns the number of cells
+ * withheld or a negative code. */
 int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref);
 
 /* Writes the HTML. Returns 0 or -EIO. */

@@ -18,7 +18,9 @@ void cdof_report_free(cdof_report_t *r)
     for (size_t i = 0; r->metrics && i < r->nmetrics; i++) {
         free(r->metrics[i].trend);
         free(r->metrics[i].cells);
+        free(r->metrics[i].pcells);
     }
+    free(r->partnerships);
     free(r->metrics);
     free(r->national);
     free(r->milestones);
@@ -123,8 +125,55 @@ static int fetch_trend(void *sock, uint64_t *next_id, int timeout_ms, cdof_repor
     return rc;
 }
 
+/* Notes that area index ai belongs to the configured partnership code. Partnerships past the
+ * bound are left out of the report (their areas are still in it). */
+static int note_member(cdof_report_t *r, const char *code, size_t ai)
+{
+    size_t k = 0;
+    while (k < r->npartnerships && strcmp(r->partnerships[k].code, code) != 0)
+        k++;
+    if (k == r->npartnerships) {
+        if (k == CDOF_REPORT_MAX_PARTNERSHIPS || strlen(code) >= CDOF_REPORT_CODE_MAX)
+            return 0;
+        if (!r->partnerships &&
+            !(r->partnerships = calloc(CDOF_REPORT_MAX_PARTNERSHIPS, sizeof *r->partnerships)))
+            return -ENOMEM;
+        snprintf(r->partnerships[k].code, sizeof r->partnerships[k].code, "%s", code);
+        r->npartnerships++;
+    }
+    cdof_report_partnership_t *pt = &r->partnerships[k];
+    for (size_t j = 0; j < pt->nmembers; j++) {
+        if (pt->members[j] == ai)
+            return 0;
+    }
+    if (pt->nmembers == CDOF_REPORT_MAX_MEMBERS)
+        return 0;
+    /* Kept in reference order (the league's order is by value). */
+    size_t at = pt->nmembers++;
+    for (; at > 0 && pt->members[at - 1] > ai; at--)
+        pt->members[at] = pt->members[at - 1];
+    pt->members[at] = ai;
+    return 0;
+}
+
+/* A stored comparison row as a report cell. */
+static void fill_cell(cdof_report_cell_t *c, const cdof_metric_t *m,
+                      const Cdof__V1__ComparisonRow *row)
+{
+    c->has = true;
+    c->value = row->value;
+    c->lower = row->has_interval ? row->lower_95 : NAN;
+    c->upper = row->has_interval ? row->upper_95 : NAN;
+    c->has_count = row->has_numerator || m->unit == CDOF_UNIT_COUNT;
+    c->count = row->has_numerator ? row->numerator : row->value;
+    c->has_denominator = row->has_denominator;
+    c->denominator = row->denominator;
+    c->vs_england = row->vs_england;
+    c->quintile = (int)row->quintile;
+}
+
 static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
-                        cdof_report_metric_t *rm, char *err, size_t errlen)
+                        cdof_report_t *r, cdof_report_metric_t *rm, char *err, size_t errlen)
 {
     Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
     Cdof__V1__LeagueQuery q = CDOF__V1__LEAGUE_QUERY__INIT;
@@ -144,16 +193,13 @@ static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdo
                 rc = -ENOMEM;
                 break;
             }
-            cdof_report_cell_t *c = &rm->cells[a->index];
-            c->has = true;
-            c->value = row->value;
-            c->lower = row->has_interval ? row->lower_95 : NAN;
-            c->upper = row->has_interval ? row->upper_95 : NAN;
-            c->has_count = row->has_numerator || rm->metric->unit == CDOF_UNIT_COUNT;
-            c->count = row->has_numerator ? row->numerator : row->value;
-            c->vs_england = row->vs_england;
-            c->quintile = (int)row->quintile;
+            fill_cell(&rm->cells[a->index], rm->metric, row);
             rm->areas_reporting++;
+            /* A row naming a partnership other than itself: the hub has one configured. */
+            if (row->partnership && *row->partnership &&
+                strcmp(row->partnership, row->area_code) != 0 &&
+                (rc = note_member(r, row->partnership, a->index)) < 0)
+                break;
             /* Regions and England as the hub gave them (the benchmark values). */
             const cdof_area_t *reg = cdof_ref_area(ref, a->region_code);
             if (reg) {
@@ -165,6 +211,49 @@ static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdo
         }
     }
     cdof_qo_pages_free(&pages);
+    return rc;
+}
+
+/* Each partnership's stored rows for the metrics' report periods: one area query per
+ * partnership and distinct period. */
+static int fetch_partnerships(void *sock, uint64_t *next_id, int timeout_ms, cdof_report_t *r,
+                              char *err, size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r->nmetrics; i++) {
+        const char *period = r->metrics[i].period;
+        bool asked = !*period;
+        for (size_t j = 0; !asked && j < i; j++)
+            asked = !strcmp(r->metrics[j].period, period);
+        for (size_t k = 0; !asked && rc == 0 && k < r->npartnerships; k++) {
+            Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+            Cdof__V1__AreaQuery q = CDOF__V1__AREA_QUERY__INIT;
+            q.area_code = r->partnerships[k].code;
+            q.period = (char *)period;
+            req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AREA;
+            req.area = &q;
+            cdof_qo_pages_t pages = {0};
+            rc = ask(sock, next_id, timeout_ms, &req, r->partnerships[k].code, &pages, err, errlen);
+            for (size_t pg = 0; rc == 0 && pg < pages.npages; pg++) {
+                for (size_t j = 0; rc == 0 && j < pages.pages[pg]->n_rows; j++) {
+                    const Cdof__V1__ComparisonRow *row = pages.pages[pg]->rows[j];
+                    for (size_t m = 0; m < r->nmetrics; m++) {
+                        cdof_report_metric_t *rm = &r->metrics[m];
+                        if (strcmp(rm->period, period) != 0 ||
+                            strcmp(rm->metric->id, row->metric_id) != 0 || !row->has_value)
+                            continue;
+                        if (!rm->pcells && !(rm->pcells = calloc(CDOF_REPORT_MAX_PARTNERSHIPS,
+                                                                 sizeof *rm->pcells))) {
+                            rc = -ENOMEM;
+                            break;
+                        }
+                        fill_cell(&rm->pcells[k], rm->metric, row);
+                    }
+                }
+            }
+            cdof_qo_pages_free(&pages);
+        }
+    }
     return rc;
 }
 
@@ -197,8 +286,10 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
         cdof_period_t chosen;
         rc = fetch_trend(sock, next_id, timeout_ms, r, rm, &chosen, err, errlen);
         if (rc == 0 && rm->period[0])
-            rc = fetch_league(sock, next_id, timeout_ms, ref, rm, err, errlen);
+            rc = fetch_league(sock, next_id, timeout_ms, ref, r, rm, err, errlen);
     }
+    if (rc == 0)
+        rc = fetch_partnerships(sock, next_id, timeout_ms, r, err, errlen);
     if (rc < 0)
         return rc;
 

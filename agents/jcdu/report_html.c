@@ -23,13 +23,15 @@
 
 int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref)
 {
-    size_t na = cdof_ref_area_count(ref);
-    double *counts = calloc(na, sizeof *counts);
-    uint8_t *mask = calloc(na, 1);
-    size_t *members = calloc(2 * na, sizeof *members);
-    cdof_sup_group_t *groups = calloc(na, sizeof *groups);
+    /* Cells: the reference areas, then the partnerships (index na + k). */
+    size_t na = cdof_ref_area_count(ref), np = r->npartnerships, n_all = na + np;
+    double *counts = calloc(n_all, sizeof *counts);
+    double *dens = calloc(n_all, sizeof *dens);
+    uint8_t *mask = calloc(n_all, 1);
+    size_t *members = calloc(2 * na + np * (1 + CDOF_REPORT_MAX_MEMBERS), sizeof *members);
+    cdof_sup_group_t *groups = calloc(na + np, sizeof *groups);
     int total = 0;
-    if (!counts || !mask || !members || !groups) {
+    if (!counts || !dens || !mask || !members || !groups) {
         total = -ENOMEM;
         goto out;
     }
@@ -38,18 +40,24 @@ int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref)
         if (!rm->cells)
             continue;
         /* Counts of the areas; regions and England are the sums the report implies. */
-        for (size_t i = 0; i < na; i++)
-            counts[i] = NAN;
+        for (size_t i = 0; i < n_all; i++)
+            counts[i] = dens[i] = NAN;
+        bool proportion = rm->metric->unit == CDOF_UNIT_PERCENTAGE;
         for (size_t i = 0; i < na; i++) {
             const cdof_area_t *a = cdof_ref_area_at(ref, i);
             const cdof_report_cell_t *c = &rm->cells[i];
             if (a->kind != CDOF_AREA_UTLA || !c->has || !c->has_count)
                 continue;
             counts[i] = c->count;
+            /* An area without a denominator leaves its region's and England's NaN. */
+            dens[i] = proportion && c->has_denominator ? c->denominator : NAN;
             const cdof_area_t *reg = cdof_ref_area(ref, a->region_code);
             size_t sums[] = {reg ? reg->index : ENGLAND_INDEX, ENGLAND_INDEX};
-            for (size_t s = 0; s < (reg ? 2u : 1u); s++)
-                counts[sums[s]] = isnan(counts[sums[s]]) ? c->count : counts[sums[s]] + c->count;
+            for (size_t s = 0; s < (reg ? 2u : 1u); s++) {
+                bool first = isnan(counts[sums[s]]);
+                counts[sums[s]] = first ? c->count : counts[sums[s]] + c->count;
+                dens[sums[s]] = first ? dens[i] : dens[sums[s]] + dens[i];
+            }
         }
         /* Groups: each region's areas with the region; the regions with England. */
         size_t ng = 0, used = 0;
@@ -75,7 +83,20 @@ int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref)
             }
             groups[ng++] = (cdof_sup_group_t){members + start, used - start};
         }
-        int n = cdof_suppress(counts, na, groups, ng, mask);
+        /* Each partnership with its areas: its count is their sum. */
+        for (size_t p = 0; p < np; p++) {
+            const cdof_report_cell_t *c = rm->pcells ? &rm->pcells[p] : NULL;
+            if (c && c->has && c->has_count) {
+                counts[na + p] = c->count;
+                dens[na + p] = proportion && c->has_denominator ? c->denominator : NAN;
+            }
+            size_t start = used;
+            members[used++] = na + p;
+            for (size_t j = 0; j < r->partnerships[p].nmembers; j++)
+                members[used++] = r->partnerships[p].members[j];
+            groups[ng++] = (cdof_sup_group_t){members + start, used - start};
+        }
+        int n = cdof_suppress_proportions(counts, dens, n_all, groups, ng, mask);
         if (n < 0) {
             total = n;
             goto out;
@@ -83,9 +104,12 @@ int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref)
         total += n;
         for (size_t i = 0; i < na; i++)
             rm->cells[i].sup = mask[i];
+        for (size_t p = 0; rm->pcells && p < np; p++)
+            rm->pcells[p].sup = mask[na + p];
     }
 out:
     free(counts);
+    free(dens);
     free(mask);
     free(members);
     free(groups);
@@ -210,8 +234,10 @@ static void value_cell(FILE *f, const cdof_report_t *r, const cdof_report_metric
         return;
     }
     fprintf(f, "<td class=\"num v %s\" data-area=\"%s\" data-metric=\"%s\"",
-            a->kind == CDOF_AREA_UTLA ? cdof_wire_verdict_name(c->vs_england) : "agg", a->code,
-            rm->metric->id);
+            a->kind == CDOF_AREA_UTLA || a->kind == CDOF_AREA_PARTNERSHIP
+                ? cdof_wire_verdict_name(c->vs_england)
+                : "agg",
+            a->code, rm->metric->id);
     if (!shown(r, c)) {
         fputs(" title=\"withheld: small number\">*</td>", f);
         return;
@@ -534,6 +560,21 @@ static size_t area_metrics(const cdof_report_t *r, const cdof_report_metric_t **
     return n;
 }
 
+/* The column headings of a table of area metrics (name, id, period, unit); ends the head. */
+static void metric_headers(FILE *f, const cdof_report_metric_t *const *cols, size_t nc)
+{
+    for (size_t c = 0; c < nc; c++) {
+        fputs("<th title=\"", f);
+        text(f, cols[c]->metric->name);
+        fputs("\">", f);
+        text(f, cols[c]->metric->id);
+        fprintf(f, "<br><small>%s, ", cols[c]->period);
+        text(f, unit_words(cols[c]->metric));
+        fputs("</small></th>", f);
+    }
+    fputs("</tr></thead><tbody>\n", f);
+}
+
 static void regions(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
 {
     section_open(f, r, "regions", "Regions");
@@ -554,16 +595,7 @@ static void regions(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
         fprintf(f, "<h3 id=\"region-%s\">", reg->code);
         text(f, reg->name);
         fputs("</h3>\n<table class=\"region\"><thead><tr><th>Area</th>", f);
-        for (size_t c = 0; c < nc; c++) {
-            fputs("<th title=\"", f);
-            text(f, cols[c]->metric->name);
-            fputs("\">", f);
-            text(f, cols[c]->metric->id);
-            fprintf(f, "<br><small>%s, ", cols[c]->period);
-            text(f, unit_words(cols[c]->metric));
-            fputs("</small></th>", f);
-        }
-        fputs("</tr></thead><tbody>\n", f);
+        metric_headers(f, cols, nc);
         for (size_t i = 0; i < na; i++) {
             const cdof_area_t *a = cdof_ref_area_at(ref, i);
             if (a->kind != CDOF_AREA_UTLA || strcmp(a->region_code, reg->code) != 0)
@@ -592,6 +624,41 @@ static void regions(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
         fputs("</tr></tfoot></table>\n", f);
     }
     fputs("</section>\n", f);
+}
+
+/* The configured partnerships of areas, one row each, in the regional tables' columns: their
+ * stored rows (counts summed over the member areas) against England. */
+static void partnerships(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
+{
+    if (!r->npartnerships)
+        return; /* the hub has none configured: every area is its own */
+    section_open(f, r, "partnerships", "Partnerships");
+    const cdof_report_metric_t *cols[MAX_REGION_COLS];
+    size_t nc = area_metrics(r, cols, MAX_REGION_COLS);
+    fputs("<p>Each partnership's figure sums its areas' numerators and denominators, compared "
+          "with England like an area's; <b>*</b> marks a figure withheld to protect small "
+          "numbers.</p>\n<table class=\"region\"><thead><tr><th>Partnership</th><th>Areas</th>",
+          f);
+    metric_headers(f, cols, nc);
+    for (size_t k = 0; k < r->npartnerships; k++) {
+        const cdof_report_partnership_t *pt = &r->partnerships[k];
+        /* value_cell needs an area: the partnership as one. */
+        cdof_area_t as_area = {.code = pt->code, .name = pt->code, .kind = CDOF_AREA_PARTNERSHIP};
+        fprintf(f, "<tr id=\"partnership-%s\"><td>", pt->code);
+        text(f, pt->code);
+        fputs("</td><td>", f);
+        for (size_t j = 0; j < pt->nmembers; j++) {
+            const cdof_area_t *a = cdof_ref_area_at(ref, pt->members[j]);
+            fprintf(f, "%s<a href=\"#area-%s\">", j ? ", " : "", a->code);
+            text(f, a->name);
+            fputs("</a>", f);
+        }
+        fputs("</td>", f);
+        for (size_t c = 0; c < nc; c++)
+            value_cell(f, r, cols[c], &as_area, cols[c]->pcells ? &cols[c]->pcells[k] : NULL);
+        fputs("</tr>\n", f);
+    }
+    fputs("</tbody></table>\n</section>\n", f);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -890,11 +957,13 @@ static void methods(FILE *f, const cdof_report_t *r)
           "is \"done late\"; one not reported is \"overdue\" from the first deadline missed in a "
           "row.</p>\n"
           "<p><b>Small numbers.</b> In this published edition counts from 1 to 4 are withheld, "
-          "and so is any rate or percentage computed from them. So that a withheld count cannot "
-          "be worked out from a total, each region's areas and the region's total, and the "
-          "regions and England, are checked in turn: where exactly one member of such a group is "
-          "withheld, the smallest other count in the group is withheld too, until no group has "
-          "exactly one. Withheld figures show as <b>*</b>.",
+          "and so is any rate or percentage computed from them, as well as any percentage whose "
+          "complement (its denominator less its numerator: 97 of 100 leaves 3) is from 1 to 4. "
+          "So that a withheld count cannot "
+          "be worked out from a total, each region's areas and the region's total, the regions "
+          "and England, and each partnership and its areas, are checked in turn: where exactly "
+          "one member of such a group is withheld, the smallest other count in the group is "
+          "withheld too, until no group has exactly one. Withheld figures show as <b>*</b>.",
           f);
     if (r->internal)
         fputs(" <b>This internal edition shows true values.</b>", f);
@@ -952,7 +1021,11 @@ int cdof_report_render(const cdof_report_t *r, const cdof_ref_t *ref, FILE *f)
           "</p>\n<nav><ol><li><a href=\"#key-findings\">Key findings: areas worse than England on "
           "drug deaths; partnerships late with their progress report</a></li><li><a "
           "href=\"#national\">England: headline metrics and commitments</a></li><li><a "
-          "href=\"#regions\">Regions</a></li><li><a href=\"#areas\">Area profiles</a></li><li><a "
+          "href=\"#regions\">Regions</a></li>",
+          f);
+    if (r->npartnerships)
+        fputs("<li><a href=\"#partnerships\">Partnerships</a></li>", f);
+    fputs("<li><a href=\"#areas\">Area profiles</a></li><li><a "
           "href=\"#milestones\">Milestone compliance</a></li><li><a href=\"#alerts\">Alerts</a>"
           "</li><li><a href=\"#completeness\">Data completeness</a></li><li><a "
           "href=\"#methods\">Methods</a></li></ol></nav>\n</header>\n<main>\n",
@@ -960,6 +1033,7 @@ int cdof_report_render(const cdof_report_t *r, const cdof_ref_t *ref, FILE *f)
     key_findings(f, r, ref);
     national(f, r);
     regions(f, r, ref);
+    partnerships(f, r, ref);
     areas(f, r, ref);
     milestones(f, r, ref);
     alerts(f, r, ref);

@@ -31,6 +31,19 @@ static size_t pick(const double *counts, size_t n, const cdof_sup_group_t *g, co
 int cdof_suppress(const double *counts, size_t n, const cdof_sup_group_t *groups, size_t ngroups,
                   uint8_t *mask)
 {
+    return cdof_suppress_proportions(counts, NULL, n, groups, ngroups, mask);
+}
+
+/* Small itself, or the small complement of a proportion (NaN denominators give NaN: not small). */
+static int primary(double count, double denominator)
+{
+    return cdof_suppress_is_small(count) ||
+           (!isnan(count) && cdof_suppress_is_small(denominator - count));
+}
+
+int cdof_suppress_proportions(const double *counts, const double *denominators, size_t n,
+                              const cdof_sup_group_t *groups, size_t ngroups, uint8_t *mask)
+{
     int withheld = 0;
     for (size_t g = 0; g < ngroups; g++) {
         for (size_t j = 0; j < groups[g].n; j++) {
@@ -39,7 +52,8 @@ int cdof_suppress(const double *counts, size_t n, const cdof_sup_group_t *groups
         }
     }
     for (size_t i = 0; i < n; i++) {
-        mask[i] = cdof_suppress_is_small(counts[i]) ? CDOF_SUP_PRIMARY : CDOF_SUP_SHOWN;
+        mask[i] = primary(counts[i], denominators ? denominators[i] : NAN) ? CDOF_SUP_PRIMARY
+                                                                           : CDOF_SUP_SHOWN;
         withheld += mask[i] != CDOF_SUP_SHOWN;
     }
     /* Each round withholds at least one more cell or stops: at most n rounds. */

@@ -6,6 +6,8 @@
 #
 # DIR/agents.txt     one agent a line: "ID --national" or "ID --areas CODE,CODE,..."
 # DIR/ID/*.csv       that agent's drops
+# DIR/partnerships.csv  the hub's --partnerships file (partnership,area_code): each agent's areas
+#                    as one partnership named by its id (Greater Manchester's ten boroughs)
 #
 # National ONS agent: drug_misuse_deaths as pooled 3-year periods 2016-2018, 2017-2019 and
 # 2018-2020 for all 153 areas, numerator the deaths summed over the three years and denominator
@@ -79,6 +81,14 @@ awk -F, -v header="$header" '
         }
     }' "$areas" "$deaths" >"$out/ons/drug_misuse_deaths_2016-2020.csv"
 echo "ons --national" >"$out/agents.txt"
+
+# The hub's partnerships: the same list, so rows, compliance and the report name them alike.
+{
+    echo "partnership,area_code"
+    for p in "${partnerships[@]}"; do
+        for code in $(echo "${p#* }" | tr ',' ' '); do echo "${p%% *},$code"; done
+    done
+} >"$out/partnerships.csv"
 
 # --- partnerships: monthly continuity of care and numbers in treatment ---------------------------
 # Variation comes from a Park-Miller generator seeded per area, not awk's rand(): its products

@@ -169,8 +169,14 @@ int main(int argc, char **argv)
         rc = cdof_store_db(hub.store, "periods", &hub.db_periods);
     if (rc == 0)
         rc = cdof_points_new(hub.store, &hub.pts);
+    if (rc == 0) {
+        /* The shipped commitments give counts their trajectories, as in the hub. */
+        char cpath[4096];
+        snprintf(cpath, sizeof cpath, "%s/commitments.csv", refdir);
+        rc = cdof_commitments_load(cpath, hub.ref, &hub.commitments, err, sizeof err);
+    }
     if (rc == 0)
-        rc = hub_results_open(&hub, NULL, refdir, err, sizeof err);
+        rc = hub_results_open(&hub, NULL, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "bench_compare: %s\n", err[0] ? err : cdof_strerror(rc));
         goto out;
@@ -276,6 +282,7 @@ out:
     hub_results_close(&hub);
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);
+    cdof_commitments_destroy(&hub.commitments);
     cdof_ref_destroy(&hub.ref);
     if (dir == tmpl && nftw(tmpl, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
         fprintf(stderr, "bench_compare: could not remove %s\n", tmpl);

@@ -46,8 +46,12 @@ milestones() { # ID DATES...: progress reports on those days, and the one-off de
     for d in "$@"; do echo "progress_report,$id,$d,https://example.org/$id/$d,"; done
 }
 
+# Configured partnerships: leeds (which reports milestones) of two areas, and one of Rutland (3
+# deaths) and Leicester that reports nothing.
+printf 'partnership,area_code\nleeds,E08000035\nleeds,E08000036\n%s\n%s\n' \
+    rutland-leicester,E06000017 rutland-leicester,E06000016 >"$IT_DIR/partnerships.csv"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "tcp://127.0.0.1:$p_alerts" \
-    --query "$query" $(it_sec hub hub)
+    --query "$query" --partnerships "$IT_DIR/partnerships.csv" $(it_sec hub hub)
 for p in "$p_ingest" "$p_alerts" "$p_query"; do
     it_wait "hub listening on port $p" 20 it_listening "$p"
 done
@@ -70,7 +74,7 @@ agent bristol E06000023 "$IT_DIR/bristol.csv"
 q() { it_query "$@" --hub "$query" $(it_sec jcdu query); }
 settled() {
     q "$IT_DIR/ms.csv" milestones --format csv &&
-        [ "$(grep -c progress_report "$IT_DIR/ms.csv")" -eq 3 ] &&
+        [ "$(grep -c 'progress_report,.*example.org' "$IT_DIR/ms.csv")" -eq 3 ] &&
         q "$IT_DIR/league.csv" league drug_misuse_deaths 2021-2023 --format csv &&
         [ "$(($(grep -c . "$IT_DIR/league.csv") - 1))" -eq 153 ] &&
         q "$IT_DIR/alerts.csv" alerts --format csv && # judged once a period's data is quiet
@@ -129,6 +133,8 @@ q "$IT_DIR/ms.csv" milestones --format csv --as-of 2025-03-31 || it_fail "milest
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "kent" && f["milestone_id"] == "progress_report" && f["status"] == "overdue" && f["overdue_since"] == "2024-04-30"'
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "bristol" && f["milestone_id"] == "progress_report" && f["status"] == "done_late" && f["done_on"] == "2024-06-15"'
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "leeds" && f["milestone_id"] == "progress_report" && f["status"] == "done"'
+# A configured partnership that never reported is listed, owing everything.
+csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "rutland-leicester" && f["milestone_id"] == "progress_report" && f["status"] == "overdue"'
 
 q "$IT_DIR/national.json" national --format json || it_fail "national query failed"
 grep -q '"metric_id": *"drug_misuse_deaths"' "$IT_DIR/national.json" ||
@@ -198,6 +204,22 @@ marks=$(grep -c 'class="mark">OFFICIAL-SENSITIVE' "$internal")
 [ "$marks" -ge "$sections" ] && [ "$sections" -ge 8 ] ||
     it_fail "the internal edition marks $marks of $sections sections"
 ! grep -q 'OFFICIAL-SENSITIVE' "$pub" || it_fail "the published edition is marked internal"
+
+# Partnership rows: leeds is Leeds and Wakefield, its deaths rate their summed numerators over
+# their summed denominators; Rutland's 3 inside rutland-leicester must not come back as the
+# partnership's figure less Leicester's, so those two are not both shown.
+grep -q '<section id="partnerships">' "$pub" || it_fail "the report has no partnerships section"
+row=$(grep -o '<tr id="partnership-leeds">.*</tr>' "$pub") || it_fail "no partnership row for leeds"
+grep -q '>Leeds</a>, <a href="#area-E08000036">Wakefield</a></td>' <<<"$row" ||
+    it_fail "leeds's row does not name Leeds then Wakefield (reference order): $row"
+leeds_rate=$(awk -F, '$2 == "E08000035" || $2 == "E08000036" { n += $4; d += $5 }
+    END { printf "%.1f", n / d * 100000 }' "$deaths")
+[ "$(cells leeds "$pub")" = "$leeds_rate" ] ||
+    it_fail "leeds's deaths rate is $(cells leeds "$pub"), expected $leeds_rate"
+[ "$(cells rutland-leicester "$pub")" = "*" ] || [ "$(cells E06000016 "$pub")" = "*" ] ||
+    it_fail "rutland-leicester and Leicester are both shown: Rutland's count follows"
+[ "$(cells rutland-leicester "$internal")" != "*" ] ||
+    it_fail "the internal edition withholds rutland-leicester"
 
 # --- 3. headless Chromium renders it --------------------------------------------------------------
 chromium=$(command -v chromium || command -v chromium-browser || true)

@@ -140,9 +140,13 @@ check() { # NAME QUERY-ARGS... -- DIRECT-ARGS...
 check june league continuity_of_care 2024-06 -- "$IT_DIR/all.csv" continuity_of_care 2024-06
 check march league continuity_of_care 2024-03 -- "$IT_DIR/all.csv" continuity_of_care 2024-03
 check rolling rolling continuity_of_care 2024-06 -- --rolling "$IT_DIR/all.csv" continuity_of_care 2024-06
-# The hub reads the trajectory from the reference data; compare_direct is told it.
-growth=$(awk -F, '$1 == "numbers_in_treatment" { print $2 }' "$refdir/trajectories.csv")
-[ -n "$growth" ] || it_fail "no numbers_in_treatment commitment in $refdir/trajectories.csv"
+# The hub derives the trajectory from the commitment (a relative change over since..by, the
+# last column); compare_direct is told the yearly rate worked out here: +20% from 2022-04-01 to
+# 2025-03-31 is 3 years, 1.2^(1/3) - 1 a year. (since and by come before the quoted text.)
+growth=$(awk -F, '$1 == "numbers_in_treatment" && $NF != "" {
+    years = substr($7, 1, 4) - substr($6, 1, 4)
+    printf "%.15g", 100 * ((1 + $NF / 100) ^ (1 / years) - 1) }' "$refdir/commitments.csv")
+[ -n "$growth" ] || it_fail "no numbers_in_treatment change_percent in $refdir/commitments.csv"
 check counts league numbers_in_treatment 2024-06 -- --trajectory "$growth" "$IT_DIR/all.csv" \
     numbers_in_treatment 2024-06
 check pooled league drug_misuse_deaths 2018-2020 -- "$IT_DIR/all.csv" drug_misuse_deaths 2018-2020
@@ -166,6 +170,14 @@ it_csv_has "$IT_DIR/gm.hub.csv" 'f["metric_id"] == "continuity_of_care" && f["nu
     it_fail "greater-manchester row is not the sum of its boroughs ($gm_num): $(cat "$IT_DIR/gm.hub.csv")"
 it_csv_has "$IT_DIR/pooled.hub.csv" 'f["area_code"] == "E06000001" && f["value"] > 0' ||
     it_fail "Hartlepool's submitted pooled figure is missing"
+# Milestone compliance lists the configured partnership although it never reported one (it owes
+# every deliverable due), and no area of it on its own (none reported either).
+it_query "$IT_DIR/ms.hub.csv" --hub "$query" $(it_sec jcdu query) --format csv milestones \
+    --as-of 2025-03-31 || it_fail "cdof-query milestones failed: $(tail -3 "$IT_DIR/logs/query.log")"
+it_csv_has "$IT_DIR/ms.hub.csv" 'f["partnership"] == "greater-manchester" && f["milestone_id"] == "progress_report" && f["status"] == "overdue"' ||
+    it_fail "configured partnership missing from compliance: $(head -3 "$IT_DIR/ms.hub.csv")"
+! it_csv_has "$IT_DIR/ms.hub.csv" 'f["partnership"] != "greater-manchester"' ||
+    it_fail "compliance lists a partnership that is neither configured nor reporting"
 
 # --- rebuild equals incremental ----------------------------------------------------------------
 it_stop ons

@@ -192,11 +192,105 @@ static void test_milestones_csv_round_trip(void **state)
     cdof_report_free(&r);
 }
 
+/* A proportion whose complement is small (97 of 100 engaging reveals 3) is withheld in the
+ * published report, with a second area of its region so that the region's total cannot give it
+ * back; areas with ordinary complements stay. */
+static void test_complement_withheld(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    cdof_report_metric_t *rm = &r.metrics[0];
+    rm->metric = cdof_ref_metric(ref, "continuity_of_care");
+    for (size_t i = 0; i < cdof_ref_area_count(ref); i++) {
+        cdof_report_cell_t *c = &rm->cells[i];
+        if (!c->has_count)
+            continue;
+        const char *code = cdof_ref_area_at(ref, i)->code;
+        c->count = !strcmp(code, "E06000017") ? 97 : 50 + (double)i;
+        c->has_denominator = true;
+        c->denominator = !strcmp(code, "E06000017") ? 100 : 200;
+        c->value = c->count / c->denominator * 100;
+    }
+    assert_int_equal(cdof_report_suppress(&r, ref), 2);
+    size_t rutland = cdof_ref_area(ref, "E06000017")->index;
+    assert_int_equal(rm->cells[rutland].sup, CDOF_SUP_PRIMARY);
+    size_t secondary = 0;
+    for (size_t i = 0; i < cdof_ref_area_count(ref); i++)
+        secondary += rm->cells[i].sup == CDOF_SUP_SECONDARY;
+    assert_int_equal(secondary, 1);
+    cdof_report_free(&r);
+}
+
+/* Partnerships: a row each in their own section; a partnership is a group with its areas, so
+ * Rutland's 3 withheld inside "pair" (Rutland and Derby) takes Derby with it, and "solo"
+ * (Rutland alone) is small itself. */
+static void test_partnership_rows(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    cdof_report_metric_t *rm = &r.metrics[0];
+    size_t rutland = cdof_ref_area(ref, "E06000017")->index;
+    size_t derby = cdof_ref_area(ref, "E06000015")->index;
+    r.partnerships = calloc(CDOF_REPORT_MAX_PARTNERSHIPS, sizeof *r.partnerships);
+    rm->pcells = calloc(CDOF_REPORT_MAX_PARTNERSHIPS, sizeof *rm->pcells);
+    assert_non_null(r.partnerships);
+    assert_non_null(rm->pcells);
+    r.npartnerships = 2;
+    snprintf(r.partnerships[0].code, sizeof r.partnerships[0].code, "pair");
+    r.partnerships[0].members[0] = rutland;
+    r.partnerships[0].members[1] = derby;
+    r.partnerships[0].nmembers = 2;
+    snprintf(r.partnerships[1].code, sizeof r.partnerships[1].code, "solo");
+    r.partnerships[1].members[0] = rutland;
+    r.partnerships[1].nmembers = 1;
+    double counts[] = {63, 3}, values[] = {12.3, 45.6};
+    for (size_t k = 0; k < 2; k++) {
+        cdof_report_cell_t *c = &rm->pcells[k];
+        c->has = c->has_count = true;
+        c->count = counts[k];
+        c->value = values[k];
+        c->lower = c->upper = NAN;
+        c->vs_england = CDOF__V1__VERDICT__VERDICT_WORSE;
+    }
+    cdof_report_suppress(&r, ref);
+    assert_int_equal(rm->cells[rutland].sup, CDOF_SUP_PRIMARY);
+    assert_int_equal(rm->cells[derby].sup, CDOF_SUP_SECONDARY);
+    assert_int_equal(rm->pcells[0].sup, CDOF_SUP_SHOWN);
+    assert_int_equal(rm->pcells[1].sup, CDOF_SUP_PRIMARY);
+    char *html = render(&r);
+    const char *sec = strstr(html, "<section id=\"partnerships\">");
+    assert_non_null(sec);
+    assert_non_null(strstr(html, "href=\"#partnerships\""));
+    const char *pair = strstr(sec, "id=\"partnership-pair\"");
+    const char *solo = strstr(sec, "id=\"partnership-solo\"");
+    assert_true(pair && solo && pair < solo);
+    assert_non_null(strstr(pair, "<a href=\"#area-E06000015\">Derby</a>"));
+    assert_non_null(strstr(pair, "class=\"num v worse\" data-area=\"pair\" "
+                                 "data-metric=\"drug_misuse_deaths\">12.3<"));
+    assert_non_null(strstr(solo, "data-area=\"solo\" data-metric=\"drug_misuse_deaths\" "
+                                 "title=\"withheld: small number\">*<"));
+    assert_null(strstr(html, ">45.6<"));
+    free(html);
+    cdof_report_free(&r);
+
+    /* Without partnerships, no section. */
+    build(&r);
+    cdof_report_suppress(&r, ref);
+    html = render(&r);
+    assert_null(strstr(html, "id=\"partnerships\""));
+    free(html);
+    cdof_report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_published_withholds_small_counts),
         cmocka_unit_test(test_internal_marks_and_true_values),
+        cmocka_unit_test(test_complement_withheld),
+        cmocka_unit_test(test_partnership_rows),
         cmocka_unit_test(test_milestones_csv_round_trip),
     };
     return cmocka_run_group_tests(tests, ref_setup, ref_teardown);

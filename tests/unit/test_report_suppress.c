@@ -1,5 +1,5 @@
-/* Small-number suppression: primary for 1 to 4, secondary so that no group has exactly one
- * withheld member, across overlapping groups. */
+/* Small-number suppression: primary for 1 to 4 (and proportions' complements of 1 to 4),
+ * secondary so that no group has exactly one withheld member, across overlapping groups. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -108,6 +108,52 @@ static void test_bad_group_index(void **state)
     assert_int_equal(cdof_suppress(c, 2, &g, 1, m), -22);
 }
 
+static void test_complement_primary(void **state)
+{
+    (void)state;
+    /* 97 of 100 reveals 3; 95 of 100 (5) and 100 of 100 (0) reveal no small count; 2 of 6 is
+     * small itself (complement 4 too); no denominator: counts only. */
+    double c[] = {97, 95, 100, 2, 97};
+    double d[] = {100, 100, 100, 6, NAN};
+    uint8_t m[5];
+    assert_int_equal(cdof_suppress_proportions(c, d, 5, NULL, 0, m), 2);
+    uint8_t want[] = {CDOF_SUP_PRIMARY, 0, 0, CDOF_SUP_PRIMARY, 0};
+    assert_memory_equal(m, want, sizeof want);
+    /* Without denominators it is cdof_suppress. */
+    assert_int_equal(cdof_suppress_proportions(c, NULL, 5, NULL, 0, m), 1);
+    assert_int_equal(m[0], CDOF_SUP_SHOWN);
+}
+
+static void test_complement_secondary(void **state)
+{
+    (void)state;
+    /* A region (cell 3) of three areas: area 0 is 48 of 50 (2 not engaging). With it withheld
+     * alone, the region's 148 - 60 - 40 gives back 48, and with the published 50 the 2: the
+     * smallest other area goes too. The region's own complement, 300 - 148, is not small. */
+    double c[] = {48, 60, 40, 148};
+    double d[] = {50, 150, 100, 300};
+    size_t members[] = {3, 0, 1, 2};
+    cdof_sup_group_t g = {members, 4};
+    uint8_t m[4];
+    assert_int_equal(cdof_suppress_proportions(c, d, 4, &g, 1, m), 2);
+    assert_int_equal(m[0], CDOF_SUP_PRIMARY);
+    assert_int_equal(m[2], CDOF_SUP_SECONDARY);
+    assert_int_equal(m[1], CDOF_SUP_SHOWN);
+    assert_int_equal(m[3], CDOF_SUP_SHOWN);
+    assert_safe(c, &g, 1, m);
+
+    /* A total's complement is the sum of its parts': 50 of 50 and 49 of 51 make 99 of 101, so
+     * the total is withheld by its own complement with the area, and nothing more is needed. */
+    double e[] = {50, 49, 99};
+    double f[] = {50, 51, 101};
+    size_t two[] = {2, 0, 1};
+    cdof_sup_group_t h = {two, 3};
+    assert_int_equal(cdof_suppress_proportions(e, f, 3, &h, 1, m), 2);
+    assert_int_equal(m[0], CDOF_SUP_SHOWN);
+    assert_int_equal(m[1], CDOF_SUP_PRIMARY);
+    assert_int_equal(m[2], CDOF_SUP_PRIMARY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +163,8 @@ int main(void)
         cmocka_unit_test(test_prefers_non_zero),
         cmocka_unit_test(test_cascades_across_groups),
         cmocka_unit_test(test_bad_group_index),
+        cmocka_unit_test(test_complement_primary),
+        cmocka_unit_test(test_complement_secondary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

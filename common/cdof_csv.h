@@ -1,4 +1,5 @@
-/* A streaming RFC 4180 CSV reader with bounded memory, for files dropped by local analysts.
+/* A streaming RFC 4180 CSV reader with bounded memory, for files dropped by local analysts and the
+ * reference files every program reads.
  *
  * Accepts quoted fields with embedded commas, doubled quotes and newlines; CRLF or LF line ends;
  * a UTF-8 byte-order mark at the start; blank lines (skipped). Every record reports the line it
