@@ -6,12 +6,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <zmq.h>
+
 #include "cdof_compare.h"
 #include "cdof_config.h"
+#include "cdof_curve.h"
 #include "cdof_period.h"
 #include "cdof_points.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
+#include "hub_keys.h"
 
 #define HUB_SCHEMA_VERSION 1
 #define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
@@ -20,6 +24,7 @@ typedef struct {
     char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;
     char *alert_level; /* "95" or "99.8" */
     bool insecure, no_sync;
+    char *key; /* the hub's secret key file (CURVE) */
 } hub_config_t;
 
 typedef struct {
@@ -38,6 +43,10 @@ typedef struct {
     struct hub_alert_change *pending; /* alerts of the open transaction, not yet published */
     size_t npending, cap_pending;
     hub_counters_t counters;
+    /* Security (hub_auth.c): NULL keys and zap with --insecure. */
+    cdof_curve_t *curve;
+    hub_keys_t *keys;
+    void *zap;
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -86,5 +95,24 @@ cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t
 /* Loads comparison rows for metric m and period p (read txn): fills *out (caller destroys). */
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out);
+
+/* Security (hub_auth.c). With CURVE: loads --keys and binds the ZAP handler (before any hub
+ * socket is bound); nothing with --insecure. Returns 0 or a negative code with a reason in err. */
+int hub_auth_open(hub_t *hub, char *err, size_t errlen);
+void hub_auth_close(hub_t *hub);
+
+/* Reads --keys again (SIGHUP). On a bad file the registry in force stays, and the error is
+ * logged. New connections and every later message are judged by the new registry. */
+void hub_auth_reload(hub_t *hub);
+
+/* Answers the ZAP requests waiting on hub->zap (bounded per call). */
+void hub_auth_handle(hub_t *hub);
+
+/* Who sent msg (any frame of a message received on the socket with ZAP domain `domain`): with
+ * CURVE, *party is its registry entry (owned by the registry; valid until the next reload), or
+ * -EACCES with a reason when its key is no longer registered or its role may not use domain.
+ * With --insecure: 0 and *party NULL (nobody is authenticated). */
+int hub_auth_sender(hub_t *hub, zmq_msg_t *msg, const char *domain, const hub_party_t **party,
+                    char *err, size_t errlen);
 
 #endif

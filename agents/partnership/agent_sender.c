@@ -39,6 +39,7 @@ struct agent_sender {
     agent_outbox_t *ob;
     char *endpoint, *agent_id;
     long window, hb_ms, ack_timeout_ms, retain_ms;
+    const cdof_curve_t *curve; /* borrowed: keys for every socket this sender opens */
 
     bool ready;      /* the hub answered since the socket opened */
     bool ever_ready; /* for the log: first contact or a return */
@@ -589,7 +590,8 @@ static int open_socket(agent_sender_t *s, char *err, size_t errlen)
     s->sock = zmq_socket(s->zctx, ZMQ_DEALER);
     if (!s->sock)
         goto zfail;
-    if (zmq_setsockopt(s->sock, ZMQ_ROUTING_ID, s->agent_id, strlen(s->agent_id)) < 0 ||
+    if (cdof_curve_apply(s->curve, s->sock, NULL) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_ROUTING_ID, s->agent_id, strlen(s->agent_id)) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0 ||
@@ -730,6 +732,7 @@ int agent_sender_new(uv_loop_t *loop, void *zctx, agent_outbox_t *ob,
     s->zctx = zctx;
     s->ob = ob;
     s->endpoint = strdup(opts->endpoint);
+    s->curve = opts->curve;
     s->agent_id = strdup(opts->agent_id);
     if (!s->endpoint || !s->agent_id)
         goto nomem;
