@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cdof_clock.h"
@@ -12,9 +13,10 @@
 #include "cdof_log.h"
 #include "hub.h"
 
-#define ZAP_ENDPOINT  "inproc://zeromq.zap.01" /* fixed by RFC 27 (ZAP) */
-#define ZAP_MAX_PARTS 8                        /* CURVE requests have 7 frames */
-#define ZAP_PER_TURN  64                       /* requests answered per call: bounded work */
+#define ZAP_ENDPOINT     "inproc://zeromq.zap.01" /* fixed by RFC 27 (ZAP) */
+#define ZAP_MAX_PARTS    8                        /* CURVE requests have 7 frames */
+#define ZAP_PER_TURN     64                       /* requests answered per call: bounded work */
+#define MONITOR_ENDPOINT "inproc://cdof-hub-alerts-monitor"
 #define REFUSAL_QUIET_MS                                                                           \
     60000 /* a refused client retries every few seconds: log it once a minute */
 
@@ -48,6 +50,69 @@ void hub_auth_close(hub_t *hub)
     hub_keys_destroy(&hub->keys);
 }
 
+/* True when a key that could read alerts under old cannot under fresh. */
+static bool reader_revoked(const hub_keys_t *old, const hub_keys_t *fresh)
+{
+    for (size_t i = 0; i < hub_keys_count(old); i++) {
+        const hub_party_t *p = hub_keys_at(old, i), *q;
+        if (hub_role_may_use(p->role, "alerts") &&
+            (!(q = hub_keys_find(fresh, p->public_key)) || !hub_role_may_use(q->role, "alerts")))
+            return true;
+    }
+    return false;
+}
+
+/* A PUB socket cannot refuse a message to one subscriber, so a revoked reader is cut off by
+ * closing the alert endpoint's listener, which ends every subscriber's connection, and opening
+ * it again: each subscriber reconnects through the ZAP handler, and the revoked one is refused.
+ * The others miss nothing: a watcher that sees a gap in alert sequences asks the query endpoint
+ * for what lies between. */
+static void kick_subscribers(hub_t *hub)
+{
+    char ep[512];
+    size_t len = sizeof ep;
+    /* The old listener closes in ZeroMQ's I/O thread; an ipc:// one removes its socket file
+     * then, which would take the new one's. So wait (1 s at most) for it to be closed. */
+    void *mon = NULL;
+    if (zmq_socket_monitor(hub->pub, MONITOR_ENDPOINT, ZMQ_EVENT_CLOSED) == 0 &&
+        (mon = zmq_socket(hub->zctx, ZMQ_PAIR)) && zmq_connect(mon, MONITOR_ENDPOINT) < 0) {
+        zmq_close(mon);
+        mon = NULL;
+    }
+    int rc = zmq_getsockopt(hub->pub, ZMQ_LAST_ENDPOINT, ep, &len);
+    if (rc == 0)
+        rc = zmq_unbind(hub->pub, ep);
+    if (rc == 0 && mon) {
+        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 1000) == 1) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            while (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m))
+                ;
+            zmq_msg_close(&m);
+        }
+    }
+    zmq_socket_monitor(hub->pub, NULL, 0);
+    if (mon)
+        zmq_close(mon);
+    if (rc < 0) {
+        cdof_log_error("alerts: cannot close %s to cut off a revoked reader: %s", hub->cfg.alerts,
+                       zmq_strerror(zmq_errno()));
+        return;
+    }
+    for (int i = 0; i < 50; i++) {
+        if (zmq_bind(hub->pub, hub->cfg.alerts) == 0) {
+            cdof_log_info("alerts: a reader's key was revoked: subscribers reconnect and are "
+                          "admitted again by the new registry");
+            return;
+        }
+        if (zmq_errno() != EADDRINUSE)
+            break;
+        usleep(10000); /* a TCP port may stay busy a moment longer */
+    }
+    cdof_log_error("alerts: cannot bind %s again: %s", hub->cfg.alerts, zmq_strerror(zmq_errno()));
+}
+
 void hub_auth_reload(hub_t *hub)
 {
     if (!cdof_curve_enabled(hub->curve))
@@ -60,9 +125,12 @@ void hub_auth_reload(hub_t *hub)
         cdof_log_error("key registry not reloaded, the previous one stays in force: %s", err);
         return;
     }
+    bool kick = hub->pub && reader_revoked(hub->keys, fresh);
     hub_keys_destroy(&hub->keys);
     hub->keys = fresh;
     cdof_log_info("key registry: %zu key(s) loaded from %s", hub_keys_count(fresh), hub->cfg.keys);
+    if (kick)
+        kick_subscribers(hub);
 }
 
 /* True when a refusal of key should be logged as a warning: the first, or the first for a

@@ -318,7 +318,7 @@ out:
 
 const hub_party_t *hub_keys_find(const hub_keys_t *keys, const char *public_key)
 {
-    if (!keys || !public_key || strlen(public_key) != Z85_LEN)
+    if (!keys || !keys->count || !public_key || strlen(public_key) != Z85_LEN)
         return NULL;
     party_t probe;
     memcpy(probe.key, public_key, Z85_LEN + 1);
@@ -329,4 +329,9 @@ const hub_party_t *hub_keys_find(const hub_keys_t *keys, const char *public_key)
 size_t hub_keys_count(const hub_keys_t *keys)
 {
     return keys ? keys->count : 0;
+}
+
+const hub_party_t *hub_keys_at(const hub_keys_t *keys, size_t i)
+{
+    return keys && i < keys->count ? &keys->parties[i].pub : NULL;
 }

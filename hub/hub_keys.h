@@ -57,6 +57,9 @@ const hub_party_t *hub_keys_find(const hub_keys_t *keys, const char *public_key)
 
 size_t hub_keys_count(const hub_keys_t *keys);
 
+/* The i-th party (i < hub_keys_count), in key order; owned by keys. */
+const hub_party_t *hub_keys_at(const hub_keys_t *keys, size_t i);
+
 /* The role's name as written in the registry. */
 const char *hub_role_name(hub_role_t role);
 

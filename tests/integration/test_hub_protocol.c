@@ -28,14 +28,14 @@ static const char *hub_path, *ref_dir;
 static char dir[256], ingest_ep[320], query_ep[320];
 static pid_t hub_pid;
 static void *zctx;
-static void *sockets[16]; /* closed in teardown too, so a failed assertion cannot hang it */
+static void *sockets[32]; /* closed in teardown too, so a failed assertion cannot hang it */
 static size_t nsockets;
 
 /* CURVE key pairs (Z85): the hub's, and one per registered client. */
 typedef struct {
     char pub[41], sec[41];
 } keypair_t;
-enum { K_HUB, K_LA1, K_LA2, K_LA3, K_JCDU, K_COUNT };
+enum { K_HUB, K_LA1, K_LA2, K_LA3, K_JCDU, K_WATCH, K_COUNT };
 static keypair_t keys[K_COUNT];
 
 static void *dealer_with(const char *id, const char *ep, const keypair_t *k)
@@ -166,9 +166,11 @@ static Cdof__V1__QueryResponse *query_agents(int wait_ms)
 
 static char reg_path[300], log_path[300];
 
-/* Writes the key registry (renamed in whole, as an operator's tool should); la-3 only when
- * with_la3. la-2 reports E06000008, the others E06000009. Returns 0 or -1. */
-static int write_registry(bool with_la3)
+/* Writes the key registry (renamed in whole, as an operator's tool should); la-3 and the
+ * oversight watcher only while not revoked. la-2 reports E06000008, the others E06000009.
+ * Returns 0 or -1. */
+static bool with_la3 = true, with_watch = true;
+static int write_registry(void)
 {
     char tmp[310];
     snprintf(tmp, sizeof tmp, "%s.tmp", reg_path);
@@ -181,6 +183,8 @@ static int write_registry(bool with_la3)
     if (with_la3)
         fprintf(f, "%s,la-3,partnership,,E06000009\n", keys[K_LA3].pub);
     fprintf(f, "%s,jcdu,jcdu\n", keys[K_JCDU].pub);
+    if (with_watch)
+        fprintf(f, "%s,watch,oversight\n", keys[K_WATCH].pub);
     return fclose(f) == 0 && rename(tmp, reg_path) == 0 ? 0 : -1;
 }
 
@@ -196,7 +200,7 @@ static int write_keys(const char *key_path)
     fprintf(f, "%s\n%s\n", keys[K_HUB].sec, keys[K_HUB].pub);
     if (fclose(f) != 0 || chmod(key_path, 0600) != 0)
         return -1;
-    return write_registry(true);
+    return write_registry();
 }
 
 /* Lines of the hub's log that contain needle. */
@@ -500,7 +504,8 @@ static void test_unknown_and_revoked(void **state)
     Cdof__V1__Ack *ack = recv_ack(c);
     cdof__v1__ack__free_unpacked(ack, NULL);
     int reloads = log_count("key registry:");
-    assert_int_equal(write_registry(false), 0);
+    with_la3 = false;
+    assert_int_equal(write_registry(), 0);
     assert_int_equal(kill(hub_pid, SIGHUP), 0);
     wait_log("key registry:", reloads);
     send_heartbeat(c, "la-3");
@@ -514,6 +519,69 @@ static void test_unknown_and_revoked(void **state)
     cdof__v1__query_response__free_unpacked(r, NULL);
 }
 
+/* The next monitor event of one of the kinds in mask (WAIT_MS at most), or 0. */
+static int next_event(void *mon, int mask)
+{
+    for (int i = 0; i < 10; i++) { /* WAIT_MS in all */
+        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, WAIT_MS / 10) != 1)
+            continue;
+        zmq_msg_t ev, ep;
+        zmq_msg_init(&ev);
+        zmq_msg_init(&ep);
+        int kind = 0;
+        if (zmq_msg_recv(&ev, mon, 0) >= 0 && zmq_msg_size(&ev) >= 2 &&
+            zmq_msg_recv(&ep, mon, 0) >= 0) {
+            uint16_t k;
+            memcpy(&k, zmq_msg_data(&ev), sizeof k);
+            kind = k;
+        }
+        zmq_msg_close(&ev);
+        zmq_msg_close(&ep);
+        if (kind & mask)
+            return kind;
+    }
+    return 0;
+}
+
+/* A revoked reader loses the alert stream it is subscribed to: PUB cannot refuse it per
+ * message, so the hub ends every subscription and the reconnect meets the new registry. */
+static void test_revoked_subscriber(void **state)
+{
+    (void)state;
+    char alerts_ep[320];
+    snprintf(alerts_ep, sizeof alerts_ep, "ipc://%s/alerts", dir);
+    void *sub = zmq_socket(zctx, ZMQ_SUB);
+    int linger = 0;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sub, ZMQ_CURVE_SERVERKEY, keys[K_HUB].pub, 40);
+    zmq_setsockopt(sub, ZMQ_CURVE_PUBLICKEY, keys[K_WATCH].pub, 40);
+    zmq_setsockopt(sub, ZMQ_CURVE_SECRETKEY, keys[K_WATCH].sec, 40);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    assert_true(nsockets + 2 <= sizeof sockets / sizeof sockets[0]);
+    sockets[nsockets++] = sub;
+    assert_int_equal(zmq_socket_monitor(sub, "inproc://mon-watch",
+                                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+                     0);
+    void *mon = zmq_socket(zctx, ZMQ_PAIR);
+    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger);
+    sockets[nsockets++] = mon;
+    assert_int_equal(zmq_connect(mon, "inproc://mon-watch"), 0);
+    assert_int_equal(zmq_connect(sub, alerts_ep), 0);
+    assert_int_equal(next_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+
+    int reloads = log_count("key registry:");
+    with_watch = false;
+    assert_int_equal(write_registry(), 0);
+    assert_int_equal(kill(hub_pid, SIGHUP), 0);
+    wait_log("key registry:", reloads);
+    assert_int_equal(next_event(mon, ZMQ_EVENT_DISCONNECTED), ZMQ_EVENT_DISCONNECTED);
+    assert_int_equal(
+        next_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -524,6 +592,7 @@ int main(int argc, char **argv)
     ref_dir = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequence_rules), cmocka_unit_test(test_authorisation),
-        cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_unknown_and_revoked)};
+        cmocka_unit_test(test_hostile_input), cmocka_unit_test(test_unknown_and_revoked),
+        cmocka_unit_test(test_revoked_subscriber)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }
