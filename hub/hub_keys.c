@@ -115,14 +115,14 @@ static int add_area(party_t *p, const char *code)
 static int parse_line(const char *name, unsigned long lineno, char *line, const cdof_ref_t *ref,
                       party_t *p, char *err, size_t errlen)
 {
-    char *f[6];
+    char *f[5];
     size_t nf = 0;
     char *save = line;
     for (char *c = line;; c++) {
         if (*c == ',' || *c == '\0') {
             bool end = *c == '\0';
             *c = '\0';
-            if (nf == 6)
+            if (nf == 5)
                 return keys_fail(err, errlen,
                                  "%s:%lu: more than 5 fields (public_key,id,role,partnership,"
                                  "areas)",
