@@ -645,7 +645,9 @@ static void on_hup(uv_signal_t *h, int signum)
                  {"data", offsetof(agent_config_t, data)},
                  {"partnership", offsetof(agent_config_t, partnership)},
                  {"refdir", offsetof(agent_config_t, refdir)},
-                 {"log-file", offsetof(agent_config_t, log_file)}};
+                 {"log-file", offsetof(agent_config_t, log_file)},
+                 {"key", offsetof(agent_config_t, key)},
+                 {"server-key", offsetof(agent_config_t, server_key)}};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         const char *a = *(char **)(void *)((char *)cur + fixed[i].off);
         const char *b = *(char **)(void *)((char *)&fresh + fixed[i].off);

@@ -453,13 +453,13 @@ static void handle_ack(agent_sender_t *s, const void *data, size_t len)
         s->rtt_ms = (7 * s->rtt_ms + sample) / 8;
         s->hb_sent_at = 0;
     }
+    /* A heartbeat's mark is applied after this ack's entries: it covers them too, and applied
+     * first it would settle a REJECTED entry as accepted and lose its reason. */
+    bool mark = s->ready && ack->heartbeat;
     if (!s->ready) {
         s->ready = true;
         flush_settle(s);
         on_first_contact(s, ack);
-    } else if (ack->heartbeat) {
-        flush_settle(s);
-        on_hub_mark(s, ack->high_water);
     }
     bool rejected = false;
     for (size_t i = 0; i < ack->n_entries; i++) {
@@ -484,8 +484,10 @@ static void handle_ack(agent_sender_t *s, const void *data, size_t len)
         }
     }
     /* Reasons point into ack: record rejections before it is freed. */
-    if (rejected || ack->resend_from)
+    if (rejected || ack->resend_from || mark)
         flush_settle(s);
+    if (mark)
+        on_hub_mark(s, ack->high_water);
     if (ack->resend_from) {
         if (resend_is_stale(s, ack, cdof_clock_mono_ms()))
             cdof_log_debug("ignoring a stale request to resend from seq %llu",

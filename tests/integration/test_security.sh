@@ -47,16 +47,18 @@ drop() { # ID ROWS...: a continuity_of_care drop for June 2024
 status_has() { # ID PATTERN: the agent's status (JSON) matches PATTERN
     "$IT_AGENT" status --data "$IT_DIR/$1/data" --format json 2>/dev/null | grep -Eq "$2"
 }
-drained() { status_has "$1" '"outbox_depth": *0([^0-9]|$)' && [ -z "$(ls -A "$IT_DIR/$1/spool/in")" ]; }
+drained() { # ID FILE: FILE was taken (it is in done/) and the outbox is empty
+    [ -e "$IT_DIR/$1/spool/done/$2" ] && status_has "$1" '"outbox_depth": *0([^0-9]|$)'
+}
 
 # 3. la-a's row for Blackburn (outside its partnership) is rejected by the hub with a reason the
 #    agent keeps; its Blackpool row is stored; nothing of la-a's is stored for Blackburn.
 drop la-a "continuity_of_care,E06000009,2024-06,11,100,," "continuity_of_care,E06000008,2024-06,77,100,,"
 drop la-b "continuity_of_care,E06000008,2024-06,42,100,,"
-it_wait "la-a to drain" 30 drained la-a
-it_wait "la-b to drain" 30 drained la-b
-status_has la-a "not one of this agent's areas" ||
-    it_fail "la-a's status does not show the hub's rejection of the Blackburn row"
+it_wait "la-a's status to show the hub's rejection of the Blackburn row" 30 \
+    status_has la-a "not one of this agent's areas"
+it_wait "la-a to drain" 30 drained la-a la-a.csv
+it_wait "la-b to drain" 30 drained la-b la-b.csv
 league() {
     it_query "$IT_DIR/league.csv" --hub "$query" $(it_sec jcdu reader) league continuity_of_care \
         2024-06 --format csv
