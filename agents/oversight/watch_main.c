@@ -38,6 +38,10 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define MAX_PAGES     10000 /* pages followed in one catch-up */
 #define POLL_MS       500   /* how often the main loop looks at the stop flag */
 #define EXEC_POLL_MS  20    /* how often a running --exec command is checked */
+/* After this long without an alert the watcher asks the query endpoint anyway: alerts published
+ * before its subscription reached the hub (a CURVE handshake takes a moment), or while the hub
+ * made subscribers reconnect, are otherwise only noticed when a later alert shows the gap. */
+#define IDLE_CATCHUP_MS 5000
 
 typedef struct {
     char *exec;
@@ -552,9 +556,17 @@ int main(int argc, char **argv)
                       w.cfg.hub_alerts, w.last);
 
     int rc = catch_up(&w, 0);
+    int64_t heard = cdof_clock_mono_ms();
     zmq_pollitem_t item = {.socket = w.sub, .events = ZMQ_POLLIN};
     while (rc == 0 && !stop_flag) {
         int n = zmq_poll(&item, 1, POLL_MS);
+        if (n == 0 && cdof_clock_mono_ms() - heard >= IDLE_CATCHUP_MS) {
+            rc = catch_up(&w, 0);
+            heard = cdof_clock_mono_ms();
+            continue;
+        }
+        if (n > 0)
+            heard = cdof_clock_mono_ms();
         if (n < 0) {
             if (zmq_errno() == EINTR)
                 continue;
