@@ -6,6 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_init security "$@"
+IT_INSECURE=0 # this test is about CURVE itself
 
 read -r p_ingest p_alerts p_query < <(it_free_ports 3)
 ingest="tcp://127.0.0.1:$p_ingest" alerts="tcp://127.0.0.1:$p_alerts"
