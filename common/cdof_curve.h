@@ -37,8 +37,9 @@ const char *cdof_curve_public(const cdof_curve_t *c);
 
 /* Puts CURVE on a ZeroMQ socket before it connects or binds. A client gets the server's public
  * key and its own pair; a server gets ZMQ_CURVE_SERVER, its secret key and zap_domain (which the
- * hub's ZAP handler uses to tell its sockets apart; NULL for a client). Does nothing for
- * --insecure. Returns 0 or a negative errno from zmq_setsockopt. */
+ * hub's ZAP handler uses to tell its sockets apart; NULL for a client). Bind a server socket
+ * only once a ZAP handler listens: without one libzmq lets every CURVE client in. Does nothing
+ * for --insecure. Returns 0 or a negative errno from zmq_setsockopt. */
 int cdof_curve_apply(const cdof_curve_t *c, void *socket, const char *zap_domain);
 
 /* Reads a Z85 public key from the first line of path into out (CDOF_CURVE_Z85_LEN + 1 bytes).

@@ -17,8 +17,8 @@
 #define ZAP_MAX_PARTS    8                        /* CURVE requests have 7 frames */
 #define ZAP_PER_TURN     64                       /* requests answered per call: bounded work */
 #define MONITOR_ENDPOINT "inproc://cdof-hub-alerts-monitor"
-#define REFUSAL_QUIET_MS                                                                           \
-    60000 /* a refused client retries every few seconds: log it once a minute */
+/* A refused client retries every few seconds: its refusal is logged once a minute. */
+#define REFUSAL_QUIET_MS 60000
 
 int hub_auth_open(hub_t *hub, char *err, size_t errlen)
 {
@@ -65,8 +65,8 @@ static bool reader_revoked(const hub_keys_t *old, const hub_keys_t *fresh)
 /* A PUB socket cannot refuse a message to one subscriber, so a revoked reader is cut off by
  * closing the alert endpoint's listener, which ends every subscriber's connection, and opening
  * it again: each subscriber reconnects through the ZAP handler, and the revoked one is refused.
- * The others miss nothing: a watcher that sees a gap in alert sequences asks the query endpoint
- * for what lies between. */
+ * The others miss nothing: a watcher asks the query endpoint for what it missed when it sees a
+ * gap in alert sequences or has heard nothing for a few seconds. */
 static void kick_subscribers(hub_t *hub)
 {
     char ep[512];
