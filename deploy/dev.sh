@@ -7,6 +7,7 @@
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
 #   deploy/dev.sh clean   remove build/, build-asan/ and var/
 #   deploy/dev.sh valgrind  build + hub and agent under valgrind's memcheck (no leaks, no errors)
+#   deploy/dev.sh fuzz [SECONDS]  each libFuzzer target for SECONDS (default 300), nice -n 19
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -165,8 +166,9 @@ cmd_demo() {
             (cd "$var/keys" && "$keygen" "$id" >/dev/null)
             if [ "$rest" = --national ]; then
                 printf '%s,%s,national,\n' "$(cat "$var/keys/$id.pub")" "$id" >>"$reg"
-            else
-                printf '%s,%s,partnership,%s\n' "$(cat "$var/keys/$id.pub")" "$id" "$id" >>"$reg"
+            else # "--areas A,B,...": the registry lists them separated by ';'
+                printf '%s,%s,partnership,%s,%s\n' "$(cat "$var/keys/$id.pub")" "$id" "$id" \
+                    "$(echo "${rest#--areas }" | tr ',' ';')" >>"$reg"
             fi
         done <"$var/drops/agents.txt"
         hub_sec=(--keys "$reg" --key "$var/keys/hub.key")
@@ -332,6 +334,34 @@ cmd_valgrind() {
     ctest --test-dir "$root/build" -L valgrind --output-on-failure --timeout 300
 }
 
+# --- fuzz ------------------------------------------------------------------------------------
+# The suite runs each fuzzer for ~10 s; this runs them longer, one after the other, keeping the
+# corpora in build-asan/tests/fuzz/corpus_*, and prints how many inputs each ran.
+cmd_fuzz() {
+    local secs=${1:-300} dir="$root/build-asan/tests/fuzz" f name seeds n total=0
+    [[ "$secs" =~ ^[0-9]+$ ]] || die "usage: deploy/dev.sh fuzz [SECONDS]"
+    [ -x "$dir/fuzz_envelope" ] || die "no fuzz targets in $dir: run deploy/dev.sh test (needs clang)"
+    for f in "$dir"/fuzz_*; do
+        [ -f "$f" ] && [ -x "$f" ] || continue
+        name=${f##*/fuzz_}
+        case "$name" in
+        csv) seeds="$root/tests/data/csv" ;;
+        query_request) seeds="$root/tests/data/fuzz/query" ;;
+        *) seeds="$root/tests/data/fuzz/$name" ;;
+        esac
+        mkdir -p "$dir/corpus_$(basename "$seeds")"
+        heading "fuzz: $name for $secs s (nice -n 19)"
+        n=$(nice -n 19 "$f" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=1024 \
+            -print_final_stats=1 "$dir/corpus_$(basename "$seeds")" "$seeds" 2>&1 |
+            tee "$dir/$name.fuzz.log" | awk '/stat::number_of_executed_units/ { print $2 }')
+        grep -q "ERROR: libFuzzer\|SUMMARY: .*Sanitizer" "$dir/$name.fuzz.log" &&
+            die "$name found a problem: see $dir/$name.fuzz.log"
+        echo "  $name: ${n:-0} inputs, no finding"
+        total=$((total + ${n:-0}))
+    done
+    echo "fuzz: $total inputs in all, no finding"
+}
+
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
     heading "clean: build/ build-asan/ var/"
@@ -345,8 +375,9 @@ test) cmd_test ;;
 demo) cmd_demo ;;
 clean) cmd_clean ;;
 valgrind) cmd_valgrind ;;
+fuzz) cmd_fuzz "${2:-300}" ;;
 *)
-    echo "usage: deploy/dev.sh deps|build|test|demo|clean|valgrind" >&2
+    echo "usage: deploy/dev.sh deps|build|test|demo|clean|valgrind|fuzz [SECONDS]" >&2
     exit 2
     ;;
 esac

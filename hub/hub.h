@@ -7,13 +7,17 @@
 #include <stdint.h>
 
 #include "cdof_commitments.h"
+#include <zmq.h>
+
 #include "cdof_compare.h"
 #include "cdof_config.h"
+#include "cdof_curve.h"
 #include "cdof_period.h"
 #include "cdof_points.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
 #include "cdof_wire.h"
+#include "hub_keys.h"
 
 #define HUB_SCHEMA_VERSION 1
 #define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
@@ -25,6 +29,7 @@ typedef struct {
     char *partnerships; /* CSV partnership,area_code: areas joined into partnerships */
     bool check;         /* rebuild --check: compare with the stored results, change nothing */
     char *rules;        /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
+    char *key;          /* the hub's secret key file (CURVE) */
 } hub_config_t;
 
 typedef struct {
@@ -51,6 +56,10 @@ typedef struct {
     cdof_store_db_t db_silences, db_inhibit, db_settle;
     int64_t started_ms, next_fast_ms, next_slow_ms;
     uint64_t alert_writes; /* store writes by the rules: a tick that made none is not committed */
+    /* Security (hub_auth.c): NULL keys and zap with --insecure. */
+    cdof_curve_t *curve;
+    hub_keys_t *keys;
+    void *zap;
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -210,5 +219,23 @@ int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
  * (NULL past the end). Owned by the hub; none without the file. */
 size_t hub_results_partnership_count(const hub_t *hub);
 const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k);
+/* Security (hub_auth.c). With CURVE: loads --keys and binds the ZAP handler (before any hub
+ * socket is bound); nothing with --insecure. Returns 0 or a negative code with a reason in err. */
+int hub_auth_open(hub_t *hub, char *err, size_t errlen);
+void hub_auth_close(hub_t *hub);
+
+/* Reads --keys again (SIGHUP). On a bad file the registry in force stays, and the error is
+ * logged. New connections and every later message are judged by the new registry. */
+void hub_auth_reload(hub_t *hub);
+
+/* Answers the ZAP requests waiting on hub->zap (bounded per call). */
+void hub_auth_handle(hub_t *hub);
+
+/* Who sent msg (any frame of a message received on the socket with ZAP domain `domain`): with
+ * CURVE, *party is its registry entry (owned by the registry; valid until the next reload), or
+ * -EACCES with a reason when its key is no longer registered or its role may not use domain.
+ * With --insecure: 0 and *party NULL (nobody is authenticated). */
+int hub_auth_sender(hub_t *hub, zmq_msg_t *msg, const char *domain, const hub_party_t **party,
+                    char *err, size_t errlen);
 
 #endif

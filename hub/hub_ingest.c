@@ -15,12 +15,20 @@
 
 #define ACK_CHUNK 48 /* entries per Ack: 48 reasons of 1 KiB stay under the 64 KiB limit */
 #define BATCH_MS  10 /* a batch stops reading after this long, so acks never wait on a flood */
+/* Envelopes of one agent taken into one batch; more are dropped unanswered, and the agent's
+ * next one gets resend_from. Agents send at most --window (<= 512) unacknowledged. One sender
+ * cannot fill a batch that others are waiting on. */
+#define HUB_MAX_UNACKED_PER_AGENT 512
+/* A sequence this far past an agent's mark is a broken or hostile agent, not lost messages:
+ * rejected, the mark stays. No partnership sends a hundred million updates. */
+#define HUB_MAX_SEQ_JUMP 100000000ULL
 
 typedef struct {
     uint8_t rid[256];
     size_t rid_len;
     Cdof__V1__Envelope *env;
     char bad[CDOF_WIRE_MAX_TEXT]; /* non-empty: decodable enough to answer, but to be rejected */
+    const hub_party_t *party;     /* the sender, from its CURVE key; NULL with --insecure */
 } msg_t;
 
 typedef struct {
@@ -44,6 +52,11 @@ typedef struct {
     size_t entry_slot[HUB_BATCH_MAX]; /* which slot each entry belongs to */
     char reason_pool[HUB_BATCH_MAX][CDOF_WIRE_MAX_TEXT];
     size_t npool;
+    struct { /* envelopes taken per agent in this batch (HUB_MAX_UNACKED_PER_AGENT) */
+        char agent_id[CDOF_POINTS_AGENT_MAX];
+        size_t n;
+    } taken[HUB_BATCH_MAX];
+    size_t ntaken;
 } batch_t;
 
 /* Decodes with bounds. An envelope that fails the bounds but still names an agent and a
@@ -91,10 +104,9 @@ static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
     send_to(hub, m->rid, m->rid_len, &ack);
 }
 
-/* Agents name their connection by their id (ZMQ_ROUTING_ID). An envelope naming another agent
- * is refused without touching that agent's state, so nobody can move another's mark. A
- * connection ZeroMQ named itself (first byte 0) is not checked here: CURVE identities are
- * the real check (issue "Security"). */
+/* With CURVE the sender is the id the key registry gives its key, and the envelope must name
+ * it. Agents also name their connection by their id (ZMQ_ROUTING_ID). An envelope naming another
+ * agent is refused without touching that agent's state, so nobody can move another's mark. */
 static bool identity_ok(hub_t *hub, const msg_t *m)
 {
     const char *id = m->env->agent_id;
@@ -103,6 +115,9 @@ static bool identity_ok(hub_t *hub, const msg_t *m)
     if (idlen >= CDOF_POINTS_AGENT_MAX) {
         snprintf(reason, sizeof reason, "agent_id is %zu bytes, longer than %d", idlen,
                  CDOF_POINTS_AGENT_MAX - 1);
+    } else if (m->party && strcmp(m->party->id, id) != 0) {
+        snprintf(reason, sizeof reason, "agent_id '%s' does not match this key's identity '%s'", id,
+                 m->party->id);
     } else if (m->rid_len > 0 && m->rid[0] != 0 &&
                (m->rid_len != idlen || memcmp(m->rid, id, idlen) != 0)) {
         snprintf(reason, sizeof reason,
@@ -117,9 +132,24 @@ static bool identity_ok(hub_t *hub, const msg_t *m)
     return false;
 }
 
+/* True while the agent has fewer than HUB_MAX_UNACKED_PER_AGENT envelopes in this batch. */
+static bool take(batch_t *b, const char *agent_id)
+{
+    size_t i = 0;
+    while (i < b->ntaken && strcmp(b->taken[i].agent_id, agent_id) != 0)
+        i++;
+    if (i == b->ntaken) {
+        snprintf(b->taken[i].agent_id, sizeof b->taken[i].agent_id, "%s", agent_id);
+        b->taken[i].n = 0;
+        b->ntaken++;
+    }
+    return ++b->taken[i].n <= HUB_MAX_UNACKED_PER_AGENT;
+}
+
 static int read_messages(hub_t *hub, batch_t *b)
 {
     int64_t until = cdof_clock_mono_ms() + BATCH_MS;
+    b->ntaken = 0;
     for (size_t n = 0; b->nmsgs < HUB_BATCH_MAX; n++) {
         if (n % 64 == 63 && cdof_clock_mono_ms() >= until)
             break;
@@ -135,17 +165,26 @@ static int read_messages(hub_t *hub, batch_t *b)
         memset(m, 0, sizeof *m);
         m->rid_len = zmq_msg_size(&part) < sizeof m->rid ? zmq_msg_size(&part) : sizeof m->rid;
         memcpy(m->rid, zmq_msg_data(&part), m->rid_len);
-        int frames = 0;
-        char err[CDOF_WIRE_MAX_TEXT] = "";
+        int frames = 0, auth = 0;
+        char err[CDOF_WIRE_MAX_TEXT] = "", auth_err[CDOF_WIRE_MAX_TEXT] = "";
         while (zmq_msg_more(&part)) {
             zmq_msg_close(&part);
             zmq_msg_init(&part);
             if (zmq_msg_recv(&part, hub->ingest, 0) < 0)
                 break;
-            if (++frames == 1)
-                decode(m, zmq_msg_data(&part), zmq_msg_size(&part), err, sizeof err);
+            if (++frames == 1) {
+                /* Who sent it comes from the handshake, never from the body. */
+                auth = hub_auth_sender(hub, &part, "ingest", &m->party, auth_err, sizeof auth_err);
+                if (auth == 0)
+                    decode(m, zmq_msg_data(&part), zmq_msg_size(&part), err, sizeof err);
+            }
         }
         zmq_msg_close(&part);
+        if (auth < 0) {
+            cdof_log_warn("ingest: dropped a message: %s", auth_err);
+            hub->counters.rejected++;
+            continue;
+        }
         if (frames != 1 || !m->env) {
             /* Without an agent and a sequence there is nothing to answer; the log says why. */
             cdof_log_warn("ingest: dropped a message of %d frame(s): %s", frames,
@@ -158,6 +197,13 @@ static int read_messages(hub_t *hub, batch_t *b)
         if (!identity_ok(hub, m)) {
             cdof__v1__envelope__free_unpacked(m->env, NULL);
             hub->counters.rejected++;
+            continue;
+        }
+        if (!take(b, m->env->agent_id)) {
+            cdof_log_debug("ingest: %s has more than %d envelopes in one batch: dropped seq %llu",
+                           m->env->agent_id, HUB_MAX_UNACKED_PER_AGENT,
+                           (unsigned long long)m->env->sequence);
+            cdof__v1__envelope__free_unpacked(m->env, NULL);
             continue;
         }
         b->nmsgs++;
@@ -299,11 +345,24 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         }
         return 0;
     }
+    if (seq - s->rec.high_water > HUB_MAX_SEQ_JUMP) {
+        snprintf(reason, sizeof reason,
+                 "sequence %llu jumps more than %llu past the hub's mark %llu",
+                 (unsigned long long)seq, HUB_MAX_SEQ_JUMP, (unsigned long long)s->rec.high_water);
+        cdof_log_warn("rejected %s seq %llu: %s", env->agent_id, (unsigned long long)seq, reason);
+        add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED, reason);
+        hub->counters.rejected++;
+        return 0; /* not settled: the mark stays where it is */
+    }
     if (seq > s->rec.high_water + 1) {
         s->resend_from = 1; /* set to the mark + 1 when the ack is sent */
         hub->counters.out_of_order++;
         return 0;
     }
+    /* What the sender may write comes from its key's registry entry (NULL: --insecure, any). */
+    const cdof_scope_t *scope = m->party ? &m->party->scope : NULL;
+    const char *own_partnership =
+        m->party && m->party->role == HUB_ROLE_PARTNERSHIP ? m->party->partnership : NULL;
     int verdict = 0;
     if (m->bad[0]) {
         verdict = CDOF_EINVALID;
@@ -312,7 +371,7 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         cdof_update_t u;
         verdict = cdof_wire_update_from_msg(env->metric_update, &u, reason, sizeof reason);
         if (verdict == 0)
-            verdict = cdof_validate_update(hub->ref, NULL, &u, reason, sizeof reason);
+            verdict = cdof_validate_update(hub->ref, scope, &u, reason, sizeof reason);
         if (verdict == 0) {
             const cdof_metric_t *metric = cdof_ref_metric(hub->ref, u.metric_id);
             cdof_point_t pt = {.has_numerator = u.has_numerator,
@@ -334,8 +393,9 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         }
     } else if (env->body_case == CDOF__V1__ENVELOPE__BODY_MILESTONE_EVENT) {
         const Cdof__V1__MilestoneEvent *ev = env->milestone_event;
-        verdict = cdof_validate_milestone(hub->ref, ev->milestone_id, ev->partnership, ev->date,
-                                          cdof_clock_today(), NULL, reason, sizeof reason);
+        verdict =
+            cdof_validate_milestone(hub->ref, ev->milestone_id, ev->partnership, ev->date,
+                                    cdof_clock_today(), own_partnership, reason, sizeof reason);
         if (verdict == 0 && (rc = store_milestone(hub, txn, ev)) < 0)
             return rc;
     } else {

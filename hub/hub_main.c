@@ -26,7 +26,9 @@ static const cdof_opt_t OPTS[] = {
     {"query", CDOF_OPT_STRING, "tcp://*:7402", 0, 0, offsetof(hub_config_t, query), "EP",
      "endpoint for queries (ROUTER)"},
     {"keys", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, keys), "FILE",
-     "key registry: public_key,id,role,partnership"},
+     "key registry: public_key,id,role,partnership[,areas] (reloaded on SIGHUP)"},
+    {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, key), "FILE",
+     "the hub's secret key (NAME.key from cdof-keygen, mode 0600)"},
     {"insecure", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, insecure), NULL,
      "plain TCP without CURVE (logged as a warning)"},
     {"alert-level", CDOF_OPT_STRING, "99.8", 0, 0, offsetof(hub_config_t, alert_level), "PCT",
@@ -49,7 +51,8 @@ static const cdof_opt_t OPTS[] = {
 
 static const cdof_config_spec_t SPEC = {
     "cdof-hub",
-    "cdof-hub --data DIR [--ingest EP] [--alerts EP] [--query EP] [--keys FILE] [--insecure]\n"
+    "cdof-hub --data DIR [--ingest EP] [--alerts EP] [--query EP]\n"
+    "         (--keys FILE --key FILE | --insecure)\n"
     "       cdof-hub backup --data DIR DEST\n"
     "       cdof-hub rebuild --data DIR [--check]   (recompute every stored comparison)",
     "the national hub: stores what agents send, compares areas, publishes alerts", OPTS,
@@ -65,11 +68,17 @@ static void on_signal(int sig)
         stop_requested = 1;
 }
 
-static void *open_socket(hub_t *hub, int type, const char *ep, const char *what)
+/* domain: the ZAP domain, which tells the handler which socket a client is connecting to. */
+static void *open_socket(hub_t *hub, int type, const char *ep, const char *what, const char *domain)
 {
     void *s = zmq_socket(hub->zctx, type);
     if (!s)
         return NULL;
+    if (cdof_curve_apply(hub->curve, s, domain) < 0) {
+        cdof_log_error("cannot set CURVE on the %s socket: %s", what, zmq_strerror(zmq_errno()));
+        zmq_close(s);
+        return NULL;
+    }
     int64_t maxmsg = CDOF_WIRE_MAX_MESSAGE;
     int one = 1, linger = 1000, hwm = 100000;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
@@ -200,21 +209,28 @@ static int refresh_results(hub_t *hub)
 
 static int serve(hub_t *hub)
 {
-    zmq_pollitem_t items[] = {{hub->ingest, 0, ZMQ_POLLIN, 0}, {hub->query, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {{hub->ingest, 0, ZMQ_POLLIN, 0},
+                              {hub->query, 0, ZMQ_POLLIN, 0},
+                              {hub->zap, 0, ZMQ_POLLIN, 0}};
+    int nitems = hub->zap ? 3 : 2;
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
             if (hub->cfg.log_file)
                 cdof_log_open(hub->cfg.log_file);
             cdof_log_info("SIGHUP: log reopened");
+            hub_auth_reload(hub);
         }
-        int n = zmq_poll(items, 2, 1000);
+        int n = zmq_poll(items, nitems, 1000);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             cdof_log_error("poll failed: %s", zmq_strerror(errno));
             return -errno;
         }
+        /* Handshakes first: a client waits on them, and they are cheap. */
+        if (nitems > 2 && (items[2].revents & ZMQ_POLLIN))
+            hub_auth_handle(hub);
         if (items[0].revents & ZMQ_POLLIN) {
             int rc = hub_ingest_batch(hub);
             if (rc < 0 && rc != CDOF_EMAPFULL)
@@ -299,18 +315,20 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if (hub.cfg.keys) {
-        fprintf(stderr, "cdof-hub: --keys: CURVE authentication is not supported in this version; "
-                        "run with --insecure on a trusted network\n");
+    if (hub.cfg.insecure ? hub.cfg.keys != NULL : !hub.cfg.keys) {
+        fprintf(stderr, "cdof-hub: %s\n",
+                hub.cfg.insecure ? "--insecure excludes --keys"
+                                 : "--keys FILE (the key registry) is required, or --insecure "
+                                   "for plain TCP");
         status = 2;
         goto out;
     }
-    if (!hub.cfg.insecure) {
-        fprintf(stderr, "cdof-hub: CURVE keys are not supported yet: pass --insecure\n");
-        status = 2;
+    if ((rc = cdof_curve_open(hub.cfg.insecure, true, hub.cfg.key, NULL, &hub.curve, err,
+                              sizeof err)) < 0) {
+        fprintf(stderr, "cdof-hub: %s\n", err);
+        status = rc == CDOF_EINVALID ? 2 : 1;
         goto out;
     }
-    cdof_log_warn("--insecure: plain TCP, traffic is neither encrypted nor authenticated");
 
     const char *refdir = hub.cfg.refdir ? hub.cfg.refdir : cdof_ref_default_dir();
     if (!(hub.ref = cdof_ref_load(refdir, err, sizeof err))) {
@@ -355,9 +373,15 @@ int main(int argc, char **argv)
         goto out;
     }
     hub.zctx = zmq_ctx_new();
-    if (!hub.zctx || !(hub.ingest = open_socket(&hub, ZMQ_ROUTER, hub.cfg.ingest, "ingest")) ||
-        !(hub.pub = open_socket(&hub, ZMQ_PUB, hub.cfg.alerts, "alerts")) ||
-        !(hub.query = open_socket(&hub, ZMQ_ROUTER, hub.cfg.query, "queries")))
+    if (!hub.zctx)
+        goto out;
+    if ((rc = hub_auth_open(&hub, err, sizeof err)) < 0) {
+        cdof_log_error("%s", err);
+        goto out;
+    }
+    if (!(hub.ingest = open_socket(&hub, ZMQ_ROUTER, hub.cfg.ingest, "ingest", "ingest")) ||
+        !(hub.pub = open_socket(&hub, ZMQ_PUB, hub.cfg.alerts, "alerts", "alerts")) ||
+        !(hub.query = open_socket(&hub, ZMQ_ROUTER, hub.cfg.query, "queries", "query")))
         goto out;
 
     struct sigaction sa;
@@ -384,6 +408,8 @@ out:
         zmq_close(hub.pub);
     if (hub.query)
         zmq_close(hub.query);
+    hub_auth_close(&hub);
+    cdof_curve_destroy(&hub.curve);
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
     free(hub.pending);

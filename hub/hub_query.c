@@ -895,10 +895,17 @@ int hub_query_handle(hub_t *hub)
     reply_t rp;
     int rc = reply_init(&rp, &resp);
     Cdof__V1__QueryRequest *req = NULL;
-    if (rc == 0 && frames == 1)
+    /* A key revoked since it connected is not served (ZAP admitted it; the registry changed). */
+    const hub_party_t *party;
+    bool allowed = rc == 0 && hub_auth_sender(hub, frames ? &body : &rid, "query", &party, rp.error,
+                                              sizeof rp.error) == 0;
+    if (allowed && frames == 1)
         req = cdof_wire_query_request_decode(zmq_msg_data(&body), zmq_msg_size(&body), rp.error,
                                              sizeof rp.error);
-    if (rc == 0 && !req) {
+    if (rc == 0 && !allowed) {
+        resp.status = CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN;
+        cdof_log_warn("query refused: %s", rp.error);
+    } else if (rc == 0 && !req) {
         resp.status = CDOF__V1__QUERY_STATUS__QUERY_STATUS_BAD_REQUEST;
         if (frames != 1)
             snprintf(rp.error, sizeof rp.error, "expected one frame, a QueryRequest");

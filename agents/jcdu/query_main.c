@@ -16,6 +16,7 @@
 
 #include "cdof_clock.h"
 #include "cdof_config.h"
+#include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_period.h"
@@ -45,6 +46,7 @@ typedef struct {
     char *as_of, *partnership, *team, *region, *state, *year, *out, *members;
     bool internal;
     char *until, *reason, *by, *note; /* issue 6: silence and ack */
+    char *key, *server_key;           /* CURVE key files */
 } query_cfg_t;
 
 static const cdof_opt_t query_opts[] = {
@@ -57,9 +59,11 @@ static const cdof_opt_t query_opts[] = {
     {"hub", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, hub), "EP",
      "the hub's query endpoint, e.g. tcp://hub.example:7402 (required)"},
     {"insecure", CDOF_OPT_BOOL, "false", 0, 0, offsetof(query_cfg_t, insecure), NULL,
-     "plain TCP without CURVE (required until CURVE keys are supported)"},
+     "plain TCP without CURVE (logged as a warning)"},
     {"internal", CDOF_OPT_BOOL, "false", 0, 0, offsetof(query_cfg_t, internal), NULL,
      "report: show true small counts, for official use only (every page is marked so)"},
+    {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, key), "FILE",
+     "this client's secret key (NAME.key from cdof-keygen, mode 0600)"},
     {"members", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, members), "CODE,...",
      "area: profile a partnership of these areas as one, named by the area argument"},
     {"out", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, out), "FILE",
@@ -70,6 +74,8 @@ static const cdof_opt_t query_opts[] = {
      "milestones: only this partnership"},
     {"region", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, region), "CODE",
      "alerts: only this region (E12000001..9)"},
+    {"server-key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, server_key), "FILE",
+     "the hub's public key (hub.pub)"},
     {"since", CDOF_OPT_INT, "0", 0, LONG_MAX, offsetof(query_cfg_t, since), "N",
      "alerts: only those with a sequence greater than N"},
     {"state", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, state), "STATE",
@@ -97,7 +103,8 @@ static const cdof_opt_t query_opts[] = {
 
 static const cdof_config_spec_t query_spec = {
     .program = PROGRAM,
-    .usage = PROGRAM " --hub EP [--format table|csv|json] [--insecure] [--timeout-ms N] COMMAND\n"
+    .usage = PROGRAM " --hub EP (--key FILE --server-key FILE | --insecure)\n"
+                     "       [--format table|csv|json] [--timeout-ms N] COMMAND\n"
                      "\n"
                      "commands:\n"
                      "  area CODE [PERIOD]         every metric for an area against England "
@@ -452,6 +459,7 @@ int main(int argc, char **argv)
     char err[512] = "";
     int status = EXIT_USAGE;
     void *ctx = NULL, *sock = NULL;
+    cdof_curve_t *curve = NULL;
     cdof_qo_pages_t pages = {0};
     cdof_qo_table_t *table = NULL;
     cdof_qo_format_t format;
@@ -512,9 +520,10 @@ int main(int argc, char **argv)
     bool is_alerts = !strcmp(cmd->name, "alerts"), is_series = !strcmp(cmd->name, "series");
     if ((status = check_command_flags(cmd->name, &cfg)) != EXIT_OK)
         goto done;
-    status = EXIT_USAGE;
-    if (!cfg.insecure) {
-        fprintf(stderr, PROGRAM ": CURVE keys are not supported yet: pass --insecure\n");
+    if ((rc = cdof_curve_open(cfg.insecure, false, cfg.key, cfg.server_key, &curve, err,
+                              sizeof err)) < 0) {
+        fprintf(stderr, PROGRAM ": %s\n", err);
+        status = rc == CDOF_EINVALID ? EXIT_USAGE : EXIT_HUB_ERROR;
         goto done;
     }
 
@@ -590,13 +599,13 @@ int main(int argc, char **argv)
     }
     req.page_size = (uint32_t)cfg.page_size;
 
-    cdof_log_warn("--insecure: plain TCP, neither encrypted nor authenticated");
     status = EXIT_HUB_ERROR;
     int linger = 0;
     int64_t maxmsg = CDOF_WIRE_MAX_RESPONSE;
     if (!(ctx = zmq_ctx_new()) || !(sock = zmq_socket(ctx, ZMQ_DEALER)) ||
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0) {
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
+        cdof_curve_apply(curve, sock, NULL) < 0) {
         fprintf(stderr, PROGRAM ": cannot create a socket: %s\n", zmq_strerror(zmq_errno()));
         goto done;
     }
@@ -644,6 +653,7 @@ done:
         zmq_close(sock);
     if (ctx)
         zmq_ctx_term(ctx);
+    cdof_curve_destroy(&curve);
     cdof_strlist_free(&pos);
     cdof_config_free(&query_spec, &cfg);
     return status;

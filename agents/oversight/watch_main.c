@@ -23,6 +23,7 @@
 
 #include "cdof_clock.h"
 #include "cdof_config.h"
+#include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_ref.h"
@@ -48,8 +49,9 @@ typedef struct {
     char *state;
     long timeout_ms;
     cdof_strlist_t topics;
-    bool show_muted; /* issue 6 */
-    long resync_ms;  /* issue 6 */
+    bool show_muted;        /* issue 6 */
+    long resync_ms;         /* issue 6 */
+    char *key, *server_key; /* CURVE key files */
 } watch_cfg_t;
 
 static const cdof_opt_t watch_opts[] = {
@@ -64,7 +66,11 @@ static const cdof_opt_t watch_opts[] = {
     {"hub-query", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, hub_query), "EP",
      "the hub's query endpoint, e.g. tcp://hub.example:7402 (required)"},
     {"insecure", CDOF_OPT_BOOL, "false", 0, 0, offsetof(watch_cfg_t, insecure), NULL,
-     "plain TCP without CURVE (required until CURVE keys are supported)"},
+     "plain TCP without CURVE (logged as a warning)"},
+    {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, key), "FILE",
+     "this watcher's secret key (NAME.key from cdof-keygen, mode 0600)"},
+    {"server-key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, server_key), "FILE",
+     "the hub's public key (hub.pub)"},
     {"state", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, state), "FILE",
      "keep the last sequence delivered in FILE, to resume from it"},
     {"timeout-ms", CDOF_OPT_INT, "5000", 1, 3600000, offsetof(watch_cfg_t, timeout_ms), "N",
@@ -74,14 +80,18 @@ static const cdof_opt_t watch_opts[] = {
     /* Issue 6. */
     {"show-muted", CDOF_OPT_BOOL, "false", 0, 0, offsetof(watch_cfg_t, show_muted), NULL,
      "also print (and --exec) alerts a silence or an inhibition muted"},
-    {"resync-ms", CDOF_OPT_INT, "30000", 100, 3600000, offsetof(watch_cfg_t, resync_ms), "N",
+    /* Alerts published before the subscription reached the hub (a CURVE handshake takes a
+     * moment), while the hub made subscribers reconnect, or a lost last message, are otherwise
+     * only noticed when a later alert shows the gap. */
+    {"resync-ms", CDOF_OPT_INT, "5000", 100, 3600000, offsetof(watch_cfg_t, resync_ms), "N",
      "ask the hub for anything missed after N ms without an alert (a lost last message)"},
 };
 
 static const cdof_config_spec_t watch_spec = {
     .program = PROGRAM,
     .usage = PROGRAM " --hub-alerts EP --hub-query EP [--topic PREFIX]... [--state FILE]\n"
-                     "       [--format text|json] [--exec CMD] [--insecure]",
+                     "       [--format text|json] [--exec CMD]\n"
+                     "       (--key FILE --server-key FILE | --insecure)",
     .summary = "follow the cdof hub's alerts, each printed once and in order",
     .opts = watch_opts,
     .nopts = sizeof watch_opts / sizeof watch_opts[0],
@@ -102,6 +112,7 @@ typedef struct {
     void *ctx, *sub, *query;
     uint64_t last; /* the last sequence delivered */
     uint64_t next_id;
+    cdof_curve_t *curve; /* keys for both sockets; plain TCP with --insecure */
 } watch_t;
 
 /* --- the state file --- */
@@ -452,7 +463,9 @@ static int open_sockets(watch_t *w)
         zmq_setsockopt(w->sub, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_setsockopt(w->sub, ZMQ_MAXMSGSIZE, &alert_max, sizeof alert_max) < 0 ||
         zmq_setsockopt(w->query, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(w->query, ZMQ_MAXMSGSIZE, &reply_max, sizeof reply_max) < 0) {
+        zmq_setsockopt(w->query, ZMQ_MAXMSGSIZE, &reply_max, sizeof reply_max) < 0 ||
+        cdof_curve_apply(w->curve, w->sub, NULL) < 0 ||
+        cdof_curve_apply(w->curve, w->query, NULL) < 0) {
         fprintf(stderr, PROGRAM ": cannot create sockets: %s\n", zmq_strerror(zmq_errno()));
         return EXIT_FAIL;
     }
@@ -499,8 +512,6 @@ static int check_usage(watch_t *w, int argc, char **argv, int *status)
                 w->cfg.format);
     } else if (w->cfg.exec && !*w->cfg.exec) {
         fprintf(stderr, PROGRAM ": --exec needs a command\n");
-    } else if (!w->cfg.insecure) {
-        fprintf(stderr, PROGRAM ": CURVE keys are not supported yet: pass --insecure\n");
     } else if (!w->cfg.topics.count && cdof_strlist_add(&w->cfg.topics, DEFAULT_TOPIC) < 0) {
         fprintf(stderr, PROGRAM ": out of memory\n");
         *status = EXIT_FAIL;
@@ -534,7 +545,13 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a closed pipe shows up as a write error instead */
 
-    cdof_log_warn("--insecure: plain TCP, neither encrypted nor authenticated");
+    int crc = cdof_curve_open(w.cfg.insecure, false, w.cfg.key, w.cfg.server_key, &w.curve, err,
+                              sizeof err);
+    if (crc < 0) {
+        fprintf(stderr, PROGRAM ": %s\n", err);
+        status = crc == CDOF_EINVALID ? EXIT_USAGE : EXIT_FAIL;
+        goto done;
+    }
     if (!w.json) {
         w.ref = cdof_ref_load(cdof_ref_default_dir(), err, sizeof err);
         if (!w.ref)
@@ -590,6 +607,7 @@ done:
     if (w.ctx)
         zmq_ctx_term(w.ctx);
     cdof_ref_destroy(&w.ref);
+    cdof_curve_destroy(&w.curve);
     cdof_config_free(&watch_spec, &w.cfg);
     return status;
 }

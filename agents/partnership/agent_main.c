@@ -19,6 +19,7 @@
 #include "cdof_clock.h"
 #include "cdof_config.h"
 #include "cdof_csv.h"
+#include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_period.h"
@@ -37,6 +38,7 @@ typedef struct {
     long heartbeat_ms;
     bool insecure, national;
     long rescan_ms, retain_hours, window;
+    char *key, *server_key; /* CURVE key files */
 } agent_config_t;
 
 #define OPT(name, type, def, min, max, field, arg, help)                                           \
@@ -63,7 +65,9 @@ static const cdof_opt_t agent_opts[] = {
         "this agent's id (an area code for a "
         "single-area partnership)"),
     OPT("insecure", CDOF_OPT_BOOL, NULL, 0, 0, insecure, NULL,
-        "plain TCP without CURVE encryption (required until CURVE keys are supported)"),
+        "plain TCP without CURVE (logged as a warning at every start)"),
+    OPT("key", CDOF_OPT_STRING, NULL, 0, 0, key, "FILE",
+        "this agent's secret key (NAME.key from cdof-keygen, mode 0600)"),
     OPT("log-file", CDOF_OPT_STRING, NULL, 0, 0, log_file, "FILE",
         "log to FILE instead of stderr (reopened on SIGHUP)"),
     OPT("log-level", CDOF_OPT_STRING, "info", 0, 0, log_level, "L", "error, warn, info or debug"),
@@ -79,16 +83,19 @@ static const cdof_opt_t agent_opts[] = {
         "look in SPOOL/in every N ms (changes are also watched)"),
     OPT("retain-hours", CDOF_OPT_INT, "720", 0, 87600, retain_hours, "N",
         "keep acknowledged entries N hours, for a hub restored from a backup"),
+    OPT("server-key", CDOF_OPT_STRING, NULL, 0, 0, server_key, "FILE",
+        "the hub's public key (hub.pub)"),
     OPT("spool", CDOF_OPT_STRING, NULL, 0, 0, spool, "DIR",
         "drop directory: CSV files go into DIR/in, then DIR/done or DIR/rejected"),
-    OPT("window", CDOF_OPT_INT, "256", 1, 10000, window, "N",
+    OPT("window", CDOF_OPT_INT, "256", 1, 512, window, "N",
         "unacknowledged envelopes in flight at most"),
 };
 
 static const cdof_config_spec_t agent_spec = {
     .program = "cdof-agent",
     .usage = "cdof-agent --id ID --hub EP --spool DIR --data DIR [--areas CODE,...|--national]\n"
-             "                  [--partnership NAME] [--insecure] [--window N] [--heartbeat-ms N]\n"
+             "                  [--partnership NAME] (--key FILE --server-key FILE | --insecure)\n"
+             "                  [--window N] [--heartbeat-ms N]\n"
              "                  [--ack-timeout-ms N] [--rescan-ms N] [--log-level L]\n"
              "       cdof-agent status --data DIR [--format text|json]\n"
              "       cdof-agent milestone KIND --date YYYY-MM-DD [--ref URL] [--note TEXT] "
@@ -638,7 +645,9 @@ static void on_hup(uv_signal_t *h, int signum)
                  {"data", offsetof(agent_config_t, data)},
                  {"partnership", offsetof(agent_config_t, partnership)},
                  {"refdir", offsetof(agent_config_t, refdir)},
-                 {"log-file", offsetof(agent_config_t, log_file)}};
+                 {"log-file", offsetof(agent_config_t, log_file)},
+                 {"key", offsetof(agent_config_t, key)},
+                 {"server-key", offsetof(agent_config_t, server_key)}};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         const char *a = *(char **)(void *)((char *)cur + fixed[i].off);
         const char *b = *(char **)(void *)((char *)&fresh + fixed[i].off);
@@ -676,10 +685,6 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
                            cfg->id);
     if (cfg->national && cfg->areas.count)
         return usage_error("%s", "--areas and --national exclude each other");
-    if (!cfg->insecure) {
-        fprintf(stderr, "cdof-agent: CURVE keys are not supported yet: pass --insecure\n");
-        return EXIT_USAGE;
-    }
     const char *partnership = cfg->partnership ? cfg->partnership : cfg->id;
     if (!valid_id(partnership, true))
         return usage_error("--partnership '%s' must be 1 to 64 printable characters", partnership);
@@ -692,6 +697,7 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
     void *zctx = NULL;
     bool loop_init = false;
     char *queue = NULL;
+    cdof_curve_t *curve = NULL;
     cdof_scope_t scope = {.national = cfg->national};
     const char *own_area[1] = {cfg->id};
 
@@ -718,12 +724,18 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
             goto done;
         }
     }
-    cdof_log_warn("plain TCP: traffic is not encrypted");
+    int rc =
+        cdof_curve_open(cfg->insecure, false, cfg->key, cfg->server_key, &curve, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "cdof-agent: %s\n", err);
+        status = rc == CDOF_EINVALID ? EXIT_USAGE : 1;
+        goto done;
+    }
     if (mkdir(cfg->data, 0750) < 0 && errno != EEXIST) {
         fprintf(stderr, "cdof-agent: cannot create %s: %s\n", cfg->data, strerror(errno));
         goto done;
     }
-    int rc = agent_outbox_open(cfg->data, false, &ob, err, sizeof err);
+    rc = agent_outbox_open(cfg->data, false, &ob, err, sizeof err);
     if (rc == CDOF_ELOCKED) {
         fprintf(stderr, "cdof-agent: another cdof-agent is already running with --data %s\n",
                 cfg->data);
@@ -757,7 +769,8 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
                               .window = cfg->window,
                               .heartbeat_ms = cfg->heartbeat_ms,
                               .ack_timeout_ms = cfg->ack_timeout_ms,
-                              .retain_ms = cfg->retain_hours * 3600 * 1000};
+                              .retain_ms = cfg->retain_hours * 3600 * 1000,
+                              .curve = curve};
     if (agent_sender_new(&d.loop, zctx, ob, &so, &d.sender, err, sizeof err) < 0) {
         fprintf(stderr, "cdof-agent: %s\n", err);
         goto done;
@@ -811,6 +824,7 @@ done:
         zmq_ctx_term(zctx);
     agent_outbox_close(&ob);
     cdof_ref_destroy(&ref);
+    cdof_curve_destroy(&curve);
     free(queue);
     return status;
 }

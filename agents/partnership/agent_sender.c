@@ -40,6 +40,7 @@ struct agent_sender {
     agent_outbox_t *ob;
     char *endpoint, *agent_id;
     long window, hb_ms, ack_timeout_ms, retain_ms;
+    const cdof_curve_t *curve; /* borrowed: keys for every socket this sender opens */
 
     bool ready;      /* the hub answered since the socket opened */
     bool ever_ready; /* for the log: first contact or a return */
@@ -455,13 +456,13 @@ static void handle_ack(agent_sender_t *s, const void *data, size_t len)
         s->rtt_ms = (7 * s->rtt_ms + sample) / 8;
         s->hb_sent_at = 0;
     }
+    /* A heartbeat's mark is applied after this ack's entries: it covers them too, and applied
+     * first it would settle a REJECTED entry as accepted and lose its reason. */
+    bool mark = s->ready && ack->heartbeat;
     if (!s->ready) {
         s->ready = true;
         flush_settle(s);
         on_first_contact(s, ack);
-    } else if (ack->heartbeat) {
-        flush_settle(s);
-        on_hub_mark(s, ack->high_water);
     }
     bool rejected = false;
     for (size_t i = 0; i < ack->n_entries; i++) {
@@ -486,8 +487,10 @@ static void handle_ack(agent_sender_t *s, const void *data, size_t len)
         }
     }
     /* Reasons point into ack: record rejections before it is freed. */
-    if (rejected || ack->resend_from)
+    if (rejected || ack->resend_from || mark)
         flush_settle(s);
+    if (mark)
+        on_hub_mark(s, ack->high_water);
     if (ack->resend_from) {
         if (resend_is_stale(s, ack, cdof_clock_mono_ms()))
             cdof_log_debug("ignoring a stale request to resend from seq %llu",
@@ -592,7 +595,8 @@ static int open_socket(agent_sender_t *s, char *err, size_t errlen)
     s->sock = zmq_socket(s->zctx, ZMQ_DEALER);
     if (!s->sock)
         goto zfail;
-    if (zmq_setsockopt(s->sock, ZMQ_ROUTING_ID, s->agent_id, strlen(s->agent_id)) < 0 ||
+    if (cdof_curve_apply(s->curve, s->sock, NULL) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_ROUTING_ID, s->agent_id, strlen(s->agent_id)) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0 ||
@@ -755,6 +759,7 @@ int agent_sender_new(uv_loop_t *loop, void *zctx, agent_outbox_t *ob,
     s->zctx = zctx;
     s->ob = ob;
     s->endpoint = strdup(opts->endpoint);
+    s->curve = opts->curve;
     s->agent_id = strdup(opts->agent_id);
     if (!s->endpoint || !s->agent_id)
         goto nomem;

@@ -7,6 +7,8 @@
 
 #include <uv.h>
 
+#include "cdof_curve.h"
+
 #include "agent_outbox.h"
 
 typedef struct agent_sender agent_sender_t;
@@ -17,7 +19,8 @@ typedef struct {
     long window;          /* unacknowledged envelopes in flight */
     long heartbeat_ms;
     long ack_timeout_ms;
-    long retain_ms; /* how long settled entries are kept for a hub's resend_from */
+    long retain_ms;            /* how long settled entries are kept for a hub's resend_from */
+    const cdof_curve_t *curve; /* borrowed for the sender's life; NULL or --insecure: plain TCP */
 } agent_sender_opts_t;
 
 /* zctx and ob are borrowed for the sender's life. *out is owned by the caller:

@@ -9,16 +9,9 @@
 
 #include "cdof_csv.h"
 #include "cdof_error.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_csv: check failed: %s (line %d)\n", #cond, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* An independent strict UTF-8 check (RFC 3629). */
 static bool utf8_ok(const unsigned char *s, size_t n)

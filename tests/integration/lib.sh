@@ -17,6 +17,7 @@ IT_DIR=""
 IT_FAILED=0
 IT_PIDS=()  # pids of started processes, in start order
 IT_NAMES=() # their names (logs are $IT_DIR/logs/NAME.out and NAME.log)
+IT_CMDS=()  # their command lines (it_sec finds running hubs by them, wrapped or not)
 IT_HUB="" IT_AGENT="" IT_WATCH="" IT_QUERY="" IT_KEYGEN="" IT_REFDIR=""
 
 it_log() { printf '[%s] %s\n' "$IT_NAME" "$*" >&2; }
@@ -143,8 +144,66 @@ it_hub_endpoints() {
 # oversight or jcdu; ID the agent id or a name for the watcher or query client; AREAS, for a
 # partnership agent, its comma-separated area codes. Tests say it instead of spelling
 # --insecure so that one place decides how every party authenticates.
+#
+# CURVE by default: keys are made with cdof-keygen in $IT_DIR/keys (ROLE-ID.key, hub.key) and
+# the hub's registry ($IT_DIR/keys/registry.csv) gains a line for each new party. When a hub is
+# already running, it is sent SIGHUP and the reload is awaited, so the new party can connect.
+# IT_INSECURE=1 gives --insecure to every party instead.
 it_sec() {
-    echo --insecure
+    local role=$1 id=$2 areas=${3:-}
+    if [ "${IT_INSECURE:-0}" = 1 ]; then
+        echo --insecure
+        return 0
+    fi
+    local kd="$IT_DIR/keys"
+    mkdir -p "$kd"
+    [ -e "$kd/hub.key" ] || (cd "$kd" && "$IT_KEYGEN" hub >/dev/null) ||
+        it_fail "cdof-keygen hub failed"
+    if [ "$role" = hub ]; then
+        [ -e "$kd/registry.csv" ] || echo "public_key,id,role,partnership,areas" >"$kd/registry.csv"
+        echo --keys "$kd/registry.csv" --key "$kd/hub.key"
+        return 0
+    fi
+    local name="$role-$id"
+    if [ ! -e "$kd/$name.key" ]; then
+        (cd "$kd" && "$IT_KEYGEN" "$name" >/dev/null) || it_fail "cdof-keygen $name failed"
+        local line
+        line="$(cat "$kd/$name.pub"),$id,$role"
+        [ "$role" != partnership ] || line="$line,$id,${areas//,/;}"
+        it_registry_add "$line"
+    fi
+    echo --key "$kd/$name.key" --server-key "$kd/hub.pub"
+}
+
+# it_hub_reloads LOG: how many times the hub logging to LOG has loaded its key registry.
+it_hub_reloads() { grep -c "key registry: .* loaded" "$1" 2>/dev/null || true; }
+
+# it_registry_add LINE: appends LINE to the key registry (a whole new file renamed in, so a hub
+# never reads half of it), then has every running hub reload it and waits (10 s at most).
+it_registry_add() {
+    local reg="$IT_DIR/keys/registry.csv" i pid log before deadline
+    [ -e "$reg" ] || echo "public_key,id,role,partnership,areas" >"$reg"
+    { cat "$reg" && echo "$1"; } >"$reg.tmp"
+    mv "$reg.tmp" "$reg"
+    for i in "${!IT_PIDS[@]}"; do
+        pid=${IT_PIDS[$i]}
+        [ -n "$pid" ] && [[ " ${IT_CMDS[$i]} " == *" $IT_HUB "* ]] && kill -0 "$pid" 2>/dev/null || continue
+        log="$IT_DIR/logs/${IT_NAMES[$i]}.log"
+        deadline=$((SECONDS + 20))
+        # SIGHUP before the hub has installed its handler would kill it: wait for "ready".
+        until grep -q "ready:" "$log" 2>/dev/null; do
+            kill -0 "$pid" 2>/dev/null || continue 2
+            [ $SECONDS -lt $deadline ] || it_fail "${IT_NAMES[$i]} not ready after 20 s"
+            sleep 0.1
+        done
+        before=$(it_hub_reloads "$log")
+        kill -HUP "$pid"
+        deadline=$((SECONDS + 10))
+        while [ "$(it_hub_reloads "$log")" -le "$before" ]; do
+            [ $SECONDS -lt $deadline ] || it_fail "${IT_NAMES[$i]} did not reload its keys in 10 s"
+            sleep 0.1
+        done
+    done
 }
 
 # it_start NAME CMD ARGS...: runs CMD in the background, stdout to logs/NAME.out, stderr to
@@ -155,6 +214,7 @@ it_start() {
     "$@" </dev/null >"$IT_DIR/logs/$name.out" 2>"$IT_DIR/logs/$name.log" &
     IT_PIDS+=($!)
     IT_NAMES+=("$name")
+    IT_CMDS+=("$*") # a hub may run under a wrapper (ip netns exec NS cdof-hub ...)
 }
 
 it_pid() {

@@ -1,8 +1,10 @@
 /* The hub's ingest contract (proto/PROTOCOL.md) against a real cdof-hub process, spoken to
- * directly over ipc:// sockets in a temporary directory: acks after commit, duplicates,
- * rejections that stay rejected, gaps answered with resend_from, identities that must match,
- * malformed input that leaves the hub serving. Every wait is bounded. */
+ * directly over ipc:// sockets in a temporary directory, with CURVE keys made here and a key
+ * registry: acks after commit, duplicates, rejections that stay rejected, gaps answered with
+ * resend_from, identities that must match, malformed input that leaves the hub serving. Every
+ * wait is bounded. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -25,20 +28,41 @@ static const char *hub_path, *ref_dir;
 static char dir[256], ingest_ep[320], query_ep[320];
 static pid_t hub_pid;
 static void *zctx;
-static void *sockets[16]; /* closed in teardown too, so a failed assertion cannot hang it */
+static void *sockets[32]; /* closed in teardown too, so a failed assertion cannot hang it */
 static size_t nsockets;
 
-static void *dealer(const char *id, const char *ep)
+/* CURVE key pairs (Z85): the hub's, and one per registered client. */
+typedef struct {
+    char pub[41], sec[41];
+} keypair_t;
+enum { K_HUB, K_LA1, K_LA2, K_LA3, K_JCDU, K_WATCH, K_HB, K_COUNT };
+static keypair_t keys[K_COUNT];
+
+static void *dealer_with(const char *id, const char *ep, const keypair_t *k)
 {
     void *s = zmq_socket(zctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, keys[K_HUB].pub, 40);
+    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, k->pub, 40);
+    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, k->sec, 40);
     if (id)
         zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
     assert_int_equal(zmq_connect(s, ep), 0);
     if (nsockets < sizeof sockets / sizeof sockets[0])
         sockets[nsockets++] = s;
     return s;
+}
+
+/* An ingest client with its registered key: id names the connection and picks the key. */
+static void *dealer(const char *id, const char *ep)
+{
+    int k = !id                        ? K_LA3
+            : strcmp(id, "la-1") == 0  ? K_LA1
+            : strcmp(id, "la-2") == 0  ? K_LA2
+            : strcmp(id, "la-hb") == 0 ? K_HB
+                                       : K_LA3;
+    return dealer_with(id, ep, &keys[k]);
 }
 
 static void send_msg(void *s, const ProtobufCMessage *m)
@@ -68,8 +92,8 @@ static Cdof__V1__Ack *recv_ack(void *s)
     return ack;
 }
 
-static void send_update(void *s, const char *agent, uint64_t seq, double num, double den,
-                        const char *note)
+static void send_update_area(void *s, const char *agent, uint64_t seq, const char *area, double num,
+                             double den, const char *note)
 {
     Cdof__V1__Period p = CDOF__V1__PERIOD__INIT;
     cdof_period_t period;
@@ -78,7 +102,7 @@ static void send_update(void *s, const char *agent, uint64_t seq, double num, do
     cdof_wire_period_to_msg(&period, &p);
     Cdof__V1__MetricUpdate u = CDOF__V1__METRIC_UPDATE__INIT;
     u.metric_id = (char *)"continuity_of_care";
-    u.area_code = (char *)"E06000009";
+    u.area_code = (char *)area;
     u.period = &p;
     u.has_numerator = u.has_denominator = true;
     u.numerator = num;
@@ -90,6 +114,12 @@ static void send_update(void *s, const char *agent, uint64_t seq, double num, do
     env.body_case = CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE;
     env.metric_update = &u;
     send_msg(s, &env.base);
+}
+
+static void send_update(void *s, const char *agent, uint64_t seq, double num, double den,
+                        const char *note)
+{
+    send_update_area(s, agent, seq, "E06000009", num, den, note);
 }
 
 /* Sends one update and expects one entry back with the given status. */
@@ -106,14 +136,12 @@ static void expect(void *s, const char *agent, uint64_t seq, double num, double 
     cdof__v1__ack__free_unpacked(ack, NULL);
 }
 
-static Cdof__V1__QueryResponse *query_agents(int wait_ms)
+/* Sends req from a new connection with key k; the response, or NULL after wait_ms. */
+static Cdof__V1__QueryResponse *query_as(const keypair_t *k, Cdof__V1__QueryRequest *req,
+                                         int wait_ms)
 {
-    void *q = dealer(NULL, query_ep);
-    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
-    req.request_id = 7;
-    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
-    req.agents = true;
-    send_msg(q, &req.base);
+    void *q = dealer_with(NULL, query_ep, k);
+    send_msg(q, &req->base);
     zmq_pollitem_t it = {q, 0, ZMQ_POLLIN, 0};
     Cdof__V1__QueryResponse *resp = NULL;
     if (zmq_poll(&it, 1, wait_ms) == 1) {
@@ -131,23 +159,102 @@ static Cdof__V1__QueryResponse *query_agents(int wait_ms)
     return resp;
 }
 
+static Cdof__V1__QueryResponse *query_agents(int wait_ms)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    req.request_id = 7;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
+    req.agents = true;
+    return query_as(&keys[K_JCDU], &req, wait_ms);
+}
+
+static char reg_path[300], log_path[300];
+
+/* Writes the key registry (renamed in whole, as an operator's tool should); la-3 and the
+ * oversight watcher only while not revoked. la-2 reports E06000008, the others E06000009.
+ * Returns 0 or -1. */
+static bool with_la3 = true, with_watch = true;
+static int write_registry(void)
+{
+    char tmp[310];
+    snprintf(tmp, sizeof tmp, "%s.tmp", reg_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "public_key,id,role,partnership,areas\n");
+    fprintf(f, "%s,la-1,partnership,,E06000009\n", keys[K_LA1].pub);
+    fprintf(f, "%s,la-2,partnership,,E06000008\n", keys[K_LA2].pub);
+    if (with_la3)
+        fprintf(f, "%s,la-3,partnership,,E06000009\n", keys[K_LA3].pub);
+    fprintf(f, "%s,la-hb,partnership,,E06000001\n", keys[K_HB].pub);
+    fprintf(f, "%s,jcdu,jcdu\n", keys[K_JCDU].pub);
+    if (with_watch)
+        fprintf(f, "%s,watch,oversight\n", keys[K_WATCH].pub);
+    return fclose(f) == 0 && rename(tmp, reg_path) == 0 ? 0 : -1;
+}
+
+/* Makes every key pair and writes the hub's secret key file (mode 0600) and the registry. */
+static int write_keys(const char *key_path)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        if (zmq_curve_keypair(keys[i].pub, keys[i].sec) != 0)
+            return -1;
+    FILE *f = fopen(key_path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%s\n%s\n", keys[K_HUB].sec, keys[K_HUB].pub);
+    if (fclose(f) != 0 || chmod(key_path, 0600) != 0)
+        return -1;
+    return write_registry();
+}
+
+/* Lines of the hub's log that contain needle. */
+static int log_count(const char *needle)
+{
+    FILE *f = fopen(log_path, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* Waits (WAIT_MS at most) for more than `before` lines with needle in the hub's log. */
+static void wait_log(const char *needle, int before)
+{
+    for (int i = 0; i < WAIT_MS / 50; i++) {
+        if (log_count(needle) > before)
+            return;
+        usleep(50000);
+    }
+    fail_msg("the hub did not log '%s' within %d ms", needle, WAIT_MS);
+}
+
 static int start_hub(void **state)
 {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/cdof-hubproto-XXXXXX");
     if (!mkdtemp(dir))
         return -1;
+    char key_path[300];
+    snprintf(key_path, sizeof key_path, "%s/hub.key", dir);
+    snprintf(reg_path, sizeof reg_path, "%s/registry.csv", dir);
+    snprintf(log_path, sizeof log_path, "%s/hub.log", dir);
+    if (write_keys(key_path) < 0)
+        return -1;
     snprintf(ingest_ep, sizeof ingest_ep, "ipc://%s/ingest", dir);
     snprintf(query_ep, sizeof query_ep, "ipc://%s/query", dir);
-    char data[300], alerts[320], log[300];
+    char data[300], alerts[320];
     snprintf(data, sizeof data, "%s/hub", dir);
     snprintf(alerts, sizeof alerts, "ipc://%s/alerts", dir);
-    snprintf(log, sizeof log, "%s/hub.log", dir);
     hub_pid = fork();
     if (hub_pid == 0) {
         execl(hub_path, hub_path, "--data", data, "--ingest", ingest_ep, "--alerts", alerts,
-              "--query", query_ep, "--refdir", ref_dir, "--insecure", "--log-file", log,
-              (char *)NULL);
+              "--query", query_ep, "--refdir", ref_dir, "--keys", reg_path, "--key", key_path,
+              "--log-file", log_path, (char *)NULL);
         _exit(127);
     }
     zctx = zmq_ctx_new();
@@ -250,6 +357,26 @@ static void test_sequence_rules(void **state)
     cdof__v1__query_response__free_unpacked(r, NULL);
 }
 
+/* One ack (WAIT_MS at most) with one entry of the given status. Returns the reason (static). */
+static const char *expect_one(void *s, uint64_t seq, Cdof__V1__AckStatus status)
+{
+    static char reason[1100];
+    Cdof__V1__Ack *ack = recv_ack(s);
+    assert_int_equal(ack->n_entries, 1);
+    assert_int_equal(ack->entries[0]->sequence, seq);
+    assert_int_equal(ack->entries[0]->status, status);
+    snprintf(reason, sizeof reason, "%s", ack->entries[0]->reason);
+    cdof__v1__ack__free_unpacked(ack, NULL);
+    return reason;
+}
+
+/* True when s gets any message within ms. */
+static bool answered_within(void *s, int ms)
+{
+    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+    return zmq_poll(&it, 1, ms) == 1;
+}
+
 static void send_heartbeat(void *s, const char *agent, uint64_t depth, uint64_t oldest_ms,
                            uint64_t written)
 {
@@ -300,6 +427,206 @@ static void test_heartbeats_recorded(void **state)
     cdof__v1__ack__free_unpacked(ack, NULL);
 }
 
+/* The registry decides what a key may write: la-2 holds E06000008 only. */
+static void test_authorisation(void **state)
+{
+    (void)state;
+    const Cdof__V1__AckStatus OK = CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED,
+                              REJ = CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED;
+    void *b = dealer("la-2", ingest_ep);
+    send_update_area(b, "la-2", 1, "E06000009", 33, 50, "");
+    const char *why = expect_one(b, 1, REJ);
+    if (!strstr(why, "not one of this agent's areas"))
+        fail_msg("reason '%s' does not name the area as outside the partnership", why);
+    /* Recorded: sent again, the same rejection. */
+    send_update_area(b, "la-2", 1, "E06000009", 33, 50, "");
+    assert_non_null(strstr(expect_one(b, 1, REJ), "not one of this agent's areas"));
+    send_update_area(b, "la-2", 2, "E06000008", 20, 50, "");
+    expect_one(b, 2, OK);
+
+    /* A milestone for another partnership. */
+    Cdof__V1__MilestoneEvent ev = CDOF__V1__MILESTONE_EVENT__INIT;
+    ev.milestone_id = (char *)"delivery_plan";
+    ev.partnership = (char *)"la-1";
+    ev.date = 19358; /* 2023-01-01 */
+    Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
+    env.agent_id = (char *)"la-2";
+    env.sequence = 3;
+    env.body_case = CDOF__V1__ENVELOPE__BODY_MILESTONE_EVENT;
+    env.milestone_event = &ev;
+    send_msg(b, &env.base);
+    why = expect_one(b, 3, REJ);
+    if (!strstr(why, "is not this agent's"))
+        fail_msg("reason '%s' does not say the partnership is another's", why);
+
+    /* Nothing of la-2's was stored for E06000009: the series holds la-1's latest value. */
+    Cdof__V1__SeriesQuery sq = CDOF__V1__SERIES_QUERY__INIT;
+    sq.metric_id = (char *)"continuity_of_care";
+    sq.area_code = (char *)"E06000009";
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    req.request_id = 9;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_SERIES;
+    req.series = &sq;
+    Cdof__V1__QueryResponse *r = query_as(&keys[K_JCDU], &req, WAIT_MS);
+    assert_non_null(r);
+    assert_int_equal(r->n_rows, 1);
+    assert_true(r->rows[0]->numerator == 8.0);
+    cdof__v1__query_response__free_unpacked(r, NULL);
+}
+
+/* Garbage, wrong field types, truncated and oversized messages, an absurd sequence and a flood
+ * from one client: the hub keeps serving the others. */
+static void test_hostile_input(void **state)
+{
+    (void)state;
+    void *g = dealer(NULL, ingest_ep); /* la-3's key, a routing id ZeroMQ picks */
+    static const uint8_t wrong_type[] = {0x08, 0x05, 0x10, 0x01}; /* agent_id as a varint */
+    static const uint8_t bad_length[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f};
+    assert_int_equal(zmq_send(g, wrong_type, sizeof wrong_type, 0), (int)sizeof wrong_type);
+    assert_int_equal(zmq_send(g, bad_length, sizeof bad_length, 0), (int)sizeof bad_length);
+    assert_int_equal(zmq_send(g, "", 0, 0), 0);
+    /* A valid envelope cut short. */
+    Cdof__V1__Heartbeat hb = CDOF__V1__HEARTBEAT__INIT;
+    Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
+    env.agent_id = (char *)"la-3";
+    env.body_case = CDOF__V1__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(cdof_wire_pack(&env.base, &buf, &len), 0);
+    assert_int_equal(zmq_send(g, buf, len / 2, 0), (int)(len / 2));
+    free(buf);
+    /* Larger than ZMQ_MAXMSGSIZE: the hub drops the connection (ZeroMQ reconnects it). */
+    static uint8_t big[CDOF_WIRE_MAX_MESSAGE + 4096];
+    memset(big, 0x0a, sizeof big);
+    assert_int_equal(zmq_send(g, big, sizeof big, 0), (int)sizeof big);
+
+    /* A flood from la-3: thousands of envelopes, acknowledgements never read. */
+    void *f = dealer("la-3", ingest_ep);
+    for (uint64_t seq = 1; seq <= 3000; seq++) {
+        send_update(f, "la-3", seq, 1, 50, "");
+        if (seq % 500 == 0)
+            assert_int_equal(zmq_send(f, "\xff\xfe garbage", 10, 0), 10);
+    }
+
+    /* la-1 is served meanwhile. */
+    void *a = dealer("la-1", ingest_ep);
+    send_heartbeat(a, "la-1", 0, 0, 0);
+    Cdof__V1__Ack *ack = recv_ack(a);
+    assert_true(ack->heartbeat);
+    assert_int_equal(ack->high_water, 5);
+    cdof__v1__ack__free_unpacked(ack, NULL);
+    /* A sequence absurdly far ahead is rejected, and the mark stays. */
+    send_update(a, "la-1", 5 + 200000000ULL, 9, 50, "");
+    assert_non_null(strstr(
+        expect_one(a, 5 + 200000000ULL, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED), "jumps"));
+    expect(a, "la-1", 6, 9, 50, "", CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED, NULL);
+}
+
+/* Only registered keys connect; a key revoked by a reload (SIGHUP) is refused, on new
+ * connections and on the one it already had. */
+static void test_unknown_and_revoked(void **state)
+{
+    (void)state;
+    keypair_t stranger;
+    assert_int_equal(zmq_curve_keypair(stranger.pub, stranger.sec), 0);
+    int refused = log_count("refused an unknown key");
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    req.request_id = 11;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
+    req.agents = true;
+    assert_null(query_as(&stranger, &req, 1000));
+    wait_log("refused an unknown key", refused);
+    /* A reader's key may not send, and an agent's key may not query. */
+    void *x = dealer_with("jcdu", ingest_ep, &keys[K_JCDU]);
+    send_heartbeat(x, "jcdu", 0, 0, 0);
+    assert_false(answered_within(x, 1000));
+    assert_null(query_as(&keys[K_LA1], &req, 1000));
+
+    /* la-3 is served on its connection; then its key is revoked. */
+    void *c = dealer_with("la-3", ingest_ep, &keys[K_LA3]);
+    send_heartbeat(c, "la-3", 0, 0, 0);
+    Cdof__V1__Ack *ack = recv_ack(c);
+    cdof__v1__ack__free_unpacked(ack, NULL);
+    int reloads = log_count("key registry:");
+    with_la3 = false;
+    assert_int_equal(write_registry(), 0);
+    assert_int_equal(kill(hub_pid, SIGHUP), 0);
+    wait_log("key registry:", reloads);
+    send_heartbeat(c, "la-3", 0, 0, 0);
+    assert_false(answered_within(c, 1000));
+    void *d = dealer_with("la-3", ingest_ep, &keys[K_LA3]);
+    send_heartbeat(d, "la-3", 0, 0, 0);
+    assert_false(answered_within(d, 1000));
+    /* The others still are. */
+    Cdof__V1__QueryResponse *r = query_agents(WAIT_MS);
+    assert_non_null(r);
+    cdof__v1__query_response__free_unpacked(r, NULL);
+}
+
+/* The next monitor event of one of the kinds in mask (WAIT_MS at most), or 0. */
+static int next_event(void *mon, int mask)
+{
+    for (int i = 0; i < 10; i++) { /* WAIT_MS in all */
+        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, WAIT_MS / 10) != 1)
+            continue;
+        zmq_msg_t ev, ep;
+        zmq_msg_init(&ev);
+        zmq_msg_init(&ep);
+        int kind = 0;
+        if (zmq_msg_recv(&ev, mon, 0) >= 0 && zmq_msg_size(&ev) >= 2 &&
+            zmq_msg_recv(&ep, mon, 0) >= 0) {
+            uint16_t k;
+            memcpy(&k, zmq_msg_data(&ev), sizeof k);
+            kind = k;
+        }
+        zmq_msg_close(&ev);
+        zmq_msg_close(&ep);
+        if (kind & mask)
+            return kind;
+    }
+    return 0;
+}
+
+/* A revoked reader loses the alert stream it is subscribed to: PUB cannot refuse it per
+ * message, so the hub ends every subscription and the reconnect meets the new registry. */
+static void test_revoked_subscriber(void **state)
+{
+    (void)state;
+    char alerts_ep[320];
+    snprintf(alerts_ep, sizeof alerts_ep, "ipc://%s/alerts", dir);
+    void *sub = zmq_socket(zctx, ZMQ_SUB);
+    int linger = 0;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sub, ZMQ_CURVE_SERVERKEY, keys[K_HUB].pub, 40);
+    zmq_setsockopt(sub, ZMQ_CURVE_PUBLICKEY, keys[K_WATCH].pub, 40);
+    zmq_setsockopt(sub, ZMQ_CURVE_SECRETKEY, keys[K_WATCH].sec, 40);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    assert_true(nsockets + 2 <= sizeof sockets / sizeof sockets[0]);
+    sockets[nsockets++] = sub;
+    assert_int_equal(zmq_socket_monitor(sub, "inproc://mon-watch",
+                                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+                     0);
+    void *mon = zmq_socket(zctx, ZMQ_PAIR);
+    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger);
+    sockets[nsockets++] = mon;
+    assert_int_equal(zmq_connect(mon, "inproc://mon-watch"), 0);
+    assert_int_equal(zmq_connect(sub, alerts_ep), 0);
+    assert_int_equal(next_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+
+    int reloads = log_count("key registry:");
+    with_watch = false;
+    assert_int_equal(write_registry(), 0);
+    assert_int_equal(kill(hub_pid, SIGHUP), 0);
+    wait_log("key registry:", reloads);
+    assert_int_equal(next_event(mon, ZMQ_EVENT_DISCONNECTED), ZMQ_EVENT_DISCONNECTED);
+    assert_int_equal(
+        next_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -308,7 +635,9 @@ int main(int argc, char **argv)
     }
     hub_path = argv[1];
     ref_dir = argv[2];
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sequence_rules),
-                                       cmocka_unit_test(test_heartbeats_recorded)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sequence_rules),      cmocka_unit_test(test_heartbeats_recorded),
+        cmocka_unit_test(test_authorisation),       cmocka_unit_test(test_hostile_input),
+        cmocka_unit_test(test_unknown_and_revoked), cmocka_unit_test(test_revoked_subscriber)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }

@@ -1,0 +1,337 @@
+#include "hub_keys.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cdof_error.h"
+
+#define Z85_LEN       40
+#define ID_MAX        64
+#define LINE_MAX_LEN  8192
+#define FILE_MAX_SIZE (4 * 1024 * 1024)
+
+typedef struct {
+    hub_party_t pub;
+    char key[Z85_LEN + 1];
+    char id[ID_MAX + 1];
+    char partnership[ID_MAX + 1];
+    char **areas; /* owned; pub.scope.areas points here */
+} party_t;
+
+struct hub_keys {
+    party_t *parties; /* sorted by key once loaded */
+    size_t count, cap;
+};
+
+static const char *const ROLE_NAMES[] = {"partnership", "national", "oversight", "jcdu"};
+
+const char *hub_role_name(hub_role_t role)
+{
+    return (unsigned)role < sizeof ROLE_NAMES / sizeof ROLE_NAMES[0] ? ROLE_NAMES[role] : "?";
+}
+
+bool hub_role_may_use(hub_role_t role, const char *domain)
+{
+    if (!domain)
+        return false;
+    if (role == HUB_ROLE_PARTNERSHIP || role == HUB_ROLE_NATIONAL)
+        return strcmp(domain, "ingest") == 0;
+    return strcmp(domain, "alerts") == 0 || strcmp(domain, "query") == 0;
+}
+
+static int keys_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int keys_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return CDOF_EINVALID;
+}
+
+static void party_free(party_t *p)
+{
+    for (size_t i = 0; i < p->pub.scope.nareas; i++)
+        free(p->areas[i]);
+    free(p->areas);
+}
+
+void hub_keys_destroy(hub_keys_t **keys)
+{
+    if (!keys || !*keys)
+        return;
+    for (size_t i = 0; i < (*keys)->count; i++)
+        party_free(&(*keys)->parties[i]);
+    free((*keys)->parties);
+    free(*keys);
+    *keys = NULL;
+}
+
+/* Trims spaces and tabs at both ends, in place. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+static bool id_ok(const char *s, bool spaces)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < (spaces ? 0x20 : 0x21) || c == 0x7F || c == ',')
+            return false;
+    }
+    return true;
+}
+
+static int add_area(party_t *p, const char *code)
+{
+    if (p->pub.scope.nareas == HUB_KEYS_MAX_AREAS)
+        return -E2BIG;
+    if (!p->areas && !(p->areas = calloc(HUB_KEYS_MAX_AREAS, sizeof *p->areas)))
+        return -ENOMEM;
+    if (!(p->areas[p->pub.scope.nareas] = strdup(code)))
+        return -ENOMEM;
+    p->pub.scope.nareas++;
+    p->pub.scope.areas = (const char *const *)p->areas;
+    return 0;
+}
+
+/* Parses the fields of one line into p. */
+static int parse_line(const char *name, unsigned long lineno, char *line, const cdof_ref_t *ref,
+                      party_t *p, char *err, size_t errlen)
+{
+    char *f[5];
+    size_t nf = 0;
+    char *save = line;
+    for (char *c = line;; c++) {
+        if (*c == ',' || *c == '\0') {
+            bool end = *c == '\0';
+            *c = '\0';
+            if (nf == 5)
+                return keys_fail(err, errlen,
+                                 "%s:%lu: more than 5 fields (public_key,id,role,partnership,"
+                                 "areas)",
+                                 name, lineno);
+            f[nf++] = trim(save);
+            save = c + 1;
+            if (end)
+                break;
+        }
+    }
+    if (nf < 3)
+        return keys_fail(err, errlen,
+                         "%s:%lu: %zu field(s): expected public_key,id,role[,partnership[,areas]]",
+                         name, lineno, nf);
+    if (strlen(f[0]) != Z85_LEN) {
+        return keys_fail(err, errlen,
+                         "%s:%lu: field 'public_key': %zu characters, a Z85 key has 40 (the "
+                         "NAME.pub from cdof-keygen)",
+                         name, lineno, strlen(f[0]));
+    }
+    uint8_t bin[32];
+    if (!zmq_z85_decode(bin, f[0]))
+        return keys_fail(err, errlen, "%s:%lu: field 'public_key': not valid Z85", name, lineno);
+    memcpy(p->key, f[0], Z85_LEN + 1);
+    if (!id_ok(f[1], false))
+        return keys_fail(err, errlen,
+                         "%s:%lu: field 'id': '%.80s' is not 1 to 64 printable characters without "
+                         "spaces",
+                         name, lineno, f[1]);
+    snprintf(p->id, sizeof p->id, "%s", f[1]);
+    size_t r = 0;
+    while (r < 4 && strcmp(f[2], ROLE_NAMES[r]) != 0)
+        r++;
+    if (r == 4)
+        return keys_fail(err, errlen,
+                         "%s:%lu: field 'role': '%.80s' is not partnership, national, oversight or "
+                         "jcdu",
+                         name, lineno, f[2]);
+    p->pub.role = (hub_role_t)r;
+    const char *partnership = nf > 3 && *f[3] ? f[3] : p->id;
+    if (!id_ok(partnership, true))
+        return keys_fail(err, errlen,
+                         "%s:%lu: field 'partnership': '%.80s' is not 1 to 64 printable "
+                         "characters",
+                         name, lineno, partnership);
+    snprintf(p->partnership, sizeof p->partnership, "%s", partnership);
+    p->pub.scope.national = p->pub.role == HUB_ROLE_NATIONAL;
+    if (p->pub.role != HUB_ROLE_PARTNERSHIP) {
+        if (nf > 4 && *f[4])
+            return keys_fail(err, errlen, "%s:%lu: field 'areas': only a partnership has areas",
+                             name, lineno);
+        return 0;
+    }
+    char *tok_save = NULL;
+    for (char *a = nf > 4 ? strtok_r(f[4], "; \t", &tok_save) : NULL; a;
+         a = strtok_r(NULL, "; \t", &tok_save)) {
+        if (!cdof_ref_area(ref, a))
+            return keys_fail(err, errlen, "%s:%lu: field 'areas': '%.40s' is not a known area code",
+                             name, lineno, a);
+        int rc = add_area(p, a);
+        if (rc == -E2BIG)
+            return keys_fail(err, errlen, "%s:%lu: field 'areas': more than %d areas", name, lineno,
+                             HUB_KEYS_MAX_AREAS);
+        if (rc < 0)
+            return rc;
+    }
+    if (p->pub.scope.nareas == 0) {
+        /* One area, one partnership: the partnership's own code. */
+        if (!cdof_ref_area(ref, p->partnership))
+            return keys_fail(err, errlen,
+                             "%s:%lu: field 'areas': missing, and partnership '%.64s' is not an "
+                             "area code: list its areas",
+                             name, lineno, p->partnership);
+        return add_area(p, p->partnership);
+    }
+    return 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const party_t *)a)->key, ((const party_t *)b)->key);
+}
+
+int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_ref_t *ref,
+                   hub_keys_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    hub_keys_t *k = calloc(1, sizeof *k);
+    char *line = malloc(LINE_MAX_LEN + 1);
+    int rc = -ENOMEM;
+    if (!k || !line)
+        goto fail;
+    unsigned long lineno = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        lineno++;
+        rc = CDOF_EINVALID;
+        if (n > LINE_MAX_LEN) {
+            keys_fail(err, errlen, "%s:%lu: line longer than %d bytes", name, lineno, LINE_MAX_LEN);
+            goto fail;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        pos += n + (nl ? 1 : 0);
+        if (n && line[n - 1] == '\r')
+            line[--n] = '\0';
+        if (strlen(line) != n) {
+            keys_fail(err, errlen, "%s:%lu: a NUL byte in the line", name, lineno);
+            goto fail;
+        }
+        char *l = trim(line);
+        if (!*l || *l == '#' || (lineno == 1 && strncmp(l, "public_key", 10) == 0))
+            continue;
+        if (k->count == HUB_KEYS_MAX_PARTIES) {
+            keys_fail(err, errlen, "%s:%lu: more than %d keys", name, lineno, HUB_KEYS_MAX_PARTIES);
+            goto fail;
+        }
+        if (k->count == k->cap) {
+            size_t cap = k->cap ? 2 * k->cap : 16;
+            party_t *np = realloc(k->parties, cap * sizeof *np);
+            rc = -ENOMEM;
+            if (!np)
+                goto fail;
+            k->parties = np;
+            k->cap = cap;
+        }
+        party_t *p = &k->parties[k->count];
+        memset(p, 0, sizeof *p);
+        rc = parse_line(name, lineno, l, ref, p, err, errlen);
+        k->count++; /* counted even on failure, so that destroy frees what it holds */
+        if (rc < 0)
+            goto fail;
+    }
+    if (k->count)
+        qsort(k->parties, k->count, sizeof *k->parties, by_key);
+    for (size_t i = 0; i < k->count; i++) {
+        party_t *p = &k->parties[i];
+        if (i && strcmp(p->key, k->parties[i - 1].key) == 0) {
+            rc = keys_fail(err, errlen, "%s: public key %s is listed twice (ids '%s' and '%s')",
+                           name, p->key, k->parties[i - 1].id, p->id);
+            goto fail;
+        }
+        /* Pointers into the party are set after sorting moved it. */
+        p->pub.public_key = p->key;
+        p->pub.id = p->id;
+        p->pub.partnership = p->partnership;
+        p->pub.scope.areas = (const char *const *)p->areas;
+    }
+    free(line);
+    *out = k;
+    return 0;
+fail:
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "%s: out of memory", name);
+    free(line);
+    hub_keys_destroy(&k);
+    return rc;
+}
+
+int hub_keys_load(const char *path, const cdof_ref_t *ref, hub_keys_t **out, char *err,
+                  size_t errlen)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    char *buf = malloc(FILE_MAX_SIZE + 1);
+    int rc = -ENOMEM;
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    size_t n = fread(buf, 1, FILE_MAX_SIZE + 1, f);
+    if (ferror(f)) {
+        rc = -EIO;
+        snprintf(err, errlen, "%s: read error", path);
+    } else if (n > FILE_MAX_SIZE) {
+        rc = CDOF_EINVALID;
+        snprintf(err, errlen, "%s: larger than %d bytes", path, FILE_MAX_SIZE);
+    } else {
+        rc = hub_keys_parse(path, buf, n, ref, out, err, errlen);
+    }
+out:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+const hub_party_t *hub_keys_find(const hub_keys_t *keys, const char *public_key)
+{
+    if (!keys || !keys->count || !public_key || strlen(public_key) != Z85_LEN)
+        return NULL;
+    party_t probe;
+    memcpy(probe.key, public_key, Z85_LEN + 1);
+    const party_t *p = bsearch(&probe, keys->parties, keys->count, sizeof *keys->parties, by_key);
+    return p ? &p->pub : NULL;
+}
+
+size_t hub_keys_count(const hub_keys_t *keys)
+{
+    return keys ? keys->count : 0;
+}
+
+const hub_party_t *hub_keys_at(const hub_keys_t *keys, size_t i)
+{
+    return keys && i < keys->count ? &keys->parties[i].pub : NULL;
+}
