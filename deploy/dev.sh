@@ -5,6 +5,7 @@
 #   deploy/dev.sh build   deps + RelWithDebInfo build in build/
 #   deploy/dev.sh test    deps + sanitizer build in build-asan/ + every test (ctest)
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
+#   deploy/dev.sh bench   build + the benchmarks in tests/bench/ (figures and ratios; see run.sh)
 #   deploy/dev.sh clean   remove build/, build-asan/ and var/
 set -euo pipefail
 
@@ -278,6 +279,14 @@ cmd_demo() {
     echo "logs: var/demo/logs/   hub store: var/demo/hub/   agents: var/demo/<id>/{spool,data}/"
 }
 
+# --- bench -----------------------------------------------------------------------------------
+# Release build, then every benchmark; arguments go to tests/bench/run.sh (e.g. --updates 200000).
+cmd_bench() {
+    cmd_build
+    heading "bench: tests/bench/run.sh (several minutes; figures are ratios to a same-run baseline)"
+    bash "$root/tests/bench/run.sh" --build "$root/build" "$@"
+}
+
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
     heading "clean: build/ build-asan/ var/"
@@ -289,9 +298,13 @@ deps) cmd_deps ;;
 build) cmd_build ;;
 test) cmd_test ;;
 demo) cmd_demo ;;
+bench)
+    shift
+    cmd_bench "$@"
+    ;;
 clean) cmd_clean ;;
 *)
-    echo "usage: deploy/dev.sh deps|build|test|demo|clean" >&2
+    echo "usage: deploy/dev.sh deps|build|test|demo|bench|clean" >&2
     exit 2
     ;;
 esac

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdof.pb-c.h"
 #include "cdof_compare.h"
 #include "cdof_config.h"
 #include "cdof_period.h"
@@ -24,6 +25,8 @@ typedef struct {
 
 typedef struct {
     uint64_t ingested, duplicates, rejected, commits, alerts, heartbeats, out_of_order;
+    /* Batch sizes for `health` (issue 9): envelopes in committed batches, the last, the most. */
+    uint64_t batched, batch_last, batch_max;
 } hub_counters_t;
 
 typedef struct {
@@ -38,6 +41,7 @@ typedef struct {
     struct hub_alert_change *pending; /* alerts of the open transaction, not yet published */
     size_t npending, cap_pending;
     hub_counters_t counters;
+    int64_t started_ms; /* for `health` */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -86,5 +90,13 @@ cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t
 /* Loads comparison rows for metric m and period p (read txn): fills *out (caller destroys). */
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out);
+
+/* Health (issue 9): an agent heard from within this window counts as connected; agents send a
+ * heartbeat every second by default and are thought dead after three silent intervals. */
+#define HUB_CONNECTED_MS 3000
+
+/* Fills *out (initialised by the caller) with the counters and the agents heard from recently
+ * (read txn). Returns 0 or a negative code from the store. */
+int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out);
 
 #endif

@@ -385,10 +385,15 @@ static int commit_batch(hub_t *hub, batch_t *b)
             break;
         cdof_log_warn("store map full: growing and retrying the batch");
     }
-    if (rc == 0)
+    if (rc == 0) {
         hub->counters.commits++;
-    else
+        hub->counters.batched += b->nmsgs;
+        hub->counters.batch_last = b->nmsgs;
+        if (b->nmsgs > hub->counters.batch_max)
+            hub->counters.batch_max = b->nmsgs;
+    } else {
         hub->counters = saved;
+    }
     return rc;
 }
 

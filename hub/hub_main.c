@@ -245,6 +245,7 @@ int main(int argc, char **argv)
         cdof_log_error("cannot read alerts: %s", cdof_strerror(rc));
         goto out;
     }
+    hub.started_ms = cdof_clock_now_ms();
     hub.zctx = zmq_ctx_new();
     if (!hub.zctx || !(hub.ingest = open_socket(&hub, ZMQ_ROUTER, hub.cfg.ingest, "ingest")) ||
         !(hub.pub = open_socket(&hub, ZMQ_PUB, hub.cfg.alerts, "alerts")) ||

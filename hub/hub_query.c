@@ -25,6 +25,7 @@ typedef struct {
     char (*agent_ids)[CDOF_POINTS_AGENT_MAX];
     size_t cap;
     char error[CDOF_WIRE_MAX_TEXT];
+    Cdof__V1__Health health; /* the answer to `health` */
 } reply_t;
 
 static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
@@ -338,6 +339,11 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_AGENTS:
         rc = q_agents(hub, txn, rp);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_HEALTH:
+        cdof__v1__health__init(&rp->health);
+        rc = hub_health_fill(hub, txn, &rp->health);
+        rp->resp->health = rc == 0 ? &rp->health : NULL;
         break;
     default:
         snprintf(rp->error, sizeof rp->error, "this hub does not answer that query yet");

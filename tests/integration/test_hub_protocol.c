@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "cdof_clock.h"
 #include "cdof_wire.h"
 
 #define WAIT_MS 10000
@@ -106,14 +107,12 @@ static void expect(void *s, const char *agent, uint64_t seq, double num, double 
     cdof__v1__ack__free_unpacked(ack, NULL);
 }
 
-static Cdof__V1__QueryResponse *query_agents(int wait_ms)
+/* Sends req on a new connection to the query endpoint; NULL when no answer comes within
+ * wait_ms. */
+static Cdof__V1__QueryResponse *ask(Cdof__V1__QueryRequest *req, int wait_ms)
 {
     void *q = dealer(NULL, query_ep);
-    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
-    req.request_id = 7;
-    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
-    req.agents = true;
-    send_msg(q, &req.base);
+    send_msg(q, &req->base);
     zmq_pollitem_t it = {q, 0, ZMQ_POLLIN, 0};
     Cdof__V1__QueryResponse *resp = NULL;
     if (zmq_poll(&it, 1, wait_ms) == 1) {
@@ -129,6 +128,15 @@ static Cdof__V1__QueryResponse *query_agents(int wait_ms)
     nsockets--;
     zmq_close(q);
     return resp;
+}
+
+static Cdof__V1__QueryResponse *query_agents(int wait_ms)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    req.request_id = 7;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
+    req.agents = true;
+    return ask(&req, wait_ms);
 }
 
 static int start_hub(void **state)
@@ -250,6 +258,54 @@ static void test_sequence_rules(void **state)
     cdof__v1__query_response__free_unpacked(r, NULL);
 }
 
+static Cdof__V1__QueryResponse *query_health(int wait_ms)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    req.request_id = 9;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
+    req.health = true;
+    return ask(&req, wait_ms);
+}
+
+/* After test_sequence_rules (same hub): every envelope it sent is counted where it belongs.
+ * Accepted 1, 3, 5; rejected: seq 2 (numerator), the impostor, the garbage, the multi-frame
+ * message and the oversized note (a resent rejection answers from the store and counts once);
+ * one duplicate, one gap, one heartbeat; one agent on record, just heard from. */
+static void test_health_counts(void **state)
+{
+    (void)state;
+    Cdof__V1__Health *h = NULL;
+    Cdof__V1__QueryResponse *r = NULL;
+    /* The dropped messages came on other connections: give them a bounded moment to land. */
+    for (int i = 0; i < 20; i++) {
+        if (r)
+            cdof__v1__query_response__free_unpacked(r, NULL);
+        r = query_health(WAIT_MS);
+        assert_non_null(r);
+        assert_int_equal(r->status, CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK);
+        h = r->health;
+        assert_non_null(h);
+        if (h->rejected >= 5)
+            break;
+        usleep(50000);
+    }
+    assert_int_equal(h->ingested, 3);
+    assert_int_equal(h->rejected, 5);
+    assert_int_equal(h->duplicates, 1);
+    assert_int_equal(h->out_of_order, 1);
+    assert_int_equal(h->heartbeats, 1);
+    assert_true(h->commits >= 1 && h->commits <= 10);
+    assert_true(h->batch_max >= 1 && h->batch_last >= 1 && h->batch_last <= h->batch_max);
+    assert_true(h->batch_mean >= 1.0);
+    assert_int_equal(h->known_agents, 1);
+    assert_int_equal(h->connected_agents, 1);
+    assert_int_equal(h->alerts, 0); /* one area alone is its own England: nothing to alert */
+    assert_int_equal(h->next_alert_sequence, 1);
+    assert_true(h->started_ms > 0 && h->started_ms <= cdof_clock_now_ms());
+    assert_true(h->connected_window_ms > 0);
+    cdof__v1__query_response__free_unpacked(r, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -258,6 +314,7 @@ int main(int argc, char **argv)
     }
     hub_path = argv[1];
     ref_dir = argv[2];
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sequence_rules)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sequence_rules),
+                                       cmocka_unit_test(test_health_counts)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }
