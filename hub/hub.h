@@ -13,6 +13,7 @@
 #include "cdof_points.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
+#include "cdof_wire.h"
 
 #define HUB_SCHEMA_VERSION 1
 #define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
@@ -26,7 +27,8 @@ typedef struct {
 typedef struct {
     uint64_t ingested, duplicates, rejected, commits, alerts, heartbeats, out_of_order;
     /* Batch sizes for `health` (issue 9): envelopes in committed batches, the last, the most. */
-    uint64_t batched, batch_last, batch_max;
+    uint64_t batches, batched, batch_last, batch_max; /* batches: commits with envelopes */
+    uint64_t comparisons;                             /* metric-periods compared for alerts */
 } hub_counters_t;
 
 typedef struct {
@@ -42,6 +44,12 @@ typedef struct {
     size_t npending, cap_pending;
     hub_counters_t counters;
     int64_t started_ms; /* for `health` */
+    /* Deferred comparisons (hub_pending.c). */
+    cdof_store_db_t db_pending;
+    int64_t pending_since; /* monotonic ms when pending comparisons became due; 0: none */
+    bool pending_left;     /* the open transaction's evaluation left marks behind */
+    uint8_t pending_cursor[CDOF_WIRE_MAX_ID + 16]; /* round robin: the last mark compared */
+    size_t pending_cursor_len;
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -90,6 +98,48 @@ cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t
 /* Loads comparison rows for metric m and period p (read txn): fills *out (caller destroys). */
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out);
+
+/* Key of metric m and period p in the periods index and the pending comparisons: metric id, NUL,
+ * first day, kind, last day (at most CDOF_WIRE_MAX_ID + 10 bytes). Returns its length. */
+size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key);
+/* The period at the end of such a key (len >= 9). */
+cdof_period_t hub_period_from_key(const void *key, size_t len);
+
+/* Deferred comparisons (issue 9). Comparing a metric-period costs the same whether one area or a
+ * hundred changed, and more with every rule and window the comparisons learn, so ingest must not
+ * wait on it. A light load (batches under HUB_DEFER_MIN_BATCH envelopes) compares what it touched
+ * at once, in its own transaction, as before. Under load a batch instead records what it touched
+ * in the "pending_compare" database, in its own transaction, so nothing is lost to a crash; every
+ * HUB_DEFER_MS a batch (or hub_ingest_flush, when ingest is quiet) compares pending ones, each
+ * once however many batches touched it, for at most HUB_COMPARE_BUDGET_MS, round robin, and
+ * clears their marks in its transaction. A quiet hub catches up at once; a restarted hub compares
+ * what was pending first. */
+#ifndef HUB_DEFER_MIN_BATCH /* a benchmark may build with a huge value: never defer */
+#define HUB_DEFER_MIN_BATCH 64
+#endif
+#define HUB_DEFER_MS          100
+#define HUB_COMPARE_BUDGET_MS 20
+
+/* Opens the database at start-up; marks found there are due at once. Returns 0 or a code. */
+int hub_pending_open(hub_t *hub);
+/* Whether a batch of n envelopes compares (else it defers what it touched). */
+bool hub_pending_due(const hub_t *hub, size_t n);
+/* In the batch's write txn: records t[0..n) as pending. */
+int hub_pending_add(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t, size_t n);
+/* In the batch's write txn: compares (hub_alerts_evaluate) t[0..n), then pending metric-periods
+ * for up to HUB_COMPARE_BUDGET_MS, and clears their marks. */
+int hub_pending_evaluate(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t, size_t n);
+/* After the commit of a transaction that called one of the two: evaluated says which, n how many
+ * metric-periods the batch touched, quiet that it carried no envelopes. */
+void hub_pending_committed(hub_t *hub, bool evaluated, size_t n, bool quiet);
+/* Milliseconds until deferred comparisons are due (0: now), or -1 when none are pending. */
+long hub_pending_wait_ms(const hub_t *hub);
+/* Marks pending in the store (read txn), for `health`. */
+int hub_pending_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
+
+/* Compares what is pending in a transaction of its own and publishes the alerts; for the serve
+ * loop when no envelope has come for hub_pending_wait_ms. */
+int hub_ingest_flush(hub_t *hub);
 
 /* Health (issue 9): an agent heard from within this window counts as connected; agents send a
  * heartbeat every second by default and are thought dead after three silent intervals. */

@@ -10,7 +10,7 @@
 
 #define PERIOD_KEY_LEN 9
 
-static size_t period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
+size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
 {
     size_t idlen = strlen(m->id);
     memcpy(key, m->id, idlen + 1);
@@ -24,8 +24,16 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p)
 {
     uint8_t key[256];
-    size_t klen = period_key(m, p, key);
+    size_t klen = hub_period_key(m, p, key);
     return cdof_store_put(txn, hub->db_periods, key, klen, "", 0);
+}
+
+cdof_period_t hub_period_from_key(const void *key, size_t len)
+{
+    const uint8_t *k = (const uint8_t *)key + len - PERIOD_KEY_LEN;
+    return (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
+                           .first_day = (int32_t)((int64_t)cdof_store_rd32(k) - 0x80000000LL),
+                           .last_day = (int32_t)((int64_t)cdof_store_rd32(k + 5) - 0x80000000LL)};
 }
 
 typedef struct {
@@ -39,7 +47,6 @@ static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t
     period_list_t *l = ctx;
     if (key->len < PERIOD_KEY_LEN)
         return CDOF_ECORRUPT;
-    const uint8_t *k = (const uint8_t *)key->data + key->len - PERIOD_KEY_LEN;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         cdof_period_t *items = realloc(l->items, cap * sizeof *items);
@@ -48,10 +55,7 @@ static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t
         l->items = items;
         l->cap = cap;
     }
-    l->items[l->n++] =
-        (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
-                        .first_day = (int32_t)((int64_t)cdof_store_rd32(k) - 0x80000000LL),
-                        .last_day = (int32_t)((int64_t)cdof_store_rd32(k + 5) - 0x80000000LL)};
+    l->items[l->n++] = hub_period_from_key(key->data, key->len);
     return 0;
 }
 

@@ -22,9 +22,13 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
 {
     /* last_heard_ms is written with each batch, so a busy or idle agent stays fresh. */
     count_ctx_t c = {.now = cdof_clock_now_ms()};
+    uint64_t pending = 0;
     int rc = cdof_points_agent_scan(hub->pts, txn, count_agent, &c);
+    if (rc == 0)
+        rc = hub_pending_count(hub, txn, &pending);
     if (rc < 0)
         return rc;
+    out->pending_comparisons = pending;
     const hub_counters_t *k = &hub->counters;
     out->ingested = k->ingested;
     out->duplicates = k->duplicates;
@@ -32,7 +36,8 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     out->commits = k->commits;
     out->batch_last = k->batch_last;
     out->batch_max = k->batch_max;
-    out->batch_mean = k->commits ? (double)k->batched / (double)k->commits : 0;
+    out->batch_mean = k->batches ? (double)k->batched / (double)k->batches : 0;
+    out->comparisons = k->comparisons;
     out->alerts = k->alerts;
     out->connected_agents = c.connected;
     out->known_agents = c.known;

@@ -199,15 +199,17 @@ static void add_entry(batch_t *b, slot_t *s, uint64_t seq, Cdof__V1__AckStatus s
     s->nentries++;
 }
 
-static void touch(batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
+/* Records that the batch touched metric m in period p; true the first time. */
+static bool touch(batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
 {
     for (size_t i = 0; i < b->ntouched; i++) {
         if (b->touched[i].metric == m && b->touched[i].period.kind == p->kind &&
             b->touched[i].period.first_day == p->first_day &&
             b->touched[i].period.last_day == p->last_day)
-            return;
+            return false;
     }
     b->touched[b->ntouched++] = (hub_touch_t){.metric = m, .period = *p};
+    return true;
 }
 
 static int store_milestone(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__MilestoneEvent *ev)
@@ -322,11 +324,11 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
             snprintf(pt.agent_id, sizeof pt.agent_id, "%s", env->agent_id);
             snprintf(pt.note, sizeof pt.note, "%s", env->metric_update->note);
             rc = cdof_points_put(hub->pts, txn, u.metric_id, u.area_code, &u.period, &pt);
-            if (rc == 0)
+            /* The period index needs one write per metric-period a batch touches. */
+            if (rc == 0 && touch(b, metric, &u.period))
                 rc = hub_periods_note(hub, txn, metric, &u.period);
             if (rc < 0)
                 return rc;
-            touch(b, metric, &u.period);
         }
     } else if (env->body_case == CDOF__V1__ENVELOPE__BODY_MILESTONE_EVENT) {
         const Cdof__V1__MilestoneEvent *ev = env->milestone_event;
@@ -357,6 +359,7 @@ static int commit_batch(hub_t *hub, batch_t *b)
 {
     int rc = 0;
     hub_counters_t saved = hub->counters;
+    bool compare_now = hub_pending_due(hub, b->nmsgs);
     /* A full map spoils the transaction; the store grows it on the next begin, so try again. */
     for (int attempt = 0; attempt < 3; attempt++) {
         hub->counters = saved;
@@ -371,9 +374,11 @@ static int commit_batch(hub_t *hub, batch_t *b)
             rc = apply(hub, b, txn, &b->msgs[i], now);
         for (size_t i = 0; rc == 0 && i < b->nslots; i++)
             rc = cdof_points_agent_put(hub->pts, txn, &b->slots[i].rec);
-        /* Comparisons and alerts see the batch's own writes and commit with them. */
-        for (size_t i = 0; rc == 0 && i < b->ntouched; i++)
-            rc = hub_alerts_evaluate(hub, txn, b->touched[i].metric, &b->touched[i].period);
+        /* Comparisons and alerts see the batch's own writes and commit with them, or, under
+         * load, are deferred to a later batch by marks that commit with them (hub.h). */
+        if (rc == 0)
+            rc = compare_now ? hub_pending_evaluate(hub, txn, b->touched, b->ntouched)
+                             : hub_pending_add(hub, txn, b->touched, b->ntouched);
         if (rc == 0) {
             rc = cdof_store_commit(&txn);
         } else {
@@ -386,11 +391,15 @@ static int commit_batch(hub_t *hub, batch_t *b)
         cdof_log_warn("store map full: growing and retrying the batch");
     }
     if (rc == 0) {
+        hub_pending_committed(hub, compare_now, b->ntouched, b->nmsgs == 0);
         hub->counters.commits++;
-        hub->counters.batched += b->nmsgs;
-        hub->counters.batch_last = b->nmsgs;
-        if (b->nmsgs > hub->counters.batch_max)
-            hub->counters.batch_max = b->nmsgs;
+        if (b->nmsgs) {
+            hub->counters.batches++;
+            hub->counters.batched += b->nmsgs;
+            hub->counters.batch_last = b->nmsgs;
+            if (b->nmsgs > hub->counters.batch_max)
+                hub->counters.batch_max = b->nmsgs;
+        }
     } else {
         hub->counters = saved;
     }
@@ -431,22 +440,37 @@ static void send_acks(hub_t *hub, batch_t *b)
     }
 }
 
+static batch_t batch; /* large; one batch at a time on the hub's single thread */
+
+int hub_ingest_flush(hub_t *hub)
+{
+    if (hub_pending_wait_ms(hub) < 0)
+        return 0;
+    batch.nmsgs = 0; /* an empty batch is small: it compares what is pending */
+    int rc = commit_batch(hub, &batch);
+    if (rc == 0)
+        hub_alerts_publish(hub);
+    else
+        cdof_log_error("ingest: pending comparisons failed: %s", cdof_strerror(rc));
+    return rc;
+}
+
 int hub_ingest_batch(hub_t *hub)
 {
-    static batch_t b; /* large; one batch at a time on the hub's single thread */
-    b.nmsgs = 0;
-    int rc = read_messages(hub, &b);
-    if (rc < 0 || b.nmsgs == 0)
+    batch_t *b = &batch;
+    b->nmsgs = 0;
+    int rc = read_messages(hub, b);
+    if (rc < 0 || b->nmsgs == 0)
         return rc;
-    rc = commit_batch(hub, &b);
+    rc = commit_batch(hub, b);
     if (rc == 0) {
-        send_acks(hub, &b);
+        send_acks(hub, b);
         hub_alerts_publish(hub);
     } else {
         /* Nothing acknowledged: the agents resend and nothing is lost. */
-        cdof_log_error("ingest: commit of %zu envelope(s) failed: %s", b.nmsgs, cdof_strerror(rc));
+        cdof_log_error("ingest: commit of %zu envelope(s) failed: %s", b->nmsgs, cdof_strerror(rc));
     }
-    for (size_t i = 0; i < b.nmsgs; i++)
-        cdof__v1__envelope__free_unpacked(b.msgs[i].env, NULL);
+    for (size_t i = 0; i < b->nmsgs; i++)
+        cdof__v1__envelope__free_unpacked(b->msgs[i].env, NULL);
     return rc;
 }

@@ -132,7 +132,9 @@ static int serve(hub_t *hub)
                 cdof_log_open(hub->cfg.log_file);
             cdof_log_info("SIGHUP: log reopened");
         }
-        int n = zmq_poll(items, 2, 1000);
+        /* Deferred comparisons are due within HUB_DEFER_MS even if nothing more arrives. */
+        long wait = hub_pending_wait_ms(hub);
+        int n = zmq_poll(items, 2, wait < 0 ? 1000 : wait);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -143,6 +145,8 @@ static int serve(hub_t *hub)
             int rc = hub_ingest_batch(hub);
             if (rc < 0 && rc != CDOF_EMAPFULL)
                 cdof_log_error("ingest: %s", cdof_strerror(rc));
+        } else if (hub_pending_wait_ms(hub) == 0) {
+            hub_ingest_flush(hub);
         }
         /* Bounded per turn so a flood of queries cannot starve ingest. */
         for (int i = 0; i < 64 && (items[1].revents & ZMQ_POLLIN); i++) {
@@ -243,6 +247,10 @@ int main(int argc, char **argv)
     }
     if ((rc = hub_alerts_init(&hub)) < 0) {
         cdof_log_error("cannot read alerts: %s", cdof_strerror(rc));
+        goto out;
+    }
+    if ((rc = hub_pending_open(&hub)) < 0) {
+        cdof_log_error("cannot read pending comparisons: %s", cdof_strerror(rc));
         goto out;
     }
     hub.started_ms = cdof_clock_now_ms();

@@ -149,6 +149,8 @@ static cdof_qo_table_t *health_table(const Cdof__V1__Health *h, bool display)
         {"batch_last", (double)h->batch_last, 0},
         {"batch_max", (double)h->batch_max, 0},
         {"batch_mean", h->batch_mean, 1},
+        {"comparisons", (double)h->comparisons, 0},
+        {"pending_comparisons", (double)h->pending_comparisons, 0},
         {"alerts", (double)h->alerts, 0},
         {"connected_agents", h->connected_agents, 0},
         {"known_agents", h->known_agents, 0},

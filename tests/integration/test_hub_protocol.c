@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cdof_clock.h"
+#include "cdof_ref.h"
 #include "cdof_wire.h"
 
 #define WAIT_MS 10000
@@ -69,17 +70,17 @@ static Cdof__V1__Ack *recv_ack(void *s)
     return ack;
 }
 
-static void send_update(void *s, const char *agent, uint64_t seq, double num, double den,
-                        const char *note)
+static void send_update_for(void *s, const char *agent, uint64_t seq, const char *area,
+                            const char *period_text, double num, double den, const char *note)
 {
     Cdof__V1__Period p = CDOF__V1__PERIOD__INIT;
     cdof_period_t period;
     char err[128];
-    assert_int_equal(cdof_period_parse("2024-06", &period, err, sizeof err), 0);
+    assert_int_equal(cdof_period_parse(period_text, &period, err, sizeof err), 0);
     cdof_wire_period_to_msg(&period, &p);
     Cdof__V1__MetricUpdate u = CDOF__V1__METRIC_UPDATE__INIT;
     u.metric_id = (char *)"continuity_of_care";
-    u.area_code = (char *)"E06000009";
+    u.area_code = (char *)area;
     u.period = &p;
     u.has_numerator = u.has_denominator = true;
     u.numerator = num;
@@ -91,6 +92,12 @@ static void send_update(void *s, const char *agent, uint64_t seq, double num, do
     env.body_case = CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE;
     env.metric_update = &u;
     send_msg(s, &env.base);
+}
+
+static void send_update(void *s, const char *agent, uint64_t seq, double num, double den,
+                        const char *note)
+{
+    send_update_for(s, agent, seq, "E06000009", "2024-06", num, den, note);
 }
 
 /* Sends one update and expects one entry back with the given status. */
@@ -306,6 +313,81 @@ static void test_health_counts(void **state)
     cdof__v1__query_response__free_unpacked(r, NULL);
 }
 
+/* A burst from a national source: every upper-tier area's continuity of care for 2024-07 (after
+ * test_sequence_rules' 2024-06: alerts judge the latest period), sent without waiting, so that the
+ * hub reads it in large batches (which defer their comparisons, hub.h). Blackpool, at 5%, must
+ * still be alerted as worse than England, and nothing may be left pending once the burst is over.
+ */
+static void test_burst_compares(void **state)
+{
+    (void)state;
+    char err[256];
+    cdof_ref_t *ref = cdof_ref_load(ref_dir, err, sizeof err);
+    assert_non_null(ref);
+    void *a = dealer("burst", ingest_ep);
+    uint64_t seq = 0;
+    for (int round = 0; round < 3; round++) { /* revisions: more envelopes than one batch */
+        for (size_t i = 0; i < cdof_ref_area_count(ref); i++) {
+            const cdof_area_t *area = cdof_ref_area_at(ref, i);
+            if (area->kind != CDOF_AREA_UTLA)
+                continue;
+            bool bad = strcmp(area->code, "E06000009") == 0;
+            send_update_for(a, "burst", ++seq, area->code, "2024-07", bad ? 5 : 45 + round, 100,
+                            "");
+        }
+    }
+    cdof_ref_destroy(&ref);
+    /* Every envelope acknowledged as accepted. */
+    uint64_t accepted = 0;
+    while (accepted < seq) {
+        Cdof__V1__Ack *ack = recv_ack(a);
+        for (size_t i = 0; i < ack->n_entries; i++) {
+            assert_int_equal(ack->entries[i]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED);
+            accepted++;
+        }
+        cdof__v1__ack__free_unpacked(ack, NULL);
+    }
+    /* Comparisons: done within a bounded time, and Blackpool alerted. */
+    Cdof__V1__QueryResponse *r = NULL;
+    for (int i = 0; i < 100; i++) {
+        if (r)
+            cdof__v1__query_response__free_unpacked(r, NULL);
+        r = query_health(WAIT_MS);
+        assert_non_null(r);
+        assert_non_null(r->health);
+        if (r->health->pending_comparisons == 0)
+            break;
+        usleep(50000);
+    }
+    assert_int_equal(r->health->pending_comparisons, 0);
+    assert_true(r->health->comparisons >= 1);
+    print_message("burst: %llu envelopes in %llu commits (largest %llu), %llu comparisons\n",
+                  (unsigned long long)seq, (unsigned long long)r->health->commits,
+                  (unsigned long long)r->health->batch_max,
+                  (unsigned long long)r->health->comparisons);
+    cdof__v1__query_response__free_unpacked(r, NULL);
+
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__AlertsQuery aq = CDOF__V1__ALERTS_QUERY__INIT;
+    req.request_id = 11;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
+    req.alerts = &aq;
+    r = ask(&req, WAIT_MS);
+    assert_non_null(r);
+    int found = 0;
+    for (size_t i = 0; i < r->n_alerts; i++) {
+        const Cdof__V1__Alert *al = r->alerts[i];
+        if (!strcmp(al->rule, "worse_than_england") && !strcmp(al->area_code, "E06000009") &&
+            al->state == CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING)
+            found++;
+        /* Nobody else is far from England here. */
+        if (!strcmp(al->rule, "worse_than_england"))
+            assert_string_equal(al->area_code, "E06000009");
+    }
+    assert_int_equal(found, 1);
+    cdof__v1__query_response__free_unpacked(r, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -315,6 +397,7 @@ int main(int argc, char **argv)
     hub_path = argv[1];
     ref_dir = argv[2];
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_sequence_rules),
-                                       cmocka_unit_test(test_health_counts)};
+                                       cmocka_unit_test(test_health_counts),
+                                       cmocka_unit_test(test_burst_compares)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }
