@@ -117,7 +117,7 @@ cdof_period_t hub_period_from_key(const void *key, size_t len);
 #ifndef HUB_DEFER_MIN_BATCH /* a benchmark may build with a huge value: never defer */
 #define HUB_DEFER_MIN_BATCH 64
 #endif
-#define HUB_DEFER_MS          100
+#define HUB_DEFER_MS          200
 #define HUB_COMPARE_BUDGET_MS 20
 
 /* Opens the database at start-up; marks found there are due at once. Returns 0 or a code. */
