@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 #include <zmq.h>
 
@@ -36,8 +37,28 @@ typedef struct {
     double t0, t_done;
     unsigned long hub_pid;
     long hub_rss_kib, hub_hwm_kib;
+    double hub_cpu0, hub_cpu1;
     int rc;
 } run_t;
+
+/* CPU seconds (user + system) of pid's main thread, where the hub does all its work (ZeroMQ's
+ * I/O thread aside); -1 when unreadable. */
+static double main_thread_cpu(unsigned long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%lu/task/%lu/stat", pid, pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command name (which may hold spaces): state is field 3, utime 14. */
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 /* Reads VmRSS and VmHWM (KiB) of pid from /proc. */
 static int read_rss(unsigned long pid, long *rss, long *hwm)
@@ -103,8 +124,10 @@ static void on_check(uv_timer_t *t)
                 (unsigned long long)depth, TIMEOUT_S);
         r->rc = -ETIMEDOUT;
     }
-    if (r->hub_pid)
+    if (r->hub_pid) {
         read_rss(r->hub_pid, &r->hub_rss_kib, &r->hub_hwm_kib);
+        r->hub_cpu1 = main_thread_cpu(r->hub_pid);
+    }
     uv_timer_stop(t);
     uv_close((uv_handle_t *)t, NULL);
     for (unsigned k = 0; k < r->nagents; k++)
@@ -198,6 +221,8 @@ int main(int argc, char **argv)
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
     r.t0 = bench_now();
+    if (r.hub_pid)
+        r.hub_cpu0 = main_thread_cpu(r.hub_pid);
     for (unsigned k = 0; k < r.nagents; k++) {
         if (agent_sender_start(r.agents[k].sender, err, sizeof err) < 0) {
             fprintf(stderr, "bench_ingest: %s\n", err);
@@ -221,6 +246,12 @@ int main(int argc, char **argv)
            "(the agents used %.1f s of CPU)\n",
            total, r.nagents, secs, (double)total / secs, cpu);
     printf("RESULT ingest_ups %.0f\n", (double)total / secs);
+    if (r.hub_pid && r.hub_cpu0 >= 0 && r.hub_cpu1 >= 0) {
+        double us = (r.hub_cpu1 - r.hub_cpu0) * 1e6 / (double)total;
+        printf("  the hub's thread used %.1f s of CPU: %.1f us per update\n",
+               r.hub_cpu1 - r.hub_cpu0, us);
+        printf("RESULT hub_cpu_us %.2f\n", us);
+    }
     if (r.hub_pid)
         printf("RESULT hub_rss_kib %ld\nRESULT hub_hwm_kib %ld\n", r.hub_rss_kib, r.hub_hwm_kib);
     status = 0;
