@@ -17,6 +17,7 @@
 
 #include "bench_data.h"
 #include "cdof_period.h"
+#include "cdof_store.h"
 #include "cdof_wire.h"
 
 #define WAIT_MS   5000 /* per probe; a missing line is reported, not waited for */
@@ -139,10 +140,42 @@ static double percentile(const double *sorted, int n, double q)
     return sorted[i < n ? i : n - 1];
 }
 
+/* The floor under every alert: one small fsynced LMDB commit on the hub's disk, timed n times
+ * (milliseconds, sorted into lat). Returns how many were timed. */
+static int commit_latency(const char *dir, double *lat, int n)
+{
+    char err[256];
+    cdof_store_opts_t so = {.schema = "bench-commit", .schema_version = 1};
+    cdof_store_t *store = NULL;
+    cdof_store_db_t db;
+    if (cdof_store_open(dir, &so, &store, err, sizeof err) < 0 ||
+        cdof_store_db(store, "probe", &db) < 0) {
+        fprintf(stderr, "bench_alert: %s\n", err);
+        cdof_store_close(&store);
+        return 0;
+    }
+    int got = 0;
+    for (int i = 0; i < n; i++) {
+        uint8_t key[8];
+        cdof_store_be64(key, (uint64_t)i);
+        cdof_store_txn_t *txn = NULL;
+        double t0 = bench_now();
+        if (cdof_store_begin(store, true, &txn) < 0 ||
+            cdof_store_put(txn, db, key, sizeof key, "x", 1) < 0 || cdof_store_commit(&txn) < 0) {
+            cdof_store_abort(&txn);
+            break;
+        }
+        lat[got++] = (bench_now() - t0) * 1000;
+    }
+    cdof_store_close(&store);
+    qsort(lat, (size_t)got, sizeof *lat, cmp_double);
+    return got;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_alert --ingest EP --alerts EP --query EP --watch PATH "
-                    "[--probes N] [--area CODE] [--period P] [--watch-log FILE] "
+                    "[--probes N] [--area CODE] [--period P] [--watch-log FILE] [--commit-dir DIR] "
                     "[-- WATCH-SECURITY-FLAGS...]\n");
 }
 
@@ -150,6 +183,7 @@ int main(int argc, char **argv)
 {
     const char *ingest = NULL, *alerts = NULL, *query = NULL, *watch = NULL, *log = "/dev/null";
     const char *area = "E06000009", *period_text = "2024-12", *metric = "continuity_of_care";
+    const char *commit_dir = NULL;
     int probes = 200, i = 1;
     for (; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -163,6 +197,8 @@ int main(int argc, char **argv)
             watch = v;
         else if (!strcmp(k, "--watch-log"))
             log = v;
+        else if (!strcmp(k, "--commit-dir"))
+            commit_dir = v;
         else if (!strcmp(k, "--probes"))
             probes = atoi(v);
         else if (!strcmp(k, "--area"))
@@ -272,6 +308,14 @@ int main(int argc, char **argv)
            percentile(lat, got, 0.99), lat[got - 1]);
     printf("RESULT alert_p50_ms %.2f\nRESULT alert_p99_ms %.2f\n", percentile(lat, got, 0.5),
            percentile(lat, got, 0.99));
+    /* The same-run floor: what one fsynced commit on this disk costs now. */
+    int nc = commit_dir ? commit_latency(commit_dir, lat, probes) : 0;
+    if (nc >= 2) {
+        printf("one fsynced LMDB commit on the same disk, %d times: p50 %.2f ms, p99 %.2f ms\n", nc,
+               percentile(lat, nc, 0.5), percentile(lat, nc, 0.99));
+        printf("RESULT commit_p50_ms %.2f\nRESULT commit_p99_ms %.2f\n", percentile(lat, nc, 0.5),
+               percentile(lat, nc, 0.99));
+    }
     status = missed ? 1 : 0;
 out:
     kill(pid, SIGTERM);
