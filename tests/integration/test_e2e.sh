@@ -47,6 +47,8 @@ done
 
 it_start watch "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic alert/ \
     --format json --state "$IT_DIR/watch.state" $(it_sec oversight watch)
+# The agent creates its data directory but not the parents: without this it raced it_drop.
+mkdir -p "$IT_DIR/agent"
 it_start agent "$IT_AGENT" --id nw-test --hub "$ingest" --spool "$spool" \
     --data "$IT_DIR/agent/data" --areas "$areas" $(it_sec partnership nw-test "$areas")
 
