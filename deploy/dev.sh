@@ -5,6 +5,7 @@
 #   deploy/dev.sh build   deps + RelWithDebInfo build in build/
 #   deploy/dev.sh test    deps + sanitizer build in build-asan/ + every test (ctest)
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
+#   deploy/dev.sh bench   build + the benchmarks in tests/bench/ (figures and ratios; see run.sh)
 #   deploy/dev.sh clean   remove build/, build-asan/ and var/
 #   deploy/dev.sh valgrind  build + hub and agent under valgrind's memcheck (no leaks, no errors)
 #   deploy/dev.sh fuzz [SECONDS]  each libFuzzer target for SECONDS (default 300), nice -n 19
@@ -362,6 +363,14 @@ cmd_fuzz() {
     echo "fuzz: $total inputs in all, no finding"
 }
 
+# --- bench -----------------------------------------------------------------------------------
+# Release build, then every benchmark; arguments go to tests/bench/run.sh (e.g. --updates 200000).
+cmd_bench() {
+    cmd_build
+    heading "bench: tests/bench/run.sh (several minutes; figures are ratios to a same-run baseline)"
+    bash "$root/tests/bench/run.sh" --build "$root/build" "$@"
+}
+
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
     heading "clean: build/ build-asan/ var/"
@@ -373,11 +382,15 @@ deps) cmd_deps ;;
 build) cmd_build ;;
 test) cmd_test ;;
 demo) cmd_demo ;;
+bench)
+    shift
+    cmd_bench "$@"
+    ;;
 clean) cmd_clean ;;
 valgrind) cmd_valgrind ;;
 fuzz) cmd_fuzz "${2:-300}" ;;
 *)
-    echo "usage: deploy/dev.sh deps|build|test|demo|clean|valgrind|fuzz [SECONDS]" >&2
+    echo "usage: deploy/dev.sh deps|build|test|demo|bench|clean|valgrind|fuzz [SECONDS]" >&2
     exit 2
     ;;
 esac

@@ -34,6 +34,9 @@ typedef struct {
 
 typedef struct {
     uint64_t ingested, duplicates, rejected, commits, alerts, heartbeats, out_of_order;
+    /* Batch sizes for `health` (issue 9): envelopes in committed batches, the last, the most. */
+    uint64_t batches, batched, batch_last, batch_max; /* batches: commits with envelopes */
+    uint64_t comparisons; /* metric-periods whose stored comparisons ingest recomputed */
 } hub_counters_t;
 
 typedef struct {
@@ -237,5 +240,13 @@ void hub_auth_handle(hub_t *hub);
  * With --insecure: 0 and *party NULL (nobody is authenticated). */
 int hub_auth_sender(hub_t *hub, zmq_msg_t *msg, const char *domain, const hub_party_t **party,
                     char *err, size_t errlen);
+
+/* Health (issue 9): an agent heard from within this window counts as connected; agents send a
+ * heartbeat every second by default and are thought dead after three silent intervals. */
+#define HUB_CONNECTED_MS 3000
+
+/* Fills *out (initialised by the caller) with the counters and the agents heard from recently
+ * (read txn). Returns 0 or a negative code from the store. */
+int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out);
 
 #endif

@@ -249,15 +249,17 @@ static void add_entry(batch_t *b, slot_t *s, uint64_t seq, Cdof__V1__AckStatus s
     s->nentries++;
 }
 
-static void touch(batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
+/* Records that the batch touched metric m in period p; true the first time. */
+static bool touch(batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
 {
     for (size_t i = 0; i < b->ntouched; i++) {
         if (b->touched[i].metric == m && b->touched[i].period.kind == p->kind &&
             b->touched[i].period.first_day == p->first_day &&
             b->touched[i].period.last_day == p->last_day)
-            return;
+            return false;
     }
     b->touched[b->ntouched++] = (hub_touch_t){.metric = m, .period = *p};
+    return true;
 }
 
 static int store_milestone(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__MilestoneEvent *ev)
@@ -385,11 +387,11 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
             snprintf(pt.agent_id, sizeof pt.agent_id, "%s", env->agent_id);
             snprintf(pt.note, sizeof pt.note, "%s", env->metric_update->note);
             rc = cdof_points_put(hub->pts, txn, u.metric_id, u.area_code, &u.period, &pt);
-            if (rc == 0)
+            /* The period index needs one write per metric-period a batch touches. */
+            if (rc == 0 && touch(b, metric, &u.period))
                 rc = hub_periods_note(hub, txn, metric, &u.period);
             if (rc < 0)
                 return rc;
-            touch(b, metric, &u.period);
         }
     } else if (env->body_case == CDOF__V1__ENVELOPE__BODY_MILESTONE_EVENT) {
         const Cdof__V1__MilestoneEvent *ev = env->milestone_event;
@@ -451,10 +453,19 @@ static int commit_batch(hub_t *hub, batch_t *b)
             break;
         cdof_log_warn("store map full: growing and retrying the batch");
     }
-    if (rc == 0)
+    if (rc == 0) {
         hub->counters.commits++;
-    else
+        hub->counters.comparisons += b->ntouched;
+        if (b->nmsgs) {
+            hub->counters.batches++;
+            hub->counters.batched += b->nmsgs;
+            hub->counters.batch_last = b->nmsgs;
+            if (b->nmsgs > hub->counters.batch_max)
+                hub->counters.batch_max = b->nmsgs;
+        }
+    } else {
         hub->counters = saved;
+    }
     cdof_store_map_info_t mi;
     if (rc == CDOF_EMAPFULL && cdof_store_map_info(hub->store, &mi) == 0)
         cdof_log_error("national store %s is full: its map is %zu MiB of at most %zu MiB and "

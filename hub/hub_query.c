@@ -40,6 +40,7 @@ typedef struct {
     char **ms_strings; /* partnership and ref of each row, owned */
     size_t ms_cap;
     char next_token[24];
+    Cdof__V1__Health health; /* the answer to `health` */
 } reply_t;
 
 static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
@@ -862,6 +863,10 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         rc = hub_alerts_silences(hub, txn, &rp->silences, &rp->nsilences);
         rp->resp->silences = rp->silences;
         rp->resp->n_silences = rp->nsilences;
+    case CDOF__V1__QUERY_REQUEST__QUERY_HEALTH:
+        cdof__v1__health__init(&rp->health);
+        rc = hub_health_fill(hub, txn, &rp->health);
+        rp->resp->health = rc == 0 ? &rp->health : NULL;
         break;
     default:
         snprintf(rp->error, sizeof rp->error, "this hub does not answer that query yet");

@@ -135,6 +135,7 @@ static const cdof_config_spec_t query_spec = {
                      "  silence RULE|SUBJECT|AREA --until DATE --reason TEXT [--by NAME]\n"
                      "                             mute matching alerts (any part may be *)\n"
                      "  silences                   the silences in force\n"
+                     "  health                     the hub's counters since it started\n"
                      "\n"
                      "exit status: 0 answered, 1 the hub answered with an error (or the answer\n"
                      "was unusable, or the report could not be written), 2 bad usage,\n"
@@ -163,6 +164,7 @@ static const command_t commands[] = {
     {"ack", 1, 1, "ALERT_ID --by NAME"},                               /* issue 6 */
     {"silence", 1, 1, "RULE|SUBJECT|AREA --until DATE --reason TEXT"}, /* issue 6 */
     {"silences", 0, 0, ""},                                            /* issue 6 */
+    {"health", 0, 0, ""},
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -318,6 +320,66 @@ static cdof_qo_table_t *silences_table(const cdof_qo_pages_t *pages, bool displa
     cdof_qo_table_t *t = cdof_qo_silences(all, total, display);
     free(all);
     return t;
+}
+
+/* The hub's health: one record (CSV, JSON) or one counter per line (the aligned table). NULL when
+ * out of memory; the caller owns the table. */
+static cdof_qo_table_t *health_table(const Cdof__V1__Health *h, bool display)
+{
+    struct {
+        const char *name;
+        double value;
+        int decimals;
+    } f[] = {
+        {"ingested", (double)h->ingested, 0},
+        {"duplicates", (double)h->duplicates, 0},
+        {"rejected", (double)h->rejected, 0},
+        {"commits", (double)h->commits, 0},
+        {"batch_last", (double)h->batch_last, 0},
+        {"batch_max", (double)h->batch_max, 0},
+        {"batch_mean", h->batch_mean, 1},
+        {"comparisons", (double)h->comparisons, 0},
+        {"pending_comparisons", (double)h->pending_comparisons, 0},
+        {"alerts", (double)h->alerts, 0},
+        {"connected_agents", h->connected_agents, 0},
+        {"known_agents", h->known_agents, 0},
+        {"heartbeats", (double)h->heartbeats, 0},
+        {"out_of_order", (double)h->out_of_order, 0},
+        {"next_alert_sequence", (double)h->next_alert_sequence, 0},
+        {"connected_window_ms", h->connected_window_ms, 0},
+        {"started_ms", (double)h->started_ms, 0},
+    };
+    size_t n = sizeof f / sizeof f[0];
+    char started[64];
+    cdof_clock_format(h->started_ms, started, sizeof started);
+    cdof_qo_table_t *t;
+    if (display) {
+        const cdof_qo_col_t cols[] = {{"counter", false, false}, {"value", true, false}};
+        if (!(t = cdof_qo_table_new(cols, 2)))
+            return NULL;
+        for (size_t i = 0; i < n; i++) {
+            bool when = !strcmp(f[i].name, "started_ms");
+            if (cdof_qo_table_add_row(t) < 0 ||
+                cdof_qo_table_set(t, 0, CDOF_QO_TEXT, when ? "started" : f[i].name) < 0 ||
+                (when ? cdof_qo_table_set(t, 1, CDOF_QO_TEXT, started)
+                      : cdof_qo_table_set_number(t, 1, f[i].value, f[i].decimals)) < 0)
+                goto fail;
+        }
+        return t;
+    }
+    cdof_qo_col_t cols[sizeof f / sizeof f[0]];
+    for (size_t i = 0; i < n; i++)
+        cols[i] = (cdof_qo_col_t){f[i].name, true, false};
+    if (!(t = cdof_qo_table_new(cols, n)) || cdof_qo_table_add_row(t) < 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (cdof_qo_table_set_number(t, i, f[i].value, f[i].decimals < 1 ? 0 : -1) < 0)
+            goto fail;
+    }
+    return t;
+fail:
+    cdof_qo_table_destroy(&t);
+    return NULL;
 }
 
 /* Builds the printable table from all pages. */
@@ -498,7 +560,7 @@ int main(int argc, char **argv)
     }
     if (!pos.count) {
         status = usage_error("which command? area, league, rolling, series, national, milestones, "
-                             "alerts, agents, report, ack, silence or silences");
+                             "alerts, agents, health, report, ack, silence or silences");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -591,6 +653,9 @@ int main(int argc, char **argv)
         milestones.partnership = cfg.partnership;
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT;
         req.milestones_at = &milestones;
+    } else if (!strcmp(cmd->name, "health")) {
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
+        req.health = 1;
     } else if (!strcmp(cmd->name, "agents") || !strcmp(cmd->name, "report")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
         req.agents = 1;
@@ -637,7 +702,14 @@ int main(int argc, char **argv)
                 last->error && *last->error ? last->error : "(no reason given)");
         goto done;
     }
-    if (!(table = build_table(cmd->name, &pages, &cfg, format == CDOF_QO_TABLE))) {
+    if (!strcmp(cmd->name, "health") && !last->health) {
+        fprintf(stderr, PROGRAM ": the hub's answer has no health counters (an older hub?)\n");
+        goto done;
+    }
+    table = !strcmp(cmd->name, "health")
+                ? health_table(last->health, format == CDOF_QO_TABLE)
+                : build_table(cmd->name, &pages, &cfg, format == CDOF_QO_TABLE);
+    if (!table) {
         fprintf(stderr, PROGRAM ": out of memory\n");
         goto done;
     }

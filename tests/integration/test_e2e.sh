@@ -100,6 +100,19 @@ grep -qi numerator "$errors" ||
 grep -q "$good,2024-03,120,100" "$errors" ||
     it_fail "$errors does not carry the original row: $(cat "$errors")"
 
+# 4b. The hub's health counters (cdof-query health): the 15 good rows, the agent connected.
+health_ok() {
+    it_query "$IT_DIR/health.csv" --hub "$query" $(it_sec jcdu query) health --format csv &&
+        it_csv_has "$IT_DIR/health.csv" 'f["ingested"] == 15 && f["rejected"] == 0 &&
+            f["duplicates"] == 0 && f["commits"] >= 1 && f["batch_max"] >= 1 &&
+            f["alerts"] >= 1 && f["connected_agents"] == 1 && f["known_agents"] == 1'
+}
+it_wait "cdof-query health: 15 ingested, 1 agent connected, alerts counted" 10 health_ok
+it_query "$IT_DIR/health.txt" --hub "$query" $(it_sec jcdu query) health ||
+    it_fail "cdof-query health (table) failed"
+grep -Eq '^ingested +15$' "$IT_DIR/health.txt" ||
+    it_fail "cdof-query health table lacks 'ingested 15': $(cat "$IT_DIR/health.txt")"
+
 # 5. Final state: nothing left in the outbox, a clean shutdown of every process.
 outbox_empty || it_fail "agent outbox not empty at the end: $(cat "$IT_DIR/status.json")"
 it_stop agent

@@ -427,6 +427,39 @@ static void test_heartbeats_recorded(void **state)
     cdof__v1__ack__free_unpacked(ack, NULL);
 }
 
+/* Issue 9: `health` counts what the hub did. After the sequence and heartbeat tests: envelopes
+ * were accepted, refused and duplicated, every agent the store knows is counted, and the one
+ * that just sent a heartbeat is connected. */
+static void test_health_counts(void **state)
+{
+    (void)state;
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    req.request_id = 8;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
+    req.health = true;
+    Cdof__V1__QueryResponse *r = query_as(&keys[K_JCDU], &req, WAIT_MS);
+    assert_non_null(r);
+    assert_int_equal(r->status, CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK);
+    const Cdof__V1__Health *h = r->health;
+    assert_non_null(h);
+    assert_true(h->ingested >= 1);
+    assert_true(h->duplicates >= 1);
+    assert_true(h->rejected >= 1);
+    assert_true(h->heartbeats >= 2);
+    assert_true(h->commits >= 1);
+    assert_true(h->batch_max >= 1 && h->batch_last >= 1 && h->batch_last <= h->batch_max);
+    assert_true(h->batch_mean >= 1.0 && h->batch_mean <= (double)h->batch_max);
+    assert_true(h->connected_agents >= 1 && h->connected_agents <= h->known_agents);
+    assert_true(h->started_ms > 0 && h->connected_window_ms > 0);
+    assert_true(h->next_alert_sequence >= 1);
+    uint32_t known = h->known_agents;
+    cdof__v1__query_response__free_unpacked(r, NULL);
+    r = query_agents(WAIT_MS);
+    assert_non_null(r);
+    assert_int_equal(known, r->n_agents);
+    cdof__v1__query_response__free_unpacked(r, NULL);
+}
+
 /* The registry decides what a key may write: la-2 holds E06000008 only. */
 static void test_authorisation(void **state)
 {
@@ -636,8 +669,9 @@ int main(int argc, char **argv)
     hub_path = argv[1];
     ref_dir = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sequence_rules),      cmocka_unit_test(test_heartbeats_recorded),
-        cmocka_unit_test(test_authorisation),       cmocka_unit_test(test_hostile_input),
-        cmocka_unit_test(test_unknown_and_revoked), cmocka_unit_test(test_revoked_subscriber)};
+        cmocka_unit_test(test_sequence_rules),    cmocka_unit_test(test_heartbeats_recorded),
+        cmocka_unit_test(test_health_counts),     cmocka_unit_test(test_authorisation),
+        cmocka_unit_test(test_hostile_input),     cmocka_unit_test(test_unknown_and_revoked),
+        cmocka_unit_test(test_revoked_subscriber)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }

@@ -1,0 +1,328 @@
+/* Alert latency: from an agent sending an underperforming value to cdof-watch printing the
+ * alert. This program speaks the ingest contract as an agent (a DEALER named by its agent id,
+ * one Envelope per update), runs a real cdof-watch with its standard output on a pipe, and times
+ * each probe from just before zmq_send to the moment the watcher's line is read. Probes
+ * alternate a value far below England (the alert fires) and a typical one (it resolves), so every
+ * probe changes the alert's state. The hub must already hold the metric and period for every
+ * area (bench_ingest's data) so that England's value is a real benchmark. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "bench_data.h"
+#include "cdof_period.h"
+#include "cdof_store.h"
+#include "cdof_wire.h"
+
+#define WAIT_MS   5000 /* per probe; a missing line is reported, not waited for */
+#define WARMUP    20   /* attempts at the first alert while the watcher subscribes */
+#define PROBE_MAX 10000
+
+typedef struct {
+    int fd;
+    char buf[1 << 16];
+    size_t len;
+} lines_t;
+
+/* Waits up to ms for a line containing all of want[0..n) (other lines are skipped). Returns 1
+ * when found, 0 on time-out, -1 when the watcher's output ended. */
+static int wait_line(lines_t *l, const char *const *want, int n, int ms)
+{
+    double deadline = bench_now() + ms / 1000.0;
+    for (;;) {
+        char *nl;
+        while ((nl = memchr(l->buf, '\n', l->len))) {
+            *nl = 0;
+            int ok = 1;
+            for (int i = 0; i < n && ok; i++)
+                ok = strstr(l->buf, want[i]) != NULL;
+            size_t used = (size_t)(nl - l->buf) + 1;
+            memmove(l->buf, nl + 1, l->len - used);
+            l->len -= used;
+            if (ok)
+                return 1;
+        }
+        double left = deadline - bench_now();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {l->fd, POLLIN, 0};
+        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+            continue;
+        if (l->len == sizeof l->buf)
+            l->len = 0; /* an absurd line: drop it */
+        ssize_t got = read(l->fd, l->buf + l->len, sizeof l->buf - l->len);
+        if (got <= 0)
+            return -1;
+        l->len += (size_t)got;
+    }
+}
+
+/* Packs env and sends it as one frame. Returns 0 or a negative errno. */
+static int send_envelope(void *sock, const Cdof__V1__Envelope *env)
+{
+    uint8_t *buf;
+    size_t len;
+    if (cdof_wire_pack(&env->base, &buf, &len) < 0)
+        return -ENOMEM;
+    int rc = zmq_send(sock, buf, len, 0) < 0 ? -errno : 0;
+    free(buf);
+    return rc;
+}
+
+static int send_update(void *sock, const char *agent, uint64_t seq, const char *metric,
+                       const char *area, const cdof_period_t *p, double num, double den)
+{
+    cdof_update_t u = {.metric_id = metric,
+                       .area_code = area,
+                       .period = *p,
+                       .has_numerator = true,
+                       .numerator = num,
+                       .has_denominator = true,
+                       .denominator = den};
+    Cdof__V1__MetricUpdate mu = CDOF__V1__METRIC_UPDATE__INIT;
+    Cdof__V1__Period per = CDOF__V1__PERIOD__INIT;
+    cdof_wire_update_to_msg(&u, &mu, &per);
+    Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
+    env.agent_id = (char *)agent;
+    env.sequence = seq;
+    env.body_case = CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE;
+    env.metric_update = &mu;
+    return send_envelope(sock, &env);
+}
+
+/* Asks the hub for this agent's committed high-water mark with a heartbeat, as an agent does on
+ * connecting: the probes' sequences go on from it. Returns 0 or -ETIMEDOUT. */
+static int hub_high_water(void *sock, const char *agent, uint64_t *high)
+{
+    Cdof__V1__Heartbeat hb = CDOF__V1__HEARTBEAT__INIT;
+    Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
+    env.agent_id = (char *)agent;
+    env.body_case = CDOF__V1__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    if (send_envelope(sock, &env) < 0)
+        return -EIO;
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, WAIT_MS) <= 0)
+        return -ETIMEDOUT;
+    static uint8_t in[CDOF_WIRE_MAX_MESSAGE];
+    int n = zmq_recv(sock, in, sizeof in, 0);
+    char err[256];
+    Cdof__V1__Ack *ack = n > 0 ? cdof_wire_ack_decode(in, (size_t)n, err, sizeof err) : NULL;
+    if (!ack)
+        return -EPROTO;
+    *high = ack->high_water;
+    cdof__v1__ack__free_unpacked(ack, NULL);
+    return 0;
+}
+
+static void drain_acks(void *sock)
+{
+    char buf[CDOF_WIRE_MAX_MESSAGE];
+    while (zmq_recv(sock, buf, sizeof buf, ZMQ_DONTWAIT) >= 0)
+        ;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(const double *sorted, int n, double q)
+{
+    int i = (int)(q * (n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+/* The floor under every alert: one small fsynced LMDB commit on the hub's disk, timed n times
+ * (milliseconds, sorted into lat). Returns how many were timed. */
+static int commit_latency(const char *dir, double *lat, int n)
+{
+    char err[256];
+    cdof_store_opts_t so = {.schema = "bench-commit", .schema_version = 1};
+    cdof_store_t *store = NULL;
+    cdof_store_db_t db;
+    if (cdof_store_open(dir, &so, &store, err, sizeof err) < 0 ||
+        cdof_store_db(store, "probe", &db) < 0) {
+        fprintf(stderr, "bench_alert: %s\n", err);
+        cdof_store_close(&store);
+        return 0;
+    }
+    int got = 0;
+    for (int i = 0; i < n; i++) {
+        uint8_t key[8];
+        cdof_store_be64(key, (uint64_t)i);
+        cdof_store_txn_t *txn = NULL;
+        double t0 = bench_now();
+        if (cdof_store_begin(store, true, &txn) < 0 ||
+            cdof_store_put(txn, db, key, sizeof key, "x", 1) < 0 || cdof_store_commit(&txn) < 0) {
+            cdof_store_abort(&txn);
+            break;
+        }
+        lat[got++] = (bench_now() - t0) * 1000;
+    }
+    cdof_store_close(&store);
+    qsort(lat, (size_t)got, sizeof *lat, cmp_double);
+    return got;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_alert --ingest EP --alerts EP --query EP --watch PATH "
+                    "[--probes N] [--area CODE] [--period P] [--watch-log FILE] [--commit-dir DIR] "
+                    "[-- WATCH-SECURITY-FLAGS...]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *ingest = NULL, *alerts = NULL, *query = NULL, *watch = NULL, *log = "/dev/null";
+    const char *area = "E06000009", *period_text = "2024-12", *metric = "continuity_of_care";
+    const char *commit_dir = NULL;
+    int probes = 200, i = 1;
+    for (; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--ingest"))
+            ingest = v;
+        else if (!strcmp(k, "--alerts"))
+            alerts = v;
+        else if (!strcmp(k, "--query"))
+            query = v;
+        else if (!strcmp(k, "--watch"))
+            watch = v;
+        else if (!strcmp(k, "--watch-log"))
+            log = v;
+        else if (!strcmp(k, "--commit-dir"))
+            commit_dir = v;
+        else if (!strcmp(k, "--probes"))
+            probes = atoi(v);
+        else if (!strcmp(k, "--area"))
+            area = v;
+        else if (!strcmp(k, "--period"))
+            period_text = v;
+        else
+            return usage(), 2;
+    }
+    int extra = i < argc && !strcmp(argv[i], "--") ? i + 1 : argc;
+    cdof_period_t period;
+    char err[256];
+    if (!ingest || !alerts || !query || !watch || probes < 2 || probes > PROBE_MAX ||
+        cdof_period_parse(period_text, &period, err, sizeof err) < 0)
+        return usage(), 2;
+
+    /* The watcher, its standard output on our pipe. */
+    int fds[2];
+    if (pipe(fds) < 0)
+        return perror("pipe"), 1;
+    char *wargv[64];
+    int wn = 0;
+    const char *fixed[] = {watch,     "--hub-alerts", alerts,     "--hub-query", query,
+                           "--topic", "alert/",       "--format", "json"};
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+        wargv[wn++] = (char *)fixed[k];
+    for (int k = extra; k < argc && wn < 62; k++)
+        wargv[wn++] = argv[k];
+    wargv[wn] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return perror("fork"), 1;
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        FILE *e = freopen(log, "a", stderr);
+        (void)e;
+        close(fds[0]);
+        close(fds[1]);
+        execv(watch, wargv);
+        _exit(127);
+    }
+    close(fds[1]);
+    static lines_t lines;
+    lines.fd = fds[0];
+
+    int status = 1;
+    void *zctx = zmq_ctx_new(), *sock = zmq_socket(zctx, ZMQ_DEALER);
+    const char *agent = "bench-probe";
+    int zero = 0;
+    zmq_setsockopt(sock, ZMQ_ROUTING_ID, agent, strlen(agent));
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    double *lat = calloc((size_t)probes, sizeof *lat);
+    if (!lat || zmq_connect(sock, ingest) < 0) {
+        fprintf(stderr, "bench_alert: cannot connect to %s\n", ingest);
+        goto out;
+    }
+    uint64_t seq = 0;
+    if (hub_high_water(sock, agent, &seq) < 0) {
+        fprintf(stderr, "bench_alert: the hub at %s does not answer\n", ingest);
+        goto out;
+    }
+    const double den = 1000, bad = 5, good = 500;
+    const char *firing[] = {"worse_than_england", area, "firing"};
+    const char *resolved[] = {"worse_than_england", area, "resolved"};
+
+    /* Warm-up: the watcher subscribes asynchronously; wait until an alert gets through, then
+     * resolve it so that the timed probes start from a quiet state. */
+    int ok = 0;
+    for (int w = 0; w < WARMUP && ok != 1; w++) {
+        send_update(sock, agent, ++seq, metric, area, &period, bad, den);
+        ok = wait_line(&lines, firing, 3, 1000);
+        if (ok < 0)
+            break;
+        send_update(sock, agent, ++seq, metric, area, &period, good, den);
+        if (ok == 1)
+            ok = wait_line(&lines, resolved, 3, WAIT_MS);
+    }
+    if (ok != 1) {
+        fprintf(stderr, "bench_alert: no alert for %s %s %s reached cdof-watch (log: %s)\n", metric,
+                area, period_text, log);
+        goto out;
+    }
+    int got = 0, missed = 0;
+    for (int p = 0; p < probes; p++) {
+        drain_acks(sock);
+        bool fire = p % 2 == 0;
+        double t0 = bench_now();
+        if (send_update(sock, agent, ++seq, metric, area, &period, fire ? bad : good, den) < 0)
+            break;
+        int r = wait_line(&lines, fire ? firing : resolved, 3, WAIT_MS);
+        if (r < 0)
+            break;
+        if (r == 0) {
+            missed++;
+            continue;
+        }
+        lat[got++] = (bench_now() - t0) * 1000;
+    }
+    if (got < 2) {
+        fprintf(stderr, "bench_alert: only %d of %d probes produced an alert\n", got, probes);
+        goto out;
+    }
+    qsort(lat, (size_t)got, sizeof *lat, cmp_double);
+    printf("alert latency: %d probes (%s %s %s, alternately firing and resolving), %d missed: "
+           "p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+           got, metric, area, period_text, missed, percentile(lat, got, 0.5),
+           percentile(lat, got, 0.99), lat[got - 1]);
+    printf("RESULT alert_p50_ms %.2f\nRESULT alert_p99_ms %.2f\n", percentile(lat, got, 0.5),
+           percentile(lat, got, 0.99));
+    /* The same-run floor: what one fsynced commit on this disk costs now. */
+    int nc = commit_dir ? commit_latency(commit_dir, lat, probes) : 0;
+    if (nc >= 2) {
+        printf("one fsynced LMDB commit on the same disk, %d times: p50 %.2f ms, p99 %.2f ms\n", nc,
+               percentile(lat, nc, 0.5), percentile(lat, nc, 0.99));
+        printf("RESULT commit_p50_ms %.2f\nRESULT commit_p99_ms %.2f\n", percentile(lat, nc, 0.5),
+               percentile(lat, nc, 0.99));
+    }
+    status = missed ? 1 : 0;
+out:
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    close(fds[0]);
+    free(lat);
+    zmq_close(sock);
+    zmq_ctx_term(zctx);
+    return status;
+}

@@ -1,0 +1,276 @@
+/* Hub ingest load: N agents, each with the agent's own LMDB outbox (agent_outbox) and sender
+ * (agent_sender: window, heartbeats, acks, resends), all on one libuv loop in this process, send
+ * the benchmark's updates to a running cdof-hub. The outboxes are filled before the clock starts
+ * (the intake's cost is the agent's, not the hub's); the clock stops when every outbox is empty,
+ * that is when the hub has acknowledged every update after its commit. With --hub-pid the hub's
+ * resident memory is read while all agents are still connected. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+#include <zmq.h>
+
+#include "agent_outbox.h"
+#include "agent_sender.h"
+#include "bench_data.h"
+#include "cdof_error.h"
+#include "cdof_log.h"
+#include "cdof_wire.h"
+
+#define TIMEOUT_S 900
+#define CHECK_MS  10
+
+typedef struct {
+    char id[32];
+    agent_outbox_t *ob;
+    agent_sender_t *sender;
+    uint64_t n;
+} agent_t;
+
+typedef struct {
+    agent_t *agents;
+    unsigned nagents;
+    double t0, t_done;
+    unsigned long hub_pid;
+    long hub_rss_kib, hub_hwm_kib;
+    double hub_cpu0, hub_cpu1;
+    int rc;
+} run_t;
+
+/* CPU seconds (user + system) of pid's main thread, where the hub does all its work (ZeroMQ's
+ * I/O thread aside); -1 when unreadable. */
+static double main_thread_cpu(unsigned long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%lu/task/%lu/stat", pid, pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command name (which may hold spaces): state is field 3, utime 14. */
+    char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Reads VmRSS and VmHWM (KiB) of pid from /proc. */
+static int read_rss(unsigned long pid, long *rss, long *hwm)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%lu/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    while (fgets(line, sizeof line, f)) {
+        sscanf(line, "VmRSS: %ld", rss);
+        sscanf(line, "VmHWM: %ld", hwm);
+    }
+    fclose(f);
+    return 0;
+}
+
+static int fill(const cdof_ref_t *ref, agent_t *a, unsigned k, unsigned nagents, uint64_t quota)
+{
+    bench_gen_t *g = bench_gen_new(ref, k, nagents, quota);
+    agent_outbox_batch_t *b = NULL;
+    agent_fingerprint_t fp = {.hash = 0xbe9c0000u + k, .size = quota};
+    int rc = g ? agent_outbox_batch_begin(a->ob, &fp, &b) : -ENOMEM;
+    cdof_update_t u;
+    int64_t now = 0;
+    while (rc == 0 && bench_gen_next(g, &u)) {
+        Cdof__V1__MetricUpdate mu = CDOF__V1__METRIC_UPDATE__INIT;
+        Cdof__V1__Period per = CDOF__V1__PERIOD__INIT;
+        cdof_wire_update_to_msg(&u, &mu, &per);
+        mu.source_file = "bench.csv";
+        mu.source_line = (uint32_t)(a->n + 2);
+        Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
+        env.body_case = CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE;
+        env.metric_update = &mu;
+        if ((rc = agent_outbox_batch_add(b, &env, now)) == 0)
+            a->n++;
+    }
+    if (rc == 0) {
+        agent_file_info_t info = {.rows = (uint32_t)a->n, .good = (uint32_t)a->n};
+        snprintf(info.name, sizeof info.name, "bench.csv");
+        rc = agent_outbox_batch_commit(&b, &info);
+    }
+    agent_outbox_batch_abort(&b);
+    bench_gen_destroy(&g);
+    return rc;
+}
+
+static void on_check(uv_timer_t *t)
+{
+    run_t *r = t->data;
+    uint64_t depth = 0;
+    for (unsigned k = 0; k < r->nagents; k++) {
+        agent_outbox_stats_t st;
+        if (agent_outbox_stats(r->agents[k].ob, &st) == 0)
+            depth += st.depth;
+    }
+    double now = bench_now();
+    if (depth > 0 && now - r->t0 < TIMEOUT_S)
+        return;
+    r->t_done = now;
+    if (depth > 0) {
+        fprintf(stderr, "bench_ingest: %llu updates still unacknowledged after %d s\n",
+                (unsigned long long)depth, TIMEOUT_S);
+        r->rc = -ETIMEDOUT;
+    }
+    if (r->hub_pid) {
+        read_rss(r->hub_pid, &r->hub_rss_kib, &r->hub_hwm_kib);
+        r->hub_cpu1 = main_thread_cpu(r->hub_pid);
+    }
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)t, NULL);
+    for (unsigned k = 0; k < r->nagents; k++)
+        agent_sender_close(r->agents[k].sender);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_ingest --hub EP --dir DIR [--refdir DIR] [--agents N] "
+                    "[--updates N] [--window W] [--hub-pid PID]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *hub = NULL, *dir = NULL, *refdir = NULL;
+    run_t r = {.nagents = 150};
+    unsigned long long total = 1000000;
+    long window = 256;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--hub"))
+            hub = argv[i + 1];
+        else if (!strcmp(argv[i], "--dir"))
+            dir = argv[i + 1];
+        else if (!strcmp(argv[i], "--refdir"))
+            refdir = argv[i + 1];
+        else if (!strcmp(argv[i], "--agents"))
+            r.nagents = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--updates"))
+            total = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--window"))
+            window = strtol(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--hub-pid"))
+            r.hub_pid = strtoul(argv[i + 1], NULL, 10);
+        else
+            return usage(), 2;
+    }
+    if (!hub || !dir || r.nagents == 0 || total < r.nagents || window <= 0)
+        return usage(), 2;
+    cdof_log_init("bench_ingest", CDOF_LOG_WARN);
+    char err[512];
+    cdof_ref_t *ref = cdof_ref_load(refdir ? refdir : cdof_ref_default_dir(), err, sizeof err);
+    if (!ref) {
+        fprintf(stderr, "bench_ingest: %s\n", err);
+        return 1;
+    }
+    int status = 1;
+    void *zctx = zmq_ctx_new();
+    uv_loop_t loop;
+    uv_timer_t check;
+    bool loop_ok = uv_loop_init(&loop) == 0;
+    r.agents = calloc(r.nagents, sizeof *r.agents);
+    if (!r.agents || !zctx || !loop_ok)
+        goto out;
+
+    double t_fill = bench_now();
+    for (unsigned k = 0; k < r.nagents; k++) {
+        agent_t *a = &r.agents[k];
+        char path[4096];
+        bench_agent_id(k, a->id, sizeof a->id);
+        snprintf(path, sizeof path, "%s/%s", dir, a->id);
+        if ((mkdir(path, 0700) < 0 && errno != EEXIST) ||
+            agent_outbox_open(path, false, &a->ob, err, sizeof err) < 0) {
+            fprintf(stderr, "bench_ingest: %s: %s\n", path, err);
+            goto out;
+        }
+        int rc = fill(ref, a, k, r.nagents, bench_quota(total, k, r.nagents));
+        if (rc < 0) {
+            fprintf(stderr, "bench_ingest: filling %s: %s\n", path, cdof_strerror(rc));
+            goto out;
+        }
+    }
+    t_fill = bench_now() - t_fill;
+    printf("outboxes: %llu updates written into %u agents' outboxes in %.2f s "
+           "(not part of the figure)\n",
+           total, r.nagents, t_fill);
+    fflush(stdout);
+
+    for (unsigned k = 0; k < r.nagents; k++) {
+        agent_t *a = &r.agents[k];
+        agent_sender_opts_t so = {.endpoint = hub,
+                                  .agent_id = a->id,
+                                  .window = window,
+                                  .heartbeat_ms = 1000,
+                                  .ack_timeout_ms = 5000,
+                                  .retain_ms = 3600 * 1000};
+        if (agent_sender_new(&loop, zctx, a->ob, &so, &a->sender, err, sizeof err) < 0) {
+            fprintf(stderr, "bench_ingest: %s\n", err);
+            goto out;
+        }
+    }
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    r.t0 = bench_now();
+    if (r.hub_pid)
+        r.hub_cpu0 = main_thread_cpu(r.hub_pid);
+    for (unsigned k = 0; k < r.nagents; k++) {
+        if (agent_sender_start(r.agents[k].sender, err, sizeof err) < 0) {
+            fprintf(stderr, "bench_ingest: %s\n", err);
+            goto out;
+        }
+        agent_sender_kick(r.agents[k].sender);
+    }
+    uv_timer_init(&loop, &check);
+    check.data = &r;
+    uv_timer_start(&check, on_check, CHECK_MS, CHECK_MS);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    getrusage(RUSAGE_SELF, &ru1);
+    if (r.rc < 0)
+        goto out;
+    double secs = r.t_done - r.t0;
+    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+                 (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+                 (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+    printf("hub ingest: %llu updates from %u agents in %.2f s: %.0f updates/s "
+           "(the agents used %.1f s of CPU)\n",
+           total, r.nagents, secs, (double)total / secs, cpu);
+    printf("RESULT ingest_ups %.0f\n", (double)total / secs);
+    if (r.hub_pid && r.hub_cpu0 >= 0 && r.hub_cpu1 >= 0) {
+        double us = (r.hub_cpu1 - r.hub_cpu0) * 1e6 / (double)total;
+        printf("  the hub's thread used %.1f s of CPU: %.1f us per update\n",
+               r.hub_cpu1 - r.hub_cpu0, us);
+        printf("RESULT hub_cpu_us %.2f\n", us);
+    }
+    if (r.hub_pid)
+        printf("RESULT hub_rss_kib %ld\nRESULT hub_hwm_kib %ld\n", r.hub_rss_kib, r.hub_hwm_kib);
+    status = 0;
+out:
+    for (unsigned k = 0; r.agents && k < r.nagents; k++) {
+        if (r.agents[k].sender && status != 0)
+            agent_sender_close(r.agents[k].sender);
+    }
+    if (loop_ok) {
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+    }
+    for (unsigned k = 0; r.agents && k < r.nagents; k++) {
+        agent_sender_destroy(&r.agents[k].sender);
+        agent_outbox_close(&r.agents[k].ob);
+    }
+    free(r.agents);
+    if (zctx)
+        zmq_ctx_term(zctx);
+    cdof_ref_destroy(&ref);
+    return status;
+}

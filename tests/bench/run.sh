@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# cdof benchmarks: figures, and ratios against the raw speed of cdof's own parts measured in the
+# same run. Run by `deploy/dev.sh bench` after a release build; never part of ctest. Reports,
+# never fails on a figure (it fails only when a benchmark cannot run at all).
+#
+#   tests/bench/run.sh --build DIR [--updates N] [--agents N] [--probes N] [--only NAME,...]
+#
+# NAME: baseline, ingest, alert, query, footprint, health. Work files under var/bench/ (wiped at
+# the start). Environment: CDOF_BENCH_UPDATES, CDOF_BENCH_AGENTS override the defaults.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build="$root/build"
+updates=${CDOF_BENCH_UPDATES:-1000000}
+agents=${CDOF_BENCH_AGENTS:-150}
+probes=200
+only=baseline,ingest,alert,query,footprint,health
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --build) build=$2 ;;
+    --updates) updates=$2 ;;
+    --agents) agents=$2 ;;
+    --probes) probes=$2 ;;
+    --only) only=$2 ;;
+    *)
+        echo "run.sh: unknown argument '$1'" >&2
+        exit 2
+        ;;
+    esac
+    shift 2
+done
+wants() { [[ ",$only," == *",$1,"* ]]; }
+
+hub_bin="$build/hub/cdof-hub"
+agent_bin="$build/agents/partnership/cdof-agent"
+watch_bin="$build/agents/oversight/cdof-watch"
+query_bin="$build/agents/jcdu/cdof-query"
+keygen_bin="$build/deploy/cdof-keygen"
+bench="$build/tests/bench"
+for p in "$hub_bin" "$agent_bin" "$watch_bin" "$query_bin" "$bench/bench_baseline" \
+    "$bench/bench_ingest" "$bench/bench_alert"; do
+    [ -x "$p" ] || { echo "run.sh: $p is not built" >&2; exit 1; }
+done
+export CDOF_REFDIR="$root/proto/data"
+
+# Security flags, in one place: every party today runs plain TCP on loopback. When CURVE lands,
+# the hub's and the clients' flags change here (the load generators speak plain ZeroMQ).
+hub_sec() { echo --insecure; }
+client_sec() { echo --insecure; } # ID
+
+var="$root/var/bench"
+rm -rf "$var"
+mkdir -p "$var/logs"
+pids=()
+outboxes=""
+cleanup() {
+    local pid _
+    case "$outboxes" in /dev/shm/cdof-bench-*) rm -rf "$outboxes" ;; esac
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    pids=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+heading() { printf '\n== %s\n' "$*"; }
+declare -A R # RESULT name -> value, from the bench programs
+collect() {  # FILE: read RESULT lines
+    local _ k v
+    while read -r _ k v; do R[$k]=$v; done < <(grep '^RESULT ' "$1" || true)
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+now_ms() { date +%s%3N; }
+
+port_busy() {
+    if command -v ss >/dev/null; then
+        ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+    fi
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+pick_ports() { # three consecutive free ports below the ephemeral range
+    local base _
+    for _ in $(seq 1 50); do
+        base=$((20000 + RANDOM % 10000))
+        if ! port_busy $base && ! port_busy $((base + 1)) && ! port_busy $((base + 2)); then
+            echo "$base $((base + 1)) $((base + 2))"
+            return 0
+        fi
+    done
+    echo "run.sh: no free ports" >&2
+    exit 1
+}
+wait_for() { # SECONDS WHAT CMD...: polls every 0.1 s
+    local limit=$1 what=$2 i
+    shift 2
+    for i in $(seq 1 $((limit * 10))); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    echo "run.sh: timed out after ${limit}s waiting for $what" >&2
+    return 1
+}
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+field_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+# Private (unshared) memory: what the process itself costs, its libraries' pages aside; and the
+# proportional share, shared pages divided among the processes that map them.
+uss_kib() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps"; }
+pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+
+read -r p1 p2 p3 < <(pick_ports)
+ingest="tcp://127.0.0.1:$p1" alerts="tcp://127.0.0.1:$p2" query="tcp://127.0.0.1:$p3"
+hub_pid=""
+start_hub() {
+    # shellcheck disable=SC2046
+    "$hub_bin" --data "$var/hub" --ingest "$ingest" --alerts "$alerts" --query "$query" \
+        $(hub_sec) </dev/null >"$var/logs/hub.log" 2>&1 &
+    hub_pid=$!
+    pids+=("$hub_pid")
+    wait_for 20 "the hub to listen" port_busy "$p3"
+}
+has_health() { "$query_bin" --help 2>&1 | grep -q 'health'; }
+health_field() { # NAME: one counter from cdof-query health
+    q health --format csv 2>/dev/null | awk -F, -v k="$1" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == k) c = i; next }
+        NR == 2 && c { gsub(/\r/, "", $c); print $c }'
+}
+q() { # cdof-query against the bench hub
+    # shellcheck disable=SC2046
+    timeout 120 "$query_bin" --hub "$query" $(client_sec jcdu) "$@"
+}
+
+echo "cdof benchmarks: $agents agents, $updates updates; $(nproc) cores; build $build"
+echo "stores under $var ($(df -T "$root" | awk 'NR == 2 { print $2 }'), fsync on)"
+
+# --- 1. ideal pipeline -------------------------------------------------------------------------
+if wants baseline || wants ingest; then
+    heading "1. ideal pipeline baseline (DEALER->ROUTER, decode, fsynced LMDB batch, ack)"
+    mkdir -p "$var/baseline"
+    "$bench/bench_baseline" --dir "$var/baseline" --agents "$agents" --updates "$updates" |
+        tee "$var/logs/baseline.out"
+    collect "$var/logs/baseline.out"
+    rm -rf "$var/baseline"
+fi
+
+# --- 2. hub ingest -----------------------------------------------------------------------------
+mkdir -p "$var/hub"
+start_hub
+if wants ingest; then
+    heading "2. hub ingest: $agents agents (agent outbox and sender code), into cdof-hub"
+    # Agents run on their own machines: their outboxes' fsyncs must not queue behind the hub's
+    # on the hub's disk, so they go to memory (tmpfs) when there is one. The baseline's senders
+    # have no outbox at all.
+    outboxes="$var/outboxes"
+    if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+        outboxes=$(mktemp -d /dev/shm/cdof-bench-outboxes.XXXXXX)
+    fi
+    echo "agents' outboxes in $outboxes; the hub's store in $var/hub"
+    mkdir -p "$outboxes"
+    "$bench/bench_ingest" --hub "$ingest" --dir "$outboxes" --agents "$agents" \
+        --updates "$updates" --hub-pid "$hub_pid" | tee "$var/logs/ingest.out"
+    rm -rf "$outboxes"
+    collect "$var/logs/ingest.out"
+    # The machine is shared: measure the baseline again now and take the mean of the two, and
+    # compare CPU time per update on the working thread too, which others' load hardly moves.
+    if wants baseline; then
+        first=${R[baseline_ups]} first_cpu=${R[baseline_cpu_us]}
+        mkdir -p "$var/baseline"
+        "$bench/bench_baseline" --dir "$var/baseline" --agents "$agents" --updates "$updates" |
+            tee "$var/logs/baseline2.out"
+        collect "$var/logs/baseline2.out"
+        rm -rf "$var/baseline"
+        R[baseline_ups]=$(awk -v a="$first" -v b="${R[baseline_ups]}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
+        R[baseline_cpu_us]=$(awk -v a="$first_cpu" -v b="${R[baseline_cpu_us]}" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+        echo "baseline, mean of the runs before and after: ${R[baseline_ups]} updates/s, ${R[baseline_cpu_us]} us of CPU per update"
+    fi
+    echo "ratio to the baseline: $(ratio "${R[ingest_ups]}" "${R[baseline_ups]}") (target >= 70%)"
+    [ -z "${R[hub_cpu_us]:-}" ] || [ -z "${R[baseline_cpu_us]:-}" ] ||
+        echo "CPU per update, baseline's thread to the hub's: $(ratio "${R[baseline_cpu_us]}" "${R[hub_cpu_us]}") (${R[baseline_cpu_us]} us / ${R[hub_cpu_us]} us)"
+    # Under load the hub defers comparisons (hub.h): say how long they took to catch up.
+    if has_health; then
+        t0=$(now_ms)
+        caught_up() { [ "$(health_field pending_comparisons)" = 0 ]; }
+        if wait_for 600 "the hub's pending comparisons" caught_up; then
+            R[catchup_ms]=$(($(now_ms) - t0))
+            echo "comparisons: all caught up ${R[catchup_ms]} ms after the last acknowledgement ($(health_field comparisons) metric-periods compared for $(health_field ingested) updates)"
+        fi
+    fi
+fi
+
+# --- 3. alert latency --------------------------------------------------------------------------
+if wants alert; then
+    heading "3. alert latency: agent sends an underperforming value -> cdof-watch prints it"
+    mkdir -p "$var/commit"
+    # shellcheck disable=SC2046
+    "$bench/bench_alert" --ingest "$ingest" --alerts "$alerts" --query "$query" \
+        --watch "$watch_bin" --probes "$probes" --period 2024-12 --commit-dir "$var/commit" \
+        --watch-log "$var/logs/watch.log" -- $(client_sec oversight) | tee "$var/logs/alert.out"
+    collect "$var/logs/alert.out"
+    rm -rf "$var/commit"
+    echo "target: p99 <= 10 ms on loopback; each alert waits for one fsynced commit"
+fi
+
+# --- 4. queries --------------------------------------------------------------------------------
+time_query() { # LABEL ARGS...: best and median of 5 runs, output to a file
+    local label=$1 i t0 ts=()
+    shift
+    for i in 1 2 3 4 5; do
+        t0=$(now_ms)
+        q "$@" >"$var/logs/query-$label.out" 2>>"$var/logs/query.log" || {
+            echo "  $label: failed (see $var/logs/query.log)"
+            return 0
+        }
+        ts+=($(($(now_ms) - t0)))
+    done
+    read -r best median < <(printf '%s\n' "${ts[@]}" | sort -n | awk '
+        { v[NR] = $1 } END { print v[1], v[int((NR + 1) / 2)] }')
+    printf '  %-44s %6d ms best, %6d ms median of 5 (%d lines)\n' "$label" "$best" "$median" \
+        "$(wc -l <"$var/logs/query-$label.out")"
+}
+if wants query; then
+    heading "4. queries on 10 years of monthly data, 153 areas, every catalogue metric"
+    q agents --format csv >"$var/logs/agents.csv" 2>/dev/null || true
+    echo "store: $(du -sh "$var/hub" | cut -f1); process start and connection included in each time"
+    time_query "league continuity_of_care 2024-12" league continuity_of_care 2024-12 --format csv
+    time_query "league numbers_in_treatment 2024-12" league numbers_in_treatment 2024-12 --format csv
+    time_query "league drug_misuse_deaths 2024" league drug_misuse_deaths 2024 --format csv
+    time_query "area E06000009 (profile, all metrics)" area E06000009 --format csv
+    time_query "series continuity_of_care E06000009" series continuity_of_care E06000009 --format csv
+    # The annual report is issue #7's: timed when this build's cdof-query has it.
+    if "$query_bin" --help 2>&1 | grep -q 'report'; then
+        time_query "report --year 2024/25" report --year 2024/25 --out "$var/report.html"
+    else
+        echo "  report: skipped (this cdof-query has no 'report' subcommand yet)"
+    fi
+fi
+
+# --- 5. footprint ------------------------------------------------------------------------------
+if wants footprint; then
+    heading "5. footprint"
+    for p in "$hub_bin" "$agent_bin" "$watch_bin" "$query_bin" "$keygen_bin"; do
+        [ -x "$p" ] || continue
+        printf '  %-12s %8d bytes on disk, %8s bytes of code (size -A .text)\n' "$(basename "$p")" \
+            "$(stat -c %s "$p")" "$(size -A "$p" 2>/dev/null | awk '$1 == ".text" { print $2 }')"
+    done
+    if [ -n "${R[hub_rss_kib]:-}" ]; then
+        echo "  cdof-hub with $agents agents connected (end of ingest): RSS $(mib "${R[hub_rss_kib]}"), peak $(mib "${R[hub_hwm_kib]}")"
+    fi
+    a="$var/agent"
+    mkdir -p "$a/spool/in" "$a/data"
+    # shellcheck disable=SC2046
+    "$agent_bin" --id E06000009 --hub "$ingest" --spool "$a/spool" --data "$a/data" \
+        $(client_sec E06000009) </dev/null >"$var/logs/agent.log" 2>&1 &
+    apid=$!
+    pids+=("$apid")
+    agent_depth() { "$agent_bin" status --data "$a/data" --format json 2>/dev/null |
+        sed -n 's/.*"outbox_depth": *\([0-9]*\).*/\1/p'; }
+    agent_idle() { [ "$(agent_depth)" = 0 ] && grep -q . "$var/logs/agent.log"; }
+    wait_for 20 "the agent to start" agent_idle
+    sleep 2 # idle means idle: a couple of heartbeats
+    idle_rss=$(rss_kib "$apid") idle_uss=$(uss_kib "$apid") idle_pss=$(pss_kib "$apid")
+    idle_anon=$(field_kib "$apid" RssAnon) idle_file=$(field_kib "$apid" RssFile)
+    echo "  cdof-agent idle: RSS $(mib "$idle_rss") = $(mib "$idle_anon") anonymous + $(mib "$idle_file") file-backed (shared libraries, the outbox map); proportional $(mib "$idle_pss"), private $(mib "$idle_uss") (target <= 4 MiB)"
+    # The floor: the same libraries loaded and a connected socket, doing nothing.
+    if [ -x "$bench/bench_floor" ]; then
+        mkdir -p "$var/floor"
+        "$bench/bench_floor" "$var/floor" "$ingest" >"$var/logs/floor.out" 2>&1 &
+        fpid=$!
+        pids+=("$fpid")
+        wait_for 10 "bench_floor" grep -q ready "$var/logs/floor.out"
+        floor_rss=$(rss_kib "$fpid")
+        echo "  floor (libzmq + libuv + LMDB loaded, one DEALER, idle): RSS $(mib "$floor_rss"), private $(mib "$(uss_kib "$fpid")"): the agent idle is $(ratio "$idle_rss" "$floor_rss") of it"
+        kill "$fpid" 2>/dev/null || true
+    fi
+    echo "  largest shared pieces of the idle agent's RSS:"
+    awk '/^[0-9a-f]+-/ { name = $6 } /^Rss:/ { r[name] += $2 }
+        END { for (n in r) if (n ~ /\.so/) printf "%d %s\n", r[n], n }' "/proc/$apid/smaps" |
+        sort -rn | head -5 | awk '{ n = $2; sub(/.*\//, "", n); printf "    %-28s %6d KiB\n", n, $1 }'
+    # Under load: 50,000 rows in one file, validated, written to the outbox and sent.
+    rows=50000
+    awk -v n=$rows 'BEGIN {
+        print "metric_id,area_code,period,numerator,denominator,value,note"
+        split("continuity_of_care recovery_outcomes treatment_effectiveness meaningful_activity", m, " ")
+        for (i = 0; i < n; i++) {
+            k = i % 4 + 1; t = int(i / 4); y = 1900 + int(t / 12); mo = t % 12 + 1
+            printf "%s,E06000009,%04d-%02d,%d,100,,\n", m[k], y, mo, 30 + i % 40
+        }
+    }' >"$var/load.csv.tmp"
+    peak=0
+    t0=$(now_ms)
+    mv "$var/load.csv.tmp" "$a/spool/in/load.csv"
+    drained() {
+        local r
+        r=$(rss_kib "$apid")
+        [ "$r" -le "$peak" ] || peak=$r
+        [ -z "$(ls -A "$a/spool/in")" ] && [ "$(agent_depth)" = 0 ]
+    }
+    if wait_for 300 "the agent to send $rows rows" drained; then
+        echo "  cdof-agent under load ($rows rows taken and sent in $(($(now_ms) - t0)) ms): RSS peak sampled $(mib "$peak"), VmHWM $(mib "$(field_kib "$apid" VmHWM)"), private now $(mib "$(uss_kib "$apid")")"
+    fi
+    echo "  cdof-hub now: RSS $(mib "$(rss_kib "$hub_pid")") ($(mib "$(field_kib "$hub_pid" RssAnon)") anonymous, $(mib "$(field_kib "$hub_pid" RssFile)") file-backed incl. the store's map)"
+fi
+
+# --- 6. hub health -----------------------------------------------------------------------------
+if wants health; then
+    heading "6. hub health (cdof-query health)"
+    if has_health; then
+        q health || echo "  (cdof-query health failed)"
+    else
+        echo "  skipped: this cdof-query has no 'health' subcommand"
+    fi
+fi
+
+heading "summary"
+summ() { printf '  %-34s %s\n' "$1" "$2"; }
+[ -z "${R[baseline_ups]:-}" ] || summ "ideal pipeline" "${R[baseline_ups]} updates/s"
+[ -z "${R[ingest_ups]:-}" ] || summ "hub ingest" "${R[ingest_ups]} updates/s = $(ratio "${R[ingest_ups]}" "${R[baseline_ups]:-0}") of the ideal pipeline (target >= 70%)"
+[ -z "${R[hub_cpu_us]:-}" ] || summ "hub CPU per update" "${R[hub_cpu_us]} us = $(ratio "${R[baseline_cpu_us]:-0}" "${R[hub_cpu_us]}") of the ideal pipeline's speed"
+[ -z "${R[catchup_ms]:-}" ] || summ "deferred comparisons" "caught up ${R[catchup_ms]} ms after the last ack"
+[ -z "${R[alert_p99_ms]:-}" ] || summ "alert latency" "p50 ${R[alert_p50_ms]} ms, p99 ${R[alert_p99_ms]} ms (target p99 <= 10 ms); one fsynced commit: p50 ${R[commit_p50_ms]:-?} ms, p99 ${R[commit_p99_ms]:-?} ms"
+[ -z "${idle_rss:-}" ] || summ "cdof-agent idle" "RSS $(mib "$idle_rss") (floor $(mib "${floor_rss:-0}")), proportional $(mib "$idle_pss"), private $(mib "$idle_uss") (target <= 4 MiB)"
+[ -z "${R[hub_rss_kib]:-}" ] || summ "cdof-hub, $agents agents connected" "RSS $(mib "${R[hub_rss_kib]}")"
+echo "logs: $var/logs/"
