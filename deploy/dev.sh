@@ -167,9 +167,8 @@ cmd_demo() {
             (cd "$var/keys" && "$keygen" "$id" >/dev/null)
             if [ "$rest" = --national ]; then
                 printf '%s,%s,national,\n' "$(cat "$var/keys/$id.pub")" "$id" >>"$reg"
-            else # "--areas A,B,...": the registry lists them separated by ';'
-                printf '%s,%s,partnership,%s,%s\n' "$(cat "$var/keys/$id.pub")" "$id" "$id" \
-                    "$(echo "${rest#--areas }" | tr ',' ';')" >>"$reg"
+            else # its areas come from the hub's --partnerships file (same list as the agents)
+                printf '%s,%s,partnership,%s\n' "$(cat "$var/keys/$id.pub")" "$id" "$id" >>"$reg"
             fi
         done <"$var/drops/agents.txt"
         hub_sec=(--keys "$reg" --key "$var/keys/hub.key")

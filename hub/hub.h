@@ -219,9 +219,17 @@ int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out);
 
 /* The configured partnerships (--partnerships), in the file's order: how many, and the k-th
- * (NULL past the end). Owned by the hub; none without the file. */
+ * (NULL past the end). Owned by the hub; none without the file. They are one array:
+ * hub_results_partnership_at(hub, 0) points at all of them. */
 size_t hub_results_partnership_count(const hub_t *hub);
 const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k);
+/* The partnerships milestones are owed by (compliance and the milestone_overdue rule): every
+ * configured partnership, even one that never reported, and every other name that reported a
+ * milestone (an area on its own, or an agent's partnership), sorted, each once (read txn).
+ * Returns 0 with *names (n strings; caller frees with hub_milestone_owers_free) or a negative
+ * code. */
+int hub_milestone_owers(hub_t *hub, cdof_store_txn_t *txn, char ***names, size_t *n);
+void hub_milestone_owers_free(char **names, size_t n);
 /* Security (hub_auth.c). With CURVE: loads --keys and binds the ZAP handler (before any hub
  * socket is bound); nothing with --insecure. Returns 0 or a negative code with a reason in err. */
 int hub_auth_open(hub_t *hub, char *err, size_t errlen);

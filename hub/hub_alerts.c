@@ -939,18 +939,51 @@ static int done_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     return 0;
 }
 
-/* Milestones are stored as partnership\0milestone\0date (hub_ingest.c). */
+/* Whether a rule's area list selects the partnership `area` (a configured partnership: any of
+ * its members; an area on its own: itself). A name that is neither has no areas: only a rule
+ * without an area list selects it. */
+static bool owner_selected(hub_t *hub, const hub_rule_t *rule, const char *name,
+                           const cdof_area_t **area)
+{
+    const cdof_area_t *a = hub_results_area(hub, name);
+    *area = a;
+    if (!rule->area_on)
+        return true;
+    if (a && a->kind == CDOF_AREA_PARTNERSHIP) {
+        for (size_t k = 0; k < hub_results_partnership_count(hub); k++) {
+            const cdof_partnership_t *pt = hub_results_partnership_at(hub, k);
+            if (strcmp(pt->area.code, name) != 0)
+                continue;
+            for (size_t j = 0; j < pt->nmembers; j++) {
+                if (rule->area_on[pt->members[j]->index])
+                    return true;
+            }
+        }
+        return false;
+    }
+    return a && a->kind == CDOF_AREA_UTLA && rule->area_on[a->index];
+}
+
+/* Milestones are stored as partnership\0milestone\0date (hub_ingest.c). The partnerships are
+ * those compliance lists (hub_milestone_owers). */
 static int milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rule,
                              int32_t today)
 {
     static finding_t f;
-    int rc = 0;
-    for (size_t pi = 0; rc == 0 && pi < hub_rules_partnership_count(hub->rules); pi++) {
-        if (!hub_rules_partnership_selected(hub->rules, rule, pi))
+    char **names = NULL;
+    size_t nnames = 0;
+    int rc = hub_milestone_owers(hub, txn, &names, &nnames);
+    for (size_t pi = 0; rc == 0 && pi < nnames; pi++) {
+        const char *name = names[pi];
+        const cdof_area_t *area;
+        if (!owner_selected(hub, rule, name, &area))
             continue;
-        const char *name;
-        const cdof_area_t *first;
-        hub_rules_partnership_at(hub->rules, pi, &name, &first);
+        /* "partnership NAME (Area name)" when the partnership is an area on its own. */
+        char who[2 * CDOF_WIRE_MAX_ID + 32];
+        if (area && area->kind != CDOF_AREA_PARTNERSHIP)
+            snprintf(who, sizeof who, "partnership %s (%s)", name, area->name);
+        else
+            snprintf(who, sizeof who, "partnership %s", name);
         for (size_t mi = 0; rc == 0 && mi < cdof_ref_milestone_count(hub->ref); mi++) {
             const cdof_milestone_t *ms = cdof_ref_milestone_at(hub->ref, mi);
             if (!rule->milestone_on[mi])
@@ -974,20 +1007,18 @@ static int milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t
             f.rule = rule;
             f.subject = ms->id;
             f.key_area = name;
-            f.area = first;
+            f.area = area; /* routed to its region; NULL (England) when it has none */
             f.team = rule->team;
             f.metric_id = "";
             f.bad = passed && dc.latest <= cycle_start;
             f.value = passed ? today - due : 0;
-            snprintf(f.fire, sizeof f.fire,
-                     "partnership %s (%s): %s was due by %s and is not "
-                     "recorded as done",
-                     name, first->name, ms->deliverable, dtext);
-            snprintf(f.clear, sizeof f.clear, "partnership %s (%s): %s recorded as done", name,
-                     first->name, ms->deliverable);
+            snprintf(f.fire, sizeof f.fire, "%s: %s was due by %s and is not recorded as done", who,
+                     ms->deliverable, dtext);
+            snprintf(f.clear, sizeof f.clear, "%s: %s recorded as done", who, ms->deliverable);
             rc = settle(hub, txn, &f);
         }
     }
+    hub_milestone_owers_free(names, nnames);
     return rc;
 }
 

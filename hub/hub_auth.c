@@ -20,11 +20,19 @@
 /* A refused client retries every few seconds: its refusal is logged once a minute. */
 #define REFUSAL_QUIET_MS 60000
 
+/* The registry's partnership areas come from the hub's --partnerships (hub_results_open first;
+ * the accessor's entries are one array). */
+static int keys_load(hub_t *hub, hub_keys_t **out, char *err, size_t errlen)
+{
+    return hub_keys_load(hub->cfg.keys, hub->ref, hub_results_partnership_at(hub, 0),
+                         hub_results_partnership_count(hub), out, err, errlen);
+}
+
 int hub_auth_open(hub_t *hub, char *err, size_t errlen)
 {
     if (!cdof_curve_enabled(hub->curve))
         return 0;
-    int rc = hub_keys_load(hub->cfg.keys, hub->ref, &hub->keys, err, errlen);
+    int rc = keys_load(hub, &hub->keys, err, errlen);
     if (rc < 0)
         return rc;
     cdof_log_info("key registry: %zu key(s) loaded from %s", hub_keys_count(hub->keys),
@@ -119,7 +127,7 @@ void hub_auth_reload(hub_t *hub)
         return;
     char err[512];
     hub_keys_t *fresh = NULL;
-    int rc = hub_keys_load(hub->cfg.keys, hub->ref, &fresh, err, sizeof err);
+    int rc = keys_load(hub, &fresh, err, sizeof err);
     if (rc < 0) {
         /* A broken file must not lock everyone out, nor let anyone in: keep the old one. */
         cdof_log_error("key registry not reloaded, the previous one stays in force: %s", err);

@@ -111,9 +111,107 @@ static int add_area(party_t *p, const char *code)
     return 0;
 }
 
+typedef struct {
+    const cdof_partnership_t *list; /* the hub's --partnerships; borrowed */
+    size_t n;
+} parts_t;
+
+/* The configured partnership named name, or NULL. */
+static const cdof_partnership_t *part_named(const parts_t *ps, const char *name)
+{
+    for (size_t k = 0; k < ps->n; k++) {
+        if (!strcmp(ps->list[k].area.code, name))
+            return &ps->list[k];
+    }
+    return NULL;
+}
+
+/* The configured partnership holding area, or NULL. */
+static const cdof_partnership_t *part_holding(const parts_t *ps, const cdof_area_t *area)
+{
+    for (size_t k = 0; k < ps->n; k++) {
+        for (size_t j = 0; j < ps->list[k].nmembers; j++) {
+            if (ps->list[k].members[j] == area)
+                return &ps->list[k];
+        }
+    }
+    return NULL;
+}
+
+/* A partnership line's areas: given, they must agree with the partnerships file (one definition
+ * of partnerships); missing, they come from it, or are the partnership's own area code. */
+static int line_areas(const char *name, unsigned long lineno, char *list, const cdof_ref_t *ref,
+                      const parts_t *ps, party_t *p, char *err, size_t errlen)
+{
+    const cdof_partnership_t *conf = part_named(ps, p->partnership);
+    char *tok_save = NULL;
+    for (char *a = list ? strtok_r(list, "; \t", &tok_save) : NULL; a;
+         a = strtok_r(NULL, "; \t", &tok_save)) {
+        const cdof_area_t *area = cdof_ref_area(ref, a);
+        if (!area)
+            return keys_fail(err, errlen, "%s:%lu: field 'areas': '%.40s' is not a known area code",
+                             name, lineno, a);
+        const cdof_partnership_t *holder = part_holding(ps, area);
+        if (conf && holder != conf)
+            return keys_fail(err, errlen,
+                             "%s:%lu: field 'areas': %s is not in partnership '%s' of the "
+                             "partnerships file (leave the field empty to take its areas)",
+                             name, lineno, a, p->partnership);
+        if (!conf && holder)
+            return keys_fail(err, errlen,
+                             "%s:%lu: field 'areas': %s belongs to partnership '%s' in the "
+                             "partnerships file, not to '%.64s'",
+                             name, lineno, a, holder->area.code, p->partnership);
+        int rc = add_area(p, a);
+        if (rc == -E2BIG)
+            return keys_fail(err, errlen, "%s:%lu: field 'areas': more than %d areas", name, lineno,
+                             HUB_KEYS_MAX_AREAS);
+        if (rc < 0)
+            return rc;
+    }
+    bool given = p->pub.scope.nareas > 0;
+    for (size_t j = 0; conf && j < conf->nmembers; j++) {
+        const char *code = conf->members[j]->code;
+        size_t i = 0;
+        while (i < p->pub.scope.nareas && strcmp(p->areas[i], code) != 0)
+            i++;
+        if (i < p->pub.scope.nareas)
+            continue;
+        if (given) /* every member must be (the given ones are all members, checked above) */
+            return keys_fail(err, errlen,
+                             "%s:%lu: field 'areas': misses %s, which partnership '%s' holds in "
+                             "the partnerships file (leave the field empty to take its areas)",
+                             name, lineno, code, p->partnership);
+        int rc = add_area(p, code); /* missing: the members */
+        if (rc == -E2BIG)
+            return keys_fail(err, errlen, "%s:%lu: partnership '%s' has more than %d areas", name,
+                             lineno, p->partnership, HUB_KEYS_MAX_AREAS);
+        if (rc < 0)
+            return rc;
+    }
+    if (p->pub.scope.nareas == 0) {
+        /* One area, one partnership: the partnership's own code, unless the file puts that
+         * area in a partnership. */
+        const cdof_area_t *own = cdof_ref_area(ref, p->partnership);
+        if (!own)
+            return keys_fail(err, errlen,
+                             "%s:%lu: field 'areas': missing, and partnership '%.64s' is neither "
+                             "in the partnerships file nor an area code",
+                             name, lineno, p->partnership);
+        const cdof_partnership_t *holder = part_holding(ps, own);
+        if (holder)
+            return keys_fail(err, errlen,
+                             "%s:%lu: field 'partnership': area %s is in partnership '%s' in the "
+                             "partnerships file: name that partnership",
+                             name, lineno, own->code, holder->area.code);
+        return add_area(p, p->partnership);
+    }
+    return 0;
+}
+
 /* Parses the fields of one line into p. */
 static int parse_line(const char *name, unsigned long lineno, char *line, const cdof_ref_t *ref,
-                      party_t *p, char *err, size_t errlen)
+                      const parts_t *ps, party_t *p, char *err, size_t errlen)
 {
     char *f[5];
     size_t nf = 0;
@@ -176,29 +274,7 @@ static int parse_line(const char *name, unsigned long lineno, char *line, const 
                              name, lineno);
         return 0;
     }
-    char *tok_save = NULL;
-    for (char *a = nf > 4 ? strtok_r(f[4], "; \t", &tok_save) : NULL; a;
-         a = strtok_r(NULL, "; \t", &tok_save)) {
-        if (!cdof_ref_area(ref, a))
-            return keys_fail(err, errlen, "%s:%lu: field 'areas': '%.40s' is not a known area code",
-                             name, lineno, a);
-        int rc = add_area(p, a);
-        if (rc == -E2BIG)
-            return keys_fail(err, errlen, "%s:%lu: field 'areas': more than %d areas", name, lineno,
-                             HUB_KEYS_MAX_AREAS);
-        if (rc < 0)
-            return rc;
-    }
-    if (p->pub.scope.nareas == 0) {
-        /* One area, one partnership: the partnership's own code. */
-        if (!cdof_ref_area(ref, p->partnership))
-            return keys_fail(err, errlen,
-                             "%s:%lu: field 'areas': missing, and partnership '%.64s' is not an "
-                             "area code: list its areas",
-                             name, lineno, p->partnership);
-        return add_area(p, p->partnership);
-    }
-    return 0;
+    return line_areas(name, lineno, nf > 4 ? f[4] : NULL, ref, ps, p, err, errlen);
 }
 
 static int by_key(const void *a, const void *b)
@@ -207,8 +283,10 @@ static int by_key(const void *a, const void *b)
 }
 
 int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_ref_t *ref,
-                   hub_keys_t **out, char *err, size_t errlen)
+                   const cdof_partnership_t *parts, size_t nparts, hub_keys_t **out, char *err,
+                   size_t errlen)
 {
+    const parts_t ps = {parts, parts ? nparts : 0};
     *out = NULL;
     hub_keys_t *k = calloc(1, sizeof *k);
     char *line = malloc(LINE_MAX_LEN + 1);
@@ -253,7 +331,7 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
         }
         party_t *p = &k->parties[k->count];
         memset(p, 0, sizeof *p);
-        rc = parse_line(name, lineno, l, ref, p, err, errlen);
+        rc = parse_line(name, lineno, l, ref, &ps, p, err, errlen);
         k->count++; /* counted even on failure, so that destroy frees what it holds */
         if (rc < 0)
             goto fail;
@@ -284,8 +362,8 @@ fail:
     return rc;
 }
 
-int hub_keys_load(const char *path, const cdof_ref_t *ref, hub_keys_t **out, char *err,
-                  size_t errlen)
+int hub_keys_load(const char *path, const cdof_ref_t *ref, const cdof_partnership_t *parts,
+                  size_t nparts, hub_keys_t **out, char *err, size_t errlen)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -308,7 +386,7 @@ int hub_keys_load(const char *path, const cdof_ref_t *ref, hub_keys_t **out, cha
         rc = CDOF_EINVALID;
         snprintf(err, errlen, "%s: larger than %d bytes", path, FILE_MAX_SIZE);
     } else {
-        rc = hub_keys_parse(path, buf, n, ref, out, err, errlen);
+        rc = hub_keys_parse(path, buf, n, ref, parts, nparts, out, err, errlen);
     }
 out:
     free(buf);

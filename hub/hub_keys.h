@@ -8,8 +8,11 @@
  *   role         partnership (ingest, its own areas), national (ingest, any area, England and
  *                the regions), oversight or jcdu (alerts and queries, read only);
  *   partnership  a partnership agent's partnership: milestones must name it (default: the id);
- *   areas        a partnership agent's area codes separated by ';' or spaces (default: the
- *                partnership, when that is itself an area code: one area, one partnership).
+ *   areas        a partnership agent's area codes separated by ';' or spaces. Default: the
+ *                partnership's members in the hub's --partnerships file, else the partnership
+ *                itself when it is an area code (one area, one partnership). Given, they must
+ *                agree with that file: all of a configured partnership's members and no other,
+ *                and no area another configured partnership holds.
  * Blank lines, lines starting with '#' and a header line starting "public_key" are skipped. */
 #ifndef CDOF_HUB_KEYS_H
 #define CDOF_HUB_KEYS_H
@@ -17,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cdof_compare.h"
 #include "cdof_ref.h"
 #include "cdof_validate.h"
 
@@ -40,15 +44,18 @@ typedef struct {
 typedef struct hub_keys hub_keys_t;
 
 /* Parses text (len bytes, need not be NUL-terminated) as a registry; name is used in reasons.
- * Area codes are checked against ref. On success *out is a new registry (caller destroys).
- * Returns 0, -ENOMEM or CDOF_EINVALID with "NAME:LINE: field 'F': reason" in err. */
+ * Area codes are checked against ref; partnership areas come from (and are checked against)
+ * the hub's configured partnerships parts[0..nparts) (borrowed; NULL, 0: none configured). On
+ * success *out is a new registry (caller destroys). Returns 0, -ENOMEM or CDOF_EINVALID with
+ * "NAME:LINE: field 'F': reason" in err. */
 int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_ref_t *ref,
-                   hub_keys_t **out, char *err, size_t errlen);
+                   const cdof_partnership_t *parts, size_t nparts, hub_keys_t **out, char *err,
+                   size_t errlen);
 
 /* Reads path (at most 4 MiB) and parses it as above. Also returns a negative errno when the
  * file cannot be read. */
-int hub_keys_load(const char *path, const cdof_ref_t *ref, hub_keys_t **out, char *err,
-                  size_t errlen);
+int hub_keys_load(const char *path, const cdof_ref_t *ref, const cdof_partnership_t *parts,
+                  size_t nparts, hub_keys_t **out, char *err, size_t errlen);
 
 void hub_keys_destroy(hub_keys_t **keys);
 

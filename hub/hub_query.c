@@ -699,38 +699,23 @@ static int ms_assess_partnership(hub_t *hub, reply_t *rp, const char *partnershi
     return 0;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Every configured partnership (owing everything due if it never reported) and every other
- * partnership that reported a milestone (an area on its own), by name. */
+/* Every partnership hub_milestone_owers lists (configured ones owe everything due even if they
+ * never reported), by name; or the one asked for. */
 static int q_milestones(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__MilestonesQuery *q,
                         reply_t *rp)
 {
     int32_t as_of = q && q->as_of_day ? q->as_of_day : cdof_clock_today();
     const char *only = q && q->partnership && *q->partnership ? q->partnership : NULL;
     ms_list_t l = {0};
-    size_t nconf = hub_results_partnership_count(hub), nnames = 0;
-    const char **names = NULL;
+    char **owers = NULL;
+    size_t nowers = 0;
     int rc = cdof_store_scan(txn, hub->db_milestones, NULL, 0, NULL, 0, ms_collect, &l);
-    if (rc == 0 && !(names = malloc((nconf + l.n + 1) * sizeof *names)))
-        rc = -ENOMEM;
-    if (rc == 0 && only) {
-        names[nnames++] = only; /* asked for by name: answered even if it never reported */
-    } else if (rc == 0) {
-        for (size_t k = 0; k < nconf; k++)
-            names[nnames++] = hub_results_partnership_at(hub, k)->area.code;
-        for (size_t i = 0; i < l.n; i++) {
-            if (i == 0 || strcmp(l.ev[i].partnership, l.ev[i - 1].partnership) != 0)
-                names[nnames++] = l.ev[i].partnership;
-        }
-        qsort(names, nnames, sizeof *names, cmp_name);
-    }
+    if (rc == 0 && !only)
+        rc = hub_milestone_owers(hub, txn, &owers, &nowers);
+    /* asked for by name: answered even if it never reported */
+    const char *const *names = only ? &only : (const char *const *)owers;
+    size_t nnames = only ? 1 : nowers;
     for (size_t k = 0; rc == 0 && k < nnames; k++) {
-        if (k > 0 && !strcmp(names[k], names[k - 1]))
-            continue; /* configured and reported */
         /* Its events: one run of the store's key order (partnership first). */
         size_t i = 0, j;
         while (i < l.n && strcmp(l.ev[i].partnership, names[k]) != 0)
@@ -745,7 +730,7 @@ static int q_milestones(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Miles
     for (size_t i = 0; i < l.n; i++)
         free(l.ev[i].ref);
     free(l.ev);
-    free(names);
+    hub_milestone_owers_free(owers, nowers);
     return rc;
 }
 

@@ -1070,3 +1070,80 @@ const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k)
 {
     return k < hub_results_partnership_count(hub) ? &hub->results->plist[k] : NULL;
 }
+
+/* --- who owes milestones --- */
+
+typedef struct {
+    char **names;
+    size_t n, cap;
+} owers_t;
+
+static int owers_add(owers_t *o, const char *name, size_t len)
+{
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 32;
+        char **p = realloc(o->names, cap * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        o->names = p;
+        o->cap = cap;
+    }
+    if (!(o->names[o->n] = strndup(name, len)))
+        return -ENOMEM;
+    o->n++;
+    return 0;
+}
+
+/* Milestone keys are partnership\0milestone\0date (hub_ingest.c), in key order: a reporter's
+ * keys are one run, so comparing with the last name added is enough. */
+static int owers_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    (void)v;
+    owers_t *o = ctx;
+    size_t len = strnlen(k->data, k->len);
+    if (len == k->len)
+        return CDOF_ECORRUPT;
+    if (o->n && !strcmp(o->names[o->n - 1], k->data))
+        return 0;
+    return owers_add(o, k->data, len);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int hub_milestone_owers(hub_t *hub, cdof_store_txn_t *txn, char ***names, size_t *n)
+{
+    owers_t o = {0};
+    *names = NULL;
+    *n = 0;
+    int rc = cdof_store_scan(txn, hub->db_milestones, NULL, 0, NULL, 0, owers_visit, &o);
+    for (size_t k = 0; rc == 0 && k < hub_results_partnership_count(hub); k++) {
+        const char *code = hub_results_partnership_at(hub, k)->area.code;
+        rc = owers_add(&o, code, strlen(code));
+    }
+    if (rc < 0) {
+        hub_milestone_owers_free(o.names, o.n);
+        return rc;
+    }
+    if (o.n)
+        qsort(o.names, o.n, sizeof *o.names, cmp_name);
+    size_t w = 0; /* configured and reported: once */
+    for (size_t r = 0; r < o.n; r++) {
+        if (w && !strcmp(o.names[w - 1], o.names[r]))
+            free(o.names[r]);
+        else
+            o.names[w++] = o.names[r];
+    }
+    *names = o.names;
+    *n = w;
+    return 0;
+}
+
+void hub_milestone_owers_free(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}

@@ -12,26 +12,17 @@
 #include "cdof_error.h"
 #include "cdof_period.h"
 
-#define MAX_RULES        64
-#define MAX_PARTNERSHIPS 256
+#define MAX_RULES 64
 
 typedef struct {
     hub_rule_t pub;
     bool *metric_on, *milestone_on, *area_on;
 } rule_slot_t;
 
-typedef struct {
-    char name[64];
-    const cdof_area_t *first;
-    bool *area_on; /* by area index */
-} partnership_t;
-
 struct hub_rules {
     const cdof_ref_t *ref;
     rule_slot_t rules[MAX_RULES];
     size_t nrules;
-    partnership_t parts[MAX_PARTNERSHIPS + 160]; /* configured, then UTLAs in none */
-    size_t nparts, nconfigured;
 };
 
 static const char *const KIND_NAMES[] = {
@@ -61,8 +52,6 @@ static void rules_free_slots(hub_rules_t *r)
         free(r->rules[i].milestone_on);
         free(r->rules[i].area_on);
     }
-    for (size_t i = 0; i < r->nparts; i++)
-        free(r->parts[i].area_on);
 }
 
 void hub_rules_destroy(hub_rules_t **rules)
@@ -133,30 +122,6 @@ static hub_rules_t *rules_new(const cdof_ref_t *ref)
     return r;
 }
 
-/* Every UTLA that no configured partnership holds becomes its own partnership. */
-static int partnerships_finish(hub_rules_t *r)
-{
-    size_t na = cdof_ref_area_count(r->ref);
-    for (size_t i = 0; i < na; i++) {
-        const cdof_area_t *a = cdof_ref_area_at(r->ref, i);
-        bool taken = false;
-        for (size_t k = 0; k < r->nconfigured && !taken; k++)
-            taken = r->parts[k].area_on[i];
-        if (a->kind != CDOF_AREA_UTLA || taken)
-            continue;
-        if (r->nparts == sizeof r->parts / sizeof r->parts[0])
-            return -ENOSPC;
-        partnership_t *p = &r->parts[r->nparts];
-        if (!(p->area_on = calloc(na, sizeof *p->area_on)))
-            return -ENOMEM;
-        p->area_on[i] = true;
-        snprintf(p->name, sizeof p->name, "%s", a->code);
-        p->first = a;
-        r->nparts++;
-    }
-    return 0;
-}
-
 hub_rules_t *hub_rules_default(const cdof_ref_t *ref, double default_confidence)
 {
     hub_rules_t *r = rules_new(ref);
@@ -166,7 +131,7 @@ hub_rules_t *hub_rules_default(const cdof_ref_t *ref, double default_confidence)
         rule_add(r, "worse_than_england", HUB_RULE_WORSE_THAN_ENGLAND, default_confidence);
     rule_slot_t *b =
         a ? rule_add(r, "worse_than_region", HUB_RULE_WORSE_THAN_REGION, default_confidence) : NULL;
-    if (!b || partnerships_finish(r) < 0) {
+    if (!b) {
         hub_rules_destroy(&r);
         return NULL;
     }
@@ -345,25 +310,6 @@ static int set_key(hub_rules_t *r, rule_slot_t *s, const where_t *w, const char 
     return rc;
 }
 
-static int partnership_key(hub_rules_t *r, partnership_t *pt, const where_t *w, const char *key,
-                           char *v)
-{
-    if (strcmp(key, "areas") != 0)
-        return fail(w, key, "unknown key in a partnership section (only 'areas')");
-    size_t na = cdof_ref_area_count(r->ref);
-    int rc = parse_set(w, key, v, r->ref, area_index, "an upper-tier area code", pt->area_on, na);
-    for (size_t i = 0; rc == 0 && i < na; i++) {
-        for (size_t k = 0; pt->area_on[i] && k < r->nconfigured; k++) {
-            if (&r->parts[k] != pt && r->parts[k].area_on[i])
-                return fail(w, key, "%s is already in partnership '%s'",
-                            cdof_ref_area_at(r->ref, i)->code, r->parts[k].name);
-        }
-        if (pt->area_on[i] && !pt->first)
-            pt->first = cdof_ref_area_at(r->ref, i);
-    }
-    return rc;
-}
-
 int hub_rules_load(const char *path, const cdof_ref_t *ref, double default_confidence,
                    hub_rules_t **out, char *err, size_t errlen)
 {
@@ -387,7 +333,6 @@ int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double def
     hub_rules_t *r = rules_new(ref);
     int rc = r ? 0 : -ENOMEM;
     rule_slot_t *cur = NULL;
-    partnership_t *part = NULL;
     bool kind_given = false;
     char buf[4096];
     while (rc == 0 && fgets(buf, sizeof buf, f)) {
@@ -414,28 +359,15 @@ int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double def
             *end = '\0';
             char *name = trim(s + 1);
             cur = NULL;
-            part = NULL;
             kind_given = false;
             if (!strncmp(name, "partnership ", 12)) {
-                name = trim(name + 12);
-                if (!*name || strlen(name) >= sizeof r->parts[0].name || strchr(name, '|')) {
-                    rc = fail(&w, NULL, "a partnership needs a name of 1-63 characters, no '|'");
-                    break;
-                }
-                if (r->nconfigured == MAX_PARTNERSHIPS) {
-                    rc = fail(&w, NULL, "more than %d partnerships", MAX_PARTNERSHIPS);
-                    break;
-                }
-                part = &r->parts[r->nconfigured];
-                memset(part, 0, sizeof *part);
-                snprintf(part->name, sizeof part->name, "%s", name);
-                if (!(part->area_on = calloc(cdof_ref_area_count(ref), sizeof *part->area_on))) {
-                    rc = -ENOMEM;
-                    break;
-                }
-                r->nconfigured++;
-                r->nparts = r->nconfigured;
-                continue;
+                /* One definition of partnerships: the hub's, used by comparisons, compliance
+                 * and the key registry too. */
+                rc = fail(&w, NULL,
+                          "[%s]: partnerships are no longer defined in the rules file; list "
+                          "them in cdof-hub --partnerships FILE (CSV partnership,area_code)",
+                          name);
+                break;
             }
             bool bad_name = !*name || strlen(name) >= HUB_RULE_NAME_MAX;
             for (const char *c = name; *c && !bad_name; c++)
@@ -472,16 +404,12 @@ int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double def
         char *hash = strpbrk(val, "#;"); /* trailing comments */
         if (hash && (hash == val || isspace((unsigned char)hash[-1])))
             *hash = '\0', val = trim(val);
-        if (!cur && !part) {
+        if (!cur) {
             rc = fail(&w, key, "outside a [rule] section");
             break;
         }
-        if (part) {
-            rc = partnership_key(r, part, &w, key, val);
-        } else {
-            kind_given |= !strcmp(key, "kind");
-            rc = set_key(r, cur, &w, key, val);
-        }
+        kind_given |= !strcmp(key, "kind");
+        rc = set_key(r, cur, &w, key, val);
     }
     if (rc == 0 && ferror(f))
         rc = -EIO, snprintf(err, errlen, "%s: read error", path);
@@ -489,16 +417,10 @@ int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double def
         w.line++;
         rc = fail(&w, NULL, "rule [%s] needs a 'kind'", cur->pub.name);
     }
-    for (size_t i = 0; rc == 0 && i < r->nconfigured; i++) {
-        if (!r->parts[i].first)
-            rc = fail(&w, NULL, "partnership '%s' has no areas", r->parts[i].name);
-    }
     if (rc == 0 && r->nrules == 0) {
         snprintf(err, errlen, "%s: no rules (a [section] per rule)", path);
         rc = CDOF_EINVALID;
     }
-    if (rc == 0 && (rc = partnerships_finish(r)) < 0)
-        snprintf(err, errlen, "%s: %s", path, cdof_strerror(rc));
     if (rc < 0) {
         hub_rules_destroy(&r);
         return rc;
@@ -507,30 +429,6 @@ int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double def
         rule_link(&r->rules[i]);
     *out = r;
     return 0;
-}
-
-size_t hub_rules_partnership_count(const hub_rules_t *rules)
-{
-    return rules->nparts;
-}
-
-void hub_rules_partnership_at(const hub_rules_t *rules, size_t i, const char **name,
-                              const cdof_area_t **first_area)
-{
-    *name = rules->parts[i].name;
-    *first_area = rules->parts[i].first;
-}
-
-bool hub_rules_partnership_selected(const hub_rules_t *rules, const hub_rule_t *rule, size_t i)
-{
-    if (!rule->area_on)
-        return true;
-    size_t na = cdof_ref_area_count(rules->ref);
-    for (size_t k = 0; k < na; k++) {
-        if (rule->area_on[k] && rules->parts[i].area_on[k])
-            return true;
-    }
-    return false;
 }
 
 /* --- pure helpers --- */

@@ -3,9 +3,8 @@
  * dates); no store, no ZeroMQ. DESIGN.md "Alerts".
  *
  * The file is INI: one [section] per rule, named by the rule (its dedupe keys start with the
- * name), "key = value" lines, "#" and ";" comments. A section [partnership NAME] with
- * "areas = CODE,..." joins areas into one partnership for milestone rules; without one every
- * area is its own partnership, named by its code. */
+ * name), "key = value" lines, "#" and ";" comments. Partnerships are not defined here but by
+ * the hub's --partnerships file (a "[partnership NAME]" section is refused, saying so). */
 #ifndef HUB_RULES_H
 #define HUB_RULES_H
 
@@ -34,15 +33,15 @@ typedef struct {
     hub_rule_kind_t kind;
     const bool *metric_on;    /* indexed by catalogue index; owned by the rule set */
     const bool *milestone_on; /* indexed by milestone index; owned by the rule set */
-    const bool *area_on;      /* by area index: milestone rules' partnerships; NULL: all */
-    double confidence;        /* 0.95 or 0.998 */
-    unsigned consecutive;     /* periods in a row the condition must hold; 1 or more */
-    int severity;             /* cdof.v1.Severity; 0: warning, critical when "worst" */
-    char team[16];            /* routing team for rules without a metric; default jcdu */
-    long days;                /* data_overdue: days after the expected period's end */
-    long silent_s;            /* agent_silent: seconds without a message */
-    double z;                 /* data_quality: robust z-score threshold */
-    long history;             /* data_quality: periods of history needed (at least) */
+    const bool *area_on;  /* by area index: milestone rules' partnerships holding one; NULL: all */
+    double confidence;    /* 0.95 or 0.998 */
+    unsigned consecutive; /* periods in a row the condition must hold; 1 or more */
+    int severity;         /* cdof.v1.Severity; 0: warning, critical when "worst" */
+    char team[16];        /* routing team for rules without a metric; default jcdu */
+    long days;            /* data_overdue: days after the expected period's end */
+    long silent_s;        /* agent_silent: seconds without a message */
+    double z;             /* data_quality: robust z-score threshold */
+    long history;         /* data_quality: periods of history needed (at least) */
 } hub_rule_t;
 
 typedef struct hub_rules hub_rules_t;
@@ -68,15 +67,6 @@ const hub_rule_t *hub_rules_at(const hub_rules_t *rules, size_t i);
 
 /* The kind's name as written in the file ("worse_than_england", ...). */
 const char *hub_rules_kind_name(hub_rule_kind_t kind);
-
-/* Partnerships for milestone rules: configured ones, then every UTLA in none, in reference
- * order. name and first area code are owned by the rule set. */
-size_t hub_rules_partnership_count(const hub_rules_t *rules);
-void hub_rules_partnership_at(const hub_rules_t *rules, size_t i, const char **name,
-                              const cdof_area_t **first_area);
-/* True when the partnership i includes an area the rule's area list names (or the rule has none).
- */
-bool hub_rules_partnership_selected(const hub_rules_t *rules, const hub_rule_t *rule, size_t i);
 
 /* Silence matchers: "rule|subject|area" where any part may be "*"; true when key matches. */
 bool hub_rules_key_matches(const char *matcher, const char *key);

@@ -75,7 +75,8 @@ static void registry(const uint8_t *data, size_t size)
 {
     hub_keys_t *keys = NULL;
     char err[512] = "";
-    int rc = hub_keys_parse("fuzz.csv", (const char *)data, size, ref, &keys, err, sizeof err);
+    int rc =
+        hub_keys_parse("fuzz.csv", (const char *)data, size, ref, NULL, 0, &keys, err, sizeof err);
     if (rc < 0) {
         CHECK(!keys && err[0] && strncmp(err, "fuzz.csv", 8) == 0);
         return;

@@ -2,7 +2,10 @@
 # "Milestone overdue" with real processes and an injected clock (issue 6; CDOF_FAKE_NOW is for
 # tests only): the delivery plan, due 2022-12-31, raises nothing on that day, fires on the day
 # after for a partnership that has not reported it, and resolves once the partnership's agent
-# reports it done.
+# reports it done. The partnership is the hub's (--partnerships: Hartlepool and Middlesbrough as
+# "tees"), selected by a member's code in the rule, routed to their region; its agent's registry
+# line gives no areas (they come from the partnerships file). An area in no partnership that
+# never reported owes nothing here, as in compliance.
 #
 #   test_alerts_milestone.sh --hub P --agent P --watch P --query P [--refdir DIR]
 set -euo pipefail
@@ -11,19 +14,26 @@ set -euo pipefail
 it_init alerts_milestone "$@"
 it_require hub agent watch query
 it_hub_endpoints
-area=E06000001 # Hartlepool, its own partnership
-key="milestone_overdue|delivery_plan|$area"
+area=E06000001 # Hartlepool, in partnership tees with Middlesbrough
+key="milestone_overdue|delivery_plan|tees"
+printf 'partnership,area_code\ntees,E06000001\ntees,E06000002\n' >"$IT_DIR/partnerships.csv"
 
 cat >"$IT_DIR/rules.ini" <<EOF
 [milestone_overdue]
 milestones = delivery_plan
 areas = $area
+
+# Redcar and Cleveland: in no partnership and never reporting, so owing nothing.
+[redcar_overdue]
+kind = milestone_overdue
+milestones = delivery_plan
+areas = E06000003
 EOF
 
 start_hub() { # NAME DAY
     CDOF_FAKE_NOW="$2T12:00:00Z" it_start "$1" "$IT_HUB" --data "$IT_DIR/hub" \
         --ingest "$ingest" --alerts "$alerts" --query "$query" --rules "$IT_DIR/rules.ini" \
-        $(it_sec hub hub)
+        --partnerships "$IT_DIR/partnerships.csv" $(it_sec hub hub)
     for p in "$p_ingest" "$p_alerts" "$p_query"; do
         it_wait "hub listening on port $p" 20 it_listening "$p"
     done
@@ -35,6 +45,13 @@ states() {
     awk "$IT_AWK_SPLIT_CSV"'
         NR == 1 { n = split_csv($0, col); for (i = 1; i <= n; i++) c[col[i]] = i; next }
         { split_csv($0, v); if (v[c["dedupe_key"]] == "'"$key"'") printf "%s ", v[c["state"]] }' \
+        "$IT_DIR/alerts.csv"
+}
+# Any record of a rule other than the partnership's (there must be none).
+others() {
+    awk "$IT_AWK_SPLIT_CSV"'
+        NR == 1 { n = split_csv($0, col); for (i = 1; i <= n; i++) c[col[i]] = i; next }
+        { split_csv($0, v); if (v[c["dedupe_key"]] != "'"$key"'") print v[c["dedupe_key"]] }' \
         "$IT_DIR/alerts.csv"
 }
 
@@ -52,15 +69,16 @@ it_start watch "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" \
 firing() { [ "$(states)" = "firing " ]; }
 it_wait "milestone_overdue to fire on 2023-01-01" 20 firing
 it_wait "watcher to print it" 20 grep -q '"subject":"delivery_plan"' "$IT_DIR/logs/watch.out"
+[ -z "$(others)" ] || it_fail "an alert for a partnership neither configured nor reporting: $(others)"
 
 # 3. The partnership's agent reports the plan done (on 2023-01-01): the alert resolves.
 export CDOF_FAKE_NOW=2023-01-01T12:00:00Z
 mkdir -p "$IT_DIR/agent/data"
 "$IT_AGENT" milestone delivery_plan --date 2023-01-01 --data "$IT_DIR/agent/data" \
-    --partnership $area >>"$IT_DIR/logs/milestone.log" 2>&1 ||
+    --partnership tees >>"$IT_DIR/logs/milestone.log" 2>&1 ||
     it_fail "cdof-agent milestone failed: $(tail -n 3 "$IT_DIR/logs/milestone.log")"
-it_start agent "$IT_AGENT" --id $area --hub "$ingest" --spool "$IT_DIR/agent/spool" \
-    --data "$IT_DIR/agent/data" --areas $area $(it_sec partnership $area $area)
+it_start agent "$IT_AGENT" --id tees --hub "$ingest" --spool "$IT_DIR/agent/spool" \
+    --data "$IT_DIR/agent/data" --areas $area,E06000002 $(it_sec partnership tees)
 unset CDOF_FAKE_NOW
 resolved() { [ "$(states)" = "firing resolved " ]; }
 it_wait "milestone_overdue to resolve once reported" 30 resolved
@@ -68,4 +86,5 @@ it_wait "milestone_overdue to resolve once reported" 30 resolved
 it_stop agent
 it_stop watch
 it_stop hub2
-it_pass "delivery plan: quiet on the deadline, overdue the day after, resolved when reported"
+[ -z "$(others)" ] || it_fail "an alert for a partnership neither configured nor reporting: $(others)"
+it_pass "configured partnership's delivery plan: quiet on the deadline, overdue the day after, resolved when reported"

@@ -67,7 +67,7 @@ milestones leeds 2023-04-20 2024-04-10 >"$IT_DIR/leeds.csv"
 milestones kent 2023-04-20 >"$IT_DIR/kent.csv"
 milestones bristol 2023-04-28 2024-06-15 >"$IT_DIR/bristol.csv"
 agent ons --national "$deaths"
-agent leeds E08000035 "$IT_DIR/leeds.csv"
+agent leeds E08000035,E08000036 "$IT_DIR/leeds.csv" # the registry's areas = its configured ones
 agent kent E10000016 "$IT_DIR/kent.csv"
 agent bristol E06000023 "$IT_DIR/bristol.csv"
 

@@ -1,5 +1,6 @@
-/* The hub's key registry: roles and the sockets they may use, areas (listed, or the partnership
- * itself), defaults, and a reason naming file:line and field for every kind of bad line. */
+/* The hub's key registry: roles and the sockets they may use, areas (listed, from the hub's
+ * partnerships, or the partnership itself), defaults, and a reason naming file:line and field
+ * for every kind of bad line. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,7 +42,7 @@ static hub_keys_t *parse_ok(const char *text)
 {
     hub_keys_t *keys = NULL;
     char err[512] = "";
-    int rc = hub_keys_parse("reg.csv", text, strlen(text), ref, &keys, err, sizeof err);
+    int rc = hub_keys_parse("reg.csv", text, strlen(text), ref, NULL, 0, &keys, err, sizeof err);
     if (rc != 0)
         fail_msg("registry refused: %s", err);
     return keys;
@@ -102,7 +103,7 @@ static void expect_refused(const char *text, const char *reason_part)
 {
     hub_keys_t *keys = (hub_keys_t *)1;
     char err[512] = "";
-    int rc = hub_keys_parse("reg.csv", text, strlen(text), ref, &keys, err, sizeof err);
+    int rc = hub_keys_parse("reg.csv", text, strlen(text), ref, NULL, 0, &keys, err, sizeof err);
     if (rc != CDOF_EINVALID)
         fail_msg("registry '%s' gave %d, not CDOF_EINVALID (%s)", text, rc, err);
     assert_null(keys);
@@ -123,7 +124,8 @@ static void test_bad_lines(void **state)
         {"\n%s,la 1,jcdu\n", "reg.csv:2: field 'id'"},
         {"%s,la,admin\n", "reg.csv:1: field 'role': 'admin' is not partnership"},
         {"%s,la,partnership,,E06000009;X99\n", "field 'areas': 'X99' is not a known area code"},
-        {"%s,gm,partnership\n", "partnership 'gm' is not an area code: list its areas"},
+        {"%s,gm,partnership\n",
+         "partnership 'gm' is neither in the partnerships file nor an area code"},
         {"%s,w,oversight,,E06000009\n", "only a partnership has areas"},
         {"%s,w\n", "reg.csv:1: 2 field(s)"},
         {"%s,w,jcdu,,,extra\n", "more than 5 fields"},
@@ -137,8 +139,79 @@ static void test_bad_lines(void **state)
     char nul[] = "#\0\n";
     hub_keys_t *keys = NULL;
     char err[256];
-    assert_int_equal(hub_keys_parse("reg.csv", nul, 3, ref, &keys, err, sizeof err), CDOF_EINVALID);
+    assert_int_equal(hub_keys_parse("reg.csv", nul, 3, ref, NULL, 0, &keys, err, sizeof err),
+                     CDOF_EINVALID);
     assert_non_null(strstr(err, "reg.csv:1: a NUL byte"));
+}
+
+static bool has_area(const cdof_scope_t *scope, const char *code)
+{
+    for (size_t i = 0; i < scope->nareas; i++) {
+        if (!strcmp(scope->areas[i], code))
+            return true;
+    }
+    return false;
+}
+
+/* Partnership areas come from the hub's --partnerships: here "tees" is Hartlepool and
+ * Middlesbrough. A line without areas takes the members; given ones must agree with the file. */
+static void test_areas_from_partnerships(void **state)
+{
+    (void)state;
+    const cdof_area_t *members[] = {cdof_ref_area(ref, "E06000001"),
+                                    cdof_ref_area(ref, "E06000002")};
+    const cdof_partnership_t tees = {
+        .area = {.code = "tees", .name = "tees", .kind = CDOF_AREA_PARTNERSHIP},
+        .members = members,
+        .nmembers = 2};
+    char text[1024], err[512] = "";
+    snprintf(text, sizeof text,
+             "%s,tees-agent,partnership,tees\n" /* named partnership: its members */
+             "%s,tees,partnership\n"            /* the id is the partnership */
+             "%s,E06000003,partnership\n"       /* in no partnership: the area itself */
+             "%s,tees-2,partnership,tees,E06000002;E06000001\n", /* agreeing, any order */
+             k1, k2, k3, k4);
+    hub_keys_t *keys = NULL;
+    assert_int_equal(
+        hub_keys_parse("reg.csv", text, strlen(text), ref, &tees, 1, &keys, err, sizeof err), 0);
+    const char *ks[] = {k1, k2, k4};
+    for (size_t i = 0; i < 3; i++) {
+        const hub_party_t *p = hub_keys_find(keys, ks[i]);
+        assert_non_null(p);
+        assert_string_equal(p->partnership, "tees");
+        assert_int_equal(p->scope.nareas, 2);
+        assert_true(has_area(&p->scope, "E06000001"));
+        assert_true(has_area(&p->scope, "E06000002"));
+        assert_false(has_area(&p->scope, "E06000003"));
+    }
+    const hub_party_t *solo = hub_keys_find(keys, k3);
+    assert_int_equal(solo->scope.nareas, 1);
+    assert_string_equal(solo->scope.areas[0], "E06000003");
+    hub_keys_destroy(&keys);
+
+    /* Disagreements with the file are refused naming the line. */
+    static const struct {
+        const char *fmt, *reason;
+    } cases[] = {
+        {"#\n%s,tees,partnership,tees,E06000001\n",
+         "reg.csv:2: field 'areas': misses E06000002, which partnership 'tees' holds"},
+        {"%s,tees,partnership,tees,E06000001;E06000003\n",
+         "reg.csv:1: field 'areas': E06000003 is not in partnership 'tees'"},
+        {"%s,x,partnership,other,E06000003;E06000002\n",
+         "reg.csv:1: field 'areas': E06000002 belongs to partnership 'tees'"},
+        {"%s,E06000001,partnership\n",
+         "reg.csv:1: field 'partnership': area E06000001 is in partnership 'tees'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, cases[i].fmt, k1);
+        keys = (hub_keys_t *)1;
+        assert_int_equal(
+            hub_keys_parse("reg.csv", text, strlen(text), ref, &tees, 1, &keys, err, sizeof err),
+            CDOF_EINVALID);
+        assert_null(keys);
+        if (!strstr(err, cases[i].reason))
+            fail_msg("reason '%s' does not contain '%s'", err, cases[i].reason);
+    }
 }
 
 static void test_load_file(void **state)
@@ -146,15 +219,16 @@ static void test_load_file(void **state)
     (void)state;
     hub_keys_t *keys = NULL;
     char err[512];
-    assert_int_equal(hub_keys_load("/nonexistent/reg.csv", ref, &keys, err, sizeof err), -ENOENT);
+    assert_int_equal(hub_keys_load("/nonexistent/reg.csv", ref, NULL, 0, &keys, err, sizeof err),
+                     -ENOENT);
     assert_non_null(strstr(err, "/nonexistent/reg.csv"));
     assert_null(keys);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_roles_and_areas),
-                                       cmocka_unit_test(test_bad_lines),
-                                       cmocka_unit_test(test_load_file)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roles_and_areas), cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_areas_from_partnerships), cmocka_unit_test(test_load_file)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

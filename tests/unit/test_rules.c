@@ -95,15 +95,10 @@ static void test_example_file(void **state)
     assert_int_equal(find(r, "agent_silent")->silent_s, 900);
     assert_int_equal(find(r, "data_overdue")->days, 45);
     assert_true(find(r, "data_quality")->metric_on[hcv->index]);
-    /* Greater Manchester is one partnership; the other 143 UTLAs are their own. */
-    assert_int_equal(hub_rules_partnership_count(r), 1 + 153 - 10);
-    const char *name;
-    const cdof_area_t *first;
-    hub_rules_partnership_at(r, 0, &name, &first);
-    assert_string_equal(name, "greater_manchester");
-    assert_string_equal(first->code, "E08000001");
-    hub_rules_partnership_at(r, 1, &name, &first);
-    assert_string_equal(name, first->code);
+    /* The milestone rule's area list is parsed (it selects the hub's partnerships). */
+    const hub_rule_t *ms = find(r, "milestone_overdue");
+    assert_non_null(ms);
+    assert_null(ms->area_on);
     hub_rules_destroy(&r);
     assert_null(r);
 }
@@ -126,9 +121,10 @@ static void test_defaults_and_kind_from_name(void **state)
     const hub_rule_t *m = hub_rules_at(r, 1);
     assert_int_equal(m->kind, HUB_RULE_MILESTONE_OVERDUE);
     size_t selected = 0;
-    for (size_t i = 0; i < hub_rules_partnership_count(r); i++)
-        selected += hub_rules_partnership_selected(r, m, i);
+    for (size_t i = 0; i < cdof_ref_area_count(ref); i++)
+        selected += m->area_on[i];
     assert_int_equal(selected, 1);
+    assert_true(m->area_on[cdof_ref_area(ref, "E06000009")->index]);
     hub_rules_destroy(&r);
 }
 
@@ -137,6 +133,10 @@ static void test_errors_name_file_line_field(void **state)
     (void)state;
     expect_error("[worse_than_england]\nlevel = 90\n", ":2: field 'level': '90' is not 95 or 99.8");
     expect_error("[x]\nlevel = 95\n", "rule [x] needs a 'kind'");
+    /* Partnerships are the hub's (--partnerships), not the rules file's. */
+    expect_error("[milestone_overdue]\n[partnership gm]\nareas = E08000001\n",
+                 ":2: [partnership gm]: partnerships are no longer defined in the rules file; "
+                 "list them in cdof-hub --partnerships FILE");
     expect_error("[a]\nkind = sideways\n", ":2: field 'kind': 'sideways' is not");
     expect_error("[worse_than_region]\nmetrics = continuity_of_care, nope\n",
                  ":2: field 'metrics': 'nope' is not a metric in the catalogue");
@@ -146,8 +146,6 @@ static void test_errors_name_file_line_field(void **state)
     expect_error("[Bad Name]\n", ":1: rule name 'Bad Name'");
     expect_error("[data_overdue]\n[data_overdue]\n", ":2: rule [data_overdue] is defined twice");
     expect_error("[milestone_overdue]\nareas = E12000002\n", "'E12000002' is not an upper-tier");
-    expect_error("[partnership p]\nareas = E06000009\n[partnership q]\nareas = E06000009\n",
-                 ":4: field 'areas': E06000009 is already in partnership 'p'");
     expect_error("# nothing\n", "no rules");
     char err[256];
     hub_rules_t *r = NULL;
