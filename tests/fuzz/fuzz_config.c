@@ -39,6 +39,9 @@ static const cdof_config_spec_t SPEC = {"fuzz", "fuzz", "fuzz", OPTS, sizeof OPT
 
 static cdof_ref_t *ref;
 static int fd = -1;
+/* A configured partnership (the hub's --partnerships) the registry's lines may name. */
+static const cdof_area_t *blackpool_members[2];
+static cdof_partnership_t blackpool;
 static char path[64];
 
 static void setup(void)
@@ -49,6 +52,13 @@ static void setup(void)
         fprintf(stderr, "fuzz_config: reference data: %s\n", err);
         abort();
     }
+    blackpool_members[0] = cdof_ref_area(ref, "E06000009");
+    blackpool_members[1] = cdof_ref_area(ref, "E06000008");
+    CHECK(blackpool_members[0] && blackpool_members[1]);
+    blackpool = (cdof_partnership_t){
+        .area = {.code = "blackpool", .name = "blackpool", .kind = CDOF_AREA_PARTNERSHIP},
+        .members = blackpool_members,
+        .nmembers = 2};
     fd = memfd_create("fuzz_config", 0);
     CHECK(fd >= 0);
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
@@ -75,8 +85,8 @@ static void registry(const uint8_t *data, size_t size)
 {
     hub_keys_t *keys = NULL;
     char err[512] = "";
-    int rc =
-        hub_keys_parse("fuzz.csv", (const char *)data, size, ref, NULL, 0, &keys, err, sizeof err);
+    int rc = hub_keys_parse("fuzz.csv", (const char *)data, size, ref, &blackpool, 1, &keys, err,
+                            sizeof err);
     if (rc < 0) {
         CHECK(!keys && err[0] && strncmp(err, "fuzz.csv", 8) == 0);
         return;
@@ -96,6 +106,11 @@ static void registry(const uint8_t *data, size_t size)
         CHECK(p->scope.nareas <= HUB_KEYS_MAX_AREAS);
         for (size_t i = 0; i < p->scope.nareas; i++)
             CHECK(cdof_ref_area(ref, p->scope.areas[i]));
+        /* The configured partnership's agents write its areas and no others. */
+        bool bp = p->role == HUB_ROLE_PARTNERSHIP && !strcmp(p->partnership, "blackpool");
+        for (size_t i = 0; bp && i < p->scope.nareas; i++)
+            CHECK(!strcmp(p->scope.areas[i], "E06000009") ||
+                  !strcmp(p->scope.areas[i], "E06000008"));
         CHECK(!hub_role_may_use(p->role, "ingest") || !hub_role_may_use(p->role, "query"));
     }
     hub_keys_destroy(&keys);
