@@ -714,6 +714,12 @@ static void on_tick(uv_timer_t *t)
         }
         return;
     }
+    /* Read what already waits before judging the hub silent: on a starved machine this timer
+     * can run before the poll callback, and acks queued on the socket are word from the hub
+     * (judged without them, the agent reopened and resent everything in flight). */
+    pump(s);
+    if (s->closed)
+        return;
     int64_t heard = s->last_heard > s->opened_at ? s->last_heard : s->opened_at;
     if (now - heard >= SILENT_INTERVALS * s->hb_ms) {
         reopen(s, now - heard);
