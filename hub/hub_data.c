@@ -38,17 +38,6 @@ typedef struct {
     size_t n, cap;
 } period_list_t;
 
-void *hub_grow(void *items, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return items;
-    size_t c = *cap ? *cap * 2 : 64;
-    void *q = realloc(items, c * size);
-    if (q)
-        *cap = c;
-    return q;
-}
-
 static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
     (void)val;
@@ -56,7 +45,7 @@ static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t
     if (key->len < HUB_PERIOD_KEY_LEN)
         return CDOF_ECORRUPT;
     const uint8_t *k = (const uint8_t *)key->data + key->len - HUB_PERIOD_KEY_LEN;
-    cdof_period_t *items = hub_grow(l->items, l->n, &l->cap, sizeof *items);
+    cdof_period_t *items = cdof_grow(l->items, l->n, &l->cap, 64, sizeof *items);
     if (!items)
         return -ENOMEM;
     l->items = items;
@@ -117,7 +106,7 @@ typedef struct {
 static int collect_row(void *ctx, const cdof_compare_row_t *r)
 {
     stored_t *st = ctx;
-    cdof_compare_row_t *rows = hub_grow(st->rows, st->n, &st->cap, sizeof *rows);
+    cdof_compare_row_t *rows = cdof_grow(st->rows, st->n, &st->cap, 64, sizeof *rows);
     if (!rows)
         return -ENOMEM;
     st->rows = rows;

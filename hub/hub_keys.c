@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "cdof_error.h"
+#include "cdof_grow.h"
 
 #define Z85_LEN       40
 #define ID_MAX        64
@@ -242,15 +243,11 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
             keys_fail(err, errlen, "%s:%lu: more than %d keys", name, lineno, HUB_KEYS_MAX_PARTIES);
             goto fail;
         }
-        if (k->count == k->cap) {
-            size_t cap = k->cap ? 2 * k->cap : 16;
-            party_t *np = realloc(k->parties, cap * sizeof *np);
-            rc = -ENOMEM;
-            if (!np)
-                goto fail;
-            k->parties = np;
-            k->cap = cap;
-        }
+        party_t *np = cdof_grow(k->parties, k->count, &k->cap, 16, sizeof *np);
+        rc = -ENOMEM;
+        if (!np)
+            goto fail;
+        k->parties = np;
         party_t *p = &k->parties[k->count];
         memset(p, 0, sizeof *p);
         rc = parse_line(name, lineno, l, ref, p, err, errlen);

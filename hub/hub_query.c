@@ -606,14 +606,10 @@ static int ms_collect(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *va
     size_t c = strnlen(k + a + 1, key->len - a - 1);
     if (a + c + 6 != key->len || c > CDOF_WIRE_MAX_ID)
         return CDOF_ECORRUPT;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        ms_event_t *ev = realloc(l->ev, cap * sizeof *ev);
-        if (!ev)
-            return -ENOMEM;
-        l->ev = ev;
-        l->cap = cap;
-    }
+    ms_event_t *ev = cdof_grow(l->ev, l->n, &l->cap, 64, sizeof *ev);
+    if (!ev)
+        return -ENOMEM;
+    l->ev = ev;
     ms_event_t *e = &l->ev[l->n];
     memcpy(e->partnership, k, a + 1);
     memcpy(e->milestone, k + a + 1, c + 1);
