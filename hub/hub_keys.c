@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "cdof_config.h"
 #include "cdof_error.h"
 #include "cdof_grow.h"
 
@@ -75,17 +76,6 @@ void hub_keys_destroy(hub_keys_t **keys)
     *keys = NULL;
 }
 
-/* Trims spaces and tabs at both ends, in place. */
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-    return s;
-}
-
 static bool id_ok(const char *s, bool spaces)
 {
     size_t n = strlen(s);
@@ -128,7 +118,7 @@ static int parse_line(const char *name, unsigned long lineno, char *line, const 
                                  "%s:%lu: more than 5 fields (public_key,id,role,partnership,"
                                  "areas)",
                                  name, lineno);
-            f[nf++] = trim(save);
+            f[nf++] = cdof_config_trim(save);
             save = c + 1;
             if (end)
                 break;
@@ -236,7 +226,7 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
             keys_fail(err, errlen, "%s:%lu: a NUL byte in the line", name, lineno);
             goto fail;
         }
-        char *l = trim(line);
+        char *l = cdof_config_trim(line);
         if (!*l || *l == '#' || (lineno == 1 && strncmp(l, "public_key", 10) == 0))
             continue;
         if (k->count == HUB_KEYS_MAX_PARTIES) {

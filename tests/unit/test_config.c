@@ -504,6 +504,16 @@ static void test_grow(void **state)
     free(a);
 }
 
+/* cdof_config_trim: white space off both ends, in place; nothing left is an empty string. */
+static void test_trim(void **state)
+{
+    (void)state;
+    char a[] = " \t key = a b \r\n", b[] = " \t ", c[] = "x";
+    assert_string_equal(cdof_config_trim(a), "key = a b");
+    assert_string_equal(cdof_config_trim(b), "");
+    assert_ptr_equal(cdof_config_trim(c), c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,7 +522,7 @@ int main(void)
         cmocka_unit_test(test_ini_file),    cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_file_errors), cmocka_unit_test(test_help_version_and_bad_defaults),
         cmocka_unit_test(test_strlist),     cmocka_unit_test(test_clock_parse),
-        cmocka_unit_test(test_grow),
+        cmocka_unit_test(test_grow),        cmocka_unit_test(test_trim),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
