@@ -12,9 +12,9 @@ size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *k
 {
     size_t idlen = strlen(m->id);
     memcpy(key, m->id, idlen + 1);
-    cdof_store_be32(key + idlen + 1, (uint32_t)((int64_t)p->first_day + 0x80000000LL));
+    cdof_store_be_day(key + idlen + 1, p->first_day);
     key[idlen + 5] = (uint8_t)p->kind;
-    cdof_store_be32(key + idlen + 6, (uint32_t)((int64_t)p->last_day + 0x80000000LL));
+    cdof_store_be_day(key + idlen + 6, p->last_day);
     return idlen + 1 + HUB_PERIOD_KEY_LEN;
 }
 
@@ -29,8 +29,8 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 cdof_period_t hub_period_from_key(const uint8_t *k)
 {
     return (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
-                           .first_day = (int32_t)((int64_t)cdof_store_rd32(k) - 0x80000000LL),
-                           .last_day = (int32_t)((int64_t)cdof_store_rd32(k + 5) - 0x80000000LL)};
+                           .first_day = cdof_store_rd_day(k),
+                           .last_day = cdof_store_rd_day(k + 5)};
 }
 
 typedef struct {

@@ -613,7 +613,7 @@ static int ms_collect(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *va
     ms_event_t *e = &l->ev[l->n];
     memcpy(e->partnership, k, a + 1);
     memcpy(e->milestone, k + a + 1, c + 1);
-    e->day = (int32_t)((int64_t)cdof_store_rd32((const uint8_t *)k + a + c + 2) - 0x80000000LL);
+    e->day = cdof_store_rd_day((const uint8_t *)k + a + c + 2);
     e->ref = NULL;
     Cdof__V1__MilestoneEvent *me =
         cdof__v1__milestone_event__unpack(NULL, val->len, (const uint8_t *)val->data);
