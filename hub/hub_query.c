@@ -859,6 +859,7 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         rc = hub_alerts_silences(hub, txn, &rp->silences, &rp->nsilences);
         rp->resp->silences = rp->silences;
         rp->resp->n_silences = rp->nsilences;
+        break;
     case CDOF__V1__QUERY_REQUEST__QUERY_HEALTH:
         cdof__v1__health__init(&rp->health);
         rc = hub_health_fill(hub, txn, &rp->health);
