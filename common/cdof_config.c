@@ -41,7 +41,7 @@ static const cdof_opt_t *find_opt(const cdof_config_spec_t *spec, const char *na
     return NULL;
 }
 
-static char *trim(char *s)
+char *cdof_config_trim(char *s)
 {
     while (isspace((unsigned char)*s))
         s++;
@@ -109,7 +109,7 @@ static int set_opt(const cdof_opt_t *o, void *cfg, const char *value, const char
             memcpy(item, p, n);
             item[n] = '\0';
             /* "a, b" in an INI file means "b", not " b". */
-            char *t = trim(item);
+            char *t = cdof_config_trim(item);
             if (*t && cdof_strlist_add(l, t) < 0)
                 return -ENOMEM;
             p += n + (comma ? 1 : 0);
@@ -161,7 +161,7 @@ int cdof_config_load_file(const cdof_config_spec_t *spec, void *cfg, const char 
         if (lineno == 1 &&
             strncmp(s, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 BOM from Windows editors */
             s += 3;
-        s = trim(s);
+        s = cdof_config_trim(s);
         if (!*s || *s == '#' || *s == ';' || *s == '[')
             continue;
         char *eq = strchr(s, '=');
@@ -171,7 +171,7 @@ int cdof_config_load_file(const cdof_config_spec_t *spec, void *cfg, const char 
             break;
         }
         *eq = '\0';
-        char *name = trim(s), *value = trim(eq + 1);
+        char *name = cdof_config_trim(s), *value = cdof_config_trim(eq + 1);
         size_t vlen = strlen(value);
         if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
             value[vlen - 1] = '\0';

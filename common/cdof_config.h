@@ -63,6 +63,10 @@ void cdof_config_print_help(const cdof_config_spec_t *spec);
 /* Frees the strings and lists of cfg described by spec, and zeroes them. */
 void cdof_config_free(const cdof_config_spec_t *spec, void *cfg);
 
+/* Strips leading and trailing white space from s in place; returns the first kept character
+ * (within s). Shared by the line-based readers (INI, the rules file, the key registry). */
+char *cdof_config_trim(char *s);
+
 /* Appends a copy of s. Returns 0 or -ENOMEM. */
 int cdof_strlist_add(cdof_strlist_t *l, const char *s);
 void cdof_strlist_free(cdof_strlist_t *l);

@@ -138,7 +138,7 @@ cmd_demo() {
     local hub="$bin/hub/cdof-hub" agent="$bin/agents/partnership/cdof-agent"
     local watch="$bin/agents/oversight/cdof-watch" query="$bin/agents/jcdu/cdof-query"
     local keygen="$bin/deploy/cdof-keygen"
-    for p in "$hub" "$agent" "$watch" "$query"; do
+    for p in "$hub" "$agent" "$watch" "$query" "$keygen"; do
         [ -x "$p" ] || die "$p was not built"
     done
 
@@ -148,13 +148,10 @@ cmd_demo() {
     bash "$root/deploy/demo/make-data.sh" --out "$var/drops"
     export CDOF_REFDIR="$root/proto/data"
 
-    # CURVE when every program offers it (a hub key registry and client keys); plain TCP with
-    # --insecure otherwise, or when CDOF_DEMO_INSECURE=1.
+    # CURVE, as in production: every party's keys and the hub's registry; plain TCP (--insecure
+    # on every party) only with CDOF_DEMO_INSECURE=1.
     local -a hub_sec=(--insecure)
-    if [ "${CDOF_DEMO_INSECURE:-0}" != 1 ] && [ -x "$keygen" ] &&
-        "$hub" --help 2>/dev/null | grep -q -- '--keys' &&
-        "$hub" --help 2>/dev/null | grep -q -- '--key ' &&
-        "$agent" --help 2>/dev/null | grep -q -- '--server-key'; then
+    if [ "${CDOF_DEMO_INSECURE:-0}" != 1 ]; then
         heading "demo: CURVE keys under var/demo/keys"
         mkdir -p "$var/keys"
         (cd "$var/keys" && "$keygen" hub >/dev/null && "$keygen" jcdu >/dev/null &&

@@ -12,9 +12,9 @@ size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *k
 {
     size_t idlen = strlen(m->id);
     memcpy(key, m->id, idlen + 1);
-    cdof_store_be32(key + idlen + 1, (uint32_t)((int64_t)p->first_day + 0x80000000LL));
+    cdof_store_be_day(key + idlen + 1, p->first_day);
     key[idlen + 5] = (uint8_t)p->kind;
-    cdof_store_be32(key + idlen + 6, (uint32_t)((int64_t)p->last_day + 0x80000000LL));
+    cdof_store_be_day(key + idlen + 6, p->last_day);
     return idlen + 1 + HUB_PERIOD_KEY_LEN;
 }
 
@@ -29,25 +29,14 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 cdof_period_t hub_period_from_key(const uint8_t *k)
 {
     return (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
-                           .first_day = (int32_t)((int64_t)cdof_store_rd32(k) - 0x80000000LL),
-                           .last_day = (int32_t)((int64_t)cdof_store_rd32(k + 5) - 0x80000000LL)};
+                           .first_day = cdof_store_rd_day(k),
+                           .last_day = cdof_store_rd_day(k + 5)};
 }
 
 typedef struct {
     cdof_period_t *items;
     size_t n, cap;
 } period_list_t;
-
-void *hub_grow(void *items, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return items;
-    size_t c = *cap ? *cap * 2 : 64;
-    void *q = realloc(items, c * size);
-    if (q)
-        *cap = c;
-    return q;
-}
 
 static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
@@ -56,7 +45,7 @@ static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t
     if (key->len < HUB_PERIOD_KEY_LEN)
         return CDOF_ECORRUPT;
     const uint8_t *k = (const uint8_t *)key->data + key->len - HUB_PERIOD_KEY_LEN;
-    cdof_period_t *items = hub_grow(l->items, l->n, &l->cap, sizeof *items);
+    cdof_period_t *items = cdof_grow(l->items, l->n, &l->cap, 64, sizeof *items);
     if (!items)
         return -ENOMEM;
     l->items = items;
@@ -117,7 +106,7 @@ typedef struct {
 static int collect_row(void *ctx, const cdof_compare_row_t *r)
 {
     stored_t *st = ctx;
-    cdof_compare_row_t *rows = hub_grow(st->rows, st->n, &st->cap, sizeof *rows);
+    cdof_compare_row_t *rows = cdof_grow(st->rows, st->n, &st->cap, 64, sizeof *rows);
     if (!rows)
         return -ENOMEM;
     st->rows = rows;

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "cdof_config.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 
 #define Z85_LEN       40
 #define ID_MAX        64
@@ -72,17 +74,6 @@ void hub_keys_destroy(hub_keys_t **keys)
     free((*keys)->parties);
     free(*keys);
     *keys = NULL;
-}
-
-/* Trims spaces and tabs at both ends, in place. */
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-    return s;
 }
 
 static bool id_ok(const char *s, bool spaces)
@@ -225,7 +216,7 @@ static int parse_line(const char *name, unsigned long lineno, char *line, const 
                                  "%s:%lu: more than 5 fields (public_key,id,role,partnership,"
                                  "areas)",
                                  name, lineno);
-            f[nf++] = trim(save);
+            f[nf++] = cdof_config_trim(save);
             save = c + 1;
             if (end)
                 break;
@@ -313,22 +304,18 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
             keys_fail(err, errlen, "%s:%lu: a NUL byte in the line", name, lineno);
             goto fail;
         }
-        char *l = trim(line);
+        char *l = cdof_config_trim(line);
         if (!*l || *l == '#' || (lineno == 1 && strncmp(l, "public_key", 10) == 0))
             continue;
         if (k->count == HUB_KEYS_MAX_PARTIES) {
             keys_fail(err, errlen, "%s:%lu: more than %d keys", name, lineno, HUB_KEYS_MAX_PARTIES);
             goto fail;
         }
-        if (k->count == k->cap) {
-            size_t cap = k->cap ? 2 * k->cap : 16;
-            party_t *np = realloc(k->parties, cap * sizeof *np);
-            rc = -ENOMEM;
-            if (!np)
-                goto fail;
-            k->parties = np;
-            k->cap = cap;
-        }
+        party_t *np = cdof_grow(k->parties, k->count, &k->cap, 16, sizeof *np);
+        rc = -ENOMEM;
+        if (!np)
+            goto fail;
+        k->parties = np;
         party_t *p = &k->parties[k->count];
         memset(p, 0, sizeof *p);
         rc = parse_line(name, lineno, l, ref, &ps, p, err, errlen);

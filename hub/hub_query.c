@@ -606,18 +606,14 @@ static int ms_collect(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *va
     size_t c = strnlen(k + a + 1, key->len - a - 1);
     if (a + c + 6 != key->len || c > CDOF_WIRE_MAX_ID)
         return CDOF_ECORRUPT;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        ms_event_t *ev = realloc(l->ev, cap * sizeof *ev);
-        if (!ev)
-            return -ENOMEM;
-        l->ev = ev;
-        l->cap = cap;
-    }
+    ms_event_t *ev = cdof_grow(l->ev, l->n, &l->cap, 64, sizeof *ev);
+    if (!ev)
+        return -ENOMEM;
+    l->ev = ev;
     ms_event_t *e = &l->ev[l->n];
     memcpy(e->partnership, k, a + 1);
     memcpy(e->milestone, k + a + 1, c + 1);
-    e->day = (int32_t)((int64_t)cdof_store_rd32((const uint8_t *)k + a + c + 2) - 0x80000000LL);
+    e->day = cdof_store_rd_day((const uint8_t *)k + a + c + 2);
     e->ref = NULL;
     Cdof__V1__MilestoneEvent *me =
         cdof__v1__milestone_event__unpack(NULL, val->len, (const uint8_t *)val->data);
@@ -848,6 +844,7 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         rc = hub_alerts_silences(hub, txn, &rp->silences, &rp->nsilences);
         rp->resp->silences = rp->silences;
         rp->resp->n_silences = rp->nsilences;
+        break;
     case CDOF__V1__QUERY_REQUEST__QUERY_HEALTH:
         cdof__v1__health__init(&rp->health);
         rc = hub_health_fill(hub, txn, &rp->health);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdof_config.h"
 #include "cdof_error.h"
 #include "cdof_period.h"
 
@@ -165,16 +166,6 @@ static int fail(const where_t *w, const char *key, const char *fmt, ...)
     return CDOF_EINVALID;
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 static int parse_long(const where_t *w, const char *key, const char *v, long min, long max,
                       long *out)
 {
@@ -228,7 +219,7 @@ static int parse_set(const where_t *w, const char *key, char *v, const cdof_ref_
     char *save = NULL;
     size_t count = 0;
     for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        tok = trim(tok);
+        tok = cdof_config_trim(tok);
         int i = lookup(ref, tok);
         if (i < 0)
             return fail(w, key, "'%s' is not %s", tok, what);
@@ -341,9 +332,9 @@ int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double def
             rc = fail(&w, NULL, "line longer than %zu bytes", sizeof buf - 2);
             break;
         }
-        char *s = trim(buf);
+        char *s = cdof_config_trim(buf);
         if (w.line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
-            s = trim(s + 3);
+            s = cdof_config_trim(s + 3);
         if (!*s || *s == '#' || *s == ';')
             continue;
         if (*s == '[') {
@@ -357,7 +348,7 @@ int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double def
                 break;
             }
             *end = '\0';
-            char *name = trim(s + 1);
+            char *name = cdof_config_trim(s + 1);
             cur = NULL;
             kind_given = false;
             if (!strncmp(name, "partnership ", 12)) {
@@ -400,10 +391,10 @@ int hub_rules_parse(FILE *f, const char *path, const cdof_ref_t *ref, double def
             break;
         }
         *eq = '\0';
-        char *key = trim(s), *val = trim(eq + 1);
+        char *key = cdof_config_trim(s), *val = cdof_config_trim(eq + 1);
         char *hash = strpbrk(val, "#;"); /* trailing comments */
         if (hash && (hash == val || isspace((unsigned char)hash[-1])))
-            *hash = '\0', val = trim(val);
+            *hash = '\0', val = cdof_config_trim(val);
         if (!cur) {
             rc = fail(&w, key, "outside a [rule] section");
             break;

@@ -124,7 +124,7 @@ static int cdof_points_key(const char *area, const cdof_period_t *period,
         return -EINVAL;
     if ((rc = cdof_points_kind_byte(period, &kind)) != 0)
         return rc;
-    cdof_store_be32(key, (uint32_t)((int64_t)period->first_day + ((int64_t)1 << 31)));
+    cdof_store_be_day(key, period->first_day);
     key[4] = kind;
     cdof_store_be16(key + 5, 0);
     memcpy(key + 7, area, CDOF_POINTS_AREA_LEN);
@@ -475,7 +475,7 @@ static int cdof_points_all_visit(void *ctx, const cdof_bytes_t *key, const cdof_
     if ((rc = cdof_points_decode(val->data, val->len, &s->pt, &period.last_day)) != 0)
         return rc;
     period.kind = (cdof_period_kind_t)(k[4] & 7);
-    period.first_day = (int32_t)((int64_t)cdof_store_rd32(k) - ((int64_t)1 << 31));
+    period.first_day = cdof_store_rd_day(k);
     memcpy(area, k + CDOF_POINTS_PREFIX_LEN, CDOF_POINTS_AREA_LEN);
     area[CDOF_POINTS_AREA_LEN] = '\0';
     return s->visit(s->ctx, s->metric, area, &period, &s->pt);

@@ -955,3 +955,13 @@ uint64_t cdof_store_rd64(const uint8_t *p)
 {
     return (uint64_t)cdof_store_rd32(p) << 32 | cdof_store_rd32(p + 4);
 }
+
+void cdof_store_be_day(uint8_t *p, int32_t day)
+{
+    cdof_store_be32(p, (uint32_t)((int64_t)day + 0x80000000LL));
+}
+
+int32_t cdof_store_rd_day(const uint8_t *p)
+{
+    return (int32_t)((int64_t)cdof_store_rd32(p) - 0x80000000LL);
+}

@@ -135,4 +135,9 @@ uint16_t cdof_store_rd16(const uint8_t *p);
 uint32_t cdof_store_rd32(const uint8_t *p);
 uint64_t cdof_store_rd64(const uint8_t *p);
 
+/* A day number (days since 1970-01-01, negative before) as 4 big-endian bytes with the sign bit
+ * flipped, so that keys holding days sort by day; and back. */
+void cdof_store_be_day(uint8_t *p, int32_t day);
+int32_t cdof_store_rd_day(const uint8_t *p);
+
 #endif

@@ -50,10 +50,13 @@ typedef struct {
 } query_cfg_t;
 
 static const cdof_opt_t query_opts[] = {
-    {"as-of", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, as_of), "DATE",
-     "milestones, report: standing as at DATE (YYYY-MM-DD; default today, report: year end)"},
+    /* Sorted by name: this one table drives parsing and --help (tests/unit/help_sorted.sh). */
     {"as-at", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, as_at), "DATE",
      "series: values as known at DATE (YYYY-MM-DD: end of that day, or an ISO time)"},
+    {"as-of", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, as_of), "DATE",
+     "milestones, report: standing as at DATE (YYYY-MM-DD; default today, report: year end)"},
+    {"by", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, by), "NAME",
+     "ack, silence: the person acknowledging or silencing"},
     {"format", CDOF_OPT_STRING, "table", 0, 0, offsetof(query_cfg_t, format), "table|csv|json",
      "output format"},
     {"hub", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, hub), "EP",
@@ -66,12 +69,16 @@ static const cdof_opt_t query_opts[] = {
      "this client's secret key (NAME.key from cdof-keygen, mode 0600)"},
     {"members", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, members), "CODE,...",
      "area: profile a partnership of these areas as one, named by the area argument"},
+    {"note", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, note), "TEXT",
+     "ack: a note kept with the acknowledgement"},
     {"out", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, out), "FILE",
      "report: the HTML file to write (required)"},
     {"page-size", CDOF_OPT_INT, "0", 0, 10000, offsetof(query_cfg_t, page_size), "N",
      "rows per page asked of the hub; 0: the hub's default"},
     {"partnership", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, partnership), "ID",
      "milestones: only this partnership"},
+    {"reason", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, reason), "TEXT",
+     "silence: why (required)"},
     {"region", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, region), "CODE",
      "alerts: only this region (E12000001..9)"},
     {"server-key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, server_key), "FILE",
@@ -86,19 +93,12 @@ static const cdof_opt_t query_opts[] = {
      "how long to wait for each answer"},
     {"topic", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, topic), "PREFIX",
      "alerts: only topics starting with PREFIX, e.g. alert/ohid/E12000002/"},
+    {"until", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, until), "DATE",
+     "silence: until the start of DATE (YYYY-MM-DD) or an ISO time (required)"},
     {"width", CDOF_OPT_INT, "80", 20, 1000, offsetof(query_cfg_t, width), "N",
      "widest table to aim for, in columns"},
     {"year", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, year), "YYYY/YY",
      "report: the financial year reported on, e.g. 2024/25 (required)"},
-    /* Issue 6: silence and ack. */
-    {"by", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, by), "NAME",
-     "ack, silence: the person acknowledging or silencing"},
-    {"note", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, note), "TEXT",
-     "ack: a note kept with the acknowledgement"},
-    {"reason", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, reason), "TEXT",
-     "silence: why (required)"},
-    {"until", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, until), "DATE",
-     "silence: until the start of DATE (YYYY-MM-DD) or an ISO time (required)"},
 };
 
 static const cdof_config_spec_t query_spec = {

@@ -55,6 +55,7 @@ typedef struct {
 } watch_cfg_t;
 
 static const cdof_opt_t watch_opts[] = {
+    /* Sorted by name: one table drives parsing and --help (tests/unit/help_sorted.sh). */
     {"exec", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, exec), "CMD",
      "run 'sh -c CMD' per alert, the alert as JSON on its stdin, its stdout sent to stderr"},
     {"exec-timeout-ms", CDOF_OPT_INT, "10000", 1, 3600000, offsetof(watch_cfg_t, exec_timeout_ms),
@@ -69,22 +70,21 @@ static const cdof_opt_t watch_opts[] = {
      "plain TCP without CURVE (logged as a warning)"},
     {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, key), "FILE",
      "this watcher's secret key (NAME.key from cdof-keygen, mode 0600)"},
+    /* Alerts published before the subscription reached the hub (a CURVE handshake takes a
+     * moment), while the hub made subscribers reconnect, or a lost last message, are otherwise
+     * only noticed when a later alert shows the gap. */
+    {"resync-ms", CDOF_OPT_INT, "5000", 100, 3600000, offsetof(watch_cfg_t, resync_ms), "N",
+     "ask the hub for anything missed after N ms without an alert (a lost last message)"},
     {"server-key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, server_key), "FILE",
      "the hub's public key (hub.pub)"},
+    {"show-muted", CDOF_OPT_BOOL, "false", 0, 0, offsetof(watch_cfg_t, show_muted), NULL,
+     "also print (and --exec) alerts a silence or an inhibition muted"},
     {"state", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, state), "FILE",
      "keep the last sequence delivered in FILE, to resume from it"},
     {"timeout-ms", CDOF_OPT_INT, "5000", 1, 3600000, offsetof(watch_cfg_t, timeout_ms), "N",
      "how long to wait for each answer from the query endpoint"},
     {"topic", CDOF_OPT_LIST, NULL, 0, 0, offsetof(watch_cfg_t, topics), "PREFIX",
      "follow alerts whose topic starts with PREFIX; repeatable (default alert/)"},
-    /* Issue 6. */
-    {"show-muted", CDOF_OPT_BOOL, "false", 0, 0, offsetof(watch_cfg_t, show_muted), NULL,
-     "also print (and --exec) alerts a silence or an inhibition muted"},
-    /* Alerts published before the subscription reached the hub (a CURVE handshake takes a
-     * moment), while the hub made subscribers reconnect, or a lost last message, are otherwise
-     * only noticed when a later alert shows the gap. */
-    {"resync-ms", CDOF_OPT_INT, "5000", 100, 3600000, offsetof(watch_cfg_t, resync_ms), "N",
-     "ask the hub for anything missed after N ms without an alert (a lost last message)"},
 };
 
 static const cdof_config_spec_t watch_spec = {

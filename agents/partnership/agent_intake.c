@@ -13,6 +13,7 @@
 #include "cdof_clock.h"
 #include "cdof_csv.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "cdof_log.h"
 #include "cdof_period.h"
 #include "cdof_wire.h"
@@ -644,14 +645,10 @@ static void scan_dir(agent_intake_t *in, const char *dir, bool queued)
     while ((e = readdir(d)) != NULL && n < SCAN_MAX_FILES) {
         if (ignored_name(e->d_name))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            char **nn = realloc(names, ncap * sizeof *nn);
-            if (!nn)
-                break;
-            names = nn;
-            cap = ncap;
-        }
+        char **nn = cdof_grow(names, n, &cap, 16, sizeof *nn);
+        if (!nn)
+            break;
+        names = nn;
         if ((names[n] = strdup(e->d_name)) == NULL)
             break;
         n++;

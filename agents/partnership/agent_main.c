@@ -21,6 +21,7 @@
 #include "cdof_csv.h"
 #include "cdof_curve.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "cdof_log.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
@@ -237,14 +238,10 @@ static int collect_file(void *ctx, const agent_file_info_t *info)
     files_ctx_t *f = ctx;
     if (info->taken_ms / 86400000 != f->day)
         return 0;
-    if (f->count == f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 16;
-        agent_file_info_t *items = realloc(f->items, cap * sizeof *items);
-        if (!items)
-            return -ENOMEM;
-        f->items = items;
-        f->cap = cap;
-    }
+    agent_file_info_t *items = cdof_grow(f->items, f->count, &f->cap, 16, sizeof *items);
+    if (!items)
+        return -ENOMEM;
+    f->items = items;
     f->items[f->count++] = *info;
     return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "cdof_clock.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
 
@@ -87,14 +88,10 @@ static int fl_push(agent_sender_t *s, uint64_t seq, int64_t deadline)
         }
         s->fl_head = 0;
         s->fl_tail = n;
-        if (n == s->fl_cap) {
-            size_t cap = s->fl_cap ? 2 * s->fl_cap : 64;
-            flight_t *fl = realloc(s->fl, cap * sizeof *fl);
-            if (!fl)
-                return -ENOMEM;
-            s->fl = fl;
-            s->fl_cap = cap;
-        }
+        flight_t *fl = cdof_grow(s->fl, n, &s->fl_cap, 64, sizeof *fl);
+        if (!fl)
+            return -ENOMEM;
+        s->fl = fl;
     }
     s->fl[s->fl_tail++] = (flight_t){seq, deadline, 1, true};
     s->fl_live++;

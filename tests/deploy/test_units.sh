@@ -25,6 +25,14 @@ units="$src/deploy/systemd"
 for pair in "$hub:hub.conf" "$agent:agent.conf" "$watch:watch.conf"; do
     prog=${pair%%:*} conf="$src/deploy/config/${pair#*:}"
     out=$("$prog" --config "$conf" --version 2>&1) || fail "$(basename "$prog") rejects $conf: $out"
+    # CURVE is the default: the examples name keys and never turn it off.
+    ! grep -Eq '^[[:space:]]*insecure[[:space:]]*=[[:space:]]*true' "$conf" ||
+        fail "$conf sets insecure = true"
+    grep -Eq '^[[:space:]]*key[[:space:]]*=' "$conf" || fail "$conf names no key"
+    # Every option the program lists in --help is explained in its example ("every key commented").
+    for o in $("$prog" --help | sed -n '/^  --config /q; s/^  --\([a-z0-9-]*\).*/\1/p'); do
+        grep -Eq "(^|[^a-z-])$o([^a-z-]|\$)" "$conf" || fail "$conf does not mention --$o"
+    done
 done
 
 # 2. What the issue asks of every unit, present in each.

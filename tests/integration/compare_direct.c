@@ -87,11 +87,11 @@ static int load_data(const char *path)
 static int load_parts(const char *path)
 {
     static const cdof_area_t *members[MAX_PARTS][64];
-    static char ids[MAX_PARTS][64];
+    static char ids[MAX_PARTS][256]; /* as long as a line: an id always fits (GCC checks) */
     FILE *fp = fopen(path, "r");
     if (!fp)
         return -errno;
-    char line[256];
+    char line[sizeof ids[0]];
     int lineno = 0;
     while (fgets(line, sizeof line, fp)) {
         char *f[2];

@@ -458,6 +458,18 @@ static void test_health_counts(void **state)
     assert_non_null(r);
     assert_int_equal(known, r->n_agents);
     cdof__v1__query_response__free_unpacked(r, NULL);
+
+    /* Each query answers only itself: `silences` once ran on into `health`. */
+    Cdof__V1__QueryRequest sreq = CDOF__V1__QUERY_REQUEST__INIT;
+    sreq.request_id = 9;
+    sreq.query_case = CDOF__V1__QUERY_REQUEST__QUERY_SILENCES;
+    sreq.silences = true;
+    r = query_as(&keys[K_JCDU], &sreq, WAIT_MS);
+    assert_non_null(r);
+    assert_int_equal(r->status, CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK);
+    assert_int_equal(r->n_silences, 0);
+    assert_null(r->health);
+    cdof__v1__query_response__free_unpacked(r, NULL);
 }
 
 /* The registry decides what a key may write: la-2 holds E06000008 only. */

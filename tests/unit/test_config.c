@@ -1,5 +1,5 @@
 /* The common module: table-driven flags and INI files (precedence, limits, lists, every reason
- * naming the flag or file:line), and the clock's parsing of injected times. */
+ * naming the flag or file:line), the clock's parsing of injected times and cdof_grow. */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -17,6 +17,7 @@
 #include "cdof_clock.h"
 #include "cdof_config.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 
 typedef struct {
     char *hub;
@@ -478,6 +479,41 @@ static void test_clock_parse(void **state)
     assert_true(b >= a);
 }
 
+/* cdof_grow: room for one more, doubling from `first`; a size that would overflow fails and
+ * leaves the array with the caller. */
+static void test_grow(void **state)
+{
+    (void)state;
+    int *a = NULL;
+    size_t cap = 0;
+    for (size_t n = 0; n < 100; n++) {
+        int *b = cdof_grow(a, n, &cap, 4, sizeof *b);
+        assert_non_null(b);
+        assert_true(cap > n);
+        a = b;
+        a[n] = (int)n;
+    }
+    assert_int_equal(cap, 128); /* 4, 8, ..., 128 */
+    for (size_t n = 0; n < 100; n++)
+        assert_int_equal(a[n], (int)n);
+    assert_ptr_equal(cdof_grow(a, 100, &cap, 4, sizeof *a), a); /* room left: the same array */
+    size_t huge = SIZE_MAX / 2 + 1;
+    assert_null(cdof_grow(a, huge, &huge, 4, sizeof *a));
+    assert_int_equal(huge, SIZE_MAX / 2 + 1);
+    assert_int_equal(a[99], 99); /* still the caller's, unchanged */
+    free(a);
+}
+
+/* cdof_config_trim: white space off both ends, in place; nothing left is an empty string. */
+static void test_trim(void **state)
+{
+    (void)state;
+    char a[] = " \t key = a b \r\n", b[] = " \t ", c[] = "x";
+    assert_string_equal(cdof_config_trim(a), "key = a b");
+    assert_string_equal(cdof_config_trim(b), "");
+    assert_ptr_equal(cdof_config_trim(c), c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_ini_file),    cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_file_errors), cmocka_unit_test(test_help_version_and_bad_defaults),
         cmocka_unit_test(test_strlist),     cmocka_unit_test(test_clock_parse),
+        cmocka_unit_test(test_grow),        cmocka_unit_test(test_trim),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

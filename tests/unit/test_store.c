@@ -161,6 +161,16 @@ static void test_be_codec(void **state)
     assert_int_equal(b[0], 1);
     assert_int_equal(b[7], 8);
     assert_true(cdof_store_rd64(b) == 0x0102030405060708ull);
+    /* Days: round trip, and byte order is day order across the sign. */
+    const int32_t days[] = {INT32_MIN, -719162, -1, 0, 1, 19844, INT32_MAX};
+    uint8_t prev[4];
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
+        cdof_store_be_day(b, days[i]);
+        assert_int_equal(cdof_store_rd_day(b), days[i]);
+        if (i)
+            assert_true(memcmp(prev, b, 4) < 0);
+        memcpy(prev, b, 4);
+    }
 }
 
 static void test_put_get_del(void **state)
