@@ -184,6 +184,8 @@ ingest_run() { # TAG: bench_ingest into the running hub; its RESULTs kept as TAG
     unset 'R[ingest_ups]' 'R[hub_cpu_us]'
     collect "$var/logs/ingest-$1.out"
     R[$1_ups]=${R[ingest_ups]:-} R[$1_cpu_us]=${R[hub_cpu_us]:-}
+    # Resends inflate the hub's work: a figure with many duplicates measured a retry storm.
+    ! has_health || echo "the hub counted $(health_field duplicates) duplicates (resends) and $(health_field batch_mean) envelopes per batch on average"
 }
 if wants ingest && [ -n "$hub_before" ]; then
     heading "2a. ingest into the hub before the change: $hub_before"
