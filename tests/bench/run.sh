@@ -185,7 +185,12 @@ ingest_run() { # TAG: bench_ingest into the running hub; its RESULTs kept as TAG
     collect "$var/logs/ingest-$1.out"
     R[$1_ups]=${R[ingest_ups]:-} R[$1_cpu_us]=${R[hub_cpu_us]:-}
     # Resends inflate the hub's work: a figure with many duplicates measured a retry storm.
-    ! has_health || echo "the hub counted $(health_field duplicates) duplicates (resends) and $(health_field batch_mean) envelopes per batch on average"
+    # How many metric-periods a run recomputes depends on how the agents' sends interleave into
+    # batches, so CPU per metric-period compared is given too (comparable between hubs).
+    if has_health; then
+        R[$1_cmp]=$(health_field comparisons)
+        echo "the hub counted $(health_field duplicates) duplicates (resends), $(health_field batch_mean) envelopes per batch on average, ${R[$1_cmp]} metric-periods compared: $(awk -v u="${R[$1_cpu_us]:-0}" -v n="$updates" -v c="${R[$1_cmp]}" 'BEGIN { if (c > 0) printf "%.0f", u * n / c; else print "?" }') us of hub CPU per metric-period"
+    fi
 }
 if wants ingest && [ -n "$hub_before" ]; then
     heading "2a. ingest into the hub before the change: $hub_before"
@@ -220,6 +225,9 @@ if wants ingest; then
     echo "ratio to the baseline: $(ratio "${R[ingest_ups]}" "${R[baseline_ups]}") (target >= 70%)"
     [ -z "${R[hub_cpu_us]:-}" ] || [ -z "${R[baseline_cpu_us]:-}" ] ||
         echo "CPU per update, baseline's thread to the hub's: $(ratio "${R[baseline_cpu_us]}" "${R[hub_cpu_us]}") (${R[baseline_cpu_us]} us / ${R[hub_cpu_us]} us)"
+    if [ -n "${R[before_ups]:-}" ] && [ -n "${R[before_cmp]:-}" ] && [ -n "${R[ingest_cmp]:-}" ]; then
+        echo "hub CPU per metric-period compared, before/after: $(awk -v b="${R[before_cpu_us]:-0}" -v bc="${R[before_cmp]}" -v a="${R[ingest_cpu_us]:-0}" -v ac="${R[ingest_cmp]}" 'BEGIN { if (a > 0 && ac > 0 && bc > 0) printf "%.0f%%", 100 * (b / bc) / (a / ac); else print "n/a" }') (above 100%: the change is faster)"
+    fi
     if [ -n "${R[before_ups]:-}" ]; then
         echo "before the change: $(ratio "${R[before_ups]}" "${R[baseline_ups]}") of the baseline (${R[before_ups]} updates/s, ${R[before_cpu_us]:-?} us of CPU per update); after/before: $(ratio "${R[ingest_ups]}" "${R[before_ups]}") by wall clock, $(ratio "${R[before_cpu_us]:-0}" "${R[hub_cpu_us]:-0}") by CPU"
     fi
@@ -267,11 +275,12 @@ fi
 
 # --- 4. queries --------------------------------------------------------------------------------
 time_query() { # LABEL ARGS...: best and median of 5 runs, output to a file
-    local label=$1 i t0 ts=()
+    local label=$1 t0 ts=() out
+    out="$var/logs/query-${label//[^A-Za-z0-9_.-]/_}.out" # labels hold spaces and "2024/25"
     shift
-    for i in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         t0=$(now_ms)
-        q "$@" >"$var/logs/query-$label.out" 2>>"$var/logs/query.log" || {
+        q "$@" >"$out" 2>>"$var/logs/query.log" || {
             echo "  $label: failed (see $var/logs/query.log)"
             return 0
         }
@@ -280,7 +289,7 @@ time_query() { # LABEL ARGS...: best and median of 5 runs, output to a file
     read -r best median < <(printf '%s\n' "${ts[@]}" | sort -n | awk '
         { v[NR] = $1 } END { print v[1], v[int((NR + 1) / 2)] }')
     printf '  %-44s %6d ms best, %6d ms median of 5 (%d lines)\n' "$label" "$best" "$median" \
-        "$(wc -l <"$var/logs/query-$label.out")"
+        "$(wc -l <"$out")"
 }
 if wants query; then
     heading "4. queries on 10 years of monthly data, 153 areas, every catalogue metric"
