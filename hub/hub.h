@@ -31,6 +31,7 @@ typedef struct {
     bool check;         /* rebuild --check: compare with the stored results, change nothing */
     char *rules;        /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
     char *key;          /* the hub's secret key file (CURVE) */
+    long settle_ms;     /* --settle-ms: quiet time before a period is judged (0: in ingest) */
 } hub_config_t;
 
 typedef struct {
@@ -100,14 +101,15 @@ int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
 
 /* Alert rules. Comparisons are marked inside the ingest transaction, so data and the need to
  * judge it commit together (a crash between the two cannot lose an evaluation), and judged by
- * hub_alerts_tick() once the period's data has been quiet for HUB_SETTLE_MS (issue 6: a
- * benchmark built from part of a period's areas would flap alerts):
+ * hub_alerts_tick() once the period's data has been quiet for cfg.settle_ms (issue 6: a
+ * benchmark built from part of a period's areas would flap alerts). With settle_ms 0 they are
+ * judged in the ingest transaction itself (lowest latency; alerts may flap while a period's
+ * rows are still arriving):
  *   hub_alerts_begin()                   before the batch's transaction (and each retry);
  *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: marks it;
  *   hub_alerts_publish(hub)              after the commit returns: publishes what was stored;
  *   hub_alerts_discard(hub)              when the transaction is aborted. */
-#define HUB_SETTLE_MS     1500  /* quiet time before a period's comparisons are judged */
-#define HUB_SETTLE_MAX_MS 30000 /* judged by then even while data keeps coming */
+#define HUB_SETTLE_MAX_MS 30000 /* judged by then even while data keeps coming; --settle-ms max */
 void hub_alerts_begin(hub_t *hub);
 int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p);

@@ -630,7 +630,7 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
 /* A period's rows come in several batches (agents send at their own pace; one drop spans group
  * commits). Judged at each batch, a benchmark built from part of the areas flaps alerts on and
  * off. So ingest only marks the metric and period, in the same transaction as the data (a crash
- * loses no evaluation), and the tick judges it once nothing new has come for HUB_SETTLE_MS, or
+ * loses no evaluation), and the tick judges it once nothing new has come for cfg.settle_ms, or
  * HUB_SETTLE_MAX_MS after the first mark while data keeps trickling in. Keys order periods
  * chronologically within a metric so that they are judged oldest first. */
 #define SETTLE_KEY_MAX (CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN)
@@ -644,6 +644,9 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
 {
     if (!native_kind(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
         return 0;
+    /* No settle window: judged now, with the data (--settle-ms 0). */
+    if (hub->cfg.settle_ms <= 0)
+        return judge_comparisons(hub, txn, m, p);
     uint8_t key[SETTLE_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     marks_t mk = {0, 0};
@@ -681,7 +684,7 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
         k->len > SETTLE_KEY_MAX)
         return CDOF_ECORRUPT;
     memcpy(&mk, v->data, sizeof mk);
-    if (st->now - mk.last_ms < HUB_SETTLE_MS && st->now - mk.first_ms < HUB_SETTLE_MAX_MS)
+    if (st->now - mk.last_ms < st->hub->cfg.settle_ms && st->now - mk.first_ms < HUB_SETTLE_MAX_MS)
         return 0;
     if (st->n == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 16;

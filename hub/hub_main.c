@@ -45,6 +45,10 @@ static const cdof_opt_t OPTS[] = {
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
      "CSV partnership,area_code joining areas into partnerships (default: each its own)"},
+    {"settle-ms", CDOF_OPT_INT, "1500", 0, HUB_SETTLE_MAX_MS, offsetof(hub_config_t, settle_ms),
+     "MS",
+     "quiet time before alert rules judge a period (more: less flapping, later alerts; 0: at "
+     "once)"},
     {"check", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, check), NULL,
      "with rebuild: compare a rebuild with the stored results and change nothing"},
 };

@@ -21,15 +21,40 @@
 #define CODE_MAX       64  /* partnership ids and area codes */
 #define KEY_MAX        256 /* metric id (<= CDOF_POINTS_METRIC_MAX) + basis + period + code */
 #define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 1 + CODE_MAX)
-#define TREND_SPAN     5 /* periods a trend reaches back over, this one included */
+#define TREND_SPAN     5   /* periods a trend reaches back over, this one included */
+#define MONTH_SLOTS    512 /* month cache: direct-mapped (metric, month) slots, ~4 MiB at most */
 
 typedef struct {
     char id[CODE_MAX];
     const cdof_area_t **members;
 } partnership_t;
 
+/* One area's point in one month, as a rolling window sums it. */
+typedef struct {
+    const cdof_area_t *area;
+    bool has_numerator, has_denominator, has_value;
+    double numerator, denominator, value;
+    int64_t received_ms;
+} mpoint_t;
+
+/* The points of one metric and month, in scan order (a rolling window reads each month of its
+ * twelve; without this, 11 of its 12 scans re-read months that have not changed: issue 9
+ * follow-up, a quarter of the hub's ingest CPU). */
+typedef struct {
+    bool valid;
+    size_t metric; /* metric index */
+    int month;     /* month_index() */
+    mpoint_t *pts;
+    size_t n, cap;
+} month_slot_t;
+
 struct hub_results {
     cdof_store_db_t db;
+    /* Committed months only: a month the batch being compared touched is read from the store
+     * (its points may yet be rolled back) and its slot emptied (hub_results_update). */
+    month_slot_t *months; /* MONTH_SLOTS; NULL: no cache */
+    const hub_touch_t *batch;
+    size_t nbatch;
     partnership_t *parts;
     cdof_partnership_t *plist; /* the cdof_partnership_t of each, contiguous for compare */
     size_t nparts;
@@ -260,20 +285,19 @@ typedef struct {
 typedef struct {
     hub_t *hub;
     const cdof_metric_t *m;
-    acc_t *acc;       /* per area index */
-    bool *submitted;  /* per area index: a pooled figure was sent (not summed from years) */
-    bool mark_submit; /* this scan reads the submitted figures */
+    acc_t *acc;           /* per area index */
+    bool *submitted;      /* per area index: a pooled figure was sent (not summed from years) */
+    bool mark_submit;     /* this scan reads the submitted figures */
+    month_slot_t *record; /* the month cache slot this scan fills, or NULL */
 } gather_t;
 
-static int gather_point(void *ctx, const char *area_code, const cdof_point_t *pt)
+/* Adds one area's point to its sums. */
+static void accumulate(gather_t *g, const mpoint_t *pt)
 {
-    gather_t *g = ctx;
-    const cdof_area_t *area = cdof_ref_area(g->hub->ref, area_code);
-    if (!area)
-        return 0; /* an area since removed from the reference data: kept, not compared */
+    const cdof_area_t *area = pt->area;
     acc_t *x = &g->acc[area->index];
     if (g->submitted && g->submitted[area->index] && !g->mark_submit)
-        return 0;
+        return;
     if (g->mark_submit) {
         g->submitted[area->index] = true;
         memset(x, 0, sizeof *x);
@@ -291,6 +315,28 @@ static int gather_point(void *ctx, const char *area_code, const cdof_point_t *pt
     in->value += pt->has_value ? pt->value : 0;
     if (pt->received_ms > in->received_ms)
         in->received_ms = pt->received_ms;
+}
+
+static int gather_point(void *ctx, const char *area_code, const cdof_point_t *pt)
+{
+    gather_t *g = ctx;
+    const cdof_area_t *area = cdof_ref_area(g->hub->ref, area_code);
+    if (!area)
+        return 0; /* an area since removed from the reference data: kept, not compared */
+    mpoint_t mp = {area,          pt->has_numerator, pt->has_denominator, pt->has_value,
+                   pt->numerator, pt->denominator,   pt->value,           pt->received_ms};
+    if (g->record) {
+        month_slot_t *sl = g->record;
+        mpoint_t *pts = hub_grow(sl->pts, sl->n, &sl->cap, sizeof *pts);
+        if (pts) {
+            sl->pts = pts;
+            pts[sl->n++] = mp;
+        } else {
+            g->record = NULL; /* not cached, still summed */
+            sl->valid = false;
+        }
+    }
+    accumulate(g, &mp);
     return 0;
 }
 
@@ -313,6 +359,37 @@ static int month_index(const cdof_period_t *p)
 static cdof_period_t year_period(cdof_period_kind_t kind, int y1, int y2)
 {
     return (cdof_period_t){kind, cdof_days_from_civil(y1, 1, 1), cdof_days_from_civil(y2, 12, 31)};
+}
+
+/* Adds month idx of metric m to g: from the month cache when it holds it, else from the store
+ * (and into the cache unless the batch being compared touched that month). */
+static int gather_month(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, int idx,
+                        gather_t *g)
+{
+    struct hub_results *res = hub->results;
+    month_slot_t *sl =
+        res->months ? &res->months[(m->index * 131u + (unsigned)idx) % MONTH_SLOTS] : NULL;
+    for (size_t i = 0; sl && i < res->nbatch; i++) {
+        const hub_touch_t *t = &res->batch[i];
+        if (t->metric == m && t->period.kind == CDOF_PERIOD_MONTH && month_index(&t->period) == idx)
+            sl = NULL;
+    }
+    if (sl && sl->valid && sl->metric == m->index && sl->month == idx) {
+        for (size_t i = 0; i < sl->n; i++)
+            accumulate(g, &sl->pts[i]);
+        return 0;
+    }
+    if (sl)
+        *sl = (month_slot_t){.metric = m->index, .month = idx, .pts = sl->pts, .cap = sl->cap};
+    cdof_period_t mp = month_period(idx);
+    g->record = sl;
+    int rc = cdof_points_scan(hub->pts, txn, m->id, &mp, gather_point, g);
+    if (rc == CDOF_ENOTFOUND)
+        rc = 0;
+    if (sl && g->record && rc == 0)
+        sl->valid = true;
+    g->record = NULL;
+    return rc;
 }
 
 static bool is_pooled3(const cdof_metric_t *m, const cdof_period_t *p)
@@ -363,10 +440,8 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         /* Sums over the twelve months ending in p; an area needs all twelve. */
         int last = month_index(p);
         want = 12;
-        for (int i = last - 11; rc == 0 && i <= last; i++) {
-            cdof_period_t mp = month_period(i);
-            rc = cdof_points_scan(hub->pts, txn, m->id, &mp, gather_point, &g);
-        }
+        for (int i = last - 11; rc == 0 && i <= last; i++)
+            rc = gather_month(hub, txn, m, i, &g);
     } else if (rc == 0 && is_pooled3(m, p)) {
         /* A pooled figure sent as such wins; otherwise the sum of its three single years. */
         int y1, mo, d;
@@ -409,22 +484,57 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
 
 /* ---- storing ---- */
 
+/* The stored rows of a (metric, basis, period) whose area is not among the fresh ones (codes,
+ * sorted) are deleted; the others are overwritten in place by put_row. Deleting them all and
+ * inserting them again made every recompute rebalance the b-tree (issue 9 follow-up: ~12% of the
+ * hub's ingest CPU); LMDB overwrites a value of the same size where it lies. */
 typedef struct {
     cdof_store_txn_t *txn;
     cdof_store_db_t db;
-} del_ctx_t;
+    size_t plen;
+    const char **codes; /* the fresh rows' codes, sorted by strcmp (= key order) */
+    size_t n, at;       /* codes[at] is the first not below the current key's code */
+} prune_ctx_t;
 
-static int del_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+static int code_cmp(const void *a, const void *b)
 {
-    (void)val;
-    const del_ctx_t *dc = ctx;
-    return cdof_store_del(dc->txn, dc->db, key->data, key->len);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int clear_prefix(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *prefix, size_t plen)
+/* Compares the NUL-terminated code a with the len bytes b, as LMDB orders keys. */
+static int code_vs(const char *a, const uint8_t *b, size_t len)
 {
-    del_ctx_t dc = {txn, hub->results->db};
-    return cdof_store_scan_prefix(txn, hub->results->db, prefix, plen, del_visit, &dc);
+    size_t alen = strlen(a);
+    int c = memcmp(a, b, alen < len ? alen : len);
+    return c ? c : (alen > len) - (alen < len);
+}
+
+static int prune_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    (void)val;
+    prune_ctx_t *pc = ctx;
+    const uint8_t *code = (const uint8_t *)key->data + pc->plen;
+    size_t clen = key->len - pc->plen;
+    while (pc->at < pc->n && code_vs(pc->codes[pc->at], code, clen) < 0)
+        pc->at++;
+    if (pc->at < pc->n && code_vs(pc->codes[pc->at], code, clen) == 0)
+        return 0; /* overwritten by put_row */
+    return cdof_store_del(pc->txn, pc->db, key->data, key->len);
+}
+
+static int prune_rows(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *prefix, size_t plen,
+                      const cdof_compare_t *c)
+{
+    size_t n = cdof_compare_count(c);
+    prune_ctx_t pc = {txn, hub->results->db, plen, malloc((n ? n : 1) * sizeof(char *)), n, 0};
+    if (!pc.codes)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        pc.codes[i] = cdof_compare_row(c, i)->area->code;
+    qsort(pc.codes, n, sizeof *pc.codes, code_cmp);
+    int rc = cdof_store_scan_prefix(txn, hub->results->db, prefix, plen, prune_visit, &pc);
+    free(pc.codes);
+    return rc;
 }
 
 static int put_row(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, hub_basis_t basis,
@@ -447,7 +557,7 @@ static int recompute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     size_t plen = result_key(prefix, m, basis, p, NULL);
     int rc = plen ? hub_results_compute(hub, txn, m, p, basis, &c) : -EINVAL;
     if (rc == 0)
-        rc = clear_prefix(hub, txn, prefix, plen);
+        rc = prune_rows(hub, txn, prefix, plen, c);
     for (size_t i = 0; rc == 0 && i < cdof_compare_count(c); i++)
         rc = put_row(hub, txn, m, basis, p, cdof_compare_row(c, i));
     if (nrows)
@@ -737,6 +847,18 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
         return -ENOMEM;
     memcpy(t, touched, n * sizeof *t);
     qsort(t, n, sizeof *t, touch_order);
+    /* The months this batch touched leave the month cache: they are read from the store. */
+    struct hub_results *res = hub->results;
+    for (size_t i = 0; res->months && i < n; i++) {
+        if (t[i].period.kind != CDOF_PERIOD_MONTH)
+            continue;
+        int idx = month_index(&t[i].period);
+        month_slot_t *sl = &res->months[(t[i].metric->index * 131u + (unsigned)idx) % MONTH_SLOTS];
+        if (sl->metric == t[i].metric->index && sl->month == idx)
+            sl->valid = false;
+    }
+    res->batch = t;
+    res->nbatch = n;
     /* The rows written now are computed with this configuration. */
     int rc = n ? put_fingerprint(hub, txn) : 0;
     for (size_t i = 0, j; rc == 0 && i < n; i = j) {
@@ -744,11 +866,25 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
             ;
         rc = update_metric(hub, txn, t + i, j - i);
     }
+    res->batch = NULL;
+    res->nbatch = 0;
     free(t);
     return rc;
 }
 
 /* ---- rebuild ---- */
+
+typedef struct {
+    cdof_store_txn_t *txn;
+    cdof_store_db_t db;
+} del_ctx_t;
+
+static int del_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    (void)val;
+    const del_ctx_t *dc = ctx;
+    return cdof_store_del(dc->txn, dc->db, key->data, key->len);
+}
 
 int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
 {
@@ -908,6 +1044,7 @@ int hub_results_open(hub_t *hub, const char *partnerships, char *err, size_t err
     if (!res)
         return -ENOMEM;
     hub->results = res;
+    res->months = calloc(MONTH_SLOTS, sizeof *res->months); /* NULL: works without it */
     res->trajectory = malloc((nm ? nm : 1) * sizeof *res->trajectory);
     if (!res->trajectory)
         return -ENOMEM;
@@ -934,6 +1071,9 @@ void hub_results_close(hub_t *hub)
     free(res->parts);
     free(res->plist);
     free(res->trajectory);
+    for (size_t i = 0; res->months && i < MONTH_SLOTS; i++)
+        free(res->months[i].pts);
+    free(res->months);
     free(res);
     hub->results = NULL;
 }

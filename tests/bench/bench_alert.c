@@ -4,7 +4,9 @@
  * each probe from just before zmq_send to the moment the watcher's line is read. Probes
  * alternate a value far below England (the alert fires) and a typical one (it resolves), so every
  * probe changes the alert's state. The hub must already hold the metric and period for every
- * area (bench_ingest's data) so that England's value is a real benchmark. */
+ * area (bench_ingest's data) so that England's value is a real benchmark. The hub judges a
+ * period once its data has been quiet for its --settle-ms (default 1.5 s, by design), so with
+ * the default each probe takes that long: --wait-ms must exceed it. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,7 +22,7 @@
 #include "cdof_store.h"
 #include "cdof_wire.h"
 
-#define WAIT_MS   5000 /* per probe; a missing line is reported, not waited for */
+#define WAIT_MS   5000 /* default per probe; a missing line is reported, not waited for */
 #define WARMUP    20   /* attempts at the first alert while the watcher subscribes */
 #define PROBE_MAX 10000
 
@@ -108,7 +110,7 @@ static int hub_high_water(void *sock, const char *agent, uint64_t *high)
     if (send_envelope(sock, &env) < 0)
         return -EIO;
     zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, WAIT_MS) <= 0)
+    if (zmq_poll(&item, 1, 5000) <= 0)
         return -ETIMEDOUT;
     static uint8_t in[CDOF_WIRE_MAX_MESSAGE];
     int n = zmq_recv(sock, in, sizeof in, 0);
@@ -175,8 +177,8 @@ static int commit_latency(const char *dir, double *lat, int n)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_alert --ingest EP --alerts EP --query EP --watch PATH "
-                    "[--probes N] [--area CODE] [--period P] [--watch-log FILE] [--commit-dir DIR] "
-                    "[-- WATCH-SECURITY-FLAGS...]\n");
+                    "[--probes N] [--wait-ms MS] [--area CODE] [--period P] [--watch-log FILE] "
+                    "[--commit-dir DIR] [-- WATCH-SECURITY-FLAGS...]\n");
 }
 
 int main(int argc, char **argv)
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
     const char *ingest = NULL, *alerts = NULL, *query = NULL, *watch = NULL, *log = "/dev/null";
     const char *area = "E06000009", *period_text = "2024-12", *metric = "continuity_of_care";
     const char *commit_dir = NULL;
-    int probes = 200, i = 1;
+    int probes = 200, wait_ms = WAIT_MS, i = 1;
     for (; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--ingest"))
@@ -201,6 +203,8 @@ int main(int argc, char **argv)
             commit_dir = v;
         else if (!strcmp(k, "--probes"))
             probes = atoi(v);
+        else if (!strcmp(k, "--wait-ms"))
+            wait_ms = atoi(v);
         else if (!strcmp(k, "--area"))
             area = v;
         else if (!strcmp(k, "--period"))
@@ -212,7 +216,7 @@ int main(int argc, char **argv)
     cdof_period_t period;
     char err[256];
     if (!ingest || !alerts || !query || !watch || probes < 2 || probes > PROBE_MAX ||
-        cdof_period_parse(period_text, &period, err, sizeof err) < 0)
+        wait_ms < 100 || cdof_period_parse(period_text, &period, err, sizeof err) < 0)
         return usage(), 2;
 
     /* The watcher, its standard output on our pipe. */
@@ -269,12 +273,12 @@ int main(int argc, char **argv)
     int ok = 0;
     for (int w = 0; w < WARMUP && ok != 1; w++) {
         send_update(sock, agent, ++seq, metric, area, &period, bad, den);
-        ok = wait_line(&lines, firing, 3, 1000);
+        ok = wait_line(&lines, firing, 3, wait_ms);
         if (ok < 0)
             break;
         send_update(sock, agent, ++seq, metric, area, &period, good, den);
         if (ok == 1)
-            ok = wait_line(&lines, resolved, 3, WAIT_MS);
+            ok = wait_line(&lines, resolved, 3, wait_ms);
     }
     if (ok != 1) {
         fprintf(stderr, "bench_alert: no alert for %s %s %s reached cdof-watch (log: %s)\n", metric,
@@ -288,7 +292,7 @@ int main(int argc, char **argv)
         double t0 = bench_now();
         if (send_update(sock, agent, ++seq, metric, area, &period, fire ? bad : good, den) < 0)
             break;
-        int r = wait_line(&lines, fire ? firing : resolved, 3, WAIT_MS);
+        int r = wait_line(&lines, fire ? firing : resolved, 3, wait_ms);
         if (r < 0)
             break;
         if (r == 0) {
