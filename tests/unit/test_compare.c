@@ -225,7 +225,7 @@ static const hist_t HISTORY[] = {
     {"E06000001", {32, 34, 36, 38}},  /* falling 2 points a month into 2024-06's 30% */
     {"E06000002", {50, 50, NAN, 50}}, /* a gap in 2024-03: a broken series */
     {"E06000003", {49, 51, 50, 49}},  /* flat */
-    {"E06000005", {28, 26, 24, 22}}, /* rising into 30%: worse than England, getting better */
+    {"E06000005", {28, 26, 24, 22}},  /* rising into 30%: worse than England, getting better */
     {"E92000001", {50, 50, 50, 50}},
 };
 
