@@ -225,7 +225,9 @@ static int serve(hub_t *hub)
             cdof_log_info("SIGHUP: log reopened");
             hub_auth_reload(hub);
         }
-        int n = zmq_poll(items, nitems, 1000);
+        /* Not longer than the tick's next work: settled comparisons are due on time, and
+         * those left over from a tick's budget go on at the next turn. */
+        int n = zmq_poll(items, nitems, hub_alerts_wait_ms(hub));
         if (n < 0) {
             if (errno == EINTR)
                 continue;

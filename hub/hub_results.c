@@ -361,14 +361,19 @@ static cdof_period_t year_period(cdof_period_kind_t kind, int y1, int y2)
     return (cdof_period_t){kind, cdof_days_from_civil(y1, 1, 1), cdof_days_from_civil(y2, 12, 31)};
 }
 
+/* The one cache slot that may hold month idx of metric m. */
+static month_slot_t *month_slot(struct hub_results *res, const cdof_metric_t *m, int idx)
+{
+    return &res->months[(m->index * 131u + (unsigned)idx) % MONTH_SLOTS];
+}
+
 /* Adds month idx of metric m to g: from the month cache when it holds it, else from the store
  * (and into the cache unless the batch being compared touched that month). */
 static int gather_month(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, int idx,
                         gather_t *g)
 {
     struct hub_results *res = hub->results;
-    month_slot_t *sl =
-        res->months ? &res->months[(m->index * 131u + (unsigned)idx) % MONTH_SLOTS] : NULL;
+    month_slot_t *sl = res->months ? month_slot(res, m, idx) : NULL;
     for (size_t i = 0; sl && i < res->nbatch; i++) {
         const hub_touch_t *t = &res->batch[i];
         if (t->metric == m && t->period.kind == CDOF_PERIOD_MONTH && month_index(&t->period) == idx)
@@ -840,6 +845,19 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     return rc;
 }
 
+void hub_results_forget(hub_t *hub, const hub_touch_t *touched, size_t n)
+{
+    struct hub_results *res = hub->results;
+    for (size_t i = 0; res && res->months && i < n; i++) {
+        if (touched[i].period.kind != CDOF_PERIOD_MONTH)
+            continue;
+        int idx = month_index(&touched[i].period);
+        month_slot_t *sl = month_slot(res, touched[i].metric, idx);
+        if (sl->metric == touched[i].metric->index && sl->month == idx)
+            sl->valid = false;
+    }
+}
+
 int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *touched, size_t n)
 {
     hub_touch_t *t = malloc((n ? n : 1) * sizeof *t);
@@ -848,15 +866,8 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
     memcpy(t, touched, n * sizeof *t);
     qsort(t, n, sizeof *t, touch_order);
     /* The months this batch touched leave the month cache: they are read from the store. */
+    hub_results_forget(hub, t, n);
     struct hub_results *res = hub->results;
-    for (size_t i = 0; res->months && i < n; i++) {
-        if (t[i].period.kind != CDOF_PERIOD_MONTH)
-            continue;
-        int idx = month_index(&t[i].period);
-        month_slot_t *sl = &res->months[(t[i].metric->index * 131u + (unsigned)idx) % MONTH_SLOTS];
-        if (sl->metric == t[i].metric->index && sl->month == idx)
-            sl->valid = false;
-    }
     res->batch = t;
     res->nbatch = n;
     /* The rows written now are computed with this configuration. */

@@ -91,6 +91,8 @@ it_wait "2024 drops delivered" 60 both_drained
 it_drop "$IT_DIR/ons/spool" "$IT_DIR/drop1.csv"
 it_drop "$IT_DIR/gm/spool" "$IT_DIR/drop3.csv"
 it_wait "2023 drops delivered" 60 both_drained
+# Stored comparisons follow acknowledged data once it has settled (--settle-ms).
+it_wait "comparisons settled" 60 it_settled "$query" $(it_sec jcdu query)
 for a in ons gm; do
     if ls "$IT_DIR/$a/spool/rejected/"*.errors.csv >/dev/null 2>&1; then
         it_fail "agent $a rejected rows: $(cat "$IT_DIR/$a/spool/rejected/"*.errors.csv)"
