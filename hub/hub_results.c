@@ -801,6 +801,32 @@ static deps_t depends(const cdof_metric_t *m, const cdof_period_t *q, const hub_
     return d;
 }
 
+/* Recomputes q (not touched) for a revised baseline. Its figures may change too, when q's own
+ * data has not been compared yet (issue d1: its settle mark still waits, or waited behind a later
+ * period's): then q counts as touched for the periods after it (appended to ext[*next]), whose
+ * trends and baselines read q, and its areas join changed; without this a later count kept a
+ * baseline "not compared" that a rebuild finds. */
+static int recompute_dependent(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                               const cdof_period_t *q, figs_t *old, figs_t *changed,
+                               hub_touch_t *ext, size_t *next)
+{
+    cdof_compare_t *c = NULL;
+    figs_t mine = {0};
+    old->n = 0;
+    int rc = hub_results_scan(hub, txn, m, q, HUB_BASIS_REPORTED, figs_visit, old);
+    if (rc == 0)
+        rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, &c, NULL);
+    if (rc == 0)
+        rc = changed_areas(old, c, &mine);
+    if (rc == 0 && mine.n > 0) {
+        ext[(*next)++] = (hub_touch_t){.metric = m, .period = *q};
+        rc = changed_areas(old, c, changed);
+    }
+    cdof_compare_destroy(&c);
+    free(mine.items);
+    return rc;
+}
+
 /* One metric's touched periods, oldest first, so that each trend reads fresh earlier rows. */
 static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t, size_t n)
 {
@@ -821,14 +847,21 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     }
     if (rc == 0 && changed.n > 0)
         rc = hub_periods_list(hub, txn, m, &periods, &nperiods);
+    /* t, then the periods whose figures a baseline recompute below changed. */
+    hub_touch_t *ext = nperiods ? malloc((n + nperiods) * sizeof *ext) : NULL;
+    size_t next = n;
+    if (nperiods && !ext)
+        rc = -ENOMEM;
+    else if (ext)
+        memcpy(ext, t, n * sizeof *t);
     for (size_t i = 0; rc == 0 && i < nperiods; i++) {
         const cdof_period_t *q = &periods[i];
-        deps_t d = depends(m, q, t, n);
+        deps_t d = depends(m, q, ext, next);
         /* A touched period was recomputed after every earlier one: already fresh. */
         if (d.trend && !d.touched)
             rc = refresh_trends(hub, txn, m, q, &changed);
         if (rc == 0 && d.baseline && !d.touched)
-            rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, NULL, NULL);
+            rc = recompute_dependent(hub, txn, m, q, &old, &changed, ext, &next);
         if (rc == 0 && d.rolling)
             rc = recompute(hub, txn, m, q, HUB_BASIS_ROLLING_12M, NULL, NULL);
     }
@@ -842,6 +875,7 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     free(old.items);
     free(changed.items);
     free(periods);
+    free(ext);
     return rc;
 }
 
