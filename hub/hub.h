@@ -72,6 +72,7 @@ typedef struct {
     int64_t settle_next_ms;
     uint8_t settle_cursor[CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN];
     size_t settle_cursor_len;
+    bool ingest_busy; /* the serve loop's last turn read a batch: the tick takes less time */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -138,6 +139,8 @@ int hub_alerts_tick(hub_t *hub);
 /* Issue d1: how long the serve loop may wait in zmq_poll before hub_alerts_tick() has work
  * (0..1000 ms): 0 while settled comparisons are left over from a tick's CPU budget. */
 #define HUB_SETTLE_BUDGET_MS 30 /* per tick: the rest stays marked, so ingest is never starved */
+#define HUB_SETTLE_BUSY_MS   5  /* the same while batches keep coming: ingest goes first */
+#define HUB_SETTLE_SHARE     4  /* ...and leftovers wait 3x the tick's time: 1/4 of the loop */
 int hub_alerts_wait_ms(const hub_t *hub);
 
 /* Acknowledges the firing alert of sequence ack->sequence by ack->by: stores and publishes an

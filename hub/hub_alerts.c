@@ -742,7 +742,8 @@ static int judge_settled(hub_t *hub, cdof_store_txn_t *txn, uint64_t *done)
         first++;
     size_t left = st.n;
     for (size_t i = first % (st.n ? st.n : 1); rc == 0 && left > 0;) {
-        if (cdof_clock_mono_ms() - start >= HUB_SETTLE_BUDGET_MS && left < st.n)
+        int64_t budget = hub->ingest_busy ? HUB_SETTLE_BUSY_MS : HUB_SETTLE_BUDGET_MS;
+        if (cdof_clock_mono_ms() - start >= budget && left < st.n)
             break;
         /* A chunk: one metric's marks, in key order (oldest first), not across the wrap. */
         size_t n = 0, k = i;
@@ -775,10 +776,13 @@ static int judge_settled(hub_t *hub, cdof_store_txn_t *txn, uint64_t *done)
         left -= n;
         i = k;
     }
-    /* Leftovers: the next turn of the serve loop comes straight back; else when one is due. */
+    /* Leftovers: the next turn of the serve loop comes straight back, or, while batches keep
+     * coming, after (HUB_SETTLE_SHARE - 1) times this tick's time, so that comparisons take at
+     * most a share of the hub's one thread under load; else when a mark is due. */
     int64_t mono = cdof_clock_mono_ms();
     if (left > 0)
-        hub->settle_next_ms = mono;
+        hub->settle_next_ms =
+            mono + (hub->ingest_busy ? (HUB_SETTLE_SHARE - 1) * (mono - start) : 0);
     else if (st.next_due == INT64_MAX)
         hub->settle_next_ms = INT64_MAX;
     else

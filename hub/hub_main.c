@@ -237,7 +237,8 @@ static int serve(hub_t *hub)
         /* Handshakes first: a client waits on them, and they are cheap. */
         if (nitems > 2 && (items[2].revents & ZMQ_POLLIN))
             hub_auth_handle(hub);
-        if (items[0].revents & ZMQ_POLLIN) {
+        hub->ingest_busy = items[0].revents & ZMQ_POLLIN;
+        if (hub->ingest_busy) {
             int rc = hub_ingest_batch(hub);
             if (rc < 0 && rc != CDOF_EMAPFULL)
                 cdof_log_error("ingest: %s", cdof_strerror(rc));
