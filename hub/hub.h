@@ -22,6 +22,7 @@
 
 #define HUB_SCHEMA_VERSION 1
 #define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
+#define HUB_PERIOD_KEY_LEN 9    /* hub_period_key(): bytes after the metric id's NUL */
 
 typedef struct {
     char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;
@@ -38,7 +39,7 @@ typedef struct {
     uint64_t ingested, duplicates, rejected, commits, alerts, heartbeats, out_of_order;
     /* Batch sizes for `health` (issue 9): envelopes in committed batches, the last, the most. */
     uint64_t batches, batched, batch_last, batch_max; /* batches: commits with envelopes */
-    uint64_t comparisons; /* metric-periods whose stored comparisons ingest recomputed */
+    uint64_t comparisons; /* metric-periods whose stored comparisons were recomputed */
 } hub_counters_t;
 
 typedef struct {
@@ -65,6 +66,13 @@ typedef struct {
     cdof_curve_t *curve;
     hub_keys_t *keys;
     void *zap;
+    /* Issue d1: settled comparisons run in the tick under a CPU budget. settle_next_ms: monotonic
+     * time by which a mark may be due (0: now, leftovers); settle_cursor: the last mark done, so
+     * the next tick goes on after it (round robin). */
+    int64_t settle_next_ms;
+    uint8_t settle_cursor[CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN];
+    size_t settle_cursor_len;
+    bool ingest_busy; /* the serve loop's last turn read a batch: the tick takes less time */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -85,7 +93,6 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 /* The key "metric_id\0" + HUB_PERIOD_KEY_LEN bytes that orders a metric's periods by first day
  * (into key, at least strlen(m->id) + 1 + HUB_PERIOD_KEY_LEN bytes; returns its length), and
  * the period back from those last bytes. */
-#define HUB_PERIOD_KEY_LEN 9
 size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key);
 cdof_period_t hub_period_from_key(const uint8_t *k);
 
@@ -120,12 +127,21 @@ void hub_alerts_discard(hub_t *hub);
  * alert lifecycle (before any transaction). hub->rules must be set. */
 int hub_alerts_init(hub_t *hub);
 
-/* Issue 6. Called from the serve loop about once a second: judges settled comparisons and runs
+/* Issue 6. Called from the serve loop about once a second, and as soon as marks are due (issue
+ * d1: it updates their stored comparisons first, within HUB_SETTLE_BUDGET_MS): judges settled
+ * comparisons and runs
  * the rules that depend on time (agent silent every second; data overdue, milestone overdue and the
  * re-notification of alerts whose silence or inhibition ended every HUB_SLOW_RULES_MS), in one
  * transaction committed before anything is published. Returns 0 or a negative code. */
 #define HUB_SLOW_RULES_MS 5000
 int hub_alerts_tick(hub_t *hub);
+
+/* Issue d1: how long the serve loop may wait in zmq_poll before hub_alerts_tick() has work
+ * (0..1000 ms): 0 while settled comparisons are left over from a tick's CPU budget. */
+#define HUB_SETTLE_BUDGET_MS 30 /* per tick: the rest stays marked, so ingest is never starved */
+#define HUB_SETTLE_BUSY_MS   5  /* the same while batches keep coming: ingest goes first */
+#define HUB_SETTLE_SHARE     4  /* ...and leftovers wait 3x the tick's time: 1/4 of the loop */
+int hub_alerts_wait_ms(const hub_t *hub);
 
 /* Acknowledges the firing alert of sequence ack->sequence by ack->by: stores and publishes an
  * ACKNOWLEDGED record. *out (owned by the caller: cdof__v1__alert__free_unpacked) is that
@@ -179,6 +195,11 @@ void hub_results_close(hub_t *hub);
  * figures changed; the rolling windows holding a touched month; the pooled periods built from
  * a touched year; next year's count baselines. */
 int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *touched, size_t n);
+
+/* Issue d1: empties the month cache's slots of the touched months. Ingest calls it for every
+ * batch that writes points (committed or not), since their comparisons now run later, in the
+ * tick: a cached month must never outlive a change to its points. */
+void hub_results_forget(hub_t *hub, const hub_touch_t *touched, size_t n);
 
 /* Full rebuild from the stored points (write txn): clears the results and recomputes every
  * metric and period oldest first. The rows equal those the incremental updates stored. */

@@ -642,11 +642,12 @@ typedef struct {
 int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p)
 {
-    if (!native_kind(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
-        return 0;
     /* No settle window: judged now, with the data (--settle-ms 0). */
     if (hub->cfg.settle_ms <= 0)
-        return judge_comparisons(hub, txn, m, p);
+        return native_kind(m, p->kind) ? judge_comparisons(hub, txn, m, p) : 0;
+    /* Every touched period is marked, native or not: its stored comparisons wait on it too. */
+    if (strlen(m->id) > CDOF_WIRE_MAX_ID)
+        return CDOF_EINVALID; /* the catalogue keeps ids within it; never silently skipped */
     uint8_t key[SETTLE_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     marks_t mk = {0, 0};
@@ -659,12 +660,17 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     mk.last_ms = cdof_clock_now_ms();
     if (!mk.first_ms)
         mk.first_ms = mk.last_ms;
+    /* Wake the serve loop when this mark is due (an aborted batch only wakes it early). */
+    int64_t due = cdof_clock_mono_ms() + hub->cfg.settle_ms;
+    if (due < hub->settle_next_ms)
+        hub->settle_next_ms = due;
     return cdof_store_put(txn, hub->db_settle, key, klen, &mk, sizeof mk);
 }
 
 typedef struct {
     hub_t *hub;
     int64_t now;
+    int64_t next_due; /* wall clock: the earliest mark not yet settled (INT64_MAX: none) */
     struct settled {
         const cdof_metric_t *m;
         cdof_period_t p;
@@ -684,8 +690,15 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
         k->len > SETTLE_KEY_MAX)
         return CDOF_ECORRUPT;
     memcpy(&mk, v->data, sizeof mk);
-    if (st->now - mk.last_ms < st->hub->cfg.settle_ms && st->now - mk.first_ms < HUB_SETTLE_MAX_MS)
+    if (st->now - mk.last_ms < st->hub->cfg.settle_ms &&
+        st->now - mk.first_ms < HUB_SETTLE_MAX_MS) {
+        int64_t due = mk.last_ms + st->hub->cfg.settle_ms;
+        if (mk.first_ms + HUB_SETTLE_MAX_MS < due)
+            due = mk.first_ms + HUB_SETTLE_MAX_MS;
+        if (due < st->next_due)
+            st->next_due = due;
         return 0;
+    }
     if (st->n == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 16;
         struct settled *items = realloc(st->items, cap * sizeof *items);
@@ -703,19 +716,77 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
     return 0;
 }
 
-/* Judges every settled metric and period, and clears their marks (write txn). */
-static int judge_settled(hub_t *hub, cdof_store_txn_t *txn)
+/* Settled marks handled in one hub_results_update call: one metric's, oldest first, sharing the
+ * rolling windows and trends they revise; small enough that a tick stays near its budget. */
+#define SETTLE_CHUNK 8
+
+static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
-    settled_t st = {.hub = hub, .now = cdof_clock_now_ms()};
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Issue d1: for the settled metrics and periods, updates the stored comparisons, then judges
+ * them, and clears their marks (write txn), a chunk at a time until HUB_SETTLE_BUDGET_MS of this
+ * tick is spent. The rest stay marked for the next tick, which goes on after the last one done
+ * (round robin: a busy metric cannot hold back the others). *done counts the metric-periods. */
+static int judge_settled(hub_t *hub, cdof_store_txn_t *txn, uint64_t *done)
+{
+    int64_t start = cdof_clock_mono_ms();
+    settled_t st = {.hub = hub, .now = cdof_clock_now_ms(), .next_due = INT64_MAX};
+    hub_touch_t chunk[SETTLE_CHUNK];
     int rc = cdof_store_scan(txn, hub->db_settle, NULL, 0, NULL, 0, settled_visit, &st);
-    for (size_t i = 0; rc == 0 && i < st.n; i++) {
+    size_t first = 0; /* the first mark after the cursor */
+    while (first < st.n && key_cmp(st.items[first].key, st.items[first].klen, hub->settle_cursor,
+                                   hub->settle_cursor_len) <= 0)
+        first++;
+    size_t left = st.n;
+    for (size_t i = first % (st.n ? st.n : 1); rc == 0 && left > 0;) {
+        int64_t budget = hub->ingest_busy ? HUB_SETTLE_BUSY_MS : HUB_SETTLE_BUDGET_MS;
+        if (cdof_clock_mono_ms() - start >= budget && left < st.n)
+            break;
+        /* A chunk: one metric's marks, in key order (oldest first), not across the wrap. */
+        size_t n = 0, k = i;
+        const cdof_metric_t *m = st.items[i].m;
+        while (n < SETTLE_CHUNK && n < left && st.items[k].m == m) {
+            if (m)
+                chunk[n] = (hub_touch_t){.metric = m, .period = st.items[k].p};
+            n++;
+            k = (k + 1) % st.n;
+            if (k == 0)
+                break;
+        }
         /* A metric since removed from the catalogue is dropped. */
-        if (st.items[i].m)
-            rc = judge_comparisons(hub, txn, st.items[i].m, &st.items[i].p);
-        if (rc == 0)
-            rc = cdof_store_del(txn, hub->db_settle, st.items[i].key, st.items[i].klen);
-        hub->alert_writes++;
+        if (m)
+            rc = hub_results_update(hub, txn, chunk, n);
+        for (size_t c = 0; rc == 0 && c < n; c++) {
+            const struct settled *it = &st.items[(i + c) % st.n];
+            if (m && native_kind(m, it->p.kind))
+                rc = judge_comparisons(hub, txn, m, &it->p);
+            if (rc == 0)
+                rc = cdof_store_del(txn, hub->db_settle, it->key, it->klen);
+            hub->alert_writes++;
+        }
+        if (rc == 0) {
+            const struct settled *last = &st.items[(i + n - 1) % st.n];
+            memcpy(hub->settle_cursor, last->key, last->klen);
+            hub->settle_cursor_len = last->klen;
+            *done += m ? n : 0;
+        }
+        left -= n;
+        i = k;
     }
+    /* Leftovers: the next turn of the serve loop comes straight back, or, while batches keep
+     * coming, after (HUB_SETTLE_SHARE - 1) times this tick's time, so that comparisons take at
+     * most a share of the hub's one thread under load; else when a mark is due. */
+    int64_t mono = cdof_clock_mono_ms();
+    if (left > 0)
+        hub->settle_next_ms =
+            mono + (hub->ingest_busy ? (HUB_SETTLE_SHARE - 1) * (mono - start) : 0);
+    else if (st.next_due == INT64_MAX)
+        hub->settle_next_ms = INT64_MAX;
+    else
+        hub->settle_next_ms = mono + (st.next_due > st.now ? st.next_due - st.now : 0);
     free(st.items);
     return rc;
 }
@@ -1101,21 +1172,33 @@ int hub_alerts_tick(hub_t *hub)
 {
     int64_t now = cdof_clock_now_ms(), mono = cdof_clock_mono_ms();
     bool fast = mono >= hub->next_fast_ms, slow = mono >= hub->next_slow_ms;
-    if (!fast && !slow)
+    bool settle = mono >= hub->settle_next_ms;
+    if (!fast && !slow && !settle)
         return 0;
-    hub->next_fast_ms = mono + FAST_RULES_MS;
+    if (fast)
+        hub->next_fast_ms = mono + FAST_RULES_MS;
     if (slow)
         hub->next_slow_ms = mono + HUB_SLOW_RULES_MS;
     int rc = 0;
+    uint64_t done = 0;
+    /* The cursor moves only with a commit: an aborted tick does the same marks again. */
+    uint8_t cursor[sizeof hub->settle_cursor];
+    size_t cursor_len = hub->settle_cursor_len;
+    memcpy(cursor, hub->settle_cursor, cursor_len);
     for (int attempt = 0; attempt < 3; attempt++) {
         cdof_store_txn_t *txn = NULL;
         hub_alerts_begin(hub);
         hub->alert_writes = 0;
+        done = 0;
+        memcpy(hub->settle_cursor, cursor, cursor_len);
+        hub->settle_cursor_len = cursor_len;
         int32_t today = cdof_clock_today();
         rc = cdof_store_begin(hub->store, true, &txn);
-        if (rc == 0)
-            rc = judge_settled(hub, txn);
-        for (size_t k = 0; rc == 0 && k < hub_rules_count(hub->rules); k++) {
+        /* Marks are also scanned every second: the wall clock may move apart from mono. */
+        if (rc == 0 && (settle || fast))
+            rc = judge_settled(hub, txn, &done);
+        /* A turn only for settled marks runs no timed rule. */
+        for (size_t k = 0; rc == 0 && (fast || slow) && k < hub_rules_count(hub->rules); k++) {
             const hub_rule_t *rule = hub_rules_at(hub->rules, k);
             if (rule->kind == HUB_RULE_AGENT_SILENT) {
                 rc = agent_silent(hub, txn, rule, now);
@@ -1140,9 +1223,25 @@ int hub_alerts_tick(hub_t *hub)
         if (rc != CDOF_EMAPFULL)
             break;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        hub->counters.comparisons += done;
         hub_alerts_publish(hub);
+    } else {
+        memcpy(hub->settle_cursor, cursor, cursor_len);
+        hub->settle_cursor_len = cursor_len;
+        hub->settle_next_ms = mono + FAST_RULES_MS; /* a failing store: not in a tight loop */
+    }
     return rc;
+}
+
+int hub_alerts_wait_ms(const hub_t *hub)
+{
+    int64_t mono = cdof_clock_mono_ms();
+    int64_t next =
+        hub->next_fast_ms < hub->settle_next_ms ? hub->next_fast_ms : hub->settle_next_ms;
+    if (next <= mono)
+        return 0;
+    return next - mono > FAST_RULES_MS ? FAST_RULES_MS : (int)(next - mono);
 }
 
 /* --- acknowledgements and silences, from the query endpoint --- */

@@ -225,7 +225,9 @@ static int serve(hub_t *hub)
             cdof_log_info("SIGHUP: log reopened");
             hub_auth_reload(hub);
         }
-        int n = zmq_poll(items, nitems, 1000);
+        /* Not longer than the tick's next work: settled comparisons are due on time, and
+         * those left over from a tick's budget go on at the next turn. */
+        int n = zmq_poll(items, nitems, hub_alerts_wait_ms(hub));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -235,7 +237,8 @@ static int serve(hub_t *hub)
         /* Handshakes first: a client waits on them, and they are cheap. */
         if (nitems > 2 && (items[2].revents & ZMQ_POLLIN))
             hub_auth_handle(hub);
-        if (items[0].revents & ZMQ_POLLIN) {
+        hub->ingest_busy = items[0].revents & ZMQ_POLLIN;
+        if (hub->ingest_busy) {
             int rc = hub_ingest_batch(hub);
             if (rc < 0 && rc != CDOF_EMAPFULL)
                 cdof_log_error("ingest: %s", cdof_strerror(rc));

@@ -361,14 +361,19 @@ static cdof_period_t year_period(cdof_period_kind_t kind, int y1, int y2)
     return (cdof_period_t){kind, cdof_days_from_civil(y1, 1, 1), cdof_days_from_civil(y2, 12, 31)};
 }
 
+/* The one cache slot that may hold month idx of metric m. */
+static month_slot_t *month_slot(struct hub_results *res, const cdof_metric_t *m, int idx)
+{
+    return &res->months[(m->index * 131u + (unsigned)idx) % MONTH_SLOTS];
+}
+
 /* Adds month idx of metric m to g: from the month cache when it holds it, else from the store
  * (and into the cache unless the batch being compared touched that month). */
 static int gather_month(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, int idx,
                         gather_t *g)
 {
     struct hub_results *res = hub->results;
-    month_slot_t *sl =
-        res->months ? &res->months[(m->index * 131u + (unsigned)idx) % MONTH_SLOTS] : NULL;
+    month_slot_t *sl = res->months ? month_slot(res, m, idx) : NULL;
     for (size_t i = 0; sl && i < res->nbatch; i++) {
         const hub_touch_t *t = &res->batch[i];
         if (t->metric == m && t->period.kind == CDOF_PERIOD_MONTH && month_index(&t->period) == idx)
@@ -796,6 +801,32 @@ static deps_t depends(const cdof_metric_t *m, const cdof_period_t *q, const hub_
     return d;
 }
 
+/* Recomputes q (not touched) for a revised baseline. Its figures may change too, when q's own
+ * data has not been compared yet (issue d1: its settle mark still waits, or waited behind a later
+ * period's): then q counts as touched for the periods after it (appended to ext[*next]), whose
+ * trends and baselines read q, and its areas join changed; without this a later count kept a
+ * baseline "not compared" that a rebuild finds. */
+static int recompute_dependent(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                               const cdof_period_t *q, figs_t *old, figs_t *changed,
+                               hub_touch_t *ext, size_t *next)
+{
+    cdof_compare_t *c = NULL;
+    figs_t mine = {0};
+    old->n = 0;
+    int rc = hub_results_scan(hub, txn, m, q, HUB_BASIS_REPORTED, figs_visit, old);
+    if (rc == 0)
+        rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, &c, NULL);
+    if (rc == 0)
+        rc = changed_areas(old, c, &mine);
+    if (rc == 0 && mine.n > 0) {
+        ext[(*next)++] = (hub_touch_t){.metric = m, .period = *q};
+        rc = changed_areas(old, c, changed);
+    }
+    cdof_compare_destroy(&c);
+    free(mine.items);
+    return rc;
+}
+
 /* One metric's touched periods, oldest first, so that each trend reads fresh earlier rows. */
 static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t, size_t n)
 {
@@ -816,14 +847,21 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     }
     if (rc == 0 && changed.n > 0)
         rc = hub_periods_list(hub, txn, m, &periods, &nperiods);
+    /* t, then the periods whose figures a baseline recompute below changed. */
+    hub_touch_t *ext = nperiods ? malloc((n + nperiods) * sizeof *ext) : NULL;
+    size_t next = n;
+    if (nperiods && !ext)
+        rc = -ENOMEM;
+    else if (ext)
+        memcpy(ext, t, n * sizeof *t);
     for (size_t i = 0; rc == 0 && i < nperiods; i++) {
         const cdof_period_t *q = &periods[i];
-        deps_t d = depends(m, q, t, n);
+        deps_t d = depends(m, q, ext, next);
         /* A touched period was recomputed after every earlier one: already fresh. */
         if (d.trend && !d.touched)
             rc = refresh_trends(hub, txn, m, q, &changed);
         if (rc == 0 && d.baseline && !d.touched)
-            rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, NULL, NULL);
+            rc = recompute_dependent(hub, txn, m, q, &old, &changed, ext, &next);
         if (rc == 0 && d.rolling)
             rc = recompute(hub, txn, m, q, HUB_BASIS_ROLLING_12M, NULL, NULL);
     }
@@ -837,7 +875,21 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     free(old.items);
     free(changed.items);
     free(periods);
+    free(ext);
     return rc;
+}
+
+void hub_results_forget(hub_t *hub, const hub_touch_t *touched, size_t n)
+{
+    struct hub_results *res = hub->results;
+    for (size_t i = 0; res && res->months && i < n; i++) {
+        if (touched[i].period.kind != CDOF_PERIOD_MONTH)
+            continue;
+        int idx = month_index(&touched[i].period);
+        month_slot_t *sl = month_slot(res, touched[i].metric, idx);
+        if (sl->metric == touched[i].metric->index && sl->month == idx)
+            sl->valid = false;
+    }
 }
 
 int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *touched, size_t n)
@@ -848,15 +900,8 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
     memcpy(t, touched, n * sizeof *t);
     qsort(t, n, sizeof *t, touch_order);
     /* The months this batch touched leave the month cache: they are read from the store. */
+    hub_results_forget(hub, t, n);
     struct hub_results *res = hub->results;
-    for (size_t i = 0; res->months && i < n; i++) {
-        if (t[i].period.kind != CDOF_PERIOD_MONTH)
-            continue;
-        int idx = month_index(&t[i].period);
-        month_slot_t *sl = &res->months[(t[i].metric->index * 131u + (unsigned)idx) % MONTH_SLOTS];
-        if (sl->metric == t[i].metric->index && sl->month == idx)
-            sl->valid = false;
-    }
     res->batch = t;
     res->nbatch = n;
     /* The rows written now are computed with this configuration. */

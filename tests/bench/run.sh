@@ -231,14 +231,14 @@ if wants ingest; then
     if [ -n "${R[before_ups]:-}" ]; then
         echo "before the change: $(ratio "${R[before_ups]}" "${R[baseline_ups]}") of the baseline (${R[before_ups]} updates/s, ${R[before_cpu_us]:-?} us of CPU per update); after/before: $(ratio "${R[ingest_ups]}" "${R[before_ups]}") by wall clock, $(ratio "${R[before_cpu_us]:-0}" "${R[hub_cpu_us]:-0}") by CPU"
     fi
-    # Stored comparisons commit with the data; the alert rules judge each period once it has
-    # been quiet for the settle window (hub.h): say when the last was judged.
+    # Stored comparisons and the alert rules wait until a period has been quiet for the settle
+    # window (hub.h; issue d1): say when the last was done.
     if has_health; then
         t0=$(now_ms)
         caught_up() { [ "$(health_field pending_comparisons)" = 0 ]; }
-        if wait_for 600 "the hub's periods awaiting the alert rules" caught_up; then
+        if wait_for 600 "the hub's periods awaiting comparison and the alert rules" caught_up; then
             R[catchup_ms]=$(($(now_ms) - t0))
-            echo "alert rules: every period judged ${R[catchup_ms]} ms after the last acknowledgement (settle window 1500 ms; $(health_field comparisons) metric-periods compared in ingest for $(health_field ingested) updates)"
+            echo "stored comparisons and alert rules: every period done ${R[catchup_ms]} ms after the last acknowledgement (settle window 1500 ms; $(health_field comparisons) metric-periods compared for $(health_field ingested) updates)"
         fi
     fi
 fi

@@ -325,6 +325,17 @@ it_query() {
     timeout 10 "$IT_QUERY" "$@" >"$out" 2>>"$IT_DIR/logs/query.log"
 }
 
+# it_settled QUERY_ENDPOINT SEC_FLAGS...: true once the hub has no comparison waiting for its
+# data to settle (cdof-query health: pending_comparisons 0). Stored comparisons (league, area,
+# series, rolling, report) follow committed data by up to --settle-ms plus a tick: a test that
+# queries them right after its data was acknowledged waits on this first (it_wait ... it_settled).
+it_settled() {
+    local ep=$1
+    shift
+    it_query "$IT_DIR/settled.csv" --hub "$ep" "$@" health --format csv &&
+        it_csv_has "$IT_DIR/settled.csv" 'f["pending_comparisons"] == 0'
+}
+
 # it_kill9 NAME: SIGKILL, reap, and forget the process (so that it_check_alive does not fail).
 it_kill9() {
     local pid i

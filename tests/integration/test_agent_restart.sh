@@ -195,7 +195,8 @@ run_phase() {
         for k in $(seq 1 $NFILES); do
             [ "$(done_count "batch-$k.csv")" -ge 1 ] || return 1
         done
-        [ "$(done_count batch-2.csv)" -ge 2 ] && [ "$(done_count batch-1-again.csv)" -ge 1 ]
+        [ "$(done_count batch-2.csv)" -ge 2 ] && [ "$(done_count batch-1-again.csv)" -ge 1 ] &&
+            it_settled "$query" $(it_sec jcdu query) # league reads stored comparisons
     }
 
     pick_ports
@@ -242,8 +243,8 @@ run_phase() {
     # The revision has file 2's name: wait until file 2 (and everything else) has left in/.
     it_wait "phase $n: $spool/in to empty" 60 in_empty
     it_drop "$spool" "$GEN/rev/batch-2.csv"
-    it_wait "phase $n: outbox 0, in/ empty, all files in done/, hub high-water $EXPECTED_HW" 90 \
-        settled
+    it_wait "phase $n: outbox 0, in/ empty, all files in done/, hub high-water $EXPECTED_HW, \
+comparisons settled" 90 settled
 
     # 1. Exactly once: the hub's high-water is the count of good rows written; the agent agrees.
     local hw

@@ -168,6 +168,26 @@ static Cdof__V1__QueryResponse *query_agents(int wait_ms)
     return query_as(&keys[K_JCDU], &req, wait_ms);
 }
 
+/* Issue d1: stored comparison rows (series, league, area) follow committed data once it has
+ * settled: waits, at most WAIT_MS, until `health` says no metric-period is pending. */
+static void wait_settled(void)
+{
+    for (int i = 0; i < WAIT_MS / 50; i++) {
+        Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+        req.request_id = 8;
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
+        req.health = true;
+        Cdof__V1__QueryResponse *r = query_as(&keys[K_JCDU], &req, WAIT_MS);
+        bool settled = r && r->health && r->health->pending_comparisons == 0;
+        if (r)
+            cdof__v1__query_response__free_unpacked(r, NULL);
+        if (settled)
+            return;
+        usleep(50000);
+    }
+    fail_msg("the hub's comparisons did not settle within %d ms", WAIT_MS);
+}
+
 static char reg_path[300], log_path[300];
 
 /* Writes the key registry (renamed in whole, as an operator's tool should); la-3 and the
@@ -505,6 +525,7 @@ static void test_authorisation(void **state)
         fail_msg("reason '%s' does not say the partnership is another's", why);
 
     /* Nothing of la-2's was stored for E06000009: the series holds la-1's latest value. */
+    wait_settled();
     Cdof__V1__SeriesQuery sq = CDOF__V1__SERIES_QUERY__INIT;
     sq.metric_id = (char *)"continuity_of_care";
     sq.area_code = (char *)"E06000009";

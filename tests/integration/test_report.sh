@@ -78,7 +78,8 @@ settled() {
         q "$IT_DIR/league.csv" league drug_misuse_deaths 2021-2023 --format csv &&
         [ "$(($(grep -c . "$IT_DIR/league.csv") - 1))" -eq 153 ] &&
         q "$IT_DIR/alerts.csv" alerts --format csv && # judged once a period's data is quiet
-        [ "$(($(grep -c . "$IT_DIR/alerts.csv") - 1))" -ge 4 ]
+        [ "$(($(grep -c . "$IT_DIR/alerts.csv") - 1))" -ge 4 ] &&
+        it_settled "$query" $(it_sec jcdu query) # no stored comparison still to update
 }
 it_wait "153 deaths figures, 3 partnerships' milestones and the alerts at the hub" 60 settled
 

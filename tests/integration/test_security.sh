@@ -64,6 +64,7 @@ league() {
     it_query "$IT_DIR/league.csv" --hub "$query" $(it_sec jcdu reader) league continuity_of_care \
         2024-06 --format csv
 }
+it_wait "comparisons settled" 20 it_settled "$query" $(it_sec jcdu reader) # league: stored rows
 it_wait "the league table" 20 league
 it_csv_has "$IT_DIR/league.csv" 'f["area_code"] == "E06000009" && f["numerator"] == 11' ||
     it_fail "la-a's Blackpool row is not stored"
@@ -105,6 +106,7 @@ drop la-b "continuity_of_care,E06000008,2024-06,99,100,,"
 # The agent keeps the update and, unanswered, gives the hub up for dead with it still queued.
 it_wait "la-b to find the hub silent with its update queued" 30 \
     grep -Eq "no word from hub .*outbox [1-9]" "$IT_DIR/logs/la-b.log"
+it_wait "comparisons settled" 20 it_settled "$query" $(it_sec jcdu reader) # league: stored rows
 it_wait "the league table" 20 league
 if it_csv_has "$IT_DIR/league.csv" 'f["numerator"] == 99'; then
     it_fail "a revoked key's update was stored"

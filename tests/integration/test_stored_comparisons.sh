@@ -24,8 +24,9 @@ query="tcp://127.0.0.1:$p_query"
 
 # --- the dataset -------------------------------------------------------------------------------
 # continuity_of_care (proportion, high is good) and numbers_in_treatment (count) for every area,
-# January 2023 to June 2024; drug_misuse_deaths as single calendar years 2016-2020 (the hub
-# builds the pooled periods), except Hartlepool, which sends its 2018-2020 pooled figure itself.
+# January 2023 to June 2024 (counts from January 2022); drug_misuse_deaths as single calendar
+# years 2016-2020 (the hub builds the pooled periods), except Hartlepool, which sends its
+# 2018-2020 pooled figure itself.
 # In 2024 every seventh area falls 4 points a month and every eleventh rises: trends to find.
 gm=E08000001,E08000002,E08000003,E08000004,E08000005,E08000006,E08000007,E08000008,E08000009,E08000010
 header="metric_id,area_code,period,numerator,denominator,value,note"
@@ -50,6 +51,11 @@ awk -F, -v gm="$gm" -v out="$IT_DIR" -v header="$header" -v deaths="$deaths" '
             printf "continuity_of_care,%s,%s,%d,%d,,\n", code, period, num, den > (out "/drop" f ".csv")
             printf "numbers_in_treatment,%s,%s,,,%d,\n", code, period, treat > (out "/drop" f ".csv")
         }
+        # 2022 counts too, sent with 2023 after 2024 was compared: 2023 is first computed as the
+        # baseline of 2022, and 2024, compared before either, must follow (three years).
+        for (m = 0; m < 12; m++)
+            printf "numbers_in_treatment,%s,2022-%02d,,,%d,\n", code, m + 1,
+                int(pop / 400 * 0.9) + m > (out "/drop" ((code in ingm ? 2 : 0) + 1) ".csv")
         for (y = 2016; y <= 2020; y++)
             if ((code "," y) in dead && code != "E06000001")
                 printf "drug_misuse_deaths,%s,%d,%d,%d,,\n", code, y, dead[code "," y], pop > (out "/drop1.csv")
@@ -88,9 +94,12 @@ it_drop "$IT_DIR/ons/spool" "$IT_DIR/drop0.csv"
 it_drop "$IT_DIR/gm/spool" "$IT_DIR/drop2.csv"
 both_drained() { drained ons && drained gm; }
 it_wait "2024 drops delivered" 60 both_drained
+it_wait "2024 comparisons settled" 60 it_settled "$query" $(it_sec jcdu query)
 it_drop "$IT_DIR/ons/spool" "$IT_DIR/drop1.csv"
 it_drop "$IT_DIR/gm/spool" "$IT_DIR/drop3.csv"
 it_wait "2023 drops delivered" 60 both_drained
+# Stored comparisons follow acknowledged data once it has settled (--settle-ms).
+it_wait "comparisons settled" 60 it_settled "$query" $(it_sec jcdu query)
 for a in ons gm; do
     if ls "$IT_DIR/$a/spool/rejected/"*.errors.csv >/dev/null 2>&1; then
         it_fail "agent $a rejected rows: $(cat "$IT_DIR/$a/spool/rejected/"*.errors.csv)"
