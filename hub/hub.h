@@ -161,12 +161,6 @@ int hub_alerts_silences(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Silence ***
 /* Answers one request waiting on the query socket. */
 int hub_query_handle(hub_t *hub);
 
-/* cdof_grow() (cdof_grow.h) starting at 64 items; new code calls cdof_grow itself. */
-static inline void *hub_grow(void *items, size_t n, size_t *cap, size_t size)
-{
-    return cdof_grow(items, n, cap, 64, size);
-}
-
 /* A stored point as input to the comparison module. */
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t *pt);
 

@@ -55,13 +55,11 @@ static void relink(change_t *c)
 
 static change_t *new_change(hub_t *hub)
 {
-    if (hub->npending == hub->cap_pending) {
-        size_t cap = hub->cap_pending ? hub->cap_pending * 2 : 64;
-        change_t *p = realloc(hub->pending, cap * sizeof *p);
-        if (!p)
-            return NULL;
+    change_t *p = cdof_grow(hub->pending, hub->npending, &hub->cap_pending, 64, sizeof *p);
+    if (!p)
+        return NULL;
+    if (p != hub->pending) {
         hub->pending = p;
-        hub->cap_pending = cap;
         for (size_t i = 0; i < hub->npending; i++)
             relink(&p[i]);
     }
@@ -699,14 +697,10 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
             st->next_due = due;
         return 0;
     }
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 16;
-        struct settled *items = realloc(st->items, cap * sizeof *items);
-        if (!items)
-            return -ENOMEM;
-        st->items = items;
-        st->cap = cap;
-    }
+    struct settled *items = cdof_grow(st->items, st->n, &st->cap, 16, sizeof *items);
+    if (!items)
+        return -ENOMEM;
+    st->items = items;
     struct settled *it = &st->items[st->n];
     it->m = cdof_ref_metric(st->hub->ref, (const char *)key);
     it->p = hub_period_from_key(nul + 1);
@@ -1110,14 +1104,10 @@ static int muted_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     memcpy(&st, v->data, sizeof st);
     if (!st.firing || st.notified)
         return 0;
-    if (ks->n == ks->cap) {
-        size_t cap = ks->cap ? ks->cap * 2 : 64;
-        void *p = realloc(ks->keys, cap * sizeof ks->keys[0]);
-        if (!p)
-            return -ENOMEM;
-        ks->keys = p;
-        ks->cap = cap;
-    }
+    void *p = cdof_grow(ks->keys, ks->n, &ks->cap, 64, sizeof ks->keys[0]);
+    if (!p)
+        return -ENOMEM;
+    ks->keys = p;
     memcpy(ks->keys[ks->n], k->data, k->len);
     ks->keys[ks->n++][k->len] = '\0';
     return 0;

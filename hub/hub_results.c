@@ -327,7 +327,7 @@ static int gather_point(void *ctx, const char *area_code, const cdof_point_t *pt
                    pt->numerator, pt->denominator,   pt->value,           pt->received_ms};
     if (g->record) {
         month_slot_t *sl = g->record;
-        mpoint_t *pts = hub_grow(sl->pts, sl->n, &sl->cap, sizeof *pts);
+        mpoint_t *pts = cdof_grow(sl->pts, sl->n, &sl->cap, 64, sizeof *pts);
         if (pts) {
             sl->pts = pts;
             pts[sl->n++] = mp;
@@ -652,7 +652,7 @@ typedef struct {
 
 static int figs_add(figs_t *f, const cdof_compare_row_t *r)
 {
-    fig_t *items = hub_grow(f->items, f->n, &f->cap, sizeof *items);
+    fig_t *items = cdof_grow(f->items, f->n, &f->cap, 64, sizeof *items);
     if (!items)
         return -ENOMEM;
     f->items = items;
@@ -1265,14 +1265,10 @@ typedef struct {
 
 static int owers_add(owers_t *o, const char *name, size_t len)
 {
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 32;
-        char **p = realloc(o->names, cap * sizeof *p);
-        if (!p)
-            return -ENOMEM;
-        o->names = p;
-        o->cap = cap;
-    }
+    char **p = cdof_grow(o->names, o->n, &o->cap, 32, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    o->names = p;
     if (!(o->names[o->n] = strndup(name, len)))
         return -ENOMEM;
     o->n++;
