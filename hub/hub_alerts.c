@@ -1000,8 +1000,7 @@ static int done_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     done_ctx_t *dc = ctx;
     if (k->len < 4)
         return CDOF_ECORRUPT;
-    int32_t d =
-        (int32_t)((int64_t)cdof_store_rd32((const uint8_t *)k->data + k->len - 4) - 0x80000000LL);
+    int32_t d = cdof_store_rd_day((const uint8_t *)k->data + k->len - 4);
     if (d > dc->latest)
         dc->latest = d;
     return 0;

@@ -270,7 +270,7 @@ static int store_milestone(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Mi
         return -EINVAL;
     memcpy(key, ev->partnership, a + 1);
     memcpy(key + a + 1, ev->milestone_id, c + 1);
-    cdof_store_be32(key + a + c + 2, (uint32_t)((int64_t)ev->date + 0x80000000LL));
+    cdof_store_be_day(key + a + c + 2, ev->date);
     uint8_t *buf;
     size_t len;
     int rc = cdof_wire_pack(&ev->base, &buf, &len);

@@ -70,9 +70,9 @@ static const uint8_t FINGERPRINT_KEY[] = {0, 'c', 'o', 'n', 'f', 'i', 'g'};
 
 static void put_period(uint8_t *k, const cdof_period_t *p)
 {
-    cdof_store_be32(k, (uint32_t)((int64_t)p->first_day + 0x80000000LL));
+    cdof_store_be_day(k, p->first_day);
     k[4] = (uint8_t)p->kind;
-    cdof_store_be32(k + 5, (uint32_t)((int64_t)p->last_day + 0x80000000LL));
+    cdof_store_be_day(k + 5, p->last_day);
 }
 
 /* The prefix of (m, basis, p); code appended when not NULL. Returns the key length or 0. */
@@ -1165,9 +1165,7 @@ static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
         return;
     }
     const uint8_t *pk = k + idlen + 2;
-    cdof_period_t p = {(cdof_period_kind_t)pk[4],
-                       (int32_t)((int64_t)cdof_store_rd32(pk) - 0x80000000LL),
-                       (int32_t)((int64_t)cdof_store_rd32(pk + 5) - 0x80000000LL)};
+    cdof_period_t p = {(cdof_period_kind_t)pk[4], cdof_store_rd_day(pk), cdof_store_rd_day(pk + 5)};
     char pt[CDOF_PERIOD_TEXT_MAX] = "?";
     cdof_period_format(&p, pt, sizeof pt);
     snprintf(out, outlen, "%.*s %s %s%s %.*s", (int)idlen, (const char *)k, pt,
