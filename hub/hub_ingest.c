@@ -105,8 +105,10 @@ static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
 }
 
 /* With CURVE the sender is the id the key registry gives its key, and the envelope must name
- * it. Agents also name their connection by their id (ZMQ_ROUTING_ID). An envelope naming another
- * agent is refused without touching that agent's state, so nobody can move another's mark. */
+ * it. Agents leave their connection's routing id to ZeroMQ; older ones named it by their id
+ * (ZMQ_ROUTING_ID), and such a name must be the agent's own. An envelope naming another agent is
+ * refused without touching that agent's state, so nobody can move another's mark. Replies go to
+ * the connection the envelope came on (m->rid), never to one looked up by agent id. */
 static bool identity_ok(hub_t *hub, const msg_t *m)
 {
     const char *id = m->env->agent_id;

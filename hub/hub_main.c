@@ -73,6 +73,10 @@ static void on_signal(int sig)
         stop_requested = 1;
 }
 
+/* ZMTP PING on the hub's ROUTER sockets, and how long a connection may stay silent after one. */
+#define HUB_ZMTP_HEARTBEAT_MS 2000
+#define HUB_ZMTP_TIMEOUT_MS   6000
+
 /* domain: the ZAP domain, which tells the handler which socket a client is connecting to. */
 static void *open_socket(hub_t *hub, int type, const char *ep, const char *what, const char *domain)
 {
@@ -85,14 +89,21 @@ static void *open_socket(hub_t *hub, int type, const char *ep, const char *what,
         return NULL;
     }
     int64_t maxmsg = CDOF_WIRE_MAX_MESSAGE;
-    int one = 1, linger = 1000, hwm = 100000;
+    int linger = 1000, hwm = 100000;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     if (type == ZMQ_ROUTER) {
-        /* Agents name their connection by agent id; a reconnect takes the name over. */
-        zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+        /* Replies go to the connection a message came from, under the routing id ZeroMQ gave it.
+         * No ZMQ_ROUTER_HANDOVER: with it, any client could claim a connection's routing id (an
+         * agent's own id, as agents before 0.9 chose, or a guessed generated one) and take its
+         * replies; without it a claim on a live connection's id is ignored. ZMTP heartbeats end
+         * connections that went silent (a cut link), so an agent that still names its connection
+         * gets its name back within HUB_ZMTP_TIMEOUT_MS of reconnecting. */
+        int ivl = HUB_ZMTP_HEARTBEAT_MS, timeout = HUB_ZMTP_TIMEOUT_MS;
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     }
     if (zmq_bind(s, ep) < 0) {
         cdof_log_error("cannot bind %s endpoint %s: %s", what, ep, zmq_strerror(errno));

@@ -592,8 +592,10 @@ static int open_socket(agent_sender_t *s, char *err, size_t errlen)
     s->sock = zmq_socket(s->zctx, ZMQ_DEALER);
     if (!s->sock)
         goto zfail;
+    /* No ZMQ_ROUTING_ID: the hub answers on the connection under the id ZeroMQ generates, which
+     * another agent cannot take over; a chosen one (our agent id) could be claimed by any
+     * registered key, and the hub's replies with it (PROTOCOL.md "Ingest"). */
     if (cdof_curve_apply(s->curve, s->sock, NULL) < 0 ||
-        zmq_setsockopt(s->sock, ZMQ_ROUTING_ID, s->agent_id, strlen(s->agent_id)) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0 ||

@@ -15,7 +15,7 @@ typedef struct agent_sender agent_sender_t;
 
 typedef struct {
     const char *endpoint; /* copied */
-    const char *agent_id; /* copied; also the socket's routing id */
+    const char *agent_id; /* copied */
     long window;          /* unacknowledged envelopes in flight */
     long heartbeat_ms;
     long ack_timeout_ms;

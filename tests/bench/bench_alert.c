@@ -1,5 +1,5 @@
 /* Alert latency: from an agent sending an underperforming value to cdof-watch printing the
- * alert. This program speaks the ingest contract as an agent (a DEALER named by its agent id,
+ * alert. This program speaks the ingest contract as an agent (a DEALER, routing id left to ZeroMQ,
  * one Envelope per update), runs a real cdof-watch with its standard output on a pipe, and times
  * each probe from just before zmq_send to the moment the watcher's line is read. Probes
  * alternate a value far below England (the alert fires) and a typical one (it resolves), so every
@@ -252,7 +252,6 @@ int main(int argc, char **argv)
     void *zctx = zmq_ctx_new(), *sock = zmq_socket(zctx, ZMQ_DEALER);
     const char *agent = "bench-probe";
     int zero = 0;
-    zmq_setsockopt(sock, ZMQ_ROUTING_ID, agent, strlen(agent));
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     double *lat = calloc((size_t)probes, sizeof *lat);
     if (!lat || zmq_connect(sock, ingest) < 0) {

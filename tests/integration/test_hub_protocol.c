@@ -38,23 +38,31 @@ typedef struct {
 enum { K_HUB, K_LA1, K_LA2, K_LA3, K_JCDU, K_WATCH, K_HB, K_COUNT };
 static keypair_t keys[K_COUNT];
 
-static void *dealer_with(const char *id, const char *ep, const keypair_t *k)
+/* A client socket of type with key k and, unless NULL, the routing id rid; closed in teardown. */
+static void *client(int type, const keypair_t *k, const char *rid)
 {
-    void *s = zmq_socket(zctx, ZMQ_DEALER);
+    void *s = zmq_socket(zctx, type);
     int linger = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, keys[K_HUB].pub, 40);
     zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, k->pub, 40);
     zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, k->sec, 40);
-    if (id)
-        zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id));
-    assert_int_equal(zmq_connect(s, ep), 0);
-    if (nsockets < sizeof sockets / sizeof sockets[0])
-        sockets[nsockets++] = s;
+    if (rid)
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, strlen(rid));
+    assert_true(nsockets < sizeof sockets / sizeof sockets[0]);
+    sockets[nsockets++] = s;
     return s;
 }
 
-/* An ingest client with its registered key: id names the connection and picks the key. */
+static void *dealer_with(const char *id, const char *ep, const keypair_t *k)
+{
+    void *s = client(ZMQ_DEALER, k, id);
+    assert_int_equal(zmq_connect(s, ep), 0);
+    return s;
+}
+
+/* An ingest client with the registered key of agent id, under a routing id ZeroMQ picks (as
+ * agents connect; test_named_connections covers clients that name their connection). */
 static void *dealer(const char *id, const char *ep)
 {
     int k = !id                        ? K_LA3
@@ -62,7 +70,7 @@ static void *dealer(const char *id, const char *ep)
             : strcmp(id, "la-2") == 0  ? K_LA2
             : strcmp(id, "la-hb") == 0 ? K_HB
                                        : K_LA3;
-    return dealer_with(id, ep, &keys[k]);
+    return dealer_with(NULL, ep, &keys[k]);
 }
 
 static void send_msg(void *s, const ProtobufCMessage *m)
@@ -604,13 +612,13 @@ static void test_unknown_and_revoked(void **state)
     assert_null(query_as(&stranger, &req, 1000));
     wait_log("refused an unknown key", refused);
     /* A reader's key may not send, and an agent's key may not query. */
-    void *x = dealer_with("jcdu", ingest_ep, &keys[K_JCDU]);
+    void *x = dealer_with(NULL, ingest_ep, &keys[K_JCDU]);
     send_heartbeat(x, "jcdu", 0, 0, 0);
     assert_false(answered_within(x, 1000));
     assert_null(query_as(&keys[K_LA1], &req, 1000));
 
     /* la-3 is served on its connection; then its key is revoked. */
-    void *c = dealer_with("la-3", ingest_ep, &keys[K_LA3]);
+    void *c = dealer_with(NULL, ingest_ep, &keys[K_LA3]);
     send_heartbeat(c, "la-3", 0, 0, 0);
     Cdof__V1__Ack *ack = recv_ack(c);
     cdof__v1__ack__free_unpacked(ack, NULL);
@@ -621,7 +629,7 @@ static void test_unknown_and_revoked(void **state)
     wait_log("key registry:", reloads);
     send_heartbeat(c, "la-3", 0, 0, 0);
     assert_false(answered_within(c, 1000));
-    void *d = dealer_with("la-3", ingest_ep, &keys[K_LA3]);
+    void *d = dealer_with(NULL, ingest_ep, &keys[K_LA3]);
     send_heartbeat(d, "la-3", 0, 0, 0);
     assert_false(answered_within(d, 1000));
     /* The others still are. */
@@ -655,6 +663,55 @@ static int next_event(void *mon, int mask)
     return 0;
 }
 
+/* A client socket of type with key k (and routing id rid unless NULL), not yet connected, whose
+ * monitor (events) is *mon. Both are closed in teardown. */
+static void *watched(int type, const keypair_t *k, const char *rid, int events, void **mon)
+{
+    static int n;
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://mon-%d", n++);
+    void *s = client(type, k, rid);
+    int linger = 0;
+    assert_int_equal(zmq_socket_monitor(s, ep, events), 0);
+    assert_true(nsockets < sizeof sockets / sizeof sockets[0]);
+    *mon = zmq_socket(zctx, ZMQ_PAIR);
+    zmq_setsockopt(*mon, ZMQ_LINGER, &linger, sizeof linger);
+    sockets[nsockets++] = *mon;
+    assert_int_equal(zmq_connect(*mon, ep), 0);
+    return s;
+}
+
+/* Older agents name their ingest connection by their agent id. Such a connection is served, and
+ * another registered key that claims the name while it is connected (a squatter) takes none of
+ * its answers: the hub has no ZMQ_ROUTER_HANDOVER. A name that is not the key's own is refused. */
+static void test_named_connections(void **state)
+{
+    (void)state;
+    void *a = dealer_with("la-1", ingest_ep, &keys[K_LA1]);
+    send_heartbeat(a, "la-1", 0, 0, 0);
+    Cdof__V1__Ack *ack = recv_ack(a);
+    assert_true(ack->heartbeat);
+    cdof__v1__ack__free_unpacked(ack, NULL);
+
+    /* The squatter: la-2's key under the name la-1, watched until its handshake is through. */
+    void *mon, *sq = watched(ZMQ_DEALER, &keys[K_LA2], "la-1", ZMQ_EVENT_HANDSHAKE_SUCCEEDED, &mon);
+    assert_int_equal(zmq_connect(sq, ingest_ep), 0);
+    assert_int_equal(next_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    for (int i = 0; i < 3; i++) {
+        send_heartbeat(a, "la-1", 0, 0, 0);
+        ack = recv_ack(a);
+        assert_true(ack->heartbeat);
+        cdof__v1__ack__free_unpacked(ack, NULL);
+    }
+    assert_false(answered_within(sq, 500));
+
+    /* la-2's key under the name la-3 (free): its own envelopes are refused, naming both. */
+    void *b = dealer_with("la-3", ingest_ep, &keys[K_LA2]);
+    send_update_area(b, "la-2", 1000, "E06000008", 1, 50, "");
+    assert_non_null(strstr(expect_one(b, 1000, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED),
+                           "does not match this connection's identity"));
+}
+
 /* A revoked reader loses the alert stream it is subscribed to: PUB cannot refuse it per
  * message, so the hub ends every subscription and the reconnect meets the new registry. */
 static void test_revoked_subscriber(void **state)
@@ -662,23 +719,11 @@ static void test_revoked_subscriber(void **state)
     (void)state;
     char alerts_ep[320];
     snprintf(alerts_ep, sizeof alerts_ep, "ipc://%s/alerts", dir);
-    void *sub = zmq_socket(zctx, ZMQ_SUB);
-    int linger = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sub, ZMQ_CURVE_SERVERKEY, keys[K_HUB].pub, 40);
-    zmq_setsockopt(sub, ZMQ_CURVE_PUBLICKEY, keys[K_WATCH].pub, 40);
-    zmq_setsockopt(sub, ZMQ_CURVE_SECRETKEY, keys[K_WATCH].sec, 40);
+    void *mon, *sub = watched(ZMQ_SUB, &keys[K_WATCH], NULL,
+                              ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                                  ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
+                              &mon);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    assert_true(nsockets + 2 <= sizeof sockets / sizeof sockets[0]);
-    sockets[nsockets++] = sub;
-    assert_int_equal(zmq_socket_monitor(sub, "inproc://mon-watch",
-                                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
-                     0);
-    void *mon = zmq_socket(zctx, ZMQ_PAIR);
-    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger);
-    sockets[nsockets++] = mon;
-    assert_int_equal(zmq_connect(mon, "inproc://mon-watch"), 0);
     assert_int_equal(zmq_connect(sub, alerts_ep), 0);
     assert_int_equal(next_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
 
@@ -705,6 +750,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sequence_rules),    cmocka_unit_test(test_heartbeats_recorded),
         cmocka_unit_test(test_health_counts),     cmocka_unit_test(test_authorisation),
         cmocka_unit_test(test_hostile_input),     cmocka_unit_test(test_unknown_and_revoked),
-        cmocka_unit_test(test_revoked_subscriber)};
+        cmocka_unit_test(test_named_connections), cmocka_unit_test(test_revoked_subscriber)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }
