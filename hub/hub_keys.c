@@ -9,12 +9,14 @@
 #include <zmq.h>
 
 #include "cdof_config.h"
+#include "cdof_csv.h"
 #include "cdof_error.h"
 #include "cdof_grow.h"
 
 #define Z85_LEN       40
 #define ID_MAX        64
 #define LINE_MAX_LEN  8192
+#define MAX_FIELDS    16 /* read, to say "more than 5" rather than fail the CSV reader */
 #define FILE_MAX_SIZE (4 * 1024 * 1024)
 
 typedef struct {
@@ -200,28 +202,11 @@ static int line_areas(const char *name, unsigned long lineno, char *list, const 
     return 0;
 }
 
-/* Parses the fields of one line into p. */
-static int parse_line(const char *name, unsigned long lineno, char *line, const cdof_ref_t *ref,
-                      const parts_t *ps, party_t *p, char *err, size_t errlen)
+/* Parses one record's fields f[0..nf) (trimmed, writable) into p. */
+static int parse_line(const char *name, unsigned long lineno, char **f, size_t nf,
+                      const cdof_ref_t *ref, const parts_t *ps, party_t *p, char *err,
+                      size_t errlen)
 {
-    char *f[5];
-    size_t nf = 0;
-    char *save = line;
-    for (char *c = line;; c++) {
-        if (*c == ',' || *c == '\0') {
-            bool end = *c == '\0';
-            *c = '\0';
-            if (nf == 5)
-                return keys_fail(err, errlen,
-                                 "%s:%lu: more than 5 fields (public_key,id,role,partnership,"
-                                 "areas)",
-                                 name, lineno);
-            f[nf++] = cdof_config_trim(save);
-            save = c + 1;
-            if (end)
-                break;
-        }
-    }
     if (nf < 3)
         return keys_fail(err, errlen,
                          "%s:%lu: %zu field(s): expected public_key,id,role[,partnership[,areas]]",
@@ -273,6 +258,27 @@ static int by_key(const void *a, const void *b)
     return strcmp(((const party_t *)a)->key, ((const party_t *)b)->key);
 }
 
+/* Copies rec's fields, trimmed, into buf (at least raw_len + MAX_FIELDS bytes: a field is never
+ * longer unquoted than it stood) and points f at them. Returns the count. */
+static size_t fields_of(const cdof_csv_record_t *rec, char *buf, char **f)
+{
+    for (size_t i = 0; i < rec->nfields; i++) {
+        memcpy(buf, rec->fields[i].data, rec->fields[i].len + 1);
+        f[i] = cdof_config_trim(buf);
+        buf += rec->fields[i].len + 1;
+    }
+    return rec->nfields;
+}
+
+/* A comment: its first non-blank character is '#'. */
+static bool is_comment(const cdof_csv_record_t *rec)
+{
+    const char *s = rec->raw;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return *s == '#';
+}
+
 int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_ref_t *ref,
                    const cdof_partnership_t *parts, size_t nparts, hub_keys_t **out, char *err,
                    size_t errlen)
@@ -280,35 +286,40 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
     const parts_t ps = {parts, parts ? nparts : 0};
     *out = NULL;
     hub_keys_t *k = calloc(1, sizeof *k);
-    char *line = malloc(LINE_MAX_LEN + 1);
+    char *buf = malloc(LINE_MAX_LEN + MAX_FIELDS);
+    FILE *fp = fmemopen((void *)(len ? text : ""), len, "r"); /* read-only: text stays const */
+    const cdof_csv_limits_t limits = {LINE_MAX_LEN, MAX_FIELDS};
+    cdof_csv_t *csv = fp ? cdof_csv_new(fp, &limits) : NULL;
     int rc = -ENOMEM;
-    if (!k || !line)
+    if (!k || !buf || !csv)
         goto fail;
-    unsigned long lineno = 0;
-    size_t pos = 0;
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-        lineno++;
-        rc = CDOF_EINVALID;
-        if (n > LINE_MAX_LEN) {
-            keys_fail(err, errlen, "%s:%lu: line longer than %d bytes", name, lineno, LINE_MAX_LEN);
-            goto fail;
-        }
-        memcpy(line, text + pos, n);
-        line[n] = '\0';
-        pos += n + (nl ? 1 : 0);
-        if (n && line[n - 1] == '\r')
-            line[--n] = '\0';
-        if (strlen(line) != n) {
-            keys_fail(err, errlen, "%s:%lu: a NUL byte in the line", name, lineno);
-            goto fail;
-        }
-        char *l = cdof_config_trim(line);
-        if (!*l || *l == '#' || (lineno == 1 && strncmp(l, "public_key", 10) == 0))
+    cdof_csv_record_t r;
+    char why[256];
+    while ((rc = cdof_csv_next(csv, &r, why, sizeof why)) != 0) {
+        /* A comment is free text of one line: a stray quote in it is no error, but one that
+         * would carry the next lines (keys) into the comment is. */
+        bool one_line = !memchr(r.raw, '\n', r.raw_len) && strlen(r.raw) == r.raw_len;
+        if (is_comment(&r) && one_line)
             continue;
+        if (rc > 0 && is_comment(&r))
+            snprintf(why, sizeof why, "a quote in this comment runs on past its line");
+        if (rc < 0 || is_comment(&r)) {
+            rc = keys_fail(err, errlen, "%s:%lu: %s", name, r.line, why);
+            goto fail;
+        }
+        char *f[MAX_FIELDS];
+        size_t nf = fields_of(&r, buf, f);
+        if ((nf == 1 && !*f[0]) || (r.line == 1 && strncmp(f[0], "public_key", 10) == 0))
+            continue;
+        rc = CDOF_EINVALID;
+        if (nf > 5) {
+            keys_fail(err, errlen,
+                      "%s:%lu: more than 5 fields (public_key,id,role,partnership,areas)", name,
+                      r.line);
+            goto fail;
+        }
         if (k->count == HUB_KEYS_MAX_PARTIES) {
-            keys_fail(err, errlen, "%s:%lu: more than %d keys", name, lineno, HUB_KEYS_MAX_PARTIES);
+            keys_fail(err, errlen, "%s:%lu: more than %d keys", name, r.line, HUB_KEYS_MAX_PARTIES);
             goto fail;
         }
         party_t *np = cdof_grow(k->parties, k->count, &k->cap, 16, sizeof *np);
@@ -318,7 +329,7 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
         k->parties = np;
         party_t *p = &k->parties[k->count];
         memset(p, 0, sizeof *p);
-        rc = parse_line(name, lineno, l, ref, &ps, p, err, errlen);
+        rc = parse_line(name, r.line, f, nf, ref, &ps, p, err, errlen);
         k->count++; /* counted even on failure, so that destroy frees what it holds */
         if (rc < 0)
             goto fail;
@@ -338,13 +349,20 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
         p->pub.partnership = p->partnership;
         p->pub.scope.areas = (const char *const *)p->areas;
     }
-    free(line);
+    cdof_csv_destroy(&csv);
+    fclose(fp);
+    free(buf);
     *out = k;
     return 0;
 fail:
     if (rc == -ENOMEM)
         snprintf(err, errlen, "%s: out of memory", name);
-    free(line);
+    else if (rc == -EIO)
+        snprintf(err, errlen, "%s: read error", name);
+    cdof_csv_destroy(&csv);
+    if (fp)
+        fclose(fp);
+    free(buf);
     hub_keys_destroy(&k);
     return rc;
 }

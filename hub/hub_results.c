@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdof_csv.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "hub.h"
@@ -963,22 +964,7 @@ int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
 
 /* ---- configuration: partnerships and commitments ---- */
 
-/* Splits a CSV line without quotes into at most max fields in place. Returns the count. */
-static int split(char *line, char **f, int max)
-{
-    int n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < max;) {
-        f[n++] = p;
-        char *comma = strchr(p, ',');
-        if (!comma)
-            break;
-        *comma = '\0';
-        p = comma + 1;
-    }
-    return n;
-}
-
+/* Reads the --partnerships file: header partnership,area_code, then one row per member area. */
 static int load_partnerships(hub_t *hub, const char *path, char *err, size_t errlen)
 {
     struct hub_results *res = hub->results;
@@ -992,48 +978,57 @@ static int load_partnerships(hub_t *hub, const char *path, char *err, size_t err
     int *owner = calloc(nareas, sizeof *owner);
     res->parts = calloc(nareas, sizeof *res->parts);
     res->plist = calloc(nareas, sizeof *res->plist);
-    int rc = owner_area && owner && res->parts && res->plist ? 0 : -ENOMEM;
-    char line[512];
-    int lineno = 0;
-    while (rc == 0 && fgets(line, sizeof line, fp)) {
-        char *f[3];
-        lineno++;
-        int nf = split(line, f, 3);
-        if (lineno == 1) {
-            if (nf < 2 || strcmp(f[0], "partnership") != 0 || strcmp(f[1], "area_code") != 0) {
-                snprintf(err, errlen, "%s:1: expected the header partnership,area_code", path);
-                rc = CDOF_EINVALID;
-            }
-            continue;
+    cdof_csv_t *csv = cdof_csv_new(fp, NULL);
+    int rc = owner_area && owner && res->parts && res->plist && csv ? 0 : -ENOMEM;
+    cdof_csv_record_t r;
+    char why[256];
+    if (rc == 0) {
+        int got = cdof_csv_next(csv, &r, why, sizeof why);
+        if (got < 0) {
+            snprintf(err, errlen, "%s:%lu: %s", path, r.line, why);
+            rc = got;
+        } else if (got == 0 || r.nfields < 2 || strcmp(r.fields[0].data, "partnership") != 0 ||
+                   strcmp(r.fields[1].data, "area_code") != 0) {
+            snprintf(err, errlen, "%s:%lu: expected the header partnership,area_code", path,
+                     got ? r.line : 1);
+            rc = CDOF_EINVALID;
         }
-        if (nf == 1 && f[0][0] == '\0')
-            continue;
-        const cdof_area_t *a = nf >= 2 ? cdof_ref_area(hub->ref, f[1]) : NULL;
-        if (nf < 2 || !f[0][0] || strlen(f[0]) >= CODE_MAX || cdof_ref_area(hub->ref, f[0])) {
+    }
+    for (int got; rc == 0 && (got = cdof_csv_next(csv, &r, why, sizeof why)) != 0;) {
+        if (got < 0) {
+            snprintf(err, errlen, "%s:%lu: %s", path, r.line, why);
+            rc = got;
+            break;
+        }
+        const char *pname = r.fields[0].data, *code = r.nfields >= 2 ? r.fields[1].data : "";
+        const cdof_area_t *a = r.nfields >= 2 ? cdof_ref_area(hub->ref, code) : NULL;
+        if (r.nfields < 2 || !pname[0] || strlen(pname) >= CODE_MAX ||
+            cdof_ref_area(hub->ref, pname)) {
             snprintf(err, errlen,
-                     "%s:%d: field 'partnership': '%s' must be 1 to %d characters and not an "
+                     "%s:%lu: field 'partnership': '%.64s' must be 1 to %d characters and not an "
                      "area code",
-                     path, lineno, f[0], CODE_MAX - 1);
+                     path, r.line, pname, CODE_MAX - 1);
             rc = CDOF_EINVALID;
         } else if (!a || a->kind != CDOF_AREA_UTLA) {
-            snprintf(err, errlen, "%s:%d: field 'area_code': '%s' is not an upper-tier area", path,
-                     lineno, f[1]);
+            snprintf(err, errlen, "%s:%lu: field 'area_code': '%.64s' is not an upper-tier area",
+                     path, r.line, code);
             rc = CDOF_EINVALID;
         } else if (owner[a->index]) {
-            snprintf(err, errlen, "%s:%d: field 'area_code': %s is already in partnership %s", path,
-                     lineno, f[1], res->parts[owner[a->index] - 1].id);
+            snprintf(err, errlen, "%s:%lu: field 'area_code': %s is already in partnership %s",
+                     path, r.line, code, res->parts[owner[a->index] - 1].id);
             rc = CDOF_EINVALID;
         } else {
             size_t k = 0;
-            while (k < res->nparts && strcmp(res->parts[k].id, f[0]) != 0)
+            while (k < res->nparts && strcmp(res->parts[k].id, pname) != 0)
                 k++;
             if (k == res->nparts) {
-                snprintf(res->parts[k].id, CODE_MAX, "%s", f[0]);
+                snprintf(res->parts[k].id, CODE_MAX, "%s", pname);
                 res->nparts++;
             }
             owner[a->index] = (int)k + 1;
         }
     }
+    cdof_csv_destroy(&csv);
     fclose(fp);
     /* Members in reference order; region only when all members share one. */
     for (size_t k = 0; rc == 0 && k < res->nparts; k++) {

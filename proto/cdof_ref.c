@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cdof_csv.h"
 #include "cdof_error.h"
 #include "cdof_period.h"
 
@@ -25,7 +27,7 @@ typedef struct {
 } cdof_ref_index_t;
 
 struct cdof_ref {
-    char *bufs[4]; /* file contents; every string of the tables points into these */
+    char *bufs[4]; /* one arena per file; every string of the tables points into these */
     cdof_metric_t *metrics;
     size_t nmetrics;
     cdof_milestone_t *milestones;
@@ -35,15 +37,17 @@ struct cdof_ref {
     cdof_ref_index_t metric_index, milestone_index, area_index;
 };
 
-/* --- a small CSV reader working in place on a file's bytes --- */
+/* --- reading the files: cdof_csv, the fields a table keeps copied into one arena per file --- */
+
+static const char *const REF_FILES[4] = {"metrics.csv", "milestones.csv", "regions.csv",
+                                         "areas.csv"};
 
 typedef struct {
     const char *file; /* name for reasons: "metrics.csv" */
-    char *p, *end;
-    unsigned line;     /* physical line the next record starts on */
-    unsigned rec_line; /* line of the record last returned */
-    char *fields[REF_MAX_FIELDS];
-    size_t nfields;
+    FILE *fp;
+    cdof_csv_t *csv;
+    unsigned long line; /* line of the record last returned */
+    char *w, *end;      /* the arena's free part: kept fields are copied here */
 } cdof_ref_csv_t;
 
 static int ref_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -60,73 +64,6 @@ static int ref_fail(char *err, size_t errlen, const char *fmt, ...)
     return CDOF_EREFDATA;
 }
 
-/* Reads the next record into c->fields, unquoting in place ("" inside quotes is one quote) and
- * dropping a CR before LF. Skips empty lines. Returns 1, 0 at the end, or CDOF_EREFDATA. */
-static int ref_csv_next(cdof_ref_csv_t *c, char *err, size_t errlen)
-{
-    while (c->p < c->end &&
-           (*c->p == '\n' || (*c->p == '\r' && c->p + 1 < c->end && c->p[1] == '\n'))) {
-        if (*c->p == '\n')
-            c->line++;
-        c->p++;
-    }
-    if (c->p >= c->end)
-        return 0;
-    c->rec_line = c->line;
-    c->nfields = 0;
-    char *r = c->p, *w = c->p;
-    for (;;) {
-        if (c->nfields == REF_MAX_FIELDS)
-            return ref_fail(err, errlen, "%s:%u: more than %d fields", c->file, c->rec_line,
-                            REF_MAX_FIELDS);
-        c->fields[c->nfields++] = w;
-        if (r < c->end && *r == '"') {
-            r++;
-            for (;;) {
-                if (r >= c->end)
-                    return ref_fail(err, errlen, "%s:%u: quoted field is not closed", c->file,
-                                    c->rec_line);
-                if (*r == '"') {
-                    if (r + 1 < c->end && r[1] == '"') {
-                        *w++ = '"';
-                        r += 2;
-                        continue;
-                    }
-                    r++;
-                    break;
-                }
-                if (*r == '\n')
-                    c->line++;
-                *w++ = *r++;
-            }
-            if (r < c->end && *r == '\r' && r + 1 < c->end && r[1] == '\n')
-                r++;
-            if (r < c->end && *r != ',' && *r != '\n')
-                return ref_fail(err, errlen, "%s:%u: text after a closing quote", c->file,
-                                c->rec_line);
-        } else {
-            while (r < c->end && *r != ',' && *r != '\n') {
-                if (*r == '\r' && r + 1 < c->end && r[1] == '\n') {
-                    r++;
-                    continue;
-                }
-                *w++ = *r++;
-            }
-        }
-        if (r >= c->end || *r == '\n') {
-            *w = '\0';
-            if (r < c->end) {
-                r++;
-                c->line++;
-            }
-            c->p = r;
-            return 1;
-        }
-        *w++ = '\0'; /* the comma: w never passes r */
-        r++;
-    }
-}
-
 /* Column positions of a file's required fields, found by name in its header. */
 typedef struct {
     const char *const *names;
@@ -135,90 +72,90 @@ typedef struct {
     size_t ncols;
 } cdof_ref_header_t;
 
-static int ref_read_file(const char *dir, const char *name, char **out, size_t *len, char *err,
-                         size_t errlen)
+/* The next record, or 0 at the end; a bad one is CDOF_EREFDATA naming file and line. */
+static int ref_csv_next(cdof_ref_csv_t *c, cdof_csv_record_t *r, char *err, size_t errlen)
 {
-    char path[4096];
-    char *buf = NULL;
-    int rc;
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return ref_fail(err, errlen, "%s/%s: path too long", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        rc = -errno;
-        ref_fail(err, errlen, "%s: %s", path, strerror(-rc));
-        return rc;
-    }
-    /* Sized from the file rather than the limit: the real files are a few kilobytes. */
-    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        rc = ref_fail(err, errlen, "%s: cannot find its size", path);
-        goto fail;
-    }
-    if (size > REF_MAX_FILE) {
-        rc = ref_fail(err, errlen, "%s: larger than %d bytes", path, REF_MAX_FILE);
-        goto fail;
-    }
-    if (!(buf = malloc((size_t)size + 1))) {
-        rc = -ENOMEM;
-        goto fail;
-    }
-    size_t n = fread(buf, 1, (size_t)size, f);
-    if (ferror(f) || n != (size_t)size) {
-        rc = ref_fail(err, errlen, "%s: read error", path);
-        goto fail;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return 0;
-fail:
-    free(buf);
-    fclose(f);
+    char why[256];
+    int rc = cdof_csv_next(c->csv, r, why, sizeof why);
+    if (rc < 0)
+        return ref_fail(err, errlen, "%s:%lu: %s", c->file, r->line, why);
+    c->line = r->line;
     return rc;
 }
 
-static int ref_csv_open(cdof_ref_csv_t *c, const char *file, char *buf, size_t len,
+/* Opens dir/file and reads its header into h. *arena becomes a buffer one byte larger than the
+ * file (owned by the caller; the tables point into it): a field is never longer unquoted than it
+ * stood, so every field kept fits. Call ref_csv_close whatever this returns. */
+static int ref_csv_open(cdof_ref_csv_t *c, const char *dir, const char *file, char **arena,
                         cdof_ref_header_t *h, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->file = file;
-    c->p = buf;
-    c->end = buf + len;
-    c->line = 1;
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        c->p += 3;
-    int rc = ref_csv_next(c, err, errlen);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
+        return ref_fail(err, errlen, "%s/%s: path too long", dir, file);
+    if (!(c->fp = fopen(path, "rb"))) {
+        int rc = -errno;
+        ref_fail(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
+    }
+    struct stat st;
+    if (fstat(fileno(c->fp), &st) < 0)
+        return ref_fail(err, errlen, "%s: cannot find its size", path);
+    if (st.st_size > REF_MAX_FILE)
+        return ref_fail(err, errlen, "%s: larger than %d bytes", path, REF_MAX_FILE);
+    const cdof_csv_limits_t limits = {0, REF_MAX_FIELDS};
+    if (!(*arena = malloc((size_t)st.st_size + 1)) || !(c->csv = cdof_csv_new(c->fp, &limits)))
+        return -ENOMEM;
+    c->w = *arena;
+    c->end = *arena + st.st_size + 1;
+    cdof_csv_record_t r;
+    int rc = ref_csv_next(c, &r, err, errlen);
     if (rc < 0)
         return rc;
     if (rc == 0)
         return ref_fail(err, errlen, "%s: empty file (a header row is required)", file);
-    h->ncols = c->nfields;
+    h->ncols = r.nfields;
     for (size_t i = 0; i < h->n; i++) {
         size_t j = 0;
-        while (j < c->nfields && strcmp(c->fields[j], h->names[i]) != 0)
+        while (j < r.nfields && strcmp(r.fields[j].data, h->names[i]) != 0)
             j++;
-        if (j == c->nfields)
-            return ref_fail(err, errlen, "%s:%u: header has no column '%s'", file, c->rec_line,
+        if (j == r.nfields)
+            return ref_fail(err, errlen, "%s:%lu: header has no column '%s'", file, r.line,
                             h->names[i]);
         h->pos[i] = j;
     }
     return 0;
 }
 
-/* Next data row; fields[i] of the result is the i-th required column. */
+static void ref_csv_close(cdof_ref_csv_t *c)
+{
+    cdof_csv_destroy(&c->csv);
+    if (c->fp)
+        fclose(c->fp);
+    c->fp = NULL;
+}
+
+/* Next data row; fields[i] of the result is the i-th required column, in the arena. */
 static int ref_csv_row(cdof_ref_csv_t *c, const cdof_ref_header_t *h, const char **fields,
                        char *err, size_t errlen)
 {
-    int rc = ref_csv_next(c, err, errlen);
+    cdof_csv_record_t r;
+    int rc = ref_csv_next(c, &r, err, errlen);
     if (rc <= 0)
         return rc;
-    if (c->nfields != h->ncols)
-        return ref_fail(err, errlen, "%s:%u: expected %zu fields, found %zu", c->file, c->rec_line,
-                        h->ncols, c->nfields);
-    for (size_t i = 0; i < h->n; i++)
-        fields[i] = c->fields[h->pos[i]];
+    if (r.nfields != h->ncols)
+        return ref_fail(err, errlen, "%s:%lu: expected %zu fields, found %zu", c->file, r.line,
+                        h->ncols, r.nfields);
+    for (size_t i = 0; i < h->n; i++) {
+        const cdof_csv_field_t *src = &r.fields[h->pos[i]];
+        if ((size_t)(c->end - c->w) <= src->len) /* only if the file grew while being read */
+            return ref_fail(err, errlen, "%s:%lu: the file changed while being read", c->file,
+                            r.line);
+        memcpy(c->w, src->data, src->len + 1);
+        fields[i] = c->w;
+        c->w += src->len + 1;
+    }
     return 1;
 }
 
@@ -227,8 +164,8 @@ static int ref_csv_row(cdof_ref_csv_t *c, const cdof_ref_header_t *h, const char
 static int ref_bad(const cdof_ref_csv_t *c, const char *field, const char *value, const char *why,
                    char *err, size_t errlen)
 {
-    return ref_fail(err, errlen, "%s:%u: field '%s': '%.80s' %s", c->file, c->rec_line, field,
-                    value, why);
+    return ref_fail(err, errlen, "%s:%lu: field '%s': '%.80s' %s", c->file, c->line, field, value,
+                    why);
 }
 
 /* Matches value against a NULL-terminated list of words; returns the position or -1. */
@@ -360,11 +297,19 @@ static int ref_grow(void **arr, size_t n, size_t size)
     return 0;
 }
 
-static int ref_load_metrics(cdof_ref_t *ref, char *buf, size_t len, char *err, size_t errlen)
+static const char *const METRIC_COLS[] = {"id",        "name",       "outcome",  "tier",
+                                          "unit",      "multiplier", "polarity", "team",
+                                          "geography", "frequency",  "method"};
+
+static const char *const MILESTONE_COLS[] = {"id", "deliverable", "deadline", "recurrence_months"};
+
+static const char *const REGION_COLS[] = {"code", "name"};
+
+static const char *const AREA_COLS[] = {"code", "name", "region", "population_2020"};
+
+static int ref_metric_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char **f, char *err,
+                          size_t errlen)
 {
-    static const char *const names[] = {"id",        "name",       "outcome",  "tier",
-                                        "unit",      "multiplier", "polarity", "team",
-                                        "geography", "frequency",  "method"};
     static const char *const tiers[] = {"headline", "supporting", NULL};
     static const char *const units[] = {"count", "rate", "percentage", NULL};
     static const cdof_unit_t unit_v[] = {CDOF_UNIT_COUNT, CDOF_UNIT_RATE, CDOF_UNIT_PERCENTAGE};
@@ -379,194 +324,194 @@ static int ref_load_metrics(cdof_ref_t *ref, char *buf, size_t len, char *err, s
     static const char *const methods[] = {"wilson", "byar", "none", NULL};
     static const cdof_method_t method_v[] = {CDOF_METHOD_WILSON, CDOF_METHOD_BYAR,
                                              CDOF_METHOD_NONE};
-    cdof_ref_header_t h = {names, sizeof names / sizeof *names, {0}, 0};
-    cdof_ref_csv_t c;
-    int rc = ref_csv_open(&c, "metrics.csv", buf, len, &h, err, errlen);
-    const char *f[sizeof names / sizeof *names];
-    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1) {
-        rc = ref_grow((void **)&ref->metrics, ref->nmetrics, sizeof *ref->metrics);
-        if (rc < 0)
-            return rc == -EFBIG ? ref_fail(err, errlen, "metrics.csv: too many rows") : rc;
-        cdof_metric_t *m = &ref->metrics[ref->nmetrics];
-        int k;
-        if (!ref_is_id(f[0]))
-            return ref_bad(&c, "id", f[0], "is not an id (lower case letters, digits and _)", err,
-                           errlen);
-        if (ref_index_find(&ref->metric_index, f[0], ref_metric_key, ref->metrics) >= 0)
-            return ref_bad(&c, "id", f[0], "appears twice", err, errlen);
-        for (size_t i = 1; i <= 2; i++) {
-            if (!*f[i])
-                return ref_bad(&c, names[i], f[i], "is empty", err, errlen);
-        }
-        m->index = (uint16_t)ref->nmetrics;
-        m->id = f[0];
-        m->name = f[1];
-        m->outcome = f[2];
-        if ((k = ref_word(f[3], tiers)) < 0)
-            return ref_bad(&c, "tier", f[3], "is not headline or supporting", err, errlen);
-        m->headline = k == 0;
-        if ((k = ref_word(f[4], units)) < 0)
-            return ref_bad(&c, "unit", f[4], "is not count, rate or percentage", err, errlen);
-        m->unit = unit_v[k];
-        char *end;
-        errno = 0;
-        double mult = strtod(f[5], &end);
-        if (!*f[5] || *end || errno || !isfinite(mult) || mult <= 0)
-            return ref_bad(&c, "multiplier", f[5], "is not a positive number", err, errlen);
-        /* Percentages and counts have a fixed multiplier; a different one in the file is a
-         * mistake that would silently scale every value. */
-        if (m->unit == CDOF_UNIT_PERCENTAGE && mult != 100)
-            return ref_bad(&c, "multiplier", f[5], "is not 100 (the unit is percentage)", err,
-                           errlen);
-        if (m->unit == CDOF_UNIT_COUNT && mult != 1)
-            return ref_bad(&c, "multiplier", f[5], "is not 1 (the unit is count)", err, errlen);
-        m->multiplier = mult;
-        if ((k = ref_word(f[6], polarities)) < 0)
-            return ref_bad(&c, "polarity", f[6], "is not high_good, low_good or none", err, errlen);
-        m->polarity = polarity_v[k];
-        if ((k = ref_word(f[7], teams)) < 0)
-            return ref_bad(&c, "team", f[7], "is not ohid, hmpps, police or jcdu", err, errlen);
-        m->team = f[7];
-        if ((k = ref_word(f[8], geographies)) < 0)
-            return ref_bad(&c, "geography", f[8], "is not national, region, utla, pfa or prison",
-                           err, errlen);
-        m->geography = f[8];
-        if ((k = ref_word(f[9], freqs)) < 0)
-            return ref_bad(&c, "frequency", f[9], "is not monthly, quarterly, annual or pooled3",
-                           err, errlen);
-        m->frequency = freq_v[k];
-        if ((k = ref_word(f[10], methods)) < 0)
-            return ref_bad(&c, "method", f[10], "is not wilson, byar or none", err, errlen);
-        m->method = method_v[k];
-        /* Wilson's interval is for proportions, Byar's for rates of counts. */
-        if (m->method == CDOF_METHOD_WILSON && m->unit != CDOF_UNIT_PERCENTAGE)
-            return ref_bad(&c, "method", f[10], "needs unit percentage", err, errlen);
-        if (m->method == CDOF_METHOD_BYAR && m->unit != CDOF_UNIT_RATE)
-            return ref_bad(&c, "method", f[10], "needs unit rate", err, errlen);
-        if (ref_index_add(&ref->metric_index, ref->nmetrics, ref_metric_key, ref->metrics) < 0)
-            return -ENOMEM;
-        ref->nmetrics++;
-    }
+    int rc = ref_grow((void **)&ref->metrics, ref->nmetrics, sizeof *ref->metrics);
     if (rc < 0)
-        return rc;
-    if (ref->nmetrics == 0)
-        return ref_fail(err, errlen, "metrics.csv: no metrics");
+        return rc == -EFBIG ? ref_fail(err, errlen, "metrics.csv: too many rows") : rc;
+    cdof_metric_t *m = &ref->metrics[ref->nmetrics];
+    int k;
+    if (!ref_is_id(f[0]))
+        return ref_bad(c, "id", f[0], "is not an id (lower case letters, digits and _)", err,
+                       errlen);
+    if (ref_index_find(&ref->metric_index, f[0], ref_metric_key, ref->metrics) >= 0)
+        return ref_bad(c, "id", f[0], "appears twice", err, errlen);
+    for (size_t i = 1; i <= 2; i++) {
+        if (!*f[i])
+            return ref_bad(c, METRIC_COLS[i], f[i], "is empty", err, errlen);
+    }
+    m->index = (uint16_t)ref->nmetrics;
+    m->id = f[0];
+    m->name = f[1];
+    m->outcome = f[2];
+    if ((k = ref_word(f[3], tiers)) < 0)
+        return ref_bad(c, "tier", f[3], "is not headline or supporting", err, errlen);
+    m->headline = k == 0;
+    if ((k = ref_word(f[4], units)) < 0)
+        return ref_bad(c, "unit", f[4], "is not count, rate or percentage", err, errlen);
+    m->unit = unit_v[k];
+    char *end;
+    errno = 0;
+    double mult = strtod(f[5], &end);
+    if (!*f[5] || *end || errno || !isfinite(mult) || mult <= 0)
+        return ref_bad(c, "multiplier", f[5], "is not a positive number", err, errlen);
+    /* Percentages and counts have a fixed multiplier; a different one in the file is a
+     * mistake that would silently scale every value. */
+    if (m->unit == CDOF_UNIT_PERCENTAGE && mult != 100)
+        return ref_bad(c, "multiplier", f[5], "is not 100 (the unit is percentage)", err, errlen);
+    if (m->unit == CDOF_UNIT_COUNT && mult != 1)
+        return ref_bad(c, "multiplier", f[5], "is not 1 (the unit is count)", err, errlen);
+    m->multiplier = mult;
+    if ((k = ref_word(f[6], polarities)) < 0)
+        return ref_bad(c, "polarity", f[6], "is not high_good, low_good or none", err, errlen);
+    m->polarity = polarity_v[k];
+    if ((k = ref_word(f[7], teams)) < 0)
+        return ref_bad(c, "team", f[7], "is not ohid, hmpps, police or jcdu", err, errlen);
+    m->team = f[7];
+    if ((k = ref_word(f[8], geographies)) < 0)
+        return ref_bad(c, "geography", f[8], "is not national, region, utla, pfa or prison", err,
+                       errlen);
+    m->geography = f[8];
+    if ((k = ref_word(f[9], freqs)) < 0)
+        return ref_bad(c, "frequency", f[9], "is not monthly, quarterly, annual or pooled3", err,
+                       errlen);
+    m->frequency = freq_v[k];
+    if ((k = ref_word(f[10], methods)) < 0)
+        return ref_bad(c, "method", f[10], "is not wilson, byar or none", err, errlen);
+    m->method = method_v[k];
+    /* Wilson's interval is for proportions, Byar's for rates of counts. */
+    if (m->method == CDOF_METHOD_WILSON && m->unit != CDOF_UNIT_PERCENTAGE)
+        return ref_bad(c, "method", f[10], "needs unit percentage", err, errlen);
+    if (m->method == CDOF_METHOD_BYAR && m->unit != CDOF_UNIT_RATE)
+        return ref_bad(c, "method", f[10], "needs unit rate", err, errlen);
+    if (ref_index_add(&ref->metric_index, ref->nmetrics, ref_metric_key, ref->metrics) < 0)
+        return -ENOMEM;
+    ref->nmetrics++;
     return 0;
 }
 
-static int ref_load_milestones(cdof_ref_t *ref, char *buf, size_t len, char *err, size_t errlen)
+static int ref_milestone_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char **f, char *err,
+                             size_t errlen)
 {
-    static const char *const names[] = {"id", "deliverable", "deadline", "recurrence_months"};
-    cdof_ref_header_t h = {names, 4, {0}, 0};
-    cdof_ref_csv_t c;
-    int rc = ref_csv_open(&c, "milestones.csv", buf, len, &h, err, errlen);
-    const char *f[4];
-    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1) {
-        rc = ref_grow((void **)&ref->milestones, ref->nmilestones, sizeof *ref->milestones);
-        if (rc < 0)
-            return rc == -EFBIG ? ref_fail(err, errlen, "milestones.csv: too many rows") : rc;
-        cdof_milestone_t *m = &ref->milestones[ref->nmilestones];
-        if (!ref_is_id(f[0]))
-            return ref_bad(&c, "id", f[0], "is not an id (lower case letters, digits and _)", err,
-                           errlen);
-        if (ref_index_find(&ref->milestone_index, f[0], ref_milestone_key, ref->milestones) >= 0)
-            return ref_bad(&c, "id", f[0], "appears twice", err, errlen);
-        if (!*f[1])
-            return ref_bad(&c, "deliverable", f[1], "is empty", err, errlen);
-        m->id = f[0];
-        m->deliverable = f[1];
-        if (cdof_date_parse(f[2], &m->deadline) < 0)
-            return ref_bad(&c, "deadline", f[2], "is not a date (YYYY-MM-DD)", err, errlen);
-        long months;
-        if (!ref_parse_long(f[3], 0, 120, &months))
-            return ref_bad(&c, "recurrence_months", f[3], "is not a whole number from 0 to 120",
-                           err, errlen);
-        m->recurrence_months = (int)months;
-        if (ref_index_add(&ref->milestone_index, ref->nmilestones, ref_milestone_key,
-                          ref->milestones) < 0)
-            return -ENOMEM;
-        ref->nmilestones++;
-    }
+    int rc = ref_grow((void **)&ref->milestones, ref->nmilestones, sizeof *ref->milestones);
     if (rc < 0)
-        return rc;
-    if (ref->nmilestones == 0)
-        return ref_fail(err, errlen, "milestones.csv: no milestones");
+        return rc == -EFBIG ? ref_fail(err, errlen, "milestones.csv: too many rows") : rc;
+    cdof_milestone_t *m = &ref->milestones[ref->nmilestones];
+    if (!ref_is_id(f[0]))
+        return ref_bad(c, "id", f[0], "is not an id (lower case letters, digits and _)", err,
+                       errlen);
+    if (ref_index_find(&ref->milestone_index, f[0], ref_milestone_key, ref->milestones) >= 0)
+        return ref_bad(c, "id", f[0], "appears twice", err, errlen);
+    if (!*f[1])
+        return ref_bad(c, "deliverable", f[1], "is empty", err, errlen);
+    m->id = f[0];
+    m->deliverable = f[1];
+    if (cdof_date_parse(f[2], &m->deadline) < 0)
+        return ref_bad(c, "deadline", f[2], "is not a date (YYYY-MM-DD)", err, errlen);
+    long months;
+    if (!ref_parse_long(f[3], 0, 120, &months))
+        return ref_bad(c, "recurrence_months", f[3], "is not a whole number from 0 to 120", err,
+                       errlen);
+    m->recurrence_months = (int)months;
+    if (ref_index_add(&ref->milestone_index, ref->nmilestones, ref_milestone_key, ref->milestones) <
+        0)
+        return -ENOMEM;
+    ref->nmilestones++;
     return 0;
 }
 
 /* Regions go in after England; their populations are summed from areas.csv afterwards. */
-static int ref_load_regions(cdof_ref_t *ref, char *buf, size_t len, char *err, size_t errlen)
+static int ref_region_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char **f, char *err,
+                          size_t errlen)
 {
-    static const char *const names[] = {"code", "name"};
-    cdof_ref_header_t h = {names, 2, {0}, 0};
-    cdof_ref_csv_t c;
-    int rc = ref_csv_open(&c, "regions.csv", buf, len, &h, err, errlen);
-    const char *f[2];
-    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1) {
-        rc = ref_grow((void **)&ref->areas, ref->nareas, sizeof *ref->areas);
-        if (rc < 0)
-            return rc == -EFBIG ? ref_fail(err, errlen, "regions.csv: too many rows") : rc;
-        if (!ref_is_code(f[0]) || strncmp(f[0], "E12", 3) != 0)
-            return ref_bad(&c, "code", f[0], "is not a region code (E12 and six digits)", err,
-                           errlen);
-        if (ref_index_find(&ref->area_index, f[0], ref_area_key, ref->areas) >= 0)
-            return ref_bad(&c, "code", f[0], "appears twice", err, errlen);
-        if (!*f[1])
-            return ref_bad(&c, "name", f[1], "is empty", err, errlen);
-        ref->areas[ref->nareas] =
-            (cdof_area_t){(uint16_t)ref->nareas, f[0], f[1], CDOF_AREA_REGION, NULL, 0};
-        if (ref_index_add(&ref->area_index, ref->nareas, ref_area_key, ref->areas) < 0)
-            return -ENOMEM;
-        ref->nareas++;
-    }
+    int rc = ref_grow((void **)&ref->areas, ref->nareas, sizeof *ref->areas);
     if (rc < 0)
-        return rc;
-    if (ref->nareas == 1)
-        return ref_fail(err, errlen, "regions.csv: no regions");
+        return rc == -EFBIG ? ref_fail(err, errlen, "regions.csv: too many rows") : rc;
+    if (!ref_is_code(f[0]) || strncmp(f[0], "E12", 3) != 0)
+        return ref_bad(c, "code", f[0], "is not a region code (E12 and six digits)", err, errlen);
+    if (ref_index_find(&ref->area_index, f[0], ref_area_key, ref->areas) >= 0)
+        return ref_bad(c, "code", f[0], "appears twice", err, errlen);
+    if (!*f[1])
+        return ref_bad(c, "name", f[1], "is empty", err, errlen);
+    ref->areas[ref->nareas] =
+        (cdof_area_t){(uint16_t)ref->nareas, f[0], f[1], CDOF_AREA_REGION, NULL, 0};
+    if (ref_index_add(&ref->area_index, ref->nareas, ref_area_key, ref->areas) < 0)
+        return -ENOMEM;
+    ref->nareas++;
     return 0;
 }
 
-static int ref_load_areas(cdof_ref_t *ref, char *buf, size_t len, char *err, size_t errlen)
+static int ref_area_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char **f, char *err,
+                        size_t errlen)
 {
-    static const char *const names[] = {"code", "name", "region", "population_2020"};
-    cdof_ref_header_t h = {names, 4, {0}, 0};
-    cdof_ref_csv_t c;
-    size_t nregions = ref->nareas; /* England and the regions so far */
-    int rc = ref_csv_open(&c, "areas.csv", buf, len, &h, err, errlen);
-    const char *f[4];
-    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1) {
-        rc = ref_grow((void **)&ref->areas, ref->nareas, sizeof *ref->areas);
-        if (rc < 0)
-            return rc == -EFBIG ? ref_fail(err, errlen, "areas.csv: too many rows") : rc;
-        if (!ref_is_code(f[0]) || f[0][0] != 'E' || strncmp(f[0], "E12", 3) == 0 ||
-            strncmp(f[0], "E92", 3) == 0)
-            return ref_bad(&c, "code", f[0], "is not an upper-tier local authority code", err,
-                           errlen);
-        if (ref_index_find(&ref->area_index, f[0], ref_area_key, ref->areas) >= 0)
-            return ref_bad(&c, "code", f[0], "appears twice", err, errlen);
-        if (!*f[1])
-            return ref_bad(&c, "name", f[1], "is empty", err, errlen);
-        size_t r = 1;
-        while (r < nregions && strcmp(ref->areas[r].code, f[2]) != 0)
-            r++;
-        if (r == nregions)
-            return ref_bad(&c, "region", f[2], "is not a region in regions.csv", err, errlen);
-        long pop;
-        if (!ref_parse_long(f[3], 1, 100000000, &pop))
-            return ref_bad(&c, "population_2020", f[3], "is not a positive whole number", err,
-                           errlen);
-        ref->areas[ref->nareas] = (cdof_area_t){
-            (uint16_t)ref->nareas, f[0], f[1], CDOF_AREA_UTLA, ref->areas[r].code, (double)pop};
-        ref->areas[r].population += (double)pop;
-        ref->areas[0].population += (double)pop;
-        if (ref_index_add(&ref->area_index, ref->nareas, ref_area_key, ref->areas) < 0)
-            return -ENOMEM;
-        ref->nareas++;
-    }
+    int rc = ref_grow((void **)&ref->areas, ref->nareas, sizeof *ref->areas);
     if (rc < 0)
-        return rc;
-    for (size_t r = 1; r < nregions; r++) {
-        if (ref->areas[r].population == 0)
+        return rc == -EFBIG ? ref_fail(err, errlen, "areas.csv: too many rows") : rc;
+    if (!ref_is_code(f[0]) || f[0][0] != 'E' || strncmp(f[0], "E12", 3) == 0 ||
+        strncmp(f[0], "E92", 3) == 0)
+        return ref_bad(c, "code", f[0], "is not an upper-tier local authority code", err, errlen);
+    if (ref_index_find(&ref->area_index, f[0], ref_area_key, ref->areas) >= 0)
+        return ref_bad(c, "code", f[0], "appears twice", err, errlen);
+    if (!*f[1])
+        return ref_bad(c, "name", f[1], "is empty", err, errlen);
+    size_t r = 1; /* the regions follow England, before any area */
+    while (r < ref->nareas && ref->areas[r].kind == CDOF_AREA_REGION &&
+           strcmp(ref->areas[r].code, f[2]) != 0)
+        r++;
+    if (r == ref->nareas || ref->areas[r].kind != CDOF_AREA_REGION)
+        return ref_bad(c, "region", f[2], "is not a region in regions.csv", err, errlen);
+    long pop;
+    if (!ref_parse_long(f[3], 1, 100000000, &pop))
+        return ref_bad(c, "population_2020", f[3], "is not a positive whole number", err, errlen);
+    ref->areas[ref->nareas] = (cdof_area_t){(uint16_t)ref->nareas, f[0],       f[1], CDOF_AREA_UTLA,
+                                            ref->areas[r].code,    (double)pop};
+    ref->areas[r].population += (double)pop;
+    ref->areas[0].population += (double)pop;
+    if (ref_index_add(&ref->area_index, ref->nareas, ref_area_key, ref->areas) < 0)
+        return -ENOMEM;
+    ref->nareas++;
+    return 0;
+}
+
+typedef int (*ref_row_fn)(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char **f, char *err,
+                          size_t errlen);
+
+#define REF_NCOLS(cols) (sizeof cols / sizeof *cols)
+
+/* The files in load order (regions before the areas that name them), with their columns. */
+static const struct {
+    const char *const *cols;
+    size_t ncols;
+    ref_row_fn row;
+} REF_TABLES[4] = {{METRIC_COLS, REF_NCOLS(METRIC_COLS), ref_metric_row},
+                   {MILESTONE_COLS, REF_NCOLS(MILESTONE_COLS), ref_milestone_row},
+                   {REGION_COLS, REF_NCOLS(REGION_COLS), ref_region_row},
+                   {AREA_COLS, REF_NCOLS(AREA_COLS), ref_area_row}};
+
+/* Reads REF_FILES[which] in dir into the tables, a row at a time; the strings the tables keep
+ * live in ref->bufs[which]. */
+static int ref_load_file(cdof_ref_t *ref, const char *dir, int which, char *err, size_t errlen)
+{
+    cdof_ref_header_t h = {REF_TABLES[which].cols, REF_TABLES[which].ncols, {0}, 0};
+    cdof_ref_csv_t c;
+    const char *f[REF_MAX_FIELDS];
+    int rc = ref_csv_open(&c, dir, REF_FILES[which], &ref->bufs[which], &h, err, errlen);
+    while (rc == 0 && (rc = ref_csv_row(&c, &h, f, err, errlen)) == 1)
+        rc = REF_TABLES[which].row(ref, &c, f, err, errlen);
+    ref_csv_close(&c);
+    return rc;
+}
+
+/* What must hold once REF_FILES[which] is read: rows, and areas in every region. */
+static int ref_check_loaded(const cdof_ref_t *ref, int which, char *err, size_t errlen)
+{
+    if (which == 0 && ref->nmetrics == 0)
+        return ref_fail(err, errlen, "metrics.csv: no metrics");
+    if (which == 1 && ref->nmilestones == 0)
+        return ref_fail(err, errlen, "milestones.csv: no milestones");
+    if (which == 2 && ref->nareas == 1)
+        return ref_fail(err, errlen, "regions.csv: no regions");
+    for (size_t r = 1; which == 3 && r < ref->nareas && ref->areas[r].kind == CDOF_AREA_REGION;
+         r++) {
+        if (ref->areas[r].population == 0) /* a region's population is its areas' sum */
             return ref_fail(err, errlen, "areas.csv: region %s (%s) has no areas",
                             ref->areas[r].code, ref->areas[r].name);
     }
@@ -575,45 +520,31 @@ static int ref_load_areas(cdof_ref_t *ref, char *buf, size_t len, char *err, siz
 
 cdof_ref_t *cdof_ref_load(const char *dir, char *err, size_t errlen)
 {
-    static const char *const files[4] = {"metrics.csv", "milestones.csv", "regions.csv",
-                                         "areas.csv"};
     if (err && errlen)
         err[0] = '\0';
     if (!dir) {
         ref_fail(err, errlen, "no reference directory");
         return NULL;
     }
+    int rc = -ENOMEM;
     cdof_ref_t *ref = calloc(1, sizeof *ref);
-    if (!ref)
-        goto nomem;
-    size_t lens[4];
-    for (int i = 0; i < 4; i++) {
-        int rc = ref_read_file(dir, files[i], &ref->bufs[i], &lens[i], err, errlen);
-        if (rc == -ENOMEM)
-            goto nomem;
-        if (rc < 0)
-            goto fail;
-    }
-    ref->areas = malloc(sizeof *ref->areas);
-    if (!ref->areas)
-        goto nomem;
+    if (!ref || !(ref->areas = malloc(sizeof *ref->areas)))
+        goto fail;
     ref->areas[0] = (cdof_area_t){0, CDOF_ENGLAND_CODE, "England", CDOF_AREA_ENGLAND, NULL, 0};
     ref->nareas = 1;
     if (ref_index_add(&ref->area_index, 0, ref_area_key, ref->areas) < 0)
-        goto nomem;
-    int rc;
-    if ((rc = ref_load_metrics(ref, ref->bufs[0], lens[0], err, errlen)) < 0 ||
-        (rc = ref_load_milestones(ref, ref->bufs[1], lens[1], err, errlen)) < 0 ||
-        (rc = ref_load_regions(ref, ref->bufs[2], lens[2], err, errlen)) < 0 ||
-        (rc = ref_load_areas(ref, ref->bufs[3], lens[3], err, errlen)) < 0) {
-        if (rc == -ENOMEM)
-            goto nomem;
         goto fail;
+    rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        if ((rc = ref_load_file(ref, dir, i, err, errlen)) == 0)
+            rc = ref_check_loaded(ref, i, err, errlen);
     }
+    if (rc < 0)
+        goto fail;
     return ref;
-nomem:
-    ref_fail(err, errlen, "out of memory loading reference data");
 fail:
+    if (rc == -ENOMEM)
+        ref_fail(err, errlen, "out of memory loading reference data");
     cdof_ref_destroy(&ref);
     return NULL;
 }

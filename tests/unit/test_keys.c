@@ -54,8 +54,9 @@ static void test_roles_and_areas(void **state)
     char text[1024];
     snprintf(text, sizeof text,
              "public_key,id,role,partnership,areas\r\n"
-             "# comments and blank lines are skipped\n\n"
-             "%s,gm,partnership,greater_manchester,E08000001; E08000002 E08000003\n"
+             "# comments and blank lines are skipped, commas, \"quotes\" and all\n\n"
+             "  # la-b's \"spare key, see ticket 7\n"
+             "%s,gm,partnership,greater_manchester,\"E08000001; E08000002 E08000003\"\n"
              "%s , E06000009 , partnership\n"
              "%s,ons,national\n"
              "%s,ohid-nw,oversight,,\n",
@@ -130,6 +131,10 @@ static void test_bad_lines(void **state)
         {"%s,w\n", "reg.csv:1: 2 field(s)"},
         {"%s,w,jcdu,,,extra\n", "more than 5 fields"},
         {"%1$s,a,jcdu\n%1$s,b,oversight\n", "is listed twice (ids 'a' and 'b')"},
+        /* A comment's quote must not swallow the keys after it. */
+        {"# old,\"key\n%s,a,jcdu\n%s,b,jcdu\n", "reg.csv:1: field 2: quoted field not closed"},
+        {"# old,\"key\n%s,a,jcdu\n\"\n%s,b,jcdu\n", "reg.csv:1: a quote in this comment runs on"},
+        {"%s,\"a\nb\",jcdu\n", "reg.csv:1: field 'id'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[1024];
@@ -141,7 +146,7 @@ static void test_bad_lines(void **state)
     char err[256];
     assert_int_equal(hub_keys_parse("reg.csv", nul, 3, ref, NULL, 0, &keys, err, sizeof err),
                      CDOF_EINVALID);
-    assert_non_null(strstr(err, "reg.csv:1: a NUL byte"));
+    assert_non_null(strstr(err, "reg.csv:1: field 1: NUL byte"));
 }
 
 static bool has_area(const cdof_scope_t *scope, const char *code)

@@ -336,12 +336,12 @@ static void test_bad_metrics(void **state)
     expect_load_error("metrics.csv", "reduce_crime,headline,count,1,low_good,police,national",
                       "reduce_crime,headline,count,1,low_good,police", false,
                       "metrics.csv:4: expected 11 fields, found 10", true);
-    expect_load_error("metrics.csv", "Number of neighbourhood crimes",
-                      "\"Number of neighbourhood crimes", false,
-                      "metrics.csv:5: quoted field is not closed", true);
+    expect_load_error(
+        "metrics.csv", "Number of neighbourhood crimes", "\"Number of neighbourhood crimes", false,
+        "metrics.csv:5: field 2: quoted field not closed before the end of the file", true);
     expect_load_error("metrics.csv", "Number of neighbourhood crimes",
                       "\"Number of neighbourhood\" crimes", false,
-                      "metrics.csv:5: text after a closing quote", true);
+                      "metrics.csv:5: field 2: text after the closing quote", true);
     tmpref_t t;
     tmpref_make(&t, NULL, NULL, NULL, false);
     char path[512], err[256];
