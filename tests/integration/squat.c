@@ -1,15 +1,13 @@
 /* squat: a registered client that claims another agent's ingest connection by routing id, for
- * integration_routing_squat (deploy/SECURITY.md).
- *
+ * integration_routing_squat (deploy/SECURITY.md). Usage:
  *   squat ENDPOINT KEY SERVER_PUB ROUTING_ID SECONDS
- *
- * For SECONDS, connects a DEALER with the CURVE key KEY (the hub's public key in SERVER_PUB) and
- * ZMQ_ROUTING_ID set to ROUTING_ID, listens a quarter of a second, and connects afresh, again
- * and again: with ZMQ_ROUTER_HANDOVER each new connection would take the name over from its
- * owner. It sends nothing, so the hub owes it nothing. Prints
- *   handshakes N received M
- * (CURVE handshakes the hub accepted, messages the hub sent it) and exits 0, or 1 with a reason on
- * stderr. */
+ * For SECONDS, or until SIGTERM, connects a DEALER with the CURVE key KEY (the hub's public key in
+ * SERVER_PUB) and ZMQ_ROUTING_ID set to ROUTING_ID, listens a quarter of a second, and connects
+ * afresh, again and again: with ZMQ_ROUTER_HANDOVER each new connection would take the name over
+ * from its owner. It sends nothing, so the hub owes it nothing. Prints "handshake N" as the hub
+ * accepts each CURVE handshake, then "handshakes N received M" (M: messages the hub sent it), and
+ * exits 0, or 1 with a reason on stderr. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +17,14 @@
 #include "cdof_curve.h"
 
 #define LISTEN_MS 250
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
 
 /* One connection: LISTEN_MS on ep under rid; adds to *handshakes and *received. */
 static int squat_once(void *zctx, const cdof_curve_t *curve, const char *ep, const char *rid, int n,
@@ -38,10 +44,10 @@ static int squat_once(void *zctx, const cdof_curve_t *curve, const char *ep, con
         goto out;
     }
     int64_t until = cdof_clock_mono_ms() + LISTEN_MS;
-    for (int64_t now; (now = cdof_clock_mono_ms()) < until;) {
+    for (int64_t now; !stop && (now = cdof_clock_mono_ms()) < until;) {
         zmq_pollitem_t items[] = {{s, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, (long)(until - now)) < 0)
-            break;
+            break; /* EINTR: SIGTERM */
         zmq_msg_t m;
         zmq_msg_init(&m);
         if ((items[0].revents & ZMQ_POLLIN) && zmq_msg_recv(&m, s, ZMQ_DONTWAIT) >= 0)
@@ -50,7 +56,8 @@ static int squat_once(void *zctx, const cdof_curve_t *curve, const char *ep, con
         if ((items[1].revents & ZMQ_POLLIN) && zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
             while (zmq_msg_more(&m))
                 zmq_msg_recv(&m, mon, 0);
-            (*handshakes)++;
+            printf("handshake %ld\n", ++*handshakes);
+            fflush(stdout);
         }
         zmq_msg_close(&m);
     }
@@ -77,11 +84,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "squat: %s\n", err);
         return 1;
     }
+    struct sigaction sa = {.sa_handler = on_term};
+    sigaction(SIGTERM, &sa, NULL);
     void *zctx = zmq_ctx_new();
     long handshakes = 0, received = 0;
     int rc = 0;
     int64_t until = cdof_clock_mono_ms() + 1000 * (int64_t)atoi(argv[5]);
-    for (int n = 0; rc == 0 && cdof_clock_mono_ms() < until; n++)
+    for (int n = 0; rc == 0 && !stop && cdof_clock_mono_ms() < until; n++)
         rc = squat_once(zctx, curve, argv[1], argv[4], n, &handshakes, &received);
     zmq_ctx_term(zctx);
     cdof_curve_destroy(&curve);

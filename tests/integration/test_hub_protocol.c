@@ -26,7 +26,7 @@
 
 static const char *hub_path, *ref_dir;
 static char dir[256], ingest_ep[320], query_ep[320];
-static pid_t hub_pid;
+static pid_t hub_pid, frozen_pid; /* frozen_pid: test_silent_name_freed's old agent */
 static void *zctx;
 static void *sockets[32]; /* closed in teardown too, so a failed assertion cannot hang it */
 static size_t nsockets;
@@ -301,6 +301,10 @@ static int stop_hub(void **state)
 {
     (void)state;
     int status = -1;
+    if (frozen_pid > 0) {
+        kill(frozen_pid, SIGKILL);
+        waitpid(frozen_pid, NULL, 0);
+    }
     if (hub_pid > 0) {
         kill(hub_pid, SIGTERM);
         for (int i = 0; i < 100 && waitpid(hub_pid, &status, WNOHANG) == 0; i++)
@@ -712,6 +716,49 @@ static void test_named_connections(void **state)
                            "does not match this connection's identity"));
 }
 
+/* An older agent's named connection that goes silent (its host frozen, a cut link) is ended by
+ * the hub's ZMTP heartbeats, so the agent, reconnecting under its name as it does after three
+ * silent intervals, is served again: without ZMQ_ROUTER_HANDOVER nothing else frees the name. */
+static void test_silent_name_freed(void **state)
+{
+    (void)state;
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    frozen_pid = fork();
+    assert_true(frozen_pid >= 0);
+    if (frozen_pid == 0) {
+        /* The old agent, on a context of its own (none crosses a fork): served once, then
+         * SIGSTOPped by the parent. Should it fail here, the parent reads nothing. */
+        zctx = zmq_ctx_new();
+        void *old = dealer_with("la-hb", ingest_ep, &keys[K_HB]);
+        send_heartbeat(old, "la-hb", 0, 0, 0);
+        char served = answered_within(old, WAIT_MS);
+        if (write(ready[1], &served, 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(ready[1]);
+    char served = 0;
+    assert_int_equal(read(ready[0], &served, 1), 1);
+    close(ready[0]);
+    assert_true(served);
+    assert_int_equal(kill(frozen_pid, SIGSTOP), 0);
+    /* Reconnect under the name, a fresh socket each second, for up to 15 s (ZMTP: 2 s + 6 s). */
+    bool again = false;
+    for (int i = 0; i < 15 && !again; i++) {
+        void *a = dealer_with("la-hb", ingest_ep, &keys[K_HB]);
+        send_heartbeat(a, "la-hb", 0, 0, 0);
+        again = answered_within(a, 1000);
+        nsockets--;
+        zmq_close(a);
+    }
+    assert_true(again);
+    kill(frozen_pid, SIGKILL);
+    waitpid(frozen_pid, NULL, 0);
+    frozen_pid = 0;
+}
+
 /* A revoked reader loses the alert stream it is subscribed to: PUB cannot refuse it per
  * message, so the hub ends every subscription and the reconnect meets the new registry. */
 static void test_revoked_subscriber(void **state)
@@ -750,6 +797,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sequence_rules),    cmocka_unit_test(test_heartbeats_recorded),
         cmocka_unit_test(test_health_counts),     cmocka_unit_test(test_authorisation),
         cmocka_unit_test(test_hostile_input),     cmocka_unit_test(test_unknown_and_revoked),
-        cmocka_unit_test(test_named_connections), cmocka_unit_test(test_revoked_subscriber)};
+        cmocka_unit_test(test_named_connections), cmocka_unit_test(test_silent_name_freed),
+        cmocka_unit_test(test_revoked_subscriber)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }
