@@ -37,10 +37,11 @@ struct agent_sender {
     void *zctx, *sock;
     uv_poll_t *poll; /* per socket; freed in its close callback */
     uv_timer_t tick;
-    bool tick_init, closed;
+    uv_timer_t settle_timer; /* one-shot: records acks settle_delay_ms after the first */
+    bool tick_init, closed, settle_armed;
     agent_outbox_t *ob;
     char *endpoint, *agent_id;
-    long window, hb_ms, ack_timeout_ms, retain_ms;
+    long window, hb_ms, ack_timeout_ms, retain_ms, settle_delay_ms;
     const cdof_curve_t *curve; /* borrowed: keys for every socket this sender opens */
 
     bool ready;      /* the hub answered since the socket opened */
@@ -72,6 +73,7 @@ struct agent_sender {
     uint64_t rng;
     agent_settle_t settle[SETTLE_MAX];
     size_t n_settle; /* acknowledgements received, not yet recorded */
+    uint64_t acks_recorded, settle_commits;
     uint8_t buf[CDOF_WIRE_MAX_MESSAGE];
 };
 
@@ -158,6 +160,8 @@ static void fl_clear(agent_sender_t *s)
 
 /* --- helpers ------------------------------------------------------------------------------- */
 
+static void flush_settle(agent_sender_t *s);
+
 static uint64_t rng_next(agent_sender_t *s)
 {
     /* xorshift64: jitter only, nothing secret. */
@@ -199,6 +203,9 @@ static int send_frame(agent_sender_t *s, const void *data, size_t len)
 
 static int send_heartbeat(agent_sender_t *s)
 {
+    /* The depth reported leaves out what the hub has acknowledged: record that first (once a
+     * heartbeat interval, cheap). */
+    flush_settle(s);
     agent_outbox_stats_t st;
     memset(&st, 0, sizeof st);
     (void)agent_outbox_stats(s->ob, &st);
@@ -423,21 +430,57 @@ static void on_resend_from(agent_sender_t *s, uint64_t from)
     s->next_send = from;
 }
 
-/* Records the acknowledgements gathered so far in one write transaction: one fsync for all the
- * acks a pump pass drained rather than one per ack. */
+/* Records the acknowledgements gathered so far in one write transaction. The hub committed
+ * what it acknowledged, so the record may wait (up to settle_delay_ms or SETTLE_MAX entries): one
+ * fsync for many ack messages rather than one each. A crash before the record only makes the
+ * agent send those entries again, and the hub answers DUPLICATE. The window was freed when the
+ * acks arrived. */
 static void flush_settle(agent_sender_t *s)
 {
+    if (s->settle_armed) {
+        uv_timer_stop(&s->settle_timer);
+        s->settle_armed = false;
+    }
     if (!s->n_settle)
         return;
     int rc = agent_outbox_settle(s->ob, s->settle, s->n_settle, cdof_clock_now_ms());
     if (rc < 0) {
-        /* Left in the outbox and in flight: they go again and come back as duplicates. */
-        cdof_log_error("recording %zu acknowledgements: %s", s->n_settle, cdof_strerror(rc));
-    } else {
+        /* Still in the outbox but no longer in flight: send them again; the hub answers
+         * DUPLICATE (or REJECTED again) and the next record may succeed. */
+        uint64_t low = UINT64_MAX;
         for (size_t i = 0; i < s->n_settle; i++)
-            fl_remove(s, s->settle[i].seq);
+            low = s->settle[i].seq < low ? s->settle[i].seq : low;
+        cdof_log_error("recording %zu acknowledgements: %s (sending again from seq %llu)",
+                       s->n_settle, cdof_strerror(rc), (unsigned long long)low);
+        if (low < s->next_send) {
+            fl_remove_from(s, low);
+            s->next_send = low;
+        }
+    } else {
+        s->settle_commits++;
+        s->acks_recorded += s->n_settle;
     }
     s->n_settle = 0;
+}
+
+static void on_settle_timer(uv_timer_t *t)
+{
+    agent_sender_t *s = t->data;
+    s->settle_armed = false;
+    flush_settle(s);
+}
+
+/* Queues one settlement and frees its place in the window at once. */
+static void settle_later(agent_sender_t *s, uint64_t seq, bool rejected, const char *reason)
+{
+    if (s->n_settle == SETTLE_MAX)
+        flush_settle(s);
+    s->settle[s->n_settle++] = (agent_settle_t){seq, rejected, reason};
+    fl_remove(s, seq);
+    if (!s->settle_armed && s->tick_init && !s->closed) {
+        uv_timer_start(&s->settle_timer, on_settle_timer, (uint64_t)s->settle_delay_ms, 0);
+        s->settle_armed = true;
+    }
 }
 
 static void handle_ack(agent_sender_t *s, const void *data, size_t len)
@@ -463,18 +506,16 @@ static void handle_ack(agent_sender_t *s, const void *data, size_t len)
     }
     bool rejected = false;
     for (size_t i = 0; i < ack->n_entries; i++) {
-        if (s->n_settle == SETTLE_MAX)
-            flush_settle(s);
         const Cdof__V1__AckEntry *e = ack->entries[i];
         switch (e->status) {
         case CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED:
         case CDOF__V1__ACK_STATUS__ACK_STATUS_DUPLICATE:
-            s->settle[s->n_settle++] = (agent_settle_t){e->sequence, false, NULL};
+            settle_later(s, e->sequence, false, NULL);
             break;
         case CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED:
             cdof_log_warn("hub rejected seq %llu: %s", (unsigned long long)e->sequence,
                           e->reason && *e->reason ? e->reason : "(no reason given)");
-            s->settle[s->n_settle++] = (agent_settle_t){e->sequence, true, e->reason};
+            settle_later(s, e->sequence, true, e->reason);
             rejected = true;
             break;
         default:
@@ -545,7 +586,6 @@ static void pump(agent_sender_t *s)
             recv_one(s);
             continue;
         }
-        flush_settle(s);
         if (ev & ZMQ_POLLOUT) {
             if (s->hb_pending && send_heartbeat(s) > 0)
                 continue;
@@ -554,7 +594,6 @@ static void pump(agent_sender_t *s)
         }
         break;
     }
-    flush_settle(s);
 }
 
 /* --- socket life --------------------------------------------------------------------------- */
@@ -657,6 +696,7 @@ static void reopen(agent_sender_t *s, int64_t quiet)
                       (unsigned long long)st.depth);
     else
         cdof_log_debug("reconnecting to hub %s", s->endpoint);
+    flush_settle(s);
     close_socket(s);
     char err[256];
     if (open_socket(s, err, sizeof err) < 0) {
@@ -703,6 +743,7 @@ static void on_tick(uv_timer_t *t)
     if (s->draining) {
         pump(s);
         if (s->fl_live == 0 || now >= s->drain_deadline) {
+            flush_settle(s);
             if (s->fl_live)
                 cdof_log_warn("stopping with %zu envelopes unacknowledged (they stay in the "
                               "outbox)",
@@ -770,6 +811,8 @@ int agent_sender_new(uv_loop_t *loop, void *zctx, agent_outbox_t *ob,
     s->hb_ms = opts->heartbeat_ms;
     s->ack_timeout_ms = opts->ack_timeout_ms;
     s->retain_ms = opts->retain_ms;
+    s->settle_delay_ms =
+        opts->settle_delay_ms > 0 ? opts->settle_delay_ms : AGENT_SENDER_SETTLE_DELAY_MS;
     s->rtt_ms = RTT_INITIAL_MS;
     s->rng = (uint64_t)cdof_clock_now_ms() * 6364136223846793005ull ^ (uint64_t)getpid();
     if (!s->rng)
@@ -791,8 +834,15 @@ int agent_sender_start(agent_sender_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "timer: %s", uv_strerror(rc));
         return rc;
     }
+    rc = uv_timer_init(s->loop, &s->settle_timer);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&s->tick, NULL);
+        snprintf(err, errlen, "timer: %s", uv_strerror(rc));
+        return rc;
+    }
     s->tick_init = true;
     s->tick.data = s;
+    s->settle_timer.data = s;
     if (open_socket(s, err, errlen) < 0)
         return -EIO;
     long t = tick_ms(s->hb_ms);
@@ -826,18 +876,31 @@ void agent_sender_drain(agent_sender_t *s, long timeout_ms, void (*done)(void *a
     s->drain_deadline = cdof_clock_mono_ms() + timeout_ms;
     s->drain_done = done;
     s->drain_arg = arg;
-    if (!s->ready || s->fl_live == 0 || s->closed)
+    if (!s->ready || s->fl_live == 0 || s->closed) {
+        flush_settle(s);
         finish_drain(s);
+    }
 }
 
 void agent_sender_close(agent_sender_t *s)
 {
     if (!s || s->closed)
         return;
+    flush_settle(s); /* the outbox is still open: the caller closes it after the sender */
     s->closed = true;
     close_socket(s);
-    if (s->tick_init)
+    if (s->tick_init) {
         uv_close((uv_handle_t *)&s->tick, NULL);
+        uv_close((uv_handle_t *)&s->settle_timer, NULL);
+    }
+}
+
+void agent_sender_stats(const agent_sender_t *s, agent_sender_stats_t *st)
+{
+    st->in_flight = s->fl_live;
+    st->unrecorded = s->n_settle;
+    st->acks_recorded = s->acks_recorded;
+    st->settle_commits = s->settle_commits;
 }
 
 void agent_sender_destroy(agent_sender_t **sp)
