@@ -20,6 +20,7 @@
 #define SOCKET_HWM        10000
 #define RECONNECT_IVL_MAX 2000 /* ms: ZeroMQ's own reconnect back-off under our socket */
 #define SETTLE_MAX        CDOF_WIRE_MAX_ACKS
+#define REFILL_PARTS      4 /* a backlog is sent once a quarter of the window is free */
 #define CONTACT_SAVE_MS   30000
 #define STALE_SLACK_MS    50 /* added to twice the round trip when judging resend requests */
 #define RTT_INITIAL_MS    100
@@ -272,7 +273,14 @@ static size_t send_more(agent_sender_t *s)
     if (!s->ready || s->draining || s->closed || s->next_send > s->written_high ||
         s->fl_live >= (size_t)s->window)
         return 0;
-    send_ctx_t c = {s, 0, (size_t)s->window - s->fl_live, 0, false, false};
+    /* Each pass costs a read transaction and a scan of the outbox. With more waiting than the
+     * window has room for, refill it in steps of a quarter rather than a few entries per ack
+     * message; what fits is sent at once. */
+    size_t room = (size_t)s->window - s->fl_live;
+    size_t step = (size_t)s->window / REFILL_PARTS;
+    if (room < step && s->written_high + 1 - s->next_send > room)
+        return 0;
+    send_ctx_t c = {s, 0, room, 0, false, false};
     int rc = agent_outbox_each_from(s->ob, s->next_send, send_visit, &c);
     if (rc < 0 && rc != -EAGAIN)
         cdof_log_error("reading the outbox: %s", cdof_strerror(rc));

@@ -28,7 +28,9 @@ typedef struct {
     uint64_t high;       /* committed high-water mark */
     uint64_t reject_seq; /* answered REJECTED (0: none) */
     bool paced;          /* one ack per timer tick rather than as each envelope arrives */
-    bool hold;           /* keep the acks queued until cleared */
+    bool hold;           /* keep the acks queued until cleared ... */
+    size_t release;      /* ... but for this many */
+    size_t received;     /* envelopes taken in sequence */
     uint64_t queue[MAX_QUEUE];
     size_t queued, acks_sent;
     uint8_t id[256];
@@ -94,13 +96,16 @@ static void hub_poll(hub_t *h)
         } else if (env->sequence == h->high + 1 && h->queued < MAX_QUEUE) {
             h->high = env->sequence;
             h->queue[h->queued++] = env->sequence;
+            h->received++;
         }
         cdof__v1__envelope__free_unpacked(env, NULL);
     }
-    if (h->hold)
-        return;
     /* One ack message per envelope, as a hub whose batches each hold one of this agent's. */
     size_t n = h->paced && h->queued ? 1 : h->queued;
+    if (h->hold) {
+        n = h->release < h->queued ? h->release : h->queued;
+        h->release -= n;
+    }
     for (size_t i = 0; i < n; i++)
         hub_send_ack(h, &h->queue[i], 1, false);
     memmove(h->queue, h->queue + n, (h->queued - n) * sizeof h->queue[0]);
@@ -270,6 +275,12 @@ static bool all_in_flight(void *t)
     return sender_stats(f).in_flight == f->filled;
 }
 
+static bool sixteen_at_hub(void *t)
+{
+    fixture_t *f = t;
+    return f->hub.received == 16;
+}
+
 static void on_drained(void *arg)
 {
     fixture_t *f = arg;
@@ -352,6 +363,34 @@ static void test_rejection_recorded_with_reason(void **state)
     finish(&f);
 }
 
+static bool three_acks_in(void *t)
+{
+    return sender_stats((fixture_t *)t).unrecorded == 3;
+}
+
+static bool four_acks_in(void *t)
+{
+    return sender_stats((fixture_t *)t).unrecorded == 4;
+}
+
+/* With a backlog, the window is refilled once a quarter of it is free, not an entry at a time
+ * (each refill reads the outbox): 3 acks of a window of 16 send nothing, the 4th sends 4. */
+static void test_backlog_refills_by_quarters(void **state)
+{
+    fixture_t f = {0};
+    f.hub.hold = true;
+    start(&f, 100, 16, 3600 * 1000);
+    run_until(&f, sixteen_at_hub);
+    assert_int_equal(sender_stats(&f).in_flight, 16);
+    f.hub.release = 3;
+    run_until(&f, three_acks_in);
+    assert_int_equal(sender_stats(&f).in_flight, 13);
+    f.hub.release = 1;
+    run_until(&f, four_acks_in);
+    assert_int_equal(sender_stats(&f).in_flight, 16);
+    finish(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_close_records_waiting_acks),
         cmocka_unit_test(test_drain_records_acks),
         cmocka_unit_test(test_rejection_recorded_with_reason),
+        cmocka_unit_test(test_backlog_refills_by_quarters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
