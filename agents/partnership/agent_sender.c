@@ -120,6 +120,8 @@ static void fl_kill(agent_sender_t *s, size_t i)
 /* Binary search; returns the index or SIZE_MAX. */
 static size_t fl_find(agent_sender_t *s, uint64_t seq)
 {
+    if (s->fl_head < s->fl_tail && s->fl[s->fl_head].seq == seq)
+        return s->fl_head; /* acks come in sequence: most are for the head */
     size_t lo = s->fl_head, hi = s->fl_tail;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

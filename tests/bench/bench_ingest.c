@@ -161,7 +161,8 @@ static void on_check(uv_timer_t *t)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_ingest --hub EP --dir DIR [--refdir DIR] [--agents N] "
-                    "[--updates N] [--window W] [--ack-timeout-ms MS] [--hub-pid PID]\n");
+                    "[--updates N] [--window W] [--ack-timeout-ms MS] [--settle-delay-ms MS] "
+                    "[--hub-pid PID]\n");
 }
 
 int main(int argc, char **argv)
@@ -175,6 +176,7 @@ int main(int argc, char **argv)
      * window (seen: 665k duplicates for 1M updates). Real agents rarely all have a backlog at
      * once; the figure is the hub's, so give acknowledgements the time the queue needs. */
     long ack_timeout_ms = 30000;
+    long settle_delay_ms = 0; /* the sender's default */
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--hub"))
             hub = argv[i + 1];
@@ -188,6 +190,8 @@ int main(int argc, char **argv)
             total = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--ack-timeout-ms"))
             ack_timeout_ms = strtol(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--settle-delay-ms"))
+            settle_delay_ms = strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--window"))
             window = strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--hub-pid"))
@@ -195,7 +199,8 @@ int main(int argc, char **argv)
         else
             return usage(), 2;
     }
-    if (!hub || !dir || r.nagents == 0 || total < r.nagents || window <= 0 || ack_timeout_ms < 100)
+    if (!hub || !dir || r.nagents == 0 || total < r.nagents || window <= 0 ||
+        ack_timeout_ms < 100 || settle_delay_ms < 0)
         return usage(), 2;
     /* Errors only: every outbox is full before the clock starts, so the senders' backlog warnings
      * (the hub is behind) are expected here. */
@@ -245,7 +250,8 @@ int main(int argc, char **argv)
                                   .window = window,
                                   .heartbeat_ms = 1000,
                                   .ack_timeout_ms = ack_timeout_ms,
-                                  .retain_ms = 3600 * 1000};
+                                  .retain_ms = 3600 * 1000,
+                                  .settle_delay_ms = settle_delay_ms};
         if (agent_sender_new(&loop, zctx, a->ob, &so, &a->sender, err, sizeof err) < 0) {
             fprintf(stderr, "bench_ingest: %s\n", err);
             goto out;
