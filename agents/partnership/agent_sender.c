@@ -239,6 +239,8 @@ typedef struct {
     uint64_t want; /* resend: the one sequence wanted; 0 when sending new entries */
     size_t budget, sent;
     bool blocked, found;
+    int64_t sent_ms;  /* wall clock for the envelopes: read once a pass, not once an entry */
+    int64_t deadline; /* monotonic: when entries sent in this pass are due again */
 } send_ctx_t;
 
 static int send_visit(void *ctx, uint64_t seq, const uint8_t *value, size_t len)
@@ -248,7 +250,7 @@ static int send_visit(void *ctx, uint64_t seq, const uint8_t *value, size_t len)
     if (c->want && seq != c->want)
         return 1; /* settled meanwhile */
     c->found = true;
-    long n = agent_outbox_wire(value, len, s->agent_id, cdof_clock_now_ms(), s->buf, sizeof s->buf);
+    long n = agent_outbox_wire(value, len, s->agent_id, c->sent_ms, s->buf, sizeof s->buf);
     if (n < 0) {
         cdof_log_error("outbox entry %llu cannot be sent: %s", (unsigned long long)seq,
                        cdof_strerror((int)n));
@@ -262,8 +264,7 @@ static int send_visit(void *ctx, uint64_t seq, const uint8_t *value, size_t len)
     c->sent++;
     if (c->want)
         return 1;
-    int64_t now = cdof_clock_mono_ms();
-    if (fl_push(s, seq, now + backoff_ms(s, 1)) < 0)
+    if (fl_push(s, seq, c->deadline) < 0)
         return -ENOMEM;
     s->next_send = seq + 1;
     return --c->budget ? 0 : 1;
@@ -282,7 +283,10 @@ static size_t send_more(agent_sender_t *s)
     size_t step = (size_t)s->window / REFILL_PARTS;
     if (room < step && s->written_high + 1 - s->next_send > room)
         return 0;
-    send_ctx_t c = {s, 0, room, 0, false, false};
+    send_ctx_t c = {.s = s,
+                    .budget = room,
+                    .sent_ms = cdof_clock_now_ms(),
+                    .deadline = cdof_clock_mono_ms() + backoff_ms(s, 1)};
     int rc = agent_outbox_each_from(s->ob, s->next_send, send_visit, &c);
     if (rc < 0 && rc != -EAGAIN)
         cdof_log_error("reading the outbox: %s", cdof_strerror(rc));
@@ -297,7 +301,7 @@ static void resend_due(agent_sender_t *s, int64_t now)
         flight_t *f = &s->fl[i];
         if (!f->live || f->deadline > now)
             continue;
-        send_ctx_t c = {s, f->seq, 1, 0, false, false};
+        send_ctx_t c = {.s = s, .want = f->seq, .budget = 1, .sent_ms = cdof_clock_now_ms()};
         (void)agent_outbox_each_from(s->ob, f->seq, send_visit, &c);
         if (!c.found) {
             fl_kill(s, i); /* settled by other means */
