@@ -6,7 +6,9 @@
  * so the sender records acknowledgements in the outbox in groups, at most
  * AGENT_SENDER_SETTLE_DELAY_MS after they arrive (sooner when many wait, before a heartbeat, a
  * resend, a rejection, the end of a drain and close): one fsync for many ack messages. An agent
- * that crashes in between sends those entries again and the hub answers DUPLICATE. */
+ * that crashes in between sends those entries again and the hub answers DUPLICATE. With more
+ * waiting than the window has room for, the sender refills the window a quarter at a time: each
+ * refill reads the outbox in one read transaction. */
 #ifndef AGENT_SENDER_H
 #define AGENT_SENDER_H
 

@@ -19,6 +19,7 @@
 #include "agent_outbox.h"
 #include "agent_sender.h"
 #include "cdof.pb-c.h"
+#include "cdof_clock.h"
 
 #define DEADLINE_MS 20000 /* a test that has not finished by then fails */
 #define MAX_QUEUE   512
@@ -139,7 +140,7 @@ static void fill(fixture_t *f, uint64_t n)
         Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
         env.body_case = CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE;
         env.metric_update = &mu;
-        assert_int_equal(agent_outbox_batch_add(b, &env, 1000), 0);
+        assert_int_equal(agent_outbox_batch_add(b, &env, cdof_clock_now_ms()), 0);
     }
     agent_file_info_t info = {.rows = (uint32_t)n, .good = (uint32_t)n};
     snprintf(info.name, sizeof info.name, "test.csv");
