@@ -20,6 +20,7 @@
 #define SOCKET_HWM        10000
 #define RECONNECT_IVL_MAX 2000 /* ms: ZeroMQ's own reconnect back-off under our socket */
 #define SETTLE_MAX        CDOF_WIRE_MAX_ACKS
+#define REFILL_PARTS      4 /* a backlog is sent once a quarter of the window is free */
 #define CONTACT_SAVE_MS   30000
 #define STALE_SLACK_MS    50 /* added to twice the round trip when judging resend requests */
 #define RTT_INITIAL_MS    100
@@ -37,10 +38,11 @@ struct agent_sender {
     void *zctx, *sock;
     uv_poll_t *poll; /* per socket; freed in its close callback */
     uv_timer_t tick;
-    bool tick_init, closed;
+    uv_timer_t settle_timer; /* one-shot: records acks settle_delay_ms after the first */
+    bool tick_init, closed, settle_armed;
     agent_outbox_t *ob;
     char *endpoint, *agent_id;
-    long window, hb_ms, ack_timeout_ms, retain_ms;
+    long window, hb_ms, ack_timeout_ms, retain_ms, settle_delay_ms;
     const cdof_curve_t *curve; /* borrowed: keys for every socket this sender opens */
 
     bool ready;      /* the hub answered since the socket opened */
@@ -72,6 +74,7 @@ struct agent_sender {
     uint64_t rng;
     agent_settle_t settle[SETTLE_MAX];
     size_t n_settle; /* acknowledgements received, not yet recorded */
+    uint64_t acks_recorded, settle_commits;
     uint8_t buf[CDOF_WIRE_MAX_MESSAGE];
 };
 
@@ -117,6 +120,8 @@ static void fl_kill(agent_sender_t *s, size_t i)
 /* Binary search; returns the index or SIZE_MAX. */
 static size_t fl_find(agent_sender_t *s, uint64_t seq)
 {
+    if (s->fl_head < s->fl_tail && s->fl[s->fl_head].seq == seq)
+        return s->fl_head; /* acks come in sequence: most are for the head */
     size_t lo = s->fl_head, hi = s->fl_tail;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -157,6 +162,8 @@ static void fl_clear(agent_sender_t *s)
 }
 
 /* --- helpers ------------------------------------------------------------------------------- */
+
+static void flush_settle(agent_sender_t *s);
 
 static uint64_t rng_next(agent_sender_t *s)
 {
@@ -199,6 +206,9 @@ static int send_frame(agent_sender_t *s, const void *data, size_t len)
 
 static int send_heartbeat(agent_sender_t *s)
 {
+    /* The depth reported leaves out what the hub has acknowledged: record that first (once a
+     * heartbeat interval, cheap). */
+    flush_settle(s);
     agent_outbox_stats_t st;
     memset(&st, 0, sizeof st);
     (void)agent_outbox_stats(s->ob, &st);
@@ -229,6 +239,8 @@ typedef struct {
     uint64_t want; /* resend: the one sequence wanted; 0 when sending new entries */
     size_t budget, sent;
     bool blocked, found;
+    int64_t sent_ms;  /* wall clock for the envelopes: read once a pass, not once an entry */
+    int64_t deadline; /* monotonic: when entries sent in this pass are due again */
 } send_ctx_t;
 
 static int send_visit(void *ctx, uint64_t seq, const uint8_t *value, size_t len)
@@ -238,7 +250,7 @@ static int send_visit(void *ctx, uint64_t seq, const uint8_t *value, size_t len)
     if (c->want && seq != c->want)
         return 1; /* settled meanwhile */
     c->found = true;
-    long n = agent_outbox_wire(value, len, s->agent_id, cdof_clock_now_ms(), s->buf, sizeof s->buf);
+    long n = agent_outbox_wire(value, len, s->agent_id, c->sent_ms, s->buf, sizeof s->buf);
     if (n < 0) {
         cdof_log_error("outbox entry %llu cannot be sent: %s", (unsigned long long)seq,
                        cdof_strerror((int)n));
@@ -252,8 +264,7 @@ static int send_visit(void *ctx, uint64_t seq, const uint8_t *value, size_t len)
     c->sent++;
     if (c->want)
         return 1;
-    int64_t now = cdof_clock_mono_ms();
-    if (fl_push(s, seq, now + backoff_ms(s, 1)) < 0)
+    if (fl_push(s, seq, c->deadline) < 0)
         return -ENOMEM;
     s->next_send = seq + 1;
     return --c->budget ? 0 : 1;
@@ -265,7 +276,17 @@ static size_t send_more(agent_sender_t *s)
     if (!s->ready || s->draining || s->closed || s->next_send > s->written_high ||
         s->fl_live >= (size_t)s->window)
         return 0;
-    send_ctx_t c = {s, 0, (size_t)s->window - s->fl_live, 0, false, false};
+    /* Each pass costs a read transaction and a scan of the outbox. With more waiting than the
+     * window has room for, refill it in steps of a quarter rather than a few entries per ack
+     * message; what fits is sent at once. */
+    size_t room = (size_t)s->window - s->fl_live;
+    size_t step = (size_t)s->window / REFILL_PARTS;
+    if (room < step && s->written_high + 1 - s->next_send > room)
+        return 0;
+    send_ctx_t c = {.s = s,
+                    .budget = room,
+                    .sent_ms = cdof_clock_now_ms(),
+                    .deadline = cdof_clock_mono_ms() + backoff_ms(s, 1)};
     int rc = agent_outbox_each_from(s->ob, s->next_send, send_visit, &c);
     if (rc < 0 && rc != -EAGAIN)
         cdof_log_error("reading the outbox: %s", cdof_strerror(rc));
@@ -280,7 +301,7 @@ static void resend_due(agent_sender_t *s, int64_t now)
         flight_t *f = &s->fl[i];
         if (!f->live || f->deadline > now)
             continue;
-        send_ctx_t c = {s, f->seq, 1, 0, false, false};
+        send_ctx_t c = {.s = s, .want = f->seq, .budget = 1, .sent_ms = cdof_clock_now_ms()};
         (void)agent_outbox_each_from(s->ob, f->seq, send_visit, &c);
         if (!c.found) {
             fl_kill(s, i); /* settled by other means */
@@ -423,21 +444,57 @@ static void on_resend_from(agent_sender_t *s, uint64_t from)
     s->next_send = from;
 }
 
-/* Records the acknowledgements gathered so far in one write transaction: one fsync for all the
- * acks a pump pass drained rather than one per ack. */
+/* Records the acknowledgements gathered so far in one write transaction. The hub committed
+ * what it acknowledged, so the record may wait (up to settle_delay_ms or SETTLE_MAX entries): one
+ * fsync for many ack messages rather than one each. A crash before the record only makes the
+ * agent send those entries again, and the hub answers DUPLICATE. The window was freed when the
+ * acks arrived. */
 static void flush_settle(agent_sender_t *s)
 {
+    if (s->settle_armed) {
+        uv_timer_stop(&s->settle_timer);
+        s->settle_armed = false;
+    }
     if (!s->n_settle)
         return;
     int rc = agent_outbox_settle(s->ob, s->settle, s->n_settle, cdof_clock_now_ms());
     if (rc < 0) {
-        /* Left in the outbox and in flight: they go again and come back as duplicates. */
-        cdof_log_error("recording %zu acknowledgements: %s", s->n_settle, cdof_strerror(rc));
-    } else {
+        /* Still in the outbox but no longer in flight: send them again; the hub answers
+         * DUPLICATE (or REJECTED again) and the next record may succeed. */
+        uint64_t low = UINT64_MAX;
         for (size_t i = 0; i < s->n_settle; i++)
-            fl_remove(s, s->settle[i].seq);
+            low = s->settle[i].seq < low ? s->settle[i].seq : low;
+        cdof_log_error("recording %zu acknowledgements: %s (sending again from seq %llu)",
+                       s->n_settle, cdof_strerror(rc), (unsigned long long)low);
+        if (low < s->next_send) {
+            fl_remove_from(s, low);
+            s->next_send = low;
+        }
+    } else {
+        s->settle_commits++;
+        s->acks_recorded += s->n_settle;
     }
     s->n_settle = 0;
+}
+
+static void on_settle_timer(uv_timer_t *t)
+{
+    agent_sender_t *s = t->data;
+    s->settle_armed = false;
+    flush_settle(s);
+}
+
+/* Queues one settlement and frees its place in the window at once. */
+static void settle_later(agent_sender_t *s, uint64_t seq, bool rejected, const char *reason)
+{
+    if (s->n_settle == SETTLE_MAX)
+        flush_settle(s);
+    s->settle[s->n_settle++] = (agent_settle_t){seq, rejected, reason};
+    fl_remove(s, seq);
+    if (!s->settle_armed && s->tick_init && !s->closed) {
+        uv_timer_start(&s->settle_timer, on_settle_timer, (uint64_t)s->settle_delay_ms, 0);
+        s->settle_armed = true;
+    }
 }
 
 static void handle_ack(agent_sender_t *s, const void *data, size_t len)
@@ -463,18 +520,16 @@ static void handle_ack(agent_sender_t *s, const void *data, size_t len)
     }
     bool rejected = false;
     for (size_t i = 0; i < ack->n_entries; i++) {
-        if (s->n_settle == SETTLE_MAX)
-            flush_settle(s);
         const Cdof__V1__AckEntry *e = ack->entries[i];
         switch (e->status) {
         case CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED:
         case CDOF__V1__ACK_STATUS__ACK_STATUS_DUPLICATE:
-            s->settle[s->n_settle++] = (agent_settle_t){e->sequence, false, NULL};
+            settle_later(s, e->sequence, false, NULL);
             break;
         case CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED:
             cdof_log_warn("hub rejected seq %llu: %s", (unsigned long long)e->sequence,
                           e->reason && *e->reason ? e->reason : "(no reason given)");
-            s->settle[s->n_settle++] = (agent_settle_t){e->sequence, true, e->reason};
+            settle_later(s, e->sequence, true, e->reason);
             rejected = true;
             break;
         default:
@@ -545,7 +600,6 @@ static void pump(agent_sender_t *s)
             recv_one(s);
             continue;
         }
-        flush_settle(s);
         if (ev & ZMQ_POLLOUT) {
             if (s->hb_pending && send_heartbeat(s) > 0)
                 continue;
@@ -554,7 +608,6 @@ static void pump(agent_sender_t *s)
         }
         break;
     }
-    flush_settle(s);
 }
 
 /* --- socket life --------------------------------------------------------------------------- */
@@ -659,6 +712,7 @@ static void reopen(agent_sender_t *s, int64_t quiet)
                       (unsigned long long)st.depth);
     else
         cdof_log_debug("reconnecting to hub %s", s->endpoint);
+    flush_settle(s);
     close_socket(s);
     char err[256];
     if (open_socket(s, err, sizeof err) < 0) {
@@ -705,6 +759,7 @@ static void on_tick(uv_timer_t *t)
     if (s->draining) {
         pump(s);
         if (s->fl_live == 0 || now >= s->drain_deadline) {
+            flush_settle(s);
             if (s->fl_live)
                 cdof_log_warn("stopping with %zu envelopes unacknowledged (they stay in the "
                               "outbox)",
@@ -772,6 +827,8 @@ int agent_sender_new(uv_loop_t *loop, void *zctx, agent_outbox_t *ob,
     s->hb_ms = opts->heartbeat_ms;
     s->ack_timeout_ms = opts->ack_timeout_ms;
     s->retain_ms = opts->retain_ms;
+    s->settle_delay_ms =
+        opts->settle_delay_ms > 0 ? opts->settle_delay_ms : AGENT_SENDER_SETTLE_DELAY_MS;
     s->rtt_ms = RTT_INITIAL_MS;
     s->rng = (uint64_t)cdof_clock_now_ms() * 6364136223846793005ull ^ (uint64_t)getpid();
     if (!s->rng)
@@ -793,8 +850,15 @@ int agent_sender_start(agent_sender_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "timer: %s", uv_strerror(rc));
         return rc;
     }
+    rc = uv_timer_init(s->loop, &s->settle_timer);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&s->tick, NULL);
+        snprintf(err, errlen, "timer: %s", uv_strerror(rc));
+        return rc;
+    }
     s->tick_init = true;
     s->tick.data = s;
+    s->settle_timer.data = s;
     if (open_socket(s, err, errlen) < 0)
         return -EIO;
     long t = tick_ms(s->hb_ms);
@@ -828,18 +892,31 @@ void agent_sender_drain(agent_sender_t *s, long timeout_ms, void (*done)(void *a
     s->drain_deadline = cdof_clock_mono_ms() + timeout_ms;
     s->drain_done = done;
     s->drain_arg = arg;
-    if (!s->ready || s->fl_live == 0 || s->closed)
+    if (!s->ready || s->fl_live == 0 || s->closed) {
+        flush_settle(s);
         finish_drain(s);
+    }
 }
 
 void agent_sender_close(agent_sender_t *s)
 {
     if (!s || s->closed)
         return;
+    flush_settle(s); /* the outbox is still open: the caller closes it after the sender */
     s->closed = true;
     close_socket(s);
-    if (s->tick_init)
+    if (s->tick_init) {
         uv_close((uv_handle_t *)&s->tick, NULL);
+        uv_close((uv_handle_t *)&s->settle_timer, NULL);
+    }
+}
+
+void agent_sender_stats(const agent_sender_t *s, agent_sender_stats_t *st)
+{
+    st->in_flight = s->fl_live;
+    st->unrecorded = s->n_settle;
+    st->acks_recorded = s->acks_recorded;
+    st->settle_commits = s->settle_commits;
 }
 
 void agent_sender_destroy(agent_sender_t **sp)
