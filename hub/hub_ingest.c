@@ -51,7 +51,8 @@ typedef struct {
 } slot_t;
 
 /* The batch's envelopes are decoded into chunks that are emptied when the batch is done: one
- * malloc per few hundred envelopes instead of several per envelope, and no free per field. */
+ * malloc per few hundred envelopes instead of several per envelope. Emptying the arena is the
+ * envelopes' free_unpacked: walking each one to free nothing cost 1-2% of the hub's CPU. */
 typedef struct arena_chunk {
     struct arena_chunk *next;
     size_t used, cap;
@@ -98,7 +99,7 @@ static void *arena_alloc(void *ctx, size_t size)
 static void arena_free(void *ctx, void *p)
 {
     (void)ctx;
-    (void)p; /* all at once, in arena_reset */
+    (void)p; /* all at once, in arena_reset; protobuf-c calls this when an unpack fails */
 }
 
 /* Empties the arena, keeping its oldest chunk for the next batch. */
@@ -113,11 +114,6 @@ static void arena_reset(batch_t *b)
         b->arena->used = 0;
 }
 
-static void free_env(batch_t *b, Cdof__V1__Envelope *env)
-{
-    cdof__v1__envelope__free_unpacked(env, &b->alloc);
-}
-
 /* Decodes with bounds. An envelope that fails the bounds but still names an agent and a
  * sequence is kept, marked bad, so that the hub can answer REJECTED with the reason and move
  * the agent's mark; otherwise the agent would resend it for ever and stall behind it. */
@@ -130,25 +126,24 @@ static void decode(batch_t *b, msg_t *m, const void *data, size_t len, char *err
     if (!raw)
         return;
     size_t idlen = raw->agent_id ? strlen(raw->agent_id) : 0;
-    if (idlen == 0 || idlen >= CDOF_POINTS_AGENT_MAX || raw->sequence == 0) {
-        free_env(b, raw);
-        return;
-    }
+    if (idlen == 0 || idlen >= CDOF_POINTS_AGENT_MAX || raw->sequence == 0)
+        return; /* freed with the arena */
     m->env = raw;
     snprintf(m->bad, sizeof m->bad, "%s", err);
 }
 
 /* Packs ack and sends it to the connection rid. ROUTER drops messages to a peer that has gone;
- * the agent resends after reconnecting, so nothing waits here. */
+ * the agent resends after reconnecting, so nothing waits here. Packed straight into the
+ * message ZeroMQ sends: no buffer of our own to allocate and copy from, 150 times a batch. */
 static void send_to(hub_t *hub, const uint8_t *rid, size_t rid_len, const Cdof__V1__Ack *ack)
 {
-    uint8_t *buf;
-    size_t len;
-    if (cdof_wire_pack(&ack->base, &buf, &len) < 0)
+    zmq_msg_t body;
+    if (zmq_msg_init_size(&body, protobuf_c_message_get_packed_size(&ack->base)) != 0)
         return;
-    if (zmq_send(hub->ingest, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-        zmq_send(hub->ingest, buf, len, ZMQ_DONTWAIT);
-    free(buf);
+    protobuf_c_message_pack(&ack->base, zmq_msg_data(&body));
+    if (zmq_send(hub->ingest, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_msg_send(&body, hub->ingest, ZMQ_DONTWAIT) < 0)
+        zmq_msg_close(&body);
 }
 
 static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
@@ -272,27 +267,21 @@ static int read_messages(hub_t *hub, batch_t *b)
             /* Without an agent and a sequence there is nothing to answer; the log says why. */
             cdof_log_warn("ingest: dropped a message of %d frame(s): %s", frames,
                           frames == 1 ? err : "expected exactly one frame, an Envelope");
-            if (m->env)
-                free_env(b, m->env);
             hub->counters.rejected++;
             continue;
         }
         if (!identity_ok(hub, m)) {
-            free_env(b, m->env);
             hub->counters.rejected++;
             continue;
         }
         slot_t *s;
         int rc = slot_of(b, m->env->agent_id, &s);
-        if (rc < 0) {
-            free_env(b, m->env);
+        if (rc < 0)
             return rc;
-        }
         if (++s->taken > HUB_MAX_UNACKED_PER_AGENT) {
             cdof_log_debug("ingest: %s has more than %d envelopes in one batch: dropped seq %llu",
                            m->env->agent_id, HUB_MAX_UNACKED_PER_AGENT,
                            (unsigned long long)m->env->sequence);
-            free_env(b, m->env);
             continue;
         }
         memcpy(s->rid, m->rid, m->rid_len);
@@ -608,9 +597,7 @@ int hub_ingest_batch(hub_t *hub)
     b.alloc = (ProtobufCAllocator){arena_alloc, arena_free, &b};
     int rc = read_messages(hub, &b);
     if (rc < 0 || b.nmsgs == 0) {
-        for (size_t i = 0; i < b.nmsgs; i++)
-            free_env(&b, b.msgs[i].env);
-        arena_reset(&b);
+        arena_reset(&b); /* the envelopes read, with those dropped */
         return rc;
     }
     rc = commit_batch(hub, &b);
@@ -621,8 +608,6 @@ int hub_ingest_batch(hub_t *hub)
         /* Nothing acknowledged: the agents resend and nothing is lost. */
         cdof_log_error("ingest: commit of %zu envelope(s) failed: %s", b.nmsgs, cdof_strerror(rc));
     }
-    for (size_t i = 0; i < b.nmsgs; i++)
-        free_env(&b, b.msgs[i].env);
-    arena_reset(&b);
+    arena_reset(&b); /* every envelope of the batch */
     return rc;
 }
