@@ -23,7 +23,11 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 {
     uint8_t key[256];
     size_t klen = hub_period_key(m, p, key);
-    return cdof_store_put(txn, hub->db_periods, key, klen, "", 0);
+    /* Mostly there already: a read leaves the page clean, where a put would copy it into the
+     * commit. */
+    cdof_bytes_t v;
+    int rc = cdof_store_get(txn, hub->db_periods, key, klen, &v);
+    return rc == CDOF_ENOTFOUND ? cdof_store_put(txn, hub->db_periods, key, klen, "", 0) : rc;
 }
 
 cdof_period_t hub_period_from_key(const uint8_t *k)

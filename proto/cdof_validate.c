@@ -129,24 +129,30 @@ static int check_period(const cdof_metric_t *m, const cdof_period_t *p, char *er
 {
     if (p->kind == CDOF_PERIOD_NONE)
         return validate_fail(err, errlen, "period is missing");
-    char text[CDOF_PERIOD_TEXT_MAX];
-    if (cdof_period_format(p, text, sizeof text) < 0)
+    if (!cdof_period_valid(p))
         return validate_fail(err, errlen,
                              "period (kind %d, days %d to %d) is not a well-formed period",
                              (int)p->kind, (int)p->first_day, (int)p->last_day);
-    if (!cdof_validate_period_fits(m, p->kind))
+    /* The text only for the reasons: formatting it for every update cost the hub more than the
+     * checks themselves. */
+    char text[CDOF_PERIOD_TEXT_MAX];
+    if (!cdof_validate_period_fits(m, p->kind)) {
+        cdof_period_format(p, text, sizeof text); /* cannot fail: p is well-formed */
         return validate_fail(err, errlen, "period '%s' is %s: metric '%s' (%s) takes %s", text,
                              kind_name(p->kind), m->id, freq_name(m->frequency),
                              freq_accepts(m->frequency));
+    }
     if (m->frequency == CDOF_FREQ_POOLED3 && p->kind == CDOF_PERIOD_POOLED_YEARS) {
         int y1, y2, mo, d;
         cdof_civil_from_days(p->first_day, &y1, &mo, &d);
         cdof_civil_from_days(p->last_day, &y2, &mo, &d);
-        if (y2 - y1 + 1 != 3)
+        if (y2 - y1 + 1 != 3) {
+            cdof_period_format(p, text, sizeof text);
             return validate_fail(err, errlen,
                                  "period '%s' spans %d years: metric '%s' takes 3-year pooled "
                                  "periods",
                                  text, y2 - y1 + 1, m->id);
+        }
     }
     return 0;
 }

@@ -168,9 +168,15 @@ static int wire_check_milestone(const Cdof__V1__MilestoneEvent *m, char *err, si
 
 Cdof__V1__Envelope *cdof_wire_envelope_decode(const void *buf, size_t len, char *err, size_t errlen)
 {
+    return cdof_wire_envelope_decode_in(NULL, buf, len, err, errlen);
+}
+
+Cdof__V1__Envelope *cdof_wire_envelope_decode_in(ProtobufCAllocator *alloc, const void *buf,
+                                                 size_t len, char *err, size_t errlen)
+{
     if (wire_check_size(buf, len, CDOF_WIRE_MAX_MESSAGE, "envelope", err, errlen) < 0)
         return NULL;
-    Cdof__V1__Envelope *e = cdof__v1__envelope__unpack(NULL, len, buf);
+    Cdof__V1__Envelope *e = cdof__v1__envelope__unpack(alloc, len, buf);
     if (!e) {
         wire_fail(err, errlen, "envelope does not decode as cdof.v1.Envelope");
         return NULL;
@@ -205,7 +211,7 @@ Cdof__V1__Envelope *cdof_wire_envelope_decode(const void *buf, size_t len, char 
     }
     return e;
 fail:
-    cdof__v1__envelope__free_unpacked(e, NULL);
+    cdof__v1__envelope__free_unpacked(e, alloc);
     return NULL;
 }
 

@@ -36,6 +36,10 @@ int cdof_wire_pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len);
  * ACCEPTED, DUPLICATE or REJECTED. QueryRequest: a query set. */
 Cdof__V1__Envelope *cdof_wire_envelope_decode(const void *buf, size_t len, char *err,
                                               size_t errlen);
+/* The same with the message's memory from alloc (NULL: malloc), which the caller passes to
+ * cdof__v1__envelope__free_unpacked too: the hub decodes a batch into one arena. */
+Cdof__V1__Envelope *cdof_wire_envelope_decode_in(ProtobufCAllocator *alloc, const void *buf,
+                                                 size_t len, char *err, size_t errlen);
 Cdof__V1__Ack *cdof_wire_ack_decode(const void *buf, size_t len, char *err, size_t errlen);
 Cdof__V1__Alert *cdof_wire_alert_decode(const void *buf, size_t len, char *err, size_t errlen);
 Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t len, char *err,

@@ -255,7 +255,6 @@ int cdof_points_put(cdof_points_t *pts, cdof_store_txn_t *txn, const char *metri
     uint8_t key[CDOF_POINTS_KEY_LEN], hkey[CDOF_POINTS_HKEY_LEN];
     uint8_t val[CDOF_POINTS_VALUE_MAX], old[CDOF_POINTS_VALUE_MAX];
     cdof_point_t prev;
-    cdof_bytes_t cur;
     size_t vlen, olen;
     uint16_t code;
     int rc;
@@ -270,23 +269,16 @@ int cdof_points_put(cdof_points_t *pts, cdof_store_txn_t *txn, const char *metri
         return rc;
     cdof_store_be16(key + 5, code);
 
-    rc = cdof_store_get(txn, pts->points, key, sizeof key, &cur);
-    if (rc == 0) {
-        /* Copy first: the put below may move what cur points at. */
-        if (cur.len > sizeof old)
-            return CDOF_ECORRUPT;
-        olen = cur.len;
-        memcpy(old, cur.data, olen);
-        if ((rc = cdof_points_decode(old, olen, &prev, NULL)) != 0)
-            return rc;
-        memcpy(hkey, key, sizeof key);
-        cdof_store_be64(hkey + sizeof key, (uint64_t)prev.received_ms ^ CDOF_POINTS_MS_BIAS);
-        if ((rc = cdof_store_put(txn, pts->history, hkey, sizeof hkey, old, olen)) != 0)
-            return rc;
-    } else if (rc != CDOF_ENOTFOUND) {
+    /* The new value goes in as the old comes out: a corrupt old value fails the put after the
+     * write, and the caller aborts the transaction. */
+    rc = cdof_store_swap(txn, pts->points, key, sizeof key, val, vlen, old, sizeof old, &olen);
+    if (rc <= 0)
+        return rc == -ENOBUFS ? CDOF_ECORRUPT : rc;
+    if ((rc = cdof_points_decode(old, olen, &prev, NULL)) != 0)
         return rc;
-    }
-    return cdof_store_put(txn, pts->points, key, sizeof key, val, vlen);
+    memcpy(hkey, key, sizeof key);
+    cdof_store_be64(hkey + sizeof key, (uint64_t)prev.received_ms ^ CDOF_POINTS_MS_BIAS);
+    return cdof_store_put(txn, pts->history, hkey, sizeof hkey, old, olen);
 }
 
 /* The full key of an existing metric, or CDOF_ENOTFOUND. */

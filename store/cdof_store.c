@@ -716,6 +716,43 @@ int cdof_store_put(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, s
     return rc ? cdof_store_poison(txn, rc) : 0;
 }
 
+int cdof_store_swap(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
+                    const void *val, size_t vlen, void *old, size_t oldcap, size_t *oldlen)
+{
+    static const uint8_t empty;
+    MDB_cursor *cur = NULL;
+    MDB_val k, found, v, was;
+    int rc, replaced = 0;
+
+    if (!txn || !cdof_store_key_ok(key, klen) || (!val && vlen) || (!old && oldcap) || !oldlen)
+        return -EINVAL;
+    if (!txn->write)
+        return -EACCES;
+    if (txn->failed)
+        return txn->failed;
+    if ((rc = mdb_cursor_open(txn->txn, db, &cur)) != 0)
+        return cdof_store_poison(txn, rc);
+    k = (MDB_val){klen, (void *)key};
+    v = (MDB_val){vlen, (void *)(val ? val : &empty)};
+    found = k; /* MDB_SET_KEY points it into the page: the put needs the caller's copy */
+    rc = mdb_cursor_get(cur, &found, &was, MDB_SET_KEY);
+    if (rc == 0) {
+        if (was.mv_size > oldcap) {
+            mdb_cursor_close(cur);
+            return -ENOBUFS;
+        }
+        memcpy(old, was.mv_data, was.mv_size);
+        *oldlen = was.mv_size;
+        replaced = 1;
+        /* In place, without the second search a put would make. */
+        rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_put(cur, &k, &v, 0);
+    }
+    mdb_cursor_close(cur);
+    return rc ? cdof_store_poison(txn, rc) : replaced;
+}
+
 int cdof_store_get(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
                    cdof_bytes_t *val)
 {

@@ -86,6 +86,12 @@ void cdof_store_abort(cdof_store_txn_t **txn);
  * transaction, until the next put or del. */
 int cdof_store_put(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
                    const void *val, size_t vlen);
+/* Puts val under key; when the key held a value, first copies it into old (oldcap bytes) and
+ * sets *oldlen: one search where a get and a put make two. Returns 1 (replaced), 0 (the key was
+ * new), -ENOBUFS with nothing written when the old value is longer than oldcap, or a failure as
+ * put's. */
+int cdof_store_swap(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
+                    const void *val, size_t vlen, void *old, size_t oldcap, size_t *oldlen);
 /* Returns 0 with *val pointing into the map, or CDOF_ENOTFOUND. */
 int cdof_store_get(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
                    cdof_bytes_t *val);

@@ -785,6 +785,49 @@ static void test_revoked_subscriber(void **state)
         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
 }
 
+/* Issue 9: envelopes sent back to back from two agents share batches. Each is answered once,
+ * on its own agent's connection, in order, rejected ones with their reason, in Acks of at most
+ * 48 entries whose high_water never claims more than they carry before the last. */
+static void test_batch_answers(void **state)
+{
+    (void)state;
+    enum { N = 150 };
+    const char *ids[2] = {"la-1", "la-2"}, *areas[2] = {"E06000009", "E06000008"};
+    /* Routing ids ZeroMQ picks: the first connections named la-1 and la-2 are still open. */
+    void *socks[2] = {dealer_with(NULL, ingest_ep, &keys[K_LA1]),
+                      dealer_with(NULL, ingest_ep, &keys[K_LA2])};
+    uint64_t base[2];
+    for (int k = 0; k < 2; k++) {
+        send_heartbeat(socks[k], ids[k], 0, 0, 0);
+        Cdof__V1__Ack *ack = recv_ack(socks[k]);
+        base[k] = ack->high_water;
+        cdof__v1__ack__free_unpacked(ack, NULL);
+    }
+    for (uint64_t i = 1; i <= N; i++) {
+        for (int k = 0; k < 2; k++) /* every third numerator above its denominator */
+            send_update_area(socks[k], ids[k], base[k] + i, areas[k], i % 3 ? 6 : 60, 50, "");
+    }
+    for (int k = 0; k < 2; k++) {
+        uint64_t next = base[k] + 1;
+        for (int acks = 0; next <= base[k] + N; acks++) {
+            assert_true(acks < N); /* each Ack carries at least one entry */
+            Cdof__V1__Ack *ack = recv_ack(socks[k]);
+            assert_true(ack->n_entries >= 1 && ack->n_entries <= 48);
+            for (size_t e = 0; e < ack->n_entries; e++, next++) {
+                const Cdof__V1__AckEntry *en = ack->entries[e];
+                assert_int_equal(en->sequence, next);
+                bool bad = (next - base[k]) % 3 == 0;
+                assert_int_equal(en->status, bad ? CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED
+                                                 : CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED);
+                if (bad != (strstr(en->reason, "greater than denominator") != NULL))
+                    fail_msg("seq %llu: reason '%s'", (unsigned long long)next, en->reason);
+            }
+            assert_int_equal(ack->high_water, next - 1);
+            cdof__v1__ack__free_unpacked(ack, NULL);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -794,10 +837,10 @@ int main(int argc, char **argv)
     hub_path = argv[1];
     ref_dir = argv[2];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sequence_rules),    cmocka_unit_test(test_heartbeats_recorded),
-        cmocka_unit_test(test_health_counts),     cmocka_unit_test(test_authorisation),
-        cmocka_unit_test(test_hostile_input),     cmocka_unit_test(test_unknown_and_revoked),
-        cmocka_unit_test(test_named_connections), cmocka_unit_test(test_silent_name_freed),
-        cmocka_unit_test(test_revoked_subscriber)};
+        cmocka_unit_test(test_sequence_rules),     cmocka_unit_test(test_heartbeats_recorded),
+        cmocka_unit_test(test_health_counts),      cmocka_unit_test(test_authorisation),
+        cmocka_unit_test(test_hostile_input),      cmocka_unit_test(test_unknown_and_revoked),
+        cmocka_unit_test(test_named_connections),  cmocka_unit_test(test_silent_name_freed),
+        cmocka_unit_test(test_revoked_subscriber), cmocka_unit_test(test_batch_answers)};
     return cmocka_run_group_tests(tests, start_hub, stop_hub);
 }

@@ -276,6 +276,40 @@ static const uint32_t scan_values[] = {
     0x7fffffffu, 0x80000000u, 0xfffffffeu};
 #define N_SCAN (sizeof scan_values / sizeof scan_values[0])
 
+/* swap: the new value in and the old one out in one search (the points' history). */
+static void test_swap(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = open_ok(f->dir, &o);
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db;
+    cdof_bytes_t v;
+    char old[8];
+    size_t olen = 0;
+
+    assert_int_equal(cdof_store_db(s, "t", &db), 0);
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    assert_int_equal(cdof_store_swap(t, db, "k", 1, "one", 3, old, sizeof old, &olen), 0);
+    assert_int_equal(cdof_store_swap(t, db, "k", 1, "three", 5, old, sizeof old, &olen), 1);
+    assert_int_equal(olen, 3);
+    assert_memory_equal(old, "one", 3);
+    assert_int_equal(cdof_store_swap(t, db, "k", 1, "two", 3, old, sizeof old, &olen), 1);
+    assert_int_equal(olen, 5);
+    assert_memory_equal(old, "three", 5);
+    /* An old value longer than the buffer: refused, and the stored value stays. */
+    assert_int_equal(cdof_store_swap(t, db, "k", 1, "four", 4, old, 2, &olen), -ENOBUFS);
+    assert_int_equal(cdof_store_get(t, db, "k", 1, &v), 0);
+    assert_int_equal(v.len, 3);
+    assert_memory_equal(v.data, "two", 3);
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    assert_int_equal(cdof_store_swap(t, db, "k", 1, "x", 1, old, sizeof old, &olen), -EACCES);
+    cdof_store_abort(&t);
+    cdof_store_close(&s);
+}
+
 static void test_scan_order_and_bounds(void **state)
 {
     fixture_t *f = *state;
@@ -1102,6 +1136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_be_codec),
         cmocka_unit_test_setup_teardown(test_put_get_del, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_swap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_order_and_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_write_in_visitor, setup, teardown),
