@@ -802,11 +802,12 @@ static deps_t depends(const cdof_metric_t *m, const cdof_period_t *q, const hub_
     return d;
 }
 
-/* Recomputes q (not touched) for a revised baseline. Its figures may change too, when q's own
- * data has not been compared yet (issue d1: its settle mark still waits, or waited behind a later
- * period's): then q counts as touched for the periods after it (appended to ext[*next]), whose
- * trends and baselines read q, and its areas join changed; without this a later count kept a
- * baseline "not compared" that a rebuild finds. */
+/* Recomputes q for a revised baseline (or, touched, for periods recomputed after it: see
+ * update_metric). Its figures may change too, when q's own data has not been compared yet
+ * (issue d1: its settle mark still waits, or waited behind a later period's): then q counts as
+ * touched for the periods after it (appended to ext[*next]), whose trends and baselines read q, and
+ * its areas join changed; without this a later count kept a baseline "not compared" that a rebuild
+ * finds. */
 static int recompute_dependent(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                                const cdof_period_t *q, figs_t *old, figs_t *changed,
                                hub_touch_t *ext, size_t *next)
@@ -858,10 +859,16 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     for (size_t i = 0; rc == 0 && i < nperiods; i++) {
         const cdof_period_t *q = &periods[i];
         deps_t d = depends(m, q, ext, next);
-        /* A touched period was recomputed after every earlier one: already fresh. */
+        /* A touched period was recomputed after every earlier touched one, but before the
+         * earlier untouched ones this loop recomputed for a baseline (ext[n..next)): when one
+         * of those changed under its trend or baseline, it read them stale and is recomputed
+         * again. Without this, t = {2021-Q1, 2023-Q1} left 2023-Q1 without the baseline that
+         * 2022-Q1, recomputed here only after it, gives it, and a rebuild disagreed. */
+        deps_t late = depends(m, q, ext + n, next - n);
+        bool stale = d.touched && (late.trend || late.baseline);
         if (d.trend && !d.touched)
             rc = refresh_trends(hub, txn, m, q, &changed);
-        if (rc == 0 && d.baseline && !d.touched)
+        if (rc == 0 && ((d.baseline && !d.touched) || stale))
             rc = recompute_dependent(hub, txn, m, q, &old, &changed, ext, &next);
         if (rc == 0 && d.rolling)
             rc = recompute(hub, txn, m, q, HUB_BASIS_ROLLING_12M, NULL, NULL);
