@@ -12,6 +12,7 @@
 #include "cdof_clock.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
+#include "cdof_signal.h"
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_rules.h"
@@ -279,6 +280,8 @@ int main(int argc, char **argv)
     cdof_strlist_t pos = {0};
     char err[512] = "";
     int status = 1;
+    /* Held until the handlers are in place (cdof_signal.h): the hub listens well before then. */
+    cdof_signal_hold();
     cdof_log_init("cdof-hub", CDOF_LOG_INFO);
     int rc = cdof_config_parse(&SPEC, &hub.cfg, argc, argv, &pos, err, sizeof err);
     if (rc == CDOF_CONFIG_EXIT) {
@@ -307,6 +310,8 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
+    if (pos.count)
+        cdof_signal_release(); /* backup, rebuild: a stop signal acts at once, as before */
     if (pos.count >= 1 && strcmp(pos.items[0], "backup") == 0) {
         if (pos.count != 2) {
             fprintf(stderr, "cdof-hub: usage: cdof-hub backup --data DIR DEST\n");
@@ -409,6 +414,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    if ((rc = cdof_signal_release()) < 0)
+        cdof_log_warn("cannot unblock the stop signals: %s", strerror(-rc));
     cdof_log_info("ready: store %s, %zu metrics, %zu areas, next alert #%llu", hub.cfg.data,
                   cdof_ref_metric_count(hub.ref), cdof_ref_area_count(hub.ref),
                   (unsigned long long)hub.next_alert_seq);

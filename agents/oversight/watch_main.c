@@ -27,6 +27,7 @@
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_ref.h"
+#include "cdof_signal.h"
 #include "cdof_wire.h"
 #include "query_output.h"
 
@@ -528,6 +529,8 @@ int main(int argc, char **argv)
     int status = EXIT_USAGE;
     char err[512] = "";
 
+    /* Held until the handlers are in place (cdof_signal.h). */
+    cdof_signal_hold();
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);
     if (check_usage(&w, argc, argv, &status) < 0)
         goto done;
@@ -544,6 +547,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a closed pipe shows up as a write error instead */
+    int src = cdof_signal_release();
+    if (src < 0)
+        cdof_log_warn("cannot unblock the stop signals: %s", strerror(-src));
 
     int crc = cdof_curve_open(w.cfg.insecure, false, w.cfg.key, w.cfg.server_key, &w.curve, err,
                               sizeof err);

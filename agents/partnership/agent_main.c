@@ -25,6 +25,7 @@
 #include "cdof_log.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
+#include "cdof_signal.h"
 #include "cdof_validate.h"
 #include "cdof_wire.h"
 
@@ -790,6 +791,9 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
     uv_signal_start(&d.sig_term, on_stop, SIGTERM);
     uv_signal_start(&d.sig_int, on_stop, SIGINT);
     uv_signal_start(&d.sig_hup, on_hup, SIGHUP);
+    /* A stop signal held since main() is taken now, by on_stop, once the loop runs. */
+    if ((rc = cdof_signal_release()) < 0)
+        cdof_log_warn("cannot unblock the stop signals: %s", strerror(-rc));
 
     if (scope.national)
         cdof_log_info("agent %s (national source) sending to %s", cfg->id, cfg->hub);
@@ -832,6 +836,8 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     cdof_strlist_t pos = {0};
     char err[512];
+    /* Held until the daemon's handlers are in place (cdof_signal.h). */
+    cdof_signal_hold();
     cdof_log_init("cdof-agent", CDOF_LOG_INFO);
     int status;
     int rc = cdof_config_parse(&agent_spec, &cfg, argc, argv, &pos, err, sizeof err);
@@ -855,6 +861,8 @@ int main(int argc, char **argv)
         status = 1;
         goto done;
     }
+    if (pos.count)
+        cdof_signal_release(); /* status, milestone: a stop signal acts at once, as before */
     if (pos.count == 0) {
         status = cmd_run(&cfg, argc, argv);
     } else if (!strcmp(pos.items[0], "status")) {

@@ -105,14 +105,19 @@ fl_hub_listening() {
     fi
 }
 
-# fl_start_hub: starts a hub on $HDATA (named hub.N) and waits until it listens.
-fl_start_hub() {
-    local deadline
+# fl_spawn_hub [ARGS...]: starts a hub on $HDATA (named hub.N) with ARGS added to its command line.
+fl_spawn_hub() {
     HUB_N=$((HUB_N + 1))
     HUB="hub.$HUB_N"
     it_start "$HUB" "${HUB_WRAP[@]}" "$IT_HUB" --data "$HDATA" \
         --ingest "tcp://$HUB_BIND:$P_INGEST" --alerts "tcp://$HUB_BIND:$P_ALERTS" \
-        --query "tcp://$HUB_BIND:$P_QUERY" $(it_sec hub hub)
+        --query "tcp://$HUB_BIND:$P_QUERY" $(it_sec hub hub) "$@"
+}
+
+# fl_start_hub: fl_spawn_hub, then waits until the hub listens.
+fl_start_hub() {
+    local deadline
+    fl_spawn_hub
     deadline=$((SECONDS + 30))
     until fl_hub_listening; do
         kill -0 "$(it_pid "$HUB")" 2>/dev/null || it_fail "$HUB exited at start"

@@ -190,7 +190,8 @@ it_registry_add() {
         [ -n "$pid" ] && [[ " ${IT_CMDS[$i]} " == *" $IT_HUB "* ]] && kill -0 "$pid" 2>/dev/null || continue
         log="$IT_DIR/logs/${IT_NAMES[$i]}.log"
         deadline=$((SECONDS + 20))
-        # SIGHUP before the hub has installed its handler would kill it: wait for "ready".
+        # A SIGHUP during start-up is held until the handler is in (common/cdof_signal.h), but
+        # the count of reloads below means something only once the first load is logged.
         until grep -q "ready:" "$log" 2>/dev/null; do
             kill -0 "$pid" 2>/dev/null || continue 2
             [ $SECONDS -lt $deadline ] || it_fail "${IT_NAMES[$i]} not ready after 20 s"
@@ -254,13 +255,36 @@ it_wait() {
     done
 }
 
-# it_stop NAME: SIGTERM, wait up to 10 s, and fail unless it exits with status 0 (a clean
-# shutdown; sanitizer reports make the status non-zero).
+# it_sigterm_ready PID: true once PID has left this shell's fork for its program and blocks or
+# catches SIGTERM (SigBlk or SigCgt in /proc/PID/status), i.e. it has reached main(): cdof daemons
+# hold their stop signals from there (common/cdof_signal.h). Before that (the dynamic loader,
+# the sanitizers' set-up), SIGTERM's default action would kill it with status 143.
+it_sigterm_ready() {
+    [ "$(readlink "/proc/$1/exe")" != "$(readlink "/proc/$$/exe")" ] &&
+        awk '$1 == "SigBlk:" || $1 == "SigCgt:" { m = substr($2, length($2) - 3)
+            if (index("4567cdefCDEF", substr(m, 1, 1))) ok = 1 } END { exit !ok }' \
+        "/proc/$1/status" 2>/dev/null
+}
+
+# it_stop NAME: SIGTERM (once the process has reached main, 10 s at most), then it_exited NAME.
 it_stop() {
+    local name=$1 pid _
+    pid=$(it_pid "$name") || it_fail "no process named $name"
+    [ -n "$pid" ] || return 0
+    for _ in $(seq 1 1000); do
+        it_sigterm_ready "$pid" || ! kill -0 "$pid" 2>/dev/null && break
+        sleep 0.01
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    it_exited "$name"
+}
+
+# it_exited NAME: waits up to 10 s for NAME, which has been sent SIGTERM, to exit, and fails unless
+# it exits with status 0 (a clean shutdown; sanitizer reports make the status non-zero).
+it_exited() {
     local name=$1 pid i rc=0 _
     pid=$(it_pid "$name") || it_fail "no process named $name"
     [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1

@@ -38,12 +38,15 @@ start_agent() { # INDEX
 }
 fl_start_hub
 fl_start_agents start_agent
-fl_drop 1 5
+fl_drop 1 2
 T0=$SECONDS
 
 # Fault rounds, in a fixed cycle, each at a random point: after 1% to 6% more of the stream has
-# been committed since the previous fault.
+# been committed since the previous fault. Rounds 1-3 first drop one more file each (3, 4, 5) so
+# that a fault can land while rows are in flight: the hub commits a file of every agent in well
+# under a second, and with files 1-5 dropped at once rounds 1-4 always found the stream idle.
 for r in $(seq 1 "$ROUNDS"); do
+    [ "$r" -gt 3 ] || fl_drop $((r + 2)) $((r + 2))
     fl_wait_progress $((TOTAL * (1 + RANDOM % 6) / 100)) 60
     if [ "$r" -eq 5 ]; then
         fl_drop 9 "$NFILES"
@@ -97,6 +100,7 @@ for r in $(seq 1 "$ROUNDS"); do
         ;;
     esac
 done
+[ "$ROUNDS" -ge 3 ] || fl_drop $((ROUNDS + 3)) 5
 [ "$ROUNDS" -ge 4 ] || fl_drop 6 8
 if [ "$ROUNDS" -lt 5 ]; then
     fl_drop 9 "$NFILES"
