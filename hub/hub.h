@@ -22,6 +22,7 @@
 
 #define HUB_SCHEMA_VERSION 1
 #define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
+#define HUB_LISTEN_BACKLOG 1024 /* connections awaiting accept: every agent at once, with room */
 #define HUB_PERIOD_KEY_LEN 9    /* hub_period_key(): bytes after the metric id's NUL */
 
 typedef struct {

@@ -3,7 +3,6 @@
 #define _GNU_SOURCE /* hcreate_r: the batch's agents by id */
 #include <errno.h>
 #include <search.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +26,6 @@
  * rejected, the mark stays. No partnership sends a hundred million updates. */
 #define HUB_MAX_SEQ_JUMP 100000000ULL
 
-#define ARENA_CHUNK (256 * 1024) /* bytes: a few hundred decoded envelopes */
-
 typedef struct {
     uint8_t rid[256];
     size_t rid_len;
@@ -50,15 +47,6 @@ typedef struct {
     size_t nentries, first, last; /* its ack entries, a list through batch_t.entry_next */
 } slot_t;
 
-/* The batch's envelopes are decoded into chunks that are emptied when the batch is done: one
- * malloc per few hundred envelopes instead of several per envelope. Emptying the arena is the
- * envelopes' free_unpacked: walking each one to free nothing cost 1-2% of the hub's CPU. */
-typedef struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used, cap;
-    max_align_t data[];
-} arena_chunk_t;
-
 typedef struct {
     msg_t msgs[HUB_BATCH_MAX];
     size_t nmsgs;
@@ -72,57 +60,20 @@ typedef struct {
     size_t entry_next[HUB_BATCH_MAX]; /* the next entry of the same slot */
     char reason_pool[HUB_BATCH_MAX][CDOF_WIRE_MAX_TEXT];
     size_t npool;
-    arena_chunk_t *arena; /* newest first */
-    ProtobufCAllocator alloc;
+    cdof_wire_arena_t *arena; /* the batch's envelopes, freed when it is done */
 } batch_t;
-
-static void *arena_alloc(void *ctx, size_t size)
-{
-    batch_t *b = ctx;
-    const size_t align = alignof(max_align_t);
-    if (size > SIZE_MAX / 2)
-        return NULL;
-    size = (size + align - 1) & ~(align - 1);
-    arena_chunk_t *c = b->arena;
-    if (!c || c->cap - c->used < size) {
-        size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
-        if (!(c = malloc(sizeof *c + cap)))
-            return NULL;
-        *c = (arena_chunk_t){.next = b->arena, .cap = cap};
-        b->arena = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += size;
-    return p;
-}
-
-static void arena_free(void *ctx, void *p)
-{
-    (void)ctx;
-    (void)p; /* all at once, in arena_reset; protobuf-c calls this when an unpack fails */
-}
-
-/* Empties the arena, keeping its oldest chunk for the next batch. */
-static void arena_reset(batch_t *b)
-{
-    while (b->arena && b->arena->next) {
-        arena_chunk_t *c = b->arena;
-        b->arena = c->next;
-        free(c);
-    }
-    if (b->arena)
-        b->arena->used = 0;
-}
 
 /* Decodes with bounds. An envelope that fails the bounds but still names an agent and a
  * sequence is kept, marked bad, so that the hub can answer REJECTED with the reason and move
  * the agent's mark; otherwise the agent would resend it for ever and stall behind it. */
 static void decode(batch_t *b, msg_t *m, const void *data, size_t len, char *err, size_t errlen)
 {
-    m->env = cdof_wire_envelope_decode_in(&b->alloc, data, len, err, errlen);
+    m->env =
+        cdof_wire_envelope_decode_in(cdof_wire_arena_allocator(b->arena), data, len, err, errlen);
     if (m->env || len > CDOF_WIRE_MAX_MESSAGE)
         return;
-    Cdof__V1__Envelope *raw = cdof__v1__envelope__unpack(&b->alloc, len, data);
+    Cdof__V1__Envelope *raw =
+        cdof__v1__envelope__unpack(cdof_wire_arena_allocator(b->arena), len, data);
     if (!raw)
         return;
     size_t idlen = raw->agent_id ? strlen(raw->agent_id) : 0;
@@ -596,10 +547,11 @@ int hub_ingest_batch(hub_t *hub)
 {
     static batch_t b; /* large; one batch at a time on the hub's single thread */
     b.nmsgs = 0;
-    b.alloc = (ProtobufCAllocator){arena_alloc, arena_free, &b};
+    if (!b.arena && cdof_wire_arena_new(&b.arena) < 0)
+        return -ENOMEM; /* kept for the process's life, like b */
     int rc = read_messages(hub, &b);
     if (rc < 0 || b.nmsgs == 0) {
-        arena_reset(&b); /* the envelopes read, with those dropped */
+        cdof_wire_arena_reset(b.arena); /* the envelopes read, with those dropped */
         return rc;
     }
     rc = commit_batch(hub, &b);
@@ -610,6 +562,6 @@ int hub_ingest_batch(hub_t *hub)
         /* Nothing acknowledged: the agents resend and nothing is lost. */
         cdof_log_error("ingest: commit of %zu envelope(s) failed: %s", b.nmsgs, cdof_strerror(rc));
     }
-    arena_reset(&b); /* every envelope of the batch */
+    cdof_wire_arena_reset(b.arena); /* every envelope of the batch */
     return rc;
 }

@@ -90,7 +90,11 @@ static void *open_socket(hub_t *hub, int type, const char *ep, const char *what,
         return NULL;
     }
     int64_t maxmsg = CDOF_WIRE_MAX_MESSAGE;
-    int linger = 1000, hwm = 100000;
+    /* Every partnership reconnects at once after a hub restart: with ZeroMQ's default listen
+     * queue (100) the excess handshakes are dropped and each waits a second or more for its SYN
+     * to be sent again. The kernel caps this at net.core.somaxconn. */
+    int linger = 1000, hwm = 100000, backlog = HUB_LISTEN_BACKLOG;
+    zmq_setsockopt(s, ZMQ_BACKLOG, &backlog, sizeof backlog);
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);

@@ -1,6 +1,9 @@
 #include "cdof_wire.h"
 
 #include <errno.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -436,4 +439,82 @@ int cdof_wire_verdict_from_name(const char *name, Cdof__V1__Verdict *out)
         }
     }
     return -EINVAL;
+}
+
+/* --- arena --------------------------------------------------------------------------------- */
+
+#define ARENA_CHUNK (256 * 1024) /* bytes: a few hundred decoded envelopes */
+
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+} arena_chunk_t;
+
+struct cdof_wire_arena {
+    arena_chunk_t *chunks; /* newest first */
+    ProtobufCAllocator alloc;
+};
+
+static void *arena_alloc(void *ctx, size_t size)
+{
+    cdof_wire_arena_t *a = ctx;
+    const size_t align = alignof(max_align_t);
+    if (size > SIZE_MAX / 2)
+        return NULL;
+    size = (size + align - 1) & ~(align - 1);
+    arena_chunk_t *c = a->chunks;
+    if (!c || c->cap - c->used < size) {
+        size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+        if (!(c = malloc(sizeof *c + cap)))
+            return NULL;
+        *c = (arena_chunk_t){.next = a->chunks, .cap = cap};
+        a->chunks = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+static void arena_free(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p; /* all at once, in cdof_wire_arena_reset; protobuf-c calls this when an unpack fails */
+}
+
+int cdof_wire_arena_new(cdof_wire_arena_t **out)
+{
+    cdof_wire_arena_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    a->alloc = (ProtobufCAllocator){arena_alloc, arena_free, a};
+    *out = a;
+    return 0;
+}
+
+ProtobufCAllocator *cdof_wire_arena_allocator(cdof_wire_arena_t *a)
+{
+    return &a->alloc;
+}
+
+void cdof_wire_arena_reset(cdof_wire_arena_t *a)
+{
+    /* The oldest chunk stays: the next batch usually fits in it. */
+    while (a->chunks && a->chunks->next) {
+        arena_chunk_t *c = a->chunks;
+        a->chunks = c->next;
+        free(c);
+    }
+    if (a->chunks)
+        a->chunks->used = 0;
+}
+
+void cdof_wire_arena_destroy(cdof_wire_arena_t **ap)
+{
+    if (!ap || !*ap)
+        return;
+    cdof_wire_arena_reset(*ap);
+    free((*ap)->chunks);
+    free(*ap);
+    *ap = NULL;
 }

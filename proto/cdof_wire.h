@@ -40,6 +40,19 @@ Cdof__V1__Envelope *cdof_wire_envelope_decode(const void *buf, size_t len, char 
  * cdof__v1__envelope__free_unpacked too: the hub decodes a batch into one arena. */
 Cdof__V1__Envelope *cdof_wire_envelope_decode_in(ProtobufCAllocator *alloc, const void *buf,
                                                  size_t len, char *err, size_t errlen);
+/* Memory for decoded messages, freed all at once: one malloc per few hundred envelopes instead
+ * of several per envelope, and no walk of each message to free it (1-2% of the hub's CPU). */
+typedef struct cdof_wire_arena cdof_wire_arena_t;
+
+/* *out is owned by the caller: cdof_wire_arena_destroy. Returns 0 or -ENOMEM. */
+int cdof_wire_arena_new(cdof_wire_arena_t **out);
+/* The allocator to decode into a (cdof_wire_envelope_decode_in, *__unpack); borrowed, valid while
+ * a lives. Its free does nothing: messages go with cdof_wire_arena_reset. */
+ProtobufCAllocator *cdof_wire_arena_allocator(cdof_wire_arena_t *a);
+/* Frees every message decoded into a since the last reset (one chunk is kept for reuse). */
+void cdof_wire_arena_reset(cdof_wire_arena_t *a);
+void cdof_wire_arena_destroy(cdof_wire_arena_t **a);
+
 Cdof__V1__Ack *cdof_wire_ack_decode(const void *buf, size_t len, char *err, size_t errlen);
 Cdof__V1__Alert *cdof_wire_alert_decode(const void *buf, size_t len, char *err, size_t errlen);
 Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t len, char *err,

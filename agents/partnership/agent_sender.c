@@ -917,6 +917,7 @@ void agent_sender_stats(const agent_sender_t *s, agent_sender_stats_t *st)
     st->unrecorded = s->n_settle;
     st->acks_recorded = s->acks_recorded;
     st->settle_commits = s->settle_commits;
+    st->connected = s->ready;
 }
 
 void agent_sender_destroy(agent_sender_t **sp)

@@ -28,6 +28,7 @@ typedef struct {
     size_t unrecorded;       /* acknowledged, not yet recorded in the outbox */
     uint64_t acks_recorded;  /* acknowledgements recorded so far */
     uint64_t settle_commits; /* write transactions that recorded them */
+    bool connected;          /* the hub answered this connection's first heartbeat */
 } agent_sender_stats_t;
 
 typedef struct {

@@ -4,8 +4,10 @@
  * it under its period|metric|area key in one fsynced LMDB transaction per batch, then sends one
  * Ack per agent. No validation, no agent records, no comparisons, no alerts: cdof-hub's ingest
  * rate is reported as a ratio to this one, measured in the same run. */
+#define _GNU_SOURCE /* hcreate_r: the batch's agents by id, as the hub finds them */
 #include <errno.h>
 #include <pthread.h>
+#include <search.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,10 @@
 #include "cdof_wire.h"
 
 #define BATCH_MAX  1000
+#define PEERS_MAX  256 /* agents, at most */
 #define TIMEOUT_S  900
 #define SOCKET_HWM 100000
+#define CONNECT_MS 10000 /* every DEALER's handshake, before the clock starts */
 
 typedef struct {
     uint8_t *data;
@@ -38,6 +42,7 @@ typedef struct {
     void *router;
     cdof_store_t *store;
     cdof_store_db_t db;
+    cdof_wire_arena_t *arena;
     const cdof_ref_t *ref;
     atomic_bool stop;
     atomic_int rc;
@@ -47,6 +52,7 @@ typedef struct {
 } sink_t;
 
 typedef struct {
+    char agent_id[64]; /* the hash table's key */
     uint8_t rid[64];
     size_t rid_len;
     Cdof__V1__AckEntry entries[BATCH_MAX];
@@ -77,29 +83,57 @@ static void send_acks(sink_t *k, peer_t *peers, size_t npeers)
         ack.entries = peers[p].ptrs;
         ack.n_entries = peers[p].n;
         ack.high_water = peers[p].n ? peers[p].ptrs[peers[p].n - 1]->sequence : 0;
-        uint8_t *buf;
-        size_t len;
-        if (cdof_wire_pack(&ack.base, &buf, &len) < 0)
+        /* Packed straight into the message sent, as the hub does. */
+        zmq_msg_t body;
+        if (zmq_msg_init_size(&body, protobuf_c_message_get_packed_size(&ack.base)) != 0)
             continue;
-        zmq_send(k->router, peers[p].rid, peers[p].rid_len, ZMQ_SNDMORE);
-        zmq_send(k->router, buf, len, 0);
-        free(buf);
+        protobuf_c_message_pack(&ack.base, zmq_msg_data(&body));
+        if (zmq_send(k->router, peers[p].rid, peers[p].rid_len, ZMQ_SNDMORE) < 0 ||
+            zmq_msg_send(&body, k->router, 0) < 0)
+            zmq_msg_close(&body);
     }
 }
 
 /* Reads what waits (up to BATCH_MAX), decodes each envelope once, commits, acknowledges. */
+/* The peer (this batch's) that sent env, found by agent id in *by_id as the hub finds an agent's
+ * slot; NULL when env is NULL or the table is full. */
+static peer_t *peer_of(struct hsearch_data *by_id, peer_t *peers, size_t *npeers,
+                       const Cdof__V1__Envelope *env, zmq_msg_t *rid)
+{
+    if (!env || zmq_msg_size(rid) > sizeof peers->rid)
+        return NULL;
+    ENTRY e = {.key = env->agent_id}, *found = NULL;
+    if (hsearch_r(e, FIND, &found, by_id) && found)
+        return found->data;
+    if (*npeers == PEERS_MAX)
+        return NULL;
+    peer_t *p = &peers[(*npeers)++];
+    snprintf(p->agent_id, sizeof p->agent_id, "%s", env->agent_id);
+    p->rid_len = zmq_msg_size(rid);
+    memcpy(p->rid, zmq_msg_data(rid), p->rid_len);
+    p->n = 0;
+    e = (ENTRY){.key = p->agent_id, .data = p};
+    return hsearch_r(e, ENTER, &found, by_id) ? p : NULL;
+}
+
 static void *sink_run(void *arg)
 {
     sink_t *k = arg;
-    static peer_t peers[256];
+    static peer_t peers[PEERS_MAX];
     static zmq_msg_t bodies[BATCH_MAX];
     static Cdof__V1__Envelope *envs[BATCH_MAX];
-    static size_t who[BATCH_MAX];
+    static peer_t *who[BATCH_MAX];
     zmq_pollitem_t item = {k->router, 0, ZMQ_POLLIN, 0};
     while (!atomic_load(&k->stop)) {
         if (zmq_poll(&item, 1, 100) <= 0)
             continue;
         size_t n = 0, npeers = 0;
+        struct hsearch_data by_id;
+        memset(&by_id, 0, sizeof by_id);
+        if (!hcreate_r(2 * BATCH_MAX, &by_id)) {
+            atomic_store(&k->rc, -ENOMEM);
+            break;
+        }
         while (n < BATCH_MAX) {
             zmq_msg_t rid;
             zmq_msg_init(&rid);
@@ -109,40 +143,35 @@ static void *sink_run(void *arg)
             }
             zmq_msg_init(&bodies[n]);
             zmq_msg_recv(&bodies[n], k->router, 0);
-            size_t p = 0;
-            while (p < npeers && (peers[p].rid_len != zmq_msg_size(&rid) ||
-                                  memcmp(peers[p].rid, zmq_msg_data(&rid), peers[p].rid_len)))
-                p++;
-            if (p == npeers && npeers < 256 && zmq_msg_size(&rid) <= sizeof peers[p].rid) {
-                peers[p].rid_len = zmq_msg_size(&rid);
-                memcpy(peers[p].rid, zmq_msg_data(&rid), peers[p].rid_len);
-                peers[p].n = 0;
-                npeers++;
-            }
+            envs[n] =
+                cdof__v1__envelope__unpack(cdof_wire_arena_allocator(k->arena),
+                                           zmq_msg_size(&bodies[n]), zmq_msg_data(&bodies[n]));
+            who[n] = peer_of(&by_id, peers, &npeers, envs[n], &rid);
             zmq_msg_close(&rid);
-            envs[n] = cdof__v1__envelope__unpack(NULL, zmq_msg_size(&bodies[n]),
-                                                 zmq_msg_data(&bodies[n]));
-            who[n++] = p;
+            n++;
         }
+        hdestroy_r(&by_id);
         cdof_store_txn_t *txn = NULL;
         int rc = cdof_store_begin(k->store, true, &txn);
         for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = envs[i] ? store_one(k, txn, envs[i], &bodies[i]) : CDOF_EPROTO;
+            rc = who[i] ? store_one(k, txn, envs[i], &bodies[i]) : CDOF_EPROTO;
         if (rc == 0)
             rc = cdof_store_commit(&txn);
         else
             cdof_store_abort(&txn);
         for (size_t i = 0; i < n; i++) {
-            peer_t *pe = &peers[who[i]];
-            Cdof__V1__AckEntry *e = &pe->entries[pe->n];
-            cdof__v1__ack_entry__init(e);
-            e->sequence = envs[i] ? envs[i]->sequence : 0;
-            e->status = CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED;
-            pe->ptrs[pe->n++] = e;
-            if (envs[i])
-                cdof__v1__envelope__free_unpacked(envs[i], NULL);
+            peer_t *pe = who[i];
+            if (pe) {
+                Cdof__V1__AckEntry *e = &pe->entries[pe->n];
+                cdof__v1__ack_entry__init(e);
+                e->sequence = envs[i]->sequence;
+                e->status = CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED;
+                pe->ptrs[pe->n++] = e;
+            }
             zmq_msg_close(&bodies[i]);
         }
+        cdof_wire_arena_reset(
+            k->arena); /* the batch's envelopes, decoded into it as the hub does */
         if (rc < 0) {
             fprintf(stderr, "bench_baseline: commit failed: %s\n", cdof_strerror(rc));
             atomic_store(&k->rc, rc);
@@ -185,6 +214,35 @@ static int prepare(const cdof_ref_t *ref, source_t *s, unsigned k, unsigned nage
     return s->n == quota ? 0 : -ENOMEM;
 }
 
+/* Waits for n completed ZMTP handshakes on the ROUTER (mon: the PAIR connected to its monitor).
+ * Connection set-up is not the pipeline's work, and a connection still in the accept queue
+ * stalls its sender for a SYN retransmission (1 s): the clock starts once every one is up.
+ * Returns 0, or -ETIMEDOUT after CONNECT_MS. */
+static int wait_connected(void *mon, unsigned n)
+{
+    double deadline = bench_now() + CONNECT_MS / 1000.0;
+    unsigned up = 0;
+    while (up < n) {
+        int left = (int)((deadline - bench_now()) * 1000);
+        zmq_pollitem_t item = {mon, 0, ZMQ_POLLIN, 0};
+        if (left <= 0 || zmq_poll(&item, 1, left) <= 0)
+            return -ETIMEDOUT;
+        /* Two frames: event number (16 bits) and value (32 bits), then the peer's address. */
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        zmq_msg_init(&addr);
+        if (zmq_msg_recv(&ev, mon, 0) >= 6 && zmq_msg_more(&ev) &&
+            zmq_msg_recv(&addr, mon, 0) >= 0) {
+            uint16_t id;
+            memcpy(&id, zmq_msg_data(&ev), sizeof id);
+            up += id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+        }
+        zmq_msg_close(&ev);
+        zmq_msg_close(&addr);
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_baseline --dir DIR [--refdir DIR] [--agents N] [--updates N] "
@@ -211,7 +269,7 @@ int main(int argc, char **argv)
         else
             return usage(), 2;
     }
-    if (!dir || nagents == 0 || nagents > 256 || total < nagents || window == 0)
+    if (!dir || nagents == 0 || nagents > PEERS_MAX || total < nagents || window == 0)
         return usage(), 2;
     char err[512];
     cdof_ref_t *ref = cdof_ref_load(refdir ? refdir : cdof_ref_default_dir(), err, sizeof err);
@@ -226,6 +284,7 @@ int main(int argc, char **argv)
     pthread_t thread;
     bool started = false;
     zmq_pollitem_t *items = NULL;
+    void *mon = NULL;
     for (unsigned k = 0; src && k < nagents; k++) {
         if (prepare(ref, &src[k], k, nagents, total) < 0) {
             fprintf(stderr, "bench_baseline: cannot prepare agent %u's envelopes\n", k);
@@ -233,20 +292,31 @@ int main(int argc, char **argv)
         }
     }
     cdof_store_opts_t so = {.schema = "bench", .schema_version = 1};
-    if (!src || cdof_store_open(dir, &so, &sink.store, err, sizeof err) < 0 ||
-        cdof_store_db(sink.store, "points", &sink.db) < 0) {
-        fprintf(stderr, "bench_baseline: %s\n", src ? err : "out of memory");
+    if (!src || cdof_wire_arena_new(&sink.arena) < 0) {
+        fprintf(stderr, "bench_baseline: out of memory\n");
         goto out;
     }
-    int hwm = SOCKET_HWM, zero = 0;
+    if (cdof_store_open(dir, &so, &sink.store, err, sizeof err) < 0 ||
+        cdof_store_db(sink.store, "points", &sink.db) < 0) {
+        fprintf(stderr, "bench_baseline: %s\n", err);
+        goto out;
+    }
+    /* All agents connect at once: a listen queue shorter than that (ZeroMQ's default is 100)
+     * drops the excess handshakes, and each waits a second for the SYN to be sent again. */
+    int hwm = SOCKET_HWM, zero = 0, backlog = (int)nagents;
     char ep[256];
     size_t eplen = sizeof ep;
     sink.router = zmq_socket(zctx, ZMQ_ROUTER);
     zmq_setsockopt(sink.router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sink.router, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sink.router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sink.router, ZMQ_BACKLOG, &backlog, sizeof backlog);
     if (zmq_bind(sink.router, "tcp://127.0.0.1:*") < 0 ||
-        zmq_getsockopt(sink.router, ZMQ_LAST_ENDPOINT, ep, &eplen) < 0) {
+        zmq_getsockopt(sink.router, ZMQ_LAST_ENDPOINT, ep, &eplen) < 0 ||
+        zmq_socket_monitor(sink.router, "inproc://bench-baseline-monitor",
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
+        !(mon = zmq_socket(zctx, ZMQ_PAIR)) ||
+        zmq_connect(mon, "inproc://bench-baseline-monitor") < 0) {
         fprintf(stderr, "bench_baseline: cannot bind: %s\n", zmq_strerror(errno));
         goto out;
     }
@@ -260,6 +330,13 @@ int main(int argc, char **argv)
         zmq_connect(src[k].sock, ep);
         items[k] = (zmq_pollitem_t){src[k].sock, 0, ZMQ_POLLIN, 0};
     }
+    double t_connect = bench_now();
+    if (wait_connected(mon, nagents) < 0) {
+        fprintf(stderr, "bench_baseline: not every agent connected within %d ms\n", CONNECT_MS);
+        goto out;
+    }
+    printf("connections: %u agents connected in %.3f s (not part of the figure)\n", nagents,
+           bench_now() - t_connect);
     if (pthread_create(&thread, NULL, sink_run, &sink) != 0)
         goto out;
     started = true;
@@ -324,10 +401,13 @@ out:
             free(src[k].msgs[i].data);
         free(src[k].msgs);
     }
+    if (mon)
+        zmq_close(mon);
     if (sink.router)
         zmq_close(sink.router);
     zmq_ctx_term(zctx);
     cdof_store_close(&sink.store);
+    cdof_wire_arena_destroy(&sink.arena);
     free(src);
     free(items);
     cdof_ref_destroy(&ref);
