@@ -61,6 +61,9 @@ typedef struct {
     char reason_pool[HUB_BATCH_MAX][CDOF_WIRE_MAX_TEXT];
     size_t npool;
     cdof_wire_arena_t *arena; /* the batch's envelopes, freed when it is done */
+    /* Each metric's store code as its first point in the transaction found it (0: not yet),
+     * by cdof_metric_t.index: cleared at every begin, never kept across an abort. */
+    uint16_t *codes;
 } batch_t;
 
 /* Decodes with bounds. An envelope that fails the bounds but still names an agent and a
@@ -283,7 +286,9 @@ static void add_entry(batch_t *b, slot_t *s, uint64_t seq, Cdof__V1__AckStatus s
 /* Records that the batch touched metric m in period p; true the first time. */
 static bool touch(batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
 {
-    for (size_t i = 0; i < b->ntouched; i++) {
+    /* Newest first: an agent sends area after area of one metric-period, so a repeat is
+     * mostly among the last few touched, and a batch can touch hundreds. */
+    for (size_t i = b->ntouched; i-- > 0;) {
         if (b->touched[i].metric == m && b->touched[i].period.kind == p->kind &&
             b->touched[i].period.first_day == p->first_day &&
             b->touched[i].period.last_day == p->last_day)
@@ -402,10 +407,11 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
     } else if (env->body_case == CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE) {
         cdof_update_t u;
         verdict = cdof_wire_update_from_msg(env->metric_update, &u, reason, sizeof reason);
+        const cdof_metric_t *metric = NULL;
         if (verdict == 0)
-            verdict = cdof_validate_update(hub->ref, scope, &u, reason, sizeof reason);
+            verdict =
+                cdof_validate_update_metric(hub->ref, scope, &u, &metric, reason, sizeof reason);
         if (verdict == 0) {
-            const cdof_metric_t *metric = cdof_ref_metric(hub->ref, u.metric_id);
             cdof_point_t pt; /* every field set: an initialiser would clear the note too */
             pt.has_numerator = u.has_numerator;
             pt.numerator = u.numerator;
@@ -417,7 +423,8 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
             pt.sequence = seq;
             copy_text(pt.agent_id, sizeof pt.agent_id, env->agent_id);
             copy_text(pt.note, sizeof pt.note, env->metric_update->note);
-            rc = cdof_points_put(hub->pts, txn, u.metric_id, u.area_code, &u.period, &pt);
+            rc = cdof_points_put_memo(hub->pts, txn, u.metric_id, &b->codes[metric->index],
+                                      u.area_code, &u.period, &pt);
             /* The period index needs one write per metric-period a batch touches. */
             if (rc == 0 && touch(b, metric, &u.period))
                 rc = hub_periods_note(hub, txn, metric, &u.period);
@@ -460,6 +467,7 @@ static int commit_batch(hub_t *hub, batch_t *b)
         hub_alerts_begin(hub);
         b->ntouched = 0;
         b->npool = 0;
+        memset(b->codes, 0, cdof_ref_metric_count(hub->ref) * sizeof *b->codes);
         cdof_store_txn_t *txn = NULL;
         int64_t now = cdof_clock_now_ms();
         rc = cdof_store_begin(hub->store, true, &txn);
@@ -549,6 +557,8 @@ int hub_ingest_batch(hub_t *hub)
     b.nmsgs = 0;
     if (!b.arena && cdof_wire_arena_new(&b.arena) < 0)
         return -ENOMEM; /* kept for the process's life, like b */
+    if (!b.codes && !(b.codes = calloc(cdof_ref_metric_count(hub->ref) + 1, sizeof *b.codes)))
+        return -ENOMEM; /* likewise; the reference data is loaded once */
     int rc = read_messages(hub, &b);
     if (rc < 0 || b.nmsgs == 0) {
         cdof_wire_arena_reset(b.arena); /* the envelopes read, with those dropped */

@@ -130,9 +130,8 @@ static int period_parts(const cdof_period_t *p, int *year, int *sub)
 {
     if (!p)
         return -EINVAL;
-    int y, m, d, ly, lm, ld;
+    int y, m, d, lm, ld;
     cdof_civil_from_days(p->first_day, &y, &m, &d);
-    cdof_civil_from_days(p->last_day, &ly, &lm, &ld);
     int s;
     switch (p->kind) {
     case CDOF_PERIOD_MONTH:
@@ -142,7 +141,9 @@ static int period_parts(const cdof_period_t *p, int *year, int *sub)
         s = (m + 2) / 3;
         break;
     case CDOF_PERIOD_POOLED_YEARS:
-        s = ly;
+        /* Only here is the last day converted: every other kind's end follows from its start,
+         * and the hub checks a period for every update it takes. */
+        cdof_civil_from_days(p->last_day, &s, &lm, &ld);
         break;
     default:
         s = 0;
@@ -159,8 +160,18 @@ static int period_parts(const cdof_period_t *p, int *year, int *sub)
 
 bool cdof_period_valid(const cdof_period_t *p)
 {
+    /* The hub checks each update's period three times (decode, conversion, validation), and an
+     * agent's updates come area after area for one period: the last period found well-formed
+     * answers most checks with three compares. Safe to keep: validity never changes. */
+    static _Thread_local cdof_period_t last_ok;
+    if (p && p->kind != CDOF_PERIOD_NONE && p->kind == last_ok.kind &&
+        p->first_day == last_ok.first_day && p->last_day == last_ok.last_day)
+        return true;
     int y, s;
-    return period_parts(p, &y, &s) == 0;
+    if (period_parts(p, &y, &s) < 0)
+        return false;
+    last_ok = *p;
+    return true;
 }
 
 int cdof_period_format(const cdof_period_t *p, char *buf, size_t len)

@@ -219,6 +219,15 @@ static int check_values(const cdof_metric_t *m, const cdof_update_t *u, char *er
 int cdof_validate_update(const cdof_ref_t *ref, const cdof_scope_t *scope, const cdof_update_t *u,
                          char *err, size_t errlen)
 {
+    return cdof_validate_update_metric(ref, scope, u, NULL, err, errlen);
+}
+
+int cdof_validate_update_metric(const cdof_ref_t *ref, const cdof_scope_t *scope,
+                                const cdof_update_t *u, const cdof_metric_t **metric, char *err,
+                                size_t errlen)
+{
+    if (metric)
+        *metric = NULL;
     if (err && errlen)
         err[0] = '\0';
     if (!ref || !u)
@@ -234,6 +243,8 @@ int cdof_validate_update(const cdof_ref_t *ref, const cdof_scope_t *scope, const
         (rc = check_period(m, &u->period, err, errlen)) < 0 ||
         (rc = check_values(m, u, err, errlen)) < 0)
         return rc;
+    if (metric)
+        *metric = m;
     return 0;
 }
 

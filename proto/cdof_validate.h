@@ -34,6 +34,13 @@ typedef struct {
 int cdof_validate_update(const cdof_ref_t *ref, const cdof_scope_t *scope, const cdof_update_t *u,
                          char *err, size_t errlen);
 
+/* As cdof_validate_update, and on success sets *metric (if not NULL) to u's metric in ref (owned
+ * by ref), so that a caller that goes on to store u need not look it up again. *metric is NULL
+ * after a failure. */
+int cdof_validate_update_metric(const cdof_ref_t *ref, const cdof_scope_t *scope,
+                                const cdof_update_t *u, const cdof_metric_t **metric, char *err,
+                                size_t errlen);
+
 /* Checks a milestone: known kind, date not before December 2021 and not after today, and the
  * partnership is the sender's own (NULL own_partnership: any). */
 int cdof_validate_milestone(const cdof_ref_t *ref, const char *milestone_id,

@@ -252,22 +252,31 @@ int cdof_points_metric_code(cdof_points_t *pts, cdof_store_txn_t *txn, const cha
 int cdof_points_put(cdof_points_t *pts, cdof_store_txn_t *txn, const char *metric_id,
                     const char *area_code, const cdof_period_t *period, const cdof_point_t *pt)
 {
+    uint16_t code = 0;
+
+    return cdof_points_put_memo(pts, txn, metric_id, &code, area_code, period, pt);
+}
+
+int cdof_points_put_memo(cdof_points_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                         uint16_t *code, const char *area_code, const cdof_period_t *period,
+                         const cdof_point_t *pt)
+{
     uint8_t key[CDOF_POINTS_KEY_LEN], hkey[CDOF_POINTS_HKEY_LEN];
     uint8_t val[CDOF_POINTS_VALUE_MAX], old[CDOF_POINTS_VALUE_MAX];
     cdof_point_t prev;
     size_t vlen, olen;
-    uint16_t code;
     int rc;
 
-    if (!pts || !txn || !pt)
+    if (!pts || !txn || !pt || !code)
         return -EINVAL;
     /* Check everything before interning, so a bad row leaves no trace. */
     if ((rc = cdof_points_key(area_code, period, key)) != 0 ||
         (rc = cdof_points_encode(pt, period->last_day, val, &vlen)) != 0)
         return rc;
-    if ((rc = cdof_points_code(pts, txn, metric_id, true, &code)) != 0)
+    /* Codes start at 1: 0 is "not looked up yet", and the look-up is an LMDB get per point. */
+    if (*code == 0 && (rc = cdof_points_code(pts, txn, metric_id, true, code)) != 0)
         return rc;
-    cdof_store_be16(key + 5, code);
+    cdof_store_be16(key + 5, *code);
 
     /* The new value goes in as the old comes out: a corrupt old value fails the put after the
      * write, and the caller aborts the transaction. */

@@ -68,6 +68,14 @@ void cdof_points_destroy(cdof_points_t **points);
 int cdof_points_put(cdof_points_t *pts, cdof_store_txn_t *txn, const char *metric_id,
                     const char *area_code, const cdof_period_t *period, const cdof_point_t *pt);
 
+/* As cdof_points_put, for a caller that writes many points of few metrics in one transaction:
+ * *code is the caller's memo of metric_id's code, 0 until this call fills it. The memo is good
+ * only within txn (an aborted transaction takes back a code it handed out): the caller sets it
+ * to 0 whenever it begins another, and passes one memo per metric_id. */
+int cdof_points_put_memo(cdof_points_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                         uint16_t *code, const char *area_code, const cdof_period_t *period,
+                         const cdof_point_t *pt);
+
 /* Reads the latest value. Returns 0 or CDOF_ENOTFOUND. */
 int cdof_points_get(cdof_points_t *pts, cdof_store_txn_t *txn, const char *metric_id,
                     const char *area_code, const cdof_period_t *period, cdof_point_t *out);

@@ -546,6 +546,45 @@ static void test_interning_stable(void **state)
     cdof_store_abort(&t);
 }
 
+/* A memo is filled by the first put of its metric in a transaction and used by the rest; an
+ * aborted transaction hands its new code out again, to another metric, which is why a memo
+ * lives no longer than its transaction. */
+static void test_put_memo(void **state)
+{
+    fixture_t *f = *state;
+    cdof_period_t p = month(2024, 2);
+    cdof_point_t pt = point(3, 4, 5, 6), out;
+    cdof_store_txn_t *t = NULL;
+    uint16_t memo = 0, code;
+
+    put1(f, "m_one", "E06000001", &p, &pt);
+    assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
+    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_new", &memo, "E06", &p, &pt), -EINVAL);
+    assert_int_equal(memo, 0); /* a bad row is refused before the metric is interned */
+    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_new", &memo, "E06000001", &p, &pt), 0);
+    assert_int_equal(memo, 2);
+    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_new", &memo, "E06000002", &p, &pt), 0);
+    assert_int_equal(cdof_points_get(f->pts, t, "m_new", "E06000002", &p, &out), 0);
+    cdof_store_abort(&t);
+
+    memo = 0;
+    assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
+    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_other", &memo, "E06000001", &p, &pt), 0);
+    assert_int_equal(memo, 2);
+    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_other", &memo, "E06000002", &p, &pt), 0);
+    memo = 0;
+    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_one", &memo, "E06000002", &p, &pt), 0);
+    assert_int_equal(memo, 1);
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
+    assert_int_equal(cdof_points_metric_code(f->pts, t, "m_new", &code), CDOF_ENOTFOUND);
+    assert_int_equal(cdof_points_get(f->pts, t, "m_other", "E06000002", &p, &out), 0);
+    assert_true(out.numerator == 3);
+    assert_int_equal(cdof_points_get(f->pts, t, "m_one", "E06000002", &p, &out), 0);
+    cdof_store_abort(&t);
+}
+
 static void test_corrupt_value(void **state)
 {
     fixture_t *f = *state;
@@ -617,6 +656,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interning_stable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_memo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_without_points, setup, teardown),
     };

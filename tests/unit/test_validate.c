@@ -60,18 +60,22 @@ static cdof_update_t good_update(void)
 static void expect_ok(const cdof_scope_t *scope, const cdof_update_t *u)
 {
     char err[512] = "stale";
-    int rc = cdof_validate_update(ref, scope, u, err, sizeof err);
+    const cdof_metric_t *m = NULL;
+    int rc = cdof_validate_update_metric(ref, scope, u, &m, err, sizeof err);
     if (rc != 0)
         fail_msg("%s %s: rejected: %s", u->metric_id, u->area_code, err);
     assert_string_equal(err, "");
+    assert_ptr_equal(m, cdof_ref_metric(ref, u->metric_id)); /* the hub stores with it */
 }
 
 static void expect_reason(const cdof_scope_t *scope, const cdof_update_t *u, const char *want)
 {
     char err[512] = "";
-    int rc = cdof_validate_update(ref, scope, u, err, sizeof err);
+    const cdof_metric_t *m = cdof_ref_metric_at(ref, 0);
+    int rc = cdof_validate_update_metric(ref, scope, u, &m, err, sizeof err);
     if (rc != CDOF_EINVALID)
         fail_msg("accepted (rc %d), want '%s'", rc, want);
+    assert_null(m);
     if (!strstr(err, want))
         fail_msg("reason '%s' lacks '%s'", err, want);
 }
