@@ -95,6 +95,7 @@ fl_setup() {
     AGENT=()       # each agent's running process name
     AGENT_N=()     # and how many times it has started
     DROPPED=0      # rows dropped into the spools so far
+    DROPPED_A=()   # and into each agent's
 }
 
 fl_hub_listening() {
@@ -158,11 +159,12 @@ fl_start_agents() {
 
 # fl_drop FIRST LAST: files FIRST..LAST into every agent's spool.
 fl_drop() {
-    local i k
+    local i k n
     for i in $(seq 0 $((NAGENTS - 1))); do
         for k in $(seq "$1" "$2"); do
             it_drop "$IT_DIR/a$i/spool" "$GEN/a$i/batch-$k.csv"
-            DROPPED=$((DROPPED + $(wc -l <"$GEN/a$i/batch-$k.csv") - 1))
+            n=$(($(wc -l <"$GEN/a$i/batch-$k.csv") - 1))
+            DROPPED=$((DROPPED + n)) DROPPED_A[i]=$((${DROPPED_A[i]:-0} + n))
         done
     done
 }
@@ -175,7 +177,7 @@ fl_drop_revisions() {
         it_wait "agent $i to take batch-1.csv before its revisions" 60 \
             test -e "$IT_DIR/a$i/spool/done/batch-1.csv"
         it_drop "$IT_DIR/a$i/spool" "$GEN/a$i/revise.csv"
-        DROPPED=$((DROPPED + REVISE))
+        DROPPED=$((DROPPED + REVISE)) DROPPED_A[i]=$((${DROPPED_A[i]:-0} + REVISE))
     done
 }
 
@@ -201,6 +203,29 @@ fl_wait_progress() {
         fi
         sleep 0.1
     done
+}
+
+# fl_in_flight [INDEX...]: prints how many rows the agents (every one, or those given) have taken
+# into their outboxes that the store does not hold yet: rows dropped, less those in files still
+# in spool/in, less the agent's high-water in the store. A file is moved out of spool/in only
+# after its rows are durable in the outbox, so this never counts a row the agent does not hold;
+# read while the hub runs, the store may move on meanwhile, so it is a lower bound.
+fl_in_flight() {
+    local i f waiting sum=0 idx
+    idx=("$@")
+    [ $# -gt 0 ] || mapfile -t idx < <(seq 0 $((NAGENTS - 1)))
+    "$DUMP" --agents "$HDATA" >"$IT_DIR/agents.flight" 2>/dev/null || : >"$IT_DIR/agents.flight"
+    for i in "${idx[@]}"; do
+        waiting=0
+        for f in "$IT_DIR/a$i/spool/in"/*; do
+            [ -e "$f" ] || continue
+            waiting=$((waiting + $(wc -l <"$f") - 1))
+        done
+        sum=$((sum + $(awk -F'|' -v id="fault-$i" -v taken=$((${DROPPED_A[i]:-0} - waiting)) '
+            $1 == "A" && $2 == id { hw = $3 } END { print (taken > hw ? taken - hw : 0) }' \
+            "$IT_DIR/agents.flight")))
+    done
+    echo "$sum"
 }
 
 # Agents log "no word from hub" once when they declare it dead, and "answers again" once it is
