@@ -205,27 +205,30 @@ fl_wait_progress() {
     done
 }
 
-# fl_in_flight [INDEX...]: prints how many rows the agents (every one, or those given) have taken
-# into their outboxes that the store does not hold yet: rows dropped, less those in files still
-# in spool/in, less the agent's high-water in the store. A file is moved out of spool/in only
-# after its rows are durable in the outbox, so this never counts a row the agent does not hold;
-# read while the hub runs, the store may move on meanwhile, so it is a lower bound.
-fl_in_flight() {
-    local i f waiting sum=0 idx
-    idx=("$@")
-    [ $# -gt 0 ] || mapfile -t idx < <(seq 0 $((NAGENTS - 1)))
+# fl_in_flight_each: prints "INDEX ROWS" for every agent, ROWS being how many rows it has taken
+# into its outbox that the store does not hold yet: rows dropped, less those in files still in
+# spool/in, less the agent's high-water in the store. A file leaves spool/in only once its rows
+# are durable in the outbox, so no row is counted that the agent does not hold; read while the
+# hub runs, the store may move on meanwhile, so it is a lower bound.
+fl_in_flight_each() {
+    local i f waiting
     "$DUMP" --agents "$HDATA" >"$IT_DIR/agents.flight" 2>/dev/null || : >"$IT_DIR/agents.flight"
-    for i in "${idx[@]}"; do
+    for i in $(seq 0 $((NAGENTS - 1))); do
         waiting=0
         for f in "$IT_DIR/a$i/spool/in"/*; do
             [ -e "$f" ] || continue
             waiting=$((waiting + $(wc -l <"$f") - 1))
         done
-        sum=$((sum + $(awk -F'|' -v id="fault-$i" -v taken=$((${DROPPED_A[i]:-0} - waiting)) '
-            $1 == "A" && $2 == id { hw = $3 } END { print (taken > hw ? taken - hw : 0) }' \
-            "$IT_DIR/agents.flight")))
-    done
-    echo "$sum"
+        echo "T|fault-$i|$((${DROPPED_A[i]:-0} - waiting))"
+    done | awk -F'|' 'NR == FNR { hw[$2] = $3; next }
+        { n = $3 - hw[$2]; sub(/^fault-/, "", $2); print $2, (n > 0 ? n : 0) }' \
+        "$IT_DIR/agents.flight" -
+}
+
+# fl_in_flight [INDEX...]: the sum of fl_in_flight_each over every agent, or those given.
+fl_in_flight() {
+    fl_in_flight_each | awk -v want=" $* " 'want ~ /^ *$/ || index(want, " " $1 " ") { s += $2 }
+        END { print s + 0 }'
 }
 
 # Agents log "no word from hub" once when they declare it dead, and "answers again" once it is

@@ -86,17 +86,25 @@ for r in $(seq 1 "$ROUNDS"); do
             it_log "round $r: SIGKILL hub at $(fl_committed) of $TOTAL, $flight in flight"
             fl_start_hub
             ;;
-        1) # agents: SIGKILL three at random, restart them
+        1) # agents: SIGKILL up to three at random among those holding rows in flight (any if none)
+            mapfile -t busy < <(fl_in_flight_each | awk '$2 > 0 { print $1 }')
+            [ "${#busy[@]}" -gt 0 ] || mapfile -t busy < <(seq 0 $((NAGENTS - 1)))
             victims=""
             for _ in 1 2 3; do
-                i=$((RANDOM % NAGENTS))
+                i=${busy[RANDOM % ${#busy[@]}]}
                 case " $victims " in *" $i "*) continue ;; esac
                 victims+=" $i"
                 it_kill9 "${AGENT[i]}"
                 KILLS_AGENT=$((KILLS_AGENT + 1))
             done
-            # shellcheck disable=SC2086 # one index a word
-            flight=$(fl_in_flight $victims)
+            # Dead, they hold in their outboxes exactly what was unacknowledged when they died.
+            flight=0
+            for i in $victims; do
+                "$IT_AGENT" status --data "$IT_DIR/a$i/outbox" --format json \
+                    >"$IT_DIR/killed$i.json" || it_fail "cdof-agent status for agent $i failed"
+                n=$(grep -Eo '"outbox_depth": *[0-9]+' "$IT_DIR/killed$i.json" | grep -Eo '[0-9]+$')
+                flight=$((flight + n))
+            done
             it_log "round $r: SIGKILL agents$victims at $(fl_committed) of $TOTAL," \
                 "$flight of theirs in flight"
             for i in $victims; do
