@@ -95,6 +95,7 @@ fl_setup() {
     AGENT=()       # each agent's running process name
     AGENT_N=()     # and how many times it has started
     DROPPED=0      # rows dropped into the spools so far
+    DROPPED_A=()   # and into each agent's
 }
 
 fl_hub_listening() {
@@ -158,11 +159,12 @@ fl_start_agents() {
 
 # fl_drop FIRST LAST: files FIRST..LAST into every agent's spool.
 fl_drop() {
-    local i k
+    local i k n
     for i in $(seq 0 $((NAGENTS - 1))); do
         for k in $(seq "$1" "$2"); do
             it_drop "$IT_DIR/a$i/spool" "$GEN/a$i/batch-$k.csv"
-            DROPPED=$((DROPPED + $(wc -l <"$GEN/a$i/batch-$k.csv") - 1))
+            n=$(($(wc -l <"$GEN/a$i/batch-$k.csv") - 1))
+            DROPPED=$((DROPPED + n)) DROPPED_A[i]=$((${DROPPED_A[i]:-0} + n))
         done
     done
 }
@@ -175,7 +177,7 @@ fl_drop_revisions() {
         it_wait "agent $i to take batch-1.csv before its revisions" 60 \
             test -e "$IT_DIR/a$i/spool/done/batch-1.csv"
         it_drop "$IT_DIR/a$i/spool" "$GEN/a$i/revise.csv"
-        DROPPED=$((DROPPED + REVISE))
+        DROPPED=$((DROPPED + REVISE)) DROPPED_A[i]=$((${DROPPED_A[i]:-0} + REVISE))
     done
 }
 
@@ -201,6 +203,32 @@ fl_wait_progress() {
         fi
         sleep 0.1
     done
+}
+
+# fl_in_flight_each: prints "INDEX ROWS" for every agent, ROWS being how many rows it has taken
+# into its outbox that the store does not hold yet: rows dropped, less those in files still in
+# spool/in, less the agent's high-water in the store. A file leaves spool/in only once its rows
+# are durable in the outbox, so no row is counted that the agent does not hold; read while the
+# hub runs, the store may move on meanwhile, so it is a lower bound.
+fl_in_flight_each() {
+    local i f waiting
+    "$DUMP" --agents "$HDATA" >"$IT_DIR/agents.flight" 2>/dev/null || : >"$IT_DIR/agents.flight"
+    for i in $(seq 0 $((NAGENTS - 1))); do
+        waiting=0
+        for f in "$IT_DIR/a$i/spool/in"/*; do
+            [ -e "$f" ] || continue
+            waiting=$((waiting + $(wc -l <"$f") - 1))
+        done
+        echo "T|fault-$i|$((${DROPPED_A[i]:-0} - waiting))"
+    done | awk -F'|' 'NR == FNR { hw[$2] = $3; next }
+        { n = $3 - hw[$2]; sub(/^fault-/, "", $2); print $2, (n > 0 ? n : 0) }' \
+        "$IT_DIR/agents.flight" -
+}
+
+# fl_in_flight [INDEX...]: the sum of fl_in_flight_each over every agent, or those given.
+fl_in_flight() {
+    fl_in_flight_each | awk -v want=" $* " 'want ~ /^ *$/ || index(want, " " $1 " ") { s += $2 }
+        END { print s + 0 }'
 }
 
 # Agents log "no word from hub" once when they declare it dead, and "answers again" once it is
