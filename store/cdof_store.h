@@ -64,8 +64,9 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
 uint32_t cdof_store_schema_version(const cdof_store_t *store);
 
 /* Records version as the store's schema version in write transaction txn, for an owner that has
- * upgraded an older layout in the same transaction. Takes effect for this handle on commit; a
- * later open with a different version is refused as usual. Returns 0 or a put's codes. */
+ * upgraded an older layout in the same transaction (durable with its commit; later opens check it
+ * as usual). cdof_store_schema_version reports it from this call on: if the transaction is then
+ * aborted, close the store. Returns 0, -EINVAL, or a put's codes. */
 int cdof_store_set_version(cdof_store_txn_t *txn, uint32_t version);
 
 /* Closes the store; no transaction may be open. Accepts NULL and NULLs *store. */
