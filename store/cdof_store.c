@@ -42,6 +42,7 @@ struct cdof_store {
     size_t max_map_size;
     size_t psize;
     MDB_dbi meta;
+    uint32_t schema_version; /* as found at open, or set by cdof_store_set_version */
     /* Every transaction holds map_lock shared; changing the map size holds it exclusively, as
      * LMDB leaves it to us to make sure no transaction of this process is open then. */
     pthread_rwlock_t map_lock;
@@ -351,6 +352,7 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
         txn = NULL;
         if (rc)
             goto lmdb_fail;
+        s->schema_version = opts->schema_version;
         return 0;
     }
     if (rc)
@@ -374,8 +376,9 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
         goto fail;
     }
     have_ver = cdof_store_rd32(vv.mv_data);
+    uint32_t min_ver = opts->min_schema_version ? opts->min_schema_version : opts->schema_version;
     if (cdof_store_keycmp(v.mv_data, v.mv_size, opts->schema, strlen(opts->schema)) != 0 ||
-        have_ver != opts->schema_version) {
+        have_ver < min_ver || have_ver > opts->schema_version) {
         cdof_store_reason(err, errlen,
                           "store in %s is schema '%.*s' version %u, expected '%s' "
                           "version %u",
@@ -384,6 +387,7 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
         rc = CDOF_EVERSION;
         goto fail;
     }
+    s->schema_version = have_ver;
     /* Committing (even a read transaction) publishes the meta handle to later transactions. */
     rc = mdb_txn_commit(txn);
     txn = NULL;
@@ -695,6 +699,25 @@ void cdof_store_abort(cdof_store_txn_t **txn)
     mdb_txn_abort((*txn)->txn);
     cdof_store_txn_free(*txn);
     *txn = NULL;
+}
+
+uint32_t cdof_store_schema_version(const cdof_store_t *store)
+{
+    return store->schema_version;
+}
+
+int cdof_store_set_version(cdof_store_txn_t *txn, uint32_t version)
+{
+    uint8_t ver[4];
+    if (!txn)
+        return -EINVAL;
+    cdof_store_be32(ver, version);
+    int rc = cdof_store_put(txn, txn->store->meta, "schema_version", strlen("schema_version"), ver,
+                            sizeof ver);
+    /* Seen by this handle at once: the caller commits or drops the store on failure. */
+    if (rc == 0)
+        txn->store->schema_version = version;
+    return rc;
 }
 
 int cdof_store_put(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,

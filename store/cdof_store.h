@@ -36,11 +36,14 @@ typedef unsigned cdof_store_db_t; /* a named database handle, valid for the stor
 typedef struct {
     const char *schema;      /* "hub" or "outbox": recorded when created, checked at open */
     uint32_t schema_version; /* likewise: an older store is refused with CDOF_EVERSION */
-    size_t map_size;         /* initial map size in bytes (default 64 MiB) */
-    size_t max_map_size;     /* the map doubles as it fills, up to this (default 64 GiB) */
-    unsigned max_dbs;        /* named databases (default 32) */
-    bool read_only;          /* open for reading only, e.g. `status` while the daemon runs */
-    bool no_sync;            /* skip fsync: benchmarks and tests that say so only */
+    /* Versions from this up to schema_version are opened too (0: schema_version only), so that
+     * the owner can upgrade them: see cdof_store_schema_version and cdof_store_set_version. */
+    uint32_t min_schema_version;
+    size_t map_size;     /* initial map size in bytes (default 64 MiB) */
+    size_t max_map_size; /* the map doubles as it fills, up to this (default 64 GiB) */
+    unsigned max_dbs;    /* named databases (default 32) */
+    bool read_only;      /* open for reading only, e.g. `status` while the daemon runs */
+    bool no_sync;        /* skip fsync: benchmarks and tests that say so only */
 } cdof_store_opts_t;
 
 typedef struct {
@@ -56,6 +59,15 @@ typedef struct {
  * another process has it open for writing, -ENOENT for a read-only open of a missing store. */
 int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t **out, char *err,
                     size_t errlen);
+
+/* The schema version the store had when opened (or last set with cdof_store_set_version). */
+uint32_t cdof_store_schema_version(const cdof_store_t *store);
+
+/* Records version as the store's schema version in write transaction txn, for an owner that has
+ * upgraded an older layout in the same transaction (durable with its commit; later opens check it
+ * as usual). cdof_store_schema_version reports it from this call on: if the transaction is then
+ * aborted, close the store. Returns 0, -EINVAL, or a put's codes. */
+int cdof_store_set_version(cdof_store_txn_t *txn, uint32_t version);
 
 /* Closes the store; no transaction may be open. Accepts NULL and NULLs *store. */
 void cdof_store_close(cdof_store_t **store);

@@ -9,19 +9,23 @@
 #include "cdof_wire.h"
 
 #define OUTBOX_SCHEMA         "outbox"
-#define OUTBOX_SCHEMA_VERSION 1
+#define OUTBOX_SCHEMA_VERSION 2
 #define TS_LEN                8 /* the i64 time prefix of every stored value */
 /* Room kept below the wire limit for the agent_id and sent_ms added when sending. */
 #define ENVELOPE_MAX (CDOF_WIRE_MAX_MESSAGE - CDOF_WIRE_MAX_ID - 32)
 #define VALUE_MAX    (2 * TS_LEN + ENVELOPE_MAX + 2 + CDOF_WIRE_MAX_TEXT)
 
-enum { DB_OUTBOX, DB_ACKED, DB_REJECTED, DB_FILES, DB_META, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"outbox", "acked", "rejected", "files", "meta"};
+enum { DB_OUTBOX, DB_SETTLED, DB_REJECTED, DB_FILES, DB_META, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"outbox", "settled", "rejected", "files", "meta"};
 
 struct agent_outbox {
     cdof_store_t *store;
     cdof_store_db_t db[DB_COUNT];
     bool have[DB_COUNT]; /* a read-only open of a young store may lack some */
+    /* Accepted acks above an unsettled entry, sorted. Not durable: one lost with the process is
+     * sent again and answered DUPLICATE. */
+    uint64_t *pending;
+    size_t n_pending, cap_pending;
     uint8_t scratch[VALUE_MAX];
 };
 
@@ -43,6 +47,100 @@ static void fp_key(uint8_t key[16], const agent_fingerprint_t *fp)
     cdof_store_be64(key + 8, fp->size);
 }
 
+static uint64_t meta_u64(cdof_store_txn_t *txn, agent_outbox_t *ob, const char *key, uint64_t def);
+static int put_meta_u64(cdof_store_txn_t *txn, agent_outbox_t *ob, const char *key, uint64_t v);
+
+typedef struct {
+    agent_outbox_t *ob;
+    cdof_store_txn_t *txn;
+    cdof_store_db_t acked;
+    uint64_t high, retained, run_seq;
+    int64_t run_ms;
+} migrate_ctx_t;
+
+static int first_key(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    (void)val;
+    *(uint64_t *)ctx = key->len == 8 ? cdof_store_rd64(key->data) : 0;
+    return 1;
+}
+
+/* Ends a run of entries settled at the same time with one mark. */
+static int migrate_mark(migrate_ctx_t *m)
+{
+    if (!m->run_seq)
+        return 0;
+    uint8_t key[8], ms[8];
+    be_seq(key, m->run_seq);
+    cdof_store_be64(ms, (uint64_t)m->run_ms);
+    m->run_seq = 0;
+    return cdof_store_put(m->txn, m->ob->db[DB_SETTLED], key, sizeof key, ms, sizeof ms);
+}
+
+/* v1 value in "acked": acked_ms | the outbox value. */
+static int migrate_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    migrate_ctx_t *m = ctx;
+    if (key->len != 8 || val->len < 2 * TS_LEN)
+        return CDOF_ECORRUPT;
+    uint64_t seq = cdof_store_rd64(key->data);
+    int64_t ms = (int64_t)cdof_store_rd64(val->data);
+    size_t n = val->len - TS_LEN;
+    memcpy(m->ob->scratch, (const uint8_t *)val->data + TS_LEN, n); /* the put invalidates val */
+    int rc = cdof_store_put(m->txn, m->ob->db[DB_OUTBOX], key->data, 8, m->ob->scratch, n);
+    if (rc == 0)
+        rc = cdof_store_del(m->txn, m->acked, key->data, key->len);
+    if (rc < 0 || seq > m->high)
+        return rc; /* above an unsettled entry: unsettled again, the hub answers DUPLICATE */
+    m->retained++;
+    if (m->run_seq && ms != m->run_ms)
+        rc = migrate_mark(m);
+    m->run_seq = seq;
+    m->run_ms = ms;
+    return rc;
+}
+
+/* Version 1 moved each settled entry to "acked"; version 2 keeps it in "outbox" below the
+ * boundary "acked_high". Moves them back, with marks for pruning, and records version 2, all in
+ * one transaction. The boundary stops below the first unsettled entry, so that everything under
+ * it is settled. */
+static int migrate_v1(agent_outbox_t *ob)
+{
+    migrate_ctx_t m = {.ob = ob};
+    int rc = cdof_store_db(ob->store, "acked", &m.acked);
+    if (rc < 0)
+        return rc;
+    rc = cdof_store_begin(ob->store, true, &m.txn);
+    if (rc < 0)
+        return rc;
+    uint64_t first_unsettled = 0, last_acked = 0;
+    cdof_bytes_t k, v;
+    rc = cdof_store_scan(m.txn, ob->db[DB_OUTBOX], NULL, 0, NULL, 0, first_key, &first_unsettled);
+    if (rc == 0 && (rc = cdof_store_last(m.txn, m.acked, &k, &v)) == 0 && k.len == 8)
+        last_acked = cdof_store_rd64(k.data);
+    if (rc == CDOF_ENOTFOUND)
+        rc = 0;
+    m.high = meta_u64(m.txn, ob, "acked_high", 0);
+    if (last_acked > m.high)
+        m.high = last_acked;
+    if (first_unsettled && m.high >= first_unsettled)
+        m.high = first_unsettled - 1;
+    if (rc == 0)
+        rc = cdof_store_scan(m.txn, m.acked, NULL, 0, NULL, 0, migrate_visit, &m);
+    if (rc == 0)
+        rc = migrate_mark(&m);
+    if (rc == 0)
+        rc = put_meta_u64(m.txn, ob, "acked_high", m.high);
+    if (rc == 0)
+        rc = put_meta_u64(m.txn, ob, "retained", m.retained);
+    if (rc == 0)
+        rc = cdof_store_set_version(m.txn, OUTBOX_SCHEMA_VERSION);
+    if (rc == 0)
+        rc = cdof_store_commit(&m.txn);
+    cdof_store_abort(&m.txn);
+    return rc;
+}
+
 int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, char *err,
                       size_t errlen)
 {
@@ -54,6 +152,7 @@ int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, cha
     }
     cdof_store_opts_t opts = {.schema = OUTBOX_SCHEMA,
                               .schema_version = OUTBOX_SCHEMA_VERSION,
+                              .min_schema_version = 1,
                               .map_size = 16u << 20,
                               .max_map_size = (size_t)16 << 30,
                               .max_dbs = 8,
@@ -61,6 +160,14 @@ int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, cha
     int rc = cdof_store_open(dir, &opts, &ob->store, err, errlen);
     if (rc < 0)
         goto fail;
+    if (cdof_store_schema_version(ob->store) < OUTBOX_SCHEMA_VERSION && read_only) {
+        snprintf(err, errlen,
+                 "outbox in %s is version %u (settled entries in \"acked\"): start cdof-agent "
+                 "once to upgrade it to version %u",
+                 dir, (unsigned)cdof_store_schema_version(ob->store), OUTBOX_SCHEMA_VERSION);
+        rc = CDOF_EVERSION;
+        goto fail;
+    }
     for (int i = 0; i < DB_COUNT; i++) {
         rc = cdof_store_db(ob->store, db_names[i], &ob->db[i]);
         if (rc == CDOF_ENOTFOUND && read_only)
@@ -71,6 +178,11 @@ int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, cha
             goto fail;
         }
         ob->have[i] = true;
+    }
+    if (cdof_store_schema_version(ob->store) < OUTBOX_SCHEMA_VERSION && (rc = migrate_v1(ob)) < 0) {
+        snprintf(err, errlen, "%s: cannot upgrade the outbox from version 1: %s", dir,
+                 cdof_strerror(rc));
+        goto fail;
     }
     *out = ob;
     return 0;
@@ -85,6 +197,7 @@ void agent_outbox_close(agent_outbox_t **ob)
     if (!ob || !*ob)
         return;
     cdof_store_close(&(*ob)->store);
+    free((*ob)->pending);
     free(*ob);
     *ob = NULL;
 }
@@ -270,8 +383,10 @@ int agent_outbox_each_from(agent_outbox_t *ob, uint64_t from, agent_outbox_entry
     int rc = cdof_store_begin(ob->store, false, &txn);
     if (rc < 0)
         return rc;
+    /* Settled entries stay in the outbox under the boundary: never send them. */
+    uint64_t high = meta_u64(txn, ob, "acked_high", 0);
     uint8_t key[8];
-    be_seq(key, from);
+    be_seq(key, from > high ? from : high + 1);
     each_ctx_t e = {fn, ctx};
     rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], key, sizeof key, NULL, 0, each_visit, &e);
     cdof_store_abort(&txn);
@@ -312,57 +427,192 @@ long agent_outbox_wire(const uint8_t *value, size_t len, const char *agent_id, i
     return (long)n;
 }
 
-/* Moves one outbox entry (value v, which a put would invalidate) to acked or rejected. */
-static int settle_one(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t seq,
-                      const cdof_bytes_t *v, bool rejected, const char *reason, int64_t now_ms)
+/* Moves one unsettled outbox entry (value v, which a put would invalidate) to "rejected". */
+static int reject_one(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t seq,
+                      const cdof_bytes_t *v, const char *reason, int64_t now_ms)
 {
     uint8_t *s = ob->scratch;
-    size_t n;
     uint8_t key[8];
     be_seq(key, seq);
+    size_t rlen = reason ? strnlen(reason, CDOF_WIRE_MAX_TEXT) : 0;
+    if (v->len < TS_LEN)
+        return CDOF_ECORRUPT;
     cdof_store_be64(s, (uint64_t)now_ms);
-    int rc;
-    if (rejected) {
-        size_t rlen = reason ? strnlen(reason, CDOF_WIRE_MAX_TEXT) : 0;
-        if (v->len < TS_LEN)
-            return CDOF_ECORRUPT;
-        cdof_store_be16(s + TS_LEN, (uint16_t)rlen);
-        if (rlen)
-            memcpy(s + TS_LEN + 2, reason, rlen);
-        memcpy(s + TS_LEN + 2 + rlen, (const uint8_t *)v->data + TS_LEN, v->len - TS_LEN);
-        n = TS_LEN + 2 + rlen + v->len - TS_LEN;
-        rc = cdof_store_put(txn, ob->db[DB_REJECTED], key, sizeof key, s, n);
-    } else {
-        memcpy(s + TS_LEN, v->data, v->len);
-        n = TS_LEN + v->len;
-        rc = cdof_store_put(txn, ob->db[DB_ACKED], key, sizeof key, s, n);
-    }
+    cdof_store_be16(s + TS_LEN, (uint16_t)rlen);
+    if (rlen)
+        memcpy(s + TS_LEN + 2, reason, rlen);
+    memcpy(s + TS_LEN + 2 + rlen, (const uint8_t *)v->data + TS_LEN, v->len - TS_LEN);
+    size_t n = TS_LEN + 2 + rlen + v->len - TS_LEN;
+    int rc = cdof_store_put(txn, ob->db[DB_REJECTED], key, sizeof key, s, n);
     if (rc == 0)
         rc = cdof_store_del(txn, ob->db[DB_OUTBOX], key, sizeof key);
     return rc;
 }
 
-static int finish_settle(cdof_store_txn_t **txn, agent_outbox_t *ob, uint64_t high, int64_t now_ms)
+/* --- accepted acks above a gap (kept in memory, sorted) --------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Room for n more pending acks. */
+static int pending_reserve(agent_outbox_t *ob, size_t n)
+{
+    if (ob->n_pending + n <= ob->cap_pending)
+        return 0;
+    size_t cap = ob->cap_pending ? ob->cap_pending : 256;
+    while (cap < ob->n_pending + n)
+        cap *= 2;
+    uint64_t *p = realloc(ob->pending, cap * sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    ob->pending = p;
+    ob->cap_pending = cap;
+    return 0;
+}
+
+/* Sorts the pending acks and drops repeats: a batch's acks need not come in order (resends). */
+static void pending_sort(agent_outbox_t *ob)
+{
+    if (ob->n_pending < 2)
+        return;
+    qsort(ob->pending, ob->n_pending, sizeof *ob->pending, cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < ob->n_pending; i++)
+        if (k == 0 || ob->pending[k - 1] != ob->pending[i])
+            ob->pending[k++] = ob->pending[i];
+    ob->n_pending = k;
+}
+
+/* Forgets pending acks with lo <= seq <= hi. */
+static void pending_drop(agent_outbox_t *ob, uint64_t lo, uint64_t hi)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < ob->n_pending; i++)
+        if (ob->pending[i] < lo || ob->pending[i] > hi)
+            ob->pending[k++] = ob->pending[i];
+    ob->n_pending = k;
+}
+
+/* --- the boundary ---------------------------------------------------------------------------- */
+
+/* Moves the boundary to high (the settled entries now number retained) and, with mark_ms, marks
+ * when (for pruning). */
+static int put_boundary(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t high, uint64_t retained,
+                        const int64_t *mark_ms)
+{
+    uint8_t key[8], ms[8];
+    be_seq(key, high);
+    int rc = put_meta_u64(txn, ob, "acked_high", high);
+    if (rc == 0)
+        rc = put_meta_u64(txn, ob, "retained", retained);
+    if (rc == 0 && high > 0 && mark_ms) {
+        cdof_store_be64(ms, (uint64_t)*mark_ms);
+        rc = cdof_store_put(txn, ob->db[DB_SETTLED], key, sizeof key, ms, sizeof ms);
+    }
+    return rc;
+}
+
+typedef struct {
+    agent_outbox_t *ob;
+    uint64_t high, count;
+    size_t used; /* pending[0..used) are settled now or not in the outbox */
+} advance_ctx_t;
+
+/* Walks the outbox above the boundary while each entry is a pending ack. */
+static int advance_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    (void)val;
+    advance_ctx_t *a = ctx;
+    const agent_outbox_t *ob = a->ob;
+    if (key->len != 8)
+        return CDOF_ECORRUPT;
+    uint64_t seq = cdof_store_rd64(key->data);
+    while (a->used < ob->n_pending && ob->pending[a->used] < seq)
+        a->used++; /* acks for entries no longer kept */
+    if (a->used == ob->n_pending || ob->pending[a->used] != seq)
+        return 1; /* unsettled: the boundary stops below it */
+    a->used++;
+    a->high = seq;
+    a->count++;
+    return a->used < ob->n_pending ? 0 : 1;
+}
+
+static int count_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    (void)key;
+    (void)val;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+/* Counts outbox entries with lo <= seq <= hi. */
+static int count_range(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t lo, uint64_t hi,
+                       uint64_t *count)
+{
+    *count = 0;
+    uint8_t from[8], to[8];
+    be_seq(from, lo);
+    be_seq(to, hi == UINT64_MAX ? hi : hi + 1);
+    return cdof_store_scan(txn, ob->db[DB_OUTBOX], from, sizeof from, to, sizeof to, count_visit,
+                           count);
+}
+
+/* Moves *high up over the entries whose acks are pending (sorted); *count gets how many.
+ * Pending acks passed are forgotten even if the caller's commit fails: those entries then stay
+ * unsettled and are sent again. */
+static int advance(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t *high, uint64_t *count)
+{
+    advance_ctx_t a = {ob, *high, 0, 0};
+    uint8_t from[8];
+    be_seq(from, *high + 1);
+    int rc = 0;
+    if (ob->n_pending)
+        rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], from, sizeof from, NULL, 0, advance_visit, &a);
+    if (a.used) {
+        ob->n_pending -= a.used;
+        memmove(ob->pending, ob->pending + a.used, ob->n_pending * sizeof *ob->pending);
+    }
+    *high = a.high;
+    *count = a.count;
+    return rc;
+}
+
+/* Records the boundary high, with added more entries settled below it (if any), and commits. */
+static int finish_settle(cdof_store_txn_t **txn, agent_outbox_t *ob, uint64_t high, uint64_t added,
+                         int64_t now_ms)
 {
     int rc = 0;
-    if (high > meta_u64(*txn, ob, "acked_high", 0))
-        rc = put_meta_u64(*txn, ob, "acked_high", high);
+    if (added)
+        rc = put_boundary(*txn, ob, high, meta_u64(*txn, ob, "retained", 0) + added, &now_ms);
     if (rc == 0)
         rc = put_meta_u64(*txn, ob, "last_ack_ms", (uint64_t)now_ms);
     if (rc == 0)
         rc = cdof_store_commit(txn);
-    cdof_store_abort(txn);
     return rc;
 }
 
 int agent_outbox_settle(agent_outbox_t *ob, const agent_settle_t *s, size_t n, int64_t now_ms)
 {
-    cdof_store_txn_t *txn = NULL;
-    int rc = cdof_store_begin(ob->store, true, &txn);
+    int rc = pending_reserve(ob, n);
     if (rc < 0)
         return rc;
-    uint64_t high = 0;
+    cdof_store_txn_t *txn = NULL;
+    rc = cdof_store_begin(ob->store, true, &txn);
+    if (rc < 0)
+        return rc;
+    uint64_t high = meta_u64(txn, ob, "acked_high", 0), moved = 0;
+    bool rejected = false;
     for (size_t i = 0; i < n; i++) {
+        if (s[i].seq <= high)
+            continue; /* settled already */
+        if (!s[i].rejected) {
+            ob->pending[ob->n_pending++] = s[i].seq;
+            continue;
+        }
+        rejected = true;
         uint8_t key[8];
         be_seq(key, s[i].seq);
         cdof_bytes_t v;
@@ -372,14 +622,51 @@ int agent_outbox_settle(agent_outbox_t *ob, const agent_settle_t *s, size_t n, i
             continue;
         }
         if (rc == 0)
-            rc = settle_one(txn, ob, s[i].seq, &v, s[i].rejected, s[i].reason, now_ms);
+            rc = reject_one(txn, ob, s[i].seq, &v, s[i].reason, now_ms);
         if (rc < 0)
-            goto fail;
-        if (s[i].seq > high)
-            high = s[i].seq;
+            break;
     }
-    return finish_settle(&txn, ob, high, now_ms);
+    pending_sort(ob);
+    if (rc < 0)
+        goto fail;
+    if (rejected) /* an acceptance of a rejected entry (a late duplicate) must not stay pending */
+        for (size_t i = 0; i < n; i++)
+            if (s[i].rejected)
+                pending_drop(ob, s[i].seq, s[i].seq);
+    /* The hub stores in sequence, so acceptances normally extend the settled prefix: no entry
+     * moves, the boundary does. An ack above a still unsettled entry waits in memory for it. */
+    rc = advance(txn, ob, &high, &moved);
+    if (rc == 0)
+        rc = finish_settle(&txn, ob, high, moved, now_ms);
 fail:
+    cdof_store_abort(&txn);
+    return rc;
+}
+
+int agent_outbox_settle_upto(agent_outbox_t *ob, uint64_t high, int64_t now_ms, uint64_t *count)
+{
+    *count = 0;
+    cdof_store_txn_t *txn = NULL;
+    int rc = cdof_store_begin(ob->store, true, &txn);
+    if (rc < 0)
+        return rc;
+    uint64_t was = meta_u64(txn, ob, "acked_high", 0), n = 0, more = 0;
+    if (high > was) {
+        rc = count_range(txn, ob, was + 1, high, &n);
+        pending_drop(ob, 0, high);
+    } else {
+        high = was;
+    }
+    /* Acks waiting above what the hub has now settled may join it. */
+    if (rc == 0)
+        rc = advance(txn, ob, &high, &more);
+    /* Nothing to settle: no commit, as this runs on every heartbeat. */
+    if (rc < 0 || n + more == 0)
+        goto done;
+    rc = finish_settle(&txn, ob, high, n + more, now_ms);
+    if (rc == 0)
+        *count = n + more;
+done:
     cdof_store_abort(&txn);
     return rc;
 }
@@ -387,116 +674,102 @@ fail:
 typedef struct {
     agent_outbox_t *ob;
     cdof_store_txn_t *txn;
-    int64_t now_ms;
-    uint64_t count, high;
-} upto_ctx_t;
+    int64_t cutoff_ms, mark_ms;
+    uint64_t mark, marks_seen, pruned;
+} marks_ctx_t;
 
-static int upto_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Restore: deletes the marks at and above the new boundary, keeping the first one's time. */
+static int restore_mark_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
-    upto_ctx_t *u = ctx;
-    if (key->len != 8)
+    marks_ctx_t *m = ctx;
+    if (val->len != 8)
         return CDOF_ECORRUPT;
-    uint64_t seq = cdof_store_rd64(key->data);
-    int rc = settle_one(u->txn, u->ob, seq, val, false, NULL, u->now_ms);
-    if (rc < 0)
-        return rc;
-    u->count++;
-    u->high = seq;
-    return 0;
-}
-
-int agent_outbox_settle_upto(agent_outbox_t *ob, uint64_t high, int64_t now_ms, uint64_t *count)
-{
-    *count = 0;
-    if (high == 0)
-        return 0;
-    upto_ctx_t u = {ob, NULL, now_ms, 0, 0};
-    int rc = cdof_store_begin(ob->store, true, &u.txn);
-    if (rc < 0)
-        return rc;
-    uint8_t to[8];
-    be_seq(to, high == UINT64_MAX ? high : high + 1);
-    rc = cdof_store_scan(u.txn, ob->db[DB_OUTBOX], NULL, 0, to, sizeof to, upto_visit, &u);
-    if (rc < 0 || u.count == 0) {
-        cdof_store_abort(&u.txn);
-        return rc;
-    }
-    *count = u.count;
-    return finish_settle(&u.txn, ob, u.high, now_ms);
-}
-
-typedef struct {
-    agent_outbox_t *ob;
-    cdof_store_txn_t *txn;
-    uint64_t count;
-    int64_t cutoff_ms;
-} move_ctx_t;
-
-static int restore_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    move_ctx_t *m = ctx;
-    if (key->len != 8 || val->len < 2 * TS_LEN)
-        return CDOF_ECORRUPT;
-    /* Copy first: the put below invalidates val. */
-    size_t n = val->len - TS_LEN;
-    memcpy(m->ob->scratch, (const uint8_t *)val->data + TS_LEN, n);
-    cdof_bytes_t cur;
-    int rc = cdof_store_get(m->txn, m->ob->db[DB_OUTBOX], key->data, key->len, &cur);
-    if (rc == CDOF_ENOTFOUND)
-        rc = cdof_store_put(m->txn, m->ob->db[DB_OUTBOX], key->data, key->len, m->ob->scratch, n);
-    if (rc == 0)
-        rc = cdof_store_del(m->txn, m->ob->db[DB_ACKED], key->data, key->len);
-    if (rc == 0)
-        m->count++;
-    return rc;
-}
-
-/* Runs visit over the acknowledged entries from key `from` (NULL: all) in one write
- * transaction, committed only when it moved or removed something. */
-static int sweep_acked(move_ctx_t *m, const uint8_t *from, size_t flen, cdof_store_visit_fn visit,
-                       uint64_t *count)
-{
-    *count = 0;
-    int rc = cdof_store_begin(m->ob->store, true, &m->txn);
-    if (rc < 0)
-        return rc;
-    rc = cdof_store_scan(m->txn, m->ob->db[DB_ACKED], from, flen, NULL, 0, visit, m);
-    if (rc < 0 || m->count == 0) {
-        cdof_store_abort(&m->txn);
-        return rc;
-    }
-    rc = cdof_store_commit(&m->txn);
-    if (rc == 0)
-        *count = m->count;
-    return rc;
+    if (m->marks_seen++ == 0)
+        m->mark_ms = (int64_t)cdof_store_rd64(val->data);
+    return cdof_store_del(m->txn, m->ob->db[DB_SETTLED], key->data, key->len);
 }
 
 int agent_outbox_restore_from(agent_outbox_t *ob, uint64_t from, uint64_t *count)
 {
-    move_ctx_t m = {ob, NULL, 0, 0};
+    *count = 0;
+    if (from == 0)
+        from = 1;
+    pending_drop(ob, from, UINT64_MAX);
+    cdof_store_txn_t *txn = NULL;
+    int rc = cdof_store_begin(ob->store, true, &txn);
+    if (rc < 0)
+        return rc;
+    uint64_t high = meta_u64(txn, ob, "acked_high", 0), n = 0;
+    if (from > high)
+        goto done; /* nothing settled from there */
+    rc = count_range(txn, ob, from, high, &n);
+    marks_ctx_t m = {.ob = ob, .txn = txn};
     uint8_t key[8];
     be_seq(key, from);
-    return sweep_acked(&m, key, sizeof key, restore_visit, count);
+    if (rc == 0)
+        rc = cdof_store_scan(txn, ob->db[DB_SETTLED], key, sizeof key, NULL, 0, restore_mark_visit,
+                             &m);
+    /* The entries kept below the new boundary were settled by the time of the first mark above
+     * it, so they keep that time for pruning. */
+    uint64_t retained = meta_u64(txn, ob, "retained", 0);
+    if (rc == 0)
+        rc = put_boundary(txn, ob, from - 1, retained > n ? retained - n : 0,
+                          m.marks_seen ? &m.mark_ms : NULL);
+    if (rc == 0)
+        rc = cdof_store_commit(&txn);
+    if (rc == 0)
+        *count = n;
+done:
+    cdof_store_abort(&txn);
+    return rc;
+}
+
+/* Prune: the newest mark settled before the cut-off, deleting the marks up to it. */
+static int prune_mark_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    marks_ctx_t *m = ctx;
+    if (key->len != 8 || val->len != 8)
+        return CDOF_ECORRUPT;
+    /* Marks go up with time, near enough: stop at the first young one. */
+    if ((int64_t)cdof_store_rd64(val->data) >= m->cutoff_ms)
+        return 1;
+    m->mark = cdof_store_rd64(key->data);
+    return cdof_store_del(m->txn, m->ob->db[DB_SETTLED], key->data, key->len);
 }
 
 static int prune_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
-    move_ctx_t *m = ctx;
-    if (val->len < TS_LEN)
-        return CDOF_ECORRUPT;
-    /* Sequence order is acknowledgement order, near enough: stop at the first young entry. */
-    if ((int64_t)cdof_store_rd64(val->data) >= m->cutoff_ms)
-        return 1;
-    int rc = cdof_store_del(m->txn, m->ob->db[DB_ACKED], key->data, key->len);
+    (void)val;
+    marks_ctx_t *m = ctx;
+    int rc = cdof_store_del(m->txn, m->ob->db[DB_OUTBOX], key->data, key->len);
     if (rc == 0)
-        m->count++;
+        m->pruned++;
     return rc;
 }
 
 int agent_outbox_prune(agent_outbox_t *ob, int64_t cutoff_ms, uint64_t *count)
 {
-    move_ctx_t m = {ob, NULL, 0, cutoff_ms};
-    return sweep_acked(&m, NULL, 0, prune_visit, count);
+    *count = 0;
+    marks_ctx_t m = {.ob = ob, .cutoff_ms = cutoff_ms};
+    int rc = cdof_store_begin(ob->store, true, &m.txn);
+    if (rc < 0)
+        return rc;
+    rc = cdof_store_scan(m.txn, ob->db[DB_SETTLED], NULL, 0, NULL, 0, prune_mark_visit, &m);
+    if (rc < 0 || m.mark == 0)
+        goto done;
+    uint8_t to[8];
+    be_seq(to, m.mark + 1);
+    rc = cdof_store_scan(m.txn, ob->db[DB_OUTBOX], NULL, 0, to, sizeof to, prune_visit, &m);
+    uint64_t retained = meta_u64(m.txn, ob, "retained", 0);
+    if (rc == 0)
+        rc = put_meta_u64(m.txn, ob, "retained", retained > m.pruned ? retained - m.pruned : 0);
+    if (rc == 0)
+        rc = cdof_store_commit(&m.txn);
+    if (rc == 0)
+        *count = m.pruned;
+done:
+    cdof_store_abort(&m.txn);
+    return rc;
 }
 
 static int first_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
@@ -516,18 +789,21 @@ int agent_outbox_stats(agent_outbox_t *ob, agent_outbox_stats_t *st)
     int rc = cdof_store_begin(ob->store, false, &txn);
     if (rc < 0)
         return rc;
-    if (ob->have[DB_OUTBOX]) {
-        rc = cdof_store_count(txn, ob->db[DB_OUTBOX], &st->depth);
-        if (rc == 0)
-            rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], NULL, 0, NULL, 0, first_visit, st);
-    }
-    if (rc == 0 && ob->have[DB_REJECTED])
-        rc = cdof_store_count(txn, ob->db[DB_REJECTED], &st->rejected);
-    if (rc == 0 && ob->have[DB_ACKED])
-        rc = cdof_store_count(txn, ob->db[DB_ACKED], &st->retained);
     st->next_seq = meta_u64(txn, ob, "next_seq", 1);
     st->acked_high = meta_u64(txn, ob, "acked_high", 0);
     st->last_ack_ms = (int64_t)meta_u64(txn, ob, "last_ack_ms", 0);
+    st->retained = meta_u64(txn, ob, "retained", 0);
+    if (ob->have[DB_OUTBOX]) {
+        uint64_t all = 0;
+        rc = cdof_store_count(txn, ob->db[DB_OUTBOX], &all);
+        st->depth = all > st->retained ? all - st->retained : 0;
+        uint8_t key[8];
+        be_seq(key, st->acked_high + 1);
+        if (rc == 0)
+            rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], key, sizeof key, NULL, 0, first_visit, st);
+    }
+    if (rc == 0 && ob->have[DB_REJECTED])
+        rc = cdof_store_count(txn, ob->db[DB_REJECTED], &st->rejected);
     cdof_store_abort(&txn);
     return rc;
 }
@@ -642,10 +918,13 @@ int agent_outbox_renumber(agent_outbox_t *ob, uint64_t high, uint64_t *count)
     if (next <= high)
         next = high + 1;
     uint64_t n = 0;
-    /* Bounded by the outbox: each pass moves its first entry above high. */
+    uint8_t above[8]; /* settled entries stay where they are */
+    be_seq(above, meta_u64(txn, ob, "acked_high", 0) + 1);
+    ob->n_pending = 0; /* their numbers change */
+    /* Bounded by the outbox: each pass moves its first unsettled entry above high. */
     for (;;) {
         cdof_bytes_t key = {NULL, 0}, val;
-        rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], NULL, 0, NULL, 0, first_any, &key);
+        rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], above, sizeof above, NULL, 0, first_any, &key);
         if (rc < 0)
             goto fail;
         if (key.len != 8 || cdof_store_rd64(key.data) > high)

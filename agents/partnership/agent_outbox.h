@@ -1,12 +1,21 @@
-/* The agent's durable outbox on the LMDB store (schema "outbox", version 1).
+/* The agent's durable outbox on the LMDB store (schema "outbox", version 2).
  *
  * Databases:
- *   outbox    seq (u64 BE) -> written_ms (i64 BE) | packed Envelope   entries not yet settled
- *   acked     seq (u64 BE) -> acked_ms (i64 BE) | the outbox value     settled, kept for a
- *             retention period so that a hub restored from a backup can ask for them again
+ *   outbox    seq (u64 BE) -> written_ms (i64 BE) | packed Envelope   every entry not pruned:
+ *             those at or below meta "acked_high" (the boundary) are settled and kept for a
+ *             retention period, so that a hub restored from a backup can ask for them again;
+ *             those above it are unsettled. The hub stores in sequence, so settling moves the
+ *             boundary and no entry.
+ *   settled   boundary seq (u64 BE) -> settled_ms (i64 BE)   one mark per settling commit:
+ *             entries up to a mark were settled by its time (pruning follows them)
  *   rejected  seq (u64 BE) -> rejected_ms (i64 BE) | reason length (u16 BE) | reason | Envelope
  *   files     fingerprint (16 bytes) -> taken_ms | rows | good | bad (u32 BE) | first seq | name
- *   meta      "next_seq", "last_ack_ms", "acked_high" (u64 BE); "agent_id", "partnership" (text)
+ *   meta      "next_seq", "last_ack_ms", "acked_high", "retained" (entries at or below the
+ *             boundary) (u64 BE); "agent_id", "partnership" (text)
+ *
+ * Version 1 moved each settled entry to a database "acked" (seq -> acked_ms | outbox value). A
+ * writable open upgrades it in one transaction; a read-only open of it is refused (CDOF_EVERSION,
+ * saying to start the agent once).
  *
  * Stored envelopes carry their sequence and body but no agent_id and no sent_ms: the sender adds
  * both when it sends (agent_outbox_wire), so the id may change between runs.
@@ -45,7 +54,7 @@ typedef struct {
     uint64_t oldest_seq;       /* 0 when empty */
     int64_t oldest_written_ms; /* when the oldest was written */
     uint64_t next_seq;         /* the sequence the next entry will get */
-    uint64_t acked_high;       /* highest sequence the hub has settled */
+    uint64_t acked_high;       /* the boundary: every entry at or below it is settled */
     int64_t last_ack_ms;       /* 0: never */
     uint64_t rejected;         /* entries in the rejected list */
     uint64_t retained;         /* settled entries kept for resends */
@@ -81,9 +90,9 @@ int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int
 int agent_outbox_batch_commit(agent_outbox_batch_t **b, agent_file_info_t *info);
 void agent_outbox_batch_abort(agent_outbox_batch_t **b);
 
-/* Visits outbox entries with seq >= from in order. value/len is the stored value (see
- * agent_outbox_wire), valid only during the call. fn returns 0 to go on, > 0 to stop, < 0 to
- * stop with that error. */
+/* Visits unsettled outbox entries (above the boundary) with seq >= from in order. value/len is the
+ * stored value (see agent_outbox_wire), valid only during the call. fn returns 0 to go on, > 0 to
+ * stop, < 0 to stop with that error. */
 typedef int (*agent_outbox_entry_fn)(void *ctx, uint64_t seq, const uint8_t *value, size_t len);
 int agent_outbox_each_from(agent_outbox_t *ob, uint64_t from, agent_outbox_entry_fn fn, void *ctx);
 
@@ -92,21 +101,25 @@ int agent_outbox_each_from(agent_outbox_t *ob, uint64_t from, agent_outbox_entry
 long agent_outbox_wire(const uint8_t *value, size_t len, const char *agent_id, int64_t sent_ms,
                        uint8_t *buf, size_t cap);
 
-/* Settles entries in one write transaction: accepted/duplicate ones move to "acked", rejected
- * ones to "rejected" with their reason. Entries no longer in the outbox are ignored. */
+/* Settles entries in one write transaction: rejected ones move to "rejected" with their reason;
+ * accepted/duplicate ones move the boundary up as far as they reach without an unsettled entry.
+ * One above an unsettled entry waits in memory until that one is settled (or, if the outbox is
+ * closed first, is sent again and answered DUPLICATE). Entries no longer kept are ignored. */
 int agent_outbox_settle(agent_outbox_t *ob, const agent_settle_t *s, size_t n, int64_t now_ms);
 
-/* Settles (as accepted) every entry with seq <= high. *count gets how many moved. */
+/* Settles (as accepted) every entry with seq <= high: the boundary moves to high. *count gets
+ * how many entries that settled; nothing is written when none. */
 int agent_outbox_settle_upto(agent_outbox_t *ob, uint64_t high, int64_t now_ms, uint64_t *count);
 
-/* Moves retained (acked) entries with seq >= from back into the outbox. */
+/* Lowers the boundary below from: retained entries with seq >= from are unsettled again.
+ * *count gets how many. */
 int agent_outbox_restore_from(agent_outbox_t *ob, uint64_t from, uint64_t *count);
 
-/* Drops retained entries acknowledged before cutoff_ms. */
+/* Drops retained entries up to the newest settlement mark older than cutoff_ms. */
 int agent_outbox_prune(agent_outbox_t *ob, int64_t cutoff_ms, uint64_t *count);
 
-/* Gives every outbox entry numbered at or below high a new sequence above it (in order) and moves
- * the next sequence past them: for when the hub has committed more from this agent than this
+/* Gives every unsettled entry numbered at or below high a new sequence above it (in order) and
+ * moves the next sequence past them: for when the hub has committed more from this agent than this
  * outbox ever wrote. *count gets how many were renumbered. */
 int agent_outbox_renumber(agent_outbox_t *ob, uint64_t high, uint64_t *count);
 

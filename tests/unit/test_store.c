@@ -513,6 +513,40 @@ static void test_scan_write_in_visitor(void **state)
     cdof_store_close(&s);
 }
 
+/* An owner that accepts older versions sees which one it got and upgrades in its transaction. */
+static void test_schema_upgrade(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t v1 = opts("outbox", 1), v2 = opts("outbox", 2), v3 = opts("outbox", 3);
+    cdof_store_t *s = open_ok(f->dir, &v1);
+    char err[256];
+    cdof_store_close(&s);
+
+    v2.min_schema_version = 1;
+    s = open_ok(f->dir, &v2);
+    assert_int_equal(cdof_store_schema_version(s), 1);
+    cdof_store_txn_t *t = NULL;
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    assert_int_equal(cdof_store_set_version(t, 2), 0);
+    assert_int_equal(cdof_store_commit(&t), 0);
+    assert_int_equal(cdof_store_schema_version(s), 2);
+    cdof_store_close(&s);
+
+    /* Recorded: version 1 alone is refused now, version 2 alone opens. */
+    assert_int_equal(cdof_store_open(f->dir, &v1, &s, err, sizeof err), CDOF_EVERSION);
+    v2.min_schema_version = 0;
+    s = open_ok(f->dir, &v2);
+    assert_int_equal(cdof_store_schema_version(s), 2);
+    cdof_store_close(&s);
+    /* A range never admits a newer store than the owner knows. */
+    v3.min_schema_version = 1;
+    s = open_ok(f->dir, &v3);
+    cdof_store_close(&s);
+    cdof_store_opts_t v1_only = opts("outbox", 1);
+    v1_only.min_schema_version = 1;
+    assert_int_equal(cdof_store_open(f->dir, &v1_only, &s, err, sizeof err), CDOF_EVERSION);
+}
+
 static void test_schema_mismatch(void **state)
 {
     fixture_t *f = *state;
@@ -1141,6 +1175,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_write_in_visitor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_writer_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_while_writing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
