@@ -274,6 +274,9 @@ if wants alert; then
     start_hub --settle-ms 0
     alert_run pipeline "$probes" 5000
     echo "target: p99 <= 10 ms on loopback for the pipeline (b); each alert waits for one fsynced commit"
+    # Back to the hub as deployed for what follows (--settle-ms 0 compares inside every commit).
+    stop_hub
+    start_hub
 fi
 
 # --- 4. queries --------------------------------------------------------------------------------
