@@ -173,12 +173,6 @@ static int read_messages(hub_t *hub, batch_t *b)
 {
     int64_t until = cdof_clock_mono_ms() + BATCH_MS;
     b->nslots = 0;
-    if (b->by_id_made)
-        hdestroy_r(&b->by_id);
-    memset(&b->by_id, 0, sizeof b->by_id);
-    /* At most half full: every agent of a full batch, each found in a probe or two. */
-    if (!(b->by_id_made = hcreate_r(2 * HUB_BATCH_MAX, &b->by_id)))
-        return -ENOMEM;
     for (size_t n = 0; b->nmsgs < HUB_BATCH_MAX; n++) {
         if (n % 64 == 63 && cdof_clock_mono_ms() >= until)
             break;
@@ -189,6 +183,18 @@ static int read_messages(hub_t *hub, batch_t *b)
             if (errno == EAGAIN || errno == EINTR)
                 break;
             return -errno;
+        }
+        if (n == 0) {
+            /* A fresh table per batch (hsearch has no clear), made only when there is one: the
+             * loop wakes for queries and timers too. At most half full: every agent of a full
+             * batch, each found in a probe or two. */
+            if (b->by_id_made)
+                hdestroy_r(&b->by_id);
+            memset(&b->by_id, 0, sizeof b->by_id);
+            if (!(b->by_id_made = hcreate_r(2 * HUB_BATCH_MAX, &b->by_id))) {
+                zmq_msg_close(&part);
+                return -ENOMEM;
+            }
         }
         msg_t *m = &b->msgs[b->nmsgs];
         /* Field by field: clearing the texts whole would cost more than the decode. */

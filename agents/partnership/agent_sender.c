@@ -355,6 +355,8 @@ static void on_hub_mark(agent_sender_t *s, uint64_t high)
                        (unsigned long long)high, (unsigned long long)written,
                        (unsigned long long)high + 1, (unsigned long long)n, rc < 0 ? ": " : "",
                        rc < 0 ? cdof_strerror(rc) : "");
+        if (rc < 0)
+            return; /* settling up to H now would bury the unsent entries: the next mark retries */
         refresh_written(s);
         fl_clear(s);
         s->next_send = high + 1;
