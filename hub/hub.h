@@ -67,6 +67,11 @@ typedef struct {
     cdof_curve_t *curve;
     hub_keys_t *keys;
     void *zap;
+    /* While the alert endpoint is being reopened to cut off a revoked reader: the monitor that
+     * reports its old listener closed, and the monotonic time after which it is reopened anyway. */
+    bool reopening;
+    void *reopen_mon; /* NULL when no monitor could be set up: reopened at reopen_by_ms */
+    int64_t reopen_by_ms;
     /* Issue d1: settled comparisons run in the tick under a CPU budget. settle_next_ms: monotonic
      * time by which a mark may be due (0: now, leftovers); settle_cursor: the last mark done, so
      * the next tick goes on after it (round robin). */
@@ -262,6 +267,10 @@ void hub_auth_reload(hub_t *hub);
 
 /* Answers the ZAP requests waiting on hub->zap (bounded per call). */
 void hub_auth_handle(hub_t *hub);
+
+/* Reopens the alert endpoint once its old listener has closed (or hub->reopen_by_ms has passed).
+ * Call each serve turn while hub->reopening: it reads the monitor's events itself. */
+void hub_auth_reopen_step(hub_t *hub);
 
 /* Who sent msg (any frame of a message received on the socket with ZAP domain `domain`): with
  * CURVE, *party is its registry entry (owned by the registry; valid until the next reload), or

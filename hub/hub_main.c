@@ -228,12 +228,26 @@ static int refresh_results(hub_t *hub)
     return rc;
 }
 
+/* Processes the alert PUB socket's pending commands. The serve loop never sends on it unless an
+ * alert is published, and a PUB socket answers its connections' terminations (a listener closed
+ * to cut off a revoked reader, a subscriber gone) only while its commands are processed: its
+ * ZMQ_FD becomes readable when there are some, and reading ZMQ_EVENTS processes them. */
+static void service_pub(hub_t *hub)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    zmq_getsockopt(hub->pub, ZMQ_EVENTS, &events, &len);
+}
+
 static int serve(hub_t *hub)
 {
-    zmq_pollitem_t items[] = {{hub->ingest, 0, ZMQ_POLLIN, 0},
-                              {hub->query, 0, ZMQ_POLLIN, 0},
-                              {hub->zap, 0, ZMQ_POLLIN, 0}};
-    int nitems = hub->zap ? 3 : 2;
+    int pub_fd = -1;
+    size_t fdlen = sizeof pub_fd;
+    if (zmq_getsockopt(hub->pub, ZMQ_FD, &pub_fd, &fdlen) < 0) {
+        cdof_log_error("alerts: cannot watch the alert socket: %s", zmq_strerror(zmq_errno()));
+        return -zmq_errno();
+    }
+    enum { I_INGEST, I_QUERY, I_PUB, I_ZAP, I_REOPEN, I_COUNT };
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -242,19 +256,35 @@ static int serve(hub_t *hub)
             cdof_log_info("SIGHUP: log reopened");
             hub_auth_reload(hub);
         }
+        zmq_pollitem_t items[I_COUNT] = {[I_INGEST] = {hub->ingest, 0, ZMQ_POLLIN, 0},
+                                         [I_QUERY] = {hub->query, 0, ZMQ_POLLIN, 0},
+                                         [I_PUB] = {NULL, pub_fd, ZMQ_POLLIN, 0},
+                                         [I_ZAP] = {hub->zap, 0, hub->zap ? ZMQ_POLLIN : 0, 0},
+                                         [I_REOPEN] = {hub->reopen_mon, 0, ZMQ_POLLIN, 0}};
+        int nitems = hub->reopen_mon ? I_REOPEN + 1 : hub->zap ? I_ZAP + 1 : I_PUB + 1;
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
-        int n = zmq_poll(items, nitems, hub_alerts_wait_ms(hub));
+        int wait_ms = hub_alerts_wait_ms(hub);
+        if (hub->reopening) {
+            int64_t left = hub->reopen_by_ms - cdof_clock_mono_ms();
+            if (left < wait_ms)
+                wait_ms = left > 0 ? (int)left : 0;
+        }
+        int n = zmq_poll(items, nitems, wait_ms);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             cdof_log_error("poll failed: %s", zmq_strerror(errno));
             return -errno;
         }
+        if (items[I_PUB].revents & ZMQ_POLLIN)
+            service_pub(hub);
+        if (hub->reopening)
+            hub_auth_reopen_step(hub);
         /* Handshakes first: a client waits on them, and they are cheap. */
-        if (nitems > 2 && (items[2].revents & ZMQ_POLLIN))
+        if (items[I_ZAP].revents & ZMQ_POLLIN)
             hub_auth_handle(hub);
-        hub->ingest_busy = items[0].revents & ZMQ_POLLIN;
+        hub->ingest_busy = items[I_INGEST].revents & ZMQ_POLLIN;
         if (hub->ingest_busy) {
             int rc = hub_ingest_batch(hub);
             if (rc < 0 && rc != CDOF_EMAPFULL)
@@ -265,7 +295,7 @@ static int serve(hub_t *hub)
         if (trc < 0 && trc != CDOF_EMAPFULL)
             cdof_log_error("alert rules: %s", cdof_strerror(trc));
         /* Bounded per turn so a flood of queries cannot starve ingest. */
-        for (int i = 0; i < 64 && (items[1].revents & ZMQ_POLLIN); i++) {
+        for (int i = 0; i < 64 && (items[I_QUERY].revents & ZMQ_POLLIN); i++) {
             int events = 0;
             size_t len = sizeof events;
             hub_query_handle(hub);
