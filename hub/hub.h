@@ -174,7 +174,7 @@ cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out);
 
-/* ---- Stored comparisons (hub_results.c, DESIGN.md "Comparisons") ----
+/* ---- Stored comparisons (hub_results.c, docs/DESIGN.md "Comparisons") ----
  *
  * Every comparison row (areas, regions, England, configured partnerships) is stored in the
  * "results" database when its data changes, so queries read rows instead of recomputing. The
