@@ -657,10 +657,12 @@ int cdof_rr_ods_content(const cdof_rr_table_t *const *tables, size_t n, const ch
                 const cell_t *x = &t->rows[r].cells[c];
                 download_text(&t->cols[c], x, s, sizeof s);
                 if (!x->withheld && isfinite(x->value))
+                    /* The value in full (17 digits give back the same double); the text as
+                     * the CSV has it. */
                     cdof_rr_printf(b,
                                    "<table:table-cell office:value-type=\"float\" "
-                                   "office:value=\"%s\"><text:p>%s</text:p></table:table-cell>",
-                                   s, s);
+                                   "office:value=\"%.17g\"><text:p>%s</text:p></table:table-cell>",
+                                   x->value, s);
                 else
                     ods_string(b, s, false);
             }
@@ -809,7 +811,8 @@ const char cdof_rr_css[] =
     "clip:rect(0 0 0 0);white-space:nowrap;border:0}"
     "h1{font-size:28px;margin:16px 0 4px}h2{border-bottom:3px solid #1d70b8;padding-bottom:4px;"
     "margin-top:32px}h3{margin:20px 0 6px}h4{margin:14px 0 4px}"
-    ".tbl{overflow-x:auto;max-width:100%;margin:8px 0 2px}"
+    ".tbl{overflow-x:auto;max-width:100%;margin:8px 0 2px;position:relative}"
+    "nav li{margin:6px 0}"
     "table{border-collapse:collapse;font-size:13px}"
     "caption{text-align:left;font-weight:bold;padding:4px 0;caption-side:top}"
     "th,td{border:1px solid #6f777b;padding:3px 6px;vertical-align:top;text-align:left}"
