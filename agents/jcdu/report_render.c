@@ -505,8 +505,11 @@ static void csv_field(cdof_rr_buf_t *b, const char *s)
         return;
     }
     cdof_rr_put(b, "\"");
-    for (const char *p = s; *p; p++)
-        cdof_rr_putn(b, p, 1 + (*p == '"')); /* a quote doubled */
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            cdof_rr_putn(b, "\"", 1); /* a quote doubled */
+        cdof_rr_putn(b, p, 1);
+    }
     cdof_rr_put(b, "\"");
 }
 
