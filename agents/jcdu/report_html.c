@@ -486,15 +486,13 @@ static void key_findings(page_t *pg)
     cdof_rr_put(b, "</section>\n");
 }
 
-/* Why a headline metric has no figure this year, in words. */
+/* Why a headline metric has no figure this year, in words; NULL when it has one. */
 static const char *no_figure_reason(const cdof_report_metric_t *rm, const Cdof__V1__NationalRow *n)
 {
     if (!rm || rm->ntrend == 0)
-        return "No figure: the hub holds no England figure for this metric for any period ending "
-               "by the end of the year (not yet submitted by its source).";
+        return "No figure: none submitted for a period ending by the end of the year.";
     if (n && !n->has_latest)
-        return "No figure: the hub holds periods of this metric but none it could total for "
-               "England.";
+        return "No figure: the hub could not total England's figure from what was submitted.";
     return NULL;
 }
 
@@ -591,15 +589,9 @@ static void national(page_t *pg)
         cdof_rr_unit_t u = unit_of(rm->metric);
         char uw[48], label[768], cap[320], id[96];
         cdof_rr_unit_words(u, uw, sizeof uw);
+        if (rm->ntrend == 0)
+            continue; /* said once below the charts */
         cdof_rr_put(b, "<figure class=\"keep\">");
-        if (rm->ntrend == 0) {
-            cdof_rr_put(b, "<figcaption>");
-            cdof_rr_text(b, rm->metric->name);
-            cdof_rr_printf(b, " (England, %s)</figcaption><p>", uw);
-            cdof_rr_text(b, no_figure_reason(rm, nr));
-            cdof_rr_put(b, "</p></figure>\n");
-            continue;
-        }
         cdof_rr_point_t *pts = calloc(rm->ntrend, sizeof *pts);
         if (!pts) {
             pg->err = -ENOMEM;
@@ -646,7 +638,19 @@ static void national(page_t *pg)
         emit(pg, tt, true, true);
         cdof_rr_put(b, "</figure>\n");
     }
-    cdof_rr_put(b, "</div>\n</section>\n");
+    cdof_rr_put(b, "</div>\n");
+    size_t missing = 0;
+    for (size_t i = 0; i < r->nmetrics; i++) {
+        const cdof_report_metric_t *rm = &r->metrics[i];
+        if (!rm->metric->headline || rm->ntrend)
+            continue;
+        cdof_rr_put(b, missing++ ? "; "
+                                 : "<p>No chart for these headline metrics, as no "
+                                   "England figure was submitted for a period ending by "
+                                   "the end of the year: ");
+        cdof_rr_text(b, rm->metric->name);
+    }
+    cdof_rr_put(b, missing ? ".</p>\n</section>\n" : "</section>\n");
 }
 
 /* The metrics with area figures, headline first, at most max. */

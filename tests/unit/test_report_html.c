@@ -322,7 +322,7 @@ static void test_partial_data_marks(void **state)
     assert_true(count(html, "(provisional)</span>") >= 3); /* region table, region row, profile */
     assert_non_null(strstr(html, "<small>8 of 9 areas</small>"));
     assert_non_null(strstr(html, "<small>coverage not reported</small>")); /* England */
-    assert_non_null(strstr(html, "No figure: the hub holds no England figure"));
+    assert_non_null(strstr(html, "No figure: none submitted"));
     assert_non_null(strstr(html, "Kent &amp; Medway is overdue (since 30 April 2024)"));
     assert_null(strstr(html, ">kent<"));
     /* Without marks, nothing says provisional (other than the key and the methods). */
