@@ -606,7 +606,7 @@ static void national(page_t *pg)
         period_words(pts[0].period, pf, sizeof pf);
         period_words(pts[rm->ntrend - 1].period, pl, sizeof pl);
         bool target = nr && nr->has_target && strcmp(nr->kind, "cumulative") != 0;
-        char tw[96] = "";
+        char tw[160] = "";
         if (target) {
             char tv[64];
             cdof_rr_figure(u, nr->target, tv, sizeof tv);
@@ -965,7 +965,7 @@ static void areas(page_t *pg)
                 cdof_rr_table_text(t, eng);
                 cdof_rr_table_text(t, worst);
                 cdof_rr_buf_t svg = {0};
-                char label[512];
+                char label[1024];
                 if (sp->ok) {
                     snprintf(label, sizeof label,
                              "%s: %s, %s; England %s; areas range from %s to %s", rm->metric->name,
