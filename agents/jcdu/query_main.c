@@ -573,7 +573,6 @@ static int run_report(void *sock, uint64_t *next_id, const query_cfg_t *cfg)
             printf("wrote %s: the report as an A4 PDF\n", cfg->pdf);
         }
     }
-    status = EXIT_OK;
 out:
     cdof_report_free(&r);
     cdof_ref_destroy(&ref);

@@ -174,8 +174,10 @@ internal="$IT_DIR/report-internal.html"
 pdf="$IT_DIR/report.pdf" ods="$IT_DIR/report.ods"
 chromium=$(command -v chromium || command -v chromium-browser || true)
 rc=0
-q "$IT_DIR/report.out" report --year 2024/25 --out "$pub" --ods "$ods" --pdf "$pdf" \
-    --partnerships "$IT_DIR/partnerships.csv" || rc=$?
+# Printing 30-odd pages takes Chromium longer than it_query's 10 s on a loaded machine.
+timeout 300 "$IT_QUERY" --hub "$query" $(it_sec jcdu query) report --year 2024/25 --out "$pub" \
+    --ods "$ods" --pdf "$pdf" --partnerships "$IT_DIR/partnerships.csv" >"$IT_DIR/report.out" \
+    2>>"$IT_DIR/logs/query.log" || rc=$?
 if [ -n "$chromium" ]; then
     [ "$rc" -eq 0 ] || it_fail "report failed (exit $rc)"
 else # the HTML and ODS are written; the PDF is refused with a reason and exit 4
@@ -184,6 +186,13 @@ else # the HTML and ODS are written; the PDF is refused with a reason and exit 4
 fi
 q "$IT_DIR/report-internal.out" report --year 2024/25 --out "$internal" --internal \
     --partnerships "$IT_DIR/partnerships.csv" || it_fail "internal report failed"
+# Asked for a PDF with no browser to print it: the HTML is still written, and it says why (exit 4).
+rc=0
+CDOF_CHROMIUM=$IT_DIR/no-such-browser q "$IT_DIR/x.out" report --year 2024/25 --out "$IT_DIR/nopdf.html" \
+    --pdf "$IT_DIR/nopdf.pdf" || rc=$?
+[ "$rc" -eq 4 ] && [ -s "$IT_DIR/nopdf.html" ] && [ ! -e "$IT_DIR/nopdf.pdf" ] &&
+    grep -q "no PDF written: headless Chromium was not found" "$IT_DIR/logs/query.log" ||
+    it_fail "report --pdf without a browser exited $rc, expected 4 with the HTML written and a reason"
 rc=0
 q "$IT_DIR/x.out" report --year 2024/25 --out "$IT_DIR/x.html" --partnerships "$deaths" || rc=$?
 [ "$rc" -eq 2 ] && grep -q "deaths.csv:1: expected the header partnership,area_code" "$IT_DIR/logs/query.log" ||
@@ -254,6 +263,9 @@ leeds_rate=$(awk -F, '$2 == "E08000035" || $2 == "E08000036" { n += $4; d += $5 
 # --- 3. the ODS workbook, read back by an independent reader -------------------------------------
 # python3-odf reads every sheet; each area's deaths figure in the area-profiles sheet equals the
 # hub's league CSV (to 1 part in 10^9), a withheld one is [c], and every table is a sheet.
+# ODF packages start with the mimetype, stored, so that a reader can tell the type at offset 30.
+[ "$(dd if="$ods" bs=1 skip=30 count=54 2>/dev/null)" = mimetypeapplication/vnd.oasis.opendocument.spreadsheet ] ||
+    it_fail "$ods does not start with its stored mimetype"
 /usr/bin/python3 "$here/ods_read.py" "$ods" >"$IT_DIR/ods.csv" 2>>"$IT_DIR/logs/ods.log" ||
     it_fail "python3-odf could not read $ods: $(tail -3 "$IT_DIR/logs/ods.log")"
 awk -F, "$IT_AWK_SPLIT_CSV"'
