@@ -14,11 +14,12 @@
 #include "report.h"
 #include "report_suppress.h"
 
-#define DEATHS_METRIC   "drug_misuse_deaths"
-#define PROGRESS_REPORT "progress_report"
-#define MAX_REGION_COLS 8 /* metrics per regional table, headline first */
-#define MAX_ALERTS_LIST 100
-#define ENGLAND_INDEX   0 /* cdof_ref_area_at(ref, 0) is England */
+#define DEATHS_METRIC    "drug_misuse_deaths"
+#define PROGRESS_REPORT  "progress_report"
+#define MAX_REGION_COLS  8 /* metrics per regional table, headline first */
+#define MAX_ALERTS_LIST  100
+#define SPINE_MIN_EVENTS 10 /* rates from fewer events are left out of a spine's range */
+#define ENGLAND_INDEX    0  /* cdof_ref_area_at(ref, 0) is England */
 
 /* --- suppression --- */
 
@@ -819,9 +820,14 @@ static spine_t spine_of(const cdof_report_t *r, const cdof_report_metric_t *rm,
 {
     spine_t s = {0};
     size_t n = 0;
+    bool rate = rm->metric->unit == CDOF_UNIT_RATE;
     for (size_t i = 0; i < cdof_ref_area_count(ref); i++) {
-        if (cdof_ref_area_at(ref, i)->kind == CDOF_AREA_UTLA && shown(r, &rm->cells[i]))
-            scratch[n++] = (ranked_t){rm->cells[i].value, i};
+        const cdof_report_cell_t *c = &rm->cells[i];
+        /* A rate from fewer than 10 events is too unreliable to mark the range (ONS does not
+         * publish one): with it, the Isles of Scilly's 0 deaths were "best" on every chart. */
+        if (cdof_ref_area_at(ref, i)->kind == CDOF_AREA_UTLA && shown(r, c) &&
+            !(rate && c->has_count && c->count < SPINE_MIN_EVENTS))
+            scratch[n++] = (ranked_t){c->value, i};
     }
     if (n < 2 || !rm->cells[ENGLAND_INDEX].has)
         return s;
@@ -877,7 +883,8 @@ static void areas(page_t *pg)
     section_open(pg, "areas", "Area profiles");
     cdof_rr_put(b, "<p>For each area, every metric with a figure in the year, in the manner of "
                    "OHID's Fingertips spine charts: the bar runs from the worst area in England "
-                   "(left) to the best (right), its darker middle is the middle half of areas, "
+                   "(left) to the best (right) among areas whose rate rests on at least 10 events, "
+                   "its darker middle is the middle half of those areas, "
                    "the black line is England, and the marker is the area: a circle when better "
                    "than England, a diamond when similar, a triangle when worse. Each chart's "
                    "figures are in its row of the table. Areas are grouped by region.</p>\n");

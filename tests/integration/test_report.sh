@@ -243,6 +243,10 @@ marks=$(grep -c 'class="mark">OFFICIAL-SENSITIVE' "$internal")
     it_fail "the internal edition marks $marks of $sections sections"
 ! grep -q 'OFFICIAL-SENSITIVE' "$pub" || it_fail "the published edition is marked internal"
 
+# Spine ranges leave out rates from fewer than 10 deaths: the Isles of Scilly's 0 is no "best".
+! grep -q '>0.0 per 100,000 (Isles of Scilly)<' "$pub" ||
+    it_fail "the spine charts' best area is the Isles of Scilly's rate from 0 deaths"
+
 # Partnership rows: leeds is Leeds and Wakefield, its deaths rate their summed numerators over
 # their summed denominators; Rutland's 3 inside rutland-leicester must not come back as the
 # partnership's figure less Leicester's, so those two are not both shown.
