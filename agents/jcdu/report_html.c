@@ -1420,9 +1420,15 @@ int cdof_report_build(const cdof_report_t *r, const cdof_ref_t *ref, cdof_rr_buf
                    "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n"
                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                    "<title>Combating Drugs Outcomes Framework: annual report %s%s</title>\n"
-                   "<style>%s</style>\n</head>\n<body%s>\n"
+                   "<style>%s%s</style>\n</head>\n<body%s>\n"
                    "<a class=\"skip\" href=\"#main\">Skip to the report</a>\n",
                    r->year, r->internal ? " (internal)" : "", cdof_rr_css,
+                   /* Every printed page marked; on screen the banner stays in the flow (a fixed
+                    * one would hide what has the keyboard focus) and every section says it. */
+                   r->internal ? "@page{@top-center{content:\"OFFICIAL-SENSITIVE: internal "
+                                 "edition\";font-family:Arial,sans-serif;font-size:9pt;"
+                                 "font-weight:bold;color:#942514}}"
+                               : "",
                    r->internal ? " class=\"internal\"" : "");
     if (r->internal)
         cdof_rr_put(b, "<div class=\"banner mark\" role=\"note\">OFFICIAL-SENSITIVE: internal "

@@ -841,8 +841,7 @@ const char cdof_rr_css[] =
     ".summary{font-size:17px}#key-findings{background:#f8f8f8;border-left:8px solid #1d70b8;"
     "padding:4px 16px 12px}"
     ".mark{background:#942514;color:#fff;font-weight:bold;padding:6px;margin:8px 0}"
-    ".banner{position:fixed;top:0;left:0;right:0;text-align:center;z-index:9}"
-    ".internal{padding-top:44px}"
+    ".banner{text-align:center}"
     ".charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;max-width:340px}"
     "figcaption{font-size:13px}"
     ".key span.k{display:inline-block;padding:2px 6px;margin:2px 4px 2px 0;border:1px solid "
@@ -855,5 +854,5 @@ const char cdof_rr_css[] =
     ".tbl{overflow:visible}table{font-size:8.5pt;width:100%}h1,h2,h3,h4,caption{"
     "break-after:avoid;page-break-after:avoid}tr,figure,.profile,.keep{break-inside:avoid;"
     "page-break-inside:avoid}section{break-before:page}section#key-findings{break-before:"
-    "auto}#key-findings{border-left-width:4px}.banner{position:static}.internal{padding-top:0}"
+    "auto}#key-findings{border-left-width:4px}"
     "a{color:#0b0c0c;text-decoration:none}.charts{gap:8px}}";
