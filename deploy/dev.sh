@@ -3,10 +3,11 @@
 #
 #   deploy/dev.sh deps    install the Debian packages that are missing
 #   deploy/dev.sh build   deps + RelWithDebInfo build in build/
-#   deploy/dev.sh test    deps + sanitizer build in build-asan/ + every test (ctest)
+#   deploy/dev.sh test    deps + gcc -Werror build in build-gcc/ + clang sanitizer build in
+#                         build-asan/ + every test (ctest)
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
 #   deploy/dev.sh bench   build + the benchmarks in tests/bench/ (figures and ratios; see run.sh)
-#   deploy/dev.sh clean   remove build/, build-asan/ and var/
+#   deploy/dev.sh clean   remove build/, build-asan/, build-gcc/, build-deb/ and var/
 #   deploy/dev.sh valgrind  build + hub and agent under valgrind's memcheck (no leaks, no errors)
 #   deploy/dev.sh fuzz [SECONDS]  each libFuzzer target for SECONDS (default 300), nice -n 19
 set -euo pipefail
@@ -70,6 +71,15 @@ cmd_build() {
 # --- test ------------------------------------------------------------------------------------
 cmd_test() {
     cmd_deps
+    # GCC and clang warn about different things (GCC's flow analysis finds maybe-uninitialized
+    # reads that clang does not): every change is built -Werror by both. GCC builds everything,
+    # tests included, without sanitizers in build-gcc/; clang builds the sanitizer build below.
+    if command -v gcc >/dev/null; then
+        heading "test: build-gcc/ (gcc, -Werror, no sanitizers)"
+        cmake -S "$root" -B "$root/build-gcc" -DCMAKE_C_COMPILER=gcc -DCDOF_WERROR=ON \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        cmake --build "$root/build-gcc" -j"$jobs"
+    fi
     local args=(-DCDOF_SANITIZE=ON -DCDOF_WERROR=ON) cc=default
     if command -v clang >/dev/null && [ -f "$root/tests/fuzz/CMakeLists.txt" ]; then
         args+=(-DCDOF_FUZZ=ON -DCMAKE_C_COMPILER=clang)
@@ -369,8 +379,9 @@ cmd_bench() {
 
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
-    heading "clean: build/ build-asan/ var/"
-    rm -rf "${root:?}/build" "${root:?}/build-asan" "${root:?}/var"
+    heading "clean: build/ build-asan/ build-gcc/ build-deb/ var/"
+    rm -rf "${root:?}/build" "${root:?}/build-asan" "${root:?}/build-gcc" "${root:?}/build-deb" \
+        "${root:?}/var"
 }
 
 case "${1:-}" in
