@@ -144,6 +144,9 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
 static int run_backup(hub_t *hub, const char *dest)
 {
     char err[512];
+    /* The copy holds every area's figures: readable by the hub's account only (LMDB creates
+     * data.mdb with mode 0666 less the umask). */
+    umask(077);
     if (mkdir(dest, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "cdof-hub: cannot create %s: %s\n", dest, strerror(errno));
         return 1;
