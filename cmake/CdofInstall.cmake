@@ -14,7 +14,7 @@ set(CDOF_SYSUSERSDIR "${CMAKE_INSTALL_PREFIX}/lib/sysusers.d"
 set(CDOF_TMPFILESDIR "${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d"
     CACHE PATH "where the tmpfiles.d file creating the backup directory is installed")
 set(CDOF_BASHCOMPDIR "${CMAKE_INSTALL_DATADIR}/bash-completion/completions"
-    CACHE PATH "where bash completion files are installed (relative to the prefix)")
+    CACHE STRING "where bash completion files are installed (relative to the prefix)")
 # The units name /etc/cdof whatever the prefix: a configuration under /usr/local/etc would be
 # one more place for an operator to look.
 set(CDOF_CONFDIR "/etc/cdof" CACHE PATH "the configuration directory the units read")

@@ -7,6 +7,7 @@
 #                         build-asan/ + every test (ctest)
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
 #   deploy/dev.sh bench   build + the benchmarks in tests/bench/ (figures and ratios; see run.sh)
+#   deploy/dev.sh package  Debian packages (dpkg-buildpackage) into build-deb/, then lintian
 #   deploy/dev.sh clean   remove build/, build-asan/, build-gcc/, build-deb/ and var/
 #   deploy/dev.sh valgrind  build + hub and agent under valgrind's memcheck (no leaks, no errors)
 #   deploy/dev.sh fuzz [SECONDS]  each libFuzzer target for SECONDS (default 300), nice -n 19
@@ -21,12 +22,16 @@ heading() { printf '\n== %s\n' "$*"; }
 die() { echo "dev.sh: $*" >&2; exit 1; }
 
 # --- deps ------------------------------------------------------------------------------------
+# libmicrohttpd serves the --metrics endpoint (Prometheus text format): a well-kept HTTP server
+# library in Debian, small, with no other dependency, rather than HTTP written by hand.
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-               liblmdb-dev libuv1-dev libcmocka-dev)
+               liblmdb-dev libuv1-dev libcmocka-dev libmicrohttpd-dev)
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
 # renders the annual report headless in integration_report (skipped, with a message, without it);
 # iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.
-optional_pkgs=(clang valgrind chromium iproute2)
+# debhelper, devscripts (dch), fakeroot and lintian build and check the Debian packages
+# (deploy/dev.sh package); debootstrap makes the chroot the install test puts them in.
+optional_pkgs=(clang valgrind chromium iproute2 debhelper devscripts fakeroot lintian debootstrap)
 
 installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
@@ -377,6 +382,46 @@ cmd_bench() {
     bash "$root/tests/bench/run.sh" --build "$root/build" "$@"
 }
 
+# --- package ---------------------------------------------------------------------------------
+# dpkg-buildpackage writes its .debs beside the source directory, so it runs on a copy of the
+# committed tree plus uncommitted changes (git ls-files) in build-deb/cdof-VERSION/, removed
+# afterwards: the .debs land in build-deb/ and nothing is written next to the checkout. CDOF_DEB_VERSION=V builds version V
+# instead of debian/changelog's (the install test's upgrade uses it).
+cmd_package() {
+    cmd_deps
+    local out="$root/build-deb" src version
+    version=${CDOF_DEB_VERSION:-$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)}
+    src="$out/cdof-$version"
+    heading "package: cdof $version in build-deb/"
+    rm -rf "$src"
+    mkdir -p "$src"
+    (cd "$root" && git ls-files -z --cached --others --exclude-standard |
+        grep -zv '^build' | xargs -0 cp --parents -t "$src" 2>/dev/null) ||
+        (cd "$root" && tar --exclude='./build*' --exclude=./var --exclude=./.git -cf - . |
+            tar -C "$src" -xf -)
+    if [ -n "${CDOF_DEB_VERSION:-}" ]; then
+        (cd "$src" && DEBFULLNAME="cdof build" DEBEMAIL=cdof-maintainers@lists.example.org \
+            dch --newversion "$version" --distribution unstable --force-distribution \
+            "Rebuilt as $version." 2>/dev/null) ||
+            die "CDOF_DEB_VERSION needs dch (devscripts)"
+    fi
+    rm -f "$out"/cdof*_"$version"_*.deb "$out"/cdof*_"$version"_*.changes \
+        "$out"/cdof*_"$version"_*.buildinfo
+    (cd "$src" && dpkg-buildpackage -b -us -uc -j"$jobs") >"$out/build-$version.log" 2>&1 ||
+        die "dpkg-buildpackage failed: see build-deb/build-$version.log"
+    rm -rf "$src"
+    ls -1 "$out"/cdof*_"$version"_*.deb
+    if command -v lintian >/dev/null; then
+        heading "package: lintian"
+        local changes
+        changes=$(ls "$out"/cdof_"$version"_*.changes)
+        lintian --fail-on error \
+            "$changes" | tee "$out/lintian-$version.log" ||
+            die "lintian reports errors (build-deb/lintian-$version.log)"
+        echo "lintian: no errors (the warnings kept, and why: deploy/PACKAGING.md)"
+    fi
+}
+
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
     heading "clean: build/ build-asan/ build-gcc/ build-deb/ var/"
@@ -393,11 +438,12 @@ bench)
     shift
     cmd_bench "$@"
     ;;
+package) cmd_package ;;
 clean) cmd_clean ;;
 valgrind) cmd_valgrind ;;
 fuzz) cmd_fuzz "${2:-300}" ;;
 *)
-    echo "usage: deploy/dev.sh deps|build|test|demo|bench|clean|valgrind|fuzz [SECONDS]" >&2
+    echo "usage: deploy/dev.sh deps|build|test|demo|bench|package|clean|valgrind|fuzz [SECONDS]" >&2
     exit 2
     ;;
 esac
