@@ -385,14 +385,17 @@ cmd_bench() {
 # --- package ---------------------------------------------------------------------------------
 # dpkg-buildpackage writes its .debs beside the source directory, so it runs on a copy of the
 # committed tree plus uncommitted changes (git ls-files) in build-deb/cdof-VERSION/, removed
-# afterwards: the .debs land in build-deb/ and nothing is written next to the checkout. CDOF_DEB_VERSION=V builds version V
-# instead of debian/changelog's (the install test's upgrade uses it).
+# afterwards: the .debs land in build-deb/ and nothing is written next to the checkout.
+# CDOF_DEB_VERSION=V builds version V
+# instead of debian/changelog's (the install test's upgrade uses it); CDOF_DEB_OUT=DIR puts them
+# in DIR instead of build-deb/.
 cmd_package() {
-    cmd_deps
-    local out="$root/build-deb" src version
+    # CDOF_DEB_NO_DEPS=1: the install test builds packages but must never install anything.
+    [ -n "${CDOF_DEB_NO_DEPS:-}" ] || cmd_deps
+    local out=${CDOF_DEB_OUT:-$root/build-deb} src version
     version=${CDOF_DEB_VERSION:-$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)}
     src="$out/cdof-$version"
-    heading "package: cdof $version in build-deb/"
+    heading "package: cdof $version in $out"
     rm -rf "$src"
     mkdir -p "$src"
     (cd "$root" && git ls-files -z --cached --others --exclude-standard |
@@ -408,16 +411,16 @@ cmd_package() {
     rm -f "$out"/cdof*_"$version"_*.deb "$out"/cdof*_"$version"_*.changes \
         "$out"/cdof*_"$version"_*.buildinfo
     (cd "$src" && dpkg-buildpackage -b -us -uc -j"$jobs") >"$out/build-$version.log" 2>&1 ||
-        die "dpkg-buildpackage failed: see build-deb/build-$version.log"
+        die "dpkg-buildpackage failed: see $out/build-$version.log"
     rm -rf "$src"
     ls -1 "$out"/cdof*_"$version"_*.deb
-    if command -v lintian >/dev/null; then
+    if command -v lintian >/dev/null && [ -z "${CDOF_DEB_NO_LINTIAN:-}" ]; then
         heading "package: lintian"
         local changes
         changes=$(ls "$out"/cdof_"$version"_*.changes)
         lintian --fail-on error \
             "$changes" | tee "$out/lintian-$version.log" ||
-            die "lintian reports errors (build-deb/lintian-$version.log)"
+            die "lintian reports errors ($out/lintian-$version.log)"
         echo "lintian: no errors (the warnings kept, and why: deploy/PACKAGING.md)"
     fi
 }

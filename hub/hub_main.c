@@ -12,6 +12,7 @@
 #include "cdof_clock.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
+#include "cdof_metrics.h"
 #include "cdof_signal.h"
 #include "cdof_wire.h"
 #include "hub.h"
@@ -39,6 +40,8 @@ static const cdof_opt_t OPTS[] = {
      "append log lines here instead of stderr (reopened on SIGHUP)"},
     {"log-level", CDOF_OPT_STRING, "info", 0, 0, offsetof(hub_config_t, log_level), "LEVEL",
      "error, warn, info or debug"},
+    {"metrics", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, metrics), "HOST:PORT",
+     "serve the health counters to Prometheus at http://HOST:PORT/metrics (default: off)"},
     {"no-sync", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, no_sync), NULL,
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
@@ -231,12 +234,18 @@ static int refresh_results(hub_t *hub)
     return rc;
 }
 
-static int serve(hub_t *hub)
+static int serve(hub_t *hub, cdof_metrics_t *metrics)
 {
-    zmq_pollitem_t items[] = {{hub->ingest, 0, ZMQ_POLLIN, 0},
-                              {hub->query, 0, ZMQ_POLLIN, 0},
-                              {hub->zap, 0, ZMQ_POLLIN, 0}};
-    int nitems = hub->zap ? 3 : 2;
+    zmq_pollitem_t items[4] = {{hub->ingest, 0, ZMQ_POLLIN, 0}, {hub->query, 0, ZMQ_POLLIN, 0}};
+    int nitems = 2, zap = -1;
+    if (hub->zap) {
+        zap = nitems;
+        items[nitems++] = (zmq_pollitem_t){hub->zap, 0, ZMQ_POLLIN, 0};
+    }
+    /* The metrics endpoint is one more descriptor in the same poll: scrapes are answered in
+     * this thread, between batches, so they read the counters without locks. */
+    if (metrics)
+        items[nitems++] = (zmq_pollitem_t){NULL, cdof_metrics_fd(metrics), ZMQ_POLLIN, 0};
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -247,7 +256,10 @@ static int serve(hub_t *hub)
         }
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
-        int n = zmq_poll(items, nitems, hub_alerts_wait_ms(hub));
+        long wait_ms = hub_alerts_wait_ms(hub);
+        if (metrics && (wait_ms < 0 || wait_ms > 1000))
+            wait_ms = 1000; /* idle scrape connections time out */
+        int n = zmq_poll(items, nitems, wait_ms);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -255,7 +267,7 @@ static int serve(hub_t *hub)
             return -errno;
         }
         /* Handshakes first: a client waits on them, and they are cheap. */
-        if (nitems > 2 && (items[2].revents & ZMQ_POLLIN))
+        if (zap >= 0 && (items[zap].revents & ZMQ_POLLIN))
             hub_auth_handle(hub);
         hub->ingest_busy = items[0].revents & ZMQ_POLLIN;
         if (hub->ingest_busy) {
@@ -276,6 +288,8 @@ static int serve(hub_t *hub)
             if (!(events & ZMQ_POLLIN))
                 break;
         }
+        if (metrics)
+            cdof_metrics_run(metrics);
     }
     return 0;
 }
@@ -285,6 +299,7 @@ int main(int argc, char **argv)
     hub_t hub;
     memset(&hub, 0, sizeof hub);
     cdof_strlist_t pos = {0};
+    cdof_metrics_t *metrics = NULL;
     char err[512] = "";
     int status = 1;
     /* Held until the handlers are in place (cdof_signal.h): the hub listens well before then. */
@@ -426,7 +441,16 @@ int main(int argc, char **argv)
     cdof_log_info("ready: store %s, %zu metrics, %zu areas, next alert #%llu", hub.cfg.data,
                   cdof_ref_metric_count(hub.ref), cdof_ref_area_count(hub.ref),
                   (unsigned long long)hub.next_alert_seq);
-    if (serve(&hub) == 0)
+    if (hub.cfg.metrics) {
+        if ((rc = cdof_metrics_open(hub.cfg.metrics, hub_health_metrics, &hub, &metrics, err,
+                                    sizeof err)) < 0) {
+            cdof_log_error("%s", err);
+            status = rc == CDOF_EINVALID ? 2 : 1;
+            goto out;
+        }
+        cdof_log_info("metrics: http://%s/metrics (Prometheus text format)", hub.cfg.metrics);
+    }
+    if (serve(&hub, metrics) == 0)
         status = 0;
     cdof_log_info(
         "stopping: %llu ingested, %llu duplicates, %llu rejected, %llu commits, "
@@ -435,6 +459,7 @@ int main(int argc, char **argv)
         (unsigned long long)hub.counters.rejected, (unsigned long long)hub.counters.commits,
         (unsigned long long)hub.counters.alerts);
 out:
+    cdof_metrics_close(&metrics);
     if (hub.ingest)
         zmq_close(hub.ingest);
     if (hub.pub)
