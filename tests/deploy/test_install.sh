@@ -73,10 +73,12 @@ if [ "${CDOF_INSTALL_TEST_INNER:-}" = 1 ]; then
         [ -e "$R$f" ] || fail "$f missing after installation"
     done
     [ -d "$R/var/backups/cdof" ] || fail "/var/backups/cdof not created by the package"
-    [ "$(stat -c %U:%a "$R/var/backups/cdof")" = cdof:700 ] ||
-        fail "/var/backups/cdof is $(stat -c %U:%a "$R/var/backups/cdof"), not cdof:700"
-    [ "$(stat -c %U:%a "$R/etc/cdof/keys/hub.key")" = cdof:600 ] ||
-        fail "hub.key is $(stat -c %U:%a "$R/etc/cdof/keys/hub.key"), not cdof:600"
+    # Owners as the chroot names them (its account ids are not this machine's).
+    owner_mode() { in_root stat -c %U:%a "$1"; }
+    [ "$(owner_mode /var/backups/cdof)" = cdof:700 ] ||
+        fail "/var/backups/cdof is $(owner_mode /var/backups/cdof), not cdof:700"
+    [ "$(owner_mode /etc/cdof/keys/hub.key)" = cdof:600 ] ||
+        fail "hub.key is $(owner_mode /etc/cdof/keys/hub.key), not cdof:600"
 
     # The operator's part: an agent's and a reader's keys, registered at the hub.
     area=E06000009
@@ -135,18 +137,23 @@ if [ "${CDOF_INSTALL_TEST_INNER:-}" = 1 ]; then
         out=$(query series continuity_of_care "$area" --format csv) || return 1
         for n in "$@"; do grep -q ",$n,100," <<<"$out" || return 1; done
     }
+    daemons=() # "PID NAME" of the hub and agent now running: a wait ends early if one died
     wait_for() { # WHAT SECONDS CMD...
-        local what=$1 secs=$2 end
+        local what=$1 secs=$2 end d
         shift 2
         end=$((SECONDS + secs))
         until "$@"; do
+            for d in "${daemons[@]}"; do
+                kill -0 "${d%% *}" 2>/dev/null ||
+                    fail "${d#* } exited while waiting for $what: $(tail -n 5 "$WORK/${d#* }.log")"
+            done
             [ $SECONDS -lt $end ] || fail "timed out after ${secs}s waiting for $what"
             sleep 0.3
         done
     }
     drop() { # NAME NUMERATOR PERIOD: written beside in/, renamed in, as the spool rule asks
         local in=$R/var/lib/cdof/agent-$area/spool/in
-        mkdir -p "$in"
+        wait_for "the agent to make its spool" 30 test -d "$in"
         printf 'metric_id,area_code,period,numerator,denominator,value,note\ncontinuity_of_care,%s,%s,%s,100,,\n' \
             "$area" "$3" "$2" >"$in/.$1.tmp"
         mv "$in/.$1.tmp" "$in/$1"
@@ -157,6 +164,7 @@ if [ "${CDOF_INSTALL_TEST_INNER:-}" = 1 ]; then
     hub_pid=$LAST_PID
     unit_start cdof-agent@.service "$area" agent
     agent_pid=$LAST_PID
+    daemons=("$hub_pid hub" "$agent_pid agent")
     drop first.csv 31 2024-04
     wait_for "the first drop to reach the hub (logs: $WORK)" 60 has_rows 31
     log "a CSV drop at the agent reached the hub"
@@ -166,8 +174,8 @@ if [ "${CDOF_INSTALL_TEST_INNER:-}" = 1 ]; then
     wait "$LAST_PID" || fail "cdof-hub-backup.service failed: $(cat "$WORK/backup.log")"
     copy=$(find "$R/var/backups/cdof" -name data.mdb | head -n 1)
     [ -n "$copy" ] || fail "no backup in /var/backups/cdof: $(cat "$WORK/backup.log")"
-    [ "$(stat -c %U:%a "$copy")" = cdof:600 ] ||
-        fail "${copy#"$R"} is $(stat -c %U:%a "$copy"), not cdof:600"
+    [ "$(owner_mode "${copy#"$R"}")" = cdof:600 ] ||
+        fail "${copy#"$R"} is $(owner_mode "${copy#"$R"}"), not cdof:600"
 
     # 5. Upgrade over the running store, then restart from the (new) units.
     log "upgrading to $V2 with hub and agent running"
@@ -176,16 +184,19 @@ if [ "${CDOF_INSTALL_TEST_INNER:-}" = 1 ]; then
     [ "$(in_root dpkg-query -W -f='${Version}' cdof-hub)" = "$V2" ] || fail "cdof-hub is not $V2"
     grep -q '^log-level = debug' "$R/etc/cdof/hub.conf" ||
         fail "the upgrade did not keep the edited /etc/cdof/hub.conf"
+    daemons=()
     unit_stop "$agent_pid" agent
     unit_stop "$hub_pid" hub
     unit_start cdof-hub.service "" hub
     hub_pid=$LAST_PID
     unit_start cdof-agent@.service "$area" agent
     agent_pid=$LAST_PID
+    daemons=("$hub_pid hub" "$agent_pid agent")
     wait_for "the upgraded hub to serve the rows stored before" 60 has_rows 31
     drop second.csv 37 2024-05
     wait_for "a drop after the upgrade to reach the hub" 60 has_rows 31 37
     log "after the upgrade the store kept its rows and a new drop arrived"
+    daemons=()
     unit_stop "$agent_pid" agent
     unit_stop "$hub_pid" hub
 
