@@ -221,7 +221,7 @@ fi
 
 # --- outside: tools, packages, chroot tarball ----------------------------------------------------
 [ -n "$src" ] && [ -n "$cache" ] || { echo "usage: test_install.sh --src DIR --cache DIR" >&2; exit 2; }
-[ "$(id -u)" -eq 0 ] || skip "needs root (chroot, mount and network namespaces)"
+[ "$EUID" -eq 0 ] || skip "needs root (chroot, mount and network namespaces)"
 for t in unshare chroot debootstrap dpkg-buildpackage dh dch ip; do
     command -v "$t" >/dev/null || skip "$t is not installed (deploy/dev.sh deps installs the optional tools)"
 done
