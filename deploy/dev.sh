@@ -24,8 +24,9 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 # --- deps ------------------------------------------------------------------------------------
 # libmicrohttpd serves the --metrics endpoint (Prometheus text format): a well-kept HTTP server
 # library in Debian, small, with no other dependency, rather than HTTP written by hand.
+# curl scrapes the --metrics endpoints in integration_metrics.
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-               liblmdb-dev libuv1-dev libcmocka-dev libmicrohttpd-dev)
+               liblmdb-dev libuv1-dev libcmocka-dev libmicrohttpd-dev curl)
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
 # renders the annual report headless in integration_report (skipped, with a message, without it);
 # iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.
