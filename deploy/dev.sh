@@ -3,10 +3,12 @@
 #
 #   deploy/dev.sh deps    install the Debian packages that are missing
 #   deploy/dev.sh build   deps + RelWithDebInfo build in build/
-#   deploy/dev.sh test    deps + sanitizer build in build-asan/ + every test (ctest)
+#   deploy/dev.sh test    deps + gcc -Werror build in build-gcc/ + clang sanitizer build in
+#                         build-asan/ + every test (ctest)
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
 #   deploy/dev.sh bench   build + the benchmarks in tests/bench/ (figures and ratios; see run.sh)
-#   deploy/dev.sh clean   remove build/, build-asan/ and var/
+#   deploy/dev.sh package  Debian packages (dpkg-buildpackage) into build-deb/, then lintian
+#   deploy/dev.sh clean   remove build/, build-asan/, build-gcc/, build-deb/ and var/
 #   deploy/dev.sh valgrind  build + hub and agent under valgrind's memcheck (no leaks, no errors)
 #   deploy/dev.sh fuzz [SECONDS]  each libFuzzer target for SECONDS (default 300), nice -n 19
 set -euo pipefail
@@ -22,15 +24,21 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 # --- deps ------------------------------------------------------------------------------------
 # libzip-dev: the container of the annual report's ODS workbook; python3-odf reads that workbook
 # back in integration_report as an independent reader.
+# libmicrohttpd serves the --metrics endpoint (Prometheus text format): a well-kept HTTP server
+# library in Debian, small, with no other dependency, rather than HTTP written by hand.
+# curl scrapes the --metrics endpoints in integration_metrics.
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-               liblmdb-dev libuv1-dev libcmocka-dev libzip-dev python3-odf)
+               liblmdb-dev libuv1-dev libcmocka-dev libzip-dev python3-odf libmicrohttpd-dev curl)
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
 # renders the annual report headless in integration_report (skipped, with a message, without it);
 # iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.
 # With chromium, integration_report also checks the report with axe-core and prints it to PDF:
 # nodejs and npm install axe-core and playwright-core (tests/browser/package-lock.json) into the
 # build tree, and poppler-utils (pdfinfo, pdftotext) checks the PDF.
-optional_pkgs=(clang valgrind chromium iproute2 nodejs npm poppler-utils)
+# debhelper, devscripts (dch), fakeroot and lintian build and check the Debian packages
+# (deploy/dev.sh package); debootstrap makes the chroot the install test puts them in.
+optional_pkgs=(clang valgrind chromium iproute2 nodejs npm poppler-utils debhelper devscripts
+               fakeroot lintian debootstrap)
 
 installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
@@ -80,6 +88,15 @@ cmd_build() {
 # --- test ------------------------------------------------------------------------------------
 cmd_test() {
     cmd_deps
+    # GCC and clang warn about different things (GCC's flow analysis finds maybe-uninitialized
+    # reads that clang does not): every change is built -Werror by both. GCC builds everything,
+    # tests included, without sanitizers in build-gcc/; clang builds the sanitizer build below.
+    if command -v gcc >/dev/null; then
+        heading "test: build-gcc/ (gcc, -Werror, no sanitizers)"
+        cmake -S "$root" -B "$root/build-gcc" -DCMAKE_C_COMPILER=gcc -DCDOF_WERROR=ON \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        cmake --build "$root/build-gcc" -j"$jobs"
+    fi
     local args=(-DCDOF_SANITIZE=ON -DCDOF_WERROR=ON) cc=default
     if command -v clang >/dev/null && [ -f "$root/tests/fuzz/CMakeLists.txt" ]; then
         args+=(-DCDOF_FUZZ=ON -DCMAKE_C_COMPILER=clang)
@@ -381,10 +398,54 @@ cmd_bench() {
     bash "$root/tests/bench/run.sh" --build "$root/build" "$@"
 }
 
+# --- package ---------------------------------------------------------------------------------
+# dpkg-buildpackage writes its .debs beside the source directory, so it runs on a copy of the
+# committed tree plus uncommitted changes (git ls-files) in build-deb/cdof-VERSION/, removed
+# afterwards: the .debs land in build-deb/ and nothing is written next to the checkout.
+# CDOF_DEB_VERSION=V builds version V
+# instead of debian/changelog's (the install test's upgrade uses it); CDOF_DEB_OUT=DIR puts them
+# in DIR instead of build-deb/.
+cmd_package() {
+    # CDOF_DEB_NO_DEPS=1: the install test builds packages but must never install anything.
+    [ -n "${CDOF_DEB_NO_DEPS:-}" ] || cmd_deps
+    local out=${CDOF_DEB_OUT:-$root/build-deb} src version
+    version=${CDOF_DEB_VERSION:-$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)}
+    src="$out/cdof-$version"
+    heading "package: cdof $version in $out"
+    rm -rf "$src"
+    mkdir -p "$src"
+    (cd "$root" && git ls-files -z --cached --others --exclude-standard |
+        grep -zv '^build' | xargs -0 cp --parents -t "$src" 2>/dev/null) ||
+        (cd "$root" && tar --exclude='./build*' --exclude=./var --exclude=./.git -cf - . |
+            tar -C "$src" -xf -)
+    if [ -n "${CDOF_DEB_VERSION:-}" ]; then
+        (cd "$src" && DEBFULLNAME="cdof build" DEBEMAIL=cdof-maintainers@lists.example.org \
+            dch --newversion "$version" --distribution unstable --force-distribution \
+            "Rebuilt as $version." 2>/dev/null) ||
+            die "CDOF_DEB_VERSION needs dch (devscripts)"
+    fi
+    rm -f "$out"/cdof*_"$version"_*.deb "$out"/cdof*_"$version"_*.changes \
+        "$out"/cdof*_"$version"_*.buildinfo
+    (cd "$src" && dpkg-buildpackage -b -us -uc -j"$jobs") >"$out/build-$version.log" 2>&1 ||
+        die "dpkg-buildpackage failed: see $out/build-$version.log"
+    rm -rf "$src"
+    ls -1 "$out"/cdof*_"$version"_*.deb
+    if command -v lintian >/dev/null && [ -z "${CDOF_DEB_NO_LINTIAN:-}" ]; then
+        heading "package: lintian"
+        local changes
+        changes=$(ls "$out"/cdof_"$version"_*.changes)
+        lintian --fail-on error \
+            "$changes" | tee "$out/lintian-$version.log" ||
+            die "lintian reports errors ($out/lintian-$version.log)"
+        echo "lintian: no errors (the warnings kept, and why: deploy/PACKAGING.md)"
+    fi
+}
+
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
-    heading "clean: build/ build-asan/ var/"
-    rm -rf "${root:?}/build" "${root:?}/build-asan" "${root:?}/var"
+    heading "clean: build/ build-asan/ build-gcc/ build-deb/ var/"
+    rm -rf "${root:?}/build" "${root:?}/build-asan" "${root:?}/build-gcc" "${root:?}/build-deb" \
+        "${root:?}/var"
 }
 
 case "${1:-}" in
@@ -396,11 +457,12 @@ bench)
     shift
     cmd_bench "$@"
     ;;
+package) cmd_package ;;
 clean) cmd_clean ;;
 valgrind) cmd_valgrind ;;
 fuzz) cmd_fuzz "${2:-300}" ;;
 *)
-    echo "usage: deploy/dev.sh deps|build|test|demo|bench|clean|valgrind|fuzz [SECONDS]" >&2
+    echo "usage: deploy/dev.sh deps|build|test|demo|bench|package|clean|valgrind|fuzz [SECONDS]" >&2
     exit 2
     ;;
 esac

@@ -15,6 +15,7 @@
 #include "cdof_grow.h"
 #include "cdof_period.h"
 #include "cdof_points.h"
+#include "cdof_prom.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
 #include "cdof_wire.h"
@@ -34,6 +35,7 @@ typedef struct {
     char *rules;        /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
     char *key;          /* the hub's secret key file (CURVE) */
     long settle_ms;     /* --settle-ms: quiet time before a period is judged (0: in ingest) */
+    char *metrics;      /* --metrics HOST:PORT: Prometheus endpoint; NULL: none (the default) */
 } hub_config_t;
 
 typedef struct {
@@ -282,6 +284,10 @@ int hub_auth_sender(hub_t *hub, zmq_msg_t *msg, const char *domain, const hub_pa
 /* Health (issue 9): an agent heard from within this window counts as connected; agents send a
  * heartbeat every second by default and are thought dead after three silent intervals. */
 #define HUB_CONNECTED_MS 3000
+
+/* The health counters in Prometheus text format, for the --metrics endpoint: a
+ * cdof_metrics_fill_fn, ctx the hub_t. Runs in the hub's thread (from serve()'s poll). */
+int hub_health_metrics(void *ctx, cdof_prom_t *out);
 
 /* Fills *out (initialised by the caller) with the counters and the agents heard from recently
  * (read txn). Returns 0 or a negative code from the store. */

@@ -12,6 +12,7 @@
 #include "cdof_clock.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
+#include "cdof_metrics.h"
 #include "cdof_signal.h"
 #include "cdof_wire.h"
 #include "hub.h"
@@ -39,6 +40,8 @@ static const cdof_opt_t OPTS[] = {
      "append log lines here instead of stderr (reopened on SIGHUP)"},
     {"log-level", CDOF_OPT_STRING, "info", 0, 0, offsetof(hub_config_t, log_level), "LEVEL",
      "error, warn, info or debug"},
+    {"metrics", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, metrics), "HOST:PORT",
+     "serve the health counters to Prometheus at http://HOST:PORT/metrics (default: off)"},
     {"no-sync", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, no_sync), NULL,
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
@@ -144,6 +147,9 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
 static int run_backup(hub_t *hub, const char *dest)
 {
     char err[512];
+    /* The copy holds every area's figures: readable by the hub's account only (LMDB creates
+     * data.mdb with mode 0666 less the umask). */
+    umask(077);
     if (mkdir(dest, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "cdof-hub: cannot create %s: %s\n", dest, strerror(errno));
         return 1;
@@ -239,7 +245,7 @@ static void service_pub(hub_t *hub)
     zmq_getsockopt(hub->pub, ZMQ_EVENTS, &events, &len);
 }
 
-static int serve(hub_t *hub)
+static int serve(hub_t *hub, cdof_metrics_t *metrics)
 {
     int pub_fd = -1;
     size_t fdlen = sizeof pub_fd;
@@ -247,7 +253,10 @@ static int serve(hub_t *hub)
         cdof_log_error("alerts: cannot watch the alert socket: %s", zmq_strerror(zmq_errno()));
         return -zmq_errno();
     }
-    enum { I_INGEST, I_QUERY, I_PUB, I_ZAP, I_REOPEN, I_COUNT };
+    /* The metrics endpoint is one more descriptor in the same poll: scrapes are answered in
+     * this thread, between batches, so they read the counters without locks. */
+    int metrics_fd = metrics ? cdof_metrics_fd(metrics) : -1;
+    enum { I_INGEST, I_QUERY, I_PUB, I_METRICS, I_ZAP, I_REOPEN, I_COUNT };
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -256,19 +265,23 @@ static int serve(hub_t *hub)
             cdof_log_info("SIGHUP: log reopened");
             hub_auth_reload(hub);
         }
-        zmq_pollitem_t items[I_COUNT] = {[I_INGEST] = {hub->ingest, 0, ZMQ_POLLIN, 0},
-                                         [I_QUERY] = {hub->query, 0, ZMQ_POLLIN, 0},
-                                         [I_PUB] = {NULL, pub_fd, ZMQ_POLLIN, 0},
-                                         [I_ZAP] = {hub->zap, 0, hub->zap ? ZMQ_POLLIN : 0, 0},
-                                         [I_REOPEN] = {hub->reopen_mon, 0, ZMQ_POLLIN, 0}};
-        int nitems = hub->reopen_mon ? I_REOPEN + 1 : hub->zap ? I_ZAP + 1 : I_PUB + 1;
+        zmq_pollitem_t items[I_COUNT] = {
+            [I_INGEST] = {hub->ingest, 0, ZMQ_POLLIN, 0},
+            [I_QUERY] = {hub->query, 0, ZMQ_POLLIN, 0},
+            [I_PUB] = {NULL, pub_fd, ZMQ_POLLIN, 0},
+            [I_METRICS] = {NULL, metrics_fd, metrics ? ZMQ_POLLIN : 0, 0},
+            [I_ZAP] = {hub->zap, 0, hub->zap ? ZMQ_POLLIN : 0, 0},
+            [I_REOPEN] = {hub->reopen_mon, 0, ZMQ_POLLIN, 0}};
+        int nitems = hub->reopen_mon ? I_REOPEN + 1 : hub->zap ? I_ZAP + 1 : I_METRICS + 1;
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
-        int wait_ms = hub_alerts_wait_ms(hub);
+        long wait_ms = hub_alerts_wait_ms(hub);
+        if (metrics && (wait_ms < 0 || wait_ms > 1000))
+            wait_ms = 1000; /* idle scrape connections time out */
         if (hub->reopening) {
             int64_t left = hub->reopen_by_ms - cdof_clock_mono_ms();
             if (left < wait_ms)
-                wait_ms = left > 0 ? (int)left : 0;
+                wait_ms = left > 0 ? (long)left : 0;
         }
         int n = zmq_poll(items, nitems, wait_ms);
         if (n < 0) {
@@ -303,6 +316,8 @@ static int serve(hub_t *hub)
             if (!(events & ZMQ_POLLIN))
                 break;
         }
+        if (metrics)
+            cdof_metrics_run(metrics);
     }
     return 0;
 }
@@ -312,6 +327,7 @@ int main(int argc, char **argv)
     hub_t hub;
     memset(&hub, 0, sizeof hub);
     cdof_strlist_t pos = {0};
+    cdof_metrics_t *metrics = NULL;
     char err[512] = "";
     int status = 1;
     /* Held until the handlers are in place (cdof_signal.h): the hub listens well before then. */
@@ -453,7 +469,16 @@ int main(int argc, char **argv)
     cdof_log_info("ready: store %s, %zu metrics, %zu areas, next alert #%llu", hub.cfg.data,
                   cdof_ref_metric_count(hub.ref), cdof_ref_area_count(hub.ref),
                   (unsigned long long)hub.next_alert_seq);
-    if (serve(&hub) == 0)
+    if (hub.cfg.metrics) {
+        if ((rc = cdof_metrics_open(hub.cfg.metrics, hub_health_metrics, &hub, &metrics, err,
+                                    sizeof err)) < 0) {
+            cdof_log_error("%s", err);
+            status = rc == CDOF_EINVALID ? 2 : 1;
+            goto out;
+        }
+        cdof_log_info("metrics: http://%s/metrics (Prometheus text format)", hub.cfg.metrics);
+    }
+    if (serve(&hub, metrics) == 0)
         status = 0;
     cdof_log_info(
         "stopping: %llu ingested, %llu duplicates, %llu rejected, %llu commits, "
@@ -462,6 +487,7 @@ int main(int argc, char **argv)
         (unsigned long long)hub.counters.rejected, (unsigned long long)hub.counters.commits,
         (unsigned long long)hub.counters.alerts);
 out:
+    cdof_metrics_close(&metrics);
     if (hub.ingest)
         zmq_close(hub.ingest);
     if (hub.pub)
