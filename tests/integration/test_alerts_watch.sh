@@ -185,7 +185,7 @@ for seq in $(printed sw); do
         it_fail "--exec did not receive alert #$seq as JSON on its stdin"
 done
 it_wait "exec_fail to log the command's exit status" 10 \
-    grep -q "the command for alert #[0-9]* exited with status 3" "$IT_DIR/logs/exec_fail.log"
+    grep -q "alert-[0-9]* to --exec failed (attempt [0-9]*): the command exited with status 3" "$IT_DIR/logs/exec_fail.log"
 it_wait "exec_slow to log the time-out" 10 \
     grep -q "timed out after 300 ms and was killed" "$IT_DIR/logs/exec_slow.log"
 
