@@ -21,7 +21,10 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 
 # --- deps ------------------------------------------------------------------------------------
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-               liblmdb-dev libuv1-dev libcmocka-dev libcurl4-openssl-dev)
+               liblmdb-dev libuv1-dev libcmocka-dev libcurl4-openssl-dev
+               python3-aiosmtpd openssl)
+# python3-aiosmtpd and openssl: integration_notify runs a real SMTP server with STARTTLS and a
+# throw-away certificate.
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
 # renders the annual report headless in integration_report (skipped, with a message, without it);
 # iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.

@@ -301,6 +301,8 @@ static int receiver_key(parse_t *p, int line, const char *k, const char *v)
         return set_string(&r->command, v);
     if (!strcmp(k, "timeout"))
         return duration_key(p, line, k, v, &r->timeout_ms);
+    if (!strcmp(k, "expire"))
+        return duration_key(p, line, k, v, &r->expire_ms);
     if (!strcmp(k, "starttls")) {
         if (parse_bool(v, &r->starttls) < 0)
             return fail(p, line, "starttls: '%s' is not true or false", v);
@@ -405,7 +407,8 @@ static int finish(parse_t *p)
         if (rc < 0)
             return rc;
     }
-    if (!c->nroutes)
+    /* A file of [delivery] alone sets the policy of --exec; receivers need a route. */
+    if (!c->nroutes && c->nreceivers)
         return fail(p, 0, "no [route] section: the root route names the default receiver");
     for (size_t i = 0; i < c->nroutes; i++) {
         watch_route_t *r = &c->routes[i];

@@ -5,6 +5,8 @@
  *   [delivery]              retry_initial, retry_max, expire, query_command
  *   [receiver NAME]         type = email | webhook | teams | slack | exec, and its settings
  *   [route]                 the root route: every alert enters here; receiver is required
+ *                           (a file without receivers may leave routes out: [delivery] alone
+ *                           sets the retry policy of --exec)
  *   [route NAME]            a child of the root; [route NAME.CHILD] a child of NAME, and so on.
  *                           A parent comes before its children; siblings are tried in file order.
  *
@@ -52,6 +54,7 @@ typedef struct {
     char *ca_file;     /* a CA bundle for a private certificate authority, or NULL */
     char *command;     /* exec */
     long timeout_ms;   /* one attempt's limit [30s] */
+    long expire_ms;    /* overrides [delivery] expire for this receiver; 0: not set */
 } watch_receiver_t;
 
 typedef struct {

@@ -39,7 +39,7 @@ typedef struct {
     const cdof_ref_t *ref; /* names and units; may be NULL */
 } watch_digest_t;
 
-#define WATCH_MSG_FIELD_MAX 160
+#define WATCH_MSG_FIELD_MAX 1040 /* a summary: CDOF_WIRE_MAX_TEXT and some */
 
 /* One figure of an alert, as a person reads it ("Value", "10.2%"). */
 typedef struct {

@@ -462,7 +462,7 @@ static int attempt(watch_notify_t *n, uint64_t id, int64_t now, volatile sig_ato
         } else if (stop && *stop) {
             cdof_log_warn("attempt of %s to %s cut short on the way out; it stays queued", note.key,
                           r->name);
-        } else if (now - note.created_ms >= n->expire_ms) {
+        } else if (now - note.created_ms >= (r->expire_ms > 0 ? r->expire_ms : n->expire_ms)) {
             rc = expire(n, &note, now, err);
         } else {
             int64_t wait = watch_queue_backoff_ms(note.attempts + 1, n->retry_initial_ms,
