@@ -111,7 +111,8 @@ static const cdof_config_spec_t watch_spec = {
     .usage = PROGRAM " --hub-alerts EP --hub-query EP [--topic PREFIX]... [--data DIR]\n"
                      "       [--format text|json] [--exec CMD] [--receivers FILE]\n"
                      "       (--key FILE --server-key FILE | --insecure)\n"
-                     "       " PROGRAM " status --data DIR [--format text|json]",
+                     "       " PROGRAM " status --data DIR [--format text|json]\n"
+                     "       " PROGRAM " check --receivers FILE",
     .summary = "follow the cdof hub's alerts, each printed once and in order",
     .opts = watch_opts,
     .nopts = sizeof watch_opts / sizeof watch_opts[0],
@@ -522,6 +523,39 @@ static int run_status(watch_t *w)
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* cdof-watch check --receivers FILE: reads the file as a start would, and shows the tree. */
+static int run_check(watch_t *w)
+{
+    char err[512] = "";
+    if (!w->cfg.receivers) {
+        fprintf(stderr, PROGRAM ": check needs --receivers FILE\n");
+        return EXIT_USAGE;
+    }
+    if (watch_conf_load(w->cfg.receivers, &w->conf, err, sizeof err) < 0) {
+        fprintf(stderr, PROGRAM ": --receivers %s\n", err);
+        return EXIT_USAGE;
+    }
+    const watch_conf_t *c = w->conf;
+    printf("%s: %zu receivers, %zu routes\n", w->cfg.receivers, c->nreceivers, c->nroutes);
+    for (size_t i = 0; i < c->nreceivers; i++)
+        printf("  receiver %-20s %-7s %s\n", c->receivers[i].name,
+               watch_recv_kind_name(c->receivers[i].kind),
+               c->receivers[i].url ? c->receivers[i].url : c->receivers[i].command);
+    for (size_t i = 0; i < c->nroutes; i++) {
+        const watch_route_t *r = &c->routes[i];
+        printf("  route %-23s -> %s%s, wait %lds, interval %lds, repeat %lds, group by",
+               *r->name ? r->name : "(root)", c->receivers[r->receiver].name,
+               r->cont ? " (continue)" : "", r->group_wait_ms / 1000, r->group_interval_ms / 1000,
+               r->repeat_interval_ms / 1000);
+        for (int l = 0; l < WATCH_LABEL_COUNT; l++) {
+            if (r->group_by & (1u << l))
+                printf(" %s", watch_label_name((watch_label_t)l));
+        }
+        printf("%s\n", r->group_by ? "" : " nothing (one group)");
+    }
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 static int check_usage(watch_t *w, int argc, char **argv, int *status)
 {
     char err[512] = "";
@@ -535,6 +569,8 @@ static int check_usage(watch_t *w, int argc, char **argv, int *status)
         fprintf(stderr, PROGRAM ": %s\n", err);
     } else if (pos.count == 1 && !strcmp(pos.items[0], "status")) {
         *status = run_status(w);
+    } else if (pos.count == 1 && !strcmp(pos.items[0], "check")) {
+        *status = run_check(w);
     } else if (pos.count) {
         fprintf(stderr, PROGRAM ": unexpected argument '%s' (see --help)\n", pos.items[0]);
     } else if (!w->cfg.hub_alerts || !*w->cfg.hub_alerts) {
