@@ -158,11 +158,12 @@ cmd_demo() {
         heading "demo: CURVE keys under var/demo/keys"
         mkdir -p "$var/keys"
         (cd "$var/keys" && "$keygen" hub >/dev/null && "$keygen" jcdu >/dev/null &&
-            "$keygen" northwest >/dev/null)
+            "$keygen" northwest >/dev/null && "$keygen" nwteam >/dev/null)
         local reg="$var/keys/registry.csv" id rest
         : >"$reg"
         printf '%s,jcdu,jcdu,\n' "$(cat "$var/keys/jcdu.pub")" >>"$reg"
         printf '%s,northwest,oversight,\n' "$(cat "$var/keys/northwest.pub")" >>"$reg"
+        printf '%s,nwteam,oversight,\n' "$(cat "$var/keys/nwteam.pub")" >>"$reg"
         while read -r id rest; do
             (cd "$var/keys" && "$keygen" "$id" >/dev/null)
             if [ "$rest" = --national ]; then
@@ -197,7 +198,7 @@ cmd_demo() {
         "${hub_sec[@]}" >"$var/logs/hub.log" 2>&1 &
     demo_pids+=($!)
 
-    # The North West team's receivers: a local SMTP server (STARTTLS and AUTH, as a real relay
+    # The North West teams' receivers (OHID and HMPPS, a third watcher): a local SMTP server (STARTTLS and AUTH, as a real relay
     # wants) and a local HTTP receiver stand in for the mail relay and the team's webhook.
     local -a nw_recv=()
     local py=/usr/bin/python3 s1 s2 s3
@@ -232,9 +233,18 @@ cmd_demo() {
     demo_pids+=($!)
     # shellcheck disable=SC2046
     "$watch" --hub-alerts "$alerts" --hub-query "$queryep" --topic alert/hmpps/E12000002/ \
-        --data "$var/northwest.watch" "${nw_recv[@]}" $(curve_args northwest) \
+        --data "$var/northwest.watch" $(curve_args northwest) \
         >"$var/logs/watch-northwest.out" 2>"$var/logs/watch-northwest.log" &
     demo_pids+=($!)
+    if [ ${#nw_recv[@]} -gt 0 ]; then
+        heading "demo: the North West teams' watcher (alert/ohid/E12000002/, alert/hmpps/E12000002/) with receivers"
+        # shellcheck disable=SC2046
+        "$watch" --hub-alerts "$alerts" --hub-query "$queryep" \
+            --topic alert/ohid/E12000002/,alert/hmpps/E12000002/ --data "$var/nwteam.watch" \
+            "${nw_recv[@]}" $(curve_args nwteam) \
+            >"$var/logs/watch-nwteam.out" 2>"$var/logs/watch-nwteam.log" &
+        demo_pids+=($!)
+    fi
 
     heading "demo: agents"
     local id rest
@@ -307,26 +317,27 @@ cmd_demo() {
     echo "(full lines: var/demo/logs/watch-jcdu.out and watch-northwest.out)"
 
     if [ ${#nw_recv[@]} -gt 0 ]; then
-        heading "demo: waiting (up to 30 s) for the North West team's grouped email and webhook"
+        heading "demo: waiting (up to 30 s) for the North West teams' grouped email and webhook"
         deadline=$((SECONDS + 30))
         while [ $SECONDS -lt $deadline ] && { [ ! -e "$var/mail/0001.eml" ] ||
             ! grep -q "^200 /northwest" "$var/hooks/log" 2>/dev/null; }; do
             sleep 0.5
         done
         if [ -e "$var/mail/0001.eml" ]; then
-            heading "the first email to the North West team (var/demo/mail/0001.eml, $(grep -c '^== ' "$var/mail/0001.eml") alerts in one digest; $(find "$var/mail" -name '*.eml' | wc -l) emails in all)"
+            heading "the first email to the North West teams (var/demo/mail/0001.eml: one digest of $(grep -c '^== ' "$var/mail/0001.eml") alert(s); $(find "$var/mail" -name '*.eml' | wc -l) email(s) in all, one per team)"
             sed -n '1,/^  To silence:/p' "$var/mail/0001.eml"
-            echo "  ..."
+            echo "  ... and the other alerts of the digest:"
+            grep '^  Area ' "$var/mail/0001.eml" | tail -n +2
         else
-            echo "(no email within 30 s: see var/demo/logs/watch-northwest.log)"
+            echo "(no email within 30 s: see var/demo/logs/watch-nwteam.log)"
         fi
         if [ -e "$var/hooks/0001.json" ]; then
-            heading "the webhook's first POST (var/demo/hooks/0001.json, the generic JSON body; $(grep -c '^200 ' "$var/hooks/log") POSTs answered 200)"
+            heading "the webhook's first POST (var/demo/hooks/0001.json, the generic JSON body; $(grep -c '^200 ' "$var/hooks/log") POST(s) answered 200)"
             cut -c1-600 "$var/hooks/0001.json"
             echo " ..."
         fi
-        heading "cdof-watch status --data var/demo/northwest.watch"
-        "$watch" status --data "$var/northwest.watch" || true
+        heading "cdof-watch status --data var/demo/nwteam.watch"
+        "$watch" status --data "$var/nwteam.watch" || true
     fi
 
     heading "cdof-query area E06000009 (Blackpool)"

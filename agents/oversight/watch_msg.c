@@ -17,25 +17,30 @@
 
 static const char *const item_names[] = {"new", "firing", "resolved"};
 
-static void number(double v, bool percent, char *buf, size_t len)
+/* The unit written after a figure: "%", " per 100,000" or nothing. */
+static const char *unit_of(const Cdof__V1__Alert *a, const cdof_ref_t *ref)
 {
-    char n[64];
+    const cdof_metric_t *m = ref && a->metric_id ? cdof_ref_metric(ref, a->metric_id) : NULL;
+    if (!m)
+        return "";
+    if (m->unit == CDOF_UNIT_PERCENTAGE)
+        return "%";
+    if (m->unit == CDOF_UNIT_RATE && m->multiplier == 100000)
+        return " per 100,000";
+    return "";
+}
+
+static void number(double v, const char *unit, char *buf, size_t len)
+{
     if (!isfinite(v)) {
         snprintf(buf, len, "-");
         return;
     }
     double r = round(v * 10) / 10;
     if (r == floor(r) && fabs(r) < 1e15)
-        snprintf(n, sizeof n, "%.0f", r);
+        snprintf(buf, len, "%.0f%s", r, unit);
     else
-        snprintf(n, sizeof n, "%.1f", r);
-    snprintf(buf, len, "%s%s", n, percent ? "%" : "");
-}
-
-static bool percent_of(const Cdof__V1__Alert *a, const cdof_ref_t *ref)
-{
-    const cdof_metric_t *m = ref && a->metric_id ? cdof_ref_metric(ref, a->metric_id) : NULL;
-    return m && m->unit == CDOF_UNIT_PERCENTAGE;
+        snprintf(buf, len, "%.1f%s", r, unit);
 }
 
 static watch_msg_field_t *add(watch_msg_field_t *out, size_t cap, size_t *n, const char *name)
@@ -53,7 +58,7 @@ size_t watch_msg_fields(const Cdof__V1__Alert *a, const cdof_ref_t *ref, watch_m
 {
     size_t n = 0;
     watch_msg_field_t *f;
-    bool pct = percent_of(a, ref);
+    const char *unit = unit_of(a, ref);
     bool measured = a->confidence > 0;
     if ((f = add(out, cap, &n, "Alert")))
         snprintf(f->value, sizeof f->value, "#%" PRIu64, a->sequence);
@@ -77,17 +82,17 @@ size_t watch_msg_fields(const Cdof__V1__Alert *a, const cdof_ref_t *ref, watch_m
     if (cdof_qo_period_text(a->period, period, sizeof period) && (f = add(out, cap, &n, "Period")))
         snprintf(f->value, sizeof f->value, "%s", period);
     if ((measured || a->value != 0) && (f = add(out, cap, &n, "Value")))
-        number(a->value, pct, f->value, sizeof f->value);
+        number(a->value, unit, f->value, sizeof f->value);
     if (measured && isfinite(a->lower) && isfinite(a->upper) &&
         (f = add(out, cap, &n, "Interval"))) {
         char lo[32], hi[32];
-        number(a->lower, pct, lo, sizeof lo);
-        number(a->upper, pct, hi, sizeof hi);
+        number(a->lower, unit, lo, sizeof lo);
+        number(a->upper, unit, hi, sizeof hi);
         snprintf(f->value, sizeof f->value, "%s to %s (%g%% confidence)", lo, hi, a->confidence);
     }
     if ((measured || a->benchmark != 0) && (f = add(out, cap, &n, "Benchmark"))) {
         char b[32];
-        number(a->benchmark, pct, b, sizeof b);
+        number(a->benchmark, unit, b, sizeof b);
         snprintf(f->value, sizeof f->value, "%s %s",
                  a->rule && strstr(a->rule, "region") ? "region" : "England", b);
     }

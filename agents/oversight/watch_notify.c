@@ -381,6 +381,7 @@ int watch_notify_flush(watch_notify_t *n, int64_t now_ms)
         return rc;
     due_list_t l = {0};
     int queued = 0;
+    bool wrote = false; /* commit (and fsync) only when a group moved on */
     rc = watch_queue_each_group(n->q, txn, collect_group, &l);
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         due_group_t *d = &l.v[i];
@@ -389,19 +390,22 @@ int watch_notify_flush(watch_notify_t *n, int64_t now_ms)
             cdof_log_warn("route '%s' is no longer configured: its group %s is dropped", d->route,
                           *d->group ? d->group : "(all)");
             rc = watch_queue_group_del(n->q, txn, d->route, d->group);
+            wrote = true;
             continue;
         }
         const watch_route_t *r = &n->o.conf->routes[ri];
         watch_group_clock_t clk = {d->g.created_ms, d->g.flushed_ms, d->g.changed, d->g.repeatable};
-        if (watch_route_next_flush(r, &clk) <= now_ms)
+        if (watch_route_next_flush(r, &clk) <= now_ms) {
             rc = flush_group(n, txn, r, d, now_ms, &queued);
+            wrote = true;
+        }
     }
     for (size_t i = 0; i < l.n; i++) {
         free(l.v[i].route);
         free(l.v[i].group);
     }
     free(l.v);
-    if (rc == 0 && (queued || l.n))
+    if (rc == 0 && wrote)
         rc = cdof_store_commit(&txn);
     cdof_store_abort(&txn);
     return rc < 0 ? rc : queued;
@@ -478,11 +482,25 @@ static int attempt(watch_notify_t *n, uint64_t id, int64_t now, volatile sig_ato
     return rc;
 }
 
+typedef struct {
+    watch_notify_t *n;
+    int64_t now;
+} held_t;
+
+/* A receiver waiting out its back-off is passed over. */
+static bool held(void *ctx, const char *receiver)
+{
+    held_t *h = ctx;
+    size_t ri;
+    return receiver_of(h->n, receiver, &ri) && h->n->hold[ri] > h->now;
+}
+
 int watch_notify_deliver(watch_notify_t *n, int64_t now_ms, size_t max, volatile sig_atomic_t *stop)
 {
     uint64_t ids[DUE_BATCH];
     size_t k = 0;
-    int rc = watch_queue_due(n->q, now_ms, ids, max < DUE_BATCH ? max : DUE_BATCH, &k);
+    held_t h = {n, now_ms};
+    int rc = watch_queue_due(n->q, now_ms, held, &h, ids, max < DUE_BATCH ? max : DUE_BATCH, &k);
     for (size_t i = 0; rc == 0 && i < k && !(stop && *stop); i++)
         rc = attempt(n, ids[i], now_ms, stop);
     return rc;

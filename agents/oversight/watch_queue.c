@@ -249,6 +249,8 @@ int watch_queue_note_add(watch_queue_t *q, cdof_store_txn_t *txn, watch_note_t *
 
 typedef struct {
     int64_t now;
+    watch_queue_skip_fn skip;
+    void *ctx;
     uint64_t *ids;
     size_t cap, n;
 } due_t;
@@ -256,14 +258,18 @@ typedef struct {
 static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 {
     due_t *d = ctx;
-    if (k->len != 8 || v->len < NOTE_HEAD)
+    const uint8_t *b = v->data;
+    if (k->len != 8 || v->len < NOTE_HEAD + 1 || !memchr(b + NOTE_HEAD, '\0', v->len - NOTE_HEAD))
         return 0;
-    if ((int64_t)cdof_store_rd64((const uint8_t *)v->data + 8) <= d->now)
-        d->ids[d->n++] = cdof_store_rd64(k->data);
+    if ((int64_t)cdof_store_rd64(b + 8) > d->now ||
+        (d->skip && d->skip(d->ctx, (const char *)b + NOTE_HEAD)))
+        return 0;
+    d->ids[d->n++] = cdof_store_rd64(k->data);
     return d->n == d->cap;
 }
 
-int watch_queue_due(watch_queue_t *q, int64_t now_ms, uint64_t *ids, size_t cap, size_t *n)
+int watch_queue_due(watch_queue_t *q, int64_t now_ms, watch_queue_skip_fn skip, void *ctx,
+                    uint64_t *ids, size_t cap, size_t *n)
 {
     *n = 0;
     if (!q->have[DB_NOTES] || !cap)
@@ -272,7 +278,7 @@ int watch_queue_due(watch_queue_t *q, int64_t now_ms, uint64_t *ids, size_t cap,
     int rc = cdof_store_begin(q->store, false, &txn);
     if (rc < 0)
         return rc;
-    due_t d = {.now = now_ms, .ids = ids, .cap = cap};
+    due_t d = {.now = now_ms, .skip = skip, .ctx = ctx, .ids = ids, .cap = cap};
     rc = cdof_store_scan(txn, q->db[DB_NOTES], NULL, 0, NULL, 0, due_visit, &d);
     cdof_store_abort(&txn);
     *n = d.n;

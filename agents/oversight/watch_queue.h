@@ -82,8 +82,12 @@ int watch_queue_note_add(watch_queue_t *q, cdof_store_txn_t *txn, watch_note_t *
 /* The key watch_queue_note_add gives the next notice queued in txn when it has none, for a
  * body that quotes its own key. Returns 0 or -ENAMETOOLONG. */
 int watch_queue_note_key(watch_queue_t *q, cdof_store_txn_t *txn, char *buf, size_t len);
-/* The ids of notices due at now_ms (next_ms <= now), oldest first, at most cap. */
-int watch_queue_due(watch_queue_t *q, int64_t now_ms, uint64_t *ids, size_t cap, size_t *n);
+/* The ids of notices due at now_ms (next_ms <= now), oldest first, at most cap, leaving out those
+ * whose receiver skip (may be NULL) says to pass over: a receiver that is failing must not keep
+ * the others' notices from being looked at. */
+typedef bool (*watch_queue_skip_fn)(void *ctx, const char *receiver);
+int watch_queue_due(watch_queue_t *q, int64_t now_ms, watch_queue_skip_fn skip, void *ctx,
+                    uint64_t *ids, size_t cap, size_t *n);
 /* A copy of notice id (CDOF_ENOTFOUND when gone). */
 int watch_queue_note_get(watch_queue_t *q, uint64_t id, watch_note_t *out);
 void watch_queue_note_clear(watch_note_t *n);

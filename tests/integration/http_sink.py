@@ -6,13 +6,14 @@ each request:
   fail  answer 503 (an outage the sender must ride out)
   hold  log "held PATH KEY", keep the request unanswered until the mode changes (60 s at most),
         then answer 503: a sender killed meanwhile never saw success.
-Runs until SIGTERM; DIR/ready appears once it listens.
+With --cert and --key it speaks HTTPS. Runs until SIGTERM; DIR/ready appears once it listens.
 
-  http_sink.py --port P --dir DIR
+  http_sink.py --port P --dir DIR [--cert PEM --key PEM]
 """
 import argparse
 import os
 import signal
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", required=True)
     ap.add_argument("--dir", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     lock = threading.Lock()
@@ -72,6 +75,10 @@ def main():
 
     srv = ThreadingHTTPServer(("127.0.0.1", int(args.port)), Handler)
     srv.daemon_threads = True
+    if args.cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.cert, args.key)
+        srv.socket = tls.wrap_socket(srv.socket, server_side=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
     open(os.path.join(args.dir, "ready"), "w").close()
     srv.serve_forever()

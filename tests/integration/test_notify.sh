@@ -3,7 +3,8 @@
 # them through a real SMTP server (python3-aiosmtpd, STARTTLS and AUTH required) and a real
 # local HTTP receiver (http_sink.py), grouped and routed by a receivers file:
 #  1. routing tree and grouping: one digest per group (three North West alerts in one email and
-#     one webhook), South West to Slack, London to Teams (the default) and to a dead receiver;
+#     one webhook), South West to Slack, London to Teams over HTTPS (the default) and to a dead
+#     receiver;
 #  2. both receivers down for well over several retries, then back: every digest delivered
 #     exactly once; `cdof-watch status` counts the retries; the dead receiver's notice expires;
 #  3. the watcher SIGKILLed while the webhook holds a request unanswered: after a restart that
@@ -24,8 +25,8 @@ py=${CDOF_PYTHON:-/usr/bin/python3}
     it_fail "$py cannot import aiosmtpd: install python3-aiosmtpd (deploy/dev.sh deps)"
 command -v openssl >/dev/null || it_fail "openssl is needed to make the SMTP server's certificate"
 
-read -r p_ingest p_alerts p_query p_smtp p_http < <(it_free_ports 5) || true
-[ -n "${p_http:-}" ] || it_fail "could not pick free ports"
+read -r p_ingest p_alerts p_query p_smtp p_http p_https < <(it_free_ports 6) || true
+[ -n "${p_https:-}" ] || it_fail "could not pick free ports"
 ingest="tcp://127.0.0.1:$p_ingest"
 alerts="tcp://127.0.0.1:$p_alerts"
 query="tcp://127.0.0.1:$p_query"
@@ -49,7 +50,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -out "$IT_DIR/tls/cert.pem" >/dev/null 2>&1 || it_fail "openssl req failed"
 echo "s3cret-for-tests" >"$IT_DIR/smtp.pass"
 chmod 600 "$IT_DIR/smtp.pass"
-smtp_dir="$IT_DIR/smtp" http_dir="$IT_DIR/http"
+smtp_dir="$IT_DIR/smtp" http_dir="$IT_DIR/http" https_dir="$IT_DIR/https"
 start_smtp() {
     it_start "smtp$1" "$py" "$here/smtp_sink.py" --port "$p_smtp" --dir "$smtp_dir" \
         --cert "$IT_DIR/tls/cert.pem" --key "$IT_DIR/tls/key.pem" --user cdof-alerts \
@@ -59,6 +60,9 @@ start_smtp() {
 start_smtp 1
 it_start http "$py" "$here/http_sink.py" --port "$p_http" --dir "$http_dir"
 it_wait "HTTP receiver to listen" 20 test -e "$http_dir/ready"
+it_start https "$py" "$here/http_sink.py" --port "$p_https" --dir "$https_dir" \
+    --cert "$IT_DIR/tls/cert.pem" --key "$IT_DIR/tls/key.pem"
+it_wait "HTTPS receiver to listen" 20 test -e "$https_dir/ready"
 
 # receivers_ini REPEAT: the receivers file, the North West webhook repeating after REPEAT.
 receivers_ini() {
@@ -90,7 +94,8 @@ url = http://127.0.0.1:$p_http/slack
 
 [receiver jcdu-teams]
 type = teams
-url = http://127.0.0.1:$p_http/teams
+url = https://localhost:$p_https/teams
+ca_file = $IT_DIR/tls/cert.pem
 
 [receiver dead]
 type = webhook
@@ -169,10 +174,15 @@ drop() {
 
 # --- what the receivers got ---
 # ok_keys PATH: idempotency keys the HTTP receiver answered 200 on PATH, in order.
-ok_keys() { awk -v p="$1" '$1 == 200 && $2 == p { print $3 }' "$http_dir/log" 2>/dev/null || true; }
+ok_keys() { awk -v p="$1" '$1 == 200 && $2 == p { print $3 }' "$http_dir/log" "$https_dir/log" 2>/dev/null || true; }
 ok_count() { [ "$(ok_keys "$1" | grep -c .)" -ge "$2" ]; }
 # The JSON bodies answered 200 on PATH, in order.
-bodies_to() { awk -v p="$1" -v d="$http_dir" '$1 == 200 && $2 == p { print d "/" $4 }' "$http_dir/log"; }
+bodies_to() {
+    local d
+    for d in "$http_dir" "$https_dir"; do
+        [ ! -e "$d/log" ] || awk -v p="$1" -v d="$d" '$1 == 200 && $2 == p { print d "/" $4 }' "$d/log"
+    done
+}
 mail_ids() { awk '$1 == "accepted" { print $2 }' "$smtp_dir/log" 2>/dev/null || true; }
 mail_count() { [ "$(mail_ids | grep -c .)" -ge "$1" ]; }
 mail_file() { printf '%s/%04d.eml' "$smtp_dir" "$1"; }
@@ -304,7 +314,12 @@ it_stop agent
 it_stop watch2
 grep -q "notices: delivered [0-9]*, failed attempts [0-9]*, retrying" "$IT_DIR/logs/watch2.log" ||
     it_fail "the watcher did not log its counters"
+# Every JSON body parses.
+"$py" -c 'import json, sys
+for f in sys.argv[1:]:
+    json.load(open(f))' "$http_dir"/*.json "$https_dir"/*.json || it_fail "a webhook body is not JSON"
 it_stop http
+it_stop https
 it_stop smtp2
 it_stop hub
 it_pass "routing tree, one digest per group, outages ridden out exactly once, SIGKILL mid-delivery, repeats and acks"
