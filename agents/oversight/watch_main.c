@@ -656,6 +656,13 @@ int main(int argc, char **argv)
     if ((status = open_sockets(&w)) != EXIT_OK)
         goto done;
     status = EXIT_FAIL;
+    for (size_t i = 0; w.conf && i < w.conf->nreceivers; i++) {
+        const watch_receiver_t *r = &w.conf->receivers[i];
+        if (r->url &&
+            (!strncmp(r->url, "http://", 7) || (!strncmp(r->url, "smtp://", 7) && !r->starttls)))
+            cdof_log_warn("receiver %s sends alerts in clear text (%s%s): closed networks only",
+                          r->name, r->url, r->starttls ? "" : ", starttls = false");
+    }
     if (w.conf)
         cdof_log_info("%zu receiver%s, %zu route%s from %s", w.conf->nreceivers,
                       w.conf->nreceivers == 1 ? "" : "s", w.conf->nroutes,
