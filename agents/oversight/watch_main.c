@@ -10,7 +10,6 @@
  * delivered. A sequence that jumps past last + 1 may be a lost message or merely alerts for
  * other topics, so the hub is asked again; whatever it does not return is accepted as it comes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stddef.h>
@@ -20,7 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,8 +61,8 @@ typedef struct {
     char *state;
     long timeout_ms;
     cdof_strlist_t topics;
-    bool show_muted;        /* issue 6 */
-    long resync_ms;         /* issue 6 */
+    bool show_muted;        /* also show and --exec alerts muted at the hub */
+    long resync_ms;         /* quiet this long: ask the hub for anything missed */
     char *key, *server_key; /* CURVE key files */
     char *receivers;
 } watch_cfg_t;
