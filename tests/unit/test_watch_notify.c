@@ -98,8 +98,10 @@ static int drain(fx_t *f, const char *receiver, char *body, size_t len)
     return count;
 }
 
-enum { FIRING = 1, RESOLVED = 2, ACKED = 3 };
-#define T0 1000000
+#define FIRING   CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING
+#define RESOLVED CDOF__V1__ALERT_STATE__ALERT_STATE_RESOLVED
+#define ACKED    CDOF__V1__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED
+#define T0       1000000
 
 static void test_windows_and_acks(void **state)
 {
