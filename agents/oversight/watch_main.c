@@ -86,7 +86,7 @@ static const cdof_opt_t watch_opts[] = {
     {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, key), "FILE",
      "this watcher's secret key (NAME.key from cdof-keygen, mode 0600)"},
     {"receivers", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, receivers), "FILE",
-     "receivers, routes and delivery policy (INI; see deploy/config/receivers.ini)"},
+     "receivers, routes and delivery policy (INI; OPERATIONS.md, \"Alerts to people\")"},
     /* Alerts published before the subscription reached the hub (a CURVE handshake takes a
      * moment), while the hub made subscribers reconnect, or a lost last message, are otherwise
      * only noticed when a later alert shows the gap. */
@@ -111,7 +111,7 @@ static const cdof_config_spec_t watch_spec = {
                      "       (--key FILE --server-key FILE | --insecure)\n"
                      "       " PROGRAM " status --data DIR [--format text|json]\n"
                      "       " PROGRAM " check --receivers FILE",
-    .summary = "follow the cdof hub's alerts, each printed once and in order",
+    .summary = "follow the cdof hub's alerts, each printed once and in order, and notify people",
     .opts = watch_opts,
     .nopts = sizeof watch_opts / sizeof watch_opts[0],
 };
