@@ -11,7 +11,9 @@
  * other topics, so the hub is asked again; whatever it does not return is accepted as it comes. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,11 +46,12 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-#define DEFAULT_TOPIC "alert/"
-#define MAX_PAGES     10000 /* pages followed in one catch-up */
-#define POLL_MS       500   /* how often the main loop looks at the stop flag */
-#define DELIVER_BATCH 16    /* notices attempted between two looks at the alert stream */
-#define COUNTERS_MS   60000 /* the counters are logged at most this often, when they change */
+#define DEFAULT_TOPIC   "alert/"
+#define MAX_PAGES       10000 /* pages followed in one catch-up */
+#define POLL_MS         500   /* how often the main loop looks at the stop flag */
+#define DELIVER_BATCH   16    /* notices attempted in one round of the delivery thread */
+#define DELIVER_IDLE_MS 200   /* the delivery thread's pause after a round with nothing to try */
+#define COUNTERS_MS     60000 /* the counters are logged at most this often, when they change */
 
 typedef struct {
     char *data;
@@ -380,6 +383,65 @@ static int open_sockets(watch_t *w)
     return EXIT_OK;
 }
 
+/* --- the delivery thread --- */
+
+/* Digests and deliveries run in a thread of their own, so that a receiver that is slow or down
+ * (each attempt bounded by its timeout) never holds up reading the alert stream. The main thread
+ * only takes alerts into the store; the two meet in LMDB, whose write lock orders their
+ * transactions. Everything of watch_notify but take belongs to this thread. */
+typedef struct {
+    watch_t *w;
+    pthread_t tid;
+    bool started;
+    atomic_int failed; /* a store error that stopped the thread; 0 while fine */
+} deliverer_t;
+
+static void log_counters(watch_t *w, bool force);
+
+static void *deliver_loop(void *arg)
+{
+    deliverer_t *d = arg;
+    while (!stop_flag) {
+        int64_t now = cdof_clock_now_ms();
+        int rc = watch_notify_flush(d->w->notify, now);
+        if (rc >= 0)
+            rc = watch_notify_deliver(d->w->notify, now, DELIVER_BATCH, &stop_flag);
+        if (rc < 0) {
+            cdof_log_error("the store in %s failed: %s", d->w->data_dir, cdof_strerror(rc));
+            atomic_store(&d->failed, rc);
+            break;
+        }
+        log_counters(d->w, false);
+        if (rc == 0) {
+            struct timespec ts = {0, DELIVER_IDLE_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+/* Starts the thread with every signal blocked in it: stops are the main thread's to see. */
+static int deliverer_start(deliverer_t *d)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&d->tid, NULL, deliver_loop, d);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    d->started = rc == 0;
+    return -rc;
+}
+
+/* Stops the thread (an attempt in flight is cut short) and waits for it. */
+static void deliverer_stop(deliverer_t *d)
+{
+    if (!d->started)
+        return;
+    stop_flag = 1;
+    pthread_join(d->tid, NULL);
+    d->started = false;
+}
+
 /* --- the store --- */
 
 /* Removes a store directory made for this run only (its LMDB files, then itself). */
@@ -596,6 +658,7 @@ int main(int argc, char **argv)
     int status = EXIT_USAGE;
     char err[512] = "";
     bool curl_ready = false;
+    deliverer_t deliverer = {.w = &w};
 
     /* Held until the handlers are in place (cdof_signal.h). */
     cdof_signal_hold();
@@ -671,6 +734,11 @@ int main(int argc, char **argv)
         cdof_log_info("following %s from %s after #%" PRIu64, w.cfg.topics.items[i],
                       w.cfg.hub_alerts, w.last);
 
+    int trc = deliverer_start(&deliverer);
+    if (trc < 0) {
+        cdof_log_error("cannot start the delivery thread: %s", strerror(-trc));
+        goto done;
+    }
     int rc = catch_up(&w, 0);
     zmq_pollitem_t item = {.socket = w.sub, .events = ZMQ_POLLIN};
     int64_t quiet_since = cdof_clock_mono_ms();
@@ -681,17 +749,8 @@ int main(int argc, char **argv)
             quiet_since = cdof_clock_mono_ms();
             continue;
         }
-        /* Digests whose window closed, then due notices: a few at a time, so that the stream
-         * is read between them. A store failure stops the watcher (systemd restarts it). */
-        int64_t now = cdof_clock_now_ms();
-        int frc = watch_notify_flush(w.notify, now);
-        if (frc >= 0)
-            frc = watch_notify_deliver(w.notify, now, DELIVER_BATCH, &stop_flag);
-        if (frc < 0) {
-            cdof_log_error("the store in %s failed: %s", w.data_dir, cdof_strerror(frc));
-            goto done;
-        }
-        log_counters(&w, false);
+        if (atomic_load(&deliverer.failed) < 0)
+            goto done; /* logged by the thread */
         int n = zmq_poll(&item, 1, POLL_MS);
         if (n > 0)
             quiet_since = cdof_clock_mono_ms();
@@ -713,9 +772,11 @@ int main(int argc, char **argv)
     if (rc < 0 && rc != -EINTR)
         goto done;
     cdof_log_info("stopping after #%" PRIu64, w.last);
+    deliverer_stop(&deliverer);
     log_counters(&w, true);
     status = EXIT_OK;
 done:
+    deliverer_stop(&deliverer);
     watch_notify_free(&w.notify);
     watch_queue_close(&w.queue);
     if (w.data_temp)

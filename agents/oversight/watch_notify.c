@@ -503,5 +503,5 @@ int watch_notify_deliver(watch_notify_t *n, int64_t now_ms, size_t max, volatile
     int rc = watch_queue_due(n->q, now_ms, held, &h, ids, max < DUE_BATCH ? max : DUE_BATCH, &k);
     for (size_t i = 0; rc == 0 && i < k && !(stop && *stop); i++)
         rc = attempt(n, ids[i], now_ms, stop);
-    return rc;
+    return rc < 0 ? rc : (int)k;
 }

@@ -43,7 +43,9 @@ int watch_notify_take(watch_notify_t *n, const Cdof__V1__Alert *a, int64_t now_m
 int watch_notify_flush(watch_notify_t *n, int64_t now_ms);
 
 /* Attempts up to max due notices, oldest first; a receiver that fails is left alone until its
- * failed notice's next attempt. Returns 0 or a store error. */
+ * failed notice's next attempt. Returns how many were due (0: nothing to do now), or a store
+ * error. flush and deliver belong to one thread; take may run in another (the store orders
+ * their transactions). */
 int watch_notify_deliver(watch_notify_t *n, int64_t now_ms, size_t max,
                          volatile sig_atomic_t *stop);
 

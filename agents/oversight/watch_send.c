@@ -213,6 +213,30 @@ static int send_http(const watch_receiver_t *r, const watch_note_t *n, volatile 
 
 /* --- exec --- */
 
+extern char **environ;
+
+/* A copy of the environment (the pointer array only) without CDOF_ALERT_SEQUENCE and
+ * CDOF_NOTIFICATION_KEY, then with seq (may be NULL) and key added. Caller frees the array. */
+static char **env_with(const char *seq, const char *key)
+{
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **env = calloc(n + 3, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "CDOF_ALERT_SEQUENCE=", 20) &&
+            strncmp(environ[i], "CDOF_NOTIFICATION_KEY=", 22))
+            env[k++] = environ[i];
+    }
+    if (seq)
+        env[k++] = (char *)seq;
+    env[k++] = (char *)key;
+    return env;
+}
+
 /* Runs sh -c COMMAND with the body on its standard input; waits up to the time-out, then kills
  * the command's whole process group. */
 static int send_exec(const watch_receiver_t *r, const watch_note_t *n, volatile sig_atomic_t *stop,
@@ -223,18 +247,23 @@ static int send_exec(const watch_receiver_t *r, const watch_note_t *n, volatile 
         snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
         return -errno;
     }
-    /* Set before fork: the child of a threaded process should only exec. */
-    char seq[32];
-    snprintf(seq, sizeof seq, "%" PRIu64, n->alert_seq);
-    if (n->alert_seq)
-        setenv("CDOF_ALERT_SEQUENCE", seq, 1);
-    else
-        unsetenv("CDOF_ALERT_SEQUENCE");
-    setenv("CDOF_NOTIFICATION_KEY", n->key, 1);
+    /* The command's environment is built here, before fork (the child of a threaded process
+     * should only exec), and never by setenv, which would race with other threads' getenv. */
+    char seq[64], key[600];
+    snprintf(seq, sizeof seq, "CDOF_ALERT_SEQUENCE=%" PRIu64, n->alert_seq);
+    snprintf(key, sizeof key, "CDOF_NOTIFICATION_KEY=%s", n->key);
+    char **envp = env_with(n->alert_seq ? seq : NULL, key);
+    if (!envp) {
+        snprintf(err, errlen, "out of memory");
+        close(fds[0]);
+        close(fds[1]);
+        return -ENOMEM;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         snprintf(err, errlen, "cannot fork: %s", strerror(e));
+        free(envp);
         close(fds[0]);
         close(fds[1]);
         return -e;
@@ -251,9 +280,11 @@ static int send_exec(const watch_receiver_t *r, const watch_note_t *n, volatile 
             close(fds[0]);
         /* Standard output is the alert stream: the command's output goes to stderr instead. */
         dup2(STDERR_FILENO, STDOUT_FILENO);
-        execl("/bin/sh", "sh", "-c", r->command, (char *)NULL);
+        char *const argv[] = {"sh", "-c", r->command, NULL};
+        execve("/bin/sh", argv, envp);
         _exit(127);
     }
+    free(envp);
     setpgid(pid, pid); /* also in the parent, so that the kill below cannot miss */
     close(fds[0]);
     /* A digest may exceed the pipe's buffer and the command may never read it: the write end is
