@@ -186,6 +186,17 @@ bodies_to() {
 mail_ids() { awk '$1 == "accepted" { print $2 }' "$smtp_dir/log" 2>/dev/null || true; }
 mail_count() { [ "$(mail_ids | grep -c .)" -ge "$1" ]; }
 mail_file() { printf '%s/%04d.eml' "$smtp_dir" "$1"; }
+# mail_with STATE AREA: an email lists AREA under "== STATE ==" (a digest may split a data load
+# between two windows, so what matters is that each alert is told, not in which email).
+mail_with() {
+    local f
+    for f in "$smtp_dir"/*.eml; do
+        [ -e "$f" ] || continue
+        awk -v s="^== $1 ==" -v a="($2)" '/^== / { cur = $0 } index($0, a) && cur ~ s { hit = 1 }
+            END { exit !hit }' "$f" && return 0
+    done
+    return 1
+}
 # no_repeats WHAT KEYS...: fails when a key was accepted twice.
 no_repeats() {
     local what=$1 dup
@@ -255,17 +266,16 @@ status_json || it_fail "cdof-watch status failed during the outage"
     it_fail "status shows no retrying notices during the outage: $(cat "$IT_DIR/status.json")"
 start_smtp 2
 echo ok >"$http_dir/mode"
-it_wait "the May email after the outage" 60 mail_count 2
+it_wait "Manchester's firing by email after the outage" 60 mail_with new "$manchester"
+it_wait "Bury's resolution by email after the outage" 60 mail_with resolved "$bury"
 it_wait "the May webhook after the outage" 60 ok_count /hook 2
-m2=$(mail_file 2)
-grep -q "($manchester)" "$m2" && grep -q '^== resolved ==' "$m2" ||
-    it_fail "the May digest lacks Manchester's firing or Bury's resolution: $(cat "$m2")"
+no_repeats "an email" $(mail_ids)
 
 # 3. SIGKILL while the webhook holds the June digest unanswered.
 echo hold >"$http_dir/mode"
 drop 2024-06 "$blackpool" "$bolton" "$manchester" "$blackburn" "$bristol"
 it_wait "the webhook to hold a request" 60 grep -q "^held /hook" "$http_dir/log"
-it_wait "the June email" 60 mail_count 3
+it_wait "the June email" 60 mail_with new "$blackburn"
 held=$(awk '$1 == "held" { k = $3 } END { print k }' "$http_dir/log")
 it_kill9 watch1
 echo ok >"$http_dir/mode"
@@ -275,7 +285,6 @@ it_wait "the held digest to arrive after the restart" 60 \
     grep -q "^200 /hook $held " "$http_dir/log"
 no_repeats "a webhook digest" $(ok_keys /hook)
 no_repeats "an email" $(mail_ids)
-grep -q "($blackburn)" "$(mail_file 3)" || it_fail "the June email lacks Blackburn"
 
 # 4. Repeats every 2 s for the North West webhook; an acknowledged alert stops repeating.
 n_hook=$(ok_keys /hook | grep -c .)
