@@ -324,7 +324,7 @@ cmd_demo() {
             sleep 0.5
         done
         if [ -e "$var/mail/0001.eml" ]; then
-            heading "the first email to the North West teams (var/demo/mail/0001.eml: one digest of $(grep -c '^== ' "$var/mail/0001.eml") alert(s); $(find "$var/mail" -name '*.eml' | wc -l) email(s) in all, one per team)"
+            heading "the first email to the North West teams (var/demo/mail/0001.eml: one digest of $(grep -c '^== ' "$var/mail/0001.eml") alert(s); $(find "$var/mail" -name '*.eml' | wc -l) email(s) so far, one per group and window)"
             sed -n '1,/^  To silence:/p' "$var/mail/0001.eml"
             echo "  ... and the other alerts of the digest:"
             grep '^  Area ' "$var/mail/0001.eml" | tail -n +2
