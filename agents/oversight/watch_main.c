@@ -545,6 +545,17 @@ static void log_counters(watch_t *w, bool force)
     w->logged_ms = cdof_clock_mono_ms();
 }
 
+/* One line per expired notice, under the counters of `status`. */
+static int print_expired(void *ctx, int64_t expired_ms, const watch_note_t *n)
+{
+    (void)ctx;
+    char when[64];
+    cdof_clock_format(expired_ms, when, sizeof when);
+    printf("  %s  %-16s %s after %" PRIu32 " attempts: %s\n", when, n->receiver, n->key,
+           n->attempts, n->subject);
+    return 0;
+}
+
 /* cdof-watch status --data DIR: the store's counters, read while the watcher runs. */
 static int run_status(watch_t *w)
 {
@@ -580,7 +591,14 @@ static int run_status(watch_t *w)
                " (attempts)\nretrying       %" PRIu64 "\nexpired        %" PRIu64
                "\nqueued         %" PRIu64 "\n",
                last, c.delivered, c.failed, c.retrying, c.expired, c.queued);
-    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+    if (strcmp(w->cfg.format, "json") && c.expired) {
+        printf("expired notices (kept in the store):\n");
+        rc = watch_queue_each_expired(w->queue, print_expired, NULL);
+        if (rc < 0)
+            fprintf(stderr, PROGRAM ": status: cannot list the expired notices: %s\n",
+                    cdof_strerror(rc));
+    }
+    return fflush(stdout) == 0 && rc >= 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 /* cdof-watch check --receivers FILE: reads the file as a start would, and shows the tree. */

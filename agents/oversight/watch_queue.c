@@ -407,6 +407,40 @@ int watch_queue_counters(watch_queue_t *q, watch_counters_t *out)
     return rc;
 }
 
+typedef struct {
+    watch_queue_expired_fn fn;
+    void *ctx;
+} expired_each_t;
+
+static int expired_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    expired_each_t *e = ctx;
+    if (k->len != 8 || v->len < 8)
+        return CDOF_ECORRUPT;
+    cdof_bytes_t note = {(const uint8_t *)v->data + 8, v->len - 8};
+    watch_note_t n;
+    int rc = note_decode(cdof_store_rd64(k->data), &note, &n);
+    if (rc < 0)
+        return rc;
+    rc = e->fn(e->ctx, (int64_t)cdof_store_rd64(v->data), &n);
+    watch_queue_note_clear(&n);
+    return rc;
+}
+
+int watch_queue_each_expired(watch_queue_t *q, watch_queue_expired_fn fn, void *ctx)
+{
+    if (!q->have[DB_EXPIRED])
+        return 0;
+    cdof_store_txn_t *txn;
+    int rc = cdof_store_begin(q->store, false, &txn);
+    if (rc < 0)
+        return rc;
+    expired_each_t e = {fn, ctx};
+    rc = cdof_store_scan(txn, q->db[DB_EXPIRED], NULL, 0, NULL, 0, expired_visit, &e);
+    cdof_store_abort(&txn);
+    return rc;
+}
+
 /* --- groups and members --- */
 
 /* Builds "a NUL b [NUL c]" into k. Returns its length or -ENAMETOOLONG. */

@@ -103,6 +103,11 @@ int64_t watch_queue_backoff_ms(uint32_t failures, long initial_ms, long max_ms, 
 
 int watch_queue_counters(watch_queue_t *q, watch_counters_t *out);
 
+/* Visits the expired notices, oldest first: when each expired and the notice (its strings valid
+ * only during the call). fn returns 0 to go on, > 0 to stop, < 0 to stop with that error. */
+typedef int (*watch_queue_expired_fn)(void *ctx, int64_t expired_ms, const watch_note_t *n);
+int watch_queue_each_expired(watch_queue_t *q, watch_queue_expired_fn fn, void *ctx);
+
 /* --- groups --- */
 
 typedef struct {

@@ -254,6 +254,9 @@ it_wait "the dead receiver's notice to expire" 30 grep -q "to dead expired after
     "$IT_DIR/logs/watch1.log"
 status_json || it_fail "cdof-watch status failed: $(cat "$IT_DIR/logs/status.log")"
 [ "$(status_field expired)" -eq 1 ] || it_fail "status does not count one expired: $(cat "$IT_DIR/status.json")"
+"$IT_WATCH" status --data "$IT_DIR/watch" >"$IT_DIR/status.txt" 2>>"$IT_DIR/logs/status.log"
+grep -q "  dead  *[0-9a-f]*-[0-9]* after [0-9]* attempts: \[cdof\] 1 new alert" "$IT_DIR/status.txt" ||
+    it_fail "status does not list the expired notice: $(cat "$IT_DIR/status.txt")"
 
 # 2. Outage of both receivers while May's alerts fire (Manchester new, Bury resolved).
 it_stop smtp1

@@ -65,6 +65,16 @@ static bool skip_mail(void *ctx, const char *receiver)
     return !strcmp(receiver, "mail");
 }
 
+static int count_expired(void *ctx, int64_t expired_ms, const watch_note_t *n)
+{
+    assert_int_equal(expired_ms, 20000);
+    assert_string_equal(n->receiver, "mail");
+    assert_string_equal(n->body, "first");
+    assert_int_equal(n->attempts, 3);
+    (*(int *)ctx)++;
+    return 0;
+}
+
 static void test_notes(void **state)
 {
     (void)state;
@@ -129,6 +139,9 @@ static void test_notes(void **state)
     assert_int_equal(c.failed, 3);
     assert_int_equal(c.queued, 0);
     assert_int_equal(c.retrying, 0);
+    int seen = 0;
+    assert_int_equal(watch_queue_each_expired(ro, count_expired, &seen), 0);
+    assert_int_equal(seen, 1);
     watch_queue_close(&ro);
     watch_queue_close(&q);
 }
