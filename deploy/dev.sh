@@ -28,7 +28,10 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 # library in Debian, small, with no other dependency, rather than HTTP written by hand.
 # curl scrapes the --metrics endpoints in integration_metrics.
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-               liblmdb-dev libuv1-dev libcmocka-dev libzip-dev python3-odf libmicrohttpd-dev curl)
+               liblmdb-dev libuv1-dev libcmocka-dev libzip-dev python3-odf libmicrohttpd-dev curl
+               libcurl4-openssl-dev python3-aiosmtpd openssl)
+# python3-aiosmtpd and openssl: integration_notify runs a real SMTP server with STARTTLS and a
+# throw-away certificate.
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
 # renders the annual report headless in integration_report (skipped, with a message, without it);
 # iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.
@@ -147,16 +150,16 @@ port_busy() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Prints three consecutive free ports, 7400-7402 when they are free.
+# Prints three consecutive free ports, FIRST..FIRST+2 (7400 by default) when they are free.
 pick_ports() {
-    local base
-    for base in 7400 $(seq 17400 10 17800); do
+    local base first=${1:-7400}
+    for base in $first $(seq $((first + 10000)) 10 $((first + 10400))); do
         if ! port_busy "$base" && ! port_busy $((base + 1)) && ! port_busy $((base + 2)); then
             echo "$base $((base + 1)) $((base + 2))"
             return 0
         fi
     done
-    die "no three free ports found near 7400 or 17400"
+    die "no three free ports found near ${first} or $((first + 10000))"
 }
 
 cmd_demo() {
@@ -182,11 +185,12 @@ cmd_demo() {
         heading "demo: CURVE keys under var/demo/keys"
         mkdir -p "$var/keys"
         (cd "$var/keys" && "$keygen" hub >/dev/null && "$keygen" jcdu >/dev/null &&
-            "$keygen" northwest >/dev/null)
+            "$keygen" northwest >/dev/null && "$keygen" nwteam >/dev/null)
         local reg="$var/keys/registry.csv" id rest
         : >"$reg"
         printf '%s,jcdu,jcdu,\n' "$(cat "$var/keys/jcdu.pub")" >>"$reg"
         printf '%s,northwest,oversight,\n' "$(cat "$var/keys/northwest.pub")" >>"$reg"
+        printf '%s,nwteam,oversight,\n' "$(cat "$var/keys/nwteam.pub")" >>"$reg"
         while read -r id rest; do
             (cd "$var/keys" && "$keygen" "$id" >/dev/null)
             if [ "$rest" = --national ]; then
@@ -221,17 +225,53 @@ cmd_demo() {
         "${hub_sec[@]}" >"$var/logs/hub.log" 2>&1 &
     demo_pids+=($!)
 
+    # The North West teams' receivers (OHID and HMPPS, a third watcher): a local SMTP server (STARTTLS and AUTH, as a real relay
+    # wants) and a local HTTP receiver stand in for the mail relay and the team's webhook.
+    local -a nw_recv=()
+    local py=/usr/bin/python3 s1 s2 s3
+    if "$py" -c 'import aiosmtpd' 2>/dev/null && command -v openssl >/dev/null; then
+        read -r s1 s2 s3 < <(pick_ports 7410) || true
+        heading "demo: local SMTP server on port $s1 and HTTP receiver on port $s2 (var/demo/mail, var/demo/hooks)"
+        mkdir -p "$var/tls"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$var/tls/key.pem" \
+            -out "$var/tls/cert.pem" >/dev/null 2>&1
+        echo "demo-password" >"$var/smtp.pass"
+        chmod 600 "$var/smtp.pass"
+        "$py" "$root/tests/integration/smtp_sink.py" --port "$s1" --dir "$var/mail" \
+            --cert "$var/tls/cert.pem" --key "$var/tls/key.pem" --user cdof-alerts \
+            --password demo-password >"$var/logs/smtp.log" 2>&1 &
+        demo_pids+=($!)
+        "$py" "$root/tests/integration/http_sink.py" --port "$s2" --dir "$var/hooks" \
+            >"$var/logs/hooks.log" 2>&1 &
+        demo_pids+=($!)
+        sed -e "s|@SMTP_PORT@|$s1|; s|@HTTP_PORT@|$s2|; s|@VAR@|$var|g; s|@QUERY@|$queryep|" \
+            "$root/deploy/demo/receivers.ini" >"$var/receivers.ini"
+        nw_recv=(--receivers "$var/receivers.ini")
+    else
+        heading "demo: no receivers (needs $py with aiosmtpd, and openssl: deploy/dev.sh deps)"
+    fi
+
     heading "demo: watchers (JCDU: everything; HMPPS North West: alert/hmpps/E12000002/)"
     # shellcheck disable=SC2046
     "$watch" --hub-alerts "$alerts" --hub-query "$queryep" --topic alert/ \
-        --state "$var/jcdu.watch-state" $(curve_args jcdu) \
+        --data "$var/jcdu.watch" $(curve_args jcdu) \
         >"$var/logs/watch-jcdu.out" 2>"$var/logs/watch-jcdu.log" &
     demo_pids+=($!)
     # shellcheck disable=SC2046
     "$watch" --hub-alerts "$alerts" --hub-query "$queryep" --topic alert/hmpps/E12000002/ \
-        --state "$var/northwest.watch-state" $(curve_args northwest) \
+        --data "$var/northwest.watch" $(curve_args northwest) \
         >"$var/logs/watch-northwest.out" 2>"$var/logs/watch-northwest.log" &
     demo_pids+=($!)
+    if [ ${#nw_recv[@]} -gt 0 ]; then
+        heading "demo: the North West teams' watcher (alert/ohid/E12000002/, alert/hmpps/E12000002/) with receivers"
+        # shellcheck disable=SC2046
+        "$watch" --hub-alerts "$alerts" --hub-query "$queryep" \
+            --topic alert/ohid/E12000002/,alert/hmpps/E12000002/ --data "$var/nwteam.watch" \
+            "${nw_recv[@]}" $(curve_args nwteam) \
+            >"$var/logs/watch-nwteam.out" 2>"$var/logs/watch-nwteam.log" &
+        demo_pids+=($!)
+    fi
 
     heading "demo: agents"
     local id rest
@@ -302,6 +342,30 @@ cmd_demo() {
     pr -m -t -w "$width" <(printf '%s\n%s\n' "JCDU: every team, every region" "------------------------------"; short "$var/logs/watch-jcdu.out" | tail -n 20) \
         <(printf '%s\n%s\n' "HMPPS North West" "----------------"; short "$var/logs/watch-northwest.out")
     echo "(full lines: var/demo/logs/watch-jcdu.out and watch-northwest.out)"
+
+    if [ ${#nw_recv[@]} -gt 0 ]; then
+        heading "demo: waiting (up to 30 s) for the North West teams' grouped email and webhook"
+        deadline=$((SECONDS + 30))
+        while [ $SECONDS -lt $deadline ] && { [ ! -e "$var/mail/0001.eml" ] ||
+            ! grep -q "^200 /northwest" "$var/hooks/log" 2>/dev/null; }; do
+            sleep 0.5
+        done
+        if [ -e "$var/mail/0001.eml" ]; then
+            heading "the first email to the North West teams (var/demo/mail/0001.eml: one digest of $(grep -c '^== ' "$var/mail/0001.eml") alert(s); $(find "$var/mail" -name '*.eml' | wc -l) email(s) so far, one per group and window)"
+            sed -n '1,/^  To silence:/p' "$var/mail/0001.eml"
+            echo "  ... and the other alerts of the digest:"
+            grep '^  Area ' "$var/mail/0001.eml" | tail -n +2
+        else
+            echo "(no email within 30 s: see var/demo/logs/watch-nwteam.log)"
+        fi
+        if [ -e "$var/hooks/0001.json" ]; then
+            heading "the webhook's first POST (var/demo/hooks/0001.json, the generic JSON body; $(grep -c '^200 ' "$var/hooks/log") POST(s) answered 200)"
+            cut -c1-600 "$var/hooks/0001.json"
+            echo " ..."
+        fi
+        heading "cdof-watch status --data var/demo/nwteam.watch"
+        "$watch" status --data "$var/nwteam.watch" || true
+    fi
 
     heading "cdof-query area E06000009 (Blackpool)"
     # shellcheck disable=SC2046
