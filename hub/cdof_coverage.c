@@ -243,7 +243,7 @@ int cdof_coverage_policies_load(const cdof_ref_t *ref, const char *path,
         if (header) {
             header = false;
             const char *names[3] = {"metric_id", "threshold_percent", "deadline_days"};
-            for (int c = 0; c < 3; c++) {
+            for (int c = 0; c < 3 && rc == 0; c++) {
                 if ((col[c] = column(&r, names[c])) < 0) {
                     snprintf(err, errlen, "%s:%lu: the header has no '%s' column", path, r.line,
                              names[c]);
