@@ -43,6 +43,9 @@ static const cdof_opt_t OPTS[] = {
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
      "CSV partnership,area_code joining areas into partnerships (default: each its own)"},
+    {"periods", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, periods), "FILE",
+     "CSV metric_id,threshold_percent,deadline_days: when periods complete without every area "
+     "(default 90% by 30 days after the period)"},
     {"query", CDOF_OPT_STRING, "tcp://*:7402", 0, 0, offsetof(hub_config_t, query), "EP",
      "endpoint for queries (ROUTER)"},
     {"refdir", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, refdir), "DIR",
@@ -51,8 +54,8 @@ static const cdof_opt_t OPTS[] = {
      "alert rules (INI, see deploy/rules.example.ini); default: worse than England and region"},
     {"settle-ms", CDOF_OPT_INT, "1500", 0, HUB_SETTLE_MAX_MS, offsetof(hub_config_t, settle_ms),
      "MS",
-     "quiet time before alert rules judge a period (more: less flapping, later alerts; 0: at "
-     "once)"},
+     "quiet time before a revision of a complete period is judged again (0: at once); a "
+     "period is judged as the row completing it commits"},
 };
 
 static const cdof_config_spec_t SPEC = {
@@ -443,6 +446,7 @@ out:
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
     free(hub.pending);
+    free(hub.completed);
     hub_results_close(&hub);
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);
