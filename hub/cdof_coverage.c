@@ -170,13 +170,16 @@ static int parse_policy(const cdof_ref_t *ref, const char *path, const cdof_csv_
         }
     }
     const char *id = r->fields[col[0]].data;
-    const cdof_metric_t *m = cdof_ref_metric(ref, id);
-    if (!m) {
-        snprintf(err, errlen, "%s:%lu: field 'metric_id': '%.64s' is not in the catalogue", path,
-                 r->line, id);
+    bool every = !strcmp(id, "*");
+    const cdof_metric_t *m = every ? NULL : cdof_ref_metric(ref, id);
+    if (!m && !every) {
+        snprintf(err, errlen,
+                 "%s:%lu: field 'metric_id': '%.64s' is not in the catalogue (or * for every "
+                 "metric)",
+                 path, r->line, id);
         return CDOF_EINVALID;
     }
-    cdof_period_policy_t *pol = &policies[m->index];
+    cdof_period_policy_t one = every ? policies[0] : policies[m->index], *pol = &one;
     const char *t = r->fields[col[1]].data, *d = r->fields[col[2]].data;
     char *end;
     if (*t) {
@@ -202,6 +205,15 @@ static int parse_policy(const cdof_ref_t *ref, const char *path, const cdof_csv_
             return CDOF_EINVALID;
         }
         pol->deadline_days = (int32_t)v;
+    }
+    /* "*" sets every metric; a later line overrides an earlier one. */
+    for (size_t i = 0; i < cdof_ref_metric_count(ref); i++) {
+        if (every || i == m->index) {
+            if (*t)
+                policies[i].threshold = one.threshold;
+            if (*d)
+                policies[i].deadline_days = one.deadline_days;
+        }
     }
     return 0;
 }

@@ -85,7 +85,8 @@ cdof_pstate_t cdof_coverage_judge(uint32_t reported, uint32_t expected,
                                   int32_t today, cdof_pdone_t *why);
 
 /* Per-metric policies: the defaults, overridden by a CSV file with the header
- * metric_id,threshold_percent,deadline_days (either value may be empty: the default). Lines that
+ * metric_id,threshold_percent,deadline_days (either value may be empty: unchanged; metric_id *
+ * sets every metric; later lines override earlier ones). Lines that
  * name no catalogue metric or hold a bad number fail with "FILE:LINE: ..." in err; nothing is
  * applied then. policies has cdof_ref_metric_count() entries, filled in any case with the
  * defaults first. path NULL: defaults only. Returns 0, CDOF_EINVALID or -errno. */

@@ -161,6 +161,7 @@ static void test_policies(void **state)
     assert_int_equal(pol[0].deadline_days, CDOF_PERIOD_DEADLINE_DAYS_DEFAULT);
 
     char *path = write_tmp("metric_id,threshold_percent,deadline_days\n"
+                           "*,,20\n"
                            "continuity_of_care,75,10\n"
                            "numbers_in_treatment,,60\n");
     assert_int_equal(cdof_coverage_policies_load(ref, path, pol, err, sizeof err), 0);
@@ -170,6 +171,8 @@ static void test_policies(void **state)
     assert_int_equal(pol[coc->index].deadline_days, 10);
     assert_true(fabs(pol[nit->index].threshold - 0.9) < 1e-12);
     assert_int_equal(pol[nit->index].deadline_days, 60);
+    assert_int_equal(pol[0].deadline_days, 20); /* "*" */
+    assert_true(fabs(pol[0].threshold - 0.9) < 1e-12);
     unlink(path);
 
     /* A bad line names file, line and field, and nothing of the file applies. */
