@@ -167,10 +167,9 @@ static long long hub_pending(void *zctx, const char *query)
             zmq_pollitem_t item = {q, 0, ZMQ_POLLIN, 0};
             static uint8_t in[1 << 16];
             int n = zmq_poll(&item, 1, 5000) > 0 ? zmq_recv(q, in, sizeof in, 0) : -1;
-            Cdof__V1__QueryResponse *r =
-                n > 0 && (size_t)n <= sizeof in
-                    ? cdof__v1__query_response__unpack(NULL, (size_t)n, in)
-                    : NULL;
+            Cdof__V1__QueryResponse *r = n > 0 && (size_t)n <= sizeof in
+                                             ? cdof__v1__query_response__unpack(NULL, (size_t)n, in)
+                                             : NULL;
             if (r && r->health)
                 pending = (long long)r->health->pending_comparisons;
             if (r)
@@ -189,7 +188,8 @@ static cdof_period_t month_after(const cdof_period_t *p, int k)
     cdof_civil_from_days(p->first_day, &y, &m, &d);
     int idx = y * 12 + (m - 1) + k, ny = idx / 12, nm = idx % 12 + 1;
     int32_t first = cdof_days_from_civil(ny, nm, 1);
-    int32_t next = nm == 12 ? cdof_days_from_civil(ny + 1, 1, 1) : cdof_days_from_civil(ny, nm + 1, 1);
+    int32_t next =
+        nm == 12 ? cdof_days_from_civil(ny + 1, 1, 1) : cdof_days_from_civil(ny, nm + 1, 1);
     return (cdof_period_t){CDOF_PERIOD_MONTH, first, next - 1};
 }
 
