@@ -49,6 +49,8 @@ typedef struct {
 typedef struct {
     const cdof_metric_t *metric;
     cdof_period_t period;
+    bool refresh; /* its own rows are stored already (hub_results_update_period): what depends
+                     on them is recomputed for every area, not only for changed figures */
 } hub_touch_t;
 
 typedef struct {
@@ -260,6 +262,12 @@ void hub_results_close(hub_t *hub);
  * figures changed; the rolling windows holding a touched month; the pooled periods built from
  * a touched year; next year's count baselines. */
 int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *touched, size_t n);
+
+/* Recomputes and stores the rows of (m, p) as reported, alone (write txn): what judging a period
+ * that has just completed needs. What depends on them (later trends, rolling windows, pooled
+ * periods, baselines) waits for a hub_results_update with the touch's refresh set. */
+int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                              const cdof_period_t *p);
 
 /* Issue d1: empties the month cache's slots of the touched months. Ingest calls it for every
  * batch that writes points (committed or not), since their comparisons now run later, in the

@@ -653,7 +653,10 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
 
 typedef struct {
     int64_t first_ms, last_ms; /* first and latest mark */
+    int64_t refresh; /* non-zero: the period's own rows were stored at its completion, so what
+                        depends on them is refreshed for every area (older marks: 16 bytes) */
 } marks_t;
+#define MARKS_V1_LEN 16
 
 /* Removes the mark of (m, p), if any: its comparisons and alerts were just brought up to date. */
 static int unmark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, const cdof_period_t *p)
@@ -666,15 +669,51 @@ static int unmark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, con
     return rc == CDOF_ENOTFOUND ? 0 : rc;
 }
 
-/* The periods completed in the open transaction: their comparisons, then their alerts, now. */
-static int judge_completed(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *done, size_t n,
-                           bool update)
+/* Marks (m, p): its stored comparisons, and what depends on them, are brought up to date by the
+ * tick once its rows have stopped coming for cfg.settle_ms, and a complete period is judged
+ * again then. */
+static int mark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, const cdof_period_t *p,
+                bool refresh)
 {
-    int rc = update && n ? hub_results_update(hub, txn, done, n) : 0;
+    if (strlen(m->id) > CDOF_WIRE_MAX_ID)
+        return CDOF_EINVALID; /* the catalogue keeps ids within it; never silently skipped */
+    uint8_t key[SETTLE_KEY_MAX];
+    size_t klen = hub_period_key(m, p, key);
+    marks_t mk = {0, 0, 0};
+    cdof_bytes_t v;
+    int rc = cdof_store_get(txn, hub->db_settle, key, klen, &v);
+    if (rc == 0 && (v.len == sizeof mk || v.len == MARKS_V1_LEN))
+        memcpy(&mk, v.data, v.len);
+    else if (rc < 0 && rc != CDOF_ENOTFOUND)
+        return rc;
+    mk.refresh = mk.refresh || refresh;
+    mk.last_ms = cdof_clock_now_ms();
+    if (!mk.first_ms)
+        mk.first_ms = mk.last_ms;
+    /* Wake the serve loop when this mark is due (an aborted batch only wakes it early). */
+    int64_t due = cdof_clock_mono_ms() + hub->cfg.settle_ms;
+    if (due < hub->settle_next_ms)
+        hub->settle_next_ms = due;
+    return cdof_store_put(txn, hub->db_settle, key, klen, &mk, sizeof mk);
+}
+
+/* The periods completed in the open transaction are judged now. full: their stored comparisons,
+ * and all that depends on them, are updated first (a tick, a person closing a period). Else
+ * (ingest, where every millisecond delays the alert) only their own rows are, and a mark leaves
+ * what depends on them (later trends, rolling windows, ...) to the tick. */
+static int judge_completed(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *done, size_t n,
+                           bool full)
+{
+    int rc = full && n ? hub_results_update(hub, txn, done, n) : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = judge_comparisons(hub, txn, done[i].metric, &done[i].period);
+        bool own = !full && hub->cfg.settle_ms > 0;
+        if (own)
+            rc = hub_results_update_period(hub, txn, done[i].metric, &done[i].period);
         if (rc == 0)
-            rc = unmark(hub, txn, done[i].metric, &done[i].period);
+            rc = judge_comparisons(hub, txn, done[i].metric, &done[i].period);
+        if (rc == 0)
+            rc = own ? mark(hub, txn, done[i].metric, &done[i].period, true)
+                     : unmark(hub, txn, done[i].metric, &done[i].period);
     }
     return rc;
 }
@@ -703,30 +742,12 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     /* Every other touched period is marked, native or not: its stored comparisons (provisional
      * while open) are brought up to date by the tick, and a revision of a complete period is
      * judged again there once its rows have stopped coming for cfg.settle_ms. */
-    if (strlen(m->id) > CDOF_WIRE_MAX_ID)
-        return CDOF_EINVALID; /* the catalogue keeps ids within it; never silently skipped */
-    uint8_t key[SETTLE_KEY_MAX];
-    size_t klen = hub_period_key(m, p, key);
-    marks_t mk = {0, 0};
-    cdof_bytes_t v;
-    rc = cdof_store_get(txn, hub->db_settle, key, klen, &v);
-    if (rc == 0 && v.len == sizeof mk)
-        memcpy(&mk, v.data, sizeof mk);
-    else if (rc < 0 && rc != CDOF_ENOTFOUND)
-        return rc;
-    mk.last_ms = cdof_clock_now_ms();
-    if (!mk.first_ms)
-        mk.first_ms = mk.last_ms;
-    /* Wake the serve loop when this mark is due (an aborted batch only wakes it early). */
-    int64_t due = cdof_clock_mono_ms() + hub->cfg.settle_ms;
-    if (due < hub->settle_next_ms)
-        hub->settle_next_ms = due;
-    return cdof_store_put(txn, hub->db_settle, key, klen, &mk, sizeof mk);
+    return mark(hub, txn, m, p, false);
 }
 
 int hub_alerts_judge_completed(hub_t *hub, cdof_store_txn_t *txn)
 {
-    int rc = judge_completed(hub, txn, hub->completed, hub->ncompleted, hub->cfg.settle_ms > 0);
+    int rc = judge_completed(hub, txn, hub->completed, hub->ncompleted, false);
     if (rc == 0)
         hub->counters.comparisons += hub->cfg.settle_ms > 0 ? hub->ncompleted : 0;
     hub->ncompleted = 0;
@@ -740,6 +761,7 @@ typedef struct {
     struct settled {
         const cdof_metric_t *m;
         cdof_period_t p;
+        bool refresh;
         uint8_t key[SETTLE_KEY_MAX];
         size_t klen;
     } * items;
@@ -749,13 +771,13 @@ typedef struct {
 static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 {
     settled_t *st = ctx;
-    marks_t mk;
+    marks_t mk = {0, 0, 0};
     const uint8_t *key = k->data;
     const uint8_t *nul = memchr(key, 0, k->len);
-    if (v->len != sizeof mk || !nul || k->len != (size_t)(nul - key) + 10 ||
-        k->len > SETTLE_KEY_MAX)
+    if ((v->len != sizeof mk && v->len != MARKS_V1_LEN) || !nul ||
+        k->len != (size_t)(nul - key) + 10 || k->len > SETTLE_KEY_MAX)
         return CDOF_ECORRUPT;
-    memcpy(&mk, v->data, sizeof mk);
+    memcpy(&mk, v->data, v->len);
     if (st->now - mk.last_ms < st->hub->cfg.settle_ms &&
         st->now - mk.first_ms < HUB_SETTLE_MAX_MS) {
         int64_t due = mk.last_ms + st->hub->cfg.settle_ms;
@@ -772,6 +794,7 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
     struct settled *it = &st->items[st->n];
     it->m = cdof_ref_metric(st->hub->ref, (const char *)key);
     it->p = hub_period_from_key(nul + 1);
+    it->refresh = mk.refresh != 0;
     memcpy(it->key, key, k->len);
     it->klen = k->len;
     st->n++;
@@ -812,7 +835,8 @@ static int judge_settled(hub_t *hub, cdof_store_txn_t *txn, uint64_t *done)
         const cdof_metric_t *m = st.items[i].m;
         while (n < SETTLE_CHUNK && n < left && st.items[k].m == m) {
             if (m)
-                chunk[n] = (hub_touch_t){.metric = m, .period = st.items[k].p};
+                chunk[n] = (hub_touch_t){
+                    .metric = m, .period = st.items[k].p, .refresh = st.items[k].refresh};
             n++;
             k = (k + 1) % st.n;
             if (k == 0)

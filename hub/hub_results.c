@@ -926,7 +926,9 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     for (size_t i = 0; rc == 0 && i < n; i++) {
         cdof_compare_t *c = NULL;
         old.n = 0;
-        rc = hub_results_scan(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, figs_visit, &old);
+        /* Rows stored ahead (refresh) count as changed for every area: nothing is "old". */
+        if (!t[i].refresh)
+            rc = hub_results_scan(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, figs_visit, &old);
         if (rc == 0)
             rc = recompute(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, &c, NULL);
         if (rc == 0)
@@ -1008,6 +1010,22 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
     res->batch = NULL;
     res->nbatch = 0;
     free(t);
+    return rc;
+}
+
+int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                              const cdof_period_t *p)
+{
+    hub_touch_t t = {.metric = m, .period = *p};
+    struct hub_results *res = hub->results;
+    hub_results_forget(hub, &t, 1);
+    res->batch = &t;
+    res->nbatch = 1;
+    int rc = put_fingerprint(hub, txn);
+    if (rc == 0)
+        rc = recompute(hub, txn, m, p, HUB_BASIS_REPORTED, NULL, NULL);
+    res->batch = NULL;
+    res->nbatch = 0;
     return rc;
 }
 
