@@ -486,8 +486,9 @@ static int england_value(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
     return 0;
 }
 
-/* Newest first: the headline is the latest complete period's; without one, the newest figure,
- * marked provisional. */
+/* Newest first: the headline is the latest complete period's; without one, the incomplete one
+ * with the most areas (the newest of those), marked provisional: a month that one area has
+ * started must not stand for England when an earlier one has fifteen. */
 static int nat_newest(void *ctx, const cdof_period_t *p)
 {
     nat_latest_t *nl = ctx;
@@ -495,8 +496,8 @@ static int nat_newest(void *ctx, const cdof_period_t *p)
     int rc = england_value(nl->hub, nl->txn, nl->m, p, &f);
     if (rc < 0 || !f.has)
         return rc;
-    if (nl->have_latest && f.provisional)
-        return 0; /* keep the newest incomplete one as the fallback */
+    if (nl->have_latest && f.provisional && f.reported <= nl->reported)
+        return 0; /* keep the better incomplete one as the fallback */
     nl->latest = *p;
     nl->have_latest = true;
     nl->provisional = f.provisional;

@@ -177,6 +177,12 @@ pause
 it_wait "July open at 1 of 153" 10 period_is continuity_of_care 2024-07 open 1
 records_are "$worse" "firing@2024-06 " ||
     it_fail "Blackpool's June alert changed on a one-area July: $(records "$worse")"
+# England's headline is the latest complete period's, with its coverage.
+q "$IT_DIR/national.csv" --hub "$query" $(qsec) national --format csv
+it_csv_has "$IT_DIR/national.csv" 'f["metric_id"] == "continuity_of_care" &&
+    f["latest_period"] == "2024-06" && f["latest_reported"] == "153" &&
+    f["latest_provisional"] == "false"' ||
+    it_fail "national does not head with complete June: $(grep continuity_of_care "$IT_DIR/national.csv")"
 
 # --- a revision after completion re-judges June, once ---
 printf '%s\ncontinuity_of_care,%s,2024-06,440,1000,,corrected\n' "$header" "$blackpool" \
