@@ -137,6 +137,11 @@ bool hub_period_native(const cdof_metric_t *m, cdof_period_kind_t kind);
 int hub_periods_open(hub_t *hub, char *err, size_t errlen);
 void hub_periods_close(hub_t *hub);
 
+/* A store whose data predates period states gets one for every period it holds, judged on its
+ * points as they stand (before its stored comparisons are rebuilt, which read the states; no
+ * alert is judged). *made: how many. Returns 0 or a negative code. */
+int hub_periods_adopt(hub_t *hub, uint64_t *made);
+
 /* Flags reported[area index] for the areas with a point for (m, p) (read or write txn). */
 int hub_period_reported(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p, bool *reported);

@@ -197,7 +197,12 @@ static int run_rebuild(hub_t *hub)
         fprintf(stderr, "cdof-hub: %s\n", err[0] ? err : cdof_strerror(rc));
         return 1;
     }
-    uint64_t rows = 0;
+    uint64_t rows = 0, made = 0;
+    /* Rows read the period states: a store from before them gets them first. */
+    if (!hub->cfg.check && (rc = hub_periods_adopt(hub, &made)) < 0) {
+        fprintf(stderr, "cdof-hub: period states: %s\n", cdof_strerror(rc));
+        return 1;
+    }
     rc = hub_results_rebuild_all(hub, hub->cfg.check, diff, sizeof diff, &rows);
     if (rc < 0) {
         cdof_log_error("rebuild failed: %s", cdof_strerror(rc));
@@ -217,8 +222,14 @@ static int refresh_results(hub_t *hub)
     cdof_store_txn_t *txn = NULL;
     bool stale = false;
     const char *why = "";
-    uint64_t rows = 0;
-    int rc = cdof_store_begin(hub->store, false, &txn);
+    uint64_t rows = 0, made = 0;
+    int rc = hub_periods_adopt(hub, &made);
+    if (rc < 0)
+        return rc;
+    if (made)
+        cdof_log_info("made period states for the %llu metric-periods of a store from before them",
+                      (unsigned long long)made);
+    rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
         rc = hub_results_stale(hub, txn, &stale, &why);
     cdof_store_abort(&txn);

@@ -307,12 +307,16 @@ static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     if (!st)
         return CDOF_ECORRUPT;
     bool open = st->state == CDOF__V1__PERIOD_STATE__PERIOD_STATE_OPEN;
+    uint32_t reported = st->reported, expected = st->expected;
     cdof__v1__period_status__free_unpacked(st, NULL);
     const cdof_metric_t *m = cdof_ref_metric(dc->hub->ref, (const char *)k->data);
     if (!open || !m)
         return 0;
+    /* The stored counts are those of its last data: only a period they complete is recounted. */
     cdof_period_t p = hub_period_from_key(nul + 1);
-    if (dc->today <= cdof_coverage_deadline(&dc->hub->policies[m->index], &p))
+    cdof_pdone_t why;
+    if (cdof_coverage_judge(reported, expected, &dc->hub->policies[m->index], &p, dc->today,
+                            &why) != CDOF_PSTATE_COMPLETE)
         return 0;
     hub_touch_t *d = cdof_grow(dc->due, dc->n, &dc->cap, 16, sizeof *d);
     if (!d)
@@ -342,6 +346,39 @@ int hub_period_deadlines(hub_t *hub, cdof_store_txn_t *txn, hub_touch_t **comple
     *completed = dc.due;
     *n = done;
     return 0;
+}
+
+/* ---- stores from before period states ---- */
+
+int hub_periods_adopt(hub_t *hub, uint64_t *made)
+{
+    *made = 0;
+    cdof_store_txn_t *txn = NULL;
+    uint64_t states = 0, periods = 0;
+    int rc = cdof_store_begin(hub->store, true, &txn);
+    if (rc == 0)
+        rc = cdof_store_count(txn, hub->db_pstate, &states);
+    if (rc == 0)
+        rc = cdof_store_count(txn, hub->db_periods, &periods);
+    for (size_t i = 0; rc == 0 && states == 0 && periods > 0 && i < cdof_ref_metric_count(hub->ref);
+         i++) {
+        const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
+        cdof_period_t *list = NULL;
+        size_t n = 0;
+        rc = hub_periods_list(hub, txn, m, &list, &n);
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            hub_period_change_t ch;
+            if (!hub_period_native(m, list[k].kind))
+                continue;
+            rc = hub_period_touch(hub, txn, m, &list[k], &ch);
+            (*made)++;
+        }
+        free(list);
+    }
+    if (rc == 0 && *made)
+        rc = cdof_store_commit(&txn);
+    cdof_store_abort(&txn);
+    return rc;
 }
 
 /* ---- queries ---- */
