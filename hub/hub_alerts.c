@@ -653,9 +653,13 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
 
 typedef struct {
     int64_t first_ms, last_ms; /* first and latest mark */
-    int64_t refresh; /* non-zero: the period's own rows were stored at its completion, so what
-                        depends on them is refreshed for every area (older marks: 16 bytes) */
+    int64_t flags;             /* MARK_*; marks of 16 bytes (older hubs) have none: MARK_REJUDGE */
 } marks_t;
+/* The period's own rows were stored at its completion (and judged): what depends on them is
+ * refreshed for every area. */
+#define MARK_REFRESH 1
+/* New data for a complete or closed period: it is judged again. */
+#define MARK_REJUDGE 2
 #define MARKS_V1_LEN 16
 
 /* Removes the mark of (m, p), if any: its comparisons and alerts were just brought up to date. */
@@ -673,7 +677,7 @@ static int unmark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, con
  * tick once its rows have stopped coming for cfg.settle_ms, and a complete period is judged
  * again then. */
 static int mark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, const cdof_period_t *p,
-                bool refresh)
+                int64_t flags)
 {
     if (strlen(m->id) > CDOF_WIRE_MAX_ID)
         return CDOF_EINVALID; /* the catalogue keeps ids within it; never silently skipped */
@@ -682,11 +686,14 @@ static int mark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, const
     marks_t mk = {0, 0, 0};
     cdof_bytes_t v;
     int rc = cdof_store_get(txn, hub->db_settle, key, klen, &v);
-    if (rc == 0 && (v.len == sizeof mk || v.len == MARKS_V1_LEN))
+    if (rc == 0 && (v.len == sizeof mk || v.len == MARKS_V1_LEN)) {
         memcpy(&mk, v.data, v.len);
-    else if (rc < 0 && rc != CDOF_ENOTFOUND)
+        if (v.len == MARKS_V1_LEN)
+            mk.flags = MARK_REJUDGE;
+    } else if (rc < 0 && rc != CDOF_ENOTFOUND) {
         return rc;
-    mk.refresh = mk.refresh || refresh;
+    }
+    mk.flags |= flags;
     mk.last_ms = cdof_clock_now_ms();
     if (!mk.first_ms)
         mk.first_ms = mk.last_ms;
@@ -712,7 +719,7 @@ static int judge_completed(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t 
         if (rc == 0)
             rc = judge_comparisons(hub, txn, done[i].metric, &done[i].period);
         if (rc == 0)
-            rc = own ? mark(hub, txn, done[i].metric, &done[i].period, true)
+            rc = own ? mark(hub, txn, done[i].metric, &done[i].period, MARK_REFRESH)
                      : unmark(hub, txn, done[i].metric, &done[i].period);
     }
     return rc;
@@ -742,7 +749,7 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     /* Every other touched period is marked, native or not: its stored comparisons (provisional
      * while open) are brought up to date by the tick, and a revision of a complete period is
      * judged again there once its rows have stopped coming for cfg.settle_ms. */
-    return mark(hub, txn, m, p, false);
+    return mark(hub, txn, m, p, ch == HUB_PERIOD_REVISED ? MARK_REJUDGE : 0);
 }
 
 int hub_alerts_judge_completed(hub_t *hub, cdof_store_txn_t *txn)
@@ -761,7 +768,7 @@ typedef struct {
     struct settled {
         const cdof_metric_t *m;
         cdof_period_t p;
-        bool refresh;
+        int64_t flags;
         uint8_t key[SETTLE_KEY_MAX];
         size_t klen;
     } * items;
@@ -778,6 +785,8 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
         k->len != (size_t)(nul - key) + 10 || k->len > SETTLE_KEY_MAX)
         return CDOF_ECORRUPT;
     memcpy(&mk, v->data, v->len);
+    if (v->len == MARKS_V1_LEN)
+        mk.flags = MARK_REJUDGE;
     if (st->now - mk.last_ms < st->hub->cfg.settle_ms &&
         st->now - mk.first_ms < HUB_SETTLE_MAX_MS) {
         int64_t due = mk.last_ms + st->hub->cfg.settle_ms;
@@ -794,7 +803,7 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
     struct settled *it = &st->items[st->n];
     it->m = cdof_ref_metric(st->hub->ref, (const char *)key);
     it->p = hub_period_from_key(nul + 1);
-    it->refresh = mk.refresh != 0;
+    it->flags = mk.flags;
     memcpy(it->key, key, k->len);
     it->klen = k->len;
     st->n++;
@@ -835,8 +844,9 @@ static int judge_settled(hub_t *hub, cdof_store_txn_t *txn, uint64_t *done)
         const cdof_metric_t *m = st.items[i].m;
         while (n < SETTLE_CHUNK && n < left && st.items[k].m == m) {
             if (m)
-                chunk[n] = (hub_touch_t){
-                    .metric = m, .period = st.items[k].p, .refresh = st.items[k].refresh};
+                chunk[n] = (hub_touch_t){.metric = m,
+                                         .period = st.items[k].p,
+                                         .refresh = (st.items[k].flags & MARK_REFRESH) != 0};
             n++;
             k = (k + 1) % st.n;
             if (k == 0)
@@ -847,10 +857,11 @@ static int judge_settled(hub_t *hub, cdof_store_txn_t *txn, uint64_t *done)
             rc = hub_results_update(hub, txn, chunk, n);
         for (size_t c = 0; rc == 0 && c < n; c++) {
             const struct settled *it = &st.items[(i + c) % st.n];
-            /* Alerts judge only complete periods: this is a revision of one. An open period's
-             * comparisons are stored (provisional) and wait for the rows that complete it. */
+            /* Alerts judge only complete periods, here those revised since they were judged.
+             * An open period's comparisons are stored (provisional) and wait for the rows that
+             * complete it, which judge it. */
             bool complete = false;
-            if (m && native_kind(m, it->p.kind))
+            if (m && native_kind(m, it->p.kind) && (it->flags & MARK_REJUDGE))
                 rc = hub_period_done(hub, txn, m, &it->p, &complete);
             if (rc == 0 && complete)
                 rc = judge_comparisons(hub, txn, m, &it->p);
