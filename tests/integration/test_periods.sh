@@ -15,6 +15,7 @@
 #    hub restarts with its clock past June's deadline, then the tick completes it at the
 #    threshold and judges it.
 #  - a person closes the open July, and the closure is kept in its history.
+#  - `cdof-hub rebuild --check` on the stopped hub's store, comparisons still pending, is equal.
 #
 #   test_periods.sh --hub P --agent P --query P [--refdir DIR]
 set -euo pipefail
@@ -232,5 +233,12 @@ it_csv_has "$IT_DIR/coverage.csv" 'f["event"] == "closed" && f["closed_by"] == "
 it_wait "July judged on closure: Blackpool's June alert stays resolved" 5 \
     records_are "$worse" "firing@2024-06 resolved@2024-06 "
 
-it_stop_all
+# --- rebuild --check accounts for comparisons still pending when the hub stopped ---
+printf '%s\ncontinuity_of_care,%s,2024-08,450,1000,,\n' "$header" "$blackpool" >"$IT_DIR/august.csv"
+drop "$IT_DIR/august.csv"
+it_stop_all # at once: August's comparisons are most likely still pending (settle window)
+"$IT_HUB" rebuild --check --data "$IT_DIR/hub" >"$IT_DIR/check.txt" 2>>"$IT_DIR/logs/rebuild.log" ||
+    it_fail "rebuild --check: $(cat "$IT_DIR/check.txt")"
+grep -q '^equal: ' "$IT_DIR/check.txt" || it_fail "rebuild --check: $(cat "$IT_DIR/check.txt")"
+it_log "$(cat "$IT_DIR/check.txt")"
 it_pass "judged at completion, provisional until then, revisions and deadlines"
