@@ -767,6 +767,11 @@ static int alert_record(cdof_qo_table_t *t, const Cdof__V1__Alert *a)
     if (a->fired_sequence)
         rc |= set_u64(t, 21, a->fired_sequence);
     rc |= set_text(t, 22, a->muted_by);
+    /* England's coverage when a comparison alert was judged. */
+    if (a->expected) {
+        rc |= set_u64(t, 23, a->reported);
+        rc |= set_u64(t, 24, a->expected);
+    }
     return rc ? -ENOMEM : 0;
 }
 
@@ -810,7 +815,9 @@ cdof_qo_table_t *cdof_qo_alerts(Cdof__V1__Alert *const *alerts, size_t n, bool d
                                            {"summary", false, false},
                                            {"subject", false, false},
                                            {"fired_sequence", true, false},
-                                           {"muted_by", false, false}};
+                                           {"muted_by", false, false},
+                                           {"reported", true, false},
+                                           {"expected", true, false}};
     static const cdof_qo_col_t shown[] = {{"#", true, false},         {"state", false, false},
                                           {"severity", false, false}, {"rule", false, false},
                                           {"area", false, false},     {"metric", false, false},

@@ -350,6 +350,8 @@ static void test_alert_text_and_json(void **state)
     a.summary = "Blackpool continuity of care\nfar below England";
     a.dedupe_key = "worse_than_england|continuity_of_care|E06000009";
     a.raised_ms = 1714557600000; /* 2024-05-01T10:00:00Z */
+    a.reported = 152;            /* England's coverage when judged */
+    a.expected = 153;
 
     capture_t c;
     cap_open(&c);
@@ -373,7 +375,8 @@ static void test_alert_text_and_json(void **state)
         "\"verdict\":\"worst\","
         "\"dedupe_key\":\"worse_than_england|continuity_of_care|E06000009\","
         "\"acknowledged_by\":\"\",\"summary\":\"Blackpool continuity of care\\nfar below "
-        "England\",\"subject\":\"\",\"fired_sequence\":null,\"muted_by\":\"\"}");
+        "England\",\"subject\":\"\",\"fired_sequence\":null,\"muted_by\":\"\","
+        "\"reported\":152,\"expected\":153}");
     cap_free(&c);
 
     /* an alert without figures (agent silent) keeps to the fixed words and the summary */
