@@ -713,7 +713,7 @@ static int judge_completed(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t 
 {
     int rc = full && n ? hub_results_update(hub, txn, done, n) : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        bool own = !full && hub->cfg.settle_ms > 0;
+        bool own = !full;
         if (own)
             rc = hub_results_update_period(hub, txn, done[i].metric, &done[i].period);
         if (rc == 0)
@@ -732,9 +732,6 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     int rc = hub_period_touch(hub, txn, m, p, &ch);
     if (rc < 0)
         return rc;
-    /* --settle-ms 0: the comparisons were updated with the batch; judged now when complete. */
-    if (hub->cfg.settle_ms <= 0)
-        return ch != HUB_PERIOD_UNCHANGED ? judge_comparisons(hub, txn, m, p) : 0;
     if (ch == HUB_PERIOD_COMPLETED) {
         /* The rows that complete a period trigger its judgement, once, in their transaction
          * (hub_alerts_judge_completed, after the batch's touches are all counted). */
@@ -746,6 +743,9 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         hub->completed[hub->ncompleted++] = (hub_touch_t){.metric = m, .period = *p};
         return 0;
     }
+    /* --settle-ms 0: the comparisons were updated with the batch; a revision is judged now. */
+    if (hub->cfg.settle_ms <= 0)
+        return ch == HUB_PERIOD_REVISED ? judge_comparisons(hub, txn, m, p) : 0;
     /* Every other touched period is marked, native or not: its stored comparisons (provisional
      * while open) are brought up to date by the tick, and a revision of a complete period is
      * judged again there once its rows have stopped coming for cfg.settle_ms. */
@@ -754,7 +754,9 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
 
 int hub_alerts_judge_completed(hub_t *hub, cdof_store_txn_t *txn)
 {
-    int rc = judge_completed(hub, txn, hub->completed, hub->ncompleted, false);
+    /* With --settle-ms 0 the batch's comparisons were computed before its periods completed:
+     * those of the periods completed are computed again, no longer provisional. */
+    int rc = judge_completed(hub, txn, hub->completed, hub->ncompleted, hub->cfg.settle_ms <= 0);
     if (rc == 0)
         hub->counters.comparisons += hub->cfg.settle_ms > 0 ? hub->ncompleted : 0;
     hub->ncompleted = 0;

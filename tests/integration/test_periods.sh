@@ -18,6 +18,7 @@
 #  - `cdof-hub rebuild --check` on the stopped hub's store, comparisons still pending, is equal.
 #
 #   test_periods.sh --hub P --agent P --query P [--refdir DIR]
+#   (PERIODS_HUB_ARGS: extra hub flags, e.g. --settle-ms 0: everything in the ingest transaction)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -103,8 +104,10 @@ n_hub=0
 start_hub() { # FAKE_NOW: starts "hubN", the next hub on the same store
     n_hub=$((n_hub + 1))
     hub="hub$n_hub"
+    # shellcheck disable=SC2086 # PERIODS_HUB_ARGS: extra flags, split on purpose
     CDOF_FAKE_NOW=$1 it_start "$hub" "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" \
-        --alerts "$alerts" --query "$query" --rules "$IT_DIR/rules.ini" $(it_sec hub hub)
+        --alerts "$alerts" --query "$query" --rules "$IT_DIR/rules.ini" $(it_sec hub hub) \
+        ${PERIODS_HUB_ARGS:-}
     local p
     for p in "$p_ingest" "$p_alerts" "$p_query"; do
         it_wait "hub listening on port $p" 20 it_listening "$p"
