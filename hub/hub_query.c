@@ -143,10 +143,12 @@ typedef struct {
     const char *area;
     cdof_period_t found;
     bool have;
+    bool complete; /* found is a complete period's (not provisional) */
 } latest_ctx_t;
 
-/* The newest period with a stored row for the area: submitted, or an aggregate (England,
- * region, partnership) of what its areas sent. */
+/* The newest period with a stored row for the area (submitted, or an aggregate of what its
+ * areas sent) that is not provisional: the latest complete period. Without one, the newest,
+ * which the row marks provisional. Newest first. */
 static int find_latest(void *ctx, const cdof_period_t *p)
 {
     latest_ctx_t *lc = ctx;
@@ -156,9 +158,13 @@ static int find_latest(void *ctx, const cdof_period_t *p)
         return 0;
     if (rc < 0)
         return rc;
-    lc->found = *p;
-    lc->have = true;
-    return 1;
+    bool provisional = row.area->kind == CDOF_AREA_UTLA ? row.england_provisional : row.provisional;
+    if (!lc->have || !provisional) {
+        lc->found = *p;
+        lc->have = true;
+        lc->complete = !provisional;
+    }
+    return lc->complete ? 1 : 0;
 }
 
 /* Stored comparisons: a point read, nothing recomputed. */

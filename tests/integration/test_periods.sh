@@ -187,6 +187,10 @@ it_csv_has "$IT_DIR/national.csv" 'f["metric_id"] == "continuity_of_care" &&
     f["latest_period"] == "2024-06" && f["latest_reported"] == "153" &&
     f["latest_provisional"] == "false"' ||
     it_fail "national does not head with complete June: $(grep continuity_of_care "$IT_DIR/national.csv")"
+# ...and so is an area's profile (July, one area of 153, is not its latest figure).
+q "$IT_DIR/profile.csv" --hub "$query" $(qsec) area "$blackpool" --format csv
+it_csv_has "$IT_DIR/profile.csv" 'f["metric_id"] == "continuity_of_care" && f["period"] == "2024-06"' ||
+    it_fail "Blackpool's profile does not show complete June: $(grep continuity_of_care "$IT_DIR/profile.csv")"
 
 # --- a revision after completion re-judges June, once ---
 printf '%s\ncontinuity_of_care,%s,2024-06,440,1000,,corrected\n' "$header" "$blackpool" \
