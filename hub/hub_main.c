@@ -46,6 +46,9 @@ static const cdof_opt_t OPTS[] = {
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
      "CSV partnership,area_code joining areas into partnerships (default: each its own)"},
+    {"periods", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, periods), "FILE",
+     "CSV metric_id,threshold_percent,deadline_days: when periods complete without every area "
+     "(default 90% by 30 days after the period)"},
     {"query", CDOF_OPT_STRING, "tcp://*:7402", 0, 0, offsetof(hub_config_t, query), "EP",
      "endpoint for queries (ROUTER)"},
     {"refdir", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, refdir), "DIR",
@@ -54,8 +57,8 @@ static const cdof_opt_t OPTS[] = {
      "alert rules (INI, see deploy/rules.example.ini); default: worse than England and region"},
     {"settle-ms", CDOF_OPT_INT, "1500", 0, HUB_SETTLE_MAX_MS, offsetof(hub_config_t, settle_ms),
      "MS",
-     "quiet time before alert rules judge a period (more: less flapping, later alerts; 0: at "
-     "once)"},
+     "quiet time before a revision of a complete period is judged again (0: at once); a "
+     "period is judged as the row completing it commits"},
 };
 
 static const cdof_config_spec_t SPEC = {
@@ -200,7 +203,12 @@ static int run_rebuild(hub_t *hub)
         fprintf(stderr, "cdof-hub: %s\n", err[0] ? err : cdof_strerror(rc));
         return 1;
     }
-    uint64_t rows = 0;
+    uint64_t rows = 0, made = 0;
+    /* Rows read the period states: a store from before them gets them first. */
+    if (!hub->cfg.check && (rc = hub_periods_adopt(hub, &made)) < 0) {
+        fprintf(stderr, "cdof-hub: period states: %s\n", cdof_strerror(rc));
+        return 1;
+    }
     rc = hub_results_rebuild_all(hub, hub->cfg.check, diff, sizeof diff, &rows);
     if (rc < 0) {
         cdof_log_error("rebuild failed: %s", cdof_strerror(rc));
@@ -220,8 +228,14 @@ static int refresh_results(hub_t *hub)
     cdof_store_txn_t *txn = NULL;
     bool stale = false;
     const char *why = "";
-    uint64_t rows = 0;
-    int rc = cdof_store_begin(hub->store, false, &txn);
+    uint64_t rows = 0, made = 0;
+    int rc = hub_periods_adopt(hub, &made);
+    if (rc < 0)
+        return rc;
+    if (made)
+        cdof_log_info("made period states for the %llu metric-periods of a store from before them",
+                      (unsigned long long)made);
+    rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
         rc = hub_results_stale(hub, txn, &stale, &why);
     cdof_store_abort(&txn);
@@ -499,6 +513,7 @@ out:
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
     free(hub.pending);
+    free(hub.completed);
     hub_results_close(&hub);
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);
