@@ -3,12 +3,17 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/inotify.h>
+#endif
 
 #include "cdof_clock.h"
 #include "cdof_csv.h"
@@ -67,7 +72,43 @@ static bool get_field(const cdof_csv_record_t *rec, int at, char *buf, size_t le
     return true;
 }
 
-/* Reads a header row. Returns 0, or CDOF_EINVALID with a reason. Unknown columns are logged. */
+/* Edit distance between a and b (case-insensitive), capped: enough to tell a typo. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev[65], cur[65];
+    if (la > 64 || lb > 64)
+        return 64;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] +
+                         (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+/* The known column closest to an unknown name, or -1 when none is near enough to be a typo. */
+static int closest_column(const char *col)
+{
+    int best = -1;
+    size_t best_d = 3; /* at most two edits */
+    for (int c = 0; c < COL_COUNT; c++) {
+        size_t d = edit_distance(col, col_names[c]);
+        if (d < best_d)
+            best = c, best_d = d;
+    }
+    return best;
+}
+
+/* Reads a header row. Returns 0, or CDOF_EINVALID with a reason. Unknown columns are logged; one
+ * that looks like a misspelt column the header lacks refuses the file, as every row would
+ * otherwise be refused for the missing column. */
 static int parse_header(const cdof_csv_record_t *rec, const char *name, header_t *h, char *err,
                         size_t errlen)
 {
@@ -86,7 +127,12 @@ static int parse_header(const cdof_csv_record_t *rec, const char *name, header_t
                 found = c;
         }
         if (found < 0) {
-            cdof_log_warn("%s: ignoring unknown column '%s'", name, col);
+            int near = closest_column(col);
+            if (near >= 0)
+                cdof_log_warn("%s: unknown column '%s' (did you mean '%s'?)", name, col,
+                              col_names[near]);
+            else
+                cdof_log_warn("%s: ignoring unknown column '%s'", name, col);
             continue;
         }
         if (h->at[found] >= 0) {
@@ -94,6 +140,20 @@ static int parse_header(const cdof_csv_record_t *rec, const char *name, header_t
             return CDOF_EINVALID;
         }
         h->at[found] = (int)i;
+    }
+    for (size_t i = 0; i < rec->nfields; i++) {
+        char col[64];
+        bool known = false;
+        if (!get_field(rec, (int)i, col, sizeof col))
+            continue;
+        for (int c = 0; c < COL_COUNT; c++)
+            known = known || !strcasecmp(col, col_names[c]);
+        int near = known ? -1 : closest_column(col);
+        if (near >= 0 && h->at[near] < 0) {
+            snprintf(err, errlen, "header: unknown column '%s' (did you mean '%s'?)", col,
+                     col_names[near]);
+            return CDOF_EINVALID;
+        }
     }
     h->milestones = h->at[COL_MILESTONE] >= 0;
     static const int metric_req[] = {COL_METRIC_ID, COL_AREA_CODE, COL_PERIOD};
@@ -321,6 +381,10 @@ static int take_rows(const agent_take_ctx_t *ctx, agent_outbox_batch_t *b, FILE 
             continue;
         }
         rc = agent_outbox_batch_add(b, &env, now);
+        if (rc == 1) { /* the latest sent for this row already says this */
+            res->unchanged++;
+            continue;
+        }
         if (rc == -EMSGSIZE) {
             res->bad++;
             write_error(errs, rec.line, "the row is too large to send", rec.raw, rec.raw_len);
@@ -349,22 +413,21 @@ int agent_take_stream(const agent_take_ctx_t *ctx, FILE *f, const char *name, FI
         snprintf(err, errlen, "%s: %s", name, cdof_strerror(rc));
         goto fail;
     }
-    rc = agent_outbox_file_lookup(ctx->ob, &fp, &res->previous);
-    if (rc == 0) {
-        res->duplicate = true;
-        free(r);
-        return 0;
-    }
+    agent_file_info_t previous;
+    bool again = agent_outbox_file_lookup(ctx->ob, &fp, &previous) == 0;
     for (int attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
-        rc = agent_outbox_batch_begin(ctx->ob, &fp, &b);
-        if (rc == CDOF_EEXIST) {
-            res->duplicate = true;
-            free(r);
-            return 0;
+        rc = again ? agent_outbox_batch_begin_again(ctx->ob, &fp, &b)
+                   : agent_outbox_batch_begin(ctx->ob, &fp, &b);
+        if (rc == CDOF_EEXIST) { /* recorded since the lookup: look again */
+            again = agent_outbox_file_lookup(ctx->ob, &fp, &previous) == 0;
+            continue;
         }
         if (rc < 0)
             break;
         memset(res, 0, sizeof *res);
+        res->again = again;
+        if (again)
+            res->previous = previous;
         rewind(f);
         if (errs) {
             rewind(errs);
@@ -381,6 +444,12 @@ int agent_take_stream(const agent_take_ctx_t *ctx, FILE *f, const char *name, FI
         }
         if (rc < 0)
             break;
+        if (again && res->good == 0) {
+            /* Every row is already the latest sent: a re-drop of the latest state. */
+            agent_outbox_batch_abort(&b);
+            res->duplicate = true;
+            break;
+        }
         agent_file_info_t info = {
             .taken_ms = cdof_clock_now_ms(), .rows = res->rows, .good = res->good, .bad = res->bad};
         snprintf(info.name, sizeof info.name, "%s", name);
@@ -412,11 +481,27 @@ fail:
 
 /* --- the daemon's watcher ------------------------------------------------------------------ */
 
+/* A file seen in in/ and not yet taken: taken once stable (see agent_intake_opts_t). */
+typedef struct {
+    char *name;
+    off_t size;
+    struct timespec mtime;
+    int64_t since_ms; /* monotonic: when size and mtime took these values */
+    bool closed;      /* closed after writing or renamed in, with this size and mtime */
+    bool seen;        /* found by the current scan */
+} seen_file_t;
+
 struct agent_intake {
     char errs_published[4096]; /* where the current file's report went, "" if not yet */
     uv_loop_t *loop;
     char *spool, *in_dir, *done_dir, *rejected_dir, *queue_dir;
-    long rescan_ms;
+    long rescan_ms, stable_ms;
+    seen_file_t *seen;
+    size_t n_seen, cap_seen;
+    int64_t next_due_ms; /* monotonic: the earliest a waiting file becomes stable, 0 when none */
+    int ino_fd;          /* inotify on in/ (close-after-write), -1 without */
+    uv_poll_t ino_poll;
+    bool polling_ino;
     agent_take_ctx_t take;
     void (*on_taken)(void *arg);
     void *arg;
@@ -460,6 +545,11 @@ void agent_intake_destroy(agent_intake_t **inp)
     free(in->done_dir);
     free(in->rejected_dir);
     free(in->queue_dir);
+    for (size_t i = 0; i < in->n_seen; i++)
+        free(in->seen[i].name);
+    free(in->seen);
+    if (in->ino_fd >= 0)
+        close(in->ino_fd);
     free(in);
     *inp = NULL;
 }
@@ -473,7 +563,9 @@ int agent_intake_new(uv_loop_t *loop, const agent_intake_opts_t *opts, agent_int
     if (!in)
         goto fail;
     in->loop = loop;
+    in->ino_fd = -1;
     in->rescan_ms = opts->rescan_ms;
+    in->stable_ms = opts->stable_ms;
     in->take = opts->take;
     in->on_taken = opts->on_taken;
     in->take.errors_ready = publish_errors;
@@ -552,21 +644,148 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static const char *file_kind(mode_t mode)
+{
+    return S_ISLNK(mode)    ? "a symbolic link"
+           : S_ISDIR(mode)  ? "a directory"
+           : S_ISFIFO(mode) ? "a named pipe"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "a device or other special file";
+}
+
+/* Something in in/ that is not a regular file (a symlink, whose target could be anything and
+ * change under us; a directory; a pipe) is never read: it goes to rejected/ with a report. */
+static void reject_nonfile(agent_intake_t *in, const char *path, const char *name, mode_t mode)
+{
+    char reason[256], tmp[4096], out[4096], final[4096];
+    snprintf(reason, sizeof reason,
+             "%s, not a regular file: only regular files are taken (copy the file itself in)",
+             file_kind(mode));
+    snprintf(tmp, sizeof tmp, "%s/.%s.errors.csv.tmp", in->rejected_dir, name);
+    FILE *errs = fopen(tmp, "w");
+    bool report = false;
+    if (errs) {
+        fputs("line,reason,row\n", errs);
+        write_error(errs, 0, reason, "", 0);
+        report = fflush(errs) == 0 && fsync(fileno(errs)) == 0;
+        fclose(errs);
+    }
+    if (!report || move_unique(tmp, in->rejected_dir, name, ".errors.csv", out, sizeof out) < 0)
+        snprintf(out, sizeof out, "no report: cannot write %s", tmp);
+    unlink(tmp);
+    int rc = move_unique(path, in->rejected_dir, name, "", final, sizeof final);
+    if (rc < 0)
+        cdof_log_error("cannot move %s (%s) to %s: %s", path, file_kind(mode), in->rejected_dir,
+                       strerror(-rc));
+    else
+        cdof_log_warn("rejected %s: %s (see %s)", path, reason, out);
+}
+
+static int64_t mono_ms(void)
+{
+    return (int64_t)(uv_hrtime() / 1000000u);
+}
+
+static seen_file_t *seen_find(agent_intake_t *in, const char *name, bool add)
+{
+    for (size_t i = 0; i < in->n_seen; i++) {
+        if (strcmp(in->seen[i].name, name) == 0)
+            return &in->seen[i];
+    }
+    if (!add)
+        return NULL;
+    seen_file_t *grown = cdof_grow(in->seen, in->n_seen, &in->cap_seen, 16, sizeof *grown);
+    if (!grown)
+        return NULL;
+    in->seen = grown;
+    seen_file_t *f = &in->seen[in->n_seen];
+    memset(f, 0, sizeof *f);
+    if (!(f->name = strdup(name)))
+        return NULL;
+    f->since_ms = mono_ms();
+    in->n_seen++;
+    return f;
+}
+
+static void seen_forget(agent_intake_t *in, const char *name)
+{
+    seen_file_t *f = seen_find(in, name, false);
+    if (!f)
+        return;
+    free(f->name);
+    *f = in->seen[--in->n_seen];
+}
+
+/* Records what stat says of a file in in/: a change of size or mtime restarts its wait. */
+static seen_file_t *seen_update(agent_intake_t *in, const char *name, const struct stat *st)
+{
+    seen_file_t *f = seen_find(in, name, true);
+    if (!f)
+        return NULL;
+    if (f->size != st->st_size || f->mtime.tv_sec != st->st_mtim.tv_sec ||
+        f->mtime.tv_nsec != st->st_mtim.tv_nsec) {
+        f->size = st->st_size;
+        f->mtime = st->st_mtim;
+        f->since_ms = mono_ms();
+        f->closed = false;
+    }
+    f->seen = true;
+    return f;
+}
+
+/* A file written in place (cp, a Windows share) is taken only once its writer is done: closed
+ * after writing (or renamed in) with the size and mtime it has now, or those unchanged for
+ * stable_ms, by our watch or by its mtime. Otherwise says when to look again. */
+static bool stable_now(agent_intake_t *in, const seen_file_t *f)
+{
+    if (in->stable_ms <= 0 || f->closed)
+        return true;
+    int64_t now = mono_ms(), due = f->since_ms + in->stable_ms;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t age = ((int64_t)wall.tv_sec - (int64_t)f->mtime.tv_sec) * 1000 +
+                  ((int64_t)wall.tv_nsec - (int64_t)f->mtime.tv_nsec) / 1000000;
+    if (now >= due || age >= in->stable_ms)
+        return true;
+    if (age >= 0 && now + (in->stable_ms - age) < due)
+        due = now + (in->stable_ms - age);
+    if (in->next_due_ms == 0 || due < in->next_due_ms)
+        in->next_due_ms = due;
+    return false;
+}
+
 /* Takes one file found in dir. Queue files are deleted once taken. */
 static void take_file(agent_intake_t *in, const char *dir, const char *name, bool queued)
 {
     char path[4096], tmp[4096], final[4096], err[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     struct stat st;
-    if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+    if (lstat(path, &st) < 0)
         return;
+    if (!S_ISREG(st.st_mode)) {
+        if (!queued)
+            reject_nonfile(in, path, name, st.st_mode);
+        return;
+    }
     if (strlen(name) > AGENT_FILE_NAME_MAX) {
         cdof_log_warn("ignoring %s: the name is longer than %d bytes", path, AGENT_FILE_NAME_MAX);
         return;
     }
-    FILE *f = fopen(path, "rb");
+    if (!queued) {
+        seen_file_t *sf = seen_update(in, name, &st);
+        if (sf && !stable_now(in, sf)) {
+            cdof_log_debug("%s: still being written (size or mtime changed in the last %ld ms)",
+                           path, in->stable_ms);
+            return;
+        }
+    }
+    /* O_NOFOLLOW: a file swapped for a symlink since the lstat is not followed. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         cdof_log_warn("cannot open %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return;
     }
     snprintf(tmp, sizeof tmp, "%s/.%s.errors.csv.tmp", in->rejected_dir, name);
@@ -602,10 +821,16 @@ static void take_file(agent_intake_t *in, const char *dir, const char *name, boo
     }
     unlink(tmp);
 
+    char when[32];
+    cdof_clock_format(res.previous.taken_ms, when, sizeof when);
     if (res.duplicate) {
-        char when[32];
-        cdof_clock_format(res.previous.taken_ms, when, sizeof when);
-        cdof_log_info("skipped %s: same content as %s, taken %s", name, res.previous.name, when);
+        cdof_log_info("skipped %s: same content as %s, taken %s, and every row is the latest sent",
+                      name, res.previous.name, when);
+    } else if (res.again) {
+        cdof_log_warn("took %s: same content as %s, taken %s, but %u row%s differ from the latest "
+                      "sent (a correction reverted?): sending %s again, %u unchanged left out",
+                      name, res.previous.name, when, res.good, res.good == 1 ? "" : "s",
+                      res.good == 1 ? "it" : "them", res.unchanged);
     } else if (res.file_rejected) {
         cdof_log_warn("rejected %s: %s (see %s)", name, res.reason, errs_path);
     } else if (res.bad) {
@@ -628,6 +853,8 @@ static void take_file(agent_intake_t *in, const char *dir, const char *name, boo
         if (mrc < 0)
             cdof_log_error("cannot move %s to %s: %s", path, dest, strerror(-mrc));
     }
+    if (!queued)
+        seen_forget(in, name);
     if (res.good && in->on_taken)
         in->on_taken(in->arg);
 }
@@ -665,11 +892,31 @@ static void scan_dir(agent_intake_t *in, const char *dir, bool queued)
     free(names);
 }
 
+static void on_notify(uv_timer_t *t);
+
 void agent_intake_scan(agent_intake_t *in)
 {
+    in->next_due_ms = 0;
+    for (size_t i = 0; i < in->n_seen; i++)
+        in->seen[i].seen = false;
     scan_dir(in, in->in_dir, false);
     if (in->queue_dir)
         scan_dir(in, in->queue_dir, true);
+    /* Files gone from in/ are forgotten. */
+    for (size_t i = 0; i < in->n_seen;) {
+        if (in->seen[i].seen) {
+            i++;
+            continue;
+        }
+        free(in->seen[i].name);
+        in->seen[i] = in->seen[--in->n_seen];
+    }
+    /* A file waiting to be stable is looked at again when it may be, not a rescan later. */
+    if (in->next_due_ms && in->started && !in->closed) {
+        int64_t wait = in->next_due_ms - mono_ms();
+        uv_timer_start(&in->notify, on_notify,
+                       (uint64_t)(wait < NOTIFY_DELAY_MS ? NOTIFY_DELAY_MS : wait), 0);
+    }
 }
 
 static void on_rescan(uv_timer_t *t)
@@ -695,6 +942,61 @@ static void on_fs_event(uv_fs_event_t *h, const char *filename, int events, int 
         uv_timer_start(&in->notify, on_notify, NOTIFY_DELAY_MS, 0);
 }
 
+#ifdef __linux__
+/* inotify on in/: a file closed after writing, or renamed in, is complete as it stands, so it
+ * need not wait out stable_ms. Other events only prompt a scan. */
+static void on_inotify(uv_poll_t *h, int status, int events)
+{
+    agent_intake_t *in = h->data;
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    (void)events;
+    if (status < 0)
+        return;
+    for (;;) {
+        ssize_t n = read(in->ino_fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            p += sizeof *ev + ev->len;
+            if (!ev->len || ignored_name(ev->name))
+                continue;
+            if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+                char path[4096];
+                struct stat st;
+                snprintf(path, sizeof path, "%s/%s", in->in_dir, ev->name);
+                seen_file_t *f;
+                if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+                    (f = seen_update(in, ev->name, &st)) != NULL)
+                    f->closed = true;
+            }
+        }
+    }
+    if (!uv_is_active((uv_handle_t *)&in->notify) ||
+        (in->next_due_ms && in->next_due_ms - mono_ms() > NOTIFY_DELAY_MS))
+        uv_timer_start(&in->notify, on_notify, NOTIFY_DELAY_MS, 0);
+}
+
+static bool watch_in_dir(agent_intake_t *in)
+{
+    in->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (in->ino_fd < 0)
+        return false;
+    if (inotify_add_watch(in->ino_fd, in->in_dir,
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ATTRIB) < 0 ||
+        uv_poll_init(in->loop, &in->ino_poll, in->ino_fd) < 0) {
+        cdof_log_warn("cannot watch %s: %s (rescans and stable_ms continue)", in->in_dir,
+                      strerror(errno));
+        close(in->ino_fd);
+        in->ino_fd = -1;
+        return false;
+    }
+    in->ino_poll.data = in;
+    uv_poll_start(&in->ino_poll, UV_READABLE, on_inotify);
+    return true;
+}
+#endif
+
 static bool watch(agent_intake_t *in, uv_fs_event_t *h, const char *dir)
 {
     int rc = uv_fs_event_init(in->loop, h);
@@ -716,7 +1018,11 @@ int agent_intake_start(agent_intake_t *in)
     in->rescan.data = in;
     in->notify.data = in;
     in->started = true;
-    in->watching_in = watch(in, &in->watch_in, in->in_dir);
+#ifdef __linux__
+    in->polling_ino = watch_in_dir(in);
+#endif
+    if (!in->polling_ino)
+        in->watching_in = watch(in, &in->watch_in, in->in_dir);
     if (in->queue_dir)
         in->watching_queue = watch(in, &in->watch_queue, in->queue_dir);
     agent_intake_scan(in);
@@ -743,6 +1049,8 @@ void agent_intake_close(agent_intake_t *in)
     uv_close((uv_handle_t *)&in->notify, NULL);
     if (in->watching_in)
         uv_close((uv_handle_t *)&in->watch_in, NULL);
+    if (in->polling_ino)
+        uv_close((uv_handle_t *)&in->ino_poll, NULL);
     if (in->watching_queue)
         uv_close((uv_handle_t *)&in->watch_queue, NULL);
 }

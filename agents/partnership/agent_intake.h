@@ -2,7 +2,9 @@
  * milestone` while the daemon runs) become outbox entries.
  *
  * A file is taken in one outbox transaction with its file record, so it is either wholly in the
- * outbox or not at all, and a file whose fingerprint was already recorded is skipped. Bad rows go
+ * outbox or not at all. A file whose fingerprint was already recorded sends only the rows whose
+ * value differs from the latest sent for the same row (a correction reverted), and is skipped
+ * when there are none. Bad rows go
  * to SPOOL/rejected/NAME.errors.csv (line,reason,row). */
 #ifndef AGENT_INTAKE_H
 #define AGENT_INTAKE_H
@@ -32,8 +34,10 @@ typedef struct {
 
 typedef struct {
     unsigned rows, good, bad;   /* data rows (blank ones aside), to the outbox, rejected */
-    bool duplicate;             /* same content taken before: nothing written */
-    agent_file_info_t previous; /* ... as this file */
+    bool duplicate;             /* the latest state again: nothing written */
+    bool again;                 /* same content as a file taken before (previous) ... */
+    unsigned unchanged;         /* ... whose rows equal to the latest sent were left out */
+    agent_file_info_t previous; /* the file taken before with this content */
     uint64_t first_seq;         /* sequence of the first entry written, 0 when none */
     bool file_rejected;         /* the file as a whole was refused (header, empty) */
     char reason[256];           /* why, for file_rejected */
@@ -52,6 +56,10 @@ typedef struct {
     const char *spool;     /* copied */
     const char *queue_dir; /* copied; may be NULL */
     long rescan_ms;
+    /* A file in SPOOL/in is taken once stable: closed after writing or renamed in (where the
+     * system tells: inotify on Linux), or its size and mtime unchanged for stable_ms. 0 takes
+     * every file as soon as it is seen. */
+    long stable_ms;
     agent_take_ctx_t take;       /* borrowed for the intake's life */
     void (*on_taken)(void *arg); /* called after entries were added to the outbox */
     void *arg;

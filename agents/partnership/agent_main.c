@@ -39,7 +39,7 @@ typedef struct {
         *refdir, *spool;
     long heartbeat_ms;
     bool insecure, national;
-    long rescan_ms, retain_hours, window;
+    long rescan_ms, retain_hours, stable_ms, window;
     char *key, *server_key; /* CURVE key files */
 } agent_config_t;
 
@@ -89,6 +89,8 @@ static const cdof_opt_t agent_opts[] = {
         "the hub's public key (hub.pub)"),
     OPT("spool", CDOF_OPT_STRING, NULL, 0, 0, spool, "DIR",
         "drop directory: CSV files go into DIR/in, then DIR/done or DIR/rejected"),
+    OPT("stable-ms", CDOF_OPT_INT, "3000", 0, 3600000, stable_ms, "N",
+        "take a file written in place once unchanged for N ms (at once when closed or renamed in)"),
     OPT("window", CDOF_OPT_INT, "256", 1, 512, window, "N",
         "unacknowledged envelopes in flight at most"),
 };
@@ -777,6 +779,7 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
         .spool = cfg->spool,
         .queue_dir = queue,
         .rescan_ms = cfg->rescan_ms,
+        .stable_ms = cfg->stable_ms,
         .take = {.ref = ref, .scope = &scope, .partnership = partnership, .ob = ob},
         .on_taken = on_taken,
         .arg = &d};

@@ -15,8 +15,9 @@
 #define ENVELOPE_MAX (CDOF_WIRE_MAX_MESSAGE - CDOF_WIRE_MAX_ID - 32)
 #define VALUE_MAX    (2 * TS_LEN + ENVELOPE_MAX + 2 + CDOF_WIRE_MAX_TEXT)
 
-enum { DB_OUTBOX, DB_SETTLED, DB_REJECTED, DB_FILES, DB_META, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"outbox", "settled", "rejected", "files", "meta"};
+enum { DB_OUTBOX, DB_SETTLED, DB_REJECTED, DB_FILES, DB_META, DB_LATEST, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"outbox", "settled", "rejected",
+                                               "files",  "meta",    "latest"};
 
 struct agent_outbox {
     cdof_store_t *store;
@@ -34,6 +35,7 @@ struct agent_outbox_batch {
     cdof_store_txn_t *txn;
     agent_fingerprint_t fp;
     uint64_t next_seq, first_seq;
+    bool changed_only; /* a file taken before: only rows unlike the latest sent are added */
 };
 
 static void be_seq(uint8_t key[8], uint64_t seq)
@@ -276,8 +278,8 @@ int agent_outbox_file_lookup(agent_outbox_t *ob, const agent_fingerprint_t *fp,
     return rc;
 }
 
-int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
-                             agent_outbox_batch_t **out)
+static int batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp, bool again,
+                       agent_outbox_batch_t **out)
 {
     *out = NULL;
     agent_outbox_batch_t *b = calloc(1, sizeof *b);
@@ -292,6 +294,10 @@ int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
     fp_key(key, fp);
     cdof_bytes_t v;
     rc = cdof_store_get(b->txn, ob->db[DB_FILES], key, sizeof key, &v);
+    if (rc == 0 && again) {
+        b->changed_only = true;
+        rc = CDOF_ENOTFOUND;
+    }
     if (rc == 0) {
         rc = CDOF_EEXIST;
         goto fail;
@@ -307,8 +313,79 @@ fail:
     return rc;
 }
 
+int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
+                             agent_outbox_batch_t **out)
+{
+    return batch_begin(ob, fp, false, out);
+}
+
+int agent_outbox_batch_begin_again(agent_outbox_t *ob, const agent_fingerprint_t *fp,
+                                   agent_outbox_batch_t **out)
+{
+    return batch_begin(ob, fp, true, out);
+}
+
+/* FNV-1a over len bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); /* with the NUL: "ab","c" != "a","bc" */
+}
+
+/* What a row is about (its key in "latest") and what it says, leaving out where it came from
+ * (file, line), so that the same value from another file compares equal. Returns false for a
+ * body that is not a row. */
+static bool row_identity(const Cdof__V1__Envelope *env, uint8_t key[9], uint64_t *content)
+{
+    uint64_t k = 14695981039346656037ull, c = k;
+    if (env->body_case == CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE && env->metric_update) {
+        const Cdof__V1__MetricUpdate *m = env->metric_update;
+        int32_t per[3] = {m->period ? (int32_t)m->period->kind : 0,
+                          m->period ? m->period->first_day : 0,
+                          m->period ? m->period->last_day : 0};
+        k = fnv(fnv_str(fnv_str(k, m->metric_id), m->area_code), per, sizeof per);
+        double nums[3] = {m->has_numerator ? m->numerator : 0,
+                          m->has_denominator ? m->denominator : 0, m->has_value ? m->value : 0};
+        uint8_t has[3] = {m->has_numerator, m->has_denominator, m->has_value};
+        c = fnv_str(fnv(fnv(c, has, sizeof has), nums, sizeof nums), m->note);
+        key[0] = 'm';
+    } else if (env->body_case == CDOF__V1__ENVELOPE__BODY_MILESTONE_EVENT && env->milestone_event) {
+        const Cdof__V1__MilestoneEvent *e = env->milestone_event;
+        k = fnv(fnv_str(fnv_str(k, e->milestone_id), e->partnership), &e->date, sizeof e->date);
+        c = fnv_str(fnv_str(c, e->ref), e->note);
+        key[0] = 'e';
+    } else {
+        return false;
+    }
+    cdof_store_be64(key + 1, k);
+    *content = c;
+    return true;
+}
+
 int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int64_t now_ms)
 {
+    uint8_t lkey[9], lval[8];
+    uint64_t content;
+    bool row = row_identity(env, lkey, &content);
+    if (row) {
+        cdof_bytes_t was;
+        cdof_store_be64(lval, content);
+        int grc = cdof_store_get(b->txn, b->ob->db[DB_LATEST], lkey, sizeof lkey, &was);
+        if (grc < 0 && grc != CDOF_ENOTFOUND)
+            return grc;
+        if (b->changed_only && grc == 0 && was.len == sizeof lval &&
+            memcmp(was.data, lval, sizeof lval) == 0)
+            return 1;
+    }
     env->sequence = b->next_seq;
     size_t n = cdof__v1__envelope__get_packed_size(env);
     if (n > ENVELOPE_MAX)
@@ -319,6 +396,8 @@ int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int
     uint8_t key[8];
     be_seq(key, b->next_seq);
     int rc = cdof_store_put(b->txn, b->ob->db[DB_OUTBOX], key, sizeof key, val, TS_LEN + n);
+    if (rc == 0 && row)
+        rc = cdof_store_put(b->txn, b->ob->db[DB_LATEST], lkey, sizeof lkey, lval, sizeof lval);
     if (rc < 0)
         return rc;
     if (!b->first_seq)

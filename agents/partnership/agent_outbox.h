@@ -10,6 +10,9 @@
  *             entries up to a mark were settled by its time (pruning follows them)
  *   rejected  seq (u64 BE) -> rejected_ms (i64 BE) | reason length (u16 BE) | reason | Envelope
  *   files     fingerprint (16 bytes) -> taken_ms | rows | good | bad (u32 BE) | first seq | name
+ *   latest    'm' | row key (u64 BE) -> content (u64 BE)   the last value added for each
+ *             (metric, area, period), 'e' likewise for each milestone: FNV-1a hashes of what the
+ *             row is about and what it says, leaving out its file and line
  *   meta      "next_seq", "last_ack_ms", "acked_high", "retained" (entries at or below the
  *             boundary) (u64 BE); "agent_id", "partnership" (text)
  *
@@ -81,11 +84,17 @@ int agent_outbox_file_lookup(agent_outbox_t *ob, const agent_fingerprint_t *fp,
                              agent_file_info_t *info);
 
 /* A write transaction that appends entries and records one file. begin returns CDOF_EEXIST when
- * the fingerprint is already recorded (nothing to do). add assigns env->sequence and packs env
- * (borrowed) into the outbox; CDOF_EMAPFULL means: abort the batch and run it again. commit
+ * the fingerprint is already recorded (see begin_again). add assigns env->sequence and packs env
+ * (borrowed) into the outbox and records its content as the row's latest; returns 0, or
+ * CDOF_EMAPFULL: abort the batch and run it again. commit
  * writes the file record (info->first_seq is filled in) and frees the batch either way. */
 int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
                              agent_outbox_batch_t **out);
+/* Like begin, for a file whose fingerprint is recorded: content taken before may revert a later
+ * correction (values 8, 9, then 8 again), so the batch adds only the rows whose content differs
+ * from the latest added for the same row, and add returns 1 (nothing written) for the others. */
+int agent_outbox_batch_begin_again(agent_outbox_t *ob, const agent_fingerprint_t *fp,
+                                   agent_outbox_batch_t **out);
 int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int64_t now_ms);
 int agent_outbox_batch_commit(agent_outbox_batch_t **b, agent_file_info_t *info);
 void agent_outbox_batch_abort(agent_outbox_batch_t **b);
