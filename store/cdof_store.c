@@ -47,7 +47,8 @@ struct cdof_store {
     char *dir;
     int lock_fd;
     bool read_only;
-    bool identity; /* keeps DIR/store.id */
+    bool identity;    /* keeps DIR/store.id ... */
+    bool identity_ok; /* ... and it has been checked: only then is it written */
     char id[CDOF_STORE_ID_LEN + 1];
     int broken; /* the map was lost (a failed remap): every transaction fails */
     size_t max_map_size;
@@ -588,7 +589,7 @@ static int cdof_store_ident_write(const char *dir, const char *id, uint64_t txn)
 int cdof_store_identity_save(cdof_store_t *store)
 {
     MDB_envinfo info;
-    if (!store || store->read_only || !store->identity || !store->id[0])
+    if (!store || store->read_only || !store->identity || !store->identity_ok)
         return -EINVAL;
     if (store->broken)
         return store->broken;
@@ -778,6 +779,7 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
     }
     if (s->identity && (rc = cdof_store_ident_after(s, &ident, err, errlen)) != 0)
         goto fail;
+    s->identity_ok = s->identity;
     *out = s;
     return 0;
 
@@ -797,7 +799,7 @@ void cdof_store_close(cdof_store_t **store)
         return;
     s = *store;
     *store = NULL;
-    if (s->env && s->identity && s->id[0])
+    if (s->env && s->identity_ok)
         cdof_store_identity_save(s);
     if (s->env)
         mdb_env_close(s->env);
