@@ -457,6 +457,14 @@ static int cmd_milestone(const agent_config_t *cfg, const cdof_strlist_t *pos)
     char *csv = NULL;
     if (!ref)
         goto done;
+    if (!cdof_ref_milestone(ref, kind)) {
+        fprintf(stderr, "cdof-agent: unknown milestone kind '%s'; the kinds are:", kind);
+        for (size_t i = 0; i < cdof_ref_milestone_count(ref); i++)
+            fprintf(stderr, "%s %s", i ? "," : "", cdof_ref_milestone_at(ref, i)->id);
+        fputc('\n', stderr);
+        status = EXIT_USAGE;
+        goto done;
+    }
     int rc = agent_outbox_open(cfg->data, false, &ob, err, sizeof err);
     bool locked = rc == CDOF_ELOCKED;
     if (locked)

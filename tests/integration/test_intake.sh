@@ -5,7 +5,10 @@
 #   2. a symlink and a named pipe in in/ go to rejected/ with a report saying why;
 #   3. a misspelt header column refuses the file, naming the column and the one it resembles;
 #   4. a correction reverted by dropping the earlier file's content again (8, 9, then 8) leaves
-#      the hub at 8, and a re-drop of that latest state sends nothing.
+#      the hub at 8, and a re-drop of that latest state sends nothing;
+#   5. command-line rough edges: a bad period exits 2, JSON booleans and numbers are JSON's own,
+#      an empty rolling table says why, --key NAME.pub says it is the public half, an unknown
+#      milestone kind lists the kinds, and a table on a terminal uses the terminal's width.
 #
 #   test_intake.sh --hub P --agent P --query P [--refdir DIR]
 set -euo pipefail
@@ -97,6 +100,42 @@ it_drop "$spool" "$IT_DIR/jan-v4.csv"
 it_wait "jan-v4.csv to move to done/" 30 test -e "$spool/done/jan-v4.csv"
 grep -q "skipped jan-v4.csv: same content as jan-v3.csv" "$IT_DIR/logs/agent.log" ||
     it_fail "jan-v4.csv: $(grep jan-v4 "$IT_DIR/logs/agent.log")"
+
+# 5. What a newcomer meets on the command line.
+rc=0
+"$IT_QUERY" --hub "$query" $(it_sec jcdu query) area E06000009 2024-13 >/dev/null \
+    2>"$IT_DIR/badperiod.err" || rc=$?
+[ "$rc" -eq 2 ] || it_fail "a bad period exited $rc, not 2 (usage)"
+it_query "$IT_DIR/area.json" --hub "$query" $(it_sec jcdu query) area E06000009 2024-01 \
+    --format json
+grep -q '"worse_and_getting_worse":false' "$IT_DIR/area.json" ||
+    it_fail "worse_and_getting_worse is not a JSON boolean: $(head -c 600 "$IT_DIR/area.json")"
+grep -q '"numerator":50,' "$IT_DIR/area.json" || it_fail "numerator is not a JSON number"
+"$IT_QUERY" --hub "$query" $(it_sec jcdu query) rolling continuity_of_care 2024-01 \
+    >/dev/null 2>"$IT_DIR/rolling.err" || it_fail "rolling failed: $(cat "$IT_DIR/rolling.err")"
+grep -q "no rolling 12-month figures end in 2024-01: .*12 months" "$IT_DIR/rolling.err" ||
+    it_fail "an empty rolling table does not say why: $(cat "$IT_DIR/rolling.err")"
+if [ -n "$(it_sec jcdu query | grep -o -- '--key [^ ]*')" ]; then
+    pub=$(it_sec jcdu query | grep -o -- '--key [^ ]*' | cut -d' ' -f2)
+    pub=${pub%.key}.pub
+    rc=0
+    "$IT_QUERY" --hub "$query" --key "$pub" --server-key "$pub" health >/dev/null \
+        2>"$IT_DIR/pubkey.err" || rc=$?
+    [ "$rc" -eq 2 ] && grep -q "is the public half of a key pair" "$IT_DIR/pubkey.err" ||
+        it_fail "--key NAME.pub: exit $rc, $(cat "$IT_DIR/pubkey.err")"
+fi
+rc=0
+"$IT_AGENT" milestone sro_nominatd --date 2024-01-01 --data "$IT_DIR/agent/data" \
+    2>"$IT_DIR/milestone.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "the kinds are: sro_nominated, " "$IT_DIR/milestone.err" ||
+    it_fail "unknown milestone kind: exit $rc, $(cat "$IT_DIR/milestone.err")"
+# On a terminal 150 columns wide the table uses them (script gives the query a terminal).
+if command -v script >/dev/null; then
+    script -qec "stty cols 150 rows 50; '$IT_QUERY' --hub '$query' $(it_sec jcdu query) area E06000009 2024-01" \
+        "$IT_DIR/tty.out" >/dev/null 2>&1 </dev/null || it_fail "cdof-query on a terminal failed"
+    wide=$(tr -d '\r' <"$IT_DIR/tty.out" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+    [ "$wide" -gt 80 ] || it_fail "on a 150-column terminal the table is $wide columns wide"
+fi
 
 it_stop agent
 it_stop hub
