@@ -537,10 +537,11 @@ typedef struct {
     char id[CDOF_STORE_ID_LEN + 1];
     uint64_t txn;
     bool present;
+    bool running; /* written by a process that had not closed the store */
 } cdof_store_ident_t;
 
-/* Reads DIR/store.id ("store_id=HEX\nlast_txn=N\n"). A file that does not parse counts as
- * absent: it is only written whole, by rename, so that means someone edited it. */
+/* Reads DIR/store.id ("store_id=HEX\nlast_txn=N\nrunning=0|1\n"). A file that does not parse counts
+ * as absent: it is only written whole, by rename, so that means someone edited it. */
 static void cdof_store_ident_read(const char *dir, cdof_store_ident_t *out)
 {
     char path[4096], line[128];
@@ -557,6 +558,8 @@ static void cdof_store_ident_read(const char *dir, cdof_store_ident_t *out)
             have_id = true;
         else if (sscanf(line, "last_txn=%llu", &txn) == 1)
             have_txn = true;
+        else if (strcmp(line, "running=1\n") == 0)
+            out->running = true;
     }
     fclose(f);
     out->txn = txn;
@@ -566,12 +569,13 @@ static void cdof_store_ident_read(const char *dir, cdof_store_ident_t *out)
                       path);
 }
 
-static int cdof_store_ident_write(const char *dir, const char *id, uint64_t txn)
+static int cdof_store_ident_write(const char *dir, const char *id, uint64_t txn, bool running)
 {
     char path[4096], tmp[4096], buf[128];
     snprintf(path, sizeof path, "%s/%s", dir, CDOF_STORE_ID_FILE);
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, CDOF_STORE_ID_FILE);
-    int n = snprintf(buf, sizeof buf, "store_id=%s\nlast_txn=%llu\n", id, (unsigned long long)txn);
+    int n = snprintf(buf, sizeof buf, "store_id=%s\nlast_txn=%llu\nrunning=%d\n", id,
+                     (unsigned long long)txn, running ? 1 : 0);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, CDOF_STORE_FILE_MODE);
     if (fd < 0)
         return -errno;
@@ -594,7 +598,7 @@ int cdof_store_identity_save(cdof_store_t *store)
     if (store->broken)
         return store->broken;
     mdb_env_info(store->env, &info);
-    return cdof_store_ident_write(store->dir, store->id, (uint64_t)info.me_last_txnid);
+    return cdof_store_ident_write(store->dir, store->id, (uint64_t)info.me_last_txnid, true);
 }
 
 static const char CDOF_STORE_WHAT_TO_DO[] =
@@ -651,12 +655,38 @@ static int cdof_store_ident_after(cdof_store_t *s, const cdof_store_ident_t *id,
         cdof_log_warn("store %s is at transaction %zu, older than the %llu last seen: restored "
                       "from a backup? Agents resend what it lacks from their outboxes",
                       s->dir, (size_t)info.me_last_txnid, (unsigned long long)id->txn);
-    int rc = cdof_store_ident_write(s->dir, s->id, (uint64_t)info.me_last_txnid);
+    int rc = cdof_store_ident_write(s->dir, s->id, (uint64_t)info.me_last_txnid, true);
     if (rc) {
         cdof_store_reason(err, errlen, "cannot write %s/%s: %s", s->dir, CDOF_STORE_ID_FILE,
                           strerror(-rc));
         return rc;
     }
+    return 0;
+}
+
+static int cdof_store_check_path(const char *path, bool subdir, cdof_store_check_t *out, char *err,
+                                 size_t errlen);
+
+/* The last process on this store did not close it (killed, crashed, power lost): every record
+ * is read before it is used again, so that damage is found at start rather than by a crash in
+ * the middle of serving. */
+static int cdof_store_check_unclean(cdof_store_t *s, char *err, size_t errlen)
+{
+    char why[1024];
+    cdof_store_check_t chk;
+    int rc = cdof_store_check_path(s->dir, true, &chk, why, sizeof why);
+    if (rc == -ENOENT)
+        return 0; /* no data file: cdof_store_ident_before has judged that */
+    if (rc) {
+        cdof_store_reason(err, errlen,
+                          "the store in %s was not closed cleanly and fails its consistency "
+                          "check: %s: %s",
+                          s->dir, why, CDOF_STORE_WHAT_TO_DO);
+        return rc;
+    }
+    cdof_log_info("store %s was not closed cleanly: checked %llu records in %u databases, "
+                  "transaction %llu: ok",
+                  s->dir, (unsigned long long)chk.entries, chk.dbs, (unsigned long long)chk.txn);
     return 0;
 }
 
@@ -722,6 +752,8 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
     if (s->identity) {
         cdof_store_ident_read(dir, &ident);
         if ((rc = cdof_store_ident_before(s, &ident, err, errlen)) != 0)
+            goto fail;
+        if (ident.running && (rc = cdof_store_check_unclean(s, err, errlen)) != 0)
             goto fail;
     }
     {
@@ -799,8 +831,11 @@ void cdof_store_close(cdof_store_t **store)
         return;
     s = *store;
     *store = NULL;
-    if (s->env && s->identity_ok)
-        cdof_store_identity_save(s);
+    if (s->env && s->identity_ok && !s->broken) {
+        MDB_envinfo info;
+        mdb_env_info(s->env, &info);
+        cdof_store_ident_write(s->dir, s->id, (uint64_t)info.me_last_txnid, false);
+    }
     if (s->env)
         mdb_env_close(s->env);
     if (s->lock_fd >= 0)

@@ -6,7 +6,8 @@
 #   3. the next backup into that destination succeeds and verifies;
 #   4. the hub refuses, with a message saying what to do and without a crash, a truncated store,
 #      an empty data.mdb and a missing one where store.id says a store was, and another store;
-#   5. the backup restored in place starts, with a warning that it is older than the store was.
+#   5. the backup restored in place starts, with a warning that it is older than the store was;
+#   6. after a SIGKILL, a store whose pages were damaged fails the start-up consistency check.
 #
 #   test_store_faults.sh --hub P --agent P [--refdir DIR]
 set -euo pipefail
@@ -114,6 +115,13 @@ cp "$DEST/data.mdb" "$HDATA/data.mdb"
 start_hub restored "$HDATA"
 grep -q "older than the .* last seen: restored from a backup" "$IT_DIR/logs/restored.log" ||
     it_fail "the restored hub gave no warning: $(grep -i store "$IT_DIR/logs/restored.log")"
-it_stop restored
+# 6. A hub killed, then its pages damaged (all but the two meta pages zeroed): the next start
+# reads every record, as the last run did not close the store, and refuses.
+it_kill9 restored
+page=$(getconf PAGESIZE)
+pages=$(($(stat -c %s "$HDATA/data.mdb") / page))
+dd if=/dev/zero of="$HDATA/data.mdb" bs="$page" seek=2 count=$((pages - 2)) conv=notrunc \
+    status=none
+refused damaged "$HDATA" "not closed cleanly and fails its consistency check"
 it_pass "killed backup left no backup and its reader was freed; truncated, empty, missing and" \
     "foreign stores refused; a restored backup accepted"
