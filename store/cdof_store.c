@@ -36,6 +36,7 @@
 #define CDOF_STORE_ID_LEN        32 /* hex digits of 16 random bytes */
 #define CDOF_STORE_PARTIAL       ".data.mdb.partial"
 #define CDOF_STORE_CHECK_DBS     256
+#define CDOF_STORE_MAIN_DBI      1 /* LMDB's main database: named databases are keys in it */
 
 typedef struct {
     char *name;
@@ -1499,6 +1500,25 @@ int cdof_store_map_info(cdof_store_t *store, cdof_store_map_info_t *out)
         return -EINVAL;
     cdof_store_usage(store, &out->map_size, &out->used);
     out->max_map_size = store->max_map_size;
+    out->in_use = out->used;
+    /* The pages of every database opened by name (and the main one): what is held, where used
+     * also counts pages freed and waiting for reuse. */
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+    if (cdof_store_mdb_begin(store, false, &txn) != 0)
+        return 0;
+    size_t pages = 0;
+    if (mdb_stat(txn, CDOF_STORE_MAIN_DBI, &st) == 0)
+        pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+    pthread_mutex_lock(&store->mu);
+    for (unsigned i = 0; i < store->n_names; i++) {
+        if (mdb_stat(txn, store->names[i].dbi, &st) == 0)
+            pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+    }
+    pthread_mutex_unlock(&store->mu);
+    mdb_txn_abort(txn);
+    cdof_store_mdb_release(store, false);
+    out->in_use = (pages + 2) * store->psize; /* and the two meta pages */
     return 0;
 }
 

@@ -174,6 +174,7 @@ typedef struct {
     size_t map_size;     /* current map size in bytes */
     size_t used;         /* bytes up to the last used page of the last commit */
     size_t max_map_size; /* the limit growth stops at */
+    size_t in_use;       /* bytes of the pages the databases hold now (used less free pages) */
 } cdof_store_map_info_t;
 
 /* Fills *out from the last committed state. Returns 0 or -EINVAL. */

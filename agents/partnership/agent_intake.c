@@ -486,9 +486,10 @@ typedef struct {
     char *name;
     off_t size;
     struct timespec mtime;
-    int64_t since_ms; /* monotonic: when size and mtime took these values */
-    bool closed;      /* closed after writing or renamed in, with this size and mtime */
-    bool seen;        /* found by the current scan */
+    int64_t since_ms;  /* monotonic: when size and mtime took these values */
+    bool closed;       /* closed after writing or renamed in, with this size and mtime */
+    bool waiting_room; /* logged as waiting for room in the outbox */
+    bool seen;         /* found by the current scan */
 } seen_file_t;
 
 struct agent_intake {
@@ -653,14 +654,11 @@ static const char *file_kind(mode_t mode)
                             : "a device or other special file";
 }
 
-/* Something in in/ that is not a regular file (a symlink, whose target could be anything and
- * change under us; a directory; a pipe) is never read: it goes to rejected/ with a report. */
-static void reject_nonfile(agent_intake_t *in, const char *path, const char *name, mode_t mode)
+/* Moves path to rejected/ with NAME.errors.csv giving reason for the whole file (line 0). */
+static void reject_with_reason(agent_intake_t *in, const char *path, const char *name,
+                               const char *reason)
 {
-    char reason[256], tmp[4096], out[4096], final[4096];
-    snprintf(reason, sizeof reason,
-             "%s, not a regular file: only regular files are taken (copy the file itself in)",
-             file_kind(mode));
+    char tmp[4096], out[4096], final[4096];
     snprintf(tmp, sizeof tmp, "%s/.%s.errors.csv.tmp", in->rejected_dir, name);
     FILE *errs = fopen(tmp, "w");
     bool report = false;
@@ -675,10 +673,20 @@ static void reject_nonfile(agent_intake_t *in, const char *path, const char *nam
     unlink(tmp);
     int rc = move_unique(path, in->rejected_dir, name, "", final, sizeof final);
     if (rc < 0)
-        cdof_log_error("cannot move %s (%s) to %s: %s", path, file_kind(mode), in->rejected_dir,
-                       strerror(-rc));
+        cdof_log_error("cannot move %s to %s: %s", path, in->rejected_dir, strerror(-rc));
     else
         cdof_log_warn("rejected %s: %s (see %s)", path, reason, out);
+}
+
+/* Something in in/ that is not a regular file (a symlink, whose target could be anything and
+ * change under us; a directory; a pipe) is never read: it goes to rejected/ with a report. */
+static void reject_nonfile(agent_intake_t *in, const char *path, const char *name, mode_t mode)
+{
+    char reason[256];
+    snprintf(reason, sizeof reason,
+             "%s, not a regular file: only regular files are taken (copy the file itself in)",
+             file_kind(mode));
+    reject_with_reason(in, path, name, reason);
 }
 
 static int64_t mono_ms(void)
@@ -754,6 +762,41 @@ static bool stable_now(agent_intake_t *in, const seen_file_t *f)
     return false;
 }
 
+/* Outbox bytes a CSV file needs, about: a packed envelope and its LMDB node per row come to some
+ * three times the row's text, and its "latest" record more. */
+#define OUTBOX_BYTES_PER_CSV_BYTE 4
+
+/* Whether the outbox has room for the file now. One that could never fit under the bound goes to
+ * rejected/ with the reason; one that fits once the hub has drained the outbox waits in in/. */
+static bool outbox_room(agent_intake_t *in, const char *path, const char *name,
+                        const struct stat *st, seen_file_t *sf)
+{
+    uint64_t in_use, bound, need = (uint64_t)st->st_size * OUTBOX_BYTES_PER_CSV_BYTE;
+    if (agent_outbox_space(in->take.ob, &in_use, &bound) < 0)
+        return true; /* the take itself will say what is wrong */
+    char reason[256];
+    if (need > bound * 9 / 10) {
+        snprintf(reason, sizeof reason,
+                 "the file (%llu MiB) needs about %llu MiB of outbox, more than its bound of "
+                 "%llu MiB (--outbox-max-mb): split it into smaller files",
+                 (unsigned long long)(st->st_size >> 20), (unsigned long long)(need >> 20),
+                 (unsigned long long)(bound >> 20));
+        reject_with_reason(in, path, name, reason);
+        return false;
+    }
+    if (in_use + need > bound * 9 / 10) {
+        if (sf && !sf->waiting_room)
+            cdof_log_warn("%s waits: it needs about %llu MiB of outbox, which holds %llu MiB of "
+                          "its %llu MiB bound until the hub takes more",
+                          path, (unsigned long long)(need >> 20),
+                          (unsigned long long)(in_use >> 20), (unsigned long long)(bound >> 20));
+        if (sf)
+            sf->waiting_room = true;
+        return false;
+    }
+    return true;
+}
+
 /* Takes one file found in dir. Queue files are deleted once taken. */
 static void take_file(agent_intake_t *in, const char *dir, const char *name, bool queued)
 {
@@ -778,6 +821,8 @@ static void take_file(agent_intake_t *in, const char *dir, const char *name, boo
                            path, in->stable_ms);
             return;
         }
+        if (!outbox_room(in, path, name, &st, sf))
+            return;
     }
     /* O_NOFOLLOW: a file swapped for a symlink since the lstat is not followed. */
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -39,7 +39,7 @@ typedef struct {
         *refdir, *spool;
     long heartbeat_ms;
     bool insecure, national;
-    long rescan_ms, retain_hours, stable_ms, window;
+    long rescan_ms, retain_hours, stable_ms, window, outbox_max_mb;
     char *key, *server_key; /* CURVE key files */
 } agent_config_t;
 
@@ -76,6 +76,8 @@ static const cdof_opt_t agent_opts[] = {
     OPT("national", CDOF_OPT_BOOL, NULL, 0, 0, national, NULL,
         "a national source: any area, England and the regions"),
     OPT("note", CDOF_OPT_STRING, NULL, 0, 0, note, "TEXT", "milestone: a note"),
+    OPT("outbox-max-mb", CDOF_OPT_INT, "2048", 16, 1048576, outbox_max_mb, "N",
+        "the outbox grows to N MiB at most; a file that would need more is refused"),
     OPT("partnership", CDOF_OPT_STRING, NULL, 0, 0, partnership, "NAME",
         "the partnership whose milestones this agent reports (default: the id)"),
     OPT("ref", CDOF_OPT_STRING, NULL, 0, 0, ref, "URL", "milestone: the published document"),
@@ -743,7 +745,8 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
         fprintf(stderr, "cdof-agent: cannot create %s: %s\n", cfg->data, strerror(errno));
         goto done;
     }
-    rc = agent_outbox_open(cfg->data, false, &ob, err, sizeof err);
+    rc = agent_outbox_open_bounded(cfg->data, false, (uint64_t)cfg->outbox_max_mb << 20, &ob, err,
+                                   sizeof err);
     if (rc == CDOF_ELOCKED) {
         fprintf(stderr, "cdof-agent: another cdof-agent is already running with --data %s\n",
                 cfg->data);

@@ -146,6 +146,23 @@ static int migrate_v1(agent_outbox_t *ob)
 int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, char *err,
                       size_t errlen)
 {
+    return agent_outbox_open_bounded(dir, read_only, 0, out, err, errlen);
+}
+
+int agent_outbox_space(agent_outbox_t *ob, uint64_t *in_use, uint64_t *bound)
+{
+    cdof_store_map_info_t mi;
+    int rc = cdof_store_map_info(ob->store, &mi);
+    if (rc < 0)
+        return rc;
+    *in_use = mi.in_use;
+    *bound = mi.max_map_size;
+    return 0;
+}
+
+int agent_outbox_open_bounded(const char *dir, bool read_only, uint64_t max_bytes,
+                              agent_outbox_t **out, char *err, size_t errlen)
+{
     *out = NULL;
     agent_outbox_t *ob = calloc(1, sizeof *ob);
     if (!ob) {
@@ -156,7 +173,7 @@ int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, cha
                               .schema_version = OUTBOX_SCHEMA_VERSION,
                               .min_schema_version = 1,
                               .map_size = 16u << 20,
-                              .max_map_size = (size_t)16 << 30,
+                              .max_map_size = max_bytes ? (size_t)max_bytes : (size_t)16 << 30,
                               .max_dbs = 8,
                               .read_only = read_only};
     int rc = cdof_store_open(dir, &opts, &ob->store, err, errlen);

@@ -74,7 +74,12 @@ typedef struct {
  * CDOF_ELOCKED while another process holds it. *out is owned by the caller. */
 int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, char *err,
                       size_t errlen);
+/* Likewise, with the store's map (and so the outbox) bounded to max_bytes (0: 16 GiB). */
+int agent_outbox_open_bounded(const char *dir, bool read_only, uint64_t max_bytes,
+                              agent_outbox_t **out, char *err, size_t errlen);
 void agent_outbox_close(agent_outbox_t **ob);
+/* Bytes the outbox's pages hold now, and the bound it may not grow past. Returns 0 or a code. */
+int agent_outbox_space(agent_outbox_t *ob, uint64_t *in_use, uint64_t *bound);
 
 /* Fingerprint of a whole stream (read to its end, then rewound). Returns 0 or -EIO. */
 int agent_fingerprint_stream(FILE *f, agent_fingerprint_t *fp);

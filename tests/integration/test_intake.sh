@@ -8,7 +8,8 @@
 #      the hub at 8, and a re-drop of that latest state sends nothing;
 #   5. command-line rough edges: a bad period exits 2, JSON booleans and numbers are JSON's own,
 #      an empty rolling table says why, --key NAME.pub says it is the public half, an unknown
-#      milestone kind lists the kinds, and a table on a terminal uses the terminal's width.
+#      milestone kind lists the kinds, and a table on a terminal uses the terminal's width;
+#   6. a file that would take the outbox past its bound (--outbox-max-mb) is refused, saying so.
 #
 #   test_intake.sh --hub P --agent P --query P [--refdir DIR]
 set -euo pipefail
@@ -27,7 +28,7 @@ for p in "$p_ingest" "$p_alerts" "$p_query"; do
 done
 mkdir -p "$IT_DIR/agent"
 it_start agent "$IT_AGENT" --id nw-intake --hub "$ingest" --spool "$spool" \
-    --data "$IT_DIR/agent/data" --areas "$areas" --stable-ms 2000 \
+    --data "$IT_DIR/agent/data" --areas "$areas" --stable-ms 2000 --outbox-max-mb 16 \
     $(it_sec partnership nw-intake "$areas")
 it_wait "agent to create $spool/in" 20 test -d "$spool/in"
 
@@ -100,6 +101,15 @@ it_drop "$spool" "$IT_DIR/jan-v4.csv"
 it_wait "jan-v4.csv to move to done/" 30 test -e "$spool/done/jan-v4.csv"
 grep -q "skipped jan-v4.csv: same content as jan-v3.csv" "$IT_DIR/logs/agent.log" ||
     it_fail "jan-v4.csv: $(grep jan-v4 "$IT_DIR/logs/agent.log")"
+
+# 6. A file bigger than the outbox may grow (--outbox-max-mb 16) is refused with the reason.
+awk 'BEGIN { print "metric_id,area_code,period,numerator,denominator";
+    for (i = 0; i < 110000; i++) printf "continuity_of_care,E06000008,%d-%02d,%d,100\n", 1900 + int(i / 12) % 100, i % 12 + 1, i % 90 }' \
+    >"$IT_DIR/huge.csv"
+it_drop "$spool" "$IT_DIR/huge.csv"
+it_wait "huge.csv to move to rejected/" 30 test -e "$spool/rejected/huge.csv"
+grep -q "more than its bound of 16 MiB (--outbox-max-mb)" "$spool/rejected/huge.csv.errors.csv" ||
+    it_fail "huge.csv.errors.csv: $(cat "$spool/rejected/huge.csv.errors.csv")"
 
 # 5. What a newcomer meets on the command line.
 rc=0
