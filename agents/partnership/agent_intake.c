@@ -326,156 +326,266 @@ static bool all_empty(const cdof_csv_record_t *rec)
     return true;
 }
 
-/* One pass over the file inside batch b. Returns 0, or a store code (CDOF_EMAPFULL: run again). */
-static int take_rows(const agent_take_ctx_t *ctx, agent_outbox_batch_t *b, FILE *f,
-                     const char *name, FILE *errs, agent_take_result_t *res, row_t *r)
+/* A take in progress: the file's pass is resumable, so that the daemon's loop runs between
+ * chunks. */
+struct agent_take {
+    const agent_take_ctx_t *ctx;
+    FILE *f, *errs;
+    char name[AGENT_FILE_NAME_MAX + 1];
+    agent_fingerprint_t fp;
+    bool again, in_pass, header_done;
+    agent_file_info_t previous;
+    agent_outbox_batch_t *b;
+    cdof_csv_t *csv;
+    header_t h;
+    row_t *r;
+    uint64_t done_line; /* rows up to here were committed by an earlier chunk: counted only */
+    unsigned chunk_rows;
+    int attempts;
+    int64_t now;
+    agent_take_result_t res;
+};
+
+void agent_take_end(agent_take_t **tp)
 {
-    cdof_csv_t *csv = cdof_csv_new(f, NULL);
-    if (!csv)
+    if (!tp || !*tp)
+        return;
+    agent_take_t *t = *tp;
+    agent_outbox_batch_abort(&t->b);
+    cdof_csv_destroy(&t->csv);
+    free(t->r);
+    free(t);
+    *tp = NULL;
+}
+
+int agent_take_begin(const agent_take_ctx_t *ctx, FILE *f, const char *name, FILE *errs,
+                     agent_take_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    agent_take_t *t = calloc(1, sizeof *t);
+    int rc = -ENOMEM;
+    if (!t || !(t->r = malloc(sizeof *t->r))) /* several KiB of bounded text: off the stack */
+        goto fail;
+    t->ctx = ctx;
+    t->f = f;
+    t->errs = errs;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    if ((rc = agent_fingerprint_stream(f, &t->fp)) < 0)
+        goto fail;
+    t->again = agent_outbox_file_lookup(ctx->ob, &t->fp, &t->previous) == 0;
+    *out = t;
+    return 0;
+fail:
+    snprintf(err, errlen, "%s: %s", name, cdof_strerror(rc));
+    agent_take_end(&t);
+    return rc;
+}
+
+/* Starts a pass over the file: a batch, the file from its start, the report and counts from
+ * nothing. Rows up to the batch's done line (committed by earlier chunks, perhaps before a
+ * restart) are read again for the counts and the report but not added. */
+static int take_pass_start(agent_take_t *t)
+{
+    int rc;
+    for (int i = 0; i < 2; i++) {
+        rc = t->again ? agent_outbox_batch_begin_again(t->ctx->ob, &t->fp, &t->b)
+                      : agent_outbox_batch_begin(t->ctx->ob, &t->fp, &t->b);
+        if (rc != CDOF_EEXIST)
+            break;
+        /* Recorded since the lookup: this is a take again. */
+        t->again = agent_outbox_file_lookup(t->ctx->ob, &t->fp, &t->previous) == 0;
+    }
+    if (rc < 0)
+        return rc;
+    t->done_line = agent_outbox_batch_done_line(t->b);
+    memset(&t->res, 0, sizeof t->res);
+    t->res.again = t->again;
+    if (t->again)
+        t->res.previous = t->previous;
+    rewind(t->f);
+    if (t->errs) {
+        rewind(t->errs);
+        if (ftruncate(fileno(t->errs), 0) < 0)
+            return -errno;
+        fputs("line,reason,row\n", t->errs);
+    }
+    cdof_csv_destroy(&t->csv);
+    if (!(t->csv = cdof_csv_new(t->f, NULL)))
         return -ENOMEM;
-    if (errs)
-        fputs("line,reason,row\n", errs);
+    t->header_done = false;
+    t->chunk_rows = 0;
+    t->now = cdof_clock_now_ms();
+    t->in_pass = true;
+    return 0;
+}
+
+/* The header. Returns 1 to go on with the rows, 0 when the file is refused (res says why), or
+ * -EIO. */
+static int take_header(agent_take_t *t)
+{
+    agent_take_result_t *res = &t->res;
     cdof_csv_record_t rec;
     char reason[512];
-    header_t h;
-    int rc = cdof_csv_next(csv, &rec, reason, sizeof reason);
+    int rc = cdof_csv_next(t->csv, &rec, reason, sizeof reason);
     if (rc == -EIO)
-        goto done;
-    if (rc != 1 || parse_header(&rec, name, &h, reason, sizeof reason) < 0) {
-        res->file_rejected = true;
-        res->bad = 1; /* the header, so that the file record says the file was refused */
-        if (rc == 0)
-            snprintf(res->reason, sizeof res->reason,
-                     "the file is empty: a header row is required");
-        else if (rc == CDOF_EINVALID)
-            snprintf(res->reason, sizeof res->reason, "header: %.200s", reason);
-        else
-            snprintf(res->reason, sizeof res->reason, "%.250s", reason);
-        write_error(errs, rc == 0 ? 1 : rec.line, res->reason, rc == 0 ? "" : rec.raw,
-                    rc == 0 ? 0 : rec.raw_len);
-        rc = 0;
-        goto done;
-    }
-    int64_t now = cdof_clock_now_ms();
+        return rc;
+    if (rc == 1 && parse_header(&rec, t->name, &t->h, reason, sizeof reason) == 0)
+        return 1;
+    res->file_rejected = true;
+    res->bad = 1; /* the header, so that the file record says the file was refused */
+    if (rc == 0)
+        snprintf(res->reason, sizeof res->reason, "the file is empty: a header row is required");
+    else if (rc == CDOF_EINVALID)
+        snprintf(res->reason, sizeof res->reason, "header: %.200s", reason);
+    else
+        snprintf(res->reason, sizeof res->reason, "%.250s", reason);
+    write_error(t->errs, rc == 0 ? 1 : rec.line, res->reason, rc == 0 ? "" : rec.raw,
+                rc == 0 ? 0 : rec.raw_len);
+    return 0;
+}
+
+/* Rows until the end of the file (returns 0) or until max_rows were added (commits them with
+ * the progress and returns 1), or a code (CDOF_EMAPFULL: run the pass again). */
+static int take_rows(agent_take_t *t, unsigned max_rows)
+{
+    const agent_take_ctx_t *ctx = t->ctx;
+    agent_take_result_t *res = &t->res;
+    cdof_csv_record_t rec;
+    char reason[512];
     for (;;) {
-        rc = cdof_csv_next(csv, &rec, reason, sizeof reason);
+        int rc = cdof_csv_next(t->csv, &rec, reason, sizeof reason);
         if (rc == 0 || rc == -EIO)
-            break;
+            return rc;
         if (rc == 1 && all_empty(&rec))
             continue;
         res->rows++;
-        if (rc == 1 && rec.nfields != h.nfields) {
+        if (rc == 1 && rec.nfields != t->h.nfields) {
             snprintf(reason, sizeof reason, "the row has %zu fields, the header has %zu",
-                     rec.nfields, h.nfields);
+                     rec.nfields, t->h.nfields);
             rc = CDOF_EINVALID;
         }
         Cdof__V1__Envelope env = CDOF__V1__ENVELOPE__INIT;
         if (rc == 1) {
-            rc = h.milestones ? milestone_row(ctx, &h, &rec, r, &env, reason, sizeof reason)
-                              : metric_row(ctx, &h, &rec, name, r, &env, reason, sizeof reason);
+            rc = t->h.milestones
+                     ? milestone_row(ctx, &t->h, &rec, t->r, &env, reason, sizeof reason)
+                     : metric_row(ctx, &t->h, &rec, t->name, t->r, &env, reason, sizeof reason);
         }
         if (rc < 0) {
             res->bad++;
-            cdof_log_debug("%s:%lu: %s", name, rec.line, reason);
-            write_error(errs, rec.line, reason, rec.raw, rec.raw_len);
+            cdof_log_debug("%s:%lu: %s", t->name, rec.line, reason);
+            write_error(t->errs, rec.line, reason, rec.raw, rec.raw_len);
             continue;
         }
-        rc = agent_outbox_batch_add(b, &env, now);
+        if (rec.line <= t->done_line) { /* in the outbox since an earlier chunk */
+            res->good++;
+            continue;
+        }
+        rc = agent_outbox_batch_add(t->b, &env, t->now);
         if (rc == 1) { /* the latest sent for this row already says this */
             res->unchanged++;
             continue;
         }
         if (rc == -EMSGSIZE) {
             res->bad++;
-            write_error(errs, rec.line, "the row is too large to send", rec.raw, rec.raw_len);
+            write_error(t->errs, rec.line, "the row is too large to send", rec.raw, rec.raw_len);
             continue;
         }
         if (rc < 0)
-            goto done;
+            return rc;
         res->good++;
+        if (++t->chunk_rows < max_rows)
+            continue;
+        /* The report of the rows committed so far is durable before they are. */
+        if (t->errs && res->bad > 0 && ctx->errors_ready &&
+            (rc = ctx->errors_ready(ctx->errors_arg, t->name, t->errs)) < 0)
+            return rc;
+        if ((rc = agent_outbox_batch_checkpoint(t->b, rec.line)) < 0)
+            return rc;
+        t->done_line = rec.line;
+        t->chunk_rows = 0;
+        return 1;
     }
-done:
-    cdof_csv_destroy(&csv);
-    if (rc == -EIO)
+}
+
+/* The end of the pass: the file record, or nothing for a re-drop of the latest state. */
+static int take_finish(agent_take_t *t)
+{
+    const agent_take_ctx_t *ctx = t->ctx;
+    agent_take_result_t *res = &t->res;
+    int rc;
+    if (t->again && res->good == 0) {
+        /* Every row is already the latest sent: a re-drop of the latest state. */
+        agent_outbox_batch_abort(&t->b);
+        res->duplicate = true;
+        return 0;
+    }
+    agent_file_info_t info = {
+        .taken_ms = cdof_clock_now_ms(), .rows = res->rows, .good = res->good, .bad = res->bad};
+    snprintf(info.name, sizeof info.name, "%s", t->name);
+    if (t->errs && res->bad > 0 && ctx->errors_ready &&
+        (rc = ctx->errors_ready(ctx->errors_arg, t->name, t->errs)) < 0)
+        return rc;
+    rc = agent_outbox_batch_commit(&t->b, &info);
+    res->first_seq = info.first_seq;
+    return rc;
+}
+
+int agent_take_step(agent_take_t *t, unsigned max_rows, agent_take_result_t *res, char *err,
+                    size_t errlen)
+{
+    int rc = 0;
+    while (t->attempts < TAKE_ATTEMPTS) {
+        if (!t->in_pass && (rc = take_pass_start(t)) < 0)
+            break;
+        if (!t->header_done) {
+            rc = take_header(t);
+            if (rc < 0)
+                break;
+            t->header_done = true;
+            if (rc == 0) { /* refused as a whole: recorded so, as any file */
+                rc = take_finish(t);
+                goto end;
+            }
+        }
+        rc = take_rows(t, max_rows ? max_rows : UINT32_MAX);
+        if (rc == 1) {
+            *res = t->res;
+            return 1;
+        }
+        if (rc == 0)
+            rc = take_finish(t);
+        if (rc != CDOF_EMAPFULL)
+            goto end;
+        /* The chunk since the last checkpoint is undone: its pass runs again on a grown map. */
+        agent_outbox_batch_abort(&t->b);
+        t->in_pass = false;
+        t->attempts++;
+        cdof_log_info("%s: the outbox map is full: growing it and taking the rest again", t->name);
+    }
+end:
+    agent_outbox_batch_abort(&t->b);
+    t->in_pass = false;
+    *res = t->res;
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot write the outbox: %s", t->name, cdof_strerror(rc));
+        return rc;
+    }
+    if (t->errs && fflush(t->errs) != 0) {
+        snprintf(err, errlen, "%s: cannot write the errors file", t->name);
         return -EIO;
-    return rc < 0 && rc != CDOF_EINVALID ? rc : 0;
+    }
+    return 0;
 }
 
 int agent_take_stream(const agent_take_ctx_t *ctx, FILE *f, const char *name, FILE *errs,
                       agent_take_result_t *res, char *err, size_t errlen)
 {
+    agent_take_t *t = NULL;
     memset(res, 0, sizeof *res);
-    agent_fingerprint_t fp;
-    agent_outbox_batch_t *b = NULL;
-    row_t *r = malloc(sizeof *r); /* several KiB of bounded text: off the stack */
-    int rc = r ? agent_fingerprint_stream(f, &fp) : -ENOMEM;
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: %s", name, cdof_strerror(rc));
-        goto fail;
-    }
-    agent_file_info_t previous;
-    bool again = agent_outbox_file_lookup(ctx->ob, &fp, &previous) == 0;
-    for (int attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
-        rc = again ? agent_outbox_batch_begin_again(ctx->ob, &fp, &b)
-                   : agent_outbox_batch_begin(ctx->ob, &fp, &b);
-        if (rc == CDOF_EEXIST) { /* recorded since the lookup: look again */
-            again = agent_outbox_file_lookup(ctx->ob, &fp, &previous) == 0;
-            continue;
-        }
-        if (rc < 0)
-            break;
-        memset(res, 0, sizeof *res);
-        res->again = again;
-        if (again)
-            res->previous = previous;
-        rewind(f);
-        if (errs) {
-            rewind(errs);
-            if (ftruncate(fileno(errs), 0) < 0) {
-                rc = -errno;
-                break;
-            }
-        }
-        rc = take_rows(ctx, b, f, name, errs, res, r);
-        if (rc == CDOF_EMAPFULL) {
-            agent_outbox_batch_abort(&b);
-            cdof_log_info("%s: the outbox map is full: growing it and taking the file again", name);
-            continue;
-        }
-        if (rc < 0)
-            break;
-        if (again && res->good == 0) {
-            /* Every row is already the latest sent: a re-drop of the latest state. */
-            agent_outbox_batch_abort(&b);
-            res->duplicate = true;
-            break;
-        }
-        agent_file_info_t info = {
-            .taken_ms = cdof_clock_now_ms(), .rows = res->rows, .good = res->good, .bad = res->bad};
-        snprintf(info.name, sizeof info.name, "%s", name);
-        if (errs && res->bad > 0 && ctx->errors_ready &&
-            (rc = ctx->errors_ready(ctx->errors_arg, name, errs)) < 0)
-            break;
-        rc = agent_outbox_batch_commit(&b, &info);
-        res->first_seq = info.first_seq;
-        if (rc == CDOF_EMAPFULL)
-            continue;
-        break;
-    }
-    agent_outbox_batch_abort(&b);
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: cannot write the outbox: %s", name, cdof_strerror(rc));
-        goto fail;
-    }
-    if (errs && fflush(errs) != 0) {
-        rc = -EIO;
-        snprintf(err, errlen, "%s: cannot write the errors file", name);
-        goto fail;
-    }
-    free(r);
-    return 0;
-fail:
-    free(r);
+    int rc = agent_take_begin(ctx, f, name, errs, &t, err, errlen);
+    while (rc == 0 && (rc = agent_take_step(t, AGENT_TAKE_CHUNK_ROWS, res, err, errlen)) == 1)
+        rc = 0;
+    agent_take_end(&t);
     return rc;
 }
 
@@ -492,8 +602,19 @@ typedef struct {
     bool seen;         /* found by the current scan */
 } seen_file_t;
 
+/* The file being taken, between chunks. */
+typedef struct {
+    agent_take_t *t; /* NULL: none */
+    FILE *f, *errs;
+    bool queued;
+    unsigned chunks;
+    char path[4096], tmp[4096], name[AGENT_FILE_NAME_MAX + 1];
+} cur_t;
+
 struct agent_intake {
     char errs_published[4096]; /* where the current file's report went, "" if not yet */
+    cur_t cur;
+    uv_timer_t step;
     uv_loop_t *loop;
     char *spool, *in_dir, *done_dir, *rejected_dir, *queue_dir;
     long rescan_ms, stable_ms;
@@ -797,10 +918,14 @@ static bool outbox_room(agent_intake_t *in, const char *path, const char *name,
     return true;
 }
 
-/* Takes one file found in dir. Queue files are deleted once taken. */
+static void take_continue(agent_intake_t *in);
+static void take_next(agent_intake_t *in);
+static void on_notify(uv_timer_t *t);
+
+/* Takes one file found in dir, in chunks (take_continue). Queue files are deleted once taken. */
 static void take_file(agent_intake_t *in, const char *dir, const char *name, bool queued)
 {
-    char path[4096], tmp[4096], final[4096], err[512];
+    char path[4096], tmp[4096], err[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     struct stat st;
     if (lstat(path, &st) < 0)
@@ -840,14 +965,78 @@ static void take_file(agent_intake_t *in, const char *dir, const char *name, boo
         fclose(f);
         return;
     }
-    agent_take_result_t res;
     in->errs_published[0] = '\0';
-    int rc = agent_take_stream(&in->take, f, name, errs, &res, err, sizeof err);
-    fclose(f);
+    agent_take_t *t = NULL;
+    if (agent_take_begin(&in->take, f, name, errs, &t, err, sizeof err) < 0) {
+        cdof_log_error("cannot take %s (will try again): %s", path, err);
+        fclose(f);
+        fclose(errs);
+        unlink(tmp);
+        return;
+    }
+    cur_t *c = &in->cur;
+    c->t = t;
+    c->f = f;
+    c->errs = errs;
+    c->queued = queued;
+    c->chunks = 0;
+    snprintf(c->path, sizeof c->path, "%s", path);
+    snprintf(c->tmp, sizeof c->tmp, "%s", tmp);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    take_continue(in);
+}
+
+static void on_step(uv_timer_t *h)
+{
+    agent_intake_t *in = h->data;
+    if (in->cur.t && !in->closed)
+        take_continue(in);
+}
+
+/* Drops the take in progress (the agent stops): its committed chunks and progress stay, and
+ * the file, still in in/, is taken on from there at the next start. */
+static void take_drop(agent_intake_t *in)
+{
+    cur_t *c = &in->cur;
+    if (!c->t)
+        return;
+    agent_take_end(&c->t);
+    fclose(c->f);
+    fclose(c->errs);
+    if (!in->errs_published[0])
+        unlink(c->tmp);
+    cdof_log_info("stopped taking %s after %u chunk%s: the rest is taken at the next start",
+                  c->path, c->chunks, c->chunks == 1 ? "" : "s");
+}
+
+/* One chunk of the take in progress; between chunks the loop sends, heartbeats and stops. */
+static void take_continue(agent_intake_t *in)
+{
+    cur_t *c = &in->cur;
+    char final[4096], err[512];
+    const char *path = c->path, *tmp = c->tmp, *name = c->name;
+    bool queued = c->queued;
+    FILE *errs = c->errs;
+    agent_take_result_t res;
+    int rc = agent_take_step(c->t, AGENT_TAKE_CHUNK_ROWS, &res, err, sizeof err);
+    if (rc == 1) {
+        c->chunks++;
+        cdof_log_info("taking %s: %u rows in the outbox so far", path, res.good);
+        if (in->on_taken)
+            in->on_taken(in->arg);
+        /* CDOF_TEST_CHUNK_PAUSE_MS (tests only) holds the take between chunks, so that a test
+         * can stop or kill the agent in the middle of one on a machine of any speed. */
+        const char *pause = getenv("CDOF_TEST_CHUNK_PAUSE_MS");
+        uv_timer_start(&in->step, on_step, pause ? strtoull(pause, NULL, 10) : 0, 0);
+        return;
+    }
+    agent_take_end(&c->t);
+    fclose(c->f);
     if (rc < 0) {
         cdof_log_error("cannot take %s (will try again): %s", path, err);
         fclose(errs);
         unlink(in->errs_published[0] ? in->errs_published : tmp);
+        take_next(in);
         return;
     }
     bool errors = !res.duplicate && (res.bad > 0 || res.file_rejected);
@@ -902,6 +1091,14 @@ static void take_file(agent_intake_t *in, const char *dir, const char *name, boo
         seen_forget(in, name);
     if (res.good && in->on_taken)
         in->on_taken(in->arg);
+    take_next(in);
+}
+
+/* After a take that ran over several turns of the loop, the files after it. */
+static void take_next(agent_intake_t *in)
+{
+    if (in->cur.chunks && !in->closed)
+        uv_timer_start(&in->notify, on_notify, 0, 0);
 }
 
 static void scan_dir(agent_intake_t *in, const char *dir, bool queued)
@@ -930,17 +1127,17 @@ static void scan_dir(agent_intake_t *in, const char *dir, bool queued)
     if (n)
         qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
-        if (!in->closed)
+        if (!in->closed && !in->cur.t)
             take_file(in, dir, names[i], queued);
         free(names[i]);
     }
     free(names);
 }
 
-static void on_notify(uv_timer_t *t);
-
 void agent_intake_scan(agent_intake_t *in)
 {
+    if (in->cur.t) /* a big file is being taken: the rest waits for it */
+        return;
     in->next_due_ms = 0;
     for (size_t i = 0; i < in->n_seen; i++)
         in->seen[i].seen = false;
@@ -1060,6 +1257,8 @@ int agent_intake_start(agent_intake_t *in)
 {
     uv_timer_init(in->loop, &in->rescan);
     uv_timer_init(in->loop, &in->notify);
+    uv_timer_init(in->loop, &in->step);
+    in->step.data = in;
     in->rescan.data = in;
     in->notify.data = in;
     in->started = true;
@@ -1090,6 +1289,8 @@ void agent_intake_close(agent_intake_t *in)
         return;
     }
     in->closed = true;
+    take_drop(in);
+    uv_close((uv_handle_t *)&in->step, NULL);
     uv_close((uv_handle_t *)&in->rescan, NULL);
     uv_close((uv_handle_t *)&in->notify, NULL);
     if (in->watching_in)

@@ -15,9 +15,9 @@
 #define ENVELOPE_MAX (CDOF_WIRE_MAX_MESSAGE - CDOF_WIRE_MAX_ID - 32)
 #define VALUE_MAX    (2 * TS_LEN + ENVELOPE_MAX + 2 + CDOF_WIRE_MAX_TEXT)
 
-enum { DB_OUTBOX, DB_SETTLED, DB_REJECTED, DB_FILES, DB_META, DB_LATEST, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"outbox", "settled", "rejected",
-                                               "files",  "meta",    "latest"};
+enum { DB_OUTBOX, DB_SETTLED, DB_REJECTED, DB_FILES, DB_META, DB_LATEST, DB_PROGRESS, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"outbox", "settled", "rejected", "files",
+                                               "meta",   "latest",  "progress"};
 
 struct agent_outbox {
     cdof_store_t *store;
@@ -35,7 +35,8 @@ struct agent_outbox_batch {
     cdof_store_txn_t *txn;
     agent_fingerprint_t fp;
     uint64_t next_seq, first_seq;
-    bool changed_only; /* a file taken before: only rows unlike the latest sent are added */
+    bool changed_only;  /* a file taken before: only rows unlike the latest sent are added */
+    uint64_t done_line; /* the file's rows up to this line are in the outbox (checkpoints) */
 };
 
 static void be_seq(uint8_t key[8], uint64_t seq)
@@ -322,6 +323,13 @@ static int batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp, bool a
     if (rc != CDOF_ENOTFOUND)
         goto fail;
     b->next_seq = meta_u64(b->txn, ob, "next_seq", 1);
+    rc = cdof_store_get(b->txn, ob->db[DB_PROGRESS], key, sizeof key, &v);
+    if (rc == 0 && v.len == 16) {
+        b->done_line = cdof_store_rd64(v.data);
+        b->first_seq = cdof_store_rd64((const uint8_t *)v.data + 8);
+    } else if (rc != CDOF_ENOTFOUND && rc != 0) {
+        goto fail;
+    }
     *out = b;
     return 0;
 fail:
@@ -440,6 +448,10 @@ int agent_outbox_batch_commit(agent_outbox_batch_t **bp, agent_file_info_t *info
     uint8_t key[16];
     fp_key(key, &b->fp);
     int rc = cdof_store_put(b->txn, ob->db[DB_FILES], key, sizeof key, val, 28 + name_len);
+    if (rc == 0 && b->done_line) {
+        rc = cdof_store_del(b->txn, ob->db[DB_PROGRESS], key, sizeof key);
+        rc = rc == CDOF_ENOTFOUND ? 0 : rc;
+    }
     if (rc == 0)
         rc = put_meta_u64(b->txn, ob, "next_seq", b->next_seq);
     if (rc == 0)
@@ -447,6 +459,29 @@ int agent_outbox_batch_commit(agent_outbox_batch_t **bp, agent_file_info_t *info
     cdof_store_abort(&b->txn);
     free(b);
     return rc;
+}
+
+uint64_t agent_outbox_batch_done_line(const agent_outbox_batch_t *b)
+{
+    return b->done_line;
+}
+
+int agent_outbox_batch_checkpoint(agent_outbox_batch_t *b, uint64_t done_line)
+{
+    uint8_t key[16], val[16];
+    fp_key(key, &b->fp);
+    cdof_store_be64(val, done_line);
+    cdof_store_be64(val + 8, b->first_seq);
+    int rc = cdof_store_put(b->txn, b->ob->db[DB_PROGRESS], key, sizeof key, val, sizeof val);
+    if (rc == 0)
+        rc = put_meta_u64(b->txn, b->ob, "next_seq", b->next_seq);
+    if (rc == 0)
+        rc = cdof_store_commit(&b->txn);
+    cdof_store_abort(&b->txn);
+    if (rc < 0)
+        return rc;
+    b->done_line = done_line;
+    return cdof_store_begin(b->ob->store, true, &b->txn);
 }
 
 void agent_outbox_batch_abort(agent_outbox_batch_t **bp)

@@ -13,6 +13,9 @@
  *   latest    'm' | row key (u64 BE) -> content (u64 BE)   the last value added for each
  *             (metric, area, period), 'e' likewise for each milestone: FNV-1a hashes of what the
  *             row is about and what it says, leaving out its file and line
+ *   progress  fingerprint (16 bytes) -> done line (u64 BE) | first seq (u64 BE)   a file taken
+ *             in chunks: its rows up to the done line are in the outbox; removed with the file
+ *             record that ends the take
  *   meta      "next_seq", "last_ack_ms", "acked_high", "retained" (entries at or below the
  *             boundary) (u64 BE); "agent_id", "partnership" (text)
  *
@@ -103,6 +106,14 @@ int agent_outbox_batch_begin_again(agent_outbox_t *ob, const agent_fingerprint_t
 int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int64_t now_ms);
 int agent_outbox_batch_commit(agent_outbox_batch_t **b, agent_file_info_t *info);
 void agent_outbox_batch_abort(agent_outbox_batch_t **b);
+/* Commits what the batch has added so far with a progress record (the file's rows up to line
+ * done_line are in), and goes on in a new transaction: a big file is taken in bounded
+ * transactions, and a take begun again after a crash resumes after done_line (see
+ * agent_outbox_batch_done_line) instead of adding those rows twice. Returns 0 or a code; on
+ * failure abort the batch (what was committed stays). */
+int agent_outbox_batch_checkpoint(agent_outbox_batch_t *b, uint64_t done_line);
+/* The line up to which a begun batch's file is already in the outbox (0: none). */
+uint64_t agent_outbox_batch_done_line(const agent_outbox_batch_t *b);
 
 /* Visits unsettled outbox entries (above the boundary) with seq >= from in order. value/len is the
  * stored value (see agent_outbox_wire), valid only during the call. fn returns 0 to go on, > 0 to
