@@ -779,7 +779,7 @@ static const char *file_kind(mode_t mode)
 static void reject_with_reason(agent_intake_t *in, const char *path, const char *name,
                                const char *reason)
 {
-    char tmp[4096], out[4096], final[4096];
+    char tmp[4096], out[4200], final[4096];
     snprintf(tmp, sizeof tmp, "%s/.%s.errors.csv.tmp", in->rejected_dir, name);
     FILE *errs = fopen(tmp, "w");
     bool report = false;

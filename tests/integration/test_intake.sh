@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What an agent does with files nobody renamed into its spool, with real hub and agent:
 #   1. a file written in place (as cp or a Windows share writes) is taken only once complete:
-#      its last row, half written when the file appeared, arrives whole (50/1000, not 50/100);
+#      its last row, half written when the file appeared and never ended by a newline, arrives
+#      whole (50/1000, not 50/100);
 #   2. a symlink and a named pipe in in/ go to rejected/ with a report saying why;
 #   3. a misspelt header column refuses the file, naming the column and the one it resembles;
 #   4. a correction reverted by dropping the earlier file's content again (8, 9, then 8) leaves
@@ -52,7 +53,7 @@ printf 'continuity_of_care,E06000008,2024-01,45,100\n' >&3
 printf 'continuity_of_care,E06000009,2024-01,50,100' >&3
 sleep 1.2
 [ -e "$spool/in/inplace.csv" ] || it_fail "inplace.csv was taken while being written"
-printf '0\n' >&3
+printf '0' >&3 # and the file ends without a newline: its last row is taken, checked as any
 exec 3>&-
 it_wait "inplace.csv to move to done/" 30 test -e "$spool/done/inplace.csv"
 grep -q "took inplace.csv: 2 rows, 2 to outbox" "$IT_DIR/logs/agent.log" ||
