@@ -23,7 +23,8 @@
 #include "cdof_period.h"
 #include "cdof_wire.h"
 
-#define TAKE_ATTEMPTS   8 /* a full map grows between attempts */
+#define TAKE_ATTEMPTS   8                  /* a full map grows between attempts */
+#define TAKE_HASH_SLICE ((size_t)32 << 20) /* bytes fingerprinted per step of a take */
 #define SCAN_MAX_FILES  10000
 #define NOTIFY_DELAY_MS 50 /* lets a burst of renames settle into one scan */
 
@@ -333,7 +334,7 @@ struct agent_take {
     FILE *f, *errs;
     char name[AGENT_FILE_NAME_MAX + 1];
     agent_fingerprint_t fp;
-    bool again, in_pass, header_done;
+    bool fp_done, again, in_pass, header_done;
     agent_file_info_t previous;
     agent_outbox_batch_t *b;
     cdof_csv_t *csv;
@@ -370,9 +371,7 @@ int agent_take_begin(const agent_take_ctx_t *ctx, FILE *f, const char *name, FIL
     t->f = f;
     t->errs = errs;
     snprintf(t->name, sizeof t->name, "%s", name);
-    if ((rc = agent_fingerprint_stream(f, &t->fp)) < 0)
-        goto fail;
-    t->again = agent_outbox_file_lookup(ctx->ob, &t->fp, &t->previous) == 0;
+    agent_fingerprint_init(&t->fp);
     *out = t;
     return 0;
 fail:
@@ -534,6 +533,18 @@ int agent_take_step(agent_take_t *t, unsigned max_rows, agent_take_result_t *res
                     size_t errlen)
 {
     int rc = 0;
+    if (!t->fp_done) {
+        /* The file's fingerprint first, in slices: a big file is read whole for it. */
+        rc = agent_fingerprint_step(t->f, &t->fp, max_rows ? TAKE_HASH_SLICE : SIZE_MAX);
+        if (rc == 1) {
+            *res = t->res;
+            return 1;
+        }
+        if (rc < 0)
+            goto end;
+        t->fp_done = true;
+        t->again = agent_outbox_file_lookup(t->ctx->ob, &t->fp, &t->previous) == 0;
+    }
     while (t->attempts < TAKE_ATTEMPTS) {
         if (!t->in_pass && (rc = take_pass_start(t)) < 0)
             break;
@@ -607,7 +618,7 @@ typedef struct {
     agent_take_t *t; /* NULL: none */
     FILE *f, *errs;
     bool queued;
-    unsigned chunks;
+    unsigned chunks, logged_good;
     char path[4096], tmp[4096], name[AGENT_FILE_NAME_MAX + 1];
 } cur_t;
 
@@ -980,6 +991,7 @@ static void take_file(agent_intake_t *in, const char *dir, const char *name, boo
     c->errs = errs;
     c->queued = queued;
     c->chunks = 0;
+    c->logged_good = 0;
     snprintf(c->path, sizeof c->path, "%s", path);
     snprintf(c->tmp, sizeof c->tmp, "%s", tmp);
     snprintf(c->name, sizeof c->name, "%s", name);
@@ -1021,7 +1033,9 @@ static void take_continue(agent_intake_t *in)
     int rc = agent_take_step(c->t, AGENT_TAKE_CHUNK_ROWS, &res, err, sizeof err);
     if (rc == 1) {
         c->chunks++;
-        cdof_log_info("taking %s: %u rows in the outbox so far", path, res.good);
+        if (res.good > c->logged_good)
+            cdof_log_info("taking %s: %u rows in the outbox so far", path, res.good);
+        c->logged_good = res.good;
         if (in->on_taken)
             in->on_taken(in->arg);
         /* CDOF_TEST_CHUNK_PAUSE_MS (tests only) holds the take between chunks, so that a test

@@ -222,25 +222,38 @@ void agent_outbox_close(agent_outbox_t **ob)
     *ob = NULL;
 }
 
-int agent_fingerprint_stream(FILE *f, agent_fingerprint_t *fp)
+void agent_fingerprint_init(agent_fingerprint_t *fp)
 {
-    uint64_t h = 14695981039346656037ull; /* FNV-1a 64 offset basis */
-    uint64_t size = 0;
+    fp->hash = 14695981039346656037ull; /* FNV-1a 64 offset basis */
+    fp->size = 0;
+}
+
+int agent_fingerprint_step(FILE *f, agent_fingerprint_t *fp, size_t max_bytes)
+{
+    uint64_t h = fp->hash;
     unsigned char buf[64 * 1024];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    size_t n, done = 0;
+    while (done < max_bytes && (n = fread(buf, 1, sizeof buf, f)) > 0) {
         for (size_t i = 0; i < n; i++) {
             h ^= buf[i];
             h *= 1099511628211ull; /* FNV 64-bit prime */
         }
-        size += n;
+        fp->size += n;
+        done += n;
     }
+    fp->hash = h;
     if (ferror(f))
         return -EIO;
+    if (!feof(f))
+        return 1;
     rewind(f);
-    fp->hash = h;
-    fp->size = size;
     return 0;
+}
+
+int agent_fingerprint_stream(FILE *f, agent_fingerprint_t *fp)
+{
+    agent_fingerprint_init(fp);
+    return agent_fingerprint_step(f, fp, SIZE_MAX);
 }
 
 static uint64_t meta_u64(cdof_store_txn_t *txn, agent_outbox_t *ob, const char *key, uint64_t def)

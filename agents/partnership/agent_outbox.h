@@ -86,6 +86,10 @@ int agent_outbox_space(agent_outbox_t *ob, uint64_t *in_use, uint64_t *bound);
 
 /* Fingerprint of a whole stream (read to its end, then rewound). Returns 0 or -EIO. */
 int agent_fingerprint_stream(FILE *f, agent_fingerprint_t *fp);
+/* The same in steps of max_bytes at most, for a big file read between other work: init, then
+ * step until it returns 0 (done, the stream rewound) or -EIO; 1 means more to read. */
+void agent_fingerprint_init(agent_fingerprint_t *fp);
+int agent_fingerprint_step(FILE *f, agent_fingerprint_t *fp, size_t max_bytes);
 
 /* Looks up a file record: 0 with *info, or CDOF_ENOTFOUND. */
 int agent_outbox_file_lookup(agent_outbox_t *ob, const agent_fingerprint_t *fp,
