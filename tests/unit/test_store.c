@@ -1123,7 +1123,7 @@ static void *reader_main(void *arg)
             break;
         }
         cdof_store_abort(&t);
-        r->rounds++;
+        __atomic_add_fetch(&r->rounds, 1, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -1145,6 +1145,14 @@ static void test_growth_with_concurrent_readers(void **state)
     for (int i = 0; i < 2; i++) {
         r[i] = (reader_t){.s = s, .db = db};
         assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
+    }
+    /* The growth below must happen while the readers read: on a loaded machine a new thread
+     * may not run for a while, so wait (10 s at most) until each has read once. */
+    for (int waited = 0; waited < 10000; waited++) {
+        if (__atomic_load_n(&r[0].rounds, __ATOMIC_ACQUIRE) > 0 &&
+            __atomic_load_n(&r[1].rounds, __ATOMIC_ACQUIRE) > 0)
+            break;
+        poll(NULL, 0, 1);
     }
     rc = write_values(s, db, 0, 6 * 1024, 64, &written);
     /* Stop the readers before any assert can leave this frame under them. */
