@@ -591,6 +591,11 @@ static int cdof_store_ident_write(const char *dir, const char *id, uint64_t txn,
     return rc;
 }
 
+const char *cdof_store_id(const cdof_store_t *store)
+{
+    return store->id;
+}
+
 int cdof_store_identity_save(cdof_store_t *store)
 {
     MDB_envinfo info;

@@ -140,6 +140,12 @@ int cdof_store_count(cdof_store_txn_t *txn, cdof_store_db_t db, uint64_t *out);
  * opens with cdof_store_open like the original. Returns 0 or a negative code with a reason. */
 int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t errlen);
 
+/* The store's identity: 32 lowercase hex digits made when it was created, kept in the store and
+ * in its backups. "" for a read-only open of a store made before stores had one. Owned by the
+ * store. The store keeps it in its own "meta" database, with the schema: callers keep their
+ * own keys in databases of their own. */
+const char *cdof_store_id(const cdof_store_t *store);
+
 /* Frees the reader slots of processes that died holding a read transaction (a killed backup,
  * `cdof-agent status` under the OOM killer): until freed, no page released after such a reader
  * began is reused, and the file grows with every commit. Open does it once; a long-running writer
