@@ -407,6 +407,11 @@ int watch_queue_counters(watch_queue_t *q, watch_counters_t *out)
     return rc;
 }
 
+const char *watch_queue_store_id(const watch_queue_t *q)
+{
+    return q->store_id;
+}
+
 typedef struct {
     watch_queue_expired_fn fn;
     void *ctx;

@@ -14,8 +14,8 @@
  * taking an alert (its group membership, its notices) and advancing last_seq commit together:
  * a crash leaves the alert either wholly taken or not taken (and fetched from the hub again).
  *
- * For the loop thread only. Strings passed in are copied; strings handed to visitors are valid
- * only during the call. */
+ * For the loop thread only (but see watch_queue_counters). Strings passed in are copied; strings
+ * handed to visitors are valid only during the call. */
 #ifndef WATCH_QUEUE_H
 #define WATCH_QUEUE_H
 
@@ -101,7 +101,13 @@ int watch_queue_note_expire(watch_queue_t *q, uint64_t id, int64_t now_ms);
  * jittered into [half, whole] by r in [0, 1) so that watchers restarted together spread out. */
 int64_t watch_queue_backoff_ms(uint32_t failures, long initial_ms, long max_ms, double r);
 
+/* The counters, read in a read transaction of their own (one consistent snapshot): unlike the
+ * rest of this module, safe from any thread, so a scrape need not wait for the delivery thread. */
 int watch_queue_counters(watch_queue_t *q, watch_counters_t *out);
+
+/* The store id (random hex made when the store was created, the same on every start). Owned by
+ * q. */
+const char *watch_queue_store_id(const watch_queue_t *q);
 
 /* Visits the expired notices, oldest first: when each expired and the notice (its strings valid
  * only during the call). fn returns 0 to go on, > 0 to stop, < 0 to stop with that error. */
