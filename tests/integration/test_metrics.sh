@@ -23,9 +23,10 @@ grep -q -- "--metrics 'no-port'" "$IT_DIR/logs/bad.log" ||
 rc=0
 "$IT_WATCH" --hub-alerts tcp://127.0.0.1:1 --hub-query tcp://127.0.0.1:2 --insecure \
     --metrics "127.0.0.1" >"$IT_DIR/logs/bad_watch.log" 2>&1 || rc=$?
-[ "$rc" -eq 2 ] && grep -q -- "--metrics '127.0.0.1'" "$IT_DIR/logs/bad_watch.log" ||
+if [ "$rc" -ne 2 ] || ! grep -q -- "--metrics '127.0.0.1'" "$IT_DIR/logs/bad_watch.log"; then
     it_fail "cdof-watch --metrics 127.0.0.1: exit $rc, want 2 naming --metrics:" \
         "$(cat "$IT_DIR/logs/bad_watch.log")"
+fi
 
 # Data two years old: data_overdue fires for the area, an alert for the watcher to deliver.
 printf '[data_overdue]\nmetrics = continuity_of_care\ndays = 30\n' >"$IT_DIR/rules.ini"
@@ -84,15 +85,15 @@ out=$(awk -f "$check" "$IT_DIR/agent.prom") || it_fail "agent exposition is malf
 
 # The watcher: its --exec fails the first attempt at each alert and succeeds the second.
 printf '[delivery]\nretry_initial = 100ms\nretry_max = 300ms\n' >"$IT_DIR/delivery.ini"
-wsec=$(it_sec jcdu metrics-watch)
 it_start watch "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --data "$IT_DIR/watch" \
     --receivers "$IT_DIR/delivery.ini" --metrics "127.0.0.1:$p_wm" --timeout-ms 1000 --exec \
-    "f=\"$IT_DIR/exec.\$CDOF_ALERT_SEQUENCE\"; [ -e \"\$f\" ] || { touch \"\$f\"; exit 3; }" $wsec
+    "f=\"$IT_DIR/exec.\$CDOF_ALERT_SEQUENCE\"; [ -e \"\$f\" ] || { touch \"\$f\"; exit 3; }" \
+    $(it_sec jcdu metrics-watch)
 it_wait "watcher metrics listening" 20 it_listening "$p_wm"
 # The label is the key's name (CURVE), else the store id (--insecure).
 if [ "${IT_INSECURE:-0}" = 1 ]; then
-    wname=$(scrape "$p_wm" watch && sed -n 's/^cdof_watch_last_sequence{watcher="\([0-9a-f]*\)"}.*/\1/p' \
-        "$IT_DIR/watch.prom")
+    scrape "$p_wm" watch || it_fail "cannot scrape the watcher"
+    wname=$(sed -n 's/^cdof_watch_last_sequence{watcher="\([0-9a-f]*\)"}.*/\1/p' "$IT_DIR/watch.prom")
 else
     wname=jcdu-metrics-watch
 fi
@@ -117,16 +118,20 @@ for f in delivered:notices_delivered_total failed:notice_attempts_failed_total \
     last_sequence:last_sequence; do
     want=$(sed -n "s/.*\"${f%%:*}\": *\([0-9]*\).*/\1/p" "$IT_DIR/wstatus.json")
     got=$(wvalue "cdof_watch_${f#*:}") || it_fail "watcher: no cdof_watch_${f#*:} sample"
-    [ -n "$want" ] && [ "$got" = "$want" ] ||
+    if [ -z "$want" ] || [ "$got" != "$want" ]; then
         it_fail "watcher: cdof_watch_${f#*:} $got, status says ${f%%:*} '$want':" \
             "$(cat "$IT_DIR/wstatus.json")"
+    fi
 done
 [ "$(wvalue cdof_watch_notice_attempts_failed_total)" = 1 ] ||
     it_fail "watcher: not one failed attempt: $(cat "$IT_DIR/watch.prom")"
 seq=$(wvalue cdof_watch_last_sequence)
-[ "$seq" -ge 1 ] && [ -e "$IT_DIR/exec.$seq" ] || it_fail "watcher: last sequence '$seq' not the alert run"
+if [ "$seq" -lt 1 ] || [ ! -e "$IT_DIR/exec.$seq" ]; then
+    it_fail "watcher: last sequence '$seq' is not the alert --exec ran for"
+fi
 awk -v t="$(wvalue cdof_watch_last_alert_time_seconds)" -v now="$(date +%s)" \
-    'BEGIN { exit !(t > now - 600 && t <= now + 5) }' || it_fail "watcher: last alert time is not recent"
+    'BEGIN { exit !(t > now - 600 && t <= now + 5) }' ||
+    it_fail "watcher: the last alert time is not recent: $(cat "$IT_DIR/watch.prom")"
 awk -v a="$(wvalue cdof_watch_hub_heard_age_seconds)" 'BEGIN { exit !(a >= 0 && a < 60) }' ||
     it_fail "watcher: the hub not heard from lately: $(cat "$IT_DIR/watch.prom")"
 
