@@ -93,7 +93,8 @@ it_wait "watcher metrics listening" 20 it_listening "$p_wm"
 # The label is the key's name (CURVE), else the store id (--insecure).
 if [ "${IT_INSECURE:-0}" = 1 ]; then
     scrape "$p_wm" watch || it_fail "cannot scrape the watcher"
-    wname=$(sed -n 's/^cdof_watch_last_sequence{watcher="\([0-9a-f]*\)"}.*/\1/p' "$IT_DIR/watch.prom")
+    wname=$(sed -n 's/^cdof_watch_last_sequence{watcher="\([0-9a-f]*\)"}.*/\1/p' \
+        "$IT_DIR/watch.prom")
 else
     wname=jcdu-metrics-watch
 fi
