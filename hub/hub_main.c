@@ -46,6 +46,9 @@ static const cdof_opt_t OPTS[] = {
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
      "CSV partnership,area_code joining areas into partnerships (default: each its own)"},
+    {"periods", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, periods), "FILE",
+     "CSV metric_id,threshold_percent,deadline_days: when periods complete without every area "
+     "(default 90% by 30 days after the period)"},
     {"query", CDOF_OPT_STRING, "tcp://*:7402", 0, 0, offsetof(hub_config_t, query), "EP",
      "endpoint for queries (ROUTER)"},
     {"refdir", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, refdir), "DIR",
@@ -54,8 +57,8 @@ static const cdof_opt_t OPTS[] = {
      "alert rules (INI, see deploy/rules.example.ini); default: worse than England and region"},
     {"settle-ms", CDOF_OPT_INT, "1500", 0, HUB_SETTLE_MAX_MS, offsetof(hub_config_t, settle_ms),
      "MS",
-     "quiet time before alert rules judge a period (more: less flapping, later alerts; 0: at "
-     "once)"},
+     "quiet time before a revision of a complete period is judged again (0: at once); a "
+     "period is judged as the row completing it commits"},
 };
 
 static const cdof_config_spec_t SPEC = {
@@ -63,6 +66,7 @@ static const cdof_config_spec_t SPEC = {
     "cdof-hub --data DIR [--ingest EP] [--alerts EP] [--query EP]\n"
     "         (--keys FILE --key FILE | --insecure)\n"
     "       cdof-hub backup --data DIR DEST\n"
+    "       cdof-hub verify --data DIR        (check a store or a backup; changes nothing)\n"
     "       cdof-hub rebuild --data DIR [--check]   (recompute every stored comparison)",
     "the national hub: stores what agents send, compares areas, publishes alerts", OPTS,
     sizeof OPTS / sizeof OPTS[0]};
@@ -127,7 +131,8 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
     cdof_store_opts_t so = {.schema = "hub",
                             .schema_version = HUB_SCHEMA_VERSION,
                             .read_only = read_only,
-                            .no_sync = hub->cfg.no_sync};
+                            .no_sync = hub->cfg.no_sync,
+                            .identity = !read_only};
     int rc = cdof_store_open(hub->cfg.data, &so, &hub->store, err, errlen);
     if (rc < 0 || read_only)
         return rc;
@@ -166,6 +171,28 @@ static int run_backup(hub_t *hub, const char *dest)
     return 0;
 }
 
+/* Checks a store or a backup (cdof_store_check) and says what it found. Exit status 0 when it
+ * checks, 1 when it does not. */
+static int run_verify(const char *dir)
+{
+    char err[1024] = "";
+    cdof_store_check_t chk;
+    int rc = cdof_store_check(dir, &chk, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "cdof-hub: verify: %s\n", err[0] ? err : cdof_strerror(rc));
+        if (rc == CDOF_ECORRUPT)
+            fprintf(stderr, "cdof-hub: do not start a hub on it: restore the latest backup that "
+                            "verifies, then let the agents resend (deploy/OPERATIONS.md)\n");
+        return 1;
+    }
+    printf("%s: ok: store %s, transaction %llu, %u databases, %llu records, %llu of %llu bytes "
+           "used\n",
+           dir, chk.store_id[0] ? chk.store_id : "(no id)", (unsigned long long)chk.txn, chk.dbs,
+           (unsigned long long)chk.entries, (unsigned long long)chk.used,
+           (unsigned long long)chk.file_size);
+    return 0;
+}
+
 /* The strategy's commitments (refdir/commitments.csv) into hub->commitments. Optional: without
  * the file the national summary shows no commitment column and no count has a trajectory. A
  * malformed file is an error, named by line and field in err. */
@@ -200,7 +227,12 @@ static int run_rebuild(hub_t *hub)
         fprintf(stderr, "cdof-hub: %s\n", err[0] ? err : cdof_strerror(rc));
         return 1;
     }
-    uint64_t rows = 0;
+    uint64_t rows = 0, made = 0;
+    /* Rows read the period states: a store from before them gets them first. */
+    if (!hub->cfg.check && (rc = hub_periods_adopt(hub, &made)) < 0) {
+        fprintf(stderr, "cdof-hub: period states: %s\n", cdof_strerror(rc));
+        return 1;
+    }
     rc = hub_results_rebuild_all(hub, hub->cfg.check, diff, sizeof diff, &rows);
     if (rc < 0) {
         cdof_log_error("rebuild failed: %s", cdof_strerror(rc));
@@ -220,8 +252,14 @@ static int refresh_results(hub_t *hub)
     cdof_store_txn_t *txn = NULL;
     bool stale = false;
     const char *why = "";
-    uint64_t rows = 0;
-    int rc = cdof_store_begin(hub->store, false, &txn);
+    uint64_t rows = 0, made = 0;
+    int rc = hub_periods_adopt(hub, &made);
+    if (rc < 0)
+        return rc;
+    if (made)
+        cdof_log_info("made period states for the %llu metric-periods of a store from before them",
+                      (unsigned long long)made);
+    rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
         rc = hub_results_stale(hub, txn, &stale, &why);
     cdof_store_abort(&txn);
@@ -232,6 +270,33 @@ static int refresh_results(hub_t *hub)
     if (rc == 0)
         cdof_log_info("rebuilt %llu comparison rows", (unsigned long long)rows);
     return rc;
+}
+
+/* How often the hub frees reader slots of killed processes and records its identity. */
+#define HUB_HYGIENE_MS 10000
+
+/* A reader killed while it held a read transaction (cdof-hub backup under a timer's timeout or
+ * the OOM killer) pins every page freed after it began: the store grows with each commit until
+ * its slot is freed. LMDB frees such slots only when asked. */
+static int store_hygiene(hub_t *hub)
+{
+    int n = cdof_store_reader_check(hub->store);
+    if (n == -EIO) {
+        cdof_log_error("store %s lost its map and cannot be used: stopping (nothing unwritten was "
+                       "acknowledged; start the hub again)",
+                       hub->cfg.data);
+        return n;
+    }
+    if (n > 0)
+        cdof_log_warn("store %s: cleared %d reader slot%s left by killed processes (their "
+                      "pages are reused again)",
+                      hub->cfg.data, n, n == 1 ? "" : "s");
+    else if (n < 0)
+        cdof_log_error("store %s: reader check failed: %s", hub->cfg.data, cdof_strerror(n));
+    int rc = cdof_store_identity_save(hub->store);
+    if (rc < 0)
+        cdof_log_warn("store %s: cannot record its identity: %s", hub->cfg.data, cdof_strerror(rc));
+    return 0;
 }
 
 /* Processes the alert PUB socket's pending commands. The serve loop never sends on it unless an
@@ -256,6 +321,7 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
     /* The metrics endpoint is one more descriptor in the same poll: scrapes are answered in
      * this thread, between batches, so they read the counters without locks. */
     int metrics_fd = metrics ? cdof_metrics_fd(metrics) : -1;
+    int64_t next_hygiene = cdof_clock_mono_ms() + HUB_HYGIENE_MS;
     enum { I_INGEST, I_QUERY, I_PUB, I_METRICS, I_ZAP, I_REOPEN, I_COUNT };
     while (!stop_requested) {
         if (reopen_requested) {
@@ -294,6 +360,11 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
             service_pub(hub);
         if (hub->reopening)
             hub_auth_reopen_step(hub);
+        if (cdof_clock_mono_ms() >= next_hygiene) {
+            if (store_hygiene(hub) < 0)
+                return -EIO;
+            next_hygiene = cdof_clock_mono_ms() + HUB_HYGIENE_MS;
+        }
         /* Handshakes first: a client waits on them, and they are cheap. */
         if (items[I_ZAP].revents & ZMQ_POLLIN)
             hub_auth_handle(hub);
@@ -369,6 +440,10 @@ int main(int argc, char **argv)
             goto out;
         }
         status = run_backup(&hub, pos.items[1]);
+        goto out;
+    }
+    if (pos.count == 1 && strcmp(pos.items[0], "verify") == 0) {
+        status = run_verify(hub.cfg.data);
         goto out;
     }
     if (pos.count == 1 && strcmp(pos.items[0], "rebuild") == 0) {
@@ -499,6 +574,7 @@ out:
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
     free(hub.pending);
+    free(hub.completed);
     hub_results_close(&hub);
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,8 +104,8 @@ static const cdof_opt_t query_opts[] = {
      "alerts: only topics starting with PREFIX, e.g. alert/ohid/E12000002/"},
     {"until", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, until), "DATE",
      "silence: until the start of DATE (YYYY-MM-DD) or an ISO time (required)"},
-    {"width", CDOF_OPT_INT, "80", 20, 1000, offsetof(query_cfg_t, width), "N",
-     "widest table to aim for, in columns"},
+    {"width", CDOF_OPT_INT, "0", 0, 1000, offsetof(query_cfg_t, width), "N",
+     "widest table to aim for, in columns (default: the terminal's width, else 80)"},
     {"year", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, year), "YYYY/YY",
      "report: the financial year reported on, e.g. 2024/25 (required)"},
 };
@@ -148,6 +149,11 @@ static const cdof_config_spec_t query_spec = {
                      "                             mute matching alerts (any part may be *)\n"
                      "  silences                   the silences in force\n"
                      "  health                     the hub's counters since it started\n"
+                     "  coverage METRIC [PERIOD]   each period's state and coverage; one "
+                     "period's\n"
+                     "                             regions, partnerships, missing areas, history\n"
+                     "  close METRIC PERIOD --by NAME --reason TEXT\n"
+                     "                             close a period as complete enough to judge\n"
                      "\n"
                      "exit status: 0 answered, 1 the hub answered with an error (or the answer\n"
                      "was unusable, or the report could not be written), 2 bad usage,\n"
@@ -178,6 +184,8 @@ static const command_t commands[] = {
     {"silence", 1, 1, "RULE|SUBJECT|AREA --until DATE --reason TEXT"}, /* issue 6 */
     {"silences", 0, 0, ""},                                            /* issue 6 */
     {"health", 0, 0, ""},
+    {"coverage", 1, 2, "METRIC [PERIOD]"},
+    {"close", 2, 2, "METRIC PERIOD --by NAME --reason TEXT"},
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -252,6 +260,17 @@ static int parse_as_at(const char *s, int64_t *ms)
     return cdof_clock_parse(s, ms);
 }
 
+/* --width, else the terminal's width when the table goes to one, else 80 columns. */
+static size_t table_width(const query_cfg_t *cfg)
+{
+    struct winsize ws;
+    if (cfg->width > 0)
+        return cfg->width < 20 ? 20 : (size_t)cfg->width;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    return 80;
+}
+
 static int check_period(const char *text)
 {
     cdof_period_t p;
@@ -264,15 +283,23 @@ static int check_period(const char *text)
 }
 
 /* The repeated field of a response a command reads. */
-typedef enum { ANS_ROWS, ANS_ALERTS, ANS_AGENTS, ANS_NATIONAL, ANS_MILESTONES } answer_kind_t;
+typedef enum {
+    ANS_ROWS,
+    ANS_ALERTS,
+    ANS_AGENTS,
+    ANS_NATIONAL,
+    ANS_MILESTONES,
+    ANS_PERIODS
+} answer_kind_t;
 
 static answer_kind_t answer_kind(const char *command)
 {
-    return !strcmp(command, "alerts") || !strcmp(command, "ack") ? ANS_ALERTS
-           : !strcmp(command, "agents")                          ? ANS_AGENTS
-           : !strcmp(command, "national")                        ? ANS_NATIONAL
-           : !strcmp(command, "milestones")                      ? ANS_MILESTONES
-                                                                 : ANS_ROWS;
+    return !strcmp(command, "alerts") || !strcmp(command, "ack")       ? ANS_ALERTS
+           : !strcmp(command, "agents")                                ? ANS_AGENTS
+           : !strcmp(command, "national")                              ? ANS_NATIONAL
+           : !strcmp(command, "milestones")                            ? ANS_MILESTONES
+           : !strcmp(command, "coverage") || !strcmp(command, "close") ? ANS_PERIODS
+                                                                       : ANS_ROWS;
 }
 
 static size_t answer_count(const Cdof__V1__QueryResponse *r, answer_kind_t k)
@@ -286,6 +313,8 @@ static size_t answer_count(const Cdof__V1__QueryResponse *r, answer_kind_t k)
         return r->n_national;
     case ANS_MILESTONES:
         return r->n_milestones;
+    case ANS_PERIODS:
+        return r->n_periods;
     case ANS_ROWS:
         break;
     }
@@ -303,6 +332,8 @@ static void *answer_item(const Cdof__V1__QueryResponse *r, answer_kind_t k, size
         return r->national[j];
     case ANS_MILESTONES:
         return r->milestones[j];
+    case ANS_PERIODS:
+        return r->periods[j];
     case ANS_ROWS:
         break;
     }
@@ -430,6 +461,9 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
         break;
     case ANS_MILESTONES:
         t = cdof_qo_milestones((Cdof__V1__MilestoneRow *const *)all, k, display);
+        break;
+    case ANS_PERIODS:
+        t = cdof_qo_periods((Cdof__V1__PeriodStatus *const *)all, k, display);
         break;
     case ANS_ROWS:
         t = cdof_qo_comparisons((Cdof__V1__ComparisonRow *const *)all, k,
@@ -602,7 +636,9 @@ int main(int argc, char **argv)
     Cdof__V1__MilestonesQuery milestones = CDOF__V1__MILESTONES_QUERY__INIT;
     char *members[CDOF_WIRE_MAX_MEMBERS];
     size_t nmembers = 0;
-    Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT;  /* issue 6 */
+    Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT; /* issue 6 */
+    Cdof__V1__CoverageQuery coverage = CDOF__V1__COVERAGE_QUERY__INIT;
+    Cdof__V1__PeriodClose pclose = CDOF__V1__PERIOD_CLOSE__INIT;
     Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT; /* issue 6 */
 
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);
@@ -625,7 +661,8 @@ int main(int argc, char **argv)
     }
     if (!pos.count) {
         status = usage_error("which command? area, league, rolling, series, national, milestones, "
-                             "alerts, agents, health, report, ack, silence or silences");
+                             "alerts, agents, health, coverage, report, ack, silence, silences "
+                             "or close");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -656,8 +693,10 @@ int main(int argc, char **argv)
 
     char **a = pos.items + 1;
     if (!strcmp(cmd->name, "area")) {
-        if (nargs > 1 && check_period(a[1]) < 0)
+        if (nargs > 1 && check_period(a[1]) < 0) {
+            status = EXIT_USAGE;
             goto done;
+        }
         area.area_code = a[0];
         if (nargs > 1)
             area.period = a[1];
@@ -679,15 +718,19 @@ int main(int argc, char **argv)
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AREA;
         req.area = &area;
     } else if (!strcmp(cmd->name, "league")) {
-        if (check_period(a[1]) < 0)
+        if (check_period(a[1]) < 0) {
+            status = EXIT_USAGE;
             goto done;
+        }
         league.metric_id = a[0];
         league.period = a[1];
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE;
         req.league = &league;
     } else if (!strcmp(cmd->name, "rolling")) {
-        if (check_period(a[1]) < 0)
+        if (check_period(a[1]) < 0) {
+            status = EXIT_USAGE;
             goto done;
+        }
         rolling.metric_id = a[0];
         rolling.period = a[1];
         if (nargs > 2)
@@ -721,6 +764,27 @@ int main(int argc, char **argv)
     } else if (!strcmp(cmd->name, "health")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
         req.health = 1;
+    } else if (!strcmp(cmd->name, "coverage")) {
+        if (nargs > 1 && check_period(a[1]) < 0)
+            goto done;
+        coverage.metric_id = a[0];
+        if (nargs > 1)
+            coverage.period = a[1];
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE;
+        req.coverage = &coverage;
+    } else if (!strcmp(cmd->name, "close")) {
+        if (check_period(a[1]) < 0)
+            goto done;
+        if (!cfg.by || !*cfg.by || !cfg.reason || !*cfg.reason) {
+            status = usage_error("close needs --by NAME (who closes it) and --reason TEXT");
+            goto done;
+        }
+        pclose.metric_id = a[0];
+        pclose.period = a[1];
+        pclose.by = cfg.by;
+        pclose.reason = cfg.reason;
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_CLOSE;
+        req.close = &pclose;
     } else if (!strcmp(cmd->name, "agents") || !strcmp(cmd->name, "report")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
         req.agents = 1;
@@ -778,7 +842,12 @@ int main(int argc, char **argv)
         fprintf(stderr, PROGRAM ": out of memory\n");
         goto done;
     }
-    if (cdof_qo_write(table, format, (size_t)cfg.width, stdout) < 0 || fflush(stdout) != 0) {
+    if (!strcmp(cmd->name, "rolling") && cdof_qo_table_rows(table) == 0)
+        fprintf(stderr,
+                PROGRAM ": no rolling 12-month figures end in %s%s%s: an area has them once it "
+                        "has data for all 12 months up to that month (see `series`)\n",
+                rolling.period, *rolling.area_code ? " for " : "", rolling.area_code);
+    if (cdof_qo_write(table, format, table_width(&cfg), stdout) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, PROGRAM ": cannot write the output: %s\n", strerror(errno));
         goto done;
     }
