@@ -88,11 +88,16 @@ int watch_queue_open(const char *dir, bool read_only, watch_queue_t **out, char 
     cdof_store_txn_t *txn = NULL;
     if (rc == 0 && (rc = cdof_store_begin(q->store, !read_only, &txn)) == 0) {
         cdof_bytes_t v;
+        /* The store layer now keeps its own id under the same key (the same 32 hex digits, so a
+         * watcher's older id is kept as the store's): the id's presence no longer says whether a
+         * watcher used the store. A sequence or a notice id recorded does: every alert taken
+         * sets the one, every notice queued the other. */
+        q->is_new = !read_only && !(q->have[DB_META] &&
+                                    (meta_u64(q, txn, "last_seq") || meta_u64(q, txn, "next_id")));
         if (q->have[DB_META] && cdof_store_get(txn, q->db[DB_META], "store_id", 8, &v) == 0 &&
             v.len < 33) {
             memcpy(q->store_id, v.data, v.len);
         } else if (!read_only) {
-            q->is_new = true;
             rc = make_store_id(q->store_id);
             if (rc == 0)
                 rc = cdof_store_put(txn, q->db[DB_META], "store_id", 8, q->store_id,

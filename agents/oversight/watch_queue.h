@@ -66,7 +66,7 @@ int watch_queue_open(const char *dir, bool read_only, watch_queue_t **out, char 
                      size_t errlen);
 void watch_queue_close(watch_queue_t **q);
 
-/* Whether the store was created by this open (no earlier state). */
+/* Whether the store holds no earlier state: no alert was ever taken into it. */
 bool watch_queue_is_new(const watch_queue_t *q);
 
 int watch_queue_begin(watch_queue_t *q, bool write, cdof_store_txn_t **txn);
