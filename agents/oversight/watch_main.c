@@ -33,6 +33,7 @@
 #include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
+#include "cdof_metrics.h"
 #include "cdof_ref.h"
 #include "cdof_signal.h"
 #include "cdof_wire.h"
@@ -67,6 +68,7 @@ typedef struct {
     bool show_muted;        /* also show and --exec alerts muted at the hub */
     long resync_ms;         /* quiet this long: ask the hub for anything missed */
     char *key, *server_key; /* CURVE key files */
+    char *metrics;          /* HOST:PORT for Prometheus; NULL: off */
     char *receivers;
 } watch_cfg_t;
 
@@ -88,6 +90,8 @@ static const cdof_opt_t watch_opts[] = {
      "plain TCP without CURVE (logged as a warning)"},
     {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, key), "FILE",
      "this watcher's secret key (NAME.key from cdof-keygen, mode 0600)"},
+    {"metrics", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, metrics), "HOST:PORT",
+     "serve the delivery counters to Prometheus at http://HOST:PORT/metrics (default: off)"},
     {"receivers", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, receivers), "FILE",
      "receivers, routes and delivery policy (INI; OPERATIONS.md, \"Alerts to people\")"},
     /* Alerts published before the subscription reached the hub (a CURVE handshake takes a
@@ -111,7 +115,7 @@ static const cdof_config_spec_t watch_spec = {
     .program = PROGRAM,
     .usage = PROGRAM " --hub-alerts EP --hub-query EP [--topic PREFIX]... [--data DIR]\n"
                      "       [--format text|json] [--exec CMD] [--receivers FILE]\n"
-                     "       (--key FILE --server-key FILE | --insecure)\n"
+                     "       [--metrics HOST:PORT] (--key FILE --server-key FILE | --insecure)\n"
                      "       " PROGRAM " status --data DIR [--format text|json]\n"
                      "       " PROGRAM " check --receivers FILE",
     .summary = "follow the cdof hub's alerts, each printed once and in order, and notify people",
@@ -142,6 +146,13 @@ typedef struct {
     bool data_temp; /* made for this run only: removed at exit */
     watch_counters_t logged;
     int64_t logged_ms;
+    /* --metrics: served from the main loop, so last and the times below need no lock (the
+     * counters are read from the store, watch_queue_counters). */
+    cdof_metrics_t *metrics;
+    char *name;            /* the "watcher" label (heap) */
+    int64_t started_ms;    /* wall clock */
+    int64_t last_alert_ms; /* wall clock: the last alert taken in this run; 0: none */
+    int64_t heard_mono_ms; /* the hub last heard from: an alert, or an answer to a catch-up */
 } watch_t;
 
 /* --- the state file --- */
@@ -219,6 +230,7 @@ take:;
         return -EIO;
     }
     w->last = a->sequence;
+    w->last_alert_ms = cdof_clock_now_ms();
     return 0;
 }
 
@@ -268,6 +280,7 @@ static int catch_up(watch_t *w, uint64_t trigger)
             goto done;
         }
     }
+    w->heard_mono_ms = cdof_clock_mono_ms(); /* every topic answered */
     for (size_t i = 0; i < pages.npages; i++)
         nall += pages.pages[i]->n_alerts;
     if (!nall)
@@ -545,6 +558,94 @@ static void log_counters(watch_t *w, bool force)
     w->logged_ms = cdof_clock_mono_ms();
 }
 
+/* --- metrics --- */
+
+/* The delivery counters in Prometheus text format, with what shows the link to the hub works:
+ * an operator alerts on expired notices growing, on a queue that does not drain, and on a hub
+ * not heard from for several --resync-ms. */
+static int watch_metrics(void *ctx, cdof_prom_t *out)
+{
+    watch_t *w = ctx;
+    watch_counters_t c;
+    int rc = watch_queue_counters(w->queue, &c);
+    if (rc < 0)
+        return rc;
+    int64_t quiet = cdof_clock_mono_ms() - w->heard_mono_ms;
+    const cdof_prom_label_t label[] = {{"watcher", w->name}};
+    const struct {
+        const char *name;
+        cdof_prom_type_t type;
+        const char *help;
+        double value;
+    } m[] = {
+        {"cdof_watch_notices_delivered_total", CDOF_PROM_COUNTER,
+         "notices delivered, since the watcher's store was made", (double)c.delivered},
+        {"cdof_watch_notice_attempts_failed_total", CDOF_PROM_COUNTER,
+         "delivery attempts that failed (each retried until the notice expires)", (double)c.failed},
+        {"cdof_watch_notices_expired_total", CDOF_PROM_COUNTER,
+         "notices given up on (kept in the store: cdof-watch status lists them)",
+         (double)c.expired},
+        {"cdof_watch_notices_queued", CDOF_PROM_GAUGE, "notices waiting for delivery",
+         (double)c.queued},
+        {"cdof_watch_notices_retrying", CDOF_PROM_GAUGE,
+         "notices waiting that failed at least once", (double)c.retrying},
+        {"cdof_watch_last_sequence", CDOF_PROM_GAUGE, "the sequence of the last alert taken",
+         (double)w->last},
+        {"cdof_watch_last_alert_time_seconds", CDOF_PROM_GAUGE,
+         "when this run last took an alert, in seconds since the Unix epoch (0: none yet)",
+         (double)w->last_alert_ms / 1000.0},
+        {"cdof_watch_hub_heard_age_seconds", CDOF_PROM_GAUGE,
+         "seconds since the hub was last heard from: an alert, or an answer to a catch-up",
+         quiet > 0 ? (double)quiet / 1000.0 : 0},
+        {"cdof_watch_start_time_seconds", CDOF_PROM_GAUGE,
+         "when the watcher started, in seconds since the Unix epoch",
+         (double)w->started_ms / 1000.0},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        cdof_prom_family(out, m[i].name, m[i].type, m[i].help);
+        cdof_prom_sample(out, label, 1, m[i].value);
+    }
+    return cdof_prom_error(out);
+}
+
+/* The "watcher" label: the name its key was made under (cdof-keygen NAME gives NAME.key, and
+ * the hub's registry knows it by that key), else, without a key, the store id, which stays the
+ * same across restarts. Returns 0 or -ENOMEM. */
+static int watch_name(watch_t *w)
+{
+    const char *base = w->cfg.key ? strrchr(w->cfg.key, '/') : NULL;
+    base = base ? base + 1 : w->cfg.key;
+    size_t n = base ? strlen(base) : 0;
+    if (n > 4 && !strcmp(base + n - 4, ".key"))
+        n -= 4;
+    if (!n) {
+        base = watch_queue_store_id(w->queue);
+        n = strlen(base);
+    }
+    w->name = strndup(base, n);
+    return w->name ? 0 : -ENOMEM;
+}
+
+/* Opens --metrics. Returns 0 or an exit status. */
+static int open_metrics(watch_t *w)
+{
+    char err[512] = "";
+    if (!w->cfg.metrics)
+        return EXIT_OK;
+    if (watch_name(w) < 0) {
+        fprintf(stderr, PROGRAM ": out of memory\n");
+        return EXIT_FAIL;
+    }
+    int rc = cdof_metrics_open(w->cfg.metrics, watch_metrics, w, &w->metrics, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, PROGRAM ": %s\n", err);
+        return rc == CDOF_EINVALID ? EXIT_USAGE : EXIT_FAIL;
+    }
+    cdof_log_info("metrics: http://%s/metrics (Prometheus text format), watcher=\"%s\"",
+                  w->cfg.metrics, w->name);
+    return EXIT_OK;
+}
+
 /* One line per expired notice, under the counters of `status`. */
 static int print_expired(void *ctx, int64_t expired_ms, const watch_note_t *n)
 {
@@ -732,7 +833,7 @@ int main(int argc, char **argv)
         status = EXIT_FAIL;
         goto done;
     }
-    if ((status = open_sockets(&w)) != EXIT_OK)
+    if ((status = open_sockets(&w)) != EXIT_OK || (status = open_metrics(&w)) != EXIT_OK)
         goto done;
     status = EXIT_FAIL;
     for (size_t i = 0; w.conf && i < w.conf->nreceivers; i++) {
@@ -757,8 +858,15 @@ int main(int argc, char **argv)
         cdof_log_error("cannot start the delivery thread: %s", strerror(-trc));
         goto done;
     }
+    w.started_ms = cdof_clock_now_ms();
+    w.heard_mono_ms = cdof_clock_mono_ms();
     int rc = catch_up(&w, 0);
-    zmq_pollitem_t item = {.socket = w.sub, .events = ZMQ_POLLIN};
+    /* The metrics endpoint is one more descriptor in the same poll (POLL_MS is short enough for
+     * idle scrape connections to time out): scrapes are answered between alerts, in this thread. */
+    zmq_pollitem_t items[2] = {
+        {.socket = w.sub, .events = ZMQ_POLLIN},
+        {.fd = w.metrics ? cdof_metrics_fd(w.metrics) : -1, .events = ZMQ_POLLIN}};
+    int nitems = w.metrics ? 2 : 1;
     int64_t quiet_since = cdof_clock_mono_ms();
     while (rc == 0 && !stop_flag) {
         /* A lost message is noticed at the next alert's gap; a lost last one only by asking. */
@@ -769,9 +877,11 @@ int main(int argc, char **argv)
         }
         if (atomic_load(&deliverer.failed) < 0)
             goto done; /* logged by the thread */
-        int n = zmq_poll(&item, 1, POLL_MS);
-        if (n > 0)
-            quiet_since = cdof_clock_mono_ms();
+        int n = zmq_poll(items, nitems, POLL_MS);
+        if (w.metrics)
+            cdof_metrics_run(w.metrics);
+        if (n > 0 && (items[0].revents & ZMQ_POLLIN))
+            quiet_since = w.heard_mono_ms = cdof_clock_mono_ms();
         if (n < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -779,7 +889,7 @@ int main(int argc, char **argv)
             goto done;
         }
         /* Drain what is waiting, a bounded number at a time, so that a stop is seen. */
-        for (int i = 0; n > 0 && i < 1000 && rc == 0 && !stop_flag; i++) {
+        for (int i = 0; (items[0].revents & ZMQ_POLLIN) && i < 1000 && rc == 0 && !stop_flag; i++) {
             int events = 0;
             size_t len = sizeof events;
             if (zmq_getsockopt(w.sub, ZMQ_EVENTS, &events, &len) < 0 || !(events & ZMQ_POLLIN))
@@ -795,6 +905,8 @@ int main(int argc, char **argv)
     status = EXIT_OK;
 done:
     deliverer_stop(&deliverer);
+    cdof_metrics_close(&w.metrics);
+    free(w.name);
     watch_notify_free(&w.notify);
     watch_queue_close(&w.queue);
     if (w.data_temp)

@@ -384,6 +384,11 @@ int watch_queue_counters(watch_queue_t *q, watch_counters_t *out)
     return rc;
 }
 
+const char *watch_queue_store_id(const watch_queue_t *q)
+{
+    return cdof_store_id(q->store);
+}
+
 typedef struct {
     watch_queue_expired_fn fn;
     void *ctx;

@@ -15,8 +15,8 @@
  * taking an alert (its group membership, its notices) and advancing last_seq commit together:
  * a crash leaves the alert either wholly taken or not taken (and fetched from the hub again).
  *
- * For the loop thread only. Strings passed in are copied; strings handed to visitors are valid
- * only during the call. */
+ * For the loop thread only (but see watch_queue_counters). Strings passed in are copied; strings
+ * handed to visitors are valid only during the call. */
 #ifndef WATCH_QUEUE_H
 #define WATCH_QUEUE_H
 
@@ -67,7 +67,7 @@ int watch_queue_open(const char *dir, bool read_only, watch_queue_t **out, char 
                      size_t errlen);
 void watch_queue_close(watch_queue_t **q);
 
-/* Whether the store was created by this open (no earlier state). */
+/* Whether the store holds no earlier state: no alert was ever taken into it. */
 bool watch_queue_is_new(const watch_queue_t *q);
 
 int watch_queue_begin(watch_queue_t *q, bool write, cdof_store_txn_t **txn);
@@ -102,7 +102,13 @@ int watch_queue_note_expire(watch_queue_t *q, uint64_t id, int64_t now_ms);
  * jittered into [half, whole] by r in [0, 1) so that watchers restarted together spread out. */
 int64_t watch_queue_backoff_ms(uint32_t failures, long initial_ms, long max_ms, double r);
 
+/* The counters, read in a read transaction of their own (one consistent snapshot): unlike the
+ * rest of this module, safe from any thread, so a scrape need not wait for the delivery thread. */
 int watch_queue_counters(watch_queue_t *q, watch_counters_t *out);
+
+/* The store id (random hex made when the store was created, the same on every start). Owned by
+ * q. */
+const char *watch_queue_store_id(const watch_queue_t *q);
 
 /* Visits the expired notices, oldest first: when each expired and the notice (its strings valid
  * only during the call). fn returns 0 to go on, > 0 to stop, < 0 to stop with that error. */

@@ -1,7 +1,10 @@
 /* cdof-watch's durable store on real LMDB: notices queued, found due, retried with back-off,
  * delivered or expired with counters; groups and members; everything still there after a
- * reopen; a second writer refused; the back-off's bounds. */
+ * reopen; a second writer refused; the back-off's bounds; the counters read from another thread
+ * (a metrics scrape) while notices are delivered, each read one consistent snapshot. */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,6 +149,62 @@ static void test_notes(void **state)
     watch_queue_close(&q);
 }
 
+/* The other thread's view: what it saw wrong is recorded, and asserted on after the join
+ * (cmocka's assertions belong to the test's thread). */
+typedef struct {
+    watch_queue_t *q;
+    uint64_t total;
+    atomic_bool stop;
+    unsigned reads, torn, backwards, errors;
+} reader_t;
+
+static void *read_counters(void *arg)
+{
+    reader_t *r = arg;
+    uint64_t last = 0;
+    while (!atomic_load(&r->stop)) {
+        watch_counters_t c;
+        if (watch_queue_counters(r->q, &c) < 0) {
+            r->errors++;
+            continue;
+        }
+        r->reads++;
+        r->torn += c.delivered + c.queued != r->total; /* a notice counted twice or not at all */
+        r->backwards += c.delivered < last;
+        last = c.delivered;
+    }
+    return NULL;
+}
+
+static void test_counters_threaded(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    watch_queue_t *q = open_q(false);
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++)
+        ids[i] = add(q, "hook", "x", 1000);
+    char id0[64];
+    snprintf(id0, sizeof id0, "%s", watch_queue_store_id(q));
+    assert_true(strlen(id0) > 0);
+    reader_t r = {.q = q, .total = N};
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, read_counters, &r), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(watch_queue_note_done(q, ids[i]), 0);
+    atomic_store(&r.stop, true);
+    pthread_join(tid, NULL);
+    assert_true(r.reads > 0);
+    assert_int_equal(r.errors, 0);
+    assert_int_equal(r.torn, 0);
+    assert_int_equal(r.backwards, 0);
+    watch_queue_close(&q);
+    /* The store id (a watcher's metrics label without a key) is the same after a reopen. */
+    q = open_q(false);
+    assert_string_equal(watch_queue_store_id(q), id0);
+    watch_queue_close(&q);
+}
+
 static void test_groups(void **state)
 {
     (void)state;
@@ -209,6 +268,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_notes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counters_threaded, setup, teardown),
         cmocka_unit_test(test_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
