@@ -29,11 +29,12 @@ typedef struct {
     char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;
     char *alert_level; /* "95" or "99.8" */
     bool insecure, no_sync;
-    char *partnerships; /* CSV partnership,area_code: areas joined into partnerships */
-    bool check;         /* rebuild --check: compare with the stored results, change nothing */
-    char *rules;        /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
-    char *key;          /* the hub's secret key file (CURVE) */
-    long settle_ms;     /* --settle-ms: quiet time before a period is judged (0: in ingest) */
+    char *partnerships;    /* CSV partnership,area_code: areas joined into partnerships */
+    bool check;            /* rebuild --check: compare with the stored results, change nothing */
+    char *rules;           /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
+    char *key;             /* the hub's secret key file (CURVE) */
+    long settle_ms;        /* --settle-ms: quiet time before a period is judged (0: in ingest) */
+    long silence_max_days; /* --silence-max-days: the longest a silence may last */
 } hub_config_t;
 
 typedef struct {
@@ -144,20 +145,42 @@ int hub_alerts_tick(hub_t *hub);
 #define HUB_SETTLE_SHARE     4  /* ...and leftovers wait 3x the tick's time: 1/4 of the loop */
 int hub_alerts_wait_ms(const hub_t *hub);
 
-/* Acknowledges the firing alert of sequence ack->sequence by ack->by: stores and publishes an
- * ACKNOWLEDGED record. *out (owned by the caller: cdof__v1__alert__free_unpacked) is that
- * record. Returns 0, CDOF_ENOTFOUND or CDOF_EINVALID with a reason in err, or a negative code. */
-int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **out, char *err,
-                   size_t errlen);
+/* Acknowledges the firing alert of sequence ack->sequence by ack->by, vouched for by party (the
+ * key's registry entry; NULL with --insecure): stores and publishes an ACKNOWLEDGED record naming
+ * both. *out (owned by the caller: cdof__v1__alert__free_unpacked) is that record. Returns 0,
+ * CDOF_ENOTFOUND, -EACCES (the alert is outside the key's scope) or CDOF_EINVALID with a reason
+ * in err, or a negative code. */
+int hub_alerts_ack(hub_t *hub, const hub_party_t *party, const Cdof__V1__AlertAck *ack,
+                   Cdof__V1__Alert **out, char *err, size_t errlen);
 
-/* Records a silence (durably, before answering). *out as stored (owned by the caller:
- * cdof__v1__silence__free_unpacked). Returns 0, CDOF_EINVALID with a reason, or a negative code. */
-int hub_alerts_silence(hub_t *hub, const Cdof__V1__Silence *s, Cdof__V1__Silence **out, char *err,
-                       size_t errlen);
+/* ---- Silences (hub_silences.c): records by id, never deleted ---- */
 
-/* The silences in force (read txn): *out is an array of *n decoded silences, each owned by the
- * caller (cdof__v1__silence__free_unpacked), the array too (free). */
-int hub_alerts_silences(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Silence ***out, size_t *n);
+/* Opens the silence records (before any transaction), keeping as records the silences an older
+ * hub stored by matcher. Returns 0 or a negative code. */
+int hub_silences_open(hub_t *hub);
+
+/* Records a new silence made by s->by through party (NULL: --insecure), durably, before
+ * answering: its scope is the party's team and region, so "*" parts reach only those alerts.
+ * *out is the record as stored (owned by the caller: cdof__v1__silence__free_unpacked). Returns
+ * 0, CDOF_EINVALID or -EACCES with a reason in err, or a negative code. */
+int hub_silences_add(hub_t *hub, const hub_party_t *party, const Cdof__V1__Silence *s,
+                     Cdof__V1__Silence **out, char *err, size_t errlen);
+
+/* Ends silence u->id early, recording who and which key; only a key whose scope holds the
+ * silence's may. *out as hub_silences_add. Returns 0, CDOF_ENOTFOUND, CDOF_EINVALID (already
+ * ended or expired) or -EACCES with a reason in err, or a negative code. */
+int hub_silences_end(hub_t *hub, const hub_party_t *party, const Cdof__V1__Unsilence *u,
+                     Cdof__V1__Silence **out, char *err, size_t errlen);
+
+/* The silences in force, or with history every record, by id (read txn): *out is an array of *n
+ * decoded silences, each owned by the caller (cdof__v1__silence__free_unpacked), the array too
+ * (free). */
+int hub_silences_list(hub_t *hub, cdof_store_txn_t *txn, bool history, Cdof__V1__Silence ***out,
+                      size_t *n);
+
+/* Why an alert of dedupe key, team and region is silenced now, into why ("" when it is not). */
+int hub_silences_match(hub_t *hub, cdof_store_txn_t *txn, const char *key, const char *team,
+                       const char *region, char *why, size_t len);
 
 /* Answers one request waiting on the query socket. */
 int hub_query_handle(hub_t *hub);

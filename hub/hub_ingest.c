@@ -117,7 +117,7 @@ static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
  * (ZMQ_ROUTING_ID), and such a name must be the agent's own. An envelope naming another agent is
  * refused without touching that agent's state, so nobody can move another's mark. Replies go to
  * the connection the envelope came on (m->rid), never to one looked up by agent id. */
-static bool identity_ok(hub_t *hub, const msg_t *m)
+static bool identity_ok(hub_t *hub, msg_t *m)
 {
     const char *id = m->env->agent_id;
     size_t idlen = strlen(id);
@@ -137,6 +137,14 @@ static bool identity_ok(hub_t *hub, const msg_t *m)
         return true;
     }
     cdof_log_warn("ingest: refused seq %llu: %s", (unsigned long long)m->env->sequence, reason);
+    if (m->party && m->env->sequence) {
+        /* The key says whose stream this is, whatever the body claims: the envelope is settled
+         * as REJECTED in the key's own sequence, so one sequence never gets two verdicts (a
+         * later correct resend of it gets the same rejection). */
+        m->env->agent_id = (char *)m->party->id;
+        snprintf(m->bad, sizeof m->bad, "%s", reason);
+        return true;
+    }
     if (m->env->sequence)
         reply_rejected(hub, m, reason);
     return false;

@@ -34,7 +34,7 @@ static const cdof_opt_t OPTS[] = {
     {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, key), "FILE",
      "the hub's secret key (NAME.key from cdof-keygen, mode 0600)"},
     {"keys", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, keys), "FILE",
-     "key registry: public_key,id,role,partnership[,areas] (reloaded on SIGHUP)"},
+     "key registry: public_key,id,role[,partnership|team[,areas|region]] (SIGHUP reloads)"},
     {"log-file", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, log_file), "FILE",
      "append log lines here instead of stderr (reopened on SIGHUP)"},
     {"log-level", CDOF_OPT_STRING, "info", 0, 0, offsetof(hub_config_t, log_level), "LEVEL",
@@ -53,6 +53,8 @@ static const cdof_opt_t OPTS[] = {
      "MS",
      "quiet time before alert rules judge a period (more: less flapping, later alerts; 0: at "
      "once)"},
+    {"silence-max-days", CDOF_OPT_INT, "90", 1, 3660, offsetof(hub_config_t, silence_max_days),
+     "DAYS", "the longest a silence may last"},
 };
 
 static const cdof_config_spec_t SPEC = {

@@ -750,13 +750,15 @@ static void page_slice(reply_t *rp, size_t offset)
     }
 }
 
-/* Issue 6: acknowledgements and silences write (and commit) before the answer. */
-static int alert_ops(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
+/* Acknowledgements and silences write (and commit) before the answer, recording the key that
+ * vouched for the person named beside the name. */
+static int alert_ops(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryRequest *req,
+                     reply_t *rp)
 {
     int rc;
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK) {
         Cdof__V1__Alert *a = NULL;
-        rc = hub_alerts_ack(hub, req->ack, &a, rp->error, sizeof rp->error);
+        rc = hub_alerts_ack(hub, party, req->ack, &a, rp->error, sizeof rp->error);
         if (rc == 0 && !(rp->alerts = calloc(1, sizeof *rp->alerts))) {
             cdof__v1__alert__free_unpacked(a, NULL);
             rc = -ENOMEM;
@@ -769,7 +771,10 @@ static int alert_ops(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         return rc;
     }
     Cdof__V1__Silence *s = NULL;
-    rc = hub_alerts_silence(hub, req->silence, &s, rp->error, sizeof rp->error);
+    if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE)
+        rc = hub_silences_end(hub, party, req->unsilence, &s, rp->error, sizeof rp->error);
+    else
+        rc = hub_silences_add(hub, party, req->silence, &s, rp->error, sizeof rp->error);
     if (rc == 0 && !(rp->silences = calloc(1, sizeof *rp->silences))) {
         cdof__v1__silence__free_unpacked(s, NULL);
         rc = -ENOMEM;
@@ -780,14 +785,22 @@ static int alert_ops(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         rp->resp->silences = rp->silences;
         rp->resp->n_silences = 1;
     }
+    if (rc == -EACCES || rc == CDOF_EINVALID)
+        cdof_log_info("refused a %s by %s: %s",
+                      req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE ? "unsilence"
+                      : req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE ? "silence"
+                                                                                  : "ack",
+                      party ? party->id : "-", rp->error);
     return rc;
 }
 
-static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
+static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryRequest *req,
+                  reply_t *rp)
 {
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK ||
-        req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE)
-        return alert_ops(hub, req, rp);
+        req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE ||
+        req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE)
+        return alert_ops(hub, party, req, rp);
     /* Page tokens are decimal numbers this hub gave: an offset into the rows, or for alerts the
      * last sequence sent. */
     uint64_t token = 0;
@@ -840,8 +853,11 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT:
         rc = q_milestones(hub, txn, req->milestones_at, rp);
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES: /* issue 6 */
-        rc = hub_alerts_silences(hub, txn, &rp->silences, &rp->nsilences);
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES:
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY:
+        rc = hub_silences_list(hub, txn,
+                               req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY,
+                               &rp->silences, &rp->nsilences);
         rp->resp->silences = rp->silences;
         rp->resp->n_silences = rp->nsilences;
         break;
@@ -909,8 +925,9 @@ int hub_query_handle(hub_t *hub)
         }
     } else if (rc == 0) {
         resp.request_id = req->request_id;
-        rc = answer(hub, req, &rp);
+        rc = answer(hub, party, req, &rp);
         resp.status = rc == 0                ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK
+                      : rc == -EACCES        ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN
                       : rc == CDOF_ENOTFOUND ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_NOT_FOUND
                       : rc == CDOF_EINVALID  ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_BAD_REQUEST
                                              : CDOF__V1__QUERY_STATUS__QUERY_STATUS_INTERNAL;
