@@ -18,6 +18,7 @@
 #include "cdof_config.h"
 #include "cdof_curve.h"
 #include "cdof_error.h"
+#include "cdof_link.h"
 #include "cdof_log.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
@@ -541,6 +542,7 @@ int main(int argc, char **argv)
     char err[512] = "";
     int status = EXIT_USAGE;
     void *ctx = NULL, *sock = NULL;
+    cdof_link_t *link = NULL;
     cdof_curve_t *curve = NULL;
     cdof_qo_pages_t pages = {0};
     cdof_qo_table_t *table = NULL;
@@ -696,10 +698,38 @@ int main(int argc, char **argv)
         fprintf(stderr, PROGRAM ": cannot create a socket: %s\n", zmq_strerror(zmq_errno()));
         goto done;
     }
+    if (cdof_link_open(ctx, sock, &link) < 0) {
+        fprintf(stderr, PROGRAM ": cannot watch the socket: %s\n", zmq_strerror(zmq_errno()));
+        goto done;
+    }
     if (zmq_connect(sock, cfg.hub) < 0) {
         status = usage_error("--hub: cannot use '%s': %s", cfg.hub, zmq_strerror(zmq_errno()));
         goto done;
     }
+    /* Wait for the handshake's verdict first: a refused key or a wrong hub key is said at once,
+     * with its own exit status, instead of "no answer" after the time-out. */
+    int64_t deadline = cdof_clock_mono_ms() + cfg.timeout_ms;
+    cdof_link_state_t ls = cdof_link_poll(link);
+    while (ls != CDOF_LINK_UP && ls != CDOF_LINK_REFUSED && ls != CDOF_LINK_WRONG_HUB_KEY) {
+        int64_t left = deadline - cdof_clock_mono_ms();
+        if (left <= 0)
+            break;
+        zmq_pollitem_t it = {cdof_link_socket(link), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, left > 100 ? 100 : (long)left);
+        ls = cdof_link_poll(link);
+    }
+    if (ls == CDOF_LINK_REFUSED || ls == CDOF_LINK_WRONG_HUB_KEY) {
+        fprintf(stderr, PROGRAM ": %s: %s\n", cfg.hub, cdof_link_describe(ls));
+        status = EXIT_REFUSED;
+        goto done;
+    }
+    if (ls != CDOF_LINK_UP) {
+        fprintf(stderr, PROGRAM ": no answer from %s within %ld ms: %s\n", cfg.hub, cfg.timeout_ms,
+                cdof_link_describe(ls));
+        status = EXIT_NO_ANSWER;
+        goto done;
+    }
+
     /* Request ids only need to differ from earlier asks on this socket; make them unlikely to
      * repeat across runs too, which helps reading a hub's logs. */
     uint64_t next_id = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4);
@@ -745,6 +775,7 @@ int main(int argc, char **argv)
 done:
     cdof_qo_table_destroy(&table);
     cdof_qo_pages_free(&pages);
+    cdof_link_close(&link);
     if (sock)
         zmq_close(sock);
     if (ctx)
