@@ -35,6 +35,7 @@ typedef struct {
     char *key;             /* the hub's secret key file (CURVE) */
     long settle_ms;        /* --settle-ms: quiet time before a period is judged (0: in ingest) */
     long silence_max_days; /* --silence-max-days: the longest a silence may last */
+    long period_tolerance_days; /* --period-tolerance-days: clock difference for new periods */
 } hub_config_t;
 
 typedef struct {

@@ -425,6 +425,10 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         if (verdict == 0)
             verdict =
                 cdof_validate_update_metric(hub->ref, scope, &u, &metric, reason, sizeof reason);
+        if (verdict == 0)
+            verdict = cdof_validate_period_arrival(&u.period, (int32_t)(now / 86400000),
+                                                   (int)hub->cfg.period_tolerance_days, reason,
+                                                   sizeof reason);
         if (verdict == 0) {
             cdof_point_t pt; /* every field set: an initialiser would clear the note too */
             pt.has_numerator = u.has_numerator;
