@@ -454,6 +454,14 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         verdict =
             cdof_validate_milestone(hub->ref, ev->milestone_id, ev->partnership, ev->date,
                                     cdof_clock_today(), own_partnership, reason, sizeof reason);
+        /* A milestone is a partnership's own declaration: a national source filing one for it
+         * would be hearsay nobody could check (SECURITY.md "Milestones"). */
+        if (verdict == 0 && m->party && m->party->role == HUB_ROLE_NATIONAL) {
+            verdict = CDOF_EINVALID;
+            snprintf(reason, sizeof reason,
+                     "a national key does not file milestones: partnership '%.64s' files its own",
+                     ev->partnership);
+        }
         if (verdict == 0 && (rc = store_milestone(hub, txn, ev)) < 0)
             return rc;
     } else {

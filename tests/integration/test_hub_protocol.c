@@ -35,7 +35,7 @@ static size_t nsockets;
 typedef struct {
     char pub[41], sec[41];
 } keypair_t;
-enum { K_HUB, K_LA1, K_LA2, K_LA3, K_JCDU, K_WATCH, K_HB, K_COUNT };
+enum { K_HUB, K_LA1, K_LA2, K_LA3, K_JCDU, K_WATCH, K_HB, K_NAT, K_COUNT };
 static keypair_t keys[K_COUNT];
 
 /* A client socket of type with key k and, unless NULL, the routing id rid; closed in teardown. */
@@ -69,6 +69,7 @@ static void *dealer(const char *id, const char *ep)
             : strcmp(id, "la-1") == 0  ? K_LA1
             : strcmp(id, "la-2") == 0  ? K_LA2
             : strcmp(id, "la-hb") == 0 ? K_HB
+            : strcmp(id, "ons") == 0   ? K_NAT
                                        : K_LA3;
     return dealer_with(NULL, ep, &keys[k]);
 }
@@ -216,6 +217,7 @@ static int write_registry(void)
         fprintf(f, "%s,la-3,partnership,,E06000009\n", keys[K_LA3].pub);
     fprintf(f, "%s,la-hb,partnership,,E06000001\n", keys[K_HB].pub);
     fprintf(f, "%s,jcdu,jcdu\n", keys[K_JCDU].pub);
+    fprintf(f, "%s,ons,national\n", keys[K_NAT].pub);
     if (with_watch)
         fprintf(f, "%s,watch,oversight\n", keys[K_WATCH].pub);
     return fclose(f) == 0 && rename(tmp, reg_path) == 0 ? 0 : -1;
@@ -546,6 +548,14 @@ static void test_authorisation(void **state)
     why = expect_one(b, 3, REJ);
     if (!strstr(why, "is not this agent's"))
         fail_msg("reason '%s' does not say the partnership is another's", why);
+    /* Nor does a national key file a partnership's milestones. */
+    void *n = dealer("ons", ingest_ep);
+    env.agent_id = (char *)"ons";
+    env.sequence = 1;
+    send_msg(n, &env.base);
+    why = expect_one(n, 1, REJ);
+    if (!strstr(why, "a national key does not file milestones"))
+        fail_msg("reason '%s' does not refuse a national key's milestone", why);
 
     /* Nothing of la-2's was stored for E06000009: the series holds la-1's latest value. */
     wait_settled();
