@@ -20,8 +20,10 @@ heading() { printf '\n== %s\n' "$*"; }
 die() { echo "dev.sh: $*" >&2; exit 1; }
 
 # --- deps ------------------------------------------------------------------------------------
+# protobuf-compiler, python3-zmq and python3-protobuf: integration_contract_python drives the hub
+# from a Python client generated from proto/cdof.proto (the contract from another language).
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-               liblmdb-dev libuv1-dev libcmocka-dev)
+               liblmdb-dev libuv1-dev libcmocka-dev protobuf-compiler python3-zmq python3-protobuf)
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
 # renders the annual report headless in integration_report (skipped, with a message, without it);
 # iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.
