@@ -75,7 +75,8 @@ typedef struct {
     int64_t settle_next_ms;
     uint8_t settle_cursor[CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN];
     size_t settle_cursor_len;
-    bool ingest_busy; /* the serve loop's last turn read a batch: the tick takes less time */
+    bool ingest_busy;      /* the serve loop's last turn read a batch: the tick takes less time */
+    struct hub_subs *subs; /* the alert endpoint's subscriptions (hub_subs.c) */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -182,6 +183,28 @@ int hub_silences_list(hub_t *hub, cdof_store_txn_t *txn, bool history, Cdof__V1_
 /* Why an alert of dedupe key, team and region is silenced now, into why ("" when it is not). */
 int hub_silences_match(hub_t *hub, cdof_store_txn_t *txn, const char *key, const char *team,
                        const char *region, char *why, size_t len);
+
+/* ---- Subscriptions to the alert endpoint (hub_subs.c) ---- */
+
+#define HUB_SUBS_PER_CONNECTION 64 /* topics one subscriber connection may hold */
+#define HUB_SUB_TOPIC_MAX       48 /* bytes of a topic: "alert/police/E12000002/E06000009" is 32 */
+
+/* Makes xpub (an XPUB socket, before it binds) hand subscriptions to the hub, which applies
+ * those that look like alert topics, up to HUB_SUBS_PER_CONNECTION per connection; sets
+ * hub->pub. Returns 0 or a negative errno. */
+int hub_subs_open(hub_t *hub, void *xpub);
+void hub_subs_close(hub_t *hub);
+
+/* Decides the subscriptions waiting on hub->pub and forgets those of ended connections (bounded
+ * work per call). Call when hub->pub or hub_subs_monitor() is readable, and after a reload. */
+void hub_subs_handle(hub_t *hub);
+
+/* The socket carrying the alert endpoint's disconnections (may change after a reload; NULL if
+ * none). */
+void *hub_subs_monitor(const hub_t *hub);
+
+/* Subscriptions refused since the hub started. */
+uint64_t hub_subs_refused(const hub_t *hub);
 
 /* Answers one request waiting on the query socket. */
 int hub_query_handle(hub_t *hub);

@@ -115,6 +115,13 @@ static void *open_socket(hub_t *hub, int type, const char *ep, const char *what,
         zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
         zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     }
+    int rc;
+    if (type == ZMQ_XPUB && (rc = hub_subs_open(hub, s)) < 0) {
+        cdof_log_error("cannot watch the %s socket's subscriptions: %s", what, zmq_strerror(-rc));
+        zmq_close(s);
+        hub->pub = NULL;
+        return NULL;
+    }
     if (zmq_bind(s, ep) < 0) {
         cdof_log_error("cannot bind %s endpoint %s: %s", what, ep, zmq_strerror(errno));
         zmq_close(s);
@@ -235,10 +242,6 @@ static int refresh_results(hub_t *hub)
 
 static int serve(hub_t *hub)
 {
-    zmq_pollitem_t items[] = {{hub->ingest, 0, ZMQ_POLLIN, 0},
-                              {hub->query, 0, ZMQ_POLLIN, 0},
-                              {hub->zap, 0, ZMQ_POLLIN, 0}};
-    int nitems = hub->zap ? 3 : 2;
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -246,7 +249,19 @@ static int serve(hub_t *hub)
                 cdof_log_open(hub->cfg.log_file);
             cdof_log_info("SIGHUP: log reopened");
             hub_auth_reload(hub);
+            hub_subs_handle(hub); /* a reload may have ended every subscriber's connection */
         }
+        /* The subscriptions' monitor socket changes when it is watched again. */
+        zmq_pollitem_t items[] = {{hub->ingest, 0, ZMQ_POLLIN, 0},
+                                  {hub->query, 0, ZMQ_POLLIN, 0},
+                                  {hub->pub, 0, ZMQ_POLLIN, 0},
+                                  {hub->zap, 0, ZMQ_POLLIN, 0},
+                                  {hub_subs_monitor(hub), 0, ZMQ_POLLIN, 0}};
+        int nitems = 3;
+        if (hub->zap)
+            items[nitems++] = items[3];
+        if (items[4].socket)
+            items[nitems++] = items[4];
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
         int n = zmq_poll(items, nitems, hub_alerts_wait_ms(hub));
@@ -257,8 +272,11 @@ static int serve(hub_t *hub)
             return -errno;
         }
         /* Handshakes first: a client waits on them, and they are cheap. */
-        if (nitems > 2 && (items[2].revents & ZMQ_POLLIN))
+        if (hub->zap && (items[3].revents & ZMQ_POLLIN))
             hub_auth_handle(hub);
+        if ((items[2].revents & ZMQ_POLLIN) || (items[nitems - 1].socket == hub_subs_monitor(hub) &&
+                                                (items[nitems - 1].revents & ZMQ_POLLIN)))
+            hub_subs_handle(hub);
         hub->ingest_busy = items[0].revents & ZMQ_POLLIN;
         if (hub->ingest_busy) {
             int rc = hub_ingest_batch(hub);
@@ -413,7 +431,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (!(hub.ingest = open_socket(&hub, ZMQ_ROUTER, hub.cfg.ingest, "ingest", "ingest")) ||
-        !(hub.pub = open_socket(&hub, ZMQ_PUB, hub.cfg.alerts, "alerts", "alerts")) ||
+        !(hub.pub = open_socket(&hub, ZMQ_XPUB, hub.cfg.alerts, "alerts", "alerts")) ||
         !(hub.query = open_socket(&hub, ZMQ_ROUTER, hub.cfg.query, "queries", "query")))
         goto out;
 
@@ -439,6 +457,7 @@ int main(int argc, char **argv)
 out:
     if (hub.ingest)
         zmq_close(hub.ingest);
+    hub_subs_close(&hub);
     if (hub.pub)
         zmq_close(hub.pub);
     if (hub.query)
