@@ -77,6 +77,7 @@ typedef struct {
     size_t settle_cursor_len;
     bool ingest_busy;      /* the serve loop's last turn read a batch: the tick takes less time */
     struct hub_subs *subs; /* the alert endpoint's subscriptions (hub_subs.c) */
+    struct hub_queries *queries; /* requests waiting for their turn (hub_query.c) */
 } hub_t;
 
 /* A metric and period touched by a batch, to compare once it is committed. */
@@ -206,8 +207,28 @@ void *hub_subs_monitor(const hub_t *hub);
 /* Subscriptions refused since the hub started. */
 uint64_t hub_subs_refused(const hub_t *hub);
 
-/* Answers one request waiting on the query socket. */
+/* Answers one request waiting on the query socket, at once. */
 int hub_query_handle(hub_t *hub);
+
+/* Fair service. Requests wait in one queue per key (per connection with --insecure) and are
+ * answered one key at a time in turn, within a time budget per serve-loop turn, so that ingest
+ * gets the loop between them and a flooding key delays mostly itself. */
+#define HUB_QUERY_QUEUE_PER_KEY 16  /* requests of one key waiting; more are refused */
+#define HUB_QUERY_KEYS          256 /* senders with requests waiting at once */
+#define HUB_QUERY_TAKE_PER_TURN 256 /* requests read from the socket per call */
+#define HUB_QUERY_TURN_MS       5   /* answering per serve-loop turn (at least one answer) */
+
+/* Reads waiting requests into their keys' queues, refusing (answered BAD_REQUEST with the
+ * reason) those beyond a key's HUB_QUERY_QUEUE_PER_KEY. Returns how many were read, or a
+ * negative errno. */
+int hub_query_take(hub_t *hub);
+
+/* Answers waiting requests, a key at a time, for about budget_ms (at least one). Returns how
+ * many still wait. */
+size_t hub_query_serve(hub_t *hub, int budget_ms);
+
+/* Frees what still waits. */
+void hub_query_close(hub_t *hub);
 
 /* A stored point as input to the comparison module. */
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t *pt);

@@ -242,6 +242,7 @@ static int refresh_results(hub_t *hub)
 
 static int serve(hub_t *hub)
 {
+    bool queries_waiting = false;
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -264,7 +265,7 @@ static int serve(hub_t *hub)
             items[nitems++] = items[4];
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
-        int n = zmq_poll(items, nitems, hub_alerts_wait_ms(hub));
+        int n = zmq_poll(items, nitems, queries_waiting ? 0 : hub_alerts_wait_ms(hub));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -287,15 +288,14 @@ static int serve(hub_t *hub)
         int trc = hub_alerts_tick(hub);
         if (trc < 0 && trc != CDOF_EMAPFULL)
             cdof_log_error("alert rules: %s", cdof_strerror(trc));
-        /* Bounded per turn so a flood of queries cannot starve ingest. */
-        for (int i = 0; i < 64 && (items[1].revents & ZMQ_POLLIN); i++) {
-            int events = 0;
-            size_t len = sizeof events;
-            hub_query_handle(hub);
-            zmq_getsockopt(hub->query, ZMQ_EVENTS, &events, &len);
-            if (!(events & ZMQ_POLLIN))
-                break;
+        /* Queries in turn, a key at a time, within a budget per turn: a flood of queries
+         * cannot starve ingest, nor one key the others. */
+        if (items[1].revents & ZMQ_POLLIN) {
+            int qrc = hub_query_take(hub);
+            if (qrc < 0)
+                cdof_log_error("query: %s", zmq_strerror(-qrc));
         }
+        queries_waiting = hub_query_serve(hub, HUB_QUERY_TURN_MS) > 0;
     }
     return 0;
 }
@@ -458,6 +458,7 @@ out:
     if (hub.ingest)
         zmq_close(hub.ingest);
     hub_subs_close(&hub);
+    hub_query_close(&hub);
     if (hub.pub)
         zmq_close(hub.pub);
     if (hub.query)

@@ -9,6 +9,7 @@
 #include "cdof_compare.h"
 #include "cdof_compliance.h"
 #include "cdof_clock.h"
+#include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
@@ -876,34 +877,22 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
     return rc;
 }
 
-int hub_query_handle(hub_t *hub)
+/* Answers one request (rid and body as received; frames: frames after the routing id). With
+ * refusal, answers BAD_REQUEST with that reason under the request's own id instead. */
+static void answer_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int frames, const char *refusal)
 {
-    zmq_msg_t rid, body;
-    zmq_msg_init(&rid);
-    zmq_msg_init(&body);
-    if (zmq_msg_recv(&rid, hub->query, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&rid);
-        zmq_msg_close(&body);
-        return errno == EAGAIN ? 0 : -errno;
-    }
-    int frames = 0;
-    while (zmq_msg_more(frames ? &body : &rid)) {
-        zmq_msg_close(&body);
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&body, hub->query, 0) < 0)
-            break;
-        frames++;
-    }
     Cdof__V1__QueryResponse resp = CDOF__V1__QUERY_RESPONSE__INIT;
     reply_t rp;
     int rc = reply_init(&rp, &resp);
     Cdof__V1__QueryRequest *req = NULL;
     /* A key revoked since it connected is not served (ZAP admitted it; the registry changed). */
     const hub_party_t *party;
-    bool allowed = rc == 0 && hub_auth_sender(hub, frames ? &body : &rid, "query", &party, rp.error,
+    bool allowed = rc == 0 && hub_auth_sender(hub, frames ? body : rid, "query", &party, rp.error,
                                               sizeof rp.error) == 0;
-    if (allowed && frames == 1)
-        req = cdof_wire_query_request_decode(zmq_msg_data(&body), zmq_msg_size(&body), rp.error,
+    if (allowed && refusal) {
+        snprintf(rp.error, sizeof rp.error, "%s", refusal);
+    } else if (allowed && frames == 1)
+        req = cdof_wire_query_request_decode(zmq_msg_data(body), zmq_msg_size(body), rp.error,
                                              sizeof rp.error);
     if (rc == 0 && !allowed) {
         resp.status = CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN;
@@ -916,8 +905,8 @@ int hub_query_handle(hub_t *hub)
          * too long) is answered under its own id, so the client reports the reason instead of
          * waiting for an answer that never matches. */
         Cdof__V1__QueryRequest *raw =
-            frames == 1 && zmq_msg_size(&body) <= CDOF_WIRE_MAX_MESSAGE
-                ? cdof__v1__query_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body))
+            frames == 1 && zmq_msg_size(body) <= CDOF_WIRE_MAX_MESSAGE
+                ? cdof__v1__query_request__unpack(NULL, zmq_msg_size(body), zmq_msg_data(body))
                 : NULL;
         if (raw) {
             resp.request_id = raw->request_id;
@@ -948,7 +937,7 @@ int hub_query_handle(hub_t *hub)
     uint8_t *buf;
     size_t len;
     if (cdof_wire_pack(&resp.base, &buf, &len) == 0) {
-        zmq_send(hub->query, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(hub->query, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
         zmq_send(hub->query, buf, len, ZMQ_DONTWAIT);
         free(buf);
     }
@@ -956,7 +945,174 @@ int hub_query_handle(hub_t *hub)
         cdof__v1__query_request__free_unpacked(req, NULL);
     resp.n_alerts = decoded_alerts;
     reply_free(&rp);
+}
+
+/* Reads one request: its routing id and body (frames after the id into *frames). Returns 1, 0
+ * when none waits, or a negative errno. */
+static int take_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int *frames)
+{
+    zmq_msg_init(rid);
+    zmq_msg_init(body);
+    if (zmq_msg_recv(rid, hub->query, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(rid);
+        zmq_msg_close(body);
+        return e == EAGAIN ? 0 : -e;
+    }
+    *frames = 0;
+    while (zmq_msg_more(*frames ? body : rid)) {
+        zmq_msg_close(body);
+        zmq_msg_init(body);
+        if (zmq_msg_recv(body, hub->query, 0) < 0)
+            break;
+        (*frames)++;
+    }
+    return 1;
+}
+
+int hub_query_handle(hub_t *hub)
+{
+    zmq_msg_t rid, body;
+    int frames, rc = take_msg(hub, &rid, &body, &frames);
+    if (rc <= 0)
+        return rc;
+    answer_msg(hub, &rid, &body, frames, NULL);
     zmq_msg_close(&rid);
     zmq_msg_close(&body);
     return 0;
+}
+
+/* --- fair service: requests wait in one queue per key and are answered in turn --- */
+
+typedef struct {
+    zmq_msg_t rid, body;
+    int frames;
+} pending_t;
+
+typedef struct {
+    char who[CDOF_CURVE_Z85_LEN + 1]; /* the key (Z85), or the connection with --insecure */
+    pending_t q[HUB_QUERY_QUEUE_PER_KEY];
+    size_t head, n;
+} key_queue_t;
+
+struct hub_queries {
+    key_queue_t keys[HUB_QUERY_KEYS];
+    size_t nkeys, next, pending;
+    uint64_t refused;
+};
+
+/* The queue of the sender of body, or NULL when every slot is taken by another sender. */
+static key_queue_t *queue_of(struct hub_queries *qs, zmq_msg_t *rid, zmq_msg_t *body)
+{
+    char who[CDOF_CURVE_Z85_LEN + 1];
+    const char *key = zmq_msg_gets(body, "User-Id");
+    if (key && *key) {
+        snprintf(who, sizeof who, "%s", key);
+    } else { /* --insecure: nobody is authenticated; each connection is its own sender */
+        static const char hex[] = "0123456789abcdef";
+        const uint8_t *r = zmq_msg_data(rid);
+        size_t n = zmq_msg_size(rid), o = 0;
+        for (size_t i = 0; i < n && o + 2 < sizeof who; i++) {
+            who[o++] = hex[r[i] >> 4];
+            who[o++] = hex[r[i] & 15];
+        }
+        who[o] = '\0';
+    }
+    key_queue_t *free_slot = NULL;
+    for (size_t i = 0; i < qs->nkeys; i++) {
+        if (!strcmp(qs->keys[i].who, who))
+            return &qs->keys[i];
+        if (!free_slot && qs->keys[i].n == 0)
+            free_slot = &qs->keys[i];
+    }
+    if (!free_slot && qs->nkeys < HUB_QUERY_KEYS)
+        free_slot = &qs->keys[qs->nkeys++];
+    if (free_slot) {
+        snprintf(free_slot->who, sizeof free_slot->who, "%s", who);
+        free_slot->head = free_slot->n = 0;
+    }
+    return free_slot;
+}
+
+int hub_query_take(hub_t *hub)
+{
+    if (!hub->queries && !(hub->queries = calloc(1, sizeof *hub->queries)))
+        return -ENOMEM;
+    struct hub_queries *qs = hub->queries;
+    int taken = 0;
+    for (; taken < HUB_QUERY_TAKE_PER_TURN; taken++) {
+        zmq_msg_t rid, body;
+        int frames, rc = take_msg(hub, &rid, &body, &frames);
+        if (rc <= 0)
+            return rc < 0 ? rc : taken;
+        key_queue_t *k = queue_of(qs, &rid, frames ? &body : &rid);
+        if (!k || k->n == HUB_QUERY_QUEUE_PER_KEY) {
+            /* A client waits for each answer before it asks again; one with this many
+             * questions outstanding is flooding, and its excess costs it, not the others. */
+            qs->refused++;
+            cdof_log_warn("query: refused a request from %s: %s", k ? k->who : "a sender",
+                          k ? "too many of its requests wait" : "too many senders wait");
+            char why[160];
+            snprintf(why, sizeof why,
+                     "refused: more than %d requests from this key wait for answers (send the "
+                     "next when one is answered)",
+                     HUB_QUERY_QUEUE_PER_KEY);
+            answer_msg(hub, &rid, &body, frames, why);
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            continue;
+        }
+        pending_t *p = &k->q[(k->head + k->n++) % HUB_QUERY_QUEUE_PER_KEY];
+        zmq_msg_init(&p->rid);
+        zmq_msg_init(&p->body);
+        zmq_msg_move(&p->rid, &rid);
+        zmq_msg_move(&p->body, &body);
+        p->frames = frames;
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+        qs->pending++;
+    }
+    return taken;
+}
+
+size_t hub_query_serve(hub_t *hub, int budget_ms)
+{
+    struct hub_queries *qs = hub->queries;
+    if (!qs || !qs->pending)
+        return 0;
+    int64_t until = cdof_clock_mono_ms() + budget_ms;
+    /* One request of each waiting key in turn: a key with many waiting gets no more turns than
+     * one with a single request. At least one answer per call, then while the budget lasts. */
+    bool answered = false;
+    do {
+        size_t i = qs->next % qs->nkeys;
+        qs->next = i + 1;
+        key_queue_t *k = &qs->keys[i];
+        if (!k->n)
+            continue;
+        pending_t *p = &k->q[k->head];
+        k->head = (k->head + 1) % HUB_QUERY_QUEUE_PER_KEY;
+        k->n--;
+        qs->pending--;
+        answer_msg(hub, &p->rid, &p->body, p->frames, NULL);
+        zmq_msg_close(&p->rid);
+        zmq_msg_close(&p->body);
+        answered = true;
+    } while (qs->pending && (!answered || cdof_clock_mono_ms() < until));
+    return qs->pending;
+}
+
+void hub_query_close(hub_t *hub)
+{
+    struct hub_queries *qs = hub->queries;
+    for (size_t i = 0; qs && i < qs->nkeys; i++) {
+        for (; qs->keys[i].n; qs->keys[i].n--) {
+            pending_t *p = &qs->keys[i].q[qs->keys[i].head];
+            qs->keys[i].head = (qs->keys[i].head + 1) % HUB_QUERY_QUEUE_PER_KEY;
+            zmq_msg_close(&p->rid);
+            zmq_msg_close(&p->body);
+        }
+    }
+    free(qs);
+    hub->queries = NULL;
 }
