@@ -201,14 +201,15 @@ void cdof_log(cdof_log_level_t level, const char *fmt, ...)
 {
     if (level > log_level)
         return;
-    char body[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
     pthread_mutex_lock(&log_lock);
-    if (limit_allows(level, fmt))
+    if (limit_allows(level, fmt)) { /* a suppressed line costs no formatting */
+        char body[2048];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(body, sizeof body, fmt, ap);
+        va_end(ap);
         write_line(level, body);
+    }
     pthread_mutex_unlock(&log_lock);
 }
 

@@ -12,7 +12,7 @@
 #include "cdof_log.h"
 #include "hub.h"
 
-#define SUBS_PER_TURN 1024    /* subscription messages handled per call: bounded work */
+#define SUBS_PER_TURN 256     /* subscription messages handled per call: bounded work */
 #define FD_MAX        1048576 /* connections are file descriptors: far below this */
 
 typedef struct {
