@@ -121,7 +121,7 @@ expect_status 4 un1.csv oversight sw -- unsilence 1 --by "Sam South"
 expect_status 4 un2.csv oversight reader -- unsilence 1 --by "Reader"
 expect_status 0 un3.csv oversight nw -- unsilence 1 --by "Pat North" --format csv
 it_csv_has "$IT_DIR/un3.csv" 'f["ended_by"] == "Pat North" && f["ended_key_id"] == "nw" &&
-    f["ended_ms"] > 0' || it_fail "the ended record: $(cat "$IT_DIR/un3.csv")"
+    f["ended_ms"] + 0 > 0' || it_fail "the ended record: $(cat "$IT_DIR/un3.csv")"
 expect_status 1 un4.csv oversight nw -- unsilence 1 --by "Pat North"
 expect_status 0 sil5.csv oversight nw -- silence '*|*|*' --until "$until" --reason "again" \
     --by "Pat North"
