@@ -223,11 +223,21 @@ int hub_query_handle(hub_t *hub);
  * negative errno. */
 int hub_query_take(hub_t *hub);
 
-/* Answers waiting requests, a key at a time, for about budget_ms (at least one). Returns how
- * many still wait. */
+/* Answers waiting requests, a key at a time, for about budget_ms (at least one): read queries
+ * are handed to a worker thread, one at a time, which answers them on read transactions of its
+ * own (LMDB readers never block the writer), so ingest and acks never wait behind them; acks,
+ * silences and health are answered here. Returns how many can go on now (0 while the rest wait
+ * for the worker). */
 size_t hub_query_serve(hub_t *hub, int budget_ms);
 
-/* Frees what still waits. */
+/* The worker's socket: readable when it has answered (NULL before the first query). */
+void *hub_query_worker_socket(const hub_t *hub);
+
+/* Sends the worker's answers on to their clients; the worker is free again. */
+void hub_query_worker_done(hub_t *hub);
+
+/* Stops the worker (after the request it is answering) and frees what still waits. Before the
+ * store closes. */
 void hub_query_close(hub_t *hub);
 
 /* A stored point as input to the comparison module. */

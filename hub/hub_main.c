@@ -257,12 +257,17 @@ static int serve(hub_t *hub)
                                   {hub->query, 0, ZMQ_POLLIN, 0},
                                   {hub->pub, 0, ZMQ_POLLIN, 0},
                                   {hub->zap, 0, ZMQ_POLLIN, 0},
-                                  {hub_subs_monitor(hub), 0, ZMQ_POLLIN, 0}};
-        int nitems = 3;
+                                  {hub_subs_monitor(hub), 0, ZMQ_POLLIN, 0},
+                                  {hub_query_worker_socket(hub), 0, ZMQ_POLLIN, 0}};
+        int nitems = 3, worker = -1;
         if (hub->zap)
             items[nitems++] = items[3];
         if (items[4].socket)
             items[nitems++] = items[4];
+        if (items[5].socket) {
+            worker = nitems;
+            items[nitems++] = items[5];
+        }
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
         int n = zmq_poll(items, nitems, queries_waiting ? 0 : hub_alerts_wait_ms(hub));
@@ -275,9 +280,12 @@ static int serve(hub_t *hub)
         /* Handshakes first: a client waits on them, and they are cheap. */
         if (hub->zap && (items[3].revents & ZMQ_POLLIN))
             hub_auth_handle(hub);
-        if ((items[2].revents & ZMQ_POLLIN) || (items[nitems - 1].socket == hub_subs_monitor(hub) &&
-                                                (items[nitems - 1].revents & ZMQ_POLLIN)))
+        int mon = worker < 0 ? nitems - 1 : worker - 1;
+        if ((items[2].revents & ZMQ_POLLIN) ||
+            (items[mon].socket == hub_subs_monitor(hub) && (items[mon].revents & ZMQ_POLLIN)))
             hub_subs_handle(hub);
+        if (worker >= 0 && (items[worker].revents & ZMQ_POLLIN))
+            hub_query_worker_done(hub);
         hub->ingest_busy = items[0].revents & ZMQ_POLLIN;
         if (hub->ingest_busy) {
             int rc = hub_ingest_batch(hub);
@@ -288,8 +296,9 @@ static int serve(hub_t *hub)
         int trc = hub_alerts_tick(hub);
         if (trc < 0 && trc != CDOF_EMAPFULL)
             cdof_log_error("alert rules: %s", cdof_strerror(trc));
-        /* Queries in turn, a key at a time, within a budget per turn: a flood of queries
-         * cannot starve ingest, nor one key the others. */
+        /* Queries in turn, a key at a time, read queries on the worker thread, the others
+         * within a budget per turn: a flood of queries cannot starve ingest, nor one key the
+         * others. */
         if (items[1].revents & ZMQ_POLLIN) {
             int qrc = hub_query_take(hub);
             if (qrc < 0)

@@ -1,6 +1,7 @@
 /* The query endpoint: one QueryRequest in, one QueryResponse out (PROTOCOL.md "Queries"). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -877,18 +878,22 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
     return rc;
 }
 
-/* Answers one request (rid and body as received; frames: frames after the routing id). With
- * refusal, answers BAD_REQUEST with that reason under the request's own id instead. */
-static void answer_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int frames, const char *refusal)
+/* Answers one request (rid and body as received; frames: frames after the routing id) on out
+ * (the query socket, or the worker's pair). With refusal, answers BAD_REQUEST with that reason
+ * under the request's own id instead. authed: the sender was judged already (the worker). */
+static void respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int frames,
+                    const char *refusal, bool authed)
 {
     Cdof__V1__QueryResponse resp = CDOF__V1__QUERY_RESPONSE__INIT;
     reply_t rp;
     int rc = reply_init(&rp, &resp);
     Cdof__V1__QueryRequest *req = NULL;
-    /* A key revoked since it connected is not served (ZAP admitted it; the registry changed). */
-    const hub_party_t *party;
-    bool allowed = rc == 0 && hub_auth_sender(hub, frames ? body : rid, "query", &party, rp.error,
-                                              sizeof rp.error) == 0;
+    /* A key revoked since it connected is not served (ZAP admitted it; the registry changed).
+     * The worker thread answers only requests the serve loop has judged (authed): the registry
+     * is the serve loop's. */
+    const hub_party_t *party = NULL;
+    bool allowed = rc == 0 && (authed || hub_auth_sender(hub, frames ? body : rid, "query", &party,
+                                                         rp.error, sizeof rp.error) == 0);
     if (allowed && refusal) {
         snprintf(rp.error, sizeof rp.error, "%s", refusal);
     } else if (allowed && frames == 1)
@@ -937,14 +942,20 @@ static void answer_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int frames, 
     uint8_t *buf;
     size_t len;
     if (cdof_wire_pack(&resp.base, &buf, &len) == 0) {
-        zmq_send(hub->query, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(hub->query, buf, len, ZMQ_DONTWAIT);
+        zmq_send(out, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(out, buf, len, ZMQ_DONTWAIT);
         free(buf);
     }
     if (req)
         cdof__v1__query_request__free_unpacked(req, NULL);
     resp.n_alerts = decoded_alerts;
     reply_free(&rp);
+}
+
+/* Answers in the serve loop, on the query socket. */
+static void answer_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int frames, const char *refusal)
+{
+    respond(hub, hub->query, rid, body, frames, refusal, false);
 }
 
 /* Reads one request: its routing id and body (frames after the id into *frames). Returns 1, 0
@@ -999,7 +1010,116 @@ struct hub_queries {
     key_queue_t keys[HUB_QUERY_KEYS];
     size_t nkeys, next, pending;
     uint64_t refused;
+    /* The worker thread answering read queries on its own read transactions, so that ingest
+     * never waits behind them: one request at a time over an inproc pair. */
+    void *pair;
+    pthread_t worker;
+    bool started, busy;
 };
+
+#define WORKER_EP "inproc://cdof-hub-query-worker"
+
+/* The worker: answers each [routing id, request] it is given with [routing id, response].
+ * Only read queries come here; they read the store and state fixed at start (reference data,
+ * partnerships, commitments), never what the serve loop changes. An empty message ends it. */
+static void *worker_main(void *arg)
+{
+    hub_t *hub = arg;
+    void *pair = zmq_socket(hub->zctx, ZMQ_PAIR);
+    int linger = 0;
+    if (!pair || zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        zmq_connect(pair, WORKER_EP) < 0) {
+        cdof_log_error("query worker: cannot connect: %s", zmq_strerror(zmq_errno()));
+        if (pair)
+            zmq_close(pair);
+        return NULL;
+    }
+    for (;;) {
+        zmq_msg_t rid, body;
+        zmq_msg_init(&rid);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&rid, pair, 0) < 0 || !zmq_msg_more(&rid) ||
+            zmq_msg_recv(&body, pair, 0) < 0) {
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            break;
+        }
+        respond(hub, pair, &rid, &body, 1, NULL, true);
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+    }
+    zmq_close(pair);
+    return NULL;
+}
+
+/* Starts the worker (once). Without it every query is answered in the serve loop. */
+static void worker_start(hub_t *hub, struct hub_queries *qs)
+{
+    if (qs->started)
+        return;
+    qs->started = true;
+    int linger = 0;
+    if (!(qs->pair = zmq_socket(hub->zctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(qs->pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        zmq_bind(qs->pair, WORKER_EP) < 0 || pthread_create(&qs->worker, NULL, worker_main, hub)) {
+        cdof_log_warn("queries are answered in the serve loop: no worker (%s)",
+                      zmq_strerror(zmq_errno()));
+        if (qs->pair)
+            zmq_close(qs->pair);
+        qs->pair = NULL;
+    }
+}
+
+/* True when the request goes to the worker: a read query from a sender still registered. Acks,
+ * silences (writes), health (the serve loop's counters), refusals and bad requests are
+ * answered in the serve loop. */
+static bool for_worker(hub_t *hub, pending_t *p)
+{
+    if (p->frames != 1)
+        return false;
+    const hub_party_t *party;
+    char err[CDOF_WIRE_MAX_TEXT];
+    if (hub_auth_sender(hub, &p->body, "query", &party, err, sizeof err) < 0)
+        return false;
+    Cdof__V1__QueryRequest *req =
+        cdof__v1__query_request__unpack(NULL, zmq_msg_size(&p->body), zmq_msg_data(&p->body));
+    if (!req)
+        return false;
+    Cdof__V1__QueryRequest__QueryCase c = req->query_case;
+    cdof__v1__query_request__free_unpacked(req, NULL);
+    return c != CDOF__V1__QUERY_REQUEST__QUERY_ACK && c != CDOF__V1__QUERY_REQUEST__QUERY_SILENCE &&
+           c != CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE &&
+           c != CDOF__V1__QUERY_REQUEST__QUERY_HEALTH &&
+           c != CDOF__V1__QUERY_REQUEST__QUERY__NOT_SET;
+}
+
+void *hub_query_worker_socket(const hub_t *hub)
+{
+    return hub->queries ? hub->queries->pair : NULL;
+}
+
+void hub_query_worker_done(hub_t *hub)
+{
+    struct hub_queries *qs = hub->queries;
+    for (int i = 0; qs && qs->pair && i < 16; i++) {
+        zmq_msg_t rid, body;
+        zmq_msg_init(&rid);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&rid, qs->pair, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            return;
+        }
+        if (zmq_msg_more(&rid) && zmq_msg_recv(&body, qs->pair, 0) >= 0) {
+            zmq_send(hub->query, zmq_msg_data(&rid), zmq_msg_size(&rid),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(hub->query, zmq_msg_data(&body), zmq_msg_size(&body), ZMQ_DONTWAIT);
+        }
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+        qs->busy = false;
+    }
+}
 
 /* The queue of the sender of body, or NULL when every slot is taken by another sender. */
 static key_queue_t *queue_of(struct hub_queries *qs, zmq_msg_t *rid, zmq_msg_t *body)
@@ -1080,31 +1200,52 @@ size_t hub_query_serve(hub_t *hub, int budget_ms)
     struct hub_queries *qs = hub->queries;
     if (!qs || !qs->pending)
         return 0;
+    worker_start(hub, qs);
     int64_t until = cdof_clock_mono_ms() + budget_ms;
     /* One request of each waiting key in turn: a key with many waiting gets no more turns than
-     * one with a single request. At least one answer per call, then while the budget lasts. */
+     * one with a single request. Read queries go to the worker, one at a time; the rest are
+     * answered here, at least one per call, then while the budget lasts. A key whose next
+     * request is a read waits while the worker is busy; the others go on. */
     bool answered = false;
-    do {
+    size_t idle = 0; /* keys looked at in a row without progress */
+    while (qs->pending && idle < qs->nkeys && (!answered || cdof_clock_mono_ms() < until)) {
         size_t i = qs->next % qs->nkeys;
         qs->next = i + 1;
         key_queue_t *k = &qs->keys[i];
+        idle++;
         if (!k->n)
             continue;
         pending_t *p = &k->q[k->head];
+        bool worker = qs->pair && for_worker(hub, p);
+        if (worker && qs->busy)
+            continue;
         k->head = (k->head + 1) % HUB_QUERY_QUEUE_PER_KEY;
         k->n--;
         qs->pending--;
-        answer_msg(hub, &p->rid, &p->body, p->frames, NULL);
+        idle = 0;
+        if (worker) {
+            zmq_msg_send(&p->rid, qs->pair, ZMQ_SNDMORE);
+            zmq_msg_send(&p->body, qs->pair, 0);
+            qs->busy = true;
+        } else {
+            answer_msg(hub, &p->rid, &p->body, p->frames, NULL);
+            answered = true;
+        }
         zmq_msg_close(&p->rid);
         zmq_msg_close(&p->body);
-        answered = true;
-    } while (qs->pending && (!answered || cdof_clock_mono_ms() < until));
-    return qs->pending;
+    }
+    /* Nothing can go on now while the worker is busy: the serve loop waits for its answer. */
+    return qs->busy && idle >= qs->nkeys ? 0 : qs->pending;
 }
 
 void hub_query_close(hub_t *hub)
 {
     struct hub_queries *qs = hub->queries;
+    if (qs && qs->pair) {
+        zmq_send(qs->pair, "", 0, 0); /* ends the worker once its request is answered */
+        pthread_join(qs->worker, NULL);
+        zmq_close(qs->pair);
+    }
     for (size_t i = 0; qs && i < qs->nkeys; i++) {
         for (; qs->keys[i].n; qs->keys[i].n--) {
             pending_t *p = &qs->keys[i].q[qs->keys[i].head];
