@@ -95,6 +95,8 @@ static void *open_socket(hub_t *hub, int type, const char *ep, const char *what,
         return NULL;
     }
     int64_t maxmsg = CDOF_WIRE_MAX_MESSAGE;
+    uint64_t affinity = type == ZMQ_XPUB ? 4 : !strcmp(domain, "query") ? 2 : 1;
+    zmq_setsockopt(s, ZMQ_AFFINITY, &affinity, sizeof affinity);
     /* Every partnership reconnects at once after a hub restart: with ZeroMQ's default listen
      * queue (100) the excess handshakes are dropped and each waits a second or more for its SYN
      * to be sent again. The kernel caps this at net.core.somaxconn. */
@@ -435,6 +437,9 @@ int main(int argc, char **argv)
     hub.zctx = zmq_ctx_new();
     if (!hub.zctx)
         goto out;
+    /* One ZeroMQ I/O thread per endpoint (ZMQ_AFFINITY in open_socket): a flood of
+     * subscriptions or queries is decrypted and framed on its own thread, not on ingest's. */
+    zmq_ctx_set(hub.zctx, ZMQ_IO_THREADS, 3);
     if ((rc = hub_auth_open(&hub, err, sizeof err)) < 0) {
         cdof_log_error("%s", err);
         goto out;
