@@ -20,14 +20,20 @@ heading() { printf '\n== %s\n' "$*"; }
 die() { echo "dev.sh: $*" >&2; exit 1; }
 
 # --- deps ------------------------------------------------------------------------------------
-# protobuf-compiler, python3-zmq and python3-protobuf: integration_contract_python drives the hub
-# from a Python client generated from proto/cdof.proto (the contract from another language).
+# libzip-dev: the container of the annual report's ODS workbook; python3-odf reads that workbook
+# back in integration_report as an independent reader. protobuf-compiler, python3-zmq and
+# python3-protobuf: integration_contract_python drives the hub from a Python client generated
+# from proto/cdof.proto (the contract from another language).
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-               liblmdb-dev libuv1-dev libcmocka-dev protobuf-compiler python3-zmq python3-protobuf)
+               liblmdb-dev libuv1-dev libcmocka-dev libzip-dev python3-odf protobuf-compiler
+               python3-zmq python3-protobuf)
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
 # renders the annual report headless in integration_report (skipped, with a message, without it);
 # iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.
-optional_pkgs=(clang valgrind chromium iproute2)
+# With chromium, integration_report also checks the report with axe-core and prints it to PDF:
+# nodejs and npm install axe-core and playwright-core (tests/browser/package-lock.json) into the
+# build tree, and poppler-utils (pdfinfo, pdftotext) checks the PDF.
+optional_pkgs=(clang valgrind chromium iproute2 nodejs npm poppler-utils)
 
 installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
@@ -48,6 +54,11 @@ cmd_deps() {
     command -v dpkg-query >/dev/null || die "dpkg-query not found: deps needs Debian or Ubuntu"
     local missing=() p
     for p in "${required_pkgs[@]}" "${optional_pkgs[@]}"; do
+        # A node installed otherwise (its own npm bundled) conflicts with Debian's npm package.
+        case $p in
+        nodejs) command -v node >/dev/null && continue ;;
+        npm) command -v npm >/dev/null && continue ;;
+        esac
         installed "$p" || missing+=("$p")
     done
     if [ ${#missing[@]} -eq 0 ]; then
@@ -306,20 +317,24 @@ cmd_demo() {
     done
     [ $any = 1 ] || echo "(none found)"
 
-    heading "annual report 2024/25 (cdof-query report)"
+    heading "annual report 2024/25 (cdof-query report: HTML, PDF and ODS)"
+    local rc=0
     # shellcheck disable=SC2046
-    if timeout 120 "$query" --hub "$queryep" $(curve_args jcdu) --timeout-ms 20000 report \
-        --year 2024/25 --out "$var/report-2024-25.html" 2>>"$var/logs/query.log"; then
-        echo "open it in a browser: file://$var/report-2024-25.html"
-    else
-        echo "(the report could not be written: see var/demo/logs/query.log)"
-    fi
+    timeout 420 "$query" --hub "$queryep" $(curve_args jcdu) --timeout-ms 20000 report \
+        --year 2024/25 --out "$var/report-2024-25.html" --pdf "$var/report-2024-25.pdf" \
+        --ods "$var/report-2024-25.ods" --partnerships "$var/drops/partnerships.csv" \
+        2>>"$var/logs/query.log" || rc=$?
+    case $rc in
+    0) echo "open it in a browser: file://$var/report-2024-25.html" ;;
+    4) echo "HTML and ODS written; no PDF: chromium is not installed (deploy/dev.sh deps)" ;;
+    *) echo "(the report could not be written: see var/demo/logs/query.log)" ;;
+    esac
 
     heading "demo: stopping (SIGTERM)"
     demo_stop
     trap - EXIT
     echo "logs: var/demo/logs/   hub store: var/demo/hub/   agents: var/demo/<id>/{spool,data}/"
-    echo "annual report: var/demo/report-2024-25.html"
+    echo "annual report: var/demo/report-2024-25.{html,pdf,ods}"
 }
 
 # --- valgrind --------------------------------------------------------------------------------

@@ -44,14 +44,15 @@ cdof_ms_standing_t cdof_compliance_assess(const cdof_milestone_t *m, const int32
 {
     cdof_ms_standing_t s = {.status = CDOF_MS_NOT_DUE, .due_day = m->deadline};
     bool recurring = m->recurrence_months > 0;
-    if (as_of < m->deadline) {
+    /* A deadline day is still in time: overdue from the day after, as the milestone rule fires. */
+    if (as_of <= m->deadline) {
         s.done_day = first_in(done, n, INT64_MIN, as_of);
         s.status = s.done_day ? CDOF_MS_DONE : CDOF_MS_NOT_DUE;
         s.next_due = m->deadline;
         return s;
     }
     int k = 0;
-    while (recurring && k < MAX_CYCLES && cdof_compliance_deadline(m, k + 1) <= as_of)
+    while (recurring && k < MAX_CYCLES && cdof_compliance_deadline(m, k + 1) < as_of)
         k++;
     s.due_day = cdof_compliance_deadline(m, k);
     s.next_due = recurring ? cdof_compliance_deadline(m, k + 1) : 0;

@@ -1,4 +1,4 @@
-/* Statistics for comparisons, as OHID's Fingertips computes them (DESIGN.md "Comparisons").
+/* Statistics for comparisons, as OHID's Fingertips computes them (docs/DESIGN.md "Comparisons").
  * Pure functions of numbers: no I/O, no allocation beyond what a caller passes in, no store. */
 #ifndef CDOF_STATS_H
 #define CDOF_STATS_H

@@ -69,6 +69,11 @@ typedef struct {
     cdof_curve_t *curve;
     hub_keys_t *keys;
     void *zap;
+    /* While the alert endpoint is being reopened to cut off a revoked reader: the monitor that
+     * reports its old listener closed, and the monotonic time after which it is reopened anyway. */
+    bool reopening;
+    void *reopen_mon; /* NULL when no monitor could be set up: reopened at reopen_by_ms */
+    int64_t reopen_by_ms;
     /* Issue d1: settled comparisons run in the tick under a CPU budget. settle_next_ms: monotonic
      * time by which a mark may be due (0: now, leftovers); settle_cursor: the last mark done, so
      * the next tick goes on after it (round robin). */
@@ -197,8 +202,9 @@ int hub_subs_open(hub_t *hub, void *xpub);
 void hub_subs_close(hub_t *hub);
 
 /* Decides the subscriptions waiting on hub->pub and forgets those of ended connections (bounded
- * work per call). Call when hub->pub or hub_subs_monitor() is readable, and after a reload. */
-void hub_subs_handle(hub_t *hub);
+ * work per call); watches again once a reopening of the endpoint (hub->reopening) is over.
+ * Call every serve-loop turn. Returns true when more subscriptions may wait. */
+bool hub_subs_handle(hub_t *hub);
 
 /* The socket carrying the alert endpoint's disconnections (may change after a reload; NULL if
  * none). */
@@ -247,7 +253,7 @@ cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out);
 
-/* ---- Stored comparisons (hub_results.c, DESIGN.md "Comparisons") ----
+/* ---- Stored comparisons (hub_results.c, docs/DESIGN.md "Comparisons") ----
  *
  * Every comparison row (areas, regions, England, configured partnerships) is stored in the
  * "results" database when its data changes, so queries read rows instead of recomputing. The
@@ -340,6 +346,10 @@ void hub_auth_reload(hub_t *hub);
 
 /* Answers the ZAP requests waiting on hub->zap (bounded per call). */
 void hub_auth_handle(hub_t *hub);
+
+/* Reopens the alert endpoint once its old listener has closed (or hub->reopen_by_ms has passed).
+ * Call each serve turn while hub->reopening: it reads the monitor's events itself. */
+void hub_auth_reopen_step(hub_t *hub);
 
 /* Who sent msg (any frame of a message received on the socket with ZAP domain `domain`): with
  * CURVE, *party is its registry entry (owned by the registry; valid until the next reload), or

@@ -1,8 +1,8 @@
-/* Alert rules and lifecycle (DESIGN.md "Alerts"). An alert is keyed rule|subject|area (subject:
- * the metric, milestone or agent), fires once while its condition holds (after N consecutive
- * periods when the rule asks) and resolves with a notice when it clears. Every change gets the
- * next global sequence and is committed to the store before it is published. A change that a
- * silence or an inhibition mutes is stored and published all the same, marked muted_by, so the
+/* Alert rules and lifecycle (docs/DESIGN.md "Alerts"). An alert is keyed rule|subject|area
+ * (subject: the metric, milestone or agent), fires once while its condition holds (after N
+ * consecutive periods when the rule asks) and resolves with a notice when it clears. Every change
+ * gets the next global sequence and is committed to the store before it is published. A change that
+ * a silence or an inhibition mutes is stored and published all the same, marked muted_by, so the
  * history stays whole and watchers keep an unbroken sequence; watchers do not notify it, and the
  * alert is notified again when the silence or inhibition ends while it still fires. */
 #include <errno.h>

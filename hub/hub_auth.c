@@ -2,6 +2,8 @@
  * sockets its role allows, and the per-message check that the sender's key is still registered
  * (a key revoked by a SIGHUP reload stops being served on connections it already has). */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +19,8 @@
 #define ZAP_MAX_PARTS    8                        /* CURVE requests have 7 frames */
 #define ZAP_PER_TURN     64                       /* requests answered per call: bounded work */
 #define MONITOR_ENDPOINT "inproc://cdof-hub-alerts-monitor"
+/* The longest the alert endpoint stays closed when its old listener's close is not reported. */
+#define HUB_REOPEN_WAIT_MS 10000
 /* A refused client retries every few seconds: its refusal is logged once a minute. */
 #define REFUSAL_QUIET_MS 60000
 
@@ -52,6 +56,10 @@ int hub_auth_open(hub_t *hub, char *err, size_t errlen)
 
 void hub_auth_close(hub_t *hub)
 {
+    if (hub->reopen_mon)
+        zmq_close(hub->reopen_mon);
+    hub->reopen_mon = NULL;
+    hub->reopening = false;
     if (hub->zap)
         zmq_close(hub->zap);
     hub->zap = NULL;
@@ -74,15 +82,23 @@ static bool reader_revoked(const hub_keys_t *old, const hub_keys_t *fresh)
  * closing the alert endpoint's listener, which ends every subscriber's connection, and opening
  * it again: each subscriber reconnects through the ZAP handler, and the revoked one is refused.
  * The others miss nothing: a watcher asks the query endpoint for what it missed when it sees a
- * gap in alert sequences or has heard nothing for a few seconds. */
+ * gap in alert sequences or has heard nothing for a few seconds.
+ *
+ * Two things are left to the serve loop, so that no fixed wait can be outrun by a loaded
+ * machine. The connections close only once the PUB socket has answered its sessions' pipe
+ * terminations, which it does whenever its commands are processed (the serve loop polls the
+ * socket's ZMQ_FD). And the listener is reopened only once ZeroMQ's I/O thread reports the old
+ * one closed: an ipc:// listener removes its socket file as it closes, which would take a new
+ * listener's file if that were bound first. */
 static void kick_subscribers(hub_t *hub)
 {
+    if (hub->reopening)
+        return; /* already closed: the reopening admits by whatever registry is then in force */
     char ep[512];
     size_t len = sizeof ep;
-    /* The old listener closes in ZeroMQ's I/O thread; an ipc:// one removes its socket file
-     * then, which would take the new one's. So wait (1 s at most) for it to be closed. */
     void *mon = NULL;
-    if (zmq_socket_monitor(hub->pub, MONITOR_ENDPOINT, ZMQ_EVENT_CLOSED) == 0 &&
+    if (zmq_socket_monitor(hub->pub, MONITOR_ENDPOINT, ZMQ_EVENT_CLOSED | ZMQ_EVENT_CLOSE_FAILED) ==
+            0 &&
         (mon = zmq_socket(hub->zctx, ZMQ_PAIR)) && zmq_connect(mon, MONITOR_ENDPOINT) < 0) {
         zmq_close(mon);
         mon = NULL;
@@ -90,24 +106,56 @@ static void kick_subscribers(hub_t *hub)
     int rc = zmq_getsockopt(hub->pub, ZMQ_LAST_ENDPOINT, ep, &len);
     if (rc == 0)
         rc = zmq_unbind(hub->pub, ep);
-    if (rc == 0 && mon) {
-        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 1000) == 1) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            while (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m))
-                ;
-            zmq_msg_close(&m);
-        }
-    }
-    zmq_socket_monitor(hub->pub, NULL, 0);
-    if (mon)
-        zmq_close(mon);
     if (rc < 0) {
         cdof_log_error("alerts: cannot close %s to cut off a revoked reader: %s", hub->cfg.alerts,
                        zmq_strerror(zmq_errno()));
+        zmq_socket_monitor(hub->pub, NULL, 0);
+        if (mon)
+            zmq_close(mon);
         return;
     }
+    if (!mon) {
+        /* Without the monitor nothing reports the close: reopen after the longest wait. */
+        zmq_socket_monitor(hub->pub, NULL, 0);
+        cdof_log_warn("alerts: cannot watch %s close; it reopens in %d ms", hub->cfg.alerts,
+                      HUB_REOPEN_WAIT_MS);
+    }
+    hub->reopening = true;
+    hub->reopen_mon = mon;
+    hub->reopen_by_ms = cdof_clock_mono_ms() + HUB_REOPEN_WAIT_MS;
+}
+
+void hub_auth_reopen_step(hub_t *hub)
+{
+    if (!hub->reopening)
+        return;
+    bool closed = false;
+    if (hub->reopen_mon) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        /* Each event is two frames: the event and value, then the endpoint. */
+        while (zmq_msg_recv(&m, hub->reopen_mon, ZMQ_DONTWAIT) >= 0) {
+            uint16_t ev = 0;
+            if (zmq_msg_size(&m) >= sizeof ev)
+                memcpy(&ev, zmq_msg_data(&m), sizeof ev);
+            if (ev & (ZMQ_EVENT_CLOSED | ZMQ_EVENT_CLOSE_FAILED))
+                closed = true;
+            while (zmq_msg_more(&m) && zmq_msg_recv(&m, hub->reopen_mon, ZMQ_DONTWAIT) >= 0)
+                ;
+        }
+        zmq_msg_close(&m);
+    }
+    if (!closed && cdof_clock_mono_ms() < hub->reopen_by_ms)
+        return;
+    if (!closed)
+        cdof_log_warn("alerts: %s not reported closed within %d ms; reopening it", hub->cfg.alerts,
+                      HUB_REOPEN_WAIT_MS);
+    if (hub->reopen_mon) {
+        zmq_socket_monitor(hub->pub, NULL, 0);
+        zmq_close(hub->reopen_mon);
+    }
+    hub->reopen_mon = NULL;
+    hub->reopening = false;
     for (int i = 0; i < 50; i++) {
         if (zmq_bind(hub->pub, hub->cfg.alerts) == 0) {
             cdof_log_info("alerts: a reader's key was revoked: subscribers reconnect and are "

@@ -244,7 +244,8 @@ static int refresh_results(hub_t *hub)
 
 static int serve(hub_t *hub)
 {
-    bool queries_waiting = false;
+    bool queries_waiting = false, subs_waiting = false;
+    enum { I_INGEST, I_QUERY, I_PUB, I_ZAP, I_REOPEN, I_SUBS, I_WORKER, I_COUNT };
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -252,43 +253,52 @@ static int serve(hub_t *hub)
                 cdof_log_open(hub->cfg.log_file);
             cdof_log_info("SIGHUP: log reopened");
             hub_auth_reload(hub);
-            hub_subs_handle(hub); /* a reload may have ended every subscriber's connection */
         }
-        /* The subscriptions' monitor socket changes when it is watched again. */
-        zmq_pollitem_t items[] = {{hub->ingest, 0, ZMQ_POLLIN, 0},
-                                  {hub->query, 0, ZMQ_POLLIN, 0},
-                                  {hub->pub, 0, ZMQ_POLLIN, 0},
-                                  {hub->zap, 0, ZMQ_POLLIN, 0},
-                                  {hub_subs_monitor(hub), 0, ZMQ_POLLIN, 0},
-                                  {hub_query_worker_socket(hub), 0, ZMQ_POLLIN, 0}};
-        int nitems = 3, worker = -1;
-        if (hub->zap)
-            items[nitems++] = items[3];
-        if (items[4].socket)
-            items[nitems++] = items[4];
-        if (items[5].socket) {
-            worker = nitems;
-            items[nitems++] = items[5];
+        /* The sockets polled, without the absent ones (a NULL socket would be fd 0). The alert
+         * socket (XPUB) is polled as a socket: zmq_poll processes its commands (pipe
+         * terminations while the endpoint is reopened, a subscriber gone), and it is readable
+         * when subscriptions wait. */
+        void *const socks[I_COUNT] = {[I_INGEST] = hub->ingest,
+                                      [I_QUERY] = hub->query,
+                                      [I_PUB] = hub->pub,
+                                      [I_ZAP] = hub->zap,
+                                      [I_REOPEN] = hub->reopen_mon,
+                                      [I_SUBS] = hub_subs_monitor(hub),
+                                      [I_WORKER] = hub_query_worker_socket(hub)};
+        zmq_pollitem_t items[I_COUNT];
+        int at[I_COUNT], nitems = 0;
+        for (int i = 0; i < I_COUNT; i++) {
+            at[i] = socks[i] ? nitems : -1;
+            if (socks[i])
+                items[nitems++] = (zmq_pollitem_t){socks[i], 0, ZMQ_POLLIN, 0};
         }
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
-        int n = zmq_poll(items, nitems, queries_waiting ? 0 : hub_alerts_wait_ms(hub));
+        int wait_ms = queries_waiting || subs_waiting ? 0 : hub_alerts_wait_ms(hub);
+        if (hub->reopening) {
+            int64_t left = hub->reopen_by_ms - cdof_clock_mono_ms();
+            if (left < wait_ms)
+                wait_ms = left > 0 ? (int)left : 0;
+        }
+        int n = zmq_poll(items, nitems, wait_ms);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             cdof_log_error("poll failed: %s", zmq_strerror(errno));
             return -errno;
         }
+#define READY(i) (at[i] >= 0 && (items[at[i]].revents & ZMQ_POLLIN))
+        if (hub->reopening)
+            hub_auth_reopen_step(hub);
+        /* Subscriptions every turn: cheap when none wait, and their monitor is watched again
+         * here once a reopening of the endpoint is over. */
+        subs_waiting = hub_subs_handle(hub);
         /* Handshakes first: a client waits on them, and they are cheap. */
-        if (hub->zap && (items[3].revents & ZMQ_POLLIN))
+        if (READY(I_ZAP))
             hub_auth_handle(hub);
-        int mon = worker < 0 ? nitems - 1 : worker - 1;
-        if ((items[2].revents & ZMQ_POLLIN) ||
-            (items[mon].socket == hub_subs_monitor(hub) && (items[mon].revents & ZMQ_POLLIN)))
-            hub_subs_handle(hub);
-        if (worker >= 0 && (items[worker].revents & ZMQ_POLLIN))
+        if (READY(I_WORKER))
             hub_query_worker_done(hub);
-        hub->ingest_busy = items[0].revents & ZMQ_POLLIN;
+        hub->ingest_busy = READY(I_INGEST);
         if (hub->ingest_busy) {
             int rc = hub_ingest_batch(hub);
             if (rc < 0 && rc != CDOF_EMAPFULL)
@@ -301,12 +311,13 @@ static int serve(hub_t *hub)
         /* Queries in turn, a key at a time, read queries on the worker thread, the others
          * within a budget per turn: a flood of queries cannot starve ingest, nor one key the
          * others. */
-        if (items[1].revents & ZMQ_POLLIN) {
+        if (READY(I_QUERY)) {
             int qrc = hub_query_take(hub);
             if (qrc < 0)
                 cdof_log_error("query: %s", zmq_strerror(-qrc));
         }
         queries_waiting = hub_query_serve(hub, HUB_QUERY_TURN_MS) > 0;
+#undef READY
     }
     return 0;
 }

@@ -1,6 +1,6 @@
 /* Alert rules from the hub's rules file (cdof-hub --rules FILE; deploy/rules.example.ini shows
  * every key). Parsing and the pure helpers the rules need (silence matching, milestone due
- * dates); no store, no ZeroMQ. DESIGN.md "Alerts".
+ * dates); no store, no ZeroMQ. docs/DESIGN.md "Alerts".
  *
  * The file is INI: one [section] per rule, named by the rule (its dedupe keys start with the
  * name), "key = value" lines, "#" and ";" comments. Partnerships are not defined here but by

@@ -4,6 +4,7 @@
  * bound. ZeroMQ frees a connection's subscriptions when it ends; the socket monitor's
  * disconnection events free the hub's record of them. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ typedef struct {
 } conn_t;
 
 struct hub_subs {
-    void *mon; /* PAIR on the XPUB's monitor */
+    void *mon;  /* PAIR on the XPUB's monitor */
+    bool rearm; /* its monitor was taken: watch again once the endpoint's reopening is over */
     char ep[64];
     conn_t **by_fd;
     size_t nfd;
@@ -171,11 +173,17 @@ static void decide(hub_t *hub, zmq_msg_t *m)
     }
 }
 
-void hub_subs_handle(hub_t *hub)
+bool hub_subs_handle(hub_t *hub)
 {
     struct hub_subs *s = hub->subs;
     if (!s)
-        return;
+        return false;
+    /* A socket has one monitor: reopening the endpoint (hub_auth.c) takes it for a while. */
+    if (s->rearm && !hub->reopening) {
+        s->rearm = false;
+        if (watch(hub) < 0)
+            cdof_log_error("alerts: cannot watch subscribers again: %s", zmq_strerror(zmq_errno()));
+    }
     /* Disconnections first, so that a descriptor reused by a new connection starts empty. */
     for (int i = 0; s->mon && i < SUBS_PER_TURN; i++) {
         zmq_msg_t ev;
@@ -202,11 +210,11 @@ void hub_subs_handle(hub_t *hub)
             s->by_fd[value] = NULL;
         } else if (event == ZMQ_EVENT_MONITOR_STOPPED) {
             /* Another monitor took the socket's (a revoked reader's subscribers are cut off by
-             * closing the endpoint): every connection ended; watch again. */
+             * closing the endpoint): every connection ends; watch again when that is over. */
             forget_all(s);
-            if (watch(hub) < 0)
-                cdof_log_error("alerts: cannot watch subscribers again: %s",
-                               zmq_strerror(zmq_errno()));
+            zmq_close(s->mon);
+            s->mon = NULL;
+            s->rearm = true;
             break;
         }
     }
@@ -215,11 +223,12 @@ void hub_subs_handle(hub_t *hub)
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, hub->pub, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
-            break;
+            return false;
         }
         decide(hub, &m);
         zmq_msg_close(&m);
     }
+    return true; /* more may wait: the serve loop comes back at once */
 }
 
 uint64_t hub_subs_refused(const hub_t *hub)

@@ -1,4 +1,4 @@
-/* Reporting periods: the five kinds of DESIGN.md and their text forms.
+/* Reporting periods: the five kinds of docs/DESIGN.md "Periods" and their text forms.
  *
  *   month            2024-03      first..last day of the month
  *   quarter          2024-Q1      calendar quarter

@@ -1,4 +1,4 @@
-/* Metric points in the national store, keyed period|metric|area (DESIGN.md "Store keys"):
+/* Metric points in the national store, keyed period|metric|area (docs/DESIGN.md "Store keys"):
  *
  *   key = first_day+2^31 (u32 BE) | period kind (u8) | metric code (u16 BE) | area code (9 bytes)
  *

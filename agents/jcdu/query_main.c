@@ -1,6 +1,7 @@
 /* cdof-query: asks the hub's query endpoint for a table and prints it as an aligned table, CSV or
  * JSON. Exit codes: 0 answered, 1 the hub answered with an error (or the answer was unusable),
- * 2 bad usage, 3 no answer within --timeout-ms, 4 the hub refused this key or this action. */
+ * 2 bad usage, 3 no answer within --timeout-ms, 4 report written but no browser for --pdf, 5 the
+ * hub refused this key or this action. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -28,7 +29,15 @@
 
 #define PROGRAM "cdof-query"
 
-enum { EXIT_OK = 0, EXIT_HUB_ERROR = 1, EXIT_USAGE = 2, EXIT_NO_ANSWER = 3, EXIT_REFUSED = 4 };
+/* 4: the HTML (and ODS) were written, but no browser was found to print the PDF. */
+enum {
+    EXIT_OK = 0,
+    EXIT_HUB_ERROR = 1,
+    EXIT_USAGE = 2,
+    EXIT_NO_ANSWER = 3,
+    EXIT_NO_BROWSER = 4,
+    EXIT_REFUSED = 5
+};
 
 /* Bounds the pages followed for one query (each up to 10,000 rows). */
 #define MAX_PAGES 10000
@@ -45,6 +54,7 @@ typedef struct {
     long width;
     /* issue 7 */
     char *as_of, *partnership, *team, *region, *state, *year, *out, *members;
+    char *pdf, *ods, *partnerships; /* report: other forms, display names */
     bool internal;
     char *until, *reason, *by, *note; /* issue 6: silence and ack */
     char *key, *server_key;           /* CURVE key files */
@@ -72,12 +82,18 @@ static const cdof_opt_t query_opts[] = {
      "area: profile a partnership of these areas as one, named by the area argument"},
     {"note", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, note), "TEXT",
      "ack: a note kept with the acknowledgement"},
+    {"ods", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, ods), "FILE",
+     "report: also write every table as one OpenDocument spreadsheet"},
     {"out", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, out), "FILE",
      "report: the HTML file to write (required)"},
     {"page-size", CDOF_OPT_INT, "0", 0, 10000, offsetof(query_cfg_t, page_size), "N",
      "rows per page asked of the hub; 0: the hub's default"},
     {"partnership", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, partnership), "ID",
      "milestones: only this partnership"},
+    {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, partnerships), "FILE",
+     "report: the hub's partnerships file, for the names in its name column"},
+    {"pdf", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, pdf), "FILE",
+     "report: also print it to an A4 PDF with headless Chromium"},
     {"reason", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, reason), "TEXT",
      "silence: why (required)"},
     {"region", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, region), "CODE",
@@ -128,9 +144,13 @@ static const cdof_config_spec_t query_spec = {
                      "  milestones [--as-of DATE] [--partnership ID]\n"
                      "                             each partnership's deliverables: done, late, "
                      "overdue\n"
-                     "  report --year 2024/25 --out FILE [--internal]\n"
+                     "  report --year 2024/25 --out FILE [--internal] [--pdf FILE] [--ods FILE]\n"
+                     "         [--partnerships FILE]\n"
                      "                             the annual report as one self-contained HTML "
-                     "file\n"
+                     "file;\n"
+                     "                             also an A4 PDF (headless Chromium) and every "
+                     "table\n"
+                     "                             as one OpenDocument spreadsheet\n"
                      "  ack ALERT_ID --by NAME [--note TEXT]\n"
                      "                             acknowledge a firing alert\n"
                      "  silence RULE|SUBJECT|AREA --until DATE --reason TEXT --by NAME\n"
@@ -144,9 +164,9 @@ static const cdof_config_spec_t query_spec = {
                      "\n"
                      "exit status: 0 answered, 1 the hub answered with an error (or the answer\n"
                      "was unusable, or the report could not be written), 2 bad usage,\n"
-                     "3 no answer within --timeout-ms, 4 the hub refused this key (not\n"
-                     "registered, the wrong role, a wrong --server-key, or an action outside\n"
-                     "the key's scope)",
+                     "3 no answer within --timeout-ms, 4 report written but no browser to print "
+                     "--pdf, 5 the hub refused this key (not registered, the wrong role, a wrong\n"
+                     "--server-key, or an action outside the key's scope)",
     .summary = "ask the cdof hub for comparisons, alerts and agent status",
     .opts = query_opts,
     .nopts = sizeof query_opts / sizeof query_opts[0],
@@ -470,14 +490,23 @@ static int check_command_flags(const char *name, const query_cfg_t *cfg)
         return usage_error("--partnership applies to milestones only");
     if (strcmp(name, "area") != 0 && cfg->members)
         return usage_error("--members applies to area only");
-    if (!report && (cfg->year || cfg->out || cfg->internal))
-        return usage_error("--year, --out and --internal apply to report only");
+    if (!report &&
+        (cfg->year || cfg->out || cfg->internal || cfg->pdf || cfg->ods || cfg->partnerships))
+        return usage_error(
+            "--year, --out, --internal, --pdf, --ods and --partnerships apply to report only");
     if (report && (!cfg->year || !cfg->out))
         return usage_error("report needs --year YYYY/YY and --out FILE");
     int32_t day;
     if (cfg->as_of && cdof_date_parse(cfg->as_of, &day) < 0)
         return usage_error("--as-of: '%s' is not a date (YYYY-MM-DD)", cfg->as_of);
     return EXIT_OK;
+}
+
+static void free_tables(cdof_rr_table_t **tables, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cdof_rr_table_free(&tables[i]);
+    free(tables);
 }
 
 /* report: fetches the year's figures, applies suppression, writes the HTML next to --out and
@@ -509,6 +538,15 @@ static int run_report(void *sock, uint64_t *next_id, const query_cfg_t *cfg)
         goto out;
     }
     r.internal = cfg->internal;
+    if (cfg->partnerships &&
+        (rc = cdof_report_load_names(&r, cfg->partnerships, err, sizeof err)) < 0) {
+        fprintf(stderr, PROGRAM ": report: %s\n", err);
+        status = EXIT_USAGE;
+        goto out;
+    }
+    for (size_t k = 0; k < r.npartnerships; k++)
+        snprintf(r.partnerships[k].name, sizeof r.partnerships[k].name, "%s",
+                 cdof_report_partnership_name(&r, r.partnerships[k].code));
     int withheld = cdof_report_suppress(&r, ref);
     if (withheld < 0) {
         fprintf(stderr, PROGRAM ": report: %s\n", cdof_strerror(withheld));
@@ -520,15 +558,49 @@ static int run_report(void *sock, uint64_t *next_id, const query_cfg_t *cfg)
         fprintf(stderr, PROGRAM ": cannot write %s: %s\n", tmp, strerror(errno));
         goto out;
     }
-    rc = cdof_report_render(&r, ref, f);
+    cdof_rr_buf_t html = {0};
+    cdof_rr_table_t **tables = NULL;
+    size_t ntables = 0;
+    rc = cdof_report_build(&r, ref, &html, cfg->ods ? &tables : NULL, &ntables);
+    if (rc == 0 && fwrite(html.data, 1, html.len, f) != html.len)
+        rc = -EIO;
+    cdof_rr_buf_free(&html);
     if (fclose(f) != 0 || rc < 0 || rename(tmp, cfg->out) < 0) {
-        fprintf(stderr, PROGRAM ": cannot write %s: %s\n", cfg->out, strerror(errno));
+        fprintf(stderr, PROGRAM ": cannot write %s: %s\n", cfg->out,
+                rc < 0 ? cdof_strerror(rc) : strerror(errno));
         unlink(tmp);
+        free_tables(tables, ntables);
         goto out;
     }
     printf("wrote %s: annual report %s, %s edition (%d figures withheld in publication)\n",
            cfg->out, r.year, cfg->internal ? "internal, true values" : "published", withheld);
     status = EXIT_OK;
+    if (cfg->ods) {
+        char title[160];
+        snprintf(title, sizeof title,
+                 "Combating Drugs Outcomes Framework: annual report %s, tables (%s edition)",
+                 r.year, cfg->internal ? "internal" : "published");
+        rc = cdof_report_write_ods((const cdof_rr_table_t *const *)tables, ntables, title,
+                                   "Numbers unrounded; [c] withheld to protect small numbers, "
+                                   "[x] not available, [p] provisional (in each sheet's Notes).",
+                                   cfg->ods, err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, PROGRAM ": report: %s\n", err);
+            status = EXIT_HUB_ERROR;
+        } else {
+            printf("wrote %s: %zu tables as an OpenDocument spreadsheet\n", cfg->ods, ntables);
+        }
+    }
+    free_tables(tables, ntables);
+    if (cfg->pdf) {
+        rc = cdof_report_pdf(cfg->out, cfg->pdf, 300, err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, PROGRAM ": report: %s\n", err);
+            status = rc == -ENOENT ? EXIT_NO_BROWSER : EXIT_HUB_ERROR;
+        } else {
+            printf("wrote %s: the report as an A4 PDF\n", cfg->pdf);
+        }
+    }
 out:
     cdof_report_free(&r);
     cdof_ref_destroy(&ref);

@@ -20,13 +20,47 @@
 #include "cdof_period.h"
 #include "cdof_ref.h"
 #include "query_output.h"
+#include "report_render.h"
 
 #define CDOF_REPORT_CODE_MAX         65 /* a partnership id and its NUL */
 #define CDOF_REPORT_MAX_MEMBERS      64 /* areas of one partnership */
 #define CDOF_REPORT_MAX_PARTNERSHIPS 64
+#define CDOF_REPORT_NAME_MAX         129 /* a partnership's display name and its NUL */
+
+/* A partnership's id and the name people know it by (the partnerships file's name column). */
+typedef struct {
+    char id[CDOF_REPORT_CODE_MAX];
+    char name[CDOF_REPORT_NAME_MAX];
+} cdof_report_name_t;
+
+/* Rows a partnership's agent refused, with the commonest reason. */
+typedef struct {
+    char partnership[CDOF_REPORT_CODE_MAX];
+    uint64_t rows;
+    char reason[256];
+} cdof_report_rejected_t;
+
+/* A figure changed after it was first published. */
+typedef struct {
+    char metric_id[CDOF_REPORT_CODE_MAX];
+    char area_code[CDOF_REPORT_CODE_MAX];
+    char period[CDOF_PERIOD_TEXT_MAX];
+    double first, revised;
+    int32_t revised_day;
+} cdof_report_revision_t;
+
+/* What a figure rests on: how many of the areas it should cover reported (England and regions
+ * sum their areas; a partnership its members), and whether it may still change. Filled from the
+ * hub's period model where it gives one; expected 0 means the hub did not say, and the report
+ * says "coverage not reported" rather than guess. */
+typedef struct {
+    int32_t covered, expected;
+    bool provisional; /* the period is not complete: returns are still due or open to revision */
+} cdof_report_mark_t;
 
 /* One area's (or region's, or England's) figure for the report's period of a metric. */
 typedef struct {
+    cdof_report_mark_t mark;
     bool has;
     double value, lower, upper; /* lower/upper: 95% interval, NaN without one */
     bool has_count;
@@ -42,6 +76,7 @@ typedef struct {
 typedef struct {
     char period[CDOF_PERIOD_TEXT_MAX];
     double value;
+    bool provisional;
 } cdof_report_point_t;
 
 typedef struct {
@@ -53,12 +88,14 @@ typedef struct {
     cdof_report_cell_t *cells;  /* indexed like cdof_ref_area_at; NULL without area data (owned) */
     size_t areas_reporting;     /* UTLAs with a value */
     cdof_report_cell_t *pcells; /* indexed like cdof_report_t.partnerships; NULL none (owned) */
+    cdof_report_mark_t mark;    /* England's figure for period */
 } cdof_report_metric_t;
 
 /* A configured partnership of areas (named by the league rows' `partnership`), profiled from its
  * stored comparison rows. */
 typedef struct {
     char code[CDOF_REPORT_CODE_MAX];         /* the hub's partnership id */
+    char name[CDOF_REPORT_NAME_MAX];         /* display name; "" none known */
     size_t members[CDOF_REPORT_MAX_MEMBERS]; /* area indexes (cdof_ref_area_at) */
     size_t nmembers;
 } cdof_report_partnership_t;
@@ -82,6 +119,19 @@ typedef struct {
      * CDOF_REPORT_MAX_PARTNERSHIPS, the first seen). */
     cdof_report_partnership_t *partnerships;
     size_t npartnerships;
+    /* Display names of partnerships (owned; NULL: ids are shown). */
+    cdof_report_name_t *names;
+    size_t nnames;
+    /* England's headline figures' coverage, parallel to national (owned; NULL: not reported). */
+    cdof_report_mark_t *national_marks;
+    /* Data quality. *_known false: the hub gave no account, and the report says so. */
+    bool rejected_known, revisions_known;
+    cdof_report_rejected_t *rejected; /* owned */
+    size_t nrejected;
+    cdof_report_revision_t *revisions; /* owned */
+    size_t nrevisions;
+    uint64_t hub_rejected; /* envelopes the hub refused since it started (its health counters) */
+    bool has_hub_rejected;
 } cdof_report_t;
 
 /* Frees what r owns (not r itself). */
@@ -100,7 +150,31 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
  * withheld or a negative code. */
 int cdof_report_suppress(cdof_report_t *r, const cdof_ref_t *ref);
 
+/* Reads the display names of a partnerships file (CSV partnership,area_code[,name]; one name per
+ * partnership, on any of its rows) into r. Returns 0, or CDOF_EINVALID with err naming the file,
+ * line and field, or another negative code. */
+int cdof_report_load_names(cdof_report_t *r, const char *path, char *err, size_t errlen);
+/* The name people know partnership id by: its display name, else id. */
+const char *cdof_report_partnership_name(const cdof_report_t *r, const char *id);
+
+/* Renders the report: the HTML page into html, and every table it shows (the area profiles as
+ * one long table) into *tables (an array of n owned tables; free each with cdof_rr_table_free
+ * and the array with free). tables NULL: none kept. Returns 0 or a negative code. */
+int cdof_report_build(const cdof_report_t *r, const cdof_ref_t *ref, cdof_rr_buf_t *html,
+                      cdof_rr_table_t ***tables, size_t *ntables);
+
 /* Writes the HTML. Returns 0 or -EIO. */
 int cdof_report_render(const cdof_report_t *r, const cdof_ref_t *ref, FILE *out);
+
+/* Prints the HTML report at html_path to a PDF at pdf_path with headless Chromium (CDOF_CHROMIUM,
+ * else chromium on PATH), waiting at most timeout_s. Returns 0; -ENOENT when no browser is
+ * installed; another negative code. err says why. */
+int cdof_report_pdf(const char *html_path, const char *pdf_path, int timeout_s, char *err,
+                    size_t errlen);
+
+/* Writes the tables as one ODS workbook at path (via a temporary file renamed into place).
+ * Returns 0, or a negative code with err saying why. */
+int cdof_report_write_ods(const cdof_rr_table_t *const *tables, size_t n, const char *title,
+                          const char *notes, const char *path, char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "cdof_clock.h"
+#include "cdof_csv.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "report.h"
 #include "report_suppress.h"
 
@@ -21,6 +23,10 @@ void cdof_report_free(cdof_report_t *r)
         free(r->metrics[i].pcells);
     }
     free(r->partnerships);
+    free(r->names);
+    free(r->national_marks);
+    free(r->rejected);
+    free(r->revisions);
     free(r->metrics);
     free(r->national);
     free(r->milestones);
@@ -318,5 +324,91 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
     if ((rc = ask(sock, next_id, timeout_ms, &areq, "alerts", &r->pages[2], err, errlen)) < 0)
         return rc;
     GATHER(&r->pages[2], alerts, n_alerts, Cdof__V1__Alert *, &r->alerts, &r->nalerts);
-    return 0;
+
+    /* The hub's count of refused envelopes: the one data quality figure it keeps. */
+    Cdof__V1__QueryRequest hreq = CDOF__V1__QUERY_REQUEST__INIT;
+    hreq.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
+    hreq.health = 1;
+    cdof_qo_pages_t hp = {0};
+    if ((rc = ask(sock, next_id, timeout_ms, &hreq, "health", &hp, err, errlen)) == 0 &&
+        hp.pages[0]->health) {
+        r->hub_rejected = hp.pages[0]->health->rejected;
+        r->has_hub_rejected = true;
+    }
+    cdof_qo_pages_free(&hp);
+    return rc;
+}
+
+const char *cdof_report_partnership_name(const cdof_report_t *r, const char *id)
+{
+    for (size_t i = 0; i < r->nnames; i++) {
+        if (!strcmp(r->names[i].id, id))
+            return r->names[i].name;
+    }
+    return id;
+}
+
+int cdof_report_load_names(cdof_report_t *r, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    cdof_csv_t *csv = cdof_csv_new(fp, NULL);
+    cdof_csv_record_t rec;
+    char why[256];
+    size_t cap = r->nnames;
+    int rc = csv ? 0 : -ENOMEM, got = 0;
+    if (rc == 0 && (got = cdof_csv_next(csv, &rec, why, sizeof why)) < 0) {
+        snprintf(err, errlen, "%s:%lu: %s", path, rec.line, why);
+        rc = got;
+    } else if (rc == 0 &&
+               (got == 0 || rec.nfields < 2 || strcmp(rec.fields[0].data, "partnership") != 0 ||
+                strcmp(rec.fields[1].data, "area_code") != 0 ||
+                (rec.nfields > 2 && strcmp(rec.fields[2].data, "name") != 0))) {
+        snprintf(err, errlen, "%s:%lu: expected the header partnership,area_code[,name]", path,
+                 got ? rec.line : 1);
+        rc = CDOF_EINVALID;
+    }
+    while (rc == 0 && (got = cdof_csv_next(csv, &rec, why, sizeof why)) != 0) {
+        if (got < 0) {
+            snprintf(err, errlen, "%s:%lu: %s", path, rec.line, why);
+            rc = got;
+            break;
+        }
+        const char *id = rec.fields[0].data, *name = rec.nfields > 2 ? rec.fields[2].data : "";
+        if (!*name)
+            continue; /* the name is optional; one row of the partnership may carry it */
+        if (strlen(id) >= CDOF_REPORT_CODE_MAX || strlen(name) >= CDOF_REPORT_NAME_MAX) {
+            snprintf(err, errlen, "%s:%lu: field 'name': '%.64s' is longer than %d characters",
+                     path, rec.line, name, CDOF_REPORT_NAME_MAX - 1);
+            rc = CDOF_EINVALID;
+            break;
+        }
+        size_t k = 0;
+        while (k < r->nnames && strcmp(r->names[k].id, id) != 0)
+            k++;
+        if (k < r->nnames) {
+            if (strcmp(r->names[k].name, name) != 0) {
+                snprintf(err, errlen, "%s:%lu: field 'name': partnership %s is already named '%s'",
+                         path, rec.line, id, r->names[k].name);
+                rc = CDOF_EINVALID;
+            }
+            continue;
+        }
+        cdof_report_name_t *grown = cdof_grow(r->names, r->nnames, &cap, 16, sizeof *grown);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        r->names = grown;
+        snprintf(grown[k].id, sizeof grown[k].id, "%s", id);
+        snprintf(grown[k].name, sizeof grown[k].name, "%s", name);
+        r->nnames++;
+    }
+    cdof_csv_destroy(&csv);
+    fclose(fp);
+    return rc;
 }

@@ -8,16 +8,18 @@
 #include <string.h>
 
 #include "cdof_clock.h"
+#include "cdof_grow.h"
 #include "cdof_stats.h"
 #include "cdof_wire.h"
 #include "report.h"
 #include "report_suppress.h"
 
-#define DEATHS_METRIC   "drug_misuse_deaths"
-#define PROGRESS_REPORT "progress_report"
-#define MAX_REGION_COLS 8 /* metrics per regional table, headline first */
-#define MAX_ALERTS_LIST 100
-#define ENGLAND_INDEX   0 /* cdof_ref_area_at(ref, 0) is England */
+#define DEATHS_METRIC    "drug_misuse_deaths"
+#define PROGRESS_REPORT  "progress_report"
+#define MAX_REGION_COLS  8 /* metrics per regional table, headline first */
+#define MAX_ALERTS_LIST  100
+#define SPINE_MIN_EVENTS 10 /* rates from fewer events are left out of a spine's range */
+#define ENGLAND_INDEX    0  /* cdof_ref_area_at(ref, 0) is England */
 
 /* --- suppression --- */
 
@@ -116,103 +118,100 @@ out:
     return total;
 }
 
-/* --- HTML helpers --- */
+/* --- words --- */
 
-static void text(FILE *f, const char *s)
+static cdof_rr_unit_t unit_of(const cdof_metric_t *m)
 {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
+    switch (m->unit) {
+    case CDOF_UNIT_PERCENTAGE:
+        return (cdof_rr_unit_t){CDOF_RR_PERCENT, 100};
+    case CDOF_UNIT_RATE:
+        return (cdof_rr_unit_t){CDOF_RR_RATE, m->multiplier};
+    default:
+        return (cdof_rr_unit_t){CDOF_RR_COUNT, 1};
     }
 }
 
-static void fmt_value(const cdof_metric_t *m, double v, char *buf, size_t len)
-{
-    if (!isfinite(v))
-        snprintf(buf, len, "-");
-    else if (m->unit == CDOF_UNIT_COUNT)
-        snprintf(buf, len, "%.0f", v);
-    else
-        snprintf(buf, len, "%.1f%s", v, m->unit == CDOF_UNIT_PERCENTAGE ? "%" : "");
-}
-
-static const char *unit_words(const cdof_metric_t *m)
-{
-    static char buf[48];
-    if (m->unit == CDOF_UNIT_RATE) {
-        snprintf(buf, sizeof buf, "per %.0f", m->multiplier);
-        return buf;
-    }
-    return m->unit == CDOF_UNIT_PERCENTAGE ? "percent" : "count";
-}
-
-static const char *verdict_words(Cdof__V1__Verdict v)
+static cdof_rr_verdict_t verdict_of(Cdof__V1__Verdict v)
 {
     switch (v) {
     case CDOF__V1__VERDICT__VERDICT_BETTER:
-        return "better than England (95%)";
+        return CDOF_RR_V_BETTER;
     case CDOF__V1__VERDICT__VERDICT_BEST:
-        return "better than England (99.8%)";
+        return CDOF_RR_V_BEST;
     case CDOF__V1__VERDICT__VERDICT_SIMILAR:
-        return "similar to England";
+        return CDOF_RR_V_SIMILAR;
     case CDOF__V1__VERDICT__VERDICT_WORSE:
-        return "worse than England (95%)";
+        return CDOF_RR_V_WORSE;
     case CDOF__V1__VERDICT__VERDICT_WORST:
-        return "worse than England (99.8%)";
+        return CDOF_RR_V_WORST;
     case CDOF__V1__VERDICT__VERDICT_HIGHER:
-        return "higher than England";
+        return CDOF_RR_V_HIGHER;
     case CDOF__V1__VERDICT__VERDICT_LOWER:
-        return "lower than England";
+        return CDOF_RR_V_LOWER;
     default:
-        return "not compared";
+        return CDOF_RR_V_NOT_COMPARED;
     }
+}
+
+static const char *const month_names[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
+
+/* "30 April 2024"; "-" for day 0. */
+static void long_date(int32_t day, char *out, size_t len)
+{
+    if (!day) {
+        snprintf(out, len, "-");
+        return;
+    }
+    int y, m, d;
+    cdof_civil_from_days(day, &y, &m, &d);
+    snprintf(out, len, "%d %s %d", d, month_names[(m - 1) % 12], y);
+}
+
+/* A period in words: "March 2024", "January to March 2024", "2023/24", "2021 to 2023". */
+static void period_words(const char *text, char *out, size_t len)
+{
+    cdof_period_t p;
+    char why[128];
+    if (!text || !*text || cdof_period_parse(text, &p, why, sizeof why) < 0) {
+        snprintf(out, len, "%s", text && *text ? text : "no period");
+        return;
+    }
+    int y1, m1, d1, y2, m2, d2;
+    cdof_civil_from_days(p.first_day, &y1, &m1, &d1);
+    cdof_civil_from_days(p.last_day, &y2, &m2, &d2);
+    switch (p.kind) {
+    case CDOF_PERIOD_MONTH:
+        snprintf(out, len, "%s %d", month_names[m1 - 1], y1);
+        break;
+    case CDOF_PERIOD_QUARTER:
+        snprintf(out, len, "%s to %s %d", month_names[m1 - 1], month_names[m2 - 1], y2);
+        break;
+    case CDOF_PERIOD_FINANCIAL_YEAR:
+        snprintf(out, len, "%s (April %d to March %d)", text, y1, y2);
+        break;
+    case CDOF_PERIOD_POOLED_YEARS:
+        snprintf(out, len, "%d to %d", y1, y2);
+        break;
+    default:
+        snprintf(out, len, "%s", text);
+    }
+}
+
+/* "152 of 153 areas", "coverage not reported". */
+static void coverage_words(const cdof_report_mark_t *m, char *out, size_t len)
+{
+    if (m->expected > 0)
+        snprintf(out, len, "%d of %d areas", m->covered, m->expected);
+    else
+        snprintf(out, len, "coverage not reported");
 }
 
 static bool shown(const cdof_report_t *r, const cdof_report_cell_t *c)
 {
     return c->has && (r->internal || c->sup == CDOF_SUP_SHOWN);
-}
-
-static void day_text(int32_t day, char *buf, size_t len)
-{
-    if (day)
-        cdof_date_format(day, buf, len);
-    else
-        snprintf(buf, len, "-");
-}
-
-static void internal_mark(FILE *f, const cdof_report_t *r)
-{
-    if (r->internal)
-        fputs("<p class=\"mark\">OFFICIAL-SENSITIVE: internal. Contains unsuppressed small "
-              "numbers; not for publication.</p>\n",
-              f);
-}
-
-static void section_open(FILE *f, const cdof_report_t *r, const char *id, const char *title)
-{
-    fprintf(f, "<section id=\"%s\">\n", id);
-    internal_mark(f, r);
-    fputs("<h2>", f);
-    text(f, title);
-    fputs("</h2>\n", f);
 }
 
 static const cdof_report_metric_t *find_metric(const cdof_report_t *r, const char *id)
@@ -224,38 +223,89 @@ static const cdof_report_metric_t *find_metric(const cdof_report_t *r, const cha
     return NULL;
 }
 
-/* A value cell: the figure, coloured by its verdict, or "*" when withheld. */
-static void value_cell(FILE *f, const cdof_report_t *r, const cdof_report_metric_t *rm,
-                       const cdof_area_t *a, const cdof_report_cell_t *c)
+static const char *metric_name(const cdof_report_t *r, const char *id)
 {
-    char v[48];
-    if (!c || !c->has) {
-        fputs("<td class=\"num none\">-</td>", f);
+    const cdof_report_metric_t *rm = find_metric(r, id);
+    return rm ? rm->metric->name : id;
+}
+
+/* --- the page being built --- */
+
+typedef struct {
+    const cdof_report_t *r;
+    const cdof_ref_t *ref;
+    cdof_rr_buf_t *b;
+    cdof_rr_table_t **tables; /* kept for the workbook (owned until handed over) */
+    size_t ntables, cap;
+    bool keep;
+    int err;
+} page_t;
+
+/* Shows t in the page and keeps it for the workbook (or frees it). */
+static void emit(page_t *pg, cdof_rr_table_t *t, bool show, bool keep)
+{
+    if (!t) {
+        pg->err = pg->err ? pg->err : -ENOMEM;
         return;
     }
-    fprintf(f, "<td class=\"num v %s\" data-area=\"%s\" data-metric=\"%s\"",
-            a->kind == CDOF_AREA_UTLA || a->kind == CDOF_AREA_PARTNERSHIP
-                ? cdof_wire_verdict_name(c->vs_england)
-                : "agg",
-            a->code, rm->metric->id);
-    if (!shown(r, c)) {
-        fputs(" title=\"withheld: small number\">*</td>", f);
-        return;
+    int rc = show ? cdof_rr_table_html(t, pg->b) : 0;
+    if (rc < 0 && !pg->err)
+        pg->err = rc;
+    if (keep && pg->keep) {
+        cdof_rr_table_t **grown = cdof_grow(pg->tables, pg->ntables, &pg->cap, 32, sizeof *grown);
+        if (grown) {
+            pg->tables = grown;
+            pg->tables[pg->ntables++] = t;
+            return;
+        }
+        pg->err = pg->err ? pg->err : -ENOMEM;
     }
-    fmt_value(rm->metric, c->value, v, sizeof v);
-    if (isfinite(c->lower) && isfinite(c->upper)) {
-        char lo[48], hi[48];
-        fmt_value(rm->metric, c->lower, lo, sizeof lo);
-        fmt_value(rm->metric, c->upper, hi, sizeof hi);
-        fprintf(f, " title=\"95%% interval %s to %s\"", lo, hi);
+    cdof_rr_table_free(&t);
+}
+
+static void internal_mark(page_t *pg)
+{
+    if (pg->r->internal)
+        cdof_rr_put(pg->b, "<p class=\"mark\">OFFICIAL-SENSITIVE: internal. Contains unsuppressed "
+                           "small numbers; not for publication.</p>\n");
+}
+
+static void section_open(page_t *pg, const char *id, const char *title)
+{
+    cdof_rr_printf(pg->b, "<section id=\"%s\" aria-labelledby=\"%s-h\">\n", id, id);
+    internal_mark(pg);
+    cdof_rr_printf(pg->b, "<h2 id=\"%s-h\">", id);
+    cdof_rr_text(pg->b, title);
+    cdof_rr_put(pg->b, "</h2>\n");
+}
+
+/* A figure cell of metric rm for a place (code): its value, verdict, provisional mark and, for
+ * aggregates, coverage; "*" when withheld. */
+static cdof_rr_cell_t figure_cell(page_t *pg, const cdof_report_metric_t *rm, const char *code,
+                                  const cdof_report_cell_t *c, bool aggregate, char *attrs,
+                                  size_t attrlen, char *note, size_t notelen)
+{
+    cdof_rr_cell_t x = {.value = NAN};
+    if (!c || !c->has)
+        return x;
+    snprintf(attrs, attrlen, "data-area=\"%s\" data-metric=\"%s\"", code, rm->metric->id);
+    x.attrs = attrs;
+    if (!shown(pg->r, c)) {
+        x.withheld = true;
+        return x;
     }
-    fprintf(f, ">%s</td>", v);
+    x.value = c->value;
+    x.provisional = c->mark.provisional;
+    x.verdict = aggregate ? CDOF_RR_V_NONE : verdict_of(c->vs_england);
+    if (aggregate) {
+        coverage_words(&c->mark, note, notelen);
+        x.note = note;
+    }
+    return x;
 }
 
 /* --- sections --- */
 
-/* The areas worse than England on d, worst first, into order (room for every area): their
- * count. */
 static size_t worse_areas(const cdof_report_metric_t *d, const cdof_ref_t *ref, size_t *order)
 {
     size_t n = 0;
@@ -266,8 +316,7 @@ static size_t worse_areas(const cdof_report_metric_t *d, const cdof_ref_t *ref, 
              c->vs_england == CDOF__V1__VERDICT__VERDICT_WORST))
             order[n++] = i;
     }
-    /* Worst first: by value, in the direction the polarity calls worse (insertion sort: at
-     * most 153). */
+    /* Worst first, in the direction the polarity calls worse (insertion sort: at most 153). */
     bool low_good = d && d->metric->polarity == CDOF_POLARITY_LOW_GOOD;
     for (size_t i = 1; i < n; i++) {
         size_t x = order[i], j = i;
@@ -288,262 +337,321 @@ static bool progress_late(const Cdof__V1__MilestoneRow *m)
            (!strcmp(m->status, "overdue") || !strcmp(m->status, "done_late"));
 }
 
-/* The two answers in one short list at the top, so that neither is below the fold. */
-static void findings_summary(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref,
-                             const cdof_report_metric_t *d)
+static void findings_summary(page_t *pg, const cdof_report_metric_t *d)
 {
-    size_t na = cdof_ref_area_count(ref);
+    const cdof_report_t *r = pg->r;
+    cdof_rr_buf_t *b = pg->b;
+    size_t na = cdof_ref_area_count(pg->ref);
     size_t *order = calloc(na, sizeof *order);
-    size_t n = order ? worse_areas(d, ref, order) : 0;
-    fputs("<ul class=\"summary\">\n<li><b>Drug deaths:</b> ", f);
+    size_t n = order ? worse_areas(d, pg->ref, order) : 0;
+    cdof_rr_put(b, "<ul class=\"summary\">\n<li><b>Drug deaths:</b> ");
     if (!d || !d->cells) {
-        fputs("no figures for this year.", f);
+        cdof_rr_put(b, "no figures for this year.");
     } else {
-        fprintf(f, "%zu area%s worse than England (%s)%s", n, n == 1 ? " is" : "s are", d->period,
-                n ? ": " : ".");
+        char pw[64];
+        period_words(d->period, pw, sizeof pw);
+        cdof_rr_printf(b, "%zu area%s worse than England (%s)%s", n, n == 1 ? " is" : "s are", pw,
+                       n ? ": " : ".");
         for (size_t k = 0; k < n && k < 10; k++) {
-            text(f, cdof_ref_area_at(ref, order[k])->name);
-            fputs(k + 1 < n && k < 9 ? ", " : n > 10 ? " and more" : ".", f);
+            cdof_rr_text(b, cdof_ref_area_at(pg->ref, order[k])->name);
+            cdof_rr_put(b, k + 1 < n && k < 9 ? ", " : n > 10 ? " and more" : ".");
         }
     }
-    fputs(" <a href=\"#deaths-worse\">The list</a></li>\n<li><b>Progress reports:</b> ", f);
+    cdof_rr_put(b, " <a href=\"#deaths-worse\">The list of areas</a></li>\n"
+                   "<li><b>Progress reports:</b> ");
     size_t late = 0;
     for (size_t i = 0; i < r->nmilestones; i++) {
         const Cdof__V1__MilestoneRow *m = r->milestones[i];
         if (!progress_late(m))
             continue;
-        char d8[16];
+        char d8[32];
         bool overdue = !strcmp(m->status, "overdue");
-        cdof_date_format(overdue ? m->overdue_since : m->done_day, d8, sizeof d8);
-        fputs(late ? "; " : "", f);
-        text(f, m->partnership);
-        fprintf(f, overdue ? " is overdue (since %s)" : " reported late (on %s)", d8);
+        long_date(overdue ? m->overdue_since : m->done_day, d8, sizeof d8);
+        cdof_rr_put(b, late ? "; " : "");
+        cdof_rr_text(b, cdof_report_partnership_name(r, m->partnership));
+        cdof_rr_printf(b, overdue ? " is overdue (since %s)" : " reported late (on %s)", d8);
         late++;
     }
-    fputs(late ? ". " : "every partnership known to the hub is up to date. ", f);
-    fputs("<a href=\"#progress-late\">Details</a></li>\n</ul>\n", f);
+    cdof_rr_put(b, late ? ". " : "every partnership known to the hub is up to date. ");
+    cdof_rr_put(b, "<a href=\"#progress-late\">The list of partnerships</a></li>\n</ul>\n");
     free(order);
 }
 
-static void key_findings(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
+static void key_findings(page_t *pg)
 {
-    section_open(f, r, "key-findings", "Key findings");
+    const cdof_report_t *r = pg->r;
+    const cdof_ref_t *ref = pg->ref;
+    cdof_rr_buf_t *b = pg->b;
+    section_open(pg, "key-findings", "Key findings");
     const cdof_report_metric_t *d = find_metric(r, DEATHS_METRIC);
-    findings_summary(f, r, ref, d);
-    fputs("<h3 id=\"deaths-worse\">Which areas are worse than England on drug deaths?</h3>\n", f);
+    findings_summary(pg, d);
+    cdof_rr_put(b, "<h3 id=\"deaths-worse\">Which areas are worse than England on drug deaths?"
+                   "</h3>\n");
     if (!d || !d->cells) {
-        fputs("<p>The hub holds no drug deaths figures for periods ending by the end of this "
-              "year.</p>\n",
-              f);
+        cdof_rr_put(b, "<p>The hub holds no drug deaths figures for periods ending by the end of "
+                       "this year.</p>\n");
     } else {
-        fputs("<p>", f);
-        text(f, d->metric->name);
-        fprintf(f,
-                ", %s. Areas whose rate is significantly higher than England's (outside the "
-                "95%% confidence interval), worst first.</p>\n",
-                d->period);
-        fputs("<table class=\"findings\"><thead><tr><th>Area</th><th>Region</th><th>Rate "
-              "per 100,000</th><th>95% interval</th><th>England</th><th>Verdict</th></tr>"
-              "</thead><tbody>\n",
-              f);
-        size_t na = cdof_ref_area_count(ref), listed = 0;
+        char pw[64], uw[48];
+        period_words(d->period, pw, sizeof pw);
+        cdof_rr_unit_t u = unit_of(d->metric);
+        cdof_rr_unit_words(u, uw, sizeof uw);
+        cdof_rr_put(b, "<p>");
+        cdof_rr_text(b, d->metric->name);
+        cdof_rr_printf(b,
+                       ", %s. Areas whose rate is significantly higher than England's (outside "
+                       "the 95%% confidence interval), worst first.</p>\n",
+                       pw);
+        char cap[256];
+        snprintf(cap, sizeof cap, "Areas worse than England on drug misuse deaths, %s", pw);
+        cdof_rr_table_t *t = cdof_rr_table_new("deaths-worse-table", cap);
+        if (t) {
+            cdof_rr_table_column(t, "Area", NULL);
+            cdof_rr_table_column(t, "Region", NULL);
+            cdof_rr_table_column(t, "Deaths rate", &u);
+            cdof_rr_table_column(t, "95% interval", NULL);
+            cdof_rr_table_column(t, "England", &u);
+        }
+        size_t na = cdof_ref_area_count(ref);
         size_t *order = calloc(na, sizeof *order);
         size_t n = order ? worse_areas(d, ref, order) : 0;
-        for (size_t k = 0; k < n; k++) {
+        for (size_t k = 0; t && k < n; k++) {
             const cdof_area_t *a = cdof_ref_area_at(ref, order[k]);
             const cdof_area_t *reg = cdof_ref_area(ref, a->region_code);
             const cdof_report_cell_t *c = &d->cells[order[k]];
-            char lo[48] = "-", hi[48] = "-", eng[48];
-            fputs("<tr><td>", f);
-            text(f, a->name);
-            fputs("</td><td>", f);
-            text(f, reg ? reg->name : "");
-            fputs("</td>", f);
-            value_cell(f, r, d, a, c);
+            char attrs[160], note[64], lo[48] = "-", hi[48] = "-", iv[112];
+            cdof_rr_table_row(t, false);
+            cdof_rr_table_text(t, a->name);
+            cdof_rr_table_text(t, reg ? reg->name : "");
+            cdof_rr_cell_t x =
+                figure_cell(pg, d, a->code, c, false, attrs, sizeof attrs, note, sizeof note);
+            cdof_rr_table_cell(t, &x);
             if (shown(r, c) && isfinite(c->lower)) {
-                fmt_value(d->metric, c->lower, lo, sizeof lo);
-                fmt_value(d->metric, c->upper, hi, sizeof hi);
+                cdof_rr_number(u, c->lower, lo, sizeof lo);
+                cdof_rr_number(u, c->upper, hi, sizeof hi);
             }
-            fmt_value(d->metric, d->cells[ENGLAND_INDEX].value, eng, sizeof eng);
-            fprintf(f,
-                    "<td class=\"num\">%s&ndash;%s</td><td class=\"num\">%s</td>"
-                    "<td class=\"%s\">%s</td></tr>\n",
-                    lo, hi, eng, cdof_wire_verdict_name(c->vs_england),
-                    verdict_words(c->vs_england));
-            listed++;
+            snprintf(iv, sizeof iv, "%s to %s", lo, hi);
+            cdof_rr_table_text(t, iv);
+            cdof_rr_table_figure(t, d->cells[ENGLAND_INDEX].value);
         }
         free(order);
-        fputs("</tbody></table>\n", f);
-        fprintf(f, "<p class=\"count\">%zu of %zu areas reporting are worse than England.</p>\n",
-                listed, d->areas_reporting);
+        emit(pg, t, true, true);
+        cdof_rr_printf(b,
+                       "<p class=\"count\">%zu of %zu areas reporting are worse than England. "
+                       "Rates are %s people.</p>\n",
+                       n, d->areas_reporting, uw);
     }
 
-    char asof[16];
-    cdof_date_format(r->as_of, asof, sizeof asof);
-    fprintf(f,
-            "<h3 id=\"progress-late\">Which partnerships are late with their progress "
-            "report?</h3>\n<p>Standing on %s. The progress report to central government was "
-            "due by 30 April 2023 and every 12 months since.</p>\n",
-            asof);
-    fputs("<table class=\"findings\"><thead><tr><th>Partnership</th><th>Standing</th>"
-          "<th>Deadline</th><th>Overdue since</th><th>Days overdue</th><th>Reported</th></tr>"
-          "</thead><tbody>\n",
-          f);
+    char asof[32];
+    long_date(r->as_of, asof, sizeof asof);
+    cdof_rr_printf(b,
+                   "<h3 id=\"progress-late\">Which partnerships are late with their progress "
+                   "report?</h3>\n<p>Standing on %s. The progress report to central government "
+                   "was due by 30 April 2023 and every 12 months since.</p>\n",
+                   asof);
+    cdof_rr_table_t *t =
+        cdof_rr_table_new("progress-late-table", "Partnerships late with their progress report");
+    cdof_rr_unit_t days = {CDOF_RR_COUNT, 1};
+    if (t) {
+        cdof_rr_table_column(t, "Partnership", NULL);
+        cdof_rr_table_column(t, "Standing", NULL);
+        cdof_rr_table_column(t, "Deadline", NULL);
+        cdof_rr_table_column(t, "Overdue since", NULL);
+        cdof_rr_table_column(t, "Days overdue", &days);
+        cdof_rr_table_column(t, "Reported", NULL);
+    }
     size_t late = 0, total = 0;
-    for (size_t i = 0; i < r->nmilestones; i++) {
+    for (size_t i = 0; t && i < r->nmilestones; i++) {
         const Cdof__V1__MilestoneRow *m = r->milestones[i];
         total += !strcmp(m->milestone_id, PROGRESS_REPORT);
         if (!progress_late(m))
             continue;
         bool overdue = !strcmp(m->status, "overdue");
         late++;
-        char due[16], since[16], done[16];
-        day_text(m->due_day, due, sizeof due);
-        day_text(m->overdue_since, since, sizeof since);
-        day_text(m->done_day, done, sizeof done);
-        fputs("<tr><td>", f);
-        text(f, m->partnership);
-        fprintf(f, "</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td><td class=\"num\">",
-                overdue ? "worst" : "worse", overdue ? "overdue: not reported" : "reported late",
-                due, since);
-        if (overdue)
-            fprintf(f, "%d", r->as_of - m->overdue_since);
-        else
-            fputs("-", f);
-        fprintf(f, "</td><td>%s</td></tr>\n", done);
+        char due[32], since[32], done[32];
+        long_date(m->due_day, due, sizeof due);
+        long_date(m->overdue_since, since, sizeof since);
+        long_date(m->done_day, done, sizeof done);
+        cdof_rr_table_row(t, false);
+        cdof_rr_table_text(t, cdof_report_partnership_name(r, m->partnership));
+        cdof_rr_table_text(t, overdue ? "overdue: not reported" : "reported late");
+        cdof_rr_table_text(t, due);
+        cdof_rr_table_text(t, since);
+        cdof_rr_table_figure(t, overdue ? (double)(r->as_of - m->overdue_since) : NAN);
+        cdof_rr_table_text(t, done);
     }
-    fputs("</tbody></table>\n", f);
-    fprintf(f,
-            "<p class=\"count\">%zu of %zu partnerships known to the hub are late or were late "
-            "with their latest progress report.</p>\n",
-            late, total);
-    fputs("</section>\n", f);
+    emit(pg, t, true, true);
+    cdof_rr_printf(b,
+                   "<p class=\"count\">%zu of %zu partnerships known to the hub are late or were "
+                   "late with their latest progress report.</p>\n",
+                   late, total);
+    cdof_rr_put(b, "</section>\n");
 }
 
-/* A small line chart of England's trend, with the commitment's target as a dashed line. */
-static void trend_svg(FILE *f, const cdof_report_metric_t *rm, const Cdof__V1__NationalRow *nr)
+/* Why a headline metric has no figure this year, in words; NULL when it has one. */
+static const char *no_figure_reason(const cdof_report_metric_t *rm, const Cdof__V1__NationalRow *n)
 {
-    const double w = 320, h = 120, pad = 28;
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < rm->ntrend; i++) {
-        lo = fmin(lo, rm->trend[i].value);
-        hi = fmax(hi, rm->trend[i].value);
-    }
-    bool target = nr && nr->has_target && strcmp(nr->kind, "cumulative") != 0;
-    if (target) {
-        lo = fmin(lo, nr->target);
-        hi = fmax(hi, nr->target);
-    }
-    if (lo > 0 && lo < hi * 0.5)
-        lo = 0;
-    if (hi == lo)
-        hi = lo + 1;
-    fprintf(f,
-            "<svg class=\"trend\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
-            "role=\"img\" aria-label=\"England trend\">",
-            w, h, w, h);
-    fprintf(f, "<rect x=\"%.0f\" y=\"4\" width=\"%.0f\" height=\"%.0f\" fill=\"#f4f6f8\"/>", pad,
-            w - pad - 4, h - pad - 4);
-    char a[48], b[48];
-    fmt_value(rm->metric, hi, a, sizeof a);
-    fmt_value(rm->metric, lo, b, sizeof b);
-    fprintf(f, "<text x=\"2\" y=\"12\" class=\"axis\">%s</text>", a);
-    fprintf(f, "<text x=\"2\" y=\"%.0f\" class=\"axis\">%s</text>", h - pad, b);
-#define TX(i)                                                                                      \
-    (pad +                                                                                         \
-     (rm->ntrend > 1 ? (double)(i) * (w - pad - 10) / (double)(rm->ntrend - 1) : 0.5 * (w - pad)))
-#define TY(v) (4 + (h - pad - 4) * (1 - ((v)-lo) / (hi - lo)))
-    if (target)
-        fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" class=\"target\"/>", pad,
-                w - 4, TY(nr->target), TY(nr->target));
-    fputs("<polyline class=\"line\" points=\"", f);
-    for (size_t i = 0; i < rm->ntrend; i++)
-        fprintf(f, "%.1f,%.1f ", TX(i), TY(rm->trend[i].value));
-    fputs("\"/>", f);
-    for (size_t i = 0; i < rm->ntrend; i++)
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" class=\"dot\"/>", TX(i),
-                TY(rm->trend[i].value));
-    if (rm->ntrend) {
-        fputs("<text x=\"", f);
-        fprintf(f, "%.0f\" y=\"%.0f\" class=\"axis\">", pad, h - 8);
-        text(f, rm->trend[0].period);
-        fprintf(f, "</text><text x=\"%.0f\" y=\"%.0f\" class=\"axis\" text-anchor=\"end\">", w - 4,
-                h - 8);
-        text(f, rm->trend[rm->ntrend - 1].period);
-        fputs("</text>", f);
-    }
-#undef TX
-#undef TY
-    fputs("</svg>", f);
+    if (!rm || rm->ntrend == 0)
+        return "No figure: none submitted for a period ending by the end of the year.";
+    if (n && !n->has_latest)
+        return "No figure: the hub could not total England's figure from what was submitted.";
+    return NULL;
 }
 
-static void national(FILE *f, const cdof_report_t *r)
+static void national(page_t *pg)
 {
-    section_open(f, r, "national", "England: headline metrics and the strategy's commitments");
-    fputs("<p>England's figures (submitted by national sources, otherwise the sum of the areas' "
-          "numerators and denominators) against the commitments of <i>From harm to hope</i> "
-          "(December 2021). Progress is the share of the way from the baseline to the "
-          "commitment.</p>\n<table><thead><tr><th>Metric</th><th>Baseline</th><th>Latest</th>"
-          "<th>Change</th><th>Commitment</th><th>Target</th><th>Progress</th></tr></thead>"
-          "<tbody>\n",
-          f);
-    for (size_t i = 0; i < r->nnational; i++) {
+    const cdof_report_t *r = pg->r;
+    cdof_rr_buf_t *b = pg->b;
+    section_open(pg, "national", "England: headline metrics and the strategy's commitments");
+    cdof_rr_put(b, "<p>England's figures (submitted by national sources, otherwise the sum of the "
+                   "areas' numerators and denominators) against the commitments of <i>From harm "
+                   "to hope</i> (December 2021). Progress is the share of the way from the "
+                   "baseline to the commitment. Each figure says how many areas it covers and "
+                   "<span class=\"prov\">P</span> marks a provisional one.</p>\n");
+    cdof_rr_table_t *t =
+        cdof_rr_table_new("national-table", "England's headline metrics against commitments");
+    if (t) {
+        cdof_rr_table_column(t, "Metric", NULL);
+        cdof_rr_table_column(t, "Unit", NULL);
+        cdof_rr_table_column(t, "Baseline", NULL);
+        cdof_rr_table_column(t, "Latest", NULL);
+        cdof_rr_table_column(t, "Change", NULL);
+        cdof_rr_table_column(t, "Commitment", NULL);
+        cdof_rr_table_column(t, "Target", NULL);
+        cdof_rr_table_column(t, "Progress (% of the way)", NULL);
+    }
+    for (size_t i = 0; t && i < r->nnational; i++) {
         const Cdof__V1__NationalRow *n = r->national[i];
         const cdof_report_metric_t *rm = find_metric(r, n->metric_id);
         if (!rm)
             continue;
-        char base[48] = "-", latest[48] = "-", change[48] = "-";
-        if (n->has_baseline)
-            fmt_value(rm->metric, n->baseline, base, sizeof base);
-        if (n->has_latest)
-            fmt_value(rm->metric, n->latest, latest, sizeof latest);
-        if (n->has_baseline && n->has_latest && strcmp(n->kind, "cumulative") != 0) {
-            fmt_value(rm->metric, n->latest - n->baseline, change, sizeof change);
-            if (n->latest > n->baseline)
-                memmove(change + 1, change, strlen(change) + 1), change[0] = '+';
+        cdof_rr_unit_t u = unit_of(rm->metric);
+        char uw[48], base[96] = "-", latest[96] = "-", change[64] = "-", target[64] = "-",
+                     prog[32] = "-", pw[64], note[160], bnote[96];
+        cdof_rr_unit_words(u, uw, sizeof uw);
+        cdof_rr_table_row(t, false);
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", n->metric_name, n->headline ? " (headline)" : "");
+        cdof_rr_table_text(t, name);
+        cdof_rr_table_text(t, uw);
+        if (n->has_baseline) {
+            cdof_rr_figure(u, n->baseline, base, sizeof base);
+            period_words(n->baseline_period, pw, sizeof pw);
+            snprintf(bnote, sizeof bnote, "%s", pw);
         }
-        fputs("<tr><td>", f);
-        text(f, n->metric_name);
-        fprintf(f, "%s</td><td class=\"num\">%s <small>", n->headline ? " <b>(headline)</b>" : "",
-                base);
-        text(f, n->baseline_period);
-        fprintf(f, "</small></td><td class=\"num\">%s <small>", latest);
-        text(f, n->latest_period);
-        fprintf(f, "</small></td><td class=\"num\">%s</td><td>", change);
-        text(f, n->commitment && *n->commitment ? n->commitment : "-");
-        char target[48] = "-";
-        if (n->has_target)
-            fmt_value(rm->metric, n->target, target, sizeof target);
-        fprintf(f, "</td><td class=\"num\">%s</td><td>", target);
-        if (n->has_progress) {
-            double p = fmax(0, fmin(100, n->progress));
-            fprintf(f,
-                    "<svg width=\"80\" height=\"10\" role=\"img\" aria-label=\"%.0f%%\">"
-                    "<rect width=\"80\" height=\"10\" fill=\"#dde3ea\"/><rect width=\"%.1f\" "
-                    "height=\"10\" fill=\"#1d70b8\"/></svg> %.0f%%",
-                    n->progress, 0.8 * p, n->progress);
+        cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = base,
+                                                .value = n->has_baseline ? n->baseline : NAN,
+                                                .note = n->has_baseline ? bnote : NULL});
+        const cdof_report_mark_t none = {0};
+        const cdof_report_mark_t *mk = r->national_marks ? &r->national_marks[i] : &none;
+        const char *why = no_figure_reason(rm, n);
+        if (n->has_latest) {
+            char cw[64];
+            cdof_rr_figure(u, n->latest, latest, sizeof latest);
+            period_words(n->latest_period, pw, sizeof pw);
+            coverage_words(mk, cw, sizeof cw);
+            snprintf(note, sizeof note, "%s; %s", pw, cw);
         } else {
-            fputs("-", f);
+            snprintf(note, sizeof note, "%s", why ? why : "No figure.");
         }
-        fputs("</td></tr>\n", f);
+        cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = latest,
+                                                .value = n->has_latest ? n->latest : NAN,
+                                                .provisional = n->has_latest && mk->provisional,
+                                                .note = note});
+        double ch = NAN;
+        if (n->has_baseline && n->has_latest && strcmp(n->kind, "cumulative") != 0) {
+            ch = n->latest - n->baseline;
+            char f[64];
+            cdof_rr_figure(u, ch, f, sizeof f);
+            snprintf(change, sizeof change, "%s%s", ch > 0 ? "+" : "", f);
+        }
+        cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = change, .value = ch});
+        cdof_rr_table_text(t, n->commitment && *n->commitment ? n->commitment : "-");
+        if (n->has_target)
+            cdof_rr_figure(u, n->target, target, sizeof target);
+        cdof_rr_table_cell(
+            t, &(cdof_rr_cell_t){.text = target, .value = n->has_target ? n->target : NAN});
+        if (n->has_progress)
+            snprintf(prog, sizeof prog, "%.0f%%", n->progress);
+        cdof_rr_table_cell(
+            t, &(cdof_rr_cell_t){.text = prog, .value = n->has_progress ? n->progress : NAN});
     }
-    fputs("</tbody></table>\n<div class=\"charts\">\n", f);
+    emit(pg, t, true, true);
+
+    cdof_rr_put(b, "<h3 id=\"national-trends\">England's trends</h3>\n<div class=\"charts\">\n");
     for (size_t i = 0; i < r->nmetrics; i++) {
         const cdof_report_metric_t *rm = &r->metrics[i];
-        if (!rm->metric->headline || rm->ntrend == 0)
+        if (!rm->metric->headline)
             continue;
         const Cdof__V1__NationalRow *nr = NULL;
         for (size_t k = 0; k < r->nnational; k++) {
             if (!strcmp(r->national[k]->metric_id, rm->metric->id))
                 nr = r->national[k];
         }
-        fputs("<figure>", f);
-        trend_svg(f, rm, nr);
-        fputs("<figcaption>", f);
-        text(f, rm->metric->name);
-        fprintf(f, " (England, %s)</figcaption></figure>\n", unit_words(rm->metric));
+        cdof_rr_unit_t u = unit_of(rm->metric);
+        char uw[48], label[768], cap[320], id[96];
+        cdof_rr_unit_words(u, uw, sizeof uw);
+        if (rm->ntrend == 0)
+            continue; /* said once below the charts */
+        cdof_rr_put(b, "<figure class=\"keep\">");
+        cdof_rr_point_t *pts = calloc(rm->ntrend, sizeof *pts);
+        if (!pts) {
+            pg->err = -ENOMEM;
+            break;
+        }
+        for (size_t k = 0; k < rm->ntrend; k++)
+            pts[k] = (cdof_rr_point_t){rm->trend[k].period, rm->trend[k].value,
+                                       rm->trend[k].provisional};
+        char first[64], last[64], pf[64], pl[64];
+        cdof_rr_figure(u, pts[0].value, first, sizeof first);
+        cdof_rr_figure(u, pts[rm->ntrend - 1].value, last, sizeof last);
+        period_words(pts[0].period, pf, sizeof pf);
+        period_words(pts[rm->ntrend - 1].period, pl, sizeof pl);
+        bool target = nr && nr->has_target && strcmp(nr->kind, "cumulative") != 0;
+        char tw[160] = "";
+        if (target) {
+            char tv[64];
+            cdof_rr_figure(u, nr->target, tv, sizeof tv);
+            snprintf(tw, sizeof tw, " The dashed line is the commitment's target, %s.", tv);
+        }
+        snprintf(label, sizeof label,
+                 "Line chart of %s for England, %zu period%s: %s in %s to %s in %s.%s The "
+                 "figures are in the table that follows.",
+                 rm->metric->name, rm->ntrend, rm->ntrend == 1 ? "" : "s", first, pf, last, pl, tw);
+        cdof_rr_trend_svg(b, pts, rm->ntrend, target, target ? nr->target : 0, u, label);
+        free(pts);
+        cdof_rr_put(b, "<figcaption>");
+        cdof_rr_text(b, rm->metric->name);
+        cdof_rr_printf(b, " (England, %s)</figcaption>\n", uw);
+        snprintf(cap, sizeof cap, "%s, England, by period", rm->metric->name);
+        snprintf(id, sizeof id, "trend-%s", rm->metric->id);
+        cdof_rr_table_t *tt = cdof_rr_table_new(id, cap);
+        if (tt) {
+            cdof_rr_table_column(tt, "Period", NULL);
+            cdof_rr_table_column(tt, "England", &u);
+            for (size_t k = 0; k < rm->ntrend; k++) {
+                period_words(rm->trend[k].period, pf, sizeof pf);
+                cdof_rr_table_row(tt, false);
+                cdof_rr_table_text(tt, pf);
+                cdof_rr_table_cell(tt, &(cdof_rr_cell_t){.value = rm->trend[k].value,
+                                                         .provisional = rm->trend[k].provisional});
+            }
+        }
+        emit(pg, tt, true, true);
+        cdof_rr_put(b, "</figure>\n");
     }
-    fputs("</div>\n</section>\n", f);
+    cdof_rr_put(b, "</div>\n");
+    size_t missing = 0;
+    for (size_t i = 0; i < r->nmetrics; i++) {
+        const cdof_report_metric_t *rm = &r->metrics[i];
+        if (!rm->metric->headline || rm->ntrend)
+            continue;
+        cdof_rr_put(b, missing++ ? "; "
+                                 : "<p>No chart for these headline metrics, as no "
+                                   "England figure was submitted for a period ending by "
+                                   "the end of the year: ");
+        cdof_rr_text(b, rm->metric->name);
+    }
+    cdof_rr_put(b, missing ? ".</p>\n</section>\n" : "</section>\n");
 }
 
 /* The metrics with area figures, headline first, at most max. */
@@ -560,43 +668,62 @@ static size_t area_metrics(const cdof_report_t *r, const cdof_report_metric_t **
     return n;
 }
 
-/* The column headings of a table of area metrics (name, id, period, unit); ends the head. */
-static void metric_headers(FILE *f, const cdof_report_metric_t *const *cols, size_t nc)
+/* Columns of area metrics: "Name, period". */
+static void metric_columns(cdof_rr_table_t *t, const cdof_report_metric_t *const *cols, size_t nc)
 {
     for (size_t c = 0; c < nc; c++) {
-        fputs("<th title=\"", f);
-        text(f, cols[c]->metric->name);
-        fputs("\">", f);
-        text(f, cols[c]->metric->id);
-        fprintf(f, "<br><small>%s, ", cols[c]->period);
-        text(f, unit_words(cols[c]->metric));
-        fputs("</small></th>", f);
+        char h[320], pw[64];
+        period_words(cols[c]->period, pw, sizeof pw);
+        snprintf(h, sizeof h, "%s, %s", cols[c]->metric->name, pw);
+        cdof_rr_unit_t u = unit_of(cols[c]->metric);
+        cdof_rr_table_column(t, h, &u);
     }
-    fputs("</tr></thead><tbody>\n", f);
 }
 
-static void regions(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
+static void figure_row(page_t *pg, cdof_rr_table_t *t, const cdof_report_metric_t *const *cols,
+                       size_t nc, const char *code, size_t index, bool aggregate)
 {
-    section_open(f, r, "regions", "Regions");
+    for (size_t c = 0; c < nc; c++) {
+        char attrs[160], note[64];
+        const cdof_report_cell_t *cell = cols[c]->cells ? &cols[c]->cells[index] : NULL;
+        cdof_rr_cell_t x =
+            figure_cell(pg, cols[c], code, cell, aggregate, attrs, sizeof attrs, note, sizeof note);
+        cdof_rr_table_cell(t, &x);
+    }
+}
+
+static void regions(page_t *pg)
+{
+    const cdof_report_t *r = pg->r;
+    const cdof_ref_t *ref = pg->ref;
+    section_open(pg, "regions", "Regions");
     const cdof_report_metric_t *cols[MAX_REGION_COLS];
     size_t nc = area_metrics(r, cols, MAX_REGION_COLS);
     if (!nc) {
-        fputs("<p>No area figures for this year.</p>\n</section>\n", f);
+        cdof_rr_put(pg->b, "<p>No area figures for this year.</p>\n</section>\n");
         return;
     }
-    fputs("<p>Each area's latest figure in the year, coloured by its comparison with England "
-          "(see the key). <b>*</b> marks a figure withheld to protect small numbers.</p>\n",
-          f);
+    cdof_rr_put(pg->b, "<p>Each area's latest figure in the year with its comparison with "
+                       "England in words, by shape and by colour (see the key). <b>*</b> marks "
+                       "a figure withheld to protect small numbers. Region and England rows "
+                       "say how many areas their figure covers.</p>\n");
     size_t na = cdof_ref_area_count(ref);
     for (size_t g = 0; g < na; g++) {
         const cdof_area_t *reg = cdof_ref_area_at(ref, g);
         if (reg->kind != CDOF_AREA_REGION)
             continue;
-        fprintf(f, "<h3 id=\"region-%s\">", reg->code);
-        text(f, reg->name);
-        fputs("</h3>\n<table class=\"region\"><thead><tr><th>Area</th>", f);
-        metric_headers(f, cols, nc);
-        for (size_t i = 0; i < na; i++) {
+        cdof_rr_printf(pg->b, "<h3 id=\"region-%s\">", reg->code);
+        cdof_rr_text(pg->b, reg->name);
+        cdof_rr_put(pg->b, "</h3>\n");
+        char id[64], cap[256];
+        snprintf(id, sizeof id, "region-%s-table", reg->code);
+        snprintf(cap, sizeof cap, "%s: each area's figures against England", reg->name);
+        cdof_rr_table_t *t = cdof_rr_table_new(id, cap);
+        if (t) {
+            cdof_rr_table_column(t, "Area", NULL);
+            metric_columns(t, cols, nc);
+        }
+        for (size_t i = 0; t && i < na; i++) {
             const cdof_area_t *a = cdof_ref_area_at(ref, i);
             if (a->kind != CDOF_AREA_UTLA || strcmp(a->region_code, reg->code) != 0)
                 continue;
@@ -605,60 +732,65 @@ static void regions(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
                 any |= cols[c]->cells[i].has;
             if (!any)
                 continue;
-            fprintf(f, "<tr><td><a href=\"#area-%s\">", a->code);
-            text(f, a->name);
-            fputs("</a></td>", f);
-            for (size_t c = 0; c < nc; c++)
-                value_cell(f, r, cols[c], a, &cols[c]->cells[i]);
-            fputs("</tr>\n", f);
+            char href[64];
+            snprintf(href, sizeof href, "#area-%s", a->code);
+            cdof_rr_table_row(t, false);
+            cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = a->name, .value = NAN, .href = href});
+            figure_row(pg, t, cols, nc, a->code, i, false);
         }
-        fputs("</tbody><tfoot><tr><th>", f);
-        text(f, reg->name);
-        fputs("</th>", f);
-        for (size_t c = 0; c < nc; c++)
-            value_cell(f, r, cols[c], reg, &cols[c]->cells[reg->index]);
-        fputs("</tr><tr><th>England</th>", f);
-        for (size_t c = 0; c < nc; c++)
-            value_cell(f, r, cols[c], cdof_ref_area_at(ref, ENGLAND_INDEX),
-                       &cols[c]->cells[ENGLAND_INDEX]);
-        fputs("</tr></tfoot></table>\n", f);
+        if (t) {
+            cdof_rr_table_row(t, true);
+            cdof_rr_table_text(t, reg->name);
+            figure_row(pg, t, cols, nc, reg->code, reg->index, true);
+            cdof_rr_table_row(t, true);
+            cdof_rr_table_text(t, "England");
+            figure_row(pg, t, cols, nc, CDOF_ENGLAND_CODE, ENGLAND_INDEX, true);
+        }
+        emit(pg, t, true, true);
     }
-    fputs("</section>\n", f);
+    cdof_rr_put(pg->b, "</section>\n");
 }
 
-/* The configured partnerships of areas, one row each, in the regional tables' columns: their
- * stored rows (counts summed over the member areas) against England. */
-static void partnerships(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
+static void partnerships(page_t *pg)
 {
+    const cdof_report_t *r = pg->r;
     if (!r->npartnerships)
         return; /* the hub has none configured: every area is its own */
-    section_open(f, r, "partnerships", "Partnerships");
+    section_open(pg, "partnerships", "Partnerships");
     const cdof_report_metric_t *cols[MAX_REGION_COLS];
     size_t nc = area_metrics(r, cols, MAX_REGION_COLS);
-    fputs("<p>Each partnership's figure sums its areas' numerators and denominators, compared "
-          "with England like an area's; <b>*</b> marks a figure withheld to protect small "
-          "numbers.</p>\n<table class=\"region\"><thead><tr><th>Partnership</th><th>Areas</th>",
-          f);
-    metric_headers(f, cols, nc);
-    for (size_t k = 0; k < r->npartnerships; k++) {
-        const cdof_report_partnership_t *pt = &r->partnerships[k];
-        /* value_cell needs an area: the partnership as one. */
-        cdof_area_t as_area = {.code = pt->code, .name = pt->code, .kind = CDOF_AREA_PARTNERSHIP};
-        fprintf(f, "<tr id=\"partnership-%s\"><td>", pt->code);
-        text(f, pt->code);
-        fputs("</td><td>", f);
-        for (size_t j = 0; j < pt->nmembers; j++) {
-            const cdof_area_t *a = cdof_ref_area_at(ref, pt->members[j]);
-            fprintf(f, "%s<a href=\"#area-%s\">", j ? ", " : "", a->code);
-            text(f, a->name);
-            fputs("</a>", f);
-        }
-        fputs("</td>", f);
-        for (size_t c = 0; c < nc; c++)
-            value_cell(f, r, cols[c], &as_area, cols[c]->pcells ? &cols[c]->pcells[k] : NULL);
-        fputs("</tr>\n", f);
+    cdof_rr_put(pg->b, "<p>Each partnership's figure sums its areas' numerators and "
+                       "denominators, compared with England like an area's; <b>*</b> marks a "
+                       "figure withheld to protect small numbers.</p>\n");
+    cdof_rr_table_t *t =
+        cdof_rr_table_new("partnerships-table", "Partnerships of several areas against England");
+    if (t) {
+        cdof_rr_table_column(t, "Partnership", NULL);
+        cdof_rr_table_column(t, "Areas", NULL);
+        metric_columns(t, cols, nc);
     }
-    fputs("</tbody></table>\n</section>\n", f);
+    for (size_t k = 0; t && k < r->npartnerships; k++) {
+        const cdof_report_partnership_t *pt = &r->partnerships[k];
+        char members[1024] = "";
+        size_t o = 0;
+        for (size_t j = 0; j < pt->nmembers && o < sizeof members; j++) {
+            int w = snprintf(members + o, sizeof members - o, "%s%s", j ? ", " : "",
+                             cdof_ref_area_at(pg->ref, pt->members[j])->name);
+            o += w > 0 ? (size_t)w : 0;
+        }
+        cdof_rr_table_row(t, false);
+        cdof_rr_table_text(t, pt->name[0] ? pt->name : cdof_report_partnership_name(r, pt->code));
+        cdof_rr_table_text(t, members);
+        for (size_t c = 0; c < nc; c++) {
+            char attrs[160], note[64];
+            const cdof_report_cell_t *cell = cols[c]->pcells ? &cols[c]->pcells[k] : NULL;
+            cdof_rr_cell_t x = figure_cell(pg, cols[c], pt->code, cell, false, attrs, sizeof attrs,
+                                           note, sizeof note);
+            cdof_rr_table_cell(t, &x);
+        }
+    }
+    emit(pg, t, true, true);
+    cdof_rr_put(pg->b, "</section>\n");
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -669,144 +801,254 @@ static int cmp_double(const void *a, const void *b)
 
 typedef struct {
     bool ok;
-    double worst, q_worse, q_better, best, england, half;
-    bool flip; /* low is good: higher values are drawn to the left */
+    cdof_rr_spine_t s;
+    const char *worst_area, *best_area;
 } spine_t;
 
+typedef struct {
+    double v;
+    size_t i;
+} ranked_t;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    return cmp_double(&((const ranked_t *)a)->v, &((const ranked_t *)b)->v);
+}
+
 static spine_t spine_of(const cdof_report_t *r, const cdof_report_metric_t *rm,
-                        const cdof_ref_t *ref, double *scratch)
+                        const cdof_ref_t *ref, ranked_t *scratch, double *vals)
 {
     spine_t s = {0};
     size_t n = 0;
+    bool rate = rm->metric->unit == CDOF_UNIT_RATE;
     for (size_t i = 0; i < cdof_ref_area_count(ref); i++) {
-        if (cdof_ref_area_at(ref, i)->kind == CDOF_AREA_UTLA && shown(r, &rm->cells[i]))
-            scratch[n++] = rm->cells[i].value;
+        const cdof_report_cell_t *c = &rm->cells[i];
+        /* A rate from fewer than 10 events is too unreliable to mark the range (ONS does not
+         * publish one): with it, the Isles of Scilly's 0 deaths were "best" on every chart. */
+        if (cdof_ref_area_at(ref, i)->kind == CDOF_AREA_UTLA && shown(r, c) &&
+            !(rate && c->has_count && c->count < SPINE_MIN_EVENTS))
+            scratch[n++] = (ranked_t){c->value, i};
     }
     if (n < 2 || !rm->cells[ENGLAND_INDEX].has)
         return s;
-    qsort(scratch, n, sizeof *scratch, cmp_double);
-    s.flip = rm->metric->polarity == CDOF_POLARITY_LOW_GOOD;
-    double lo = scratch[0], hi = scratch[n - 1];
-    s.worst = s.flip ? hi : lo;
-    s.best = s.flip ? lo : hi;
-    s.q_worse = cdof_stats_percentile_inc(scratch, n, s.flip ? 0.75 : 0.25);
-    s.q_better = cdof_stats_percentile_inc(scratch, n, s.flip ? 0.25 : 0.75);
-    s.england = rm->cells[ENGLAND_INDEX].value;
-    s.half = fmax(fabs(hi - s.england), fabs(s.england - lo));
-    if (s.half == 0)
-        s.half = 1;
+    qsort(scratch, n, sizeof *scratch, cmp_ranked);
+    for (size_t k = 0; k < n; k++)
+        vals[k] = scratch[k].v;
+    s.s.flip = rm->metric->polarity == CDOF_POLARITY_LOW_GOOD;
+    double lo = vals[0], hi = vals[n - 1];
+    const char *lo_a = cdof_ref_area_at(ref, scratch[0].i)->name;
+    const char *hi_a = cdof_ref_area_at(ref, scratch[n - 1].i)->name;
+    s.s.worst = s.s.flip ? hi : lo;
+    s.s.best = s.s.flip ? lo : hi;
+    s.worst_area = s.s.flip ? hi_a : lo_a;
+    s.best_area = s.s.flip ? lo_a : hi_a;
+    s.s.q_worse = cdof_stats_percentile_inc(vals, n, s.s.flip ? 0.75 : 0.25);
+    s.s.q_better = cdof_stats_percentile_inc(vals, n, s.s.flip ? 0.25 : 0.75);
+    s.s.england = rm->cells[ENGLAND_INDEX].value;
+    s.s.half = fmax(fabs(hi - s.s.england), fabs(s.s.england - lo));
+    if (s.s.half == 0)
+        s.s.half = 1;
     s.ok = true;
     return s;
 }
 
-/* Fingertips' spine: England in the middle, the range of areas worst (left) to best (right),
- * the middle half darker, the area as a dot coloured by its verdict. */
-static void spine_svg(FILE *f, const spine_t *s, const cdof_report_cell_t *c, bool show)
+/* The long table of every area's figures (the profiles' data in one download). */
+static cdof_rr_table_t *profiles_table(void)
 {
-    const double w = 200;
-#define SX(v) (w * (0.5 + (s->flip ? -1 : 1) * ((v)-s->england) / (2 * s->half)))
-    double a = SX(s->worst), b = SX(s->best), qa = SX(s->q_worse), qb = SX(s->q_better);
-    fprintf(f, "<svg class=\"spine\" width=\"%.0f\" height=\"16\" viewBox=\"0 0 %.0f 16\">", w, w);
-    fprintf(f, "<rect x=\"%.1f\" y=\"3\" width=\"%.1f\" height=\"10\" fill=\"#c9d3dd\"/>",
-            fmin(a, b), fabs(b - a));
-    fprintf(f, "<rect x=\"%.1f\" y=\"3\" width=\"%.1f\" height=\"10\" fill=\"#7f8fa0\"/>",
-            fmin(qa, qb), fabs(qb - qa));
-    fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"0\" y2=\"16\" stroke=\"#000\"/>", w / 2, w / 2);
-    if (show)
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"8\" r=\"5\" class=\"%s\" stroke=\"#000\"/>",
-                SX(c->value), cdof_wire_verdict_name(c->vs_england));
-#undef SX
-    fputs("</svg>", f);
+    cdof_rr_table_t *t = cdof_rr_table_new(
+        "area-profiles", "Area profiles: every area's figures against England, one row each");
+    if (t) {
+        const char *h[] = {"Area",
+                           "Area code",
+                           "Region",
+                           "Metric",
+                           "Period",
+                           "Unit",
+                           "Value",
+                           "Verdict against England",
+                           "England",
+                           "Lowest area value",
+                           "Highest area value"};
+        for (size_t i = 0; i < sizeof h / sizeof *h; i++)
+            cdof_rr_table_column(t, h[i], NULL);
+    }
+    return t;
 }
 
-static void areas(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
+static void areas(page_t *pg)
 {
-    section_open(f, r, "areas", "Area profiles");
-    fputs("<p>For each area, every metric with a figure in the year, in the manner of OHID's "
-          "Fingertips spine charts: the bar runs from the worst area in England (left) to the "
-          "best (right), its darker middle is the middle half of areas, the black line is "
-          "England and the dot is the area, coloured by its comparison with England.</p>\n",
-          f);
+    const cdof_report_t *r = pg->r;
+    const cdof_ref_t *ref = pg->ref;
+    cdof_rr_buf_t *b = pg->b;
+    section_open(pg, "areas", "Area profiles");
+    cdof_rr_put(b, "<p>For each area, every metric with a figure in the year, in the manner of "
+                   "OHID's Fingertips spine charts: the bar runs from the worst area in England "
+                   "(left) to the best (right) among areas whose rate rests on at least 10 events, "
+                   "its darker middle is the middle half of those areas, "
+                   "the black line is England, and the marker is the area: a circle when better "
+                   "than England, a diamond when similar, a triangle when worse. Each chart's "
+                   "figures are in its row of the table. Areas are grouped by region.</p>\n");
     size_t na = cdof_ref_area_count(ref);
     const cdof_report_metric_t *cols[64];
     size_t nc = area_metrics(r, cols, sizeof cols / sizeof cols[0]);
     spine_t spines[64];
-    double *scratch = calloc(na, sizeof *scratch);
+    ranked_t *scratch = calloc(na, sizeof *scratch);
+    double *vals = calloc(na, sizeof *vals);
     for (size_t c = 0; c < nc; c++)
-        spines[c] = scratch && cols[c]->metric->unit != CDOF_UNIT_COUNT
-                        ? spine_of(r, cols[c], ref, scratch)
+        spines[c] = scratch && vals && cols[c]->metric->unit != CDOF_UNIT_COUNT
+                        ? spine_of(r, cols[c], ref, scratch, vals)
                         : (spine_t){0}; /* England's count is a total: no spine for counts */
     free(scratch);
-    for (size_t i = 0; i < na; i++) {
-        const cdof_area_t *a = cdof_ref_area_at(ref, i);
-        if (a->kind != CDOF_AREA_UTLA)
+    free(vals);
+    cdof_rr_table_t *all = profiles_table();
+    /* The long table first as a download, then the profiles region by region. */
+    for (size_t g = 0; g < na; g++) {
+        const cdof_area_t *reg = cdof_ref_area_at(ref, g);
+        if (reg->kind != CDOF_AREA_REGION)
             continue;
-        bool any = false;
-        for (size_t c = 0; c < nc; c++)
-            any |= cols[c]->cells[i].has;
-        if (!any)
-            continue;
-        const cdof_area_t *reg = cdof_ref_area(ref, a->region_code);
-        fprintf(f, "<h3 id=\"area-%s\">", a->code);
-        text(f, a->name);
-        fprintf(f, " <small>%s, ", a->code);
-        text(f, reg ? reg->name : "");
-        fputs("</small></h3>\n<table class=\"spine\"><thead><tr><th>Metric</th><th>Period</th>"
-              "<th>Value</th><th>England</th><th>Worst</th><th>Range</th><th>Best</th></tr>"
-              "</thead><tbody>\n",
-              f);
-        for (size_t c = 0; c < nc; c++) {
-            const cdof_report_cell_t *cell = &cols[c]->cells[i];
-            if (!cell->has)
+        bool opened = false;
+        for (size_t i = 0; i < na; i++) {
+            const cdof_area_t *a = cdof_ref_area_at(ref, i);
+            if (a->kind != CDOF_AREA_UTLA || strcmp(a->region_code, reg->code) != 0)
                 continue;
-            char eng[48], worst[48] = "-", best[48] = "-";
-            fmt_value(cols[c]->metric, cols[c]->cells[ENGLAND_INDEX].value, eng, sizeof eng);
-            if (spines[c].ok) {
-                fmt_value(cols[c]->metric, spines[c].worst, worst, sizeof worst);
-                fmt_value(cols[c]->metric, spines[c].best, best, sizeof best);
+            bool any = false;
+            for (size_t c = 0; c < nc; c++)
+                any |= cols[c]->cells[i].has;
+            if (!any)
+                continue;
+            if (!opened) {
+                cdof_rr_printf(b, "<h3 id=\"profiles-%s\">", reg->code);
+                cdof_rr_text(b, reg->name);
+                cdof_rr_put(b, "</h3>\n");
+                opened = true;
             }
-            fputs("<tr><td>", f);
-            text(f, cols[c]->metric->name);
-            fprintf(f, "</td><td>%s</td>", cols[c]->period);
-            value_cell(f, r, cols[c], a, cell);
-            fprintf(f, "<td class=\"num\">%s</td><td class=\"num\">%s</td><td>", eng, worst);
-            if (spines[c].ok)
-                spine_svg(f, &spines[c], cell, shown(r, cell));
-            fprintf(f, "</td><td class=\"num\">%s</td></tr>\n", best);
+            cdof_rr_printf(b, "<div class=\"profile\"><h4 id=\"area-%s\">", a->code);
+            cdof_rr_text(b, a->name);
+            cdof_rr_put(b, "</h4>\n");
+            char id[64], cap[256];
+            snprintf(id, sizeof id, "profile-%s", a->code);
+            snprintf(cap, sizeof cap, "%s (%s, %s): figures against England", a->name, a->code,
+                     reg->name);
+            cdof_rr_table_t *t = cdof_rr_table_new(id, cap);
+            if (t) {
+                const char *h[] = {"Metric",     "Period",        "Value",    "England",
+                                   "Worst area", "Range (chart)", "Best area"};
+                for (size_t k = 0; k < sizeof h / sizeof *h; k++)
+                    cdof_rr_table_column(t, h[k], NULL);
+            }
+            for (size_t c = 0; t && c < nc; c++) {
+                const cdof_report_metric_t *rm = cols[c];
+                const cdof_report_cell_t *cell = &rm->cells[i];
+                if (!cell->has)
+                    continue;
+                cdof_rr_unit_t u = unit_of(rm->metric);
+                char pw[64], val[64], eng[64], worst[192] = "-", best[192] = "-", uw[48];
+                period_words(rm->period, pw, sizeof pw);
+                cdof_rr_unit_words(u, uw, sizeof uw);
+                cdof_rr_figure(u, cell->value, val, sizeof val);
+                cdof_rr_figure(u, rm->cells[ENGLAND_INDEX].value, eng, sizeof eng);
+                const spine_t *sp = &spines[c];
+                if (sp->ok) {
+                    char f[64];
+                    cdof_rr_figure(u, sp->s.worst, f, sizeof f);
+                    snprintf(worst, sizeof worst, "%s (%s)", f, sp->worst_area);
+                    cdof_rr_figure(u, sp->s.best, f, sizeof f);
+                    snprintf(best, sizeof best, "%s (%s)", f, sp->best_area);
+                }
+                bool show = shown(r, cell);
+                cdof_rr_table_row(t, false);
+                cdof_rr_table_text(t, rm->metric->name);
+                cdof_rr_table_text(t, pw);
+                char attrs[160];
+                snprintf(attrs, sizeof attrs, "data-area=\"%s\" data-metric=\"%s\"", a->code,
+                         rm->metric->id);
+                cdof_rr_table_cell(
+                    t, &(cdof_rr_cell_t){.text = show ? val : NULL,
+                                         .value = show ? cell->value : NAN,
+                                         .withheld = !show,
+                                         .provisional = show && cell->mark.provisional,
+                                         .verdict = show ? verdict_of(cell->vs_england) : 0,
+                                         .attrs = attrs});
+                cdof_rr_table_text(t, eng);
+                cdof_rr_table_text(t, worst);
+                cdof_rr_buf_t svg = {0};
+                char label[1024];
+                if (sp->ok) {
+                    snprintf(label, sizeof label,
+                             "%s: %s, %s; England %s; areas range from %s to %s", rm->metric->name,
+                             show ? val : "withheld",
+                             show ? cdof_rr_verdict_words(verdict_of(cell->vs_england)) : "", eng,
+                             worst, best);
+                    cdof_rr_spine_svg(&svg, &sp->s, show, cell->value, verdict_of(cell->vs_england),
+                                      label);
+                }
+                cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = sp->ok ? "" : "no chart",
+                                                        .value = NAN,
+                                                        .html = svg.data});
+                cdof_rr_buf_free(&svg);
+                cdof_rr_table_text(t, best);
+                if (all) {
+                    cdof_rr_table_row(all, false);
+                    cdof_rr_table_text(all, a->name);
+                    cdof_rr_table_text(all, a->code);
+                    cdof_rr_table_text(all, reg->name);
+                    cdof_rr_table_text(all, rm->metric->name);
+                    cdof_rr_table_text(all, pw);
+                    cdof_rr_table_text(all, uw);
+                    cdof_rr_table_cell(
+                        all, &(cdof_rr_cell_t){.value = show ? cell->value : NAN,
+                                               .withheld = !show,
+                                               .provisional = show && cell->mark.provisional});
+                    cdof_rr_table_text(
+                        all, show ? cdof_rr_verdict_words(verdict_of(cell->vs_england)) : "");
+                    cdof_rr_table_figure(all, rm->cells[ENGLAND_INDEX].value);
+                    cdof_rr_table_figure(all, sp->ok ? fmin(sp->s.worst, sp->s.best) : NAN);
+                    cdof_rr_table_figure(all, sp->ok ? fmax(sp->s.worst, sp->s.best) : NAN);
+                }
+            }
+            emit(pg, t, true, false);
+            cdof_rr_put(b, "</div>\n");
         }
-        fputs("</tbody></table>\n", f);
     }
-    fputs("</section>\n", f);
+    if (all)
+        cdof_rr_table_csv_link(all, "Download every area's profile as one CSV table", b);
+    emit(pg, all, false, true);
+    cdof_rr_put(b, "</section>\n");
 }
 
-static void milestones(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
+static const char *status_words(const char *status)
 {
-    section_open(f, r, "milestones", "Milestone compliance");
-    char asof[16];
-    cdof_date_format(r->as_of, asof, sizeof asof);
-    fprintf(f,
-            "<p>Each partnership's deliverables as at %s: <span class=\"better\">done</span>, "
-            "<span class=\"worse\">done late</span>, <span class=\"worst\">overdue</span> or "
-            "not yet due. Dates are when it was done or since when it is overdue. A "
-            "partnership is listed once it has reported a milestone to the hub.</p>\n",
-            asof);
+    return !strcmp(status, "done")        ? "done"
+           : !strcmp(status, "done_late") ? "done late"
+           : !strcmp(status, "overdue")   ? "overdue"
+           : !strcmp(status, "not_due")   ? "not yet due"
+                                          : status;
+}
+
+static void milestones(page_t *pg)
+{
+    const cdof_report_t *r = pg->r;
+    const cdof_ref_t *ref = pg->ref;
+    section_open(pg, "milestones", "Milestone compliance");
+    char asof[32];
+    long_date(r->as_of, asof, sizeof asof);
+    cdof_rr_printf(pg->b,
+                   "<p>Each partnership's deliverables as at %s: done, done late, overdue or not "
+                   "yet due. Dates are when it was done or since when it is overdue. A "
+                   "partnership is listed once it has reported a milestone to the hub or is "
+                   "configured at the hub.</p>\n",
+                   asof);
     size_t nm = cdof_ref_milestone_count(ref);
-    fputs("<table class=\"milestones\"><thead><tr><th>Partnership</th>", f);
-    for (size_t k = 0; k < nm; k++) {
-        const cdof_milestone_t *m = cdof_ref_milestone_at(ref, k);
-        fputs("<th title=\"", f);
-        text(f, m->deliverable);
-        fputs("\">", f);
-        for (const char *c = m->id; *c; c++) /* "progress report": headings may wrap */
-            fputc(*c == '_' ? ' ' : *c, f);
-        fputs("</th>", f);
+    cdof_rr_table_t *t = cdof_rr_table_new("milestones-table", "Milestones by partnership");
+    if (t) {
+        cdof_rr_table_column(t, "Partnership", NULL);
+        for (size_t k = 0; k < nm; k++)
+            cdof_rr_table_column(t, cdof_ref_milestone_at(ref, k)->deliverable, NULL);
     }
-    fputs("</tr></thead><tbody>\n", f);
-    for (size_t i = 0; i < r->nmilestones;) {
+    for (size_t i = 0; t && i < r->nmilestones;) {
         const char *p = r->milestones[i]->partnership;
-        fputs("<tr><td>", f);
-        text(f, p);
-        fputs("</td>", f);
+        cdof_rr_table_row(t, false);
+        cdof_rr_table_text(t, cdof_report_partnership_name(r, p));
         for (size_t k = 0; k < nm; k++) {
             const cdof_milestone_t *m = cdof_ref_milestone_at(ref, k);
             const Cdof__V1__MilestoneRow *row = NULL;
@@ -816,82 +1058,234 @@ static void milestones(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
                     row = r->milestones[j];
             }
             if (!row) {
-                fputs("<td>-</td>", f);
+                cdof_rr_table_text(t, "-");
                 continue;
             }
-            char d[16];
+            char d[32];
             bool overdue = !strcmp(row->status, "overdue");
-            day_text(overdue ? row->overdue_since : row->done_day, d, sizeof d);
-            const char *cls = overdue                             ? "worst"
-                              : !strcmp(row->status, "done_late") ? "worse"
-                              : !strcmp(row->status, "done")      ? "better"
-                                                                  : "not_compared";
-            fprintf(f, "<td class=\"%s\">%s<br><small>%s</small></td>", cls,
-                    overdue ? "overdue since" : row->status, d);
+            long_date(overdue ? row->overdue_since : row->done_day, d, sizeof d);
+            char note[64];
+            snprintf(note, sizeof note, "%s %s", overdue ? "since" : "on", d);
+            cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = status_words(row->status),
+                                                    .value = NAN,
+                                                    .note = strcmp(d, "-") ? note : NULL});
         }
-        fputs("</tr>\n", f);
         while (i < r->nmilestones && !strcmp(r->milestones[i]->partnership, p))
             i++;
     }
-    fputs("</tbody></table>\n</section>\n", f);
+    emit(pg, t, true, true);
+    cdof_rr_put(pg->b, "</section>\n");
 }
 
-static void alerts(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
+static bool alert_in_year(const cdof_report_t *r, const Cdof__V1__Alert *a, cdof_period_t *p,
+                          char *text, size_t len)
 {
-    section_open(f, r, "alerts", "Alerts raised and resolved in the year");
-    int64_t from = (int64_t)r->year_first * 86400000, to = ((int64_t)r->year_last + 1) * 86400000;
-    size_t raised = 0, resolved = 0;
-    for (size_t i = 0; i < r->nalerts; i++) {
-        const Cdof__V1__Alert *a = r->alerts[i];
-        if (a->raised_ms < from || a->raised_ms >= to)
+    if (!a->period)
+        return false;
+    *p = (cdof_period_t){(cdof_period_kind_t)a->period->kind, a->period->first_day,
+                         a->period->last_day};
+    if (!cdof_period_valid(p) || cdof_period_format(p, text, len) < 0)
+        return false;
+    /* The periods the year's figures rest on: those ending in the year, and the period the
+     * report shows for the alert's metric (three pooled years ending before the year starts). */
+    const cdof_report_metric_t *rm = find_metric(r, a->metric_id);
+    return (p->last_day >= r->year_first && p->last_day <= r->year_last) ||
+           (rm && !strcmp(rm->period, text));
+}
+
+typedef struct {
+    const Cdof__V1__Alert *a;
+    int32_t last_day;
+    char period[CDOF_PERIOD_TEXT_MAX];
+} alert_ref_t;
+
+static int cmp_alert(const void *x, const void *y)
+{
+    const alert_ref_t *a = x, *b = y;
+    if (a->last_day != b->last_day)
+        return a->last_day < b->last_day ? -1 : 1;
+    int c = strcmp(a->period, b->period);
+    if (c)
+        return c;
+    return a->a->sequence < b->a->sequence ? -1 : a->a->sequence > b->a->sequence;
+}
+
+static void alerts(page_t *pg)
+{
+    const cdof_report_t *r = pg->r;
+    const cdof_ref_t *ref = pg->ref;
+    section_open(pg, "alerts", "Alerts on the year's figures");
+    alert_ref_t *list = calloc(r->nalerts ? r->nalerts : 1, sizeof *list);
+    size_t n = 0, raised = 0, resolved = 0;
+    for (size_t i = 0; list && i < r->nalerts; i++) {
+        cdof_period_t p;
+        char text[CDOF_PERIOD_TEXT_MAX];
+        if (!alert_in_year(r, r->alerts[i], &p, text, sizeof text))
             continue;
-        raised += a->state == CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING;
-        resolved += a->state == CDOF__V1__ALERT_STATE__ALERT_STATE_RESOLVED;
+        list[n].a = r->alerts[i];
+        list[n].last_day = p.last_day;
+        snprintf(list[n].period, sizeof list[n].period, "%s", text);
+        raised += r->alerts[i]->state == CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING;
+        resolved += r->alerts[i]->state == CDOF__V1__ALERT_STATE__ALERT_STATE_RESOLVED;
+        n++;
     }
-    size_t outside = 0;
-    for (size_t i = 0; i < r->nalerts; i++)
-        outside += r->alerts[i]->raised_ms < from || r->alerts[i]->raised_ms >= to;
-    fprintf(f,
-            "<p>%zu alerts raised and %zu resolved between 1 April and 31 March (the hub's "
-            "record; an alert is raised once while its condition holds). %zu more in the "
-            "hub's record were raised outside the year.</p>\n",
-            raised, resolved, outside);
-    fputs("<table><thead><tr><th>#</th><th>Raised</th><th>State</th><th>Rule</th><th>Area</th>"
-          "<th>Metric</th><th>Summary</th></tr></thead><tbody>\n",
-          f);
-    size_t listed = 0;
-    for (size_t i = 0; i < r->nalerts && listed < MAX_ALERTS_LIST; i++) {
-        const Cdof__V1__Alert *a = r->alerts[i];
-        if (a->raised_ms < from || a->raised_ms >= to)
-            continue;
-        char when[32];
-        cdof_clock_format(a->raised_ms, when, sizeof when);
-        when[10] = '\0';
+    if (list)
+        qsort(list, n, sizeof *list, cmp_alert);
+    char first[32], last[32];
+    long_date(r->year_first, first, sizeof first);
+    long_date(r->year_last, last, sizeof last);
+    cdof_rr_printf(pg->b,
+                   "<p>Alerts are listed by the data period they judged, not by when the hub "
+                   "raised them: those on periods ending between %s and %s, and on the period "
+                   "each metric is reported at here. %zu raised and %zu resolved on those "
+                   "periods (an alert is raised once while its condition holds); %zu more in "
+                   "the hub's record judged other periods.</p>\n",
+                   first, last, raised, resolved, r->nalerts - n);
+    cdof_rr_table_t *t = cdof_rr_table_new("alerts-table", "Alerts by the data period judged");
+    cdof_rr_unit_t num = {CDOF_RR_COUNT, 1};
+    if (t) {
+        cdof_rr_table_column(t, "Data period", NULL);
+        cdof_rr_table_column(t, "Alert number", &num);
+        cdof_rr_table_column(t, "Raised on", NULL);
+        cdof_rr_table_column(t, "State", NULL);
+        cdof_rr_table_column(t, "Area", NULL);
+        cdof_rr_table_column(t, "Metric", NULL);
+        cdof_rr_table_column(t, "Summary", NULL);
+    }
+    for (size_t k = 0; t && k < n && k < MAX_ALERTS_LIST; k++) {
+        const Cdof__V1__Alert *a = list[k].a;
+        char pw[64], when[32];
+        period_words(list[k].period, pw, sizeof pw);
+        long_date((int32_t)(a->raised_ms / 86400000), when, sizeof when);
         const cdof_area_t *area = cdof_ref_area(ref, a->area_code);
-        fprintf(f, "<tr><td class=\"num\">%llu</td><td>%s</td><td>%s</td><td>",
-                (unsigned long long)a->sequence, when, cdof_qo_state_name(a->state));
-        text(f, a->rule);
-        fputs("</td><td>", f);
-        text(f, area ? area->name : a->area_code);
-        fputs("</td><td>", f);
-        text(f, a->metric_id);
-        fputs("</td><td>", f);
+        cdof_rr_table_row(t, false);
+        cdof_rr_table_text(t, pw);
+        cdof_rr_table_figure(t, (double)a->sequence);
+        cdof_rr_table_text(t, when);
+        cdof_rr_table_text(t, cdof_qo_state_name(a->state));
+        cdof_rr_table_text(t, area ? area->name : cdof_report_partnership_name(r, a->area_code));
+        cdof_rr_table_text(t, metric_name(r, a->metric_id));
         /* Summaries quote figures; in publication mode they are left out for areas with a
          * withheld figure (the summary could hold the small number). */
         const cdof_report_metric_t *rm = find_metric(r, a->metric_id);
         bool hide = !r->internal && rm && rm->cells && area && rm->cells[area->index].has &&
                     rm->cells[area->index].sup != CDOF_SUP_SHOWN;
-        text(f, hide ? "(withheld: small numbers)" : a->summary);
-        fputs("</td></tr>\n", f);
-        listed++;
+        cdof_rr_table_text(t, hide ? "(withheld: small numbers)" : a->summary);
     }
-    fputs("</tbody></table>\n", f);
-    if (listed == MAX_ALERTS_LIST)
-        fprintf(f,
-                "<p>The first %d are listed; <code>cdof-query alerts</code> gives them all."
-                "</p>\n",
-                MAX_ALERTS_LIST);
-    fputs("</section>\n", f);
+    emit(pg, t, true, true);
+    if (n > MAX_ALERTS_LIST)
+        cdof_rr_printf(pg->b,
+                       "<p>The first %d are listed; <code>cdof-query alerts</code> gives them all."
+                       "</p>\n",
+                       MAX_ALERTS_LIST);
+    free(list);
+    cdof_rr_put(pg->b, "</section>\n");
+}
+
+static void data_quality(page_t *pg)
+{
+    const cdof_report_t *r = pg->r;
+    cdof_rr_buf_t *b = pg->b;
+    section_open(pg, "quality", "Data quality");
+    cdof_rr_put(b, "<h3 id=\"quality-rejected\">Rows rejected</h3>\n");
+    if (!r->rejected_known) {
+        cdof_rr_put(b, "<p>Rows refused by a partnership's agent (a malformed row, an unknown "
+                       "metric or area) stay with that partnership and are not reported to the "
+                       "hub, so they are not counted here; each partnership holds them in its "
+                       "agent's rejected folder.");
+        if (r->has_hub_rejected)
+            cdof_rr_printf(b, " The hub refused %llu submission%s since it last started.",
+                           (unsigned long long)r->hub_rejected, r->hub_rejected == 1 ? "" : "s");
+        cdof_rr_put(b, "</p>\n");
+    } else {
+        cdof_rr_table_t *t =
+            cdof_rr_table_new("rejected-table", "Rows rejected, by partnership, with reasons");
+        cdof_rr_unit_t num = {CDOF_RR_COUNT, 1};
+        if (t) {
+            cdof_rr_table_column(t, "Partnership", NULL);
+            cdof_rr_table_column(t, "Rows rejected", &num);
+            cdof_rr_table_column(t, "Reason", NULL);
+        }
+        for (size_t i = 0; t && i < r->nrejected; i++) {
+            cdof_rr_table_row(t, false);
+            cdof_rr_table_text(t, cdof_report_partnership_name(r, r->rejected[i].partnership));
+            cdof_rr_table_figure(t, (double)r->rejected[i].rows);
+            cdof_rr_table_text(t, r->rejected[i].reason);
+        }
+        if (!r->nrejected)
+            cdof_rr_put(b, "<p>No rows were rejected.</p>\n");
+        emit(pg, t, r->nrejected > 0, r->nrejected > 0);
+    }
+    cdof_rr_put(b, "<h3 id=\"quality-revisions\">Revisions after publication</h3>\n");
+    if (!r->revisions_known) {
+        cdof_rr_put(b, "<p>Revisions are not yet reported by the hub: it keeps every version of a "
+                       "figure (<code>cdof-query series --as-at</code> gives a figure as it "
+                       "stood on a day), but does not yet list those changed after this "
+                       "report's figures were first published.</p>\n");
+    } else if (!r->nrevisions) {
+        cdof_rr_put(b, "<p>No figure was revised after publication.</p>\n");
+    } else {
+        cdof_rr_table_t *t = cdof_rr_table_new("revisions-table", "Figures revised after "
+                                                                  "publication");
+        if (t) {
+            cdof_rr_table_column(t, "Metric", NULL);
+            cdof_rr_table_column(t, "Area", NULL);
+            cdof_rr_table_column(t, "Period", NULL);
+            cdof_rr_table_column(t, "First published", NULL);
+            cdof_rr_table_column(t, "Revised", NULL);
+            cdof_rr_table_column(t, "Revised on", NULL);
+        }
+        for (size_t i = 0; t && i < r->nrevisions; i++) {
+            const cdof_report_revision_t *v = &r->revisions[i];
+            const cdof_report_metric_t *rm = find_metric(r, v->metric_id);
+            const cdof_area_t *a = cdof_ref_area(pg->ref, v->area_code);
+            cdof_rr_unit_t u = rm ? unit_of(rm->metric) : (cdof_rr_unit_t){CDOF_RR_COUNT, 1};
+            char f1[64], f2[64], pw[64], d[32];
+            cdof_rr_figure(u, v->first, f1, sizeof f1);
+            cdof_rr_figure(u, v->revised, f2, sizeof f2);
+            period_words(v->period, pw, sizeof pw);
+            long_date(v->revised_day, d, sizeof d);
+            cdof_rr_table_row(t, false);
+            cdof_rr_table_text(t, metric_name(r, v->metric_id));
+            cdof_rr_table_text(t, a ? a->name : v->area_code);
+            cdof_rr_table_text(t, pw);
+            cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = f1, .value = v->first});
+            cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = f2, .value = v->revised});
+            cdof_rr_table_text(t, d);
+        }
+        emit(pg, t, true, true);
+    }
+    cdof_rr_put(b, "<h3 id=\"quality-late\">Late and overdue returns</h3>\n");
+    cdof_rr_table_t *t =
+        cdof_rr_table_new("late-table", "Deliverables returned late or overdue, by partnership");
+    if (t) {
+        cdof_rr_table_column(t, "Partnership", NULL);
+        cdof_rr_table_column(t, "Deliverable", NULL);
+        cdof_rr_table_column(t, "Standing", NULL);
+        cdof_rr_table_column(t, "Deadline", NULL);
+        cdof_rr_table_column(t, "Returned on", NULL);
+    }
+    size_t late = 0;
+    for (size_t i = 0; t && i < r->nmilestones; i++) {
+        const Cdof__V1__MilestoneRow *m = r->milestones[i];
+        bool overdue = !strcmp(m->status, "overdue");
+        if (!overdue && strcmp(m->status, "done_late") != 0)
+            continue;
+        char due[32], done[32];
+        long_date(m->due_day, due, sizeof due);
+        long_date(m->done_day, done, sizeof done);
+        cdof_rr_table_row(t, false);
+        cdof_rr_table_text(t, cdof_report_partnership_name(r, m->partnership));
+        cdof_rr_table_text(t, m->deliverable && *m->deliverable ? m->deliverable : m->milestone_id);
+        cdof_rr_table_text(t, overdue ? "overdue" : "returned late");
+        cdof_rr_table_text(t, due);
+        cdof_rr_table_text(t, overdue ? "not yet returned" : done);
+        late++;
+    }
+    if (!late)
+        cdof_rr_put(b, "<p>No deliverable is late or overdue.</p>\n");
+    emit(pg, t, late > 0, late > 0);
+    cdof_rr_put(b, "</section>\n");
 }
 
 static size_t expected_periods(const cdof_metric_t *m)
@@ -906,139 +1300,192 @@ static size_t expected_periods(const cdof_metric_t *m)
     }
 }
 
-static void completeness(FILE *f, const cdof_report_t *r, const cdof_ref_t *ref)
+static void completeness(page_t *pg)
 {
-    section_open(f, r, "completeness", "Data completeness");
+    const cdof_report_t *r = pg->r;
+    section_open(pg, "completeness", "Data completeness");
     size_t utlas = 0;
-    for (size_t i = 0; i < cdof_ref_area_count(ref); i++)
-        utlas += cdof_ref_area_at(ref, i)->kind == CDOF_AREA_UTLA;
-    fputs("<p>For each metric: the latest period ending in or before the year, how many areas "
-          "reported it, and how many of the year's periods the hub holds for England.</p>\n"
-          "<table><thead><tr><th>Metric</th><th>Latest period</th><th>Areas reporting</th>"
-          "<th>Periods in the year</th></tr></thead><tbody>\n",
-          f);
-    for (size_t i = 0; i < r->nmetrics; i++) {
+    for (size_t i = 0; i < cdof_ref_area_count(pg->ref); i++)
+        utlas += cdof_ref_area_at(pg->ref, i)->kind == CDOF_AREA_UTLA;
+    cdof_rr_put(pg->b, "<p>For each metric: the latest period ending in or before the year, how "
+                       "many areas reported it, how many of the year's periods the hub holds for "
+                       "England, and whether England's figure is provisional.</p>\n");
+    cdof_rr_table_t *t = cdof_rr_table_new("completeness-table", "Data completeness by metric");
+    if (t) {
+        cdof_rr_table_column(t, "Metric", NULL);
+        cdof_rr_table_column(t, "Latest period", NULL);
+        cdof_rr_table_column(t, "Areas reporting", NULL);
+        cdof_rr_table_column(t, "Periods in the year", NULL);
+        cdof_rr_table_column(t, "England's coverage", NULL);
+    }
+    for (size_t i = 0; t && i < r->nmetrics; i++) {
         const cdof_report_metric_t *rm = &r->metrics[i];
-        fputs("<tr><td>", f);
-        text(f, rm->metric->name);
-        fprintf(f, "</td><td>%s</td>", rm->period[0] ? rm->period : "none");
+        char pw[64], areas[48], periods[48], cov[64];
+        period_words(rm->period[0] ? rm->period : NULL, pw, sizeof pw);
         if (!strcmp(rm->metric->geography, "utla"))
-            fprintf(f, "<td class=\"num\">%zu of %zu</td>", rm->areas_reporting, utlas);
+            snprintf(areas, sizeof areas, "%zu of %zu", rm->areas_reporting, utlas);
         else
-            fputs("<td class=\"num\">national</td>", f);
+            snprintf(areas, sizeof areas, "national");
         size_t want = rm->metric->frequency == CDOF_FREQ_POOLED3 ? 0 : expected_periods(rm->metric);
         if (want)
-            fprintf(f, "<td class=\"num\">%zu of %zu</td></tr>\n", rm->periods_in_year, want);
+            snprintf(periods, sizeof periods, "%zu of %zu", rm->periods_in_year, want);
         else
-            fputs("<td class=\"num\">pooled</td></tr>\n", f);
+            snprintf(periods, sizeof periods, "pooled over three years");
+        coverage_words(&rm->mark, cov, sizeof cov);
+        cdof_rr_table_row(t, false);
+        cdof_rr_table_text(t, rm->metric->name);
+        cdof_rr_table_text(t, pw);
+        cdof_rr_table_text(t, areas);
+        cdof_rr_table_text(t, periods);
+        cdof_rr_table_cell(t,
+                           &(cdof_rr_cell_t){.text = rm->period[0] ? cov : "-",
+                                             .value = NAN,
+                                             .provisional = rm->period[0] && rm->mark.provisional});
     }
-    fputs("</tbody></table>\n</section>\n", f);
+    emit(pg, t, true, true);
+    cdof_rr_put(pg->b, "</section>\n");
 }
 
-static void methods(FILE *f, const cdof_report_t *r)
+static void methods(page_t *pg)
 {
-    section_open(f, r, "methods", "Methods");
-    fputs("<p><b>Sources.</b> Figures are those held by the national cdof hub, submitted by "
-          "local Combating Drugs Partnerships and national sources (NDTMS, ONS, Home Office). "
-          "Commitments are from <i>From harm to hope: a 10-year drugs plan to cut crime and save "
-          "lives</i> (HM Government, December 2021). Populations are ONS mid-2020 estimates.</p>\n"
-          "<p><b>Comparisons.</b> As OHID's Fingertips: proportions have Wilson score intervals; "
-          "rates have Byar's method (exact Poisson below 10 events). England's and regions' "
-          "figures sum the areas' numerators and denominators (never averages of rates) unless "
-          "a national source submitted them. An area is similar to England when England's value "
-          "lies inside its 95% interval, better or worse when it lies outside (by the metric's "
-          "polarity), and best or worst when outside the 99.8% interval. Quintiles rank areas "
-          "with quintile 1 at the better end.</p>\n"
-          "<p><b>Periods.</b> Each metric is shown at its latest period ending by 31 March of the "
-          "year reported; deaths are pooled over three calendar years.</p>\n"
-          "<p><b>Milestones.</b> Deadlines are those of the guidance for local delivery partners "
-          "(June 2022); recurring ones (the progress report every 12 months, the needs assessment "
-          "every 36) fall on the same day each cycle. A deliverable reported after its deadline "
-          "is \"done late\"; one not reported is \"overdue\" from the first deadline missed in a "
-          "row.</p>\n"
-          "<p><b>Small numbers.</b> In this published edition counts from 1 to 4 are withheld, "
-          "and so is any rate or percentage computed from them, as well as any percentage whose "
-          "complement (its denominator less its numerator: 97 of 100 leaves 3) is from 1 to 4. "
-          "So that a withheld count cannot "
-          "be worked out from a total, each region's areas and the region's total, the regions "
-          "and England, and each partnership and its areas, are checked in turn: where exactly "
-          "one member of such a group is withheld, the smallest other count in the group is "
-          "withheld too, until no group has exactly one. Withheld figures show as <b>*</b>.",
-          f);
-    if (r->internal)
-        fputs(" <b>This internal edition shows true values.</b>", f);
-    fputs("</p>\n</section>\n", f);
+    section_open(pg, "methods", "Methods");
+    cdof_rr_put(
+        pg->b,
+        "<p><b>Sources.</b> Figures are those held by the national cdof hub, submitted by local "
+        "Combating Drugs Partnerships and national sources (NDTMS, ONS, Home Office). "
+        "Commitments are from <i>From harm to hope: a 10-year drugs plan to cut crime and save "
+        "lives</i> (HM Government, December 2021). Populations are ONS mid-2020 estimates.</p>\n"
+        "<p><b>Comparisons.</b> As OHID's Fingertips: proportions have Wilson score intervals; "
+        "rates have Byar's method (exact Poisson below 10 events). England's and regions' "
+        "figures sum the areas' numerators and denominators (never averages of rates) unless a "
+        "national source submitted them. An area is similar to England when England's value "
+        "lies inside its 95% interval, better or worse when it lies outside (by the metric's "
+        "polarity), and better or worse at 99.8% when outside the 99.8% interval. Quintiles "
+        "rank areas with quintile 1 at the better end.</p>\n"
+        "<p><b>Coverage and provisional figures.</b> A total (England, a region, a partnership) "
+        "says how many of the areas it should cover reported, as the hub records it; where the "
+        "hub has not said, the report says \"coverage not reported\" rather than guess. A figure "
+        "marked <span class=\"prov\">P</span> is provisional: its period still has returns due "
+        "or open to revision, and it may change. Downloaded tables mark them [p] in their Notes "
+        "column; a withheld figure is [c] and a missing one [x].</p>\n"
+        "<p><b>Periods.</b> Each metric is shown at its latest period ending by 31 March of the "
+        "year reported; deaths are pooled over three calendar years. Alerts are listed by the "
+        "data period they judged.</p>\n"
+        "<p><b>Milestones.</b> Deadlines are those of the guidance for local delivery partners "
+        "(June 2022); recurring ones (the progress report every 12 months, the needs assessment "
+        "every 36) fall on the same day each cycle. A deliverable reported after its deadline is "
+        "\"done late\"; one not reported is \"overdue\" from the first deadline missed in a "
+        "row.</p>\n"
+        "<p><b>Small numbers.</b> In this published edition counts from 1 to 4 are withheld, and "
+        "so is any rate or percentage computed from them, as well as any percentage whose "
+        "complement (its denominator less its numerator: 97 of 100 leaves 3) is from 1 to 4. So "
+        "that a withheld count cannot be worked out from a total, each region's areas and the "
+        "region's total, the regions and England, and each partnership and its areas, are "
+        "checked in turn: where exactly one member of such a group is withheld, the smallest "
+        "other count in the group is withheld too, until no group has exactly one. Withheld "
+        "figures show as <b>*</b>.");
+    if (pg->r->internal)
+        cdof_rr_put(pg->b, " <b>This internal edition shows true values.</b>");
+    cdof_rr_put(pg->b, "</p>\n<p><b>Downloads.</b> Every table can be downloaded as CSV below "
+                       "it; <code>cdof-query report --ods</code> writes them all as one "
+                       "OpenDocument spreadsheet.</p>\n</section>\n");
 }
 
-static const char *css =
-    "body{font-family:Arial,Helvetica,sans-serif;margin:0 auto;max-width:1100px;padding:0 16px;"
-    "color:#0b0c0c}h1{font-size:28px;margin:16px 0 4px}h2{border-bottom:3px solid #1d70b8;"
-    "padding-bottom:4px;margin-top:32px}h3{margin:20px 0 6px}table{border-collapse:collapse;"
-    "margin:8px 0;font-size:13px}th,td{border:1px solid #b1b4b6;padding:3px 6px;vertical-align:"
-    "top}thead th{background:#f3f2f1;text-align:left}td.num{text-align:right;white-space:nowrap}"
-    ".better,.best{background:#92d050}.best{font-weight:bold}.similar{background:#ffc000}"
-    ".worse{background:#e57373}.worst{background:#c00000;color:#fff}.higher{background:#bed2ff}"
-    ".lower{background:#5555e6;color:#fff}.not_compared,.agg{background:#fff}"
-    "svg .better,svg .best{fill:#92d050}svg .similar{fill:#ffc000}svg .worse,svg .worst{fill:"
-    "#c00000}svg .higher{fill:#bed2ff}svg .lower{fill:#5555e6}svg .not_compared{fill:#fff}"
-    ".findings{font-size:15px}.summary{font-size:17px;line-height:1.5}#key-findings{background:#"
-    "f8f8f8;border-left:8px solid #1d70b8;"
-    "padding:4px 16px 12px}.mark{background:#d4351c;color:#fff;font-weight:bold;padding:6px;"
-    "margin:8px 0}.banner{position:fixed;top:0;left:0;right:0;text-align:center;z-index:9}"
-    ".charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;width:330px;font-size:12px}"
-    ".trend .line{fill:none;stroke:#1d70b8;stroke-width:2}.trend .dot{fill:#1d70b8}"
-    ".trend .target{stroke:#d4351c;stroke-dasharray:4 3}.axis{font-size:9px;fill:#505a5f}"
-    "nav li{margin:2px 0}.key span{padding:2px 6px;margin-right:4px;border:1px solid #b1b4b6}"
-    ".internal{padding-top:44px}@media print{section{break-before:page}.banner{position:fixed}}";
+static void key(cdof_rr_buf_t *b)
+{
+    static const cdof_rr_verdict_t shown_v[] = {
+        CDOF_RR_V_BETTER, CDOF_RR_V_SIMILAR, CDOF_RR_V_WORSE,       CDOF_RR_V_WORST,
+        CDOF_RR_V_HIGHER, CDOF_RR_V_LOWER,   CDOF_RR_V_NOT_COMPARED};
+    cdof_rr_put(b, "<p class=\"key\">Key to comparisons with England: ");
+    for (size_t i = 0; i < sizeof shown_v / sizeof *shown_v; i++)
+        cdof_rr_printf(b, "<span class=\"k %s\"><span aria-hidden=\"true\">%s</span> %s</span>",
+                       cdof_rr_verdict_class(shown_v[i]), cdof_rr_verdict_shape(shown_v[i]),
+                       cdof_rr_verdict_words(shown_v[i]));
+    cdof_rr_put(b, " <span class=\"k\"><span class=\"prov\">P</span> provisional</span> <span "
+                   "class=\"k\">* withheld: small number</span></p>\n");
+}
+
+int cdof_report_build(const cdof_report_t *r, const cdof_ref_t *ref, cdof_rr_buf_t *b,
+                      cdof_rr_table_t ***tables, size_t *ntables)
+{
+    page_t pg = {.r = r, .ref = ref, .b = b, .keep = tables != NULL};
+    char first[32], last[32], asof[32];
+    long_date(r->year_first, first, sizeof first);
+    long_date(r->year_last, last, sizeof last);
+    long_date(r->as_of, asof, sizeof asof);
+    int64_t gen_day = r->generated_ms / 86400000;
+    char gen[32];
+    long_date((int32_t)gen_day, gen, sizeof gen);
+    cdof_rr_printf(b,
+                   "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n"
+                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                   "<title>Combating Drugs Outcomes Framework: annual report %s%s</title>\n"
+                   "<style>%s%s</style>\n</head>\n<body%s>\n"
+                   "<a class=\"skip\" href=\"#main\">Skip to the report</a>\n",
+                   r->year, r->internal ? " (internal)" : "", cdof_rr_css,
+                   /* Every printed page marked; on screen the banner stays in the flow (a fixed
+                    * one would hide what has the keyboard focus) and every section says it. */
+                   r->internal ? "@page{@top-center{content:\"OFFICIAL-SENSITIVE: internal "
+                                 "edition\";font-family:Arial,sans-serif;font-size:9pt;"
+                                 "font-weight:bold;color:#942514}}"
+                               : "",
+                   r->internal ? " class=\"internal\"" : "");
+    if (r->internal)
+        cdof_rr_put(b, "<div class=\"banner mark\" role=\"note\">OFFICIAL-SENSITIVE: internal "
+                       "edition with unsuppressed small numbers</div>\n");
+    cdof_rr_printf(b,
+                   "<header>\n<h1>Combating Drugs Outcomes Framework: annual report %s</h1>\n"
+                   "<p>Report to Parliament on the year %s to %s. Generated on %s from the "
+                   "national cdof hub; milestones as at %s. %s</p>\n",
+                   r->year, first, last, gen, asof,
+                   r->internal ? "<b>Internal edition: true values, for official use only.</b>"
+                               : "Published edition: small numbers withheld (see Methods).");
+    key(b);
+    cdof_rr_put(b, "<nav aria-label=\"Contents\"><h2 id=\"contents\">Contents</h2><ol><li><a "
+                   "href=\"#key-findings\">Key findings: areas worse than England on drug "
+                   "deaths; partnerships late with their progress report</a></li><li><a "
+                   "href=\"#national\">England: headline metrics and commitments</a></li><li><a "
+                   "href=\"#regions\">Regions</a></li>");
+    if (r->npartnerships)
+        cdof_rr_put(b, "<li><a href=\"#partnerships\">Partnerships</a></li>");
+    cdof_rr_put(b, "<li><a href=\"#areas\">Area profiles</a></li><li><a "
+                   "href=\"#milestones\">Milestone compliance</a></li><li><a "
+                   "href=\"#alerts\">Alerts</a></li><li><a href=\"#quality\">Data quality</a>"
+                   "</li><li><a href=\"#completeness\">Data completeness</a></li><li><a "
+                   "href=\"#methods\">Methods</a></li></ol></nav>\n</header>\n"
+                   "<main id=\"main\" tabindex=\"-1\">\n");
+    key_findings(&pg);
+    national(&pg);
+    regions(&pg);
+    partnerships(&pg);
+    areas(&pg);
+    milestones(&pg);
+    alerts(&pg);
+    data_quality(&pg);
+    completeness(&pg);
+    methods(&pg);
+    cdof_rr_put(b, "</main>\n</body>\n</html>\n");
+    int rc = pg.err ? pg.err : b->err;
+    if (rc < 0 || !tables) {
+        for (size_t i = 0; i < pg.ntables; i++)
+            cdof_rr_table_free(&pg.tables[i]);
+        free(pg.tables);
+        pg.tables = NULL;
+        pg.ntables = 0;
+    }
+    if (tables) {
+        *tables = pg.tables;
+        *ntables = pg.ntables;
+    }
+    return rc;
+}
 
 int cdof_report_render(const cdof_report_t *r, const cdof_ref_t *ref, FILE *f)
 {
-    char when[32], asof[16];
-    cdof_clock_format(r->generated_ms, when, sizeof when);
-    cdof_date_format(r->as_of, asof, sizeof asof);
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
-          f);
-    fprintf(f,
-            "Combating Drugs Outcomes Framework: annual report %s%s</title>\n<style>%s</style>\n"
-            "</head>\n<body%s>\n",
-            r->year, r->internal ? " (internal)" : "", css,
-            r->internal ? " class=\"internal\"" : "");
-    if (r->internal)
-        fputs("<div class=\"banner mark\">OFFICIAL-SENSITIVE: internal edition with unsuppressed "
-              "small numbers</div>\n",
-              f);
-    fprintf(f,
-            "<header>\n<h1>Combating Drugs Outcomes Framework: annual report %s</h1>\n"
-            "<p>Report to Parliament on the year 1 April to 31 March. Generated %s from the "
-            "national cdof hub; milestones as at %s. %s</p>\n",
-            r->year, when, asof,
-            r->internal ? "<b>Internal edition: true values, for official use only.</b>"
-                        : "Published edition: small numbers withheld (see Methods).");
-    fputs("<p class=\"key\">Key: <span class=\"better\">better than England</span><span "
-          "class=\"similar\">similar</span><span class=\"worse\">worse (95%)</span><span "
-          "class=\"worst\">worse (99.8%)</span><span class=\"not_compared\">not compared</span>"
-          "</p>\n<nav><ol><li><a href=\"#key-findings\">Key findings: areas worse than England on "
-          "drug deaths; partnerships late with their progress report</a></li><li><a "
-          "href=\"#national\">England: headline metrics and commitments</a></li><li><a "
-          "href=\"#regions\">Regions</a></li>",
-          f);
-    if (r->npartnerships)
-        fputs("<li><a href=\"#partnerships\">Partnerships</a></li>", f);
-    fputs("<li><a href=\"#areas\">Area profiles</a></li><li><a "
-          "href=\"#milestones\">Milestone compliance</a></li><li><a href=\"#alerts\">Alerts</a>"
-          "</li><li><a href=\"#completeness\">Data completeness</a></li><li><a "
-          "href=\"#methods\">Methods</a></li></ol></nav>\n</header>\n<main>\n",
-          f);
-    key_findings(f, r, ref);
-    national(f, r);
-    regions(f, r, ref);
-    partnerships(f, r, ref);
-    areas(f, r, ref);
-    milestones(f, r, ref);
-    alerts(f, r, ref);
-    completeness(f, r, ref);
-    methods(f, r);
-    fputs("</main>\n</body>\n</html>\n", f);
-    return ferror(f) ? -EIO : 0;
+    cdof_rr_buf_t b = {0};
+    int rc = cdof_report_build(r, ref, &b, NULL, NULL);
+    if (rc == 0 && fwrite(b.data, 1, b.len, f) != b.len)
+        rc = -EIO;
+    cdof_rr_buf_free(&b);
+    return rc == 0 && ferror(f) ? -EIO : rc;
 }

@@ -1,4 +1,4 @@
-/* Small-number suppression for published tables (DESIGN.md "Queries and the annual report").
+/* Small-number suppression for published tables (docs/DESIGN.md "Queries and the annual report").
  * Pure: counts in, a mask out.
  *
  * Primary: a count from 1 to 4 is withheld. Secondary: counts are tied together in groups whose

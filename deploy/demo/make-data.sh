@@ -6,8 +6,9 @@
 #
 # DIR/agents.txt     one agent a line: "ID --national" or "ID --areas CODE,CODE,..."
 # DIR/ID/*.csv       that agent's drops
-# DIR/partnerships.csv  the hub's --partnerships file (partnership,area_code): each agent's areas
-#                    as one partnership named by its id (Greater Manchester's ten boroughs)
+# DIR/partnerships.csv  the hub's --partnerships file (partnership,area_code,name): each agent's
+#                    areas as one partnership with its id and display name (Greater Manchester's
+#                    ten boroughs)
 #
 # National ONS agent: drug_misuse_deaths as pooled 3-year periods 2016-2018, 2017-2019 and
 # 2018-2020 for all 153 areas, numerator the deaths summed over the three years and denominator
@@ -82,11 +83,27 @@ awk -F, -v header="$header" '
     }' "$areas" "$deaths" >"$out/ons/drug_misuse_deaths_2016-2020.csv"
 echo "ons --national" >"$out/agents.txt"
 
-# The hub's partnerships: the same list, so rows, compliance and the report name them alike.
+# The names people know the partnerships by (the partnerships file's optional name column, read
+# by the report for its tables and findings).
+declare -A names=(
+    [blackpool]="Blackpool Combating Drugs Partnership"
+    [greater-manchester]="Greater Manchester Combating Drugs Partnership"
+    [leeds]="Leeds Combating Drugs Partnership"
+    [bristol]="Bristol Combating Drugs Partnership"
+    [hartlepool]="Hartlepool Combating Drugs Partnership"
+    [kent]="Kent and Medway Combating Drugs Partnership"
+)
+
+# The hub's partnerships: the same list, so rows, compliance and the report name them alike. The
+# name goes on a partnership's first row.
 {
-    echo "partnership,area_code"
+    echo "partnership,area_code,name"
     for p in "${partnerships[@]}"; do
-        for code in $(echo "${p#* }" | tr ',' ' '); do echo "${p%% *},$code"; done
+        id=${p%% *} name=${names[${p%% *}]:-}
+        for code in $(echo "${p#* }" | tr ',' ' '); do
+            echo "$id,$code,$name"
+            name=
+        done
     done
 } >"$out/partnerships.csv"
 

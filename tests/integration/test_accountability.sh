@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Accountable, scoped alert actions with real processes and CURVE (deploy/SECURITY.md):
-#  1. an oversight key without a team only reads: its ack and silence are refused (exit 4);
+#  1. an oversight key without a team only reads: its ack and silence are refused (exit 5);
 #  2. a team-and-region key acknowledges only its own alerts; the record names the person and
 #     the key that vouched for them;
 #  3. its silence "*|*|*" mutes only its team's alerts in its region, and names it; a matcher
@@ -69,13 +69,13 @@ expect_status 0 sil1.csv oversight nw -- silence '*|*|*' --until "$until" \
 it_csv_has "$IT_DIR/sil1.csv" 'f["key_id"] == "nw" && f["scope_team"] == "hmpps" &&
     f["scope_region"] == "E12000002" && f["by"] == "Pat North" && f["id"] == 1' ||
     it_fail "the silence record lacks its key and scope: $(cat "$IT_DIR/sil1.csv")"
-expect_status 4 sil2.csv oversight nw -- silence "*|*|$bristol" --until "$until" \
+expect_status 5 sil2.csv oversight nw -- silence "*|*|$bristol" --until "$until" \
     --reason "not ours" --by "Pat North"
 grep -q "not in it" "$IT_DIR/sil2.csv.err" || it_fail "no reason: $(cat "$IT_DIR/sil2.csv.err")"
 expect_status 1 sil3.csv jcdu director -- silence '*|*|*' \
     --until "$(date -u -d "+100 days" +%F)" --reason "long" --by "Director"
 grep -q "at most 90 days" "$IT_DIR/sil3.csv.err" || it_fail "no reason: $(cat "$IT_DIR/sil3.csv.err")"
-expect_status 4 sil4.csv oversight reader -- silence '*|*|*' --until "$until" --reason r --by X
+expect_status 5 sil4.csv oversight reader -- silence '*|*|*' --until "$until" --reason r --by X
 grep -q "may only read" "$IT_DIR/sil4.csv.err" || it_fail "no reason: $(cat "$IT_DIR/sil4.csv.err")"
 
 # Data: Blackpool (North West) and Bristol (South West) worse than England.
@@ -106,19 +106,19 @@ grep -q "silenced until .* by Pat North via nw: provider migration (silence #1)"
     it_fail "the North West's silence muted Bristol: $(cat "$IT_DIR/seq.$bristol")"
 
 # 1 and 2. Acknowledgements by scope.
-expect_status 4 ack1.csv oversight reader -- ack "$bp_seq" --by "Reader"
-expect_status 4 ack2.csv oversight ohid-nw -- ack "$bp_seq" --by "Yorkshire Team Lead"
+expect_status 5 ack1.csv oversight reader -- ack "$bp_seq" --by "Reader"
+expect_status 5 ack2.csv oversight ohid-nw -- ack "$bp_seq" --by "Yorkshire Team Lead"
 grep -q "outside its team and region" "$IT_DIR/ack2.csv.err" ||
     it_fail "no reason: $(cat "$IT_DIR/ack2.csv.err")"
-expect_status 4 ack3.csv oversight nw -- ack "$br_seq" --by "Pat North"
+expect_status 5 ack3.csv oversight nw -- ack "$br_seq" --by "Pat North"
 expect_status 0 ack4.csv oversight nw -- ack "$bp_seq" --by "Pat North" --format csv
 it_csv_has "$IT_DIR/ack4.csv" 'f["acknowledged_by"] == "Pat North" && f["summary"] ~ /via nw/' ||
     it_fail "the acknowledgement does not name its key: $(cat "$IT_DIR/ack4.csv")"
 expect_status 0 ack5.csv jcdu director -- ack "$br_seq" --by "Director" --format csv
 
 # 4. Silences are records.
-expect_status 4 un1.csv oversight sw -- unsilence 1 --by "Sam South"
-expect_status 4 un2.csv oversight reader -- unsilence 1 --by "Reader"
+expect_status 5 un1.csv oversight sw -- unsilence 1 --by "Sam South"
+expect_status 5 un2.csv oversight reader -- unsilence 1 --by "Reader"
 expect_status 0 un3.csv oversight nw -- unsilence 1 --by "Pat North" --format csv
 it_csv_has "$IT_DIR/un3.csv" 'f["ended_by"] == "Pat North" && f["ended_key_id"] == "nw" &&
     f["ended_ms"] + 0 > 0' || it_fail "the ended record: $(cat "$IT_DIR/un3.csv")"

@@ -55,7 +55,7 @@ it_drop "$spool" "$drop"
 
 # 1. The drop is processed: the file leaves in/, the bad row is quarantined, the outbox drains.
 it_wait "continuity.csv to move to $spool/done/" 30 test -e "$spool/done/continuity.csv"
-# DESIGN.md names it NAME.errors.csv; the agent keeps the whole file name (continuity.csv.errors.csv).
+# docs/DESIGN.md "Delivery": NAME.errors.csv, NAME being the whole file name (continuity.csv.errors.csv).
 errors_file() {
     local f
     for f in "$spool/rejected/continuity.csv.errors.csv" "$spool/rejected/continuity.errors.csv"; do

@@ -3,8 +3,8 @@
 # watch ZeroMQ's socket monitor and say which of these it is, instead of waiting for an answer
 # that never comes:
 #  1. an unregistered key, and a key of the wrong role for the endpoint: "the hub refused this
-#     key", exit status 4;
-#  2. a --server-key that is not the hub's: "wrong hub key", exit status 4;
+#     key", exit status 5;
+#  2. a --server-key that is not the hub's: "wrong hub key", exit status 5;
 #  3. no hub at all: "no hub is listening", exit status 3;
 #  4. an agent whose key is not registered logs the refusal once (not every reconnection) and
 #     `cdof-agent status` shows it; registered (SIGHUP), it gets through and status says so;
@@ -38,9 +38,9 @@ ask() { # WANT_STATUS WANT_TEXT ENDPOINT KEY SERVER_KEY
 }
 # 1-3. cdof-query.
 ask 0 "" "$query" jcdu-reader hub
-ask 4 "the hub refused this key (not registered, or the wrong role" "$query" stranger hub
-ask 4 "the hub refused this key" "$query" partnership-la-a hub # an agent's key may not query
-ask 4 "wrong hub key" "$query" jcdu-reader notthehub
+ask 5 "the hub refused this key (not registered, or the wrong role" "$query" stranger hub
+ask 5 "the hub refused this key" "$query" partnership-la-a hub # an agent's key may not query
+ask 5 "wrong hub key" "$query" jcdu-reader notthehub
 read -r p_none < <(it_free_ports 1)
 ask 3 "no hub is listening" "tcp://127.0.0.1:$p_none" jcdu-reader hub
 

@@ -8,7 +8,9 @@
 #   Bristol late in 2024.
 # Checks query answers (league verdicts, paging, national summary, milestone compliance), a CSV
 # round trip of every area's figures, the report's structure, its key findings, suppression in
-# the published edition and marks in the internal one, and a headless Chromium rendering.
+# the published edition and marks in the internal one; the ODS workbook read back by python3-odf;
+# in Chromium (when installed), axe-core at 1280 and 400 px on the report and on a report of
+# partial data (report_fixture) with its coverage and provisional marks, and the A4 PDF.
 #
 #   test_report.sh --hub P --agent P --query P [--refdir DIR]
 set -euo pipefail
@@ -46,10 +48,18 @@ milestones() { # ID DATES...: progress reports on those days, and the one-off de
     for d in "$@"; do echo "progress_report,$id,$d,https://example.org/$id/$d,"; done
 }
 
-# Configured partnerships: leeds (which reports milestones) of two areas, and one of Rutland (3
-# deaths) and Leicester that reports nothing.
-printf 'partnership,area_code\nleeds,E08000035\nleeds,E08000036\n%s\n%s\n' \
-    rutland-leicester,E06000017 rutland-leicester,E06000016 >"$IT_DIR/partnerships.csv"
+# Configured partnerships, with the names people know them by: leeds (which reports milestones)
+# of two areas, kent and bristol of one each, and one of Rutland (3 deaths) and Leicester that
+# reports nothing and has no name (its id is shown).
+cat >"$IT_DIR/partnerships.csv" <<'CSV'
+partnership,area_code,name
+leeds,E08000035,Leeds and Wakefield Combating Drugs Partnership
+leeds,E08000036,
+kent,E10000016,Kent and Medway Combating Drugs Partnership
+bristol,E06000023,"Bristol Drugs Partnership, City Council"
+rutland-leicester,E06000017,
+rutland-leicester,E06000016,
+CSV
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "tcp://127.0.0.1:$p_alerts" \
     --query "$query" --partnerships "$IT_DIR/partnerships.csv" $(it_sec hub hub)
 for p in "$p_ingest" "$p_alerts" "$p_query"; do
@@ -161,9 +171,32 @@ grep -q "area_code is longer than" "$IT_DIR/logs/query.log" || it_fail "the refu
 # --- 2. the report ---------------------------------------------------------------------------------
 pub="$IT_DIR/report.html"
 internal="$IT_DIR/report-internal.html"
-q "$IT_DIR/report.out" report --year 2024/25 --out "$pub" || it_fail "report failed"
-q "$IT_DIR/report-internal.out" report --year 2024/25 --out "$internal" --internal ||
-    it_fail "internal report failed"
+pdf="$IT_DIR/report.pdf" ods="$IT_DIR/report.ods"
+chromium=$(command -v chromium || command -v chromium-browser || true)
+rc=0
+# Printing 30-odd pages takes Chromium longer than it_query's 10 s on a loaded machine.
+timeout 300 "$IT_QUERY" --hub "$query" $(it_sec jcdu query) report --year 2024/25 --out "$pub" \
+    --ods "$ods" --pdf "$pdf" --partnerships "$IT_DIR/partnerships.csv" >"$IT_DIR/report.out" \
+    2>>"$IT_DIR/logs/query.log" || rc=$?
+if [ -n "$chromium" ]; then
+    [ "$rc" -eq 0 ] || it_fail "report failed (exit $rc)"
+else # the HTML and ODS are written; the PDF is refused with a reason and exit 4
+    [ "$rc" -eq 4 ] && grep -q "headless Chromium was not found" "$IT_DIR/logs/query.log" ||
+        it_fail "report without a browser exited $rc, expected 4 with a reason"
+fi
+q "$IT_DIR/report-internal.out" report --year 2024/25 --out "$internal" --internal \
+    --partnerships "$IT_DIR/partnerships.csv" || it_fail "internal report failed"
+# Asked for a PDF with no browser to print it: the HTML is still written, and it says why (exit 4).
+rc=0
+CDOF_CHROMIUM=$IT_DIR/no-such-browser q "$IT_DIR/x.out" report --year 2024/25 --out "$IT_DIR/nopdf.html" \
+    --pdf "$IT_DIR/nopdf.pdf" || rc=$?
+[ "$rc" -eq 4 ] && [ -s "$IT_DIR/nopdf.html" ] && [ ! -e "$IT_DIR/nopdf.pdf" ] &&
+    grep -q "no PDF written: headless Chromium was not found" "$IT_DIR/logs/query.log" ||
+    it_fail "report --pdf without a browser exited $rc, expected 4 with the HTML written and a reason"
+rc=0
+q "$IT_DIR/x.out" report --year 2024/25 --out "$IT_DIR/x.html" --partnerships "$deaths" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "deaths.csv:1: expected the header partnership,area_code" "$IT_DIR/logs/query.log" ||
+    it_fail "a partnerships file with the wrong header exited $rc, expected 2 naming the file and line"
 for f in "$pub" "$internal"; do
     awk -f "$here/html_check.awk" "$f" >&2 || it_fail "$(basename "$f") is not well-formed HTML"
     ! grep -Eq '(src|href)="(https?:)?//' "$f" || it_fail "$(basename "$f") refers to the network"
@@ -172,28 +205,32 @@ done
 # The key findings: a reader finds the two areas and the two late partnerships, first in the
 # summary at the top, then in the tables.
 sed -n '/<ul class="summary">/,/<\/ul>/p' "$pub" >"$IT_DIR/summary.html"
-grep -q '2 areas are worse than England (2021-2023): Blackpool, Hartlepool\.' "$IT_DIR/summary.html" &&
-    grep -q 'kent is overdue (since 2024-04-30)' "$IT_DIR/summary.html" &&
-    grep -q 'bristol reported late' "$IT_DIR/summary.html" && ! grep -q leeds "$IT_DIR/summary.html" ||
+grep -q '2 areas are worse than England (2021 to 2023): Blackpool, Hartlepool\.' "$IT_DIR/summary.html" &&
+    grep -q 'Kent and Medway Combating Drugs Partnership is overdue (since 30 April 2024)' "$IT_DIR/summary.html" &&
+    grep -q 'Bristol Drugs Partnership, City Council reported late (on 15 June 2024)' "$IT_DIR/summary.html" &&
+    ! grep -qi leeds "$IT_DIR/summary.html" ||
     it_fail "the summary at the top does not answer both questions: $(cat "$IT_DIR/summary.html")"
 section() { # ID FILE: the text of one h3's part of the key findings
     awk -v id="$1" 'index($0, "id=\"" id "\"") { on = 1 } on && /<h3/ && !index($0, "id=\"" id "\"") { exit } on' "$2"
 }
 section deaths-worse "$pub" >"$IT_DIR/deaths-worse.html"
+rowhead='<tr><th scope="row" class="txt">'
 for name in Hartlepool Blackpool; do
-    grep -q "<td>$name</td>" "$IT_DIR/deaths-worse.html" || it_fail "$name is not listed as worse than England"
+    grep -q "$rowhead$name</th>" "$IT_DIR/deaths-worse.html" || it_fail "$name is not listed as worse than England"
 done
-[ "$(grep -c '<tr><td>' "$IT_DIR/deaths-worse.html")" -eq 2 ] ||
+[ "$(grep -c "$rowhead" "$IT_DIR/deaths-worse.html")" -eq 2 ] ||
     it_fail "the deaths finding lists other areas than Hartlepool and Blackpool"
 section progress-late "$pub" >"$IT_DIR/progress-late.html"
-grep -q '<td>kent</td><td class="worst">overdue' "$IT_DIR/progress-late.html" || it_fail "kent is not shown overdue"
-grep -q '<td>bristol</td><td class="worse">reported late' "$IT_DIR/progress-late.html" || it_fail "bristol is not shown late"
-! grep -q '<td>leeds</td>' "$IT_DIR/progress-late.html" || it_fail "leeds is shown late"
+grep -q "${rowhead}Kent and Medway Combating Drugs Partnership</th><td class=\"txt\">overdue" "$IT_DIR/progress-late.html" ||
+    it_fail "kent is not shown overdue by name"
+grep -q "${rowhead}Bristol Drugs Partnership, City Council</th><td class=\"txt\">reported late" "$IT_DIR/progress-late.html" ||
+    it_fail "bristol is not shown late by name"
+! grep -q "${rowhead}Leeds" "$IT_DIR/progress-late.html" || it_fail "leeds is shown late"
 
 # No small counts in the published edition: Rutland's 3 deaths give a rate of 2.5 per 100,000 that
 # must not appear in any of its cells; a second East Midlands figure is withheld with it so the
 # region's total cannot give it away. The internal edition shows it.
-cells() { grep -o "data-area=\"$1\" data-metric=\"drug_misuse_deaths\"[^>]*>[^<]*" "$2" | sed 's/.*>//' | sort -u; }
+cells() { grep -o "data-area=\"$1\" data-metric=\"drug_misuse_deaths\"[^>]*>[^<]*" "$2" | sed 's/.*>//; s/ per .*//' | sort -u; }
 [ "$(cells E06000017 "$pub")" = "*" ] || it_fail "Rutland's small count is not withheld: $(cells E06000017 "$pub")"
 em=$(grep -o 'data-area="E[0-9]*" data-metric="drug_misuse_deaths"[^>]*>\*' "$pub" | sort -u | grep -c . || true)
 [ "$em" -ge 2 ] || it_fail "only $em deaths figure(s) withheld: no secondary suppression"
@@ -206,12 +243,17 @@ marks=$(grep -c 'class="mark">OFFICIAL-SENSITIVE' "$internal")
     it_fail "the internal edition marks $marks of $sections sections"
 ! grep -q 'OFFICIAL-SENSITIVE' "$pub" || it_fail "the published edition is marked internal"
 
+# Spine ranges leave out rates from fewer than 10 deaths: the Isles of Scilly's 0 is no "best".
+! grep -q '>0.0 per 100,000 (Isles of Scilly)<' "$pub" ||
+    it_fail "the spine charts' best area is the Isles of Scilly's rate from 0 deaths"
+
 # Partnership rows: leeds is Leeds and Wakefield, its deaths rate their summed numerators over
 # their summed denominators; Rutland's 3 inside rutland-leicester must not come back as the
 # partnership's figure less Leicester's, so those two are not both shown.
-grep -q '<section id="partnerships">' "$pub" || it_fail "the report has no partnerships section"
-row=$(grep -o '<tr id="partnership-leeds">.*</tr>' "$pub") || it_fail "no partnership row for leeds"
-grep -q '>Leeds</a>, <a href="#area-E08000036">Wakefield</a></td>' <<<"$row" ||
+grep -q '<section id="partnerships"' "$pub" || it_fail "the report has no partnerships section"
+row=$(grep -o "${rowhead}Leeds and Wakefield Combating Drugs Partnership</th>.*</tr>" "$pub") ||
+    it_fail "no partnership row for leeds under its name"
+grep -q '<td class="txt">Leeds, Wakefield</td>' <<<"$row" ||
     it_fail "leeds's row does not name Leeds then Wakefield (reference order): $row"
 leeds_rate=$(awk -F, '$2 == "E08000035" || $2 == "E08000036" { n += $4; d += $5 }
     END { printf "%.1f", n / d * 100000 }' "$deaths")
@@ -222,32 +264,88 @@ leeds_rate=$(awk -F, '$2 == "E08000035" || $2 == "E08000036" { n += $4; d += $5 
 [ "$(cells rutland-leicester "$internal")" != "*" ] ||
     it_fail "the internal edition withholds rutland-leicester"
 
-# --- 3. headless Chromium renders it --------------------------------------------------------------
-chromium=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$chromium" ]; then
-    it_log "SKIP rendering: chromium is not installed (deploy/dev.sh deps installs it)"
-else
-    shot() { # HTML PNG
-        local profile
-        profile=$(mktemp -d "$IT_DIR/chromium.XXXXXX")
-        timeout 60 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic \
-            --no-first-run --disable-background-networking --disable-component-update \
-            --disable-sync --disable-dev-shm-usage --user-data-dir="$profile" \
-            --hide-scrollbars --window-size=1200,2400 --screenshot="$2" "file://$1" \
-            >>"$IT_DIR/logs/chromium.log" 2>&1 || true
-        [ -s "$2" ]
+# --- 3. the ODS workbook, read back by an independent reader -------------------------------------
+# python3-odf reads every sheet; each area's deaths figure in the area-profiles sheet equals the
+# hub's league CSV (to 1 part in 10^9), a withheld one is [c], and every table is a sheet.
+# ODF packages start with the mimetype, stored, so that a reader can tell the type at offset 30.
+[ "$(dd if="$ods" bs=1 skip=30 count=54 2>/dev/null)" = mimetypeapplication/vnd.oasis.opendocument.spreadsheet ] ||
+    it_fail "$ods does not start with its stored mimetype"
+/usr/bin/python3 "$here/ods_read.py" "$ods" >"$IT_DIR/ods.csv" 2>>"$IT_DIR/logs/ods.log" ||
+    it_fail "python3-odf could not read $ods: $(tail -3 "$IT_DIR/logs/ods.log")"
+awk -F, "$IT_AWK_SPLIT_CSV"'
+    FILENAME == ARGV[1] { if (FNR == 1) { n = split_csv($0, col); for (i = 1; i <= n; i++) at[col[i]] = i; next }
+        split_csv($0, c); v[c[at["area_code"]]] = c[at["value"]]; next }
+    { split_csv($0, c) }
+    c[1] == "area-profiles" && c[6] ~ /^Deaths related to drug misuse/ {
+        code = c[4]; got = c[9]; want = v[code]; seen++
+        if (got == "[c]") { withheld++; if (code == "E06000017") rutland = 1; next }
+        d = want - got; if (d < 0) d = -d
+        if (want == "" || d > 1e-9 * (want < 0 ? -want : want)) { print "ods: " code " has " got ", the hub " want; bad = 1 }
     }
-    printf '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>blank</title></head><body></body></html>\n' \
-        >"$IT_DIR/blank.html"
-    shot "$IT_DIR/blank.html" "$IT_DIR/blank.png" || it_fail "chromium wrote no PNG for a blank page"
-    shot "$pub" "$IT_DIR/report.png" || it_fail "chromium wrote no PNG for the report"
-    head -c 8 "$IT_DIR/report.png" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' ||
-        it_fail "the screenshot is not a PNG"
-    # A page of text, tables and charts compresses far worse than a blank one of the same size.
-    b=$(stat -c %s "$IT_DIR/blank.png") r=$(stat -c %s "$IT_DIR/report.png")
-    [ "$r" -ge $((b * 5)) ] || it_fail "the report's PNG ($r bytes) is not much more than a blank page's ($b)"
-    it_log "rendered: report PNG $r bytes, blank page $b bytes ($((r / b))x)"
+    END { if (seen != 153) { print "ods: " seen " deaths rows in area-profiles"; bad = 1 }
+          if (!rutland || withheld < 2) { print "ods: Rutland not withheld, or no secondary"; bad = 1 }
+          exit bad }' "$IT_DIR/league.csv" "$IT_DIR/ods.csv" || it_fail "the ODS workbook does not give back the hub's figures"
+sheets=$(awk -F, '$1 == "Cover" && $2 > 3 { n++ } END { print n + 0 }' "$IT_DIR/ods.csv")
+links=$(grep -o 'download="[^"]*\.csv"' "$pub" | sort -u | grep -vc 'profile-E' || true)
+[ "$sheets" -ge 15 ] && [ "$sheets" -eq "$links" ] ||
+    it_fail "the workbook has $sheets tables, the report offers $links CSV downloads (besides profiles)"
+
+# --- 4. in Chromium: accessibility, narrow screens, print ------------------------------------------
+fixture="$IT_DIR/partial.html"
+"${CDOF_REPORT_FIXTURE:?set by ctest: the report_fixture program}" "$refdir" "$fixture" "$IT_DIR/partial.ods" ||
+    it_fail "report_fixture failed"
+grep -q '150 of 153 areas' "$fixture" && grep -q 'class="vh">(provisional)' "$fixture" &&
+    grep -q 'No figure: none submitted' "$fixture" ||
+    it_fail "the partial-data report does not mark coverage, provisional figures or a missing headline"
+grep -q 'coverage not reported' "$pub" || it_fail "the report does not say when coverage is not reported"
+if [ -z "$chromium" ]; then
+    it_log "SKIP browser checks: chromium is not installed (deploy/dev.sh deps installs it)"
+else
+    command -v npm >/dev/null && command -v node >/dev/null ||
+        it_fail "chromium is installed but node/npm are not (deploy/dev.sh deps installs them)"
+    mods=${CDOF_NODE_MODULES:-$IT_DIR/browser}
+    mkdir -p "$mods"
+    if ! cmp -s "$here/../browser/package-lock.json" "$mods/package-lock.json" ||
+        [ ! -d "$mods/node_modules/axe-core" ]; then
+        cp "$here/../browser/package.json" "$here/../browser/package-lock.json" "$mods/"
+        (cd "$mods" && timeout 300 npm ci --ignore-scripts --no-audit --no-fund) \
+            >>"$IT_DIR/logs/npm.log" 2>&1 || { rm -f "$mods/package-lock.json"; it_fail "npm ci failed: $(tail -5 "$IT_DIR/logs/npm.log")"; }
+    fi
+    cp "$here/../browser/check_report.mjs" "$mods/"
+    mkdir -p "$IT_DIR/shots"
+    timeout 600 node "$mods/check_report.mjs" --chromium "$chromium" --shots "$IT_DIR/shots" \
+        "$pub" >"$IT_DIR/logs/browser.log" 2>&1 ||
+        it_fail "the report fails in Chromium: $(grep FAIL "$IT_DIR/logs/browser.log" | head -8)"
+    timeout 600 node "$mods/check_report.mjs" --chromium "$chromium" --shots "$IT_DIR/shots" \
+        --expect "150 of 153 areas" --expect "provisional" --expect "No figure: none submitted" \
+        --expect "Bristol Drugs Partnership" --expect "3" "$fixture" >>"$IT_DIR/logs/browser.log" 2>&1 ||
+        it_fail "the partial-data report fails in Chromium: $(grep FAIL "$IT_DIR/logs/browser.log" | head -8)"
+    it_log "$(grep -c ': 0 axe violations' "$IT_DIR/logs/browser.log") of 4 page renderings free of axe violations"
+
+    # The PDF: A4, page numbers, no browser header or footer, no one-profile pages.
+    pdfinfo "$pdf" >"$IT_DIR/pdfinfo.txt" 2>&1 || it_fail "pdfinfo cannot read $pdf"
+    grep -Eq '^Page size: +59[45]\.[0-9]* x 841\.[0-9]* pts \(A4\)' "$IT_DIR/pdfinfo.txt" ||
+        it_fail "the PDF is not A4: $(grep 'Page size' "$IT_DIR/pdfinfo.txt")"
+    pages=$(awk '/^Pages:/ { print $2 }' "$IT_DIR/pdfinfo.txt")
+    profiles=$(grep -c '<div class="profile">' "$pub")
+    # 153 one-row profiles, grouped: several to a page, so far fewer pages than profiles.
+    [ "$pages" -ge 8 ] && [ "$pages" -le $((profiles / 3)) ] ||
+        it_fail "the PDF has $pages pages for $profiles area profiles"
+    pdftotext -layout "$pdf" "$IT_DIR/report.txt"
+    ! grep -q 'file://' "$IT_DIR/report.txt" || it_fail "the PDF shows the browser's file:// footer"
+    grep -q "Page 1 of $pages" "$IT_DIR/report.txt" && grep -q "Page $pages of $pages" "$IT_DIR/report.txt" ||
+        it_fail "the PDF's pages are not numbered"
+    # Headings kept with what follows: no page's last line is a heading of the report.
+    grep -o '<h[234][^>]*>[^<]*</h[234]>' "$pub" | sed 's/<[^>]*>//g' >"$IT_DIR/headings.txt"
+    awk 'NR == FNR { h[$0] = 1; next }
+        { n = split($0, line, "\n"); last = ""
+          for (i = 1; i <= n; i++) { t = line[i]; gsub(/^ +| +$/, "", t)
+              if (t != "" && t !~ /^Page [0-9]+ of [0-9]+$/) last = t }
+          if (last in h) { print "page " FNR " ends with the heading \"" last "\""; bad = 1 } }
+        END { exit bad }' "$IT_DIR/headings.txt" RS='\f' "$IT_DIR/report.txt" ||
+        it_fail "a heading is left at the foot of a page"
+    it_log "PDF: $pages A4 pages for $profiles area profiles"
 fi
 
 it_stop hub
-it_pass "queries, CSV round trip, report structure, findings, suppression and rendering"
+it_pass "queries, CSV round trip, report structure, findings, suppression, ODS, accessibility and PDF"

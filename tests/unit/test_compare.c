@@ -1,7 +1,7 @@
 /* Comparisons for one metric and period: aggregation from numerators and denominators,
  * submitted benchmarks, verdicts against England and region, quintiles. Expected figures are
- * worked by hand from the formulas in DESIGN.md (Wilson for proportions, exact Poisson below 10
- * and Byar from 10 for rates). */
+ * worked by hand from the formulas in docs/DESIGN.md "Comparisons" (Wilson for proportions, exact
+ * Poisson below 10 and Byar from 10 for rates). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>

@@ -60,6 +60,12 @@ static void test_one_off(void **state)
     s = cdof_compliance_assess(&m, late, 1, day("2023-01-15"));
     assert_int_equal(s.status, CDOF_MS_OVERDUE);
 
+    /* The deadline day itself is still in time; the day after is not. */
+    s = cdof_compliance_assess(&m, NULL, 0, day("2022-12-31"));
+    assert_int_equal(s.status, CDOF_MS_NOT_DUE);
+    s = cdof_compliance_assess(&m, NULL, 0, day("2023-01-01"));
+    assert_int_equal(s.status, CDOF_MS_OVERDUE);
+
     int32_t early[] = {day("2022-10-01")};
     s = cdof_compliance_assess(&m, early, 1, day("2022-11-01"));
     assert_int_equal(s.status, CDOF_MS_DONE);
@@ -82,6 +88,14 @@ static void test_recurring_on_time_then_overdue(void **state)
     assert_int_equal(s.due_day, day("2026-04-30"));
     assert_int_equal(s.overdue_since, day("2025-04-30"));
     assert_int_equal(s.next_due, day("2027-04-30"));
+
+    /* On a recurring deadline day the cycle before is still the one assessed. */
+    s = cdof_compliance_assess(&m, done, 2, day("2025-04-30"));
+    assert_int_equal(s.status, CDOF_MS_DONE);
+    assert_int_equal(s.due_day, day("2024-04-30"));
+    assert_int_equal(s.next_due, day("2025-04-30"));
+    s = cdof_compliance_assess(&m, done, 2, day("2025-05-01"));
+    assert_int_equal(s.status, CDOF_MS_OVERDUE);
 }
 
 static void test_recurring_late_and_never(void **state)

@@ -129,10 +129,10 @@ static void test_published_withholds_small_counts(void **state)
     const char *late = strstr(html, "id=\"progress-late\"");
     assert_non_null(deaths);
     assert_non_null(late);
-    const char *derby = strstr(deaths, "<td>Derby</td>");
+    const char *derby = strstr(deaths, "<th scope=\"row\" class=\"txt\">Derby</th>");
     assert_true(derby && derby < late);
     const char *end = strstr(late, "</table>");
-    const char *kent = strstr(late, "<td>kent</td>"), *leeds = strstr(late, "<td>leeds</td>");
+    const char *kent = strstr(late, ">kent</th>"), *leeds = strstr(late, ">leeds</th>");
     assert_true(kent && kent < end);
     assert_true(!leeds || leeds > end);
     free(html);
@@ -260,15 +260,15 @@ static void test_partnership_rows(void **state)
     assert_int_equal(rm->pcells[0].sup, CDOF_SUP_SHOWN);
     assert_int_equal(rm->pcells[1].sup, CDOF_SUP_PRIMARY);
     char *html = render(&r);
-    const char *sec = strstr(html, "<section id=\"partnerships\">");
+    const char *sec = strstr(html, "<section id=\"partnerships\"");
     assert_non_null(sec);
     assert_non_null(strstr(html, "href=\"#partnerships\""));
-    const char *pair = strstr(sec, "id=\"partnership-pair\"");
-    const char *solo = strstr(sec, "id=\"partnership-solo\"");
+    const char *pair = strstr(sec, ">pair</th>");
+    const char *solo = strstr(sec, ">solo</th>");
     assert_true(pair && solo && pair < solo);
-    assert_non_null(strstr(pair, "<a href=\"#area-E06000015\">Derby</a>"));
-    assert_non_null(strstr(pair, "class=\"num v worse\" data-area=\"pair\" "
-                                 "data-metric=\"drug_misuse_deaths\">12.3<"));
+    assert_non_null(strstr(pair, "<td class=\"txt\">Rutland, Derby</td>"));
+    assert_non_null(strstr(pair, "<td class=\"num v worse\"><span data-area=\"pair\" "
+                                 "data-metric=\"drug_misuse_deaths\">12.3</span>"));
     assert_non_null(strstr(solo, "data-area=\"solo\" data-metric=\"drug_misuse_deaths\" "
                                  "title=\"withheld: small number\">*<"));
     assert_null(strstr(html, ">45.6<"));
@@ -284,6 +284,57 @@ static void test_partnership_rows(void **state)
     cdof_report_free(&r);
 }
 
+/* A year of partial data: figures carry their coverage and provisional marks, a total whose
+ * coverage the hub did not give says so, a headline without data says why, and partnerships
+ * appear by name. */
+static void test_partial_data_marks(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    cdof_report_metric_t *rm = &r.metrics[0];
+    size_t derby = cdof_ref_area(ref, "E06000015")->index;
+    size_t region = cdof_ref_area(ref, "E12000004")->index;
+    rm->cells[derby].mark.provisional = true;
+    rm->cells[region].mark = (cdof_report_mark_t){8, 9, true};
+    r.names = calloc(1, sizeof *r.names);
+    assert_non_null(r.names);
+    snprintf(r.names[0].id, sizeof r.names[0].id, "kent");
+    snprintf(r.names[0].name, sizeof r.names[0].name, "Kent & Medway");
+    r.nnames = 1;
+    static Cdof__V1__NationalRow nat;
+    cdof__v1__national_row__init(&nat);
+    nat.metric_id = (char *)"drug_misuse_deaths";
+    nat.metric_name = (char *)"Deaths";
+    nat.kind = (char *)"direction";
+    r.national = calloc(1, sizeof *r.national);
+    assert_non_null(r.national);
+    r.national[0] = &nat;
+    r.nnational = 1;
+    cdof_report_suppress(&r, ref);
+    char *html = render(&r);
+    /* Derby's figure is marked provisional in its region's table and its profile. */
+    const char *d = strstr(html, "data-area=\"E06000015\" data-metric=\"drug_misuse_deaths\"");
+    assert_non_null(d);
+    const char *end = strstr(d, "</td>");
+    const char *p = strstr(d, "<span class=\"vh\">(provisional)</span>");
+    assert_true(p && p < end);
+    assert_true(count(html, "(provisional)</span>") >= 3); /* region table, region row, profile */
+    assert_non_null(strstr(html, "<small>8 of 9 areas</small>"));
+    assert_non_null(strstr(html, "<small>coverage not reported</small>")); /* England */
+    assert_non_null(strstr(html, "No figure: none submitted"));
+    assert_non_null(strstr(html, "Kent &amp; Medway is overdue (since 30 April 2024)"));
+    assert_null(strstr(html, ">kent<"));
+    /* Without marks, nothing says provisional (other than the key and the methods). */
+    free(html);
+    rm->cells[derby].mark.provisional = false;
+    rm->cells[region].mark = (cdof_report_mark_t){0};
+    html = render(&r);
+    assert_int_equal(count(html, "(provisional)</span>"), 0);
+    free(html);
+    cdof_report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_complement_withheld),
         cmocka_unit_test(test_partnership_rows),
         cmocka_unit_test(test_milestones_csv_round_trip),
+        cmocka_unit_test(test_partial_data_marks),
     };
     return cmocka_run_group_tests(tests, ref_setup, ref_teardown);
 }
