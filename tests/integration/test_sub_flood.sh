@@ -45,11 +45,22 @@ mv "\$f" "$spool/in/m\$n.csv"
 SH
 chmod +x "$IT_DIR/trigger.sh"
 
+# A reader revoked first: the hub reopens the alert endpoint, which takes the subscription
+# monitor for a while; everything below runs on the reopened endpoint, watched again.
+it_sec jcdu gone >/dev/null
+grep -v ",gone," "$IT_DIR/keys/registry.csv" >"$IT_DIR/keys/registry.tmp"
+mv "$IT_DIR/keys/registry.tmp" "$IT_DIR/keys/registry.csv"
+kill -HUP "$(it_pid hub)"
+it_wait "the hub to reopen the alert endpoint" 30 \
+    grep -q "alerts: a reader's key was revoked" "$IT_DIR/logs/hub.log"
 timeout 300 "$py" "$here/sub_flood.py" "$(it_pid hub)" "$alerts" "$IT_DIR/keys/hub.pub" \
     "$IT_DIR/keys/jcdu-flood.key" "${CDOF_SUB_FLOOD:-50000}" "$IT_DIR/trigger.sh" ||
     it_fail "subscription limits (above)"
 grep -q "alerts: refused a subscription of 1024 bytes from flood" "$IT_DIR/logs/hub.log" ||
     it_fail "the hub did not log the refused subscriptions"
+if grep -q "cannot watch subscribers" "$IT_DIR/logs/hub.log"; then
+    it_fail "the subscription monitor was lost: $(grep "cannot watch" "$IT_DIR/logs/hub.log")"
+fi
 grep -q "suppressed [0-9]* more line(s) like \"alerts: refused a subscription" \
     "$IT_DIR/logs/hub.log" || it_fail "the refusals were not rate-limited in the log"
 it_stop agent
