@@ -213,9 +213,6 @@ void *hub_subs_monitor(const hub_t *hub);
 /* Subscriptions refused since the hub started. */
 uint64_t hub_subs_refused(const hub_t *hub);
 
-/* Answers one request waiting on the query socket, at once. */
-int hub_query_handle(hub_t *hub);
-
 /* Fair service. Requests wait in one queue per key (per connection with --insecure) and are
  * answered one key at a time in turn, within a time budget per serve-loop turn, so that ingest
  * gets the loop between them and a flooding key delays mostly itself. */
@@ -241,6 +238,9 @@ void *hub_query_worker_socket(const hub_t *hub);
 
 /* Sends the worker's answers on to their clients; the worker is free again. */
 void hub_query_worker_done(hub_t *hub);
+
+/* Requests refused since the hub started (too many of one key's waiting). */
+uint64_t hub_query_refused(const hub_t *hub);
 
 /* Stops the worker (after the request it is answering) and frees what still waits. Before the
  * store closes. */

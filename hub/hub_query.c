@@ -984,18 +984,6 @@ static int take_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int *frames)
     return 1;
 }
 
-int hub_query_handle(hub_t *hub)
-{
-    zmq_msg_t rid, body;
-    int frames, rc = take_msg(hub, &rid, &body, &frames);
-    if (rc <= 0)
-        return rc;
-    answer_msg(hub, &rid, &body, frames, NULL);
-    zmq_msg_close(&rid);
-    zmq_msg_close(&body);
-    return 0;
-}
-
 /* --- fair service: requests wait in one queue per key and are answered in turn --- */
 
 typedef struct {
@@ -1099,6 +1087,11 @@ static bool for_worker(hub_t *hub, pending_t *p)
            c != CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE &&
            c != CDOF__V1__QUERY_REQUEST__QUERY_HEALTH &&
            c != CDOF__V1__QUERY_REQUEST__QUERY__NOT_SET;
+}
+
+uint64_t hub_query_refused(const hub_t *hub)
+{
+    return hub->queries ? hub->queries->refused : 0;
 }
 
 void *hub_query_worker_socket(const hub_t *hub)

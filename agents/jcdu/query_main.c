@@ -389,6 +389,8 @@ static cdof_qo_table_t *health_table(const Cdof__V1__Health *h, bool display)
         {"next_alert_sequence", (double)h->next_alert_sequence, 0},
         {"connected_window_ms", h->connected_window_ms, 0},
         {"started_ms", (double)h->started_ms, 0},
+        {"queries_refused", (double)h->queries_refused, 0},
+        {"subscriptions_refused", (double)h->subscriptions_refused, 0},
     };
     size_t n = sizeof f / sizeof f[0];
     char started[64];

@@ -89,6 +89,10 @@ it_wait "the hub's 'suppressed' summary" 30 summary
 # 4. A query flood from one key.
 timeout 120 "$py" "$here/attack.py" queries "$query" "$kd/hub.pub" "$kd/jcdu-flood.key" \
     "$kd/jcdu-other.key" "$IT_DIR/gen" || it_fail "query flood (above)"
+it_query "$IT_DIR/health.csv" --hub "$query" $(it_sec jcdu other) health --format csv ||
+    it_fail "no health answer"
+it_csv_has "$IT_DIR/health.csv" 'f["queries_refused"] + 0 >= 168' ||
+    it_fail "health does not count the refused queries: $(cat "$IT_DIR/health.csv")"
 
 it_stop la
 it_stop hub

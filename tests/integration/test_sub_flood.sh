@@ -8,7 +8,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init sub_flood "$@"
-it_require hub agent keygen
+it_require hub agent query keygen
 IT_INSECURE=0 # as deployed
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 py=/usr/bin/python3 # Debian's, where python3-zmq lives
@@ -58,6 +58,10 @@ timeout 300 "$py" "$here/sub_flood.py" "$(it_pid hub)" "$alerts" "$IT_DIR/keys/h
     it_fail "subscription limits (above)"
 grep -q "alerts: refused a subscription of 1024 bytes from flood" "$IT_DIR/logs/hub.log" ||
     it_fail "the hub did not log the refused subscriptions"
+it_query "$IT_DIR/health.csv" --hub "$query" $(it_sec jcdu flood) health --format csv ||
+    it_fail "no health answer"
+it_csv_has "$IT_DIR/health.csv" 'f["subscriptions_refused"] + 0 >= 1000' ||
+    it_fail "health does not count the refused subscriptions: $(cat "$IT_DIR/health.csv")"
 if grep -q "cannot watch subscribers" "$IT_DIR/logs/hub.log"; then
     it_fail "the subscription monitor was lost: $(grep "cannot watch" "$IT_DIR/logs/hub.log")"
 fi
