@@ -8,14 +8,15 @@
 #  3. no hub at all: "no hub is listening", exit status 3;
 #  4. an agent whose key is not registered logs the refusal once (not every reconnection) and
 #     `cdof-agent status` shows it; registered (SIGHUP), it gets through and status says so;
-#  5. an agent given the wrong hub key: status says "wrong hub key".
+#  5. an agent given the wrong hub key: status says "wrong hub key";
+#  6. cdof-watch says once which of these it is.
 #
-#   test_refusals.sh --hub P --agent P --query P --keygen P [--refdir DIR]
+#   test_refusals.sh --hub P --agent P --watch P --query P --keygen P [--refdir DIR]
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init refusals "$@"
-it_require hub agent query keygen
+it_require hub agent watch query keygen
 IT_INSECURE=0 # this test is about CURVE handshakes
 it_hub_endpoints
 kd="$IT_DIR/keys"
@@ -72,6 +73,23 @@ grep -q "admits this key again" "$IT_DIR/logs/la-b.log" || it_fail "la-b did not
 start_agent la-c la-b notthehub
 it_wait "la-c's status to show the wrong hub key" 30 status_has la-c '"hub_link": "wrong_hub_key"'
 
+# 6. A watcher with an unregistered key, and one given the wrong hub key: each says why once.
+for w in "watch-stranger stranger hub" "watch-wrongkey jcdu-reader notthehub"; do
+    read -r name key server <<<"$w"
+    it_start "$name" "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic alert/ \
+        --key "$kd/$key.key" --server-key "$kd/$server.pub"
+done
+it_wait "the unregistered watcher to say it is refused" 30 \
+    grep -q "the hub refused this key" "$IT_DIR/logs/watch-stranger.log"
+it_wait "the misconfigured watcher to say the hub key is wrong" 30 \
+    grep -q "wrong hub key" "$IT_DIR/logs/watch-wrongkey.log"
+sleep 2 # more reconnections
+for name in watch-stranger watch-wrongkey; do
+    [ "$(grep -c "hub tcp://127.0.0.1:$p_alerts: " "$IT_DIR/logs/$name.log")" -eq 1 ] ||
+        it_fail "$name did not say it exactly once: $(cat "$IT_DIR/logs/$name.log")"
+done
+it_stop watch-wrongkey
+it_stop watch-stranger
 it_stop la-c
 it_stop la-b
 it_stop hub
