@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum {
     CDOF_OPT_STRING, /* char * at offset; NULL when unset */
@@ -59,6 +60,17 @@ int cdof_config_load_file(const cdof_config_spec_t *spec, void *cfg, const char 
 
 /* Prints --help for spec to stdout. */
 void cdof_config_print_help(const cdof_config_spec_t *spec);
+
+/* The manual page and the shell completion come from the same rows as --help, so they cannot
+ * drift from it: the build runs each program with --help=man and --help=bash and installs the
+ * output. cdof_config_parse answers both like --help (CDOF_CONFIG_EXIT). */
+
+/* Prints spec as a man page (roff, section 1) to out. */
+void cdof_config_print_man(const cdof_config_spec_t *spec, FILE *out);
+
+/* Prints a bash completion script for spec to out: its flags, the commands named in its usage
+ * text, and file or directory names after flags whose argument is a FILE or DIR. */
+void cdof_config_print_completion(const cdof_config_spec_t *spec, FILE *out);
 
 /* Frees the strings and lists of cfg described by spec, and zeroes them. */
 void cdof_config_free(const cdof_config_spec_t *spec, void *cfg);

@@ -3,10 +3,12 @@
 #
 #   deploy/dev.sh deps    install the Debian packages that are missing
 #   deploy/dev.sh build   deps + RelWithDebInfo build in build/
-#   deploy/dev.sh test    deps + sanitizer build in build-asan/ + every test (ctest)
+#   deploy/dev.sh test    deps + gcc -Werror build in build-gcc/ + clang sanitizer build in
+#                         build-asan/ + every test (ctest)
 #   deploy/dev.sh demo    build + a hub, watchers and seven agents on loopback with real data
 #   deploy/dev.sh bench   build + the benchmarks in tests/bench/ (figures and ratios; see run.sh)
-#   deploy/dev.sh clean   remove build/, build-asan/ and var/
+#   deploy/dev.sh package  Debian packages (dpkg-buildpackage) into build-deb/, then lintian
+#   deploy/dev.sh clean   remove build/, build-asan/, build-gcc/, build-deb/ and var/
 #   deploy/dev.sh valgrind  build + hub and agent under valgrind's memcheck (no leaks, no errors)
 #   deploy/dev.sh fuzz [SECONDS]  each libFuzzer target for SECONDS (default 300), nice -n 19
 set -euo pipefail
@@ -21,19 +23,28 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 
 # --- deps ------------------------------------------------------------------------------------
 # libzip-dev: the container of the annual report's ODS workbook; python3-odf reads that workbook
-# back in integration_report as an independent reader. protobuf-compiler, python3-zmq and
+# back in integration_report as an independent reader.
+# libmicrohttpd serves the --metrics endpoint (Prometheus text format): a well-kept HTTP server
+# library in Debian, small, with no other dependency, rather than HTTP written by hand.
+# curl scrapes the --metrics endpoints in integration_metrics. protobuf-compiler, python3-zmq and
 # python3-protobuf: integration_contract_python drives the hub from a Python client generated
 # from proto/cdof.proto (the contract from another language).
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-               liblmdb-dev libuv1-dev libcmocka-dev libzip-dev python3-odf protobuf-compiler
-               python3-zmq python3-protobuf)
+               liblmdb-dev libuv1-dev libcmocka-dev libzip-dev python3-odf libmicrohttpd-dev curl
+               libcurl4-openssl-dev python3-aiosmtpd openssl protobuf-compiler python3-zmq
+               python3-protobuf)
+# python3-aiosmtpd and openssl: integration_notify runs a real SMTP server with STARTTLS and a
+# throw-away certificate.
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium
 # renders the annual report headless in integration_report (skipped, with a message, without it);
 # iproute2 (ip, ss, tc) lets the partition test put hub and agents in separate network namespaces.
 # With chromium, integration_report also checks the report with axe-core and prints it to PDF:
 # nodejs and npm install axe-core and playwright-core (tests/browser/package-lock.json) into the
 # build tree, and poppler-utils (pdfinfo, pdftotext) checks the PDF.
-optional_pkgs=(clang valgrind chromium iproute2 nodejs npm poppler-utils)
+# debhelper, devscripts (dch), fakeroot and lintian build and check the Debian packages
+# (deploy/dev.sh package); debootstrap makes the chroot the install test puts them in.
+optional_pkgs=(clang valgrind chromium iproute2 nodejs npm poppler-utils debhelper devscripts
+               fakeroot lintian debootstrap)
 
 installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
@@ -83,6 +94,15 @@ cmd_build() {
 # --- test ------------------------------------------------------------------------------------
 cmd_test() {
     cmd_deps
+    # GCC and clang warn about different things (GCC's flow analysis finds maybe-uninitialized
+    # reads that clang does not): every change is built -Werror by both. GCC builds everything,
+    # tests included, without sanitizers in build-gcc/; clang builds the sanitizer build below.
+    if command -v gcc >/dev/null; then
+        heading "test: build-gcc/ (gcc, -Werror, no sanitizers)"
+        cmake -S "$root" -B "$root/build-gcc" -DCMAKE_C_COMPILER=gcc -DCDOF_WERROR=ON \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo
+        cmake --build "$root/build-gcc" -j"$jobs"
+    fi
     local args=(-DCDOF_SANITIZE=ON -DCDOF_WERROR=ON) cc=default
     if command -v clang >/dev/null && [ -f "$root/tests/fuzz/CMakeLists.txt" ]; then
         args+=(-DCDOF_FUZZ=ON -DCMAKE_C_COMPILER=clang)
@@ -133,16 +153,16 @@ port_busy() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Prints three consecutive free ports, 7400-7402 when they are free.
+# Prints three consecutive free ports, FIRST..FIRST+2 (7400 by default) when they are free.
 pick_ports() {
-    local base
-    for base in 7400 $(seq 17400 10 17800); do
+    local base first=${1:-7400}
+    for base in $first $(seq $((first + 10000)) 10 $((first + 10400))); do
         if ! port_busy "$base" && ! port_busy $((base + 1)) && ! port_busy $((base + 2)); then
             echo "$base $((base + 1)) $((base + 2))"
             return 0
         fi
     done
-    die "no three free ports found near 7400 or 17400"
+    die "no three free ports found near ${first} or $((first + 10000))"
 }
 
 cmd_demo() {
@@ -168,11 +188,12 @@ cmd_demo() {
         heading "demo: CURVE keys under var/demo/keys"
         mkdir -p "$var/keys"
         (cd "$var/keys" && "$keygen" hub >/dev/null && "$keygen" jcdu >/dev/null &&
-            "$keygen" northwest >/dev/null)
+            "$keygen" northwest >/dev/null && "$keygen" nwteam >/dev/null)
         local reg="$var/keys/registry.csv" id rest
         : >"$reg"
         printf '%s,jcdu,jcdu,\n' "$(cat "$var/keys/jcdu.pub")" >>"$reg"
         printf '%s,northwest,oversight,\n' "$(cat "$var/keys/northwest.pub")" >>"$reg"
+        printf '%s,nwteam,oversight,\n' "$(cat "$var/keys/nwteam.pub")" >>"$reg"
         while read -r id rest; do
             (cd "$var/keys" && "$keygen" "$id" >/dev/null)
             if [ "$rest" = --national ]; then
@@ -207,17 +228,53 @@ cmd_demo() {
         "${hub_sec[@]}" >"$var/logs/hub.log" 2>&1 &
     demo_pids+=($!)
 
+    # The North West teams' receivers (OHID and HMPPS, a third watcher): a local SMTP server (STARTTLS and AUTH, as a real relay
+    # wants) and a local HTTP receiver stand in for the mail relay and the team's webhook.
+    local -a nw_recv=()
+    local py=/usr/bin/python3 s1 s2 s3
+    if "$py" -c 'import aiosmtpd' 2>/dev/null && command -v openssl >/dev/null; then
+        read -r s1 s2 s3 < <(pick_ports 7410) || true
+        heading "demo: local SMTP server on port $s1 and HTTP receiver on port $s2 (var/demo/mail, var/demo/hooks)"
+        mkdir -p "$var/tls"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$var/tls/key.pem" \
+            -out "$var/tls/cert.pem" >/dev/null 2>&1
+        echo "demo-password" >"$var/smtp.pass"
+        chmod 600 "$var/smtp.pass"
+        "$py" "$root/tests/integration/smtp_sink.py" --port "$s1" --dir "$var/mail" \
+            --cert "$var/tls/cert.pem" --key "$var/tls/key.pem" --user cdof-alerts \
+            --password demo-password >"$var/logs/smtp.log" 2>&1 &
+        demo_pids+=($!)
+        "$py" "$root/tests/integration/http_sink.py" --port "$s2" --dir "$var/hooks" \
+            >"$var/logs/hooks.log" 2>&1 &
+        demo_pids+=($!)
+        sed -e "s|@SMTP_PORT@|$s1|; s|@HTTP_PORT@|$s2|; s|@VAR@|$var|g; s|@QUERY@|$queryep|" \
+            "$root/deploy/demo/receivers.ini" >"$var/receivers.ini"
+        nw_recv=(--receivers "$var/receivers.ini")
+    else
+        heading "demo: no receivers (needs $py with aiosmtpd, and openssl: deploy/dev.sh deps)"
+    fi
+
     heading "demo: watchers (JCDU: everything; HMPPS North West: alert/hmpps/E12000002/)"
     # shellcheck disable=SC2046
     "$watch" --hub-alerts "$alerts" --hub-query "$queryep" --topic alert/ \
-        --state "$var/jcdu.watch-state" $(curve_args jcdu) \
+        --data "$var/jcdu.watch" $(curve_args jcdu) \
         >"$var/logs/watch-jcdu.out" 2>"$var/logs/watch-jcdu.log" &
     demo_pids+=($!)
     # shellcheck disable=SC2046
     "$watch" --hub-alerts "$alerts" --hub-query "$queryep" --topic alert/hmpps/E12000002/ \
-        --state "$var/northwest.watch-state" $(curve_args northwest) \
+        --data "$var/northwest.watch" $(curve_args northwest) \
         >"$var/logs/watch-northwest.out" 2>"$var/logs/watch-northwest.log" &
     demo_pids+=($!)
+    if [ ${#nw_recv[@]} -gt 0 ]; then
+        heading "demo: the North West teams' watcher (alert/ohid/E12000002/, alert/hmpps/E12000002/) with receivers"
+        # shellcheck disable=SC2046
+        "$watch" --hub-alerts "$alerts" --hub-query "$queryep" \
+            --topic alert/ohid/E12000002/,alert/hmpps/E12000002/ --data "$var/nwteam.watch" \
+            "${nw_recv[@]}" $(curve_args nwteam) \
+            >"$var/logs/watch-nwteam.out" 2>"$var/logs/watch-nwteam.log" &
+        demo_pids+=($!)
+    fi
 
     heading "demo: agents"
     local id rest
@@ -256,13 +313,31 @@ cmd_demo() {
             "$agent" status --data "$var/$id/data" --format json </dev/null 2>/dev/null |
                 grep -Eq '"outbox_depth": *0([^0-9]|$)' || pending=1
         done <"$var/drops/agents.txt"
-        if [ $pending = 0 ] && grep -q worse_than_england "$var/logs/watch-northwest.out" 2>/dev/null; then
+        if [ $pending = 0 ]; then
             ready=1
             break
         fi
         sleep 0.5
     done
     [ $ready = 1 ] || echo "(not everything arrived within 30 s: showing what there is)"
+
+    # The hub judges a period once every expected area has reported (or its deadline has passed
+    # with 90% of them). The six partnerships cover 15 of the 153 areas, so June stays open and
+    # England's figure provisional; a person closes it to have it judged.
+    heading "cdof-query coverage continuity_of_care 2024-06 (open: 15 of 153 areas)"
+    # shellcheck disable=SC2046
+    timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) coverage continuity_of_care 2024-06 \
+        2>>"$var/logs/query.log" | head -n 4 || true
+    heading "cdof-query close continuity_of_care 2024-06 --by \"Demo Operator\""
+    # shellcheck disable=SC2046
+    timeout 10 "$query" --hub "$queryep" $(curve_args jcdu) close continuity_of_care 2024-06 \
+        --by "Demo Operator" --reason "the demo's six partnerships are all that report" \
+        2>>"$var/logs/query.log" | head -n 3 || true
+    deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ] &&
+        ! grep -q worse_than_england "$var/logs/watch-northwest.out" 2>/dev/null; do
+        sleep 0.2
+    done
 
     # An operator acknowledges the first North West alert by name: both watchers get the record.
     local first_nw
@@ -288,6 +363,30 @@ cmd_demo() {
     pr -m -t -w "$width" <(printf '%s\n%s\n' "JCDU: every team, every region" "------------------------------"; short "$var/logs/watch-jcdu.out" | tail -n 20) \
         <(printf '%s\n%s\n' "HMPPS North West" "----------------"; short "$var/logs/watch-northwest.out")
     echo "(full lines: var/demo/logs/watch-jcdu.out and watch-northwest.out)"
+
+    if [ ${#nw_recv[@]} -gt 0 ]; then
+        heading "demo: waiting (up to 30 s) for the North West teams' grouped email and webhook"
+        deadline=$((SECONDS + 30))
+        while [ $SECONDS -lt $deadline ] && { [ ! -e "$var/mail/0001.eml" ] ||
+            ! grep -q "^200 /northwest" "$var/hooks/log" 2>/dev/null; }; do
+            sleep 0.5
+        done
+        if [ -e "$var/mail/0001.eml" ]; then
+            heading "the first email to the North West teams (var/demo/mail/0001.eml: one digest of $(grep -c '^== ' "$var/mail/0001.eml") alert(s); $(find "$var/mail" -name '*.eml' | wc -l) email(s) so far, one per group and window)"
+            sed -n '1,/^  To silence:/p' "$var/mail/0001.eml"
+            echo "  ... and the other alerts of the digest:"
+            grep '^  Area ' "$var/mail/0001.eml" | tail -n +2
+        else
+            echo "(no email within 30 s: see var/demo/logs/watch-nwteam.log)"
+        fi
+        if [ -e "$var/hooks/0001.json" ]; then
+            heading "the webhook's first POST (var/demo/hooks/0001.json, the generic JSON body; $(grep -c '^200 ' "$var/hooks/log") POST(s) answered 200)"
+            cut -c1-600 "$var/hooks/0001.json"
+            echo " ..."
+        fi
+        heading "cdof-watch status --data var/demo/nwteam.watch"
+        "$watch" status --data "$var/nwteam.watch" || true
+    fi
 
     heading "cdof-query area E06000009 (Blackpool)"
     # shellcheck disable=SC2046
@@ -384,10 +483,54 @@ cmd_bench() {
     bash "$root/tests/bench/run.sh" --build "$root/build" "$@"
 }
 
+# --- package ---------------------------------------------------------------------------------
+# dpkg-buildpackage writes its .debs beside the source directory, so it runs on a copy of the
+# committed tree plus uncommitted changes (git ls-files) in build-deb/cdof-VERSION/, removed
+# afterwards: the .debs land in build-deb/ and nothing is written next to the checkout.
+# CDOF_DEB_VERSION=V builds version V
+# instead of debian/changelog's (the install test's upgrade uses it); CDOF_DEB_OUT=DIR puts them
+# in DIR instead of build-deb/.
+cmd_package() {
+    # CDOF_DEB_NO_DEPS=1: the install test builds packages but must never install anything.
+    [ -n "${CDOF_DEB_NO_DEPS:-}" ] || cmd_deps
+    local out=${CDOF_DEB_OUT:-$root/build-deb} src version
+    version=${CDOF_DEB_VERSION:-$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)}
+    src="$out/cdof-$version"
+    heading "package: cdof $version in $out"
+    rm -rf "$src"
+    mkdir -p "$src"
+    (cd "$root" && git ls-files -z --cached --others --exclude-standard |
+        grep -zv '^build' | xargs -0 cp --parents -t "$src" 2>/dev/null) ||
+        (cd "$root" && tar --exclude='./build*' --exclude=./var --exclude=./.git -cf - . |
+            tar -C "$src" -xf -)
+    if [ -n "${CDOF_DEB_VERSION:-}" ]; then
+        (cd "$src" && DEBFULLNAME="cdof build" DEBEMAIL=cdof-maintainers@lists.example.org \
+            dch --newversion "$version" --distribution unstable --force-distribution \
+            "Rebuilt as $version." 2>/dev/null) ||
+            die "CDOF_DEB_VERSION needs dch (devscripts)"
+    fi
+    rm -f "$out"/cdof*_"$version"_*.deb "$out"/cdof*_"$version"_*.changes \
+        "$out"/cdof*_"$version"_*.buildinfo
+    (cd "$src" && dpkg-buildpackage -b -us -uc -j"$jobs") >"$out/build-$version.log" 2>&1 ||
+        die "dpkg-buildpackage failed: see $out/build-$version.log"
+    rm -rf "$src"
+    ls -1 "$out"/cdof*_"$version"_*.deb
+    if command -v lintian >/dev/null && [ -z "${CDOF_DEB_NO_LINTIAN:-}" ]; then
+        heading "package: lintian"
+        local changes
+        changes=$(ls "$out"/cdof_"$version"_*.changes)
+        lintian --fail-on error \
+            "$changes" | tee "$out/lintian-$version.log" ||
+            die "lintian reports errors ($out/lintian-$version.log)"
+        echo "lintian: no errors (the warnings kept, and why: deploy/PACKAGING.md)"
+    fi
+}
+
 # --- clean -----------------------------------------------------------------------------------
 cmd_clean() {
-    heading "clean: build/ build-asan/ var/"
-    rm -rf "${root:?}/build" "${root:?}/build-asan" "${root:?}/var"
+    heading "clean: build/ build-asan/ build-gcc/ build-deb/ var/"
+    rm -rf "${root:?}/build" "${root:?}/build-asan" "${root:?}/build-gcc" "${root:?}/build-deb" \
+        "${root:?}/var"
 }
 
 case "${1:-}" in
@@ -399,11 +542,12 @@ bench)
     shift
     cmd_bench "$@"
     ;;
+package) cmd_package ;;
 clean) cmd_clean ;;
 valgrind) cmd_valgrind ;;
 fuzz) cmd_fuzz "${2:-300}" ;;
 *)
-    echo "usage: deploy/dev.sh deps|build|test|demo|bench|clean|valgrind|fuzz [SECONDS]" >&2
+    echo "usage: deploy/dev.sh deps|build|test|demo|bench|package|clean|valgrind|fuzz [SECONDS]" >&2
     exit 2
     ;;
 esac

@@ -334,7 +334,8 @@ int cdof_compare_from_rows(const cdof_compare_row_t *rows, size_t n, cdof_compar
         free(c);
         return -ENOMEM;
     }
-    memcpy(c->rows, rows, n * sizeof *rows);
+    if (n)
+        memcpy(c->rows, rows, n * sizeof *rows);
     c->n = n;
     *out = c;
     return 0;

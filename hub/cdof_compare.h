@@ -42,6 +42,11 @@ typedef struct {
     bool has_trajectory;        /* counts: the baseline grown by the national commitment */
     double trajectory_value;
     cdof_verdict_t vs_trajectory;
+    /* Coverage (set by the hub from period states; zero from cdof_compare_run): aggregate rows'
+     * expected areas that reported, whether the aggregate sums an incomplete period, and for
+     * areas whether the England or region figure they are compared with is such a one. */
+    uint32_t reported, expected;
+    bool provisional, england_provisional, region_provisional;
 } cdof_compare_row_t;
 
 typedef struct cdof_compare cdof_compare_t;

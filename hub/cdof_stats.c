@@ -463,6 +463,12 @@ static double cdof_stats_median_sorted(double *v, size_t n)
 
 double cdof_stats_robust_z(double x, const double *history, size_t n, double *scratch)
 {
+    return cdof_stats_robust_z_floor(x, history, n, scratch, 0);
+}
+
+double cdof_stats_robust_z_floor(double x, const double *history, size_t n, double *scratch,
+                                 double floor_sd)
+{
     if (!history || !scratch || n < 3 || !isfinite(x))
         return NAN;
     for (size_t i = 0; i < n; i++) {
@@ -477,9 +483,12 @@ double cdof_stats_robust_z(double x, const double *history, size_t n, double *sc
         mean_ad += scratch[i] / (double)n;
     }
     double mad = cdof_stats_median_sorted(scratch, n);
-    if (mad > 0)
-        return 0.6745 * (x - med) / mad;
-    if (mean_ad > 0)
-        return (x - med) / (1.253314 * mean_ad);
+    /* The spread as a standard deviation, never below the value's own sampling error: a history
+     * that never moved is no reason to call a change within that error an outlier. */
+    double sd = mad > 0 ? mad / 0.6745 : 1.253314 * mean_ad;
+    if (isfinite(floor_sd) && floor_sd > sd)
+        sd = floor_sd;
+    if (sd > 0)
+        return (x - med) / sd;
     return x == med ? 0 : x > med ? INFINITY : -INFINITY;
 }

@@ -118,4 +118,10 @@ int cdof_stats_trend(const double *values, const cdof_interval_t *ci95, size_t n
  * doubles (caller-owned, overwritten). NaN for n < 3, NULL pointers or non-finite input. */
 double cdof_stats_robust_z(double x, const double *history, size_t n, double *scratch);
 
+/* The same with the spread (as a standard deviation: MAD / 0.6745, or 1.2533 * the mean absolute
+ * deviation) never below floor_sd, e.g. the value's own standard error. With floor_sd > 0 the
+ * score is finite whatever the history; floor_sd 0 or NaN: cdof_stats_robust_z. */
+double cdof_stats_robust_z_floor(double x, const double *history, size_t n, double *scratch,
+                                 double floor_sd);
+
 #endif

@@ -11,10 +11,12 @@
 
 #include "cdof_compare.h"
 #include "cdof_config.h"
+#include "cdof_coverage.h"
 #include "cdof_curve.h"
 #include "cdof_grow.h"
 #include "cdof_period.h"
 #include "cdof_points.h"
+#include "cdof_prom.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
 #include "cdof_wire.h"
@@ -33,7 +35,9 @@ typedef struct {
     bool check;            /* rebuild --check: compare with the stored results, change nothing */
     char *rules;           /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
     char *key;             /* the hub's secret key file (CURVE) */
-    long settle_ms;        /* --settle-ms: quiet time before a period is judged (0: in ingest) */
+    long settle_ms;        /* --settle-ms: quiet time before revisions are judged (0: in ingest) */
+    char *periods;         /* --periods FILE: per-metric threshold and deadline (CSV) */
+    char *metrics;         /* --metrics HOST:PORT: Prometheus endpoint; NULL: none (the default) */
     long silence_max_days; /* --silence-max-days: the longest a silence may last */
     long period_tolerance_days; /* --period-tolerance-days: clock difference for new periods */
 } hub_config_t;
@@ -44,6 +48,14 @@ typedef struct {
     uint64_t batches, batched, batch_last, batch_max; /* batches: commits with envelopes */
     uint64_t comparisons; /* metric-periods whose stored comparisons were recomputed */
 } hub_counters_t;
+
+/* A metric and period touched by a batch, to compare once it is committed. */
+typedef struct {
+    const cdof_metric_t *metric;
+    cdof_period_t period;
+    bool refresh; /* its own rows are stored already (hub_results_update_period): what depends
+                     on them is recomputed for every area, not only for changed figures */
+} hub_touch_t;
 
 typedef struct {
     hub_config_t cfg;
@@ -80,16 +92,15 @@ typedef struct {
     int64_t settle_next_ms;
     uint8_t settle_cursor[CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN];
     size_t settle_cursor_len;
-    bool ingest_busy;      /* the serve loop's last turn read a batch: the tick takes less time */
-    struct hub_subs *subs; /* the alert endpoint's subscriptions (hub_subs.c) */
+    bool ingest_busy; /* the serve loop's last turn read a batch: the tick takes less time */
+    /* Period states (hub_periods.c): open, complete or closed, and their history. */
+    cdof_store_db_t db_pstate, db_phistory;
+    cdof_period_policy_t *policies; /* per metric index: threshold and deadline */
+    hub_touch_t *completed;         /* periods the open ingest transaction completed */
+    size_t ncompleted, cap_completed;
+    struct hub_subs *subs;       /* the alert endpoint's subscriptions (hub_subs.c) */
     struct hub_queries *queries; /* requests waiting for their turn (hub_query.c) */
 } hub_t;
-
-/* A metric and period touched by a batch, to compare once it is committed. */
-typedef struct {
-    const cdof_metric_t *metric;
-    cdof_period_t period;
-} hub_touch_t;
 
 /* Reads what waits on the ingest socket (up to HUB_BATCH_MAX), commits it in one transaction,
  * acknowledges, then runs comparisons and alert rules for what changed. */
@@ -116,6 +127,66 @@ int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
 int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
                      size_t *n);
 
+/* ---- Period states (hub_periods.c, DESIGN.md "Period model") ----
+ *
+ * Every metric-period of the metric's own reporting kind (hub_period_native) has a stored state:
+ * open while expected areas are missing, complete once all have reported or the metric's
+ * deadline has passed at or above its threshold, closed when a person closes it. States change
+ * in the transaction of the data (or request) that changes them and each change is kept as a
+ * history record. */
+typedef enum {
+    HUB_PERIOD_UNCHANGED = 0, /* still open, or not a period with a state */
+    HUB_PERIOD_COMPLETED = 1, /* this transaction completed it: judge it now */
+    HUB_PERIOD_REVISED = 2    /* new data for a complete or closed period: judge it again */
+} hub_period_change_t;
+
+/* Whether kind is metric m's own reporting period (months for a monthly metric, ...). */
+bool hub_period_native(const cdof_metric_t *m, cdof_period_kind_t kind);
+
+/* Opens the state and history databases and loads cfg.periods (NULL: defaults for every metric).
+ * Returns 0 or a negative code with a reason naming file and line in err. */
+int hub_periods_open(hub_t *hub, char *err, size_t errlen);
+void hub_periods_close(hub_t *hub);
+
+/* A store whose data predates period states gets one for every period it holds, judged on its
+ * points as they stand (before its stored comparisons are rebuilt, which read the states; no
+ * alert is judged). *made: how many. Returns 0 or a negative code. */
+int hub_periods_adopt(hub_t *hub, uint64_t *made);
+
+/* Flags reported[area index] for the areas with a point for (m, p) (read or write txn). */
+int hub_period_reported(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const cdof_period_t *p, bool *reported);
+
+/* New data for (m, p) was written in txn: recounts its coverage and judges it (write txn). */
+int hub_period_touch(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *p, hub_period_change_t *change);
+
+/* Whether (m, p) is complete or closed (false for periods without a state). */
+int hub_period_done(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                    const cdof_period_t *p, bool *done);
+
+/* Closes (m, p) by a named person, vouched for by the key key_id ("" with --insecure) (write
+ * txn). CDOF_ENOTFOUND when it has no data, CDOF_EINVALID when it is not m's reporting period or
+ * already closed; reason in err. */
+int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *p, const char *by, const char *key_id, const char *reason,
+                     char *err, size_t errlen);
+
+/* Completes the open periods whose deadline has passed at or above their threshold (write txn):
+ * *completed (caller frees; NULL when none) lists the *n periods completed. */
+int hub_period_deadlines(hub_t *hub, cdof_store_txn_t *txn, hub_touch_t **completed, size_t *n);
+
+/* The stored state of (m, p): *out (hub_period_status_free), with groups (England, regions,
+ * partnerships) and their missing areas when asked. 0, CDOF_ENOTFOUND or a negative code. */
+int hub_period_status(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                      const cdof_period_t *p, bool groups, Cdof__V1__PeriodStatus **out);
+void hub_period_status_free(Cdof__V1__PeriodStatus *st);
+
+/* The history records of (m, p), oldest first: *out (n records; caller frees each with
+ * cdof__v1__period_status__free_unpacked, and the array). */
+int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                       const cdof_period_t *p, Cdof__V1__PeriodStatus ***out, size_t *n);
+
 /* Alert rules. Comparisons are marked inside the ingest transaction, so data and the need to
  * judge it commit together (a crash between the two cannot lose an evaluation), and judged by
  * hub_alerts_tick() once the period's data has been quiet for cfg.settle_ms (issue 6: a
@@ -123,15 +194,26 @@ int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
  * judged in the ingest transaction itself (lowest latency; alerts may flap while a period's
  * rows are still arriving):
  *   hub_alerts_begin()                   before the batch's transaction (and each retry);
- *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: marks it;
+ *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: counts its coverage
+ *                                        (hub_period_touch); marks it, or notes it completed;
+ *   hub_alerts_judge_completed(hub, txn) after the touches: judges the periods completed;
  *   hub_alerts_publish(hub)              after the commit returns: publishes what was stored;
  *   hub_alerts_discard(hub)              when the transaction is aborted. */
 #define HUB_SETTLE_MAX_MS 30000 /* judged by then even while data keeps coming; --settle-ms max */
 void hub_alerts_begin(hub_t *hub);
 int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p);
+int hub_alerts_judge_completed(hub_t *hub, cdof_store_txn_t *txn);
 void hub_alerts_publish(hub_t *hub);
 void hub_alerts_discard(hub_t *hub);
+
+/* Closes (m, p) by close->by for close->reason, vouched for by party (NULL with --insecure),
+ * whose key must act for the metric's team nationally (closing judges every area): stores the
+ * state with the key's id, brings its comparisons up to date, judges its alerts, commits and
+ * publishes. *out (hub_period_status_free) is the new state. Returns 0, CDOF_ENOTFOUND, -EACCES
+ * or CDOF_EINVALID with a reason in err, or a negative code. */
+int hub_alerts_close(hub_t *hub, const hub_party_t *party, const Cdof__V1__PeriodClose *close,
+                     Cdof__V1__PeriodStatus **out, char *err, size_t errlen);
 
 /* Loads the next alert sequence from the store at start-up and opens the databases of the
  * alert lifecycle (before any transaction). hub->rules must be set. */
@@ -275,6 +357,12 @@ void hub_results_close(hub_t *hub);
  * a touched year; next year's count baselines. */
 int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *touched, size_t n);
 
+/* Recomputes and stores the rows of (m, p) as reported, alone (write txn): what judging a period
+ * that has just completed needs. What depends on them (later trends, rolling windows, pooled
+ * periods, baselines) waits for a hub_results_update with the touch's refresh set. */
+int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                              const cdof_period_t *p);
+
 /* Issue d1: empties the month cache's slots of the touched months. Ingest calls it for every
  * batch that writes points (committed or not), since their comparisons now run later, in the
  * tick: a cached month must never outlive a change to its points. */
@@ -361,6 +449,10 @@ int hub_auth_sender(hub_t *hub, zmq_msg_t *msg, const char *domain, const hub_pa
 /* Health (issue 9): an agent heard from within this window counts as connected; agents send a
  * heartbeat every second by default and are thought dead after three silent intervals. */
 #define HUB_CONNECTED_MS 3000
+
+/* The health counters in Prometheus text format, for the --metrics endpoint: a
+ * cdof_metrics_fill_fn, ctx the hub_t. Runs in the hub's thread (from serve()'s poll). */
+int hub_health_metrics(void *ctx, cdof_prom_t *out);
 
 /* Fills *out (initialised by the caller) with the counters and the agents heard from recently
  * (read txn). Returns 0 or a negative code from the store. */

@@ -108,6 +108,8 @@ static change_t *change_copy(hub_t *hub, const Cdof__V1__Alert *src)
     a->confidence = src->confidence;
     a->fired_sequence = src->fired_sequence;
     a->consecutive = src->consecutive;
+    a->reported = src->reported;
+    a->expected = src->expected;
     if (src->period) {
         c->period.kind = src->period->kind;
         c->period.first_day = src->period->first_day;
@@ -186,6 +188,7 @@ typedef struct {
     double value, lower, upper, benchmark, confidence;
     cdof_verdict_t verdict;
     bool worst;
+    uint32_t reported, expected; /* England's coverage of the period judged (comparisons) */
     char fire[CDOF_WIRE_MAX_TEXT / 2], clear[CDOF_WIRE_MAX_TEXT / 2];
 } finding_t;
 
@@ -312,6 +315,8 @@ static int settle(hub_t *hub, cdof_store_txn_t *txn, const finding_t *f)
     a->verdict = (Cdof__V1__Verdict)f->verdict;
     a->confidence = f->confidence;
     a->consecutive = st.streak;
+    a->reported = f->reported;
+    a->expected = f->expected;
     if (firing) {
         rc = mute_reason(hub, txn, key, c->team, c->region, f->underperformance,
                          f->area ? f->area->code : NULL, c->muted, sizeof c->muted);
@@ -350,17 +355,7 @@ static int settle(hub_t *hub, cdof_store_txn_t *txn, const finding_t *f)
  * years for deaths), so an aggregate of another kind cannot flap an alert judged on months. */
 static bool native_kind(const cdof_metric_t *m, cdof_period_kind_t kind)
 {
-    switch (m->frequency) {
-    case CDOF_FREQ_MONTHLY:
-        return kind == CDOF_PERIOD_MONTH;
-    case CDOF_FREQ_QUARTERLY:
-        return kind == CDOF_PERIOD_QUARTER;
-    case CDOF_FREQ_ANNUAL:
-        return kind == CDOF_PERIOD_FINANCIAL_YEAR || kind == CDOF_PERIOD_CALENDAR_YEAR;
-    case CDOF_FREQ_POOLED3:
-        return kind == CDOF_PERIOD_POOLED_YEARS;
-    }
-    return false;
+    return hub_period_native(m, kind);
 }
 
 static bool same_period(const cdof_period_t *a, const cdof_period_t *b)
@@ -512,8 +507,16 @@ static void quality_finding(hub_t *hub, finding_t *f, const hub_rule_t *rule,
         if (o && o->has_value && isfinite(o->value))
             hist[n++] = o->value;
     }
+    /* The spread never below the value's own sampling error (its 95% interval's half width over
+     * 1.96; for a count without one, Poisson's square root), so that a history that never moved
+     * does not turn a change within that error into an outlier. */
+    double floor_sd = 0;
+    if (r->has_interval && isfinite(r->ci95.lower) && isfinite(r->ci95.upper))
+        floor_sd = (r->ci95.upper - r->ci95.lower) / (2 * 1.959964);
+    else if (m->unit == CDOF_UNIT_COUNT && r->has_value)
+        floor_sd = sqrt(r->value > 1 ? r->value : 1);
     double z = n >= (size_t)rule->history && r->has_value
-                   ? cdof_stats_robust_z(r->value, hist, n, scratch)
+                   ? cdof_stats_robust_z_floor(r->value, hist, n, scratch, floor_sd)
                    : NAN;
     f->bad = isfinite(z) ? fabs(z) > rule->z : isinf(z);
     f->benchmark = n ? hist[0] : NAN;
@@ -531,11 +534,13 @@ static void quality_finding(hub_t *hub, finding_t *f, const hub_rule_t *rule,
 void hub_alerts_begin(hub_t *hub)
 {
     hub->npending = 0;
+    hub->ncompleted = 0;
 }
 
 void hub_alerts_discard(hub_t *hub)
 {
     hub->npending = 0;
+    hub->ncompleted = 0;
 }
 
 static bool rule_on_comparisons(const hub_rule_t *rule, const cdof_metric_t *m)
@@ -577,6 +582,7 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
     if (rc == 0 && want)
         rc = prior_load(hub, txn, m, p, want < PRIOR_PERIODS ? want : PRIOR_PERIODS, &pr);
     static finding_t f; /* large; the hub is single-threaded */
+    const cdof_compare_row_t *eng = cmp ? cdof_compare_find(cmp, CDOF_ENGLAND_CODE) : NULL;
     for (size_t i = 0; rc == 0 && i < cdof_compare_count(cmp); i++) {
         const cdof_compare_row_t *r = cdof_compare_row(cmp, i);
         if (r->area->kind != CDOF_AREA_UTLA)
@@ -589,6 +595,18 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
                 quality_finding(hub, &f, rule, m, p, r, &pr);
             else
                 comparison_finding(hub, &f, rule, m, p, r);
+            /* Every alert on a comparison says how much of England's data it was judged on. */
+            if (eng && eng->expected) {
+                f.reported = eng->reported;
+                f.expected = eng->expected;
+                size_t len = strlen(f.fire);
+                snprintf(f.fire + len, sizeof f.fire - len, " [%s: %u of %u areas]",
+                         eng->submitted ? "England submitted; areas" : "England from",
+                         eng->reported, eng->expected);
+                len = strlen(f.clear);
+                snprintf(f.clear + len, sizeof f.clear - len, " [%u of %u areas]", eng->reported,
+                         eng->expected);
+            }
             rc = settle(hub, txn, &f);
         }
     }
@@ -609,26 +627,47 @@ static int judge_comparisons(hub_t *hub, cdof_store_txn_t *txn, const cdof_metri
 
 typedef struct {
     int64_t first_ms, last_ms; /* first and latest mark */
+    int64_t flags;             /* MARK_*; marks of 16 bytes (older hubs) have none: MARK_REJUDGE */
 } marks_t;
+/* The period's own rows were stored at its completion (and judged): what depends on them is
+ * refreshed for every area. */
+#define MARK_REFRESH 1
+/* New data for a complete or closed period: it is judged again. */
+#define MARK_REJUDGE 2
+#define MARKS_V1_LEN 16
 
-int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                        const cdof_period_t *p)
+/* Removes the mark of (m, p), if any: its comparisons and alerts were just brought up to date. */
+static int unmark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, const cdof_period_t *p)
 {
-    /* No settle window: judged now, with the data (--settle-ms 0). */
-    if (hub->cfg.settle_ms <= 0)
-        return native_kind(m, p->kind) ? judge_comparisons(hub, txn, m, p) : 0;
-    /* Every touched period is marked, native or not: its stored comparisons wait on it too. */
+    if (strlen(m->id) > CDOF_WIRE_MAX_ID)
+        return CDOF_EINVALID;
+    uint8_t key[SETTLE_KEY_MAX];
+    size_t klen = hub_period_key(m, p, key);
+    int rc = cdof_store_del(txn, hub->db_settle, key, klen);
+    return rc == CDOF_ENOTFOUND ? 0 : rc;
+}
+
+/* Marks (m, p): its stored comparisons, and what depends on them, are brought up to date by the
+ * tick once its rows have stopped coming for cfg.settle_ms, and a complete period is judged
+ * again then. */
+static int mark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, const cdof_period_t *p,
+                int64_t flags)
+{
     if (strlen(m->id) > CDOF_WIRE_MAX_ID)
         return CDOF_EINVALID; /* the catalogue keeps ids within it; never silently skipped */
     uint8_t key[SETTLE_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
-    marks_t mk = {0, 0};
+    marks_t mk = {0, 0, 0};
     cdof_bytes_t v;
     int rc = cdof_store_get(txn, hub->db_settle, key, klen, &v);
-    if (rc == 0 && v.len == sizeof mk)
-        memcpy(&mk, v.data, sizeof mk);
-    else if (rc < 0 && rc != CDOF_ENOTFOUND)
+    if (rc == 0 && (v.len == sizeof mk || v.len == MARKS_V1_LEN)) {
+        memcpy(&mk, v.data, v.len);
+        if (v.len == MARKS_V1_LEN)
+            mk.flags = MARK_REJUDGE;
+    } else if (rc < 0 && rc != CDOF_ENOTFOUND) {
         return rc;
+    }
+    mk.flags |= flags;
     mk.last_ms = cdof_clock_now_ms();
     if (!mk.first_ms)
         mk.first_ms = mk.last_ms;
@@ -639,6 +678,65 @@ int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     return cdof_store_put(txn, hub->db_settle, key, klen, &mk, sizeof mk);
 }
 
+/* The periods completed in the open transaction are judged now. full: their stored comparisons,
+ * and all that depends on them, are updated first (a tick, a person closing a period). Else
+ * (ingest, where every millisecond delays the alert) only their own rows are, and a mark leaves
+ * what depends on them (later trends, rolling windows, ...) to the tick. */
+static int judge_completed(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *done, size_t n,
+                           bool full)
+{
+    int rc = full && n ? hub_results_update(hub, txn, done, n) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        bool own = !full;
+        if (own)
+            rc = hub_results_update_period(hub, txn, done[i].metric, &done[i].period);
+        if (rc == 0)
+            rc = judge_comparisons(hub, txn, done[i].metric, &done[i].period);
+        if (rc == 0)
+            rc = own ? mark(hub, txn, done[i].metric, &done[i].period, MARK_REFRESH)
+                     : unmark(hub, txn, done[i].metric, &done[i].period);
+    }
+    return rc;
+}
+
+int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const cdof_period_t *p)
+{
+    hub_period_change_t ch;
+    int rc = hub_period_touch(hub, txn, m, p, &ch);
+    if (rc < 0)
+        return rc;
+    if (ch == HUB_PERIOD_COMPLETED) {
+        /* The rows that complete a period trigger its judgement, once, in their transaction
+         * (hub_alerts_judge_completed, after the batch's touches are all counted). */
+        hub_touch_t *d =
+            cdof_grow(hub->completed, hub->ncompleted, &hub->cap_completed, 16, sizeof *d);
+        if (!d)
+            return -ENOMEM;
+        hub->completed = d;
+        hub->completed[hub->ncompleted++] = (hub_touch_t){.metric = m, .period = *p};
+        return 0;
+    }
+    /* --settle-ms 0: the comparisons were updated with the batch; a revision is judged now. */
+    if (hub->cfg.settle_ms <= 0)
+        return ch == HUB_PERIOD_REVISED ? judge_comparisons(hub, txn, m, p) : 0;
+    /* Every other touched period is marked, native or not: its stored comparisons (provisional
+     * while open) are brought up to date by the tick, and a revision of a complete period is
+     * judged again there once its rows have stopped coming for cfg.settle_ms. */
+    return mark(hub, txn, m, p, ch == HUB_PERIOD_REVISED ? MARK_REJUDGE : 0);
+}
+
+int hub_alerts_judge_completed(hub_t *hub, cdof_store_txn_t *txn)
+{
+    /* With --settle-ms 0 the batch's comparisons were computed before its periods completed:
+     * those of the periods completed are computed again, no longer provisional. */
+    int rc = judge_completed(hub, txn, hub->completed, hub->ncompleted, hub->cfg.settle_ms <= 0);
+    if (rc == 0)
+        hub->counters.comparisons += hub->cfg.settle_ms > 0 ? hub->ncompleted : 0;
+    hub->ncompleted = 0;
+    return rc;
+}
+
 typedef struct {
     hub_t *hub;
     int64_t now;
@@ -646,6 +744,7 @@ typedef struct {
     struct settled {
         const cdof_metric_t *m;
         cdof_period_t p;
+        int64_t flags;
         uint8_t key[SETTLE_KEY_MAX];
         size_t klen;
     } * items;
@@ -655,13 +754,15 @@ typedef struct {
 static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 {
     settled_t *st = ctx;
-    marks_t mk;
+    marks_t mk = {0, 0, 0};
     const uint8_t *key = k->data;
     const uint8_t *nul = memchr(key, 0, k->len);
-    if (v->len != sizeof mk || !nul || k->len != (size_t)(nul - key) + 10 ||
-        k->len > SETTLE_KEY_MAX)
+    if ((v->len != sizeof mk && v->len != MARKS_V1_LEN) || !nul ||
+        k->len != (size_t)(nul - key) + 10 || k->len > SETTLE_KEY_MAX)
         return CDOF_ECORRUPT;
-    memcpy(&mk, v->data, sizeof mk);
+    memcpy(&mk, v->data, v->len);
+    if (v->len == MARKS_V1_LEN)
+        mk.flags = MARK_REJUDGE;
     if (st->now - mk.last_ms < st->hub->cfg.settle_ms &&
         st->now - mk.first_ms < HUB_SETTLE_MAX_MS) {
         int64_t due = mk.last_ms + st->hub->cfg.settle_ms;
@@ -678,6 +779,7 @@ static int settled_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
     struct settled *it = &st->items[st->n];
     it->m = cdof_ref_metric(st->hub->ref, (const char *)key);
     it->p = hub_period_from_key(nul + 1);
+    it->flags = mk.flags;
     memcpy(it->key, key, k->len);
     it->klen = k->len;
     st->n++;
@@ -718,7 +820,9 @@ static int judge_settled(hub_t *hub, cdof_store_txn_t *txn, uint64_t *done)
         const cdof_metric_t *m = st.items[i].m;
         while (n < SETTLE_CHUNK && n < left && st.items[k].m == m) {
             if (m)
-                chunk[n] = (hub_touch_t){.metric = m, .period = st.items[k].p};
+                chunk[n] = (hub_touch_t){.metric = m,
+                                         .period = st.items[k].p,
+                                         .refresh = (st.items[k].flags & MARK_REFRESH) != 0};
             n++;
             k = (k + 1) % st.n;
             if (k == 0)
@@ -729,7 +833,13 @@ static int judge_settled(hub_t *hub, cdof_store_txn_t *txn, uint64_t *done)
             rc = hub_results_update(hub, txn, chunk, n);
         for (size_t c = 0; rc == 0 && c < n; c++) {
             const struct settled *it = &st.items[(i + c) % st.n];
-            if (m && native_kind(m, it->p.kind))
+            /* Alerts judge only complete periods, here those revised since they were judged.
+             * An open period's comparisons are stored (provisional) and wait for the rows that
+             * complete it, which judge it. */
+            bool complete = false;
+            if (m && native_kind(m, it->p.kind) && (it->flags & MARK_REJUDGE))
+                rc = hub_period_done(hub, txn, m, &it->p, &complete);
+            if (rc == 0 && complete)
                 rc = judge_comparisons(hub, txn, m, &it->p);
             if (rc == 0)
                 rc = cdof_store_del(txn, hub->db_settle, it->key, it->klen);
@@ -1178,6 +1288,18 @@ int hub_alerts_tick(hub_t *hub)
                 }
             }
         }
+        if (rc == 0 && slow) {
+            /* Open periods past their deadline at or above their threshold complete now. */
+            hub_touch_t *due = NULL;
+            size_t ndue = 0;
+            rc = hub_period_deadlines(hub, txn, &due, &ndue);
+            if (rc == 0 && ndue) {
+                rc = judge_completed(hub, txn, due, ndue, true);
+                hub->alert_writes++;
+                done += ndue;
+            }
+            free(due);
+        }
         if (rc == 0 && slow)
             rc = renotify(hub, txn);
         if (rc == 0 && hub->alert_writes)
@@ -1210,7 +1332,67 @@ int hub_alerts_wait_ms(const hub_t *hub)
     return next - mono > FAST_RULES_MS ? FAST_RULES_MS : (int)(next - mono);
 }
 
-/* --- acknowledgements and silences, from the query endpoint --- */
+/* --- acknowledgements, silences and closing periods, from the query endpoint --- */
+
+int hub_alerts_close(hub_t *hub, const hub_party_t *party, const Cdof__V1__PeriodClose *close,
+                     Cdof__V1__PeriodStatus **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    const cdof_metric_t *m = close->metric_id ? cdof_ref_metric(hub->ref, close->metric_id) : NULL;
+    cdof_period_t p;
+    if (!m) {
+        snprintf(err, errlen, "metric_id '%.64s' is not in the catalogue",
+                 close->metric_id ? close->metric_id : "");
+        return CDOF_EINVALID;
+    }
+    if (!close->period || cdof_period_parse(close->period, &p, err, errlen) < 0)
+        return CDOF_EINVALID;
+    if (!close->by || !*close->by) {
+        snprintf(err, errlen, "closing a period needs the name of the person (--by NAME)");
+        return CDOF_EINVALID;
+    }
+    if (!close->reason || !*close->reason) {
+        snprintf(err, errlen, "closing a period needs a reason (--reason TEXT)");
+        return CDOF_EINVALID;
+    }
+    /* Closing judges every area's alerts: a key acting for the metric's team in one region may
+     * not (hub_party_covers with no region holds only for a key without one). */
+    if (!hub_party_covers(party, m->team, NULL)) {
+        snprintf(err, errlen,
+                 "key '%s' may not close %s's periods: that takes a key acting for team %s in "
+                 "every region (or jcdu)",
+                 party->id, m->id, m->team);
+        return -EACCES;
+    }
+    int rc = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        cdof_store_txn_t *txn = NULL;
+        hub_alerts_begin(hub);
+        hub_touch_t t = {.metric = m, .period = p};
+        rc = cdof_store_begin(hub->store, true, &txn);
+        if (rc == 0)
+            rc = hub_period_close(hub, txn, m, &p, close->by, party ? party->id : "", close->reason,
+                                  err, errlen);
+        if (rc == 0)
+            rc = judge_completed(hub, txn, &t, 1, true);
+        if (rc == 0)
+            rc = cdof_store_commit(&txn);
+        cdof_store_abort(&txn);
+        if (rc < 0)
+            hub_alerts_discard(hub);
+        if (rc != CDOF_EMAPFULL)
+            break;
+    }
+    if (rc < 0)
+        return rc;
+    hub->counters.comparisons++;
+    hub_alerts_publish(hub);
+    cdof_store_txn_t *txn = NULL;
+    if ((rc = cdof_store_begin(hub->store, false, &txn)) == 0)
+        rc = hub_period_status(hub, txn, m, &p, true, out);
+    cdof_store_abort(&txn);
+    return rc;
+}
 
 int hub_alerts_ack(hub_t *hub, const hub_party_t *party, const Cdof__V1__AlertAck *ack,
                    Cdof__V1__Alert **out, char *err, size_t errlen)

@@ -506,19 +506,26 @@ static int commit_batch(hub_t *hub, batch_t *b)
         /* Cached months the batch changed are stale whether or not it commits. */
         hub_results_forget(hub, b->touched, b->ntouched);
         /* With --settle-ms 0, stored comparisons, then alerts, see the batch's own writes and
-         * commit with them. Otherwise both wait for the tick (issue d1: they cost ingest ~90%
-         * of its rate); the marks that hub_alerts_evaluate writes commit with the data. */
+         * commit with them. Otherwise the comparisons of periods still open wait for the tick
+         * (they cost ingest ~90% of its rate; marks commit with the data), and those of the
+         * periods this batch completes run here, with their alerts. */
         if (rc == 0 && hub->cfg.settle_ms <= 0)
             rc = hub_results_update(hub, txn, b->touched, b->ntouched);
         for (size_t i = 0; rc == 0 && i < b->ntouched; i++)
             rc = hub_alerts_evaluate(hub, txn, b->touched[i].metric, &b->touched[i].period);
+        /* The periods this batch completed are compared and judged now, once each. */
+        if (rc == 0)
+            rc = hub_alerts_judge_completed(hub, txn);
         if (rc == 0) {
             rc = cdof_store_commit(&txn);
         } else {
             cdof_store_abort(&txn);
         }
-        if (rc < 0)
+        if (rc < 0) {
             hub_alerts_discard(hub);
+            /* Comparisons read the batch's own points: none may stay cached past an abort. */
+            hub_results_forget(hub, b->touched, b->ntouched);
+        }
         if (rc != CDOF_EMAPFULL)
             break;
         cdof_log_warn("store map full: growing and retrying the batch");

@@ -344,9 +344,11 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
             rc = keys_fail(err, errlen, "%s:%lu: %s", name, r.line, why);
             goto fail;
         }
-        char *f[MAX_FIELDS];
+        /* The reader caps a record at MAX_FIELDS fields; a record of none (which it does not
+         * produce today) is skipped like a blank line rather than read past. */
+        char *f[MAX_FIELDS] = {0};
         size_t nf = fields_of(&r, buf, f);
-        if ((nf == 1 && !*f[0]) || (r.line == 1 && strncmp(f[0], "public_key", 10) == 0))
+        if (nf == 0 || (nf == 1 && !*f[0]) || (r.line == 1 && strncmp(f[0], "public_key", 10) == 0))
             continue;
         rc = CDOF_EINVALID;
         if (nf > 5) {

@@ -12,6 +12,7 @@
 #include "cdof_clock.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
+#include "cdof_metrics.h"
 #include "cdof_signal.h"
 #include "cdof_wire.h"
 #include "hub.h"
@@ -39,6 +40,8 @@ static const cdof_opt_t OPTS[] = {
      "append log lines here instead of stderr (reopened on SIGHUP)"},
     {"log-level", CDOF_OPT_STRING, "info", 0, 0, offsetof(hub_config_t, log_level), "LEVEL",
      "error, warn, info or debug"},
+    {"metrics", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, metrics), "HOST:PORT",
+     "serve the health counters to Prometheus at http://HOST:PORT/metrics (default: off)"},
     {"no-sync", CDOF_OPT_BOOL, "false", 0, 0, offsetof(hub_config_t, no_sync), NULL,
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
@@ -46,6 +49,9 @@ static const cdof_opt_t OPTS[] = {
     {"period-tolerance-days", CDOF_OPT_INT, "1", 0, 31,
      offsetof(hub_config_t, period_tolerance_days), "DAYS",
      "a period may arrive once it has begun, this many days of clock difference allowed"},
+    {"periods", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, periods), "FILE",
+     "CSV metric_id,threshold_percent,deadline_days: when periods complete without every area "
+     "(default 90% by 30 days after the period)"},
     {"query", CDOF_OPT_STRING, "tcp://*:7402", 0, 0, offsetof(hub_config_t, query), "EP",
      "endpoint for queries (ROUTER)"},
     {"refdir", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, refdir), "DIR",
@@ -54,8 +60,8 @@ static const cdof_opt_t OPTS[] = {
      "alert rules (INI, see deploy/rules.example.ini); default: worse than England and region"},
     {"settle-ms", CDOF_OPT_INT, "1500", 0, HUB_SETTLE_MAX_MS, offsetof(hub_config_t, settle_ms),
      "MS",
-     "quiet time before alert rules judge a period (more: less flapping, later alerts; 0: at "
-     "once)"},
+     "quiet time before a revision of a complete period is judged again (0: at once); a "
+     "period is judged as the row completing it commits"},
     {"silence-max-days", CDOF_OPT_INT, "90", 1, 3660, offsetof(hub_config_t, silence_max_days),
      "DAYS", "the longest a silence may last"},
 };
@@ -158,6 +164,9 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
 static int run_backup(hub_t *hub, const char *dest)
 {
     char err[512];
+    /* The copy holds every area's figures: readable by the hub's account only (LMDB creates
+     * data.mdb with mode 0666 less the umask). */
+    umask(077);
     if (mkdir(dest, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "cdof-hub: cannot create %s: %s\n", dest, strerror(errno));
         return 1;
@@ -208,7 +217,12 @@ static int run_rebuild(hub_t *hub)
         fprintf(stderr, "cdof-hub: %s\n", err[0] ? err : cdof_strerror(rc));
         return 1;
     }
-    uint64_t rows = 0;
+    uint64_t rows = 0, made = 0;
+    /* Rows read the period states: a store from before them gets them first. */
+    if (!hub->cfg.check && (rc = hub_periods_adopt(hub, &made)) < 0) {
+        fprintf(stderr, "cdof-hub: period states: %s\n", cdof_strerror(rc));
+        return 1;
+    }
     rc = hub_results_rebuild_all(hub, hub->cfg.check, diff, sizeof diff, &rows);
     if (rc < 0) {
         cdof_log_error("rebuild failed: %s", cdof_strerror(rc));
@@ -228,8 +242,14 @@ static int refresh_results(hub_t *hub)
     cdof_store_txn_t *txn = NULL;
     bool stale = false;
     const char *why = "";
-    uint64_t rows = 0;
-    int rc = cdof_store_begin(hub->store, false, &txn);
+    uint64_t rows = 0, made = 0;
+    int rc = hub_periods_adopt(hub, &made);
+    if (rc < 0)
+        return rc;
+    if (made)
+        cdof_log_info("made period states for the %llu metric-periods of a store from before them",
+                      (unsigned long long)made);
+    rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
         rc = hub_results_stale(hub, txn, &stale, &why);
     cdof_store_abort(&txn);
@@ -242,10 +262,13 @@ static int refresh_results(hub_t *hub)
     return rc;
 }
 
-static int serve(hub_t *hub)
+static int serve(hub_t *hub, cdof_metrics_t *metrics)
 {
     bool queries_waiting = false, subs_waiting = false;
-    enum { I_INGEST, I_QUERY, I_PUB, I_ZAP, I_REOPEN, I_SUBS, I_WORKER, I_COUNT };
+    /* The metrics endpoint is one more descriptor in the same poll: scrapes are answered in
+     * this thread, between batches, so they read the counters without locks. */
+    int metrics_fd = metrics ? cdof_metrics_fd(metrics) : -1;
+    enum { I_INGEST, I_QUERY, I_PUB, I_METRICS, I_ZAP, I_REOPEN, I_SUBS, I_WORKER, I_COUNT };
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -268,17 +291,21 @@ static int serve(hub_t *hub)
         zmq_pollitem_t items[I_COUNT];
         int at[I_COUNT], nitems = 0;
         for (int i = 0; i < I_COUNT; i++) {
-            at[i] = socks[i] ? nitems : -1;
+            at[i] = socks[i] || (i == I_METRICS && metrics) ? nitems : -1;
             if (socks[i])
                 items[nitems++] = (zmq_pollitem_t){socks[i], 0, ZMQ_POLLIN, 0};
+            else if (at[i] >= 0)
+                items[nitems++] = (zmq_pollitem_t){NULL, metrics_fd, ZMQ_POLLIN, 0};
         }
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
         int wait_ms = queries_waiting || subs_waiting ? 0 : hub_alerts_wait_ms(hub);
+        if (metrics && (wait_ms < 0 || wait_ms > 1000))
+            wait_ms = 1000; /* idle scrape connections time out */
         if (hub->reopening) {
             int64_t left = hub->reopen_by_ms - cdof_clock_mono_ms();
             if (left < wait_ms)
-                wait_ms = left > 0 ? (int)left : 0;
+                wait_ms = left > 0 ? (long)left : 0;
         }
         int n = zmq_poll(items, nitems, wait_ms);
         if (n < 0) {
@@ -317,6 +344,8 @@ static int serve(hub_t *hub)
                 cdof_log_error("query: %s", zmq_strerror(-qrc));
         }
         queries_waiting = hub_query_serve(hub, HUB_QUERY_TURN_MS) > 0;
+        if (metrics)
+            cdof_metrics_run(metrics);
 #undef READY
     }
     return 0;
@@ -327,6 +356,7 @@ int main(int argc, char **argv)
     hub_t hub;
     memset(&hub, 0, sizeof hub);
     cdof_strlist_t pos = {0};
+    cdof_metrics_t *metrics = NULL;
     char err[512] = "";
     int status = 1;
     /* Held until the handlers are in place (cdof_signal.h): the hub listens well before then. */
@@ -471,7 +501,16 @@ int main(int argc, char **argv)
     cdof_log_info("ready: store %s, %zu metrics, %zu areas, next alert #%llu", hub.cfg.data,
                   cdof_ref_metric_count(hub.ref), cdof_ref_area_count(hub.ref),
                   (unsigned long long)hub.next_alert_seq);
-    if (serve(&hub) == 0)
+    if (hub.cfg.metrics) {
+        if ((rc = cdof_metrics_open(hub.cfg.metrics, hub_health_metrics, &hub, &metrics, err,
+                                    sizeof err)) < 0) {
+            cdof_log_error("%s", err);
+            status = rc == CDOF_EINVALID ? 2 : 1;
+            goto out;
+        }
+        cdof_log_info("metrics: http://%s/metrics (Prometheus text format)", hub.cfg.metrics);
+    }
+    if (serve(&hub, metrics) == 0)
         status = 0;
     cdof_log_info(
         "stopping: %llu ingested, %llu duplicates, %llu rejected, %llu commits, "
@@ -480,6 +519,7 @@ int main(int argc, char **argv)
         (unsigned long long)hub.counters.rejected, (unsigned long long)hub.counters.commits,
         (unsigned long long)hub.counters.alerts);
 out:
+    cdof_metrics_close(&metrics);
     if (hub.ingest)
         zmq_close(hub.ingest);
     hub_subs_close(&hub);
@@ -493,6 +533,7 @@ out:
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
     free(hub.pending);
+    free(hub.completed);
     hub_results_close(&hub);
     cdof_points_destroy(&hub.pts);
     cdof_store_close(&hub.store);

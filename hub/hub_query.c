@@ -45,7 +45,9 @@ typedef struct {
     char **ms_strings; /* partnership and ref of each row, owned */
     size_t ms_cap;
     char next_token[24];
-    Cdof__V1__Health health; /* the answer to `health` */
+    Cdof__V1__Health health;          /* the answer to `health` */
+    Cdof__V1__PeriodStatus **pstates; /* `coverage` and `close`: hub_period_status_free each */
+    size_t npstates, cap_pstates;
 } reply_t;
 
 static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
@@ -83,6 +85,9 @@ static void reply_free(reply_t *r)
     free(r->ms_ptrs);
     for (size_t i = 0; i < r->nsilences; i++)
         cdof__v1__silence__free_unpacked(r->silences[i], NULL);
+    for (size_t i = 0; i < r->npstates; i++)
+        hub_period_status_free(r->pstates[i]);
+    free(r->pstates);
     free(r->silences);
 }
 
@@ -129,6 +134,11 @@ static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
     row->baseline_value = c->has_baseline ? c->baseline_value : 0;
     row->vs_trajectory = (Cdof__V1__Verdict)c->vs_trajectory;
     row->trajectory_value = c->has_trajectory ? c->trajectory_value : 0;
+    row->reported = c->reported;
+    row->expected = c->expected;
+    row->provisional = c->provisional;
+    row->england_provisional = c->england_provisional;
+    row->region_provisional = c->region_provisional;
 }
 
 typedef struct {
@@ -138,10 +148,12 @@ typedef struct {
     const char *area;
     cdof_period_t found;
     bool have;
+    bool complete; /* found is a complete period's (not provisional) */
 } latest_ctx_t;
 
-/* The newest period with a stored row for the area: submitted, or an aggregate (England,
- * region, partnership) of what its areas sent. */
+/* The newest period with a stored row for the area (submitted, or an aggregate of what its
+ * areas sent) that is not provisional: the latest complete period. Without one, the newest,
+ * which the row marks provisional. Newest first. */
 static int find_latest(void *ctx, const cdof_period_t *p)
 {
     latest_ctx_t *lc = ctx;
@@ -151,9 +163,13 @@ static int find_latest(void *ctx, const cdof_period_t *p)
         return 0;
     if (rc < 0)
         return rc;
-    lc->found = *p;
-    lc->have = true;
-    return 1;
+    bool provisional = row.area->kind == CDOF_AREA_UTLA ? row.england_provisional : row.provisional;
+    if (!lc->have || !provisional) {
+        lc->found = *p;
+        lc->have = true;
+        lc->complete = !provisional;
+    }
+    return lc->complete ? 1 : 0;
 }
 
 /* Stored comparisons: a point read, nothing recomputed. */
@@ -452,34 +468,53 @@ typedef struct {
     const cdof_metric_t *m;
     cdof_period_t latest;
     bool have_latest;
+    bool provisional; /* no complete period: latest is the newest incomplete one */
+    uint32_t reported, expected;
 } nat_latest_t;
 
-/* England's value for m at p: submitted, else the aggregate of the areas. */
+/* England's figure for m at p: submitted, else the aggregate of the areas, with its coverage
+ * and whether it is provisional (summed from an incomplete period). */
+typedef struct {
+    bool has, provisional;
+    double v;
+    uint32_t reported, expected;
+} eng_fig_t;
+
 static int england_value(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                         const cdof_period_t *p, bool *has, double *v)
+                         const cdof_period_t *p, eng_fig_t *f)
 {
     cdof_compare_t *cmp = NULL;
     int rc = hub_compare_load(hub, txn, m, p, &cmp);
     if (rc < 0)
         return rc;
     const cdof_compare_row_t *row = cdof_compare_find(cmp, CDOF_ENGLAND_CODE);
-    *has = row && row->has_value && isfinite(row->value);
-    *v = *has ? row->value : 0;
+    f->has = row && row->has_value && isfinite(row->value);
+    f->v = f->has ? row->value : 0;
+    f->provisional = row && row->provisional;
+    f->reported = row ? row->reported : 0;
+    f->expected = row ? row->expected : 0;
     cdof_compare_destroy(&cmp);
     return 0;
 }
 
+/* Newest first: the headline is the latest complete period's; without one, the incomplete one
+ * with the most areas (the newest of those), marked provisional: a month that one area has
+ * started must not stand for England when an earlier one has fifteen. */
 static int nat_newest(void *ctx, const cdof_period_t *p)
 {
     nat_latest_t *nl = ctx;
-    bool has;
-    double v;
-    int rc = england_value(nl->hub, nl->txn, nl->m, p, &has, &v);
-    if (rc < 0 || !has)
+    eng_fig_t f;
+    int rc = england_value(nl->hub, nl->txn, nl->m, p, &f);
+    if (rc < 0 || !f.has)
         return rc;
+    if (nl->have_latest && f.provisional && f.reported <= nl->reported)
+        return 0; /* keep the better incomplete one as the fallback */
     nl->latest = *p;
     nl->have_latest = true;
-    return 1;
+    nl->provisional = f.provisional;
+    nl->reported = f.reported;
+    nl->expected = f.expected;
+    return f.provisional ? 0 : 1;
 }
 
 typedef struct {
@@ -502,13 +537,16 @@ static bool same_shape(const cdof_period_t *a, const cdof_period_t *b)
 static int nat_visit(void *ctx, const cdof_period_t *p)
 {
     nat_scan_t *ns = ctx;
-    if (!same_shape(p, &ns->nl->latest))
+    if (!same_shape(p, &ns->nl->latest) || p->first_day > ns->nl->latest.first_day)
         return 0;
-    bool has;
-    double v;
-    int rc = england_value(ns->nl->hub, ns->nl->txn, ns->nl->m, p, &has, &v);
-    if (rc < 0 || !has)
+    eng_fig_t f;
+    int rc = england_value(ns->nl->hub, ns->nl->txn, ns->nl->m, p, &f);
+    if (rc < 0 || !f.has)
         return rc;
+    /* Complete periods only, unless there is none (the headline is provisional then). */
+    if (f.provisional && !ns->nl->provisional)
+        return 0;
+    double v = f.v;
     if (!ns->have_first) {
         ns->have_first = true;
         ns->first = *p;
@@ -561,6 +599,9 @@ static int q_national(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
             cdof_period_format(&ns.first, base_text, CDOF_PERIOD_TEXT_MAX);
         }
         if (nl.have_latest) {
+            row->latest_reported = nl.reported;
+            row->latest_expected = nl.expected;
+            row->latest_provisional = nl.provisional;
             row->has_latest = true;
             row->latest = c && c->kind == CDOF_COMMIT_CUMULATIVE ? ns.total : ns.latest_value;
             cdof_period_format(&nl.latest, latest_text, CDOF_PERIOD_TEXT_MAX);
@@ -755,6 +796,85 @@ static void page_slice(reply_t *rp, size_t offset)
     }
 }
 
+/* --- periods: coverage and state --- */
+
+static int add_period(reply_t *rp, Cdof__V1__PeriodStatus *st)
+{
+    if (rp->npstates == rp->cap_pstates) {
+        size_t cap = rp->cap_pstates ? 2 * rp->cap_pstates : 16;
+        Cdof__V1__PeriodStatus **p = realloc(rp->pstates, cap * sizeof *p);
+        if (!p) {
+            hub_period_status_free(st);
+            return -ENOMEM;
+        }
+        rp->pstates = p;
+        rp->cap_pstates = cap;
+    }
+    rp->pstates[rp->npstates++] = st;
+    rp->resp->periods = rp->pstates;
+    rp->resp->n_periods = rp->npstates;
+    return 0;
+}
+
+typedef struct {
+    hub_t *hub;
+    cdof_store_txn_t *txn;
+    const cdof_metric_t *m;
+    reply_t *rp;
+} cov_ctx_t;
+
+static int cov_visit(void *ctx, const cdof_period_t *p)
+{
+    cov_ctx_t *cc = ctx;
+    if (!hub_period_native(cc->m, p->kind))
+        return 0;
+    Cdof__V1__PeriodStatus *st = NULL;
+    int rc = hub_period_status(cc->hub, cc->txn, cc->m, p, false, &st);
+    if (rc == CDOF_ENOTFOUND)
+        return 0; /* data stored before period states existed: not judged */
+    return rc < 0 ? rc : add_period(cc->rp, st);
+}
+
+/* `coverage METRIC [PERIOD]`: every period's state and England's coverage, newest first; or one
+ * period's, with each region and partnership, their missing areas, and its history. */
+static int q_coverage(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__CoverageQuery *q,
+                      reply_t *rp)
+{
+    const cdof_metric_t *m = q->metric_id ? cdof_ref_metric(hub->ref, q->metric_id) : NULL;
+    if (!m) {
+        snprintf(rp->error, sizeof rp->error, "metric_id '%.64s' is not in the catalogue",
+                 q->metric_id ? q->metric_id : "");
+        return CDOF_EINVALID;
+    }
+    if (!q->period || !*q->period) {
+        cov_ctx_t cc = {hub, txn, m, rp};
+        return hub_periods_scan(hub, txn, m, true, cov_visit, &cc);
+    }
+    cdof_period_t p;
+    if (cdof_period_parse(q->period, &p, rp->error, sizeof rp->error) < 0)
+        return CDOF_EINVALID;
+    Cdof__V1__PeriodStatus *st = NULL;
+    int rc = hub_period_status(hub, txn, m, &p, true, &st);
+    if (rc == CDOF_ENOTFOUND) {
+        snprintf(rp->error, sizeof rp->error, "%s has no %s period %.16s with data", m->id,
+                 hub_period_native(m, p.kind) ? "reporting" : "such", q->period);
+        return rc;
+    }
+    if (rc < 0 || (rc = add_period(rp, st)) < 0)
+        return rc;
+    Cdof__V1__PeriodStatus **hist = NULL;
+    size_t nh = 0;
+    rc = hub_period_history(hub, txn, m, &p, &hist, &nh);
+    for (size_t i = 0; i < nh; i++) {
+        if (rc == 0)
+            rc = add_period(rp, hist[i]);
+        else
+            hub_period_status_free(hist[i]);
+    }
+    free(hist);
+    return rc;
+}
+
 /* Acknowledgements and silences write (and commit) before the answer, recording the key that
  * vouched for the person named beside the name. */
 static int alert_ops(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryRequest *req,
@@ -802,6 +922,11 @@ static int alert_ops(hub_t *hub, const hub_party_t *party, const Cdof__V1__Query
 static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryRequest *req,
                   reply_t *rp)
 {
+    if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_CLOSE) {
+        Cdof__V1__PeriodStatus *st = NULL;
+        int rc = hub_alerts_close(hub, party, req->close, &st, rp->error, sizeof rp->error);
+        return rc == 0 ? add_period(rp, st) : rc;
+    }
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK ||
         req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE ||
         req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE)
@@ -851,6 +976,9 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL:
         rc = q_national(hub, txn, rp);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE:
+        rc = q_coverage(hub, txn, req->coverage, rp);
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES:
         rc = q_milestones(hub, txn, NULL, rp);
@@ -939,7 +1067,7 @@ static void respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int 
     size_t decoded_alerts = resp.n_alerts;
     if (resp.status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK) {
         resp.n_rows = resp.n_alerts = resp.n_agents = resp.n_national = resp.n_milestones =
-            resp.n_silences = 0;
+            resp.n_silences = resp.n_periods = 0;
         rp.next_token[0] = '\0';
     }
     uint8_t *buf;
@@ -1067,8 +1195,8 @@ static void worker_start(hub_t *hub, struct hub_queries *qs)
 }
 
 /* True when the request goes to the worker: a read query from a sender still registered. Acks,
- * silences (writes), health (the serve loop's counters), refusals and bad requests are
- * answered in the serve loop. */
+ * silences and period closes (writes), health (the serve loop's counters), refusals and bad
+ * requests are answered in the serve loop. */
 static bool for_worker(hub_t *hub, pending_t *p)
 {
     if (p->frames != 1)
@@ -1084,6 +1212,7 @@ static bool for_worker(hub_t *hub, pending_t *p)
     Cdof__V1__QueryRequest__QueryCase c = req->query_case;
     cdof__v1__query_request__free_unpacked(req, NULL);
     return c != CDOF__V1__QUERY_REQUEST__QUERY_ACK && c != CDOF__V1__QUERY_REQUEST__QUERY_SILENCE &&
+           c != CDOF__V1__QUERY_REQUEST__QUERY_CLOSE &&
            c != CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE &&
            c != CDOF__V1__QUERY_REQUEST__QUERY_HEALTH &&
            c != CDOF__V1__QUERY_REQUEST__QUERY__NOT_SET;

@@ -17,11 +17,11 @@
 #include "cdof_log.h"
 #include "hub.h"
 
-#define RESULT_VERSION 1
+#define RESULT_VERSION 2 /* 2: coverage and provisional flags */
 #define PERIOD_LEN     9
 #define CODE_MAX       64  /* partnership ids and area codes */
 #define KEY_MAX        256 /* metric id (<= CDOF_POINTS_METRIC_MAX) + basis + period + code */
-#define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 1 + CODE_MAX)
+#define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 8 + 1 + CODE_MAX)
 #define TREND_SPAN     5   /* periods a trend reaches back over, this one included */
 #define MONTH_SLOTS    512 /* month cache: direct-mapped (metric, month) slots, ~4 MiB at most */
 
@@ -59,7 +59,9 @@ struct hub_results {
     partnership_t *parts;
     cdof_partnership_t *plist; /* the cdof_partnership_t of each, contiguous for compare */
     size_t nparts;
-    double *trajectory; /* per metric index: yearly change the commitment asks, NaN none */
+    double *trajectory;        /* per metric index: yearly change the commitment asks, NaN none */
+    cdof_store_db_t db_settle; /* the marks of pending comparisons (rebuild --check) */
+    bool have_settle;
 };
 
 /* ---- keys and encoding ---- */
@@ -116,13 +118,16 @@ enum {
     F_BETTER = 64,
     F_WORSE = 128,
     F_BASELINE = 256,
-    F_TRAJECTORY = 512
+    F_TRAJECTORY = 512,
+    F_PROVISIONAL = 1024,
+    F_ENGLAND_PROVISIONAL = 2048,
+    F_REGION_PROVISIONAL = 4096
 };
 
 /* version u8 | flags u16 | vs_england, vs_region, quintile, trend, vs_baseline, vs_trajectory
  * (u8 each) | numerator, denominator, value, ci95 lower/upper, ci998 lower/upper, england,
  * region, slope, se, chi2, baseline, trajectory (f64 BE bits) | received_ms i64 |
- * partnership code length u8 | code */
+ * reported, expected u32 | partnership code length u8 | code */
 static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
 {
     uint16_t f =
@@ -131,7 +136,9 @@ static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
                    (r->has_interval ? F_INTERVAL : 0) | (r->worse_and_getting_worse ? F_WAGW : 0) |
                    (r->trend.getting_better ? F_BETTER : 0) |
                    (r->trend.getting_worse ? F_WORSE : 0) | (r->has_baseline ? F_BASELINE : 0) |
-                   (r->has_trajectory ? F_TRAJECTORY : 0));
+                   (r->has_trajectory ? F_TRAJECTORY : 0) | (r->provisional ? F_PROVISIONAL : 0) |
+                   (r->england_provisional ? F_ENGLAND_PROVISIONAL : 0) |
+                   (r->region_provisional ? F_REGION_PROVISIONAL : 0));
     uint8_t *b = buf;
     *b++ = RESULT_VERSION;
     cdof_store_be16(b, f);
@@ -149,6 +156,9 @@ static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
     for (int i = 0; i < 14; i++)
         b = put_f64(b, d[i]);
     cdof_store_be64(b, (uint64_t)r->received_ms);
+    b += 8;
+    cdof_store_be32(b, r->reported);
+    cdof_store_be32(b + 4, r->expected);
     b += 8;
     size_t plen = r->partnership ? strlen(r->partnership) : 0;
     if (plen >= CODE_MAX)
@@ -196,6 +206,9 @@ static int decode_row(const hub_t *hub, const char *code, size_t clen, const cdo
     r->trend.getting_worse = f & F_WORSE;
     r->has_baseline = f & F_BASELINE;
     r->has_trajectory = f & F_TRAJECTORY;
+    r->provisional = f & F_PROVISIONAL;
+    r->england_provisional = f & F_ENGLAND_PROVISIONAL;
+    r->region_provisional = f & F_REGION_PROVISIONAL;
     r->vs_england = (cdof_verdict_t)b[3];
     r->vs_region = (cdof_verdict_t)b[4];
     r->quintile = b[5];
@@ -210,6 +223,9 @@ static int decode_row(const hub_t *hub, const char *code, size_t clen, const cdo
     for (int i = 0; i < 14; i++)
         b = get_f64(b, d[i]);
     r->received_ms = (int64_t)cdof_store_rd64(b);
+    b += 8;
+    r->reported = cdof_store_rd32(b);
+    r->expected = cdof_store_rd32(b + 4);
     b += 8;
     size_t plen = *b++;
     if ((size_t)(b - (const uint8_t *)v->data) + plen > v->len)
@@ -432,6 +448,74 @@ static int past_row(void *ctx, const cdof_area_t *area, const cdof_period_t *p,
     return rc;
 }
 
+/* Whether the period(s) a comparison sums are complete or closed: the period itself, or for a
+ * rolling window each of its twelve months. */
+static int period_done(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                       const cdof_period_t *p, hub_basis_t basis, bool *done)
+{
+    if (basis != HUB_BASIS_ROLLING_12M)
+        return hub_period_done(hub, txn, m, p, done);
+    int last = month_index(p), rc = 0;
+    *done = true;
+    for (int i = last - 11; rc == 0 && *done && i <= last; i++) {
+        cdof_period_t mp = month_period(i);
+        rc = hub_period_done(hub, txn, m, &mp, done);
+    }
+    return rc;
+}
+
+/* Gives every aggregate row (England, regions, partnerships) its coverage, areas that reported
+ * of those expected, and marks it provisional when it sums an incomplete period; area rows are
+ * marked when the England or region figure they are compared with is provisional. A figure a
+ * national source submitted is never provisional. */
+static int mark_coverage(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                         const cdof_period_t *p, hub_basis_t basis, const cdof_compare_input_t *in,
+                         size_t n, cdof_compare_t *c)
+{
+    size_t na = cdof_ref_area_count(hub->ref);
+    bool *seen = calloc(na ? na : 1, sizeof *seen), done = false;
+    if (!seen)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        seen[in[i].area->index] = true;
+    cdof_coverage_t cov = {0};
+    int rc = period_done(hub, txn, m, p, basis, &done);
+    if (rc == 0)
+        rc = cdof_coverage_compute(hub->ref, m, hub->results->plist, hub->results->nparts, seen,
+                                   &cov);
+    size_t nrows = cdof_compare_count(c);
+    for (size_t i = 0; rc == 0 && i < nrows; i++) {
+        cdof_compare_row_t *r = cdof_compare_row_mut(c, i);
+        if (r->area->kind == CDOF_AREA_UTLA)
+            continue;
+        const cdof_coverage_group_t *g = cdof_coverage_find(&cov, r->area->code);
+        if (!g)
+            continue;
+        r->reported = g->reported;
+        r->expected = g->expected;
+        r->provisional = !r->submitted && !done && !cdof_coverage_full(g);
+    }
+    for (size_t i = 0; rc == 0 && i < nrows; i++) {
+        cdof_compare_row_t *r = cdof_compare_row_mut(c, i);
+        if (r->area->kind != CDOF_AREA_UTLA)
+            continue;
+        const cdof_compare_row_t *e = cdof_compare_find(c, CDOF_ENGLAND_CODE);
+        const cdof_compare_row_t *rg =
+            r->area->region_code ? cdof_compare_find(c, r->area->region_code) : NULL;
+        r->england_provisional = e && e->provisional;
+        r->region_provisional = rg && rg->provisional;
+        /* An area's own figure is whole; the coverage it carries is that of the England
+         * figure it is compared with. */
+        if (e) {
+            r->reported = e->reported;
+            r->expected = e->expected;
+        }
+    }
+    cdof_coverage_free(&cov);
+    free(seen);
+    return rc;
+}
+
 int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p, hub_basis_t basis, cdof_compare_t **out)
 {
@@ -482,6 +566,8 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
                              .trajectory_change = hub->results->trajectory[m->index]};
     if (rc == 0)
         rc = cdof_compare_run_opts(hub->ref, m, in, n, &o, out);
+    if (rc == 0)
+        rc = mark_coverage(hub, txn, m, p, basis, in, n, *out);
     free(in);
     free(g.acc);
     free(g.submitted);
@@ -840,7 +926,9 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
     for (size_t i = 0; rc == 0 && i < n; i++) {
         cdof_compare_t *c = NULL;
         old.n = 0;
-        rc = hub_results_scan(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, figs_visit, &old);
+        /* Rows stored ahead (refresh) count as changed for every area: nothing is "old". */
+        if (!t[i].refresh)
+            rc = hub_results_scan(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, figs_visit, &old);
         if (rc == 0)
             rc = recompute(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, &c, NULL);
         if (rc == 0)
@@ -922,6 +1010,22 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
     res->batch = NULL;
     res->nbatch = 0;
     free(t);
+    return rc;
+}
+
+int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                              const cdof_period_t *p)
+{
+    hub_touch_t t = {.metric = m, .period = *p};
+    struct hub_results *res = hub->results;
+    hub_results_forget(hub, &t, 1);
+    res->batch = &t;
+    res->nbatch = 1;
+    int rc = put_fingerprint(hub, txn);
+    if (rc == 0)
+        rc = recompute(hub, txn, m, p, HUB_BASIS_REPORTED, NULL, NULL);
+    res->batch = NULL;
+    res->nbatch = 0;
     return rc;
 }
 
@@ -1105,11 +1209,12 @@ int hub_results_open(hub_t *hub, const char *partnerships, char *err, size_t err
     if (partnerships && (rc = load_partnerships(hub, partnerships, err, errlen)) < 0)
         return rc;
     set_trajectories(hub);
-    return 0;
+    return hub_periods_open(hub, err, errlen);
 }
 
 void hub_results_close(hub_t *hub)
 {
+    hub_periods_close(hub);
     struct hub_results *res = hub->results;
     if (!res)
         return;
@@ -1175,10 +1280,54 @@ static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
              (int)(len - idlen - 2 - PERIOD_LEN), (const char *)pk + PERIOD_LEN);
 }
 
+typedef struct {
+    hub_t *hub;
+    hub_touch_t *items;
+    size_t n, cap;
+} pending_t;
+
+static int pending_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+{
+    (void)v;
+    pending_t *pd = ctx;
+    const uint8_t *nul = memchr(k->data, 0, k->len);
+    if (!nul || k->len != (size_t)(nul - (const uint8_t *)k->data) + 1 + HUB_PERIOD_KEY_LEN)
+        return CDOF_ECORRUPT;
+    const cdof_metric_t *m = cdof_ref_metric(pd->hub->ref, (const char *)k->data);
+    if (!m)
+        return 0; /* a metric since removed from the catalogue */
+    hub_touch_t *t = cdof_grow(pd->items, pd->n, &pd->cap, 16, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    pd->items = t;
+    pd->items[pd->n++] = (hub_touch_t){.metric = m, .period = hub_period_from_key(nul + 1)};
+    return 0;
+}
+
+/* The comparisons still marked as pending (a hub stopped before its tick did them) are brought
+ * up to date in txn first, as a running hub would: the stored rows plus that pending work are
+ * what a rebuild must equal. *n says how many metric-periods that was. */
+static int apply_pending(hub_t *hub, cdof_store_txn_t *txn, size_t *n)
+{
+    pending_t pd = {.hub = hub};
+    *n = 0;
+    if (!hub->results->have_settle)
+        return 0;
+    int rc = cdof_store_scan(txn, hub->results->db_settle, NULL, 0, NULL, 0, pending_visit, &pd);
+    if (rc == 0 && pd.n)
+        rc = hub_results_update(hub, txn, pd.items, pd.n);
+    *n = pd.n;
+    free(pd.items);
+    return rc;
+}
+
 int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t difflen)
 {
     snap_t before = {0}, after = {0};
-    int rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, snap_visit, &before);
+    size_t pending = 0;
+    int rc = apply_pending(hub, txn, &pending);
+    if (rc == 0)
+        rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, snap_visit, &before);
     if (rc == 0)
         rc = hub_results_rebuild(hub, txn);
     if (rc == 0)
@@ -1207,8 +1356,17 @@ int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t diff
         j += 6 + bk + bv;
         rows++;
     }
-    if (rc == 0)
+    if (rc == 0 && pending)
+        snprintf(diff, difflen,
+                 "%zu rows equal, once the %zu metric-period(s) still pending comparison were "
+                 "brought up to date",
+                 rows, pending);
+    else if (rc == 0)
         snprintf(diff, difflen, "%zu rows equal", rows);
+    else if (pending) {
+        size_t len = strlen(diff);
+        snprintf(diff + len, difflen - len, " (after %zu pending metric-period(s))", pending);
+    }
     free(before.buf);
     free(after.buf);
     return rc;
@@ -1217,6 +1375,10 @@ int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t diff
 int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, uint64_t *rows)
 {
     int rc = 0;
+    /* The marks of comparisons still pending: a check brings them up to date first. */
+    if (check && !hub->results->have_settle &&
+        cdof_store_db(hub->store, "alert_settle", &hub->results->db_settle) == 0)
+        hub->results->have_settle = true;
     /* A rebuild is one transaction, so that a crash leaves the old rows, never half the new;
      * a full map spoils it, and the store grows the map at the next begin. */
     for (int attempt = 0; attempt < 12; attempt++) {

@@ -348,6 +348,18 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
             wire_str(q->ack->note, CDOF_WIRE_MAX_TEXT, "note", err, errlen) < 0)
             goto fail;
         break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE:
+        if (wire_str(q->coverage->metric_id, CDOF_WIRE_MAX_ID, "metric_id", err, errlen) < 0 ||
+            wire_str(q->coverage->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0)
+            goto fail;
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_CLOSE:
+        if (wire_str(q->close->metric_id, CDOF_WIRE_MAX_ID, "metric_id", err, errlen) < 0 ||
+            wire_str(q->close->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0 ||
+            wire_str(q->close->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0 ||
+            wire_str(q->close->reason, CDOF_WIRE_MAX_TEXT, "reason", err, errlen) < 0)
+            goto fail;
+        break;
     case CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE:
         if (wire_str(q->unsilence->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0)
             goto fail;

@@ -161,6 +161,11 @@ static const cdof_config_spec_t query_spec = {
                      "  silences                   the silences in force\n"
                      "  silence-history            every silence, in force, ended or expired\n"
                      "  health                     the hub's counters since it started\n"
+                     "  coverage METRIC [PERIOD]   each period's state and coverage; one "
+                     "period's\n"
+                     "                             regions, partnerships, missing areas, history\n"
+                     "  close METRIC PERIOD --by NAME --reason TEXT\n"
+                     "                             close a period as complete enough to judge\n"
                      "\n"
                      "exit status: 0 answered, 1 the hub answered with an error (or the answer\n"
                      "was unusable, or the report could not be written), 2 bad usage,\n"
@@ -194,6 +199,8 @@ static const command_t commands[] = {
     {"unsilence", 1, 1, "SILENCE_ID --by NAME"},
     {"silence-history", 0, 0, ""},
     {"health", 0, 0, ""},
+    {"coverage", 1, 2, "METRIC [PERIOD]"},
+    {"close", 2, 2, "METRIC PERIOD --by NAME --reason TEXT"},
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -292,15 +299,23 @@ static int check_period(const char *text)
 }
 
 /* The repeated field of a response a command reads. */
-typedef enum { ANS_ROWS, ANS_ALERTS, ANS_AGENTS, ANS_NATIONAL, ANS_MILESTONES } answer_kind_t;
+typedef enum {
+    ANS_ROWS,
+    ANS_ALERTS,
+    ANS_AGENTS,
+    ANS_NATIONAL,
+    ANS_MILESTONES,
+    ANS_PERIODS
+} answer_kind_t;
 
 static answer_kind_t answer_kind(const char *command)
 {
-    return !strcmp(command, "alerts") || !strcmp(command, "ack") ? ANS_ALERTS
-           : !strcmp(command, "agents")                          ? ANS_AGENTS
-           : !strcmp(command, "national")                        ? ANS_NATIONAL
-           : !strcmp(command, "milestones")                      ? ANS_MILESTONES
-                                                                 : ANS_ROWS;
+    return !strcmp(command, "alerts") || !strcmp(command, "ack")       ? ANS_ALERTS
+           : !strcmp(command, "agents")                                ? ANS_AGENTS
+           : !strcmp(command, "national")                              ? ANS_NATIONAL
+           : !strcmp(command, "milestones")                            ? ANS_MILESTONES
+           : !strcmp(command, "coverage") || !strcmp(command, "close") ? ANS_PERIODS
+                                                                       : ANS_ROWS;
 }
 
 static size_t answer_count(const Cdof__V1__QueryResponse *r, answer_kind_t k)
@@ -314,6 +329,8 @@ static size_t answer_count(const Cdof__V1__QueryResponse *r, answer_kind_t k)
         return r->n_national;
     case ANS_MILESTONES:
         return r->n_milestones;
+    case ANS_PERIODS:
+        return r->n_periods;
     case ANS_ROWS:
         break;
     }
@@ -331,6 +348,8 @@ static void *answer_item(const Cdof__V1__QueryResponse *r, answer_kind_t k, size
         return r->national[j];
     case ANS_MILESTONES:
         return r->milestones[j];
+    case ANS_PERIODS:
+        return r->periods[j];
     case ANS_ROWS:
         break;
     }
@@ -460,6 +479,9 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
         break;
     case ANS_MILESTONES:
         t = cdof_qo_milestones((Cdof__V1__MilestoneRow *const *)all, k, display);
+        break;
+    case ANS_PERIODS:
+        t = cdof_qo_periods((Cdof__V1__PeriodStatus *const *)all, k, display);
         break;
     case ANS_ROWS:
         t = cdof_qo_comparisons((Cdof__V1__ComparisonRow *const *)all, k,
@@ -633,7 +655,9 @@ int main(int argc, char **argv)
     Cdof__V1__MilestonesQuery milestones = CDOF__V1__MILESTONES_QUERY__INIT;
     char *members[CDOF_WIRE_MAX_MEMBERS];
     size_t nmembers = 0;
-    Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT;  /* issue 6 */
+    Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT; /* issue 6 */
+    Cdof__V1__CoverageQuery coverage = CDOF__V1__COVERAGE_QUERY__INIT;
+    Cdof__V1__PeriodClose pclose = CDOF__V1__PERIOD_CLOSE__INIT;
     Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT; /* issue 6 */
     Cdof__V1__Unsilence unsilence = CDOF__V1__UNSILENCE__INIT;
 
@@ -657,8 +681,8 @@ int main(int argc, char **argv)
     }
     if (!pos.count) {
         status = usage_error("which command? area, league, rolling, series, national, milestones, "
-                             "alerts, agents, health, report, ack, silence, unsilence, silences or "
-                             "silence-history");
+                             "alerts, agents, health, coverage, report, ack, silence, unsilence, "
+                             "silences, silence-history or close");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -754,6 +778,27 @@ int main(int argc, char **argv)
     } else if (!strcmp(cmd->name, "health")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
         req.health = 1;
+    } else if (!strcmp(cmd->name, "coverage")) {
+        if (nargs > 1 && check_period(a[1]) < 0)
+            goto done;
+        coverage.metric_id = a[0];
+        if (nargs > 1)
+            coverage.period = a[1];
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE;
+        req.coverage = &coverage;
+    } else if (!strcmp(cmd->name, "close")) {
+        if (check_period(a[1]) < 0)
+            goto done;
+        if (!cfg.by || !*cfg.by || !cfg.reason || !*cfg.reason) {
+            status = usage_error("close needs --by NAME (who closes it) and --reason TEXT");
+            goto done;
+        }
+        pclose.metric_id = a[0];
+        pclose.period = a[1];
+        pclose.by = cfg.by;
+        pclose.reason = cfg.reason;
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_CLOSE;
+        req.close = &pclose;
     } else if (!strcmp(cmd->name, "agents") || !strcmp(cmd->name, "report")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
         req.agents = 1;

@@ -580,7 +580,34 @@ static int comparison_record(cdof_qo_table_t *t, const Cdof__V1__ComparisonRow *
     rc |= set_text_or_null(t, 19, row->partnership);
     rc |= set_text(t, 20, cdof_wire_verdict_name(row->vs_baseline));
     rc |= set_text(t, 21, cdof_wire_verdict_name(row->vs_trajectory));
+    /* Coverage: an aggregate's own, an area's England benchmark's. */
+    if (row->expected) {
+        rc |= set_u64(t, 22, row->reported);
+        rc |= set_u64(t, 23, row->expected);
+    }
+    rc |= set_text(t, 24, row->provisional ? "true" : "false");
+    rc |= set_text(t, 25, row->england_provisional ? "true" : "false");
+    rc |= set_text(t, 26, row->region_provisional ? "true" : "false");
     return rc ? -ENOMEM : 0;
+}
+
+/* A verdict against a provisional benchmark (summed from an incomplete period) ends in '*'. */
+static int set_verdict(cdof_qo_table_t *t, size_t col, Cdof__V1__Verdict v, bool provisional)
+{
+    char buf[32];
+    const char *name = verdict_display(v);
+    snprintf(buf, sizeof buf, "%s%s", name, provisional && *name ? "*" : "");
+    return set_text(t, col, buf);
+}
+
+/* "152/153", with '*' when the figure itself is provisional; "" when not counted. */
+static int set_cover(cdof_qo_table_t *t, size_t col, const Cdof__V1__ComparisonRow *row)
+{
+    if (!row->expected)
+        return 0;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%u/%u%s", row->reported, row->expected, row->provisional ? "*" : "");
+    return set_text(t, col, buf);
 }
 
 static int comparison_display(cdof_qo_table_t *t, cdof_qo_view_t view,
@@ -621,10 +648,13 @@ static int comparison_display(cdof_qo_table_t *t, cdof_qo_view_t view,
             rc |= cdof_qo_table_set_number(t, c, row->england_value, d);
         c++;
     }
-    rc |= set_text(t, c++, verdict_display(row->vs_england));
-    rc |= set_text(t, c++, verdict_display(row->vs_region));
+    rc |= set_verdict(t, c++, row->vs_england, row->england_provisional);
+    rc |= set_verdict(t, c++, row->vs_region, row->region_provisional);
     if (view != CDOF_QO_VIEW_SERIES && row->quintile)
         rc |= set_u64(t, c, row->quintile);
+    if (view != CDOF_QO_VIEW_SERIES)
+        c++;
+    rc |= set_cover(t, c, row);
     return rc ? -ENOMEM : 0;
 }
 
@@ -652,19 +682,24 @@ cdof_qo_table_t *cdof_qo_comparisons(Cdof__V1__ComparisonRow *const *rows, size_
                                            {"worse_and_getting_worse", false, false},
                                            {"partnership", false, false},
                                            {"vs_baseline", false, false},
-                                           {"vs_trajectory", false, false}};
-    static const cdof_qo_col_t area[] = {{"metric", false, false}, {"period", false, false},
-                                         {"value", true, false},   {"95% CI", true, false},
-                                         {"England", true, false}, {"vs Eng", false, false},
-                                         {"vs reg", false, false}, {"Q", true, false}};
+                                           {"vs_trajectory", false, false},
+                                           {"reported", true, false},
+                                           {"expected", true, false},
+                                           {"provisional", false, false},
+                                           {"england_provisional", false, false},
+                                           {"region_provisional", false, false}};
+    static const cdof_qo_col_t area[] = {
+        {"metric", false, false}, {"period", false, false}, {"value", true, false},
+        {"95% CI", true, false},  {"England", true, false}, {"vs Eng", false, false},
+        {"vs reg", false, false}, {"Q", true, false},       {"cover", true, false}};
     static const cdof_qo_col_t league[] = {{"area", false, false},   {"name", false, true},
                                            {"value", true, false},   {"95% CI", true, false},
                                            {"vs Eng", false, false}, {"vs reg", false, false},
-                                           {"Q", true, false}};
-    static const cdof_qo_col_t series[] = {{"period", false, false},     {"numerator", true, false},
-                                           {"denominator", true, false}, {"value", true, false},
-                                           {"95% CI", true, false},      {"England", true, false},
-                                           {"vs Eng", false, false},     {"vs reg", false, false}};
+                                           {"Q", true, false},       {"cover", true, false}};
+    static const cdof_qo_col_t series[] = {
+        {"period", false, false}, {"numerator", true, false}, {"denominator", true, false},
+        {"value", true, false},   {"95% CI", true, false},    {"England", true, false},
+        {"vs Eng", false, false}, {"vs reg", false, false},   {"cover", true, false}};
     const cdof_qo_col_t *cols = record;
     size_t ncols = sizeof record / sizeof record[0];
     if (display) {
@@ -732,6 +767,11 @@ static int alert_record(cdof_qo_table_t *t, const Cdof__V1__Alert *a)
     if (a->fired_sequence)
         rc |= set_u64(t, 21, a->fired_sequence);
     rc |= set_text(t, 22, a->muted_by);
+    /* England's coverage when a comparison alert was judged. */
+    if (a->expected) {
+        rc |= set_u64(t, 23, a->reported);
+        rc |= set_u64(t, 24, a->expected);
+    }
     return rc ? -ENOMEM : 0;
 }
 
@@ -775,7 +815,9 @@ cdof_qo_table_t *cdof_qo_alerts(Cdof__V1__Alert *const *alerts, size_t n, bool d
                                            {"summary", false, false},
                                            {"subject", false, false},
                                            {"fired_sequence", true, false},
-                                           {"muted_by", false, false}};
+                                           {"muted_by", false, false},
+                                           {"reported", true, false},
+                                           {"expected", true, false}};
     static const cdof_qo_col_t shown[] = {{"#", true, false},         {"state", false, false},
                                           {"severity", false, false}, {"rule", false, false},
                                           {"area", false, false},     {"metric", false, false},
@@ -1202,11 +1244,12 @@ cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, 
         {"latest_period", false, false},   {"latest", true, false},
         {"change", true, false},           {"commitment", false, false},
         {"target", true, false},           {"progress", true, false},
-        {"source", false, false}};
-    static const cdof_qo_col_t shown[] = {{"metric", false, true}, {"baseline", false, false},
-                                          {"", true, false},       {"latest", false, false},
-                                          {"", true, false},       {"change", true, false},
-                                          {"target", true, false}, {"progress", true, false}};
+        {"source", false, false},          {"latest_reported", true, false},
+        {"latest_expected", true, false},  {"latest_provisional", false, false}};
+    static const cdof_qo_col_t shown[] = {
+        {"metric", false, true},  {"baseline", false, false}, {"", true, false},
+        {"latest", false, false}, {"", true, false},          {"change", true, false},
+        {"target", true, false},  {"progress", true, false},  {"cover", true, false}};
     cdof_qo_table_t *t = QO_TABLE(display, shown, record);
     if (!t)
         return NULL;
@@ -1222,15 +1265,21 @@ cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, 
         bool whole = (!r->has_latest || r->latest == floor(r->latest)) &&
                      (!r->has_baseline || r->baseline == floor(r->baseline));
         int dec = display ? (whole ? 0 : 1) : -1;
-        char pct[32] = "";
+        char pct[32] = "", cover[32] = "", latest[CDOF_PERIOD_TEXT_MAX + 2];
         if (r->has_progress)
             snprintf(pct, sizeof pct, "%.0f%%", r->progress);
+        if (r->latest_expected)
+            snprintf(cover, sizeof cover, "%u/%u", r->latest_reported, r->latest_expected);
+        /* A headline from an incomplete period (there is no complete one yet) ends in '*'. */
+        snprintf(latest, sizeof latest, "%s%s", r->latest_period ? r->latest_period : "",
+                 r->latest_provisional ? "*" : "");
         if (display) {
             rc |= set_text(t, 0, r->metric_id);
             rc |= set_text_or_null(t, 1, r->baseline_period);
             if (r->has_baseline)
                 rc |= cdof_qo_table_set_number(t, 2, r->baseline, dec);
-            rc |= set_text_or_null(t, 3, r->latest_period);
+            rc |= set_text_or_null(t, 3, latest);
+            rc |= set_text_or_null(t, 8, cover);
             if (r->has_latest)
                 rc |= cdof_qo_table_set_number(t, 4, r->latest, dec);
             rc |= cdof_qo_table_set_number(t, 5, change, dec);
@@ -1257,6 +1306,11 @@ cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, 
             if (r->has_progress)
                 rc |= cdof_qo_table_set_number(t, 11, r->progress, dec);
             rc |= set_text_or_null(t, 12, r->source);
+            if (r->latest_expected) {
+                rc |= set_u64(t, 13, r->latest_reported);
+                rc |= set_u64(t, 14, r->latest_expected);
+            }
+            rc |= set_text(t, 15, r->latest_provisional ? "true" : "false");
         }
         if (rc < 0)
             goto fail;
@@ -1265,6 +1319,111 @@ cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, 
 fail:
     cdof_qo_table_destroy(&t);
     return NULL;
+}
+
+static const char *pstate_name(Cdof__V1__PeriodState s)
+{
+    switch (s) {
+    case CDOF__V1__PERIOD_STATE__PERIOD_STATE_OPEN:
+        return "open";
+    case CDOF__V1__PERIOD_STATE__PERIOD_STATE_COMPLETE:
+        return "complete";
+    case CDOF__V1__PERIOD_STATE__PERIOD_STATE_CLOSED:
+        return "closed";
+    default:
+        return "";
+    }
+}
+
+/* One row of a period's table: the state (and event) with one group's coverage. */
+static int period_row(cdof_qo_table_t *t, const Cdof__V1__PeriodStatus *st,
+                      const Cdof__V1__CoverageGroup *g, bool display)
+{
+    char period[CDOF_PERIOD_TEXT_MAX], cover[32], missing[4096] = "", how[96];
+    cdof_qo_period_text(st->period, period, sizeof period);
+    uint32_t rep = g ? g->reported : st->reported, exp = g ? g->expected : st->expected;
+    const char *code = g ? g->code : CDOF_ENGLAND_CODE, *name = g ? g->name : "England";
+    size_t len = 0;
+    for (size_t i = 0; g && i < g->n_missing && len < sizeof missing - 16; i++)
+        len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s", i ? " " : "",
+                                g->missing[i]);
+    snprintf(cover, sizeof cover, "%u/%u", rep, exp);
+    const char *state = pstate_name(st->state);
+    int rc = cdof_qo_table_add_row(t);
+    if (rc < 0)
+        return rc;
+    if (display) {
+        snprintf(how, sizeof how, "%s%s%s", st->event && *st->event ? st->event : state,
+                 st->completed_by && *st->completed_by ? ": " : "",
+                 st->completed_by ? st->completed_by : "");
+        if (st->closed_by && *st->closed_by && (!st->event || !strcmp(st->event, "closed")))
+            snprintf(how, sizeof how, "closed by %s: %s", st->closed_by,
+                     st->reason ? st->reason : "");
+        rc |= set_text(t, 0, period);
+        rc |= set_text(t, 1, how);
+        rc |= set_text(t, 2, name);
+        rc |= set_text(t, 3, cover);
+        rc |= set_text_or_null(t, 4, missing);
+        return rc ? -ENOMEM : 0;
+    }
+    rc |= set_text(t, 0, st->metric_id);
+    rc |= set_text_or_null(t, 1, period);
+    rc |= set_text(t, 2, state);
+    rc |= set_text_or_null(t, 3, st->completed_by);
+    rc |= set_text_or_null(t, 4, st->event);
+    rc |= set_text(t, 5, code);
+    rc |= set_text_or_null(t, 6, name);
+    rc |= set_u64(t, 7, rep);
+    rc |= set_u64(t, 8, exp);
+    rc |= set_text_or_null(t, 9, missing);
+    rc |= cdof_qo_table_set_number(t, 10, st->threshold * 100, -1);
+    rc |= set_day(t, 11, st->deadline_day);
+    rc |= set_text_or_null(t, 12, st->closed_by);
+    rc |= set_text_or_null(t, 13, st->reason);
+    rc |= set_u64(t, 14, st->revisions);
+    rc |= set_i64(t, 15, st->changed_ms);
+    return rc ? -ENOMEM : 0;
+}
+
+cdof_qo_table_t *cdof_qo_periods(Cdof__V1__PeriodStatus *const *periods, size_t n, bool display)
+{
+    static const cdof_qo_col_t record[] = {{"metric_id", false, false},
+                                           {"period", false, false},
+                                           {"state", false, false},
+                                           {"completed_by", false, false},
+                                           {"event", false, false},
+                                           {"area_code", false, false},
+                                           {"area_name", false, false},
+                                           {"reported", true, false},
+                                           {"expected", true, false},
+                                           {"missing", false, false},
+                                           {"threshold_percent", true, false},
+                                           {"deadline", false, false},
+                                           {"closed_by", false, false},
+                                           {"reason", false, false},
+                                           {"revisions", true, false},
+                                           {"changed_ms", true, false}};
+    static const cdof_qo_col_t shown[] = {{"period", false, false},
+                                          {"state", false, true},
+                                          {"coverage of", false, true},
+                                          {"reported", true, false},
+                                          {"missing", false, true}};
+    cdof_qo_table_t *t = QO_TABLE(display, shown, record);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const Cdof__V1__PeriodStatus *st = periods[i];
+        int rc = 0;
+        if (st->n_groups == 0)
+            rc = period_row(t, st, NULL, display);
+        for (size_t g = 0; rc == 0 && g < st->n_groups; g++)
+            rc = period_row(t, st, st->groups[g], display);
+        if (rc < 0) {
+            cdof_qo_table_destroy(&t);
+            return NULL;
+        }
+    }
+    return t;
 }
 
 cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n, bool display)

@@ -107,6 +107,11 @@ cdof_qo_table_t *cdof_qo_agents(Cdof__V1__AgentStatus *const *agents, size_t n, 
 /* issue 7. Record columns: metric_id, metric_name, headline, kind, baseline_period, baseline,
  * latest_period, latest, change, commitment, target, progress, source. */
 cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, bool display);
+
+/* `coverage` and `close`: a period's state with England's coverage, or one row per geography
+ * (England, regions, partnerships) with its missing areas; history records name their event.
+ * NULL when out of memory; owned by the caller. */
+cdof_qo_table_t *cdof_qo_periods(Cdof__V1__PeriodStatus *const *periods, size_t n, bool display);
 /* issue 7. Record columns: partnership, milestone_id, deliverable, status, due, done_on,
  * overdue_since, next_due, ref (dates YYYY-MM-DD, empty when none). */
 cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n, bool display);

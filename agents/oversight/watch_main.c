@@ -1,13 +1,19 @@
-/* cdof-watch: follows the hub's alerts and prints each once, in sequence order.
+/* cdof-watch: follows the hub's alerts, prints each once in sequence order, and notifies people
+ * through receivers (email, webhooks, a command) grouped and routed by --receivers FILE.
+ *
+ * Every alert is taken durably (its group memberships and notices queued in the watcher's LMDB
+ * store, with the last sequence, in one transaction) before the next is looked at; notices are
+ * then attempted with back-off until delivered or expired (watch_notify.h).
  *
  * The zguide's Clone pattern: subscribe first, then ask the query endpoint for every stored alert
  * after the last sequence seen, deliver those, then follow the stream dropping what is already
  * delivered. A sequence that jumps past last + 1 may be a lost message or merely alerts for
  * other topics, so the hub is asked again; whatever it does not return is accepted as it comes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,11 +21,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
+
+#include <dirent.h>
 
 #include "cdof_clock.h"
 #include "cdof_config.h"
@@ -31,17 +38,24 @@
 #include "cdof_signal.h"
 #include "cdof_wire.h"
 #include "query_output.h"
+#include "watch_conf.h"
+#include "watch_notify.h"
+#include "watch_queue.h"
+#include "watch_send.h"
 
 #define PROGRAM "cdof-watch"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-#define DEFAULT_TOPIC "alert/"
-#define MAX_PAGES     10000 /* pages followed in one catch-up */
-#define POLL_MS       500   /* how often the main loop looks at the stop flag */
-#define EXEC_POLL_MS  20    /* how often a running --exec command is checked */
+#define DEFAULT_TOPIC   "alert/"
+#define MAX_PAGES       10000 /* pages followed in one catch-up */
+#define POLL_MS         500   /* how often the main loop looks at the stop flag */
+#define DELIVER_BATCH   16    /* notices attempted in one round of the delivery thread */
+#define DELIVER_IDLE_MS 200   /* the delivery thread's pause after a round with nothing to try */
+#define COUNTERS_MS     60000 /* the counters are logged at most this often, when they change */
 
 typedef struct {
+    char *data;
     char *exec;
     long exec_timeout_ms;
     char *format;
@@ -51,15 +65,18 @@ typedef struct {
     char *state;
     long timeout_ms;
     cdof_strlist_t topics;
-    bool show_muted;        /* issue 6 */
-    long resync_ms;         /* issue 6 */
+    bool show_muted;        /* also show and --exec alerts muted at the hub */
+    long resync_ms;         /* quiet this long: ask the hub for anything missed */
     char *key, *server_key; /* CURVE key files */
+    char *receivers;
 } watch_cfg_t;
 
 static const cdof_opt_t watch_opts[] = {
     /* Sorted by name: one table drives parsing and --help (tests/unit/help_sorted.sh). */
+    {"data", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, data), "DIR",
+     "the durable store: last sequence, groups, notices (default FILE.d of --state)"},
     {"exec", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, exec), "CMD",
-     "run 'sh -c CMD' per alert, the alert as JSON on its stdin, its stdout sent to stderr"},
+     "run 'sh -c CMD' per alert, the alert as JSON on its stdin, until it exits 0 (retried)"},
     {"exec-timeout-ms", CDOF_OPT_INT, "10000", 1, 3600000, offsetof(watch_cfg_t, exec_timeout_ms),
      "N", "kill an --exec command still running after N ms"},
     {"format", CDOF_OPT_STRING, "text", 0, 0, offsetof(watch_cfg_t, format), "text|json",
@@ -72,6 +89,8 @@ static const cdof_opt_t watch_opts[] = {
      "plain TCP without CURVE (logged as a warning)"},
     {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, key), "FILE",
      "this watcher's secret key (NAME.key from cdof-keygen, mode 0600)"},
+    {"receivers", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, receivers), "FILE",
+     "receivers, routes and delivery policy (INI; OPERATIONS.md, \"Alerts to people\")"},
     /* Alerts published before the subscription reached the hub (a CURVE handshake takes a
      * moment), while the hub made subscribers reconnect, or a lost last message, are otherwise
      * only noticed when a later alert shows the gap. */
@@ -82,7 +101,7 @@ static const cdof_opt_t watch_opts[] = {
     {"show-muted", CDOF_OPT_BOOL, "false", 0, 0, offsetof(watch_cfg_t, show_muted), NULL,
      "also print (and --exec) alerts a silence or an inhibition muted"},
     {"state", CDOF_OPT_STRING, NULL, 0, 0, offsetof(watch_cfg_t, state), "FILE",
-     "keep the last sequence delivered in FILE, to resume from it"},
+     "resume from the store FILE.d (FILE, an older watcher's last sequence, is read once)"},
     {"timeout-ms", CDOF_OPT_INT, "5000", 1, 3600000, offsetof(watch_cfg_t, timeout_ms), "N",
      "how long to wait for each answer from the query endpoint"},
     {"topic", CDOF_OPT_LIST, NULL, 0, 0, offsetof(watch_cfg_t, topics), "PREFIX",
@@ -91,10 +110,12 @@ static const cdof_opt_t watch_opts[] = {
 
 static const cdof_config_spec_t watch_spec = {
     .program = PROGRAM,
-    .usage = PROGRAM " --hub-alerts EP --hub-query EP [--topic PREFIX]... [--state FILE]\n"
-                     "       [--format text|json] [--exec CMD]\n"
-                     "       (--key FILE --server-key FILE | --insecure)",
-    .summary = "follow the cdof hub's alerts, each printed once and in order",
+    .usage = PROGRAM " --hub-alerts EP --hub-query EP [--topic PREFIX]... [--data DIR]\n"
+                     "       [--format text|json] [--exec CMD] [--receivers FILE]\n"
+                     "       (--key FILE --server-key FILE | --insecure)\n"
+                     "       " PROGRAM " status --data DIR [--format text|json]\n"
+                     "       " PROGRAM " check --receivers FILE",
+    .summary = "follow the cdof hub's alerts, each printed once and in order, and notify people",
     .opts = watch_opts,
     .nopts = sizeof watch_opts / sizeof watch_opts[0],
 };
@@ -114,9 +135,16 @@ typedef struct {
     void *ctx, *sub, *query;
     cdof_link_t *links[2];     /* the socket monitors of sub and query: handshake refusals */
     cdof_link_state_t said[2]; /* the refusal last logged for each */
-    uint64_t last;             /* the last sequence delivered */
+    uint64_t last;             /* the last sequence taken */
     uint64_t next_id;
     cdof_curve_t *curve; /* keys for both sockets; plain TCP with --insecure */
+    watch_conf_t *conf;  /* --receivers; NULL without */
+    watch_queue_t *queue;
+    watch_notify_t *notify;
+    char *data_dir; /* the store's directory (heap) */
+    bool data_temp; /* made for this run only: removed at exit */
+    watch_counters_t logged;
+    int64_t logged_ms;
 } watch_t;
 
 /* --- the state file --- */
@@ -153,155 +181,23 @@ static int state_load(const char *path, uint64_t *last, char *err, size_t errlen
     return rc;
 }
 
-/* Write a temporary file and rename it over the state, so that a crash leaves the old or the new
- * sequence, never a torn one. */
-static int state_save(const char *path, uint64_t last)
-{
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return -ENAMETOOLONG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%" PRIu64 "\n", last);
-    int rc = 0;
-    if (write(fd, buf, (size_t)n) != n)
-        rc = errno ? -errno : -EIO;
-    else if (fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && !rc)
-        rc = -errno;
-    if (!rc && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc)
-        unlink(tmp);
-    return rc;
-}
-
 /* --- delivering one alert --- */
 
-/* The alert as one JSON object in a new heap string (caller frees), or NULL. */
-static char *alert_json(const Cdof__V1__Alert *a)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    int rc = cdof_qo_alert_json(a, f);
-    if (fclose(f) != 0 || rc < 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-/* Runs sh -c CMD with the JSON on its standard input; waits up to the time-out, then kills the
- * command's whole process group. */
-static void run_exec(watch_t *w, const Cdof__V1__Alert *a, const char *json)
-{
-    int fds[2];
-    if (pipe(fds) < 0) {
-        cdof_log_error("--exec: cannot make a pipe: %s", strerror(errno));
-        return;
-    }
-    /* Set before fork: the child of a threaded process should only exec. */
-    char seq[32];
-    snprintf(seq, sizeof seq, "%" PRIu64, a->sequence);
-    setenv("CDOF_ALERT_SEQUENCE", seq, 1);
-    pid_t pid = fork();
-    if (pid < 0) {
-        cdof_log_error("--exec: cannot fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        close(fds[1]);
-        if (dup2(fds[0], STDIN_FILENO) < 0)
-            _exit(127);
-        if (fds[0] != STDIN_FILENO)
-            close(fds[0]);
-        /* Standard output is the alert stream: the command's output goes to stderr instead. */
-        dup2(STDERR_FILENO, STDOUT_FILENO);
-        execl("/bin/sh", "sh", "-c", w->cfg.exec, (char *)NULL);
-        _exit(127);
-    }
-    setpgid(pid, pid); /* also in the parent, so that the kill below cannot miss */
-    close(fds[0]);
-    /* An alert is a few KiB at most, well inside a pipe's buffer: this does not block even when
-     * the command never reads. SIGPIPE is ignored, so a command that exits early is fine. */
-    size_t len = strlen(json), off = 0;
-    while (off < len) {
-        ssize_t n = write(fds[1], json + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
-    if (off == len)
-        (void)!write(fds[1], "\n", 1);
-    close(fds[1]);
-
-    int64_t deadline = cdof_clock_mono_ms() + w->cfg.exec_timeout_ms;
-    int status = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR) {
-            cdof_log_error("--exec: cannot wait for the command: %s", strerror(errno));
-            return;
-        }
-        if (stop_flag || cdof_clock_mono_ms() >= deadline) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-            if (stop_flag)
-                cdof_log_warn("--exec: killed the command for alert #%" PRIu64 " on the way out",
-                              a->sequence);
-            else
-                cdof_log_error("--exec: the command for alert #%" PRIu64
-                               " timed out after %ld ms and was killed",
-                               a->sequence, w->cfg.exec_timeout_ms);
-            return;
-        }
-        struct timespec ts = {0, EXEC_POLL_MS * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-        cdof_log_error("--exec: the command for alert #%" PRIu64 " exited with status %d",
-                       a->sequence, WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        cdof_log_error("--exec: the command for alert #%" PRIu64 " was killed by signal %d",
-                       a->sequence, WTERMSIG(status));
-}
-
-/* Prints a, runs --exec and records the sequence. Returns 0, or -EIO when standard output is
- * gone (nothing more can be delivered). */
+/* Prints a, then takes it into the store (its notices queued, the sequence advanced). Returns 0,
+ * -EIO when standard output is gone (nothing more can be delivered), or the store's error
+ * (nothing taken: the watcher stops rather than skip it). */
 static int deliver(watch_t *w, const Cdof__V1__Alert *a)
 {
-    char *json = NULL;
     if (a->muted_by && *a->muted_by && !w->cfg.show_muted) {
-        /* Muted at the hub (silence, inhibition): counted as delivered, not notified. */
+        /* Muted at the hub (silence, inhibition): taken, not shown nor notified. */
         cdof_log_debug("#%" PRIu64 " muted: %s", a->sequence, a->muted_by);
-        goto delivered;
+        goto take;
     }
-    if (w->json || w->cfg.exec) {
-        if (!(json = alert_json(a))) {
+    if (w->json) {
+        if (cdof_qo_alert_json(a, stdout) < 0) {
             cdof_log_error("out of memory formatting alert #%" PRIu64, a->sequence);
             return -ENOMEM;
         }
-    }
-    if (w->json) {
-        fputs(json, stdout);
     } else {
         const char *name = NULL;
         bool percent = false;
@@ -316,20 +212,16 @@ static int deliver(watch_t *w, const Cdof__V1__Alert *a)
     fputc('\n', stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cdof_log_error("cannot write to standard output: %s", strerror(errno));
-        free(json);
         return -EIO;
     }
-    if (w->cfg.exec)
-        run_exec(w, a, json);
-    free(json);
-delivered:
-    w->last = a->sequence;
-    if (w->cfg.state) {
-        int rc = state_save(w->cfg.state, w->last);
-        if (rc < 0)
-            cdof_log_error("cannot save the last sequence to %s: %s", w->cfg.state,
-                           cdof_strerror(rc));
+take:;
+    int rc = watch_notify_take(w->notify, a, cdof_clock_now_ms());
+    if (rc < 0) {
+        cdof_log_error("cannot take alert #%" PRIu64 " into the store in %s: %s", a->sequence,
+                       w->data_dir, cdof_strerror(rc));
+        return -EIO;
     }
+    w->last = a->sequence;
     return 0;
 }
 
@@ -517,6 +409,257 @@ static void links_check(watch_t *w)
     }
 }
 
+/* --- the delivery thread --- */
+
+/* Digests and deliveries run in a thread of their own, so that a receiver that is slow or down
+ * (each attempt bounded by its timeout) never holds up reading the alert stream. The main thread
+ * only takes alerts into the store; the two meet in LMDB, whose write lock orders their
+ * transactions. Everything of watch_notify but take belongs to this thread. */
+typedef struct {
+    watch_t *w;
+    pthread_t tid;
+    bool started;
+    atomic_int failed; /* a store error that stopped the thread; 0 while fine */
+} deliverer_t;
+
+static void log_counters(watch_t *w, bool force);
+
+static void *deliver_loop(void *arg)
+{
+    deliverer_t *d = arg;
+    while (!stop_flag) {
+        int64_t now = cdof_clock_now_ms();
+        int rc = watch_notify_flush(d->w->notify, now);
+        if (rc >= 0)
+            rc = watch_notify_deliver(d->w->notify, now, DELIVER_BATCH, &stop_flag);
+        if (rc < 0) {
+            cdof_log_error("the store in %s failed: %s", d->w->data_dir, cdof_strerror(rc));
+            atomic_store(&d->failed, rc);
+            break;
+        }
+        log_counters(d->w, false);
+        if (rc == 0) {
+            struct timespec ts = {0, DELIVER_IDLE_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
+/* Starts the thread with every signal blocked in it: stops are the main thread's to see. */
+static int deliverer_start(deliverer_t *d)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&d->tid, NULL, deliver_loop, d);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    d->started = rc == 0;
+    return -rc;
+}
+
+/* Stops the thread (an attempt in flight is cut short) and waits for it. */
+static void deliverer_stop(deliverer_t *d)
+{
+    if (!d->started)
+        return;
+    stop_flag = 1;
+    pthread_join(d->tid, NULL);
+    d->started = false;
+}
+
+/* --- the store --- */
+
+/* Removes a store directory made for this run only (its LMDB files, then itself). */
+static void remove_temp_store(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+                unlinkat(dirfd(d), e->d_name, 0) < 0)
+                cdof_log_warn("cannot remove %s/%s: %s", dir, e->d_name, strerror(errno));
+        }
+        closedir(d);
+    }
+    if (rmdir(dir) < 0)
+        cdof_log_warn("cannot remove %s: %s", dir, strerror(errno));
+}
+
+/* Picks and opens the store: --data DIR; else FILE.d beside --state FILE, importing FILE's
+ * sequence when the store is new; else a directory for this run only (a watcher without state
+ * starts from the beginning each time, as before). Returns 0 or an exit status. */
+static int open_store(watch_t *w)
+{
+    char err[512] = "";
+    if (w->cfg.data) {
+        w->data_dir = strdup(w->cfg.data);
+    } else if (w->cfg.state) {
+        size_t n = strlen(w->cfg.state) + 3;
+        if ((w->data_dir = malloc(n)))
+            snprintf(w->data_dir, n, "%s.d", w->cfg.state);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        size_t n = strlen(tmp && *tmp ? tmp : "/tmp") + 32;
+        if ((w->data_dir = malloc(n))) {
+            snprintf(w->data_dir, n, "%s/cdof-watch.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+            if (!mkdtemp(w->data_dir)) {
+                fprintf(stderr, PROGRAM ": cannot make a directory %s: %s\n", w->data_dir,
+                        strerror(errno));
+                return EXIT_FAIL;
+            }
+            w->data_temp = true;
+        }
+    }
+    if (!w->data_dir) {
+        fprintf(stderr, PROGRAM ": out of memory\n");
+        return EXIT_FAIL;
+    }
+    if (mkdir(w->data_dir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, PROGRAM ": --data: cannot make %s: %s\n", w->data_dir, strerror(errno));
+        return EXIT_FAIL;
+    }
+    int rc = watch_queue_open(w->data_dir, false, &w->queue, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, PROGRAM ": --data: %s\n", err);
+        return EXIT_FAIL;
+    }
+    cdof_store_txn_t *txn = NULL;
+    if (watch_queue_is_new(w->queue) && w->cfg.state) {
+        uint64_t last = 0;
+        if (state_load(w->cfg.state, &last, err, sizeof err) < 0) {
+            fprintf(stderr, PROGRAM ": --state %s\n", err);
+            return EXIT_FAIL;
+        }
+        if (last && ((rc = watch_queue_begin(w->queue, true, &txn)) < 0 ||
+                     (rc = watch_queue_set_last_seq(w->queue, txn, last)) < 0 ||
+                     (rc = cdof_store_commit(&txn)) < 0)) {
+            cdof_store_abort(&txn);
+            fprintf(stderr, PROGRAM ": cannot record the sequence of %s in %s: %s\n", w->cfg.state,
+                    w->data_dir, cdof_strerror(rc));
+            return EXIT_FAIL;
+        }
+        if (last)
+            cdof_log_info("took the last sequence #%" PRIu64 " from %s into %s", last, w->cfg.state,
+                          w->data_dir);
+    }
+    if ((rc = watch_queue_begin(w->queue, false, &txn)) == 0)
+        rc = watch_queue_last_seq(w->queue, txn, &w->last);
+    cdof_store_abort(&txn);
+    if (rc < 0) {
+        fprintf(stderr, PROGRAM ": %s: %s\n", w->data_dir, cdof_strerror(rc));
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+/* One line with the delivery counters, when they changed (or when forced). */
+static void log_counters(watch_t *w, bool force)
+{
+    watch_counters_t c;
+    if (watch_queue_counters(w->queue, &c) < 0)
+        return;
+    if (!force &&
+        (cdof_clock_mono_ms() - w->logged_ms < COUNTERS_MS || !memcmp(&c, &w->logged, sizeof c)))
+        return;
+    if (force || memcmp(&c, &w->logged, sizeof c))
+        cdof_log_info("notices: delivered %" PRIu64 ", failed attempts %" PRIu64
+                      ", retrying %" PRIu64 ", expired %" PRIu64 ", queued %" PRIu64,
+                      c.delivered, c.failed, c.retrying, c.expired, c.queued);
+    w->logged = c;
+    w->logged_ms = cdof_clock_mono_ms();
+}
+
+/* One line per expired notice, under the counters of `status`. */
+static int print_expired(void *ctx, int64_t expired_ms, const watch_note_t *n)
+{
+    (void)ctx;
+    char when[64];
+    cdof_clock_format(expired_ms, when, sizeof when);
+    printf("  %s  %-16s %s after %" PRIu32 " attempts: %s\n", when, n->receiver, n->key,
+           n->attempts, n->subject);
+    return 0;
+}
+
+/* cdof-watch status --data DIR: the store's counters, read while the watcher runs. */
+static int run_status(watch_t *w)
+{
+    char err[512] = "";
+    const char *dir = w->cfg.data;
+    char buf[4096];
+    if (!dir && w->cfg.state) {
+        snprintf(buf, sizeof buf, "%s.d", w->cfg.state);
+        dir = buf;
+    }
+    if (!dir) {
+        fprintf(stderr, PROGRAM ": status needs --data DIR (or --state FILE)\n");
+        return EXIT_USAGE;
+    }
+    int rc = watch_queue_open(dir, true, &w->queue, err, sizeof err);
+    watch_counters_t c;
+    uint64_t last = 0;
+    cdof_store_txn_t *txn = NULL;
+    if (rc == 0 && (rc = watch_queue_counters(w->queue, &c)) == 0 &&
+        (rc = watch_queue_begin(w->queue, false, &txn)) == 0)
+        rc = watch_queue_last_seq(w->queue, txn, &last);
+    cdof_store_abort(&txn);
+    if (rc < 0) {
+        fprintf(stderr, PROGRAM ": status: %s\n", *err ? err : cdof_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (!strcmp(w->cfg.format, "json"))
+        printf("{\"last_sequence\": %" PRIu64 ", \"delivered\": %" PRIu64 ", \"failed\": %" PRIu64
+               ", \"retrying\": %" PRIu64 ", \"expired\": %" PRIu64 ", \"queued\": %" PRIu64 "}\n",
+               last, c.delivered, c.failed, c.retrying, c.expired, c.queued);
+    else
+        printf("last sequence  %" PRIu64 "\ndelivered      %" PRIu64 "\nfailed         %" PRIu64
+               " (attempts)\nretrying       %" PRIu64 "\nexpired        %" PRIu64
+               "\nqueued         %" PRIu64 "\n",
+               last, c.delivered, c.failed, c.retrying, c.expired, c.queued);
+    if (strcmp(w->cfg.format, "json") && c.expired) {
+        printf("expired notices (kept in the store):\n");
+        rc = watch_queue_each_expired(w->queue, print_expired, NULL);
+        if (rc < 0)
+            fprintf(stderr, PROGRAM ": status: cannot list the expired notices: %s\n",
+                    cdof_strerror(rc));
+    }
+    return fflush(stdout) == 0 && rc >= 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* cdof-watch check --receivers FILE: reads the file as a start would, and shows the tree. */
+static int run_check(watch_t *w)
+{
+    char err[512] = "";
+    if (!w->cfg.receivers) {
+        fprintf(stderr, PROGRAM ": check needs --receivers FILE\n");
+        return EXIT_USAGE;
+    }
+    if (watch_conf_load(w->cfg.receivers, &w->conf, err, sizeof err) < 0) {
+        fprintf(stderr, PROGRAM ": --receivers %s\n", err);
+        return EXIT_USAGE;
+    }
+    const watch_conf_t *c = w->conf;
+    printf("%s: %zu receivers, %zu routes\n", w->cfg.receivers, c->nreceivers, c->nroutes);
+    for (size_t i = 0; i < c->nreceivers; i++)
+        printf("  receiver %-20s %-7s %s\n", c->receivers[i].name,
+               watch_recv_kind_name(c->receivers[i].kind),
+               c->receivers[i].url ? c->receivers[i].url : c->receivers[i].command);
+    for (size_t i = 0; i < c->nroutes; i++) {
+        const watch_route_t *r = &c->routes[i];
+        printf("  route %-23s -> %s%s, wait %lds, interval %lds, repeat %lds, group by",
+               *r->name ? r->name : "(root)", c->receivers[r->receiver].name,
+               r->cont ? " (continue)" : "", r->group_wait_ms / 1000, r->group_interval_ms / 1000,
+               r->repeat_interval_ms / 1000);
+        for (int l = 0; l < WATCH_LABEL_COUNT; l++) {
+            if (r->group_by & (1u << l))
+                printf(" %s", watch_label_name((watch_label_t)l));
+        }
+        printf("%s\n", r->group_by ? "" : " nothing (one group)");
+    }
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 static int check_usage(watch_t *w, int argc, char **argv, int *status)
 {
     char err[512] = "";
@@ -528,6 +671,10 @@ static int check_usage(watch_t *w, int argc, char **argv, int *status)
         *status = EXIT_OK;
     } else if (rc < 0) {
         fprintf(stderr, PROGRAM ": %s\n", err);
+    } else if (pos.count == 1 && !strcmp(pos.items[0], "status")) {
+        *status = run_status(w);
+    } else if (pos.count == 1 && !strcmp(pos.items[0], "check")) {
+        *status = run_check(w);
     } else if (pos.count) {
         fprintf(stderr, PROGRAM ": unexpected argument '%s' (see --help)\n", pos.items[0]);
     } else if (!w->cfg.hub_alerts || !*w->cfg.hub_alerts) {
@@ -554,6 +701,8 @@ int main(int argc, char **argv)
     watch_t w = {0};
     int status = EXIT_USAGE;
     char err[512] = "";
+    bool curl_ready = false;
+    deliverer_t deliverer = {.w = &w};
 
     /* Held until the handlers are in place (cdof_signal.h). */
     cdof_signal_hold();
@@ -561,11 +710,19 @@ int main(int argc, char **argv)
     if (check_usage(&w, argc, argv, &status) < 0)
         goto done;
     w.json = !strcmp(w.cfg.format, "json");
-    if (w.cfg.state && state_load(w.cfg.state, &w.last, err, sizeof err) < 0) {
-        fprintf(stderr, PROGRAM ": --state %s\n", err);
+    if (w.cfg.receivers && watch_conf_load(w.cfg.receivers, &w.conf, err, sizeof err) < 0) {
+        fprintf(stderr, PROGRAM ": --receivers %s\n", err);
+        goto done;
+    }
+    if (watch_send_init() < 0) {
+        fprintf(stderr, PROGRAM ": cannot initialise libcurl\n");
         status = EXIT_FAIL;
         goto done;
     }
+    curl_ready = true;
+    if ((status = open_store(&w)) != EXIT_OK)
+        goto done;
+    status = EXIT_USAGE;
 
     struct sigaction sa = {0};
     sa.sa_handler = on_stop;
@@ -584,21 +741,48 @@ int main(int argc, char **argv)
         status = crc == CDOF_EINVALID ? EXIT_USAGE : EXIT_FAIL;
         goto done;
     }
-    if (!w.json) {
+    if (!w.json || w.conf) {
         w.ref = cdof_ref_load(cdof_ref_default_dir(), err, sizeof err);
         if (!w.ref)
             cdof_log_warn("reference data not loaded (%s): alerts are shown without area names "
                           "or units",
                           err);
     }
+    watch_notify_opts_t nopts = {.conf = w.conf,
+                                 .exec = w.cfg.exec,
+                                 .exec_timeout_ms = w.cfg.exec_timeout_ms,
+                                 .exec_muted = w.cfg.show_muted,
+                                 .ref = w.ref};
+    if (watch_notify_new(w.queue, &nopts, &w.notify) < 0) {
+        fprintf(stderr, PROGRAM ": out of memory\n");
+        status = EXIT_FAIL;
+        goto done;
+    }
     if ((status = open_sockets(&w)) != EXIT_OK)
         goto done;
     status = EXIT_FAIL;
+    for (size_t i = 0; w.conf && i < w.conf->nreceivers; i++) {
+        const watch_receiver_t *r = &w.conf->receivers[i];
+        if (r->url &&
+            (!strncmp(r->url, "http://", 7) || (!strncmp(r->url, "smtp://", 7) && !r->starttls)))
+            cdof_log_warn("receiver %s sends alerts in clear text (%s%s): closed networks only",
+                          r->name, r->url, r->starttls ? "" : ", starttls = false");
+    }
+    if (w.conf)
+        cdof_log_info("%zu receiver%s, %zu route%s from %s", w.conf->nreceivers,
+                      w.conf->nreceivers == 1 ? "" : "s", w.conf->nroutes,
+                      w.conf->nroutes == 1 ? "" : "s", w.cfg.receivers);
+    log_counters(&w, true);
     w.next_id = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4);
     for (size_t i = 0; i < w.cfg.topics.count; i++)
         cdof_log_info("following %s from %s after #%" PRIu64, w.cfg.topics.items[i],
                       w.cfg.hub_alerts, w.last);
 
+    int trc = deliverer_start(&deliverer);
+    if (trc < 0) {
+        cdof_log_error("cannot start the delivery thread: %s", strerror(-trc));
+        goto done;
+    }
     int rc = catch_up(&w, 0);
     zmq_pollitem_t item = {.socket = w.sub, .events = ZMQ_POLLIN};
     int64_t quiet_since = cdof_clock_mono_ms();
@@ -609,6 +793,8 @@ int main(int argc, char **argv)
             quiet_since = cdof_clock_mono_ms();
             continue;
         }
+        if (atomic_load(&deliverer.failed) < 0)
+            goto done; /* logged by the thread */
         int n = zmq_poll(&item, 1, POLL_MS);
         if (n > 0)
             quiet_since = cdof_clock_mono_ms();
@@ -631,8 +817,19 @@ int main(int argc, char **argv)
     if (rc < 0 && rc != -EINTR)
         goto done;
     cdof_log_info("stopping after #%" PRIu64, w.last);
+    deliverer_stop(&deliverer);
+    log_counters(&w, true);
     status = EXIT_OK;
 done:
+    deliverer_stop(&deliverer);
+    watch_notify_free(&w.notify);
+    watch_queue_close(&w.queue);
+    if (w.data_temp)
+        remove_temp_store(w.data_dir);
+    free(w.data_dir);
+    watch_conf_free(&w.conf);
+    if (curl_ready)
+        watch_send_cleanup();
     cdof_link_close(&w.links[0]);
     cdof_link_close(&w.links[1]);
     if (w.sub)

@@ -24,6 +24,7 @@
 #include "cdof_grow.h"
 #include "cdof_link.h"
 #include "cdof_log.h"
+#include "cdof_metrics.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
 #include "cdof_signal.h"
@@ -42,6 +43,7 @@ typedef struct {
     bool insecure, national;
     long rescan_ms, retain_hours, window;
     char *key, *server_key; /* CURVE key files */
+    char *metrics;          /* --metrics HOST:PORT: Prometheus endpoint; NULL: none */
 } agent_config_t;
 
 #define OPT(name, type, def, min, max, field, arg, help)                                           \
@@ -74,6 +76,8 @@ static const cdof_opt_t agent_opts[] = {
     OPT("log-file", CDOF_OPT_STRING, NULL, 0, 0, log_file, "FILE",
         "log to FILE instead of stderr (reopened on SIGHUP)"),
     OPT("log-level", CDOF_OPT_STRING, "info", 0, 0, log_level, "L", "error, warn, info or debug"),
+    OPT("metrics", CDOF_OPT_STRING, NULL, 0, 0, metrics, "HOST:PORT",
+        "serve outbox depth and age to Prometheus at http://HOST:PORT/metrics (default: off)"),
     OPT("national", CDOF_OPT_BOOL, NULL, 0, 0, national, NULL,
         "a national source: any area, England and the regions"),
     OPT("note", CDOF_OPT_STRING, NULL, 0, 0, note, "TEXT", "milestone: a note"),
@@ -553,7 +557,62 @@ typedef struct {
     agent_intake_t *intake;
     agent_sender_t *sender;
     bool stopping, closed;
+    /* --metrics: served from this loop (cdof_metrics.h), so the outbox is read in its thread. */
+    agent_outbox_t *ob;
+    const char *id;
+    cdof_metrics_t *metrics;
+    uv_poll_t metrics_poll;
+    uv_timer_t metrics_tick;
 } daemon_t;
+
+/* The outbox in Prometheus text format: what an operator watches to see that the link to the
+ * hub works (depth and age of what waits) without reading the journal. */
+static int agent_metrics(void *ctx, cdof_prom_t *out)
+{
+    daemon_t *d = ctx;
+    agent_outbox_stats_t st;
+    int rc = agent_outbox_stats(d->ob, &st);
+    if (rc < 0)
+        return rc;
+    int64_t now = cdof_clock_now_ms();
+    const cdof_prom_label_t agent[] = {{"agent", d->id}};
+    const struct {
+        const char *name, *help;
+        double value;
+    } m[] = {
+        {"cdof_agent_outbox_depth", "entries in the outbox not yet acknowledged by the hub",
+         (double)st.depth},
+        {"cdof_agent_outbox_oldest_age_seconds",
+         "age of the oldest entry not yet acknowledged (0 when the outbox is empty)",
+         st.depth && now > st.oldest_written_ms ? (double)(now - st.oldest_written_ms) / 1000.0
+                                                : 0},
+        {"cdof_agent_last_ack_time_seconds",
+         "when the hub last acknowledged an entry, in seconds since the Unix epoch (0: never)",
+         (double)st.last_ack_ms / 1000.0},
+        {"cdof_agent_rejected_entries", "entries the hub refused, kept with the reason",
+         (double)st.rejected},
+        {"cdof_agent_retained_entries",
+         "acknowledged entries kept for a hub restored from a backup", (double)st.retained},
+        {"cdof_agent_next_sequence", "the sequence the next entry will get", (double)st.next_seq},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        cdof_prom_family(out, m[i].name, CDOF_PROM_GAUGE, m[i].help);
+        cdof_prom_sample(out, agent, 1, m[i].value);
+    }
+    return cdof_prom_error(out);
+}
+
+static void on_metrics_ready(uv_poll_t *h, int status, int events)
+{
+    daemon_t *d = h->data;
+    cdof_metrics_run(d->metrics);
+}
+
+static void on_metrics_tick(uv_timer_t *h)
+{
+    daemon_t *d = h->data;
+    cdof_metrics_run(d->metrics); /* idle scrape connections time out */
+}
 
 static void on_taken(void *arg)
 {
@@ -571,6 +630,10 @@ static void close_all(daemon_t *d)
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    if (d->metrics) {
+        uv_close((uv_handle_t *)&d->metrics_poll, NULL);
+        uv_close((uv_handle_t *)&d->metrics_tick, NULL);
+    }
 }
 
 static void on_drained(void *arg)
@@ -812,6 +875,24 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
     if ((rc = cdof_signal_release()) < 0)
         cdof_log_warn("cannot unblock the stop signals: %s", strerror(-rc));
 
+    if (cfg->metrics) {
+        d.ob = ob;
+        d.id = cfg->id;
+        if ((rc = cdof_metrics_open(cfg->metrics, agent_metrics, &d, &d.metrics, err, sizeof err)) <
+            0) {
+            cdof_log_error("%s", err);
+            status = rc == CDOF_EINVALID ? EXIT_USAGE : 1;
+            close_all(&d);
+            uv_run(&d.loop, UV_RUN_DEFAULT);
+            goto done;
+        }
+        uv_poll_init(&d.loop, &d.metrics_poll, cdof_metrics_fd(d.metrics));
+        uv_timer_init(&d.loop, &d.metrics_tick);
+        d.metrics_poll.data = d.metrics_tick.data = &d;
+        uv_poll_start(&d.metrics_poll, UV_READABLE, on_metrics_ready);
+        uv_timer_start(&d.metrics_tick, on_metrics_tick, 1000, 1000);
+        cdof_log_info("metrics: http://%s/metrics (Prometheus text format)", cfg->metrics);
+    }
     if (scope.national)
         cdof_log_info("agent %s (national source) sending to %s", cfg->id, cfg->hub);
     else
@@ -836,6 +917,7 @@ done:
             status = 1;
         }
     }
+    cdof_metrics_close(&d.metrics);
     agent_intake_destroy(&d.intake);
     agent_sender_destroy(&d.sender);
     if (zctx)

@@ -35,7 +35,7 @@ for pair in "$hub:hub.conf" "$agent:agent.conf" "$watch:watch.conf"; do
     done
 done
 
-# 2. What the issue asks of every unit, present in each.
+# 2. What every daemon's unit promises operators, present in each.
 for u in cdof-hub.service cdof-agent@.service cdof-watch@.service; do
     for want in '^User=cdof$' '^ProtectSystem=strict$' '^NoNewPrivileges=yes$' \
         '^StateDirectory=cdof/' '^Restart=on-failure$' '^ExecStart=/usr/local/bin/cdof-'; do
@@ -50,16 +50,19 @@ if ! command -v systemd-analyze >/dev/null; then
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/cdof-units.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-for u in "$units"/*.service; do
+for u in "$units"/*.service "$units"/*.timer; do
     sed -e "s#/usr/local/bin/cdof-hub#$hub#" -e "s#/usr/local/bin/cdof-agent#$agent#" \
-        -e "s#/usr/local/bin/cdof-watch#$watch#" "$u" >"$dir/$(basename "$u")"
+        -e "s#/usr/local/bin/cdof-watch#$watch#" \
+        -e "s#/usr/local/libexec/cdof/hub-backup#$src/deploy/hub-backup.sh#" \
+        "$u" >"$dir/$(basename "$u")"
 done
 # Templates are checked as instances, the way they run.
 cp "$dir/cdof-agent@.service" "$dir/cdof-agent@E06000009.service"
 cp "$dir/cdof-watch@.service" "$dir/cdof-watch@jcdu.service"
 # verify prints warnings (unknown settings, bad values) without failing: any output fails here.
 out=$(cd "$dir" && SYSTEMD_LOG_COLOR=0 systemd-analyze verify ./cdof-hub.service \
-    ./cdof-agent@E06000009.service ./cdof-watch@jcdu.service 2>&1) ||
+    ./cdof-agent@E06000009.service ./cdof-watch@jcdu.service ./cdof-hub-backup.service \
+    ./cdof-hub-backup.timer 2>&1) ||
     fail "systemd-analyze verify failed: $out"
 [ -z "$out" ] || fail "systemd-analyze verify warns: $out"
-echo "PASS [deploy_units]: 3 units verified, 3 example configurations accepted"
+echo "PASS [deploy_units]: 5 units verified, 3 example configurations accepted"

@@ -19,8 +19,10 @@ mkdir -p "$IT_DIR/gen"
 protoc -I "$here/../../proto" --python_out="$IT_DIR/gen" "$here/../../proto/cdof.proto" ||
     it_fail "protoc could not generate Python from cdof.proto"
 it_hub_endpoints
+# Periods complete once a few areas have reported (the test sends a handful): alerts judge them.
+printf 'metric_id,threshold_percent,deadline_days\n*,3,0\n' >"$IT_DIR/periods.csv"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
-    --query "$query" $(it_sec hub hub)
+    --query "$query" --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
 for p in "$p_ingest" "$p_alerts" "$p_query"; do
     it_wait "hub listening on port $p" 20 it_listening "$p"
 done

@@ -39,8 +39,12 @@ drop="$IT_DIR/continuity.csv"
 } >"$drop"
 bad_line=$(grep -c . "$drop") # the bad row is the last line
 
+# A period is judged once complete. These five areas are all that report here, so the hub is
+# told that 3% of the 153 expected areas (5) complete a period once its deadline has passed
+# (--periods; the default is 90% by 30 days after the period).
+printf 'metric_id,threshold_percent,deadline_days\n*,3,0\n' >"$IT_DIR/periods.csv"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
-    --query "$query" $(it_sec hub hub)
+    --query "$query" --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
 for p in "$p_ingest" "$p_alerts" "$p_query"; do
     it_wait "hub listening on port $p" 20 it_listening "$p"
 done

@@ -254,6 +254,9 @@ static void blackpool_row(Cdof__V1__ComparisonRow *row, Cdof__V1__Period *p)
     row->vs_region = CDOF__V1__VERDICT__VERDICT_NOT_COMPARED;
     row->quintile = 5;
     row->england_value = 41.3;
+    row->reported = 42; /* England summed from 42 of 153 areas: provisional */
+    row->expected = 153;
+    row->england_provisional = 1;
 }
 
 static void test_comparison_tables(void **state)
@@ -273,9 +276,11 @@ static void test_comparison_tables(void **state)
                         "area_code,area_name,metric_id,period,numerator,denominator,value,"
                         "lower_95,upper_95,lower_99_8,upper_99_8,vs_england,vs_region,quintile,"
                         "england_value,region_value,received_ms,trend,worse_and_getting_worse,"
-                        "partnership,vs_baseline,vs_trajectory\r\n"
+                        "partnership,vs_baseline,vs_trajectory,reported,expected,provisional,"
+                        "england_provisional,region_provisional\r\n"
                         "E06000009,Blackpool,continuity_of_care,2024-03,51,500,10.2,8.1,12.6,7.2,"
-                        "14,worst,not_compared,5,41.3,,,,false,,not_compared,not_compared\r\n");
+                        "14,worst,not_compared,5,41.3,,,,false,,not_compared,not_compared,42,153,"
+                        "false,true,false\r\n");
     cap_free(&c);
     cdof_qo_table_destroy(&t);
 
@@ -283,10 +288,12 @@ static void test_comparison_tables(void **state)
     assert_non_null(t);
     cap_open(&c);
     assert_int_equal(cdof_qo_write_table(t, 80, c.f), 0);
-    assert_string_equal(cap_text(&c), "area       name       value    95% CI  vs Eng  vs reg  Q\n"
-                                      "---------  ---------  -----  --------  ------  ------  -\n"
-                                      "E06000009  Blackpool   10.2  8.1\xe2\x80\x93"
-                                      "12.6  worst           5\n");
+    /* A verdict against an incomplete England figure ends in '*'; the coverage follows. */
+    assert_string_equal(cap_text(&c),
+                        "area       name       value    95% CI  vs Eng  vs reg  Q   cover\n"
+                        "---------  ---------  -----  --------  ------  ------  -  ------\n"
+                        "E06000009  Blackpool   10.2  8.1\xe2\x80\x93"
+                        "12.6  worst*          5  42/153\n");
     cap_free(&c);
     cdof_qo_table_destroy(&t);
 
@@ -343,6 +350,8 @@ static void test_alert_text_and_json(void **state)
     a.summary = "Blackpool continuity of care\nfar below England";
     a.dedupe_key = "worse_than_england|continuity_of_care|E06000009";
     a.raised_ms = 1714557600000; /* 2024-05-01T10:00:00Z */
+    a.reported = 152;            /* England's coverage when judged */
+    a.expected = 153;
 
     capture_t c;
     cap_open(&c);
@@ -366,7 +375,8 @@ static void test_alert_text_and_json(void **state)
         "\"verdict\":\"worst\","
         "\"dedupe_key\":\"worse_than_england|continuity_of_care|E06000009\","
         "\"acknowledged_by\":\"\",\"summary\":\"Blackpool continuity of care\\nfar below "
-        "England\",\"subject\":\"\",\"fired_sequence\":null,\"muted_by\":\"\"}");
+        "England\",\"subject\":\"\",\"fired_sequence\":null,\"muted_by\":\"\","
+        "\"reported\":152,\"expected\":153}");
     cap_free(&c);
 
     /* an alert without figures (agent silent) keeps to the fixed words and the summary */
