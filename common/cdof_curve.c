@@ -52,6 +52,15 @@ static int read_small(const char *path, bool secret, char *buf, size_t buflen, c
         snprintf(err, errlen, "%s: not a regular file", path);
         goto out;
     }
+    size_t plen = strlen(path);
+    if (secret && plen >= 4 && strcmp(path + plen - 4, ".pub") == 0) {
+        rc = CDOF_EINVALID;
+        snprintf(err, errlen,
+                 "%s is the public half of a key pair: give the secret half (%.*s.key, mode "
+                 "0600) here, and the .pub file to whoever must know this party",
+                 path, (int)(plen - 4), path);
+        goto out;
+    }
     if (secret && (st.st_mode & 077)) {
         rc = -EPERM;
         snprintf(err, errlen,

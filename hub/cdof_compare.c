@@ -334,7 +334,7 @@ int cdof_compare_from_rows(const cdof_compare_row_t *rows, size_t n, cdof_compar
         free(c);
         return -ENOMEM;
     }
-    if (n)
+    if (n) /* rows may be NULL when there are none (a period still settling) */
         memcpy(c->rows, rows, n * sizeof *rows);
     c->n = n;
     *out = c;

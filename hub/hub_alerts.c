@@ -20,10 +20,12 @@
 #include "hub.h"
 #include "hub_rules.h"
 
-#define FAST_RULES_MS   1000 /* agent silent */
-#define PRIOR_PERIODS   24   /* periods of history a trend or data-quality rule reads at most */
-#define OVERDUE_PERIODS 36   /* periods scanned back for each area's latest */
-#define MAX_AGENTS      4096
+#define FAST_RULES_MS 1000 /* agent silent */
+/* How long after its start the hub waits for an agent to reconnect before judging its silence. */
+#define HUB_SILENT_GRACE_MS 30000
+#define PRIOR_PERIODS       24 /* periods of history a trend or data-quality rule reads at most */
+#define OVERDUE_PERIODS     36 /* periods scanned back for each area's latest */
+#define MAX_AGENTS          4096
 
 /* --- changes: alerts of the open transaction, published after it commits --- */
 
@@ -947,10 +949,16 @@ static int agent_silent(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rul
     heard_list_t l = {items, 0};
     int rc = cdof_points_agent_scan(hub->pts, txn, heard_visit, &l);
     static finding_t f;
+    /* After a restart the agents reconnect within a few heartbeats: until then an agent not yet
+     * heard from by this hub is not judged at all, so that a restart neither resolves an alert
+     * still true nor fires one for an agent that was merely waiting for the hub. */
+    int64_t grace =
+        rule->silent_s * 1000 < HUB_SILENT_GRACE_MS ? rule->silent_s * 1000 : HUB_SILENT_GRACE_MS;
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
-        /* Time before this hub started does not count: its agents reconnect after a restart. */
-        int64_t since =
-            items[i].last_heard_ms > hub->started_ms ? items[i].last_heard_ms : hub->started_ms;
+        if (items[i].last_heard_ms < hub->started_ms && now - hub->started_ms < grace)
+            continue;
+        /* Silence counts from the last time any hub on this store heard the agent, as stored. */
+        int64_t since = items[i].last_heard_ms;
         const cdof_area_t *area = cdof_ref_area(hub->ref, items[i].id);
         char heard[32];
         cdof_clock_format(items[i].last_heard_ms, heard, sizeof heard);

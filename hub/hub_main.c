@@ -71,6 +71,7 @@ static const cdof_config_spec_t SPEC = {
     "cdof-hub --data DIR [--ingest EP] [--alerts EP] [--query EP]\n"
     "         (--keys FILE --key FILE | --insecure)\n"
     "       cdof-hub backup --data DIR DEST\n"
+    "       cdof-hub verify --data DIR        (check a store or a backup; changes nothing)\n"
     "       cdof-hub rebuild --data DIR [--check]   (recompute every stored comparison)",
     "the national hub: stores what agents send, compares areas, publishes alerts", OPTS,
     sizeof OPTS / sizeof OPTS[0]};
@@ -144,7 +145,8 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
     cdof_store_opts_t so = {.schema = "hub",
                             .schema_version = HUB_SCHEMA_VERSION,
                             .read_only = read_only,
-                            .no_sync = hub->cfg.no_sync};
+                            .no_sync = hub->cfg.no_sync,
+                            .identity = !read_only};
     int rc = cdof_store_open(hub->cfg.data, &so, &hub->store, err, errlen);
     if (rc < 0 || read_only)
         return rc;
@@ -180,6 +182,28 @@ static int run_backup(hub_t *hub, const char *dest)
         return 1;
     }
     printf("backup of %s written to %s\n", hub->cfg.data, dest);
+    return 0;
+}
+
+/* Checks a store or a backup (cdof_store_check) and says what it found. Exit status 0 when it
+ * checks, 1 when it does not. */
+static int run_verify(const char *dir)
+{
+    char err[1024] = "";
+    cdof_store_check_t chk;
+    int rc = cdof_store_check(dir, &chk, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "cdof-hub: verify: %s\n", err[0] ? err : cdof_strerror(rc));
+        if (rc == CDOF_ECORRUPT)
+            fprintf(stderr, "cdof-hub: do not start a hub on it: restore the latest backup that "
+                            "verifies, then let the agents resend (deploy/OPERATIONS.md)\n");
+        return 1;
+    }
+    printf("%s: ok: store %s, transaction %llu, %u databases, %llu records, %llu of %llu bytes "
+           "used\n",
+           dir, chk.store_id[0] ? chk.store_id : "(no id)", (unsigned long long)chk.txn, chk.dbs,
+           (unsigned long long)chk.entries, (unsigned long long)chk.used,
+           (unsigned long long)chk.file_size);
     return 0;
 }
 
@@ -262,12 +286,40 @@ static int refresh_results(hub_t *hub)
     return rc;
 }
 
+/* How often the hub frees reader slots of killed processes and records its identity. */
+#define HUB_HYGIENE_MS 10000
+
+/* A reader killed while it held a read transaction (cdof-hub backup under a timer's timeout or
+ * the OOM killer) pins every page freed after it began: the store grows with each commit until
+ * its slot is freed. LMDB frees such slots only when asked. */
+static int store_hygiene(hub_t *hub)
+{
+    int n = cdof_store_reader_check(hub->store);
+    if (n == -EIO) {
+        cdof_log_error("store %s lost its map and cannot be used: stopping (nothing unwritten was "
+                       "acknowledged; start the hub again)",
+                       hub->cfg.data);
+        return n;
+    }
+    if (n > 0)
+        cdof_log_warn("store %s: cleared %d reader slot%s left by killed processes (their "
+                      "pages are reused again)",
+                      hub->cfg.data, n, n == 1 ? "" : "s");
+    else if (n < 0)
+        cdof_log_error("store %s: reader check failed: %s", hub->cfg.data, cdof_strerror(n));
+    int rc = cdof_store_identity_save(hub->store);
+    if (rc < 0)
+        cdof_log_warn("store %s: cannot record its identity: %s", hub->cfg.data, cdof_strerror(rc));
+    return 0;
+}
+
 static int serve(hub_t *hub, cdof_metrics_t *metrics)
 {
     bool queries_waiting = false, subs_waiting = false;
     /* The metrics endpoint is one more descriptor in the same poll: scrapes are answered in
      * this thread, between batches, so they read the counters without locks. */
     int metrics_fd = metrics ? cdof_metrics_fd(metrics) : -1;
+    int64_t next_hygiene = cdof_clock_mono_ms() + HUB_HYGIENE_MS;
     enum { I_INGEST, I_QUERY, I_PUB, I_METRICS, I_ZAP, I_REOPEN, I_SUBS, I_WORKER, I_COUNT };
     while (!stop_requested) {
         if (reopen_requested) {
@@ -317,6 +369,11 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
 #define READY(i) (at[i] >= 0 && (items[at[i]].revents & ZMQ_POLLIN))
         if (hub->reopening)
             hub_auth_reopen_step(hub);
+        if (cdof_clock_mono_ms() >= next_hygiene) {
+            if (store_hygiene(hub) < 0)
+                return -EIO;
+            next_hygiene = cdof_clock_mono_ms() + HUB_HYGIENE_MS;
+        }
         /* Subscriptions every turn: cheap when none wait, and their monitor is watched again
          * here once a reopening of the endpoint is over. */
         subs_waiting = hub_subs_handle(hub);
@@ -398,6 +455,10 @@ int main(int argc, char **argv)
             goto out;
         }
         status = run_backup(&hub, pos.items[1]);
+        goto out;
+    }
+    if (pos.count == 1 && strcmp(pos.items[0], "verify") == 0) {
+        status = run_verify(hub.cfg.data);
         goto out;
     }
     if (pos.count == 1 && strcmp(pos.items[0], "rebuild") == 0) {

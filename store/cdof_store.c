@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +30,13 @@
 #define CDOF_STORE_REMAP_WAIT_MS 1000 /* how long a remap waits for read transactions to end */
 #define CDOF_STORE_RESIZED_TRIES 4
 #define CDOF_STORE_SCHEMA_MAX    64
+#define CDOF_STORE_DATA_FILE     "data.mdb"
+#define CDOF_STORE_ID_FILE       "store.id"
+#define CDOF_STORE_ID_KEY        "store_id"
+#define CDOF_STORE_ID_LEN        32 /* hex digits of 16 random bytes */
+#define CDOF_STORE_PARTIAL       ".data.mdb.partial"
+#define CDOF_STORE_CHECK_DBS     256
+#define CDOF_STORE_MAIN_DBI      1 /* LMDB's main database: named databases are keys in it */
 
 typedef struct {
     char *name;
@@ -39,6 +48,10 @@ struct cdof_store {
     char *dir;
     int lock_fd;
     bool read_only;
+    bool identity;    /* keeps DIR/store.id ... */
+    bool identity_ok; /* ... and it has been checked: only then is it written */
+    char id[CDOF_STORE_ID_LEN + 1];
+    int broken; /* the map was lost (a failed remap): every transaction fails */
     size_t max_map_size;
     size_t psize;
     MDB_dbi meta;
@@ -164,6 +177,18 @@ static int cdof_store_lock_remap(cdof_store_t *s)
     return -rc;
 }
 
+static int cdof_store_probe_map(cdof_store_t *s, size_t size)
+{
+    int fd = -1;
+    if (mdb_env_get_fd(s->env, &fd) != 0)
+        return EBADF;
+    void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return errno;
+    munmap(p, size);
+    return 0;
+}
+
 static void cdof_store_maybe_grow(cdof_store_t *s)
 {
     size_t map, used, free_bytes, slack, target;
@@ -186,16 +211,27 @@ static void cdof_store_maybe_grow(cdof_store_t *s)
         target = target > s->max_map_size / 2 ? s->max_map_size : target * 2;
     } while (target < s->max_map_size && (target - used < target / 5 || target - used < slack));
 
+    /* LMDB unmaps before it maps again and keeps no map when the new one fails: probe that
+     * the address space has room first, so a refused growth leaves the old map in place. */
+    if ((rc = cdof_store_probe_map(s, target)) != 0) {
+        cdof_log_error("store %s: cannot grow map to %zu bytes: %s (writes fail with \"map "
+                       "full\" until the hub gets more address space or memory)",
+                       s->dir, target, strerror(rc));
+        return;
+    }
     rc = cdof_store_lock_remap(s);
     if (rc) {
         cdof_log_debug("store %s: map growth deferred, transactions are open", s->dir);
         return;
     }
     rc = mdb_env_set_mapsize(s->env, target);
+    if (rc && mdb_env_set_mapsize(s->env, map) != 0)
+        s->broken = -EIO;
     pthread_rwlock_unlock(&s->map_lock);
     if (rc) {
-        cdof_log_warn("store %s: cannot grow map to %zu bytes: %s", s->dir, target,
-                      mdb_strerror(rc));
+        cdof_log_error("store %s: cannot grow map to %zu bytes: %s%s", s->dir, target,
+                       mdb_strerror(rc),
+                       s->broken ? " (the store is unusable until the process restarts)" : "");
         return;
     }
     pthread_mutex_lock(&s->mu);
@@ -232,6 +268,10 @@ static int cdof_store_mdb_begin(cdof_store_t *s, bool write, MDB_txn **out)
 {
     int rc = 0;
 
+    if (s->broken) {
+        *out = NULL;
+        return s->broken;
+    }
     for (int tries = 0; tries < CDOF_STORE_RESIZED_TRIES; tries++) {
         pthread_rwlock_rdlock(&s->map_lock);
         rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, out);
@@ -404,6 +444,258 @@ fail:
     return rc;
 }
 
+/* --- integrity: the file against its meta pages, the store's identity ------------------------ */
+
+/* Refuses a data file LMDB would fault on: present but too short for its two meta pages, or
+ * shorter than the pages its last commit uses. Meta pages are read with pread by LMDB, but every
+ * other page through the map, where a page past the end of the file is SIGBUS. */
+static int cdof_store_check_size(MDB_env *env, const char *what, uint64_t file_size, uint64_t *used,
+                                 char *err, size_t errlen)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = mdb_env_info(env, &info);
+    if (rc == 0)
+        rc = mdb_env_stat(env, &st);
+    if (rc) {
+        cdof_store_reason(err, errlen, "%s: cannot read its meta pages: %s", what,
+                          mdb_strerror(rc));
+        return CDOF_ECORRUPT;
+    }
+    *used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (*used > file_size) {
+        cdof_store_reason(err, errlen,
+                          "%s is truncated: its last commit (transaction %zu) needs %llu bytes, "
+                          "the file has %llu",
+                          what, (size_t)info.me_last_txnid, (unsigned long long)*used,
+                          (unsigned long long)file_size);
+        return CDOF_ECORRUPT;
+    }
+    return 0;
+}
+
+/* A data file that cannot hold a store: empty (0 bytes) or shorter than two meta pages. */
+static int cdof_store_check_short(const char *what, uint64_t size, char *err, size_t errlen)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (size >= 2 * (uint64_t)(page > 0 ? page : 4096))
+        return 0;
+    cdof_store_reason(err, errlen, "%s is %s (%llu bytes): it holds no store", what,
+                      size == 0 ? "empty" : "truncated", (unsigned long long)size);
+    return CDOF_ECORRUPT;
+}
+
+static void cdof_store_new_id(char *out)
+{
+    uint8_t raw[CDOF_STORE_ID_LEN / 2];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n <= 0) {
+            /* Uniqueness, not secrecy, is what the id needs: time and pid will do. */
+            uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+            for (size_t i = got; i < sizeof raw; i++)
+                raw[i] = (uint8_t)(t >> (8 * (i % 8)));
+            break;
+        }
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+/* Reads the store's id from the meta database into s->id, giving a writable store without one
+ * a new id. */
+static int cdof_store_load_id(cdof_store_t *s)
+{
+    MDB_txn *txn = NULL;
+    MDB_val k = {strlen(CDOF_STORE_ID_KEY), CDOF_STORE_ID_KEY}, v;
+    int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        return cdof_store_err(rc);
+    rc = mdb_get(txn, s->meta, &k, &v);
+    if (rc == 0 && v.mv_size == CDOF_STORE_ID_LEN) {
+        memcpy(s->id, v.mv_data, CDOF_STORE_ID_LEN);
+        s->id[CDOF_STORE_ID_LEN] = '\0';
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    if (s->read_only) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    cdof_store_new_id(s->id);
+    v = (MDB_val){CDOF_STORE_ID_LEN, s->id};
+    rc = mdb_put(txn, s->meta, &k, &v, 0);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    return cdof_store_err(rc);
+}
+
+typedef struct {
+    char id[CDOF_STORE_ID_LEN + 1];
+    uint64_t txn;
+    bool present;
+    bool running; /* written by a process that had not closed the store */
+} cdof_store_ident_t;
+
+/* Reads DIR/store.id ("store_id=HEX\nlast_txn=N\nrunning=0|1\n"). A file that does not parse counts
+ * as absent: it is only written whole, by rename, so that means someone edited it. */
+static void cdof_store_ident_read(const char *dir, cdof_store_ident_t *out)
+{
+    char path[4096], line[128];
+    memset(out, 0, sizeof *out);
+    snprintf(path, sizeof path, "%s/%s", dir, CDOF_STORE_ID_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    unsigned long long txn = 0;
+    bool have_id = false, have_txn = false;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "store_id=%32[0-9a-f]", out->id) == 1 &&
+            strlen(out->id) == CDOF_STORE_ID_LEN)
+            have_id = true;
+        else if (sscanf(line, "last_txn=%llu", &txn) == 1)
+            have_txn = true;
+        else if (strcmp(line, "running=1\n") == 0)
+            out->running = true;
+    }
+    fclose(f);
+    out->txn = txn;
+    out->present = have_id && have_txn;
+    if (!out->present)
+        cdof_log_warn("store %s: ignoring %s: it does not read as store_id=... last_txn=...", dir,
+                      path);
+}
+
+static int cdof_store_ident_write(const char *dir, const char *id, uint64_t txn, bool running)
+{
+    char path[4096], tmp[4096], buf[128];
+    snprintf(path, sizeof path, "%s/%s", dir, CDOF_STORE_ID_FILE);
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, CDOF_STORE_ID_FILE);
+    int n = snprintf(buf, sizeof buf, "store_id=%s\nlast_txn=%llu\nrunning=%d\n", id,
+                     (unsigned long long)txn, running ? 1 : 0);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, CDOF_STORE_FILE_MODE);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (write(fd, buf, (size_t)n) != n || fsync(fd) != 0)
+        rc = errno ? -errno : -EIO;
+    close(fd);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+const char *cdof_store_id(const cdof_store_t *store)
+{
+    return store->id;
+}
+
+int cdof_store_identity_save(cdof_store_t *store)
+{
+    MDB_envinfo info;
+    if (!store || store->read_only || !store->identity || !store->identity_ok)
+        return -EINVAL;
+    if (store->broken)
+        return store->broken;
+    mdb_env_info(store->env, &info);
+    return cdof_store_ident_write(store->dir, store->id, (uint64_t)info.me_last_txnid, true);
+}
+
+static const char CDOF_STORE_WHAT_TO_DO[] =
+    "restore the latest backup into it (deploy/OPERATIONS.md, \"Restoring\"), start the hub, "
+    "and the agents resend what the backup lacks";
+
+/* Before LMDB opens dir: a store that the identity file says existed must still be there. */
+static int cdof_store_ident_before(cdof_store_t *s, const cdof_store_ident_t *id, char *err,
+                                   size_t errlen)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", s->dir, CDOF_STORE_DATA_FILE);
+    bool missing = stat(path, &st) != 0;
+    if (!missing && st.st_size > 0)
+        return 0;
+    if (id->present) {
+        cdof_store_reason(err, errlen,
+                          "%s is %s, but %s/%s says store %s held transaction %llu there: "
+                          "refusing to start an empty store in its place: %s (to start a new, "
+                          "empty store on purpose, remove %s/%s)",
+                          path, missing ? "missing" : "empty (0 bytes)", s->dir, CDOF_STORE_ID_FILE,
+                          id->id, (unsigned long long)id->txn, CDOF_STORE_WHAT_TO_DO, s->dir,
+                          CDOF_STORE_ID_FILE);
+        return CDOF_ECORRUPT;
+    }
+    if (!missing) {
+        cdof_store_reason(err, errlen,
+                          "%s is empty (0 bytes): refusing to start an empty store in its place. "
+                          "If a store existed here, %s; if this is a new installation, remove "
+                          "the empty file",
+                          path, CDOF_STORE_WHAT_TO_DO);
+        return CDOF_ECORRUPT;
+    }
+    return 0;
+}
+
+/* After the schema check: the store must be the one the identity file names. */
+static int cdof_store_ident_after(cdof_store_t *s, const cdof_store_ident_t *id, char *err,
+                                  size_t errlen)
+{
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    if (id->present && strcmp(id->id, s->id) != 0) {
+        cdof_store_reason(err, errlen,
+                          "%s holds store %s, but %s/%s says store %s was here: refusing a "
+                          "store that is not the one this hub kept. Put that store (or its "
+                          "latest backup) back; to adopt this one on purpose, remove %s/%s",
+                          s->dir, s->id, s->dir, CDOF_STORE_ID_FILE, id->id, s->dir,
+                          CDOF_STORE_ID_FILE);
+        return CDOF_ECORRUPT;
+    }
+    if (id->present && (uint64_t)info.me_last_txnid < id->txn)
+        cdof_log_warn("store %s is at transaction %zu, older than the %llu last seen: restored "
+                      "from a backup? Agents resend what it lacks from their outboxes",
+                      s->dir, (size_t)info.me_last_txnid, (unsigned long long)id->txn);
+    int rc = cdof_store_ident_write(s->dir, s->id, (uint64_t)info.me_last_txnid, true);
+    if (rc) {
+        cdof_store_reason(err, errlen, "cannot write %s/%s: %s", s->dir, CDOF_STORE_ID_FILE,
+                          strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int cdof_store_check_path(const char *path, bool subdir, cdof_store_check_t *out, char *err,
+                                 size_t errlen);
+
+/* The last process on this store did not close it (killed, crashed, power lost): every record
+ * is read before it is used again, so that damage is found at start rather than by a crash in
+ * the middle of serving. */
+static int cdof_store_check_unclean(cdof_store_t *s, char *err, size_t errlen)
+{
+    char why[1024];
+    cdof_store_check_t chk;
+    int rc = cdof_store_check_path(s->dir, true, &chk, why, sizeof why);
+    if (rc == -ENOENT)
+        return 0; /* no data file: cdof_store_ident_before has judged that */
+    if (rc) {
+        cdof_store_reason(err, errlen,
+                          "the store in %s was not closed cleanly and fails its consistency "
+                          "check: %s: %s",
+                          s->dir, why, CDOF_STORE_WHAT_TO_DO);
+        return rc;
+    }
+    cdof_log_info("store %s was not closed cleanly: checked %llu records in %u databases, "
+                  "transaction %llu: ok",
+                  s->dir, (unsigned long long)chk.entries, chk.dbs, (unsigned long long)chk.txn);
+    return 0;
+}
+
 int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t **out, char *err,
                     size_t errlen)
 {
@@ -412,6 +704,7 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
     pthread_rwlockattr_t rwa;
     struct stat st;
     MDB_stat mst;
+    cdof_store_ident_t ident;
     unsigned flags;
     int rc, dead;
 
@@ -461,6 +754,21 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
 
     if (!s->read_only && (rc = cdof_store_lock_dir(s, err, errlen)) != 0)
         goto fail;
+    s->identity = o.identity && !s->read_only;
+    if (s->identity) {
+        cdof_store_ident_read(dir, &ident);
+        if ((rc = cdof_store_ident_before(s, &ident, err, errlen)) != 0)
+            goto fail;
+        if (ident.running && (rc = cdof_store_check_unclean(s, err, errlen)) != 0)
+            goto fail;
+    }
+    {
+        char dpath[4096];
+        snprintf(dpath, sizeof dpath, "%s/%s", dir, CDOF_STORE_DATA_FILE);
+        if (stat(dpath, &st) == 0 &&
+            (rc = cdof_store_check_short(dpath, (uint64_t)st.st_size, err, errlen)) != 0)
+            goto fail;
+    }
 
     if ((rc = mdb_env_create(&s->env)) != 0) {
         s->env = NULL;
@@ -481,6 +789,19 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
     }
     if (rc)
         goto lmdb_fail;
+    {
+        char dpath[4096];
+        uint64_t used;
+        snprintf(dpath, sizeof dpath, "%s/%s", dir, CDOF_STORE_DATA_FILE);
+        if (stat(dpath, &st) == 0 &&
+            (rc = cdof_store_check_size(s->env, dpath, (uint64_t)st.st_size, &used, err, errlen)) !=
+                0) {
+            size_t n = err ? strlen(err) : 0;
+            if (err && n + 1 < errlen)
+                snprintf(err + n, errlen - n, ": %s", CDOF_STORE_WHAT_TO_DO);
+            goto fail;
+        }
+    }
     if (!s->read_only)
         mdb_reader_check(s->env, &dead); /* free slots of killed readers: they pin pages */
     if ((rc = mdb_env_stat(s->env, &mst)) != 0)
@@ -489,6 +810,14 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
 
     if ((rc = cdof_store_check_schema(s, &o, err, errlen)) != 0)
         goto fail;
+    if ((rc = cdof_store_load_id(s)) != 0) {
+        cdof_store_reason(err, errlen, "store in %s: cannot read its id: %s", dir,
+                          cdof_strerror(rc));
+        goto fail;
+    }
+    if (s->identity && (rc = cdof_store_ident_after(s, &ident, err, errlen)) != 0)
+        goto fail;
+    s->identity_ok = s->identity;
     *out = s;
     return 0;
 
@@ -508,6 +837,11 @@ void cdof_store_close(cdof_store_t **store)
         return;
     s = *store;
     *store = NULL;
+    if (s->env && s->identity_ok && !s->broken) {
+        MDB_envinfo info;
+        mdb_env_info(s->env, &info);
+        cdof_store_ident_write(s->dir, s->id, (uint64_t)info.me_last_txnid, false);
+    }
     if (s->env)
         mdb_env_close(s->env);
     if (s->lock_fd >= 0)
@@ -930,12 +1264,175 @@ int cdof_store_count(cdof_store_txn_t *txn, cdof_store_db_t db, uint64_t *out)
     return 0;
 }
 
+int cdof_store_reader_check(cdof_store_t *store)
+{
+    int dead = 0;
+    if (!store)
+        return -EINVAL;
+    if (store->broken)
+        return store->broken;
+    int rc = mdb_reader_check(store->env, &dead);
+    return rc ? cdof_store_err(rc) : dead;
+}
+
+/* Reads every record of named database dbi, touching each value's first and last byte so that
+ * overflow pages are read too, and holds the count against the database's own. */
+static int cdof_store_check_db(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *entries,
+                               char *err, size_t errlen)
+{
+    MDB_cursor *cur = NULL;
+    MDB_stat st;
+    MDB_val k, v;
+    uint64_t n = 0;
+    volatile uint8_t sink = 0;
+    int rc = mdb_stat(txn, dbi, &st);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, dbi, &cur);
+    for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (v.mv_size)
+            sink ^= ((const uint8_t *)v.mv_data)[0] ^ ((const uint8_t *)v.mv_data)[v.mv_size - 1];
+        n++;
+    }
+    (void)sink;
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND) {
+        cdof_store_reason(err, errlen, "database '%s': %s after %llu records", name,
+                          mdb_strerror(rc), (unsigned long long)n);
+        return CDOF_ECORRUPT;
+    }
+    if (n != st.ms_entries) {
+        cdof_store_reason(err, errlen, "database '%s' says it holds %llu records, %llu were read",
+                          name, (unsigned long long)st.ms_entries, (unsigned long long)n);
+        return CDOF_ECORRUPT;
+    }
+    *entries += n;
+    return 0;
+}
+
+/* The check of the data file at path (a directory's data.mdb, or with subdir false the file
+ * itself), opened without a lock file so that nothing is written beside it. */
+static int cdof_store_check_path(const char *path, bool subdir, cdof_store_check_t *out, char *err,
+                                 size_t errlen)
+{
+    char data[4096], what[4200];
+    struct stat st;
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_envinfo info;
+    MDB_dbi main_dbi;
+    MDB_val k, v;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    snprintf(data, sizeof data, subdir ? "%s/" CDOF_STORE_DATA_FILE : "%s", path);
+    snprintf(what, sizeof what, "%s", data);
+    if (stat(data, &st) != 0) {
+        rc = -errno;
+        cdof_store_reason(err, errlen, "no store in %s: %s: %s", path, data, strerror(-rc));
+        return rc;
+    }
+    out->file_size = (uint64_t)st.st_size;
+    if ((rc = cdof_store_check_short(what, out->file_size, err, errlen)) != 0)
+        return rc;
+    if ((rc = mdb_env_create(&env)) != 0)
+        goto lmdb_fail;
+    if ((rc = mdb_env_set_maxdbs(env, CDOF_STORE_CHECK_DBS)) != 0)
+        goto lmdb_fail;
+    rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS | (subdir ? 0 : MDB_NOSUBDIR),
+                      0);
+    if (rc)
+        goto lmdb_fail;
+    if ((rc = cdof_store_check_size(env, what, out->file_size, &out->used, err, errlen)) != 0)
+        goto fail;
+    mdb_env_info(env, &info);
+    out->txn = (uint64_t)info.me_last_txnid;
+    if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0 ||
+        (rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+        (rc = mdb_cursor_open(txn, main_dbi, &cur)) != 0)
+        goto lmdb_fail;
+    /* The main database names the others; a key that is not a database is a plain record. */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char name[CDOF_STORE_LMDB_KEY_MAX + 1];
+        MDB_dbi dbi;
+        if (k.mv_size >= sizeof name || memchr(k.mv_data, '\0', k.mv_size)) {
+            out->entries++;
+            continue;
+        }
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = '\0';
+        int orc = mdb_dbi_open(txn, name, 0, &dbi);
+        if (orc == MDB_INCOMPATIBLE) {
+            out->entries++;
+            continue;
+        }
+        if (orc) {
+            rc = orc;
+            goto lmdb_fail;
+        }
+        if ((rc = cdof_store_check_db(txn, dbi, name, &out->entries, err, errlen)) != 0) {
+            char inner[512];
+            snprintf(inner, sizeof inner, "%s", err ? err : "");
+            cdof_store_reason(err, errlen, "%s: %s", what, inner);
+            goto fail;
+        }
+        out->dbs++;
+        if (strcmp(name, CDOF_STORE_META_DB) == 0) {
+            MDB_val ik = {strlen(CDOF_STORE_ID_KEY), CDOF_STORE_ID_KEY}, iv;
+            if (mdb_get(txn, dbi, &ik, &iv) == 0 && iv.mv_size == CDOF_STORE_ID_LEN) {
+                memcpy(out->store_id, iv.mv_data, CDOF_STORE_ID_LEN);
+                out->store_id[CDOF_STORE_ID_LEN] = '\0';
+            }
+        }
+    }
+    if (rc != MDB_NOTFOUND)
+        goto lmdb_fail;
+    rc = 0;
+    goto fail;
+
+lmdb_fail:
+    cdof_store_reason(err, errlen, "%s: %s", what, mdb_strerror(rc));
+    rc = rc == ENOMEM ? -ENOMEM : CDOF_ECORRUPT;
+fail:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (env)
+        mdb_env_close(env);
+    return rc;
+}
+
+int cdof_store_check(const char *dir, cdof_store_check_t *out, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!dir || !out)
+        return -EINVAL;
+    return cdof_store_check_path(dir, true, out, err, errlen);
+}
+
+static int cdof_store_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
 int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t errlen)
 {
+    char partial[4096], final[4096], why[512];
+    cdof_store_check_t chk;
     DIR *d;
     struct dirent *de;
     bool empty = true;
-    int rc;
+    int rc, fd;
 
     if (err && errlen)
         err[0] = '\0';
@@ -947,8 +1444,10 @@ int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t e
         cdof_store_reason(err, errlen, "backup directory %s: %s", dest, strerror(-rc));
         return rc;
     }
+    /* What a killed backup left is not a backup: it goes. */
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            strcmp(de->d_name, CDOF_STORE_PARTIAL) != 0) {
             empty = false;
             break;
         }
@@ -958,16 +1457,44 @@ int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t e
         cdof_store_reason(err, errlen, "backup directory %s is not empty", dest);
         return -ENOTEMPTY;
     }
+    snprintf(partial, sizeof partial, "%s/%s", dest, CDOF_STORE_PARTIAL);
+    snprintf(final, sizeof final, "%s/%s", dest, CDOF_STORE_DATA_FILE);
+    if (unlink(partial) == 0)
+        cdof_log_info("removed %s, left by a backup that did not finish", partial);
+    fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        cdof_store_reason(err, errlen, "cannot create %s: %s", partial, strerror(-rc));
+        return rc;
+    }
     /* The copy runs its own read transaction: the map must stay put meanwhile. */
     pthread_rwlock_rdlock(&store->map_lock);
     cdof_store_tls_txns++;
-    rc = mdb_env_copy2(store->env, dest, MDB_CP_COMPACT);
+    rc = mdb_env_copyfd2(store->env, fd, MDB_CP_COMPACT);
     cdof_store_tls_txns--;
     pthread_rwlock_unlock(&store->map_lock);
     if (rc) {
         cdof_store_reason(err, errlen, "cannot back up store in %s to %s: %s", store->dir, dest,
                           mdb_strerror(rc));
-        return cdof_store_err(rc);
+        rc = cdof_store_err(rc);
+    } else if (fsync(fd) != 0) {
+        rc = -errno;
+        cdof_store_reason(err, errlen, "cannot sync %s: %s", partial, strerror(-rc));
+    }
+    close(fd);
+    if (rc == 0 && (rc = cdof_store_check_path(partial, false, &chk, why, sizeof why)) != 0)
+        cdof_store_reason(err, errlen, "the copy does not check: %s", why);
+    if (rc == 0 && rename(partial, final) != 0) {
+        rc = -errno;
+        cdof_store_reason(err, errlen, "cannot rename %s to %s: %s", partial, final, strerror(-rc));
+    }
+    if (rc) {
+        unlink(partial);
+        return rc;
+    }
+    if ((rc = cdof_store_fsync_dir(dest)) != 0) {
+        cdof_store_reason(err, errlen, "cannot sync directory %s: %s", dest, strerror(-rc));
+        return rc;
     }
     return 0;
 }
@@ -978,6 +1505,25 @@ int cdof_store_map_info(cdof_store_t *store, cdof_store_map_info_t *out)
         return -EINVAL;
     cdof_store_usage(store, &out->map_size, &out->used);
     out->max_map_size = store->max_map_size;
+    out->in_use = out->used;
+    /* The pages of every database opened by name (and the main one): what is held, where used
+     * also counts pages freed and waiting for reuse. */
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+    if (cdof_store_mdb_begin(store, false, &txn) != 0)
+        return 0;
+    size_t pages = 0;
+    if (mdb_stat(txn, CDOF_STORE_MAIN_DBI, &st) == 0)
+        pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+    pthread_mutex_lock(&store->mu);
+    for (unsigned i = 0; i < store->n_names; i++) {
+        if (mdb_stat(txn, store->names[i].dbi, &st) == 0)
+            pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+    }
+    pthread_mutex_unlock(&store->mu);
+    mdb_txn_abort(txn);
+    cdof_store_mdb_release(store, false);
+    out->in_use = (pages + 2) * store->psize; /* and the two meta pages */
     return 0;
 }
 

@@ -44,6 +44,7 @@ typedef struct {
     unsigned max_dbs;    /* named databases (default 32) */
     bool read_only;      /* open for reading only, e.g. `status` while the daemon runs */
     bool no_sync;        /* skip fsync: benchmarks and tests that say so only */
+    bool identity;       /* keep DIR/store.id and refuse a store that is not the one it names */
 } cdof_store_opts_t;
 
 typedef struct {
@@ -130,16 +131,56 @@ int cdof_store_last(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_bytes_t *key
 /* Number of entries in the database. */
 int cdof_store_count(cdof_store_txn_t *txn, cdof_store_db_t db, uint64_t *out);
 
-/* Compacting copy of the whole environment into directory dest (which must exist and be empty,
- * else -ENOTEMPTY), consistent as of one moment, while other threads and processes keep writing.
- * Works on a read-only store, so a separate process can back up a running daemon's store. The
- * copy opens with cdof_store_open like the original. Returns 0 or a negative code with a reason. */
+/* Compacting copy of the whole environment into directory dest (which must exist and hold no
+ * store, else -ENOTEMPTY), consistent as of one moment, while other threads and processes keep
+ * writing. Works on a read-only store, so a separate process can back up a running daemon's
+ * store. The copy is written to dest/.data.mdb.partial, synced, checked as cdof_store_check does,
+ * and only then renamed to dest/data.mdb (and the directory synced): a backup killed on the way
+ * leaves no data.mdb, only the partial file, which the next backup into dest removes. The copy
+ * opens with cdof_store_open like the original. Returns 0 or a negative code with a reason. */
 int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t errlen);
+
+/* The store's identity: 32 lowercase hex digits made when it was created, kept in the store and
+ * in its backups. "" for a read-only open of a store made before stores had one. Owned by the
+ * store. The store keeps it in its own "meta" database, with the schema: callers keep their
+ * own keys in databases of their own. */
+const char *cdof_store_id(const cdof_store_t *store);
+
+/* Frees the reader slots of processes that died holding a read transaction (a killed backup,
+ * `cdof-agent status` under the OOM killer): until freed, no page released after such a reader
+ * began is reused, and the file grows with every commit. Open does it once; a long-running writer
+ * calls this periodically. Returns the number of slots cleared (0 or more) or a negative code. */
+int cdof_store_reader_check(cdof_store_t *store);
+
+typedef struct {
+    uint64_t txn;       /* the last committed transaction */
+    uint64_t entries;   /* records read in every named database */
+    unsigned dbs;       /* named databases */
+    uint64_t file_size; /* bytes in data.mdb */
+    uint64_t used;      /* bytes the last commit needs of it */
+    char store_id[33];  /* the identity recorded in the store, "" when it has none */
+} cdof_store_check_t;
+
+/* Checks the store (or backup) in directory dir without writing anything there, not even a lock
+ * file: data.mdb present and longer than the two meta pages, the last commit's pages all within
+ * the file, and every record of every named database readable, with as many as the database
+ * says it holds. Safe on a running daemon's store. Returns 0 and fills *out, or CDOF_ECORRUPT
+ * (damaged: restore a backup), -ENOENT (no store) or another negative code, with a reason in
+ * err. */
+int cdof_store_check(const char *dir, cdof_store_check_t *out, char *err, size_t errlen);
+
+/* The identity file beside a store, DIR/store.id: its store id and the last transaction seen.
+ * A writable open with opts->identity set checks it before anything else: a store that is empty
+ * or missing where the file says one existed, or one with another id, is refused (CDOF_ECORRUPT
+ * with a reason saying what to do); one older than the file says (restored from a backup) is
+ * accepted with a warning. The file is written at open and by cdof_store_identity_save. */
+int cdof_store_identity_save(cdof_store_t *store);
 
 typedef struct {
     size_t map_size;     /* current map size in bytes */
     size_t used;         /* bytes up to the last used page of the last commit */
     size_t max_map_size; /* the limit growth stops at */
+    size_t in_use;       /* bytes of the pages the databases hold now (used less free pages) */
 } cdof_store_map_info_t;
 
 /* Fills *out from the last committed state. Returns 0 or -EINVAL. */

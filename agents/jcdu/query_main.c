@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,8 +113,8 @@ static const cdof_opt_t query_opts[] = {
      "alerts: only topics starting with PREFIX, e.g. alert/ohid/E12000002/"},
     {"until", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, until), "DATE",
      "silence: until the start of DATE (YYYY-MM-DD) or an ISO time (required)"},
-    {"width", CDOF_OPT_INT, "80", 20, 1000, offsetof(query_cfg_t, width), "N",
-     "widest table to aim for, in columns"},
+    {"width", CDOF_OPT_INT, "0", 0, 1000, offsetof(query_cfg_t, width), "N",
+     "widest table to aim for, in columns (default: the terminal's width, else 80)"},
     {"year", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, year), "YYYY/YY",
      "report: the financial year reported on, e.g. 2024/25 (required)"},
 };
@@ -285,6 +286,17 @@ static int parse_as_at(const char *s, int64_t *ms)
         return 0;
     }
     return cdof_clock_parse(s, ms);
+}
+
+/* --width, else the terminal's width when the table goes to one, else 80 columns. */
+static size_t table_width(const query_cfg_t *cfg)
+{
+    struct winsize ws;
+    if (cfg->width > 0)
+        return cfg->width < 20 ? 20 : (size_t)cfg->width;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    return 80;
 }
 
 static int check_period(const char *text)
@@ -713,8 +725,10 @@ int main(int argc, char **argv)
 
     char **a = pos.items + 1;
     if (!strcmp(cmd->name, "area")) {
-        if (nargs > 1 && check_period(a[1]) < 0)
+        if (nargs > 1 && check_period(a[1]) < 0) {
+            status = EXIT_USAGE;
             goto done;
+        }
         area.area_code = a[0];
         if (nargs > 1)
             area.period = a[1];
@@ -736,15 +750,19 @@ int main(int argc, char **argv)
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AREA;
         req.area = &area;
     } else if (!strcmp(cmd->name, "league")) {
-        if (check_period(a[1]) < 0)
+        if (check_period(a[1]) < 0) {
+            status = EXIT_USAGE;
             goto done;
+        }
         league.metric_id = a[0];
         league.period = a[1];
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE;
         req.league = &league;
     } else if (!strcmp(cmd->name, "rolling")) {
-        if (check_period(a[1]) < 0)
+        if (check_period(a[1]) < 0) {
+            status = EXIT_USAGE;
             goto done;
+        }
         rolling.metric_id = a[0];
         rolling.period = a[1];
         if (nargs > 2)
@@ -886,7 +904,12 @@ int main(int argc, char **argv)
         fprintf(stderr, PROGRAM ": out of memory\n");
         goto done;
     }
-    if (cdof_qo_write(table, format, (size_t)cfg.width, stdout) < 0 || fflush(stdout) != 0) {
+    if (!strcmp(cmd->name, "rolling") && cdof_qo_table_rows(table) == 0)
+        fprintf(stderr,
+                PROGRAM ": no rolling 12-month figures end in %s%s%s: an area has them once it "
+                        "has data for all 12 months up to that month (see `series`)\n",
+                rolling.period, *rolling.area_code ? " for " : "", rolling.area_code);
+    if (cdof_qo_write(table, format, table_width(&cfg), stdout) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, PROGRAM ": cannot write the output: %s\n", strerror(errno));
         goto done;
     }

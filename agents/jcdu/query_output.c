@@ -576,7 +576,8 @@ static int comparison_record(cdof_qo_table_t *t, const Cdof__V1__ComparisonRow *
     static const char *const trends[] = {NULL, "no_significant_change", "increasing", "decreasing"};
     if (row->trend > 0 && (size_t)row->trend < sizeof trends / sizeof trends[0])
         rc |= set_text(t, 17, trends[row->trend]);
-    rc |= set_text(t, 18, row->worse_and_getting_worse ? "true" : "false");
+    /* A JSON boolean (CDOF_QO_NUMBER cells are written bare), "true"/"false" in CSV. */
+    rc |= cdof_qo_table_set(t, 18, CDOF_QO_NUMBER, row->worse_and_getting_worse ? "true" : "false");
     rc |= set_text_or_null(t, 19, row->partnership);
     rc |= set_text(t, 20, cdof_wire_verdict_name(row->vs_baseline));
     rc |= set_text(t, 21, cdof_wire_verdict_name(row->vs_trajectory));

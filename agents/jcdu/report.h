@@ -79,16 +79,34 @@ typedef struct {
     bool provisional;
 } cdof_report_point_t;
 
+/* A period's state as the hub's period model keeps it; UNKNOWN: the hub did not say. */
+typedef enum {
+    CDOF_REPORT_PERIOD_UNKNOWN = 0,
+    CDOF_REPORT_PERIOD_OPEN,
+    CDOF_REPORT_PERIOD_COMPLETE,
+    CDOF_REPORT_PERIOD_CLOSED
+} cdof_report_pstate_t;
+
 typedef struct {
     const cdof_metric_t *metric;
-    char period[CDOF_PERIOD_TEXT_MAX]; /* the latest period ending by the year's end; "" none */
-    cdof_report_point_t *trend;        /* England, oldest first, same kind as period (owned) */
+    /* The latest complete period ending by the year's end; without one, the newest (its
+     * figures provisional, none_complete set); "" none. */
+    char period[CDOF_PERIOD_TEXT_MAX];
+    bool none_complete;
+    cdof_report_point_t *trend; /* England, oldest first, same kind as period (owned) */
     size_t ntrend;
     size_t periods_in_year;     /* periods of that kind within the year */
     cdof_report_cell_t *cells;  /* indexed like cdof_ref_area_at; NULL without area data (owned) */
     size_t areas_reporting;     /* UTLAs with a value */
     cdof_report_cell_t *pcells; /* indexed like cdof_report_t.partnerships; NULL none (owned) */
     cdof_report_mark_t mark;    /* England's figure for period */
+    /* The hub's coverage account of period (its `coverage` query): the state, and the expected
+     * areas (regions, or England for a national source) that have not reported, as area indexes
+     * in reference order (owned). coverage_known false: the hub gave none. */
+    bool coverage_known;
+    cdof_report_pstate_t state;
+    size_t *missing;
+    size_t nmissing;
 } cdof_report_metric_t;
 
 /* A configured partnership of areas (named by the league rows' `partnership`), profiled from its

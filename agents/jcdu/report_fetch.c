@@ -21,6 +21,7 @@ void cdof_report_free(cdof_report_t *r)
         free(r->metrics[i].trend);
         free(r->metrics[i].cells);
         free(r->metrics[i].pcells);
+        free(r->metrics[i].missing);
     }
     free(r->partnerships);
     free(r->names);
@@ -89,20 +90,28 @@ static int fetch_trend(void *sock, uint64_t *next_id, int timeout_ms, cdof_repor
     req.series = &q;
     cdof_qo_pages_t pages = {0};
     int rc = ask(sock, next_id, timeout_ms, &req, rm->metric->id, &pages, err, errlen);
-    bool have = false;
+    /* A complete period before any incomplete one; the latest of each. England's row says
+     * whether its figure is provisional (summed from an incomplete period). */
+    bool have = false, have_complete = false;
     for (size_t i = 0; rc == 0 && i < pages.npages; i++) {
         for (size_t j = 0; j < pages.pages[i]->n_rows; j++) {
             const Cdof__V1__ComparisonRow *row = pages.pages[i]->rows[j];
             cdof_period_t p;
             if (!row->has_value || !wire_period(row->period, &p) || p.last_day > r->year_last)
                 continue;
-            if (!have || p.last_day > chosen->last_day ||
-                (p.last_day == chosen->last_day && p.first_day > chosen->first_day)) {
+            bool complete = !row->provisional;
+            bool later = p.last_day > chosen->last_day ||
+                         (p.last_day == chosen->last_day && p.first_day > chosen->first_day);
+            if (!have || (complete && !have_complete) || (complete == have_complete && later)) {
                 *chosen = p;
                 have = true;
+                have_complete = complete;
+                rm->mark = (cdof_report_mark_t){(int32_t)row->reported, (int32_t)row->expected,
+                                                row->provisional};
             }
         }
     }
+    rm->none_complete = have && !have_complete;
     if (rc == 0 && have) {
         size_t n = 0;
         for (size_t i = 0; i < pages.npages; i++)
@@ -121,6 +130,7 @@ static int fetch_trend(void *sock, uint64_t *next_id, int timeout_ms, cdof_repor
                 cdof_report_point_t *pt = &rm->trend[rm->ntrend++];
                 cdof_period_format(&p, pt->period, sizeof pt->period);
                 pt->value = row->value;
+                pt->provisional = row->provisional;
                 if (p.first_day >= r->year_first)
                     rm->periods_in_year++;
             }
@@ -176,6 +186,10 @@ static void fill_cell(cdof_report_cell_t *c, const cdof_metric_t *m,
     c->denominator = row->denominator;
     c->vs_england = row->vs_england;
     c->quintile = (int)row->quintile;
+    /* Aggregates (partnerships) carry their coverage; any figure compared with a provisional
+     * England figure is provisional as a comparison. */
+    c->mark = (cdof_report_mark_t){(int32_t)row->reported, (int32_t)row->expected,
+                                   row->provisional || row->england_provisional};
 }
 
 static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
@@ -211,11 +225,89 @@ static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdo
             if (reg) {
                 rm->cells[reg->index].has = true;
                 rm->cells[reg->index].value = row->region_value;
+                rm->cells[reg->index].mark.provisional |= row->region_provisional;
             }
             rm->cells[0].has = true;
             rm->cells[0].value = row->england_value;
         }
     }
+    if (rm->cells)
+        rm->cells[0].mark = rm->mark;
+    cdof_qo_pages_free(&pages);
+    return rc;
+}
+
+static cdof_report_pstate_t pstate_of(Cdof__V1__PeriodState s)
+{
+    switch (s) {
+    case CDOF__V1__PERIOD_STATE__PERIOD_STATE_OPEN:
+        return CDOF_REPORT_PERIOD_OPEN;
+    case CDOF__V1__PERIOD_STATE__PERIOD_STATE_COMPLETE:
+        return CDOF_REPORT_PERIOD_COMPLETE;
+    case CDOF__V1__PERIOD_STATE__PERIOD_STATE_CLOSED:
+        return CDOF_REPORT_PERIOD_CLOSED;
+    default:
+        return CDOF_REPORT_PERIOD_UNKNOWN;
+    }
+}
+
+/* The hub's coverage of rm's period (its `coverage` query): the state, England's, each region's
+ * and each partnership's reported / expected, and the areas still missing. A hub that keeps no
+ * state for the period (data stored before it judged periods, or one without the query) leaves
+ * the marks as they are: the report then says "coverage not reported". Runs after the league and
+ * partnership queries, whose cells it completes. */
+static int fetch_coverage(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
+                          cdof_report_t *r, cdof_report_metric_t *rm, char *err, size_t errlen)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__CoverageQuery q = CDOF__V1__COVERAGE_QUERY__INIT;
+    q.metric_id = (char *)rm->metric->id;
+    q.period = rm->period;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE;
+    req.coverage = &q;
+    cdof_qo_pages_t pages = {0};
+    int rc =
+        cdof_qo_fetch(sock, &req, next_id, timeout_ms, NULL, REPORT_MAX_PAGES, &pages, err, errlen);
+    if (rc < 0)
+        return rc;
+    const Cdof__V1__QueryResponse *first = pages.pages[0];
+    if (first->status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK || first->n_periods == 0) {
+        cdof_qo_pages_free(&pages);
+        return 0;
+    }
+    const Cdof__V1__PeriodStatus *st = first->periods[0]; /* then its history */
+    rm->coverage_known = true;
+    rm->state = pstate_of(st->state);
+    for (size_t g = 0; rc == 0 && g < st->n_groups; g++) {
+        const Cdof__V1__CoverageGroup *cg = st->groups[g];
+        cdof_report_mark_t *mk = NULL;
+        const cdof_area_t *a = cg->code ? cdof_ref_area(ref, cg->code) : NULL;
+        if (a && a->index == 0) {
+            mk = &rm->mark;
+            free(rm->missing);
+            rm->nmissing = 0;
+            if (!(rm->missing = calloc(cg->n_missing ? cg->n_missing : 1, sizeof *rm->missing)))
+                rc = -ENOMEM;
+            for (size_t k = 0; rc == 0 && k < cg->n_missing; k++) {
+                const cdof_area_t *ma = cdof_ref_area(ref, cg->missing[k]);
+                if (ma)
+                    rm->missing[rm->nmissing++] = ma->index;
+            }
+        } else if (a && rm->cells) {
+            mk = &rm->cells[a->index].mark;
+        } else if (!a && rm->pcells) {
+            for (size_t k = 0; k < r->npartnerships; k++) {
+                if (!strcmp(r->partnerships[k].code, cg->code))
+                    mk = &rm->pcells[k].mark;
+            }
+        }
+        if (mk) {
+            mk->covered = (int32_t)cg->reported;
+            mk->expected = (int32_t)cg->expected;
+        }
+    }
+    if (rm->cells)
+        rm->cells[0].mark = rm->mark;
     cdof_qo_pages_free(&pages);
     return rc;
 }
@@ -296,6 +388,10 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
     }
     if (rc == 0)
         rc = fetch_partnerships(sock, next_id, timeout_ms, r, err, errlen);
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        if (r->metrics[i].period[0])
+            rc = fetch_coverage(sock, next_id, timeout_ms, ref, r, &r->metrics[i], err, errlen);
+    }
     if (rc < 0)
         return rc;
 
@@ -306,6 +402,13 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
         return rc;
     GATHER(&r->pages[0], national, n_national, Cdof__V1__NationalRow *, &r->national,
            &r->nnational);
+    /* Each headline figure's coverage, as the hub gave it with the figure. */
+    if (!(r->national_marks = calloc(r->nnational ? r->nnational : 1, sizeof *r->national_marks)))
+        return -ENOMEM;
+    for (size_t i = 0; i < r->nnational; i++)
+        r->national_marks[i] = (cdof_report_mark_t){(int32_t)r->national[i]->latest_reported,
+                                                    (int32_t)r->national[i]->latest_expected,
+                                                    r->national[i]->latest_provisional};
 
     Cdof__V1__QueryRequest mreq = CDOF__V1__QUERY_REQUEST__INIT;
     Cdof__V1__MilestonesQuery mq = CDOF__V1__MILESTONES_QUERY__INIT;

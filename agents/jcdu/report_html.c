@@ -200,13 +200,21 @@ static void period_words(const char *text, char *out, size_t len)
     }
 }
 
-/* "152 of 153 areas", "coverage not reported". */
-static void coverage_words(const cdof_report_mark_t *m, char *out, size_t len)
+/* What a figure of metric m rests on, in words: "152 of 153 areas", "8 of 9 regions", "national
+ * source reported"; "coverage not reported" when the hub did not say. */
+static void coverage_words(const cdof_metric_t *m, const cdof_report_mark_t *mk, char *out,
+                           size_t len)
 {
-    if (m->expected > 0)
-        snprintf(out, len, "%d of %d areas", m->covered, m->expected);
-    else
+    if (mk->expected <= 0)
         snprintf(out, len, "coverage not reported");
+    else if (!strcmp(m->geography, "utla"))
+        snprintf(out, len, "%d of %d areas", mk->covered, mk->expected);
+    else if (!strcmp(m->geography, "region"))
+        snprintf(out, len, "%d of %d regions", mk->covered, mk->expected);
+    else if (mk->expected == 1)
+        snprintf(out, len, "national source %s", mk->covered ? "reported" : "not yet reported");
+    else
+        snprintf(out, len, "%d of %d sources", mk->covered, mk->expected);
 }
 
 static bool shown(const cdof_report_t *r, const cdof_report_cell_t *c)
@@ -298,7 +306,7 @@ static cdof_rr_cell_t figure_cell(page_t *pg, const cdof_report_metric_t *rm, co
     x.provisional = c->mark.provisional;
     x.verdict = aggregate ? CDOF_RR_V_NONE : verdict_of(c->vs_england);
     if (aggregate) {
-        coverage_words(&c->mark, note, notelen);
+        coverage_words(rm->metric, &c->mark, note, notelen);
         x.note = note;
     }
     return x;
@@ -350,8 +358,8 @@ static void findings_summary(page_t *pg, const cdof_report_metric_t *d)
     } else {
         char pw[64];
         period_words(d->period, pw, sizeof pw);
-        cdof_rr_printf(b, "%zu area%s worse than England (%s)%s", n, n == 1 ? " is" : "s are", pw,
-                       n ? ": " : ".");
+        cdof_rr_printf(b, "%zu area%s worse than England (%s%s)%s", n, n == 1 ? " is" : "s are", pw,
+                       d->mark.provisional ? ", provisional" : "", n ? ": " : ".");
         for (size_t k = 0; k < n && k < 10; k++) {
             cdof_rr_text(b, cdof_ref_area_at(pg->ref, order[k])->name);
             cdof_rr_put(b, k + 1 < n && k < 9 ? ", " : n > 10 ? " and more" : ".");
@@ -431,7 +439,11 @@ static void key_findings(page_t *pg)
             }
             snprintf(iv, sizeof iv, "%s to %s", lo, hi);
             cdof_rr_table_text(t, iv);
-            cdof_rr_table_figure(t, d->cells[ENGLAND_INDEX].value);
+            char engcov[64];
+            coverage_words(d->metric, &d->mark, engcov, sizeof engcov);
+            cdof_rr_table_cell(t, &(cdof_rr_cell_t){.value = d->cells[ENGLAND_INDEX].value,
+                                                    .provisional = d->mark.provisional,
+                                                    .note = engcov});
         }
         free(order);
         emit(pg, t, true, true);
@@ -526,7 +538,7 @@ static void national(page_t *pg)
             continue;
         cdof_rr_unit_t u = unit_of(rm->metric);
         char uw[48], base[96] = "-", latest[96] = "-", change[64] = "-", target[64] = "-",
-                     prog[32] = "-", pw[64], note[160], bnote[96];
+                     prog[32] = "-", pw[64], note[256], bnote[96];
         cdof_rr_unit_words(u, uw, sizeof uw);
         cdof_rr_table_row(t, false);
         char name[256];
@@ -548,8 +560,10 @@ static void national(page_t *pg)
             char cw[64];
             cdof_rr_figure(u, n->latest, latest, sizeof latest);
             period_words(n->latest_period, pw, sizeof pw);
-            coverage_words(mk, cw, sizeof cw);
-            snprintf(note, sizeof note, "%s; %s", pw, cw);
+            coverage_words(rm->metric, mk, cw, sizeof cw);
+            /* The hub gives the latest complete period; the newest one only when none is. */
+            snprintf(note, sizeof note, "%s; %s%s", pw, cw,
+                     mk->provisional ? "; no period is complete yet, so this is the newest" : "");
         } else {
             snprintf(note, sizeof note, "%s", why ? why : "No figure.");
         }
@@ -969,7 +983,13 @@ static void areas(page_t *pg)
                                          .provisional = show && cell->mark.provisional,
                                          .verdict = show ? verdict_of(cell->vs_england) : 0,
                                          .attrs = attrs});
-                cdof_rr_table_text(t, eng);
+                char engcov[64];
+                coverage_words(rm->metric, &rm->cells[ENGLAND_INDEX].mark, engcov, sizeof engcov);
+                cdof_rr_table_cell(
+                    t, &(cdof_rr_cell_t){.text = eng,
+                                         .value = NAN,
+                                         .provisional = rm->cells[ENGLAND_INDEX].mark.provisional,
+                                         .note = engcov});
                 cdof_rr_table_text(t, worst);
                 cdof_rr_buf_t svg = {0};
                 char label[1024];
@@ -1001,7 +1021,11 @@ static void areas(page_t *pg)
                                                .provisional = show && cell->mark.provisional});
                     cdof_rr_table_text(
                         all, show ? cdof_rr_verdict_words(verdict_of(cell->vs_england)) : "");
-                    cdof_rr_table_figure(all, rm->cells[ENGLAND_INDEX].value);
+                    cdof_rr_table_cell(
+                        all,
+                        &(cdof_rr_cell_t){.value = rm->cells[ENGLAND_INDEX].value,
+                                          .provisional = rm->cells[ENGLAND_INDEX].mark.provisional,
+                                          .note = engcov});
                     cdof_rr_table_figure(all, sp->ok ? fmin(sp->s.worst, sp->s.best) : NAN);
                     cdof_rr_table_figure(all, sp->ok ? fmax(sp->s.worst, sp->s.best) : NAN);
                 }
@@ -1300,47 +1324,118 @@ static size_t expected_periods(const cdof_metric_t *m)
     }
 }
 
+static const char *pstate_words(cdof_report_pstate_t s)
+{
+    switch (s) {
+    case CDOF_REPORT_PERIOD_OPEN:
+        return "open: returns still due";
+    case CDOF_REPORT_PERIOD_COMPLETE:
+        return "complete";
+    case CDOF_REPORT_PERIOD_CLOSED:
+        return "closed";
+    default:
+        return "not reported";
+    }
+}
+
+/* The expected areas missing from rm's period, by name and compactly: upper-tier areas grouped
+ * by region ("North East: Hartlepool, Darlington; London: all 33 areas"), other geographies
+ * (regions, the national source) by name first. */
+static void missing_words(const cdof_report_metric_t *rm, const cdof_ref_t *ref, cdof_rr_buf_t *out)
+{
+    if (!rm->period[0]) {
+        cdof_rr_put(out, "-");
+        return;
+    }
+    if (!rm->coverage_known) {
+        cdof_rr_put(out, "not reported");
+        return;
+    }
+    if (!rm->nmissing) {
+        cdof_rr_put(out, "none");
+        return;
+    }
+    size_t groups = 0;
+    for (size_t k = 0; k < rm->nmissing; k++) {
+        const cdof_area_t *a = cdof_ref_area_at(ref, rm->missing[k]);
+        if (a->kind != CDOF_AREA_UTLA)
+            cdof_rr_printf(out, "%s%s", groups++ ? "; " : "", a->name);
+    }
+    size_t na = cdof_ref_area_count(ref);
+    for (size_t g = 0; g < na; g++) {
+        const cdof_area_t *reg = cdof_ref_area_at(ref, g);
+        if (reg->kind != CDOF_AREA_REGION)
+            continue;
+        size_t in_region = 0, missing = 0;
+        for (size_t i = 0; i < na; i++) {
+            const cdof_area_t *a = cdof_ref_area_at(ref, i);
+            in_region += a->kind == CDOF_AREA_UTLA && !strcmp(a->region_code, reg->code);
+        }
+        for (size_t k = 0; k < rm->nmissing; k++) {
+            const cdof_area_t *a = cdof_ref_area_at(ref, rm->missing[k]);
+            missing += a->kind == CDOF_AREA_UTLA && !strcmp(a->region_code, reg->code);
+        }
+        if (!missing)
+            continue;
+        cdof_rr_printf(out, "%s%s: ", groups++ ? "; " : "", reg->name);
+        if (missing == in_region) {
+            cdof_rr_printf(out, "all %zu areas", in_region);
+            continue;
+        }
+        size_t shown_n = 0;
+        for (size_t k = 0; k < rm->nmissing; k++) {
+            const cdof_area_t *a = cdof_ref_area_at(ref, rm->missing[k]);
+            if (a->kind == CDOF_AREA_UTLA && !strcmp(a->region_code, reg->code))
+                cdof_rr_printf(out, "%s%s", shown_n++ ? ", " : "", a->name);
+        }
+    }
+}
+
 static void completeness(page_t *pg)
 {
     const cdof_report_t *r = pg->r;
     section_open(pg, "completeness", "Data completeness");
-    size_t utlas = 0;
-    for (size_t i = 0; i < cdof_ref_area_count(pg->ref); i++)
-        utlas += cdof_ref_area_at(pg->ref, i)->kind == CDOF_AREA_UTLA;
-    cdof_rr_put(pg->b, "<p>For each metric: the latest period ending in or before the year, how "
-                       "many areas reported it, how many of the year's periods the hub holds for "
-                       "England, and whether England's figure is provisional.</p>\n");
+    cdof_rr_put(pg->b, "<p>For each metric: the period shown (the latest complete one ending in "
+                       "or before the year, or the newest when none is complete), its state, "
+                       "how many of the expected areas reported it and which have not (by "
+                       "region), how many of the year's periods the hub holds for England, and "
+                       "whether England's figure is provisional.</p>\n");
     cdof_rr_table_t *t = cdof_rr_table_new("completeness-table", "Data completeness by metric");
     if (t) {
         cdof_rr_table_column(t, "Metric", NULL);
-        cdof_rr_table_column(t, "Latest period", NULL);
-        cdof_rr_table_column(t, "Areas reporting", NULL);
-        cdof_rr_table_column(t, "Periods in the year", NULL);
+        cdof_rr_table_column(t, "Period shown", NULL);
+        cdof_rr_table_column(t, "State", NULL);
         cdof_rr_table_column(t, "England's coverage", NULL);
+        cdof_rr_table_column(t, "Missing", NULL);
+        cdof_rr_table_column(t, "Periods in the year", NULL);
     }
     for (size_t i = 0; t && i < r->nmetrics; i++) {
         const cdof_report_metric_t *rm = &r->metrics[i];
-        char pw[64], areas[48], periods[48], cov[64];
+        char pw[64], periods[48], cov[64], state[128];
         period_words(rm->period[0] ? rm->period : NULL, pw, sizeof pw);
-        if (!strcmp(rm->metric->geography, "utla"))
-            snprintf(areas, sizeof areas, "%zu of %zu", rm->areas_reporting, utlas);
-        else
-            snprintf(areas, sizeof areas, "national");
         size_t want = rm->metric->frequency == CDOF_FREQ_POOLED3 ? 0 : expected_periods(rm->metric);
         if (want)
             snprintf(periods, sizeof periods, "%zu of %zu", rm->periods_in_year, want);
         else
             snprintf(periods, sizeof periods, "pooled over three years");
-        coverage_words(&rm->mark, cov, sizeof cov);
+        coverage_words(rm->metric, &rm->mark, cov, sizeof cov);
+        snprintf(state, sizeof state, "%s%s", rm->period[0] ? pstate_words(rm->state) : "-",
+                 rm->none_complete ? " (no period ending by the year's end is complete)" : "");
+        cdof_rr_buf_t miss = {0};
+        missing_words(rm, pg->ref, &miss);
         cdof_rr_table_row(t, false);
         cdof_rr_table_text(t, rm->metric->name);
         cdof_rr_table_text(t, pw);
-        cdof_rr_table_text(t, areas);
-        cdof_rr_table_text(t, periods);
+        cdof_rr_table_text(t, state);
         cdof_rr_table_cell(t,
                            &(cdof_rr_cell_t){.text = rm->period[0] ? cov : "-",
                                              .value = NAN,
                                              .provisional = rm->period[0] && rm->mark.provisional});
+        cdof_rr_table_text(t, miss.err ? "-" : miss.data);
+        if (miss.err && !pg->err)
+            pg->err = miss.err;
+        cdof_rr_buf_free(&miss);
+        cdof_rr_table_text(t, periods);
     }
     emit(pg, t, true, true);
     cdof_rr_put(pg->b, "</section>\n");
@@ -1375,9 +1470,11 @@ static void methods(page_t *pg)
         "figure marked <span class=\"prov\">P</span> is provisional and may change. Downloaded "
         "tables mark them [p] in their Notes column; a withheld figure is [c] and a missing one "
         "[x].</p>\n"
-        "<p><b>Periods.</b> Each metric is shown at its latest period ending by 31 March of the "
-        "year reported; deaths are pooled over three calendar years. Alerts are listed by the "
-        "data period they judged.</p>\n"
+        "<p><b>Periods.</b> Each metric is shown at its latest complete period ending by 31 "
+        "March of the year reported, or, when none is complete, at its newest, marked "
+        "provisional; deaths are pooled over three calendar years. Data completeness lists each "
+        "period's state and the areas still missing. Alerts are listed by the data period they "
+        "judged.</p>\n"
         "<p><b>Milestones.</b> Deadlines are those of the guidance for local delivery partners "
         "(June 2022); recurring ones (the progress report every 12 months, the needs assessment "
         "every 36) fall on the same day each cycle. A deliverable reported after its deadline is "

@@ -1,11 +1,9 @@
 #include "watch_queue.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cdof_error.h"
 #include "cdof_wire.h"
@@ -16,14 +14,13 @@
 #define KEY_MAX        480 /* the store's key limit */
 
 enum { DB_META, DB_NOTES, DB_EXPIRED, DB_GROUPS, DB_MEMBERS, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"meta", "notes", "expired", "groups", "members"};
+static const char *const db_names[DB_COUNT] = {"queue", "notes", "expired", "groups", "members"};
 
 struct watch_queue {
     cdof_store_t *store;
     cdof_store_db_t db[DB_COUNT];
     bool have[DB_COUNT]; /* a read-only open of a young store may lack some */
     bool is_new;
-    char store_id[33];
 };
 
 /* --- meta --- */
@@ -49,22 +46,6 @@ static int bump(watch_queue_t *q, cdof_store_txn_t *txn, const char *key)
     return put_meta_u64(q, txn, key, meta_u64(q, txn, key) + 1);
 }
 
-/* A random store id, from the kernel's generator. */
-static int make_store_id(char out[33])
-{
-    uint8_t raw[16];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, raw, sizeof raw);
-    close(fd);
-    if (n != (ssize_t)sizeof raw)
-        return -EIO;
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-    return 0;
-}
-
 int watch_queue_open(const char *dir, bool read_only, watch_queue_t **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -88,15 +69,10 @@ int watch_queue_open(const char *dir, bool read_only, watch_queue_t **out, char 
     cdof_store_txn_t *txn = NULL;
     if (rc == 0 && (rc = cdof_store_begin(q->store, !read_only, &txn)) == 0) {
         cdof_bytes_t v;
-        if (q->have[DB_META] && cdof_store_get(txn, q->db[DB_META], "store_id", 8, &v) == 0 &&
-            v.len < 33) {
-            memcpy(q->store_id, v.data, v.len);
-        } else if (!read_only) {
+        if (!(q->have[DB_META] && cdof_store_get(txn, q->db[DB_META], "created", 7, &v) == 0) &&
+            !read_only) {
             q->is_new = true;
-            rc = make_store_id(q->store_id);
-            if (rc == 0)
-                rc = cdof_store_put(txn, q->db[DB_META], "store_id", 8, q->store_id,
-                                    strlen(q->store_id));
+            rc = cdof_store_put(txn, q->db[DB_META], "created", 7, "", 0);
             if (rc == 0)
                 rc = cdof_store_commit(&txn);
         }
@@ -217,7 +193,8 @@ void watch_queue_note_clear(watch_note_t *n)
 int watch_queue_note_key(watch_queue_t *q, cdof_store_txn_t *txn, char *buf, size_t len)
 {
     uint64_t id = meta_u64(q, txn, "next_id") + 1;
-    if ((size_t)snprintf(buf, len, "%s-%llu", q->store_id, (unsigned long long)id) >= len)
+    if ((size_t)snprintf(buf, len, "%s-%llu", cdof_store_id(q->store), (unsigned long long)id) >=
+        len)
         return -ENAMETOOLONG;
     return 0;
 }

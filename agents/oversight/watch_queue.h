@@ -2,8 +2,9 @@
  * sequence taken, the groups waiting for their digest, and the notices waiting for delivery.
  *
  * Databases:
- *   meta     "last_seq", "next_id", "delivered", "failed", "expired" (u64 BE); "store_id" (text:
- *            random hex made at creation, so that idempotency keys differ between watchers)
+ *   queue    "last_seq", "next_id", "delivered", "failed", "expired" (u64 BE); "created" (empty,
+ *            written when the store is made). Idempotency keys start with the store's own id
+ *            (cdof_store_id), so that they differ between watchers.
  *   notes    id (u64 BE) -> created_ms | next_ms (i64 BE) | attempts (u32 BE) | alert_seq (u64 BE)
  *            | receiver NUL | key NUL | subject NUL | body          waiting for delivery
  *   expired  id (u64 BE) -> expired_ms (i64 BE) | the notes value   given up on, kept for audit

@@ -1,9 +1,12 @@
 /* Intake: CSV files from SPOOL/in (and milestone files queued in DATA/queue by `cdof-agent
  * milestone` while the daemon runs) become outbox entries.
  *
- * A file is taken in one outbox transaction with its file record, so it is either wholly in the
- * outbox or not at all, and a file whose fingerprint was already recorded is skipped. Bad rows go
- * to SPOOL/rejected/NAME.errors.csv (line,reason,row). */
+ * A file is taken in outbox transactions of AGENT_TAKE_CHUNK_ROWS rows at most, each recording
+ * how far it got, and the last with its file record: a take cut short (a crash, a stop) resumes
+ * where it was, never adding a row twice. A file whose fingerprint was already recorded sends only
+ * the rows whose value differs from the latest sent for the same row (a correction reverted), and
+ * is skipped when there are none. Bad rows go to SPOOL/rejected/NAME.errors.csv (line,reason,row).
+ */
 #ifndef AGENT_INTAKE_H
 #define AGENT_INTAKE_H
 
@@ -32,8 +35,10 @@ typedef struct {
 
 typedef struct {
     unsigned rows, good, bad;   /* data rows (blank ones aside), to the outbox, rejected */
-    bool duplicate;             /* same content taken before: nothing written */
-    agent_file_info_t previous; /* ... as this file */
+    bool duplicate;             /* the latest state again: nothing written */
+    bool again;                 /* same content as a file taken before (previous) ... */
+    unsigned unchanged;         /* ... whose rows equal to the latest sent were left out */
+    agent_file_info_t previous; /* the file taken before with this content */
     uint64_t first_seq;         /* sequence of the first entry written, 0 when none */
     bool file_rejected;         /* the file as a whole was refused (header, empty) */
     char reason[256];           /* why, for file_rejected */
@@ -46,12 +51,31 @@ typedef struct {
 int agent_take_stream(const agent_take_ctx_t *ctx, FILE *f, const char *name, FILE *errs,
                       agent_take_result_t *res, char *err, size_t errlen);
 
+/* Rows a take commits at most in one outbox transaction. */
+#define AGENT_TAKE_CHUNK_ROWS 20000
+
+/* The same in steps, for a caller that must do other work while a big file is taken: begin,
+ * then step until it returns 0 (done: *res final) or a negative code (nothing more was written;
+ * what earlier steps committed stays, and a take of the same file begun later resumes after
+ * it). A step adds max_rows rows at most and commits them with the file's progress, returning 1
+ * with *res so far. f and errs are borrowed until agent_take_end. */
+typedef struct agent_take agent_take_t;
+int agent_take_begin(const agent_take_ctx_t *ctx, FILE *f, const char *name, FILE *errs,
+                     agent_take_t **out, char *err, size_t errlen);
+int agent_take_step(agent_take_t *t, unsigned max_rows, agent_take_result_t *res, char *err,
+                    size_t errlen);
+void agent_take_end(agent_take_t **t);
+
 typedef struct agent_intake agent_intake_t;
 
 typedef struct {
     const char *spool;     /* copied */
     const char *queue_dir; /* copied; may be NULL */
     long rescan_ms;
+    /* A file in SPOOL/in is taken once stable: closed after writing or renamed in (where the
+     * system tells: inotify on Linux), or its size and mtime unchanged for stable_ms. 0 takes
+     * every file as soon as it is seen. */
+    long stable_ms;
     agent_take_ctx_t take;       /* borrowed for the intake's life */
     void (*on_taken)(void *arg); /* called after entries were added to the outbox */
     void *arg;

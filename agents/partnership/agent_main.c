@@ -41,7 +41,7 @@ typedef struct {
         *refdir, *spool;
     long heartbeat_ms;
     bool insecure, national;
-    long rescan_ms, retain_hours, window;
+    long rescan_ms, retain_hours, stable_ms, window, outbox_max_mb;
     char *key, *server_key; /* CURVE key files */
     char *metrics;          /* --metrics HOST:PORT: Prometheus endpoint; NULL: none */
 } agent_config_t;
@@ -81,6 +81,8 @@ static const cdof_opt_t agent_opts[] = {
     OPT("national", CDOF_OPT_BOOL, NULL, 0, 0, national, NULL,
         "a national source: any area, England and the regions"),
     OPT("note", CDOF_OPT_STRING, NULL, 0, 0, note, "TEXT", "milestone: a note"),
+    OPT("outbox-max-mb", CDOF_OPT_INT, "2048", 16, 1048576, outbox_max_mb, "N",
+        "the outbox grows to N MiB at most; a file that would need more is refused"),
     OPT("partnership", CDOF_OPT_STRING, NULL, 0, 0, partnership, "NAME",
         "the partnership whose milestones this agent reports (default: the id)"),
     OPT("ref", CDOF_OPT_STRING, NULL, 0, 0, ref, "URL", "milestone: the published document"),
@@ -94,6 +96,8 @@ static const cdof_opt_t agent_opts[] = {
         "the hub's public key (hub.pub)"),
     OPT("spool", CDOF_OPT_STRING, NULL, 0, 0, spool, "DIR",
         "drop directory: CSV files go into DIR/in, then DIR/done or DIR/rejected"),
+    OPT("stable-ms", CDOF_OPT_INT, "3000", 0, 3600000, stable_ms, "N",
+        "take a file written in place once unchanged for N ms (at once when closed or renamed in)"),
     OPT("window", CDOF_OPT_INT, "256", 1, 512, window, "N",
         "unacknowledged envelopes in flight at most"),
 };
@@ -476,6 +480,14 @@ static int cmd_milestone(const agent_config_t *cfg, const cdof_strlist_t *pos)
     char *csv = NULL;
     if (!ref)
         goto done;
+    if (!cdof_ref_milestone(ref, kind)) {
+        fprintf(stderr, "cdof-agent: unknown milestone kind '%s'; the kinds are:", kind);
+        for (size_t i = 0; i < cdof_ref_milestone_count(ref); i++)
+            fprintf(stderr, "%s %s", i ? "," : "", cdof_ref_milestone_at(ref, i)->id);
+        fputc('\n', stderr);
+        status = EXIT_USAGE;
+        goto done;
+    }
     int rc = agent_outbox_open(cfg->data, false, &ob, err, sizeof err);
     bool locked = rc == CDOF_ELOCKED;
     if (locked)
@@ -813,7 +825,8 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
         fprintf(stderr, "cdof-agent: cannot create %s: %s\n", cfg->data, strerror(errno));
         goto done;
     }
-    rc = agent_outbox_open(cfg->data, false, &ob, err, sizeof err);
+    rc = agent_outbox_open_bounded(cfg->data, false, (uint64_t)cfg->outbox_max_mb << 20, &ob, err,
+                                   sizeof err);
     if (rc == CDOF_ELOCKED) {
         fprintf(stderr, "cdof-agent: another cdof-agent is already running with --data %s\n",
                 cfg->data);
@@ -857,6 +870,7 @@ static int cmd_run(agent_config_t *cfg, int argc, char **argv)
         .spool = cfg->spool,
         .queue_dir = queue,
         .rescan_ms = cfg->rescan_ms,
+        .stable_ms = cfg->stable_ms,
         .take = {.ref = ref, .scope = &scope, .partnership = partnership, .ob = ob},
         .on_taken = on_taken,
         .arg = &d};

@@ -15,8 +15,9 @@
 #define ENVELOPE_MAX (CDOF_WIRE_MAX_MESSAGE - CDOF_WIRE_MAX_ID - 32)
 #define VALUE_MAX    (2 * TS_LEN + ENVELOPE_MAX + 2 + CDOF_WIRE_MAX_TEXT)
 
-enum { DB_OUTBOX, DB_SETTLED, DB_REJECTED, DB_FILES, DB_META, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"outbox", "settled", "rejected", "files", "meta"};
+enum { DB_OUTBOX, DB_SETTLED, DB_REJECTED, DB_FILES, DB_META, DB_LATEST, DB_PROGRESS, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"outbox", "settled", "rejected", "files",
+                                               "meta",   "latest",  "progress"};
 
 struct agent_outbox {
     cdof_store_t *store;
@@ -34,6 +35,8 @@ struct agent_outbox_batch {
     cdof_store_txn_t *txn;
     agent_fingerprint_t fp;
     uint64_t next_seq, first_seq;
+    bool changed_only;  /* a file taken before: only rows unlike the latest sent are added */
+    uint64_t done_line; /* the file's rows up to this line are in the outbox (checkpoints) */
 };
 
 static void be_seq(uint8_t key[8], uint64_t seq)
@@ -144,6 +147,23 @@ static int migrate_v1(agent_outbox_t *ob)
 int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, char *err,
                       size_t errlen)
 {
+    return agent_outbox_open_bounded(dir, read_only, 0, out, err, errlen);
+}
+
+int agent_outbox_space(agent_outbox_t *ob, uint64_t *in_use, uint64_t *bound)
+{
+    cdof_store_map_info_t mi;
+    int rc = cdof_store_map_info(ob->store, &mi);
+    if (rc < 0)
+        return rc;
+    *in_use = mi.in_use;
+    *bound = mi.max_map_size;
+    return 0;
+}
+
+int agent_outbox_open_bounded(const char *dir, bool read_only, uint64_t max_bytes,
+                              agent_outbox_t **out, char *err, size_t errlen)
+{
     *out = NULL;
     agent_outbox_t *ob = calloc(1, sizeof *ob);
     if (!ob) {
@@ -154,7 +174,7 @@ int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, cha
                               .schema_version = OUTBOX_SCHEMA_VERSION,
                               .min_schema_version = 1,
                               .map_size = 16u << 20,
-                              .max_map_size = (size_t)16 << 30,
+                              .max_map_size = max_bytes ? (size_t)max_bytes : (size_t)16 << 30,
                               .max_dbs = 8,
                               .read_only = read_only};
     int rc = cdof_store_open(dir, &opts, &ob->store, err, errlen);
@@ -202,25 +222,38 @@ void agent_outbox_close(agent_outbox_t **ob)
     *ob = NULL;
 }
 
-int agent_fingerprint_stream(FILE *f, agent_fingerprint_t *fp)
+void agent_fingerprint_init(agent_fingerprint_t *fp)
 {
-    uint64_t h = 14695981039346656037ull; /* FNV-1a 64 offset basis */
-    uint64_t size = 0;
+    fp->hash = 14695981039346656037ull; /* FNV-1a 64 offset basis */
+    fp->size = 0;
+}
+
+int agent_fingerprint_step(FILE *f, agent_fingerprint_t *fp, size_t max_bytes)
+{
+    uint64_t h = fp->hash;
     unsigned char buf[64 * 1024];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    size_t n, done = 0;
+    while (done < max_bytes && (n = fread(buf, 1, sizeof buf, f)) > 0) {
         for (size_t i = 0; i < n; i++) {
             h ^= buf[i];
             h *= 1099511628211ull; /* FNV 64-bit prime */
         }
-        size += n;
+        fp->size += n;
+        done += n;
     }
+    fp->hash = h;
     if (ferror(f))
         return -EIO;
+    if (!feof(f))
+        return 1;
     rewind(f);
-    fp->hash = h;
-    fp->size = size;
     return 0;
+}
+
+int agent_fingerprint_stream(FILE *f, agent_fingerprint_t *fp)
+{
+    agent_fingerprint_init(fp);
+    return agent_fingerprint_step(f, fp, SIZE_MAX);
 }
 
 static uint64_t meta_u64(cdof_store_txn_t *txn, agent_outbox_t *ob, const char *key, uint64_t def)
@@ -276,8 +309,8 @@ int agent_outbox_file_lookup(agent_outbox_t *ob, const agent_fingerprint_t *fp,
     return rc;
 }
 
-int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
-                             agent_outbox_batch_t **out)
+static int batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp, bool again,
+                       agent_outbox_batch_t **out)
 {
     *out = NULL;
     agent_outbox_batch_t *b = calloc(1, sizeof *b);
@@ -292,6 +325,10 @@ int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
     fp_key(key, fp);
     cdof_bytes_t v;
     rc = cdof_store_get(b->txn, ob->db[DB_FILES], key, sizeof key, &v);
+    if (rc == 0 && again) {
+        b->changed_only = true;
+        rc = CDOF_ENOTFOUND;
+    }
     if (rc == 0) {
         rc = CDOF_EEXIST;
         goto fail;
@@ -299,6 +336,13 @@ int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
     if (rc != CDOF_ENOTFOUND)
         goto fail;
     b->next_seq = meta_u64(b->txn, ob, "next_seq", 1);
+    rc = cdof_store_get(b->txn, ob->db[DB_PROGRESS], key, sizeof key, &v);
+    if (rc == 0 && v.len == 16) {
+        b->done_line = cdof_store_rd64(v.data);
+        b->first_seq = cdof_store_rd64((const uint8_t *)v.data + 8);
+    } else if (rc != CDOF_ENOTFOUND && rc != 0) {
+        goto fail;
+    }
     *out = b;
     return 0;
 fail:
@@ -307,8 +351,79 @@ fail:
     return rc;
 }
 
+int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
+                             agent_outbox_batch_t **out)
+{
+    return batch_begin(ob, fp, false, out);
+}
+
+int agent_outbox_batch_begin_again(agent_outbox_t *ob, const agent_fingerprint_t *fp,
+                                   agent_outbox_batch_t **out)
+{
+    return batch_begin(ob, fp, true, out);
+}
+
+/* FNV-1a over len bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1); /* with the NUL: "ab","c" != "a","bc" */
+}
+
+/* What a row is about (its key in "latest") and what it says, leaving out where it came from
+ * (file, line), so that the same value from another file compares equal. Returns false for a
+ * body that is not a row. */
+static bool row_identity(const Cdof__V1__Envelope *env, uint8_t key[9], uint64_t *content)
+{
+    uint64_t k = 14695981039346656037ull, c = k;
+    if (env->body_case == CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE && env->metric_update) {
+        const Cdof__V1__MetricUpdate *m = env->metric_update;
+        int32_t per[3] = {m->period ? (int32_t)m->period->kind : 0,
+                          m->period ? m->period->first_day : 0,
+                          m->period ? m->period->last_day : 0};
+        k = fnv(fnv_str(fnv_str(k, m->metric_id), m->area_code), per, sizeof per);
+        double nums[3] = {m->has_numerator ? m->numerator : 0,
+                          m->has_denominator ? m->denominator : 0, m->has_value ? m->value : 0};
+        uint8_t has[3] = {m->has_numerator, m->has_denominator, m->has_value};
+        c = fnv_str(fnv(fnv(c, has, sizeof has), nums, sizeof nums), m->note);
+        key[0] = 'm';
+    } else if (env->body_case == CDOF__V1__ENVELOPE__BODY_MILESTONE_EVENT && env->milestone_event) {
+        const Cdof__V1__MilestoneEvent *e = env->milestone_event;
+        k = fnv(fnv_str(fnv_str(k, e->milestone_id), e->partnership), &e->date, sizeof e->date);
+        c = fnv_str(fnv_str(c, e->ref), e->note);
+        key[0] = 'e';
+    } else {
+        return false;
+    }
+    cdof_store_be64(key + 1, k);
+    *content = c;
+    return true;
+}
+
 int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int64_t now_ms)
 {
+    uint8_t lkey[9], lval[8];
+    uint64_t content;
+    bool row = row_identity(env, lkey, &content);
+    if (row) {
+        cdof_bytes_t was;
+        cdof_store_be64(lval, content);
+        int grc = cdof_store_get(b->txn, b->ob->db[DB_LATEST], lkey, sizeof lkey, &was);
+        if (grc < 0 && grc != CDOF_ENOTFOUND)
+            return grc;
+        if (b->changed_only && grc == 0 && was.len == sizeof lval &&
+            memcmp(was.data, lval, sizeof lval) == 0)
+            return 1;
+    }
     env->sequence = b->next_seq;
     size_t n = cdof__v1__envelope__get_packed_size(env);
     if (n > ENVELOPE_MAX)
@@ -319,6 +434,8 @@ int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int
     uint8_t key[8];
     be_seq(key, b->next_seq);
     int rc = cdof_store_put(b->txn, b->ob->db[DB_OUTBOX], key, sizeof key, val, TS_LEN + n);
+    if (rc == 0 && row)
+        rc = cdof_store_put(b->txn, b->ob->db[DB_LATEST], lkey, sizeof lkey, lval, sizeof lval);
     if (rc < 0)
         return rc;
     if (!b->first_seq)
@@ -344,6 +461,10 @@ int agent_outbox_batch_commit(agent_outbox_batch_t **bp, agent_file_info_t *info
     uint8_t key[16];
     fp_key(key, &b->fp);
     int rc = cdof_store_put(b->txn, ob->db[DB_FILES], key, sizeof key, val, 28 + name_len);
+    if (rc == 0 && b->done_line) {
+        rc = cdof_store_del(b->txn, ob->db[DB_PROGRESS], key, sizeof key);
+        rc = rc == CDOF_ENOTFOUND ? 0 : rc;
+    }
     if (rc == 0)
         rc = put_meta_u64(b->txn, ob, "next_seq", b->next_seq);
     if (rc == 0)
@@ -351,6 +472,29 @@ int agent_outbox_batch_commit(agent_outbox_batch_t **bp, agent_file_info_t *info
     cdof_store_abort(&b->txn);
     free(b);
     return rc;
+}
+
+uint64_t agent_outbox_batch_done_line(const agent_outbox_batch_t *b)
+{
+    return b->done_line;
+}
+
+int agent_outbox_batch_checkpoint(agent_outbox_batch_t *b, uint64_t done_line)
+{
+    uint8_t key[16], val[16];
+    fp_key(key, &b->fp);
+    cdof_store_be64(val, done_line);
+    cdof_store_be64(val + 8, b->first_seq);
+    int rc = cdof_store_put(b->txn, b->ob->db[DB_PROGRESS], key, sizeof key, val, sizeof val);
+    if (rc == 0)
+        rc = put_meta_u64(b->txn, b->ob, "next_seq", b->next_seq);
+    if (rc == 0)
+        rc = cdof_store_commit(&b->txn);
+    cdof_store_abort(&b->txn);
+    if (rc < 0)
+        return rc;
+    b->done_line = done_line;
+    return cdof_store_begin(b->ob->store, true, &b->txn);
 }
 
 void agent_outbox_batch_abort(agent_outbox_batch_t **bp)

@@ -10,6 +10,12 @@
  *             entries up to a mark were settled by its time (pruning follows them)
  *   rejected  seq (u64 BE) -> rejected_ms (i64 BE) | reason length (u16 BE) | reason | Envelope
  *   files     fingerprint (16 bytes) -> taken_ms | rows | good | bad (u32 BE) | first seq | name
+ *   latest    'm' | row key (u64 BE) -> content (u64 BE)   the last value added for each
+ *             (metric, area, period), 'e' likewise for each milestone: FNV-1a hashes of what the
+ *             row is about and what it says, leaving out its file and line
+ *   progress  fingerprint (16 bytes) -> done line (u64 BE) | first seq (u64 BE)   a file taken
+ *             in chunks: its rows up to the done line are in the outbox; removed with the file
+ *             record that ends the take
  *   meta      "next_seq", "last_ack_ms", "acked_high", "retained" (entries at or below the
  *             boundary) (u64 BE); "agent_id", "partnership" (text)
  *
@@ -71,24 +77,47 @@ typedef struct {
  * CDOF_ELOCKED while another process holds it. *out is owned by the caller. */
 int agent_outbox_open(const char *dir, bool read_only, agent_outbox_t **out, char *err,
                       size_t errlen);
+/* Likewise, with the store's map (and so the outbox) bounded to max_bytes (0: 16 GiB). */
+int agent_outbox_open_bounded(const char *dir, bool read_only, uint64_t max_bytes,
+                              agent_outbox_t **out, char *err, size_t errlen);
 void agent_outbox_close(agent_outbox_t **ob);
+/* Bytes the outbox's pages hold now, and the bound it may not grow past. Returns 0 or a code. */
+int agent_outbox_space(agent_outbox_t *ob, uint64_t *in_use, uint64_t *bound);
 
 /* Fingerprint of a whole stream (read to its end, then rewound). Returns 0 or -EIO. */
 int agent_fingerprint_stream(FILE *f, agent_fingerprint_t *fp);
+/* The same in steps of max_bytes at most, for a big file read between other work: init, then
+ * step until it returns 0 (done, the stream rewound) or -EIO; 1 means more to read. */
+void agent_fingerprint_init(agent_fingerprint_t *fp);
+int agent_fingerprint_step(FILE *f, agent_fingerprint_t *fp, size_t max_bytes);
 
 /* Looks up a file record: 0 with *info, or CDOF_ENOTFOUND. */
 int agent_outbox_file_lookup(agent_outbox_t *ob, const agent_fingerprint_t *fp,
                              agent_file_info_t *info);
 
 /* A write transaction that appends entries and records one file. begin returns CDOF_EEXIST when
- * the fingerprint is already recorded (nothing to do). add assigns env->sequence and packs env
- * (borrowed) into the outbox; CDOF_EMAPFULL means: abort the batch and run it again. commit
+ * the fingerprint is already recorded (see begin_again). add assigns env->sequence and packs env
+ * (borrowed) into the outbox and records its content as the row's latest; returns 0, or
+ * CDOF_EMAPFULL: abort the batch and run it again. commit
  * writes the file record (info->first_seq is filled in) and frees the batch either way. */
 int agent_outbox_batch_begin(agent_outbox_t *ob, const agent_fingerprint_t *fp,
                              agent_outbox_batch_t **out);
+/* Like begin, for a file whose fingerprint is recorded: content taken before may revert a later
+ * correction (values 8, 9, then 8 again), so the batch adds only the rows whose content differs
+ * from the latest added for the same row, and add returns 1 (nothing written) for the others. */
+int agent_outbox_batch_begin_again(agent_outbox_t *ob, const agent_fingerprint_t *fp,
+                                   agent_outbox_batch_t **out);
 int agent_outbox_batch_add(agent_outbox_batch_t *b, Cdof__V1__Envelope *env, int64_t now_ms);
 int agent_outbox_batch_commit(agent_outbox_batch_t **b, agent_file_info_t *info);
 void agent_outbox_batch_abort(agent_outbox_batch_t **b);
+/* Commits what the batch has added so far with a progress record (the file's rows up to line
+ * done_line are in), and goes on in a new transaction: a big file is taken in bounded
+ * transactions, and a take begun again after a crash resumes after done_line (see
+ * agent_outbox_batch_done_line) instead of adding those rows twice. Returns 0 or a code; on
+ * failure abort the batch (what was committed stays). */
+int agent_outbox_batch_checkpoint(agent_outbox_batch_t *b, uint64_t done_line);
+/* The line up to which a begun batch's file is already in the outbox (0: none). */
+uint64_t agent_outbox_batch_done_line(const agent_outbox_batch_t *b);
 
 /* Visits unsettled outbox entries (above the boundary) with seq >= from in order. value/len is the
  * stored value (see agent_outbox_wire), valid only during the call. fn returns 0 to go on, > 0 to

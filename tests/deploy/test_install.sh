@@ -36,10 +36,6 @@ fail() { echo "FAIL [$NAME]: $*" >&2; exit 1; }
 skip() { echo "SKIP [$NAME]: $*"; exit 77; }
 
 SUITE=bookworm
-# Libraries the packages link (their Depends) and systemd, whose systemd-sysusers and
-# systemd-tmpfiles the maintainer scripts run; installed when the chroot is made, so that the
-# test itself never downloads.
-INCLUDE=systemd,libzmq5,liblmdb0,libprotobuf-c1,libuv1,libmicrohttpd12
 
 # --- inside the namespaces ---------------------------------------------------------------------
 if [ "${CDOF_INSTALL_TEST_INNER:-}" = 1 ]; then
@@ -227,27 +223,6 @@ for t in unshare chroot debootstrap dpkg-buildpackage dh dch ip; do
 done
 unshare --mount --net true 2>/dev/null || skip "unshare --mount --net is not allowed here"
 
-mkdir -p "$cache"
-TARBALL=$cache/$SUITE-minbase.tar.gz
-if [ ! -s "$TARBALL" ]; then
-    mirror=$(sed -n 's/^URIs:[[:space:]]*\(http[^ ]*debian\/\{0,1\}\)$/\1/p' \
-        /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n 1)
-    [ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\{1,\}\(http[^ ]*\)[[:space:]].*/\1/p' \
-        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | grep -v security |
-        head -n 1)
-    [ -n "$mirror" ] || skip "no Debian mirror found in /etc/apt/sources.list*"
-    log "making the $SUITE chroot once (debootstrap --variant=minbase from $mirror); cached in $TARBALL"
-    staging=$(mktemp -d "$cache/debootstrap.XXXXXX")
-    if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$staging/root" "$mirror" \
-        >"$cache/debootstrap.log" 2>&1; then
-        rm -rf "$staging"
-        skip "debootstrap from $mirror failed (no network?): see $cache/debootstrap.log"
-    fi
-    rm -rf "$staging/root/var/cache/apt/archives/"*.deb
-    tar -C "$staging/root" -czf "$TARBALL.tmp" . && mv "$TARBALL.tmp" "$TARBALL"
-    rm -rf "$staging"
-fi
-
 WORK=$(mktemp -d "$cache/run.XXXXXX")
 keep_work=0
 cleanup() {
@@ -272,6 +247,38 @@ for v in "$V1:$DEBS1" "$V2:$DEBS2"; do
         fail "deploy/dev.sh package failed: $(tail -5 "$WORK/package-${v%%:*}.log")"
     }
 done
+
+# The packages' own Depends (taken from the built .debs, so a library linked later is never
+# missed) and systemd, whose systemd-sysusers and systemd-tmpfiles the maintainer scripts run:
+# installed when the chroot is made, so that the test itself never downloads. The tarball is
+# named by that list, and a chroot made for another list is replaced.
+deps=$(for d in "$DEBS1"/*.deb; do
+    dpkg-deb -f "$d" Pre-Depends
+    dpkg-deb -f "$d" Depends
+done | tr ',' '\n' |
+    sed 's/|.*//; s/(.*)//; s/[[:space:]]//g; s/:any$//' | grep -v '^cdof-' |
+    grep -v '^$' | sort -u | paste -sd, -)
+INCLUDE=systemd${deps:+,$deps}
+TARBALL=$cache/$SUITE-minbase-$(printf '%s' "$INCLUDE" | sha256sum | cut -c1-12).tar.gz
+if [ ! -s "$TARBALL" ]; then
+    mirror=$(sed -n 's/^URIs:[[:space:]]*\(http[^ ]*debian\/\{0,1\}\)$/\1/p' \
+        /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n 1)
+    [ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\{1,\}\(http[^ ]*\)[[:space:]].*/\1/p' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | grep -v security |
+        head -n 1)
+    [ -n "$mirror" ] || skip "no Debian mirror found in /etc/apt/sources.list*"
+    rm -f "$cache/$SUITE"-minbase*.tar.gz
+    log "making the $SUITE chroot once (debootstrap --variant=minbase from $mirror); cached in $TARBALL"
+    staging=$(mktemp -d "$cache/debootstrap.XXXXXX")
+    if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$staging/root" "$mirror" \
+        >"$cache/debootstrap.log" 2>&1; then
+        rm -rf "$staging"
+        skip "debootstrap from $mirror failed (no network?): see $cache/debootstrap.log"
+    fi
+    rm -rf "$staging/root/var/cache/apt/archives/"*.deb
+    tar -C "$staging/root" -czf "$TARBALL.tmp" . && mv "$TARBALL.tmp" "$TARBALL"
+    rm -rf "$staging"
+fi
 
 export WORK TARBALL DEBS1 DEBS2 V1 V2 CDOF_INSTALL_TEST_INNER=1
 rc=0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # "Agent silent" with real processes (issue 6): an agent killed with SIGKILL raises an
-# agent_silent alert at a JCDU watcher once the rule's time has passed, and its return resolves
-# it; nothing fires while it runs.
+# agent_silent alert at a JCDU watcher once the rule's time has passed, a hub restart leaves it
+# firing (neither resolved nor fired again), and its return resolves it; nothing fires while it
+# runs.
 #
 #   test_alerts_silent.sh --hub P --agent P --watch P --query P [--refdir DIR]
 set -euo pipefail
@@ -19,11 +20,14 @@ team = jcdu
 severity = critical
 EOF
 
-it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
-    --query "$query" --rules "$IT_DIR/rules.ini" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+start_hub() {
+    it_start "hub$1" "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
+        --query "$query" --rules "$IT_DIR/rules.ini" $(it_sec hub hub)
+    for p in "$p_ingest" "$p_alerts" "$p_query"; do
+        it_wait "hub listening on port $p" 20 it_listening "$p"
+    done
+}
+start_hub ""
 it_start watch "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" \
     --topic alert/jcdu/E12000002/ --format json $(it_sec oversight jcdu-watch)
 start_agent() {
@@ -55,11 +59,24 @@ it_wait "watcher to print agent_silent firing for $area" 20 \
 grep '"rule":"agent_silent"' "$IT_DIR/logs/watch.out" | grep -q '"severity":"critical"' ||
     it_fail "the agent_silent alert is not critical as configured"
 
+# A hub restart while the agent is still away neither resolves the alert ("heard from again")
+# nor fires it a second time: silence counts from when the agent was last heard, as stored.
+it_stop hub
+start_hub 2
+it_wait "restarted hub to judge agent_silent again (its log)" 20 \
+    bash -c "grep -q 'ready:' '$IT_DIR/logs/hub2.log'"
+deadline=$((SECONDS + 6)) # past the 2 s grace and a few ticks
+while [ $SECONDS -lt $deadline ]; do
+    it_check_alive
+    sleep 0.5
+done
+[ "$(states)" = "firing " ] || it_fail "a hub restart changed agent_silent: $(states)"
+
 start_agent 2
 resolved() { [ "$(states)" = "firing resolved " ]; }
 it_wait "agent_silent to resolve when the agent returns" 20 resolved
 
 it_stop agent2
 it_stop watch
-it_stop hub
-it_pass "killed agent raised agent_silent; its return resolved it"
+it_stop hub2
+it_pass "killed agent raised agent_silent, a hub restart left it firing, its return resolved it"

@@ -139,8 +139,11 @@ EOF
 }
 receivers_ini 1h
 
+# Periods are judged once complete: the fifteen areas here are all that report, so 6% of the 153
+# expected (10) complete a period once its deadline (0 days: already past) has passed.
+printf 'metric_id,threshold_percent,deadline_days\n*,6,0\n' >"$IT_DIR/periods.csv"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
-    --query "$query" --rules "$IT_DIR/rules.ini" $(it_sec hub hub)
+    --query "$query" --rules "$IT_DIR/rules.ini" --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
 for p in "$p_ingest" "$p_alerts" "$p_query"; do
     it_wait "hub listening on port $p" 20 it_listening "$p"
 done

@@ -6,9 +6,12 @@
 #   Isles of Scilly (0);
 # - progress reports: Leeds on time every year, Kent not since 2023 (overdue since 2024-04-30),
 #   Bristol late in 2024.
+# - hospital admissions for 2024/25 from 107 of the 153 areas: a period the hub keeps open, so
+#   its figures are provisional (while the deaths period, all 153 areas, is complete).
 # Checks query answers (league verdicts, paging, national summary, milestone compliance), a CSV
 # round trip of every area's figures, the report's structure, its key findings, suppression in
-# the published edition and marks in the internal one; the ODS workbook read back by python3-odf;
+# the published edition and marks in the internal one; coverage, provisional marks (HTML, CSV,
+# ODS) and the missing areas from the hub's period model; the ODS workbook read back by python3-odf;
 # in Chromium (when installed), axe-core at 1280 and 400 px on the report and on a report of
 # partial data (report_fixture) with its coverage and provisional marks, and the A4 PDF.
 #
@@ -36,6 +39,16 @@ awk -F, 'NR == 1 { print "metric_id,area_code,period,numerator,denominator,value
     "$refdir/areas.csv" >"$deaths"
 rows=$(($(wc -l <"$deaths") - 1))
 [ "$rows" -eq 153 ] || it_fail "expected 153 areas in areas.csv, built $rows rows"
+# A period still open: hospital admissions for 2024/25 from 107 of the 153 areas (none from the
+# North East or London, nor Leeds), all at one rate; 70% is below the 90% threshold, so the period
+# stays open past its deadline and England's figure, summed from it, stays provisional.
+admissions="$IT_DIR/admissions.csv"
+awk -F, 'NR == 1 { print "metric_id,area_code,period,numerator,denominator,value,note"; next }
+    $3 == "E12000001" || $3 == "E12000007" || $1 == "E08000035" { next }
+    { printf "hospital_admissions_drug_poisoning,%s,2024/25,%d,%d,,\n", $1, int($NF * 2 / 1000 + 0.5), $NF }' \
+    "$refdir/areas.csv" >"$admissions"
+adm_rows=$(($(wc -l <"$admissions") - 1))
+[ "$adm_rows" -eq 107 ] || it_fail "expected 107 areas' admissions, built $adm_rows rows"
 
 milestones() { # ID DATES...: progress reports on those days, and the one-off deliverables
     local id=$1 d
@@ -77,6 +90,7 @@ milestones leeds 2023-04-20 2024-04-10 >"$IT_DIR/leeds.csv"
 milestones kent 2023-04-20 >"$IT_DIR/kent.csv"
 milestones bristol 2023-04-28 2024-06-15 >"$IT_DIR/bristol.csv"
 agent ons --national "$deaths"
+agent ohid --national "$admissions"
 agent leeds E08000035,E08000036 "$IT_DIR/leeds.csv" # the registry's areas = its configured ones
 agent kent E10000016 "$IT_DIR/kent.csv"
 agent bristol E06000023 "$IT_DIR/bristol.csv"
@@ -87,11 +101,13 @@ settled() {
         [ "$(grep -c 'progress_report,.*example.org' "$IT_DIR/ms.csv")" -eq 3 ] &&
         q "$IT_DIR/league.csv" league drug_misuse_deaths 2021-2023 --format csv &&
         [ "$(($(grep -c . "$IT_DIR/league.csv") - 1))" -eq 153 ] &&
+        q "$IT_DIR/league-adm.csv" league hospital_admissions_drug_poisoning 2024/25 --format csv &&
+        [ "$(($(grep -c . "$IT_DIR/league-adm.csv") - 1))" -eq 107 ] &&
         q "$IT_DIR/alerts.csv" alerts --format csv && # judged once a period's data is quiet
         [ "$(($(grep -c . "$IT_DIR/alerts.csv") - 1))" -ge 4 ] &&
         it_settled "$query" $(it_sec jcdu query) # no stored comparison still to update
 }
-it_wait "153 deaths figures, 3 partnerships' milestones and the alerts at the hub" 60 settled
+it_wait "153 deaths and 107 admissions figures, 3 partnerships' milestones and the alerts at the hub" 60 settled
 
 # --- 1. queries against the known dataset ---------------------------------------------------------
 csv_has() { it_csv_has "$1" "$2" || it_fail "no row of $(basename "$1") with $2"; }
@@ -285,6 +301,14 @@ awk -F, "$IT_AWK_SPLIT_CSV"'
     END { if (seen != 153) { print "ods: " seen " deaths rows in area-profiles"; bad = 1 }
           if (!rutland || withheld < 2) { print "ods: Rutland not withheld, or no secondary"; bad = 1 }
           exit bad }' "$IT_DIR/league.csv" "$IT_DIR/ods.csv" || it_fail "the ODS workbook does not give back the hub's figures"
+# Provisional figures are marked [p] in the workbook as well: every shown admissions figure in the
+# area profiles, and no deaths figure.
+awk -F, "$IT_AWK_SPLIT_CSV"'
+    { split_csv($0, c) }
+    c[1] == "area-profiles" && c[6] ~ /^Hospital admissions/ { an++; if (index($0, "[p]")) ap++ }
+    c[1] == "area-profiles" && c[6] ~ /^Deaths related/ && index($0, "[p]") { dp++ }
+    END { if (an < 107 || ap < 100 || dp) { print "ods: " ap " of " an " admissions rows and " dp + 0 " deaths rows marked [p]"; exit 1 } }' \
+    "$IT_DIR/ods.csv" || it_fail "the ODS workbook does not mark the open period's figures provisional"
 sheets=$(awk -F, '$1 == "Cover" && $2 > 3 { n++ } END { print n + 0 }' "$IT_DIR/ods.csv")
 links=$(grep -o 'download="[^"]*\.csv"' "$pub" | sort -u | grep -vc 'profile-E' || true)
 [ "$sheets" -ge 15 ] && [ "$sheets" -eq "$links" ] ||
@@ -297,7 +321,35 @@ fixture="$IT_DIR/partial.html"
 grep -q '150 of 153 areas' "$fixture" && grep -q 'class="vh">(provisional)' "$fixture" &&
     grep -q 'No figure: none submitted' "$fixture" ||
     it_fail "the partial-data report does not mark coverage, provisional figures or a missing headline"
-grep -q 'coverage not reported' "$pub" || it_fail "the report does not say when coverage is not reported"
+# Coverage and provisional marks from the hub's period model. The deaths period is complete
+# (153 of 153 areas): no figure of it is marked. The admissions period is open (107 of 153): its
+# figures are marked, and Data completeness names the missing areas by region. The hub gives every
+# figure's coverage, so the report never says it was not reported.
+! grep -q '>coverage not reported' "$pub" || it_fail "the report says coverage not reported, though the hub gave it"
+marked() { # METRIC FILE: figures of the metric marked provisional, and all its figures
+    awk -v m="data-metric=\"$1\"" 'BEGIN { RS = "</td>" } index($0, m) { n++; if (index($0, "(provisional)")) p++ }
+        END { print p + 0, n + 0 }' "$2"
+}
+read -r dp dn < <(marked drug_misuse_deaths "$pub")
+read -r ap an < <(marked hospital_admissions_drug_poisoning "$pub")
+[ "$dn" -ge 153 ] && [ "$dp" -eq 0 ] || it_fail "$dp of $dn figures of the complete deaths period are marked provisional"
+[ "$an" -ge 107 ] && [ "$ap" -ge 100 ] || it_fail "only $ap of $an figures of the open admissions period are marked provisional"
+sed -n '/<section id="completeness"/,/<\/section>/p' "$pub" >"$IT_DIR/completeness.html"
+for want in '107 of 153 areas' '153 of 153 areas' 'North East: all 12 areas; Yorkshire and The Humber: Leeds; London: all 33 areas' \
+    'open: returns still due' '>complete<'; do
+    grep -q "$want" "$IT_DIR/completeness.html" || it_fail "Data completeness does not say '$want'"
+done
+grep -q "107 of 153 areas; no period is complete yet" "$pub" ||
+    it_fail "the headline table does not say why admissions are provisional"
+# The downloads say it too: a region's table as CSV marks the open period's figures [p] in Notes.
+/usr/bin/python3 - "$pub" >"$IT_DIR/region-yh.csv" <<'PY' || it_fail "no CSV download of the Yorkshire table"
+import re, sys, urllib.parse
+html = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'download="region-E12000003-table\.csv" href="data:text/csv;charset=utf-8,([^"]*)"', html)
+sys.stdout.write(urllib.parse.unquote(m.group(1)))
+PY
+grep -q '\[p\]' "$IT_DIR/region-yh.csv" && grep -q '107 of 153 areas' "$IT_DIR/region-yh.csv" ||
+    it_fail "the Yorkshire table's CSV does not mark provisional figures or England's coverage"
 if [ -z "$chromium" ]; then
     it_log "SKIP browser checks: chromium is not installed (deploy/dev.sh deps installs it)"
 else

@@ -396,6 +396,16 @@ static void test_count_baseline_and_trajectory(void **state)
     cdof_compare_destroy(&c);
 }
 
+/* A period still settling has no stored rows: the empty comparison is built from none. */
+static void test_from_no_rows(void **state)
+{
+    (void)state;
+    cdof_compare_t *c = NULL;
+    assert_int_equal(cdof_compare_from_rows(NULL, 0, &c), 0);
+    assert_non_null(c);
+    cdof_compare_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_partnership_rows),
         cmocka_unit_test(test_trend_and_worse_getting_worse),
         cmocka_unit_test(test_count_baseline_and_trajectory),
+        cmocka_unit_test(test_from_no_rows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -335,6 +335,62 @@ static void test_partial_data_marks(void **state)
     cdof_report_free(&r);
 }
 
+/* Data completeness from the hub's coverage account: the state, England's coverage, and the
+ * missing areas by name grouped by region, a region missing whole said in one phrase; a metric
+ * with no complete period says so; one the hub gave no account of says "not reported". */
+static void test_completeness_lists_missing_areas(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    cdof_report_metric_t *rm = &r.metrics[0];
+    rm->coverage_known = true;
+    rm->state = CDOF_REPORT_PERIOD_OPEN;
+    rm->none_complete = true;
+    rm->mark = (cdof_report_mark_t){0, 153, true};
+    size_t na = cdof_ref_area_count(ref), ne = 0;
+    rm->missing = calloc(na, sizeof *rm->missing);
+    assert_non_null(rm->missing);
+    for (size_t i = 0; i < na; i++) {
+        const cdof_area_t *a = cdof_ref_area_at(ref, i);
+        bool north_east = a->kind == CDOF_AREA_UTLA && !strcmp(a->region_code, "E12000001");
+        ne += north_east;
+        if (north_east || !strcmp(a->code, "E06000015") || !strcmp(a->code, "E06000016"))
+            rm->missing[rm->nmissing++] = i;
+    }
+    rm->mark.covered = (int32_t)(153 - rm->nmissing);
+    cdof_report_suppress(&r, ref);
+    char *html = render(&r);
+    const char *sec = strstr(html, "<section id=\"completeness\"");
+    assert_non_null(sec);
+    char want[160];
+    snprintf(want, sizeof want, "North East: all %zu areas; East Midlands: Derby, Leicester", ne);
+    assert_non_null(strstr(sec, want));
+    snprintf(want, sizeof want, "%zu of 153 areas", 153 - rm->nmissing);
+    assert_non_null(strstr(sec, want));
+    assert_non_null(strstr(sec, "open: returns still due (no period ending by the year"));
+    free(html);
+    /* A complete period: no mark, nothing missing. */
+    rm->state = CDOF_REPORT_PERIOD_COMPLETE;
+    rm->none_complete = false;
+    rm->nmissing = 0;
+    rm->mark = (cdof_report_mark_t){153, 153, false};
+    html = render(&r);
+    sec = strstr(html, "<section id=\"completeness\"");
+    assert_non_null(strstr(sec, "153 of 153 areas"));
+    assert_non_null(strstr(sec, ">none<"));
+    assert_int_equal(count(html, "(provisional)</span>"), 0);
+    free(html);
+    rm->coverage_known = false;
+    rm->mark = (cdof_report_mark_t){0};
+    html = render(&r);
+    sec = strstr(html, "<section id=\"completeness\"");
+    assert_non_null(strstr(sec, "coverage not reported"));
+    assert_non_null(strstr(sec, ">not reported<"));
+    free(html);
+    cdof_report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_partnership_rows),
         cmocka_unit_test(test_milestones_csv_round_trip),
         cmocka_unit_test(test_partial_data_marks),
+        cmocka_unit_test(test_completeness_lists_missing_areas),
     };
     return cmocka_run_group_tests(tests, ref_setup, ref_teardown);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1122,7 +1123,7 @@ static void *reader_main(void *arg)
             break;
         }
         cdof_store_abort(&t);
-        r->rounds++;
+        __atomic_add_fetch(&r->rounds, 1, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -1145,6 +1146,14 @@ static void test_growth_with_concurrent_readers(void **state)
         r[i] = (reader_t){.s = s, .db = db};
         assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
     }
+    /* The growth below must happen while the readers read: on a loaded machine a new thread
+     * may not run for a while, so wait (10 s at most) until each has read once. */
+    for (int waited = 0; waited < 10000; waited++) {
+        if (__atomic_load_n(&r[0].rounds, __ATOMIC_ACQUIRE) > 0 &&
+            __atomic_load_n(&r[1].rounds, __ATOMIC_ACQUIRE) > 0)
+            break;
+        poll(NULL, 0, 1);
+    }
     rc = write_values(s, db, 0, 6 * 1024, 64, &written);
     /* Stop the readers before any assert can leave this frame under them. */
     for (int i = 0; i < 2; i++) {
@@ -1158,6 +1167,66 @@ static void test_growth_with_concurrent_readers(void **state)
     }
     check_values(s, db, 0, 6 * 1024, 1);
     cdof_store_close(&s);
+}
+
+static size_t vm_size(void)
+{
+    char line[256];
+    size_t kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+            break;
+    }
+    if (f)
+        fclose(f);
+    return kb * KIB;
+}
+
+/* With no address space left to map a larger file, growth is refused and writes end in
+ * CDOF_EMAPFULL, the old map still in place: LMDB unmaps before it maps again, and a failed map
+ * used to leave it with none (SIGSEGV at the next transaction). In a child, as the limit is for
+ * the whole process. */
+static void test_growth_refused_without_address_space(void **state)
+{
+    fixture_t *f = *state;
+    char dir[128];
+    subdir(f, "as", dir, sizeof dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        cdof_store_opts_t o = opts("hub", 1);
+        o.map_size = 1 * MIB;
+        o.max_map_size = 4096 * MIB;
+        cdof_store_t *s = NULL;
+        cdof_store_db_t db;
+        char err[256];
+        if (cdof_store_open(dir, &o, &s, err, sizeof err) != 0 || cdof_store_db(s, "a", &db) != 0)
+            _exit(3);
+        size_t vm = vm_size();
+        struct rlimit rl = {vm + 48 * MIB, vm + 48 * MIB};
+        if (vm == 0 || setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(4);
+        uint32_t written;
+        int rc = 0;
+        for (uint32_t i = 0; i < 4000 && rc == 0; i++)
+            rc = write_values(s, db, i * 100, 100, 100, &written);
+        /* The store still reads after refusing to grow. */
+        cdof_store_txn_t *t = NULL;
+        uint64_t n = 0;
+        int rrc = cdof_store_begin(s, false, &t);
+        if (rrc == 0)
+            rrc = cdof_store_count(t, db, &n);
+        cdof_store_abort(&t);
+        cdof_store_close(&s);
+        _exit(rc == CDOF_EMAPFULL && rrc == 0 && n > 0 ? 0 : 5);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("the child died of signal %d", WTERMSIG(status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 int main(void)
@@ -1184,6 +1253,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth_with_concurrent_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_growth_refused_without_address_space, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
