@@ -303,7 +303,7 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
         if (wire_str(q->area->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0 ||
             wire_str(q->area->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0)
             goto fail;
-        if (q->area->n_members > CDOF_WIRE_MAX_MEMBERS) { /* issue 7: partnership profiles */
+        if (q->area->n_members > CDOF_WIRE_MAX_MEMBERS) { /* partnership profiles */
             wire_fail(err, errlen, "a partnership has more than %d members", CDOF_WIRE_MAX_MEMBERS);
             goto fail;
         }
@@ -332,18 +332,18 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
             wire_str(q->rolling->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT: /* issue 7 */
+    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT:
         if (wire_str(q->milestones_at->partnership, CDOF_WIRE_MAX_ID, "partnership", err, errlen) <
             0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE: /* issue 6 */
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE:
         if (wire_str(q->silence->matcher, CDOF_WIRE_MAX_TEXT, "matcher", err, errlen) < 0 ||
             wire_str(q->silence->reason, CDOF_WIRE_MAX_TEXT, "reason", err, errlen) < 0 ||
             wire_str(q->silence->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_ACK: /* issue 6 */
+    case CDOF__V1__QUERY_REQUEST__QUERY_ACK:
         if (wire_str(q->ack->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0 ||
             wire_str(q->ack->note, CDOF_WIRE_MAX_TEXT, "note", err, errlen) < 0)
             goto fail;
@@ -410,7 +410,7 @@ Cdof__V1__QueryResponse *cdof_wire_query_response_decode(const void *buf, size_t
         if (wire_str(r->agents[i]->agent_id, CDOF_WIRE_MAX_ID, "agent_id", err, errlen) < 0)
             goto fail;
     }
-    /* issue 7: national summary and milestone rows */
+    /* national summary and milestone rows */
     for (size_t i = 0; i < r->n_national; i++) {
         const Cdof__V1__NationalRow *n = r->national[i];
         if (wire_str(n->metric_id, CDOF_WIRE_MAX_ID, "national metric_id", err, errlen) < 0 ||

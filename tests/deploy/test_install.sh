@@ -223,6 +223,7 @@ for t in unshare chroot debootstrap dpkg-buildpackage dh dch ip; do
 done
 unshare --mount --net true 2>/dev/null || skip "unshare --mount --net is not allowed here"
 
+mkdir -p "$cache"
 WORK=$(mktemp -d "$cache/run.XXXXXX")
 keep_work=0
 cleanup() {

@@ -51,7 +51,21 @@ static void check_bounds(const Cdof__V1__QueryRequest *q)
         CHECK(strlen(q->ack->by) <= CDOF_WIRE_MAX_ID);
         CHECK(strlen(q->ack->note) <= CDOF_WIRE_MAX_TEXT);
         break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE:
+        CHECK(strlen(q->coverage->metric_id) <= CDOF_WIRE_MAX_ID);
+        CHECK(strlen(q->coverage->period) <= CDOF_WIRE_MAX_ID);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_CLOSE:
+        CHECK(strlen(q->close->metric_id) <= CDOF_WIRE_MAX_ID);
+        CHECK(strlen(q->close->period) <= CDOF_WIRE_MAX_ID);
+        CHECK(strlen(q->close->by) <= CDOF_WIRE_MAX_ID);
+        CHECK(strlen(q->close->reason) <= CDOF_WIRE_MAX_TEXT);
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE:
+        CHECK(strlen(q->unsilence->by) <= CDOF_WIRE_MAX_ID);
+        break;
     case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES:
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY:
     case CDOF__V1__QUERY_REQUEST__QUERY_AGENTS:
     case CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL:
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES:
