@@ -2,7 +2,13 @@
  *
  * Lines look like "2026-11-23T14:03:01.123Z cdof-hub warn: message". Under systemd
  * (JOURNAL_STREAM set) the timestamp is dropped and a "<N>" syslog priority prefix is written
- * instead, so journald records the level. */
+ * instead, so journald records the level.
+ *
+ * Every control character in a message (a newline in a file name, say) is written as \xNN: one
+ * event is one line, and text from outside cannot forge a line. Each call site may write 50
+ * warn or error lines (1,000 info lines) per 10 s; the rest are counted and one line "suppressed
+ * N more line(s) like ..." follows when the 10 s end (at the next log call, or cdof_log_flush).
+ * Debug lines are never held back. Thread-safe. */
 #ifndef CDOF_LOG_H
 #define CDOF_LOG_H
 
@@ -26,6 +32,9 @@ int cdof_log_level_parse(const char *s, cdof_log_level_t *out);
 int cdof_log_open(const char *path);
 
 void cdof_log(cdof_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes the "suppressed" summaries still held (call before exit, or now and then). */
+void cdof_log_flush(void);
 
 #define cdof_log_error(...) cdof_log(CDOF_LOG_ERROR, __VA_ARGS__)
 #define cdof_log_warn(...)  cdof_log(CDOF_LOG_WARN, __VA_ARGS__)

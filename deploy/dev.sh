@@ -26,10 +26,13 @@ die() { echo "dev.sh: $*" >&2; exit 1; }
 # back in integration_report as an independent reader.
 # libmicrohttpd serves the --metrics endpoint (Prometheus text format): a well-kept HTTP server
 # library in Debian, small, with no other dependency, rather than HTTP written by hand.
-# curl scrapes the --metrics endpoints in integration_metrics.
+# curl scrapes the --metrics endpoints in integration_metrics. protobuf-compiler, python3-zmq and
+# python3-protobuf: integration_contract_python drives the hub from a Python client generated
+# from proto/cdof.proto (the contract from another language).
 required_pkgs=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
                liblmdb-dev libuv1-dev libcmocka-dev libzip-dev python3-odf libmicrohttpd-dev curl
-               libcurl4-openssl-dev python3-aiosmtpd openssl)
+               libcurl4-openssl-dev python3-aiosmtpd openssl protobuf-compiler python3-zmq
+               python3-protobuf)
 # python3-aiosmtpd and openssl: integration_notify runs a real SMTP server with STARTTLS and a
 # throw-away certificate.
 # clang builds the libFuzzer targets; valgrind is for chasing leaks outside ASan; chromium

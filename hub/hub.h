@@ -31,13 +31,15 @@ typedef struct {
     char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;
     char *alert_level; /* "95" or "99.8" */
     bool insecure, no_sync;
-    char *partnerships; /* CSV partnership,area_code: areas joined into partnerships */
-    bool check;         /* rebuild --check: compare with the stored results, change nothing */
-    char *rules;        /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
-    char *key;          /* the hub's secret key file (CURVE) */
-    long settle_ms;     /* --settle-ms: quiet time before revisions are judged (0: in ingest) */
-    char *periods;      /* --periods FILE: per-metric threshold and deadline (CSV) */
-    char *metrics;      /* --metrics HOST:PORT: Prometheus endpoint; NULL: none (the default) */
+    char *partnerships;    /* CSV partnership,area_code: areas joined into partnerships */
+    bool check;            /* rebuild --check: compare with the stored results, change nothing */
+    char *rules;           /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
+    char *key;             /* the hub's secret key file (CURVE) */
+    long settle_ms;        /* --settle-ms: quiet time before revisions are judged (0: in ingest) */
+    char *periods;         /* --periods FILE: per-metric threshold and deadline (CSV) */
+    char *metrics;         /* --metrics HOST:PORT: Prometheus endpoint; NULL: none (the default) */
+    long silence_max_days; /* --silence-max-days: the longest a silence may last */
+    long period_tolerance_days; /* --period-tolerance-days: clock difference for new periods */
 } hub_config_t;
 
 typedef struct {
@@ -96,6 +98,8 @@ typedef struct {
     cdof_period_policy_t *policies; /* per metric index: threshold and deadline */
     hub_touch_t *completed;         /* periods the open ingest transaction completed */
     size_t ncompleted, cap_completed;
+    struct hub_subs *subs;       /* the alert endpoint's subscriptions (hub_subs.c) */
+    struct hub_queries *queries; /* requests waiting for their turn (hub_query.c) */
 } hub_t;
 
 /* Reads what waits on the ingest socket (up to HUB_BATCH_MAX), commits it in one transaction,
@@ -161,11 +165,12 @@ int hub_period_touch(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 int hub_period_done(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                     const cdof_period_t *p, bool *done);
 
-/* Closes (m, p) by a named person (write txn). CDOF_ENOTFOUND when it has no data,
- * CDOF_EINVALID when it is not m's reporting period or already closed; reason in err. */
+/* Closes (m, p) by a named person, vouched for by the key key_id ("" with --insecure) (write
+ * txn). CDOF_ENOTFOUND when it has no data, CDOF_EINVALID when it is not m's reporting period or
+ * already closed; reason in err. */
 int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, const char *by, const char *reason, char *err,
-                     size_t errlen);
+                     const cdof_period_t *p, const char *by, const char *key_id, const char *reason,
+                     char *err, size_t errlen);
 
 /* Completes the open periods whose deadline has passed at or above their threshold (write txn):
  * *completed (caller frees; NULL when none) lists the *n periods completed. */
@@ -202,11 +207,13 @@ int hub_alerts_judge_completed(hub_t *hub, cdof_store_txn_t *txn);
 void hub_alerts_publish(hub_t *hub);
 void hub_alerts_discard(hub_t *hub);
 
-/* Closes (m, p) by close->by for close->reason: stores the state, brings its comparisons up to
- * date, judges its alerts, commits and publishes. *out (hub_period_status_free) is the new
- * state. Returns 0, CDOF_ENOTFOUND or CDOF_EINVALID with a reason in err, or a negative code. */
-int hub_alerts_close(hub_t *hub, const Cdof__V1__PeriodClose *close, Cdof__V1__PeriodStatus **out,
-                     char *err, size_t errlen);
+/* Closes (m, p) by close->by for close->reason, vouched for by party (NULL with --insecure),
+ * whose key must act for the metric's team nationally (closing judges every area): stores the
+ * state with the key's id, brings its comparisons up to date, judges its alerts, commits and
+ * publishes. *out (hub_period_status_free) is the new state. Returns 0, CDOF_ENOTFOUND, -EACCES
+ * or CDOF_EINVALID with a reason in err, or a negative code. */
+int hub_alerts_close(hub_t *hub, const hub_party_t *party, const Cdof__V1__PeriodClose *close,
+                     Cdof__V1__PeriodStatus **out, char *err, size_t errlen);
 
 /* Loads the next alert sequence from the store at start-up and opens the databases of the
  * alert lifecycle (before any transaction). hub->rules must be set. */
@@ -228,23 +235,98 @@ int hub_alerts_tick(hub_t *hub);
 #define HUB_SETTLE_SHARE     4  /* ...and leftovers wait 3x the tick's time: 1/4 of the loop */
 int hub_alerts_wait_ms(const hub_t *hub);
 
-/* Acknowledges the firing alert of sequence ack->sequence by ack->by: stores and publishes an
- * ACKNOWLEDGED record. *out (owned by the caller: cdof__v1__alert__free_unpacked) is that
- * record. Returns 0, CDOF_ENOTFOUND or CDOF_EINVALID with a reason in err, or a negative code. */
-int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **out, char *err,
-                   size_t errlen);
+/* Acknowledges the firing alert of sequence ack->sequence by ack->by, vouched for by party (the
+ * key's registry entry; NULL with --insecure): stores and publishes an ACKNOWLEDGED record naming
+ * both. *out (owned by the caller: cdof__v1__alert__free_unpacked) is that record. Returns 0,
+ * CDOF_ENOTFOUND, -EACCES (the alert is outside the key's scope) or CDOF_EINVALID with a reason
+ * in err, or a negative code. */
+int hub_alerts_ack(hub_t *hub, const hub_party_t *party, const Cdof__V1__AlertAck *ack,
+                   Cdof__V1__Alert **out, char *err, size_t errlen);
 
-/* Records a silence (durably, before answering). *out as stored (owned by the caller:
- * cdof__v1__silence__free_unpacked). Returns 0, CDOF_EINVALID with a reason, or a negative code. */
-int hub_alerts_silence(hub_t *hub, const Cdof__V1__Silence *s, Cdof__V1__Silence **out, char *err,
-                       size_t errlen);
+/* ---- Silences (hub_silences.c): records by id, never deleted ---- */
 
-/* The silences in force (read txn): *out is an array of *n decoded silences, each owned by the
- * caller (cdof__v1__silence__free_unpacked), the array too (free). */
-int hub_alerts_silences(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Silence ***out, size_t *n);
+/* Opens the silence records (before any transaction), keeping as records the silences an older
+ * hub stored by matcher. Returns 0 or a negative code. */
+int hub_silences_open(hub_t *hub);
 
-/* Answers one request waiting on the query socket. */
-int hub_query_handle(hub_t *hub);
+/* Records a new silence made by s->by through party (NULL: --insecure), durably, before
+ * answering: its scope is the party's team and region, so "*" parts reach only those alerts.
+ * *out is the record as stored (owned by the caller: cdof__v1__silence__free_unpacked). Returns
+ * 0, CDOF_EINVALID or -EACCES with a reason in err, or a negative code. */
+int hub_silences_add(hub_t *hub, const hub_party_t *party, const Cdof__V1__Silence *s,
+                     Cdof__V1__Silence **out, char *err, size_t errlen);
+
+/* Ends silence u->id early, recording who and which key; only a key whose scope holds the
+ * silence's may. *out as hub_silences_add. Returns 0, CDOF_ENOTFOUND, CDOF_EINVALID (already
+ * ended or expired) or -EACCES with a reason in err, or a negative code. */
+int hub_silences_end(hub_t *hub, const hub_party_t *party, const Cdof__V1__Unsilence *u,
+                     Cdof__V1__Silence **out, char *err, size_t errlen);
+
+/* The silences in force, or with history every record, by id (read txn): *out is an array of *n
+ * decoded silences, each owned by the caller (cdof__v1__silence__free_unpacked), the array too
+ * (free). */
+int hub_silences_list(hub_t *hub, cdof_store_txn_t *txn, bool history, Cdof__V1__Silence ***out,
+                      size_t *n);
+
+/* Why an alert of dedupe key, team and region is silenced now, into why ("" when it is not). */
+int hub_silences_match(hub_t *hub, cdof_store_txn_t *txn, const char *key, const char *team,
+                       const char *region, char *why, size_t len);
+
+/* ---- Subscriptions to the alert endpoint (hub_subs.c) ---- */
+
+#define HUB_SUBS_PER_CONNECTION 64 /* topics one subscriber connection may hold */
+#define HUB_SUB_TOPIC_MAX       48 /* bytes of a topic: "alert/police/E12000002/E06000009" is 32 */
+
+/* Makes xpub (an XPUB socket, before it binds) hand subscriptions to the hub, which applies
+ * those that look like alert topics, up to HUB_SUBS_PER_CONNECTION per connection; sets
+ * hub->pub. Returns 0 or a negative errno. */
+int hub_subs_open(hub_t *hub, void *xpub);
+void hub_subs_close(hub_t *hub);
+
+/* Decides the subscriptions waiting on hub->pub and forgets those of ended connections (bounded
+ * work per call); watches again once a reopening of the endpoint (hub->reopening) is over.
+ * Call every serve-loop turn. Returns true when more subscriptions may wait. */
+bool hub_subs_handle(hub_t *hub);
+
+/* The socket carrying the alert endpoint's disconnections (may change after a reload; NULL if
+ * none). */
+void *hub_subs_monitor(const hub_t *hub);
+
+/* Subscriptions refused since the hub started. */
+uint64_t hub_subs_refused(const hub_t *hub);
+
+/* Fair service. Requests wait in one queue per key (per connection with --insecure) and are
+ * answered one key at a time in turn, within a time budget per serve-loop turn, so that ingest
+ * gets the loop between them and a flooding key delays mostly itself. */
+#define HUB_QUERY_QUEUE_PER_KEY 16  /* requests of one key waiting; more are refused */
+#define HUB_QUERY_KEYS          256 /* senders with requests waiting at once */
+#define HUB_QUERY_TAKE_PER_TURN 256 /* requests read from the socket per call */
+#define HUB_QUERY_TURN_MS       5   /* answering per serve-loop turn (at least one answer) */
+
+/* Reads waiting requests into their keys' queues, refusing (answered BAD_REQUEST with the
+ * reason) those beyond a key's HUB_QUERY_QUEUE_PER_KEY. Returns how many were read, or a
+ * negative errno. */
+int hub_query_take(hub_t *hub);
+
+/* Answers waiting requests, a key at a time, for about budget_ms (at least one): read queries
+ * are handed to a worker thread, one at a time, which answers them on read transactions of its
+ * own (LMDB readers never block the writer), so ingest and acks never wait behind them; acks,
+ * silences and health are answered here. Returns how many can go on now (0 while the rest wait
+ * for the worker). */
+size_t hub_query_serve(hub_t *hub, int budget_ms);
+
+/* The worker's socket: readable when it has answered (NULL before the first query). */
+void *hub_query_worker_socket(const hub_t *hub);
+
+/* Sends the worker's answers on to their clients; the worker is free again. */
+void hub_query_worker_done(hub_t *hub);
+
+/* Requests refused since the hub started (too many of one key's waiting). */
+uint64_t hub_query_refused(const hub_t *hub);
+
+/* Stops the worker (after the request it is answering) and frees what still waits. Before the
+ * store closes. */
+void hub_query_close(hub_t *hub);
 
 /* A stored point as input to the comparison module. */
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t *pt);

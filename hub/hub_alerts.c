@@ -34,7 +34,7 @@ typedef struct hub_alert_change {
     Cdof__V1__Period period;
     char rule[HUB_RULE_NAME_MAX], metric[CDOF_WIRE_MAX_ID + 1], area[16], region[16], team[16];
     char subject[CDOF_WIRE_MAX_ID + 1], dedupe[192], summary[CDOF_WIRE_MAX_TEXT];
-    char acked[CDOF_WIRE_MAX_ID + 1], muted[CDOF_WIRE_MAX_TEXT];
+    char acked[CDOF_WIRE_MAX_ID + 1], acked_key[CDOF_WIRE_MAX_ID + 1], muted[CDOF_WIRE_MAX_TEXT];
     char topic[96];
 } change_t;
 
@@ -51,6 +51,7 @@ static void relink(change_t *c)
     a->summary = c->summary;
     a->dedupe_key = c->dedupe;
     a->acknowledged_by = c->acked;
+    a->acknowledged_key = c->acked_key;
     a->muted_by = c->muted;
     a->subject = c->subject;
 }
@@ -206,32 +207,6 @@ static void format_value(const cdof_metric_t *m, double v, char *buf, size_t len
 }
 
 typedef struct {
-    const char *key;
-    int64_t now;
-    char *why;
-    size_t len;
-} silence_ctx_t;
-
-static int silence_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    (void)k;
-    silence_ctx_t *sc = ctx;
-    Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v->len, v->data);
-    if (!s)
-        return CDOF_ECORRUPT;
-    int stop = 0;
-    if (s->until_ms > sc->now && s->matcher && hub_rules_key_matches(s->matcher, sc->key)) {
-        char until[32];
-        cdof_clock_format(s->until_ms, until, sizeof until);
-        snprintf(sc->why, sc->len, "silenced until %s by %s: %s", until,
-                 s->by && *s->by ? s->by : "-", s->reason ? s->reason : "");
-        stop = 1;
-    }
-    cdof__v1__silence__free_unpacked(s, NULL);
-    return stop;
-}
-
-typedef struct {
     char *why;
     size_t len;
 } inhibit_ctx_t;
@@ -247,13 +222,12 @@ static int inhibit_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
     return 1;
 }
 
-/* Why an alert for key firing now is muted ("" when it is not). */
-static int mute_reason(hub_t *hub, cdof_store_txn_t *txn, const char *key, bool underperformance,
-                       const char *area, char *why, size_t len)
+/* Why an alert for key (of team and region) firing now is muted ("" when it is not). */
+static int mute_reason(hub_t *hub, cdof_store_txn_t *txn, const char *key, const char *team,
+                       const char *region, bool underperformance, const char *area, char *why,
+                       size_t len)
 {
-    why[0] = '\0';
-    silence_ctx_t sc = {key, cdof_clock_now_ms(), why, len};
-    int rc = cdof_store_scan(txn, hub->db_silences, NULL, 0, NULL, 0, silence_visit, &sc);
+    int rc = hub_silences_match(hub, txn, key, team, region, why, len);
     if (rc < 0 || why[0] || !underperformance || !area)
         return rc;
     /* Inhibition: "data overdue" for the area mutes its underperformance alerts. */
@@ -346,8 +320,8 @@ static int settle(hub_t *hub, cdof_store_txn_t *txn, const finding_t *f)
     a->reported = f->reported;
     a->expected = f->expected;
     if (firing) {
-        rc = mute_reason(hub, txn, key, f->underperformance, f->area ? f->area->code : NULL,
-                         c->muted, sizeof c->muted);
+        rc = mute_reason(hub, txn, key, c->team, c->region, f->underperformance,
+                         f->area ? f->area->code : NULL, c->muted, sizeof c->muted);
     } else {
         a->fired_sequence = st.fired_seq;
         if (!st.notified) /* nobody was told it fired: nobody needs telling it ended */
@@ -929,7 +903,7 @@ void hub_alerts_publish(hub_t *hub)
 int hub_alerts_init(hub_t *hub)
 {
     int rc;
-    if ((rc = cdof_store_db(hub->store, "alert_silences", &hub->db_silences)) < 0 ||
+    if ((rc = hub_silences_open(hub)) < 0 ||
         (rc = cdof_store_db(hub->store, "alert_inhibit", &hub->db_inhibit)) < 0 ||
         (rc = cdof_store_db(hub->store, "alert_settle", &hub->db_settle)) < 0)
         return rc;
@@ -1239,11 +1213,6 @@ static int renotify(hub_t *hub, cdof_store_txn_t *txn)
         const char *key = ks.keys[i];
         const hub_rule_t *rule = rule_named(hub, key);
         const char *area = strrchr(key, '|') + 1;
-        char why[CDOF_WIRE_MAX_TEXT];
-        rc = mute_reason(hub, txn, key, rule && is_underperformance(rule->kind), area, why,
-                         sizeof why);
-        if (rc < 0 || why[0])
-            continue;
         state_t st;
         if ((rc = state_get(hub, txn, key, &st)) < 0)
             break;
@@ -1257,6 +1226,14 @@ static int renotify(hub_t *hub, cdof_store_txn_t *txn)
         if (!old) {
             rc = CDOF_ECORRUPT;
             break;
+        }
+        /* A silence's scope is the alert's team and region, which the firing record holds. */
+        char why[CDOF_WIRE_MAX_TEXT];
+        rc = mute_reason(hub, txn, key, old->team, old->region_code,
+                         rule && is_underperformance(rule->kind), area, why, sizeof why);
+        if (rc < 0 || why[0]) {
+            cdof__v1__alert__free_unpacked(old, NULL);
+            continue;
         }
         change_t *c = change_copy(hub, old);
         cdof__v1__alert__free_unpacked(old, NULL);
@@ -1365,8 +1342,8 @@ int hub_alerts_wait_ms(const hub_t *hub)
 
 /* --- acknowledgements, silences and closing periods, from the query endpoint --- */
 
-int hub_alerts_close(hub_t *hub, const Cdof__V1__PeriodClose *close, Cdof__V1__PeriodStatus **out,
-                     char *err, size_t errlen)
+int hub_alerts_close(hub_t *hub, const hub_party_t *party, const Cdof__V1__PeriodClose *close,
+                     Cdof__V1__PeriodStatus **out, char *err, size_t errlen)
 {
     *out = NULL;
     const cdof_metric_t *m = close->metric_id ? cdof_ref_metric(hub->ref, close->metric_id) : NULL;
@@ -1386,6 +1363,15 @@ int hub_alerts_close(hub_t *hub, const Cdof__V1__PeriodClose *close, Cdof__V1__P
         snprintf(err, errlen, "closing a period needs a reason (--reason TEXT)");
         return CDOF_EINVALID;
     }
+    /* Closing judges every area's alerts: a key acting for the metric's team in one region may
+     * not (hub_party_covers with no region holds only for a key without one). */
+    if (!hub_party_covers(party, m->team, NULL)) {
+        snprintf(err, errlen,
+                 "key '%s' may not close %s's periods: that takes a key acting for team %s in "
+                 "every region (or jcdu)",
+                 party->id, m->id, m->team);
+        return -EACCES;
+    }
     int rc = 0;
     for (int attempt = 0; attempt < 3; attempt++) {
         cdof_store_txn_t *txn = NULL;
@@ -1393,7 +1379,8 @@ int hub_alerts_close(hub_t *hub, const Cdof__V1__PeriodClose *close, Cdof__V1__P
         hub_touch_t t = {.metric = m, .period = p};
         rc = cdof_store_begin(hub->store, true, &txn);
         if (rc == 0)
-            rc = hub_period_close(hub, txn, m, &p, close->by, close->reason, err, errlen);
+            rc = hub_period_close(hub, txn, m, &p, close->by, party ? party->id : "", close->reason,
+                                  err, errlen);
         if (rc == 0)
             rc = judge_completed(hub, txn, &t, 1, true);
         if (rc == 0)
@@ -1415,8 +1402,8 @@ int hub_alerts_close(hub_t *hub, const Cdof__V1__PeriodClose *close, Cdof__V1__P
     return rc;
 }
 
-int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **out, char *err,
-                   size_t errlen)
+int hub_alerts_ack(hub_t *hub, const hub_party_t *party, const Cdof__V1__AlertAck *ack,
+                   Cdof__V1__Alert **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (!ack->by || !*ack->by) {
@@ -1441,6 +1428,13 @@ int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **
         rc = CDOF_ECORRUPT;
         goto fail;
     }
+    if (!hub_party_covers(party, old->team, old->region_code)) {
+        snprintf(err, errlen, "key '%s' may not acknowledge alert #%llu (team %s, region %s): %s",
+                 party->id, (unsigned long long)ack->sequence, old->team, old->region_code,
+                 party->may_act ? "outside its team and region" : "it may only read");
+        rc = -EACCES;
+        goto fail;
+    }
     state_t st;
     if ((rc = state_get(hub, txn, old->dedupe_key, &st)) < 0)
         goto fail;
@@ -1461,9 +1455,11 @@ int hub_alerts_ack(hub_t *hub, const Cdof__V1__AlertAck *ack, Cdof__V1__Alert **
         snprintf(c->muted, sizeof c->muted, "its firing #%llu is muted",
                  (unsigned long long)st.fired_seq);
     snprintf(c->acked, sizeof c->acked, "%s", ack->by);
+    snprintf(c->acked_key, sizeof c->acked_key, "%s", party ? party->id : "");
     char summary[CDOF_WIRE_MAX_TEXT];
-    snprintf(summary, sizeof summary, "acknowledged by %s%s%s: %s", ack->by,
-             ack->note && *ack->note ? " - " : "", ack->note ? ack->note : "", old->summary);
+    snprintf(summary, sizeof summary, "acknowledged by %s%s%s%s%s: %s", ack->by,
+             party ? " via " : "", party ? party->id : "", ack->note && *ack->note ? " - " : "",
+             ack->note ? ack->note : "", old->summary);
     snprintf(c->summary, sizeof c->summary, "%s", summary);
     if ((rc = change_store(hub, txn, c)) < 0 || (rc = cdof_store_commit(&txn)) < 0)
         goto fail;
@@ -1481,73 +1477,5 @@ fail:
     cdof_store_abort(&txn);
     if (old)
         cdof__v1__alert__free_unpacked(old, NULL);
-    return rc;
-}
-
-int hub_alerts_silence(hub_t *hub, const Cdof__V1__Silence *s, Cdof__V1__Silence **out, char *err,
-                       size_t errlen)
-{
-    *out = NULL;
-    int64_t now = cdof_clock_now_ms();
-    if (!s->matcher || hub_rules_matcher_check(s->matcher, err, errlen) < 0)
-        return CDOF_EINVALID;
-    if (s->until_ms <= now) {
-        snprintf(err, errlen, "a silence must end in the future (--until)");
-        return CDOF_EINVALID;
-    }
-    if (!s->reason || !*s->reason) {
-        snprintf(err, errlen, "a silence needs a reason (--reason TEXT)");
-        return CDOF_EINVALID;
-    }
-    Cdof__V1__Silence rec = *s;
-    rec.created_ms = now;
-    uint8_t *buf;
-    size_t len;
-    int rc = cdof_wire_pack(&rec.base, &buf, &len);
-    if (rc < 0)
-        return rc;
-    cdof_store_txn_t *txn = NULL;
-    if ((rc = cdof_store_begin(hub->store, true, &txn)) == 0 &&
-        (rc = cdof_store_put(txn, hub->db_silences, s->matcher, strlen(s->matcher), buf, len)) == 0)
-        rc = cdof_store_commit(&txn);
-    cdof_store_abort(&txn);
-    if (rc == 0 && !(*out = cdof__v1__silence__unpack(NULL, len, buf)))
-        rc = -ENOMEM;
-    free(buf);
-    if (rc == 0)
-        cdof_log_info("silence %s until %lld by %s: %s", s->matcher, (long long)s->until_ms,
-                      s->by && *s->by ? s->by : "-", s->reason);
-    return rc;
-}
-
-typedef struct {
-    Cdof__V1__Silence **items;
-    size_t n, cap;
-    int64_t now;
-} silences_t;
-
-static int silences_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    (void)k;
-    silences_t *l = ctx;
-    Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v->len, v->data);
-    if (!s)
-        return CDOF_ECORRUPT;
-    if (s->until_ms <= l->now || l->n == l->cap) {
-        cdof__v1__silence__free_unpacked(s, NULL);
-        return 0;
-    }
-    l->items[l->n++] = s;
-    return 0;
-}
-
-int hub_alerts_silences(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Silence ***out, size_t *n)
-{
-    silences_t l = {calloc(10000, sizeof *l.items), 0, 10000, cdof_clock_now_ms()};
-    if (!l.items)
-        return -ENOMEM;
-    int rc = cdof_store_scan(txn, hub->db_silences, NULL, 0, NULL, 0, silences_visit, &l);
-    *out = l.items;
-    *n = l.n;
     return rc;
 }

@@ -46,6 +46,8 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     out->started_ms = hub->started_ms;
     out->connected_window_ms = HUB_CONNECTED_MS;
     out->next_alert_sequence = hub->next_alert_seq;
+    out->queries_refused = hub_query_refused(hub);
+    out->subscriptions_refused = hub_subs_refused(hub);
     return 0;
 }
 

@@ -117,7 +117,7 @@ static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
  * (ZMQ_ROUTING_ID), and such a name must be the agent's own. An envelope naming another agent is
  * refused without touching that agent's state, so nobody can move another's mark. Replies go to
  * the connection the envelope came on (m->rid), never to one looked up by agent id. */
-static bool identity_ok(hub_t *hub, const msg_t *m)
+static bool identity_ok(hub_t *hub, msg_t *m)
 {
     const char *id = m->env->agent_id;
     size_t idlen = strlen(id);
@@ -137,6 +137,14 @@ static bool identity_ok(hub_t *hub, const msg_t *m)
         return true;
     }
     cdof_log_warn("ingest: refused seq %llu: %s", (unsigned long long)m->env->sequence, reason);
+    if (m->party && m->env->sequence) {
+        /* The key says whose stream this is, whatever the body claims: the envelope is settled
+         * as REJECTED in the key's own sequence, so one sequence never gets two verdicts (a
+         * later correct resend of it gets the same rejection). */
+        m->env->agent_id = (char *)m->party->id;
+        snprintf(m->bad, sizeof m->bad, "%s", reason);
+        return true;
+    }
     if (m->env->sequence)
         reply_rejected(hub, m, reason);
     return false;
@@ -417,6 +425,10 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         if (verdict == 0)
             verdict =
                 cdof_validate_update_metric(hub->ref, scope, &u, &metric, reason, sizeof reason);
+        if (verdict == 0)
+            verdict = cdof_validate_period_arrival(&u.period, (int32_t)(now / 86400000),
+                                                   (int)hub->cfg.period_tolerance_days, reason,
+                                                   sizeof reason);
         if (verdict == 0) {
             cdof_point_t pt; /* every field set: an initialiser would clear the note too */
             pt.has_numerator = u.has_numerator;
@@ -442,6 +454,14 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         verdict =
             cdof_validate_milestone(hub->ref, ev->milestone_id, ev->partnership, ev->date,
                                     cdof_clock_today(), own_partnership, reason, sizeof reason);
+        /* A milestone is a partnership's own declaration: a national source filing one for it
+         * would be hearsay nobody could check (SECURITY.md "Milestones"). */
+        if (verdict == 0 && m->party && m->party->role == HUB_ROLE_NATIONAL) {
+            verdict = CDOF_EINVALID;
+            snprintf(reason, sizeof reason,
+                     "a national key does not file milestones: partnership '%.64s' files its own",
+                     ev->partnership);
+        }
         if (verdict == 0 && (rc = store_milestone(hub, txn, ev)) < 0)
             return rc;
     } else {

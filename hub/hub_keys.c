@@ -24,6 +24,7 @@ typedef struct {
     char key[Z85_LEN + 1];
     char id[ID_MAX + 1];
     char partnership[ID_MAX + 1];
+    char team[ID_MAX + 1], region[CDOF_AREA_CODE_LEN + 1];
     char **areas; /* owned; pub.scope.areas points here */
 } party_t;
 
@@ -202,6 +203,38 @@ static int line_areas(const char *name, unsigned long lineno, char *list, const 
     return 0;
 }
 
+/* An oversight line's team and region: what it may acknowledge and silence. */
+static int oversight_scope(const char *name, unsigned long lineno, const char *team,
+                           const char *region, const cdof_ref_t *ref, party_t *p, char *err,
+                           size_t errlen)
+{
+    if (*team) {
+        size_t i = 0, n = cdof_ref_metric_count(ref);
+        while (i < n && strcmp(cdof_ref_metric_at(ref, i)->team, team) != 0)
+            i++;
+        if (i == n)
+            return keys_fail(err, errlen,
+                             "%s:%lu: field 'team': '%.64s' is no team of the metric catalogue "
+                             "(ohid, hmpps, police or jcdu)",
+                             name, lineno, team);
+        snprintf(p->team, sizeof p->team, "%s", team);
+        p->pub.may_act = true;
+    }
+    if (*region) {
+        const cdof_area_t *a = cdof_ref_area(ref, region);
+        if (!a || a->kind != CDOF_AREA_REGION)
+            return keys_fail(err, errlen, "%s:%lu: field 'region': '%.64s' is not a region code",
+                             name, lineno, region);
+        if (!*team)
+            return keys_fail(err, errlen,
+                             "%s:%lu: field 'region': given without a team (an oversight key "
+                             "that acts has both; one that only reads has neither)",
+                             name, lineno);
+        snprintf(p->region, sizeof p->region, "%s", region);
+    }
+    return 0;
+}
+
 /* Parses one record's fields f[0..nf) (trimmed, writable) into p. */
 static int parse_line(const char *name, unsigned long lineno, char **f, size_t nf,
                       const cdof_ref_t *ref, const parts_t *ps, party_t *p, char *err,
@@ -244,6 +277,10 @@ static int parse_line(const char *name, unsigned long lineno, char **f, size_t n
                          name, lineno, partnership);
     snprintf(p->partnership, sizeof p->partnership, "%s", partnership);
     p->pub.scope.national = p->pub.role == HUB_ROLE_NATIONAL;
+    p->pub.may_act = p->pub.role == HUB_ROLE_JCDU;
+    if (p->pub.role == HUB_ROLE_OVERSIGHT)
+        return oversight_scope(name, lineno, nf > 3 ? f[3] : "", nf > 4 ? f[4] : "", ref, p, err,
+                               errlen);
     if (p->pub.role != HUB_ROLE_PARTNERSHIP) {
         if (nf > 4 && *f[4])
             return keys_fail(err, errlen, "%s:%lu: field 'areas': only a partnership has areas",
@@ -349,6 +386,8 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
         p->pub.public_key = p->key;
         p->pub.id = p->id;
         p->pub.partnership = p->partnership;
+        p->pub.team = p->team;
+        p->pub.region = p->region;
         p->pub.scope.areas = (const char *const *)p->areas;
     }
     cdof_csv_destroy(&csv);
@@ -419,4 +458,14 @@ size_t hub_keys_count(const hub_keys_t *keys)
 const hub_party_t *hub_keys_at(const hub_keys_t *keys, size_t i)
 {
     return keys && i < keys->count ? &keys->parties[i].pub : NULL;
+}
+
+bool hub_party_covers(const hub_party_t *party, const char *team, const char *region)
+{
+    if (!party)
+        return true;
+    if (!party->may_act)
+        return false;
+    return (!*party->team || (team && !strcmp(party->team, team))) &&
+           (!*party->region || (region && !strcmp(party->region, region)));
 }

@@ -1,18 +1,27 @@
 /* The hub's key registry (--keys FILE): which CURVE public keys may connect, as whom, with
- * which role, and for which areas. No ZeroMQ here: hub_auth.c answers the handshakes.
+ * which role, and for which areas or alerts. No ZeroMQ here: hub_auth.c answers the handshakes.
  *
- * The file is CSV, one party a line: public_key,id,role,partnership[,areas]
+ * The file is CSV, one party a line: public_key,id,role[,4th[,5th]], the last two by role:
  *   public_key   the party's Z85 public key (its NAME.pub from cdof-keygen);
  *   id           its identity: an agent's --id (envelopes must carry it), or a name for a
- *                watcher or query client; 1 to 64 printable characters, no spaces or commas;
+ *                watcher or query client; 1 to 64 printable characters, no spaces or commas.
+ *                Every acknowledgement and silence records it beside the person named;
  *   role         partnership (ingest, its own areas), national (ingest, any area, England and
- *                the regions), oversight or jcdu (alerts and queries, read only);
- *   partnership  a partnership agent's partnership: milestones must name it (default: the id);
- *   areas        a partnership agent's area codes separated by ';' or spaces. Default: the
- *                partnership's members in the hub's --partnerships file, else the partnership
- *                itself when it is an area code (one area, one partnership). Given, they must
- *                agree with that file: all of a configured partnership's members and no other,
- *                and no area another configured partnership holds.
+ *                the regions), oversight (alerts and queries; acknowledges and silences the
+ *                alerts of its team and region) or jcdu (alerts and queries; acknowledges and
+ *                silences any alert).
+ * partnership:   4th partnership: milestones must name it (default: the id);
+ *                5th areas: area codes separated by ';' or spaces. Default: the partnership's
+ *                members in the hub's --partnerships file, else the partnership itself when it is
+ *                an area code (one area, one partnership). Given, they must agree with that
+ *                file: all of a configured partnership's members and no other, and no area
+ *                another configured partnership holds.
+ * oversight:     4th team: a team of the metric catalogue (ohid, hmpps, police, jcdu). Empty:
+ *                the key only reads (alerts and queries), it can neither acknowledge nor
+ *                silence;
+ *                5th region: a region code (E12...): only that region's alerts. Empty: the
+ *                team's alerts in every region and England's.
+ * national, jcdu: nothing after the role.
  * Blank lines, lines starting with '#' and a header line starting "public_key" are skipped. */
 #ifndef CDOF_HUB_KEYS_H
 #define CDOF_HUB_KEYS_H
@@ -39,6 +48,10 @@ typedef struct {
     const char *public_key, *id, *partnership;
     hub_role_t role;
     cdof_scope_t scope; /* the areas it may write (national: any); empty for read-only roles */
+    /* Alerts it may acknowledge and silence: only with may_act, and then those of team and
+     * region, where "" is any. */
+    bool may_act;
+    const char *team, *region;
 } hub_party_t;
 
 typedef struct hub_keys hub_keys_t;
@@ -73,5 +86,9 @@ const char *hub_role_name(hub_role_t role);
 /* True when the role may use the hub socket whose ZAP domain is domain ("ingest", "alerts" or
  * "query"): agents send, oversight and JCDU read. */
 bool hub_role_may_use(hub_role_t role, const char *domain);
+
+/* True when party may acknowledge or silence an alert of team and region (its region code;
+ * England's alerts carry England's code). A NULL party (--insecure) may. */
+bool hub_party_covers(const hub_party_t *party, const char *team, const char *region);
 
 #endif

@@ -35,7 +35,7 @@ static const cdof_opt_t OPTS[] = {
     {"key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, key), "FILE",
      "the hub's secret key (NAME.key from cdof-keygen, mode 0600)"},
     {"keys", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, keys), "FILE",
-     "key registry: public_key,id,role,partnership[,areas] (reloaded on SIGHUP)"},
+     "key registry: public_key,id,role[,partnership|team[,areas|region]] (SIGHUP reloads)"},
     {"log-file", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, log_file), "FILE",
      "append log lines here instead of stderr (reopened on SIGHUP)"},
     {"log-level", CDOF_OPT_STRING, "info", 0, 0, offsetof(hub_config_t, log_level), "LEVEL",
@@ -46,6 +46,9 @@ static const cdof_opt_t OPTS[] = {
      "do not fsync commits (benchmarks only: loses acknowledged data on power loss)"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, partnerships), "FILE",
      "CSV partnership,area_code joining areas into partnerships (default: each its own)"},
+    {"period-tolerance-days", CDOF_OPT_INT, "1", 0, 31,
+     offsetof(hub_config_t, period_tolerance_days), "DAYS",
+     "a period may arrive once it has begun, this many days of clock difference allowed"},
     {"periods", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, periods), "FILE",
      "CSV metric_id,threshold_percent,deadline_days: when periods complete without every area "
      "(default 90% by 30 days after the period)"},
@@ -59,6 +62,8 @@ static const cdof_opt_t OPTS[] = {
      "MS",
      "quiet time before a revision of a complete period is judged again (0: at once); a "
      "period is judged as the row completing it commits"},
+    {"silence-max-days", CDOF_OPT_INT, "90", 1, 3660, offsetof(hub_config_t, silence_max_days),
+     "DAYS", "the longest a silence may last"},
 };
 
 static const cdof_config_spec_t SPEC = {
@@ -97,6 +102,8 @@ static void *open_socket(hub_t *hub, int type, const char *ep, const char *what,
         return NULL;
     }
     int64_t maxmsg = CDOF_WIRE_MAX_MESSAGE;
+    uint64_t affinity = type == ZMQ_XPUB ? 4 : !strcmp(domain, "query") ? 2 : 1;
+    zmq_setsockopt(s, ZMQ_AFFINITY, &affinity, sizeof affinity);
     /* Every partnership reconnects at once after a hub restart: with ZeroMQ's default listen
      * queue (100) the excess handshakes are dropped and each waits a second or more for its SYN
      * to be sent again. The kernel caps this at net.core.somaxconn. */
@@ -116,6 +123,13 @@ static void *open_socket(hub_t *hub, int type, const char *ep, const char *what,
         int ivl = HUB_ZMTP_HEARTBEAT_MS, timeout = HUB_ZMTP_TIMEOUT_MS;
         zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
         zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    }
+    int rc;
+    if (type == ZMQ_XPUB && (rc = hub_subs_open(hub, s)) < 0) {
+        cdof_log_error("cannot watch the %s socket's subscriptions: %s", what, zmq_strerror(-rc));
+        zmq_close(s);
+        hub->pub = NULL;
+        return NULL;
     }
     if (zmq_bind(s, ep) < 0) {
         cdof_log_error("cannot bind %s endpoint %s: %s", what, ep, zmq_strerror(errno));
@@ -299,30 +313,14 @@ static int store_hygiene(hub_t *hub)
     return 0;
 }
 
-/* Processes the alert PUB socket's pending commands. The serve loop never sends on it unless an
- * alert is published, and a PUB socket answers its connections' terminations (a listener closed
- * to cut off a revoked reader, a subscriber gone) only while its commands are processed: its
- * ZMQ_FD becomes readable when there are some, and reading ZMQ_EVENTS processes them. */
-static void service_pub(hub_t *hub)
-{
-    int events = 0;
-    size_t len = sizeof events;
-    zmq_getsockopt(hub->pub, ZMQ_EVENTS, &events, &len);
-}
-
 static int serve(hub_t *hub, cdof_metrics_t *metrics)
 {
-    int pub_fd = -1;
-    size_t fdlen = sizeof pub_fd;
-    if (zmq_getsockopt(hub->pub, ZMQ_FD, &pub_fd, &fdlen) < 0) {
-        cdof_log_error("alerts: cannot watch the alert socket: %s", zmq_strerror(zmq_errno()));
-        return -zmq_errno();
-    }
+    bool queries_waiting = false, subs_waiting = false;
     /* The metrics endpoint is one more descriptor in the same poll: scrapes are answered in
      * this thread, between batches, so they read the counters without locks. */
     int metrics_fd = metrics ? cdof_metrics_fd(metrics) : -1;
     int64_t next_hygiene = cdof_clock_mono_ms() + HUB_HYGIENE_MS;
-    enum { I_INGEST, I_QUERY, I_PUB, I_METRICS, I_ZAP, I_REOPEN, I_COUNT };
+    enum { I_INGEST, I_QUERY, I_PUB, I_METRICS, I_ZAP, I_REOPEN, I_SUBS, I_WORKER, I_COUNT };
     while (!stop_requested) {
         if (reopen_requested) {
             reopen_requested = 0;
@@ -331,17 +329,29 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
             cdof_log_info("SIGHUP: log reopened");
             hub_auth_reload(hub);
         }
-        zmq_pollitem_t items[I_COUNT] = {
-            [I_INGEST] = {hub->ingest, 0, ZMQ_POLLIN, 0},
-            [I_QUERY] = {hub->query, 0, ZMQ_POLLIN, 0},
-            [I_PUB] = {NULL, pub_fd, ZMQ_POLLIN, 0},
-            [I_METRICS] = {NULL, metrics_fd, metrics ? ZMQ_POLLIN : 0, 0},
-            [I_ZAP] = {hub->zap, 0, hub->zap ? ZMQ_POLLIN : 0, 0},
-            [I_REOPEN] = {hub->reopen_mon, 0, ZMQ_POLLIN, 0}};
-        int nitems = hub->reopen_mon ? I_REOPEN + 1 : hub->zap ? I_ZAP + 1 : I_METRICS + 1;
+        /* The sockets polled, without the absent ones (a NULL socket would be fd 0). The alert
+         * socket (XPUB) is polled as a socket: zmq_poll processes its commands (pipe
+         * terminations while the endpoint is reopened, a subscriber gone), and it is readable
+         * when subscriptions wait. */
+        void *const socks[I_COUNT] = {[I_INGEST] = hub->ingest,
+                                      [I_QUERY] = hub->query,
+                                      [I_PUB] = hub->pub,
+                                      [I_ZAP] = hub->zap,
+                                      [I_REOPEN] = hub->reopen_mon,
+                                      [I_SUBS] = hub_subs_monitor(hub),
+                                      [I_WORKER] = hub_query_worker_socket(hub)};
+        zmq_pollitem_t items[I_COUNT];
+        int at[I_COUNT], nitems = 0;
+        for (int i = 0; i < I_COUNT; i++) {
+            at[i] = socks[i] || (i == I_METRICS && metrics) ? nitems : -1;
+            if (socks[i])
+                items[nitems++] = (zmq_pollitem_t){socks[i], 0, ZMQ_POLLIN, 0};
+            else if (at[i] >= 0)
+                items[nitems++] = (zmq_pollitem_t){NULL, metrics_fd, ZMQ_POLLIN, 0};
+        }
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
-        long wait_ms = hub_alerts_wait_ms(hub);
+        int wait_ms = queries_waiting || subs_waiting ? 0 : hub_alerts_wait_ms(hub);
         if (metrics && (wait_ms < 0 || wait_ms > 1000))
             wait_ms = 1000; /* idle scrape connections time out */
         if (hub->reopening) {
@@ -356,8 +366,7 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
             cdof_log_error("poll failed: %s", zmq_strerror(errno));
             return -errno;
         }
-        if (items[I_PUB].revents & ZMQ_POLLIN)
-            service_pub(hub);
+#define READY(i) (at[i] >= 0 && (items[at[i]].revents & ZMQ_POLLIN))
         if (hub->reopening)
             hub_auth_reopen_step(hub);
         if (cdof_clock_mono_ms() >= next_hygiene) {
@@ -365,10 +374,15 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
                 return -EIO;
             next_hygiene = cdof_clock_mono_ms() + HUB_HYGIENE_MS;
         }
+        /* Subscriptions every turn: cheap when none wait, and their monitor is watched again
+         * here once a reopening of the endpoint is over. */
+        subs_waiting = hub_subs_handle(hub);
         /* Handshakes first: a client waits on them, and they are cheap. */
-        if (items[I_ZAP].revents & ZMQ_POLLIN)
+        if (READY(I_ZAP))
             hub_auth_handle(hub);
-        hub->ingest_busy = items[I_INGEST].revents & ZMQ_POLLIN;
+        if (READY(I_WORKER))
+            hub_query_worker_done(hub);
+        hub->ingest_busy = READY(I_INGEST);
         if (hub->ingest_busy) {
             int rc = hub_ingest_batch(hub);
             if (rc < 0 && rc != CDOF_EMAPFULL)
@@ -378,17 +392,18 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
         int trc = hub_alerts_tick(hub);
         if (trc < 0 && trc != CDOF_EMAPFULL)
             cdof_log_error("alert rules: %s", cdof_strerror(trc));
-        /* Bounded per turn so a flood of queries cannot starve ingest. */
-        for (int i = 0; i < 64 && (items[I_QUERY].revents & ZMQ_POLLIN); i++) {
-            int events = 0;
-            size_t len = sizeof events;
-            hub_query_handle(hub);
-            zmq_getsockopt(hub->query, ZMQ_EVENTS, &events, &len);
-            if (!(events & ZMQ_POLLIN))
-                break;
+        /* Queries in turn, a key at a time, read queries on the worker thread, the others
+         * within a budget per turn: a flood of queries cannot starve ingest, nor one key the
+         * others. */
+        if (READY(I_QUERY)) {
+            int qrc = hub_query_take(hub);
+            if (qrc < 0)
+                cdof_log_error("query: %s", zmq_strerror(-qrc));
         }
+        queries_waiting = hub_query_serve(hub, HUB_QUERY_TURN_MS) > 0;
         if (metrics)
             cdof_metrics_run(metrics);
+#undef READY
     }
     return 0;
 }
@@ -524,12 +539,15 @@ int main(int argc, char **argv)
     hub.zctx = zmq_ctx_new();
     if (!hub.zctx)
         goto out;
+    /* One ZeroMQ I/O thread per endpoint (ZMQ_AFFINITY in open_socket): a flood of
+     * subscriptions or queries is decrypted and framed on its own thread, not on ingest's. */
+    zmq_ctx_set(hub.zctx, ZMQ_IO_THREADS, 3);
     if ((rc = hub_auth_open(&hub, err, sizeof err)) < 0) {
         cdof_log_error("%s", err);
         goto out;
     }
     if (!(hub.ingest = open_socket(&hub, ZMQ_ROUTER, hub.cfg.ingest, "ingest", "ingest")) ||
-        !(hub.pub = open_socket(&hub, ZMQ_PUB, hub.cfg.alerts, "alerts", "alerts")) ||
+        !(hub.pub = open_socket(&hub, ZMQ_XPUB, hub.cfg.alerts, "alerts", "alerts")) ||
         !(hub.query = open_socket(&hub, ZMQ_ROUTER, hub.cfg.query, "queries", "query")))
         goto out;
 
@@ -565,6 +583,8 @@ out:
     cdof_metrics_close(&metrics);
     if (hub.ingest)
         zmq_close(hub.ingest);
+    hub_subs_close(&hub);
+    hub_query_close(&hub);
     if (hub.pub)
         zmq_close(hub.pub);
     if (hub.query)

@@ -249,8 +249,8 @@ int hub_period_done(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 }
 
 int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, const char *by, const char *reason, char *err,
-                     size_t errlen)
+                     const cdof_period_t *p, const char *by, const char *key_id, const char *reason,
+                     char *err, size_t errlen)
 {
     char ptext[CDOF_PERIOD_TEXT_MAX];
     cdof_period_format(p, ptext, sizeof ptext);
@@ -279,11 +279,12 @@ int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     st.state = CDOF__V1__PERIOD_STATE__PERIOD_STATE_CLOSED;
     st.completed_by = (char *)cdof_pdone_name(CDOF_PDONE_PERSON);
     st.closed_by = (char *)by;
+    st.closed_key = (char *)key_id;
     st.reason = (char *)reason;
     rc = state_save(hub, txn, key, klen, &st, "closed");
     if (rc == 0)
-        cdof_log_info("period %s %s closed by %s at %u of %u areas: %s", m->id, ptext, by,
-                      st.reported, st.expected, reason);
+        cdof_log_info("period %s %s closed by %s (key %s) at %u of %u areas: %s", m->id, ptext, by,
+                      *key_id ? key_id : "-", st.reported, st.expected, reason);
     cdof__v1__period_status__free_unpacked(old, NULL);
     return rc;
 }

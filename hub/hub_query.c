@@ -1,14 +1,19 @@
 /* The query endpoint: one QueryRequest in, one QueryResponse out (PROTOCOL.md "Queries"). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cdof_compare.h"
 #include "cdof_compliance.h"
 #include "cdof_clock.h"
+#include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
@@ -870,13 +875,15 @@ static int q_coverage(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Coverag
     return rc;
 }
 
-/* Issue 6: acknowledgements and silences write (and commit) before the answer. */
-static int alert_ops(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
+/* Acknowledgements and silences write (and commit) before the answer, recording the key that
+ * vouched for the person named beside the name. */
+static int alert_ops(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryRequest *req,
+                     reply_t *rp)
 {
     int rc;
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK) {
         Cdof__V1__Alert *a = NULL;
-        rc = hub_alerts_ack(hub, req->ack, &a, rp->error, sizeof rp->error);
+        rc = hub_alerts_ack(hub, party, req->ack, &a, rp->error, sizeof rp->error);
         if (rc == 0 && !(rp->alerts = calloc(1, sizeof *rp->alerts))) {
             cdof__v1__alert__free_unpacked(a, NULL);
             rc = -ENOMEM;
@@ -889,7 +896,10 @@ static int alert_ops(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         return rc;
     }
     Cdof__V1__Silence *s = NULL;
-    rc = hub_alerts_silence(hub, req->silence, &s, rp->error, sizeof rp->error);
+    if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE)
+        rc = hub_silences_end(hub, party, req->unsilence, &s, rp->error, sizeof rp->error);
+    else
+        rc = hub_silences_add(hub, party, req->silence, &s, rp->error, sizeof rp->error);
     if (rc == 0 && !(rp->silences = calloc(1, sizeof *rp->silences))) {
         cdof__v1__silence__free_unpacked(s, NULL);
         rc = -ENOMEM;
@@ -900,19 +910,27 @@ static int alert_ops(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
         rp->resp->silences = rp->silences;
         rp->resp->n_silences = 1;
     }
+    if (rc == -EACCES || rc == CDOF_EINVALID)
+        cdof_log_info("refused a %s by %s: %s",
+                      req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE ? "unsilence"
+                      : req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE ? "silence"
+                                                                                  : "ack",
+                      party ? party->id : "-", rp->error);
     return rc;
 }
 
-static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
+static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryRequest *req,
+                  reply_t *rp)
 {
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_CLOSE) {
         Cdof__V1__PeriodStatus *st = NULL;
-        int rc = hub_alerts_close(hub, req->close, &st, rp->error, sizeof rp->error);
+        int rc = hub_alerts_close(hub, party, req->close, &st, rp->error, sizeof rp->error);
         return rc == 0 ? add_period(rp, st) : rc;
     }
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK ||
-        req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE)
-        return alert_ops(hub, req, rp);
+        req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE ||
+        req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE)
+        return alert_ops(hub, party, req, rp);
     /* Page tokens are decimal numbers this hub gave: an offset into the rows, or for alerts the
      * last sequence sent. */
     uint64_t token = 0;
@@ -968,8 +986,11 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT:
         rc = q_milestones(hub, txn, req->milestones_at, rp);
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES: /* issue 6 */
-        rc = hub_alerts_silences(hub, txn, &rp->silences, &rp->nsilences);
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES:
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY:
+        rc = hub_silences_list(hub, txn,
+                               req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY,
+                               &rp->silences, &rp->nsilences);
         rp->resp->silences = rp->silences;
         rp->resp->n_silences = rp->nsilences;
         break;
@@ -988,34 +1009,26 @@ static int answer(hub_t *hub, const Cdof__V1__QueryRequest *req, reply_t *rp)
     return rc;
 }
 
-int hub_query_handle(hub_t *hub)
+/* Answers one request (rid and body as received; frames: frames after the routing id) on out
+ * (the query socket, or the worker's pair). With refusal, answers BAD_REQUEST with that reason
+ * under the request's own id instead. authed: the sender was judged already (the worker). */
+static void respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int frames,
+                    const char *refusal, bool authed)
 {
-    zmq_msg_t rid, body;
-    zmq_msg_init(&rid);
-    zmq_msg_init(&body);
-    if (zmq_msg_recv(&rid, hub->query, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&rid);
-        zmq_msg_close(&body);
-        return errno == EAGAIN ? 0 : -errno;
-    }
-    int frames = 0;
-    while (zmq_msg_more(frames ? &body : &rid)) {
-        zmq_msg_close(&body);
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&body, hub->query, 0) < 0)
-            break;
-        frames++;
-    }
     Cdof__V1__QueryResponse resp = CDOF__V1__QUERY_RESPONSE__INIT;
     reply_t rp;
     int rc = reply_init(&rp, &resp);
     Cdof__V1__QueryRequest *req = NULL;
-    /* A key revoked since it connected is not served (ZAP admitted it; the registry changed). */
-    const hub_party_t *party;
-    bool allowed = rc == 0 && hub_auth_sender(hub, frames ? &body : &rid, "query", &party, rp.error,
-                                              sizeof rp.error) == 0;
-    if (allowed && frames == 1)
-        req = cdof_wire_query_request_decode(zmq_msg_data(&body), zmq_msg_size(&body), rp.error,
+    /* A key revoked since it connected is not served (ZAP admitted it; the registry changed).
+     * The worker thread answers only requests the serve loop has judged (authed): the registry
+     * is the serve loop's. */
+    const hub_party_t *party = NULL;
+    bool allowed = rc == 0 && (authed || hub_auth_sender(hub, frames ? body : rid, "query", &party,
+                                                         rp.error, sizeof rp.error) == 0);
+    if (allowed && refusal) {
+        snprintf(rp.error, sizeof rp.error, "%s", refusal);
+    } else if (allowed && frames == 1)
+        req = cdof_wire_query_request_decode(zmq_msg_data(body), zmq_msg_size(body), rp.error,
                                              sizeof rp.error);
     if (rc == 0 && !allowed) {
         resp.status = CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN;
@@ -1028,8 +1041,8 @@ int hub_query_handle(hub_t *hub)
          * too long) is answered under its own id, so the client reports the reason instead of
          * waiting for an answer that never matches. */
         Cdof__V1__QueryRequest *raw =
-            frames == 1 && zmq_msg_size(&body) <= CDOF_WIRE_MAX_MESSAGE
-                ? cdof__v1__query_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body))
+            frames == 1 && zmq_msg_size(body) <= CDOF_WIRE_MAX_MESSAGE
+                ? cdof__v1__query_request__unpack(NULL, zmq_msg_size(body), zmq_msg_data(body))
                 : NULL;
         if (raw) {
             resp.request_id = raw->request_id;
@@ -1037,8 +1050,9 @@ int hub_query_handle(hub_t *hub)
         }
     } else if (rc == 0) {
         resp.request_id = req->request_id;
-        rc = answer(hub, req, &rp);
+        rc = answer(hub, party, req, &rp);
         resp.status = rc == 0                ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK
+                      : rc == -EACCES        ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN
                       : rc == CDOF_ENOTFOUND ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_NOT_FOUND
                       : rc == CDOF_EINVALID  ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_BAD_REQUEST
                                              : CDOF__V1__QUERY_STATUS__QUERY_STATUS_INTERNAL;
@@ -1059,15 +1073,317 @@ int hub_query_handle(hub_t *hub)
     uint8_t *buf;
     size_t len;
     if (cdof_wire_pack(&resp.base, &buf, &len) == 0) {
-        zmq_send(hub->query, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(hub->query, buf, len, ZMQ_DONTWAIT);
+        zmq_send(out, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(out, buf, len, ZMQ_DONTWAIT);
         free(buf);
     }
     if (req)
         cdof__v1__query_request__free_unpacked(req, NULL);
     resp.n_alerts = decoded_alerts;
     reply_free(&rp);
-    zmq_msg_close(&rid);
-    zmq_msg_close(&body);
-    return 0;
+}
+
+/* Answers in the serve loop, on the query socket. */
+static void answer_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int frames, const char *refusal)
+{
+    respond(hub, hub->query, rid, body, frames, refusal, false);
+}
+
+/* Reads one request: its routing id and body (frames after the id into *frames). Returns 1, 0
+ * when none waits, or a negative errno. */
+static int take_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int *frames)
+{
+    zmq_msg_init(rid);
+    zmq_msg_init(body);
+    if (zmq_msg_recv(rid, hub->query, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(rid);
+        zmq_msg_close(body);
+        return e == EAGAIN ? 0 : -e;
+    }
+    *frames = 0;
+    while (zmq_msg_more(*frames ? body : rid)) {
+        zmq_msg_close(body);
+        zmq_msg_init(body);
+        if (zmq_msg_recv(body, hub->query, 0) < 0)
+            break;
+        (*frames)++;
+    }
+    return 1;
+}
+
+/* --- fair service: requests wait in one queue per key and are answered in turn --- */
+
+typedef struct {
+    zmq_msg_t rid, body;
+    int frames;
+} pending_t;
+
+typedef struct {
+    char who[CDOF_CURVE_Z85_LEN + 1]; /* the key (Z85), or the connection with --insecure */
+    pending_t q[HUB_QUERY_QUEUE_PER_KEY];
+    size_t head, n;
+} key_queue_t;
+
+struct hub_queries {
+    key_queue_t keys[HUB_QUERY_KEYS];
+    size_t nkeys, next, pending;
+    uint64_t refused;
+    /* The worker thread answering read queries on its own read transactions, so that ingest
+     * never waits behind them: one request at a time over an inproc pair. */
+    void *pair;
+    pthread_t worker;
+    bool started, busy;
+};
+
+#define WORKER_EP   "inproc://cdof-hub-query-worker"
+#define WORKER_NICE 10
+
+/* The worker: answers each [routing id, request] it is given with [routing id, response].
+ * Only read queries come here; they read the store and state fixed at start (reference data,
+ * partnerships, commitments), never what the serve loop changes. An empty message ends it. */
+static void *worker_main(void *arg)
+{
+    hub_t *hub = arg;
+    /* Below the serve loop's priority: on a busy machine ingest and acks get the CPU first (a
+     * thread's nice value is its own on Linux). */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE) < 0)
+        cdof_log_debug("query worker: cannot lower its priority: %s", strerror(errno));
+    void *pair = zmq_socket(hub->zctx, ZMQ_PAIR);
+    int linger = 0;
+    if (!pair || zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        zmq_connect(pair, WORKER_EP) < 0) {
+        cdof_log_error("query worker: cannot connect: %s", zmq_strerror(zmq_errno()));
+        if (pair)
+            zmq_close(pair);
+        return NULL;
+    }
+    for (;;) {
+        zmq_msg_t rid, body;
+        zmq_msg_init(&rid);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&rid, pair, 0) < 0 || !zmq_msg_more(&rid) ||
+            zmq_msg_recv(&body, pair, 0) < 0) {
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            break;
+        }
+        respond(hub, pair, &rid, &body, 1, NULL, true);
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+    }
+    zmq_close(pair);
+    return NULL;
+}
+
+/* Starts the worker (once). Without it every query is answered in the serve loop. */
+static void worker_start(hub_t *hub, struct hub_queries *qs)
+{
+    if (qs->started)
+        return;
+    qs->started = true;
+    int linger = 0;
+    if (!(qs->pair = zmq_socket(hub->zctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(qs->pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        zmq_bind(qs->pair, WORKER_EP) < 0 || pthread_create(&qs->worker, NULL, worker_main, hub)) {
+        cdof_log_warn("queries are answered in the serve loop: no worker (%s)",
+                      zmq_strerror(zmq_errno()));
+        if (qs->pair)
+            zmq_close(qs->pair);
+        qs->pair = NULL;
+    }
+}
+
+/* True when the request goes to the worker: a read query from a sender still registered. Acks,
+ * silences and period closes (writes), health (the serve loop's counters), refusals and bad
+ * requests are answered in the serve loop. */
+static bool for_worker(hub_t *hub, pending_t *p)
+{
+    if (p->frames != 1)
+        return false;
+    const hub_party_t *party;
+    char err[CDOF_WIRE_MAX_TEXT];
+    if (hub_auth_sender(hub, &p->body, "query", &party, err, sizeof err) < 0)
+        return false;
+    Cdof__V1__QueryRequest *req =
+        cdof__v1__query_request__unpack(NULL, zmq_msg_size(&p->body), zmq_msg_data(&p->body));
+    if (!req)
+        return false;
+    Cdof__V1__QueryRequest__QueryCase c = req->query_case;
+    cdof__v1__query_request__free_unpacked(req, NULL);
+    return c != CDOF__V1__QUERY_REQUEST__QUERY_ACK && c != CDOF__V1__QUERY_REQUEST__QUERY_SILENCE &&
+           c != CDOF__V1__QUERY_REQUEST__QUERY_CLOSE &&
+           c != CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE &&
+           c != CDOF__V1__QUERY_REQUEST__QUERY_HEALTH &&
+           c != CDOF__V1__QUERY_REQUEST__QUERY__NOT_SET;
+}
+
+uint64_t hub_query_refused(const hub_t *hub)
+{
+    return hub->queries ? hub->queries->refused : 0;
+}
+
+void *hub_query_worker_socket(const hub_t *hub)
+{
+    return hub->queries ? hub->queries->pair : NULL;
+}
+
+void hub_query_worker_done(hub_t *hub)
+{
+    struct hub_queries *qs = hub->queries;
+    for (int i = 0; qs && qs->pair && i < 16; i++) {
+        zmq_msg_t rid, body;
+        zmq_msg_init(&rid);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&rid, qs->pair, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            return;
+        }
+        if (zmq_msg_more(&rid) && zmq_msg_recv(&body, qs->pair, 0) >= 0) {
+            zmq_send(hub->query, zmq_msg_data(&rid), zmq_msg_size(&rid),
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(hub->query, zmq_msg_data(&body), zmq_msg_size(&body), ZMQ_DONTWAIT);
+        }
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+        qs->busy = false;
+    }
+}
+
+/* The queue of the sender of body, or NULL when every slot is taken by another sender. */
+static key_queue_t *queue_of(struct hub_queries *qs, zmq_msg_t *rid, zmq_msg_t *body)
+{
+    char who[CDOF_CURVE_Z85_LEN + 1];
+    const char *key = zmq_msg_gets(body, "User-Id");
+    if (key && *key) {
+        snprintf(who, sizeof who, "%s", key);
+    } else { /* --insecure: nobody is authenticated; each connection is its own sender */
+        static const char hex[] = "0123456789abcdef";
+        const uint8_t *r = zmq_msg_data(rid);
+        size_t n = zmq_msg_size(rid), o = 0;
+        for (size_t i = 0; i < n && o + 2 < sizeof who; i++) {
+            who[o++] = hex[r[i] >> 4];
+            who[o++] = hex[r[i] & 15];
+        }
+        who[o] = '\0';
+    }
+    key_queue_t *free_slot = NULL;
+    for (size_t i = 0; i < qs->nkeys; i++) {
+        if (!strcmp(qs->keys[i].who, who))
+            return &qs->keys[i];
+        if (!free_slot && qs->keys[i].n == 0)
+            free_slot = &qs->keys[i];
+    }
+    if (!free_slot && qs->nkeys < HUB_QUERY_KEYS)
+        free_slot = &qs->keys[qs->nkeys++];
+    if (free_slot) {
+        snprintf(free_slot->who, sizeof free_slot->who, "%s", who);
+        free_slot->head = free_slot->n = 0;
+    }
+    return free_slot;
+}
+
+int hub_query_take(hub_t *hub)
+{
+    if (!hub->queries && !(hub->queries = calloc(1, sizeof *hub->queries)))
+        return -ENOMEM;
+    struct hub_queries *qs = hub->queries;
+    int taken = 0;
+    for (; taken < HUB_QUERY_TAKE_PER_TURN; taken++) {
+        zmq_msg_t rid, body;
+        int frames, rc = take_msg(hub, &rid, &body, &frames);
+        if (rc <= 0)
+            return rc < 0 ? rc : taken;
+        key_queue_t *k = queue_of(qs, &rid, frames ? &body : &rid);
+        if (!k || k->n == HUB_QUERY_QUEUE_PER_KEY) {
+            /* A client waits for each answer before it asks again; one with this many
+             * questions outstanding is flooding, and its excess costs it, not the others. */
+            qs->refused++;
+            cdof_log_warn("query: refused a request from %s: %s", k ? k->who : "a sender",
+                          k ? "too many of its requests wait" : "too many senders wait");
+            char why[160];
+            snprintf(why, sizeof why,
+                     "refused: more than %d requests from this key wait for answers (send the "
+                     "next when one is answered)",
+                     HUB_QUERY_QUEUE_PER_KEY);
+            answer_msg(hub, &rid, &body, frames, why);
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            continue;
+        }
+        pending_t *p = &k->q[(k->head + k->n++) % HUB_QUERY_QUEUE_PER_KEY];
+        zmq_msg_init(&p->rid);
+        zmq_msg_init(&p->body);
+        zmq_msg_move(&p->rid, &rid);
+        zmq_msg_move(&p->body, &body);
+        p->frames = frames;
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+        qs->pending++;
+    }
+    return taken;
+}
+
+size_t hub_query_serve(hub_t *hub, int budget_ms)
+{
+    struct hub_queries *qs = hub->queries;
+    if (!qs || !qs->pending)
+        return 0;
+    worker_start(hub, qs);
+    int64_t until = cdof_clock_mono_ms() + budget_ms;
+    /* One request of each waiting key in turn: a key with many waiting gets no more turns than
+     * one with a single request. Read queries go to the worker, one at a time; the rest are
+     * answered here, at least one per call, then while the budget lasts. A key whose next
+     * request is a read waits while the worker is busy; the others go on. */
+    bool answered = false;
+    size_t idle = 0; /* keys looked at in a row without progress */
+    while (qs->pending && idle < qs->nkeys && (!answered || cdof_clock_mono_ms() < until)) {
+        size_t i = qs->next % qs->nkeys;
+        qs->next = i + 1;
+        key_queue_t *k = &qs->keys[i];
+        idle++;
+        if (!k->n)
+            continue;
+        pending_t *p = &k->q[k->head];
+        bool worker = qs->pair && for_worker(hub, p);
+        if (worker && qs->busy)
+            continue;
+        k->head = (k->head + 1) % HUB_QUERY_QUEUE_PER_KEY;
+        k->n--;
+        qs->pending--;
+        idle = 0;
+        if (worker) {
+            zmq_msg_send(&p->rid, qs->pair, ZMQ_SNDMORE);
+            zmq_msg_send(&p->body, qs->pair, 0);
+            qs->busy = true;
+        } else {
+            answer_msg(hub, &p->rid, &p->body, p->frames, NULL);
+            answered = true;
+        }
+        zmq_msg_close(&p->rid);
+        zmq_msg_close(&p->body);
+    }
+    /* Nothing can go on now while the worker is busy: the serve loop waits for its answer. */
+    return qs->busy && idle >= qs->nkeys ? 0 : qs->pending;
+}
+
+void hub_query_close(hub_t *hub)
+{
+    struct hub_queries *qs = hub->queries;
+    if (qs && qs->pair) {
+        zmq_send(qs->pair, "", 0, 0); /* ends the worker once its request is answered */
+        pthread_join(qs->worker, NULL);
+        zmq_close(qs->pair);
+    }
+    for (size_t i = 0; qs && i < qs->nkeys; i++) {
+        for (; qs->keys[i].n; qs->keys[i].n--) {
+            pending_t *p = &qs->keys[i].q[qs->keys[i].head];
+            qs->keys[i].head = (qs->keys[i].head + 1) % HUB_QUERY_QUEUE_PER_KEY;
+            zmq_msg_close(&p->rid);
+            zmq_msg_close(&p->body);
+        }
+    }
+    free(qs);
+    hub->queries = NULL;
 }

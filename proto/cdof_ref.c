@@ -297,9 +297,20 @@ static int ref_grow(void **arr, size_t n, size_t size)
     return 0;
 }
 
-static const char *const METRIC_COLS[] = {"id",        "name",       "outcome",  "tier",
-                                          "unit",      "multiplier", "polarity", "team",
-                                          "geography", "frequency",  "method"};
+static const char *const METRIC_COLS[] = {"id",
+                                          "name",
+                                          "outcome",
+                                          "tier",
+                                          "unit",
+                                          "multiplier",
+                                          "polarity",
+                                          "team",
+                                          "geography",
+                                          "frequency",
+                                          "method",
+                                          "max_per_population",
+                                          "plausible_min",
+                                          "plausible_max"};
 
 static const char *const MILESTONE_COLS[] = {"id", "deliverable", "deadline", "recurrence_months"};
 
@@ -382,6 +393,28 @@ static int ref_metric_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char *
         return ref_bad(c, "method", f[10], "needs unit percentage", err, errlen);
     if (m->method == CDOF_METHOD_BYAR && m->unit != CDOF_UNIT_RATE)
         return ref_bad(c, "method", f[10], "needs unit rate", err, errlen);
+    /* Plausibility: the largest count, numerator or denominator as a multiple of the area's
+     * population, and the range of a rate's or percentage's value (empty: no bound). */
+    const char *pname[] = {"max_per_population", "plausible_min", "plausible_max"};
+    double pv[3];
+    for (int i = 0; i < 3; i++) {
+        const char *t = f[11 + i];
+        pv[i] = NAN;
+        if (!*t && i > 0)
+            continue;
+        errno = 0;
+        pv[i] = strtod(t, &end);
+        if (!*t || *end || errno || !isfinite(pv[i]) || pv[i] < 0 || (i == 0 && pv[i] == 0))
+            return ref_bad(c, pname[i], t,
+                           i ? "is not a number of at least 0 (or empty: no bound)"
+                             : "is not a positive number",
+                           err, errlen);
+    }
+    if (!isnan(pv[1]) && !isnan(pv[2]) && pv[1] > pv[2])
+        return ref_bad(c, "plausible_max", f[13], "is below plausible_min", err, errlen);
+    m->max_per_population = pv[0];
+    m->plausible_min = pv[1];
+    m->plausible_max = pv[2];
     if (ref_index_add(&ref->metric_index, ref->nmetrics, ref_metric_key, ref->metrics) < 0)
         return -ENOMEM;
     ref->nmetrics++;

@@ -44,6 +44,10 @@ typedef struct {
     const char *geography; /* national, region, utla, pfa or prison */
     cdof_frequency_t frequency;
     cdof_method_t method;
+    /* Plausibility (cdof_validate): a count, numerator or denominator above max_per_population
+     * times the area's population is refused, and so is a value (in the metric's unit: percent,
+     * or per multiplier) outside [plausible_min, plausible_max]; NAN: no bound. */
+    double max_per_population, plausible_min, plausible_max;
 } cdof_metric_t;
 
 typedef struct {

@@ -43,9 +43,9 @@ static const char *freq_accepts(cdof_frequency_t f)
 {
     switch (f) {
     case CDOF_FREQ_MONTHLY:
-        return "months, quarters or financial years";
+        return "months";
     case CDOF_FREQ_QUARTERLY:
-        return "quarters or financial years";
+        return "quarters";
     case CDOF_FREQ_ANNUAL:
         return "financial or calendar years";
     default:
@@ -63,12 +63,14 @@ bool cdof_validate_period_fits(const cdof_metric_t *m, cdof_period_kind_t kind)
 {
     if (!m)
         return false;
+    /* One kind of period per series: an aggregate (a monthly metric's quarter) sent beside the
+     * months would be stored as a row of its own and compared against areas that sent months.
+     * The hub builds what it needs from the single periods (rolling 12 months, pooled years). */
     switch (m->frequency) {
-    case CDOF_FREQ_MONTHLY: /* quarters and years are aggregates an agent may send */
-        return kind == CDOF_PERIOD_MONTH || kind == CDOF_PERIOD_QUARTER ||
-               kind == CDOF_PERIOD_FINANCIAL_YEAR;
+    case CDOF_FREQ_MONTHLY:
+        return kind == CDOF_PERIOD_MONTH;
     case CDOF_FREQ_QUARTERLY:
-        return kind == CDOF_PERIOD_QUARTER || kind == CDOF_PERIOD_FINANCIAL_YEAR;
+        return kind == CDOF_PERIOD_QUARTER;
     case CDOF_FREQ_ANNUAL:
         return kind == CDOF_PERIOD_FINANCIAL_YEAR || kind == CDOF_PERIOD_CALENDAR_YEAR;
     case CDOF_FREQ_POOLED3:
@@ -136,6 +138,20 @@ static int check_period(const cdof_metric_t *m, const cdof_period_t *p, char *er
     /* The text only for the reasons: formatting it for every update cost the hub more than the
      * checks themselves. */
     char text[CDOF_PERIOD_TEXT_MAX];
+    static int32_t first, last; /* the reporting range, as days (computed once) */
+    if (!first) {
+        last = cdof_days_from_civil(CDOF_REPORTING_LAST_YEAR, CDOF_REPORTING_LAST_MONTH,
+                                    CDOF_REPORTING_LAST_DAY);
+        first = cdof_days_from_civil(CDOF_REPORTING_FIRST_YEAR, 1, 1);
+    }
+    if (p->first_day < first || p->last_day > last) {
+        cdof_period_format(p, text, sizeof text);
+        return validate_fail(err, errlen,
+                             "period '%s' is outside the strategy's reporting range (%d-01-01 to "
+                             "%d-%02d-%02d)",
+                             text, CDOF_REPORTING_FIRST_YEAR, CDOF_REPORTING_LAST_YEAR,
+                             CDOF_REPORTING_LAST_MONTH, CDOF_REPORTING_LAST_DAY);
+    }
     if (!cdof_validate_period_fits(m, p->kind)) {
         cdof_period_format(p, text, sizeof text); /* cannot fail: p is well-formed */
         return validate_fail(err, errlen, "period '%s' is %s: metric '%s' (%s) takes %s", text,
@@ -157,12 +173,56 @@ static int check_period(const cdof_metric_t *m, const cdof_period_t *p, char *er
     return 0;
 }
 
-static int check_values(const cdof_metric_t *m, const cdof_update_t *u, char *err, size_t errlen)
+/* A count, numerator or denominator above the metric's multiple of the area's population (one
+ * partnership's 1e12 would swamp England's figure and fire alerts in every region). */
+static int check_population(const cdof_metric_t *m, const cdof_area_t *a, const char *field,
+                            bool has, double v, char *err, size_t errlen)
+{
+    if (!has || !a || a->population <= 0 || isnan(m->max_per_population))
+        return 0;
+    double limit = m->max_per_population * a->population;
+    if (v > limit)
+        return validate_fail(err, errlen,
+                             "%s %.15g is implausible: more than %g times the population of %s "
+                             "(%.0f; metric '%s', column max_per_population)",
+                             field, v, m->max_per_population, a->name, a->population, m->id);
+    return 0;
+}
+
+/* A rate's or percentage's value (as sent, or from numerator and denominator) outside the
+ * metric's plausible range. */
+static int check_range(const cdof_metric_t *m, const cdof_update_t *u, char *err, size_t errlen)
+{
+    if (m->unit == CDOF_UNIT_COUNT)
+        return 0;
+    bool computed = u->has_numerator && u->has_denominator && u->denominator > 0;
+    if (!computed && !u->has_value)
+        return 0;
+    double v = computed ? u->numerator / u->denominator * m->multiplier : u->value;
+    if ((!isnan(m->plausible_min) && v < m->plausible_min) ||
+        (!isnan(m->plausible_max) && v > m->plausible_max))
+        return validate_fail(err, errlen,
+                             "%s %.6g is outside metric '%s''s plausible range %g to %g%s",
+                             computed ? "the rate from numerator and denominator" : "value", v,
+                             m->id, m->plausible_min, m->plausible_max,
+                             m->unit == CDOF_UNIT_PERCENTAGE ? " (percent)" : "");
+    return 0;
+}
+
+static int check_values(const cdof_metric_t *m, const cdof_area_t *area, const cdof_update_t *u,
+                        char *err, size_t errlen)
 {
     int rc;
     if ((rc = check_number("numerator", u->has_numerator, u->numerator, err, errlen)) < 0 ||
         (rc = check_number("denominator", u->has_denominator, u->denominator, err, errlen)) < 0 ||
         (rc = check_number("value", u->has_value, u->value, err, errlen)) < 0)
+        return rc;
+    bool count = m->unit == CDOF_UNIT_COUNT;
+    if ((rc = check_population(m, area, "numerator", u->has_numerator, u->numerator, err, errlen)) <
+            0 ||
+        (rc = check_population(m, area, "denominator", u->has_denominator, u->denominator, err,
+                               errlen)) < 0 ||
+        (rc = check_population(m, area, "value", count && u->has_value, u->value, err, errlen)) < 0)
         return rc;
     if (m->unit == CDOF_UNIT_COUNT) {
         if (u->has_denominator)
@@ -213,7 +273,7 @@ static int check_values(const cdof_metric_t *m, const cdof_update_t *u, char *er
         return validate_fail(err, errlen,
                              "value %.15g is more than 100 (metric '%s' is a percentage)", u->value,
                              m->id);
-    return 0;
+    return check_range(m, u, err, errlen);
 }
 
 int cdof_validate_update(const cdof_ref_t *ref, const cdof_scope_t *scope, const cdof_update_t *u,
@@ -241,7 +301,7 @@ int cdof_validate_update_metric(const cdof_ref_t *ref, const cdof_scope_t *scope
     int rc;
     if ((rc = check_area(ref, scope, m, u->area_code, err, errlen)) < 0 ||
         (rc = check_period(m, &u->period, err, errlen)) < 0 ||
-        (rc = check_values(m, u, err, errlen)) < 0)
+        (rc = check_values(m, cdof_ref_area(ref, u->area_code), u, err, errlen)) < 0)
         return rc;
     if (metric)
         *metric = m;
@@ -274,4 +334,18 @@ int cdof_validate_milestone(const cdof_ref_t *ref, const char *milestone_id,
         return validate_fail(err, errlen, "partnership '%.64s' is not this agent's ('%.64s')",
                              partnership, own_partnership);
     return 0;
+}
+
+int cdof_validate_period_arrival(const cdof_period_t *p, int32_t today, int tolerance_days,
+                                 char *err, size_t errlen)
+{
+    if (p->first_day <= today + tolerance_days)
+        return 0;
+    char text[CDOF_PERIOD_TEXT_MAX], t[16];
+    cdof_period_format(p, text, sizeof text);
+    cdof_date_format(today, t, sizeof t);
+    return validate_fail(err, errlen,
+                         "period '%s' has not begun (today is %s; a period may arrive once it "
+                         "has begun, %d day(s) of clock difference allowed)",
+                         text, t, tolerance_days);
 }

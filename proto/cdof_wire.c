@@ -349,7 +349,12 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
             wire_str(q->close->reason, CDOF_WIRE_MAX_TEXT, "reason", err, errlen) < 0)
             goto fail;
         break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE:
+        if (wire_str(q->unsilence->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0)
+            goto fail;
+        break;
     case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES:
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY:
     case CDOF__V1__QUERY_REQUEST__QUERY_AGENTS:
     case CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL:
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES:

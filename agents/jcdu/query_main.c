@@ -1,6 +1,7 @@
 /* cdof-query: asks the hub's query endpoint for a table and prints it as an aligned table, CSV or
  * JSON. Exit codes: 0 answered, 1 the hub answered with an error (or the answer was unusable),
- * 2 bad usage, 3 no answer within --timeout-ms. */
+ * 2 bad usage, 3 no answer within --timeout-ms, 4 report written but no browser for --pdf, 5 the
+ * hub refused this key or this action. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "cdof_config.h"
 #include "cdof_curve.h"
 #include "cdof_error.h"
+#include "cdof_link.h"
 #include "cdof_log.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
@@ -29,7 +31,14 @@
 #define PROGRAM "cdof-query"
 
 /* 4: the HTML (and ODS) were written, but no browser was found to print the PDF. */
-enum { EXIT_OK = 0, EXIT_HUB_ERROR = 1, EXIT_USAGE = 2, EXIT_NO_ANSWER = 3, EXIT_NO_BROWSER = 4 };
+enum {
+    EXIT_OK = 0,
+    EXIT_HUB_ERROR = 1,
+    EXIT_USAGE = 2,
+    EXIT_NO_ANSWER = 3,
+    EXIT_NO_BROWSER = 4,
+    EXIT_REFUSED = 5
+};
 
 /* Bounds the pages followed for one query (each up to 10,000 rows). */
 #define MAX_PAGES 10000
@@ -59,7 +68,7 @@ static const cdof_opt_t query_opts[] = {
     {"as-of", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, as_of), "DATE",
      "milestones, report: standing as at DATE (YYYY-MM-DD; default today, report: year end)"},
     {"by", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, by), "NAME",
-     "ack, silence: the person acknowledging or silencing"},
+     "ack, silence, unsilence: the person acting (required; recorded beside this key's id)"},
     {"format", CDOF_OPT_STRING, "table", 0, 0, offsetof(query_cfg_t, format), "table|csv|json",
      "output format"},
     {"hub", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, hub), "EP",
@@ -145,9 +154,13 @@ static const cdof_config_spec_t query_spec = {
                      "                             as one OpenDocument spreadsheet\n"
                      "  ack ALERT_ID --by NAME [--note TEXT]\n"
                      "                             acknowledge a firing alert\n"
-                     "  silence RULE|SUBJECT|AREA --until DATE --reason TEXT [--by NAME]\n"
-                     "                             mute matching alerts (any part may be *)\n"
+                     "  silence RULE|SUBJECT|AREA --until DATE --reason TEXT --by NAME\n"
+                     "                             mute matching alerts (any part may be *:\n"
+                     "                             within this key's team and region)\n"
+                     "  unsilence SILENCE_ID --by NAME\n"
+                     "                             end a silence early\n"
                      "  silences                   the silences in force\n"
+                     "  silence-history            every silence, in force, ended or expired\n"
                      "  health                     the hub's counters since it started\n"
                      "  coverage METRIC [PERIOD]   each period's state and coverage; one "
                      "period's\n"
@@ -158,7 +171,8 @@ static const cdof_config_spec_t query_spec = {
                      "exit status: 0 answered, 1 the hub answered with an error (or the answer\n"
                      "was unusable, or the report could not be written), 2 bad usage,\n"
                      "3 no answer within --timeout-ms, 4 report written but no browser to print "
-                     "--pdf",
+                     "--pdf, 5 the hub refused this key (not registered, the wrong role, a wrong\n"
+                     "--server-key, or an action outside the key's scope)",
     .summary = "ask the cdof hub for comparisons, alerts and agent status",
     .opts = query_opts,
     .nopts = sizeof query_opts / sizeof query_opts[0],
@@ -183,6 +197,8 @@ static const command_t commands[] = {
     {"ack", 1, 1, "ALERT_ID --by NAME"},                               /* issue 6 */
     {"silence", 1, 1, "RULE|SUBJECT|AREA --until DATE --reason TEXT"}, /* issue 6 */
     {"silences", 0, 0, ""},                                            /* issue 6 */
+    {"unsilence", 1, 1, "SILENCE_ID --by NAME"},
+    {"silence-history", 0, 0, ""},
     {"health", 0, 0, ""},
     {"coverage", 1, 2, "METRIC [PERIOD]"},
     {"close", 2, 2, "METRIC PERIOD --by NAME --reason TEXT"},
@@ -200,27 +216,37 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* Issue 6: the requests of ack, silence and silences. Returns 0 or an exit status. */
+/* The requests of ack, silence, unsilence, silences and silence-history. Returns 0 or an exit
+ * status. */
 static int alert_op_request(const query_cfg_t *cfg, const command_t *cmd, char **a,
                             Cdof__V1__QueryRequest *req, Cdof__V1__AlertAck *ack,
-                            Cdof__V1__Silence *silence)
+                            Cdof__V1__Silence *silence, Cdof__V1__Unsilence *unsilence)
 {
     bool is_ack = !strcmp(cmd->name, "ack"), is_silence = !strcmp(cmd->name, "silence");
+    bool is_unsilence = !strcmp(cmd->name, "unsilence");
     if (!is_ack && cfg->note)
         return usage_error("--note applies to the ack command only");
     if (!is_silence && (cfg->until || cfg->reason))
         return usage_error("--until and --reason apply to the silence command only");
-    if (!is_ack && !is_silence && cfg->by)
-        return usage_error("--by applies to the ack and silence commands only");
-    if (is_ack) {
+    if (!is_ack && !is_silence && !is_unsilence && cfg->by)
+        return usage_error("--by applies to the ack, silence and unsilence commands only");
+    if ((is_ack || is_silence || is_unsilence) && (!cfg->by || !*cfg->by))
+        return usage_error("%s needs --by NAME, the person acting", cmd->name);
+    if (is_ack || is_unsilence) {
         char *end;
         errno = 0;
-        unsigned long long seq = strtoull(a[0], &end, 10);
-        if (errno || end == a[0] || *end || a[0][0] == '-' || seq == 0)
-            return usage_error("ack: '%s' is not an alert number", a[0]);
-        if (!cfg->by || !*cfg->by)
-            return usage_error("ack needs --by NAME, the person acknowledging");
-        ack->sequence = seq;
+        unsigned long long id = strtoull(a[0], &end, 10);
+        if (errno || end == a[0] || *end || a[0][0] == '-' || id == 0)
+            return usage_error("%s: '%s' is not %s number", cmd->name, a[0],
+                               is_ack ? "an alert" : "a silence");
+        if (is_unsilence) {
+            unsilence->id = id;
+            unsilence->by = cfg->by;
+            req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE;
+            req->unsilence = unsilence;
+            return 0;
+        }
+        ack->sequence = id;
         ack->by = cfg->by;
         if (cfg->note)
             ack->note = cfg->note;
@@ -238,10 +264,12 @@ static int alert_op_request(const query_cfg_t *cfg, const command_t *cmd, char *
         silence->matcher = a[0];
         silence->until_ms = ms;
         silence->reason = cfg->reason;
-        if (cfg->by)
-            silence->by = cfg->by;
+        silence->by = cfg->by;
         req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_SILENCE;
         req->silence = silence;
+    } else if (!strcmp(cmd->name, "silence-history")) {
+        req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY;
+        req->silence_history = 1;
     } else {
         req->query_case = CDOF__V1__QUERY_REQUEST__QUERY_SILENCES;
         req->silences = 1;
@@ -392,6 +420,8 @@ static cdof_qo_table_t *health_table(const Cdof__V1__Health *h, bool display)
         {"next_alert_sequence", (double)h->next_alert_sequence, 0},
         {"connected_window_ms", h->connected_window_ms, 0},
         {"started_ms", (double)h->started_ms, 0},
+        {"queries_refused", (double)h->queries_refused, 0},
+        {"subscriptions_refused", (double)h->subscriptions_refused, 0},
     };
     size_t n = sizeof f / sizeof f[0];
     char started[64];
@@ -431,7 +461,7 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
                                     const query_cfg_t *cfg, bool display)
 {
     size_t total = 0;
-    if (!strcmp(command, "silence") || !strcmp(command, "silences"))
+    if (!strncmp(command, "silence", 7) || !strcmp(command, "unsilence"))
         return silences_table(pages, display);
     answer_kind_t kind = answer_kind(command);
     for (size_t i = 0; i < pages->npages; i++)
@@ -620,6 +650,7 @@ int main(int argc, char **argv)
     char err[512] = "";
     int status = EXIT_USAGE;
     void *ctx = NULL, *sock = NULL;
+    cdof_link_t *link = NULL;
     cdof_curve_t *curve = NULL;
     cdof_qo_pages_t pages = {0};
     cdof_qo_table_t *table = NULL;
@@ -640,6 +671,7 @@ int main(int argc, char **argv)
     Cdof__V1__CoverageQuery coverage = CDOF__V1__COVERAGE_QUERY__INIT;
     Cdof__V1__PeriodClose pclose = CDOF__V1__PERIOD_CLOSE__INIT;
     Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT; /* issue 6 */
+    Cdof__V1__Unsilence unsilence = CDOF__V1__UNSILENCE__INIT;
 
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);
     int rc = cdof_config_parse(&query_spec, &cfg, argc, argv, &pos, err, sizeof err);
@@ -661,8 +693,8 @@ int main(int argc, char **argv)
     }
     if (!pos.count) {
         status = usage_error("which command? area, league, rolling, series, national, milestones, "
-                             "alerts, agents, health, coverage, report, ack, silence, silences "
-                             "or close");
+                             "alerts, agents, health, coverage, report, ack, silence, unsilence, "
+                             "silences, silence-history or close");
         goto done;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -788,7 +820,7 @@ int main(int argc, char **argv)
     } else if (!strcmp(cmd->name, "agents") || !strcmp(cmd->name, "report")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AGENTS;
         req.agents = 1;
-    } else if ((status = alert_op_request(&cfg, cmd, a, &req, &ack, &silence)) != 0) {
+    } else if ((status = alert_op_request(&cfg, cmd, a, &req, &ack, &silence, &unsilence)) != 0) {
         goto done;
     }
     req.page_size = (uint32_t)cfg.page_size;
@@ -803,10 +835,38 @@ int main(int argc, char **argv)
         fprintf(stderr, PROGRAM ": cannot create a socket: %s\n", zmq_strerror(zmq_errno()));
         goto done;
     }
+    if (cdof_link_open(ctx, sock, &link) < 0) {
+        fprintf(stderr, PROGRAM ": cannot watch the socket: %s\n", zmq_strerror(zmq_errno()));
+        goto done;
+    }
     if (zmq_connect(sock, cfg.hub) < 0) {
         status = usage_error("--hub: cannot use '%s': %s", cfg.hub, zmq_strerror(zmq_errno()));
         goto done;
     }
+    /* Wait for the handshake's verdict first: a refused key or a wrong hub key is said at once,
+     * with its own exit status, instead of "no answer" after the time-out. */
+    int64_t deadline = cdof_clock_mono_ms() + cfg.timeout_ms;
+    cdof_link_state_t ls = cdof_link_poll(link);
+    while (ls != CDOF_LINK_UP && ls != CDOF_LINK_REFUSED && ls != CDOF_LINK_WRONG_HUB_KEY) {
+        int64_t left = deadline - cdof_clock_mono_ms();
+        if (left <= 0)
+            break;
+        zmq_pollitem_t it = {cdof_link_socket(link), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, left > 100 ? 100 : (long)left);
+        ls = cdof_link_poll(link);
+    }
+    if (ls == CDOF_LINK_REFUSED || ls == CDOF_LINK_WRONG_HUB_KEY) {
+        fprintf(stderr, PROGRAM ": %s: %s\n", cfg.hub, cdof_link_describe(ls));
+        status = EXIT_REFUSED;
+        goto done;
+    }
+    if (ls != CDOF_LINK_UP) {
+        fprintf(stderr, PROGRAM ": no answer from %s within %ld ms: %s\n", cfg.hub, cfg.timeout_ms,
+                cdof_link_describe(ls));
+        status = EXIT_NO_ANSWER;
+        goto done;
+    }
+
     /* Request ids only need to differ from earlier asks on this socket; make them unlikely to
      * repeat across runs too, which helps reading a hub's logs. */
     uint64_t next_id = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4);
@@ -829,6 +889,8 @@ int main(int argc, char **argv)
     if (last->status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK) {
         fprintf(stderr, PROGRAM ": the hub answered %s: %s\n", cdof_qo_status_name(last->status),
                 last->error && *last->error ? last->error : "(no reason given)");
+        if (last->status == CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN)
+            status = EXIT_REFUSED;
         goto done;
     }
     if (!strcmp(cmd->name, "health") && !last->health) {
@@ -855,6 +917,7 @@ int main(int argc, char **argv)
 done:
     cdof_qo_table_destroy(&table);
     cdof_qo_pages_free(&pages);
+    cdof_link_close(&link);
     if (sock)
         zmq_close(sock);
     if (ctx)

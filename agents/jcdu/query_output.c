@@ -969,38 +969,55 @@ void cdof_qo_alert_text(const Cdof__V1__Alert *a, const char *area_name, bool pe
     }
 }
 
-/* Issue 6: silences. */
+/* Silence records: the table shows who (and through which key) made and ended each. */
 cdof_qo_table_t *cdof_qo_silences(Cdof__V1__Silence *const *silences, size_t n, bool display)
 {
-    static const cdof_qo_col_t record[] = {{"matcher", false, false},   {"until_ms", true, false},
-                                           {"until", false, false},     {"by", false, false},
-                                           {"created_ms", true, false}, {"reason", false, false}};
-    static const cdof_qo_col_t shown[] = {{"matcher", false, false},
-                                          {"until", false, false},
-                                          {"by", false, false},
-                                          {"reason", false, true}};
+    static const cdof_qo_col_t record[] = {
+        {"id", true, false},         {"matcher", false, false},    {"until_ms", true, false},
+        {"until", false, false},     {"by", false, false},         {"key_id", false, false},
+        {"created_ms", true, false}, {"scope_team", false, false}, {"scope_region", false, false},
+        {"ended_ms", true, false},   {"ended_by", false, false},   {"ended_key_id", false, false},
+        {"reason", false, false}};
+    static const cdof_qo_col_t shown[] = {{"id", true, false},     {"matcher", false, false},
+                                          {"until", false, false}, {"by", false, false},
+                                          {"ended", false, false}, {"reason", false, true}};
     cdof_qo_table_t *t = display ? cdof_qo_table_new(shown, sizeof shown / sizeof shown[0])
                                  : cdof_qo_table_new(record, sizeof record / sizeof record[0]);
     if (!t)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         const Cdof__V1__Silence *s = silences[i];
-        char until[32] = "";
+        char until[32] = "", by[2 * CDOF_WIRE_MAX_ID + 8], ended[3 * CDOF_WIRE_MAX_ID + 48] = "";
         int rc = cdof_qo_table_add_row(t);
         if (rc < 0)
             goto fail;
         cdof_clock_format(s->until_ms, until, sizeof until);
-        rc |= set_text(t, 0, s->matcher);
+        rc |= set_i64(t, 0, (int64_t)s->id);
+        rc |= set_text(t, 1, s->matcher);
         if (display) {
-            rc |= set_text(t, 1, until);
-            rc |= set_text(t, 2, s->by);
-            rc |= set_text(t, 3, s->reason);
-        } else {
-            rc |= set_i64(t, 1, s->until_ms);
+            snprintf(by, sizeof by, "%s%s%s", s->by, *s->key_id ? " via " : "", s->key_id);
+            if (s->ended_ms) {
+                char when[32];
+                cdof_clock_format(s->ended_ms, when, sizeof when);
+                snprintf(ended, sizeof ended, "%s by %s%s%s", when, s->ended_by,
+                         *s->ended_key_id ? " via " : "", s->ended_key_id);
+            }
             rc |= set_text(t, 2, until);
-            rc |= set_text(t, 3, s->by);
-            rc |= set_i64(t, 4, s->created_ms);
+            rc |= set_text(t, 3, by);
+            rc |= set_text(t, 4, ended);
             rc |= set_text(t, 5, s->reason);
+        } else {
+            rc |= set_i64(t, 2, s->until_ms);
+            rc |= set_text(t, 3, until);
+            rc |= set_text(t, 4, s->by);
+            rc |= set_text(t, 5, s->key_id);
+            rc |= set_i64(t, 6, s->created_ms);
+            rc |= set_text(t, 7, s->scope_team);
+            rc |= set_text(t, 8, s->scope_region);
+            rc |= set_i64(t, 9, s->ended_ms);
+            rc |= set_text(t, 10, s->ended_by);
+            rc |= set_text(t, 11, s->ended_key_id);
+            rc |= set_text(t, 12, s->reason);
         }
         if (rc)
             goto fail;

@@ -32,6 +32,7 @@
 #include "cdof_config.h"
 #include "cdof_curve.h"
 #include "cdof_error.h"
+#include "cdof_link.h"
 #include "cdof_log.h"
 #include "cdof_metrics.h"
 #include "cdof_ref.h"
@@ -136,7 +137,9 @@ typedef struct {
     bool json;
     cdof_ref_t *ref; /* for area names and units; NULL when the reference data did not load */
     void *ctx, *sub, *query;
-    uint64_t last; /* the last sequence taken */
+    cdof_link_t *links[2];     /* the socket monitors of sub and query: handshake refusals */
+    cdof_link_state_t said[2]; /* the refusal last logged for each */
+    uint64_t last;             /* the last sequence taken */
     uint64_t next_id;
     cdof_curve_t *curve; /* keys for both sockets; plain TCP with --insecure */
     watch_conf_t *conf;  /* --receivers; NULL without */
@@ -383,6 +386,10 @@ static int open_sockets(watch_t *w)
             return EXIT_FAIL;
         }
     }
+    /* Without a monitor only the refusals' wording is lost. */
+    if (cdof_link_open(w->ctx, w->sub, &w->links[0]) < 0 ||
+        cdof_link_open(w->ctx, w->query, &w->links[1]) < 0)
+        cdof_log_debug("cannot monitor the hub sockets: %s", zmq_strerror(zmq_errno()));
     if (zmq_connect(w->sub, w->cfg.hub_alerts) < 0) {
         fprintf(stderr, PROGRAM ": --hub-alerts: cannot use '%s': %s\n", w->cfg.hub_alerts,
                 zmq_strerror(zmq_errno()));
@@ -394,6 +401,25 @@ static int open_sockets(watch_t *w)
         return EXIT_USAGE;
     }
     return EXIT_OK;
+}
+
+/* Says once, for each endpoint, that the hub refused this watcher's key or is not the hub its
+ * --server-key names, and again when it is admitted: otherwise a refused watcher just prints
+ * nothing. */
+static void links_check(watch_t *w)
+{
+    const char *eps[2] = {w->cfg.hub_alerts, w->cfg.hub_query};
+    for (int i = 0; i < 2; i++) {
+        cdof_link_state_t ls = cdof_link_poll(w->links[i]);
+        bool refused = ls == CDOF_LINK_REFUSED || ls == CDOF_LINK_WRONG_HUB_KEY;
+        if (refused && ls != w->said[i])
+            cdof_log_error("hub %s: %s", eps[i], cdof_link_describe(ls));
+        else if (ls == CDOF_LINK_UP && w->said[i] != CDOF_LINK_UP &&
+                 w->said[i] != CDOF_LINK_UNKNOWN)
+            cdof_log_info("hub %s admits this key again", eps[i]);
+        if (refused || ls == CDOF_LINK_UP)
+            w->said[i] = ls;
+    }
 }
 
 /* --- the delivery thread --- */
@@ -888,6 +914,7 @@ int main(int argc, char **argv)
             cdof_log_error("cannot wait for alerts: %s", zmq_strerror(zmq_errno()));
             goto done;
         }
+        links_check(&w); /* after the poll's errno is read: this reads the monitors */
         /* Drain what is waiting, a bounded number at a time, so that a stop is seen. */
         for (int i = 0; (items[0].revents & ZMQ_POLLIN) && i < 1000 && rc == 0 && !stop_flag; i++) {
             int events = 0;
@@ -915,6 +942,8 @@ done:
     watch_conf_free(&w.conf);
     if (curl_ready)
         watch_send_cleanup();
+    cdof_link_close(&w.links[0]);
+    cdof_link_close(&w.links[1]);
     if (w.sub)
         zmq_close(w.sub);
     if (w.query)

@@ -252,6 +252,9 @@ static int metric_row(const agent_take_ctx_t *ctx, const header_t *h, const cdof
         rc = parse_number("value", r->value, &u.has_value, &u.value, err, errlen);
     if (rc == 0)
         rc = cdof_validate_update(ctx->ref, ctx->scope, &u, err, errlen);
+    if (rc == 0) /* the hub checks the same when the row arrives */
+        rc = cdof_validate_period_arrival(&u.period, cdof_clock_today(), CDOF_PERIOD_TOLERANCE_DAYS,
+                                          err, errlen);
     if (rc < 0)
         return CDOF_EINVALID;
 

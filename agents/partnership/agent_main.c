@@ -22,6 +22,7 @@
 #include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_grow.h"
+#include "cdof_link.h"
 #include "cdof_log.h"
 #include "cdof_metrics.h"
 #include "cdof_period.h"
@@ -321,6 +322,16 @@ static int cmd_status(const agent_config_t *cfg)
     (void)agent_outbox_meta_get(ob, "partnership", partnership, sizeof partnership);
     (void)agent_outbox_meta_get(ob, "last_contact_ms", contact_text, sizeof contact_text);
     int64_t contact_ms = strtoll(contact_text, NULL, 10);
+    /* The handshake's verdict the running agent saved: "NAME MS" (cdof_link_name). */
+    char link_text[64] = "", link_name[32] = "unknown";
+    long long link_ms = 0;
+    (void)agent_outbox_meta_get(ob, "hub_link", link_text, sizeof link_text);
+    if (sscanf(link_text, "%31s %lld", link_name, &link_ms) != 2)
+        snprintf(link_name, sizeof link_name, "unknown");
+    const char *link_why = !strcmp(link_name, "refused") ? cdof_link_describe(CDOF_LINK_REFUSED)
+                           : !strcmp(link_name, "wrong_hub_key")
+                               ? cdof_link_describe(CDOF_LINK_WRONG_HUB_KEY)
+                               : NULL;
     int64_t oldest_ms = st.depth ? st.oldest_written_ms : 0;
     list_ctx_t l = {stdout, json, 0, 0};
     if (json) {
@@ -338,6 +349,8 @@ static int cmd_status(const agent_config_t *cfg)
                st.next_seq, st.acked_high);
         json_time("last_ack", st.last_ack_ms, now);
         json_time("last_contact", contact_ms, now);
+        printf("  \"hub_link\": \"%s\",\n", link_name);
+        json_time("hub_link_since", link_ms, now);
         printf("  \"retained\": %" PRIu64 ",\n  \"rejected_count\": %" PRIu64
                ",\n  \"rejected\": [",
                st.retained, st.rejected);
@@ -363,6 +376,10 @@ static int cmd_status(const agent_config_t *cfg)
         when_and_age(contact_ms, now, when, age, sizeof when);
         printf("hub last heard: %s%s%s%s\n", when, *age ? " (" : "", age,
                *age ? " ago, saved every 30 s)" : "");
+        if (link_why) {
+            when_and_age(link_ms, now, when, age, sizeof when);
+            printf("HUB REFUSES THIS AGENT since %s (%s ago): %s\n", when, age, link_why);
+        }
         printf("kept for resends: %" PRIu64 " acknowledged entries\n", st.retained);
         printf("rejected by the hub: %" PRIu64 "%s\n", st.rejected,
                st.rejected > STATUS_TEXT_REJECTED ? " (the latest shown)" : "");

@@ -10,6 +10,7 @@
 #include "cdof_clock.h"
 #include "cdof_error.h"
 #include "cdof_grow.h"
+#include "cdof_link.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
 
@@ -50,7 +51,9 @@ struct agent_sender {
     bool hb_pending; /* a heartbeat is due but the socket would block */
     int64_t opened_at, last_heard, next_hb, next_prune;
     unsigned silent_reopens;
-    int64_t contact_saved; /* when last_contact_ms was last written to meta (monotonic) */
+    cdof_link_t *link;            /* the socket's monitor: handshake refusals */
+    cdof_link_state_t link_known; /* the refusal last logged and saved for `status` */
+    int64_t contact_saved;        /* when last_contact_ms was last written to meta (monotonic) */
 
     uint64_t next_send;    /* lowest sequence not yet sent on this connection */
     uint64_t rewound_to;   /* the last resend_from obeyed on this connection */
@@ -77,6 +80,8 @@ struct agent_sender {
     uint64_t acks_recorded, settle_commits;
     uint8_t buf[CDOF_WIRE_MAX_MESSAGE];
 };
+
+static void link_save(agent_sender_t *s, cdof_link_state_t ls);
 
 /* --- in-flight set ------------------------------------------------------------------------- */
 
@@ -565,6 +570,11 @@ static void recv_one(agent_sender_t *s)
     }
     s->last_heard = cdof_clock_mono_ms();
     s->silent_reopens = 0;
+    if (s->link_known != CDOF_LINK_UP) { /* once per start, and after a refusal */
+        if (s->link_known != CDOF_LINK_UNKNOWN)
+            cdof_log_info("hub %s admits this key again", s->endpoint);
+        link_save(s, CDOF_LINK_UP);
+    }
     if (!s->contact_saved || s->last_heard - s->contact_saved >= CONTACT_SAVE_MS) {
         /* For `status`; not on every heartbeat, each write costs an fsync. */
         char ms[32];
@@ -634,6 +644,7 @@ static void close_socket(agent_sender_t *s)
         uv_close((uv_handle_t *)s->poll, free_poll);
         s->poll = NULL;
     }
+    cdof_link_close(&s->link);
     if (s->sock) {
         zmq_close(s->sock);
         s->sock = NULL;
@@ -657,6 +668,8 @@ static int open_socket(agent_sender_t *s, char *err, size_t errlen)
         zmq_setsockopt(s->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) < 0)
         goto zfail;
+    if (cdof_link_open(s->zctx, s->sock, &s->link) < 0) /* only the refusals' wording lost */
+        cdof_log_debug("cannot monitor the hub socket: %s", zmq_strerror(zmq_errno()));
     if (zmq_connect(s->sock, s->endpoint) < 0) {
         snprintf(err, errlen, "cannot connect to %s: %s", s->endpoint, zmq_strerror(errno));
         goto fail;
@@ -700,13 +713,34 @@ fail:
     return -EIO;
 }
 
+/* Records the link's state for `status` (outbox meta "hub_link": a cdof_link_name and when). */
+static void link_save(agent_sender_t *s, cdof_link_state_t ls)
+{
+    char v[64];
+    snprintf(v, sizeof v, "%s %lld", cdof_link_name(ls), (long long)cdof_clock_now_ms());
+    if (agent_outbox_meta_set(s->ob, "hub_link", v) == 0)
+        s->link_known = ls;
+}
+
 static void reopen(agent_sender_t *s, int64_t quiet)
 {
     agent_outbox_stats_t st;
     memset(&st, 0, sizeof st);
     (void)agent_outbox_stats(s->ob, &st);
     s->silent_reopens++;
-    if (s->silent_reopens == 1)
+    cdof_link_state_t ls = cdof_link_poll(s->link);
+    bool refused = ls == CDOF_LINK_REFUSED || ls == CDOF_LINK_WRONG_HUB_KEY;
+    if (refused && ls != s->link_known) {
+        /* Said once per change, and kept for `cdof-agent status`: a local authority operator
+         * sees why nothing is acknowledged without reading the hub's log. */
+        cdof_log_error("hub %s: %s (outbox %llu entries; retrying)", s->endpoint,
+                       cdof_link_describe(ls), (unsigned long long)st.depth);
+        link_save(s, ls);
+    } else if (refused && s->silent_reopens % 20 == 0)
+        cdof_log_error("hub %s still refuses: %s", s->endpoint, cdof_link_describe(ls));
+    else if (refused)
+        cdof_log_debug("reconnecting to hub %s", s->endpoint);
+    else if (s->silent_reopens == 1)
         cdof_log_warn("no word from hub %s for %lld ms: reconnecting (outbox %llu entries)",
                       s->endpoint, (long long)quiet, (unsigned long long)st.depth);
     else if (s->silent_reopens % 20 == 0)

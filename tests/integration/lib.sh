@@ -142,7 +142,8 @@ it_hub_endpoints() {
 # it_sec ROLE ID [AREAS]: the security flags of one party, to splice unquoted into its command
 # line: `it_start hub "$IT_HUB" $(it_sec hub hub) ...`. ROLE is hub, partnership, national,
 # oversight or jcdu; ID the agent id or a name for the watcher or query client; AREAS, for a
-# partnership agent, its comma-separated area codes. Tests say it instead of spelling
+# partnership agent, its comma-separated area codes, and for an oversight key TEAM[,REGION], the
+# alerts it may acknowledge and silence (none: it only reads). Tests say it instead of spelling
 # --insecure so that one place decides how every party authenticates.
 #
 # CURVE by default: keys are made with cdof-keygen in $IT_DIR/keys (ROLE-ID.key, hub.key) and
@@ -170,6 +171,7 @@ it_sec() {
         local line
         line="$(cat "$kd/$name.pub"),$id,$role"
         [ "$role" != partnership ] || line="$line,$id,${areas//,/;}"
+        [ "$role" != oversight ] || [ -z "$areas" ] || line="$line,$areas"
         it_registry_add "$line"
     fi
     echo --key "$kd/$name.key" --server-key "$kd/hub.pub"

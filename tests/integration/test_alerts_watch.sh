@@ -155,7 +155,7 @@ if it_query "$IT_DIR/ack2.csv" --hub "$query" $(it_sec jcdu query) ack 999999 --
     it_fail "acknowledging a missing alert succeeded"
 fi
 it_query "$IT_DIR/silence.csv" --hub "$query" $(it_sec jcdu query) silence \
-    "worse_than_england|*|$bury" --until 2099-01-01 --reason "known coding change" \
+    "worse_than_england|*|$bury" --until "$(date -u -d "+30 days" +%F)" --reason "known coding change" \
     --by "Sam Smith" --format csv || it_fail "cdof-query silence failed"
 it_query "$IT_DIR/silences.csv" --hub "$query" $(it_sec jcdu query) silences --format csv
 grep -q "known coding change" "$IT_DIR/silences.csv" || it_fail "silences does not list it"

@@ -35,7 +35,7 @@ static size_t nsockets;
 typedef struct {
     char pub[41], sec[41];
 } keypair_t;
-enum { K_HUB, K_LA1, K_LA2, K_LA3, K_JCDU, K_WATCH, K_HB, K_COUNT };
+enum { K_HUB, K_LA1, K_LA2, K_LA3, K_JCDU, K_WATCH, K_HB, K_NAT, K_COUNT };
 static keypair_t keys[K_COUNT];
 
 /* A client socket of type with key k and, unless NULL, the routing id rid; closed in teardown. */
@@ -69,6 +69,7 @@ static void *dealer(const char *id, const char *ep)
             : strcmp(id, "la-1") == 0  ? K_LA1
             : strcmp(id, "la-2") == 0  ? K_LA2
             : strcmp(id, "la-hb") == 0 ? K_HB
+            : strcmp(id, "ons") == 0   ? K_NAT
                                        : K_LA3;
     return dealer_with(NULL, ep, &keys[k]);
 }
@@ -216,6 +217,7 @@ static int write_registry(void)
         fprintf(f, "%s,la-3,partnership,,E06000009\n", keys[K_LA3].pub);
     fprintf(f, "%s,la-hb,partnership,,E06000001\n", keys[K_HB].pub);
     fprintf(f, "%s,jcdu,jcdu\n", keys[K_JCDU].pub);
+    fprintf(f, "%s,ons,national\n", keys[K_NAT].pub);
     if (with_watch)
         fprintf(f, "%s,watch,oversight\n", keys[K_WATCH].pub);
     return fclose(f) == 0 && rename(tmp, reg_path) == 0 ? 0 : -1;
@@ -357,10 +359,21 @@ static void test_sequence_rules(void **state)
     assert_int_equal(ack->high_water, 2);
     cdof__v1__ack__free_unpacked(ack, NULL);
 
-    /* Another connection claiming la-1's identity cannot move its mark. */
+    /* Another key claiming la-1's identity cannot move la-1's mark: its envelope belongs to its
+     * own key's stream (la-2's), where sequence 3 is a gap. */
     void *b = dealer("la-2", ingest_ep);
-    expect(b, "la-1", 3, 6, 50, "", REJ, "does not match");
+    send_update(b, "la-1", 3, 6, 50, "");
+    ack = recv_ack(b);
+    assert_int_equal(ack->n_entries, 0);
+    assert_int_equal(ack->resend_from, 1);
+    assert_int_equal(ack->high_water, 0);
+    cdof__v1__ack__free_unpacked(ack, NULL);
     expect(a, "la-1", 3, 7, 50, "", OK, NULL);
+
+    /* A wrong agent_id from la-1's own key is settled in la-1's stream: the same sequence sent
+     * again with the right id gets the same rejection, never a second verdict. */
+    expect(a, "la-9", 4, 6, 50, "", REJ, "does not match this key's identity");
+    expect(a, "la-1", 4, 6, 50, "", REJ, "does not match this key's identity");
 
     /* Garbage and a multi-frame message are dropped; the hub keeps serving. */
     void *g = dealer(NULL, ingest_ep);
@@ -373,15 +386,15 @@ static void test_sequence_rules(void **state)
     char note[2000];
     memset(note, 'n', sizeof note - 1);
     note[sizeof note - 1] = '\0';
-    expect(a, "la-1", 4, 6, 50, note, REJ, NULL);
-    expect(a, "la-1", 5, 8, 50, "", OK, NULL);
+    expect(a, "la-1", 5, 6, 50, note, REJ, NULL);
+    expect(a, "la-1", 6, 8, 50, "", OK, NULL);
 
     Cdof__V1__QueryResponse *r = query_agents(WAIT_MS);
     assert_non_null(r);
     int found = 0;
     for (size_t i = 0; i < r->n_agents; i++) {
         if (strcmp(r->agents[i]->agent_id, "la-1") == 0) {
-            assert_int_equal(r->agents[i]->high_water, 5);
+            assert_int_equal(r->agents[i]->high_water, 6);
             found = 1;
         }
     }
@@ -535,6 +548,14 @@ static void test_authorisation(void **state)
     why = expect_one(b, 3, REJ);
     if (!strstr(why, "is not this agent's"))
         fail_msg("reason '%s' does not say the partnership is another's", why);
+    /* Nor does a national key file a partnership's milestones. */
+    void *n = dealer("ons", ingest_ep);
+    env.agent_id = (char *)"ons";
+    env.sequence = 1;
+    send_msg(n, &env.base);
+    why = expect_one(n, 1, REJ);
+    if (!strstr(why, "a national key does not file milestones"))
+        fail_msg("reason '%s' does not refuse a national key's milestone", why);
 
     /* Nothing of la-2's was stored for E06000009: the series holds la-1's latest value. */
     wait_settled();
@@ -592,13 +613,13 @@ static void test_hostile_input(void **state)
     send_heartbeat(a, "la-1", 0, 0, 0);
     Cdof__V1__Ack *ack = recv_ack(a);
     assert_true(ack->heartbeat);
-    assert_int_equal(ack->high_water, 5);
+    assert_int_equal(ack->high_water, 6);
     cdof__v1__ack__free_unpacked(ack, NULL);
     /* A sequence absurdly far ahead is rejected, and the mark stays. */
-    send_update(a, "la-1", 5 + 200000000ULL, 9, 50, "");
+    send_update(a, "la-1", 6 + 200000000ULL, 9, 50, "");
     assert_non_null(strstr(
-        expect_one(a, 5 + 200000000ULL, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED), "jumps"));
-    expect(a, "la-1", 6, 9, 50, "", CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED, NULL);
+        expect_one(a, 6 + 200000000ULL, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED), "jumps"));
+    expect(a, "la-1", 7, 9, 50, "", CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED, NULL);
 }
 
 /* Only registered keys connect; a key revoked by a reload (SIGHUP) is refused, on new
@@ -709,10 +730,11 @@ static void test_named_connections(void **state)
     }
     assert_false(answered_within(sq, 500));
 
-    /* la-2's key under the name la-3 (free): its own envelopes are refused, naming both. */
+    /* la-2's key under the name la-3 (free): its own envelopes are refused, naming both, and
+     * settled in la-2's stream (test_authorisation left its mark at 3). */
     void *b = dealer_with("la-3", ingest_ep, &keys[K_LA2]);
-    send_update_area(b, "la-2", 1000, "E06000008", 1, 50, "");
-    assert_non_null(strstr(expect_one(b, 1000, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED),
+    send_update_area(b, "la-2", 4, "E06000008", 1, 50, "");
+    assert_non_null(strstr(expect_one(b, 4, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED),
                            "does not match this connection's identity"));
 }
 

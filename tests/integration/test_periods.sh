@@ -237,6 +237,8 @@ q "$IT_DIR/close.csv" --hub "$query" $(qsec) close continuity_of_care 2024-07 --
 period_is continuity_of_care 2024-07 closed 1 || it_fail "July not closed: $(cat "$IT_DIR/coverage.csv")"
 it_csv_has "$IT_DIR/coverage.csv" 'f["event"] == "closed" && f["closed_by"] == "Test Lead"' ||
     it_fail "July's history has no closure by Test Lead"
+[ "${IT_INSECURE:-0}" = 1 ] || cat "$IT_DIR"/logs/hub*.log | grep -q "closed by Test Lead (key query)" ||
+    it_fail "the hub did not record the key that closed July"
 it_wait "July judged on closure: Blackpool's June alert stays resolved" 5 \
     records_are "$worse" "firing@2024-06 resolved@2024-06 "
 

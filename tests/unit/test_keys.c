@@ -59,7 +59,7 @@ static void test_roles_and_areas(void **state)
              "%s,gm,partnership,greater_manchester,\"E08000001; E08000002 E08000003\"\n"
              "%s , E06000009 , partnership\n"
              "%s,ons,national\n"
-             "%s,ohid-nw,oversight,,\n",
+             "%s,reader,oversight,,\n",
              k1, k2, k3, k4);
     hub_keys_t *keys = parse_ok(text);
     assert_int_equal(hub_keys_count(keys), 4);
@@ -100,6 +100,35 @@ static void test_roles_and_areas(void **state)
     hub_keys_destroy(&keys);
 }
 
+/* Who may acknowledge and silence what: a team and region, a team everywhere, JCDU
+ * everything, a reader nothing. */
+static void test_action_scope(void **state)
+{
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof text,
+             "%s,ohid-nw,oversight,ohid,E12000002\n%s,hmpps,oversight,hmpps\n%s,jcdu,jcdu\n"
+             "%s,reader,oversight\n",
+             k1, k2, k3, k4);
+    hub_keys_t *keys = parse_ok(text);
+    const hub_party_t *nw = hub_keys_find(keys, k1), *hm = hub_keys_find(keys, k2),
+                      *jc = hub_keys_find(keys, k3), *rd = hub_keys_find(keys, k4);
+    assert_string_equal(nw->team, "ohid");
+    assert_string_equal(nw->region, "E12000002");
+    assert_true(hub_party_covers(nw, "ohid", "E12000002"));
+    assert_false(hub_party_covers(nw, "ohid", "E12000003"));
+    assert_false(hub_party_covers(nw, "hmpps", "E12000002"));
+    assert_false(hub_party_covers(nw, "ohid", "E92000001")); /* England's alerts: national */
+    assert_true(hub_party_covers(hm, "hmpps", "E12000009"));
+    assert_true(hub_party_covers(hm, "hmpps", "E92000001"));
+    assert_false(hub_party_covers(hm, "ohid", "E12000009"));
+    assert_true(hub_party_covers(jc, "police", "E92000001"));
+    assert_false(rd->may_act);
+    assert_false(hub_party_covers(rd, "ohid", "E12000002"));
+    assert_true(hub_party_covers(NULL, "ohid", "E12000002")); /* --insecure */
+    hub_keys_destroy(&keys);
+}
+
 static void expect_refused(const char *text, const char *reason_part)
 {
     hub_keys_t *keys = (hub_keys_t *)1;
@@ -127,7 +156,10 @@ static void test_bad_lines(void **state)
         {"%s,la,partnership,,E06000009;X99\n", "field 'areas': 'X99' is not a known area code"},
         {"%s,gm,partnership\n",
          "partnership 'gm' is neither in the partnerships file nor an area code"},
-        {"%s,w,oversight,,E06000009\n", "only a partnership has areas"},
+        {"%s,w,jcdu,,E06000009\n", "only a partnership has areas"},
+        {"%s,w,oversight,ohid,E06000009\n", "field 'region': 'E06000009' is not a region code"},
+        {"%s,w,oversight,,E12000002\n", "field 'region': given without a team"},
+        {"%s,w,oversight,nhs\n", "field 'team': 'nhs' is no team of the metric catalogue"},
         {"%s,w\n", "reg.csv:1: 2 field(s)"},
         {"%s,w,jcdu,,,extra\n", "more than 5 fields"},
         {"%1$s,a,jcdu\n%1$s,b,oversight\n", "is listed twice (ids 'a' and 'b')"},
@@ -234,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roles_and_areas), cmocka_unit_test(test_bad_lines),
-        cmocka_unit_test(test_areas_from_partnerships), cmocka_unit_test(test_load_file)};
+        cmocka_unit_test(test_action_scope), cmocka_unit_test(test_areas_from_partnerships),
+        cmocka_unit_test(test_load_file)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -330,12 +330,19 @@ static void test_bad_metrics(void **state)
                       "ocu_prevalence,Prevalence of opiate and/or crack cocaine use per 1000 aged "
                       "15-64,",
                       "ocu_prevalence,,", false, "metrics.csv:3: field 'name': '' is empty", false);
+    /* Plausibility columns. */
+    expect_load_error("metrics.csv", "utla,annual,none,1.5,0,100", "utla,annual,none,0,0,100",
+                      false, "field 'max_per_population': '0' is not a positive number", false);
+    expect_load_error("metrics.csv", "utla,annual,none,1.5,0,100", "utla,annual,none,1.5,x,100",
+                      false, "field 'plausible_min': 'x' is not a number", false);
+    expect_load_error("metrics.csv", "utla,annual,none,1.5,0,100", "utla,annual,none,1.5,10,5",
+                      false, "field 'plausible_max': '5' is below plausible_min", false);
     /* Structure: a missing column, a short row, an unclosed quote, no rows, no header. */
     expect_load_error("metrics.csv", ",polarity,", ",polarity_x,", false,
                       "metrics.csv:1: header has no column 'polarity'", true);
     expect_load_error("metrics.csv", "reduce_crime,headline,count,1,low_good,police,national",
                       "reduce_crime,headline,count,1,low_good,police", false,
-                      "metrics.csv:4: expected 11 fields, found 10", true);
+                      "metrics.csv:4: expected 14 fields, found 13", true);
     expect_load_error(
         "metrics.csv", "Number of neighbourhood crimes", "\"Number of neighbourhood crimes", false,
         "metrics.csv:5: field 2: quoted field not closed before the end of the file", true);
@@ -346,7 +353,8 @@ static void test_bad_metrics(void **state)
     tmpref_make(&t, NULL, NULL, NULL, false);
     char path[512], err[256];
     snprintf(path, sizeof path, "%s/metrics.csv", t.dir);
-    spill(path, "id,name,outcome,tier,unit,multiplier,polarity,team,geography,frequency,method\n");
+    spill(path, "id,name,outcome,tier,unit,multiplier,polarity,team,geography,frequency,method,"
+                "max_per_population,plausible_min,plausible_max\n");
     assert_null(cdof_ref_load(t.dir, err, sizeof err));
     assert_string_equal(err, "metrics.csv: no metrics");
     spill(path, "");

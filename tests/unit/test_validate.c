@@ -92,11 +92,12 @@ static void test_good_updates(void **state)
     u.has_value = true; /* a value alongside is tolerated: the hub recomputes */
     u.value = 30;
     expect_ok(NULL, &u);
-    /* monthly metrics also take quarters and financial years */
+    /* a monthly metric takes months only: an aggregate would be a row of its own */
     u.period = P("2024-Q1");
-    expect_ok(NULL, &u);
+    expect_reason(NULL, &u, "is a quarter: metric 'continuity_of_care' (monthly) takes months");
     u.period = P("2023/24");
-    expect_ok(NULL, &u);
+    expect_reason(NULL, &u, "is a financial year");
+    u = good_update();
 
     cdof_update_t c = {.metric_id = "numbers_in_treatment",
                        .area_code = "E08000003",
@@ -138,8 +139,8 @@ static void test_good_updates(void **state)
     expect_ok(NULL, &d);
     d.period = P("2023");
     expect_ok(NULL, &d);
-    d.numerator = 300000; /* a rate's numerator may exceed its denominator */
-    expect_ok(NULL, &d);
+    d.numerator = 300000; /* a rate's numerator may exceed its denominator, but not this one's */
+    expect_reason(NULL, &d, "is outside metric 'drug_misuse_deaths''s plausible range 0 to 300");
 
     cdof_update_t n = {.metric_id = "drug_use_last_year",
                        .area_code = CDOF_ENGLAND_CODE,
@@ -267,7 +268,7 @@ static void test_period_reasons(void **state)
     u.period = P("2024");
     expect_reason(NULL, &u,
                   "period '2024' is a calendar year: metric 'continuity_of_care' (monthly) takes "
-                  "months, quarters or financial years");
+                  "months");
     u.period = P("2021-2023");
     expect_reason(NULL, &u, "period '2021-2023' is a pooled period");
 
@@ -280,7 +281,7 @@ static void test_period_reasons(void **state)
                        .denominator = 10};
     expect_reason(NULL, &q,
                   "period '2024-03' is a month: metric 'proven_reoffending' (quarterly) takes "
-                  "quarters or financial years");
+                  "quarters");
     q.period = P("2024-Q1");
     expect_ok(NULL, &q);
 
@@ -316,8 +317,8 @@ static void test_period_fits_table(void **state)
     (void)state;
     /* rows: monthly, quarterly, annual, pooled3; columns: kinds 0..5 */
     static const bool want[4][6] = {
-        {false, true, true, true, false, false},
-        {false, false, true, true, false, false},
+        {false, true, false, false, false, false},
+        {false, false, true, false, false, false},
         {false, false, false, true, true, false},
         {false, false, false, false, true, true},
     };
@@ -389,8 +390,10 @@ static void test_count_reasons(void **state)
     c.has_value = true;
     c.value = 8;
     expect_reason(NULL, &c, "value 8 and numerator 7 disagree");
-    c.value = 1e300; /* huge but whole */
+    c.value = 1e300; /* whole, but more than the area's population */
     c.has_numerator = false;
+    expect_reason(NULL, &c, "value 1e+300 is implausible");
+    c.value = 140000;
     expect_ok(NULL, &c);
 }
 
@@ -483,6 +486,69 @@ static void expect_milestone(const char *id, const char *partnership, int32_t da
         fail_msg("reason '%s' lacks '%s'", err, want);
 }
 
+/* Plausibility: what one partnership could send to corrupt England's and its region's figures.
+ * Hartlepool (E06000001) had 93,836 people in mid-2020. */
+static void test_plausibility(void **state)
+{
+    (void)state;
+    cdof_update_t u = good_update();
+    u.numerator = u.denominator = 1e12;
+    expect_reason(NULL, &u,
+                  "numerator 1000000000000 is implausible: more than 1.5 times the population of "
+                  "Hartlepool (93836");
+    u.numerator = 10;
+    u.denominator = 140755; /* 1.5 x 93836 = 140754 */
+    expect_reason(NULL, &u, "denominator 140755 is implausible");
+    u.denominator = 140754;
+    expect_ok(NULL, &u);
+    cdof_update_t c = {.metric_id = "numbers_in_treatment",
+                       .area_code = "E06000001",
+                       .period = P("2024-02"),
+                       .has_value = true,
+                       .value = 1e9};
+    expect_reason(NULL, &c, "value 1000000000 is implausible");
+    /* Pooled deaths: the denominator is three years of population. */
+    cdof_update_t d = {.metric_id = "drug_misuse_deaths",
+                       .area_code = "E06000001",
+                       .period = P("2021-2023"),
+                       .has_numerator = true,
+                       .numerator = 30,
+                       .has_denominator = true,
+                       .denominator = 3 * 93836};
+    expect_ok(NULL, &d);
+    /* A rate outside the metric's plausible range: 3 deaths per 100 people. */
+    d.numerator = 9000;
+    expect_reason(NULL, &d,
+                  "the rate from numerator and denominator 3197.07 is outside metric "
+                  "'drug_misuse_deaths''s plausible range 0 to 300");
+    cdof_update_t r = {.metric_id = "ocu_prevalence",
+                       .area_code = "E06000001",
+                       .period = P("2023/24"),
+                       .has_value = true,
+                       .value = 150};
+    expect_reason(NULL, &r, "value 150 is outside metric 'ocu_prevalence''s plausible range");
+    r.value = 12.5;
+    expect_ok(NULL, &r);
+    /* The reporting range. */
+    u = good_update();
+    u.period = P("1900-01");
+    expect_reason(NULL, &u,
+                  "period '1900-01' is outside the strategy's reporting range (1990-01-01 to "
+                  "2032-03-31)");
+    u.period = P("2999-12");
+    expect_reason(NULL, &u, "period '2999-12' is outside the strategy's reporting range");
+    /* Arrival: a period may come once it has begun, give or take the tolerance. */
+    char err[256];
+    cdof_period_t may = P("2026-05"), jun = P("2026-06");
+    int32_t may_20 = cdof_days_from_civil(2026, 5, 20);
+    assert_int_equal(cdof_validate_period_arrival(&may, may_20, 1, err, sizeof err), 0);
+    assert_int_equal(cdof_validate_period_arrival(&jun, may_20, 1, err, sizeof err), CDOF_EINVALID);
+    assert_non_null(strstr(err, "period '2026-06' has not begun (today is 2026-05-20"));
+    int32_t may_31 = cdof_days_from_civil(2026, 5, 31);
+    assert_int_equal(cdof_validate_period_arrival(&jun, may_31, 1, err, sizeof err), 0);
+    assert_int_equal(cdof_validate_period_arrival(&jun, may_31, 0, err, sizeof err), CDOF_EINVALID);
+}
+
 static void test_milestones(void **state)
 {
     (void)state;
@@ -517,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_period_reasons), cmocka_unit_test(test_period_fits_table),
         cmocka_unit_test(test_number_reasons), cmocka_unit_test(test_count_reasons),
         cmocka_unit_test(test_ratio_reasons),  cmocka_unit_test(test_milestones),
+        cmocka_unit_test(test_plausibility),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

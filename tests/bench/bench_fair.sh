@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Fair service: one agent's ack latency on a quiet hub and beside a query flood and a
+# subscription flood from one key each (bench_fair.py), over CURVE as deployed and over plain
+# TCP, in the same run. The target is a flooded p99 within 2x the quiet one. With BASE_BUILD (an
+# older build), its hub runs the same bench after this one's, for a before and after. Not part of
+# the test suite (timing); run on a quiet machine:
+#
+#   tests/bench/bench_fair.sh [BUILD_DIR [ACKS [BASE_BUILD]]]   (defaults: build, 300)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+ACKS=${2:-300}
+BASE=${3:+$(cd "$3" && pwd)}
+. "$root/tests/integration/lib.sh"
+it_init bench_fair --hub "$build/hub/cdof-hub" --keygen "$build/deploy/cdof-keygen" \
+    --refdir "$root/proto/data"
+mkdir -p "$IT_DIR/gen"
+protoc -I "$root/proto" --python_out="$IT_DIR/gen" "$root/proto/cdof.proto"
+run() { # LABEL HUB_BINARY MODE
+    local label=$1 hub=$2 mode=$3 insecure=0
+    [ "$mode" = curve ] || insecure=1
+    it_hub_endpoints
+    it_start "hub-$label-$mode" "$hub" --data "$IT_DIR/hub-$label-$mode" --ingest "$ingest" \
+        --alerts "$alerts" --query "$query" --no-sync $(IT_INSECURE=$insecure it_sec hub hub)
+    it_wait "hub listening" 20 it_listening "$p_query"
+    IT_INSECURE=$insecure it_sec national bench >/dev/null
+    IT_INSECURE=$insecure it_sec jcdu flood >/dev/null
+    echo "== $label hub, $mode"
+    /usr/bin/python3 "$here/bench_fair.py" "$IT_DIR/gen" "$ingest" "$alerts" "$query" "$mode" \
+        "$IT_DIR/keys" "$ACKS" "$root/proto/data/areas.csv"
+    it_stop "hub-$label-$mode"
+}
+for mode in curve plain; do
+    run this "$IT_HUB" $mode
+    [ -z "$BASE" ] || run base "$BASE/hub/cdof-hub" $mode
+done
+it_pass "fair service figures above"

@@ -1,0 +1,86 @@
+"""Attacks for test_attacks.sh over CURVE: garbage frames at the ingest endpoint, and a query
+flood from one reader key while another reader asks too.
+
+    attack.py garbage INGEST HUB_PUB KEY COUNT
+    attack.py queries QUERY HUB_PUB FLOOD_KEY OTHER_KEY GEN_DIR
+"""
+import sys
+import time
+
+import zmq
+
+WAIT_S = 30.0
+
+
+def fail(msg):
+    print("attack: FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def sock(ctx, kind, key, hub_pub):
+    s = ctx.socket(kind)
+    s.linger = 0
+    lines = open(key).read().split()
+    secret = lines[0].encode()
+    s.curve_serverkey = open(hub_pub).read().split()[0].encode()
+    s.curve_secretkey = secret
+    s.curve_publickey = lines[1].encode() if len(lines) > 1 else zmq.curve_public(secret)
+    return s
+
+
+def garbage(ctx, ep, hub_pub, key, count):
+    s = sock(ctx, zmq.DEALER, key, hub_pub)
+    s.connect(ep)
+    junk = bytes(range(256)) * 240  # 60 KiB (under the 64 KiB limit) that decode as nothing
+    for _ in range(int(count)):
+        s.send(junk)
+    time.sleep(1.0)
+    s.close()
+
+
+def queries(ctx, ep, hub_pub, flood_key, other_key, gen):
+    sys.path.insert(0, gen)
+    import cdof_pb2 as pb
+    flood = sock(ctx, zmq.DEALER, flood_key, hub_pub)
+    other = sock(ctx, zmq.DEALER, other_key, hub_pub)
+    flood.connect(ep)
+    other.connect(ep)
+    members = ["E06000001", "E06000002", "E06000003", "E06000004"] * 16
+    for i in range(1, 201):  # 200 at once: far more than a client waits on
+        flood.send(pb.QueryRequest(request_id=i, area=pb.AreaQuery(
+            area_code="flood", members=members)).SerializeToString())
+    other.send(pb.QueryRequest(request_id=7, health=True).SerializeToString())
+    if not other.poll(int(WAIT_S * 1000)):
+        fail("another key's query got no answer during the flood")
+    r = pb.QueryResponse.FromString(other.recv())
+    if r.request_id != 7 or r.status != pb.QUERY_STATUS_OK:
+        fail("another key's query: %s" % r)
+    answers, refused = 0, 0
+    deadline = time.monotonic() + WAIT_S
+    while answers < 200 and time.monotonic() < deadline:
+        if not flood.poll(int(WAIT_S * 1000)):
+            break
+        r = pb.QueryResponse.FromString(flood.recv())
+        answers += 1
+        refused += r.status == pb.QUERY_STATUS_BAD_REQUEST and \
+            "requests from this key wait" in r.error
+    if answers != 200:
+        fail("the flooding key got %d answers of 200" % answers)
+    if refused < 200 - 2 * 16:  # at most its queue (and one turn's worth) is served
+        fail("only %d of the flood's 200 requests were refused" % refused)
+    print("attack: query flood: %d of 200 refused; another key answered meanwhile" % refused)
+
+
+def main():
+    ctx = zmq.Context()
+    if sys.argv[1] == "garbage":
+        garbage(ctx, *sys.argv[2:6])
+    elif sys.argv[1] == "queries":
+        queries(ctx, *sys.argv[2:7])
+    else:
+        fail("unknown attack " + sys.argv[1])
+    ctx.term()
+
+
+if __name__ == "__main__":
+    main()
