@@ -110,7 +110,7 @@ int cdof_compare_from_rows(const cdof_compare_row_t *rows, size_t n, cdof_compar
 
 /* The row at i, writable: for callers that rebuild stored rows (trend refresh). */
 cdof_compare_row_t *cdof_compare_row_mut(cdof_compare_t *c, size_t i);
-/* issue 7: a group of areas (a partnership) as one row, from the rows of c: the members' counts
+/* A group of areas (a partnership) as one row, from the rows of c: the members' counts
  * summed (never their rates averaged), value and intervals as the metric's method says, verdicts
  * against England and, when every member is in one region, that region (vs_region not compared
  * otherwise); no quintile. out->area is the first member's area: the caller names the group.

@@ -34,8 +34,8 @@ typedef struct {
 } mpoint_t;
 
 /* The points of one metric and month, in scan order (a rolling window reads each month of its
- * twelve; without this, 11 of its 12 scans re-read months that have not changed: issue 9
- * follow-up, a quarter of the hub's ingest CPU). */
+ * twelve; without this, 11 of its 12 scans re-read months that have not changed,
+ * measured at a quarter of the hub's ingest CPU). */
 typedef struct {
     bool valid;
     size_t metric; /* metric index */
@@ -572,7 +572,7 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
 
 /* The stored rows of a (metric, basis, period) whose area is not among the fresh ones (codes,
  * sorted) are deleted; the others are overwritten in place by put_row. Deleting them all and
- * inserting them again made every recompute rebalance the b-tree (issue 9 follow-up: ~12% of the
+ * inserting them again made every recompute rebalance the b-tree (measured at ~12% of the
  * hub's ingest CPU); LMDB overwrites a value of the same size where it lies. */
 typedef struct {
     cdof_store_txn_t *txn;
@@ -885,7 +885,7 @@ static deps_t depends(const cdof_metric_t *m, const cdof_period_t *q, const hub_
 
 /* Recomputes q for a revised baseline (or, touched, for periods recomputed after it: see
  * update_metric). Its figures may change too, when q's own data has not been compared yet
- * (issue d1: its settle mark still waits, or waited behind a later period's): then q counts as
+ * (its settle mark still waits, or waited behind a later period's): then q counts as
  * touched for the periods after it (appended to ext[*next]), whose trends and baselines read q, and
  * its areas join changed; without this a later count kept a baseline "not compared" that a rebuild
  * finds. */

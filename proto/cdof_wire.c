@@ -250,7 +250,7 @@ static int wire_check_alert(const Cdof__V1__Alert *a, char *err, size_t errlen)
             0 ||
         (rc = wire_period_ok(a->period, "period", false, err, errlen)) < 0)
         return rc;
-    /* Issue 6's fields. */
+    /* The lifecycle's fields: muted, fired sequence, acknowledgement. */
     if ((rc = wire_str(a->muted_by, CDOF_WIRE_MAX_TEXT, "muted_by", err, errlen)) < 0 ||
         (rc = wire_str(a->subject, CDOF_WIRE_MAX_ID, "subject", err, errlen)) < 0)
         return rc;
@@ -291,7 +291,7 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
         if (wire_str(q->area->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0 ||
             wire_str(q->area->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0)
             goto fail;
-        if (q->area->n_members > CDOF_WIRE_MAX_MEMBERS) { /* issue 7: partnership profiles */
+        if (q->area->n_members > CDOF_WIRE_MAX_MEMBERS) { /* a partnership profiled as one */
             cdof_reason(CDOF_EPROTO, err, errlen, "a partnership has more than %d members",
                         CDOF_WIRE_MAX_MEMBERS);
             goto fail;
@@ -321,18 +321,18 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
             wire_str(q->rolling->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT: /* issue 7 */
+    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT: /* compliance as at a day */
         if (wire_str(q->milestones_at->partnership, CDOF_WIRE_MAX_ID, "partnership", err, errlen) <
             0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE: /* issue 6 */
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE: /* record a silence */
         if (wire_str(q->silence->matcher, CDOF_WIRE_MAX_TEXT, "matcher", err, errlen) < 0 ||
             wire_str(q->silence->reason, CDOF_WIRE_MAX_TEXT, "reason", err, errlen) < 0 ||
             wire_str(q->silence->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_ACK: /* issue 6 */
+    case CDOF__V1__QUERY_REQUEST__QUERY_ACK: /* acknowledge an alert */
         if (wire_str(q->ack->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0 ||
             wire_str(q->ack->note, CDOF_WIRE_MAX_TEXT, "note", err, errlen) < 0)
             goto fail;
@@ -400,7 +400,7 @@ Cdof__V1__QueryResponse *cdof_wire_query_response_decode(const void *buf, size_t
         if (wire_str(r->agents[i]->agent_id, CDOF_WIRE_MAX_ID, "agent_id", err, errlen) < 0)
             goto fail;
     }
-    /* issue 7: national summary and milestone rows */
+    /* national summary and milestone rows */
     for (size_t i = 0; i < r->n_national; i++) {
         const Cdof__V1__NationalRow *n = r->national[i];
         if (wire_str(n->metric_id, CDOF_WIRE_MAX_ID, "national metric_id", err, errlen) < 0 ||

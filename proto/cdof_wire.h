@@ -16,7 +16,7 @@
 #define CDOF_WIRE_MAX_MESSAGE (64 * 1024) /* bytes; also set as ZMQ_MAXMSGSIZE */
 #define CDOF_WIRE_MAX_ID      64          /* agent ids, metric ids, milestone ids */
 #define CDOF_WIRE_MAX_TEXT    1024        /* notes, refs, reasons, summaries */
-#define CDOF_WIRE_MAX_MEMBERS 64          /* areas of a partnership in an area query (issue 7) */
+#define CDOF_WIRE_MAX_MEMBERS 64          /* areas of a partnership in an area query */
 #define CDOF_WIRE_MAX_ACKS    4096        /* entries in one Ack */
 /* A query response carries up to a page of rows (10,000 by default), far more than 64 KiB: the
  * query client's socket needs this as its ZMQ_MAXMSGSIZE, not CDOF_WIRE_MAX_MESSAGE. An Ack must
