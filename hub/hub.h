@@ -33,7 +33,7 @@ typedef struct {
     bool insecure, no_sync;
     char *partnerships;    /* CSV partnership,area_code: areas joined into partnerships */
     bool check;            /* rebuild --check: compare with the stored results, change nothing */
-    char *rules;           /* issue 6: the rules file (--rules FILE); NULL: the two default rules */
+    char *rules;           /* the rules file (--rules FILE); NULL: the two default rules */
     char *key;             /* the hub's secret key file (CURVE) */
     long settle_ms;        /* --settle-ms: quiet time before revisions are judged (0: in ingest) */
     char *periods;         /* --periods FILE: per-metric threshold and deadline (CSV) */
@@ -44,7 +44,7 @@ typedef struct {
 
 typedef struct {
     uint64_t ingested, duplicates, rejected, commits, alerts, heartbeats, out_of_order;
-    /* Batch sizes for `health` (issue 9): envelopes in committed batches, the last, the most. */
+    /* Batch sizes for `health`: envelopes in committed batches, the last, the most. */
     uint64_t batches, batched, batch_last, batch_max; /* batches: commits with envelopes */
     uint64_t comparisons; /* metric-periods whose stored comparisons were recomputed */
 } hub_counters_t;
@@ -70,8 +70,8 @@ typedef struct {
     size_t npending, cap_pending;
     hub_counters_t counters;
     struct hub_results *results;     /* stored comparisons and partnerships (hub_results.c) */
-    cdof_commitments_t *commitments; /* issue 7: the strategy's commitments (may be empty) */
-    /* Issue 6: alert rules, silences and the periodic rules (agent silent, data and milestones
+    cdof_commitments_t *commitments; /* the strategy's commitments (may be empty) */
+    /* Alert rules, silences and the periodic rules (agent silent, data and milestones
      * overdue) that run from the serve loop. */
     struct hub_rules *rules;
     cdof_store_db_t db_silences, db_inhibit, db_settle;
@@ -86,7 +86,7 @@ typedef struct {
     bool reopening;
     void *reopen_mon; /* NULL when no monitor could be set up: reopened at reopen_by_ms */
     int64_t reopen_by_ms;
-    /* Issue d1: settled comparisons run in the tick under a CPU budget. settle_next_ms: monotonic
+    /* Settled comparisons run in the tick under a CPU budget. settle_next_ms: monotonic
      * time by which a mark may be due (0: now, leftovers); settle_cursor: the last mark done, so
      * the next tick goes on after it (round robin). */
     int64_t settle_next_ms;
@@ -189,7 +189,7 @@ int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m
 
 /* Alert rules. Comparisons are marked inside the ingest transaction, so data and the need to
  * judge it commit together (a crash between the two cannot lose an evaluation), and judged by
- * hub_alerts_tick() once the period's data has been quiet for cfg.settle_ms (issue 6: a
+ * hub_alerts_tick() once the period's data has been quiet for cfg.settle_ms (a
  * benchmark built from part of a period's areas would flap alerts). With settle_ms 0 they are
  * judged in the ingest transaction itself (lowest latency; alerts may flap while a period's
  * rows are still arriving):
@@ -219,16 +219,15 @@ int hub_alerts_close(hub_t *hub, const hub_party_t *party, const Cdof__V1__Perio
  * alert lifecycle (before any transaction). hub->rules must be set. */
 int hub_alerts_init(hub_t *hub);
 
-/* Issue 6. Called from the serve loop about once a second, and as soon as marks are due (issue
- * d1: it updates their stored comparisons first, within HUB_SETTLE_BUDGET_MS): judges settled
- * comparisons and runs
- * the rules that depend on time (agent silent every second; data overdue, milestone overdue and the
+/* Called from the serve loop about once a second, and as soon as marks are due (it updates their
+ * stored comparisons first, within HUB_SETTLE_BUDGET_MS): judges settled comparisons and runs the
+ * rules that depend on time (agent silent every second; data overdue, milestone overdue and the
  * re-notification of alerts whose silence or inhibition ended every HUB_SLOW_RULES_MS), in one
  * transaction committed before anything is published. Returns 0 or a negative code. */
 #define HUB_SLOW_RULES_MS 5000
 int hub_alerts_tick(hub_t *hub);
 
-/* Issue d1: how long the serve loop may wait in zmq_poll before hub_alerts_tick() has work
+/* How long the serve loop may wait in zmq_poll before hub_alerts_tick() has work
  * (0..1000 ms): 0 while settled comparisons are left over from a tick's CPU budget. */
 #define HUB_SETTLE_BUDGET_MS 30 /* per tick: the rest stays marked, so ingest is never starved */
 #define HUB_SETTLE_BUSY_MS   5  /* the same while batches keep coming: ingest goes first */
@@ -363,7 +362,7 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
 int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                               const cdof_period_t *p);
 
-/* Issue d1: empties the month cache's slots of the touched months. Ingest calls it for every
+/* Empties the month cache's slots of the touched months. Ingest calls it for every
  * batch that writes points (committed or not), since their comparisons now run later, in the
  * tick: a cached month must never outlive a change to its points. */
 void hub_results_forget(hub_t *hub, const hub_touch_t *touched, size_t n);
@@ -446,7 +445,7 @@ void hub_auth_reopen_step(hub_t *hub);
 int hub_auth_sender(hub_t *hub, zmq_msg_t *msg, const char *domain, const hub_party_t **party,
                     char *err, size_t errlen);
 
-/* Health (issue 9): an agent heard from within this window counts as connected; agents send a
+/* Health: an agent heard from within this window counts as connected; agents send a
  * heartbeat every second by default and are thought dead after three silent intervals. */
 #define HUB_CONNECTED_MS 3000
 

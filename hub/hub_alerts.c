@@ -798,7 +798,7 @@ static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
     return c ? c : (alen > blen) - (alen < blen);
 }
 
-/* Issue d1: for the settled metrics and periods, updates the stored comparisons, then judges
+/* For the settled metrics and periods, updates the stored comparisons, then judges
  * them, and clears their marks (write txn), a chunk at a time until HUB_SETTLE_BUDGET_MS of this
  * tick is spent. The rest stay marked for the next tick, which goes on after the last one done
  * (round robin: a busy metric cannot hold back the others). *done counts the metric-periods. */

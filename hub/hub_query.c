@@ -31,12 +31,12 @@ typedef struct {
     Cdof__V1__AgentStatus **agent_ptrs;
     char (*agent_ids)[CDOF_POINTS_AGENT_MAX];
     size_t cap;
-    Cdof__V1__Silence **silences; /* issue 6: decoded, freed with the reply */
+    Cdof__V1__Silence **silences; /* decoded, freed with the reply */
     size_t nsilences;
     char error[CDOF_WIRE_MAX_TEXT];
     size_t page_size; /* 0: no limit asked */
     uint64_t after;   /* from the page token */
-    /* issue 7: national summary and milestone compliance */
+    /* national summary and milestone compliance */
     Cdof__V1__NationalRow *nat;
     Cdof__V1__NationalRow **nat_ptrs;
     char (*nat_periods)[2][CDOF_PERIOD_TEXT_MAX];
@@ -204,7 +204,7 @@ static int add_stored(void *ctx, const cdof_compare_row_t *r)
     return 0;
 }
 
-/* --- issue 7: a partnership of several areas profiled as one --- */
+/* --- a partnership of several areas profiled as one --- */
 
 typedef struct {
     hub_t *hub;
@@ -460,7 +460,7 @@ static int q_agents(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
     return cdof_points_agent_scan(hub->pts, txn, agent_visit, rp);
 }
 
-/* --- issue 7: national summary against the strategy's commitments --- */
+/* --- national summary against the strategy's commitments --- */
 
 typedef struct {
     hub_t *hub;
@@ -628,7 +628,7 @@ static int q_national(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
     return 0;
 }
 
-/* --- issue 7: milestone compliance --- */
+/* --- milestone compliance --- */
 
 typedef struct {
     char partnership[CDOF_WIRE_MAX_ID + 1];

@@ -53,11 +53,11 @@ typedef struct {
     long timeout_ms;
     char *topic;
     long width;
-    /* issue 7 */
+    /* national summary, milestones, partnership profiles and the report */
     char *as_of, *partnership, *team, *region, *state, *year, *out, *members;
     char *pdf, *ods, *partnerships; /* report: other forms, display names */
     bool internal;
-    char *until, *reason, *by, *note; /* issue 6: silence and ack */
+    char *until, *reason, *by, *note; /* silence and ack */
     char *key, *server_key;           /* CURVE key files */
 } query_cfg_t;
 
@@ -194,9 +194,9 @@ static const command_t commands[] = {
     {"national", 0, 0, ""},
     {"milestones", 0, 0, ""},
     {"report", 0, 0, ""},
-    {"ack", 1, 1, "ALERT_ID --by NAME"},                               /* issue 6 */
-    {"silence", 1, 1, "RULE|SUBJECT|AREA --until DATE --reason TEXT"}, /* issue 6 */
-    {"silences", 0, 0, ""},                                            /* issue 6 */
+    {"ack", 1, 1, "ALERT_ID --by NAME"},
+    {"silence", 1, 1, "RULE|SUBJECT|AREA --until DATE --reason TEXT"},
+    {"silences", 0, 0, ""},
     {"unsilence", 1, 1, "SILENCE_ID --by NAME"},
     {"silence-history", 0, 0, ""},
     {"health", 0, 0, ""},
@@ -376,7 +376,7 @@ static bool alert_wanted(const Cdof__V1__Alert *a, const query_cfg_t *cfg)
            (!cfg->state || !strcmp(cdof_qo_state_name(a->state), cfg->state));
 }
 
-/* Issue 6: the silences of all pages. */
+/* The silences of all pages. */
 static cdof_qo_table_t *silences_table(const cdof_qo_pages_t *pages, bool display)
 {
     size_t total = 0, k = 0;
@@ -667,10 +667,10 @@ int main(int argc, char **argv)
     Cdof__V1__MilestonesQuery milestones = CDOF__V1__MILESTONES_QUERY__INIT;
     char *members[CDOF_WIRE_MAX_MEMBERS];
     size_t nmembers = 0;
-    Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT; /* issue 6 */
+    Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT;
     Cdof__V1__CoverageQuery coverage = CDOF__V1__COVERAGE_QUERY__INIT;
     Cdof__V1__PeriodClose pclose = CDOF__V1__PERIOD_CLOSE__INIT;
-    Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT; /* issue 6 */
+    Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT;
     Cdof__V1__Unsilence unsilence = CDOF__V1__UNSILENCE__INIT;
 
     cdof_log_init(PROGRAM, CDOF_LOG_INFO);

@@ -495,7 +495,7 @@ static int comparison_record(cdof_qo_table_t *t, const Cdof__V1__ComparisonRow *
         rc |= cdof_qo_table_set_number(t, 15, row->region_value, -1);
     if (row->received_ms)
         rc |= set_i64(t, 16, row->received_ms);
-    /* Stored comparisons (issue 5): trend, partnership, count baselines. */
+    /* Stored comparisons: trend, partnership, count baselines. */
     static const char *const trends[] = {NULL, "no_significant_change", "increasing", "decreasing"};
     if (row->trend > 0 && (size_t)row->trend < sizeof trends / sizeof trends[0])
         rc |= set_text(t, 17, trends[row->trend]);
@@ -686,7 +686,7 @@ static int alert_record(cdof_qo_table_t *t, const Cdof__V1__Alert *a)
     rc |= set_text(t, 17, a->dedupe_key);
     rc |= set_text(t, 18, a->acknowledged_by);
     rc |= set_text(t, 19, a->summary);
-    /* Issue 6: appended so that earlier columns keep their places. */
+    /* The lifecycle's columns, appended so that earlier columns keep their places. */
     rc |= set_text(t, 20, a->subject);
     if (a->fired_sequence)
         rc |= set_u64(t, 21, a->fired_sequence);
@@ -1143,7 +1143,7 @@ void cdof_qo_pages_free(cdof_qo_pages_t *p)
     p->npages = 0;
 }
 
-/* --- issue 7: national summary and milestone compliance tables --- */
+/* --- national summary and milestone compliance tables --- */
 
 /* The display or the record shape of a table. */
 #define QO_TABLE(display, shown, record)                                                           \
