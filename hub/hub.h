@@ -116,6 +116,25 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
  * the period back from those last bytes. */
 size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key);
 cdof_period_t hub_period_from_key(const uint8_t *k);
+/* The HUB_PERIOD_KEY_LEN bytes of p alone (first day, kind, last day; big-endian, so that keys
+ * sort by first day), for keys that hold a period after other fields. */
+void hub_period_put(uint8_t *k, const cdof_period_t *p);
+
+/* Milestone events ("milestones" database): key partnership NUL milestone NUL day (days since
+ * the epoch + 2^31, u32 big-endian), so that one partnership's events are one run and each
+ * milestone's a prefix of it; the value is the packed MilestoneEvent. */
+#define HUB_MILESTONE_KEY_MAX (2 * (CDOF_WIRE_MAX_ID + 1) + 4)
+typedef struct {
+    const char *partnership, *milestone; /* NUL-terminated, inside the key */
+    int32_t day;
+} hub_milestone_key_t;
+/* The key of (partnership, milestone, day) into key (HUB_MILESTONE_KEY_MAX bytes), or with
+ * with_day false the prefix every day of that pair shares. Returns its length, or 0 when a name
+ * is longer than CDOF_WIRE_MAX_ID. */
+size_t hub_milestone_key(const char *partnership, const char *milestone, int32_t day, bool with_day,
+                         uint8_t *key);
+/* Splits a stored key (pointers into key). Returns 0 or CDOF_ECORRUPT. */
+int hub_milestone_from_key(const void *key, size_t len, hub_milestone_key_t *out);
 
 /* Visits the periods recorded for metric m, newest first. Visitor as cdof_store_visit_fn
  * semantics: 0 go on, >0 stop, <0 fail. */

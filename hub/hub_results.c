@@ -17,8 +17,7 @@
 #include "cdof_log.h"
 #include "hub.h"
 
-#define RESULT_VERSION 2 /* 2: coverage and provisional flags */
-#define PERIOD_LEN     9
+#define RESULT_VERSION 2   /* 2: coverage and provisional flags */
 #define CODE_MAX       64  /* partnership ids and area codes */
 #define KEY_MAX        256 /* metric id (<= CDOF_POINTS_METRIC_MAX) + basis + period + code */
 #define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 8 + 1 + CODE_MAX)
@@ -64,26 +63,19 @@ struct hub_results {
  * started with other partnerships rebuilds rather than serve rows computed for the old ones. */
 static const uint8_t FINGERPRINT_KEY[] = {0, 'c', 'o', 'n', 'f', 'i', 'g'};
 
-static void put_period(uint8_t *k, const cdof_period_t *p)
-{
-    cdof_store_be_day(k, p->first_day);
-    k[4] = (uint8_t)p->kind;
-    cdof_store_be_day(k + 5, p->last_day);
-}
-
 /* The prefix of (m, basis, p); code appended when not NULL. Returns the key length or 0. */
 static size_t result_key(uint8_t *k, const cdof_metric_t *m, hub_basis_t basis,
                          const cdof_period_t *p, const char *code)
 {
     size_t idlen = strlen(m->id), clen = code ? strlen(code) : 0;
-    if (idlen + 2 + PERIOD_LEN + clen > KEY_MAX || clen >= CODE_MAX)
+    if (idlen + 2 + HUB_PERIOD_KEY_LEN + clen > KEY_MAX || clen >= CODE_MAX)
         return 0;
     memcpy(k, m->id, idlen + 1);
     k[idlen + 1] = (uint8_t)basis;
-    put_period(k + idlen + 2, p);
+    hub_period_put(k + idlen + 2, p);
     if (clen)
-        memcpy(k + idlen + 2 + PERIOD_LEN, code, clen);
-    return idlen + 2 + PERIOD_LEN + clen;
+        memcpy(k + idlen + 2 + HUB_PERIOD_KEY_LEN, code, clen);
+    return idlen + 2 + HUB_PERIOD_KEY_LEN + clen;
 }
 
 static uint8_t *put_f64(uint8_t *b, double v)
@@ -1160,17 +1152,17 @@ static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
         return;
     }
     size_t idlen = strnlen((const char *)k, len);
-    if (idlen + 2 + PERIOD_LEN > len) {
+    if (idlen + 2 + HUB_PERIOD_KEY_LEN > len) {
         snprintf(out, outlen, "a malformed key");
         return;
     }
     const uint8_t *pk = k + idlen + 2;
-    cdof_period_t p = {(cdof_period_kind_t)pk[4], cdof_store_rd_day(pk), cdof_store_rd_day(pk + 5)};
+    cdof_period_t p = hub_period_from_key(pk);
     char pt[CDOF_PERIOD_TEXT_MAX] = "?";
     cdof_period_format(&p, pt, sizeof pt);
     snprintf(out, outlen, "%.*s %s %s%s %.*s", (int)idlen, (const char *)k, pt,
              k[idlen + 1] == HUB_BASIS_ROLLING_12M ? "rolling 12 months" : "as reported", "",
-             (int)(len - idlen - 2 - PERIOD_LEN), (const char *)pk + PERIOD_LEN);
+             (int)(len - idlen - 2 - HUB_PERIOD_KEY_LEN), (const char *)pk + HUB_PERIOD_KEY_LEN);
 }
 
 typedef struct {
@@ -1331,18 +1323,18 @@ static int owers_add(owers_t *o, const char *name, size_t len)
     return 0;
 }
 
-/* Milestone keys are partnership\0milestone\0date (hub_ingest.c), in key order: a reporter's
- * keys are one run, so comparing with the last name added is enough. */
+/* Milestone keys (hub_milestone_key) start with the partnership: a reporter's keys are one run,
+ * so comparing with the last name added is enough. */
 static int owers_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 {
     (void)v;
     owers_t *o = ctx;
-    size_t len = strnlen(k->data, k->len);
-    if (len == k->len)
+    hub_milestone_key_t mk;
+    if (hub_milestone_from_key(k->data, k->len, &mk) < 0)
         return CDOF_ECORRUPT;
-    if (o->n && !strcmp(o->names[o->n - 1], k->data))
+    if (o->n && !strcmp(o->names[o->n - 1], mk.partnership))
         return 0;
-    return owers_add(o, k->data, len);
+    return owers_add(o, mk.partnership, strlen(mk.partnership));
 }
 
 static int cmp_name(const void *a, const void *b)

@@ -525,3 +525,10 @@ void cdof_wire_arena_destroy(cdof_wire_arena_t **ap)
     free(*ap);
     *ap = NULL;
 }
+
+size_t cdof_wire_alert_topic(const char *team, const char *region, const char *area, char *buf,
+                             size_t len)
+{
+    int n = snprintf(buf, len, "alert/%s/%s/%s", team, region, area);
+    return n < 0 ? len : (size_t)n;
+}

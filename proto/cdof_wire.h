@@ -76,6 +76,12 @@ void cdof_wire_update_to_msg(const cdof_update_t *u, Cdof__V1__MetricUpdate *msg
 
 /* The text names of verdicts used in CSV and JSON: better, similar, worse, best, worst, higher,
  * lower, not_compared. */
+/* An alert's PUB topic, "alert/<team>/<region>/<area>" (PROTOCOL.md), into buf (len bytes,
+ * always terminated): the one spelling that publishing and the catch-up query's prefix filter
+ * both use. Returns the topic's length, len or more when it was cut short. */
+size_t cdof_wire_alert_topic(const char *team, const char *region, const char *area, char *buf,
+                             size_t len);
+
 const char *cdof_wire_verdict_name(Cdof__V1__Verdict v);
 
 /* The verdict named name (one of the words above). Returns 0 or -EINVAL. */
