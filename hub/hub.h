@@ -206,12 +206,11 @@ void hub_period_status_free(Cdof__V1__PeriodStatus *st);
 int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                        const cdof_period_t *p, Cdof__V1__PeriodStatus ***out, size_t *n);
 
-/* Alert rules. Comparisons are marked inside the ingest transaction, so data and the need to
- * judge it commit together (a crash between the two cannot lose an evaluation), and judged by
- * hub_alerts_tick() once the period's data has been quiet for cfg.settle_ms (a
- * benchmark built from part of a period's areas would flap alerts). With settle_ms 0 they are
- * judged in the ingest transaction itself (lowest latency; alerts may flap while a period's
- * rows are still arriving):
+/* Alert rules. A metric-period is judged once, in the transaction of the batch whose rows
+ * complete it (docs/DESIGN.md "Period model"), so data and its judgement commit together and a
+ * crash between the two cannot lose an evaluation. Revisions of complete periods and the stored
+ * comparisons of open ones are marked in the ingest transaction and done by hub_alerts_tick()
+ * once the period has been quiet for cfg.settle_ms (0: in the ingest transaction too):
  *   hub_alerts_begin()                   before the batch's transaction (and each retry);
  *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: counts its coverage
  *                                        (hub_period_touch); marks it, or notes it completed;

@@ -1089,6 +1089,7 @@ static void answer_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int frames, 
  * when none waits, or a negative errno. */
 static int take_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int *frames)
 {
+    *frames = 0;
     zmq_msg_init(rid);
     zmq_msg_init(body);
     if (zmq_msg_recv(rid, hub->query, ZMQ_DONTWAIT) < 0) {

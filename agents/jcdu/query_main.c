@@ -53,11 +53,11 @@ typedef struct {
     long timeout_ms;
     char *topic;
     long width;
-    /* national summary, milestones, partnership profiles and the report */
+    /* national, milestones, partnership profiles and the annual report */
     char *as_of, *partnership, *team, *region, *state, *year, *out, *members;
     char *pdf, *ods, *partnerships; /* report: other forms, display names */
     bool internal;
-    char *until, *reason, *by, *note; /* silence and ack */
+    char *until, *reason, *by, *note; /* silence, unsilence, ack and close */
     char *key, *server_key;           /* CURVE key files */
 } query_cfg_t;
 

@@ -686,7 +686,7 @@ static int alert_record(cdof_qo_table_t *t, const Cdof__V1__Alert *a)
     rc |= set_text(t, 17, a->dedupe_key);
     rc |= set_text(t, 18, a->acknowledged_by);
     rc |= set_text(t, 19, a->summary);
-    /* The lifecycle's columns, appended so that earlier columns keep their places. */
+    /* Alert lifecycle columns, appended so that earlier columns keep their places. */
     rc |= set_text(t, 20, a->subject);
     if (a->fired_sequence)
         rc |= set_u64(t, 21, a->fired_sequence);

@@ -537,7 +537,7 @@ static void national(page_t *pg)
         if (!rm)
             continue;
         cdof_rr_unit_t u = unit_of(rm->metric);
-        char uw[48], base[96] = "-", latest[96] = "-", change[64] = "-", target[64] = "-",
+        char uw[48], base[96] = "-", latest[96] = "-", change[72] = "-", target[64] = "-",
                      prog[32] = "-", pw[64], note[256], bnote[96];
         cdof_rr_unit_words(u, uw, sizeof uw);
         cdof_rr_table_row(t, false);
