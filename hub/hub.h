@@ -86,7 +86,7 @@ typedef struct {
     bool reopening;
     void *reopen_mon; /* NULL when no monitor could be set up: reopened at reopen_by_ms */
     int64_t reopen_by_ms;
-    /* Issue d1: settled comparisons run in the tick under a CPU budget. settle_next_ms: monotonic
+    /* Settled comparisons run in the tick under a CPU budget. settle_next_ms: monotonic
      * time by which a mark may be due (0: now, leftovers); settle_cursor: the last mark done, so
      * the next tick goes on after it (round robin). */
     int64_t settle_next_ms;
@@ -116,6 +116,25 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
  * the period back from those last bytes. */
 size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key);
 cdof_period_t hub_period_from_key(const uint8_t *k);
+/* The HUB_PERIOD_KEY_LEN bytes of p alone (first day, kind, last day; big-endian, so that keys
+ * sort by first day), for keys that hold a period after other fields. */
+void hub_period_put(uint8_t *k, const cdof_period_t *p);
+
+/* Milestone events ("milestones" database): key partnership NUL milestone NUL day (days since
+ * the epoch + 2^31, u32 big-endian), so that one partnership's events are one run and each
+ * milestone's a prefix of it; the value is the packed MilestoneEvent. */
+#define HUB_MILESTONE_KEY_MAX (2 * (CDOF_WIRE_MAX_ID + 1) + 4)
+typedef struct {
+    const char *partnership, *milestone; /* NUL-terminated, inside the key */
+    int32_t day;
+} hub_milestone_key_t;
+/* The key of (partnership, milestone, day) into key (HUB_MILESTONE_KEY_MAX bytes), or with
+ * with_day false the prefix every day of that pair shares. Returns its length, or 0 when a name
+ * is longer than CDOF_WIRE_MAX_ID. */
+size_t hub_milestone_key(const char *partnership, const char *milestone, int32_t day, bool with_day,
+                         uint8_t *key);
+/* Splits a stored key (pointers into key). Returns 0 or CDOF_ECORRUPT. */
+int hub_milestone_from_key(const void *key, size_t len, hub_milestone_key_t *out);
 
 /* Visits the periods recorded for metric m, newest first. Visitor as cdof_store_visit_fn
  * semantics: 0 go on, >0 stop, <0 fail. */
@@ -218,10 +237,9 @@ int hub_alerts_close(hub_t *hub, const hub_party_t *party, const Cdof__V1__Perio
  * alert lifecycle (before any transaction). hub->rules must be set. */
 int hub_alerts_init(hub_t *hub);
 
-/* Called from the serve loop about once a second, and as soon as marks are due (it updates
- * their stored comparisons first, within HUB_SETTLE_BUDGET_MS): judges settled comparisons and
- * runs
- * the rules that depend on time (agent silent every second; data overdue, milestone overdue and the
+/* Called from the serve loop about once a second, and as soon as marks are due (it updates their
+ * stored comparisons first, within HUB_SETTLE_BUDGET_MS): judges settled comparisons and runs the
+ * rules that depend on time (agent silent every second; data overdue, milestone overdue and the
  * re-notification of alerts whose silence or inhibition ended every HUB_SLOW_RULES_MS), in one
  * transaction committed before anything is published. Returns 0 or a negative code. */
 #define HUB_SLOW_RULES_MS 5000
@@ -362,7 +380,7 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
 int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                               const cdof_period_t *p);
 
-/* Issue d1: empties the month cache's slots of the touched months. Ingest calls it for every
+/* Empties the month cache's slots of the touched months. Ingest calls it for every
  * batch that writes points (committed or not), since their comparisons now run later, in the
  * tick: a cached month must never outlive a change to its points. */
 void hub_results_forget(hub_t *hub, const hub_touch_t *touched, size_t n);

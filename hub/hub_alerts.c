@@ -78,7 +78,7 @@ static change_t *new_change(hub_t *hub)
 static int change_store(hub_t *hub, cdof_store_txn_t *txn, change_t *c)
 {
     relink(c);
-    snprintf(c->topic, sizeof c->topic, "alert/%s/%s/%s", c->team, c->region, c->area);
+    cdof_wire_alert_topic(c->team, c->region, c->area, c->topic, sizeof c->topic);
     c->alert.sequence = hub->next_alert_seq + (uint64_t)(c - hub->pending);
     c->alert.raised_ms = cdof_clock_now_ms();
     uint8_t k[8], *buf;
@@ -798,7 +798,7 @@ static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
     return c ? c : (alen > blen) - (alen < blen);
 }
 
-/* Issue d1: for the settled metrics and periods, updates the stored comparisons, then judges
+/* For the settled metrics and periods, updates the stored comparisons, then judges
  * them, and clears their marks (write txn), a chunk at a time until HUB_SETTLE_BUDGET_MS of this
  * tick is spent. The rest stay marked for the next tick, which goes on after the last one done
  * (round robin: a busy metric cannot hold back the others). *done counts the metric-periods. */
@@ -1090,12 +1090,11 @@ static int done_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 {
     (void)v;
     done_ctx_t *dc = ctx;
-    if (k->len < 4)
-        return CDOF_ECORRUPT;
-    int32_t d = cdof_store_rd_day((const uint8_t *)k->data + k->len - 4);
-    if (d > dc->latest)
-        dc->latest = d;
-    return 0;
+    hub_milestone_key_t mk;
+    int rc = hub_milestone_from_key(k->data, k->len, &mk);
+    if (rc == 0 && mk.day > dc->latest)
+        dc->latest = mk.day;
+    return rc;
 }
 
 /* Whether a rule's area list selects the partnership `area` (a configured partnership: any of
@@ -1150,14 +1149,11 @@ static int milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t
             int32_t due = 0, cycle_start = 0;
             bool passed = hub_rules_milestone_due(ms, today, &due, &cycle_start);
             done_ctx_t dc = {INT32_MIN};
-            uint8_t prefix[2 * CDOF_WIRE_MAX_ID + 4];
-            size_t a = strlen(name), c = strlen(ms->id);
-            if (a > CDOF_WIRE_MAX_ID || c > CDOF_WIRE_MAX_ID)
+            uint8_t prefix[HUB_MILESTONE_KEY_MAX];
+            size_t plen = hub_milestone_key(name, ms->id, 0, false, prefix);
+            if (!plen)
                 continue;
-            memcpy(prefix, name, a + 1);
-            memcpy(prefix + a + 1, ms->id, c + 1);
-            rc =
-                cdof_store_scan_prefix(txn, hub->db_milestones, prefix, a + c + 2, done_visit, &dc);
+            rc = cdof_store_scan_prefix(txn, hub->db_milestones, prefix, plen, done_visit, &dc);
             if (rc < 0)
                 break;
             char dtext[16];

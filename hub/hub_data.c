@@ -8,14 +8,48 @@
 #include "cdof_error.h"
 #include "hub.h"
 
+void hub_period_put(uint8_t *k, const cdof_period_t *p)
+{
+    cdof_store_be_day(k, p->first_day);
+    k[4] = (uint8_t)p->kind;
+    cdof_store_be_day(k + 5, p->last_day);
+}
+
 size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
 {
     size_t idlen = strlen(m->id);
     memcpy(key, m->id, idlen + 1);
-    cdof_store_be_day(key + idlen + 1, p->first_day);
-    key[idlen + 5] = (uint8_t)p->kind;
-    cdof_store_be_day(key + idlen + 6, p->last_day);
+    hub_period_put(key + idlen + 1, p);
     return idlen + 1 + HUB_PERIOD_KEY_LEN;
+}
+
+size_t hub_milestone_key(const char *partnership, const char *milestone, int32_t day, bool with_day,
+                         uint8_t *key)
+{
+    size_t a = strlen(partnership), c = strlen(milestone);
+    if (a > CDOF_WIRE_MAX_ID || c > CDOF_WIRE_MAX_ID)
+        return 0;
+    memcpy(key, partnership, a + 1);
+    memcpy(key + a + 1, milestone, c + 1);
+    if (!with_day)
+        return a + c + 2;
+    cdof_store_be_day(key + a + c + 2, day);
+    return a + c + 6;
+}
+
+int hub_milestone_from_key(const void *key, size_t len, hub_milestone_key_t *out)
+{
+    const char *k = key;
+    size_t a = strnlen(k, len);
+    if (a + 1 >= len || a > CDOF_WIRE_MAX_ID)
+        return CDOF_ECORRUPT;
+    size_t c = strnlen(k + a + 1, len - a - 1);
+    if (a + c + 6 != len || c > CDOF_WIRE_MAX_ID)
+        return CDOF_ECORRUPT;
+    *out = (hub_milestone_key_t){.partnership = k,
+                                 .milestone = k + a + 1,
+                                 .day = cdof_store_rd_day((const uint8_t *)k + a + c + 2)};
+    return 0;
 }
 
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,

@@ -1,4 +1,4 @@
-/* Health counters for `cdof-query health` (issue 9): what the hub has done since it started,
+/* Health counters for `cdof-query health`: what the hub has done since it started,
  * and which agents are connected, judged as the agents judge the hub: by recent contact. */
 #include "hub.h"
 

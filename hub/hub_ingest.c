@@ -314,19 +314,16 @@ static bool touch(batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
 
 static int store_milestone(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__MilestoneEvent *ev)
 {
-    uint8_t key[2 * CDOF_WIRE_MAX_ID + 8];
-    size_t a = strlen(ev->partnership), c = strlen(ev->milestone_id);
-    if (a > CDOF_WIRE_MAX_ID || c > CDOF_WIRE_MAX_ID)
+    uint8_t key[HUB_MILESTONE_KEY_MAX];
+    size_t klen = hub_milestone_key(ev->partnership, ev->milestone_id, ev->date, true, key);
+    if (!klen)
         return -EINVAL;
-    memcpy(key, ev->partnership, a + 1);
-    memcpy(key + a + 1, ev->milestone_id, c + 1);
-    cdof_store_be_day(key + a + c + 2, ev->date);
     uint8_t *buf;
     size_t len;
     int rc = cdof_wire_pack(&ev->base, &buf, &len);
     if (rc < 0)
         return rc;
-    rc = cdof_store_put(txn, hub->db_milestones, key, a + c + 6, buf, len);
+    rc = cdof_store_put(txn, hub->db_milestones, key, klen, buf, len);
     free(buf);
     return rc;
 }

@@ -1,7 +1,6 @@
 #include "hub_keys.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,18 +46,6 @@ bool hub_role_may_use(hub_role_t role, const char *domain)
     if (role == HUB_ROLE_PARTNERSHIP || role == HUB_ROLE_NATIONAL)
         return strcmp(domain, "ingest") == 0;
     return strcmp(domain, "alerts") == 0 || strcmp(domain, "query") == 0;
-}
-
-static int keys_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int keys_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return CDOF_EINVALID;
 }
 
 static void party_free(party_t *p)
@@ -143,23 +130,25 @@ static int line_areas(const char *name, unsigned long lineno, char *list, const 
          a = strtok_r(NULL, "; \t", &tok_save)) {
         const cdof_area_t *area = cdof_ref_area(ref, a);
         if (!area)
-            return keys_fail(err, errlen, "%s:%lu: field 'areas': '%.40s' is not a known area code",
-                             name, lineno, a);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'areas': '%.40s' is not a known area code", name,
+                               lineno, a);
         const cdof_partnership_t *holder = part_holding(ps, area);
         if (conf && holder != conf)
-            return keys_fail(err, errlen,
-                             "%s:%lu: field 'areas': %s is not in partnership '%s' of the "
-                             "partnerships file (leave the field empty to take its areas)",
-                             name, lineno, a, p->partnership);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'areas': %s is not in partnership '%s' of the "
+                               "partnerships file (leave the field empty to take its areas)",
+                               name, lineno, a, p->partnership);
         if (!conf && holder)
-            return keys_fail(err, errlen,
-                             "%s:%lu: field 'areas': %s belongs to partnership '%s' in the "
-                             "partnerships file, not to '%.64s'",
-                             name, lineno, a, holder->area.code, p->partnership);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'areas': %s belongs to partnership '%s' in the "
+                               "partnerships file, not to '%.64s'",
+                               name, lineno, a, holder->area.code, p->partnership);
         int rc = add_area(p, a);
         if (rc == -E2BIG)
-            return keys_fail(err, errlen, "%s:%lu: field 'areas': more than %d areas", name, lineno,
-                             HUB_KEYS_MAX_AREAS);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'areas': more than %d areas", name, lineno,
+                               HUB_KEYS_MAX_AREAS);
         if (rc < 0)
             return rc;
     }
@@ -172,14 +161,15 @@ static int line_areas(const char *name, unsigned long lineno, char *list, const 
         if (i < p->pub.scope.nareas)
             continue;
         if (given) /* every member must be (the given ones are all members, checked above) */
-            return keys_fail(err, errlen,
-                             "%s:%lu: field 'areas': misses %s, which partnership '%s' holds in "
-                             "the partnerships file (leave the field empty to take its areas)",
-                             name, lineno, code, p->partnership);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'areas': misses %s, which partnership '%s' holds in "
+                               "the partnerships file (leave the field empty to take its areas)",
+                               name, lineno, code, p->partnership);
         int rc = add_area(p, code); /* missing: the members */
         if (rc == -E2BIG)
-            return keys_fail(err, errlen, "%s:%lu: partnership '%s' has more than %d areas", name,
-                             lineno, p->partnership, HUB_KEYS_MAX_AREAS);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: partnership '%s' has more than %d areas", name, lineno,
+                               p->partnership, HUB_KEYS_MAX_AREAS);
         if (rc < 0)
             return rc;
     }
@@ -188,16 +178,16 @@ static int line_areas(const char *name, unsigned long lineno, char *list, const 
          * area in a partnership. */
         const cdof_area_t *own = cdof_ref_area(ref, p->partnership);
         if (!own)
-            return keys_fail(err, errlen,
-                             "%s:%lu: field 'areas': missing, and partnership '%.64s' is neither "
-                             "in the partnerships file nor an area code",
-                             name, lineno, p->partnership);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'areas': missing, and partnership '%.64s' is neither "
+                               "in the partnerships file nor an area code",
+                               name, lineno, p->partnership);
         const cdof_partnership_t *holder = part_holding(ps, own);
         if (holder)
-            return keys_fail(err, errlen,
-                             "%s:%lu: field 'partnership': area %s is in partnership '%s' in the "
-                             "partnerships file: name that partnership",
-                             name, lineno, own->code, holder->area.code);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'partnership': area %s is in partnership '%s' in the "
+                               "partnerships file: name that partnership",
+                               name, lineno, own->code, holder->area.code);
         return add_area(p, p->partnership);
     }
     return 0;
@@ -213,23 +203,24 @@ static int oversight_scope(const char *name, unsigned long lineno, const char *t
         while (i < n && strcmp(cdof_ref_metric_at(ref, i)->team, team) != 0)
             i++;
         if (i == n)
-            return keys_fail(err, errlen,
-                             "%s:%lu: field 'team': '%.64s' is no team of the metric catalogue "
-                             "(ohid, hmpps, police or jcdu)",
-                             name, lineno, team);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'team': '%.64s' is no team of the metric catalogue "
+                               "(ohid, hmpps, police or jcdu)",
+                               name, lineno, team);
         snprintf(p->team, sizeof p->team, "%s", team);
         p->pub.may_act = true;
     }
     if (*region) {
         const cdof_area_t *a = cdof_ref_area(ref, region);
         if (!a || a->kind != CDOF_AREA_REGION)
-            return keys_fail(err, errlen, "%s:%lu: field 'region': '%.64s' is not a region code",
-                             name, lineno, region);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'region': '%.64s' is not a region code", name, lineno,
+                               region);
         if (!*team)
-            return keys_fail(err, errlen,
-                             "%s:%lu: field 'region': given without a team (an oversight key "
-                             "that acts has both; one that only reads has neither)",
-                             name, lineno);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'region': given without a team (an oversight key "
+                               "that acts has both; one that only reads has neither)",
+                               name, lineno);
         snprintf(p->region, sizeof p->region, "%s", region);
     }
     return 0;
@@ -241,40 +232,44 @@ static int parse_line(const char *name, unsigned long lineno, char **f, size_t n
                       size_t errlen)
 {
     if (nf < 3)
-        return keys_fail(err, errlen,
-                         "%s:%lu: %zu field(s): expected public_key,id,role[,partnership[,areas]]",
-                         name, lineno, nf);
+        return cdof_reason(
+            CDOF_EINVALID, err, errlen,
+            "%s:%lu: %zu field(s): expected public_key,id,role[,partnership[,areas]]", name, lineno,
+            nf);
     if (strlen(f[0]) != Z85_LEN) {
-        return keys_fail(err, errlen,
-                         "%s:%lu: field 'public_key': %zu characters, a Z85 key has 40 (the "
-                         "NAME.pub from cdof-keygen)",
-                         name, lineno, strlen(f[0]));
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "%s:%lu: field 'public_key': %zu characters, a Z85 key has 40 (the "
+                           "NAME.pub from cdof-keygen)",
+                           name, lineno, strlen(f[0]));
     }
     uint8_t bin[32];
     if (!zmq_z85_decode(bin, f[0]))
-        return keys_fail(err, errlen, "%s:%lu: field 'public_key': not valid Z85", name, lineno);
+        return cdof_reason(CDOF_EINVALID, err, errlen, "%s:%lu: field 'public_key': not valid Z85",
+                           name, lineno);
     memcpy(p->key, f[0], Z85_LEN + 1);
     if (!id_ok(f[1], false))
-        return keys_fail(err, errlen,
-                         "%s:%lu: field 'id': '%.80s' is not 1 to 64 printable characters without "
-                         "spaces",
-                         name, lineno, f[1]);
+        return cdof_reason(
+            CDOF_EINVALID, err, errlen,
+            "%s:%lu: field 'id': '%.80s' is not 1 to 64 printable characters without "
+            "spaces",
+            name, lineno, f[1]);
     snprintf(p->id, sizeof p->id, "%s", f[1]);
     size_t r = 0;
     while (r < 4 && strcmp(f[2], ROLE_NAMES[r]) != 0)
         r++;
     if (r == 4)
-        return keys_fail(err, errlen,
-                         "%s:%lu: field 'role': '%.80s' is not partnership, national, oversight or "
-                         "jcdu",
-                         name, lineno, f[2]);
+        return cdof_reason(
+            CDOF_EINVALID, err, errlen,
+            "%s:%lu: field 'role': '%.80s' is not partnership, national, oversight or "
+            "jcdu",
+            name, lineno, f[2]);
     p->pub.role = (hub_role_t)r;
     const char *partnership = nf > 3 && *f[3] ? f[3] : p->id;
     if (!id_ok(partnership, true))
-        return keys_fail(err, errlen,
-                         "%s:%lu: field 'partnership': '%.80s' is not 1 to 64 printable "
-                         "characters",
-                         name, lineno, partnership);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "%s:%lu: field 'partnership': '%.80s' is not 1 to 64 printable "
+                           "characters",
+                           name, lineno, partnership);
     snprintf(p->partnership, sizeof p->partnership, "%s", partnership);
     p->pub.scope.national = p->pub.role == HUB_ROLE_NATIONAL;
     p->pub.may_act = p->pub.role == HUB_ROLE_JCDU;
@@ -283,8 +278,8 @@ static int parse_line(const char *name, unsigned long lineno, char **f, size_t n
                                errlen);
     if (p->pub.role != HUB_ROLE_PARTNERSHIP) {
         if (nf > 4 && *f[4])
-            return keys_fail(err, errlen, "%s:%lu: field 'areas': only a partnership has areas",
-                             name, lineno);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s:%lu: field 'areas': only a partnership has areas", name, lineno);
         return 0;
     }
     return line_areas(name, lineno, nf > 4 ? f[4] : NULL, ref, ps, p, err, errlen);
@@ -341,7 +336,7 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
         if (rc > 0 && is_comment(&r))
             snprintf(why, sizeof why, "a quote in this comment runs on past its line");
         if (rc < 0 || is_comment(&r)) {
-            rc = keys_fail(err, errlen, "%s:%lu: %s", name, r.line, why);
+            rc = cdof_reason(CDOF_EINVALID, err, errlen, "%s:%lu: %s", name, r.line, why);
             goto fail;
         }
         /* The reader caps a record at MAX_FIELDS fields; a record of none (which it does not
@@ -352,13 +347,14 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
             continue;
         rc = CDOF_EINVALID;
         if (nf > 5) {
-            keys_fail(err, errlen,
-                      "%s:%lu: more than 5 fields (public_key,id,role,partnership,areas)", name,
-                      r.line);
+            cdof_reason(CDOF_EINVALID, err, errlen,
+                        "%s:%lu: more than 5 fields (public_key,id,role,partnership,areas)", name,
+                        r.line);
             goto fail;
         }
         if (k->count == HUB_KEYS_MAX_PARTIES) {
-            keys_fail(err, errlen, "%s:%lu: more than %d keys", name, r.line, HUB_KEYS_MAX_PARTIES);
+            cdof_reason(CDOF_EINVALID, err, errlen, "%s:%lu: more than %d keys", name, r.line,
+                        HUB_KEYS_MAX_PARTIES);
             goto fail;
         }
         party_t *np = cdof_grow(k->parties, k->count, &k->cap, 16, sizeof *np);
@@ -378,8 +374,9 @@ int hub_keys_parse(const char *name, const char *text, size_t len, const cdof_re
     for (size_t i = 0; i < k->count; i++) {
         party_t *p = &k->parties[i];
         if (i && strcmp(p->key, k->parties[i - 1].key) == 0) {
-            rc = keys_fail(err, errlen, "%s: public key %s is listed twice (ids '%s' and '%s')",
-                           name, p->key, k->parties[i - 1].id, p->id);
+            rc = cdof_reason(CDOF_EINVALID, err, errlen,
+                             "%s: public key %s is listed twice (ids '%s' and '%s')", name, p->key,
+                             k->parties[i - 1].id, p->id);
             goto fail;
         }
         /* Pointers into the party are set after sorting moved it. */

@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cdof_compare.h"
+#include "cdof_partnerships.h"
 #include "cdof_ref.h"
 #include "cdof_validate.h"
 

@@ -395,7 +395,7 @@ static int alert_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *v
     if (!a)
         return CDOF_ECORRUPT;
     char topic[128];
-    snprintf(topic, sizeof topic, "alert/%s/%s/%s", a->team, a->region_code, a->area_code);
+    cdof_wire_alert_topic(a->team, a->region_code, a->area_code, topic, sizeof topic);
     if (ac->prefix && *ac->prefix && strncmp(topic, ac->prefix, strlen(ac->prefix)) != 0) {
         cdof__v1__alert__free_unpacked(a, NULL);
         return 0;
@@ -645,21 +645,17 @@ typedef struct {
 static int ms_collect(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
     ms_list_t *l = ctx;
-    const char *k = key->data;
-    size_t a = strnlen(k, key->len);
-    if (a + 1 >= key->len || a > CDOF_WIRE_MAX_ID)
-        return CDOF_ECORRUPT;
-    size_t c = strnlen(k + a + 1, key->len - a - 1);
-    if (a + c + 6 != key->len || c > CDOF_WIRE_MAX_ID)
+    hub_milestone_key_t mk;
+    if (hub_milestone_from_key(key->data, key->len, &mk) < 0)
         return CDOF_ECORRUPT;
     ms_event_t *ev = cdof_grow(l->ev, l->n, &l->cap, 64, sizeof *ev);
     if (!ev)
         return -ENOMEM;
     l->ev = ev;
     ms_event_t *e = &l->ev[l->n];
-    memcpy(e->partnership, k, a + 1);
-    memcpy(e->milestone, k + a + 1, c + 1);
-    e->day = cdof_store_rd_day((const uint8_t *)k + a + c + 2);
+    snprintf(e->partnership, sizeof e->partnership, "%s", mk.partnership);
+    snprintf(e->milestone, sizeof e->milestone, "%s", mk.milestone);
+    e->day = mk.day;
     e->ref = NULL;
     Cdof__V1__MilestoneEvent *me =
         cdof__v1__milestone_event__unpack(NULL, val->len, (const uint8_t *)val->data);

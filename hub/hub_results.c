@@ -17,18 +17,12 @@
 #include "cdof_log.h"
 #include "hub.h"
 
-#define RESULT_VERSION 2 /* 2: coverage and provisional flags */
-#define PERIOD_LEN     9
+#define RESULT_VERSION 2   /* 2: coverage and provisional flags */
 #define CODE_MAX       64  /* partnership ids and area codes */
 #define KEY_MAX        256 /* metric id (<= CDOF_POINTS_METRIC_MAX) + basis + period + code */
 #define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 8 + 1 + CODE_MAX)
 #define TREND_SPAN     5   /* periods a trend reaches back over, this one included */
 #define MONTH_SLOTS    512 /* month cache: direct-mapped (metric, month) slots, ~4 MiB at most */
-
-typedef struct {
-    char id[CODE_MAX];
-    const cdof_area_t **members;
-} partnership_t;
 
 /* One area's point in one month, as a rolling window sums it. */
 typedef struct {
@@ -39,8 +33,8 @@ typedef struct {
 } mpoint_t;
 
 /* The points of one metric and month, in scan order (a rolling window reads each month of its
- * twelve; without this, 11 of its 12 scans re-read months that have not changed: issue 9
- * follow-up, a quarter of the hub's ingest CPU). */
+ * twelve; without this, 11 of its 12 scans re-read months that have not changed,
+ * measured at a quarter of the hub's ingest CPU). */
 typedef struct {
     bool valid;
     size_t metric; /* metric index */
@@ -56,11 +50,9 @@ struct hub_results {
     month_slot_t *months; /* MONTH_SLOTS; NULL: no cache */
     const hub_touch_t *batch;
     size_t nbatch;
-    partnership_t *parts;
-    cdof_partnership_t *plist; /* the cdof_partnership_t of each, contiguous for compare */
-    size_t nparts;
-    double *trajectory;        /* per metric index: yearly change the commitment asks, NaN none */
-    cdof_store_db_t db_settle; /* the marks of pending comparisons (rebuild --check) */
+    cdof_partnerships_t *parts; /* --partnerships; NULL: every area its own */
+    double *trajectory;         /* per metric index: yearly change the commitment asks, NaN none */
+    cdof_store_db_t db_settle;  /* the marks of pending comparisons (rebuild --check) */
     bool have_settle;
 };
 
@@ -71,26 +63,19 @@ struct hub_results {
  * started with other partnerships rebuilds rather than serve rows computed for the old ones. */
 static const uint8_t FINGERPRINT_KEY[] = {0, 'c', 'o', 'n', 'f', 'i', 'g'};
 
-static void put_period(uint8_t *k, const cdof_period_t *p)
-{
-    cdof_store_be_day(k, p->first_day);
-    k[4] = (uint8_t)p->kind;
-    cdof_store_be_day(k + 5, p->last_day);
-}
-
 /* The prefix of (m, basis, p); code appended when not NULL. Returns the key length or 0. */
 static size_t result_key(uint8_t *k, const cdof_metric_t *m, hub_basis_t basis,
                          const cdof_period_t *p, const char *code)
 {
     size_t idlen = strlen(m->id), clen = code ? strlen(code) : 0;
-    if (idlen + 2 + PERIOD_LEN + clen > KEY_MAX || clen >= CODE_MAX)
+    if (idlen + 2 + HUB_PERIOD_KEY_LEN + clen > KEY_MAX || clen >= CODE_MAX)
         return 0;
     memcpy(k, m->id, idlen + 1);
     k[idlen + 1] = (uint8_t)basis;
-    put_period(k + idlen + 2, p);
+    hub_period_put(k + idlen + 2, p);
     if (clen)
-        memcpy(k + idlen + 2 + PERIOD_LEN, code, clen);
-    return idlen + 2 + PERIOD_LEN + clen;
+        memcpy(k + idlen + 2 + HUB_PERIOD_KEY_LEN, code, clen);
+    return idlen + 2 + HUB_PERIOD_KEY_LEN + clen;
 }
 
 static uint8_t *put_f64(uint8_t *b, double v)
@@ -177,9 +162,10 @@ static const cdof_area_t *find_area(const hub_t *hub, const char *code, size_t l
     memcpy(c, code, len);
     c[len] = '\0';
     const cdof_area_t *a = cdof_ref_area(hub->ref, c);
-    for (size_t i = 0; !a && i < hub->results->nparts; i++) {
-        if (strcmp(hub->results->parts[i].id, c) == 0)
-            a = &hub->results->plist[i].area;
+    const cdof_partnership_t *pl = cdof_partnerships_list(hub->results->parts);
+    for (size_t i = 0; !a && i < cdof_partnerships_count(hub->results->parts); i++) {
+        if (strcmp(pl[i].area.code, c) == 0)
+            a = &pl[i].area;
     }
     return a;
 }
@@ -481,8 +467,8 @@ static int mark_coverage(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
     cdof_coverage_t cov = {0};
     int rc = period_done(hub, txn, m, p, basis, &done);
     if (rc == 0)
-        rc = cdof_coverage_compute(hub->ref, m, hub->results->plist, hub->results->nparts, seen,
-                                   &cov);
+        rc = cdof_coverage_compute(hub->ref, m, cdof_partnerships_list(hub->results->parts),
+                                   cdof_partnerships_count(hub->results->parts), seen, &cov);
     size_t nrows = cdof_compare_count(c);
     for (size_t i = 0; rc == 0 && i < nrows; i++) {
         cdof_compare_row_t *r = cdof_compare_row_mut(c, i);
@@ -558,8 +544,8 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     }
     past_ctx_t pc = {hub, txn, m, basis};
     cdof_compare_opts_t o = {.period = p,
-                             .partnerships = hub->results->plist,
-                             .npartnerships = hub->results->nparts,
+                             .partnerships = cdof_partnerships_list(hub->results->parts),
+                             .npartnerships = cdof_partnerships_count(hub->results->parts),
                              .past = past_row,
                              .past_ctx = &pc,
                              .trend = basis == HUB_BASIS_REPORTED,
@@ -578,7 +564,7 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
 
 /* The stored rows of a (metric, basis, period) whose area is not among the fresh ones (codes,
  * sorted) are deleted; the others are overwritten in place by put_row. Deleting them all and
- * inserting them again made every recompute rebalance the b-tree (issue 9 follow-up: ~12% of the
+ * inserting them again made every recompute rebalance the b-tree (measured at ~12% of the
  * hub's ingest CPU); LMDB overwrites a value of the same size where it lies. */
 typedef struct {
     cdof_store_txn_t *txn;
@@ -675,10 +661,11 @@ static uint64_t fingerprint(const hub_t *hub)
 {
     const struct hub_results *res = hub->results;
     uint64_t h = fnv(14695981039346656037ULL, &(uint8_t){RESULT_VERSION}, 1);
-    for (size_t k = 0; k < res->nparts; k++) {
-        h = fnv(h, res->parts[k].id, strlen(res->parts[k].id) + 1);
-        for (size_t j = 0; j < res->plist[k].nmembers; j++)
-            h = fnv(h, res->plist[k].members[j]->code, CDOF_AREA_CODE_LEN);
+    const cdof_partnership_t *pl = cdof_partnerships_list(res->parts);
+    for (size_t k = 0; k < cdof_partnerships_count(res->parts); k++) {
+        h = fnv(h, pl[k].area.code, strlen(pl[k].area.code) + 1);
+        for (size_t j = 0; j < pl[k].nmembers; j++)
+            h = fnv(h, pl[k].members[j]->code, CDOF_AREA_CODE_LEN);
     }
     for (size_t i = 0; i < cdof_ref_metric_count(hub->ref); i++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
@@ -890,7 +877,7 @@ static deps_t depends(const cdof_metric_t *m, const cdof_period_t *q, const hub_
 
 /* Recomputes q for a revised baseline (or, touched, for periods recomputed after it: see
  * update_metric). Its figures may change too, when q's own data has not been compared yet
- * (issue d1: its settle mark still waits, or waited behind a later period's): then q counts as
+ * (its settle mark still waits, or waited behind a later period's): then q counts as
  * touched for the periods after it (appended to ext[*next]), whose trends and baselines read q, and
  * its areas join changed; without this a later count kept a baseline "not compared" that a rebuild
  * finds. */
@@ -1075,106 +1062,6 @@ int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
 
 /* ---- configuration: partnerships and commitments ---- */
 
-/* Reads the --partnerships file: header partnership,area_code, then one row per member area. */
-static int load_partnerships(hub_t *hub, const char *path, char *err, size_t errlen)
-{
-    struct hub_results *res = hub->results;
-    size_t nareas = cdof_ref_area_count(hub->ref);
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -errno;
-    }
-    const cdof_area_t **owner_area = calloc(nareas, sizeof *owner_area);
-    int *owner = calloc(nareas, sizeof *owner);
-    res->parts = calloc(nareas, sizeof *res->parts);
-    res->plist = calloc(nareas, sizeof *res->plist);
-    cdof_csv_t *csv = cdof_csv_new(fp, NULL);
-    int rc = owner_area && owner && res->parts && res->plist && csv ? 0 : -ENOMEM;
-    cdof_csv_record_t r;
-    char why[256];
-    if (rc == 0) {
-        int got = cdof_csv_next(csv, &r, why, sizeof why);
-        if (got < 0) {
-            snprintf(err, errlen, "%s:%lu: %s", path, r.line, why);
-            rc = got;
-        } else if (got == 0 || r.nfields < 2 || strcmp(r.fields[0].data, "partnership") != 0 ||
-                   strcmp(r.fields[1].data, "area_code") != 0) {
-            snprintf(err, errlen, "%s:%lu: expected the header partnership,area_code", path,
-                     got ? r.line : 1);
-            rc = CDOF_EINVALID;
-        }
-    }
-    for (int got; rc == 0 && (got = cdof_csv_next(csv, &r, why, sizeof why)) != 0;) {
-        if (got < 0) {
-            snprintf(err, errlen, "%s:%lu: %s", path, r.line, why);
-            rc = got;
-            break;
-        }
-        const char *pname = r.fields[0].data, *code = r.nfields >= 2 ? r.fields[1].data : "";
-        const cdof_area_t *a = r.nfields >= 2 ? cdof_ref_area(hub->ref, code) : NULL;
-        if (r.nfields < 2 || !pname[0] || strlen(pname) >= CODE_MAX ||
-            cdof_ref_area(hub->ref, pname)) {
-            snprintf(err, errlen,
-                     "%s:%lu: field 'partnership': '%.64s' must be 1 to %d characters and not an "
-                     "area code",
-                     path, r.line, pname, CODE_MAX - 1);
-            rc = CDOF_EINVALID;
-        } else if (!a || a->kind != CDOF_AREA_UTLA) {
-            snprintf(err, errlen, "%s:%lu: field 'area_code': '%.64s' is not an upper-tier area",
-                     path, r.line, code);
-            rc = CDOF_EINVALID;
-        } else if (owner[a->index]) {
-            snprintf(err, errlen, "%s:%lu: field 'area_code': %s is already in partnership %s",
-                     path, r.line, code, res->parts[owner[a->index] - 1].id);
-            rc = CDOF_EINVALID;
-        } else {
-            size_t k = 0;
-            while (k < res->nparts && strcmp(res->parts[k].id, pname) != 0)
-                k++;
-            if (k == res->nparts) {
-                snprintf(res->parts[k].id, CODE_MAX, "%s", pname);
-                res->nparts++;
-            }
-            owner[a->index] = (int)k + 1;
-        }
-    }
-    cdof_csv_destroy(&csv);
-    fclose(fp);
-    /* Members in reference order; region only when all members share one. */
-    for (size_t k = 0; rc == 0 && k < res->nparts; k++) {
-        partnership_t *pt = &res->parts[k];
-        size_t nm = 0;
-        for (size_t a = 0; a < nareas; a++) {
-            if (owner[a] == (int)k + 1)
-                owner_area[nm++] = cdof_ref_area_at(hub->ref, a);
-        }
-        if (!(pt->members = malloc(nm * sizeof *pt->members))) {
-            rc = -ENOMEM;
-            break;
-        }
-        memcpy(pt->members, owner_area, nm * sizeof *pt->members);
-        double pop = 0;
-        const char *region = owner_area[0]->region_code;
-        for (size_t j = 0; j < nm; j++) {
-            pop += owner_area[j]->population;
-            if (region && strcmp(region, owner_area[j]->region_code) != 0)
-                region = NULL;
-        }
-        res->plist[k] = (cdof_partnership_t){.area = {.index = UINT16_MAX,
-                                                      .code = pt->id,
-                                                      .name = pt->id,
-                                                      .kind = CDOF_AREA_PARTNERSHIP,
-                                                      .region_code = region,
-                                                      .population = pop},
-                                             .members = pt->members,
-                                             .nmembers = nm};
-    }
-    free(owner);
-    free(owner_area);
-    return rc;
-}
-
 /* Count trajectories from the commitments (hub->commitments, loaded from commitments.csv): a
  * count metric whose commitment states a relative change grows by its yearly rate. Trajectories
  * are for counts only (rates and percentages have England and region to compare with). */
@@ -1206,7 +1093,8 @@ int hub_results_open(hub_t *hub, const char *partnerships, char *err, size_t err
         snprintf(err, errlen, "results database: %s", cdof_strerror(rc));
         return rc;
     }
-    if (partnerships && (rc = load_partnerships(hub, partnerships, err, errlen)) < 0)
+    if (partnerships &&
+        (rc = cdof_partnerships_load(partnerships, hub->ref, &res->parts, err, errlen)) < 0)
         return rc;
     set_trajectories(hub);
     return hub_periods_open(hub, err, errlen);
@@ -1218,10 +1106,7 @@ void hub_results_close(hub_t *hub)
     struct hub_results *res = hub->results;
     if (!res)
         return;
-    for (size_t k = 0; k < res->nparts; k++)
-        free(res->parts[k].members);
-    free(res->parts);
-    free(res->plist);
+    cdof_partnerships_destroy(&res->parts);
     free(res->trajectory);
     for (size_t i = 0; res->months && i < MONTH_SLOTS; i++)
         free(res->months[i].pts);
@@ -1267,17 +1152,17 @@ static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
         return;
     }
     size_t idlen = strnlen((const char *)k, len);
-    if (idlen + 2 + PERIOD_LEN > len) {
+    if (idlen + 2 + HUB_PERIOD_KEY_LEN > len) {
         snprintf(out, outlen, "a malformed key");
         return;
     }
     const uint8_t *pk = k + idlen + 2;
-    cdof_period_t p = {(cdof_period_kind_t)pk[4], cdof_store_rd_day(pk), cdof_store_rd_day(pk + 5)};
+    cdof_period_t p = hub_period_from_key(pk);
     char pt[CDOF_PERIOD_TEXT_MAX] = "?";
     cdof_period_format(&p, pt, sizeof pt);
     snprintf(out, outlen, "%.*s %s %s%s %.*s", (int)idlen, (const char *)k, pt,
              k[idlen + 1] == HUB_BASIS_ROLLING_12M ? "rolling 12 months" : "as reported", "",
-             (int)(len - idlen - 2 - PERIOD_LEN), (const char *)pk + PERIOD_LEN);
+             (int)(len - idlen - 2 - HUB_PERIOD_KEY_LEN), (const char *)pk + HUB_PERIOD_KEY_LEN);
 }
 
 typedef struct {
@@ -1410,12 +1295,13 @@ const cdof_area_t *hub_results_area(const hub_t *hub, const char *code)
 
 size_t hub_results_partnership_count(const hub_t *hub)
 {
-    return hub->results ? hub->results->nparts : 0;
+    return hub->results ? cdof_partnerships_count(hub->results->parts) : 0;
 }
 
 const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k)
 {
-    return k < hub_results_partnership_count(hub) ? &hub->results->plist[k] : NULL;
+    return k < hub_results_partnership_count(hub) ? &cdof_partnerships_list(hub->results->parts)[k]
+                                                  : NULL;
 }
 
 /* --- who owes milestones --- */
@@ -1437,18 +1323,18 @@ static int owers_add(owers_t *o, const char *name, size_t len)
     return 0;
 }
 
-/* Milestone keys are partnership\0milestone\0date (hub_ingest.c), in key order: a reporter's
- * keys are one run, so comparing with the last name added is enough. */
+/* Milestone keys (hub_milestone_key) start with the partnership: a reporter's keys are one run,
+ * so comparing with the last name added is enough. */
 static int owers_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 {
     (void)v;
     owers_t *o = ctx;
-    size_t len = strnlen(k->data, k->len);
-    if (len == k->len)
+    hub_milestone_key_t mk;
+    if (hub_milestone_from_key(k->data, k->len, &mk) < 0)
         return CDOF_ECORRUPT;
-    if (o->n && !strcmp(o->names[o->n - 1], k->data))
+    if (o->n && !strcmp(o->names[o->n - 1], mk.partnership))
         return 0;
-    return owers_add(o, k->data, len);
+    return owers_add(o, mk.partnership, strlen(mk.partnership));
 }
 
 static int cmp_name(const void *a, const void *b)

@@ -154,15 +154,10 @@ static int fail(const where_t *w, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(const where_t *w, const char *key, const char *fmt, ...)
 {
-    char msg[384];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    cdof_vreason_at(CDOF_EINVALID, w->err, w->errlen, w->path, w->line, key, fmt, ap);
     va_end(ap);
-    if (key)
-        snprintf(w->err, w->errlen, "%s:%u: field '%s': %s", w->path, w->line, key, msg);
-    else
-        snprintf(w->err, w->errlen, "%s:%u: %s", w->path, w->line, msg);
     return CDOF_EINVALID;
 }
 

@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,20 +49,6 @@ typedef struct {
     char *w, *end;      /* the arena's free part: kept fields are copied here */
 } cdof_ref_csv_t;
 
-static int ref_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int ref_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return CDOF_EREFDATA;
-}
-
 /* Column positions of a file's required fields, found by name in its header. */
 typedef struct {
     const char *const *names;
@@ -78,7 +63,7 @@ static int ref_csv_next(cdof_ref_csv_t *c, cdof_csv_record_t *r, char *err, size
     char why[256];
     int rc = cdof_csv_next(c->csv, r, why, sizeof why);
     if (rc < 0)
-        return ref_fail(err, errlen, "%s:%lu: %s", c->file, r->line, why);
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "%s:%lu: %s", c->file, r->line, why);
     c->line = r->line;
     return rc;
 }
@@ -93,17 +78,18 @@ static int ref_csv_open(cdof_ref_csv_t *c, const char *dir, const char *file, ch
     c->file = file;
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path)
-        return ref_fail(err, errlen, "%s/%s: path too long", dir, file);
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "%s/%s: path too long", dir, file);
     if (!(c->fp = fopen(path, "rb"))) {
         int rc = -errno;
-        ref_fail(err, errlen, "%s: %s", path, strerror(-rc));
+        cdof_reason(CDOF_EREFDATA, err, errlen, "%s: %s", path, strerror(-rc));
         return rc;
     }
     struct stat st;
     if (fstat(fileno(c->fp), &st) < 0)
-        return ref_fail(err, errlen, "%s: cannot find its size", path);
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "%s: cannot find its size", path);
     if (st.st_size > REF_MAX_FILE)
-        return ref_fail(err, errlen, "%s: larger than %d bytes", path, REF_MAX_FILE);
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "%s: larger than %d bytes", path,
+                           REF_MAX_FILE);
     const cdof_csv_limits_t limits = {0, REF_MAX_FIELDS};
     if (!(*arena = malloc((size_t)st.st_size + 1)) || !(c->csv = cdof_csv_new(c->fp, &limits)))
         return -ENOMEM;
@@ -114,15 +100,16 @@ static int ref_csv_open(cdof_ref_csv_t *c, const char *dir, const char *file, ch
     if (rc < 0)
         return rc;
     if (rc == 0)
-        return ref_fail(err, errlen, "%s: empty file (a header row is required)", file);
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "%s: empty file (a header row is required)",
+                           file);
     h->ncols = r.nfields;
     for (size_t i = 0; i < h->n; i++) {
         size_t j = 0;
         while (j < r.nfields && strcmp(r.fields[j].data, h->names[i]) != 0)
             j++;
         if (j == r.nfields)
-            return ref_fail(err, errlen, "%s:%lu: header has no column '%s'", file, r.line,
-                            h->names[i]);
+            return cdof_reason(CDOF_EREFDATA, err, errlen, "%s:%lu: header has no column '%s'",
+                               file, r.line, h->names[i]);
         h->pos[i] = j;
     }
     return 0;
@@ -145,13 +132,13 @@ static int ref_csv_row(cdof_ref_csv_t *c, const cdof_ref_header_t *h, const char
     if (rc <= 0)
         return rc;
     if (r.nfields != h->ncols)
-        return ref_fail(err, errlen, "%s:%lu: expected %zu fields, found %zu", c->file, r.line,
-                        h->ncols, r.nfields);
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "%s:%lu: expected %zu fields, found %zu",
+                           c->file, r.line, h->ncols, r.nfields);
     for (size_t i = 0; i < h->n; i++) {
         const cdof_csv_field_t *src = &r.fields[h->pos[i]];
         if ((size_t)(c->end - c->w) <= src->len) /* only if the file grew while being read */
-            return ref_fail(err, errlen, "%s:%lu: the file changed while being read", c->file,
-                            r.line);
+            return cdof_reason(CDOF_EREFDATA, err, errlen,
+                               "%s:%lu: the file changed while being read", c->file, r.line);
         memcpy(c->w, src->data, src->len + 1);
         fields[i] = c->w;
         c->w += src->len + 1;
@@ -164,8 +151,8 @@ static int ref_csv_row(cdof_ref_csv_t *c, const cdof_ref_header_t *h, const char
 static int ref_bad(const cdof_ref_csv_t *c, const char *field, const char *value, const char *why,
                    char *err, size_t errlen)
 {
-    return ref_fail(err, errlen, "%s:%lu: field '%s': '%.80s' %s", c->file, c->line, field, value,
-                    why);
+    return cdof_reason(CDOF_EREFDATA, err, errlen, "%s:%lu: field '%s': '%.80s' %s", c->file,
+                       c->line, field, value, why);
 }
 
 /* Matches value against a NULL-terminated list of words; returns the position or -1. */
@@ -337,7 +324,8 @@ static int ref_metric_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char *
                                              CDOF_METHOD_NONE};
     int rc = ref_grow((void **)&ref->metrics, ref->nmetrics, sizeof *ref->metrics);
     if (rc < 0)
-        return rc == -EFBIG ? ref_fail(err, errlen, "metrics.csv: too many rows") : rc;
+        return rc == -EFBIG ? cdof_reason(CDOF_EREFDATA, err, errlen, "metrics.csv: too many rows")
+                            : rc;
     cdof_metric_t *m = &ref->metrics[ref->nmetrics];
     int k;
     if (!ref_is_id(f[0]))
@@ -426,7 +414,9 @@ static int ref_milestone_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const cha
 {
     int rc = ref_grow((void **)&ref->milestones, ref->nmilestones, sizeof *ref->milestones);
     if (rc < 0)
-        return rc == -EFBIG ? ref_fail(err, errlen, "milestones.csv: too many rows") : rc;
+        return rc == -EFBIG
+                   ? cdof_reason(CDOF_EREFDATA, err, errlen, "milestones.csv: too many rows")
+                   : rc;
     cdof_milestone_t *m = &ref->milestones[ref->nmilestones];
     if (!ref_is_id(f[0]))
         return ref_bad(c, "id", f[0], "is not an id (lower case letters, digits and _)", err,
@@ -457,7 +447,8 @@ static int ref_region_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char *
 {
     int rc = ref_grow((void **)&ref->areas, ref->nareas, sizeof *ref->areas);
     if (rc < 0)
-        return rc == -EFBIG ? ref_fail(err, errlen, "regions.csv: too many rows") : rc;
+        return rc == -EFBIG ? cdof_reason(CDOF_EREFDATA, err, errlen, "regions.csv: too many rows")
+                            : rc;
     if (!ref_is_code(f[0]) || strncmp(f[0], "E12", 3) != 0)
         return ref_bad(c, "code", f[0], "is not a region code (E12 and six digits)", err, errlen);
     if (ref_index_find(&ref->area_index, f[0], ref_area_key, ref->areas) >= 0)
@@ -477,7 +468,8 @@ static int ref_area_row(cdof_ref_t *ref, const cdof_ref_csv_t *c, const char **f
 {
     int rc = ref_grow((void **)&ref->areas, ref->nareas, sizeof *ref->areas);
     if (rc < 0)
-        return rc == -EFBIG ? ref_fail(err, errlen, "areas.csv: too many rows") : rc;
+        return rc == -EFBIG ? cdof_reason(CDOF_EREFDATA, err, errlen, "areas.csv: too many rows")
+                            : rc;
     if (!ref_is_code(f[0]) || f[0][0] != 'E' || strncmp(f[0], "E12", 3) == 0 ||
         strncmp(f[0], "E92", 3) == 0)
         return ref_bad(c, "code", f[0], "is not an upper-tier local authority code", err, errlen);
@@ -537,16 +529,16 @@ static int ref_load_file(cdof_ref_t *ref, const char *dir, int which, char *err,
 static int ref_check_loaded(const cdof_ref_t *ref, int which, char *err, size_t errlen)
 {
     if (which == 0 && ref->nmetrics == 0)
-        return ref_fail(err, errlen, "metrics.csv: no metrics");
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "metrics.csv: no metrics");
     if (which == 1 && ref->nmilestones == 0)
-        return ref_fail(err, errlen, "milestones.csv: no milestones");
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "milestones.csv: no milestones");
     if (which == 2 && ref->nareas == 1)
-        return ref_fail(err, errlen, "regions.csv: no regions");
+        return cdof_reason(CDOF_EREFDATA, err, errlen, "regions.csv: no regions");
     for (size_t r = 1; which == 3 && r < ref->nareas && ref->areas[r].kind == CDOF_AREA_REGION;
          r++) {
         if (ref->areas[r].population == 0) /* a region's population is its areas' sum */
-            return ref_fail(err, errlen, "areas.csv: region %s (%s) has no areas",
-                            ref->areas[r].code, ref->areas[r].name);
+            return cdof_reason(CDOF_EREFDATA, err, errlen, "areas.csv: region %s (%s) has no areas",
+                               ref->areas[r].code, ref->areas[r].name);
     }
     return 0;
 }
@@ -556,7 +548,7 @@ cdof_ref_t *cdof_ref_load(const char *dir, char *err, size_t errlen)
     if (err && errlen)
         err[0] = '\0';
     if (!dir) {
-        ref_fail(err, errlen, "no reference directory");
+        cdof_reason(CDOF_EREFDATA, err, errlen, "no reference directory");
         return NULL;
     }
     int rc = -ENOMEM;
@@ -577,7 +569,7 @@ cdof_ref_t *cdof_ref_load(const char *dir, char *err, size_t errlen)
     return ref;
 fail:
     if (rc == -ENOMEM)
-        ref_fail(err, errlen, "out of memory loading reference data");
+        cdof_reason(CDOF_EREFDATA, err, errlen, "out of memory loading reference data");
     cdof_ref_destroy(&ref);
     return NULL;
 }

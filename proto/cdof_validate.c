@@ -1,25 +1,10 @@
 #include "cdof_validate.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cdof_error.h"
-
-static int validate_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int validate_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return CDOF_EINVALID;
-}
 
 static const char *kind_name(cdof_period_kind_t k)
 {
@@ -85,9 +70,9 @@ static int check_number(const char *field, bool has, double v, char *err, size_t
     if (!has)
         return 0;
     if (!isfinite(v))
-        return validate_fail(err, errlen, "%s is not a finite number", field);
+        return cdof_reason(CDOF_EINVALID, err, errlen, "%s is not a finite number", field);
     if (v < 0)
-        return validate_fail(err, errlen, "%s %.15g is negative", field, v);
+        return cdof_reason(CDOF_EINVALID, err, errlen, "%s %.15g is negative", field, v);
     return 0;
 }
 
@@ -104,37 +89,39 @@ static int check_area(const cdof_ref_t *ref, const cdof_scope_t *scope, const cd
                       const char *code, char *err, size_t errlen)
 {
     if (!code || !*code)
-        return validate_fail(err, errlen, "area_code is missing");
+        return cdof_reason(CDOF_EINVALID, err, errlen, "area_code is missing");
     const cdof_area_t *a = cdof_ref_area(ref, code);
     if (!a)
-        return validate_fail(err, errlen, "area_code '%.64s' is not a known area", code);
+        return cdof_reason(CDOF_EINVALID, err, errlen, "area_code '%.64s' is not a known area",
+                           code);
     if (scope && !scope->national) {
         if (a->kind != CDOF_AREA_UTLA)
-            return validate_fail(err, errlen,
-                                 "area_code '%s' is %s (%s): only a national source may report "
-                                 "England and the regions",
-                                 code, a->kind == CDOF_AREA_ENGLAND ? "England" : "a region",
-                                 a->name);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "area_code '%s' is %s (%s): only a national source may report "
+                               "England and the regions",
+                               code, a->kind == CDOF_AREA_ENGLAND ? "England" : "a region",
+                               a->name);
         if (!in_scope(scope, code))
-            return validate_fail(
-                err, errlen, "area_code '%s' (%s) is not one of this agent's areas", code, a->name);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "area_code '%s' (%s) is not one of this agent's areas", code,
+                               a->name);
     }
     if (strcmp(m->geography, "national") == 0 && a->kind != CDOF_AREA_ENGLAND)
-        return validate_fail(err, errlen,
-                             "area_code '%s': metric '%s' is published for England only "
-                             "(" CDOF_ENGLAND_CODE ")",
-                             code, m->id);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "area_code '%s': metric '%s' is published for England only "
+                           "(" CDOF_ENGLAND_CODE ")",
+                           code, m->id);
     return 0;
 }
 
 static int check_period(const cdof_metric_t *m, const cdof_period_t *p, char *err, size_t errlen)
 {
     if (p->kind == CDOF_PERIOD_NONE)
-        return validate_fail(err, errlen, "period is missing");
+        return cdof_reason(CDOF_EINVALID, err, errlen, "period is missing");
     if (!cdof_period_valid(p))
-        return validate_fail(err, errlen,
-                             "period (kind %d, days %d to %d) is not a well-formed period",
-                             (int)p->kind, (int)p->first_day, (int)p->last_day);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "period (kind %d, days %d to %d) is not a well-formed period",
+                           (int)p->kind, (int)p->first_day, (int)p->last_day);
     /* The text only for the reasons: formatting it for every update cost the hub more than the
      * checks themselves. */
     char text[CDOF_PERIOD_TEXT_MAX];
@@ -146,17 +133,17 @@ static int check_period(const cdof_metric_t *m, const cdof_period_t *p, char *er
     }
     if (p->first_day < first || p->last_day > last) {
         cdof_period_format(p, text, sizeof text);
-        return validate_fail(err, errlen,
-                             "period '%s' is outside the strategy's reporting range (%d-01-01 to "
-                             "%d-%02d-%02d)",
-                             text, CDOF_REPORTING_FIRST_YEAR, CDOF_REPORTING_LAST_YEAR,
-                             CDOF_REPORTING_LAST_MONTH, CDOF_REPORTING_LAST_DAY);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "period '%s' is outside the strategy's reporting range (%d-01-01 to "
+                           "%d-%02d-%02d)",
+                           text, CDOF_REPORTING_FIRST_YEAR, CDOF_REPORTING_LAST_YEAR,
+                           CDOF_REPORTING_LAST_MONTH, CDOF_REPORTING_LAST_DAY);
     }
     if (!cdof_validate_period_fits(m, p->kind)) {
         cdof_period_format(p, text, sizeof text); /* cannot fail: p is well-formed */
-        return validate_fail(err, errlen, "period '%s' is %s: metric '%s' (%s) takes %s", text,
-                             kind_name(p->kind), m->id, freq_name(m->frequency),
-                             freq_accepts(m->frequency));
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "period '%s' is %s: metric '%s' (%s) takes %s", text, kind_name(p->kind),
+                           m->id, freq_name(m->frequency), freq_accepts(m->frequency));
     }
     if (m->frequency == CDOF_FREQ_POOLED3 && p->kind == CDOF_PERIOD_POOLED_YEARS) {
         int y1, y2, mo, d;
@@ -164,10 +151,10 @@ static int check_period(const cdof_metric_t *m, const cdof_period_t *p, char *er
         cdof_civil_from_days(p->last_day, &y2, &mo, &d);
         if (y2 - y1 + 1 != 3) {
             cdof_period_format(p, text, sizeof text);
-            return validate_fail(err, errlen,
-                                 "period '%s' spans %d years: metric '%s' takes 3-year pooled "
-                                 "periods",
-                                 text, y2 - y1 + 1, m->id);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "period '%s' spans %d years: metric '%s' takes 3-year pooled "
+                               "periods",
+                               text, y2 - y1 + 1, m->id);
         }
     }
     return 0;
@@ -182,10 +169,10 @@ static int check_population(const cdof_metric_t *m, const cdof_area_t *a, const 
         return 0;
     double limit = m->max_per_population * a->population;
     if (v > limit)
-        return validate_fail(err, errlen,
-                             "%s %.15g is implausible: more than %g times the population of %s "
-                             "(%.0f; metric '%s', column max_per_population)",
-                             field, v, m->max_per_population, a->name, a->population, m->id);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "%s %.15g is implausible: more than %g times the population of %s "
+                           "(%.0f; metric '%s', column max_per_population)",
+                           field, v, m->max_per_population, a->name, a->population, m->id);
     return 0;
 }
 
@@ -201,11 +188,11 @@ static int check_range(const cdof_metric_t *m, const cdof_update_t *u, char *err
     double v = computed ? u->numerator / u->denominator * m->multiplier : u->value;
     if ((!isnan(m->plausible_min) && v < m->plausible_min) ||
         (!isnan(m->plausible_max) && v > m->plausible_max))
-        return validate_fail(err, errlen,
-                             "%s %.6g is outside metric '%s''s plausible range %g to %g%s",
-                             computed ? "the rate from numerator and denominator" : "value", v,
-                             m->id, m->plausible_min, m->plausible_max,
-                             m->unit == CDOF_UNIT_PERCENTAGE ? " (percent)" : "");
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "%s %.6g is outside metric '%s''s plausible range %g to %g%s",
+                           computed ? "the rate from numerator and denominator" : "value", v, m->id,
+                           m->plausible_min, m->plausible_max,
+                           m->unit == CDOF_UNIT_PERCENTAGE ? " (percent)" : "");
     return 0;
 }
 
@@ -226,53 +213,56 @@ static int check_values(const cdof_metric_t *m, const cdof_area_t *area, const c
         return rc;
     if (m->unit == CDOF_UNIT_COUNT) {
         if (u->has_denominator)
-            return validate_fail(
-                err, errlen, "denominator is not used: metric '%s' is a count (give value)", m->id);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "denominator is not used: metric '%s' is a count (give value)",
+                               m->id);
         if (!u->has_value && !u->has_numerator)
-            return validate_fail(err, errlen, "value is missing: metric '%s' is a count", m->id);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "value is missing: metric '%s' is a count", m->id);
         if (u->has_value && u->has_numerator && u->value != u->numerator)
-            return validate_fail(err, errlen,
-                                 "value %.15g and numerator %.15g disagree: metric '%s' is a "
-                                 "count (give value)",
-                                 u->value, u->numerator, m->id);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "value %.15g and numerator %.15g disagree: metric '%s' is a "
+                               "count (give value)",
+                               u->value, u->numerator, m->id);
         const char *field = u->has_value ? "value" : "numerator";
         double v = u->has_value ? u->value : u->numerator;
         if (v != floor(v))
-            return validate_fail(err, errlen,
-                                 "%s %.15g is not a whole number: metric '%s' is a count", field, v,
-                                 m->id);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "%s %.15g is not a whole number: metric '%s' is a count", field, v,
+                               m->id);
         return 0;
     }
     if (m->method == CDOF_METHOD_WILSON || m->method == CDOF_METHOD_BYAR) {
         const char *method = m->method == CDOF_METHOD_WILSON ? "wilson" : "byar";
         if (!u->has_numerator)
-            return validate_fail(err, errlen,
-                                 "numerator is missing: metric '%s' (%s) needs numerator and "
-                                 "denominator",
-                                 m->id, method);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "numerator is missing: metric '%s' (%s) needs numerator and "
+                               "denominator",
+                               m->id, method);
         if (!u->has_denominator)
-            return validate_fail(err, errlen,
-                                 "denominator is missing: metric '%s' (%s) needs numerator and "
-                                 "denominator",
-                                 m->id, method);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "denominator is missing: metric '%s' (%s) needs numerator and "
+                               "denominator",
+                               m->id, method);
     } else if (!u->has_value && !(u->has_numerator && u->has_denominator)) {
-        return validate_fail(err, errlen,
-                             "value is missing: metric '%s' needs a value, or numerator and "
-                             "denominator",
-                             m->id);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "value is missing: metric '%s' needs a value, or numerator and "
+                           "denominator",
+                           m->id);
     }
     if (u->has_numerator && u->has_denominator) {
         if (u->denominator <= 0)
-            return validate_fail(err, errlen, "denominator %.15g must be greater than 0",
-                                 u->denominator);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "denominator %.15g must be greater than 0", u->denominator);
         if (m->unit == CDOF_UNIT_PERCENTAGE && u->numerator > u->denominator)
-            return validate_fail(err, errlen, "numerator %.15g is greater than denominator %.15g",
-                                 u->numerator, u->denominator);
+            return cdof_reason(CDOF_EINVALID, err, errlen,
+                               "numerator %.15g is greater than denominator %.15g", u->numerator,
+                               u->denominator);
     }
     if (m->unit == CDOF_UNIT_PERCENTAGE && u->has_value && u->value > 100)
-        return validate_fail(err, errlen,
-                             "value %.15g is more than 100 (metric '%s' is a percentage)", u->value,
-                             m->id);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "value %.15g is more than 100 (metric '%s' is a percentage)", u->value,
+                           m->id);
     return check_range(m, u, err, errlen);
 }
 
@@ -291,13 +281,13 @@ int cdof_validate_update_metric(const cdof_ref_t *ref, const cdof_scope_t *scope
     if (err && errlen)
         err[0] = '\0';
     if (!ref || !u)
-        return validate_fail(err, errlen, "no update");
+        return cdof_reason(CDOF_EINVALID, err, errlen, "no update");
     if (!u->metric_id || !*u->metric_id)
-        return validate_fail(err, errlen, "metric_id is missing");
+        return cdof_reason(CDOF_EINVALID, err, errlen, "metric_id is missing");
     const cdof_metric_t *m = cdof_ref_metric(ref, u->metric_id);
     if (!m)
-        return validate_fail(err, errlen, "metric_id '%.64s' is not in the metric catalogue",
-                             u->metric_id);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "metric_id '%.64s' is not in the metric catalogue", u->metric_id);
     int rc;
     if ((rc = check_area(ref, scope, m, u->area_code, err, errlen)) < 0 ||
         (rc = check_period(m, &u->period, err, errlen)) < 0 ||
@@ -315,24 +305,26 @@ int cdof_validate_milestone(const cdof_ref_t *ref, const char *milestone_id,
     if (err && errlen)
         err[0] = '\0';
     if (!milestone_id || !*milestone_id)
-        return validate_fail(err, errlen, "milestone_id is missing");
+        return cdof_reason(CDOF_EINVALID, err, errlen, "milestone_id is missing");
     if (!cdof_ref_milestone(ref, milestone_id))
-        return validate_fail(err, errlen, "milestone_id '%.64s' is not a known milestone",
-                             milestone_id);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "milestone_id '%.64s' is not a known milestone", milestone_id);
     if (!partnership || !*partnership)
-        return validate_fail(err, errlen, "partnership is missing");
+        return cdof_reason(CDOF_EINVALID, err, errlen, "partnership is missing");
     char d[16], t[16];
     cdof_date_format(date, d, sizeof d);
     if (date < cdof_days_from_civil(2021, 12, 1))
-        return validate_fail(err, errlen,
-                             "date %s is before the strategy was published (December 2021)", d);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "date %s is before the strategy was published (December 2021)", d);
     if (date > today) {
         cdof_date_format(today, t, sizeof t);
-        return validate_fail(err, errlen, "date %s is in the future (today is %s)", d, t);
+        return cdof_reason(CDOF_EINVALID, err, errlen, "date %s is in the future (today is %s)", d,
+                           t);
     }
     if (own_partnership && strcmp(partnership, own_partnership) != 0)
-        return validate_fail(err, errlen, "partnership '%.64s' is not this agent's ('%.64s')",
-                             partnership, own_partnership);
+        return cdof_reason(CDOF_EINVALID, err, errlen,
+                           "partnership '%.64s' is not this agent's ('%.64s')", partnership,
+                           own_partnership);
     return 0;
 }
 
@@ -344,8 +336,8 @@ int cdof_validate_period_arrival(const cdof_period_t *p, int32_t today, int tole
     char text[CDOF_PERIOD_TEXT_MAX], t[16];
     cdof_period_format(p, text, sizeof text);
     cdof_date_format(today, t, sizeof t);
-    return validate_fail(err, errlen,
-                         "period '%s' has not begun (today is %s; a period may arrive once it "
-                         "has begun, %d day(s) of clock difference allowed)",
-                         text, t, tolerance_days);
+    return cdof_reason(CDOF_EINVALID, err, errlen,
+                       "period '%s' has not begun (today is %s; a period may arrive once it "
+                       "has begun, %d day(s) of clock difference allowed)",
+                       text, t, tolerance_days);
 }

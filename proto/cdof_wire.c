@@ -4,26 +4,11 @@
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cdof_error.h"
-
-static int wire_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int wire_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return CDOF_EPROTO;
-}
 
 int cdof_wire_pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
 {
@@ -48,10 +33,10 @@ static int wire_check_size(const void *buf, size_t len, size_t max, const char *
                            size_t errlen)
 {
     if (!buf && len)
-        return wire_fail(err, errlen, "%s: no buffer", what);
+        return cdof_reason(CDOF_EPROTO, err, errlen, "%s: no buffer", what);
     if (len > max)
-        return wire_fail(err, errlen, "%s of %zu bytes is larger than the limit of %zu bytes", what,
-                         len, max);
+        return cdof_reason(CDOF_EPROTO, err, errlen,
+                           "%s of %zu bytes is larger than the limit of %zu bytes", what, len, max);
     return 0;
 }
 
@@ -60,7 +45,7 @@ static int wire_check_size(const void *buf, size_t len, size_t max, const char *
 static int wire_str(const char *s, size_t max, const char *field, char *err, size_t errlen)
 {
     if (s && strnlen(s, max + 1) > max)
-        return wire_fail(err, errlen, "%s is longer than %zu bytes", field, max);
+        return cdof_reason(CDOF_EPROTO, err, errlen, "%s is longer than %zu bytes", field, max);
     return 0;
 }
 
@@ -69,13 +54,14 @@ static int wire_period_ok(const Cdof__V1__Period *p, const char *field, bool req
 {
     if (!p) {
         if (required)
-            return wire_fail(err, errlen, "%s is missing", field);
+            return cdof_reason(CDOF_EPROTO, err, errlen, "%s is missing", field);
         return 0;
     }
     cdof_period_t cp;
     if (cdof_wire_period_from_msg(p, &cp) < 0)
-        return wire_fail(err, errlen, "%s (kind %d, days %d to %d) is not a well-formed period",
-                         field, (int)p->kind, (int)p->first_day, (int)p->last_day);
+        return cdof_reason(CDOF_EPROTO, err, errlen,
+                           "%s (kind %d, days %d to %d) is not a well-formed period", field,
+                           (int)p->kind, (int)p->first_day, (int)p->last_day);
     return 0;
 }
 
@@ -104,17 +90,18 @@ int cdof_wire_update_from_msg(const Cdof__V1__MetricUpdate *msg, cdof_update_t *
                               size_t errlen)
 {
     if (!msg || !u) {
-        wire_fail(err, errlen, "no metric update");
+        cdof_reason(CDOF_EPROTO, err, errlen, "no metric update");
         return CDOF_EINVALID;
     }
     if (!msg->period) {
-        wire_fail(err, errlen, "period is missing");
+        cdof_reason(CDOF_EPROTO, err, errlen, "period is missing");
         return CDOF_EINVALID;
     }
     cdof_period_t p;
     if (cdof_wire_period_from_msg(msg->period, &p) < 0) {
-        wire_fail(err, errlen, "period (kind %d, days %d to %d) is not a well-formed period",
-                  (int)msg->period->kind, (int)msg->period->first_day, (int)msg->period->last_day);
+        cdof_reason(
+            CDOF_EPROTO, err, errlen, "period (kind %d, days %d to %d) is not a well-formed period",
+            (int)msg->period->kind, (int)msg->period->first_day, (int)msg->period->last_day);
         return CDOF_EINVALID;
     }
     memset(u, 0, sizeof *u);
@@ -181,13 +168,13 @@ Cdof__V1__Envelope *cdof_wire_envelope_decode_in(ProtobufCAllocator *alloc, cons
         return NULL;
     Cdof__V1__Envelope *e = cdof__v1__envelope__unpack(alloc, len, buf);
     if (!e) {
-        wire_fail(err, errlen, "envelope does not decode as cdof.v1.Envelope");
+        cdof_reason(CDOF_EPROTO, err, errlen, "envelope does not decode as cdof.v1.Envelope");
         return NULL;
     }
     if (wire_str(e->agent_id, CDOF_WIRE_MAX_ID, "agent_id", err, errlen) < 0)
         goto fail;
     if (!e->agent_id || !*e->agent_id) {
-        wire_fail(err, errlen, "agent_id is missing");
+        cdof_reason(CDOF_EPROTO, err, errlen, "agent_id is missing");
         goto fail;
     }
     switch (e->body_case) {
@@ -202,14 +189,14 @@ Cdof__V1__Envelope *cdof_wire_envelope_decode_in(ProtobufCAllocator *alloc, cons
     case CDOF__V1__ENVELOPE__BODY_HEARTBEAT:
         break;
     default:
-        wire_fail(err, errlen,
-                  "envelope has no body (metric_update, milestone_event or "
-                  "heartbeat)");
+        cdof_reason(CDOF_EPROTO, err, errlen,
+                    "envelope has no body (metric_update, milestone_event or "
+                    "heartbeat)");
         goto fail;
     }
     /* Sequences number updates and milestones from 1; only heartbeats carry 0. */
     if (e->body_case != CDOF__V1__ENVELOPE__BODY_HEARTBEAT && e->sequence == 0) {
-        wire_fail(err, errlen, "sequence is 0 (only heartbeats carry 0)");
+        cdof_reason(CDOF_EPROTO, err, errlen, "sequence is 0 (only heartbeats carry 0)");
         goto fail;
     }
     return e;
@@ -224,12 +211,12 @@ Cdof__V1__Ack *cdof_wire_ack_decode(const void *buf, size_t len, char *err, size
         return NULL;
     Cdof__V1__Ack *a = cdof__v1__ack__unpack(NULL, len, buf);
     if (!a) {
-        wire_fail(err, errlen, "ack does not decode as cdof.v1.Ack");
+        cdof_reason(CDOF_EPROTO, err, errlen, "ack does not decode as cdof.v1.Ack");
         return NULL;
     }
     if (a->n_entries > CDOF_WIRE_MAX_ACKS) {
-        wire_fail(err, errlen, "ack has %zu entries, more than the limit of %d", a->n_entries,
-                  CDOF_WIRE_MAX_ACKS);
+        cdof_reason(CDOF_EPROTO, err, errlen, "ack has %zu entries, more than the limit of %d",
+                    a->n_entries, CDOF_WIRE_MAX_ACKS);
         goto fail;
     }
     for (size_t i = 0; i < a->n_entries; i++) {
@@ -238,8 +225,8 @@ Cdof__V1__Ack *cdof_wire_ack_decode(const void *buf, size_t len, char *err, size
             goto fail;
         if (e->status < CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED ||
             e->status > CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED) {
-            wire_fail(err, errlen, "ack entry for sequence %llu has status %d",
-                      (unsigned long long)e->sequence, (int)e->status);
+            cdof_reason(CDOF_EPROTO, err, errlen, "ack entry for sequence %llu has status %d",
+                        (unsigned long long)e->sequence, (int)e->status);
             goto fail;
         }
     }
@@ -263,7 +250,7 @@ static int wire_check_alert(const Cdof__V1__Alert *a, char *err, size_t errlen)
             0 ||
         (rc = wire_period_ok(a->period, "period", false, err, errlen)) < 0)
         return rc;
-    /* Issue 6's fields. */
+    /* The lifecycle's fields: muted, fired sequence, acknowledgement. */
     if ((rc = wire_str(a->muted_by, CDOF_WIRE_MAX_TEXT, "muted_by", err, errlen)) < 0 ||
         (rc = wire_str(a->subject, CDOF_WIRE_MAX_ID, "subject", err, errlen)) < 0)
         return rc;
@@ -276,7 +263,7 @@ Cdof__V1__Alert *cdof_wire_alert_decode(const void *buf, size_t len, char *err, 
         return NULL;
     Cdof__V1__Alert *a = cdof__v1__alert__unpack(NULL, len, buf);
     if (!a) {
-        wire_fail(err, errlen, "alert does not decode as cdof.v1.Alert");
+        cdof_reason(CDOF_EPROTO, err, errlen, "alert does not decode as cdof.v1.Alert");
         return NULL;
     }
     if (wire_check_alert(a, err, errlen) < 0) {
@@ -293,7 +280,8 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
         return NULL;
     Cdof__V1__QueryRequest *q = cdof__v1__query_request__unpack(NULL, len, buf);
     if (!q) {
-        wire_fail(err, errlen, "query request does not decode as cdof.v1.QueryRequest");
+        cdof_reason(CDOF_EPROTO, err, errlen,
+                    "query request does not decode as cdof.v1.QueryRequest");
         return NULL;
     }
     if (wire_str(q->page_token, CDOF_WIRE_MAX_TEXT, "page_token", err, errlen) < 0)
@@ -303,8 +291,9 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
         if (wire_str(q->area->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0 ||
             wire_str(q->area->period, CDOF_WIRE_MAX_ID, "period", err, errlen) < 0)
             goto fail;
-        if (q->area->n_members > CDOF_WIRE_MAX_MEMBERS) { /* partnership profiles */
-            wire_fail(err, errlen, "a partnership has more than %d members", CDOF_WIRE_MAX_MEMBERS);
+        if (q->area->n_members > CDOF_WIRE_MAX_MEMBERS) { /* a partnership profiled as one */
+            cdof_reason(CDOF_EPROTO, err, errlen, "a partnership has more than %d members",
+                        CDOF_WIRE_MAX_MEMBERS);
             goto fail;
         }
         for (size_t i = 0; i < q->area->n_members; i++) {
@@ -332,18 +321,18 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
             wire_str(q->rolling->area_code, CDOF_WIRE_MAX_ID, "area_code", err, errlen) < 0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT:
+    case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT: /* compliance as at a day */
         if (wire_str(q->milestones_at->partnership, CDOF_WIRE_MAX_ID, "partnership", err, errlen) <
             0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE:
+    case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE: /* record a silence */
         if (wire_str(q->silence->matcher, CDOF_WIRE_MAX_TEXT, "matcher", err, errlen) < 0 ||
             wire_str(q->silence->reason, CDOF_WIRE_MAX_TEXT, "reason", err, errlen) < 0 ||
             wire_str(q->silence->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0)
             goto fail;
         break;
-    case CDOF__V1__QUERY_REQUEST__QUERY_ACK:
+    case CDOF__V1__QUERY_REQUEST__QUERY_ACK: /* acknowledge an alert */
         if (wire_str(q->ack->by, CDOF_WIRE_MAX_ID, "by", err, errlen) < 0 ||
             wire_str(q->ack->note, CDOF_WIRE_MAX_TEXT, "note", err, errlen) < 0)
             goto fail;
@@ -372,7 +361,7 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
     case CDOF__V1__QUERY_REQUEST__QUERY_HEALTH:
         break;
     default:
-        wire_fail(err, errlen, "query request has no query");
+        cdof_reason(CDOF_EPROTO, err, errlen, "query request has no query");
         goto fail;
     }
     return q;
@@ -388,7 +377,8 @@ Cdof__V1__QueryResponse *cdof_wire_query_response_decode(const void *buf, size_t
         return NULL;
     Cdof__V1__QueryResponse *r = cdof__v1__query_response__unpack(NULL, len, buf);
     if (!r) {
-        wire_fail(err, errlen, "query response does not decode as cdof.v1.QueryResponse");
+        cdof_reason(CDOF_EPROTO, err, errlen,
+                    "query response does not decode as cdof.v1.QueryResponse");
         return NULL;
     }
     if (wire_str(r->error, CDOF_WIRE_MAX_TEXT, "error", err, errlen) < 0 ||
@@ -534,4 +524,11 @@ void cdof_wire_arena_destroy(cdof_wire_arena_t **ap)
     free((*ap)->chunks);
     free(*ap);
     *ap = NULL;
+}
+
+size_t cdof_wire_alert_topic(const char *team, const char *region, const char *area, char *buf,
+                             size_t len)
+{
+    int n = snprintf(buf, len, "alert/%s/%s/%s", team, region, area);
+    return n < 0 ? len : (size_t)n;
 }

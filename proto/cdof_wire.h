@@ -16,7 +16,7 @@
 #define CDOF_WIRE_MAX_MESSAGE (64 * 1024) /* bytes; also set as ZMQ_MAXMSGSIZE */
 #define CDOF_WIRE_MAX_ID      64          /* agent ids, metric ids, milestone ids */
 #define CDOF_WIRE_MAX_TEXT    1024        /* notes, refs, reasons, summaries */
-#define CDOF_WIRE_MAX_MEMBERS 64          /* areas of a partnership in an area query (issue 7) */
+#define CDOF_WIRE_MAX_MEMBERS 64          /* areas of a partnership in an area query */
 #define CDOF_WIRE_MAX_ACKS    4096        /* entries in one Ack */
 /* A query response carries up to a page of rows (10,000 by default), far more than 64 KiB: the
  * query client's socket needs this as its ZMQ_MAXMSGSIZE, not CDOF_WIRE_MAX_MESSAGE. An Ack must
@@ -76,6 +76,12 @@ void cdof_wire_update_to_msg(const cdof_update_t *u, Cdof__V1__MetricUpdate *msg
 
 /* The text names of verdicts used in CSV and JSON: better, similar, worse, best, worst, higher,
  * lower, not_compared. */
+/* An alert's PUB topic, "alert/<team>/<region>/<area>" (PROTOCOL.md), into buf (len bytes,
+ * always terminated): the one spelling that publishing and the catch-up query's prefix filter
+ * both use. Returns the topic's length, len or more when it was cut short. */
+size_t cdof_wire_alert_topic(const char *team, const char *region, const char *area, char *buf,
+                             size_t len);
+
 const char *cdof_wire_verdict_name(Cdof__V1__Verdict v);
 
 /* The verdict named name (one of the words above). Returns 0 or -EINVAL. */

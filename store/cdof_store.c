@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,20 +78,6 @@ struct cdof_store_txn {
 
 /* Transactions this thread holds on any store: such a thread must not wait for a remap. */
 static _Thread_local unsigned cdof_store_tls_txns;
-
-static void cdof_store_reason(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void cdof_store_reason(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* LMDB codes to ours: errno values come back negated, LMDB's own block maps to CDOF_ codes. */
 static int cdof_store_err(int rc)
@@ -313,27 +298,27 @@ static int cdof_store_lock_dir(cdof_store_t *s, char *err, size_t errlen)
 
     n = snprintf(path, sizeof path, "%s/%s", s->dir, CDOF_STORE_LOCK_FILE);
     if (n < 0 || (size_t)n >= sizeof path) {
-        cdof_store_reason(err, errlen, "data directory path %s is too long", s->dir);
+        cdof_reason(0, err, errlen, "data directory path %s is too long", s->dir);
         return -ENAMETOOLONG;
     }
     s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, CDOF_STORE_FILE_MODE);
     if (s->lock_fd < 0) {
         rc = -errno;
-        cdof_store_reason(err, errlen, "cannot open lock file %s: %s", path, strerror(-rc));
+        cdof_reason(0, err, errlen, "cannot open lock file %s: %s", path, strerror(-rc));
         return rc;
     }
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         rc = errno;
         if (rc != EWOULDBLOCK) {
-            cdof_store_reason(err, errlen, "cannot lock %s: %s", path, strerror(rc));
+            cdof_reason(0, err, errlen, "cannot lock %s: %s", path, strerror(rc));
             return -rc;
         }
         got = pread(s->lock_fd, pidbuf, sizeof pidbuf - 1, 0);
         pidbuf[got > 0 ? got : 0] = '\0';
         pidbuf[strcspn(pidbuf, "\n")] = '\0';
-        cdof_store_reason(err, errlen,
-                          "data directory %s is in use by another process (pid %s holds %s)",
-                          s->dir, pidbuf[0] ? pidbuf : "unknown", path);
+        cdof_reason(0, err, errlen,
+                    "data directory %s is in use by another process (pid %s holds %s)", s->dir,
+                    pidbuf[0] ? pidbuf : "unknown", path);
         return CDOF_ELOCKED;
     }
     /* The holder's pid, for the refusal message of the next one. */
@@ -360,8 +345,7 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
     rc = mdb_dbi_open(txn, CDOF_STORE_META_DB, 0, &s->meta);
     if (rc == MDB_NOTFOUND) {
         if (s->read_only) {
-            cdof_store_reason(err, errlen, "store in %s has no schema record (never opened?)",
-                              s->dir);
+            cdof_reason(0, err, errlen, "store in %s has no schema record (never opened?)", s->dir);
             rc = CDOF_EVERSION;
             goto fail;
         }
@@ -370,10 +354,10 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
             (rc = mdb_stat(txn, main_dbi, &st)) != 0)
             goto lmdb_fail;
         if (st.ms_entries != 0) {
-            cdof_store_reason(err, errlen,
-                              "store in %s holds data but no schema record, "
-                              "expected '%s' version %u",
-                              s->dir, opts->schema, (unsigned)opts->schema_version);
+            cdof_reason(0, err, errlen,
+                        "store in %s holds data but no schema record, "
+                        "expected '%s' version %u",
+                        s->dir, opts->schema, (unsigned)opts->schema_version);
             rc = CDOF_EVERSION;
             goto fail;
         }
@@ -402,7 +386,7 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
     if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0)
         goto lmdb_fail;
     if (v.mv_size > CDOF_STORE_SCHEMA_MAX) {
-        cdof_store_reason(err, errlen, "store in %s: schema name is %zu bytes", s->dir, v.mv_size);
+        cdof_reason(0, err, errlen, "store in %s: schema name is %zu bytes", s->dir, v.mv_size);
         rc = CDOF_ECORRUPT;
         goto fail;
     }
@@ -410,8 +394,7 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
     if ((rc = mdb_get(txn, s->meta, &k, &vv)) != 0)
         goto lmdb_fail;
     if (vv.mv_size != 4) {
-        cdof_store_reason(err, errlen, "store in %s: schema version is %zu bytes", s->dir,
-                          vv.mv_size);
+        cdof_reason(0, err, errlen, "store in %s: schema version is %zu bytes", s->dir, vv.mv_size);
         rc = CDOF_ECORRUPT;
         goto fail;
     }
@@ -419,11 +402,11 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
     uint32_t min_ver = opts->min_schema_version ? opts->min_schema_version : opts->schema_version;
     if (cdof_store_keycmp(v.mv_data, v.mv_size, opts->schema, strlen(opts->schema)) != 0 ||
         have_ver < min_ver || have_ver > opts->schema_version) {
-        cdof_store_reason(err, errlen,
-                          "store in %s is schema '%.*s' version %u, expected '%s' "
-                          "version %u",
-                          s->dir, (int)v.mv_size, (const char *)v.mv_data, (unsigned)have_ver,
-                          opts->schema, (unsigned)opts->schema_version);
+        cdof_reason(0, err, errlen,
+                    "store in %s is schema '%.*s' version %u, expected '%s' "
+                    "version %u",
+                    s->dir, (int)v.mv_size, (const char *)v.mv_data, (unsigned)have_ver,
+                    opts->schema, (unsigned)opts->schema_version);
         rc = CDOF_EVERSION;
         goto fail;
     }
@@ -436,7 +419,7 @@ static int cdof_store_check_schema(cdof_store_t *s, const cdof_store_opts_t *opt
     return 0;
 
 lmdb_fail:
-    cdof_store_reason(err, errlen, "store in %s: cannot read schema: %s", s->dir, mdb_strerror(rc));
+    cdof_reason(0, err, errlen, "store in %s: cannot read schema: %s", s->dir, mdb_strerror(rc));
     rc = cdof_store_err(rc);
 fail:
     if (txn)
@@ -458,17 +441,16 @@ static int cdof_store_check_size(MDB_env *env, const char *what, uint64_t file_s
     if (rc == 0)
         rc = mdb_env_stat(env, &st);
     if (rc) {
-        cdof_store_reason(err, errlen, "%s: cannot read its meta pages: %s", what,
-                          mdb_strerror(rc));
+        cdof_reason(0, err, errlen, "%s: cannot read its meta pages: %s", what, mdb_strerror(rc));
         return CDOF_ECORRUPT;
     }
     *used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
     if (*used > file_size) {
-        cdof_store_reason(err, errlen,
-                          "%s is truncated: its last commit (transaction %zu) needs %llu bytes, "
-                          "the file has %llu",
-                          what, (size_t)info.me_last_txnid, (unsigned long long)*used,
-                          (unsigned long long)file_size);
+        cdof_reason(0, err, errlen,
+                    "%s is truncated: its last commit (transaction %zu) needs %llu bytes, "
+                    "the file has %llu",
+                    what, (size_t)info.me_last_txnid, (unsigned long long)*used,
+                    (unsigned long long)file_size);
         return CDOF_ECORRUPT;
     }
     return 0;
@@ -480,8 +462,8 @@ static int cdof_store_check_short(const char *what, uint64_t size, char *err, si
     long page = sysconf(_SC_PAGESIZE);
     if (size >= 2 * (uint64_t)(page > 0 ? page : 4096))
         return 0;
-    cdof_store_reason(err, errlen, "%s is %s (%llu bytes): it holds no store", what,
-                      size == 0 ? "empty" : "truncated", (unsigned long long)size);
+    cdof_reason(0, err, errlen, "%s is %s (%llu bytes): it holds no store", what,
+                size == 0 ? "empty" : "truncated", (unsigned long long)size);
     return CDOF_ECORRUPT;
 }
 
@@ -622,21 +604,21 @@ static int cdof_store_ident_before(cdof_store_t *s, const cdof_store_ident_t *id
     if (!missing && st.st_size > 0)
         return 0;
     if (id->present) {
-        cdof_store_reason(err, errlen,
-                          "%s is %s, but %s/%s says store %s held transaction %llu there: "
-                          "refusing to start an empty store in its place: %s (to start a new, "
-                          "empty store on purpose, remove %s/%s)",
-                          path, missing ? "missing" : "empty (0 bytes)", s->dir, CDOF_STORE_ID_FILE,
-                          id->id, (unsigned long long)id->txn, CDOF_STORE_WHAT_TO_DO, s->dir,
-                          CDOF_STORE_ID_FILE);
+        cdof_reason(0, err, errlen,
+                    "%s is %s, but %s/%s says store %s held transaction %llu there: "
+                    "refusing to start an empty store in its place: %s (to start a new, "
+                    "empty store on purpose, remove %s/%s)",
+                    path, missing ? "missing" : "empty (0 bytes)", s->dir, CDOF_STORE_ID_FILE,
+                    id->id, (unsigned long long)id->txn, CDOF_STORE_WHAT_TO_DO, s->dir,
+                    CDOF_STORE_ID_FILE);
         return CDOF_ECORRUPT;
     }
     if (!missing) {
-        cdof_store_reason(err, errlen,
-                          "%s is empty (0 bytes): refusing to start an empty store in its place. "
-                          "If a store existed here, %s; if this is a new installation, remove "
-                          "the empty file",
-                          path, CDOF_STORE_WHAT_TO_DO);
+        cdof_reason(0, err, errlen,
+                    "%s is empty (0 bytes): refusing to start an empty store in its place. "
+                    "If a store existed here, %s; if this is a new installation, remove "
+                    "the empty file",
+                    path, CDOF_STORE_WHAT_TO_DO);
         return CDOF_ECORRUPT;
     }
     return 0;
@@ -649,12 +631,11 @@ static int cdof_store_ident_after(cdof_store_t *s, const cdof_store_ident_t *id,
     MDB_envinfo info;
     mdb_env_info(s->env, &info);
     if (id->present && strcmp(id->id, s->id) != 0) {
-        cdof_store_reason(err, errlen,
-                          "%s holds store %s, but %s/%s says store %s was here: refusing a "
-                          "store that is not the one this hub kept. Put that store (or its "
-                          "latest backup) back; to adopt this one on purpose, remove %s/%s",
-                          s->dir, s->id, s->dir, CDOF_STORE_ID_FILE, id->id, s->dir,
-                          CDOF_STORE_ID_FILE);
+        cdof_reason(0, err, errlen,
+                    "%s holds store %s, but %s/%s says store %s was here: refusing a "
+                    "store that is not the one this hub kept. Put that store (or its "
+                    "latest backup) back; to adopt this one on purpose, remove %s/%s",
+                    s->dir, s->id, s->dir, CDOF_STORE_ID_FILE, id->id, s->dir, CDOF_STORE_ID_FILE);
         return CDOF_ECORRUPT;
     }
     if (id->present && (uint64_t)info.me_last_txnid < id->txn)
@@ -663,8 +644,8 @@ static int cdof_store_ident_after(cdof_store_t *s, const cdof_store_ident_t *id,
                       s->dir, (size_t)info.me_last_txnid, (unsigned long long)id->txn);
     int rc = cdof_store_ident_write(s->dir, s->id, (uint64_t)info.me_last_txnid, true);
     if (rc) {
-        cdof_store_reason(err, errlen, "cannot write %s/%s: %s", s->dir, CDOF_STORE_ID_FILE,
-                          strerror(-rc));
+        cdof_reason(0, err, errlen, "cannot write %s/%s: %s", s->dir, CDOF_STORE_ID_FILE,
+                    strerror(-rc));
         return rc;
     }
     return 0;
@@ -684,10 +665,10 @@ static int cdof_store_check_unclean(cdof_store_t *s, char *err, size_t errlen)
     if (rc == -ENOENT)
         return 0; /* no data file: cdof_store_ident_before has judged that */
     if (rc) {
-        cdof_store_reason(err, errlen,
-                          "the store in %s was not closed cleanly and fails its consistency "
-                          "check: %s: %s",
-                          s->dir, why, CDOF_STORE_WHAT_TO_DO);
+        cdof_reason(0, err, errlen,
+                    "the store in %s was not closed cleanly and fails its consistency "
+                    "check: %s: %s",
+                    s->dir, why, CDOF_STORE_WHAT_TO_DO);
         return rc;
     }
     cdof_log_info("store %s was not closed cleanly: checked %llu records in %u databases, "
@@ -713,7 +694,7 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
     if (out)
         *out = NULL;
     if (!dir || !opts || !opts->schema || !out || strlen(opts->schema) > CDOF_STORE_SCHEMA_MAX) {
-        cdof_store_reason(err, errlen, "cdof_store_open: invalid arguments");
+        cdof_reason(0, err, errlen, "cdof_store_open: invalid arguments");
         return -EINVAL;
     }
     o = *opts;
@@ -728,18 +709,18 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
 
     if (stat(dir, &st) != 0) {
         rc = -errno;
-        cdof_store_reason(err, errlen, "data directory %s: %s", dir, strerror(-rc));
+        cdof_reason(0, err, errlen, "data directory %s: %s", dir, strerror(-rc));
         return rc;
     }
     if (!S_ISDIR(st.st_mode)) {
-        cdof_store_reason(err, errlen, "data directory %s is not a directory", dir);
+        cdof_reason(0, err, errlen, "data directory %s is not a directory", dir);
         return -ENOTDIR;
     }
 
     s = calloc(1, sizeof *s);
     if (!s || !(s->dir = strdup(dir))) {
         free(s);
-        cdof_store_reason(err, errlen, "store in %s: out of memory", dir);
+        cdof_reason(0, err, errlen, "store in %s: out of memory", dir);
         return -ENOMEM;
     }
     s->lock_fd = -1;
@@ -783,7 +764,7 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
     flags = MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0) | (o.no_sync ? MDB_NOSYNC : 0);
     rc = mdb_env_open(s->env, dir, flags, CDOF_STORE_FILE_MODE);
     if (rc == ENOENT && s->read_only) {
-        cdof_store_reason(err, errlen, "no store in %s", dir);
+        cdof_reason(0, err, errlen, "no store in %s", dir);
         rc = -ENOENT;
         goto fail;
     }
@@ -811,8 +792,7 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
     if ((rc = cdof_store_check_schema(s, &o, err, errlen)) != 0)
         goto fail;
     if ((rc = cdof_store_load_id(s)) != 0) {
-        cdof_store_reason(err, errlen, "store in %s: cannot read its id: %s", dir,
-                          cdof_strerror(rc));
+        cdof_reason(0, err, errlen, "store in %s: cannot read its id: %s", dir, cdof_strerror(rc));
         goto fail;
     }
     if (s->identity && (rc = cdof_store_ident_after(s, &ident, err, errlen)) != 0)
@@ -822,7 +802,7 @@ int cdof_store_open(const char *dir, const cdof_store_opts_t *opts, cdof_store_t
     return 0;
 
 lmdb_fail:
-    cdof_store_reason(err, errlen, "cannot open store in %s: %s", dir, mdb_strerror(rc));
+    cdof_reason(0, err, errlen, "cannot open store in %s: %s", dir, mdb_strerror(rc));
     rc = cdof_store_err(rc);
 fail:
     cdof_store_close(&s);
@@ -1298,13 +1278,13 @@ static int cdof_store_check_db(MDB_txn *txn, MDB_dbi dbi, const char *name, uint
     if (cur)
         mdb_cursor_close(cur);
     if (rc != MDB_NOTFOUND) {
-        cdof_store_reason(err, errlen, "database '%s': %s after %llu records", name,
-                          mdb_strerror(rc), (unsigned long long)n);
+        cdof_reason(0, err, errlen, "database '%s': %s after %llu records", name, mdb_strerror(rc),
+                    (unsigned long long)n);
         return CDOF_ECORRUPT;
     }
     if (n != st.ms_entries) {
-        cdof_store_reason(err, errlen, "database '%s' says it holds %llu records, %llu were read",
-                          name, (unsigned long long)st.ms_entries, (unsigned long long)n);
+        cdof_reason(0, err, errlen, "database '%s' says it holds %llu records, %llu were read",
+                    name, (unsigned long long)st.ms_entries, (unsigned long long)n);
         return CDOF_ECORRUPT;
     }
     *entries += n;
@@ -1331,7 +1311,7 @@ static int cdof_store_check_path(const char *path, bool subdir, cdof_store_check
     snprintf(what, sizeof what, "%s", data);
     if (stat(data, &st) != 0) {
         rc = -errno;
-        cdof_store_reason(err, errlen, "no store in %s: %s: %s", path, data, strerror(-rc));
+        cdof_reason(0, err, errlen, "no store in %s: %s: %s", path, data, strerror(-rc));
         return rc;
     }
     out->file_size = (uint64_t)st.st_size;
@@ -1376,7 +1356,7 @@ static int cdof_store_check_path(const char *path, bool subdir, cdof_store_check
         if ((rc = cdof_store_check_db(txn, dbi, name, &out->entries, err, errlen)) != 0) {
             char inner[512];
             snprintf(inner, sizeof inner, "%s", err ? err : "");
-            cdof_store_reason(err, errlen, "%s: %s", what, inner);
+            cdof_reason(0, err, errlen, "%s: %s", what, inner);
             goto fail;
         }
         out->dbs++;
@@ -1394,7 +1374,7 @@ static int cdof_store_check_path(const char *path, bool subdir, cdof_store_check
     goto fail;
 
 lmdb_fail:
-    cdof_store_reason(err, errlen, "%s: %s", what, mdb_strerror(rc));
+    cdof_reason(0, err, errlen, "%s: %s", what, mdb_strerror(rc));
     rc = rc == ENOMEM ? -ENOMEM : CDOF_ECORRUPT;
 fail:
     if (cur)
@@ -1441,7 +1421,7 @@ int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t e
     d = opendir(dest);
     if (!d) {
         rc = -errno;
-        cdof_store_reason(err, errlen, "backup directory %s: %s", dest, strerror(-rc));
+        cdof_reason(0, err, errlen, "backup directory %s: %s", dest, strerror(-rc));
         return rc;
     }
     /* What a killed backup left is not a backup: it goes. */
@@ -1454,7 +1434,7 @@ int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t e
     }
     closedir(d);
     if (!empty) {
-        cdof_store_reason(err, errlen, "backup directory %s is not empty", dest);
+        cdof_reason(0, err, errlen, "backup directory %s is not empty", dest);
         return -ENOTEMPTY;
     }
     snprintf(partial, sizeof partial, "%s/%s", dest, CDOF_STORE_PARTIAL);
@@ -1464,7 +1444,7 @@ int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t e
     fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = -errno;
-        cdof_store_reason(err, errlen, "cannot create %s: %s", partial, strerror(-rc));
+        cdof_reason(0, err, errlen, "cannot create %s: %s", partial, strerror(-rc));
         return rc;
     }
     /* The copy runs its own read transaction: the map must stay put meanwhile. */
@@ -1474,26 +1454,26 @@ int cdof_store_backup(cdof_store_t *store, const char *dest, char *err, size_t e
     cdof_store_tls_txns--;
     pthread_rwlock_unlock(&store->map_lock);
     if (rc) {
-        cdof_store_reason(err, errlen, "cannot back up store in %s to %s: %s", store->dir, dest,
-                          mdb_strerror(rc));
+        cdof_reason(0, err, errlen, "cannot back up store in %s to %s: %s", store->dir, dest,
+                    mdb_strerror(rc));
         rc = cdof_store_err(rc);
     } else if (fsync(fd) != 0) {
         rc = -errno;
-        cdof_store_reason(err, errlen, "cannot sync %s: %s", partial, strerror(-rc));
+        cdof_reason(0, err, errlen, "cannot sync %s: %s", partial, strerror(-rc));
     }
     close(fd);
     if (rc == 0 && (rc = cdof_store_check_path(partial, false, &chk, why, sizeof why)) != 0)
-        cdof_store_reason(err, errlen, "the copy does not check: %s", why);
+        cdof_reason(0, err, errlen, "the copy does not check: %s", why);
     if (rc == 0 && rename(partial, final) != 0) {
         rc = -errno;
-        cdof_store_reason(err, errlen, "cannot rename %s to %s: %s", partial, final, strerror(-rc));
+        cdof_reason(0, err, errlen, "cannot rename %s to %s: %s", partial, final, strerror(-rc));
     }
     if (rc) {
         unlink(partial);
         return rc;
     }
     if ((rc = cdof_store_fsync_dir(dest)) != 0) {
-        cdof_store_reason(err, errlen, "cannot sync directory %s: %s", dest, strerror(-rc));
+        cdof_reason(0, err, errlen, "cannot sync directory %s: %s", dest, strerror(-rc));
         return rc;
     }
     return 0;

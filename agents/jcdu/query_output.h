@@ -98,22 +98,22 @@ cdof_qo_table_t *cdof_qo_comparisons(Cdof__V1__ComparisonRow *const *rows, size_
  * area_code, metric_id, period, value, lower, upper, confidence, benchmark, verdict, dedupe_key,
  * acknowledged_by, summary, subject, fired_sequence, muted_by. */
 cdof_qo_table_t *cdof_qo_alerts(Cdof__V1__Alert *const *alerts, size_t n, bool display);
-/* Issue 6. Record columns: matcher, until_ms, until, by, created_ms, reason. */
+/* Silences in force. Record columns: matcher, until_ms, until, by, created_ms, reason. */
 cdof_qo_table_t *cdof_qo_silences(Cdof__V1__Silence *const *silences, size_t n, bool display);
 /* Record columns: agent_id, high_water, last_heard_ms, last_heard, outbox_depth,
  * oldest_unacked_ms. */
 cdof_qo_table_t *cdof_qo_agents(Cdof__V1__AgentStatus *const *agents, size_t n, bool display);
 
-/* issue 7. Record columns: metric_id, metric_name, headline, kind, baseline_period, baseline,
- * latest_period, latest, change, commitment, target, progress, source. */
+/* The national summary. Record columns: metric_id, metric_name, headline, kind, baseline_period,
+ * baseline, latest_period, latest, change, commitment, target, progress, source. */
 cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, bool display);
 
 /* `coverage` and `close`: a period's state with England's coverage, or one row per geography
  * (England, regions, partnerships) with its missing areas; history records name their event.
  * NULL when out of memory; owned by the caller. */
 cdof_qo_table_t *cdof_qo_periods(Cdof__V1__PeriodStatus *const *periods, size_t n, bool display);
-/* issue 7. Record columns: partnership, milestone_id, deliverable, status, due, done_on,
- * overdue_since, next_due, ref (dates YYYY-MM-DD, empty when none). */
+/* Milestone compliance. Record columns: partnership, milestone_id, deliverable, status, due,
+ * done_on, overdue_since, next_due, ref (dates YYYY-MM-DD, empty when none). */
 cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n, bool display);
 
 /* One alert as one JSON object (the record columns of cdof_qo_alerts) on one line, no line end.

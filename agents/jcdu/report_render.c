@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cdof_grow.h"
+#include "cdof_text.h"
 #include "report_render.h"
 
 /* --- text buffer --- */
@@ -498,19 +499,10 @@ int cdof_rr_table_csv_link(const cdof_rr_table_t *t, const char *words, cdof_rr_
     return rc ? rc : b->err;
 }
 
-static void csv_field(cdof_rr_buf_t *b, const char *s)
+/* The buffer as a sink for cdof_text's writers. */
+static void put_buf(void *b, const char *s, size_t n)
 {
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        cdof_rr_put(b, s);
-        return;
-    }
-    cdof_rr_put(b, "\"");
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            cdof_rr_putn(b, "\"", 1); /* a quote doubled */
-        cdof_rr_putn(b, p, 1);
-    }
-    cdof_rr_put(b, "\"");
+    cdof_rr_putn(b, s, n);
 }
 
 /* A cell as downloaded: numbers in full ("%.15g" keeps what was computed, unformatted), "[c]"
@@ -564,19 +556,19 @@ int cdof_rr_table_csv(const cdof_rr_table_t *t, cdof_rr_buf_t *b)
     for (size_t c = 0; c < t->ncols; c++) {
         heading_text(&t->cols[c], s, sizeof s);
         cdof_rr_put(b, c ? "," : "");
-        csv_field(b, s);
+        cdof_text_csv(s, put_buf, b);
     }
     cdof_rr_put(b, notes ? ",Notes\r\n" : "\r\n");
     for (size_t r = 0; r < t->nrows; r++) {
         for (size_t c = 0; c < t->ncols; c++) {
             download_text(&t->cols[c], &t->rows[r].cells[c], s, sizeof s);
             cdof_rr_put(b, c ? "," : "");
-            csv_field(b, s);
+            cdof_text_csv(s, put_buf, b);
         }
         if (notes) {
             row_notes(t, &t->rows[r], s, sizeof s);
             cdof_rr_put(b, ",");
-            csv_field(b, s);
+            cdof_text_csv(s, put_buf, b);
         }
         cdof_rr_put(b, "\r\n");
     }

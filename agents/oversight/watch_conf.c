@@ -74,13 +74,10 @@ static int fail(parse_t *p, int line, const char *fmt, ...) __attribute__((forma
 
 static int fail(parse_t *p, int line, const char *fmt, ...)
 {
-    int n = line > 0 ? snprintf(p->err, p->errlen, "%s:%d: ", p->file, line)
-                     : snprintf(p->err, p->errlen, "%s: ", p->file);
-    if (n < 0 || (size_t)n >= p->errlen)
-        return CDOF_EINVALID;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+    cdof_vreason_at(CDOF_EINVALID, p->err, p->errlen, p->file, line > 0 ? (unsigned long)line : 0,
+                    NULL, fmt, ap);
     va_end(ap);
     return CDOF_EINVALID;
 }

@@ -28,6 +28,7 @@
 #include "cdof_period.h"
 #include "cdof_ref.h"
 #include "cdof_signal.h"
+#include "cdof_text.h"
 #include "cdof_validate.h"
 #include "cdof_wire.h"
 
@@ -158,23 +159,6 @@ static void describe_age(int64_t ms, char *buf, size_t len)
 
 /* --- status -------------------------------------------------------------------------------- */
 
-static void json_string(FILE *out, const char *s, size_t len)
-{
-    putc('"', out);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", out);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            putc(c, out);
-    }
-    putc('"', out);
-}
-
 /* A short description of a stored envelope: "metric M area P" or "milestone K date". */
 static void describe_envelope(const uint8_t *env, size_t len, char *buf, size_t buflen)
 {
@@ -225,9 +209,9 @@ static int print_rejected(void *ctx, uint64_t seq, int64_t ms, const char *reaso
     if (l->json) {
         fprintf(l->out, "%s\n    {\"sequence\": %" PRIu64 ", \"rejected_at\": \"%s\", \"reason\": ",
                 l->count ? "," : "", seq, when);
-        json_string(l->out, reason, rlen);
+        cdof_text_json_file(l->out, reason, rlen);
         fputs(", \"entry\": ", l->out);
-        json_string(l->out, what, strlen(what));
+        cdof_text_json_file(l->out, what, strlen(what));
         fputs("}", l->out);
     } else {
         fprintf(l->out, "  seq %" PRIu64 " (%s): %.*s\n    %s\n", seq, when, (int)rlen, reason,
@@ -272,7 +256,7 @@ static void print_files(FILE *out, bool json, const files_ctx_t *f)
         cdof_clock_format(info->taken_ms, when, sizeof when);
         if (json) {
             fprintf(out, "%s\n    {\"name\": ", i ? "," : "");
-            json_string(out, info->name, strlen(info->name));
+            cdof_text_json_file(out, info->name, strlen(info->name));
             fprintf(out,
                     ", \"taken_at\": \"%s\", \"rows\": %u, \"to_outbox\": %u, \"rejected\": %u, "
                     "\"first_sequence\": %" PRIu64 "}",
@@ -352,9 +336,9 @@ static int cmd_status(const agent_config_t *cfg)
     list_ctx_t l = {stdout, json, 0, 0};
     if (json) {
         printf("{\n  \"agent_id\": ");
-        json_string(stdout, id, strlen(id));
+        cdof_text_json_file(stdout, id, strlen(id));
         printf(",\n  \"partnership\": ");
-        json_string(stdout, partnership, strlen(partnership));
+        cdof_text_json_file(stdout, partnership, strlen(partnership));
         printf(",\n  \"outbox_depth\": %" PRIu64 ",\n", st.depth);
         if (st.depth)
             printf("  \"oldest_unacked_sequence\": %" PRIu64 ",\n", st.oldest_seq);

@@ -152,7 +152,7 @@ for p in "${partnerships[@]}"; do
         }' "$areas"
 done
 
-# --- partnerships: milestones (issue 7) -----------------------------------------------------------
+# --- partnerships: milestones -----------------------------------------------------------------
 # Every partnership did its one-off deliverables in 2022. Progress reports (due 30 April 2023 and
 # every 12 months): most on time; Leeds reported 2024's late and Kent has not reported since 2023,
 # so the annual report for 2024/25 names Kent as overdue and Leeds as late.

@@ -299,7 +299,7 @@ if wants query; then
     time_query "league drug_misuse_deaths 2024" league drug_misuse_deaths 2024 --format csv
     time_query "area E06000009 (profile, all metrics)" area E06000009 --format csv
     time_query "series continuity_of_care E06000009" series continuity_of_care E06000009 --format csv
-    # The annual report is issue #7's: timed when this build's cdof-query has it.
+    # The annual report: timed when this build's cdof-query has it.
     if "$query_bin" --help 2>&1 | grep -q 'report'; then
         time_query "report --year 2024/25" report --year 2024/25 --out "$var/report.html"
     else

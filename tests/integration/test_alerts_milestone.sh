@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# "Milestone overdue" with real processes and an injected clock (issue 6; CDOF_FAKE_NOW is for
+# "Milestone overdue" with real processes and an injected clock (CDOF_FAKE_NOW is for
 # tests only): the delivery plan, due 2022-12-31, raises nothing on that day, fires on the day
 # after for a partnership that has not reported it, and resolves once the partnership's agent
 # reports it done. The partnership is the hub's (--partnerships: Hartlepool and Middlesbrough as

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The rules on series and on time, with real processes and the hub's clock injected at
-# 2024-09-15 (CDOF_FAKE_NOW, test-only) (issue 6):
+# 2024-09-15 (CDOF_FAKE_NOW, test-only):
 #  - worsening_trend fires for the one area whose continuity of care falls month after month;
 #  - data_quality flags the one area whose numbers in treatment jump far from its own history;
 #  - data_overdue fires for the area that stopped reporting, and while it fires that area's

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# "Agent silent" with real processes (issue 6): an agent killed with SIGKILL raises an
+# "Agent silent" with real processes: an agent killed with SIGKILL raises an
 # agent_silent alert at a JCDU watcher once the rule's time has passed, a hub restart leaves it
 # firing (neither resolved nor fired again), and its return resolves it; nothing fires while it
 # runs.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Alerts to regional watchers, with real processes (issue 6):
+# Alerts to regional watchers, with real processes:
 #  1. a North West watcher stopped while alerts fire receives every one of them exactly once,
 #     in sequence order, after its restart (catch-up from --state);
 #  2. a South West watcher receives nothing of the North West, and its own alerts;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Nothing lost, nothing twice, under faults (issue 4): 20 real agents send 102,100 updates to a
+# Nothing lost, nothing twice, under faults: 20 real agents send 102,100 updates to a
 # real hub while the hub is SIGKILLed at random points of the stream and restarted, agents are
 # SIGKILLed and restarted, the hub is frozen (SIGSTOP) until the agents declare it dead, and the
 # hub stays down while more files arrive. Afterwards the store holds exactly the set sent: every

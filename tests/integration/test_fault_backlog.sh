@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# An agent whose hub is away keeps everything and says so (issue 4): with no hub listening, an
+# An agent whose hub is away keeps everything and says so: with no hub listening, an
 # agent takes a file into its outbox, keeps reconnecting, and once the oldest entry has waited 30
 # heartbeat intervals reports the backlog in its log; `cdof-agent status` shows the depth. Then
 # the hub starts, the backlog drains and the store holds exactly the rows sent.

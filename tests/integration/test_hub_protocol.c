@@ -177,7 +177,7 @@ static Cdof__V1__QueryResponse *query_agents(int wait_ms)
     return query_as(&keys[K_JCDU], &req, wait_ms);
 }
 
-/* Issue d1: stored comparison rows (series, league, area) follow committed data once it has
+/* Stored comparison rows (series, league, area) follow committed data once it has
  * settled: waits, at most WAIT_MS, until `health` says no metric-period is pending. */
 static void wait_settled(void)
 {
@@ -436,7 +436,7 @@ static void send_heartbeat(void *s, const char *agent, uint64_t depth, uint64_t 
     send_msg(s, &env.base);
 }
 
-/* Issue 4: the hub records what each heartbeat reports (when, outbox depth, oldest age), and an
+/* The hub records what each heartbeat reports (when, outbox depth, oldest age), and an
  * idle agent that has written more than the hub holds (a hub restored from an older backup) is
  * asked to resend from the hub's mark. */
 static void test_heartbeats_recorded(void **state)
@@ -472,7 +472,7 @@ static void test_heartbeats_recorded(void **state)
     cdof__v1__ack__free_unpacked(ack, NULL);
 }
 
-/* Issue 9: `health` counts what the hub did. After the sequence and heartbeat tests: envelopes
+/* `health` counts what the hub did. After the sequence and heartbeat tests: envelopes
  * were accepted, refused and duplicated, every agent the store knows is counted, and the one
  * that just sent a heartbeat is connected. */
 static void test_health_counts(void **state)
@@ -807,7 +807,7 @@ static void test_revoked_subscriber(void **state)
         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
 }
 
-/* Issue 9: envelopes sent back to back from two agents share batches. Each is answered once,
+/* Envelopes sent back to back from two agents share batches. Each is answered once,
  * on its own agent's connection, in order, rejected ones with their reason, in Acks of at most
  * 48 entries whose high_water never claims more than they carry before the last. */
 static void test_batch_answers(void **state)

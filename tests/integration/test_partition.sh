@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A network partition between the hub and its agents (issue 4): the hub runs in one network
+# A network partition between the hub and its agents: the hub runs in one network
 # namespace, six agents in another, joined by a veth pair. Twice mid-stream the link is broken
 # until every agent has declared the hub dead, while more files arrive, and then mended: once by
 # taking the link down (both ends see it), once by a black hole that silently drops every packet

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A hub restored from an older backup ends complete (issue 4): four agents stream 20,220 rows
+# A hub restored from an older backup ends complete: four agents stream 20,220 rows
 # (200 revising earlier ones); `cdof-hub backup` copies the running hub's store mid-stream; the
 # rest arrives and is committed; then the hub is SIGKILLed (and one agent with it), its store
 # replaced by the older backup, and both restarted. The agents, which keep acknowledged entries for their retention period, see the

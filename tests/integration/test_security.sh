@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Security with real processes (issue 8, deploy/SECURITY.md): secret key files must be private;
+# Security with real processes (deploy/SECURITY.md): secret key files must be private;
 # the hub admits only registered keys; each agent writes only its registry areas, whatever it
 # claims itself; a key revoked by SIGHUP is refused, also on a connection it already has;
 # --insecure parties cannot talk to a CURVE hub, and every --insecure start logs a warning.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The hub and an agent under valgrind's memcheck (issue 4): both run the delivery path (intake,
+# The hub and an agent under valgrind's memcheck: both run the delivery path (intake,
 # outbox, sending, group commit, acks, comparisons and alerts), the hub is stopped and started
 # again under valgrind while the agent waits and reconnects, then both stop with SIGTERM. Any
 # memcheck error or leak (definite, indirect or possible) makes a process exit 99, which fails

@@ -790,6 +790,19 @@ static void test_verdict_names(void **state)
     assert_int_equal(cdof_wire_verdict_from_name(NULL, &v), -EINVAL);
 }
 
+/* The alert topic PROTOCOL.md gives, and a short buffer cut and terminated. */
+static void test_alert_topic(void **state)
+{
+    (void)state;
+    char t[48];
+    assert_int_equal(cdof_wire_alert_topic("police", "E12000002", "E06000009", t, sizeof t), 32);
+    assert_string_equal(t, "alert/police/E12000002/E06000009");
+    char small[10];
+    assert_true(cdof_wire_alert_topic("police", "E12000002", "E06000009", small, sizeof small) >=
+                sizeof small);
+    assert_string_equal(small, "alert/pol");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -805,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_query_request),
         cmocka_unit_test(test_query_response),
         cmocka_unit_test(test_verdict_names),
+        cmocka_unit_test(test_alert_topic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,20 +35,6 @@ static const char *const col_names[NCOLS] = {
     "metric_id", "kind", "baseline_period", "baseline", "target",
     "since",     "by",   "commitment",      "source",   "change_percent"};
 
-static int bad(char *err, size_t errlen, unsigned long line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int bad(char *err, size_t errlen, unsigned long line, const char *fmt, ...)
-{
-    int n = snprintf(err, errlen, "commitments.csv:%lu: ", line);
-    if (n >= 0 && (size_t)n < errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return CDOF_EREFDATA;
-}
-
 static bool parse_number(const char *s, double *out)
 {
     char *end;
@@ -68,56 +53,64 @@ static int parse_row(cdof_commitments_t *set, const cdof_ref_t *ref, const cdof_
     for (int i = 0; i < NCOLS; i++)
         f[i] = col[i] >= 0 && (size_t)col[i] < r->nfields ? r->fields[col[i]].data : "";
     if (set->n == MAX_COMMITMENTS)
-        return bad(err, errlen, r->line, "more than %d commitments", MAX_COMMITMENTS);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "more than %d commitments", MAX_COMMITMENTS);
     cdof_commitment_t *c = &set->items[set->n];
     memset(c, 0, sizeof *c);
     if (!(c->metric = cdof_ref_metric(ref, f[COL_METRIC])))
-        return bad(err, errlen, r->line, "field 'metric_id': '%.64s' is not in the catalogue",
-                   f[COL_METRIC]);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'metric_id': '%.64s' is not in the catalogue", f[COL_METRIC]);
     if (cdof_commitments_find(set, c->metric->id))
-        return bad(err, errlen, r->line, "field 'metric_id': '%.64s' appears twice", f[COL_METRIC]);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'metric_id': '%.64s' appears twice", f[COL_METRIC]);
     size_t k = 0;
     while (k < 4 && strcmp(f[COL_KIND], kind_names[k]) != 0)
         k++;
     if (k == 4)
-        return bad(err, errlen, r->line,
-                   "field 'kind': '%.32s' is not level, change, cumulative or direction",
-                   f[COL_KIND]);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'kind': '%.32s' is not level, change, cumulative or direction",
+                              f[COL_KIND]);
     c->kind = (cdof_commit_kind_t)k;
     if (*f[COL_BASE_PERIOD]) {
         cdof_period_t p;
         char why[128];
         if (cdof_period_parse(f[COL_BASE_PERIOD], &p, why, sizeof why) < 0)
-            return bad(err, errlen, r->line, "field 'baseline_period': %s", why);
+            return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                                  "field 'baseline_period': %s", why);
         snprintf(c->baseline_period, sizeof c->baseline_period, "%s", f[COL_BASE_PERIOD]);
     }
     if (*f[COL_BASE] && !(c->has_baseline = parse_number(f[COL_BASE], &c->baseline)))
-        return bad(err, errlen, r->line, "field 'baseline': '%.32s' is not a number", f[COL_BASE]);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'baseline': '%.32s' is not a number", f[COL_BASE]);
     if (*f[COL_TARGET] && !(c->has_target = parse_number(f[COL_TARGET], &c->target)))
-        return bad(err, errlen, r->line, "field 'target': '%.32s' is not a number", f[COL_TARGET]);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'target': '%.32s' is not a number", f[COL_TARGET]);
     if (c->kind != CDOF_COMMIT_DIRECTION && !c->has_target)
-        return bad(err, errlen, r->line, "field 'target': a %s commitment needs a figure",
-                   kind_names[k]);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'target': a %s commitment needs a figure", kind_names[k]);
     if (*f[COL_SINCE] && cdof_date_parse(f[COL_SINCE], &c->since_day) < 0)
-        return bad(err, errlen, r->line, "field 'since': '%.32s' is not a date (YYYY-MM-DD)",
-                   f[COL_SINCE]);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'since': '%.32s' is not a date (YYYY-MM-DD)", f[COL_SINCE]);
     if (c->kind == CDOF_COMMIT_CUMULATIVE && !*f[COL_SINCE])
-        return bad(err, errlen, r->line, "field 'since': a cumulative commitment needs a start");
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'since': a cumulative commitment needs a start");
     if (*f[COL_BY] && cdof_date_parse(f[COL_BY], &c->by_day) < 0)
-        return bad(err, errlen, r->line, "field 'by': '%.32s' is not a date (YYYY-MM-DD)",
-                   f[COL_BY]);
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'by': '%.32s' is not a date (YYYY-MM-DD)", f[COL_BY]);
     if (*f[COL_CHANGE_PERCENT]) {
         if (!(c->has_change_percent = parse_number(f[COL_CHANGE_PERCENT], &c->change_percent)) ||
             c->change_percent <= -100)
-            return bad(err, errlen, r->line,
-                       "field 'change_percent': '%.32s' is not a number above -100",
-                       f[COL_CHANGE_PERCENT]);
+            return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                                  "field 'change_percent': '%.32s' is not a number above -100",
+                                  f[COL_CHANGE_PERCENT]);
         if (!*f[COL_SINCE] || !*f[COL_BY] || c->by_day <= c->since_day)
-            return bad(err, errlen, r->line,
-                       "field 'change_percent': needs 'since' and a later 'by' (its span)");
+            return cdof_reason_at(
+                CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                "field 'change_percent': needs 'since' and a later 'by' (its span)");
     }
     if (!*f[COL_TEXT])
-        return bad(err, errlen, r->line, "field 'commitment' is empty");
+        return cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r->line, NULL,
+                              "field 'commitment' is empty");
     char *text = strdup(f[COL_TEXT]), *source = strdup(f[COL_SOURCE]);
     set->texts[2 * set->n] = text;
     set->texts[2 * set->n + 1] = source;
@@ -154,7 +147,8 @@ int cdof_commitments_load(const char *path, const cdof_ref_t *ref, cdof_commitme
     int col[NCOLS];
     rc = cdof_csv_next(csv, &r, why, sizeof why);
     if (rc <= 0) {
-        rc = bad(err, errlen, rc == 0 ? 1 : r.line, "%s", rc == 0 ? "no header row" : why);
+        rc = cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", rc == 0 ? 1 : r.line,
+                            NULL, "%s", rc == 0 ? "no header row" : why);
         goto fail;
     }
     for (int i = 0; i < NCOLS; i++) {
@@ -165,13 +159,15 @@ int cdof_commitments_load(const char *path, const cdof_ref_t *ref, cdof_commitme
         }
         if (col[i] < 0 && i != COL_SOURCE && i != COL_BASE_PERIOD && i != COL_SINCE &&
             i != COL_CHANGE_PERCENT) {
-            rc = bad(err, errlen, r.line, "header: no column '%s'", col_names[i]);
+            rc = cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r.line, NULL,
+                                "header: no column '%s'", col_names[i]);
             goto fail;
         }
     }
     while ((rc = cdof_csv_next(csv, &r, why, sizeof why)) != 0) {
         if (rc < 0) {
-            rc = bad(err, errlen, r.line, "%s", why);
+            rc = cdof_reason_at(CDOF_EREFDATA, err, errlen, "commitments.csv", r.line, NULL, "%s",
+                                why);
             goto fail;
         }
         if ((rc = parse_row(set, ref, &r, col, err, errlen)) < 0)

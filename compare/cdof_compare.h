@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cdof_partnerships.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
 #include "cdof_stats.h"
@@ -65,16 +66,6 @@ const cdof_compare_row_t *cdof_compare_find(const cdof_compare_t *c, const char 
 
 /* ---- Options: partnerships, other periods (trend, baseline), the national commitment ---- */
 
-/* A partnership of several UTLAs. Areas not in any configured partnership are their own
- * partnership and get no extra row. area.kind is CDOF_AREA_PARTNERSHIP, area.code the
- * partnership's id, area.region_code its members' region when they share one (else NULL).
- * Everything is owned by the caller and must outlive the comparison. */
-typedef struct {
-    cdof_area_t area;
-    const cdof_area_t *const *members;
-    size_t nmembers;
-} cdof_partnership_t;
-
 /* An area's figures in another period, as a comparison computed them. */
 typedef struct {
     bool has_value, has_interval;
@@ -89,8 +80,8 @@ typedef int (*cdof_compare_past_fn)(void *ctx, const cdof_area_t *area, const cd
                                     cdof_compare_past_t *out);
 
 typedef struct {
-    const cdof_period_t *period; /* the period compared: needed for trend and baseline */
-    const cdof_partnership_t *partnerships;
+    const cdof_period_t *period;            /* the period compared: needed for trend and baseline */
+    const cdof_partnership_t *partnerships; /* the caller's; must outlive the comparison */
     size_t npartnerships;
     cdof_compare_past_fn past; /* NULL: no trend and no baseline */
     void *past_ctx;
@@ -119,7 +110,7 @@ int cdof_compare_from_rows(const cdof_compare_row_t *rows, size_t n, cdof_compar
 
 /* The row at i, writable: for callers that rebuild stored rows (trend refresh). */
 cdof_compare_row_t *cdof_compare_row_mut(cdof_compare_t *c, size_t i);
-/* issue 7: a group of areas (a partnership) as one row, from the rows of c: the members' counts
+/* A group of areas (a partnership) as one row, from the rows of c: the members' counts
  * summed (never their rates averaged), value and intervals as the metric's method says, verdicts
  * against England and, when every member is in one region, that region (vs_region not compared
  * otherwise); no quintile. out->area is the first member's area: the caller names the group.

@@ -112,7 +112,7 @@ typedef struct {
 int cdof_stats_trend(const double *values, const cdof_interval_t *ci95, size_t n,
                      cdof_stats_polarity_t polarity, cdof_trend_result_t *out);
 
-/* Issue 6, data-quality alerts: a robust (median-based) z-score of x against history[0..n):
+/* For data-quality alerts: a robust (median-based) z-score of x against history[0..n):
  * 0.6745 * (x - median) / MAD; when the MAD is 0, (x - median) / (1.2533 * mean absolute
  * deviation); when that is 0 too, 0 if x equals the median, else +/-INFINITY. scratch holds n
  * doubles (caller-owned, overwritten). NaN for n < 3, NULL pointers or non-finite input. */

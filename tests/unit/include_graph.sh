@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Includes point down only (docs/DESIGN.md, "Layout"). For each lower folder, no #include may
+# name a header that lives in a folder above it or beside it:
+#   common/            nothing of proto/, store/, compare/, hub/, agents/
+#   proto/             nothing of store/, compare/, hub/, agents/
+#   store/, compare/   nothing of each other, hub/ or agents/
+# A header is matched by its file name, so quoted, angle and path includes are all caught; every
+# offending line is named. Usage: include_graph.sh SOURCE_DIR
+set -euo pipefail
+src=${1:?usage: include_graph.sh SOURCE_DIR}
+cd "$src"
+
+for d in common proto store compare hub agents; do
+    [ -d "$d" ] || { echo "include_graph: $src/$d is missing" >&2; exit 2; }
+done
+
+# The file names of the headers under the given folders, one a line.
+headers_of() { find "$@" -name '*.h' -printf '%f\n' | sort -u; }
+
+bad=0
+# check FOLDER FORBIDDEN...: every #include of FOLDER against the headers of FORBIDDEN.
+check() {
+    local dir=$1
+    shift
+    local forbidden
+    forbidden=$(headers_of "$@")
+    [ -n "$forbidden" ] || { echo "include_graph: no headers under $*" >&2; exit 2; }
+    local hit file rest line name
+    while IFS= read -r hit; do
+        file=${hit%%:*}
+        rest=${hit#*:}
+        line=${rest%%:*}
+        name=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1/' \
+            <<<"${rest#*:}")
+        if grep -qxF "$(basename "$name")" <<<"$forbidden"; then
+            echo "$file:$line: includes $name, a header of $* (above or beside $dir/)" >&2
+            bad=1
+        fi
+    done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' "$dir" \
+                 --include='*.c' --include='*.h' || true)
+}
+
+check common proto store compare hub agents
+check proto store compare hub agents
+check store compare hub agents
+check compare store hub agents
+
+[ "$bad" -eq 0 ] && echo "include_graph: common, proto, store and compare include only below them"
+exit "$bad"
