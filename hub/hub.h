@@ -93,6 +93,7 @@ typedef struct {
     uint8_t settle_cursor[CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN];
     size_t settle_cursor_len;
     bool ingest_busy; /* the serve loop's last turn read a batch: the tick takes less time */
+    int store_fault;  /* the last write failure logged (0: writes succeed), see serve() */
     /* Period states (hub_periods.c): open, complete or closed, and their history. */
     cdof_store_db_t db_pstate, db_phistory;
     cdof_period_policy_t *policies; /* per metric index: threshold and deadline */
@@ -103,7 +104,8 @@ typedef struct {
 } hub_t;
 
 /* Reads what waits on the ingest socket (up to HUB_BATCH_MAX), commits it in one transaction,
- * acknowledges, then runs comparisons and alert rules for what changed. */
+ * acknowledges, then runs comparisons and alert rules for what changed. Returns how many
+ * envelopes were committed (0 when none waited), or a negative code with nothing acknowledged. */
 int hub_ingest_batch(hub_t *hub);
 
 /* Records period p of metric m in the period index (write txn), so that "latest period" and

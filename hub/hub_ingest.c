@@ -2,6 +2,7 @@
  * PROTOCOL.md "Ingest" is the contract this implements. */
 #define _GNU_SOURCE /* hcreate_r: the batch's agents by id */
 #include <errno.h>
+#include <limits.h>
 #include <search.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -598,9 +599,11 @@ int hub_ingest_batch(hub_t *hub)
     if (rc == 0) {
         send_acks(hub, &b);
         hub_alerts_publish(hub);
+        rc = b.nmsgs > INT_MAX ? INT_MAX : (int)b.nmsgs;
     } else {
-        /* Nothing acknowledged: the agents resend and nothing is lost. */
-        cdof_log_error("ingest: commit of %zu envelope(s) failed: %s", b.nmsgs, cdof_strerror(rc));
+        /* Nothing acknowledged: the agents resend and nothing is lost. The serve loop says so
+         * once per failure, not at every resend. */
+        cdof_log_debug("ingest: commit of %zu envelope(s) failed: %s", b.nmsgs, cdof_strerror(rc));
     }
     cdof_wire_arena_reset(b.arena); /* every envelope of the batch */
     return rc;

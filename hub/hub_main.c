@@ -289,6 +289,33 @@ static int refresh_results(hub_t *hub)
 /* How often the hub frees reader slots of killed processes and records its identity. */
 #define HUB_HYGIENE_MS 10000
 
+/* A failing store is logged when its state changes, not at every attempt: a full disk fails each
+ * batch the agents resend and each alert tick until room is made. Only a committed batch says
+ * writes succeed again (a tick or a quiet turn may have written nothing), and after a full disk
+ * only once there is room. */
+static void store_state(hub_t *hub, int rc, const char *what)
+{
+    if (rc == hub->store_fault)
+        return;
+    /* A batch that wrote nothing (resent entries already stored) commits on a full disk too. */
+    if (rc == 0 && hub->store_fault == -ENOSPC && cdof_store_disk_full(hub->store))
+        return;
+    if (rc == 0) {
+        cdof_log_info("store %s: writes succeed again; agents' resent rows are being committed",
+                      hub->cfg.data);
+    } else if (rc == -ENOSPC) {
+        cdof_log_error("store %s: the disk is full (%s: %s): nothing more is acknowledged and "
+                       "agents keep their rows; free space on the filesystem holding %s and the "
+                       "hub resumes by itself (said once until the state changes)",
+                       hub->cfg.data, what, cdof_strerror(rc), hub->cfg.data);
+    } else {
+        cdof_log_error("%s: %s (nothing unwritten is acknowledged; said once until the state "
+                       "changes)",
+                       what, cdof_strerror(rc));
+    }
+    hub->store_fault = rc;
+}
+
 /* A reader killed while it held a read transaction (cdof-hub backup under a timer's timeout or
  * the OOM killer) pins every page freed after it began: the store grows with each commit until
  * its slot is freed. LMDB frees such slots only when asked. */
@@ -296,8 +323,9 @@ static int store_hygiene(hub_t *hub)
 {
     int n = cdof_store_reader_check(hub->store);
     if (n == -EIO) {
-        cdof_log_error("store %s lost its map and cannot be used: stopping (nothing unwritten was "
-                       "acknowledged; start the hub again)",
+        cdof_log_error("store %s cannot be used any more (its map was lost or LMDB reported a "
+                       "fatal error): stopping (nothing unwritten was acknowledged; start the hub "
+                       "again)",
                        hub->cfg.data);
         return n;
     }
@@ -309,7 +337,7 @@ static int store_hygiene(hub_t *hub)
         cdof_log_error("store %s: reader check failed: %s", hub->cfg.data, cdof_strerror(n));
     int rc = cdof_store_identity_save(hub->store);
     if (rc < 0)
-        cdof_log_warn("store %s: cannot record its identity: %s", hub->cfg.data, cdof_strerror(rc));
+        store_state(hub, rc, "store identity");
     return 0;
 }
 
@@ -385,13 +413,15 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
         hub->ingest_busy = READY(I_INGEST);
         if (hub->ingest_busy) {
             int rc = hub_ingest_batch(hub);
-            if (rc < 0 && rc != CDOF_EMAPFULL)
-                cdof_log_error("ingest: %s", cdof_strerror(rc));
+            if (rc > 0)
+                store_state(hub, 0, "ingest");
+            else if (rc < 0 && rc != CDOF_EMAPFULL)
+                store_state(hub, rc, "ingest");
         }
         /* Rules that depend on time (agent silent, overdue data and milestones). */
         int trc = hub_alerts_tick(hub);
         if (trc < 0 && trc != CDOF_EMAPFULL)
-            cdof_log_error("alert rules: %s", cdof_strerror(trc));
+            store_state(hub, trc, "alert rules");
         /* Queries in turn, a key at a time, read queries on the worker thread, the others
          * within a budget per turn: a flood of queries cannot starve ingest, nor one key the
          * others. */

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,11 +32,14 @@
 #define CDOF_STORE_SCHEMA_MAX    64
 #define CDOF_STORE_DATA_FILE     "data.mdb"
 #define CDOF_STORE_ID_FILE       "store.id"
-#define CDOF_STORE_ID_KEY        "store_id"
-#define CDOF_STORE_ID_LEN        32 /* hex digits of 16 random bytes */
-#define CDOF_STORE_PARTIAL       ".data.mdb.partial"
-#define CDOF_STORE_CHECK_DBS     256
-#define CDOF_STORE_MAIN_DBI      1 /* LMDB's main database: named databases are keys in it */
+#define CDOF_STORE_FULL_SLACK                                                                      \
+    ((size_t)1 << 20) /* below this free, a failed write is a full disk                            \
+                       */
+#define CDOF_STORE_ID_KEY    "store_id"
+#define CDOF_STORE_ID_LEN    32 /* hex digits of 16 random bytes */
+#define CDOF_STORE_PARTIAL   ".data.mdb.partial"
+#define CDOF_STORE_CHECK_DBS 256
+#define CDOF_STORE_MAIN_DBI  1 /* LMDB's main database: named databases are keys in it */
 
 typedef struct {
     char *name;
@@ -271,6 +275,15 @@ static int cdof_store_mdb_begin(cdof_store_t *s, bool write, MDB_txn **out)
             return 0;
         }
         pthread_rwlock_unlock(&s->map_lock);
+        if (rc == MDB_PANIC) {
+            /* LMDB could not write a meta page: it refuses every transaction until the
+             * environment is opened again, which only a new process does. */
+            cdof_log_error("store %s: LMDB reports a fatal error (%s): the store is unusable "
+                           "until the process restarts",
+                           s->dir, mdb_strerror(rc));
+            s->broken = -EIO;
+            break;
+        }
         if (rc != MDB_MAP_RESIZED)
             break;
         cdof_store_adopt_map(s);
@@ -976,6 +989,23 @@ static int cdof_store_poison(cdof_store_txn_t *t, int mdb_rc)
     return t->failed;
 }
 
+/* LMDB reports a short write as EIO, and a disk that fills during a commit writes short: a commit
+ * that fails so while the filesystem has less room than a commit may need reads as "no space",
+ * which tells the operator what to do. A full disk leaves LMDB's environment usable: the
+ * transaction is aborted and the committed meta pages, already on disk, are not touched. */
+bool cdof_store_disk_full(cdof_store_t *s)
+{
+    struct statvfs fs;
+    size_t room;
+
+    if (statvfs(s->dir, &fs) != 0)
+        return false;
+    pthread_mutex_lock(&s->mu);
+    room = 2 * s->max_txn_growth + CDOF_STORE_FULL_SLACK;
+    pthread_mutex_unlock(&s->mu);
+    return (uint64_t)fs.f_bavail * fs.f_frsize < room;
+}
+
 int cdof_store_commit(cdof_store_txn_t **txn)
 {
     cdof_store_txn_t *t;
@@ -993,6 +1023,8 @@ int cdof_store_commit(cdof_store_txn_t **txn)
         rc = mdb_txn_commit(t->txn);
         if (rc == MDB_MAP_FULL)
             cdof_store_poison(t, rc);
+        if (rc == EIO && cdof_store_disk_full(t->store))
+            rc = ENOSPC;
         rc = cdof_store_err(rc);
     }
     if (t->write && rc == 0) {

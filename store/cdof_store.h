@@ -152,6 +152,11 @@ const char *cdof_store_id(const cdof_store_t *store);
  * calls this periodically. Returns the number of slots cleared (0 or more) or a negative code. */
 int cdof_store_reader_check(cdof_store_t *store);
 
+/* True when the filesystem holding the store has less room than a commit may need: a commit that
+ * fails then fails with -ENOSPC. A commit that wrote nothing succeeds even so, which is why a
+ * caller waiting for room asks this rather than trusting one success. */
+bool cdof_store_disk_full(cdof_store_t *store);
+
 typedef struct {
     uint64_t txn;       /* the last committed transaction */
     uint64_t entries;   /* records read in every named database */
