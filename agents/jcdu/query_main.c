@@ -49,7 +49,7 @@ typedef struct {
     char *hub;
     bool insecure;
     long page_size;
-    long since;
+    char *since; /* alerts: a sequence; rejections: a date */
     long timeout_ms;
     char *topic;
     long width;
@@ -101,8 +101,8 @@ static const cdof_opt_t query_opts[] = {
      "alerts: only this region (E12000001..9)"},
     {"server-key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, server_key), "FILE",
      "the hub's public key (hub.pub)"},
-    {"since", CDOF_OPT_INT, "0", 0, LONG_MAX, offsetof(query_cfg_t, since), "N",
-     "alerts: only those with a sequence greater than N"},
+    {"since", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, since), "N|DATE",
+     "alerts: only those with a sequence greater than N; rejections: refused on or after DATE"},
     {"state", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, state), "STATE",
      "alerts: only firing, resolved or acknowledged"},
     {"team", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, team), "TEAM",
@@ -162,6 +162,7 @@ static const cdof_config_spec_t query_spec = {
                      "  silences                   the silences in force\n"
                      "  silence-history            every silence, in force, ended or expired\n"
                      "  health                     the hub's counters since it started\n"
+                     "  rejections [--since DATE]  envelopes the hub refused, with the reasons\n"
                      "  coverage METRIC [PERIOD]   each period's state and coverage; one "
                      "period's\n"
                      "                             regions, partnerships, missing areas, history\n"
@@ -200,6 +201,7 @@ static const command_t commands[] = {
     {"unsilence", 1, 1, "SILENCE_ID --by NAME"},
     {"silence-history", 0, 0, ""},
     {"health", 0, 0, ""},
+    {"rejections", 0, 0, ""},
     {"coverage", 1, 2, "METRIC [PERIOD]"},
     {"close", 2, 2, "METRIC PERIOD --by NAME --reason TEXT"},
 };
@@ -317,7 +319,8 @@ typedef enum {
     ANS_AGENTS,
     ANS_NATIONAL,
     ANS_MILESTONES,
-    ANS_PERIODS
+    ANS_PERIODS,
+    ANS_REJECTIONS
 } answer_kind_t;
 
 static answer_kind_t answer_kind(const char *command)
@@ -327,6 +330,7 @@ static answer_kind_t answer_kind(const char *command)
            : !strcmp(command, "national")                              ? ANS_NATIONAL
            : !strcmp(command, "milestones")                            ? ANS_MILESTONES
            : !strcmp(command, "coverage") || !strcmp(command, "close") ? ANS_PERIODS
+           : !strcmp(command, "rejections")                            ? ANS_REJECTIONS
                                                                        : ANS_ROWS;
 }
 
@@ -343,6 +347,8 @@ static size_t answer_count(const Cdof__V1__QueryResponse *r, answer_kind_t k)
         return r->n_milestones;
     case ANS_PERIODS:
         return r->n_periods;
+    case ANS_REJECTIONS:
+        return r->n_rejections;
     case ANS_ROWS:
         break;
     }
@@ -362,6 +368,8 @@ static void *answer_item(const Cdof__V1__QueryResponse *r, answer_kind_t k, size
         return r->milestones[j];
     case ANS_PERIODS:
         return r->periods[j];
+    case ANS_REJECTIONS:
+        return r->rejections[j];
     case ANS_ROWS:
         break;
     }
@@ -495,6 +503,9 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
     case ANS_PERIODS:
         t = cdof_qo_periods((Cdof__V1__PeriodStatus *const *)all, k, display);
         break;
+    case ANS_REJECTIONS:
+        t = cdof_qo_rejections((Cdof__V1__Rejection *const *)all, k, display);
+        break;
     case ANS_ROWS:
         t = cdof_qo_comparisons((Cdof__V1__ComparisonRow *const *)all, k,
                                 !strcmp(command, "area") ? CDOF_QO_VIEW_AREA
@@ -513,8 +524,10 @@ static int check_command_flags(const char *name, const query_cfg_t *cfg)
 {
     bool alerts = !strcmp(name, "alerts"), report = !strcmp(name, "report"),
          milestones = !strcmp(name, "milestones");
-    if (!alerts && (cfg->since || cfg->topic || cfg->team || cfg->region || cfg->state))
-        return usage_error("--since, --topic, --team, --region and --state apply to alerts only");
+    if (!alerts && (cfg->topic || cfg->team || cfg->region || cfg->state))
+        return usage_error("--topic, --team, --region and --state apply to alerts only");
+    if (!alerts && strcmp(name, "rejections") != 0 && cfg->since)
+        return usage_error("--since applies to alerts and rejections only");
     if (cfg->state && strcmp(cfg->state, "firing") && strcmp(cfg->state, "resolved") &&
         strcmp(cfg->state, "acknowledged"))
         return usage_error("--state: '%s' is not firing, resolved or acknowledged", cfg->state);
@@ -669,6 +682,7 @@ int main(int argc, char **argv)
     size_t nmembers = 0;
     Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT; /* issue 6 */
     Cdof__V1__CoverageQuery coverage = CDOF__V1__COVERAGE_QUERY__INIT;
+    Cdof__V1__RejectionsQuery rejections = CDOF__V1__REJECTIONS_QUERY__INIT;
     Cdof__V1__PeriodClose pclose = CDOF__V1__PERIOD_CLOSE__INIT;
     Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT; /* issue 6 */
     Cdof__V1__Unsilence unsilence = CDOF__V1__UNSILENCE__INIT;
@@ -779,7 +793,15 @@ int main(int argc, char **argv)
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_SERIES;
         req.series = &series;
     } else if (is_alerts) {
-        alerts.since_sequence = (uint64_t)cfg.since;
+        if (cfg.since) {
+            char *end;
+            errno = 0;
+            alerts.since_sequence = strtoull(cfg.since, &end, 10);
+            if (!*cfg.since || *end || errno || *cfg.since == '-') {
+                status = usage_error("--since: '%s' is not an alert sequence number", cfg.since);
+                goto done;
+            }
+        }
         if (cfg.topic)
             alerts.topic_prefix = cfg.topic;
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
@@ -793,6 +815,15 @@ int main(int argc, char **argv)
         milestones.partnership = cfg.partnership;
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT;
         req.milestones_at = &milestones;
+    } else if (!strcmp(cmd->name, "rejections")) {
+        int32_t day = 0;
+        if (cfg.since && cdof_date_parse(cfg.since, &day) < 0) {
+            status = usage_error("--since: '%s' is not a date (YYYY-MM-DD)", cfg.since);
+            goto done;
+        }
+        rejections.since_ms = cfg.since ? (int64_t)day * 86400000 : 0;
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_REJECTIONS;
+        req.rejections = &rejections;
     } else if (!strcmp(cmd->name, "health")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
         req.health = 1;

@@ -1473,3 +1473,45 @@ fail:
     cdof_qo_table_destroy(&t);
     return NULL;
 }
+
+cdof_qo_table_t *cdof_qo_rejections(Cdof__V1__Rejection *const *rows, size_t n, bool display)
+{
+    static const cdof_qo_col_t record[] = {
+        {"agent_id", false, false},   {"partnership", false, false}, {"sequence", true, false},
+        {"rejected_ms", true, false}, {"rejected", false, false},    {"reason", false, false}};
+    static const cdof_qo_col_t shown[] = {{"agent", false, true},
+                                          {"partnership", false, true},
+                                          {"sequence", true, false},
+                                          {"refused", false, false},
+                                          {"reason", false, true}};
+    cdof_qo_table_t *t = QO_TABLE(display, shown, record);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const Cdof__V1__Rejection *r = rows[i];
+        char when[32] = "";
+        if (r->rejected_ms)
+            cdof_clock_format(r->rejected_ms, when, sizeof when);
+        int rc = cdof_qo_table_add_row(t);
+        if (rc < 0)
+            goto fail;
+        rc |= set_text(t, 0, r->agent_id);
+        rc |= set_text_or_null(t, 1, r->partnership);
+        rc |= set_u64(t, 2, r->sequence);
+        if (display) {
+            rc |= set_text_or_null(t, 3, when);
+            rc |= set_text(t, 4, r->reason);
+        } else {
+            if (r->rejected_ms)
+                rc |= set_i64(t, 3, r->rejected_ms);
+            rc |= set_text_or_null(t, 4, when);
+            rc |= set_text(t, 5, r->reason);
+        }
+        if (rc)
+            goto fail;
+    }
+    return t;
+fail:
+    cdof_qo_table_destroy(&t);
+    return NULL;
+}
