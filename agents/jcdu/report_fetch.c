@@ -461,7 +461,10 @@ static int fetch_revisions(void *sock, uint64_t *next_id, int timeout_ms, cdof_r
                 for (size_t k = 1; k < h.pages[0]->n_periods; k++) {
                     const Cdof__V1__PeriodStatus *e = h.pages[0]->periods[k];
                     int32_t day = (int32_t)(e->changed_ms / 86400000);
-                    if (e->event && !strcmp(e->event, "completed")) {
+                    /* Complete by coverage or closed by a person: the first of them is
+                     * when the period was published. */
+                    if (e->event && !completed_ms &&
+                        (!strcmp(e->event, "completed") || !strcmp(e->event, "closed"))) {
                         completed_ms = e->changed_ms;
                         v.completed_day = day;
                     } else if (e->event && !strcmp(e->event, "revised")) {
