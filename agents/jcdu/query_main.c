@@ -92,7 +92,7 @@ static const cdof_opt_t query_opts[] = {
     {"partnership", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, partnership), "ID",
      "milestones: only this partnership"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, partnerships), "FILE",
-     "report: the hub's partnerships file, for the names in its name column"},
+     "report, milestones: the hub's partnerships file, for the names in its name column"},
     {"pdf", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, pdf), "FILE",
      "report: also print it to an A4 PDF with headless Chromium"},
     {"reason", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, reason), "TEXT",
@@ -142,7 +142,7 @@ static const cdof_config_spec_t query_spec = {
                      "  agents                     the agents the hub has heard from\n"
                      "  national                   England's figures against the strategy's "
                      "commitments\n"
-                     "  milestones [--as-of DATE] [--partnership ID]\n"
+                     "  milestones [--as-of DATE] [--partnership ID] [--partnerships FILE]\n"
                      "                             each partnership's deliverables: done, late, "
                      "overdue\n"
                      "  report --year 2024/25 --out FILE [--internal] [--pdf FILE] [--ods FILE]\n"
@@ -464,6 +464,27 @@ fail:
     return NULL;
 }
 
+/* Milestones, with each partnership's display name from --partnerships when given (a file that
+ * cannot be read was refused before asking the hub). */
+static cdof_qo_table_t *milestones_table(Cdof__V1__MilestoneRow *const *rows, size_t n,
+                                         const query_cfg_t *cfg, bool display)
+{
+    cdof_report_t names = {0};
+    const char **shown = NULL;
+    char err[256];
+    if (cfg->partnerships &&
+        cdof_report_load_names(&names, cfg->partnerships, err, sizeof err) == 0 &&
+        (shown = calloc(n ? n : 1, sizeof *shown)) != NULL) {
+        for (size_t i = 0; i < n; i++)
+            shown[i] = cdof_report_partnership_name(&names, rows[i]->partnership);
+    }
+    cdof_qo_table_t *t =
+        cfg->partnerships && !shown ? NULL : cdof_qo_milestones(rows, n, shown, display);
+    free(shown);
+    cdof_report_free(&names);
+    return t;
+}
+
 /* Builds the printable table from all pages. */
 static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *pages,
                                     const query_cfg_t *cfg, bool display)
@@ -498,7 +519,7 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
         t = cdof_qo_national((Cdof__V1__NationalRow *const *)all, k, display);
         break;
     case ANS_MILESTONES:
-        t = cdof_qo_milestones((Cdof__V1__MilestoneRow *const *)all, k, display);
+        t = milestones_table((Cdof__V1__MilestoneRow *const *)all, k, cfg, display);
         break;
     case ANS_PERIODS:
         t = cdof_qo_periods((Cdof__V1__PeriodStatus *const *)all, k, display);
@@ -539,10 +560,10 @@ static int check_command_flags(const char *name, const query_cfg_t *cfg)
         return usage_error("--partnership applies to milestones only");
     if (strcmp(name, "area") != 0 && cfg->members)
         return usage_error("--members applies to area only");
-    if (!report &&
-        (cfg->year || cfg->out || cfg->internal || cfg->pdf || cfg->ods || cfg->partnerships))
-        return usage_error(
-            "--year, --out, --internal, --pdf, --ods and --partnerships apply to report only");
+    if (!report && (cfg->year || cfg->out || cfg->internal || cfg->pdf || cfg->ods))
+        return usage_error("--year, --out, --internal, --pdf and --ods apply to report only");
+    if (!report && !milestones && cfg->partnerships)
+        return usage_error("--partnerships applies to report and milestones only");
     if (report && (!cfg->year || !cfg->out))
         return usage_error("report needs --year YYYY/YY and --out FILE");
     int32_t day;
@@ -728,7 +749,16 @@ int main(int argc, char **argv)
         goto done;
     }
     bool is_alerts = !strcmp(cmd->name, "alerts"), is_series = !strcmp(cmd->name, "series");
-    if ((status = check_command_flags(cmd->name, &cfg)) != EXIT_OK)
+    if ((status = check_command_flags(cmd->name, &cfg)) == EXIT_OK &&
+        !strcmp(cmd->name, "milestones") && cfg.partnerships) {
+        cdof_report_t names = {0};
+        if (cdof_report_load_names(&names, cfg.partnerships, err, sizeof err) < 0) {
+            fprintf(stderr, PROGRAM ": milestones: %s\n", err);
+            status = EXIT_USAGE;
+        }
+        cdof_report_free(&names);
+    }
+    if (status != EXIT_OK)
         goto done;
     if ((rc = cdof_curve_open(cfg.insecure, false, cfg.key, cfg.server_key, &curve, err,
                               sizeof err)) < 0) {

@@ -164,7 +164,7 @@ static void test_milestones_csv_round_trip(void **state)
     (void)state;
     cdof_report_t r;
     build(&r);
-    cdof_qo_table_t *t = cdof_qo_milestones(r.milestones, r.nmilestones, false);
+    cdof_qo_table_t *t = cdof_qo_milestones(r.milestones, r.nmilestones, NULL, false);
     assert_non_null(t);
     char *buf = NULL;
     size_t len = 0;
