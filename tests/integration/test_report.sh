@@ -165,6 +165,11 @@ q "$IT_DIR/ms.csv" milestones --format csv --as-of 2025-03-31 || it_fail "milest
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "kent" && f["milestone_id"] == "progress_report" && f["status"] == "overdue" && f["overdue_since"] == "2024-04-30"'
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "bristol" && f["milestone_id"] == "progress_report" && f["status"] == "done_late" && f["done_on"] == "2024-06-15"'
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "leeds" && f["milestone_id"] == "progress_report" && f["status"] == "done"'
+# With the partnerships file, milestones name each partnership as people know it.
+q "$IT_DIR/ms-named.csv" milestones --format csv --partnerships "$IT_DIR/partnerships.csv" ||
+    it_fail "milestones --partnerships failed"
+csv_has "$IT_DIR/ms-named.csv" 'f["partnership"] == "kent" && f["partnership_name"] == "Kent and Medway Combating Drugs Partnership"'
+csv_has "$IT_DIR/ms-named.csv" 'f["partnership"] == "rutland-leicester" && f["partnership_name"] == "rutland-leicester"'
 # A configured partnership that never reported is listed, owing everything.
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "rutland-leicester" && f["milestone_id"] == "progress_report" && f["status"] == "overdue"'
 
