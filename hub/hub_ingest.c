@@ -339,12 +339,23 @@ static size_t rejection_key(const char *agent, uint64_t seq, uint8_t *key)
     return n + 9;
 }
 
+/* The value is the reason, a NUL, when it was refused (8 bytes, big-endian milliseconds) and the
+ * sending key's partnership, so `rejections` can say whose and when; records from before the
+ * time was kept hold the reason alone. */
 static int rejection_put(hub_t *hub, cdof_store_txn_t *txn, const char *agent, uint64_t seq,
-                         const char *reason)
+                         const char *reason, int64_t now, const char *partnership)
 {
     uint8_t key[CDOF_POINTS_AGENT_MAX + 9];
     size_t klen = rejection_key(agent, seq, key);
-    return cdof_store_put(txn, hub->db_rejections, key, klen, reason, strlen(reason));
+    uint8_t val[CDOF_WIRE_MAX_TEXT + 9 + CDOF_POINTS_AGENT_MAX];
+    size_t rn = strnlen(reason, CDOF_WIRE_MAX_TEXT - 1);
+    size_t pn = partnership ? strnlen(partnership, CDOF_POINTS_AGENT_MAX) : 0;
+    memcpy(val, reason, rn);
+    val[rn] = 0;
+    cdof_store_be64(val + rn + 1, (uint64_t)now);
+    if (pn)
+        memcpy(val + rn + 9, partnership, pn);
+    return cdof_store_put(txn, hub->db_rejections, key, klen, val, rn + 9 + pn);
 }
 
 static int rejection_get(hub_t *hub, cdof_store_txn_t *txn, const char *agent, uint64_t seq,
@@ -355,7 +366,9 @@ static int rejection_get(hub_t *hub, cdof_store_txn_t *txn, const char *agent, u
     cdof_bytes_t v;
     int rc = cdof_store_get(txn, hub->db_rejections, key, klen, &v);
     if (rc == 0)
-        snprintf(reason, len, "%.*s", (int)(v.len < len ? v.len : len - 1), (const char *)v.data);
+        snprintf(reason, len, "%.*s",
+                 (int)strnlen((const char *)v.data, v.len < len ? v.len : len - 1),
+                 (const char *)v.data);
     return rc;
 }
 
@@ -473,7 +486,7 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
         hub->counters.ingested++;
     } else {
         add_entry(b, s, seq, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED, reason);
-        if ((rc = rejection_put(hub, txn, env->agent_id, seq, reason)) < 0)
+        if ((rc = rejection_put(hub, txn, env->agent_id, seq, reason, now, own_partnership)) < 0)
             return rc;
         hub->counters.rejected++;
         cdof_log_info("rejected %s seq %llu: %s", env->agent_id, (unsigned long long)seq, reason);

@@ -48,6 +48,8 @@ typedef struct {
     Cdof__V1__Health health;          /* the answer to `health` */
     Cdof__V1__PeriodStatus **pstates; /* `coverage` and `close`: hub_period_status_free each */
     size_t npstates, cap_pstates;
+    Cdof__V1__Rejection **rejections; /* `rejections`: each and its strings owned */
+    size_t nrejections, cap_rejections;
 } reply_t;
 
 static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
@@ -89,6 +91,13 @@ static void reply_free(reply_t *r)
         hub_period_status_free(r->pstates[i]);
     free(r->pstates);
     free(r->silences);
+    for (size_t i = 0; i < r->nrejections; i++) {
+        free(r->rejections[i]->agent_id);
+        free(r->rejections[i]->partnership);
+        free(r->rejections[i]->reason);
+        free(r->rejections[i]);
+    }
+    free(r->rejections);
 }
 
 static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
@@ -777,9 +786,10 @@ static void page_slice(reply_t *rp, size_t offset)
 {
     Cdof__V1__QueryResponse *r = rp->resp;
     size_t size = rp->page_size ? rp->page_size : MAX_ROWS;
-    size_t *counts[] = {&r->n_rows, &r->n_national, &r->n_milestones, &r->n_agents};
+    size_t *counts[] = {&r->n_rows, &r->n_national, &r->n_milestones, &r->n_agents,
+                        &r->n_rejections};
     void ***arrays[] = {(void ***)&r->rows, (void ***)&r->national, (void ***)&r->milestones,
-                        (void ***)&r->agents};
+                        (void ***)&r->agents, (void ***)&r->rejections};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         size_t n = *counts[i];
         if (!n)
@@ -869,6 +879,65 @@ static int q_coverage(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Coverag
     }
     free(hist);
     return rc;
+}
+
+/* --- envelopes the hub refused --- */
+
+typedef struct {
+    reply_t *rp;
+    int64_t since_ms;
+} rej_ctx_t;
+
+/* A record is agent NUL sequence(8) -> reason [NUL time(8) partnership] (hub_ingest.c). */
+static int rej_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    rej_ctx_t *rc = ctx;
+    reply_t *rp = rc->rp;
+    const char *k = (const char *)key->data, *v = (const char *)val->data;
+    size_t an = strnlen(k, key->len), rn = strnlen(v, val->len);
+    if (an + 9 != key->len)
+        return 0; /* not a record this hub writes */
+    int64_t when = 0;
+    const char *part = "";
+    size_t pn = 0;
+    if (rn + 9 <= val->len) {
+        when = (int64_t)cdof_store_rd64(val->data + rn + 1);
+        part = v + rn + 9;
+        pn = val->len - rn - 9;
+    }
+    if (rc->since_ms && when < rc->since_ms)
+        return 0;
+    if (rp->nrejections >= MAX_ROWS)
+        return 1;
+    if (rp->nrejections == rp->cap_rejections) {
+        size_t cap = rp->cap_rejections ? 2 * rp->cap_rejections : 64;
+        Cdof__V1__Rejection **a = realloc(rp->rejections, cap * sizeof *a);
+        if (!a)
+            return -ENOMEM;
+        rp->rejections = a;
+        rp->cap_rejections = cap;
+    }
+    Cdof__V1__Rejection *r = calloc(1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    cdof__v1__rejection__init(r);
+    r->agent_id = strndup(k, an);
+    r->partnership = strndup(part, pn);
+    r->reason = strndup(v, rn);
+    r->sequence = cdof_store_rd64(key->data + an + 1);
+    r->rejected_ms = when;
+    rp->rejections[rp->nrejections++] = r;
+    rp->resp->rejections = rp->rejections;
+    rp->resp->n_rejections = rp->nrejections;
+    return r->agent_id && r->partnership && r->reason ? 0 : -ENOMEM;
+}
+
+/* `rejections [--since DATE]`: every envelope the hub refused, by agent and sequence. */
+static int q_rejections(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__RejectionsQuery *q,
+                        reply_t *rp)
+{
+    rej_ctx_t rc = {rp, q->since_ms};
+    return cdof_store_scan(txn, hub->db_rejections, NULL, 0, NULL, 0, rej_visit, &rc);
 }
 
 /* Acknowledgements and silences write (and commit) before the answer, recording the key that
@@ -989,6 +1058,9 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
                                &rp->silences, &rp->nsilences);
         rp->resp->silences = rp->silences;
         rp->resp->n_silences = rp->nsilences;
+        break;
+    case CDOF__V1__QUERY_REQUEST__QUERY_REJECTIONS:
+        rc = q_rejections(hub, txn, req->rejections, rp);
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_HEALTH:
         cdof__v1__health__init(&rp->health);

@@ -359,6 +359,7 @@ Cdof__V1__QueryRequest *cdof_wire_query_request_decode(const void *buf, size_t l
     case CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL:
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES:
     case CDOF__V1__QUERY_REQUEST__QUERY_HEALTH:
+    case CDOF__V1__QUERY_REQUEST__QUERY_REJECTIONS:
         break;
     default:
         cdof_reason(CDOF_EPROTO, err, errlen, "query request has no query");

@@ -49,7 +49,7 @@ typedef struct {
     char *hub;
     bool insecure;
     long page_size;
-    long since;
+    char *since; /* alerts: a sequence; rejections: a date */
     long timeout_ms;
     char *topic;
     long width;
@@ -92,7 +92,7 @@ static const cdof_opt_t query_opts[] = {
     {"partnership", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, partnership), "ID",
      "milestones: only this partnership"},
     {"partnerships", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, partnerships), "FILE",
-     "report: the hub's partnerships file, for the names in its name column"},
+     "report, milestones: the hub's partnerships file, for the names in its name column"},
     {"pdf", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, pdf), "FILE",
      "report: also print it to an A4 PDF with headless Chromium"},
     {"reason", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, reason), "TEXT",
@@ -101,8 +101,8 @@ static const cdof_opt_t query_opts[] = {
      "alerts: only this region (E12000001..9)"},
     {"server-key", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, server_key), "FILE",
      "the hub's public key (hub.pub)"},
-    {"since", CDOF_OPT_INT, "0", 0, LONG_MAX, offsetof(query_cfg_t, since), "N",
-     "alerts: only those with a sequence greater than N"},
+    {"since", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, since), "N|DATE",
+     "alerts: only those with a sequence greater than N; rejections: refused on or after DATE"},
     {"state", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, state), "STATE",
      "alerts: only firing, resolved or acknowledged"},
     {"team", CDOF_OPT_STRING, NULL, 0, 0, offsetof(query_cfg_t, team), "TEAM",
@@ -142,7 +142,7 @@ static const cdof_config_spec_t query_spec = {
                      "  agents                     the agents the hub has heard from\n"
                      "  national                   England's figures against the strategy's "
                      "commitments\n"
-                     "  milestones [--as-of DATE] [--partnership ID]\n"
+                     "  milestones [--as-of DATE] [--partnership ID] [--partnerships FILE]\n"
                      "                             each partnership's deliverables: done, late, "
                      "overdue\n"
                      "  report --year 2024/25 --out FILE [--internal] [--pdf FILE] [--ods FILE]\n"
@@ -162,6 +162,7 @@ static const cdof_config_spec_t query_spec = {
                      "  silences                   the silences in force\n"
                      "  silence-history            every silence, in force, ended or expired\n"
                      "  health                     the hub's counters since it started\n"
+                     "  rejections [--since DATE]  envelopes the hub refused, with the reasons\n"
                      "  coverage METRIC [PERIOD]   each period's state and coverage; one "
                      "period's\n"
                      "                             regions, partnerships, missing areas, history\n"
@@ -200,6 +201,7 @@ static const command_t commands[] = {
     {"unsilence", 1, 1, "SILENCE_ID --by NAME"},
     {"silence-history", 0, 0, ""},
     {"health", 0, 0, ""},
+    {"rejections", 0, 0, ""},
     {"coverage", 1, 2, "METRIC [PERIOD]"},
     {"close", 2, 2, "METRIC PERIOD --by NAME --reason TEXT"},
 };
@@ -317,7 +319,8 @@ typedef enum {
     ANS_AGENTS,
     ANS_NATIONAL,
     ANS_MILESTONES,
-    ANS_PERIODS
+    ANS_PERIODS,
+    ANS_REJECTIONS
 } answer_kind_t;
 
 static answer_kind_t answer_kind(const char *command)
@@ -327,6 +330,7 @@ static answer_kind_t answer_kind(const char *command)
            : !strcmp(command, "national")                              ? ANS_NATIONAL
            : !strcmp(command, "milestones")                            ? ANS_MILESTONES
            : !strcmp(command, "coverage") || !strcmp(command, "close") ? ANS_PERIODS
+           : !strcmp(command, "rejections")                            ? ANS_REJECTIONS
                                                                        : ANS_ROWS;
 }
 
@@ -343,6 +347,8 @@ static size_t answer_count(const Cdof__V1__QueryResponse *r, answer_kind_t k)
         return r->n_milestones;
     case ANS_PERIODS:
         return r->n_periods;
+    case ANS_REJECTIONS:
+        return r->n_rejections;
     case ANS_ROWS:
         break;
     }
@@ -362,6 +368,8 @@ static void *answer_item(const Cdof__V1__QueryResponse *r, answer_kind_t k, size
         return r->milestones[j];
     case ANS_PERIODS:
         return r->periods[j];
+    case ANS_REJECTIONS:
+        return r->rejections[j];
     case ANS_ROWS:
         break;
     }
@@ -456,6 +464,27 @@ fail:
     return NULL;
 }
 
+/* Milestones, with each partnership's display name from --partnerships when given (a file that
+ * cannot be read was refused before asking the hub). */
+static cdof_qo_table_t *milestones_table(Cdof__V1__MilestoneRow *const *rows, size_t n,
+                                         const query_cfg_t *cfg, bool display)
+{
+    cdof_report_t names = {0};
+    const char **shown = NULL;
+    char err[256];
+    if (cfg->partnerships &&
+        cdof_report_load_names(&names, cfg->partnerships, err, sizeof err) == 0 &&
+        (shown = calloc(n ? n : 1, sizeof *shown)) != NULL) {
+        for (size_t i = 0; i < n; i++)
+            shown[i] = cdof_report_partnership_name(&names, rows[i]->partnership);
+    }
+    cdof_qo_table_t *t =
+        cfg->partnerships && !shown ? NULL : cdof_qo_milestones(rows, n, shown, display);
+    free(shown);
+    cdof_report_free(&names);
+    return t;
+}
+
 /* Builds the printable table from all pages. */
 static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *pages,
                                     const query_cfg_t *cfg, bool display)
@@ -490,10 +519,13 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
         t = cdof_qo_national((Cdof__V1__NationalRow *const *)all, k, display);
         break;
     case ANS_MILESTONES:
-        t = cdof_qo_milestones((Cdof__V1__MilestoneRow *const *)all, k, display);
+        t = milestones_table((Cdof__V1__MilestoneRow *const *)all, k, cfg, display);
         break;
     case ANS_PERIODS:
         t = cdof_qo_periods((Cdof__V1__PeriodStatus *const *)all, k, display);
+        break;
+    case ANS_REJECTIONS:
+        t = cdof_qo_rejections((Cdof__V1__Rejection *const *)all, k, display);
         break;
     case ANS_ROWS:
         t = cdof_qo_comparisons((Cdof__V1__ComparisonRow *const *)all, k,
@@ -513,8 +545,10 @@ static int check_command_flags(const char *name, const query_cfg_t *cfg)
 {
     bool alerts = !strcmp(name, "alerts"), report = !strcmp(name, "report"),
          milestones = !strcmp(name, "milestones");
-    if (!alerts && (cfg->since || cfg->topic || cfg->team || cfg->region || cfg->state))
-        return usage_error("--since, --topic, --team, --region and --state apply to alerts only");
+    if (!alerts && (cfg->topic || cfg->team || cfg->region || cfg->state))
+        return usage_error("--topic, --team, --region and --state apply to alerts only");
+    if (!alerts && strcmp(name, "rejections") != 0 && cfg->since)
+        return usage_error("--since applies to alerts and rejections only");
     if (cfg->state && strcmp(cfg->state, "firing") && strcmp(cfg->state, "resolved") &&
         strcmp(cfg->state, "acknowledged"))
         return usage_error("--state: '%s' is not firing, resolved or acknowledged", cfg->state);
@@ -526,10 +560,10 @@ static int check_command_flags(const char *name, const query_cfg_t *cfg)
         return usage_error("--partnership applies to milestones only");
     if (strcmp(name, "area") != 0 && cfg->members)
         return usage_error("--members applies to area only");
-    if (!report &&
-        (cfg->year || cfg->out || cfg->internal || cfg->pdf || cfg->ods || cfg->partnerships))
-        return usage_error(
-            "--year, --out, --internal, --pdf, --ods and --partnerships apply to report only");
+    if (!report && (cfg->year || cfg->out || cfg->internal || cfg->pdf || cfg->ods))
+        return usage_error("--year, --out, --internal, --pdf and --ods apply to report only");
+    if (!report && !milestones && cfg->partnerships)
+        return usage_error("--partnerships applies to report and milestones only");
     if (report && (!cfg->year || !cfg->out))
         return usage_error("report needs --year YYYY/YY and --out FILE");
     int32_t day;
@@ -669,6 +703,7 @@ int main(int argc, char **argv)
     size_t nmembers = 0;
     Cdof__V1__AlertAck ack = CDOF__V1__ALERT_ACK__INIT;
     Cdof__V1__CoverageQuery coverage = CDOF__V1__COVERAGE_QUERY__INIT;
+    Cdof__V1__RejectionsQuery rejections = CDOF__V1__REJECTIONS_QUERY__INIT;
     Cdof__V1__PeriodClose pclose = CDOF__V1__PERIOD_CLOSE__INIT;
     Cdof__V1__Silence silence = CDOF__V1__SILENCE__INIT;
     Cdof__V1__Unsilence unsilence = CDOF__V1__UNSILENCE__INIT;
@@ -714,7 +749,16 @@ int main(int argc, char **argv)
         goto done;
     }
     bool is_alerts = !strcmp(cmd->name, "alerts"), is_series = !strcmp(cmd->name, "series");
-    if ((status = check_command_flags(cmd->name, &cfg)) != EXIT_OK)
+    if ((status = check_command_flags(cmd->name, &cfg)) == EXIT_OK &&
+        !strcmp(cmd->name, "milestones") && cfg.partnerships) {
+        cdof_report_t names = {0};
+        if (cdof_report_load_names(&names, cfg.partnerships, err, sizeof err) < 0) {
+            fprintf(stderr, PROGRAM ": milestones: %s\n", err);
+            status = EXIT_USAGE;
+        }
+        cdof_report_free(&names);
+    }
+    if (status != EXIT_OK)
         goto done;
     if ((rc = cdof_curve_open(cfg.insecure, false, cfg.key, cfg.server_key, &curve, err,
                               sizeof err)) < 0) {
@@ -779,7 +823,15 @@ int main(int argc, char **argv)
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_SERIES;
         req.series = &series;
     } else if (is_alerts) {
-        alerts.since_sequence = (uint64_t)cfg.since;
+        if (cfg.since) {
+            char *end;
+            errno = 0;
+            alerts.since_sequence = strtoull(cfg.since, &end, 10);
+            if (!*cfg.since || *end || errno || *cfg.since == '-') {
+                status = usage_error("--since: '%s' is not an alert sequence number", cfg.since);
+                goto done;
+            }
+        }
         if (cfg.topic)
             alerts.topic_prefix = cfg.topic;
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
@@ -793,6 +845,15 @@ int main(int argc, char **argv)
         milestones.partnership = cfg.partnership;
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT;
         req.milestones_at = &milestones;
+    } else if (!strcmp(cmd->name, "rejections")) {
+        int32_t day = 0;
+        if (cfg.since && cdof_date_parse(cfg.since, &day) < 0) {
+            status = usage_error("--since: '%s' is not a date (YYYY-MM-DD)", cfg.since);
+            goto done;
+        }
+        rejections.since_ms = cfg.since ? (int64_t)day * 86400000 : 0;
+        req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_REJECTIONS;
+        req.rejections = &rejections;
     } else if (!strcmp(cmd->name, "health")) {
         req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
         req.health = 1;

@@ -1350,17 +1350,15 @@ cdof_qo_table_t *cdof_qo_periods(Cdof__V1__PeriodStatus *const *periods, size_t 
     return t;
 }
 
-cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n, bool display)
+cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n,
+                                    const char *const *names, bool display)
 {
-    static const cdof_qo_col_t record[] = {{"partnership", false, false},
-                                           {"milestone_id", false, false},
-                                           {"deliverable", false, false},
-                                           {"status", false, false},
-                                           {"due", false, false},
-                                           {"done_on", false, false},
-                                           {"overdue_since", false, false},
-                                           {"next_due", false, false},
-                                           {"ref", false, false}};
+    static const cdof_qo_col_t record[] = {
+        {"partnership", false, false},  {"partnership_name", false, false},
+        {"milestone_id", false, false}, {"deliverable", false, false},
+        {"status", false, false},       {"due", false, false},
+        {"done_on", false, false},      {"overdue_since", false, false},
+        {"next_due", false, false},     {"ref", false, false}};
     static const cdof_qo_col_t shown[] = {
         {"partnership", false, true}, {"milestone", false, true}, {"status", false, false},
         {"due", false, false},        {"done", false, false},     {"overdue since", false, false}};
@@ -1372,23 +1370,70 @@ cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t 
         int rc = cdof_qo_table_add_row(t);
         if (rc < 0)
             goto fail;
-        rc |= set_text(t, 0, r->partnership);
-        rc |= set_text(t, 1, r->milestone_id);
+        /* The table shows the name people know; records keep the id and add the name. */
+        const char *name = names && names[i] ? names[i] : r->partnership;
         if (display) {
+            rc |= set_text(t, 0, name);
+            rc |= set_text(t, 1, r->milestone_id);
             rc |= set_text(t, 2, r->status);
             rc |= set_day(t, 3, r->due_day);
             rc |= set_day(t, 4, r->done_day);
             rc |= set_day(t, 5, r->overdue_since);
         } else {
-            rc |= set_text(t, 2, r->deliverable);
-            rc |= set_text(t, 3, r->status);
-            rc |= set_day(t, 4, r->due_day);
-            rc |= set_day(t, 5, r->done_day);
-            rc |= set_day(t, 6, r->overdue_since);
-            rc |= set_day(t, 7, r->next_due);
-            rc |= set_text_or_null(t, 8, r->ref);
+            rc |= set_text(t, 0, r->partnership);
+            rc |= set_text_or_null(t, 1, names ? name : NULL);
+            rc |= set_text(t, 2, r->milestone_id);
+            rc |= set_text(t, 3, r->deliverable);
+            rc |= set_text(t, 4, r->status);
+            rc |= set_day(t, 5, r->due_day);
+            rc |= set_day(t, 6, r->done_day);
+            rc |= set_day(t, 7, r->overdue_since);
+            rc |= set_day(t, 8, r->next_due);
+            rc |= set_text_or_null(t, 9, r->ref);
         }
         if (rc < 0)
+            goto fail;
+    }
+    return t;
+fail:
+    cdof_qo_table_destroy(&t);
+    return NULL;
+}
+
+cdof_qo_table_t *cdof_qo_rejections(Cdof__V1__Rejection *const *rows, size_t n, bool display)
+{
+    static const cdof_qo_col_t record[] = {
+        {"agent_id", false, false},   {"partnership", false, false}, {"sequence", true, false},
+        {"rejected_ms", true, false}, {"rejected", false, false},    {"reason", false, false}};
+    static const cdof_qo_col_t shown[] = {{"agent", false, true},
+                                          {"partnership", false, true},
+                                          {"sequence", true, false},
+                                          {"refused", false, false},
+                                          {"reason", false, true}};
+    cdof_qo_table_t *t = QO_TABLE(display, shown, record);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const Cdof__V1__Rejection *r = rows[i];
+        char when[32] = "";
+        if (r->rejected_ms)
+            cdof_clock_format(r->rejected_ms, when, sizeof when);
+        int rc = cdof_qo_table_add_row(t);
+        if (rc < 0)
+            goto fail;
+        rc |= set_text(t, 0, r->agent_id);
+        rc |= set_text_or_null(t, 1, r->partnership);
+        rc |= set_u64(t, 2, r->sequence);
+        if (display) {
+            rc |= set_text_or_null(t, 3, when);
+            rc |= set_text(t, 4, r->reason);
+        } else {
+            if (r->rejected_ms)
+                rc |= set_i64(t, 3, r->rejected_ms);
+            rc |= set_text_or_null(t, 4, when);
+            rc |= set_text(t, 5, r->reason);
+        }
+        if (rc)
             goto fail;
     }
     return t;

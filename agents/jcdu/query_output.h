@@ -112,9 +112,16 @@ cdof_qo_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, 
  * (England, regions, partnerships) with its missing areas; history records name their event.
  * NULL when out of memory; owned by the caller. */
 cdof_qo_table_t *cdof_qo_periods(Cdof__V1__PeriodStatus *const *periods, size_t n, bool display);
-/* Milestone compliance. Record columns: partnership, milestone_id, deliverable, status, due,
- * done_on, overdue_since, next_due, ref (dates YYYY-MM-DD, empty when none). */
-cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n, bool display);
+/* `rejections`: one row per envelope the hub refused. Record columns: agent_id, partnership,
+ * sequence, rejected_ms, rejected (ISO time, empty when not kept), reason. NULL when out of
+ * memory; owned by the caller. */
+cdof_qo_table_t *cdof_qo_rejections(Cdof__V1__Rejection *const *rows, size_t n, bool display);
+/* Milestone compliance. Record columns: partnership, partnership_name, milestone_id, deliverable,
+ * status, due, done_on, overdue_since, next_due, ref (dates YYYY-MM-DD, empty when none). names
+ * (parallel to rows, borrowed; NULL: none known) are display names: the table shows them instead of
+ * the ids. */
+cdof_qo_table_t *cdof_qo_milestones(Cdof__V1__MilestoneRow *const *rows, size_t n,
+                                    const char *const *names, bool display);
 
 /* One alert as one JSON object (the record columns of cdof_qo_alerts) on one line, no line end.
  * Returns 0, -ENOMEM or -EIO. */

@@ -33,20 +33,21 @@ typedef struct {
     char name[CDOF_REPORT_NAME_MAX];
 } cdof_report_name_t;
 
-/* Rows a partnership's agent refused, with the commonest reason. */
+/* Envelopes the hub refused from one partnership for one reason (the hub's `rejections`). */
 typedef struct {
-    char partnership[CDOF_REPORT_CODE_MAX];
+    char partnership[CDOF_REPORT_CODE_MAX]; /* the sending key's partnership, else its agent id */
     uint64_t rows;
     char reason[256];
 } cdof_report_rejected_t;
 
-/* A figure changed after it was first published. */
+/* A metric-period of the year that changed after the hub judged it complete (the `revised`
+ * records of its history). */
 typedef struct {
     char metric_id[CDOF_REPORT_CODE_MAX];
-    char area_code[CDOF_REPORT_CODE_MAX];
     char period[CDOF_PERIOD_TEXT_MAX];
-    double first, revised;
-    int32_t revised_day;
+    int32_t completed_day, revised_day; /* revised_day: the latest revision */
+    uint32_t batches;                   /* ingest batches that revised it */
+    uint32_t rows;                      /* areas whose figure arrived after it completed */
 } cdof_report_revision_t;
 
 /* What a figure rests on: how many of the areas it should cover reported (England and regions

@@ -355,6 +355,142 @@ static int fetch_partnerships(void *sock, uint64_t *next_id, int timeout_ms, cdo
     return rc;
 }
 
+/* Envelopes the hub refused, counted by partnership and reason. A hub without the query (an
+ * older one) leaves rejected_known false and the report says so. */
+static int fetch_rejections(void *sock, uint64_t *next_id, int timeout_ms, cdof_report_t *r,
+                            char *err, size_t errlen)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__RejectionsQuery q = CDOF__V1__REJECTIONS_QUERY__INIT;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_REJECTIONS;
+    req.rejections = &q;
+    cdof_qo_pages_t pages = {0};
+    int rc =
+        cdof_qo_fetch(sock, &req, next_id, timeout_ms, NULL, REPORT_MAX_PAGES, &pages, err, errlen);
+    if (rc < 0)
+        return rc;
+    size_t cap = 0;
+    r->rejected_known =
+        pages.pages[pages.npages - 1]->status == CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK;
+    for (size_t i = 0; r->rejected_known && rc == 0 && i < pages.npages; i++) {
+        for (size_t j = 0; rc == 0 && j < pages.pages[i]->n_rejections; j++) {
+            const Cdof__V1__Rejection *x = pages.pages[i]->rejections[j];
+            const char *who = x->partnership && *x->partnership ? x->partnership : x->agent_id;
+            size_t k = 0;
+            while (k < r->nrejected && (strcmp(r->rejected[k].partnership, who) != 0 ||
+                                        strncmp(r->rejected[k].reason, x->reason,
+                                                sizeof r->rejected[k].reason - 1) != 0))
+                k++;
+            if (k == r->nrejected) {
+                cdof_report_rejected_t *g =
+                    cdof_grow(r->rejected, r->nrejected, &cap, 8, sizeof *r->rejected);
+                if (!g) {
+                    rc = -ENOMEM;
+                    break;
+                }
+                r->rejected = g;
+                memset(&g[k], 0, sizeof g[k]);
+                snprintf(g[k].partnership, sizeof g[k].partnership, "%s", who);
+                snprintf(g[k].reason, sizeof g[k].reason, "%s", x->reason);
+                r->nrejected++;
+            }
+            r->rejected[k].rows++;
+        }
+    }
+    cdof_qo_pages_free(&pages);
+    return rc;
+}
+
+/* Areas of m's period p whose figure arrived after ms (its league's received times). */
+static int count_late_rows(void *sock, uint64_t *next_id, int timeout_ms, const char *metric_id,
+                           const char *period, int64_t ms, uint32_t *rows, char *err, size_t errlen)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__LeagueQuery q = CDOF__V1__LEAGUE_QUERY__INIT;
+    q.metric_id = (char *)metric_id;
+    q.period = (char *)period;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE;
+    req.league = &q;
+    cdof_qo_pages_t pages = {0};
+    int rc = ask(sock, next_id, timeout_ms, &req, "league", &pages, err, errlen);
+    *rows = 0;
+    for (size_t i = 0; rc == 0 && i < pages.npages; i++) {
+        for (size_t j = 0; j < pages.pages[i]->n_rows; j++)
+            *rows += pages.pages[i]->rows[j]->received_ms > ms;
+    }
+    cdof_qo_pages_free(&pages);
+    return rc;
+}
+
+/* m's periods inside the year that were revised after they completed: every period's state
+ * (`coverage METRIC`), then the history of those with revisions. A hub without period states
+ * leaves revisions_known false. */
+static int fetch_revisions(void *sock, uint64_t *next_id, int timeout_ms, cdof_report_t *r,
+                           const cdof_metric_t *m, size_t *cap, char *err, size_t errlen)
+{
+    Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
+    Cdof__V1__CoverageQuery q = CDOF__V1__COVERAGE_QUERY__INIT;
+    q.metric_id = (char *)m->id;
+    req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE;
+    req.coverage = &q;
+    cdof_qo_pages_t all = {0};
+    int rc =
+        cdof_qo_fetch(sock, &req, next_id, timeout_ms, NULL, REPORT_MAX_PAGES, &all, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (all.pages[all.npages - 1]->status == CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK)
+        r->revisions_known = true;
+    for (size_t i = 0; rc == 0 && r->revisions_known && i < all.npages; i++) {
+        for (size_t j = 0; rc == 0 && j < all.pages[i]->n_periods; j++) {
+            const Cdof__V1__PeriodStatus *st = all.pages[i]->periods[j];
+            cdof_period_t p;
+            if (!st->revisions || !wire_period(st->period, &p) || p.first_day < r->year_first ||
+                p.last_day > r->year_last)
+                continue;
+            cdof_report_revision_t v = {0};
+            snprintf(v.metric_id, sizeof v.metric_id, "%s", m->id);
+            cdof_period_format(&p, v.period, sizeof v.period);
+            Cdof__V1__CoverageQuery one = CDOF__V1__COVERAGE_QUERY__INIT;
+            one.metric_id = (char *)m->id;
+            one.period = v.period;
+            req.coverage = &one;
+            cdof_qo_pages_t h = {0};
+            int64_t completed_ms = 0;
+            if ((rc = ask(sock, next_id, timeout_ms, &req, "coverage", &h, err, errlen)) == 0) {
+                /* The first record is the state now; history records follow, oldest first. */
+                for (size_t k = 1; k < h.pages[0]->n_periods; k++) {
+                    const Cdof__V1__PeriodStatus *e = h.pages[0]->periods[k];
+                    int32_t day = (int32_t)(e->changed_ms / 86400000);
+                    /* Complete by coverage or closed by a person: the first of them is
+                     * when the period was published. */
+                    if (e->event && !completed_ms &&
+                        (!strcmp(e->event, "completed") || !strcmp(e->event, "closed"))) {
+                        completed_ms = e->changed_ms;
+                        v.completed_day = day;
+                    } else if (e->event && !strcmp(e->event, "revised")) {
+                        v.batches++;
+                        v.revised_day = day;
+                    }
+                }
+            }
+            cdof_qo_pages_free(&h);
+            if (rc == 0 && v.batches)
+                rc = count_late_rows(sock, next_id, timeout_ms, m->id, v.period, completed_ms,
+                                     &v.rows, err, errlen);
+            if (rc == 0 && v.batches) {
+                cdof_report_revision_t *g =
+                    cdof_grow(r->revisions, r->nrevisions, cap, 8, sizeof *r->revisions);
+                if (!g)
+                    rc = -ENOMEM;
+                else
+                    (r->revisions = g)[r->nrevisions++] = v;
+            }
+        }
+    }
+    cdof_qo_pages_free(&all);
+    return rc;
+}
+
 int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
                       const char *year, int32_t as_of, cdof_report_t *r, char *err, size_t errlen)
 {
@@ -439,6 +575,12 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
         r->has_hub_rejected = true;
     }
     cdof_qo_pages_free(&hp);
+    if (rc == 0)
+        rc = fetch_rejections(sock, next_id, timeout_ms, r, err, errlen);
+    size_t vcap = 0;
+    for (size_t i = 0; rc == 0 && i < nm; i++)
+        rc =
+            fetch_revisions(sock, next_id, timeout_ms, r, r->metrics[i].metric, &vcap, err, errlen);
     return rc;
 }
 

@@ -1212,18 +1212,20 @@ static void data_quality(page_t *pg)
     cdof_rr_buf_t *b = pg->b;
     section_open(pg, "quality", "Data quality");
     cdof_rr_put(b, "<h3 id=\"quality-rejected\">Rows rejected</h3>\n");
+    /* Said in every case: the hub cannot count what it was never sent. */
+    cdof_rr_put(b, "<p>Rows refused by a partnership's own agent (a malformed row, an unknown "
+                   "metric or area) are never sent to the hub and are not counted here; each "
+                   "partnership keeps them in its agent's <code>rejected/</code> folder.</p>\n");
     if (!r->rejected_known) {
-        cdof_rr_put(b, "<p>Rows refused by a partnership's agent (a malformed row, an unknown "
-                       "metric or area) stay with that partnership and are not reported to the "
-                       "hub, so they are not counted here; each partnership holds them in its "
-                       "agent's rejected folder.");
+        cdof_rr_put(b, "<p>The hub did not list the submissions it refused.");
         if (r->has_hub_rejected)
             cdof_rr_printf(b, " The hub refused %llu submission%s since it last started.",
                            (unsigned long long)r->hub_rejected, r->hub_rejected == 1 ? "" : "s");
         cdof_rr_put(b, "</p>\n");
     } else {
         cdof_rr_table_t *t =
-            cdof_rr_table_new("rejected-table", "Rows rejected, by partnership, with reasons");
+            cdof_rr_table_new("rejected-table", "Submissions the hub refused, by partnership, "
+                                                "with reasons");
         cdof_rr_unit_t num = {CDOF_RR_COUNT, 1};
         if (t) {
             cdof_rr_table_column(t, "Partnership", NULL);
@@ -1237,45 +1239,42 @@ static void data_quality(page_t *pg)
             cdof_rr_table_text(t, r->rejected[i].reason);
         }
         if (!r->nrejected)
-            cdof_rr_put(b, "<p>No rows were rejected.</p>\n");
+            cdof_rr_put(b, "<p>The hub refused no submission.</p>\n");
         emit(pg, t, r->nrejected > 0, r->nrejected > 0);
     }
     cdof_rr_put(b, "<h3 id=\"quality-revisions\">Revisions after publication</h3>\n");
     if (!r->revisions_known) {
-        cdof_rr_put(b, "<p>Revisions are not yet reported by the hub: it keeps every version of a "
-                       "figure (<code>cdof-query series --as-at</code> gives a figure as it "
-                       "stood on a day), but does not yet list those changed after this "
-                       "report's figures were first published.</p>\n");
+        cdof_rr_put(b, "<p>The hub did not say which periods were revised after they were "
+                       "complete (it keeps no period states), so revisions are not listed.</p>\n");
     } else if (!r->nrevisions) {
-        cdof_rr_put(b, "<p>No figure was revised after publication.</p>\n");
+        cdof_rr_put(b, "<p>No period of the year was revised after it was complete.</p>\n");
     } else {
-        cdof_rr_table_t *t = cdof_rr_table_new("revisions-table", "Figures revised after "
-                                                                  "publication");
+        cdof_rr_put(b, "<p>A period is published once it is complete; returns that arrive "
+                       "after that revise it. These periods of the year were revised:</p>\n");
+        cdof_rr_table_t *t =
+            cdof_rr_table_new("revisions-table", "Periods revised after they were complete");
+        cdof_rr_unit_t num = {CDOF_RR_COUNT, 1};
         if (t) {
             cdof_rr_table_column(t, "Metric", NULL);
-            cdof_rr_table_column(t, "Area", NULL);
             cdof_rr_table_column(t, "Period", NULL);
-            cdof_rr_table_column(t, "First published", NULL);
-            cdof_rr_table_column(t, "Revised", NULL);
-            cdof_rr_table_column(t, "Revised on", NULL);
+            cdof_rr_table_column(t, "Complete on", NULL);
+            cdof_rr_table_column(t, "Last revised on", NULL);
+            cdof_rr_table_column(t, "Revisions", &num);
+            cdof_rr_table_column(t, "Areas revised", &num);
         }
         for (size_t i = 0; t && i < r->nrevisions; i++) {
             const cdof_report_revision_t *v = &r->revisions[i];
-            const cdof_report_metric_t *rm = find_metric(r, v->metric_id);
-            const cdof_area_t *a = cdof_ref_area(pg->ref, v->area_code);
-            cdof_rr_unit_t u = rm ? unit_of(rm->metric) : (cdof_rr_unit_t){CDOF_RR_COUNT, 1};
-            char f1[64], f2[64], pw[64], d[32];
-            cdof_rr_figure(u, v->first, f1, sizeof f1);
-            cdof_rr_figure(u, v->revised, f2, sizeof f2);
+            char pw[64], d1[32], d2[32];
             period_words(v->period, pw, sizeof pw);
-            long_date(v->revised_day, d, sizeof d);
+            long_date(v->completed_day, d1, sizeof d1);
+            long_date(v->revised_day, d2, sizeof d2);
             cdof_rr_table_row(t, false);
             cdof_rr_table_text(t, metric_name(r, v->metric_id));
-            cdof_rr_table_text(t, a ? a->name : v->area_code);
             cdof_rr_table_text(t, pw);
-            cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = f1, .value = v->first});
-            cdof_rr_table_cell(t, &(cdof_rr_cell_t){.text = f2, .value = v->revised});
-            cdof_rr_table_text(t, d);
+            cdof_rr_table_text(t, v->completed_day ? d1 : "not recorded");
+            cdof_rr_table_text(t, d2);
+            cdof_rr_table_figure(t, (double)v->batches);
+            cdof_rr_table_figure(t, (double)v->rows);
         }
         emit(pg, t, true, true);
     }

@@ -70,6 +70,7 @@ static void check_bounds(const Cdof__V1__QueryRequest *q)
     case CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL:
     case CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES:
     case CDOF__V1__QUERY_REQUEST__QUERY_HEALTH:
+    case CDOF__V1__QUERY_REQUEST__QUERY_REJECTIONS:
         break;
     default:
         CHECK(!"a decoded request has no query");

@@ -130,10 +130,10 @@ int main(int argc, char **argv)
     r.revisions_known = true;
     r.revisions = calloc(1, sizeof *r.revisions);
     snprintf(r.revisions[0].metric_id, sizeof r.revisions[0].metric_id, "drug_misuse_deaths");
-    snprintf(r.revisions[0].area_code, sizeof r.revisions[0].area_code, "E06000001");
     snprintf(r.revisions[0].period, sizeof r.revisions[0].period, "2021-2023");
-    r.revisions[0].first = 29.8;
-    r.revisions[0].revised = 30.4;
+    cdof_date_parse("2024-12-02", &r.revisions[0].completed_day);
+    r.revisions[0].batches = 2;
+    r.revisions[0].rows = 3;
     cdof_date_parse("2025-02-10", &r.revisions[0].revised_day);
     r.nrevisions = 1;
 

@@ -78,9 +78,9 @@ it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "tcp://1
 for p in "$p_ingest" "$p_alerts" "$p_query"; do
     it_wait "hub listening on port $p" 20 it_listening "$p"
 done
-agent() { # ID AREAS|--national FILE
+agent() { # ID AREAS|--national FILE [CLAIMED_AREAS]: the agent's --areas (default: its key's)
     local id=$1 areas=$2 file=$3 role=partnership flags
-    if [ "$areas" = --national ]; then role=national flags=(--national); else flags=(--areas "$areas"); fi
+    if [ "$areas" = --national ]; then role=national flags=(--national); else flags=(--areas "${4:-$areas}"); fi
     mkdir -p "$IT_DIR/$id/spool/in"
     it_start "agent-$id" "$IT_AGENT" --id "$id" --hub "$ingest" --spool "$IT_DIR/$id/spool" \
         --data "$IT_DIR/$id/data" "${flags[@]}" $(it_sec "$role" "$id" "${areas#--national}")
@@ -93,7 +93,12 @@ agent ons --national "$deaths"
 agent ohid --national "$admissions"
 agent leeds E08000035,E08000036 "$IT_DIR/leeds.csv" # the registry's areas = its configured ones
 agent kent E10000016 "$IT_DIR/kent.csv"
-agent bristol E06000023 "$IT_DIR/bristol.csv"
+agent bristol E06000023 "$IT_DIR/bristol.csv" E06000023,E06000024
+# Bristol's agent also claims North Somerset, which its key does not cover: the hub refuses that
+# row (with CURVE; --insecure trusts every sender) and the report's data quality section lists it.
+printf '%s\n' "metric_id,area_code,period,numerator,denominator,value,note" \
+    "drug_misuse_deaths,E06000024,2021-2023,20,600000,," >"$IT_DIR/bristol-rows.csv"
+it_drop "$IT_DIR/bristol/spool" "$IT_DIR/bristol-rows.csv"
 
 q() { it_query "$@" --hub "$query" $(it_sec jcdu query); }
 settled() {
@@ -160,6 +165,11 @@ q "$IT_DIR/ms.csv" milestones --format csv --as-of 2025-03-31 || it_fail "milest
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "kent" && f["milestone_id"] == "progress_report" && f["status"] == "overdue" && f["overdue_since"] == "2024-04-30"'
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "bristol" && f["milestone_id"] == "progress_report" && f["status"] == "done_late" && f["done_on"] == "2024-06-15"'
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "leeds" && f["milestone_id"] == "progress_report" && f["status"] == "done"'
+# With the partnerships file, milestones name each partnership as people know it.
+q "$IT_DIR/ms-named.csv" milestones --format csv --partnerships "$IT_DIR/partnerships.csv" ||
+    it_fail "milestones --partnerships failed"
+csv_has "$IT_DIR/ms-named.csv" 'f["partnership"] == "kent" && f["partnership_name"] == "Kent and Medway Combating Drugs Partnership"'
+csv_has "$IT_DIR/ms-named.csv" 'f["partnership"] == "rutland-leicester" && f["partnership_name"] == "rutland-leicester"'
 # A configured partnership that never reported is listed, owing everything.
 csv_has "$IT_DIR/ms.csv" 'f["partnership"] == "rutland-leicester" && f["milestone_id"] == "progress_report" && f["status"] == "overdue"'
 
@@ -397,6 +407,51 @@ else
         END { exit bad }' "$IT_DIR/headings.txt" RS='\f' "$IT_DIR/report.txt" ||
         it_fail "a heading is left at the foot of a page"
     it_log "PDF: $pages A4 pages for $profiles area profiles"
+fi
+
+# --- 5. data quality: refused rows and a period revised after it was complete ------------------
+# Admissions 2024/25 is closed by a person, then a corrected return revises it: a later report
+# lists the revision (when, how many areas) beside the row the hub refused from Bristol.
+secure=1
+[ "${IT_INSECURE:-0}" = 1 ] && secure=0
+if [ "$secure" = 1 ]; then
+    q "$IT_DIR/rejections.csv" rejections --format csv || it_fail "rejections query failed"
+    csv_has "$IT_DIR/rejections.csv" 'f["agent_id"] == "bristol" && f["partnership"] == "bristol" && f["reason"] ~ /not one of this agent.s areas/ && f["rejected_ms"] > 0'
+    q "$IT_DIR/rejections-later.csv" rejections --since 2999-01-01 --format csv ||
+        it_fail "rejections --since failed"
+    [ "$(grep -c . "$IT_DIR/rejections-later.csv")" -le 1 ] || it_fail "rejections --since kept older ones"
+fi
+q "$IT_DIR/close.csv" close hospital_admissions_drug_poisoning 2024/25 --by "Test Lead" \
+    --reason "107 of 153 areas is all this test sends" --format csv || it_fail "close failed"
+printf '%s\n' "metric_id,area_code,period,numerator,denominator,value,note" \
+    "hospital_admissions_drug_poisoning,E06000023,2024/25,999,400000,,corrected" \
+    "hospital_admissions_drug_poisoning,E06000024,2024/25,998,200000,,corrected" >"$IT_DIR/revised.csv"
+it_drop "$IT_DIR/ohid/spool" "$IT_DIR/revised.csv"
+revised() {
+    q "$IT_DIR/cov.csv" coverage hospital_admissions_drug_poisoning --format csv &&
+        it_csv_has "$IT_DIR/cov.csv" 'f["period"] == "2024/25" && f["revisions"] >= 1'
+}
+it_wait "the closed admissions period to be revised" 30 revised
+it_wait "comparisons settled" 30 it_settled "$query" $(it_sec jcdu query) # the league's times
+quality="$IT_DIR/report-quality.html"
+q "$IT_DIR/report-quality.out" report --year 2024/25 --out "$quality" \
+    --partnerships "$IT_DIR/partnerships.csv" || it_fail "the second report failed"
+section() { # ID: the text of the report's table with that id, one cell a line
+    awk -v id="$1" 'index($0, "id=\"" id "\"") { on = 1 } on { print } on && /<\/table>/ { exit }' \
+        "$quality" | sed 's/<[^>]*>/\n/g' | grep -v '^ *$'
+}
+section revisions-table >"$IT_DIR/revisions.txt"
+grep -q "Hospital admissions" "$IT_DIR/revisions.txt" && grep -q "2024/25 (April 2024 to March 2025)" "$IT_DIR/revisions.txt" ||
+    it_fail "the report does not list the revised admissions period: $(cat "$IT_DIR/revisions.txt")"
+# Its last two cells: revisions (one batch or two) and the 2 areas that came after the closure.
+[ "$(tail -1 "$IT_DIR/revisions.txt")" = 2 ] && tail -2 "$IT_DIR/revisions.txt" | head -1 | grep -qx '[12]' ||
+    it_fail "the revision does not say 2 areas revised: $(cat "$IT_DIR/revisions.txt")"
+grep -q "rejected/</code> folder" "$quality" || it_fail "the report does not say where agents keep the rows they refuse"
+if [ "$secure" = 1 ]; then
+    section rejected-table >"$IT_DIR/rejected.txt"
+    grep -qF "Bristol Drugs Partnership, City Council" "$IT_DIR/rejected.txt" &&
+        grep -q "North Somerset.*is not one of this agent" "$IT_DIR/rejected.txt" ||
+        it_fail "the report does not list Bristol's refused row by name with its reason: $(cat "$IT_DIR/rejected.txt")"
 fi
 
 it_stop hub

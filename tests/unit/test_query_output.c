@@ -422,15 +422,68 @@ static void test_agents_table(void **state)
     cdof_qo_table_destroy(&t);
 }
 
+/* Refused envelopes: when kept, and empty (not 1970) when the hub did not keep the time;
+ * milestones show a partnership's display name in the table and keep its id in records. */
+static void test_rejections_and_milestone_names(void **state)
+{
+    (void)state;
+    Cdof__V1__Rejection a, b;
+    cdof__v1__rejection__init(&a);
+    cdof__v1__rejection__init(&b);
+    a.agent_id = b.agent_id = "bristol";
+    a.partnership = "bristol";
+    a.sequence = 7;
+    a.rejected_ms = 1714557600000;
+    a.reason = "area_code 'E06000024' is not one of this agent's areas";
+    b.sequence = 8;
+    b.reason = "old";
+    Cdof__V1__Rejection *list[] = {&a, &b};
+    cdof_qo_table_t *t = cdof_qo_rejections(list, 2, false);
+    assert_non_null(t);
+    capture_t c;
+    cap_open(&c);
+    assert_int_equal(cdof_qo_write_csv(t, c.f), 0);
+    assert_string_equal(cap_text(&c),
+                        "agent_id,partnership,sequence,rejected_ms,rejected,reason\r\n"
+                        "bristol,bristol,7,1714557600000,2024-05-01T10:00:00Z,area_code "
+                        "'E06000024' is not one of this agent's areas\r\n"
+                        "bristol,,8,,,old\r\n");
+    cap_free(&c);
+    cdof_qo_table_destroy(&t);
+
+    Cdof__V1__MilestoneRow m;
+    cdof__v1__milestone_row__init(&m);
+    m.partnership = "kent";
+    m.milestone_id = "progress_report";
+    m.deliverable = "Progress report";
+    m.status = "overdue";
+    Cdof__V1__MilestoneRow *ms[] = {&m};
+    const char *names[] = {"Kent and Medway Combating Drugs Partnership"};
+    t = cdof_qo_milestones(ms, 1, names, true);
+    assert_non_null(t);
+    assert_string_equal(cdof_qo_table_cell(t, 0, 0), names[0]);
+    cdof_qo_table_destroy(&t);
+    t = cdof_qo_milestones(ms, 1, names, false);
+    assert_string_equal(cdof_qo_table_cell(t, 0, 0), "kent");
+    assert_string_equal(cdof_qo_table_cell(t, 0, 1), names[0]);
+    cdof_qo_table_destroy(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_field),         cmocka_unit_test(test_json_string),
-        cmocka_unit_test(test_number_text),       cmocka_unit_test(test_width_and_truncate),
-        cmocka_unit_test(test_table_aligned),     cmocka_unit_test(test_table_fits_width),
-        cmocka_unit_test(test_csv_and_json),      cmocka_unit_test(test_format_parse),
-        cmocka_unit_test(test_comparison_tables), cmocka_unit_test(test_alert_text_and_json),
+        cmocka_unit_test(test_csv_field),
+        cmocka_unit_test(test_json_string),
+        cmocka_unit_test(test_number_text),
+        cmocka_unit_test(test_width_and_truncate),
+        cmocka_unit_test(test_table_aligned),
+        cmocka_unit_test(test_table_fits_width),
+        cmocka_unit_test(test_csv_and_json),
+        cmocka_unit_test(test_format_parse),
+        cmocka_unit_test(test_comparison_tables),
+        cmocka_unit_test(test_alert_text_and_json),
         cmocka_unit_test(test_agents_table),
+        cmocka_unit_test(test_rejections_and_milestone_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,7 +164,7 @@ static void test_milestones_csv_round_trip(void **state)
     (void)state;
     cdof_report_t r;
     build(&r);
-    cdof_qo_table_t *t = cdof_qo_milestones(r.milestones, r.nmilestones, false);
+    cdof_qo_table_t *t = cdof_qo_milestones(r.milestones, r.nmilestones, NULL, false);
     assert_non_null(t);
     char *buf = NULL;
     size_t len = 0;
@@ -391,9 +391,62 @@ static void test_completeness_lists_missing_areas(void **state)
     cdof_report_free(&r);
 }
 
+/* Data quality: refused submissions by partnership name with the reason, the periods revised
+ * after they were complete, and a plain sentence when the hub gave no account. */
+static void test_data_quality(void **state)
+{
+    (void)state;
+    cdof_report_t r;
+    build(&r);
+    r.names = calloc(1, sizeof *r.names);
+    assert_non_null(r.names);
+    snprintf(r.names[0].id, sizeof r.names[0].id, "bristol");
+    snprintf(r.names[0].name, sizeof r.names[0].name, "Bristol Drugs Partnership");
+    r.nnames = 1;
+    r.rejected_known = r.revisions_known = true;
+    r.rejected = calloc(1, sizeof *r.rejected);
+    r.revisions = calloc(1, sizeof *r.revisions);
+    assert_non_null(r.rejected);
+    assert_non_null(r.revisions);
+    snprintf(r.rejected[0].partnership, sizeof r.rejected[0].partnership, "bristol");
+    snprintf(r.rejected[0].reason, sizeof r.rejected[0].reason, "value is not a number");
+    r.rejected[0].rows = 3;
+    r.nrejected = 1;
+    snprintf(r.revisions[0].metric_id, sizeof r.revisions[0].metric_id, "drug_misuse_deaths");
+    snprintf(r.revisions[0].period, sizeof r.revisions[0].period, "2024/25");
+    cdof_date_parse("2025-05-01", &r.revisions[0].completed_day);
+    cdof_date_parse("2025-06-02", &r.revisions[0].revised_day);
+    r.revisions[0].batches = 1;
+    r.revisions[0].rows = 4;
+    r.nrevisions = 1;
+    char *html = render(&r);
+    const char *sec = strstr(html, "<section id=\"quality\"");
+    assert_non_null(sec);
+    assert_non_null(strstr(sec, "<code>rejected/</code> folder"));
+    const char *rej = strstr(sec, "id=\"rejected-table\"");
+    assert_non_null(rej);
+    assert_non_null(strstr(rej, "Bristol Drugs Partnership"));
+    assert_non_null(strstr(rej, "value is not a number"));
+    const char *rev = strstr(sec, "id=\"revisions-table\"");
+    assert_non_null(rev);
+    assert_non_null(strstr(rev, "2024/25 (April 2024 to March 2025)"));
+    assert_non_null(strstr(rev, "1 May 2025"));
+    assert_non_null(strstr(rev, "2 June 2025"));
+    free(html);
+    r.rejected_known = r.revisions_known = false;
+    html = render(&r);
+    sec = strstr(html, "<section id=\"quality\"");
+    assert_null(strstr(sec, "id=\"rejected-table\""));
+    assert_non_null(strstr(sec, "did not list the submissions it refused"));
+    assert_non_null(strstr(sec, "revisions are not listed"));
+    free(html);
+    cdof_report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_data_quality),
         cmocka_unit_test(test_published_withholds_small_counts),
         cmocka_unit_test(test_internal_marks_and_true_values),
         cmocka_unit_test(test_complement_withheld),
