@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -1205,8 +1203,7 @@ struct hub_queries {
     bool started, busy;
 };
 
-#define WORKER_EP   "inproc://cdof-hub-query-worker"
-#define WORKER_NICE 10
+#define WORKER_EP "inproc://cdof-hub-query-worker"
 
 /* The worker: answers each [routing id, request] it is given with [routing id, response].
  * Only read queries come here; they read the store and state fixed at start (reference data,
@@ -1214,10 +1211,10 @@ struct hub_queries {
 static void *worker_main(void *arg)
 {
     hub_t *hub = arg;
-    /* Below the serve loop's priority: on a busy machine ingest and acks get the CPU first (a
-     * thread's nice value is its own on Linux). */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE) < 0)
-        cdof_log_debug("query worker: cannot lower its priority: %s", strerror(errno));
+    /* At the serve loop's own priority. A lower one starved queries whenever anything else kept
+     * the CPUs busy (each retry of a timed-out client then queued behind its abandoned
+     * requests); ingest is kept ahead by running on its own thread, and queries by taking one
+     * request at a time, so they use one core at most. */
     void *pair = zmq_socket(hub->zctx, ZMQ_PAIR);
     int linger = 0;
     if (!pair || zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
