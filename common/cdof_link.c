@@ -11,6 +11,7 @@
 struct cdof_link {
     void *pair;
     cdof_link_state_t state;
+    unsigned ups; /* handshakes succeeded */
 };
 
 int cdof_link_open(void *zctx, void *socket, cdof_link_t **out)
@@ -87,8 +88,14 @@ cdof_link_state_t cdof_link_poll(cdof_link_t *link)
             zmq_msg_close(&m);
         }
         link->state = next_state(link->state, event);
+        link->ups += event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
     }
     return link->state;
+}
+
+unsigned cdof_link_ups(const cdof_link_t *link)
+{
+    return link ? link->ups : 0;
 }
 
 void *cdof_link_socket(cdof_link_t *link)

@@ -25,6 +25,11 @@ int cdof_link_open(void *zctx, void *socket, cdof_link_t **out);
  * handshake stays the state until a later handshake succeeds. */
 cdof_link_state_t cdof_link_poll(cdof_link_t *link);
 
+/* How many handshakes have succeeded since cdof_link_open, as far as cdof_link_poll has read:
+ * a count that moved while a question was out means the connection was made anew (the hub
+ * restarted, or the network dropped it), and the question may have been lost with the old one. */
+unsigned cdof_link_ups(const cdof_link_t *link);
+
 /* The monitor's socket, to wait on with zmq_poll. */
 void *cdof_link_socket(cdof_link_t *link);
 

@@ -14,13 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <zmq.h>
-
+#include "cdof_client.h"
+#include "cdof_client_alert.h"
 #include "cdof_clock.h"
 #include "cdof_config.h"
 #include "cdof_curve.h"
 #include "cdof_error.h"
-#include "cdof_link.h"
 #include "cdof_log.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
@@ -42,6 +41,8 @@ enum {
 
 /* Bounds the pages followed for one query (each up to 10,000 rows). */
 #define MAX_PAGES 10000
+/* A read is asked again at most this often when the link to the hub is made anew meanwhile. */
+#define RESENDS 3
 
 typedef struct {
     char *as_at;
@@ -381,11 +382,11 @@ static bool alert_wanted(const Cdof__V1__Alert *a, const query_cfg_t *cfg)
 {
     return (!cfg->team || !strcmp(a->team, cfg->team)) &&
            (!cfg->region || !strcmp(a->region_code, cfg->region)) &&
-           (!cfg->state || !strcmp(cdof_qo_state_name(a->state), cfg->state));
+           (!cfg->state || !strcmp(cdof_client_state_name(a->state), cfg->state));
 }
 
 /* The silences of all pages. */
-static cdof_qo_table_t *silences_table(const cdof_qo_pages_t *pages, bool display)
+static cdof_table_t *silences_table(const cdof_client_pages_t *pages, bool display)
 {
     size_t total = 0, k = 0;
     for (size_t i = 0; i < pages->npages; i++)
@@ -397,14 +398,14 @@ static cdof_qo_table_t *silences_table(const cdof_qo_pages_t *pages, bool displa
         for (size_t j = 0; j < pages->pages[i]->n_silences; j++)
             all[k++] = pages->pages[i]->silences[j];
     }
-    cdof_qo_table_t *t = cdof_qo_silences(all, total, display);
+    cdof_table_t *t = cdof_qo_silences(all, total, display);
     free(all);
     return t;
 }
 
 /* The hub's health: one record (CSV, JSON) or one counter per line (the aligned table). NULL when
  * out of memory; the caller owns the table. */
-static cdof_qo_table_t *health_table(const Cdof__V1__Health *h, bool display)
+static cdof_table_t *health_table(const Cdof__V1__Health *h, bool display)
 {
     struct {
         const char *name;
@@ -434,40 +435,35 @@ static cdof_qo_table_t *health_table(const Cdof__V1__Health *h, bool display)
     size_t n = sizeof f / sizeof f[0];
     char started[64];
     cdof_clock_format(h->started_ms, started, sizeof started);
-    cdof_qo_table_t *t;
+    cdof_table_t *t;
     if (display) {
-        const cdof_qo_col_t cols[] = {{"counter", false, false}, {"value", true, false}};
-        if (!(t = cdof_qo_table_new(cols, 2)))
-            return NULL;
-        for (size_t i = 0; i < n; i++) {
+        static const cdof_table_col_t cols[] = {CDOF_TABLE_COL_TEXT("counter"),
+                                                {"value", CDOF_TABLE_RIGHT, CDOF_TABLE_STRING}};
+        t = cdof_table_new(CDOF_TABLE_COLS(cols));
+        for (size_t i = 0; t && i < n && cdof_table_add_row(t) == 0; i++) {
             bool when = !strcmp(f[i].name, "started_ms");
-            if (cdof_qo_table_add_row(t) < 0 ||
-                cdof_qo_table_set(t, 0, CDOF_QO_TEXT, when ? "started" : f[i].name) < 0 ||
-                (when ? cdof_qo_table_set(t, 1, CDOF_QO_TEXT, started)
-                      : cdof_qo_table_set_number(t, 1, f[i].value, f[i].decimals)) < 0)
-                goto fail;
+            cdof_table_set(t, 0, when ? "started" : f[i].name);
+            if (when)
+                cdof_table_set(t, 1, started);
+            else
+                cdof_table_set_number(t, 1, f[i].value, f[i].decimals);
         }
-        return t;
+        return cdof_table_finish(t);
     }
-    cdof_qo_col_t cols[sizeof f / sizeof f[0]];
+    cdof_table_col_t cols[sizeof f / sizeof f[0]];
     for (size_t i = 0; i < n; i++)
-        cols[i] = (cdof_qo_col_t){f[i].name, true, false};
-    if (!(t = cdof_qo_table_new(cols, n)) || cdof_qo_table_add_row(t) < 0)
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        if (cdof_qo_table_set_number(t, i, f[i].value, f[i].decimals < 1 ? 0 : -1) < 0)
-            goto fail;
+        cols[i] = (cdof_table_col_t)CDOF_TABLE_COL_NUM(f[i].name);
+    if ((t = cdof_table_new(cols, n)) && cdof_table_add_row(t) == 0) {
+        for (size_t i = 0; i < n; i++)
+            cdof_table_set_number(t, i, f[i].value, f[i].decimals < 1 ? 0 : -1);
     }
-    return t;
-fail:
-    cdof_qo_table_destroy(&t);
-    return NULL;
+    return cdof_table_finish(t);
 }
 
 /* Milestones, with each partnership's display name from --partnerships when given (a file that
  * cannot be read was refused before asking the hub). */
-static cdof_qo_table_t *milestones_table(Cdof__V1__MilestoneRow *const *rows, size_t n,
-                                         const query_cfg_t *cfg, bool display)
+static cdof_table_t *milestones_table(Cdof__V1__MilestoneRow *const *rows, size_t n,
+                                      const query_cfg_t *cfg, bool display)
 {
     cdof_report_t names = {0};
     const char **shown = NULL;
@@ -478,7 +474,7 @@ static cdof_qo_table_t *milestones_table(Cdof__V1__MilestoneRow *const *rows, si
         for (size_t i = 0; i < n; i++)
             shown[i] = cdof_report_partnership_name(&names, rows[i]->partnership);
     }
-    cdof_qo_table_t *t =
+    cdof_table_t *t =
         cfg->partnerships && !shown ? NULL : cdof_qo_milestones(rows, n, shown, display);
     free(shown);
     cdof_report_free(&names);
@@ -486,8 +482,8 @@ static cdof_qo_table_t *milestones_table(Cdof__V1__MilestoneRow *const *rows, si
 }
 
 /* Builds the printable table from all pages. */
-static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *pages,
-                                    const query_cfg_t *cfg, bool display)
+static cdof_table_t *build_table(const char *command, const cdof_client_pages_t *pages,
+                                 const query_cfg_t *cfg, bool display)
 {
     size_t total = 0;
     if (!strncmp(command, "silence", 7) || !strcmp(command, "unsilence"))
@@ -507,10 +503,10 @@ static cdof_qo_table_t *build_table(const char *command, const cdof_qo_pages_t *
                 all[k++] = item;
         }
     }
-    cdof_qo_table_t *t = NULL;
+    cdof_table_t *t = NULL;
     switch (kind) {
     case ANS_ALERTS:
-        t = cdof_qo_alerts((Cdof__V1__Alert *const *)all, k, display);
+        t = cdof_client_alerts_table((Cdof__V1__Alert *const *)all, k, display);
         break;
     case ANS_AGENTS:
         t = cdof_qo_agents((Cdof__V1__AgentStatus *const *)all, k, display);
@@ -581,7 +577,7 @@ static void free_tables(cdof_rr_table_t **tables, size_t n)
 
 /* report: fetches the year's figures, applies suppression, writes the HTML next to --out and
  * renames it into place, so a reader never opens half a report. */
-static int run_report(void *sock, uint64_t *next_id, const query_cfg_t *cfg)
+static int run_report(cdof_client_t *client, const query_cfg_t *cfg)
 {
     char err[512] = "", tmp[4096];
     int status = EXIT_HUB_ERROR;
@@ -595,8 +591,7 @@ static int run_report(void *sock, uint64_t *next_id, const query_cfg_t *cfg)
     int32_t as_of = 0;
     if (cfg->as_of)
         cdof_date_parse(cfg->as_of, &as_of);
-    int rc = cdof_report_fetch(sock, next_id, (int)cfg->timeout_ms, ref, cfg->year, as_of, &r, err,
-                               sizeof err);
+    int rc = cdof_report_fetch(client, ref, cfg->year, as_of, &r, err, sizeof err);
     if (rc == -ETIMEDOUT) {
         fprintf(stderr, PROGRAM ": no answer from %s within %ld ms\n", cfg->hub, cfg->timeout_ms);
         status = EXIT_NO_ANSWER;
@@ -683,12 +678,11 @@ int main(int argc, char **argv)
     cdof_strlist_t pos = {0};
     char err[512] = "";
     int status = EXIT_USAGE;
-    void *ctx = NULL, *sock = NULL;
-    cdof_link_t *link = NULL;
+    cdof_client_t *client = NULL;
     cdof_curve_t *curve = NULL;
-    cdof_qo_pages_t pages = {0};
-    cdof_qo_table_t *table = NULL;
-    cdof_qo_format_t format;
+    cdof_client_pages_t pages = {0};
+    cdof_table_t *table = NULL;
+    cdof_table_format_t format;
     const command_t *cmd = NULL;
 
     /* Query sub-messages live on the stack; the request only points at them. */
@@ -722,7 +716,7 @@ int main(int argc, char **argv)
         status = usage_error("--hub EP is required");
         goto done;
     }
-    if (cdof_qo_format_parse(cfg.format, &format) < 0) {
+    if (cdof_table_format_parse(cfg.format, &format) < 0) {
         status = usage_error("--format: '%s' is not table, csv or json", cfg.format);
         goto done;
     }
@@ -887,35 +881,18 @@ int main(int argc, char **argv)
     req.page_size = (uint32_t)cfg.page_size;
 
     status = EXIT_HUB_ERROR;
-    int linger = 0;
-    int64_t maxmsg = CDOF_WIRE_MAX_RESPONSE;
-    if (!(ctx = zmq_ctx_new()) || !(sock = zmq_socket(ctx, ZMQ_DEALER)) ||
-        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
-        cdof_curve_apply(curve, sock, NULL) < 0) {
-        fprintf(stderr, PROGRAM ": cannot create a socket: %s\n", zmq_strerror(zmq_errno()));
-        goto done;
-    }
-    if (cdof_link_open(ctx, sock, &link) < 0) {
-        fprintf(stderr, PROGRAM ": cannot watch the socket: %s\n", zmq_strerror(zmq_errno()));
-        goto done;
-    }
-    if (zmq_connect(sock, cfg.hub) < 0) {
-        status = usage_error("--hub: cannot use '%s': %s", cfg.hub, zmq_strerror(zmq_errno()));
+    cdof_client_opts_t copts = {
+        .endpoint = cfg.hub, .curve = curve, .timeout_ms = (int)cfg.timeout_ms, .resends = RESENDS};
+    if ((rc = cdof_client_open(&copts, &client, err, sizeof err)) < 0) {
+        if (rc == CDOF_EINVALID)
+            status = usage_error("--hub: %s", err);
+        else
+            fprintf(stderr, PROGRAM ": %s\n", err);
         goto done;
     }
     /* Wait for the handshake's verdict first: a refused key or a wrong hub key is said at once,
      * with its own exit status, instead of "no answer" after the time-out. */
-    int64_t deadline = cdof_clock_mono_ms() + cfg.timeout_ms;
-    cdof_link_state_t ls = cdof_link_poll(link);
-    while (ls != CDOF_LINK_UP && ls != CDOF_LINK_REFUSED && ls != CDOF_LINK_WRONG_HUB_KEY) {
-        int64_t left = deadline - cdof_clock_mono_ms();
-        if (left <= 0)
-            break;
-        zmq_pollitem_t it = {cdof_link_socket(link), 0, ZMQ_POLLIN, 0};
-        zmq_poll(&it, 1, left > 100 ? 100 : (long)left);
-        ls = cdof_link_poll(link);
-    }
+    cdof_link_state_t ls = cdof_client_wait_link(client, (int)cfg.timeout_ms);
     if (ls == CDOF_LINK_REFUSED || ls == CDOF_LINK_WRONG_HUB_KEY) {
         fprintf(stderr, PROGRAM ": %s: %s\n", cfg.hub, cdof_link_describe(ls));
         status = EXIT_REFUSED;
@@ -928,15 +905,11 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    /* Request ids only need to differ from earlier asks on this socket; make them unlikely to
-     * repeat across runs too, which helps reading a hub's logs. */
-    uint64_t next_id = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4);
     if (!strcmp(cmd->name, "report")) {
-        status = run_report(sock, &next_id, &cfg);
+        status = run_report(client, &cfg);
         goto done;
     }
-    rc = cdof_qo_fetch(sock, &req, &next_id, (int)cfg.timeout_ms, NULL, MAX_PAGES, &pages, err,
-                       sizeof err);
+    rc = cdof_client_fetch(client, &req, MAX_PAGES, &pages, err, sizeof err);
     if (rc == -ETIMEDOUT) {
         fprintf(stderr, PROGRAM ": no answer from %s within %ld ms\n", cfg.hub, cfg.timeout_ms);
         status = EXIT_NO_ANSWER;
@@ -948,7 +921,8 @@ int main(int argc, char **argv)
     }
     const Cdof__V1__QueryResponse *last = pages.pages[pages.npages - 1];
     if (last->status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK) {
-        fprintf(stderr, PROGRAM ": the hub answered %s: %s\n", cdof_qo_status_name(last->status),
+        fprintf(stderr, PROGRAM ": the hub answered %s: %s\n",
+                cdof_client_status_name(last->status),
                 last->error && *last->error ? last->error : "(no reason given)");
         if (last->status == CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN)
             status = EXIT_REFUSED;
@@ -959,30 +933,26 @@ int main(int argc, char **argv)
         goto done;
     }
     table = !strcmp(cmd->name, "health")
-                ? health_table(last->health, format == CDOF_QO_TABLE)
-                : build_table(cmd->name, &pages, &cfg, format == CDOF_QO_TABLE);
+                ? health_table(last->health, format == CDOF_TABLE_ALIGNED)
+                : build_table(cmd->name, &pages, &cfg, format == CDOF_TABLE_ALIGNED);
     if (!table) {
         fprintf(stderr, PROGRAM ": out of memory\n");
         goto done;
     }
-    if (!strcmp(cmd->name, "rolling") && cdof_qo_table_rows(table) == 0)
+    if (!strcmp(cmd->name, "rolling") && cdof_table_rows(table) == 0)
         fprintf(stderr,
                 PROGRAM ": no rolling 12-month figures end in %s%s%s: an area has them once it "
                         "has data for all 12 months up to that month (see `series`)\n",
                 rolling.period, *rolling.area_code ? " for " : "", rolling.area_code);
-    if (cdof_qo_write(table, format, table_width(&cfg), stdout) < 0 || fflush(stdout) != 0) {
+    if (cdof_table_write(table, format, table_width(&cfg), stdout) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, PROGRAM ": cannot write the output: %s\n", strerror(errno));
         goto done;
     }
     status = EXIT_OK;
 done:
-    cdof_qo_table_destroy(&table);
-    cdof_qo_pages_free(&pages);
-    cdof_link_close(&link);
-    if (sock)
-        zmq_close(sock);
-    if (ctx)
-        zmq_ctx_term(ctx);
+    cdof_table_destroy(&table);
+    cdof_client_pages_free(&pages);
+    cdof_client_close(&client);
     cdof_curve_destroy(&curve);
     cdof_strlist_free(&pos);
     cdof_config_free(&query_spec, &cfg);

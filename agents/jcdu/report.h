@@ -19,7 +19,7 @@
 #include "cdof.pb-c.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
-#include "query_output.h"
+#include "cdof_client.h"
 #include "report_render.h"
 
 #define CDOF_REPORT_CODE_MAX         65 /* a partnership id and its NUL */
@@ -133,7 +133,7 @@ typedef struct {
     size_t nmilestones;
     Cdof__V1__Alert **alerts;
     size_t nalerts;
-    cdof_qo_pages_t pages[3]; /* national, milestones, alerts */
+    cdof_client_pages_t pages[3]; /* national, milestones, alerts */
     /* Partnerships of several areas the hub is configured with (owned; at most
      * CDOF_REPORT_MAX_PARTNERSHIPS, the first seen). */
     cdof_report_partnership_t *partnerships;
@@ -156,12 +156,12 @@ typedef struct {
 /* Frees what r owns (not r itself). */
 void cdof_report_free(cdof_report_t *r);
 
-/* Asks the hub on a connected DEALER for everything the report for year (e.g. "2024/25") needs.
+/* Asks the hub through client for everything the report for year (e.g. "2024/25") needs.
  * as_of 0: the earlier of today and the year's last day. Returns 0, -ETIMEDOUT, CDOF_EINVALID
  * (bad year, the hub refused a query: err says why) or another negative code. r is filled even
  * on failure, for cdof_report_free. */
-int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
-                      const char *year, int32_t as_of, cdof_report_t *r, char *err, size_t errlen);
+int cdof_report_fetch(cdof_client_t *client, const cdof_ref_t *ref, const char *year, int32_t as_of,
+                      cdof_report_t *r, char *err, size_t errlen);
 
 /* Applies suppression to every cell (groups: each region's areas with the region's total, the
  * regions with England's, each partnership with its areas; percentages also by their

@@ -33,22 +33,21 @@ void cdof_report_free(cdof_report_t *r)
     free(r->milestones);
     free(r->alerts);
     for (size_t i = 0; i < 3; i++)
-        cdof_qo_pages_free(&r->pages[i]);
+        cdof_client_pages_free(&r->pages[i]);
     memset(r, 0, sizeof *r);
 }
 
 /* Runs req to its last page into *pages; an answer other than OK is an error naming it. */
-static int ask(void *sock, uint64_t *next_id, int timeout_ms, Cdof__V1__QueryRequest *req,
-               const char *what, cdof_qo_pages_t *pages, char *err, size_t errlen)
+static int ask(cdof_client_t *client, Cdof__V1__QueryRequest *req, const char *what,
+               cdof_client_pages_t *pages, char *err, size_t errlen)
 {
-    int rc =
-        cdof_qo_fetch(sock, req, next_id, timeout_ms, NULL, REPORT_MAX_PAGES, pages, err, errlen);
+    int rc = cdof_client_fetch(client, req, REPORT_MAX_PAGES, pages, err, errlen);
     if (rc < 0)
         return rc;
     const Cdof__V1__QueryResponse *last = pages->pages[pages->npages - 1];
     if (last->status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK) {
         snprintf(err, errlen, "%s: the hub answered %s: %s", what,
-                 cdof_qo_status_name(last->status), last->error ? last->error : "");
+                 cdof_client_status_name(last->status), last->error ? last->error : "");
         return CDOF_EINVALID;
     }
     return 0;
@@ -79,8 +78,8 @@ static bool wire_period(const Cdof__V1__Period *w, cdof_period_t *p)
 
 /* England's series for m: picks the latest period ending by the year's end, keeps the trend of
  * periods of its kind and length, and counts those inside the year. */
-static int fetch_trend(void *sock, uint64_t *next_id, int timeout_ms, cdof_report_t *r,
-                       cdof_report_metric_t *rm, cdof_period_t *chosen, char *err, size_t errlen)
+static int fetch_trend(cdof_client_t *client, cdof_report_t *r, cdof_report_metric_t *rm,
+                       cdof_period_t *chosen, char *err, size_t errlen)
 {
     Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
     Cdof__V1__SeriesQuery q = CDOF__V1__SERIES_QUERY__INIT;
@@ -88,8 +87,8 @@ static int fetch_trend(void *sock, uint64_t *next_id, int timeout_ms, cdof_repor
     q.area_code = (char *)CDOF_ENGLAND_CODE;
     req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_SERIES;
     req.series = &q;
-    cdof_qo_pages_t pages = {0};
-    int rc = ask(sock, next_id, timeout_ms, &req, rm->metric->id, &pages, err, errlen);
+    cdof_client_pages_t pages = {0};
+    int rc = ask(client, &req, rm->metric->id, &pages, err, errlen);
     /* A complete period before any incomplete one; the latest of each. England's row says
      * whether its figure is provisional (summed from an incomplete period). */
     bool have = false, have_complete = false;
@@ -137,7 +136,7 @@ static int fetch_trend(void *sock, uint64_t *next_id, int timeout_ms, cdof_repor
         }
         cdof_period_format(chosen, rm->period, sizeof rm->period);
     }
-    cdof_qo_pages_free(&pages);
+    cdof_client_pages_free(&pages);
     return rc;
 }
 
@@ -192,8 +191,8 @@ static void fill_cell(cdof_report_cell_t *c, const cdof_metric_t *m,
                                    row->provisional || row->england_provisional};
 }
 
-static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
-                        cdof_report_t *r, cdof_report_metric_t *rm, char *err, size_t errlen)
+static int fetch_league(cdof_client_t *client, const cdof_ref_t *ref, cdof_report_t *r,
+                        cdof_report_metric_t *rm, char *err, size_t errlen)
 {
     Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
     Cdof__V1__LeagueQuery q = CDOF__V1__LEAGUE_QUERY__INIT;
@@ -201,8 +200,8 @@ static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdo
     q.period = rm->period;
     req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE;
     req.league = &q;
-    cdof_qo_pages_t pages = {0};
-    int rc = ask(sock, next_id, timeout_ms, &req, rm->metric->id, &pages, err, errlen);
+    cdof_client_pages_t pages = {0};
+    int rc = ask(client, &req, rm->metric->id, &pages, err, errlen);
     for (size_t i = 0; rc == 0 && i < pages.npages; i++) {
         for (size_t j = 0; j < pages.pages[i]->n_rows; j++) {
             const Cdof__V1__ComparisonRow *row = pages.pages[i]->rows[j];
@@ -233,7 +232,7 @@ static int fetch_league(void *sock, uint64_t *next_id, int timeout_ms, const cdo
     }
     if (rm->cells)
         rm->cells[0].mark = rm->mark;
-    cdof_qo_pages_free(&pages);
+    cdof_client_pages_free(&pages);
     return rc;
 }
 
@@ -256,8 +255,8 @@ static cdof_report_pstate_t pstate_of(Cdof__V1__PeriodState s)
  * state for the period (data stored before it judged periods, or one without the query) leaves
  * the marks as they are: the report then says "coverage not reported". Runs after the league and
  * partnership queries, whose cells it completes. */
-static int fetch_coverage(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
-                          cdof_report_t *r, cdof_report_metric_t *rm, char *err, size_t errlen)
+static int fetch_coverage(cdof_client_t *client, const cdof_ref_t *ref, cdof_report_t *r,
+                          cdof_report_metric_t *rm, char *err, size_t errlen)
 {
     Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
     Cdof__V1__CoverageQuery q = CDOF__V1__COVERAGE_QUERY__INIT;
@@ -265,14 +264,13 @@ static int fetch_coverage(void *sock, uint64_t *next_id, int timeout_ms, const c
     q.period = rm->period;
     req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE;
     req.coverage = &q;
-    cdof_qo_pages_t pages = {0};
-    int rc =
-        cdof_qo_fetch(sock, &req, next_id, timeout_ms, NULL, REPORT_MAX_PAGES, &pages, err, errlen);
+    cdof_client_pages_t pages = {0};
+    int rc = cdof_client_fetch(client, &req, REPORT_MAX_PAGES, &pages, err, errlen);
     if (rc < 0)
         return rc;
     const Cdof__V1__QueryResponse *first = pages.pages[0];
     if (first->status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK || first->n_periods == 0) {
-        cdof_qo_pages_free(&pages);
+        cdof_client_pages_free(&pages);
         return 0;
     }
     const Cdof__V1__PeriodStatus *st = first->periods[0]; /* then its history */
@@ -308,14 +306,13 @@ static int fetch_coverage(void *sock, uint64_t *next_id, int timeout_ms, const c
     }
     if (rm->cells)
         rm->cells[0].mark = rm->mark;
-    cdof_qo_pages_free(&pages);
+    cdof_client_pages_free(&pages);
     return rc;
 }
 
 /* Each partnership's stored rows for the metrics' report periods: one area query per
  * partnership and distinct period. */
-static int fetch_partnerships(void *sock, uint64_t *next_id, int timeout_ms, cdof_report_t *r,
-                              char *err, size_t errlen)
+static int fetch_partnerships(cdof_client_t *client, cdof_report_t *r, char *err, size_t errlen)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < r->nmetrics; i++) {
@@ -330,8 +327,8 @@ static int fetch_partnerships(void *sock, uint64_t *next_id, int timeout_ms, cdo
             q.period = (char *)period;
             req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_AREA;
             req.area = &q;
-            cdof_qo_pages_t pages = {0};
-            rc = ask(sock, next_id, timeout_ms, &req, r->partnerships[k].code, &pages, err, errlen);
+            cdof_client_pages_t pages = {0};
+            rc = ask(client, &req, r->partnerships[k].code, &pages, err, errlen);
             for (size_t pg = 0; rc == 0 && pg < pages.npages; pg++) {
                 for (size_t j = 0; rc == 0 && j < pages.pages[pg]->n_rows; j++) {
                     const Cdof__V1__ComparisonRow *row = pages.pages[pg]->rows[j];
@@ -349,7 +346,7 @@ static int fetch_partnerships(void *sock, uint64_t *next_id, int timeout_ms, cdo
                     }
                 }
             }
-            cdof_qo_pages_free(&pages);
+            cdof_client_pages_free(&pages);
         }
     }
     return rc;
@@ -357,16 +354,14 @@ static int fetch_partnerships(void *sock, uint64_t *next_id, int timeout_ms, cdo
 
 /* Envelopes the hub refused, counted by partnership and reason. A hub without the query (an
  * older one) leaves rejected_known false and the report says so. */
-static int fetch_rejections(void *sock, uint64_t *next_id, int timeout_ms, cdof_report_t *r,
-                            char *err, size_t errlen)
+static int fetch_rejections(cdof_client_t *client, cdof_report_t *r, char *err, size_t errlen)
 {
     Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
     Cdof__V1__RejectionsQuery q = CDOF__V1__REJECTIONS_QUERY__INIT;
     req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_REJECTIONS;
     req.rejections = &q;
-    cdof_qo_pages_t pages = {0};
-    int rc =
-        cdof_qo_fetch(sock, &req, next_id, timeout_ms, NULL, REPORT_MAX_PAGES, &pages, err, errlen);
+    cdof_client_pages_t pages = {0};
+    int rc = cdof_client_fetch(client, &req, REPORT_MAX_PAGES, &pages, err, errlen);
     if (rc < 0)
         return rc;
     size_t cap = 0;
@@ -397,13 +392,13 @@ static int fetch_rejections(void *sock, uint64_t *next_id, int timeout_ms, cdof_
             r->rejected[k].rows++;
         }
     }
-    cdof_qo_pages_free(&pages);
+    cdof_client_pages_free(&pages);
     return rc;
 }
 
 /* Areas of m's period p whose figure arrived after ms (its league's received times). */
-static int count_late_rows(void *sock, uint64_t *next_id, int timeout_ms, const char *metric_id,
-                           const char *period, int64_t ms, uint32_t *rows, char *err, size_t errlen)
+static int count_late_rows(cdof_client_t *client, const char *metric_id, const char *period,
+                           int64_t ms, uint32_t *rows, char *err, size_t errlen)
 {
     Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
     Cdof__V1__LeagueQuery q = CDOF__V1__LEAGUE_QUERY__INIT;
@@ -411,31 +406,30 @@ static int count_late_rows(void *sock, uint64_t *next_id, int timeout_ms, const 
     q.period = (char *)period;
     req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_LEAGUE;
     req.league = &q;
-    cdof_qo_pages_t pages = {0};
-    int rc = ask(sock, next_id, timeout_ms, &req, "league", &pages, err, errlen);
+    cdof_client_pages_t pages = {0};
+    int rc = ask(client, &req, "league", &pages, err, errlen);
     *rows = 0;
     for (size_t i = 0; rc == 0 && i < pages.npages; i++) {
         for (size_t j = 0; j < pages.pages[i]->n_rows; j++)
             *rows += pages.pages[i]->rows[j]->received_ms > ms;
     }
-    cdof_qo_pages_free(&pages);
+    cdof_client_pages_free(&pages);
     return rc;
 }
 
 /* m's periods inside the year that were revised after they completed: every period's state
  * (`coverage METRIC`), then the history of those with revisions. A hub without period states
  * leaves revisions_known false. */
-static int fetch_revisions(void *sock, uint64_t *next_id, int timeout_ms, cdof_report_t *r,
-                           const cdof_metric_t *m, size_t *cap, char *err, size_t errlen)
+static int fetch_revisions(cdof_client_t *client, cdof_report_t *r, const cdof_metric_t *m,
+                           size_t *cap, char *err, size_t errlen)
 {
     Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
     Cdof__V1__CoverageQuery q = CDOF__V1__COVERAGE_QUERY__INIT;
     q.metric_id = (char *)m->id;
     req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_COVERAGE;
     req.coverage = &q;
-    cdof_qo_pages_t all = {0};
-    int rc =
-        cdof_qo_fetch(sock, &req, next_id, timeout_ms, NULL, REPORT_MAX_PAGES, &all, err, errlen);
+    cdof_client_pages_t all = {0};
+    int rc = cdof_client_fetch(client, &req, REPORT_MAX_PAGES, &all, err, errlen);
     if (rc < 0)
         return rc;
     if (all.pages[all.npages - 1]->status == CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK)
@@ -454,9 +448,9 @@ static int fetch_revisions(void *sock, uint64_t *next_id, int timeout_ms, cdof_r
             one.metric_id = (char *)m->id;
             one.period = v.period;
             req.coverage = &one;
-            cdof_qo_pages_t h = {0};
+            cdof_client_pages_t h = {0};
             int64_t completed_ms = 0;
-            if ((rc = ask(sock, next_id, timeout_ms, &req, "coverage", &h, err, errlen)) == 0) {
+            if ((rc = ask(client, &req, "coverage", &h, err, errlen)) == 0) {
                 /* The first record is the state now; history records follow, oldest first. */
                 for (size_t k = 1; k < h.pages[0]->n_periods; k++) {
                     const Cdof__V1__PeriodStatus *e = h.pages[0]->periods[k];
@@ -473,10 +467,9 @@ static int fetch_revisions(void *sock, uint64_t *next_id, int timeout_ms, cdof_r
                     }
                 }
             }
-            cdof_qo_pages_free(&h);
+            cdof_client_pages_free(&h);
             if (rc == 0 && v.batches)
-                rc = count_late_rows(sock, next_id, timeout_ms, m->id, v.period, completed_ms,
-                                     &v.rows, err, errlen);
+                rc = count_late_rows(client, m->id, v.period, completed_ms, &v.rows, err, errlen);
             if (rc == 0 && v.batches) {
                 cdof_report_revision_t *g =
                     cdof_grow(r->revisions, r->nrevisions, cap, 8, sizeof *r->revisions);
@@ -487,12 +480,12 @@ static int fetch_revisions(void *sock, uint64_t *next_id, int timeout_ms, cdof_r
             }
         }
     }
-    cdof_qo_pages_free(&all);
+    cdof_client_pages_free(&all);
     return rc;
 }
 
-int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_ref_t *ref,
-                      const char *year, int32_t as_of, cdof_report_t *r, char *err, size_t errlen)
+int cdof_report_fetch(cdof_client_t *client, const cdof_ref_t *ref, const char *year, int32_t as_of,
+                      cdof_report_t *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     cdof_period_t fy;
@@ -518,15 +511,15 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
         cdof_report_metric_t *rm = &r->metrics[i];
         rm->metric = cdof_ref_metric_at(ref, i);
         cdof_period_t chosen;
-        rc = fetch_trend(sock, next_id, timeout_ms, r, rm, &chosen, err, errlen);
+        rc = fetch_trend(client, r, rm, &chosen, err, errlen);
         if (rc == 0 && rm->period[0])
-            rc = fetch_league(sock, next_id, timeout_ms, ref, r, rm, err, errlen);
+            rc = fetch_league(client, ref, r, rm, err, errlen);
     }
     if (rc == 0)
-        rc = fetch_partnerships(sock, next_id, timeout_ms, r, err, errlen);
+        rc = fetch_partnerships(client, r, err, errlen);
     for (size_t i = 0; rc == 0 && i < nm; i++) {
         if (r->metrics[i].period[0])
-            rc = fetch_coverage(sock, next_id, timeout_ms, ref, r, &r->metrics[i], err, errlen);
+            rc = fetch_coverage(client, ref, r, &r->metrics[i], err, errlen);
     }
     if (rc < 0)
         return rc;
@@ -534,7 +527,7 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
     Cdof__V1__QueryRequest req = CDOF__V1__QUERY_REQUEST__INIT;
     req.query_case = CDOF__V1__QUERY_REQUEST__QUERY_NATIONAL;
     req.national = 1;
-    if ((rc = ask(sock, next_id, timeout_ms, &req, "national", &r->pages[0], err, errlen)) < 0)
+    if ((rc = ask(client, &req, "national", &r->pages[0], err, errlen)) < 0)
         return rc;
     GATHER(&r->pages[0], national, n_national, Cdof__V1__NationalRow *, &r->national,
            &r->nnational);
@@ -551,7 +544,7 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
     mq.as_of_day = r->as_of;
     mreq.query_case = CDOF__V1__QUERY_REQUEST__QUERY_MILESTONES_AT;
     mreq.milestones_at = &mq;
-    if ((rc = ask(sock, next_id, timeout_ms, &mreq, "milestones", &r->pages[1], err, errlen)) < 0)
+    if ((rc = ask(client, &mreq, "milestones", &r->pages[1], err, errlen)) < 0)
         return rc;
     GATHER(&r->pages[1], milestones, n_milestones, Cdof__V1__MilestoneRow *, &r->milestones,
            &r->nmilestones);
@@ -560,7 +553,7 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
     Cdof__V1__AlertsQuery aq = CDOF__V1__ALERTS_QUERY__INIT;
     areq.query_case = CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
     areq.alerts = &aq;
-    if ((rc = ask(sock, next_id, timeout_ms, &areq, "alerts", &r->pages[2], err, errlen)) < 0)
+    if ((rc = ask(client, &areq, "alerts", &r->pages[2], err, errlen)) < 0)
         return rc;
     GATHER(&r->pages[2], alerts, n_alerts, Cdof__V1__Alert *, &r->alerts, &r->nalerts);
 
@@ -568,19 +561,17 @@ int cdof_report_fetch(void *sock, uint64_t *next_id, int timeout_ms, const cdof_
     Cdof__V1__QueryRequest hreq = CDOF__V1__QUERY_REQUEST__INIT;
     hreq.query_case = CDOF__V1__QUERY_REQUEST__QUERY_HEALTH;
     hreq.health = 1;
-    cdof_qo_pages_t hp = {0};
-    if ((rc = ask(sock, next_id, timeout_ms, &hreq, "health", &hp, err, errlen)) == 0 &&
-        hp.pages[0]->health) {
+    cdof_client_pages_t hp = {0};
+    if ((rc = ask(client, &hreq, "health", &hp, err, errlen)) == 0 && hp.pages[0]->health) {
         r->hub_rejected = hp.pages[0]->health->rejected;
         r->has_hub_rejected = true;
     }
-    cdof_qo_pages_free(&hp);
+    cdof_client_pages_free(&hp);
     if (rc == 0)
-        rc = fetch_rejections(sock, next_id, timeout_ms, r, err, errlen);
+        rc = fetch_rejections(client, r, err, errlen);
     size_t vcap = 0;
     for (size_t i = 0; rc == 0 && i < nm; i++)
-        rc =
-            fetch_revisions(sock, next_id, timeout_ms, r, r->metrics[i].metric, &vcap, err, errlen);
+        rc = fetch_revisions(client, r, r->metrics[i].metric, &vcap, err, errlen);
     return rc;
 }
 

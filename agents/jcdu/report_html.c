@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdof_client_alert.h"
 #include "cdof_clock.h"
 #include "cdof_grow.h"
 #include "cdof_stats.h"
@@ -1186,7 +1187,7 @@ static void alerts(page_t *pg)
         cdof_rr_table_text(t, pw);
         cdof_rr_table_figure(t, (double)a->sequence);
         cdof_rr_table_text(t, when);
-        cdof_rr_table_text(t, cdof_qo_state_name(a->state));
+        cdof_rr_table_text(t, cdof_client_state_name(a->state));
         cdof_rr_table_text(t, area ? area->name : cdof_report_partnership_name(r, a->area_code));
         cdof_rr_table_text(t, metric_name(r, a->metric_id));
         /* Summaries quote figures; in publication mode they are left out for areas with a

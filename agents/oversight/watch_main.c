@@ -30,6 +30,8 @@
 
 #include "cdof_clock.h"
 #include "cdof_config.h"
+#include "cdof_client.h"
+#include "cdof_client_alert.h"
 #include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_link.h"
@@ -38,7 +40,6 @@
 #include "cdof_ref.h"
 #include "cdof_signal.h"
 #include "cdof_wire.h"
-#include "query_output.h"
 #include "watch_conf.h"
 #include "watch_notify.h"
 #include "watch_queue.h"
@@ -48,12 +49,13 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-#define DEFAULT_TOPIC   "alert/"
-#define MAX_PAGES       10000 /* pages followed in one catch-up */
-#define POLL_MS         500   /* how often the main loop looks at the stop flag */
-#define DELIVER_BATCH   16    /* notices attempted in one round of the delivery thread */
-#define DELIVER_IDLE_MS 200   /* the delivery thread's pause after a round with nothing to try */
-#define COUNTERS_MS     60000 /* the counters are logged at most this often, when they change */
+#define DEFAULT_TOPIC    "alert/"
+#define MAX_PAGES        10000 /* pages followed in one catch-up */
+#define CATCH_UP_RESENDS 3     /* asks again when the link to the hub is made anew meanwhile */
+#define POLL_MS          500   /* how often the main loop looks at the stop flag */
+#define DELIVER_BATCH    16    /* notices attempted in one round of the delivery thread */
+#define DELIVER_IDLE_MS  200   /* the delivery thread's pause after a round with nothing to try */
+#define COUNTERS_MS      60000 /* the counters are logged at most this often, when they change */
 
 typedef struct {
     char *data;
@@ -136,13 +138,13 @@ typedef struct {
     watch_cfg_t cfg;
     bool json;
     cdof_ref_t *ref; /* for area names and units; NULL when the reference data did not load */
-    void *ctx, *sub, *query;
-    cdof_link_t *links[2];     /* the socket monitors of sub and query: handshake refusals */
-    cdof_link_state_t said[2]; /* the refusal last logged for each */
+    void *ctx, *sub;
+    cdof_client_t *query;      /* the query endpoint, for catch-up */
+    cdof_link_t *sub_link;     /* the socket monitor of sub: handshake refusals */
+    cdof_link_state_t said[2]; /* the refusal last logged for sub and query */
     uint64_t last;             /* the last sequence taken */
-    uint64_t next_id;
-    cdof_curve_t *curve; /* keys for both sockets; plain TCP with --insecure */
-    watch_conf_t *conf;  /* --receivers; NULL without */
+    cdof_curve_t *curve;       /* keys for both sockets; plain TCP with --insecure */
+    watch_conf_t *conf;        /* --receivers; NULL without */
     watch_queue_t *queue;
     watch_notify_t *notify;
     char *data_dir; /* the store's directory (heap) */
@@ -205,7 +207,7 @@ static int deliver(watch_t *w, const Cdof__V1__Alert *a)
         goto take;
     }
     if (w->json) {
-        if (cdof_qo_alert_json(a, stdout) < 0) {
+        if (cdof_client_alert_json(a, stdout) < 0) {
             cdof_log_error("out of memory formatting alert #%" PRIu64, a->sequence);
             return -ENOMEM;
         }
@@ -218,7 +220,7 @@ static int deliver(watch_t *w, const Cdof__V1__Alert *a)
             name = area ? area->name : NULL;
             percent = m && m->unit == CDOF_UNIT_PERCENTAGE;
         }
-        cdof_qo_alert_text(a, name, percent, stdout);
+        cdof_client_alert_line(a, name, percent, stdout);
     }
     fputc('\n', stdout);
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -251,7 +253,7 @@ static int by_sequence(const void *pa, const void *pb)
  * -EIO when output failed, or -EINTR when asked to stop. */
 static int catch_up(watch_t *w, uint64_t trigger)
 {
-    cdof_qo_pages_t pages = {0};
+    cdof_client_pages_t pages = {0};
     Cdof__V1__Alert **all = NULL;
     size_t nall = 0;
     int rc = 0;
@@ -265,8 +267,7 @@ static int catch_up(watch_t *w, uint64_t trigger)
         req.alerts = &q;
         char err[512] = "";
         size_t before = pages.npages;
-        rc = cdof_qo_fetch(w->query, &req, &w->next_id, (int)w->cfg.timeout_ms, &stop_flag,
-                           MAX_PAGES, &pages, err, sizeof err);
+        rc = cdof_client_fetch(w->query, &req, MAX_PAGES, &pages, err, sizeof err);
         if (rc == -EINTR)
             goto done;
         if (rc < 0) {
@@ -278,7 +279,7 @@ static int catch_up(watch_t *w, uint64_t trigger)
         const Cdof__V1__QueryResponse *last = pages.pages[pages.npages - 1];
         if (pages.npages > before && last->status != CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK) {
             cdof_log_warn("cannot catch up on %s after #%" PRIu64 ": the hub answered %s: %s",
-                          q.topic_prefix, since, cdof_qo_status_name(last->status),
+                          q.topic_prefix, since, cdof_client_status_name(last->status),
                           last->error ? last->error : "");
             goto done;
         }
@@ -312,7 +313,7 @@ static int catch_up(watch_t *w, uint64_t trigger)
                       delivered == 1 ? "" : "s", since);
 done:
     free(all);
-    cdof_qo_pages_free(&pages);
+    cdof_client_pages_free(&pages);
     return rc;
 }
 
@@ -366,15 +367,11 @@ done:
 static int open_sockets(watch_t *w)
 {
     int linger = 0;
-    int64_t alert_max = CDOF_WIRE_MAX_MESSAGE, reply_max = CDOF_WIRE_MAX_RESPONSE;
+    int64_t alert_max = CDOF_WIRE_MAX_MESSAGE;
     if (!(w->ctx = zmq_ctx_new()) || !(w->sub = zmq_socket(w->ctx, ZMQ_SUB)) ||
-        !(w->query = zmq_socket(w->ctx, ZMQ_DEALER)) ||
         zmq_setsockopt(w->sub, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_setsockopt(w->sub, ZMQ_MAXMSGSIZE, &alert_max, sizeof alert_max) < 0 ||
-        zmq_setsockopt(w->query, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(w->query, ZMQ_MAXMSGSIZE, &reply_max, sizeof reply_max) < 0 ||
-        cdof_curve_apply(w->curve, w->sub, NULL) < 0 ||
-        cdof_curve_apply(w->curve, w->query, NULL) < 0) {
+        cdof_curve_apply(w->curve, w->sub, NULL) < 0) {
         fprintf(stderr, PROGRAM ": cannot create sockets: %s\n", zmq_strerror(zmq_errno()));
         return EXIT_FAIL;
     }
@@ -387,18 +384,24 @@ static int open_sockets(watch_t *w)
         }
     }
     /* Without a monitor only the refusals' wording is lost. */
-    if (cdof_link_open(w->ctx, w->sub, &w->links[0]) < 0 ||
-        cdof_link_open(w->ctx, w->query, &w->links[1]) < 0)
-        cdof_log_debug("cannot monitor the hub sockets: %s", zmq_strerror(zmq_errno()));
+    if (cdof_link_open(w->ctx, w->sub, &w->sub_link) < 0)
+        cdof_log_debug("cannot monitor the hub's alert socket: %s", zmq_strerror(zmq_errno()));
     if (zmq_connect(w->sub, w->cfg.hub_alerts) < 0) {
         fprintf(stderr, PROGRAM ": --hub-alerts: cannot use '%s': %s\n", w->cfg.hub_alerts,
                 zmq_strerror(zmq_errno()));
         return EXIT_USAGE;
     }
-    if (zmq_connect(w->query, w->cfg.hub_query) < 0) {
-        fprintf(stderr, PROGRAM ": --hub-query: cannot use '%s': %s\n", w->cfg.hub_query,
-                zmq_strerror(zmq_errno()));
-        return EXIT_USAGE;
+    char err[512];
+    cdof_client_opts_t copts = {.endpoint = w->cfg.hub_query,
+                                .curve = w->curve,
+                                .zctx = w->ctx,
+                                .timeout_ms = (int)w->cfg.timeout_ms,
+                                .resends = CATCH_UP_RESENDS,
+                                .stop = &stop_flag};
+    int rc = cdof_client_open(&copts, &w->query, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, PROGRAM ": %s%s\n", rc == CDOF_EINVALID ? "--hub-query: " : "", err);
+        return rc == CDOF_EINVALID ? EXIT_USAGE : EXIT_FAIL;
     }
     return EXIT_OK;
 }
@@ -410,7 +413,7 @@ static void links_check(watch_t *w)
 {
     const char *eps[2] = {w->cfg.hub_alerts, w->cfg.hub_query};
     for (int i = 0; i < 2; i++) {
-        cdof_link_state_t ls = cdof_link_poll(w->links[i]);
+        cdof_link_state_t ls = i ? cdof_client_link(w->query) : cdof_link_poll(w->sub_link);
         bool refused = ls == CDOF_LINK_REFUSED || ls == CDOF_LINK_WRONG_HUB_KEY;
         if (refused && ls != w->said[i])
             cdof_log_error("hub %s: %s", eps[i], cdof_link_describe(ls));
@@ -874,7 +877,6 @@ int main(int argc, char **argv)
                       w.conf->nreceivers == 1 ? "" : "s", w.conf->nroutes,
                       w.conf->nroutes == 1 ? "" : "s", w.cfg.receivers);
     log_counters(&w, true);
-    w.next_id = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)getpid() << 4);
     for (size_t i = 0; i < w.cfg.topics.count; i++)
         cdof_log_info("following %s from %s after #%" PRIu64, w.cfg.topics.items[i],
                       w.cfg.hub_alerts, w.last);
@@ -942,12 +944,10 @@ done:
     watch_conf_free(&w.conf);
     if (curl_ready)
         watch_send_cleanup();
-    cdof_link_close(&w.links[0]);
-    cdof_link_close(&w.links[1]);
+    cdof_link_close(&w.sub_link);
     if (w.sub)
         zmq_close(w.sub);
-    if (w.query)
-        zmq_close(w.query);
+    cdof_client_close(&w.query);
     if (w.ctx)
         zmq_ctx_term(w.ctx);
     cdof_ref_destroy(&w.ref);

@@ -8,7 +8,8 @@
 #include <time.h>
 
 #include "cdof_period.h"
-#include "query_output.h"
+#include "cdof_text.h"
+#include "cdof_client_alert.h"
 
 /* Teams and Slack refuse long messages (Slack: 50 blocks): the chat formats list this many
  * alerts and count the rest; email and the generic JSON list every one. */
@@ -63,8 +64,8 @@ size_t watch_msg_fields(const Cdof__V1__Alert *a, const cdof_ref_t *ref, watch_m
     if ((f = add(out, cap, &n, "Alert")))
         snprintf(f->value, sizeof f->value, "#%" PRIu64, a->sequence);
     if ((f = add(out, cap, &n, "State")))
-        snprintf(f->value, sizeof f->value, "%s, %s", cdof_qo_state_name(a->state),
-                 cdof_qo_severity_name(a->severity));
+        snprintf(f->value, sizeof f->value, "%s, %s", cdof_client_state_name(a->state),
+                 cdof_client_severity_name(a->severity));
     if (a->rule && *a->rule && (f = add(out, cap, &n, "Rule")))
         snprintf(f->value, sizeof f->value, "%s", a->rule);
     if (a->area_code && *a->area_code && (f = add(out, cap, &n, "Area"))) {
@@ -79,7 +80,8 @@ size_t watch_msg_fields(const Cdof__V1__Alert *a, const cdof_ref_t *ref, watch_m
         snprintf(f->value, sizeof f->value, "%s", a->subject);
     }
     char period[CDOF_PERIOD_TEXT_MAX];
-    if (cdof_qo_period_text(a->period, period, sizeof period) && (f = add(out, cap, &n, "Period")))
+    if (cdof_client_period_text(a->period, period, sizeof period) &&
+        (f = add(out, cap, &n, "Period")))
         snprintf(f->value, sizeof f->value, "%s", period);
     if ((measured || a->value != 0) && (f = add(out, cap, &n, "Value")))
         number(a->value, unit, f->value, sizeof f->value);
@@ -215,7 +217,7 @@ static void text_body(const watch_digest_t *d, FILE *f)
 
 static void jstr(const char *s, FILE *f)
 {
-    cdof_qo_json_string(s ? s : "", f);
+    cdof_text_json_file(f, s, s ? strlen(s) : 0);
 }
 
 static void json_fields_object(const Cdof__V1__Alert *a, const cdof_ref_t *ref, FILE *f)
@@ -255,7 +257,7 @@ static void generic_body(const watch_digest_t *d, FILE *f)
     for (size_t i = 0; i < d->n; i++) {
         const Cdof__V1__Alert *a = d->items[i].alert;
         fprintf(f, "%s{\"status\":\"%s\",\"record\":", i ? "," : "", item_names[d->items[i].state]);
-        cdof_qo_alert_json(a, f);
+        cdof_client_alert_json(a, f);
         fputs(",\"figures\":", f);
         json_fields_object(a, d->ref, f);
         watch_msg_actions(a, d->query_command, ack, sil, sizeof ack);
@@ -405,7 +407,7 @@ char *watch_msg_alert_json(const Cdof__V1__Alert *a, size_t *len)
     FILE *f = open_memstream(&buf, &n);
     if (!f)
         return NULL;
-    if (cdof_qo_alert_json(a, f) < 0) {
+    if (cdof_client_alert_json(a, f) < 0) {
         fclose(f);
         free(buf);
         return NULL;

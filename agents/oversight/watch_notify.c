@@ -11,7 +11,7 @@
 
 #include "cdof_error.h"
 #include "cdof_log.h"
-#include "query_output.h"
+#include "cdof_client_alert.h"
 #include "watch_msg.h"
 #include "watch_route.h"
 #include "watch_send.h"
@@ -160,7 +160,7 @@ static int take_routes(watch_notify_t *n, cdof_store_txn_t *txn, const Cdof__V1_
                        int64_t now)
 {
     const watch_conf_t *c = n->o.conf;
-    watch_labels_t l = {{a->team, a->region_code, a->rule, cdof_qo_severity_name(a->severity)}};
+    watch_labels_t l = {{a->team, a->region_code, a->rule, cdof_client_severity_name(a->severity)}};
     size_t idx[MAX_ROUTES];
     size_t k = watch_route_match(c, &l, idx, MAX_ROUTES);
     if (k > MAX_ROUTES) {

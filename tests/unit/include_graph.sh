@@ -4,13 +4,16 @@
 #   common/            nothing of proto/, store/, compare/, hub/, agents/
 #   proto/             nothing of store/, compare/, hub/, agents/
 #   store/, compare/   nothing of each other, hub/ or agents/
+#   agents/client/     common/ and proto/ only: nothing of store/, compare/, hub/ or the programs
+#   agents/oversight/  nothing of agents/jcdu/ (the two programs share agents/client/ instead)
 # A header is matched by its file name, so quoted, angle and path includes are all caught; every
 # offending line is named. Usage: include_graph.sh SOURCE_DIR
 set -euo pipefail
 src=${1:?usage: include_graph.sh SOURCE_DIR}
 cd "$src"
 
-for d in common proto store compare hub agents; do
+for d in common proto store compare hub agents agents/client agents/oversight agents/jcdu \
+    agents/partnership; do
     [ -d "$d" ] || { echo "include_graph: $src/$d is missing" >&2; exit 2; }
 done
 
@@ -44,6 +47,9 @@ check common proto store compare hub agents
 check proto store compare hub agents
 check store compare hub agents
 check compare store hub agents
+check agents/client store compare hub agents/partnership agents/oversight agents/jcdu
+check agents/oversight agents/jcdu
 
-[ "$bad" -eq 0 ] && echo "include_graph: common, proto, store and compare include only below them"
+[ "$bad" -eq 0 ] && echo "include_graph: common, proto, store, compare and agents/client include" \
+    "only below them; agents/oversight nothing of agents/jcdu"
 exit "$bad"

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cdof_csv.h"
+#include "query_output.h"
 #include "report.h"
 #include "report_suppress.h"
 
@@ -164,12 +165,12 @@ static void test_milestones_csv_round_trip(void **state)
     (void)state;
     cdof_report_t r;
     build(&r);
-    cdof_qo_table_t *t = cdof_qo_milestones(r.milestones, r.nmilestones, NULL, false);
+    cdof_table_t *t = cdof_qo_milestones(r.milestones, r.nmilestones, NULL, false);
     assert_non_null(t);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    assert_int_equal(cdof_qo_write_csv(t, f), 0);
+    assert_int_equal(cdof_table_write_csv(t, f), 0);
     fclose(f);
     f = fmemopen(buf, len, "r");
     cdof_csv_t *csv = cdof_csv_new(f, NULL);
@@ -178,9 +179,9 @@ static void test_milestones_csv_round_trip(void **state)
     size_t row = 0;
     int rc;
     while ((rc = cdof_csv_next(csv, &rec, err, sizeof err)) == 1) {
-        assert_int_equal(rec.nfields, cdof_qo_table_cols(t));
+        assert_int_equal(rec.nfields, cdof_table_cols(t));
         for (size_t c = 0; row > 0 && c < rec.nfields; c++)
-            assert_string_equal(rec.fields[c].data, cdof_qo_table_cell(t, row - 1, c));
+            assert_string_equal(rec.fields[c].data, cdof_table_cell(t, row - 1, c));
         row++;
     }
     assert_int_equal(rc, 0);
@@ -188,7 +189,7 @@ static void test_milestones_csv_round_trip(void **state)
     cdof_csv_destroy(&csv);
     fclose(f);
     free(buf);
-    cdof_qo_table_destroy(&t);
+    cdof_table_destroy(&t);
     cdof_report_free(&r);
 }
 
