@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdof_clock.h"
 #include "cdof_text.h"
 
 #define ELLIPSIS "\xe2\x80\xa6"
@@ -126,6 +127,15 @@ int cdof_table_set_u64(cdof_table_t *t, size_t col, uint64_t v)
 int cdof_table_set_i64(cdof_table_t *t, size_t col, int64_t v)
 {
     return cdof_table_setf(t, col, "%" PRId64, v);
+}
+
+int cdof_table_set_time(cdof_table_t *t, size_t col, int64_t ms)
+{
+    char buf[64];
+    if (!ms)
+        return cdof_table_set(t, col, NULL);
+    cdof_clock_format(ms, buf, sizeof buf);
+    return cdof_table_set(t, col, buf);
 }
 
 int cdof_table_set_bool(cdof_table_t *t, size_t col, bool v)

@@ -82,6 +82,8 @@ int cdof_table_setf(cdof_table_t *t, size_t col, const char *fmt, ...)
 int cdof_table_set_number(cdof_table_t *t, size_t col, double v, int decimals);
 int cdof_table_set_u64(cdof_table_t *t, size_t col, uint64_t v);
 int cdof_table_set_i64(cdof_table_t *t, size_t col, int64_t v);
+/* The UTC time ms (since 1970) in ISO 8601, "2024-05-01T10:00:00Z"; 0 makes the cell null. */
+int cdof_table_set_time(cdof_table_t *t, size_t col, int64_t ms);
 /* "true" or "false". */
 int cdof_table_set_bool(cdof_table_t *t, size_t col, bool v);
 

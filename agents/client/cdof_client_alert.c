@@ -5,7 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "cdof_clock.h"
 #include "cdof_period.h"
 #include "cdof_wire.h"
 
@@ -95,14 +94,12 @@ static const cdof_table_col_t display_cols[] = {{"#", CDOF_TABLE_RIGHT, CDOF_TAB
 
 static void alert_record(cdof_table_t *t, const Cdof__V1__Alert *a)
 {
-    char period[CDOF_PERIOD_TEXT_MAX], raised[32];
+    char period[CDOF_PERIOD_TEXT_MAX];
     cdof_client_period_text(a->period, period, sizeof period);
     cdof_table_set_u64(t, 0, a->sequence);
-    if (a->raised_ms) {
+    if (a->raised_ms)
         cdof_table_set_i64(t, 1, a->raised_ms);
-        cdof_clock_format(a->raised_ms, raised, sizeof raised);
-        cdof_table_set(t, 2, raised);
-    }
+    cdof_table_set_time(t, 2, a->raised_ms);
     cdof_table_set(t, 3, cdof_client_state_name(a->state));
     cdof_table_set(t, 4, cdof_client_severity_name(a->severity));
     cdof_table_set(t, 5, a->rule);

@@ -241,19 +241,16 @@ cdof_table_t *cdof_qo_agents(Cdof__V1__AgentStatus *const *agents, size_t n, boo
     cdof_table_t *t = QO_TABLE(display, shown, record);
     for (size_t i = 0; t && i < n && cdof_table_add_row(t) == 0; i++) {
         const Cdof__V1__AgentStatus *a = agents[i];
-        char heard[32] = "";
-        if (a->last_heard_ms)
-            cdof_clock_format(a->last_heard_ms, heard, sizeof heard);
         cdof_table_set(t, 0, a->agent_id);
         cdof_table_set_u64(t, 1, a->high_water);
         if (display) {
-            cdof_table_set_opt(t, 2, heard);
+            cdof_table_set_time(t, 2, a->last_heard_ms);
             cdof_table_set_u64(t, 3, a->outbox_depth);
             cdof_table_setf(t, 4, "%.1f s", (double)a->oldest_unacked_ms / 1000.0);
         } else {
             if (a->last_heard_ms)
                 cdof_table_set_i64(t, 2, a->last_heard_ms);
-            cdof_table_set_opt(t, 3, heard);
+            cdof_table_set_time(t, 3, a->last_heard_ms);
             cdof_table_set_u64(t, 4, a->outbox_depth);
             cdof_table_set_u64(t, 5, a->oldest_unacked_ms);
         }
@@ -522,15 +519,12 @@ cdof_table_t *cdof_qo_rejections(Cdof__V1__Rejection *const *rows, size_t n, boo
     cdof_table_t *t = QO_TABLE(display, shown, record);
     for (size_t i = 0; t && i < n && cdof_table_add_row(t) == 0; i++) {
         const Cdof__V1__Rejection *r = rows[i];
-        char when[32] = "";
-        if (r->rejected_ms)
-            cdof_clock_format(r->rejected_ms, when, sizeof when);
         cdof_table_set(t, 0, r->agent_id);
         cdof_table_set_opt(t, 1, r->partnership);
         cdof_table_set_u64(t, 2, r->sequence);
         if (!display && r->rejected_ms)
             cdof_table_set_i64(t, 3, r->rejected_ms);
-        cdof_table_set_opt(t, display ? 3 : 4, when);
+        cdof_table_set_time(t, display ? 3 : 4, r->rejected_ms);
         cdof_table_set(t, display ? 4 : 5, r->reason);
     }
     return cdof_table_finish(t);

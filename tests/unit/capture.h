@@ -36,4 +36,15 @@ static void cap_free(capture_t *c)
     free(c->buf);
 }
 
+/* Runs a writer that takes the stream last and returns 0, e.g.
+ * assert_writes("a,b\r\n", cdof_table_write_csv, t), and checks what it printed. */
+#define assert_writes(expected, writer, ...)                                                       \
+    do {                                                                                           \
+        capture_t cap_;                                                                            \
+        cap_open(&cap_);                                                                           \
+        assert_int_equal(writer(__VA_ARGS__, cap_.f), 0);                                          \
+        assert_string_equal(cap_text(&cap_), (expected));                                          \
+        cap_free(&cap_);                                                                           \
+    } while (0)
+
 #endif

@@ -58,18 +58,15 @@ static void test_comparison_tables(void **state)
     cdof_table_t *t = cdof_qo_comparisons(rows, 1, CDOF_QO_VIEW_LEAGUE, false);
     assert_non_null(t);
     capture_t c;
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_csv(t, c.f), 0);
-    assert_string_equal(cap_text(&c),
-                        "area_code,area_name,metric_id,period,numerator,denominator,value,"
-                        "lower_95,upper_95,lower_99_8,upper_99_8,vs_england,vs_region,quintile,"
-                        "england_value,region_value,received_ms,trend,worse_and_getting_worse,"
-                        "partnership,vs_baseline,vs_trajectory,reported,expected,provisional,"
-                        "england_provisional,region_provisional\r\n"
-                        "E06000009,Blackpool,continuity_of_care,2024-03,51,500,10.2,8.1,12.6,7.2,"
-                        "14,worst,not_compared,5,41.3,,,,false,,not_compared,not_compared,42,153,"
-                        "false,true,false\r\n");
-    cap_free(&c);
+    assert_writes("area_code,area_name,metric_id,period,numerator,denominator,value,"
+                  "lower_95,upper_95,lower_99_8,upper_99_8,vs_england,vs_region,quintile,"
+                  "england_value,region_value,received_ms,trend,worse_and_getting_worse,"
+                  "partnership,vs_baseline,vs_trajectory,reported,expected,provisional,"
+                  "england_provisional,region_provisional\r\n"
+                  "E06000009,Blackpool,continuity_of_care,2024-03,51,500,10.2,8.1,12.6,7.2,"
+                  "14,worst,not_compared,5,41.3,,,,false,,not_compared,not_compared,42,153,"
+                  "false,true,false\r\n",
+                  cdof_table_write_csv, t);
     cdof_table_destroy(&t);
 
     t = cdof_qo_comparisons(rows, 1, CDOF_QO_VIEW_LEAGUE, true);
@@ -127,13 +124,10 @@ static void test_agents_table(void **state)
     assert_string_equal(cdof_table_cell(t, 0, 4), "1.5 s");
     cdof_table_destroy(&t);
     t = cdof_qo_agents(list, 1, false);
-    capture_t c;
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_csv(t, c.f), 0);
-    assert_string_equal(cap_text(&c), "agent_id,high_water,last_heard_ms,last_heard,outbox_depth,"
-                                      "oldest_unacked_ms\r\n"
-                                      "E06000009,42,1714557600000,2024-05-01T10:00:00Z,3,1500\r\n");
-    cap_free(&c);
+    assert_writes("agent_id,high_water,last_heard_ms,last_heard,outbox_depth,"
+                  "oldest_unacked_ms\r\n"
+                  "E06000009,42,1714557600000,2024-05-01T10:00:00Z,3,1500\r\n",
+                  cdof_table_write_csv, t);
     cdof_table_destroy(&t);
 }
 
@@ -155,15 +149,11 @@ static void test_rejections_and_milestone_names(void **state)
     Cdof__V1__Rejection *list[] = {&a, &b};
     cdof_table_t *t = cdof_qo_rejections(list, 2, false);
     assert_non_null(t);
-    capture_t c;
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_csv(t, c.f), 0);
-    assert_string_equal(cap_text(&c),
-                        "agent_id,partnership,sequence,rejected_ms,rejected,reason\r\n"
-                        "bristol,bristol,7,1714557600000,2024-05-01T10:00:00Z,area_code "
-                        "'E06000024' is not one of this agent's areas\r\n"
-                        "bristol,,8,,,old\r\n");
-    cap_free(&c);
+    assert_writes("agent_id,partnership,sequence,rejected_ms,rejected,reason\r\n"
+                  "bristol,bristol,7,1714557600000,2024-05-01T10:00:00Z,area_code "
+                  "'E06000024' is not one of this agent's areas\r\n"
+                  "bristol,,8,,,old\r\n",
+                  cdof_table_write_csv, t);
     cdof_table_destroy(&t);
 
     Cdof__V1__MilestoneRow m;

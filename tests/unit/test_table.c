@@ -124,14 +124,11 @@ static void test_table_aligned(void **state)
 {
     (void)state;
     cdof_table_t *t = small_table();
-    capture_t c;
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_aligned(t, 80, c.f), 0);
-    assert_string_equal(cap_text(&c), "name                           value  note\n"
-                                      "----------------------------  ------  ------\n"
-                                      "Blackpool                       10.2  a, \"b\"\n"
-                                      "Bath and North East Somerset  141285\n");
-    cap_free(&c);
+    assert_writes("name                           value  note\n"
+                  "----------------------------  ------  ------\n"
+                  "Blackpool                       10.2  a, \"b\"\n"
+                  "Bath and North East Somerset  141285\n",
+                  cdof_table_write_aligned, t, 80);
     cdof_table_destroy(&t);
     assert_null(t);
 }
@@ -161,30 +158,21 @@ static void test_csv_and_json(void **state)
 {
     (void)state;
     cdof_table_t *t = small_table();
-    capture_t c;
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_csv(t, c.f), 0);
-    assert_string_equal(cap_text(&c), "name,value,note\r\n"
-                                      "Blackpool,10.2,\"a, \"\"b\"\"\"\r\n"
-                                      "Bath and North East Somerset,141285,\r\n");
-    cap_free(&c);
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_json(t, c.f), 0);
-    assert_string_equal(cap_text(&c),
-                        "[\n"
-                        "{\"name\":\"Blackpool\",\"value\":10.2,\"note\":\"a, \\\"b\\\"\"},\n"
-                        "{\"name\":\"Bath and North East Somerset\",\"value\":141285,"
-                        "\"note\":null}\n"
-                        "]\n");
-    cap_free(&c);
+    assert_writes("name,value,note\r\n"
+                  "Blackpool,10.2,\"a, \"\"b\"\"\"\r\n"
+                  "Bath and North East Somerset,141285,\r\n",
+                  cdof_table_write_csv, t);
+    assert_writes("[\n"
+                  "{\"name\":\"Blackpool\",\"value\":10.2,\"note\":\"a, \\\"b\\\"\"},\n"
+                  "{\"name\":\"Bath and North East Somerset\",\"value\":141285,"
+                  "\"note\":null}\n"
+                  "]\n",
+                  cdof_table_write_json, t);
     cdof_table_destroy(&t);
 
     static const cdof_table_col_t one[] = {CDOF_TABLE_COL_TEXT("x")};
     t = cdof_table_new(CDOF_TABLE_COLS(one));
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_json(t, c.f), 0);
-    assert_string_equal(cap_text(&c), "[]\n");
-    cap_free(&c);
+    assert_writes("[]\n", cdof_table_write_json, t);
     cdof_table_destroy(&t);
 }
 
@@ -222,21 +210,17 @@ static void test_kinds(void **state)
     assert_int_equal(cdof_table_set_i64(t, 1, -42), 0);
     assert_int_equal(cdof_table_set_opt(t, 3, ""), 0); /* ... unless asked to be null */
     capture_t c;
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_json(t, c.f), 0);
-    assert_string_equal(cap_text(&c), "[\n"
-                                      "{\"s\":\"12\",\"n\":18446744073709551615,\"b\":true,"
-                                      "\"flag\":\"false\",\"missing\":null},\n"
-                                      "{\"s\":\"\",\"n\":-42,\"b\":null,\"flag\":null,"
-                                      "\"missing\":null}\n"
-                                      "]\n");
-    cap_free(&c);
-    cap_open(&c);
-    assert_int_equal(cdof_table_write_csv(t, c.f), 0);
-    assert_string_equal(cap_text(&c), "s,n,b,flag,missing\r\n"
-                                      "12,18446744073709551615,true,false,\r\n"
-                                      ",-42,,,\r\n");
-    cap_free(&c);
+    assert_writes("[\n"
+                  "{\"s\":\"12\",\"n\":18446744073709551615,\"b\":true,"
+                  "\"flag\":\"false\",\"missing\":null},\n"
+                  "{\"s\":\"\",\"n\":-42,\"b\":null,\"flag\":null,"
+                  "\"missing\":null}\n"
+                  "]\n",
+                  cdof_table_write_json, t);
+    assert_writes("s,n,b,flag,missing\r\n"
+                  "12,18446744073709551615,true,false,\r\n"
+                  ",-42,,,\r\n",
+                  cdof_table_write_csv, t);
     cap_open(&c);
     assert_int_equal(cdof_table_write_json_row(t, 1, c.f), 0);
     assert_int_equal(cdof_table_write_json_row(t, 2, c.f), -EINVAL);
@@ -246,7 +230,7 @@ static void test_kinds(void **state)
     cdof_table_destroy(&t);
 }
 
-/* Fixed decimals never give "-0", and setf formats into the cell. */
+/* Fixed decimals never give "-0"; setf formats into the cell; times are ISO 8601 UTC. */
 static void test_numbers_in_cells(void **state)
 {
     (void)state;
@@ -259,14 +243,19 @@ static void test_numbers_in_cells(void **state)
     assert_int_equal(cdof_table_set_number(t, 1, -0.0, 0), 0);
     assert_int_equal(cdof_table_set_number(t, 2, 2.25, -1), 0);
     assert_int_equal(cdof_table_setf(t, 3, "%u/%u%s", 42u, 153u, "*"), 0);
+    assert_int_equal(cdof_table_add_row(t), 0);
+    assert_int_equal(cdof_table_set_time(t, 3, 1714557600000), 0);
+    assert_int_equal(cdof_table_set_time(t, 2, 0), 0); /* no time: null */
+    assert_string_equal(cdof_table_cell(t, 1, 3), "2024-05-01T10:00:00Z");
+    assert_string_equal(cdof_table_cell(t, 1, 2), "");
     assert_string_equal(cdof_table_cell(t, 0, 0), "0.0");
     assert_string_equal(cdof_table_cell(t, 0, 1), "0");
     assert_string_equal(cdof_table_cell(t, 0, 2), "2.25");
     assert_string_equal(cdof_table_cell(t, 0, 3), "42/153*");
     /* out of range reads as empty */
-    assert_string_equal(cdof_table_cell(t, 1, 0), "");
+    assert_string_equal(cdof_table_cell(t, 2, 0), "");
     assert_string_equal(cdof_table_cell(t, 0, 9), "");
-    assert_int_equal(cdof_table_rows(t), 1);
+    assert_int_equal(cdof_table_rows(t), 2);
     assert_int_equal(cdof_table_cols(t), 4);
     cdof_table_destroy(&t);
 }
