@@ -238,12 +238,12 @@ int cdof_client_ask(cdof_client_t *c, Cdof__V1__QueryRequest *req, Cdof__V1__Que
                              zmq_strerror(zmq_errno()));
             goto done;
         }
-        if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
-            if ((rc = recv_answer(c, req->request_id, out, err, errlen)) != 0) {
-                rc = rc > 0 ? 0 : rc;
-                goto done;
-            }
-            continue; /* more may wait */
+        /* A stale answer falls through to the deadline, so that a hub sending nothing but old
+         * answers cannot hold the caller past its time-out. */
+        if (n > 0 && (items[0].revents & ZMQ_POLLIN) &&
+            (rc = recv_answer(c, req->request_id, out, err, errlen)) != 0) {
+            rc = rc > 0 ? 0 : rc;
+            goto done;
         }
         if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
             (void)cdof_link_poll(c->link);

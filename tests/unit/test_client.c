@@ -105,6 +105,7 @@ typedef enum {
     HUB_PAGES,      /* three pages, tokens "p2" and "p3" */
     HUB_SAME_TOKEN, /* always the token "again" */
     HUB_SILENT,     /* takes the question, never answers */
+    HUB_STALE,      /* answers only with old request ids, many of them */
     HUB_RESTART     /* takes the question, closes, binds again and answers what comes */
 } hub_mode_t;
 
@@ -202,6 +203,13 @@ static void *hub_run(void *arg)
     case HUB_SILENT:
         if (hub_take(h, r, &rid))
             zmq_msg_close(&rid);
+        break;
+    case HUB_STALE:
+        if (hub_take(h, r, &rid)) {
+            for (int i = 1; i <= 2000; i++)
+                hub_answer(r, &rid, h->ids[0] - (uint64_t)i, NULL);
+            zmq_msg_close(&rid);
+        }
         break;
     case HUB_RESTART:
         if (hub_take(h, r, &rid))
@@ -351,6 +359,23 @@ static void test_timeout(void **state)
     assert_int_equal(h.asked, 1); /* a live link: nothing resent */
 }
 
+/* Answers to other questions never end a wait, however many come. */
+static void test_only_stale_answers(void **state)
+{
+    (void)state;
+    hub_t h;
+    hub_start(&h, HUB_STALE);
+    cdof_client_t *c = client_open(&h, 1000, 0);
+    Cdof__V1__QueryResponse *resp;
+    uint64_t id;
+    char err[256] = "";
+    assert_int_equal(ask_health(c, &resp, &id, err, sizeof err), -ETIMEDOUT);
+    assert_null(resp);
+    cdof_client_close(&c);
+    hub_join(&h);
+    assert_int_equal(h.asked, 1);
+}
+
 /* The hub goes away holding the question and comes back: a read is asked again, with the same
  * request_id, and answered; without resends it times out. */
 static void test_resend_after_reconnect(void **state)
@@ -422,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_answer_matched),
         cmocka_unit_test(test_pages),
         cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_only_stale_answers),
         cmocka_unit_test(test_resend_after_reconnect),
         cmocka_unit_test(test_write_not_resent),
         cmocka_unit_test(test_bad_endpoint),
