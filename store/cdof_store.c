@@ -1433,6 +1433,18 @@ int cdof_store_scan_prefix(cdof_store_txn_t *txn, cdof_store_db_t db, const void
     return cdof_store_scan(txn, db, prefix, plen, bounded ? upper : NULL, ulen, visit, ctx);
 }
 
+int cdof_store_first(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
+                     cdof_bytes_t *key, cdof_bytes_t *val)
+{
+    cdof_store_cursor_t *c = NULL;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+
+    if (rc == 0)
+        rc = cdof_store_cursor_seek(c, from, flen, key, val);
+    cdof_store_cursor_close(&c);
+    return rc > 0 ? 0 : rc == 0 ? CDOF_ENOTFOUND : rc;
+}
+
 int cdof_store_last(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_bytes_t *key, cdof_bytes_t *val)
 {
     MDB_cursor *cur = NULL;

@@ -183,6 +183,11 @@ void cdof_store_cursor_close(cdof_store_cursor_t **cur);
 /* Whether key starts with the plen bytes of prefix. */
 bool cdof_store_has_prefix(const cdof_bytes_t *key, const void *prefix, size_t plen);
 
+/* The first key >= from (from NULL, flen 0: the first of the database) and its value, or
+ * CDOF_ENOTFOUND when there is none: a one-move cursor. */
+int cdof_store_first(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
+                     cdof_bytes_t *key, cdof_bytes_t *val);
+
 /* The last (greatest) key and its value, or CDOF_ENOTFOUND when the database is empty. */
 int cdof_store_last(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_bytes_t *key,
                     cdof_bytes_t *val);
