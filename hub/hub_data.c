@@ -71,40 +71,37 @@ cdof_period_t hub_period_from_key(const uint8_t *k)
                            .last_day = cdof_store_rd_day(k + 5)};
 }
 
-typedef struct {
-    cdof_period_t *items;
-    size_t n, cap;
-} period_list_t;
-
-static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)val;
-    period_list_t *l = ctx;
-    if (key->len < HUB_PERIOD_KEY_LEN)
-        return CDOF_ECORRUPT;
-    const uint8_t *k = (const uint8_t *)key->data + key->len - HUB_PERIOD_KEY_LEN;
-    cdof_period_t *items = cdof_grow(l->items, l->n, &l->cap, 64, sizeof *items);
-    if (!items)
-        return -ENOMEM;
-    l->items = items;
-    l->items[l->n++] = hub_period_from_key(k);
-    return 0;
-}
-
 int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
                      size_t *n)
 {
-    period_list_t l = {0};
-    size_t idlen = strlen(m->id);
-    int rc = cdof_store_scan_prefix(txn, hub->db_periods, m->id, idlen + 1, collect_period, &l);
-    if (rc < 0) {
-        free(l.items);
-        l.items = NULL;
-        l.n = 0;
+    cdof_period_t *items = NULL;
+    size_t count = 0, cap = 0, plen = strlen(m->id) + 1;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key;
+    int rc = cdof_store_cursor_open(txn, hub->db_periods, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, m->id, plen, &key, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, NULL)) {
+        if (key.len != plen + HUB_PERIOD_KEY_LEN) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        cdof_period_t *grown = cdof_grow(items, count, &cap, 64, sizeof *items);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        items = grown;
+        items[count++] = hub_period_from_key((const uint8_t *)key.data + plen);
     }
-    *out = l.items;
-    *n = l.n;
-    return rc;
+    cdof_store_cursor_close(&c);
+    if (rc < 0) {
+        free(items);
+        items = NULL;
+        count = 0;
+    }
+    *out = items;
+    *n = count;
+    return rc < 0 ? rc : 0;
 }
 
 int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,

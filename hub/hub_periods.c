@@ -292,15 +292,15 @@ int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 /* ---- deadlines ---- */
 
 typedef struct {
-    hub_t *hub;
-    int32_t today;
     hub_touch_t *due;
     size_t n, cap;
-} due_ctx_t;
+} due_list_t;
 
-static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* Adds the period of state k -> v to dc when it is open and its stored counts (those of its last
+ * data) complete it by today: only such a period is recounted. */
+static int due_add(hub_t *hub, int32_t today, const cdof_bytes_t *k, const cdof_bytes_t *v,
+                   due_list_t *dc)
 {
-    due_ctx_t *dc = ctx;
     const uint8_t *nul = memchr(k->data, 0, k->len);
     if (!nul || k->len != (size_t)(nul - (const uint8_t *)k->data) + 1 + HUB_PERIOD_KEY_LEN)
         return CDOF_ECORRUPT;
@@ -310,14 +310,13 @@ static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     bool open = st->state == CDOF__V1__PERIOD_STATE__PERIOD_STATE_OPEN;
     uint32_t reported = st->reported, expected = st->expected;
     cdof__v1__period_status__free_unpacked(st, NULL);
-    const cdof_metric_t *m = cdof_ref_metric(dc->hub->ref, (const char *)k->data);
+    const cdof_metric_t *m = cdof_ref_metric(hub->ref, (const char *)k->data);
     if (!open || !m)
         return 0;
-    /* The stored counts are those of its last data: only a period they complete is recounted. */
     cdof_period_t p = hub_period_from_key(nul + 1);
     cdof_pdone_t why;
-    if (cdof_coverage_judge(reported, expected, &dc->hub->policies[m->index], &p, dc->today,
-                            &why) != CDOF_PSTATE_COMPLETE)
+    if (cdof_coverage_judge(reported, expected, &hub->policies[m->index], &p, today, &why) !=
+        CDOF_PSTATE_COMPLETE)
         return 0;
     hub_touch_t *d = cdof_grow(dc->due, dc->n, &dc->cap, 16, sizeof *d);
     if (!d)
@@ -329,10 +328,18 @@ static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 
 int hub_period_deadlines(hub_t *hub, cdof_store_txn_t *txn, hub_touch_t **completed, size_t *n)
 {
-    due_ctx_t dc = {.hub = hub, .today = cdof_clock_today()};
+    due_list_t dc = {0};
+    int32_t today = cdof_clock_today();
     *completed = NULL;
     *n = 0;
-    int rc = cdof_store_scan(txn, hub->db_pstate, NULL, 0, NULL, 0, due_visit, &dc);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    int rc = cdof_store_cursor_open(txn, hub->db_pstate, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v))
+        if ((rc = due_add(hub, today, &k, &v, &dc)) < 0)
+            break;
+    cdof_store_cursor_close(&c);
     size_t done = 0;
     for (size_t i = 0; rc == 0 && i < dc.n; i++) {
         hub_period_change_t ch;
@@ -480,42 +487,38 @@ int hub_period_status(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     return rc;
 }
 
-typedef struct {
-    Cdof__V1__PeriodStatus **items;
-    size_t n, cap;
-} hist_t;
-
-static int hist_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    (void)k;
-    hist_t *h = ctx;
-    Cdof__V1__PeriodStatus *st = cdof__v1__period_status__unpack(NULL, v->len, v->data);
-    if (!st)
-        return CDOF_ECORRUPT;
-    Cdof__V1__PeriodStatus **items = cdof_grow(h->items, h->n, &h->cap, 8, sizeof *items);
-    if (!items) {
-        cdof__v1__period_status__free_unpacked(st, NULL);
-        return -ENOMEM;
-    }
-    h->items = items;
-    h->items[h->n++] = st;
-    return 0;
-}
-
 int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                        const cdof_period_t *p, Cdof__V1__PeriodStatus ***out, size_t *n)
 {
     uint8_t key[PKEY_MAX];
     size_t klen = hub_period_key(m, p, key);
-    hist_t h = {0};
-    int rc = cdof_store_scan_prefix(txn, hub->db_phistory, key, klen, hist_visit, &h);
+    Cdof__V1__PeriodStatus **items = NULL;
+    size_t count = 0, cap = 0;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t v;
+    int rc = cdof_store_cursor_open(txn, hub->db_phistory, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, key, klen, NULL, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, NULL, &v)) {
+        Cdof__V1__PeriodStatus **grown = cdof_grow(items, count, &cap, 8, sizeof *items);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        items = grown;
+        if (!(items[count] = cdof__v1__period_status__unpack(NULL, v.len, v.data))) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        count++;
+    }
+    cdof_store_cursor_close(&c);
     if (rc < 0) {
-        for (size_t i = 0; i < h.n; i++)
-            cdof__v1__period_status__free_unpacked(h.items[i], NULL);
-        free(h.items);
+        for (size_t i = 0; i < count; i++)
+            cdof__v1__period_status__free_unpacked(items[i], NULL);
+        free(items);
         return rc;
     }
-    *out = h.items;
-    *n = h.n;
+    *out = items;
+    *n = count;
     return 0;
 }

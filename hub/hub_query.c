@@ -384,33 +384,6 @@ static int q_series(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__SeriesQue
     return hub_periods_scan(hub, txn, m, false, series_period, &sc);
 }
 
-typedef struct {
-    reply_t *rp;
-    const char *prefix;
-    size_t limit;
-} alerts_ctx_t;
-
-static int alert_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)key;
-    alerts_ctx_t *ac = ctx;
-    Cdof__V1__QueryResponse *resp = ac->rp->resp;
-    if (resp->n_alerts >= ac->limit)
-        return 1;
-    char err[128];
-    Cdof__V1__Alert *a = cdof_wire_alert_decode(val->data, val->len, err, sizeof err);
-    if (!a)
-        return CDOF_ECORRUPT;
-    char topic[128];
-    cdof_wire_alert_topic(a->team, a->region_code, a->area_code, topic, sizeof topic);
-    if (ac->prefix && *ac->prefix && strncmp(topic, ac->prefix, strlen(ac->prefix)) != 0) {
-        cdof__v1__alert__free_unpacked(a, NULL);
-        return 0;
-    }
-    ac->rp->alerts[resp->n_alerts++] = a;
-    return 0;
-}
-
 static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQuery *q, reply_t *rp)
 {
     size_t limit = q->limit && q->limit < MAX_ROWS ? q->limit : MAX_ROWS;
@@ -426,8 +399,26 @@ static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQue
     if (since == UINT64_MAX)
         return 0;
     cdof_store_be64(from, since + 1);
-    alerts_ctx_t ac = {rp, q->topic_prefix, limit};
-    int rc = cdof_store_scan(txn, hub->db_alerts, from, sizeof from, NULL, 0, alert_visit, &ac);
+    const char *prefix = q->topic_prefix && *q->topic_prefix ? q->topic_prefix : NULL;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t val;
+    int rc = cdof_store_cursor_open(txn, hub->db_alerts, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, from, sizeof from, NULL, &val);
+         rc > 0 && rp->resp->n_alerts < limit; rc = cdof_store_cursor_next(c, NULL, &val)) {
+        char err[128], topic[128];
+        Cdof__V1__Alert *a = cdof_wire_alert_decode(val.data, val.len, err, sizeof err);
+        if (!a) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        cdof_wire_alert_topic(a->team, a->region_code, a->area_code, topic, sizeof topic);
+        if (prefix && strncmp(topic, prefix, strlen(prefix)) != 0)
+            cdof__v1__alert__free_unpacked(a, NULL);
+        else
+            rp->alerts[rp->resp->n_alerts++] = a;
+    }
+    cdof_store_cursor_close(&c);
+    rc = rc < 0 ? rc : 0;
     size_t n = rp->resp->n_alerts;
     /* Maybe more: the client asks again after the last; but a client's own limit is all it
      * wants, so it gets no further pages. */
@@ -649,9 +640,9 @@ typedef struct {
     size_t n, cap;
 } ms_list_t;
 
-static int ms_collect(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Appends the stored event key -> val to l. */
+static int ms_add_event(ms_list_t *l, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
-    ms_list_t *l = ctx;
     hub_milestone_key_t mk;
     if (hub_milestone_from_key(key->data, key->len, &mk) < 0)
         return CDOF_ECORRUPT;
@@ -754,7 +745,14 @@ static int q_milestones(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Miles
     ms_list_t l = {0};
     char **owers = NULL;
     size_t nowers = 0;
-    int rc = cdof_store_scan(txn, hub->db_milestones, NULL, 0, NULL, 0, ms_collect, &l);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key, val;
+    int rc = cdof_store_cursor_open(txn, hub->db_milestones, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &key, &val); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, &val))
+        if ((rc = ms_add_event(&l, &key, &val)) < 0)
+            break;
+    cdof_store_cursor_close(&c);
     if (rc == 0 && !only)
         rc = hub_milestone_owers(hub, txn, &owers, &nowers);
     /* asked for by name: answered even if it never reported */
@@ -881,16 +879,11 @@ static int q_coverage(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Coverag
 
 /* --- envelopes the hub refused --- */
 
-typedef struct {
-    reply_t *rp;
-    int64_t since_ms;
-} rej_ctx_t;
-
-/* A record is agent NUL sequence(8) -> reason [NUL time(8) partnership] (hub_ingest.c). */
-static int rej_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Adds one record, agent NUL sequence(8) -> reason [NUL time(8) partnership] (hub_ingest.c), when
+ * it is not older than since_ms. Returns 0, 1 when the reply is full, or a negative code. */
+static int add_rejection(reply_t *rp, const cdof_bytes_t *key, const cdof_bytes_t *val,
+                         int64_t since_ms)
 {
-    rej_ctx_t *rc = ctx;
-    reply_t *rp = rc->rp;
     const char *k = (const char *)key->data, *v = (const char *)val->data;
     size_t an = strnlen(k, key->len), rn = strnlen(v, val->len);
     if (an + 9 != key->len)
@@ -903,7 +896,7 @@ static int rej_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val
         part = v + rn + 9;
         pn = val->len - rn - 9;
     }
-    if (rc->since_ms && when < rc->since_ms)
+    if (since_ms && when < since_ms)
         return 0;
     if (rp->nrejections >= MAX_ROWS)
         return 1;
@@ -934,8 +927,15 @@ static int rej_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val
 static int q_rejections(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__RejectionsQuery *q,
                         reply_t *rp)
 {
-    rej_ctx_t rc = {rp, q->since_ms};
-    return cdof_store_scan(txn, hub->db_rejections, NULL, 0, NULL, 0, rej_visit, &rc);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key, val;
+    int rc = cdof_store_cursor_open(txn, hub->db_rejections, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &key, &val); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, &val))
+        if ((rc = add_rejection(rp, &key, &val, q->since_ms)) != 0)
+            break;
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* Acknowledgements and silences write (and commit) before the answer, recording the key that
