@@ -9,7 +9,7 @@ typedef struct {
     uint32_t known, connected;
 } count_ctx_t;
 
-static int count_agent(void *ctx, const cdof_agent_record_t *rec)
+static int count_agent(void *ctx, const hub_agent_record_t *rec)
 {
     count_ctx_t *c = ctx;
     c->known++;
@@ -23,7 +23,7 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     /* last_heard_ms is written with each batch, so a busy or idle agent stays fresh. */
     count_ctx_t c = {.now = cdof_clock_now_ms()};
     uint64_t pending = 0;
-    int rc = cdof_points_agent_scan(hub->pts, txn, count_agent, &c);
+    int rc = hub_db_agent_scan(hub->pts, txn, count_agent, &c);
     if (rc == 0)
         rc = cdof_store_count(txn, hub->db_settle, &pending); /* periods awaiting alert rules */
     if (rc < 0)

@@ -67,7 +67,7 @@ typedef struct {
     bool *reported;
 } seen_t;
 
-static int seen_visit(void *ctx, const char *area_code, const cdof_point_t *pt)
+static int seen_visit(void *ctx, const char *area_code, const hub_point_t *pt)
 {
     (void)pt;
     seen_t *s = ctx;
@@ -82,7 +82,7 @@ int hub_period_reported(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
 {
     memset(reported, 0, cdof_ref_area_count(hub->ref) * sizeof *reported);
     seen_t s = {hub->ref, reported};
-    int rc = cdof_points_scan(hub->pts, txn, m->id, p, seen_visit, &s);
+    int rc = hub_db_points_scan(hub->pts, txn, m->id, p, seen_visit, &s);
     return rc == CDOF_ENOTFOUND ? 0 : rc;
 }
 

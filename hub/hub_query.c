@@ -27,7 +27,7 @@ typedef struct {
     Cdof__V1__Alert **alerts;
     Cdof__V1__AgentStatus *agents;
     Cdof__V1__AgentStatus **agent_ptrs;
-    char (*agent_ids)[CDOF_POINTS_AGENT_MAX];
+    char (*agent_ids)[HUB_DB_AGENT_MAX];
     size_t cap;
     Cdof__V1__Silence **silences; /* decoded, freed with the reply */
     size_t nsilences;
@@ -349,9 +349,9 @@ static int series_period(void *ctx, const cdof_period_t *p)
     if (!sc->q->as_at_ms)
         return add_compared(sc->rp, sc->hub, sc->txn, sc->m, p, sc->q->area_code);
     /* As at a date: the value then, without comparisons (those need every area as at then). */
-    cdof_point_t pt;
-    int rc = cdof_points_get_as_at(sc->hub->pts, sc->txn, sc->m->id, sc->q->area_code, p,
-                                   sc->q->as_at_ms, &pt);
+    hub_point_t pt;
+    int rc = hub_db_point_get_as_at(sc->hub->pts, sc->txn, sc->m->id, sc->q->area_code, p,
+                                    sc->q->as_at_ms, &pt);
     if (rc == CDOF_ENOTFOUND)
         return 0;
     if (rc < 0)
@@ -428,7 +428,7 @@ static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQue
     return rc;
 }
 
-static int agent_visit(void *ctx, const cdof_agent_record_t *rec)
+static int agent_visit(void *ctx, const hub_agent_record_t *rec)
 {
     reply_t *rp = ctx;
     size_t i = rp->resp->n_agents;
@@ -455,7 +455,7 @@ static int q_agents(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
     if (!rp->agents || !rp->agent_ptrs || !rp->agent_ids)
         return -ENOMEM;
     rp->resp->agents = rp->agent_ptrs;
-    return cdof_points_agent_scan(hub->pts, txn, agent_visit, rp);
+    return hub_db_agent_scan(hub->pts, txn, agent_visit, rp);
 }
 
 /* --- national summary against the strategy's commitments --- */
@@ -879,24 +879,15 @@ static int q_coverage(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Coverag
 
 /* --- envelopes the hub refused --- */
 
-/* Adds one record, agent NUL sequence(8) -> reason [NUL time(8) partnership] (hub_ingest.c), when
- * it is not older than since_ms. Returns 0, 1 when the reply is full, or a negative code. */
+/* Adds one stored rejection when it is not older than since_ms. Returns 0, 1 when the reply is
+ * full, or a negative code. */
 static int add_rejection(reply_t *rp, const cdof_bytes_t *key, const cdof_bytes_t *val,
                          int64_t since_ms)
 {
-    const char *k = (const char *)key->data, *v = (const char *)val->data;
-    size_t an = strnlen(k, key->len), rn = strnlen(v, val->len);
-    if (an + 9 != key->len)
+    hub_rejection_t rec;
+    if (hub_rejection_from_record(key, val, &rec) < 0)
         return 0; /* not a record this hub writes */
-    int64_t when = 0;
-    const char *part = "";
-    size_t pn = 0;
-    if (rn + 9 <= val->len) {
-        when = (int64_t)cdof_store_rd64(val->data + rn + 1);
-        part = v + rn + 9;
-        pn = val->len - rn - 9;
-    }
-    if (since_ms && when < since_ms)
+    if (since_ms && rec.rejected_ms < since_ms)
         return 0;
     if (rp->nrejections >= MAX_ROWS)
         return 1;
@@ -912,11 +903,11 @@ static int add_rejection(reply_t *rp, const cdof_bytes_t *key, const cdof_bytes_
     if (!r)
         return -ENOMEM;
     cdof__v1__rejection__init(r);
-    r->agent_id = strndup(k, an);
-    r->partnership = strndup(part, pn);
-    r->reason = strndup(v, rn);
-    r->sequence = cdof_store_rd64(key->data + an + 1);
-    r->rejected_ms = when;
+    r->agent_id = strndup(rec.agent_id, rec.agent_len);
+    r->partnership = strndup(rec.partnership, rec.partnership_len);
+    r->reason = strndup(rec.reason, rec.reason_len);
+    r->sequence = rec.sequence;
+    r->rejected_ms = rec.rejected_ms;
     rp->rejections[rp->nrejections++] = r;
     rp->resp->rejections = rp->rejections;
     rp->resp->n_rejections = rp->nrejections;

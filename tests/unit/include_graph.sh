@@ -3,7 +3,8 @@
 # name a header that lives in a folder above it or beside it:
 #   common/            nothing of proto/, store/, compare/, hub/, agents/
 #   proto/             nothing of store/, compare/, hub/, agents/
-#   store/, compare/   nothing of each other, hub/ or agents/
+#   store/             nothing of proto/, compare/, hub/, agents/: it knows only bytes
+#   compare/           nothing of store/, hub/ or agents/
 # A header is matched by its file name, so quoted, angle and path includes are all caught; every
 # offending line is named. Usage: include_graph.sh SOURCE_DIR
 set -euo pipefail
@@ -42,8 +43,8 @@ check() {
 
 check common proto store compare hub agents
 check proto store compare hub agents
-check store compare hub agents
+check store proto compare hub agents
 check compare store hub agents
 
-[ "$bad" -eq 0 ] && echo "include_graph: common, proto, store and compare include only below them"
+[ "$bad" -eq 0 ] && echo "include_graph: common, proto, store and compare include only below them (store: common only)"
 exit "$bad"

@@ -1,0 +1,680 @@
+/* Metric points over the store. Key layout and value encoding: see hub_db.h. */
+#include "hub_db.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdof_error.h"
+
+#define HUB_DB_POINT_VERSION   1
+#define HUB_DB_POINT_F_NUM     0x01
+#define HUB_DB_POINT_F_DEN     0x02
+#define HUB_DB_POINT_F_VAL     0x04
+#define HUB_DB_POINT_FIXED_LEN 46 /* version .. last_day */
+#define HUB_DB_POINT_VALUE_MAX                                                                     \
+    (HUB_DB_POINT_FIXED_LEN + 1 + (HUB_DB_AGENT_MAX - 1) + 2 + (HUB_DB_NOTE_MAX - 1))
+#define HUB_DB_PREFIX_LEN 7 /* period and metric: one scan's worth */
+#define HUB_DB_HKEY_LEN   (HUB_DB_POINT_KEY_LEN + 8)
+#define HUB_DB_AGENT_LEN  33 /* version, four u64 */
+#define HUB_DB_MS_BIAS    ((uint64_t)1 << 63)
+
+struct hub_db {
+    cdof_store_t *store;
+    cdof_store_db_t points, history, codes, names, agents;
+};
+
+int hub_db_open(cdof_store_t *store, hub_db_t **out)
+{
+    hub_db_t *p;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!store || !out)
+        return -EINVAL;
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    p->store = store;
+    if ((rc = cdof_store_db(store, "points", &p->points)) != 0 ||
+        (rc = cdof_store_db(store, "history", &p->history)) != 0 ||
+        (rc = cdof_store_db(store, "metric_codes", &p->codes)) != 0 ||
+        (rc = cdof_store_db(store, "metric_names", &p->names)) != 0 ||
+        (rc = cdof_store_db(store, "agents", &p->agents)) != 0)
+        goto fail;
+    *out = p;
+    return 0;
+
+fail:
+    free(p);
+    return rc;
+}
+
+void hub_db_close(hub_db_t **points)
+{
+    if (!points)
+        return;
+    free(*points);
+    *points = NULL;
+}
+
+static uint64_t hub_db_f64_bits(double d)
+{
+    uint64_t u;
+
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static double hub_db_bits_f64(uint64_t u)
+{
+    double d;
+
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static int hub_db_kind_byte(const cdof_period_t *p, uint8_t *out)
+{
+    int64_t span;
+    int64_t years;
+
+    if (!p || p->last_day < p->first_day)
+        return -EINVAL;
+    switch (p->kind) {
+    case CDOF_PERIOD_MONTH:
+    case CDOF_PERIOD_QUARTER:
+    case CDOF_PERIOD_FINANCIAL_YEAR:
+    case CDOF_PERIOD_CALENDAR_YEAR:
+        *out = (uint8_t)p->kind;
+        return 0;
+    case CDOF_PERIOD_POOLED_YEARS:
+        /* n whole years span 365n days plus at most 3 leap days for n <= 10. */
+        span = (int64_t)p->last_day - p->first_day + 1;
+        years = span / 365;
+        if (years < 2 || years > 10 || span - years * 365 > 3)
+            return -EINVAL;
+        *out = (uint8_t)(p->kind | years << 3);
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+static bool hub_db_area_ok(const char *area)
+{
+    if (!area || strnlen(area, HUB_DB_AREA_LEN + 1) != HUB_DB_AREA_LEN)
+        return false;
+    for (int i = 0; i < HUB_DB_AREA_LEN; i++) {
+        if (area[i] < '!' || area[i] > '~')
+            return false;
+    }
+    return true;
+}
+
+/* Everything but the metric code, which callers fill once they have it. */
+static int hub_db_key(const char *area, const cdof_period_t *period,
+                      uint8_t key[HUB_DB_POINT_KEY_LEN])
+{
+    uint8_t kind;
+    int rc;
+
+    if (!hub_db_area_ok(area))
+        return -EINVAL;
+    if ((rc = hub_db_kind_byte(period, &kind)) != 0)
+        return rc;
+    cdof_store_be_day(key, period->first_day);
+    key[4] = kind;
+    cdof_store_be16(key + 5, 0);
+    memcpy(key + 7, area, HUB_DB_AREA_LEN);
+    return 0;
+}
+
+static int hub_db_encode(const hub_point_t *pt, int32_t last_day,
+                         uint8_t buf[HUB_DB_POINT_VALUE_MAX], size_t *len)
+{
+    size_t alen = strnlen(pt->agent_id, HUB_DB_AGENT_MAX);
+    size_t nlen = strnlen(pt->note, HUB_DB_NOTE_MAX);
+    uint8_t *p = buf;
+
+    if (alen == HUB_DB_AGENT_MAX || nlen == HUB_DB_NOTE_MAX)
+        return -EINVAL;
+    *p++ = HUB_DB_POINT_VERSION;
+    *p++ = (uint8_t)((pt->has_numerator ? HUB_DB_POINT_F_NUM : 0) |
+                     (pt->has_denominator ? HUB_DB_POINT_F_DEN : 0) |
+                     (pt->has_value ? HUB_DB_POINT_F_VAL : 0));
+    cdof_store_be64(p, hub_db_f64_bits(pt->numerator));
+    cdof_store_be64(p + 8, hub_db_f64_bits(pt->denominator));
+    cdof_store_be64(p + 16, hub_db_f64_bits(pt->value));
+    cdof_store_be64(p + 24, (uint64_t)pt->received_ms);
+    cdof_store_be64(p + 32, pt->sequence);
+    cdof_store_be32(p + 40, (uint32_t)last_day);
+    p += 44;
+    *p++ = (uint8_t)alen;
+    memcpy(p, pt->agent_id, alen);
+    p += alen;
+    cdof_store_be16(p, (uint16_t)nlen);
+    p += 2;
+    memcpy(p, pt->note, nlen);
+    p += nlen;
+    *len = (size_t)(p - buf);
+    return 0;
+}
+
+static int hub_db_decode(const void *data, size_t len, hub_point_t *out, int32_t *last_day)
+{
+    const uint8_t *p = data;
+    size_t alen, nlen;
+
+    if (len < 1)
+        return CDOF_ECORRUPT;
+    if (p[0] != HUB_DB_POINT_VERSION)
+        return CDOF_EVERSION;
+    if (len < HUB_DB_POINT_FIXED_LEN + 1 + 2 ||
+        (p[1] & ~(HUB_DB_POINT_F_NUM | HUB_DB_POINT_F_DEN | HUB_DB_POINT_F_VAL)) != 0)
+        return CDOF_ECORRUPT;
+    alen = p[HUB_DB_POINT_FIXED_LEN];
+    if (alen >= HUB_DB_AGENT_MAX || len < HUB_DB_POINT_FIXED_LEN + 1 + alen + 2)
+        return CDOF_ECORRUPT;
+    nlen = cdof_store_rd16(p + HUB_DB_POINT_FIXED_LEN + 1 + alen);
+    if (nlen >= HUB_DB_NOTE_MAX || len != HUB_DB_POINT_FIXED_LEN + 1 + alen + 2 + nlen)
+        return CDOF_ECORRUPT;
+
+    out->has_numerator = p[1] & HUB_DB_POINT_F_NUM;
+    out->has_denominator = p[1] & HUB_DB_POINT_F_DEN;
+    out->has_value = p[1] & HUB_DB_POINT_F_VAL;
+    out->numerator = hub_db_bits_f64(cdof_store_rd64(p + 2));
+    out->denominator = hub_db_bits_f64(cdof_store_rd64(p + 10));
+    out->value = hub_db_bits_f64(cdof_store_rd64(p + 18));
+    out->received_ms = (int64_t)cdof_store_rd64(p + 26);
+    out->sequence = cdof_store_rd64(p + 34);
+    if (last_day)
+        *last_day = (int32_t)cdof_store_rd32(p + 42);
+    memcpy(out->agent_id, p + HUB_DB_POINT_FIXED_LEN + 1, alen);
+    out->agent_id[alen] = '\0';
+    memcpy(out->note, p + HUB_DB_POINT_FIXED_LEN + 1 + alen + 2, nlen);
+    out->note[nlen] = '\0';
+    return 0;
+}
+
+static int hub_db_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id, bool create,
+                       uint16_t *out)
+{
+    cdof_bytes_t k, v;
+    uint8_t code[2];
+    size_t len;
+    uint32_t next;
+    int rc;
+
+    len = metric_id ? strnlen(metric_id, HUB_DB_METRIC_MAX + 1) : 0;
+    if (len == 0 || len > HUB_DB_METRIC_MAX)
+        return -EINVAL;
+    rc = cdof_store_get(txn, pts->codes, metric_id, len, &v);
+    if (rc == 0) {
+        if (v.len != 2)
+            return CDOF_ECORRUPT;
+        *out = cdof_store_rd16(v.data);
+        return 0;
+    }
+    if (rc != CDOF_ENOTFOUND || !create)
+        return rc;
+
+    /* Codes are handed out in order, so the next is one past the greatest. */
+    rc = cdof_store_last(txn, pts->names, &k, &v);
+    if (rc == CDOF_ENOTFOUND) {
+        next = 1;
+    } else if (rc != 0) {
+        return rc;
+    } else {
+        if (k.len != 2)
+            return CDOF_ECORRUPT;
+        next = (uint32_t)cdof_store_rd16(k.data) + 1;
+        if (next > UINT16_MAX)
+            return CDOF_EFULL;
+    }
+    cdof_store_be16(code, (uint16_t)next);
+    if ((rc = cdof_store_put(txn, pts->codes, metric_id, len, code, 2)) != 0 ||
+        (rc = cdof_store_put(txn, pts->names, code, 2, metric_id, len)) != 0)
+        return rc;
+    *out = (uint16_t)next;
+    return 0;
+}
+
+int hub_db_metric_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id, uint16_t *out)
+{
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    return hub_db_code(pts, txn, metric_id, false, out);
+}
+
+int hub_db_point_put(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                     const char *area_code, const cdof_period_t *period, const hub_point_t *pt)
+{
+    uint16_t code = 0;
+
+    return hub_db_point_put_memo(pts, txn, metric_id, &code, area_code, period, pt);
+}
+
+int hub_db_point_put_memo(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                          uint16_t *code, const char *area_code, const cdof_period_t *period,
+                          const hub_point_t *pt)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN], hkey[HUB_DB_HKEY_LEN];
+    uint8_t val[HUB_DB_POINT_VALUE_MAX], old[HUB_DB_POINT_VALUE_MAX];
+    hub_point_t prev;
+    size_t vlen, olen;
+    int rc;
+
+    if (!pts || !txn || !pt || !code)
+        return -EINVAL;
+    /* Check everything before interning, so a bad row leaves no trace. */
+    if ((rc = hub_db_key(area_code, period, key)) != 0 ||
+        (rc = hub_db_encode(pt, period->last_day, val, &vlen)) != 0)
+        return rc;
+    /* Codes start at 1: 0 is "not looked up yet", and the look-up is an LMDB get per point. */
+    if (*code == 0 && (rc = hub_db_code(pts, txn, metric_id, true, code)) != 0)
+        return rc;
+    cdof_store_be16(key + 5, *code);
+
+    /* The new value goes in as the old comes out: a corrupt old value fails the put after the
+     * write, and the caller aborts the transaction. */
+    rc = cdof_store_swap(txn, pts->points, key, sizeof key, val, vlen, old, sizeof old, &olen);
+    if (rc <= 0)
+        return rc == -ENOBUFS ? CDOF_ECORRUPT : rc;
+    if ((rc = hub_db_decode(old, olen, &prev, NULL)) != 0)
+        return rc;
+    memcpy(hkey, key, sizeof key);
+    cdof_store_be64(hkey + sizeof key, (uint64_t)prev.received_ms ^ HUB_DB_MS_BIAS);
+    return cdof_store_put(txn, pts->history, hkey, sizeof hkey, old, olen);
+}
+
+/* The full key of an existing metric, or CDOF_ENOTFOUND. */
+static int hub_db_lookup_key(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                             const char *area_code, const cdof_period_t *period,
+                             uint8_t key[HUB_DB_POINT_KEY_LEN])
+{
+    uint16_t code;
+    int rc;
+
+    if ((rc = hub_db_key(area_code, period, key)) != 0 ||
+        (rc = hub_db_code(pts, txn, metric_id, false, &code)) != 0)
+        return rc;
+    cdof_store_be16(key + 5, code);
+    return 0;
+}
+
+int hub_db_point_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                     const char *area_code, const cdof_period_t *period, hub_point_t *out)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN];
+    cdof_bytes_t v;
+    int rc;
+
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    if ((rc = hub_db_lookup_key(pts, txn, metric_id, area_code, period, key)) != 0 ||
+        (rc = cdof_store_get(txn, pts->points, key, sizeof key, &v)) != 0)
+        return rc;
+    return hub_db_decode(v.data, v.len, out, NULL);
+}
+
+typedef struct {
+    int64_t as_at;
+    bool found;
+    int64_t ms;
+    size_t len;
+    uint8_t val[HUB_DB_POINT_VALUE_MAX];
+} hub_db_asat_t;
+
+static int hub_db_asat_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    hub_db_asat_t *a = ctx;
+    int64_t ms;
+
+    if (key->len != HUB_DB_HKEY_LEN || val->len > sizeof a->val)
+        return CDOF_ECORRUPT;
+    ms = (int64_t)(cdof_store_rd64((const uint8_t *)key->data + HUB_DB_POINT_KEY_LEN) ^
+                   HUB_DB_MS_BIAS);
+    if (ms > a->as_at)
+        return 1; /* history is in received order: nothing later can qualify */
+    a->found = true;
+    a->ms = ms;
+    a->len = val->len;
+    memcpy(a->val, val->data, val->len);
+    return 0;
+}
+
+int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                           const char *area_code, const cdof_period_t *period, int64_t as_at_ms,
+                           hub_point_t *out)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN];
+    hub_db_asat_t *a = NULL;
+    hub_point_t *cur = NULL;
+    bool cur_ok = false;
+    cdof_bytes_t v;
+    int rc;
+
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    if ((rc = hub_db_lookup_key(pts, txn, metric_id, area_code, period, key)) != 0)
+        return rc;
+    a = calloc(1, sizeof *a);
+    cur = calloc(1, sizeof *cur);
+    if (!a || !cur) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = cdof_store_get(txn, pts->points, key, sizeof key, &v);
+    if (rc == 0) {
+        if ((rc = hub_db_decode(v.data, v.len, cur, NULL)) != 0)
+            goto fail;
+        cur_ok = cur->received_ms <= as_at_ms;
+    } else if (rc != CDOF_ENOTFOUND) {
+        goto fail;
+    }
+    /* The newest revision received by as_at wins; the current one wins a tie, being later. */
+    a->as_at = as_at_ms;
+    rc = cdof_store_scan_prefix(txn, pts->history, key, sizeof key, hub_db_asat_visit, a);
+    if (rc != 0)
+        goto fail;
+    if (a->found && (!cur_ok || a->ms > cur->received_ms))
+        rc = hub_db_decode(a->val, a->len, out, NULL);
+    else if (cur_ok)
+        *out = *cur;
+    else
+        rc = CDOF_ENOTFOUND;
+fail:
+    free(cur);
+    free(a);
+    return rc;
+}
+
+typedef struct {
+    hub_db_points_visit_fn visit;
+    void *ctx;
+    hub_point_t pt;
+} hub_db_scan_t;
+
+static int hub_db_scan_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    hub_db_scan_t *s = ctx;
+    char area[HUB_DB_AREA_LEN + 1];
+    int rc;
+
+    if (key->len != HUB_DB_POINT_KEY_LEN)
+        return CDOF_ECORRUPT;
+    if ((rc = hub_db_decode(val->data, val->len, &s->pt, NULL)) != 0)
+        return rc;
+    memcpy(area, (const uint8_t *)key->data + HUB_DB_PREFIX_LEN, HUB_DB_AREA_LEN);
+    area[HUB_DB_AREA_LEN] = '\0';
+    return s->visit(s->ctx, area, &s->pt);
+}
+
+int hub_db_points_scan(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                       const cdof_period_t *period, hub_db_points_visit_fn visit, void *ctx)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN];
+    hub_db_scan_t *s;
+    int rc;
+
+    if (!pts || !txn || !visit)
+        return -EINVAL;
+    /* Any well-formed area will do: only the period and metric prefix is used. */
+    rc = hub_db_lookup_key(pts, txn, metric_id, "E00000000", period, key);
+    if (rc == CDOF_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (!(s = calloc(1, sizeof *s)))
+        return -ENOMEM;
+    s->visit = visit;
+    s->ctx = ctx;
+    rc = cdof_store_scan_prefix(txn, pts->points, key, HUB_DB_PREFIX_LEN, hub_db_scan_visit, s);
+    free(s);
+    return rc;
+}
+
+typedef struct {
+    hub_db_t *pts;
+    cdof_store_txn_t *txn;
+    hub_db_points_visit_all_fn visit;
+    void *ctx;
+    uint32_t code; /* of metric below; 0: none yet */
+    char metric[HUB_DB_METRIC_MAX + 1];
+    hub_point_t pt;
+} hub_db_all_t;
+
+static int hub_db_all_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    hub_db_all_t *s = ctx;
+    const uint8_t *k = key->data;
+    char area[HUB_DB_AREA_LEN + 1];
+    cdof_period_t period;
+    cdof_bytes_t name;
+    uint16_t code;
+    int rc;
+
+    if (key->len != HUB_DB_POINT_KEY_LEN)
+        return CDOF_ECORRUPT;
+    code = cdof_store_rd16(k + 5);
+    if (code != s->code) {
+        /* Metric ids change rarely along the scan: look each up once per run. */
+        rc = cdof_store_get(s->txn, s->pts->names, k + 5, 2, &name);
+        if (rc == CDOF_ENOTFOUND || (rc == 0 && (name.len == 0 || name.len > HUB_DB_METRIC_MAX)))
+            return CDOF_ECORRUPT;
+        if (rc)
+            return rc;
+        memcpy(s->metric, name.data, name.len);
+        s->metric[name.len] = '\0';
+        s->code = code;
+    }
+    if ((rc = hub_db_decode(val->data, val->len, &s->pt, &period.last_day)) != 0)
+        return rc;
+    period.kind = (cdof_period_kind_t)(k[4] & 7);
+    period.first_day = cdof_store_rd_day(k);
+    memcpy(area, k + HUB_DB_PREFIX_LEN, HUB_DB_AREA_LEN);
+    area[HUB_DB_AREA_LEN] = '\0';
+    return s->visit(s->ctx, s->metric, area, &period, &s->pt);
+}
+
+int hub_db_points_scan_all(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
+                           void *ctx)
+{
+    hub_db_all_t *s;
+    int rc;
+
+    if (!pts || !txn || !visit)
+        return -EINVAL;
+    if (!(s = calloc(1, sizeof *s)))
+        return -ENOMEM;
+    s->pts = pts;
+    s->txn = txn;
+    s->visit = visit;
+    s->ctx = ctx;
+    rc = cdof_store_scan(txn, pts->points, NULL, 0, NULL, 0, hub_db_all_visit, s);
+    free(s);
+    return rc;
+}
+
+static int hub_db_agent_key(const char *agent_id, size_t *len)
+{
+    *len = agent_id ? strnlen(agent_id, HUB_DB_AGENT_MAX) : 0;
+    return *len == 0 || *len == HUB_DB_AGENT_MAX ? -EINVAL : 0;
+}
+
+static int hub_db_agent_decode(const cdof_bytes_t *key, const cdof_bytes_t *val,
+                               hub_agent_record_t *out)
+{
+    const uint8_t *p = val->data;
+
+    if (key->len == 0 || key->len >= HUB_DB_AGENT_MAX)
+        return CDOF_ECORRUPT;
+    if (val->len < 1)
+        return CDOF_ECORRUPT;
+    if (p[0] != HUB_DB_POINT_VERSION)
+        return CDOF_EVERSION;
+    if (val->len != HUB_DB_AGENT_LEN)
+        return CDOF_ECORRUPT;
+    memcpy(out->agent_id, key->data, key->len);
+    out->agent_id[key->len] = '\0';
+    out->high_water = cdof_store_rd64(p + 1);
+    out->last_heard_ms = (int64_t)cdof_store_rd64(p + 9);
+    out->outbox_depth = cdof_store_rd64(p + 17);
+    out->oldest_unacked_ms = cdof_store_rd64(p + 25);
+    return 0;
+}
+
+int hub_db_agent_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *agent_id,
+                     hub_agent_record_t *out)
+{
+    cdof_bytes_t k, v;
+    size_t len;
+    int rc;
+
+    if (!pts || !txn || !out || hub_db_agent_key(agent_id, &len) != 0)
+        return -EINVAL;
+    if ((rc = cdof_store_get(txn, pts->agents, agent_id, len, &v)) != 0)
+        return rc;
+    k = (cdof_bytes_t){agent_id, len};
+    return hub_db_agent_decode(&k, &v, out);
+}
+
+int hub_db_agent_put(hub_db_t *pts, cdof_store_txn_t *txn, const hub_agent_record_t *rec)
+{
+    uint8_t v[HUB_DB_AGENT_LEN];
+    size_t len;
+
+    if (!pts || !txn || !rec || hub_db_agent_key(rec->agent_id, &len) != 0)
+        return -EINVAL;
+    v[0] = HUB_DB_POINT_VERSION;
+    cdof_store_be64(v + 1, rec->high_water);
+    cdof_store_be64(v + 9, (uint64_t)rec->last_heard_ms);
+    cdof_store_be64(v + 17, rec->outbox_depth);
+    cdof_store_be64(v + 25, rec->oldest_unacked_ms);
+    return cdof_store_put(txn, pts->agents, rec->agent_id, len, v, sizeof v);
+}
+
+typedef struct {
+    hub_db_agent_visit_fn visit;
+    void *ctx;
+} hub_db_agent_scan_t;
+
+static int hub_db_agent_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    hub_db_agent_scan_t *s = ctx;
+    hub_agent_record_t rec;
+    int rc;
+
+    memset(&rec, 0, sizeof rec);
+    if ((rc = hub_db_agent_decode(key, val, &rec)) != 0)
+        return rc;
+    return s->visit(s->ctx, &rec);
+}
+
+int hub_db_agent_scan(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx)
+{
+    hub_db_agent_scan_t s = {visit, ctx};
+
+    if (!pts || !txn || !visit)
+        return -EINVAL;
+    return cdof_store_scan(txn, pts->agents, NULL, 0, NULL, 0, hub_db_agent_visit, &s);
+}
+
+/* ---- key codecs of the hub's other databases (layouts in hub_db.h) ---- */
+
+void hub_period_put(uint8_t *k, const cdof_period_t *p)
+{
+    cdof_store_be_day(k, p->first_day);
+    k[4] = (uint8_t)p->kind;
+    cdof_store_be_day(k + 5, p->last_day);
+}
+
+size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
+{
+    size_t idlen = strlen(m->id);
+    memcpy(key, m->id, idlen + 1);
+    hub_period_put(key + idlen + 1, p);
+    return idlen + 1 + HUB_PERIOD_KEY_LEN;
+}
+
+size_t hub_milestone_key(const char *partnership, const char *milestone, int32_t day, bool with_day,
+                         uint8_t *key)
+{
+    size_t a = strlen(partnership), c = strlen(milestone);
+    if (a > CDOF_WIRE_MAX_ID || c > CDOF_WIRE_MAX_ID)
+        return 0;
+    memcpy(key, partnership, a + 1);
+    memcpy(key + a + 1, milestone, c + 1);
+    if (!with_day)
+        return a + c + 2;
+    cdof_store_be_day(key + a + c + 2, day);
+    return a + c + 6;
+}
+
+int hub_milestone_from_key(const void *key, size_t len, hub_milestone_key_t *out)
+{
+    const char *k = key;
+    size_t a = strnlen(k, len);
+    if (a + 1 >= len || a > CDOF_WIRE_MAX_ID)
+        return CDOF_ECORRUPT;
+    size_t c = strnlen(k + a + 1, len - a - 1);
+    if (a + c + 6 != len || c > CDOF_WIRE_MAX_ID)
+        return CDOF_ECORRUPT;
+    *out = (hub_milestone_key_t){.partnership = k,
+                                 .milestone = k + a + 1,
+                                 .day = cdof_store_rd_day((const uint8_t *)k + a + c + 2)};
+    return 0;
+}
+
+cdof_period_t hub_period_from_key(const uint8_t *k)
+{
+    return (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
+                           .first_day = cdof_store_rd_day(k),
+                           .last_day = cdof_store_rd_day(k + 5)};
+}
+
+size_t hub_rejection_key(const char *agent, uint64_t seq, uint8_t *key)
+{
+    size_t n = strnlen(agent, HUB_DB_AGENT_MAX + 1);
+    if (n > HUB_DB_AGENT_MAX)
+        return 0;
+    memcpy(key, agent, n + 1);
+    cdof_store_be64(key + n + 1, seq);
+    return n + 9;
+}
+
+size_t hub_rejection_value(const char *reason, int64_t rejected_ms, const char *partnership,
+                           uint8_t *val)
+{
+    size_t rn = strnlen(reason, CDOF_WIRE_MAX_TEXT - 1);
+    size_t pn = partnership ? strnlen(partnership, HUB_DB_AGENT_MAX) : 0;
+    memcpy(val, reason, rn);
+    val[rn] = 0;
+    cdof_store_be64(val + rn + 1, (uint64_t)rejected_ms);
+    if (pn)
+        memcpy(val + rn + 9, partnership, pn);
+    return rn + 9 + pn;
+}
+
+int hub_rejection_from_record(const cdof_bytes_t *key, const cdof_bytes_t *val,
+                              hub_rejection_t *out)
+{
+    const char *k = key->data, *v = val->data;
+    size_t an = strnlen(k, key->len), rn = strnlen(v, val->len);
+    if (an + 9 != key->len)
+        return CDOF_ECORRUPT;
+    *out = (hub_rejection_t){.agent_id = k,
+                             .agent_len = an,
+                             .sequence = cdof_store_rd64((const uint8_t *)k + an + 1),
+                             .reason = v,
+                             .reason_len = rn,
+                             .partnership = ""};
+    if (rn + 9 <= val->len) {
+        out->rejected_ms = (int64_t)cdof_store_rd64((const uint8_t *)v + rn + 1);
+        out->partnership = v + rn + 9;
+        out->partnership_len = val->len - rn - 9;
+    }
+    return 0;
+}
