@@ -319,30 +319,33 @@ int hub_db_point_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id
     return hub_db_decode(v.data, v.len, out, NULL);
 }
 
-typedef struct {
-    int64_t as_at;
-    bool found;
-    int64_t ms;
-    size_t len;
-    uint8_t val[HUB_DB_POINT_VALUE_MAX];
-} hub_db_asat_t;
-
-static int hub_db_asat_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* The newest superseded revision of the point at key received at or before as_at: 1 with its
+ * received time in *ms and its value in *val (pointing into the map), 0 when none, or a negative
+ * code. History is in received order, so the walk stops at the first one too late. */
+static int hub_db_history_at(hub_db_t *pts, cdof_store_txn_t *txn, const uint8_t *key,
+                             int64_t as_at, int64_t *ms, cdof_bytes_t *val)
 {
-    hub_db_asat_t *a = ctx;
-    int64_t ms;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    int found = 0;
+    int rc = cdof_store_cursor_open(txn, pts->history, &c);
 
-    if (key->len != HUB_DB_HKEY_LEN || val->len > sizeof a->val)
-        return CDOF_ECORRUPT;
-    ms = (int64_t)(cdof_store_rd64((const uint8_t *)key->data + HUB_DB_POINT_KEY_LEN) ^
-                   HUB_DB_MS_BIAS);
-    if (ms > a->as_at)
-        return 1; /* history is in received order: nothing later can qualify */
-    a->found = true;
-    a->ms = ms;
-    a->len = val->len;
-    memcpy(a->val, val->data, val->len);
-    return 0;
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, key, HUB_DB_POINT_KEY_LEN, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        if (k.len != HUB_DB_HKEY_LEN) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        int64_t at = (int64_t)(cdof_store_rd64((const uint8_t *)k.data + HUB_DB_POINT_KEY_LEN) ^
+                               HUB_DB_MS_BIAS);
+        if (at > as_at)
+            break;
+        found = 1;
+        *ms = at;
+        *val = v;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : found;
 }
 
 int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
@@ -350,22 +353,18 @@ int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *met
                            hub_point_t *out)
 {
     uint8_t key[HUB_DB_POINT_KEY_LEN];
-    hub_db_asat_t *a = NULL;
     hub_point_t *cur = NULL;
     bool cur_ok = false;
-    cdof_bytes_t v;
+    cdof_bytes_t v, old;
+    int64_t old_ms = 0;
     int rc;
 
     if (!pts || !txn || !out)
         return -EINVAL;
     if ((rc = hub_db_lookup_key(pts, txn, metric_id, area_code, period, key)) != 0)
         return rc;
-    a = calloc(1, sizeof *a);
-    cur = calloc(1, sizeof *cur);
-    if (!a || !cur) {
-        rc = -ENOMEM;
-        goto fail;
-    }
+    if (!(cur = calloc(1, sizeof *cur)))
+        return -ENOMEM;
     rc = cdof_store_get(txn, pts->points, key, sizeof key, &v);
     if (rc == 0) {
         if ((rc = hub_db_decode(v.data, v.len, cur, NULL)) != 0)
@@ -375,65 +374,107 @@ int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *met
         goto fail;
     }
     /* The newest revision received by as_at wins; the current one wins a tie, being later. */
-    a->as_at = as_at_ms;
-    rc = cdof_store_scan_prefix(txn, pts->history, key, sizeof key, hub_db_asat_visit, a);
-    if (rc != 0)
-        goto fail;
-    if (a->found && (!cur_ok || a->ms > cur->received_ms))
-        rc = hub_db_decode(a->val, a->len, out, NULL);
+    int found = hub_db_history_at(pts, txn, key, as_at_ms, &old_ms, &old);
+    if (found < 0)
+        rc = found;
+    else if (found && (!cur_ok || old_ms > cur->received_ms))
+        rc = hub_db_decode(old.data, old.len, out, NULL);
     else if (cur_ok)
         *out = *cur;
     else
         rc = CDOF_ENOTFOUND;
 fail:
     free(cur);
-    free(a);
     return rc;
 }
 
-typedef struct {
-    hub_db_points_visit_fn visit;
-    void *ctx;
-    hub_point_t pt;
-} hub_db_scan_t;
-
-static int hub_db_scan_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    hub_db_scan_t *s = ctx;
+struct hub_db_points_cursor {
+    cdof_store_cursor_t *cur; /* NULL: the metric was never written, nothing to walk */
+    bool started;
+    uint8_t prefix[HUB_DB_PREFIX_LEN];
     char area[HUB_DB_AREA_LEN + 1];
+};
+
+int hub_db_points_open(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                       const cdof_period_t *period, hub_db_points_cursor_t **out)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN];
+    hub_db_points_cursor_t *c;
     int rc;
 
-    if (key->len != HUB_DB_POINT_KEY_LEN)
-        return CDOF_ECORRUPT;
-    if ((rc = hub_db_decode(val->data, val->len, &s->pt, NULL)) != 0)
+    if (out)
+        *out = NULL;
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    /* Any well-formed area will do: only the period and metric prefix is used. */
+    rc = hub_db_lookup_key(pts, txn, metric_id, "E00000000", period, key);
+    if (rc != 0 && rc != CDOF_ENOTFOUND)
         return rc;
-    memcpy(area, (const uint8_t *)key->data + HUB_DB_PREFIX_LEN, HUB_DB_AREA_LEN);
-    area[HUB_DB_AREA_LEN] = '\0';
-    return s->visit(s->ctx, area, &s->pt);
+    if (!(c = calloc(1, sizeof *c)))
+        return -ENOMEM;
+    memcpy(c->prefix, key, HUB_DB_PREFIX_LEN);
+    if (rc == 0 && (rc = cdof_store_cursor_open(txn, pts->points, &c->cur)) != 0) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int hub_db_points_next(hub_db_points_cursor_t *c, const char **area, hub_point_t *pt)
+{
+    cdof_bytes_t k, v;
+    int rc;
+
+    if (!c || !pt)
+        return -EINVAL;
+    if (!c->cur)
+        return 0;
+    rc = c->started ? cdof_store_cursor_next(c->cur, &k, &v)
+                    : cdof_store_cursor_prefix(c->cur, c->prefix, sizeof c->prefix, &k, &v);
+    c->started = true;
+    if (rc <= 0)
+        return rc;
+    if (k.len != HUB_DB_POINT_KEY_LEN)
+        return CDOF_ECORRUPT;
+    if ((rc = hub_db_decode(v.data, v.len, pt, NULL)) != 0)
+        return rc;
+    memcpy(c->area, (const uint8_t *)k.data + HUB_DB_PREFIX_LEN, HUB_DB_AREA_LEN);
+    c->area[HUB_DB_AREA_LEN] = '\0';
+    if (area)
+        *area = c->area;
+    return 1;
+}
+
+void hub_db_points_close(hub_db_points_cursor_t **c)
+{
+    if (!c || !*c)
+        return;
+    cdof_store_cursor_close(&(*c)->cur);
+    free(*c);
+    *c = NULL;
 }
 
 int hub_db_points_scan(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
                        const cdof_period_t *period, hub_db_points_visit_fn visit, void *ctx)
 {
-    uint8_t key[HUB_DB_POINT_KEY_LEN];
-    hub_db_scan_t *s;
+    hub_db_points_cursor_t *c = NULL;
+    hub_point_t *pt;
+    const char *area;
     int rc;
 
-    if (!pts || !txn || !visit)
+    if (!visit)
         return -EINVAL;
-    /* Any well-formed area will do: only the period and metric prefix is used. */
-    rc = hub_db_lookup_key(pts, txn, metric_id, "E00000000", period, key);
-    if (rc == CDOF_ENOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (!(s = calloc(1, sizeof *s)))
+    if (!(pt = malloc(sizeof *pt)))
         return -ENOMEM;
-    s->visit = visit;
-    s->ctx = ctx;
-    rc = cdof_store_scan_prefix(txn, pts->points, key, HUB_DB_PREFIX_LEN, hub_db_scan_visit, s);
-    free(s);
-    return rc;
+    rc = hub_db_points_open(pts, txn, metric_id, period, &c);
+    for (rc = rc < 0 ? rc : hub_db_points_next(c, &area, pt); rc > 0;
+         rc = hub_db_points_next(c, &area, pt))
+        if ((rc = visit(ctx, area, pt)) != 0)
+            break;
+    hub_db_points_close(&c);
+    free(pt);
+    return rc < 0 ? rc : 0;
 }
 
 typedef struct {
@@ -446,9 +487,9 @@ typedef struct {
     hub_point_t pt;
 } hub_db_all_t;
 
-static int hub_db_all_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Decodes one point of the whole-store walk and hands it to the visitor. */
+static int hub_db_all_one(hub_db_all_t *s, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
-    hub_db_all_t *s = ctx;
     const uint8_t *k = key->data;
     char area[HUB_DB_AREA_LEN + 1];
     cdof_period_t period;
@@ -482,6 +523,8 @@ static int hub_db_all_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes
 int hub_db_points_scan_all(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
                            void *ctx)
 {
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
     hub_db_all_t *s;
     int rc;
 
@@ -493,9 +536,14 @@ int hub_db_points_scan_all(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_points_v
     s->txn = txn;
     s->visit = visit;
     s->ctx = ctx;
-    rc = cdof_store_scan(txn, pts->points, NULL, 0, NULL, 0, hub_db_all_visit, s);
+    rc = cdof_store_cursor_open(txn, pts->points, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v))
+        if ((rc = hub_db_all_one(s, &k, &v)) != 0)
+            break;
+    cdof_store_cursor_close(&c);
     free(s);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 static int hub_db_agent_key(const char *agent_id, size_t *len)

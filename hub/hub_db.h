@@ -95,6 +95,17 @@ int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *met
                            const char *area_code, const cdof_period_t *period, int64_t as_at_ms,
                            hub_point_t *out);
 
+/* A cursor over every area's point for one metric and period, in area-code order: open, then
+ * next until it returns 0. A metric never written gives a cursor that finds nothing. *out owned
+ * by the caller (hub_db_points_close, before or after txn ends). next returns 1 with *pt filled
+ * and *area (may be NULL) the area code, NUL-terminated and owned by the cursor until the next
+ * call; 0 at the end; or a negative code. */
+typedef struct hub_db_points_cursor hub_db_points_cursor_t;
+int hub_db_points_open(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                       const cdof_period_t *period, hub_db_points_cursor_t **out);
+int hub_db_points_next(hub_db_points_cursor_t *c, const char **area, hub_point_t *pt);
+void hub_db_points_close(hub_db_points_cursor_t **c);
+
 /* Visits every area's point for one metric and period, in area-code order. The visitor returns 0
  * to go on, >0 to stop (scan returns 0), <0 to fail (scan returns it). area_code is
  * NUL-terminated; it and pt are valid during the call. A metric never written visits nothing. */

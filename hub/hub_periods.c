@@ -62,28 +62,23 @@ void hub_periods_close(hub_t *hub)
 
 /* ---- coverage from the stored points ---- */
 
-typedef struct {
-    const cdof_ref_t *ref;
-    bool *reported;
-} seen_t;
-
-static int seen_visit(void *ctx, const char *area_code, const hub_point_t *pt)
-{
-    (void)pt;
-    seen_t *s = ctx;
-    const cdof_area_t *a = cdof_ref_area(s->ref, area_code);
-    if (a)
-        s->reported[a->index] = true;
-    return 0;
-}
-
 int hub_period_reported(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p, bool *reported)
 {
     memset(reported, 0, cdof_ref_area_count(hub->ref) * sizeof *reported);
-    seen_t s = {hub->ref, reported};
-    int rc = hub_db_points_scan(hub->pts, txn, m->id, p, seen_visit, &s);
-    return rc == CDOF_ENOTFOUND ? 0 : rc;
+    hub_db_points_cursor_t *c = NULL;
+    hub_point_t *pt = malloc(sizeof *pt);
+    const char *code;
+    int rc = pt ? hub_db_points_open(hub->pts, txn, m->id, p, &c) : -ENOMEM;
+    for (rc = rc < 0 ? rc : hub_db_points_next(c, &code, pt); rc > 0;
+         rc = hub_db_points_next(c, &code, pt)) {
+        const cdof_area_t *a = cdof_ref_area(hub->ref, code);
+        if (a)
+            reported[a->index] = true;
+    }
+    hub_db_points_close(&c);
+    free(pt);
+    return rc < 0 ? rc : 0;
 }
 
 /* England's coverage of (m, p) from the points. */

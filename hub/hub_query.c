@@ -335,38 +335,30 @@ static int q_table(hub_t *hub, cdof_store_txn_t *txn, const char *metric_id, con
     return 0;
 }
 
-typedef struct {
-    hub_t *hub;
-    cdof_store_txn_t *txn;
-    const cdof_metric_t *m;
-    const Cdof__V1__SeriesQuery *q;
-    reply_t *rp;
-} series_ctx_t;
-
-static int series_period(void *ctx, const cdof_period_t *p)
+/* One period of a series: the stored row, or as at a date the value then, without comparisons
+ * (those need every area as at then). */
+static int series_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                         const Cdof__V1__SeriesQuery *q, const cdof_period_t *p, reply_t *rp)
 {
-    series_ctx_t *sc = ctx;
-    if (!sc->q->as_at_ms)
-        return add_compared(sc->rp, sc->hub, sc->txn, sc->m, p, sc->q->area_code);
-    /* As at a date: the value then, without comparisons (those need every area as at then). */
+    if (!q->as_at_ms)
+        return add_compared(rp, hub, txn, m, p, q->area_code);
     hub_point_t pt;
-    int rc = hub_db_point_get_as_at(sc->hub->pts, sc->txn, sc->m->id, sc->q->area_code, p,
-                                    sc->q->as_at_ms, &pt);
+    int rc = hub_db_point_get_as_at(hub->pts, txn, m->id, q->area_code, p, q->as_at_ms, &pt);
     if (rc == CDOF_ENOTFOUND)
         return 0;
     if (rc < 0)
         return rc;
-    cdof_compare_input_t in = hub_point_input(cdof_ref_area(sc->hub->ref, sc->q->area_code), &pt);
-    cdof_compare_t *cmp = cdof_compare_run(sc->hub->ref, sc->m, &in, 1);
+    cdof_compare_input_t in = hub_point_input(cdof_ref_area(hub->ref, q->area_code), &pt);
+    cdof_compare_t *cmp = cdof_compare_run(hub->ref, m, &in, 1);
     if (!cmp)
         return -ENOMEM;
-    const cdof_compare_row_t *row = cdof_compare_find(cmp, sc->q->area_code);
+    const cdof_compare_row_t *row = cdof_compare_find(cmp, q->area_code);
     if (row) {
         cdof_compare_row_t copy = *row;
         copy.vs_england = copy.vs_region = CDOF_VERDICT_NOT_COMPARED;
         copy.england_value = copy.region_value = NAN;
         copy.quintile = 0;
-        add_row(sc->rp, sc->m, p, &copy);
+        add_row(rp, m, p, &copy);
     }
     cdof_compare_destroy(&cmp);
     return 0;
@@ -380,8 +372,13 @@ static int q_series(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__SeriesQue
                  m ? "a known area code" : "a metric in the catalogue");
         return CDOF_ENOTFOUND;
     }
-    series_ctx_t sc = {hub, txn, m, q, rp};
-    return hub_periods_scan(hub, txn, m, false, series_period, &sc);
+    cdof_period_t *ps;
+    size_t n;
+    int rc = hub_periods_list(hub, txn, m, &ps, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = series_period(hub, txn, m, q, &ps[i], rp);
+    free(ps);
+    return rc;
 }
 
 static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQuery *q, reply_t *rp)
@@ -818,23 +815,24 @@ static int add_period(reply_t *rp, Cdof__V1__PeriodStatus *st)
     return 0;
 }
 
-typedef struct {
-    hub_t *hub;
-    cdof_store_txn_t *txn;
-    const cdof_metric_t *m;
-    reply_t *rp;
-} cov_ctx_t;
-
-static int cov_visit(void *ctx, const cdof_period_t *p)
+/* Every native period's state of m, newest first. */
+static int coverage_all(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, reply_t *rp)
 {
-    cov_ctx_t *cc = ctx;
-    if (!hub_period_native(cc->m, p->kind))
-        return 0;
-    Cdof__V1__PeriodStatus *st = NULL;
-    int rc = hub_period_status(cc->hub, cc->txn, cc->m, p, false, &st);
-    if (rc == CDOF_ENOTFOUND)
-        return 0; /* data stored before period states existed: not judged */
-    return rc < 0 ? rc : add_period(cc->rp, st);
+    cdof_period_t *ps;
+    size_t n;
+    int rc = hub_periods_list(hub, txn, m, &ps, &n);
+    for (size_t i = n; rc == 0 && i-- > 0;) {
+        if (!hub_period_native(m, ps[i].kind))
+            continue;
+        Cdof__V1__PeriodStatus *st = NULL;
+        rc = hub_period_status(hub, txn, m, &ps[i], false, &st);
+        if (rc == 0)
+            rc = add_period(rp, st);
+        else if (rc == CDOF_ENOTFOUND)
+            rc = 0; /* data stored before period states existed: not judged */
+    }
+    free(ps);
+    return rc;
 }
 
 /* `coverage METRIC [PERIOD]`: every period's state and England's coverage, newest first; or one
@@ -848,10 +846,8 @@ static int q_coverage(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Coverag
                  q->metric_id ? q->metric_id : "");
         return CDOF_EINVALID;
     }
-    if (!q->period || !*q->period) {
-        cov_ctx_t cc = {hub, txn, m, rp};
-        return hub_periods_scan(hub, txn, m, true, cov_visit, &cc);
-    }
+    if (!q->period || !*q->period)
+        return coverage_all(hub, txn, m, rp);
     cdof_period_t p;
     if (cdof_period_parse(q->period, &p, rp->error, sizeof rp->error) < 0)
         return CDOF_EINVALID;

@@ -1268,6 +1268,13 @@ static int cdof_store_cursor_usable(const cdof_store_cursor_t *c)
     return c->txn->failed;
 }
 
+/* 1 when the cursor is usable and on a key, 0 when on nothing, or a negative code. */
+static int cdof_store_cursor_on(const cdof_store_cursor_t *c)
+{
+    int rc = cdof_store_cursor_usable(c);
+    return rc ? rc : c->on;
+}
+
 int cdof_store_cursor_range(cdof_store_cursor_t *cur, const void *from, size_t flen, const void *to,
                             size_t tlen, cdof_bytes_t *k, cdof_bytes_t *v)
 {
@@ -1329,10 +1336,8 @@ int cdof_store_cursor_next(cdof_store_cursor_t *cur, cdof_bytes_t *k, cdof_bytes
     MDB_val mk, mv;
     int rc;
 
-    if ((rc = cdof_store_cursor_usable(cur)) != 0)
+    if ((rc = cdof_store_cursor_on(cur)) <= 0)
         return rc;
-    if (!cur->on)
-        return 0;
     if (cur->txn->write) {
         /* The caller may have written: find our place again from the key we returned. */
         mk = (MDB_val){cur->slen, cur->saved};
@@ -1350,10 +1355,8 @@ int cdof_store_cursor_current(cdof_store_cursor_t *cur, cdof_bytes_t *k, cdof_by
     MDB_val mk, mv;
     int rc;
 
-    if ((rc = cdof_store_cursor_usable(cur)) != 0)
+    if ((rc = cdof_store_cursor_on(cur)) <= 0)
         return rc;
-    if (!cur->on)
-        return 0;
     if (cur->txn->write) {
         mk = (MDB_val){cur->slen, cur->saved};
         rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_SET_KEY);

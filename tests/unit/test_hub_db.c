@@ -362,7 +362,36 @@ static void test_scan_one_metric_period(void **state)
     cdof_period_t mar = month(2024, 3);
     assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &mar, collect, &c), 0);
     assert_int_equal(c.n, 0);
+
+    /* The cursor walks the same points in the same order, and nothing for an unknown metric or
+     * an empty period; a cursor left open is released with the transaction. */
+    hub_db_points_cursor_t *cur = NULL;
+    hub_point_t pt;
+    const char *area;
+    int n = 0, rc;
+    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &jan, &cur), 0);
+    for (rc = hub_db_points_next(cur, &area, &pt); rc > 0;
+         rc = hub_db_points_next(cur, &area, &pt)) {
+        assert_true(n < 6);
+        assert_string_equal(area, sorted[n]);
+        assert_true(pt.numerator != 999);
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(hub_db_points_next(cur, &area, &pt), 0);
+    hub_db_points_close(&cur);
+    assert_null(cur);
+    assert_int_equal(hub_db_points_open(f->pts, t, "metric_unknown", &jan, &cur), 0);
+    assert_int_equal(hub_db_points_next(cur, &area, &pt), 0);
+    hub_db_points_close(&cur);
+    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &mar, &cur), 0);
+    assert_int_equal(hub_db_points_next(cur, NULL, &pt), 0);
+    hub_db_points_close(&cur);
+    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &feb, &cur), 0);
+    assert_int_equal(hub_db_points_next(cur, NULL, &pt), 1);
     cdof_store_abort(&t);
+    hub_db_points_close(&cur);
 }
 
 static void test_kinds_with_same_first_day(void **state)
