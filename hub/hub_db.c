@@ -604,30 +604,69 @@ int hub_db_agent_put(hub_db_t *pts, cdof_store_txn_t *txn, const hub_agent_recor
     return cdof_store_put(txn, pts->agents, rec->agent_id, len, v, sizeof v);
 }
 
-typedef struct {
-    hub_db_agent_visit_fn visit;
-    void *ctx;
-} hub_db_agent_scan_t;
+struct hub_db_agents_cursor {
+    cdof_store_cursor_t *cur;
+    bool started;
+};
 
-static int hub_db_agent_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+int hub_db_agents_open(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agents_cursor_t **out)
 {
-    hub_db_agent_scan_t *s = ctx;
-    hub_agent_record_t rec;
+    hub_db_agents_cursor_t *c;
     int rc;
 
-    memset(&rec, 0, sizeof rec);
-    if ((rc = hub_db_agent_decode(key, val, &rec)) != 0)
+    if (out)
+        *out = NULL;
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    if (!(c = calloc(1, sizeof *c)))
+        return -ENOMEM;
+    if ((rc = cdof_store_cursor_open(txn, pts->agents, &c->cur)) != 0) {
+        free(c);
         return rc;
-    return s->visit(s->ctx, &rec);
+    }
+    *out = c;
+    return 0;
+}
+
+int hub_db_agents_next(hub_db_agents_cursor_t *c, hub_agent_record_t *rec)
+{
+    cdof_bytes_t k, v;
+    int rc;
+
+    if (!c || !rec)
+        return -EINVAL;
+    rc = c->started ? cdof_store_cursor_next(c->cur, &k, &v)
+                    : cdof_store_cursor_seek(c->cur, NULL, 0, &k, &v);
+    c->started = true;
+    if (rc <= 0)
+        return rc;
+    memset(rec, 0, sizeof *rec);
+    return (rc = hub_db_agent_decode(&k, &v, rec)) != 0 ? rc : 1;
+}
+
+void hub_db_agents_close(hub_db_agents_cursor_t **c)
+{
+    if (!c || !*c)
+        return;
+    cdof_store_cursor_close(&(*c)->cur);
+    free(*c);
+    *c = NULL;
 }
 
 int hub_db_agent_scan(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx)
 {
-    hub_db_agent_scan_t s = {visit, ctx};
+    hub_db_agents_cursor_t *c = NULL;
+    hub_agent_record_t rec;
+    int rc;
 
-    if (!pts || !txn || !visit)
+    if (!visit)
         return -EINVAL;
-    return cdof_store_scan(txn, pts->agents, NULL, 0, NULL, 0, hub_db_agent_visit, &s);
+    rc = hub_db_agents_open(pts, txn, &c);
+    for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0; rc = hub_db_agents_next(c, &rec))
+        if ((rc = visit(ctx, &rec)) != 0)
+            break;
+    hub_db_agents_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- key codecs of the hub's other databases (layouts in hub_db.h) ---- */

@@ -128,6 +128,12 @@ int hub_db_metric_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_
 int hub_db_agent_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *agent_id,
                      hub_agent_record_t *out);
 int hub_db_agent_put(hub_db_t *pts, cdof_store_txn_t *txn, const hub_agent_record_t *rec);
+/* A cursor over the agent records in agent-id order, as the points cursor: next returns 1 with
+ * *rec filled, 0 at the end, or a negative code. */
+typedef struct hub_db_agents_cursor hub_db_agents_cursor_t;
+int hub_db_agents_open(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agents_cursor_t **out);
+int hub_db_agents_next(hub_db_agents_cursor_t *c, hub_agent_record_t *rec);
+void hub_db_agents_close(hub_db_agents_cursor_t **c);
 typedef int (*hub_db_agent_visit_fn)(void *ctx, const hub_agent_record_t *rec);
 int hub_db_agent_scan(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx);
 
