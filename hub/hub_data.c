@@ -11,7 +11,7 @@
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p)
 {
-    uint8_t key[256];
+    uint8_t key[HUB_PERIOD_KEY_MAX]; /* metric ids are at most 63 bytes (cdof_ref) */
     size_t klen = hub_period_key(m, p, key);
     /* Mostly there already: a read leaves the page clean, where a put would copy it into the
      * commit. */

@@ -144,8 +144,8 @@ int hub_db_agent_scan(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agent_visit_f
 #define HUB_PERIOD_KEY_LEN 9
 #define HUB_PERIOD_KEY_MAX (CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN)
 
-/* The key of (m, p) into key (HUB_PERIOD_KEY_MAX bytes for a metric id of at most
- * CDOF_WIRE_MAX_ID bytes); returns its length. */
+/* The key of (m, p) into key (HUB_PERIOD_KEY_MAX bytes: the reference data's metric ids are
+ * shorter than CDOF_WIRE_MAX_ID); returns its length. */
 size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key);
 /* The HUB_PERIOD_KEY_LEN bytes of p alone, for keys that hold a period after other fields. */
 void hub_period_put(uint8_t *k, const cdof_period_t *p);

@@ -17,8 +17,6 @@
 #include "cdof_wire.h"
 #include "hub.h"
 
-#define PKEY_MAX (CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN)
-
 bool hub_period_native(const cdof_metric_t *m, cdof_period_kind_t kind)
 {
     switch (m->frequency) {
@@ -136,7 +134,7 @@ static int state_save(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *key, siz
 {
     st->changed_ms = event ? cdof_clock_now_ms() : st->changed_ms;
     if (event) {
-        uint8_t hk[PKEY_MAX + 4];
+        uint8_t hk[HUB_PERIOD_KEY_MAX + 4];
         memcpy(hk, key, klen);
         cdof_store_be32(hk + klen, st->history);
         st->event = (char *)event;
@@ -165,7 +163,7 @@ int hub_period_touch(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     *change = HUB_PERIOD_UNCHANGED;
     if (!hub_period_native(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
         return 0;
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     uint32_t reported, expected;
     int rc = england_coverage(hub, txn, m, p, &reported, &expected);
@@ -229,7 +227,7 @@ int hub_period_done(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     *done = false;
     if (!hub_period_native(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
         return 0;
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     Cdof__V1__PeriodStatus *st;
     int rc = state_load(hub, txn, key, klen, &st);
@@ -254,7 +252,7 @@ int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                  ptext, m->id);
         return CDOF_EINVALID;
     }
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     Cdof__V1__PeriodStatus *old = NULL;
     int rc = state_load(hub, txn, key, klen, &old);
@@ -472,7 +470,7 @@ void hub_period_status_free(Cdof__V1__PeriodStatus *st)
 int hub_period_status(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                       const cdof_period_t *p, bool groups, Cdof__V1__PeriodStatus **out)
 {
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     int rc = state_load(hub, txn, key, klen, out);
     if (rc == 0 && groups && (rc = add_groups(hub, txn, m, p, *out)) < 0) {
@@ -485,7 +483,7 @@ int hub_period_status(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                        const cdof_period_t *p, Cdof__V1__PeriodStatus ***out, size_t *n)
 {
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     Cdof__V1__PeriodStatus **items = NULL;
     size_t count = 0, cap = 0;
