@@ -1199,13 +1199,17 @@ int cdof_store_cursor_open(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_store
         return -EINVAL;
     if (txn->failed)
         return txn->failed;
-    if (!(c = calloc(1, sizeof *c)))
+    /* Not calloc: the key buffers need no zeroing, and scans open a cursor each. */
+    if (!(c = malloc(sizeof *c)))
         return -ENOMEM;
     if ((rc = mdb_cursor_open(txn->txn, db, &c->cur)) != 0) {
         free(c);
         return cdof_store_err(rc);
     }
     c->txn = txn;
+    c->on = c->bounded = false;
+    c->slen = c->ulen = 0;
+    c->prev = NULL;
     c->next = txn->cursors;
     if (txn->cursors)
         txn->cursors->prev = c;
