@@ -1335,38 +1335,39 @@ int cdof_store_cursor_prefix(cdof_store_cursor_t *cur, const void *prefix, size_
     return cdof_store_cursor_range(cur, prefix, plen, bounded ? upper : NULL, ulen, k, v);
 }
 
+/* Finds the cursor's key again, in a write transaction where the caller may have written since
+ * the move: op MDB_SET_KEY for that key exactly, MDB_SET_RANGE for the first at or after it. */
+static int cdof_store_cursor_refind(cdof_store_cursor_t *c, MDB_cursor_op op, MDB_val *k,
+                                    MDB_val *v)
+{
+    *k = (MDB_val){c->slen, c->saved};
+    return mdb_cursor_get(c->cur, k, v, op);
+}
+
 int cdof_store_cursor_next(cdof_store_cursor_t *cur, cdof_bytes_t *k, cdof_bytes_t *v)
 {
     MDB_val mk, mv;
-    int rc;
+    int rc = cdof_store_cursor_on(cur);
 
-    if ((rc = cdof_store_cursor_on(cur)) <= 0)
+    if (rc <= 0)
         return rc;
-    if (cur->txn->write) {
-        /* The caller may have written: find our place again from the key we returned. */
-        mk = (MDB_val){cur->slen, cur->saved};
-        rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_SET_RANGE);
-        if (rc == 0 && cdof_store_keycmp(mk.mv_data, mk.mv_size, cur->saved, cur->slen) == 0)
-            rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_NEXT);
-    } else {
+    if (!cur->txn->write)
         rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_NEXT);
-    }
+    else if ((rc = cdof_store_cursor_refind(cur, MDB_SET_RANGE, &mk, &mv)) == 0 &&
+             cdof_store_keycmp(mk.mv_data, mk.mv_size, cur->saved, cur->slen) == 0)
+        rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_NEXT); /* it is still there: step past it */
     return cdof_store_cursor_land(cur, rc, &mk, &mv, k, v);
 }
 
 int cdof_store_cursor_current(cdof_store_cursor_t *cur, cdof_bytes_t *k, cdof_bytes_t *v)
 {
     MDB_val mk, mv;
-    int rc;
+    int rc = cdof_store_cursor_on(cur);
 
-    if ((rc = cdof_store_cursor_on(cur)) <= 0)
+    if (rc <= 0)
         return rc;
-    if (cur->txn->write) {
-        mk = (MDB_val){cur->slen, cur->saved};
-        rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_SET_KEY);
-    } else {
-        rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_GET_CURRENT);
-    }
+    rc = cur->txn->write ? cdof_store_cursor_refind(cur, MDB_SET_KEY, &mk, &mv)
+                         : mdb_cursor_get(cur->cur, &mk, &mv, MDB_GET_CURRENT);
     if (rc == MDB_NOTFOUND)
         return 0; /* deleted since the move; next still goes on after it */
     if (rc != 0)
