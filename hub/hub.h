@@ -15,17 +15,17 @@
 #include "cdof_curve.h"
 #include "cdof_grow.h"
 #include "cdof_period.h"
-#include "cdof_points.h"
 #include "cdof_prom.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
 #include "cdof_wire.h"
+#include "hub_db.h"
+#include "hub_db_compat.h"
 #include "hub_keys.h"
 
 #define HUB_SCHEMA_VERSION 1
 #define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
 #define HUB_LISTEN_BACKLOG 1024 /* connections awaiting accept: every agent at once, with room */
-#define HUB_PERIOD_KEY_LEN 9    /* hub_period_key(): bytes after the metric id's NUL */
 
 typedef struct {
     char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;
@@ -61,7 +61,7 @@ typedef struct {
     hub_config_t cfg;
     cdof_ref_t *ref;
     cdof_store_t *store;
-    cdof_points_t *pts;
+    hub_db_t *pts;
     cdof_store_db_t db_meta, db_alerts, db_alert_state, db_milestones, db_periods, db_rejections;
     void *zctx, *ingest, *pub, *query;
     double alert_confidence; /* 0.95 or 0.998 */
@@ -112,31 +112,6 @@ int hub_ingest_batch(hub_t *hub);
  * time series are point reads. */
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p);
-
-/* The key "metric_id\0" + HUB_PERIOD_KEY_LEN bytes that orders a metric's periods by first day
- * (into key, at least strlen(m->id) + 1 + HUB_PERIOD_KEY_LEN bytes; returns its length), and
- * the period back from those last bytes. */
-size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key);
-cdof_period_t hub_period_from_key(const uint8_t *k);
-/* The HUB_PERIOD_KEY_LEN bytes of p alone (first day, kind, last day; big-endian, so that keys
- * sort by first day), for keys that hold a period after other fields. */
-void hub_period_put(uint8_t *k, const cdof_period_t *p);
-
-/* Milestone events ("milestones" database): key partnership NUL milestone NUL day (days since
- * the epoch + 2^31, u32 big-endian), so that one partnership's events are one run and each
- * milestone's a prefix of it; the value is the packed MilestoneEvent. */
-#define HUB_MILESTONE_KEY_MAX (2 * (CDOF_WIRE_MAX_ID + 1) + 4)
-typedef struct {
-    const char *partnership, *milestone; /* NUL-terminated, inside the key */
-    int32_t day;
-} hub_milestone_key_t;
-/* The key of (partnership, milestone, day) into key (HUB_MILESTONE_KEY_MAX bytes), or with
- * with_day false the prefix every day of that pair shares. Returns its length, or 0 when a name
- * is longer than CDOF_WIRE_MAX_ID. */
-size_t hub_milestone_key(const char *partnership, const char *milestone, int32_t day, bool with_day,
-                         uint8_t *key);
-/* Splits a stored key (pointers into key). Returns 0 or CDOF_ECORRUPT. */
-int hub_milestone_from_key(const void *key, size_t len, hub_milestone_key_t *out);
 
 /* Visits the periods recorded for metric m, newest first. Visitor as cdof_store_visit_fn
  * semantics: 0 go on, >0 stop, <0 fail. */
@@ -348,7 +323,7 @@ uint64_t hub_query_refused(const hub_t *hub);
 void hub_query_close(hub_t *hub);
 
 /* A stored point as input to the comparison module. */
-cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t *pt);
+cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt);
 
 /* Loads comparison rows for metric m and period p (read txn): fills *out (caller destroys). */
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,

@@ -8,54 +8,10 @@
 #include "cdof_error.h"
 #include "hub.h"
 
-void hub_period_put(uint8_t *k, const cdof_period_t *p)
-{
-    cdof_store_be_day(k, p->first_day);
-    k[4] = (uint8_t)p->kind;
-    cdof_store_be_day(k + 5, p->last_day);
-}
-
-size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
-{
-    size_t idlen = strlen(m->id);
-    memcpy(key, m->id, idlen + 1);
-    hub_period_put(key + idlen + 1, p);
-    return idlen + 1 + HUB_PERIOD_KEY_LEN;
-}
-
-size_t hub_milestone_key(const char *partnership, const char *milestone, int32_t day, bool with_day,
-                         uint8_t *key)
-{
-    size_t a = strlen(partnership), c = strlen(milestone);
-    if (a > CDOF_WIRE_MAX_ID || c > CDOF_WIRE_MAX_ID)
-        return 0;
-    memcpy(key, partnership, a + 1);
-    memcpy(key + a + 1, milestone, c + 1);
-    if (!with_day)
-        return a + c + 2;
-    cdof_store_be_day(key + a + c + 2, day);
-    return a + c + 6;
-}
-
-int hub_milestone_from_key(const void *key, size_t len, hub_milestone_key_t *out)
-{
-    const char *k = key;
-    size_t a = strnlen(k, len);
-    if (a + 1 >= len || a > CDOF_WIRE_MAX_ID)
-        return CDOF_ECORRUPT;
-    size_t c = strnlen(k + a + 1, len - a - 1);
-    if (a + c + 6 != len || c > CDOF_WIRE_MAX_ID)
-        return CDOF_ECORRUPT;
-    *out = (hub_milestone_key_t){.partnership = k,
-                                 .milestone = k + a + 1,
-                                 .day = cdof_store_rd_day((const uint8_t *)k + a + c + 2)};
-    return 0;
-}
-
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p)
 {
-    uint8_t key[256];
+    uint8_t key[HUB_PERIOD_KEY_MAX]; /* metric ids are at most 63 bytes (cdof_ref) */
     size_t klen = hub_period_key(m, p, key);
     /* Mostly there already: a read leaves the page clean, where a put would copy it into the
      * commit. */
@@ -64,47 +20,37 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     return rc == CDOF_ENOTFOUND ? cdof_store_put(txn, hub->db_periods, key, klen, "", 0) : rc;
 }
 
-cdof_period_t hub_period_from_key(const uint8_t *k)
-{
-    return (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
-                           .first_day = cdof_store_rd_day(k),
-                           .last_day = cdof_store_rd_day(k + 5)};
-}
-
-typedef struct {
-    cdof_period_t *items;
-    size_t n, cap;
-} period_list_t;
-
-static int collect_period(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)val;
-    period_list_t *l = ctx;
-    if (key->len < HUB_PERIOD_KEY_LEN)
-        return CDOF_ECORRUPT;
-    const uint8_t *k = (const uint8_t *)key->data + key->len - HUB_PERIOD_KEY_LEN;
-    cdof_period_t *items = cdof_grow(l->items, l->n, &l->cap, 64, sizeof *items);
-    if (!items)
-        return -ENOMEM;
-    l->items = items;
-    l->items[l->n++] = hub_period_from_key(k);
-    return 0;
-}
-
 int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
                      size_t *n)
 {
-    period_list_t l = {0};
-    size_t idlen = strlen(m->id);
-    int rc = cdof_store_scan_prefix(txn, hub->db_periods, m->id, idlen + 1, collect_period, &l);
-    if (rc < 0) {
-        free(l.items);
-        l.items = NULL;
-        l.n = 0;
+    cdof_period_t *items = NULL;
+    size_t count = 0, cap = 0, plen = strlen(m->id) + 1;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key;
+    int rc = cdof_store_cursor_open(txn, hub->db_periods, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, m->id, plen, &key, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, NULL)) {
+        if (key.len != plen + HUB_PERIOD_KEY_LEN) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        cdof_period_t *grown = cdof_grow(items, count, &cap, 64, sizeof *items);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        items = grown;
+        items[count++] = hub_period_from_key((const uint8_t *)key.data + plen);
     }
-    *out = l.items;
-    *n = l.n;
-    return rc;
+    cdof_store_cursor_close(&c);
+    if (rc < 0) {
+        free(items);
+        items = NULL;
+        count = 0;
+    }
+    *out = items;
+    *n = count;
+    return rc < 0 ? rc : 0;
 }
 
 int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
@@ -124,7 +70,7 @@ int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
     return rc;
 }
 
-cdof_compare_input_t hub_point_input(const cdof_area_t *area, const cdof_point_t *pt)
+cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt)
 {
     return (cdof_compare_input_t){.area = area,
                                   .has_numerator = pt->has_numerator,

@@ -4,26 +4,20 @@
 
 #include "cdof_clock.h"
 
-typedef struct {
-    int64_t now;
-    uint32_t known, connected;
-} count_ctx_t;
-
-static int count_agent(void *ctx, const cdof_agent_record_t *rec)
-{
-    count_ctx_t *c = ctx;
-    c->known++;
-    if (c->now - rec->last_heard_ms <= HUB_CONNECTED_MS)
-        c->connected++;
-    return 0;
-}
-
 int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
 {
     /* last_heard_ms is written with each batch, so a busy or idle agent stays fresh. */
-    count_ctx_t c = {.now = cdof_clock_now_ms()};
+    int64_t now = cdof_clock_now_ms();
+    uint32_t known = 0, connected = 0;
     uint64_t pending = 0;
-    int rc = cdof_points_agent_scan(hub->pts, txn, count_agent, &c);
+    hub_db_agents_cursor_t *c = NULL;
+    hub_agent_record_t rec;
+    int rc = hub_db_agents_open(hub->pts, txn, &c);
+    for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0; rc = hub_db_agents_next(c, &rec)) {
+        known++;
+        connected += now - rec.last_heard_ms <= HUB_CONNECTED_MS;
+    }
+    hub_db_agents_close(&c);
     if (rc == 0)
         rc = cdof_store_count(txn, hub->db_settle, &pending); /* periods awaiting alert rules */
     if (rc < 0)
@@ -39,8 +33,8 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     out->batch_mean = k->batches ? (double)k->batched / (double)k->batches : 0;
     out->comparisons = k->comparisons;
     out->alerts = k->alerts;
-    out->connected_agents = c.connected;
-    out->known_agents = c.known;
+    out->connected_agents = connected;
+    out->known_agents = known;
     out->heartbeats = k->heartbeats;
     out->out_of_order = k->out_of_order;
     out->started_ms = hub->started_ms;

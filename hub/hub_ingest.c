@@ -329,40 +329,26 @@ static int store_milestone(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Mi
     return rc;
 }
 
-/* Rejections are kept by agent and sequence so a resent rejected envelope is answered the same
- * way. */
-static size_t rejection_key(const char *agent, uint64_t seq, uint8_t *key)
-{
-    size_t n = strlen(agent);
-    memcpy(key, agent, n + 1);
-    cdof_store_be64(key + n + 1, seq);
-    return n + 9;
-}
-
-/* The value is the reason, a NUL, when it was refused (8 bytes, big-endian milliseconds) and the
- * sending key's partnership, so `rejections` can say whose and when; records from before the
- * time was kept hold the reason alone. */
+/* Rejections are kept by agent and sequence (hub_db.h) so a resent rejected envelope is answered
+ * the same way, and `rejections` can say whose and when. */
 static int rejection_put(hub_t *hub, cdof_store_txn_t *txn, const char *agent, uint64_t seq,
                          const char *reason, int64_t now, const char *partnership)
 {
-    uint8_t key[CDOF_POINTS_AGENT_MAX + 9];
-    size_t klen = rejection_key(agent, seq, key);
-    uint8_t val[CDOF_WIRE_MAX_TEXT + 9 + CDOF_POINTS_AGENT_MAX];
-    size_t rn = strnlen(reason, CDOF_WIRE_MAX_TEXT - 1);
-    size_t pn = partnership ? strnlen(partnership, CDOF_POINTS_AGENT_MAX) : 0;
-    memcpy(val, reason, rn);
-    val[rn] = 0;
-    cdof_store_be64(val + rn + 1, (uint64_t)now);
-    if (pn)
-        memcpy(val + rn + 9, partnership, pn);
-    return cdof_store_put(txn, hub->db_rejections, key, klen, val, rn + 9 + pn);
+    uint8_t key[HUB_REJECTION_KEY_MAX], val[HUB_REJECTION_VALUE_MAX];
+    size_t klen = hub_rejection_key(agent, seq, key);
+    if (!klen)
+        return -EINVAL;
+    size_t vlen = hub_rejection_value(reason, now, partnership, val);
+    return cdof_store_put(txn, hub->db_rejections, key, klen, val, vlen);
 }
 
 static int rejection_get(hub_t *hub, cdof_store_txn_t *txn, const char *agent, uint64_t seq,
                          char *reason, size_t len)
 {
-    uint8_t key[CDOF_POINTS_AGENT_MAX + 9];
-    size_t klen = rejection_key(agent, seq, key);
+    uint8_t key[HUB_REJECTION_KEY_MAX];
+    size_t klen = hub_rejection_key(agent, seq, key);
+    if (!klen)
+        return CDOF_ENOTFOUND;
     cdof_bytes_t v;
     int rc = cdof_store_get(txn, hub->db_rejections, key, klen, &v);
     if (rc == 0)

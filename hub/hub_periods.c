@@ -17,8 +17,6 @@
 #include "cdof_wire.h"
 #include "hub.h"
 
-#define PKEY_MAX (CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN)
-
 bool hub_period_native(const cdof_metric_t *m, cdof_period_kind_t kind)
 {
     switch (m->frequency) {
@@ -62,28 +60,23 @@ void hub_periods_close(hub_t *hub)
 
 /* ---- coverage from the stored points ---- */
 
-typedef struct {
-    const cdof_ref_t *ref;
-    bool *reported;
-} seen_t;
-
-static int seen_visit(void *ctx, const char *area_code, const cdof_point_t *pt)
-{
-    (void)pt;
-    seen_t *s = ctx;
-    const cdof_area_t *a = cdof_ref_area(s->ref, area_code);
-    if (a)
-        s->reported[a->index] = true;
-    return 0;
-}
-
 int hub_period_reported(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                         const cdof_period_t *p, bool *reported)
 {
     memset(reported, 0, cdof_ref_area_count(hub->ref) * sizeof *reported);
-    seen_t s = {hub->ref, reported};
-    int rc = cdof_points_scan(hub->pts, txn, m->id, p, seen_visit, &s);
-    return rc == CDOF_ENOTFOUND ? 0 : rc;
+    hub_db_points_cursor_t *c = NULL;
+    hub_point_t *pt = malloc(sizeof *pt);
+    const char *code;
+    int rc = pt ? hub_db_points_open(hub->pts, txn, m->id, p, &c) : -ENOMEM;
+    for (rc = rc < 0 ? rc : hub_db_points_next(c, &code, pt); rc > 0;
+         rc = hub_db_points_next(c, &code, pt)) {
+        const cdof_area_t *a = cdof_ref_area(hub->ref, code);
+        if (a)
+            reported[a->index] = true;
+    }
+    hub_db_points_close(&c);
+    free(pt);
+    return rc < 0 ? rc : 0;
 }
 
 /* England's coverage of (m, p) from the points. */
@@ -141,7 +134,7 @@ static int state_save(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *key, siz
 {
     st->changed_ms = event ? cdof_clock_now_ms() : st->changed_ms;
     if (event) {
-        uint8_t hk[PKEY_MAX + 4];
+        uint8_t hk[HUB_PERIOD_KEY_MAX + 4];
         memcpy(hk, key, klen);
         cdof_store_be32(hk + klen, st->history);
         st->event = (char *)event;
@@ -170,7 +163,7 @@ int hub_period_touch(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     *change = HUB_PERIOD_UNCHANGED;
     if (!hub_period_native(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
         return 0;
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     uint32_t reported, expected;
     int rc = england_coverage(hub, txn, m, p, &reported, &expected);
@@ -234,7 +227,7 @@ int hub_period_done(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     *done = false;
     if (!hub_period_native(m, p->kind) || strlen(m->id) > CDOF_WIRE_MAX_ID)
         return 0;
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     Cdof__V1__PeriodStatus *st;
     int rc = state_load(hub, txn, key, klen, &st);
@@ -259,7 +252,7 @@ int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                  ptext, m->id);
         return CDOF_EINVALID;
     }
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     Cdof__V1__PeriodStatus *old = NULL;
     int rc = state_load(hub, txn, key, klen, &old);
@@ -292,15 +285,15 @@ int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
 /* ---- deadlines ---- */
 
 typedef struct {
-    hub_t *hub;
-    int32_t today;
     hub_touch_t *due;
     size_t n, cap;
-} due_ctx_t;
+} due_list_t;
 
-static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* Adds the period of state k -> v to dc when it is open and its stored counts (those of its last
+ * data) complete it by today: only such a period is recounted. */
+static int due_add(hub_t *hub, int32_t today, const cdof_bytes_t *k, const cdof_bytes_t *v,
+                   due_list_t *dc)
 {
-    due_ctx_t *dc = ctx;
     const uint8_t *nul = memchr(k->data, 0, k->len);
     if (!nul || k->len != (size_t)(nul - (const uint8_t *)k->data) + 1 + HUB_PERIOD_KEY_LEN)
         return CDOF_ECORRUPT;
@@ -310,14 +303,13 @@ static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     bool open = st->state == CDOF__V1__PERIOD_STATE__PERIOD_STATE_OPEN;
     uint32_t reported = st->reported, expected = st->expected;
     cdof__v1__period_status__free_unpacked(st, NULL);
-    const cdof_metric_t *m = cdof_ref_metric(dc->hub->ref, (const char *)k->data);
+    const cdof_metric_t *m = cdof_ref_metric(hub->ref, (const char *)k->data);
     if (!open || !m)
         return 0;
-    /* The stored counts are those of its last data: only a period they complete is recounted. */
     cdof_period_t p = hub_period_from_key(nul + 1);
     cdof_pdone_t why;
-    if (cdof_coverage_judge(reported, expected, &dc->hub->policies[m->index], &p, dc->today,
-                            &why) != CDOF_PSTATE_COMPLETE)
+    if (cdof_coverage_judge(reported, expected, &hub->policies[m->index], &p, today, &why) !=
+        CDOF_PSTATE_COMPLETE)
         return 0;
     hub_touch_t *d = cdof_grow(dc->due, dc->n, &dc->cap, 16, sizeof *d);
     if (!d)
@@ -329,10 +321,18 @@ static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 
 int hub_period_deadlines(hub_t *hub, cdof_store_txn_t *txn, hub_touch_t **completed, size_t *n)
 {
-    due_ctx_t dc = {.hub = hub, .today = cdof_clock_today()};
+    due_list_t dc = {0};
+    int32_t today = cdof_clock_today();
     *completed = NULL;
     *n = 0;
-    int rc = cdof_store_scan(txn, hub->db_pstate, NULL, 0, NULL, 0, due_visit, &dc);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    int rc = cdof_store_cursor_open(txn, hub->db_pstate, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v))
+        if ((rc = due_add(hub, today, &k, &v, &dc)) < 0)
+            break;
+    cdof_store_cursor_close(&c);
     size_t done = 0;
     for (size_t i = 0; rc == 0 && i < dc.n; i++) {
         hub_period_change_t ch;
@@ -470,7 +470,7 @@ void hub_period_status_free(Cdof__V1__PeriodStatus *st)
 int hub_period_status(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                       const cdof_period_t *p, bool groups, Cdof__V1__PeriodStatus **out)
 {
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
     int rc = state_load(hub, txn, key, klen, out);
     if (rc == 0 && groups && (rc = add_groups(hub, txn, m, p, *out)) < 0) {
@@ -480,42 +480,38 @@ int hub_period_status(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     return rc;
 }
 
-typedef struct {
-    Cdof__V1__PeriodStatus **items;
-    size_t n, cap;
-} hist_t;
-
-static int hist_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    (void)k;
-    hist_t *h = ctx;
-    Cdof__V1__PeriodStatus *st = cdof__v1__period_status__unpack(NULL, v->len, v->data);
-    if (!st)
-        return CDOF_ECORRUPT;
-    Cdof__V1__PeriodStatus **items = cdof_grow(h->items, h->n, &h->cap, 8, sizeof *items);
-    if (!items) {
-        cdof__v1__period_status__free_unpacked(st, NULL);
-        return -ENOMEM;
-    }
-    h->items = items;
-    h->items[h->n++] = st;
-    return 0;
-}
-
 int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                        const cdof_period_t *p, Cdof__V1__PeriodStatus ***out, size_t *n)
 {
-    uint8_t key[PKEY_MAX];
+    uint8_t key[HUB_PERIOD_KEY_MAX];
     size_t klen = hub_period_key(m, p, key);
-    hist_t h = {0};
-    int rc = cdof_store_scan_prefix(txn, hub->db_phistory, key, klen, hist_visit, &h);
+    Cdof__V1__PeriodStatus **items = NULL;
+    size_t count = 0, cap = 0;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t v;
+    int rc = cdof_store_cursor_open(txn, hub->db_phistory, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, key, klen, NULL, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, NULL, &v)) {
+        Cdof__V1__PeriodStatus **grown = cdof_grow(items, count, &cap, 8, sizeof *items);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        items = grown;
+        if (!(items[count] = cdof__v1__period_status__unpack(NULL, v.len, v.data))) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        count++;
+    }
+    cdof_store_cursor_close(&c);
     if (rc < 0) {
-        for (size_t i = 0; i < h.n; i++)
-            cdof__v1__period_status__free_unpacked(h.items[i], NULL);
-        free(h.items);
+        for (size_t i = 0; i < count; i++)
+            cdof__v1__period_status__free_unpacked(items[i], NULL);
+        free(items);
         return rc;
     }
-    *out = h.items;
-    *n = h.n;
+    *out = items;
+    *n = count;
     return 0;
 }

@@ -27,7 +27,7 @@ typedef struct {
     Cdof__V1__Alert **alerts;
     Cdof__V1__AgentStatus *agents;
     Cdof__V1__AgentStatus **agent_ptrs;
-    char (*agent_ids)[CDOF_POINTS_AGENT_MAX];
+    char (*agent_ids)[HUB_DB_AGENT_MAX];
     size_t cap;
     Cdof__V1__Silence **silences; /* decoded, freed with the reply */
     size_t nsilences;
@@ -148,35 +148,49 @@ static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
     row->region_provisional = c->region_provisional;
 }
 
-typedef struct {
-    hub_t *hub;
-    cdof_store_txn_t *txn;
-    const cdof_metric_t *m;
-    const char *area;
-    cdof_period_t found;
-    bool have;
-    bool complete; /* found is a complete period's (not provisional) */
-} latest_ctx_t;
-
-/* The newest period with a stored row for the area (submitted, or an aggregate of what its
- * areas sent) that is not provisional: the latest complete period. Without one, the newest,
- * which the row marks provisional. Newest first. */
-static int find_latest(void *ctx, const cdof_period_t *p)
+/* Among ps[0..n) (oldest first), the newest period with a stored row for the area (submitted,
+ * or an aggregate of what its areas sent) that is not provisional: the latest complete period.
+ * Without one, the newest, which the row marks provisional. 1 with *found, 0 when the area has
+ * no row in any, or a negative code. */
+static int find_latest(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, const char *area,
+                       const cdof_period_t *ps, size_t n, cdof_period_t *found)
 {
-    latest_ctx_t *lc = ctx;
-    cdof_compare_row_t row;
-    int rc = hub_results_get(lc->hub, lc->txn, lc->m, p, HUB_BASIS_REPORTED, lc->area, &row);
-    if (rc == CDOF_ENOTFOUND)
-        return 0;
-    if (rc < 0)
-        return rc;
-    bool provisional = row.area->kind == CDOF_AREA_UTLA ? row.england_provisional : row.provisional;
-    if (!lc->have || !provisional) {
-        lc->found = *p;
-        lc->have = true;
-        lc->complete = !provisional;
+    int have = 0;
+    for (size_t i = n; i-- > 0;) {
+        cdof_compare_row_t row;
+        int rc = hub_results_get(hub, txn, m, &ps[i], HUB_BASIS_REPORTED, area, &row);
+        if (rc == CDOF_ENOTFOUND)
+            continue;
+        if (rc < 0)
+            return rc;
+        bool provisional =
+            row.area->kind == CDOF_AREA_UTLA ? row.england_provisional : row.provisional;
+        if (!have || !provisional)
+            *found = ps[i];
+        have = 1;
+        if (!provisional)
+            break;
     }
-    return lc->complete ? 1 : 0;
+    return have;
+}
+
+/* The periods of m for an area or group query: the one asked for (want, when fixed), else every
+ * recorded one, oldest first. *ps is want itself or an array the caller frees with free_periods. */
+static int query_periods(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool fixed,
+                         cdof_period_t *want, cdof_period_t **ps, size_t *n)
+{
+    if (fixed) {
+        *ps = want;
+        *n = 1;
+        return 0;
+    }
+    return hub_periods_list(hub, txn, m, ps, n);
+}
+
+static void free_periods(cdof_period_t *ps, const cdof_period_t *want)
+{
+    if (ps != want)
+        free(ps);
 }
 
 /* Stored comparisons: a point read, nothing recomputed. */
@@ -213,29 +227,21 @@ static int add_stored(void *ctx, const cdof_compare_row_t *r)
 
 /* --- a partnership of several areas profiled as one --- */
 
-typedef struct {
-    hub_t *hub;
-    cdof_store_txn_t *txn;
-    const cdof_metric_t *m;
-    const Cdof__V1__AreaQuery *q;
-    reply_t *rp;
-} group_ctx_t;
-
-/* Adds the group's row for the period when every member has a figure there; stops there. */
-static int group_period(void *ctx, const cdof_period_t *p)
+/* Adds the group's row for period p when every member has a figure there: 1 when added, 0 when
+ * a member has none, or a negative code. */
+static int group_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                        const Cdof__V1__AreaQuery *q, const cdof_period_t *p, reply_t *rp)
 {
-    group_ctx_t *gc = ctx;
     cdof_compare_t *cmp = NULL;
-    int rc = hub_compare_load(gc->hub, gc->txn, gc->m, p, &cmp);
+    int rc = hub_compare_load(hub, txn, m, p, &cmp);
     if (rc < 0)
         return rc;
     cdof_compare_row_t row;
-    rc = cdof_compare_group(cmp, gc->hub->ref, gc->m, (const char *const *)gc->q->members,
-                            gc->q->n_members, &row);
-    if (rc == 0 && gc->rp->resp->n_rows < gc->rp->cap) {
-        add_row(gc->rp, gc->m, p, &row);
-        Cdof__V1__ComparisonRow *out = gc->rp->row_ptrs[gc->rp->resp->n_rows - 1];
-        out->area_code = out->area_name = gc->q->area_code; /* the partnership's name */
+    rc = cdof_compare_group(cmp, hub->ref, m, (const char *const *)q->members, q->n_members, &row);
+    if (rc == 0 && rp->resp->n_rows < rp->cap) {
+        add_row(rp, m, p, &row);
+        Cdof__V1__ComparisonRow *out = rp->row_ptrs[rp->resp->n_rows - 1];
+        out->area_code = out->area_name = q->area_code; /* the partnership's name */
         out->received_ms = 0;
     }
     cdof_compare_destroy(&cmp);
@@ -258,9 +264,14 @@ static int q_group(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AreaQuery 
     if (fixed && cdof_period_parse(q->period, &want, rp->error, sizeof rp->error) < 0)
         return CDOF_EINVALID;
     for (size_t i = 0; i < cdof_ref_metric_count(hub->ref); i++) {
-        group_ctx_t gc = {hub, txn, cdof_ref_metric_at(hub->ref, i), q, rp};
-        int rc = fixed ? group_period(&gc, &want)
-                       : hub_periods_scan(hub, txn, gc.m, true, group_period, &gc);
+        const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
+        cdof_period_t *ps;
+        size_t n;
+        int rc = query_periods(hub, txn, m, fixed, &want, &ps, &n);
+        /* Newest first: the latest period where every member has a figure. */
+        for (size_t j = n; rc == 0 && j-- > 0;)
+            rc = group_period(hub, txn, m, q, &ps[j], rp);
+        free_periods(ps, &want);
         if (rc < 0)
             return rc;
     }
@@ -282,15 +293,15 @@ static int q_area(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AreaQuery *
         return CDOF_EINVALID;
     for (size_t i = 0; i < cdof_ref_metric_count(hub->ref); i++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
-        latest_ctx_t lc = {.hub = hub, .txn = txn, .m = m, .area = q->area_code};
-        int rc;
-        if (fixed)
-            rc = find_latest(&lc, &want);
-        else
-            rc = hub_periods_scan(hub, txn, m, true, find_latest, &lc);
+        cdof_period_t *ps, found;
+        size_t n;
+        int rc = query_periods(hub, txn, m, fixed, &want, &ps, &n);
+        if (rc == 0)
+            rc = find_latest(hub, txn, m, q->area_code, ps, n, &found);
+        free_periods(ps, &want);
+        if (rc > 0)
+            rc = add_compared(rp, hub, txn, m, &found, q->area_code);
         if (rc < 0)
-            return rc;
-        if (lc.have && (rc = add_compared(rp, hub, txn, m, &lc.found, q->area_code)) < 0)
             return rc;
     }
     return 0;
@@ -335,38 +346,30 @@ static int q_table(hub_t *hub, cdof_store_txn_t *txn, const char *metric_id, con
     return 0;
 }
 
-typedef struct {
-    hub_t *hub;
-    cdof_store_txn_t *txn;
-    const cdof_metric_t *m;
-    const Cdof__V1__SeriesQuery *q;
-    reply_t *rp;
-} series_ctx_t;
-
-static int series_period(void *ctx, const cdof_period_t *p)
+/* One period of a series: the stored row, or as at a date the value then, without comparisons
+ * (those need every area as at then). */
+static int series_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                         const Cdof__V1__SeriesQuery *q, const cdof_period_t *p, reply_t *rp)
 {
-    series_ctx_t *sc = ctx;
-    if (!sc->q->as_at_ms)
-        return add_compared(sc->rp, sc->hub, sc->txn, sc->m, p, sc->q->area_code);
-    /* As at a date: the value then, without comparisons (those need every area as at then). */
-    cdof_point_t pt;
-    int rc = cdof_points_get_as_at(sc->hub->pts, sc->txn, sc->m->id, sc->q->area_code, p,
-                                   sc->q->as_at_ms, &pt);
+    if (!q->as_at_ms)
+        return add_compared(rp, hub, txn, m, p, q->area_code);
+    hub_point_t pt;
+    int rc = hub_db_point_get_as_at(hub->pts, txn, m->id, q->area_code, p, q->as_at_ms, &pt);
     if (rc == CDOF_ENOTFOUND)
         return 0;
     if (rc < 0)
         return rc;
-    cdof_compare_input_t in = hub_point_input(cdof_ref_area(sc->hub->ref, sc->q->area_code), &pt);
-    cdof_compare_t *cmp = cdof_compare_run(sc->hub->ref, sc->m, &in, 1);
+    cdof_compare_input_t in = hub_point_input(cdof_ref_area(hub->ref, q->area_code), &pt);
+    cdof_compare_t *cmp = cdof_compare_run(hub->ref, m, &in, 1);
     if (!cmp)
         return -ENOMEM;
-    const cdof_compare_row_t *row = cdof_compare_find(cmp, sc->q->area_code);
+    const cdof_compare_row_t *row = cdof_compare_find(cmp, q->area_code);
     if (row) {
         cdof_compare_row_t copy = *row;
         copy.vs_england = copy.vs_region = CDOF_VERDICT_NOT_COMPARED;
         copy.england_value = copy.region_value = NAN;
         copy.quintile = 0;
-        add_row(sc->rp, sc->m, p, &copy);
+        add_row(rp, m, p, &copy);
     }
     cdof_compare_destroy(&cmp);
     return 0;
@@ -380,35 +383,13 @@ static int q_series(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__SeriesQue
                  m ? "a known area code" : "a metric in the catalogue");
         return CDOF_ENOTFOUND;
     }
-    series_ctx_t sc = {hub, txn, m, q, rp};
-    return hub_periods_scan(hub, txn, m, false, series_period, &sc);
-}
-
-typedef struct {
-    reply_t *rp;
-    const char *prefix;
-    size_t limit;
-} alerts_ctx_t;
-
-static int alert_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)key;
-    alerts_ctx_t *ac = ctx;
-    Cdof__V1__QueryResponse *resp = ac->rp->resp;
-    if (resp->n_alerts >= ac->limit)
-        return 1;
-    char err[128];
-    Cdof__V1__Alert *a = cdof_wire_alert_decode(val->data, val->len, err, sizeof err);
-    if (!a)
-        return CDOF_ECORRUPT;
-    char topic[128];
-    cdof_wire_alert_topic(a->team, a->region_code, a->area_code, topic, sizeof topic);
-    if (ac->prefix && *ac->prefix && strncmp(topic, ac->prefix, strlen(ac->prefix)) != 0) {
-        cdof__v1__alert__free_unpacked(a, NULL);
-        return 0;
-    }
-    ac->rp->alerts[resp->n_alerts++] = a;
-    return 0;
+    cdof_period_t *ps;
+    size_t n;
+    int rc = hub_periods_list(hub, txn, m, &ps, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = series_period(hub, txn, m, q, &ps[i], rp);
+    free(ps);
+    return rc;
 }
 
 static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQuery *q, reply_t *rp)
@@ -426,8 +407,26 @@ static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQue
     if (since == UINT64_MAX)
         return 0;
     cdof_store_be64(from, since + 1);
-    alerts_ctx_t ac = {rp, q->topic_prefix, limit};
-    int rc = cdof_store_scan(txn, hub->db_alerts, from, sizeof from, NULL, 0, alert_visit, &ac);
+    const char *prefix = q->topic_prefix && *q->topic_prefix ? q->topic_prefix : NULL;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t val;
+    int rc = cdof_store_cursor_open(txn, hub->db_alerts, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, from, sizeof from, NULL, &val);
+         rc > 0 && rp->resp->n_alerts < limit; rc = cdof_store_cursor_next(c, NULL, &val)) {
+        char err[128], topic[128];
+        Cdof__V1__Alert *a = cdof_wire_alert_decode(val.data, val.len, err, sizeof err);
+        if (!a) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        cdof_wire_alert_topic(a->team, a->region_code, a->area_code, topic, sizeof topic);
+        if (prefix && strncmp(topic, prefix, strlen(prefix)) != 0)
+            cdof__v1__alert__free_unpacked(a, NULL);
+        else
+            rp->alerts[rp->resp->n_alerts++] = a;
+    }
+    cdof_store_cursor_close(&c);
+    rc = rc < 0 ? rc : 0;
     size_t n = rp->resp->n_alerts;
     /* Maybe more: the client asks again after the last; but a client's own limit is all it
      * wants, so it gets no further pages. */
@@ -435,25 +434,6 @@ static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQue
         snprintf(rp->next_token, sizeof rp->next_token, "%llu",
                  (unsigned long long)rp->alerts[n - 1]->sequence);
     return rc;
-}
-
-static int agent_visit(void *ctx, const cdof_agent_record_t *rec)
-{
-    reply_t *rp = ctx;
-    size_t i = rp->resp->n_agents;
-    if (i >= rp->cap)
-        return 1;
-    Cdof__V1__AgentStatus *s = &rp->agents[i];
-    cdof__v1__agent_status__init(s);
-    snprintf(rp->agent_ids[i], sizeof rp->agent_ids[i], "%s", rec->agent_id);
-    s->agent_id = rp->agent_ids[i];
-    s->high_water = rec->high_water;
-    s->last_heard_ms = rec->last_heard_ms;
-    s->outbox_depth = rec->outbox_depth;
-    s->oldest_unacked_ms = rec->oldest_unacked_ms;
-    rp->agent_ptrs[i] = s;
-    rp->resp->n_agents++;
-    return 0;
 }
 
 static int q_agents(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
@@ -464,15 +444,29 @@ static int q_agents(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
     if (!rp->agents || !rp->agent_ptrs || !rp->agent_ids)
         return -ENOMEM;
     rp->resp->agents = rp->agent_ptrs;
-    return cdof_points_agent_scan(hub->pts, txn, agent_visit, rp);
+    hub_db_agents_cursor_t *c = NULL;
+    hub_agent_record_t rec;
+    int rc = hub_db_agents_open(hub->pts, txn, &c);
+    for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0 && rp->resp->n_agents < rp->cap;
+         rc = hub_db_agents_next(c, &rec)) {
+        size_t i = rp->resp->n_agents++;
+        Cdof__V1__AgentStatus *s = &rp->agents[i];
+        cdof__v1__agent_status__init(s);
+        snprintf(rp->agent_ids[i], sizeof rp->agent_ids[i], "%s", rec.agent_id);
+        s->agent_id = rp->agent_ids[i];
+        s->high_water = rec.high_water;
+        s->last_heard_ms = rec.last_heard_ms;
+        s->outbox_depth = rec.outbox_depth;
+        s->oldest_unacked_ms = rec.oldest_unacked_ms;
+        rp->agent_ptrs[i] = s;
+    }
+    hub_db_agents_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* --- national summary against the strategy's commitments --- */
 
 typedef struct {
-    hub_t *hub;
-    cdof_store_txn_t *txn;
-    const cdof_metric_t *m;
     cdof_period_t latest;
     bool have_latest;
     bool provisional; /* no complete period: latest is the newest incomplete one */
@@ -504,29 +498,32 @@ static int england_value(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
     return 0;
 }
 
-/* Newest first: the headline is the latest complete period's; without one, the incomplete one
- * with the most areas (the newest of those), marked provisional: a month that one area has
- * started must not stand for England when an earlier one has fifteen. */
-static int nat_newest(void *ctx, const cdof_period_t *p)
+/* Among ps[0..n) (oldest first), newest first: the headline is the latest complete period's;
+ * without one, the incomplete one with the most areas (the newest of those), marked provisional:
+ * a month that one area has started must not stand for England when an earlier one has
+ * fifteen. */
+static int nat_find_latest(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                           const cdof_period_t *ps, size_t n, nat_latest_t *nl)
 {
-    nat_latest_t *nl = ctx;
-    eng_fig_t f;
-    int rc = england_value(nl->hub, nl->txn, nl->m, p, &f);
-    if (rc < 0 || !f.has)
-        return rc;
-    if (nl->have_latest && f.provisional && f.reported <= nl->reported)
-        return 0; /* keep the better incomplete one as the fallback */
-    nl->latest = *p;
-    nl->have_latest = true;
-    nl->provisional = f.provisional;
-    nl->reported = f.reported;
-    nl->expected = f.expected;
-    return f.provisional ? 0 : 1;
+    for (size_t i = n; i-- > 0;) {
+        eng_fig_t f;
+        int rc = england_value(hub, txn, m, &ps[i], &f);
+        if (rc < 0)
+            return rc;
+        if (!f.has || (nl->have_latest && f.provisional && f.reported <= nl->reported))
+            continue; /* keep the better incomplete one as the fallback */
+        nl->latest = ps[i];
+        nl->have_latest = true;
+        nl->provisional = f.provisional;
+        nl->reported = f.reported;
+        nl->expected = f.expected;
+        if (!f.provisional)
+            break;
+    }
+    return 0;
 }
 
 typedef struct {
-    nat_latest_t *nl;
-    const cdof_commitment_t *c;
     bool have_first;
     cdof_period_t first;
     double first_value, latest_value, total;
@@ -540,28 +537,32 @@ static bool same_shape(const cdof_period_t *a, const cdof_period_t *b)
     return a->kind == b->kind && (a->kind != CDOF_PERIOD_POOLED_YEARS || abs(la - lb) <= 2);
 }
 
-/* Oldest first, periods of the latest one's kind only (a month and a quarter overlap). */
-static int nat_visit(void *ctx, const cdof_period_t *p)
+/* The series up to the headline period, oldest first, periods of its kind only (a month and a
+ * quarter overlap): the first figure, the latest, and the total since commitment c began. */
+static int nat_walk_series(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                           const cdof_commitment_t *c, const cdof_period_t *ps, size_t n,
+                           const nat_latest_t *nl, nat_scan_t *ns)
 {
-    nat_scan_t *ns = ctx;
-    if (!same_shape(p, &ns->nl->latest) || p->first_day > ns->nl->latest.first_day)
-        return 0;
-    eng_fig_t f;
-    int rc = england_value(ns->nl->hub, ns->nl->txn, ns->nl->m, p, &f);
-    if (rc < 0 || !f.has)
-        return rc;
-    /* Complete periods only, unless there is none (the headline is provisional then). */
-    if (f.provisional && !ns->nl->provisional)
-        return 0;
-    double v = f.v;
-    if (!ns->have_first) {
-        ns->have_first = true;
-        ns->first = *p;
-        ns->first_value = v;
+    for (size_t i = 0; i < n; i++) {
+        const cdof_period_t *p = &ps[i];
+        if (!same_shape(p, &nl->latest) || p->first_day > nl->latest.first_day)
+            continue;
+        eng_fig_t f;
+        int rc = england_value(hub, txn, m, p, &f);
+        if (rc < 0)
+            return rc;
+        /* Complete periods only, unless there is none (the headline is provisional then). */
+        if (!f.has || (f.provisional && !nl->provisional))
+            continue;
+        if (!ns->have_first) {
+            ns->have_first = true;
+            ns->first = *p;
+            ns->first_value = f.v;
+        }
+        if (c && c->kind == CDOF_COMMIT_CUMULATIVE && p->first_day >= c->since_day)
+            ns->total += f.v;
+        ns->latest_value = f.v;
     }
-    if (ns->c && ns->c->kind == CDOF_COMMIT_CUMULATIVE && p->first_day >= ns->c->since_day)
-        ns->total += v;
-    ns->latest_value = v;
     return 0;
 }
 
@@ -577,15 +578,20 @@ static int q_national(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
     for (size_t i = 0; i < nm; i++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
         const cdof_commitment_t *c = cdof_commitments_find(hub->commitments, m->id);
-        nat_latest_t nl = {.hub = hub, .txn = txn, .m = m};
-        int rc = hub_periods_scan(hub, txn, m, true, nat_newest, &nl);
+        nat_latest_t nl = {0};
+        nat_scan_t ns = {0};
+        cdof_period_t *ps;
+        size_t n;
+        int rc = hub_periods_list(hub, txn, m, &ps, &n);
+        if (rc == 0)
+            rc = nat_find_latest(hub, txn, m, ps, n, &nl);
+        if (rc == 0 && nl.have_latest)
+            rc = nat_walk_series(hub, txn, m, c, ps, n, &nl, &ns);
+        free(ps);
         if (rc < 0)
             return rc;
         if (!nl.have_latest && !c)
             continue; /* nothing to say about this metric */
-        nat_scan_t ns = {.nl = &nl, .c = c};
-        if (nl.have_latest && (rc = hub_periods_scan(hub, txn, m, false, nat_visit, &ns)) < 0)
-            return rc;
         size_t k = rp->resp->n_national++;
         Cdof__V1__NationalRow *row = &rp->nat[k];
         cdof__v1__national_row__init(row);
@@ -649,9 +655,9 @@ typedef struct {
     size_t n, cap;
 } ms_list_t;
 
-static int ms_collect(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Appends the stored event key -> val to l. */
+static int ms_add_event(ms_list_t *l, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
-    ms_list_t *l = ctx;
     hub_milestone_key_t mk;
     if (hub_milestone_from_key(key->data, key->len, &mk) < 0)
         return CDOF_ECORRUPT;
@@ -754,7 +760,14 @@ static int q_milestones(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Miles
     ms_list_t l = {0};
     char **owers = NULL;
     size_t nowers = 0;
-    int rc = cdof_store_scan(txn, hub->db_milestones, NULL, 0, NULL, 0, ms_collect, &l);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key, val;
+    int rc = cdof_store_cursor_open(txn, hub->db_milestones, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &key, &val); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, &val))
+        if ((rc = ms_add_event(&l, &key, &val)) < 0)
+            break;
+    cdof_store_cursor_close(&c);
     if (rc == 0 && !only)
         rc = hub_milestone_owers(hub, txn, &owers, &nowers);
     /* asked for by name: answered even if it never reported */
@@ -820,23 +833,24 @@ static int add_period(reply_t *rp, Cdof__V1__PeriodStatus *st)
     return 0;
 }
 
-typedef struct {
-    hub_t *hub;
-    cdof_store_txn_t *txn;
-    const cdof_metric_t *m;
-    reply_t *rp;
-} cov_ctx_t;
-
-static int cov_visit(void *ctx, const cdof_period_t *p)
+/* Every native period's state of m, newest first. */
+static int coverage_all(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, reply_t *rp)
 {
-    cov_ctx_t *cc = ctx;
-    if (!hub_period_native(cc->m, p->kind))
-        return 0;
-    Cdof__V1__PeriodStatus *st = NULL;
-    int rc = hub_period_status(cc->hub, cc->txn, cc->m, p, false, &st);
-    if (rc == CDOF_ENOTFOUND)
-        return 0; /* data stored before period states existed: not judged */
-    return rc < 0 ? rc : add_period(cc->rp, st);
+    cdof_period_t *ps;
+    size_t n;
+    int rc = hub_periods_list(hub, txn, m, &ps, &n);
+    for (size_t i = n; rc == 0 && i-- > 0;) {
+        if (!hub_period_native(m, ps[i].kind))
+            continue;
+        Cdof__V1__PeriodStatus *st = NULL;
+        rc = hub_period_status(hub, txn, m, &ps[i], false, &st);
+        if (rc == 0)
+            rc = add_period(rp, st);
+        else if (rc == CDOF_ENOTFOUND)
+            rc = 0; /* data stored before period states existed: not judged */
+    }
+    free(ps);
+    return rc;
 }
 
 /* `coverage METRIC [PERIOD]`: every period's state and England's coverage, newest first; or one
@@ -850,10 +864,8 @@ static int q_coverage(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Coverag
                  q->metric_id ? q->metric_id : "");
         return CDOF_EINVALID;
     }
-    if (!q->period || !*q->period) {
-        cov_ctx_t cc = {hub, txn, m, rp};
-        return hub_periods_scan(hub, txn, m, true, cov_visit, &cc);
-    }
+    if (!q->period || !*q->period)
+        return coverage_all(hub, txn, m, rp);
     cdof_period_t p;
     if (cdof_period_parse(q->period, &p, rp->error, sizeof rp->error) < 0)
         return CDOF_EINVALID;
@@ -881,29 +893,15 @@ static int q_coverage(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Coverag
 
 /* --- envelopes the hub refused --- */
 
-typedef struct {
-    reply_t *rp;
-    int64_t since_ms;
-} rej_ctx_t;
-
-/* A record is agent NUL sequence(8) -> reason [NUL time(8) partnership] (hub_ingest.c). */
-static int rej_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Adds one stored rejection when it is not older than since_ms. Returns 0, 1 when the reply is
+ * full, or a negative code. */
+static int add_rejection(reply_t *rp, const cdof_bytes_t *key, const cdof_bytes_t *val,
+                         int64_t since_ms)
 {
-    rej_ctx_t *rc = ctx;
-    reply_t *rp = rc->rp;
-    const char *k = (const char *)key->data, *v = (const char *)val->data;
-    size_t an = strnlen(k, key->len), rn = strnlen(v, val->len);
-    if (an + 9 != key->len)
+    hub_rejection_t rec;
+    if (hub_rejection_from_record(key, val, &rec) < 0)
         return 0; /* not a record this hub writes */
-    int64_t when = 0;
-    const char *part = "";
-    size_t pn = 0;
-    if (rn + 9 <= val->len) {
-        when = (int64_t)cdof_store_rd64(val->data + rn + 1);
-        part = v + rn + 9;
-        pn = val->len - rn - 9;
-    }
-    if (rc->since_ms && when < rc->since_ms)
+    if (since_ms && rec.rejected_ms < since_ms)
         return 0;
     if (rp->nrejections >= MAX_ROWS)
         return 1;
@@ -919,11 +917,11 @@ static int rej_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val
     if (!r)
         return -ENOMEM;
     cdof__v1__rejection__init(r);
-    r->agent_id = strndup(k, an);
-    r->partnership = strndup(part, pn);
-    r->reason = strndup(v, rn);
-    r->sequence = cdof_store_rd64(key->data + an + 1);
-    r->rejected_ms = when;
+    r->agent_id = strndup(rec.agent_id, rec.agent_len);
+    r->partnership = strndup(rec.partnership, rec.partnership_len);
+    r->reason = strndup(rec.reason, rec.reason_len);
+    r->sequence = rec.sequence;
+    r->rejected_ms = rec.rejected_ms;
     rp->rejections[rp->nrejections++] = r;
     rp->resp->rejections = rp->rejections;
     rp->resp->n_rejections = rp->nrejections;
@@ -934,8 +932,15 @@ static int rej_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val
 static int q_rejections(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__RejectionsQuery *q,
                         reply_t *rp)
 {
-    rej_ctx_t rc = {rp, q->since_ms};
-    return cdof_store_scan(txn, hub->db_rejections, NULL, 0, NULL, 0, rej_visit, &rc);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key, val;
+    int rc = cdof_store_cursor_open(txn, hub->db_rejections, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &key, &val); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, &val))
+        if ((rc = add_rejection(rp, &key, &val, q->since_ms)) != 0)
+            break;
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* Acknowledgements and silences write (and commit) before the answer, recording the key that

@@ -78,6 +78,20 @@ struct cdof_store_txn {
     bool write;
     int failed; /* the code that poisoned this write transaction, or 0 */
     size_t used_at_begin;
+    struct cdof_store_cursor *cursors; /* open cursors: released when the transaction ends */
+};
+
+/* A cursor remembers the key it returned (write transactions: the caller may write between moves,
+ * so each move finds its place again from that copy) and an exclusive upper bound. */
+struct cdof_store_cursor {
+    cdof_store_txn_t *txn; /* NULL once the transaction has ended */
+    MDB_cursor *cur;
+    struct cdof_store_cursor *prev, *next; /* in txn->cursors */
+    bool on;                               /* on a key: saved holds it */
+    bool bounded;
+    size_t slen, ulen;
+    uint8_t saved[CDOF_STORE_LMDB_KEY_MAX + 1]; /* write transactions only */
+    uint8_t upper[CDOF_STORE_LMDB_KEY_MAX + 1];
 };
 
 /* Transactions this thread holds on any store: such a thread must not wait for a remap. */
@@ -970,6 +984,19 @@ fail:
     return rc;
 }
 
+/* LMDB frees a write transaction's cursors with it and wants a read transaction's closed first:
+ * either way the handle must not be used afterwards. */
+static void cdof_store_cursors_release(cdof_store_txn_t *t)
+{
+    for (struct cdof_store_cursor *c = t->cursors; c; c = c->next) {
+        mdb_cursor_close(c->cur);
+        c->cur = NULL;
+        c->txn = NULL;
+        c->on = false;
+    }
+    t->cursors = NULL;
+}
+
 static void cdof_store_txn_free(cdof_store_txn_t *t)
 {
     cdof_store_mdb_release(t->store, t->write);
@@ -1016,6 +1043,7 @@ int cdof_store_commit(cdof_store_txn_t **txn)
         return -EINVAL;
     t = *txn;
     *txn = NULL;
+    cdof_store_cursors_release(t);
     if (t->failed) {
         mdb_txn_abort(t->txn);
         rc = t->failed;
@@ -1042,6 +1070,7 @@ void cdof_store_abort(cdof_store_txn_t **txn)
 {
     if (!txn || !*txn)
         return;
+    cdof_store_cursors_release(*txn);
     mdb_txn_abort((*txn)->txn);
     cdof_store_txn_free(*txn);
     *txn = NULL;
@@ -1159,85 +1188,269 @@ int cdof_store_del(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, s
     return rc ? cdof_store_poison(txn, rc) : 0;
 }
 
-int cdof_store_scan(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
-                    const void *to, size_t tlen, cdof_store_visit_fn visit, void *ctx)
+int cdof_store_cursor_open(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_store_cursor_t **out)
 {
-    uint8_t saved[CDOF_STORE_LMDB_KEY_MAX + 1];
-    size_t slen = 0;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    cdof_bytes_t kb, vb;
-    int rc, ret = 0;
+    cdof_store_cursor_t *c;
+    int rc;
 
-    if (!txn || !visit || (!from && flen) || (from && flen > CDOF_STORE_KEY_MAX) || (!to && tlen))
+    if (out)
+        *out = NULL;
+    if (!txn || !out)
         return -EINVAL;
     if (txn->failed)
         return txn->failed;
-    if ((rc = mdb_cursor_open(txn->txn, db, &cur)) != 0)
+    /* Not calloc: the key buffers need no zeroing, and scans open a cursor each. */
+    if (!(c = malloc(sizeof *c)))
+        return -ENOMEM;
+    if ((rc = mdb_cursor_open(txn->txn, db, &c->cur)) != 0) {
+        free(c);
         return cdof_store_err(rc);
-    if (from && flen) {
-        k = (MDB_val){flen, (void *)from};
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    } else {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     }
-    while (rc == 0) {
-        if (to && cdof_store_keycmp(k.mv_data, k.mv_size, to, tlen) >= 0)
+    c->txn = txn;
+    c->on = c->bounded = false;
+    c->slen = c->ulen = 0;
+    c->prev = NULL;
+    c->next = txn->cursors;
+    if (txn->cursors)
+        txn->cursors->prev = c;
+    txn->cursors = c;
+    *out = c;
+    return 0;
+}
+
+void cdof_store_cursor_close(cdof_store_cursor_t **cur)
+{
+    cdof_store_cursor_t *c;
+
+    if (!cur || !*cur)
+        return;
+    c = *cur;
+    *cur = NULL;
+    if (c->txn) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            c->txn->cursors = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        mdb_cursor_close(c->cur);
+    }
+    free(c);
+}
+
+/* Lands the cursor on LMDB's answer rc (k, v): within the bound, remembered, handed out. */
+static int cdof_store_cursor_land(cdof_store_cursor_t *c, int rc, MDB_val *k, MDB_val *v,
+                                  cdof_bytes_t *kb, cdof_bytes_t *vb)
+{
+    c->on = false;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return cdof_store_err(rc);
+    if (c->bounded && cdof_store_keycmp(k->mv_data, k->mv_size, c->upper, c->ulen) >= 0)
+        return 0;
+    if (c->txn->write) {
+        if (k->mv_size > sizeof c->saved)
+            return CDOF_ECORRUPT;
+        memcpy(c->saved, k->mv_data, k->mv_size);
+        c->slen = k->mv_size;
+    }
+    c->on = true;
+    if (kb)
+        *kb = (cdof_bytes_t){k->mv_data, k->mv_size};
+    if (vb)
+        *vb = (cdof_bytes_t){v->mv_data, v->mv_size};
+    return 1;
+}
+
+static int cdof_store_cursor_usable(const cdof_store_cursor_t *c)
+{
+    if (!c)
+        return -EINVAL;
+    if (!c->txn)
+        return -EBADF; /* its transaction has ended */
+    return c->txn->failed;
+}
+
+/* 1 when the cursor is usable and on a key, 0 when on nothing, or a negative code. */
+static int cdof_store_cursor_on(const cdof_store_cursor_t *c)
+{
+    int rc = cdof_store_cursor_usable(c);
+    return rc ? rc : c->on;
+}
+
+int cdof_store_cursor_range(cdof_store_cursor_t *cur, const void *from, size_t flen, const void *to,
+                            size_t tlen, cdof_bytes_t *k, cdof_bytes_t *v)
+{
+    MDB_val mk = {0}, mv = {0};
+    int rc;
+
+    if ((rc = cdof_store_cursor_usable(cur)) != 0)
+        return rc;
+    if ((!from && flen) || flen > CDOF_STORE_KEY_MAX || (!to && tlen) || tlen > sizeof cur->upper)
+        return -EINVAL;
+    cur->bounded = to != NULL;
+    cur->ulen = tlen;
+    if (tlen)
+        memcpy(cur->upper, to, tlen);
+    if (from && flen) {
+        mk = (MDB_val){flen, (void *)from};
+        rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_SET_RANGE);
+    } else {
+        rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_FIRST);
+    }
+    return cdof_store_cursor_land(cur, rc, &mk, &mv, k, v);
+}
+
+int cdof_store_cursor_seek(cdof_store_cursor_t *cur, const void *key, size_t klen, cdof_bytes_t *k,
+                           cdof_bytes_t *v)
+{
+    return cdof_store_cursor_range(cur, key, klen, NULL, 0, k, v);
+}
+
+/* The first key past every key starting with prefix, into upper (plen bytes): drop trailing 0xff
+ * bytes and increment the last one. False when there is none (plen 0, or all 0xff). */
+static bool cdof_store_prefix_end(const void *prefix, size_t plen, uint8_t *upper, size_t *ulen)
+{
+    if (plen)
+        memcpy(upper, prefix, plen);
+    *ulen = plen;
+    while (*ulen > 0 && upper[*ulen - 1] == 0xff)
+        (*ulen)--;
+    if (*ulen == 0)
+        return false;
+    upper[*ulen - 1]++;
+    return true;
+}
+
+int cdof_store_cursor_prefix(cdof_store_cursor_t *cur, const void *prefix, size_t plen,
+                             cdof_bytes_t *k, cdof_bytes_t *v)
+{
+    uint8_t upper[CDOF_STORE_KEY_MAX];
+    size_t ulen;
+
+    if ((!prefix && plen) || plen > CDOF_STORE_KEY_MAX)
+        return -EINVAL;
+    bool bounded = cdof_store_prefix_end(prefix, plen, upper, &ulen);
+    return cdof_store_cursor_range(cur, prefix, plen, bounded ? upper : NULL, ulen, k, v);
+}
+
+/* Finds the cursor's key again, in a write transaction where the caller may have written since
+ * the move: op MDB_SET_KEY for that key exactly, MDB_SET_RANGE for the first at or after it. */
+static int cdof_store_cursor_refind(cdof_store_cursor_t *c, MDB_cursor_op op, MDB_val *k,
+                                    MDB_val *v)
+{
+    *k = (MDB_val){c->slen, c->saved};
+    return mdb_cursor_get(c->cur, k, v, op);
+}
+
+int cdof_store_cursor_next(cdof_store_cursor_t *cur, cdof_bytes_t *k, cdof_bytes_t *v)
+{
+    MDB_val mk, mv;
+    int rc = cdof_store_cursor_on(cur);
+
+    if (rc <= 0)
+        return rc;
+    if (!cur->txn->write)
+        rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_NEXT);
+    else if ((rc = cdof_store_cursor_refind(cur, MDB_SET_RANGE, &mk, &mv)) == 0 &&
+             cdof_store_keycmp(mk.mv_data, mk.mv_size, cur->saved, cur->slen) == 0)
+        rc = mdb_cursor_get(cur->cur, &mk, &mv, MDB_NEXT); /* it is still there: step past it */
+    return cdof_store_cursor_land(cur, rc, &mk, &mv, k, v);
+}
+
+int cdof_store_cursor_current(cdof_store_cursor_t *cur, cdof_bytes_t *k, cdof_bytes_t *v)
+{
+    MDB_val mk, mv;
+    int rc = cdof_store_cursor_on(cur);
+
+    if (rc <= 0)
+        return rc;
+    rc = cur->txn->write ? cdof_store_cursor_refind(cur, MDB_SET_KEY, &mk, &mv)
+                         : mdb_cursor_get(cur->cur, &mk, &mv, MDB_GET_CURRENT);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* deleted since the move; next still goes on after it */
+    if (rc != 0)
+        return cdof_store_err(rc);
+    if (k)
+        *k = (cdof_bytes_t){mk.mv_data, mk.mv_size};
+    if (v)
+        *v = (cdof_bytes_t){mv.mv_data, mv.mv_size};
+    return 1;
+}
+
+int cdof_store_cursor_del(cdof_store_cursor_t *cur)
+{
+    MDB_val mk;
+    int rc;
+
+    if ((rc = cdof_store_cursor_usable(cur)) != 0)
+        return rc;
+    if (!cur->txn->write)
+        return -EACCES;
+    if (!cur->on)
+        return CDOF_ENOTFOUND;
+    /* By the copy: the caller may have moved LMDB's cursor's page with a write since. */
+    mk = (MDB_val){cur->slen, cur->saved};
+    rc = mdb_del(cur->txn->txn, mdb_cursor_dbi(cur->cur), &mk, NULL);
+    if (rc == MDB_NOTFOUND)
+        return CDOF_ENOTFOUND;
+    return rc ? cdof_store_poison(cur->txn, rc) : 0;
+}
+
+bool cdof_store_has_prefix(const cdof_bytes_t *key, const void *prefix, size_t plen)
+{
+    return key && key->len >= plen && (plen == 0 || memcmp(key->data, prefix, plen) == 0);
+}
+
+int cdof_store_scan(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
+                    const void *to, size_t tlen, cdof_store_visit_fn visit, void *ctx)
+{
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    int rc;
+
+    if (!txn || !visit)
+        return -EINVAL;
+    if ((rc = cdof_store_cursor_open(txn, db, &c)) != 0)
+        return rc;
+    for (rc = cdof_store_cursor_range(c, from, flen, to, tlen, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        if ((rc = visit(ctx, &k, &v)) != 0) {
+            rc = rc > 0 ? 0 : rc;
             break;
-        if (txn->write) {
-            if (k.mv_size > sizeof saved) {
-                ret = CDOF_ECORRUPT;
-                goto done;
-            }
-            memcpy(saved, k.mv_data, k.mv_size);
-            slen = k.mv_size;
-        }
-        kb = (cdof_bytes_t){k.mv_data, k.mv_size};
-        vb = (cdof_bytes_t){v.mv_data, v.mv_size};
-        rc = visit(ctx, &kb, &vb);
-        if (rc != 0) {
-            ret = rc > 0 ? 0 : rc;
-            goto done;
         }
         if (txn->failed) {
-            ret = txn->failed;
-            goto done;
-        }
-        if (txn->write) {
-            /* The visitor may have written: find our place again from the key we saw. */
-            k = (MDB_val){slen, saved};
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            if (rc == 0 && cdof_store_keycmp(k.mv_data, k.mv_size, saved, slen) == 0)
-                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        } else {
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            rc = txn->failed;
+            break;
         }
     }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        ret = cdof_store_err(rc);
-done:
-    mdb_cursor_close(cur);
-    return ret;
+    cdof_store_cursor_close(&c);
+    return rc;
 }
 
 int cdof_store_scan_prefix(cdof_store_txn_t *txn, cdof_store_db_t db, const void *prefix,
                            size_t plen, cdof_store_visit_fn visit, void *ctx)
 {
     uint8_t upper[CDOF_STORE_KEY_MAX];
-    size_t ulen = plen;
+    size_t ulen;
 
     if ((!prefix && plen) || plen > CDOF_STORE_KEY_MAX)
         return -EINVAL;
-    if (plen == 0)
-        return cdof_store_scan(txn, db, NULL, 0, NULL, 0, visit, ctx);
-    /* The first key past the prefix: drop trailing 0xff bytes and increment the last one. */
-    memcpy(upper, prefix, plen);
-    while (ulen > 0 && upper[ulen - 1] == 0xff)
-        ulen--;
-    if (ulen == 0)
-        return cdof_store_scan(txn, db, prefix, plen, NULL, 0, visit, ctx);
-    upper[ulen - 1]++;
-    return cdof_store_scan(txn, db, prefix, plen, upper, ulen, visit, ctx);
+    bool bounded = cdof_store_prefix_end(prefix, plen, upper, &ulen);
+    return cdof_store_scan(txn, db, prefix, plen, bounded ? upper : NULL, ulen, visit, ctx);
+}
+
+int cdof_store_first(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
+                     cdof_bytes_t *key, cdof_bytes_t *val)
+{
+    cdof_store_cursor_t *c = NULL;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+
+    if (rc == 0)
+        rc = cdof_store_cursor_seek(c, from, flen, key, val);
+    cdof_store_cursor_close(&c);
+    return rc > 0 ? 0 : rc == 0 ? CDOF_ENOTFOUND : rc;
 }
 
 int cdof_store_last(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_bytes_t *key, cdof_bytes_t *val)

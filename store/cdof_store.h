@@ -124,6 +124,70 @@ int cdof_store_scan(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from,
 int cdof_store_scan_prefix(cdof_store_txn_t *txn, cdof_store_db_t db, const void *prefix,
                            size_t plen, cdof_store_visit_fn visit, void *ctx);
 
+/* Cursors, in LMDB's shape: open one on a transaction and a database, seek, step, read, close.
+ *
+ *   cdof_store_cursor_t *c;
+ *   cdof_bytes_t k, v;
+ *   int rc = cdof_store_cursor_open(txn, db, &c);
+ *   for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, p, plen, &k, &v); rc > 0;
+ *        rc = cdof_store_cursor_next(c, &k, &v))
+ *       ... use k and v ...
+ *   cdof_store_cursor_close(&c);
+ *   if (rc < 0) ... failed (rc is 0 once the keys ran out) ...
+ *
+ * Moves return 1 with *key and *val set (either may be NULL when not wanted), 0 when there is no
+ * such key (the database or the range is exhausted: the cursor is then on nothing), or a
+ * negative code. Key and value point into the map, owned by the store: valid until the
+ * transaction ends or, in a write transaction, until the next put, swap or del (the cursor's
+ * own included); copy what must live longer. In a write transaction the caller may put and
+ * delete in the same database between moves: next carries on after the last key returned, as a
+ * scan does (the cursor keeps a copy of that key). A cursor belongs to its transaction's thread;
+ * close it before or after the transaction ends (its LMDB cursor is released with the
+ * transaction either way). */
+typedef struct cdof_store_cursor cdof_store_cursor_t;
+
+/* Opens a cursor on db in txn, on no key yet. *out owned by the caller: cdof_store_cursor_close.
+ * Returns 0, -EINVAL, -ENOMEM, the transaction's poisoning code or an LMDB failure. */
+int cdof_store_cursor_open(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_store_cursor_t **out);
+
+/* Moves to the first key >= key (key NULL, klen 0: the first key of the database), with no upper
+ * bound: later moves run to the end of the database. */
+int cdof_store_cursor_seek(cdof_store_cursor_t *cur, const void *key, size_t klen, cdof_bytes_t *k,
+                           cdof_bytes_t *v);
+
+/* Moves to the first key k with from <= k < to (from NULL: the first key; to NULL: no bound) and
+ * keeps the cursor below to: next returns 0 at the first key >= to. */
+int cdof_store_cursor_range(cdof_store_cursor_t *cur, const void *from, size_t flen, const void *to,
+                            size_t tlen, cdof_bytes_t *k, cdof_bytes_t *v);
+
+/* Moves to the first key starting with prefix and keeps the cursor within the prefix: next
+ * returns 0 at the first key without it. plen 0: the whole database. */
+int cdof_store_cursor_prefix(cdof_store_cursor_t *cur, const void *prefix, size_t plen,
+                             cdof_bytes_t *k, cdof_bytes_t *v);
+
+/* Moves to the key after the current one, within the bound. 0 once past it, or when the cursor
+ * is on nothing. */
+int cdof_store_cursor_next(cdof_store_cursor_t *cur, cdof_bytes_t *k, cdof_bytes_t *v);
+
+/* The key the cursor is on and its value now (a write since the move shows): 1, or 0 when the
+ * cursor is on nothing or its key was deleted. */
+int cdof_store_cursor_current(cdof_store_cursor_t *cur, cdof_bytes_t *k, cdof_bytes_t *v);
+
+/* Deletes the key the cursor is on (write transaction: -EACCES otherwise); next then moves to
+ * the key after it. Returns 0, CDOF_ENOTFOUND when on nothing, or a failure as del's. */
+int cdof_store_cursor_del(cdof_store_cursor_t *cur);
+
+/* Releases the cursor; accepts NULL and NULLs *cur. */
+void cdof_store_cursor_close(cdof_store_cursor_t **cur);
+
+/* Whether key starts with the plen bytes of prefix. */
+bool cdof_store_has_prefix(const cdof_bytes_t *key, const void *prefix, size_t plen);
+
+/* The first key >= from (from NULL, flen 0: the first of the database) and its value, or
+ * CDOF_ENOTFOUND when there is none: a one-move cursor. */
+int cdof_store_first(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
+                     cdof_bytes_t *key, cdof_bytes_t *val);
+
 /* The last (greatest) key and its value, or CDOF_ENOTFOUND when the database is empty. */
 int cdof_store_last(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_bytes_t *key,
                     cdof_bytes_t *val);

@@ -224,27 +224,6 @@ int watch_queue_note_add(watch_queue_t *q, cdof_store_txn_t *txn, watch_note_t *
     return rc;
 }
 
-typedef struct {
-    int64_t now;
-    watch_queue_skip_fn skip;
-    void *ctx;
-    uint64_t *ids;
-    size_t cap, n;
-} due_t;
-
-static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    due_t *d = ctx;
-    const uint8_t *b = v->data;
-    if (k->len != 8 || v->len < NOTE_HEAD + 1 || !memchr(b + NOTE_HEAD, '\0', v->len - NOTE_HEAD))
-        return 0;
-    if ((int64_t)cdof_store_rd64(b + 8) > d->now ||
-        (d->skip && d->skip(d->ctx, (const char *)b + NOTE_HEAD)))
-        return 0;
-    d->ids[d->n++] = cdof_store_rd64(k->data);
-    return d->n == d->cap;
-}
-
 int watch_queue_due(watch_queue_t *q, int64_t now_ms, watch_queue_skip_fn skip, void *ctx,
                     uint64_t *ids, size_t cap, size_t *n)
 {
@@ -255,11 +234,22 @@ int watch_queue_due(watch_queue_t *q, int64_t now_ms, watch_queue_skip_fn skip, 
     int rc = cdof_store_begin(q->store, false, &txn);
     if (rc < 0)
         return rc;
-    due_t d = {.now = now_ms, .skip = skip, .ctx = ctx, .ids = ids, .cap = cap};
-    rc = cdof_store_scan(txn, q->db[DB_NOTES], NULL, 0, NULL, 0, due_visit, &d);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    rc = cdof_store_cursor_open(txn, q->db[DB_NOTES], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0 && *n < cap;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        const uint8_t *b = v.data;
+        if (k.len != 8 || v.len < NOTE_HEAD + 1 || !memchr(b + NOTE_HEAD, '\0', v.len - NOTE_HEAD))
+            continue;
+        if ((int64_t)cdof_store_rd64(b + 8) > now_ms ||
+            (skip && skip(ctx, (const char *)b + NOTE_HEAD)))
+            continue;
+        ids[(*n)++] = cdof_store_rd64(k.data);
+    }
+    cdof_store_cursor_close(&c);
     cdof_store_abort(&txn);
-    *n = d.n;
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 int watch_queue_note_get(watch_queue_t *q, uint64_t id, watch_note_t *out)
@@ -358,16 +348,6 @@ int64_t watch_queue_backoff_ms(uint32_t failures, long initial_ms, long max_ms, 
     return d / 2 + (int64_t)((double)(d - d / 2) * r);
 }
 
-static int count_retrying(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    watch_counters_t *c = ctx;
-    (void)k;
-    c->queued++;
-    if (v->len >= NOTE_HEAD && cdof_store_rd32((const uint8_t *)v->data + 16) > 0)
-        c->retrying++;
-    return 0;
-}
-
 int watch_queue_counters(watch_queue_t *q, watch_counters_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -378,10 +358,18 @@ int watch_queue_counters(watch_queue_t *q, watch_counters_t *out)
     out->delivered = meta_u64(q, txn, "delivered");
     out->failed = meta_u64(q, txn, "failed");
     out->expired = meta_u64(q, txn, "expired");
-    if (q->have[DB_NOTES])
-        rc = cdof_store_scan(txn, q->db[DB_NOTES], NULL, 0, NULL, 0, count_retrying, out);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t v;
+    if (q->have[DB_NOTES] && (rc = cdof_store_cursor_open(txn, q->db[DB_NOTES], &c)) == 0)
+        for (rc = cdof_store_cursor_seek(c, NULL, 0, NULL, &v); rc > 0;
+             rc = cdof_store_cursor_next(c, NULL, &v)) {
+            out->queued++;
+            if (v.len >= NOTE_HEAD && cdof_store_rd32((const uint8_t *)v.data + 16) > 0)
+                out->retrying++;
+        }
+    cdof_store_cursor_close(&c);
     cdof_store_abort(&txn);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 const char *watch_queue_store_id(const watch_queue_t *q)
@@ -389,14 +377,10 @@ const char *watch_queue_store_id(const watch_queue_t *q)
     return cdof_store_id(q->store);
 }
 
-typedef struct {
-    watch_queue_expired_fn fn;
-    void *ctx;
-} expired_each_t;
-
-static int expired_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* Hands one "expired" record (expired_ms | note) to fn. */
+static int expired_one(const cdof_bytes_t *k, const cdof_bytes_t *v, watch_queue_expired_fn fn,
+                       void *ctx)
 {
-    expired_each_t *e = ctx;
     if (k->len != 8 || v->len < 8)
         return CDOF_ECORRUPT;
     cdof_bytes_t note = {(const uint8_t *)v->data + 8, v->len - 8};
@@ -404,7 +388,7 @@ static int expired_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v
     int rc = note_decode(cdof_store_rd64(k->data), &note, &n);
     if (rc < 0)
         return rc;
-    rc = e->fn(e->ctx, (int64_t)cdof_store_rd64(v->data), &n);
+    rc = fn(ctx, (int64_t)cdof_store_rd64(v->data), &n);
     watch_queue_note_clear(&n);
     return rc;
 }
@@ -417,10 +401,16 @@ int watch_queue_each_expired(watch_queue_t *q, watch_queue_expired_fn fn, void *
     int rc = cdof_store_begin(q->store, false, &txn);
     if (rc < 0)
         return rc;
-    expired_each_t e = {fn, ctx};
-    rc = cdof_store_scan(txn, q->db[DB_EXPIRED], NULL, 0, NULL, 0, expired_visit, &e);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    rc = cdof_store_cursor_open(txn, q->db[DB_EXPIRED], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v))
+        if ((rc = expired_one(&k, &v, fn, ctx)) != 0)
+            break;
+    cdof_store_cursor_close(&c);
     cdof_store_abort(&txn);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 /* --- groups and members --- */
@@ -482,18 +472,6 @@ int watch_queue_group_put(watch_queue_t *q, cdof_store_txn_t *txn, const char *r
     return cdof_store_put(txn, q->db[DB_GROUPS], k, (size_t)kl, v, sizeof v);
 }
 
-typedef struct {
-    watch_queue_t *q;
-    cdof_store_txn_t *txn;
-} del_t;
-
-static int del_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    del_t *d = ctx;
-    (void)v;
-    return cdof_store_del(d->txn, d->q->db[DB_MEMBERS], k->data, k->len);
-}
-
 int watch_queue_group_del(watch_queue_t *q, cdof_store_txn_t *txn, const char *route,
                           const char *group)
 {
@@ -505,29 +483,14 @@ int watch_queue_group_del(watch_queue_t *q, cdof_store_txn_t *txn, const char *r
     if (rc == CDOF_ENOTFOUND)
         rc = 0;
     k[kl] = '\0'; /* members are "route NUL group NUL ..." */
-    del_t d = {q, txn};
-    if (rc == 0)
-        rc = cdof_store_scan_prefix(txn, q->db[DB_MEMBERS], k, (size_t)kl + 1, del_visit, &d);
-    return rc;
-}
-
-typedef struct {
-    watch_queue_group_fn fn;
-    void *ctx;
-} group_each_t;
-
-static int group_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    group_each_t *e = ctx;
-    char key[KEY_MAX + 1];
-    memcpy(key, k->data, k->len);
-    key[k->len] = '\0';
-    size_t lr = strlen(key);
-    if (lr >= k->len)
-        return 0; /* not route NUL group */
-    watch_group_t g;
-    group_decode(v, &g);
-    return e->fn(e->ctx, key, key + lr + 1, &g);
+    cdof_store_cursor_t *c = NULL;
+    if (rc == 0 && (rc = cdof_store_cursor_open(txn, q->db[DB_MEMBERS], &c)) == 0)
+        for (rc = cdof_store_cursor_prefix(c, k, (size_t)kl + 1, NULL, NULL); rc > 0;
+             rc = cdof_store_cursor_next(c, NULL, NULL))
+            if ((rc = cdof_store_cursor_del(c)) < 0)
+                break;
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int watch_queue_each_group(watch_queue_t *q, cdof_store_txn_t *txn, watch_queue_group_fn fn,
@@ -535,8 +498,26 @@ int watch_queue_each_group(watch_queue_t *q, cdof_store_txn_t *txn, watch_queue_
 {
     if (!q->have[DB_GROUPS])
         return 0;
-    group_each_t e = {fn, ctx};
-    return cdof_store_scan(txn, q->db[DB_GROUPS], NULL, 0, NULL, 0, group_visit, &e);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    int rc = cdof_store_cursor_open(txn, q->db[DB_GROUPS], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        char key[KEY_MAX + 1];
+        if (k.len > KEY_MAX)
+            continue; /* not a key this queue wrote */
+        memcpy(key, k.data, k.len);
+        key[k.len] = '\0';
+        size_t lr = strlen(key);
+        if (lr >= k.len)
+            continue; /* not route NUL group */
+        watch_group_t g;
+        group_decode(&v, &g);
+        if ((rc = fn(ctx, key, key + lr + 1, &g)) != 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int watch_queue_member_get(watch_queue_t *q, cdof_store_txn_t *txn, const char *route,
@@ -588,27 +569,6 @@ int watch_queue_member_del(watch_queue_t *q, cdof_store_txn_t *txn, const char *
     return cdof_store_del(txn, q->db[DB_MEMBERS], k, (size_t)kl);
 }
 
-typedef struct {
-    watch_queue_member_fn fn;
-    void *ctx;
-    size_t prefix;
-} member_each_t;
-
-static int member_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    member_each_t *e = ctx;
-    if (v->len < 1)
-        return CDOF_ECORRUPT;
-    char dedupe[KEY_MAX + 1];
-    size_t n = k->len - e->prefix;
-    memcpy(dedupe, (const uint8_t *)k->data + e->prefix, n);
-    dedupe[n] = '\0';
-    Cdof__V1__Alert *a = cdof__v1__alert__unpack(NULL, v->len - 1, (const uint8_t *)v->data + 1);
-    if (!a)
-        return CDOF_ECORRUPT;
-    return e->fn(e->ctx, dedupe, ((const uint8_t *)v->data)[0], a);
-}
-
 int watch_queue_each_member(watch_queue_t *q, cdof_store_txn_t *txn, const char *route,
                             const char *group, watch_queue_member_fn fn, void *ctx)
 {
@@ -619,6 +579,24 @@ int watch_queue_each_member(watch_queue_t *q, cdof_store_txn_t *txn, const char 
     if (kl < 0 || (size_t)kl + 1 > KEY_MAX)
         return -ENAMETOOLONG;
     k[kl] = '\0';
-    member_each_t e = {fn, ctx, (size_t)kl + 1};
-    return cdof_store_scan_prefix(txn, q->db[DB_MEMBERS], k, (size_t)kl + 1, member_visit, &e);
+    size_t plen = (size_t)kl + 1;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t mk, v;
+    int rc = cdof_store_cursor_open(txn, q->db[DB_MEMBERS], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, k, plen, &mk, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &mk, &v)) {
+        Cdof__V1__Alert *a = NULL;
+        if (v.len < 1 || mk.len - plen > KEY_MAX ||
+            !(a = cdof__v1__alert__unpack(NULL, v.len - 1, (const uint8_t *)v.data + 1))) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        char dedupe[KEY_MAX + 1];
+        memcpy(dedupe, (const uint8_t *)mk.data + plen, mk.len - plen);
+        dedupe[mk.len - plen] = '\0';
+        if ((rc = fn(ctx, dedupe, ((const uint8_t *)v.data)[0], a)) != 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }

@@ -61,13 +61,6 @@ typedef struct {
     int64_t run_ms;
 } migrate_ctx_t;
 
-static int first_key(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)val;
-    *(uint64_t *)ctx = key->len == 8 ? cdof_store_rd64(key->data) : 0;
-    return 1;
-}
-
 /* Ends a run of entries settled at the same time with one mark. */
 static int migrate_mark(migrate_ctx_t *m)
 {
@@ -80,26 +73,36 @@ static int migrate_mark(migrate_ctx_t *m)
     return cdof_store_put(m->txn, m->ob->db[DB_SETTLED], key, sizeof key, ms, sizeof ms);
 }
 
-/* v1 value in "acked": acked_ms | the outbox value. */
-static int migrate_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Moves every v1 entry of "acked" (value acked_ms | the outbox value) back to "outbox". */
+static int migrate_entries(migrate_ctx_t *m)
 {
-    migrate_ctx_t *m = ctx;
-    if (key->len != 8 || val->len < 2 * TS_LEN)
-        return CDOF_ECORRUPT;
-    uint64_t seq = cdof_store_rd64(key->data);
-    int64_t ms = (int64_t)cdof_store_rd64(val->data);
-    size_t n = val->len - TS_LEN;
-    memcpy(m->ob->scratch, (const uint8_t *)val->data + TS_LEN, n); /* the put invalidates val */
-    int rc = cdof_store_put(m->txn, m->ob->db[DB_OUTBOX], key->data, 8, m->ob->scratch, n);
-    if (rc == 0)
-        rc = cdof_store_del(m->txn, m->acked, key->data, key->len);
-    if (rc < 0 || seq > m->high)
-        return rc; /* above an unsettled entry: unsettled again, the hub answers DUPLICATE */
-    m->retained++;
-    if (m->run_seq && ms != m->run_ms)
-        rc = migrate_mark(m);
-    m->run_seq = seq;
-    m->run_ms = ms;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key, val;
+    int rc = cdof_store_cursor_open(m->txn, m->acked, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &key, &val); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, &val)) {
+        if (key.len != 8 || val.len < 2 * TS_LEN) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        uint8_t k[8];
+        memcpy(k, key.data, 8);
+        uint64_t seq = cdof_store_rd64(k);
+        int64_t ms = (int64_t)cdof_store_rd64(val.data);
+        size_t n = val.len - TS_LEN;
+        memcpy(m->ob->scratch, (const uint8_t *)val.data + TS_LEN, n); /* a put moves val */
+        if ((rc = cdof_store_put(m->txn, m->ob->db[DB_OUTBOX], k, 8, m->ob->scratch, n)) < 0 ||
+            (rc = cdof_store_cursor_del(c)) < 0)
+            break;
+        if (seq > m->high)
+            continue; /* above an unsettled entry: unsettled again, the hub answers DUPLICATE */
+        m->retained++;
+        if (m->run_seq && ms != m->run_ms && (rc = migrate_mark(m)) < 0)
+            break;
+        m->run_seq = seq;
+        m->run_ms = ms;
+    }
+    cdof_store_cursor_close(&c);
     return rc;
 }
 
@@ -118,8 +121,11 @@ static int migrate_v1(agent_outbox_t *ob)
         return rc;
     uint64_t first_unsettled = 0, last_acked = 0;
     cdof_bytes_t k, v;
-    rc = cdof_store_scan(m.txn, ob->db[DB_OUTBOX], NULL, 0, NULL, 0, first_key, &first_unsettled);
-    if (rc == 0 && (rc = cdof_store_last(m.txn, m.acked, &k, &v)) == 0 && k.len == 8)
+    rc = cdof_store_first(m.txn, ob->db[DB_OUTBOX], NULL, 0, &k, &v);
+    if (rc == 0 && k.len == 8)
+        first_unsettled = cdof_store_rd64(k.data);
+    if ((rc == 0 || rc == CDOF_ENOTFOUND) && (rc = cdof_store_last(m.txn, m.acked, &k, &v)) == 0 &&
+        k.len == 8)
         last_acked = cdof_store_rd64(k.data);
     if (rc == CDOF_ENOTFOUND)
         rc = 0;
@@ -129,7 +135,7 @@ static int migrate_v1(agent_outbox_t *ob)
     if (first_unsettled && m.high >= first_unsettled)
         m.high = first_unsettled - 1;
     if (rc == 0)
-        rc = cdof_store_scan(m.txn, m.acked, NULL, 0, NULL, 0, migrate_visit, &m);
+        rc = migrate_entries(&m);
     if (rc == 0)
         rc = migrate_mark(&m);
     if (rc == 0)
@@ -506,19 +512,6 @@ void agent_outbox_batch_abort(agent_outbox_batch_t **bp)
     *bp = NULL;
 }
 
-typedef struct {
-    agent_outbox_entry_fn fn;
-    void *ctx;
-} each_ctx_t;
-
-static int each_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    each_ctx_t *e = ctx;
-    if (key->len != 8)
-        return CDOF_ECORRUPT;
-    return e->fn(e->ctx, cdof_store_rd64(key->data), val->data, val->len);
-}
-
 int agent_outbox_each_from(agent_outbox_t *ob, uint64_t from, agent_outbox_entry_fn fn, void *ctx)
 {
     if (!ob->have[DB_OUTBOX])
@@ -531,10 +524,16 @@ int agent_outbox_each_from(agent_outbox_t *ob, uint64_t from, agent_outbox_entry
     uint64_t high = meta_u64(txn, ob, "acked_high", 0);
     uint8_t key[8];
     be_seq(key, from > high ? from : high + 1);
-    each_ctx_t e = {fn, ctx};
-    rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], key, sizeof key, NULL, 0, each_visit, &e);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    rc = cdof_store_cursor_open(txn, ob->db[DB_OUTBOX], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, key, sizeof key, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v))
+        if ((rc = k.len != 8 ? CDOF_ECORRUPT : fn(ctx, cdof_store_rd64(k.data), v.data, v.len)))
+            break;
+    cdof_store_cursor_close(&c);
     cdof_store_abort(&txn);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 static size_t put_varint(uint8_t *p, uint64_t v)
@@ -659,39 +658,6 @@ static int put_boundary(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t high
     return rc;
 }
 
-typedef struct {
-    agent_outbox_t *ob;
-    uint64_t high, count;
-    size_t used; /* pending[0..used) are settled now or not in the outbox */
-} advance_ctx_t;
-
-/* Walks the outbox above the boundary while each entry is a pending ack. */
-static int advance_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)val;
-    advance_ctx_t *a = ctx;
-    const agent_outbox_t *ob = a->ob;
-    if (key->len != 8)
-        return CDOF_ECORRUPT;
-    uint64_t seq = cdof_store_rd64(key->data);
-    while (a->used < ob->n_pending && ob->pending[a->used] < seq)
-        a->used++; /* acks for entries no longer kept */
-    if (a->used == ob->n_pending || ob->pending[a->used] != seq)
-        return 1; /* unsettled: the boundary stops below it */
-    a->used++;
-    a->high = seq;
-    a->count++;
-    return a->used < ob->n_pending ? 0 : 1;
-}
-
-static int count_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)key;
-    (void)val;
-    (*(uint64_t *)ctx)++;
-    return 0;
-}
-
 /* Counts outbox entries with lo <= seq <= hi. */
 static int count_range(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t lo, uint64_t hi,
                        uint64_t *count)
@@ -700,28 +666,52 @@ static int count_range(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t lo, u
     uint8_t from[8], to[8];
     be_seq(from, lo);
     be_seq(to, hi == UINT64_MAX ? hi : hi + 1);
-    return cdof_store_scan(txn, ob->db[DB_OUTBOX], from, sizeof from, to, sizeof to, count_visit,
-                           count);
+    cdof_store_cursor_t *c = NULL;
+    int rc = cdof_store_cursor_open(txn, ob->db[DB_OUTBOX], &c);
+    for (rc = rc < 0 ? rc
+                     : cdof_store_cursor_range(c, from, sizeof from, to, sizeof to, NULL, NULL);
+         rc > 0; rc = cdof_store_cursor_next(c, NULL, NULL))
+        (*count)++;
+    cdof_store_cursor_close(&c);
+    return rc;
 }
 
-/* Moves *high up over the entries whose acks are pending (sorted); *count gets how many.
- * Pending acks passed are forgotten even if the caller's commit fails: those entries then stay
- * unsettled and are sent again. */
+/* Moves *high up over the entries whose acks are pending (sorted), walking the outbox above the
+ * boundary while each entry is a pending ack; *count gets how many. Pending acks passed are
+ * forgotten even if the caller's commit fails: those entries then stay unsettled and are sent
+ * again. */
 static int advance(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t *high, uint64_t *count)
 {
-    advance_ctx_t a = {ob, *high, 0, 0};
+    size_t used = 0; /* pending[0..used) are settled now or not in the outbox */
     uint8_t from[8];
     be_seq(from, *high + 1);
-    int rc = 0;
-    if (ob->n_pending)
-        rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], from, sizeof from, NULL, 0, advance_visit, &a);
-    if (a.used) {
-        ob->n_pending -= a.used;
-        memmove(ob->pending, ob->pending + a.used, ob->n_pending * sizeof *ob->pending);
+    *count = 0;
+    if (!ob->n_pending)
+        return 0;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key;
+    int rc = cdof_store_cursor_open(txn, ob->db[DB_OUTBOX], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, from, sizeof from, &key, NULL);
+         rc > 0 && used < ob->n_pending; rc = cdof_store_cursor_next(c, &key, NULL)) {
+        if (key.len != 8) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        uint64_t seq = cdof_store_rd64(key.data);
+        while (used < ob->n_pending && ob->pending[used] < seq)
+            used++; /* acks for entries no longer kept */
+        if (used == ob->n_pending || ob->pending[used] != seq)
+            break; /* unsettled: the boundary stops below it */
+        used++;
+        *high = seq;
+        (*count)++;
     }
-    *high = a.high;
-    *count = a.count;
-    return rc;
+    cdof_store_cursor_close(&c);
+    if (used) {
+        ob->n_pending -= used;
+        memmove(ob->pending, ob->pending + used, ob->n_pending * sizeof *ob->pending);
+    }
+    return rc < 0 ? rc : 0;
 }
 
 /* Records the boundary high, with added more entries settled below it (if any), and commits. */
@@ -815,22 +805,31 @@ done:
     return rc;
 }
 
-typedef struct {
-    agent_outbox_t *ob;
-    cdof_store_txn_t *txn;
-    int64_t cutoff_ms, mark_ms;
-    uint64_t mark, marks_seen, pruned;
-} marks_ctx_t;
-
-/* Restore: deletes the marks at and above the new boundary, keeping the first one's time. */
-static int restore_mark_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Restore: deletes the marks at and above from, keeping the first one's time in *first_ms
+ * (*seen: whether there was one). */
+static int drop_marks_from(cdof_store_txn_t *txn, agent_outbox_t *ob, uint64_t from, bool *seen,
+                           int64_t *first_ms)
 {
-    marks_ctx_t *m = ctx;
-    if (val->len != 8)
-        return CDOF_ECORRUPT;
-    if (m->marks_seen++ == 0)
-        m->mark_ms = (int64_t)cdof_store_rd64(val->data);
-    return cdof_store_del(m->txn, m->ob->db[DB_SETTLED], key->data, key->len);
+    uint8_t key[8];
+    be_seq(key, from);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t val;
+    *seen = false;
+    int rc = cdof_store_cursor_open(txn, ob->db[DB_SETTLED], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, key, sizeof key, NULL, &val); rc > 0;
+         rc = cdof_store_cursor_next(c, NULL, &val)) {
+        if (val.len != 8) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        if (!*seen)
+            *first_ms = (int64_t)cdof_store_rd64(val.data);
+        *seen = true;
+        if ((rc = cdof_store_cursor_del(c)) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc;
 }
 
 int agent_outbox_restore_from(agent_outbox_t *ob, uint64_t from, uint64_t *count)
@@ -847,18 +846,16 @@ int agent_outbox_restore_from(agent_outbox_t *ob, uint64_t from, uint64_t *count
     if (from > high)
         goto done; /* nothing settled from there */
     rc = count_range(txn, ob, from, high, &n);
-    marks_ctx_t m = {.ob = ob, .txn = txn};
-    uint8_t key[8];
-    be_seq(key, from);
+    bool marked = false;
+    int64_t mark_ms = 0;
     if (rc == 0)
-        rc = cdof_store_scan(txn, ob->db[DB_SETTLED], key, sizeof key, NULL, 0, restore_mark_visit,
-                             &m);
+        rc = drop_marks_from(txn, ob, from, &marked, &mark_ms);
     /* The entries kept below the new boundary were settled by the time of the first mark above
      * it, so they keep that time for pruning. */
     uint64_t retained = meta_u64(txn, ob, "retained", 0);
     if (rc == 0)
         rc = put_boundary(txn, ob, from - 1, retained > n ? retained - n : 0,
-                          m.marks_seen ? &m.mark_ms : NULL);
+                          marked ? &mark_ms : NULL);
     if (rc == 0)
         rc = cdof_store_commit(&txn);
     if (rc == 0)
@@ -868,62 +865,69 @@ done:
     return rc;
 }
 
-/* Prune: the newest mark settled before the cut-off, deleting the marks up to it. */
-static int prune_mark_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Deletes db's keys below to; *n counts them. */
+static int drop_below(cdof_store_txn_t *txn, cdof_store_db_t db, const uint8_t to[8], uint64_t *n)
 {
-    marks_ctx_t *m = ctx;
-    if (key->len != 8 || val->len != 8)
-        return CDOF_ECORRUPT;
-    /* Marks go up with time, near enough: stop at the first young one. */
-    if ((int64_t)cdof_store_rd64(val->data) >= m->cutoff_ms)
-        return 1;
-    m->mark = cdof_store_rd64(key->data);
-    return cdof_store_del(m->txn, m->ob->db[DB_SETTLED], key->data, key->len);
+    cdof_store_cursor_t *c = NULL;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_range(c, NULL, 0, to, 8, NULL, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, NULL, NULL)) {
+        if ((rc = cdof_store_cursor_del(c)) < 0)
+            break;
+        (*n)++;
+    }
+    cdof_store_cursor_close(&c);
+    return rc;
 }
 
-static int prune_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* The newest mark settled before the cut-off (0: none). Marks go up with time, near enough: the
+ * walk stops at the first young one. */
+static int prune_mark(cdof_store_txn_t *txn, agent_outbox_t *ob, int64_t cutoff_ms, uint64_t *mark)
 {
-    (void)val;
-    marks_ctx_t *m = ctx;
-    int rc = cdof_store_del(m->txn, m->ob->db[DB_OUTBOX], key->data, key->len);
-    if (rc == 0)
-        m->pruned++;
-    return rc;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key, val;
+    *mark = 0;
+    int rc = cdof_store_cursor_open(txn, ob->db[DB_SETTLED], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &key, &val); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, &val)) {
+        if (key.len != 8 || val.len != 8) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        if ((int64_t)cdof_store_rd64(val.data) >= cutoff_ms)
+            break;
+        *mark = cdof_store_rd64(key.data);
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int agent_outbox_prune(agent_outbox_t *ob, int64_t cutoff_ms, uint64_t *count)
 {
     *count = 0;
-    marks_ctx_t m = {.ob = ob, .cutoff_ms = cutoff_ms};
-    int rc = cdof_store_begin(ob->store, true, &m.txn);
+    cdof_store_txn_t *txn = NULL;
+    int rc = cdof_store_begin(ob->store, true, &txn);
     if (rc < 0)
         return rc;
-    rc = cdof_store_scan(m.txn, ob->db[DB_SETTLED], NULL, 0, NULL, 0, prune_mark_visit, &m);
-    if (rc < 0 || m.mark == 0)
+    uint64_t mark = 0, marks = 0, pruned = 0;
+    rc = prune_mark(txn, ob, cutoff_ms, &mark);
+    if (rc < 0 || mark == 0)
         goto done;
     uint8_t to[8];
-    be_seq(to, m.mark + 1);
-    rc = cdof_store_scan(m.txn, ob->db[DB_OUTBOX], NULL, 0, to, sizeof to, prune_visit, &m);
-    uint64_t retained = meta_u64(m.txn, ob, "retained", 0);
+    be_seq(to, mark + 1);
+    rc = drop_below(txn, ob->db[DB_SETTLED], to, &marks);
     if (rc == 0)
-        rc = put_meta_u64(m.txn, ob, "retained", retained > m.pruned ? retained - m.pruned : 0);
+        rc = drop_below(txn, ob->db[DB_OUTBOX], to, &pruned);
+    uint64_t retained = meta_u64(txn, ob, "retained", 0);
     if (rc == 0)
-        rc = cdof_store_commit(&m.txn);
+        rc = put_meta_u64(txn, ob, "retained", retained > pruned ? retained - pruned : 0);
     if (rc == 0)
-        *count = m.pruned;
+        rc = cdof_store_commit(&txn);
+    if (rc == 0)
+        *count = pruned;
 done:
-    cdof_store_abort(&m.txn);
+    cdof_store_abort(&txn);
     return rc;
-}
-
-static int first_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    agent_outbox_stats_t *st = ctx;
-    if (key->len != 8 || val->len < TS_LEN)
-        return CDOF_ECORRUPT;
-    st->oldest_seq = cdof_store_rd64(key->data);
-    st->oldest_written_ms = (int64_t)cdof_store_rd64(val->data);
-    return 1;
 }
 
 int agent_outbox_stats(agent_outbox_t *ob, agent_outbox_stats_t *st)
@@ -943,8 +947,18 @@ int agent_outbox_stats(agent_outbox_t *ob, agent_outbox_stats_t *st)
         st->depth = all > st->retained ? all - st->retained : 0;
         uint8_t key[8];
         be_seq(key, st->acked_high + 1);
-        if (rc == 0)
-            rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], key, sizeof key, NULL, 0, first_visit, st);
+        cdof_bytes_t k, v;
+        if (rc == 0 &&
+            (rc = cdof_store_first(txn, ob->db[DB_OUTBOX], key, sizeof key, &k, &v)) == 0) {
+            if (k.len != 8 || v.len < TS_LEN) {
+                rc = CDOF_ECORRUPT;
+            } else {
+                st->oldest_seq = cdof_store_rd64(k.data);
+                st->oldest_written_ms = (int64_t)cdof_store_rd64(v.data);
+            }
+        }
+        if (rc == CDOF_ENOTFOUND)
+            rc = 0;
     }
     if (rc == 0 && ob->have[DB_REJECTED])
         rc = cdof_store_count(txn, ob->db[DB_REJECTED], &st->rejected);
@@ -984,23 +998,19 @@ int agent_outbox_meta_get(agent_outbox_t *ob, const char *key, char *buf, size_t
     return rc;
 }
 
-typedef struct {
-    agent_outbox_rejected_fn fn;
-    void *ctx;
-} rejected_ctx_t;
-
-static int rejected_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Hands one "rejected" record to fn. */
+static int rejected_one(const cdof_bytes_t *key, const cdof_bytes_t *val,
+                        agent_outbox_rejected_fn fn, void *ctx)
 {
-    rejected_ctx_t *r = ctx;
     const uint8_t *p = val->data;
     if (key->len != 8 || val->len < TS_LEN + 2)
         return CDOF_ECORRUPT;
     size_t rlen = cdof_store_rd16(p + TS_LEN);
     if (val->len < TS_LEN + 2 + rlen)
         return CDOF_ECORRUPT;
-    return r->fn(r->ctx, cdof_store_rd64(key->data), (int64_t)cdof_store_rd64(p),
-                 (const char *)p + TS_LEN + 2, rlen, p + TS_LEN + 2 + rlen,
-                 val->len - TS_LEN - 2 - rlen);
+    return fn(ctx, cdof_store_rd64(key->data), (int64_t)cdof_store_rd64(p),
+              (const char *)p + TS_LEN + 2, rlen, p + TS_LEN + 2 + rlen,
+              val->len - TS_LEN - 2 - rlen);
 }
 
 int agent_outbox_each_rejected(agent_outbox_t *ob, agent_outbox_rejected_fn fn, void *ctx)
@@ -1011,23 +1021,16 @@ int agent_outbox_each_rejected(agent_outbox_t *ob, agent_outbox_rejected_fn fn, 
     int rc = cdof_store_begin(ob->store, false, &txn);
     if (rc < 0)
         return rc;
-    rejected_ctx_t r = {fn, ctx};
-    rc = cdof_store_scan(txn, ob->db[DB_REJECTED], NULL, 0, NULL, 0, rejected_visit, &r);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    rc = cdof_store_cursor_open(txn, ob->db[DB_REJECTED], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v))
+        if ((rc = rejected_one(&k, &v, fn, ctx)) != 0)
+            break;
+    cdof_store_cursor_close(&c);
     cdof_store_abort(&txn);
-    return rc;
-}
-
-typedef struct {
-    agent_outbox_file_fn fn;
-    void *ctx;
-} file_ctx_t;
-
-static int file_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    file_ctx_t *f = ctx;
-    agent_file_info_t info;
-    decode_file(val, &info);
-    return f->fn(f->ctx, &info);
+    return rc < 0 ? rc : 0;
 }
 
 int agent_outbox_each_file(agent_outbox_t *ob, agent_outbox_file_fn fn, void *ctx)
@@ -1038,17 +1041,19 @@ int agent_outbox_each_file(agent_outbox_t *ob, agent_outbox_file_fn fn, void *ct
     int rc = cdof_store_begin(ob->store, false, &txn);
     if (rc < 0)
         return rc;
-    file_ctx_t f = {fn, ctx};
-    rc = cdof_store_scan(txn, ob->db[DB_FILES], NULL, 0, NULL, 0, file_visit, &f);
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t v;
+    rc = cdof_store_cursor_open(txn, ob->db[DB_FILES], &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, NULL, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, NULL, &v)) {
+        agent_file_info_t info;
+        decode_file(&v, &info);
+        if ((rc = fn(ctx, &info)) != 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
     cdof_store_abort(&txn);
-    return rc;
-}
-
-static int first_any(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    cdof_bytes_t *out = ctx;
-    *out = *key;
-    return 1;
+    return rc < 0 ? rc : 0;
 }
 
 int agent_outbox_renumber(agent_outbox_t *ob, uint64_t high, uint64_t *count)
@@ -1068,16 +1073,15 @@ int agent_outbox_renumber(agent_outbox_t *ob, uint64_t high, uint64_t *count)
     /* Bounded by the outbox: each pass moves its first unsettled entry above high. */
     for (;;) {
         cdof_bytes_t key = {NULL, 0}, val;
-        rc = cdof_store_scan(txn, ob->db[DB_OUTBOX], above, sizeof above, NULL, 0, first_any, &key);
+        rc = cdof_store_first(txn, ob->db[DB_OUTBOX], above, sizeof above, &key, &val);
+        if (rc == CDOF_ENOTFOUND)
+            break;
         if (rc < 0)
             goto fail;
         if (key.len != 8 || cdof_store_rd64(key.data) > high)
             break;
         uint8_t old_key[8], new_key[8];
         memcpy(old_key, key.data, 8);
-        rc = cdof_store_get(txn, ob->db[DB_OUTBOX], old_key, 8, &val);
-        if (rc < 0)
-            goto fail;
         if (val.len < TS_LEN) {
             rc = CDOF_ECORRUPT;
             goto fail;

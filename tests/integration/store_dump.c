@@ -16,7 +16,7 @@
 
 #include "cdof_error.h"
 #include "cdof_period.h"
-#include "cdof_points.h"
+#include "hub_db.h"
 #include "cdof_store.h"
 #include "hub.h" /* HUB_SCHEMA_VERSION: another version is refused, as by the hub */
 
@@ -29,7 +29,7 @@ static void num(bool has, double v)
 }
 
 static int print_point(void *ctx, const char *metric_id, const char *area_code,
-                       const cdof_period_t *period, const cdof_point_t *pt)
+                       const cdof_period_t *period, const hub_point_t *pt)
 {
     (void)ctx;
     char text[CDOF_PERIOD_TEXT_MAX];
@@ -44,7 +44,7 @@ static int print_point(void *ctx, const char *metric_id, const char *area_code,
     return 0;
 }
 
-static int print_agent(void *ctx, const cdof_agent_record_t *rec)
+static int print_agent(void *ctx, const hub_agent_record_t *rec)
 {
     (void)ctx;
     printf("A|%s|%llu\n", rec->agent_id, (unsigned long long)rec->high_water);
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     cdof_store_opts_t so = {
         .schema = "hub", .schema_version = HUB_SCHEMA_VERSION, .read_only = true};
     cdof_store_t *store = NULL;
-    cdof_points_t *pts = NULL;
+    hub_db_t *pts = NULL;
     cdof_store_txn_t *txn = NULL;
     cdof_store_db_t history;
     uint64_t nhist = 0;
@@ -72,7 +72,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         goto fail;
     what = "opening points";
-    if ((rc = cdof_points_new(store, &pts)) < 0)
+    if ((rc = hub_db_open(store, &pts)) < 0)
         goto fail;
     what = "opening history";
     rc = cdof_store_db(store, "history", &history);
@@ -81,20 +81,20 @@ int main(int argc, char **argv)
     bool has_history = rc == 0;
     what = "reading";
     if ((rc = cdof_store_begin(store, false, &txn)) < 0 ||
-        (!agents_only && (rc = cdof_points_scan_all(pts, txn, print_point, NULL)) < 0) ||
+        (!agents_only && (rc = hub_db_points_scan_all(pts, txn, print_point, NULL)) < 0) ||
         (!agents_only && has_history && (rc = cdof_store_count(txn, history, &nhist)) < 0) ||
-        (rc = cdof_points_agent_scan(pts, txn, print_agent, NULL)) < 0)
+        (rc = hub_db_agent_scan(pts, txn, print_agent, NULL)) < 0)
         goto fail;
     if (!agents_only)
         printf("H|%llu\n", (unsigned long long)nhist);
     cdof_store_abort(&txn);
-    cdof_points_destroy(&pts);
+    hub_db_close(&pts);
     cdof_store_close(&store);
     return fflush(stdout) == 0 ? 0 : 1;
 fail:
     fprintf(stderr, "store_dump: %s %s: %s\n", what, dir, err[0] ? err : cdof_strerror(rc));
     cdof_store_abort(&txn);
-    cdof_points_destroy(&pts);
+    hub_db_close(&pts);
     cdof_store_close(&store);
     return 1;
 }

@@ -3,7 +3,8 @@
 # name a header that lives in a folder above it or beside it:
 #   common/            nothing of proto/, store/, compare/, hub/, agents/
 #   proto/             nothing of store/, compare/, hub/, agents/
-#   store/, compare/   nothing of each other, hub/ or agents/
+#   store/             nothing of proto/, compare/, hub/, agents/: it knows only bytes
+#   compare/           nothing of store/, hub/ or agents/
 #   agents/client/     common/ and proto/ only: nothing of store/, compare/, hub/ or the programs
 #   agents/oversight/  nothing of agents/jcdu/ (the two programs share agents/client/ instead)
 # A header is matched by its file name, so quoted, angle and path includes are all caught; every
@@ -45,11 +46,11 @@ check() {
 
 check common proto store compare hub agents
 check proto store compare hub agents
-check store compare hub agents
+check store proto compare hub agents
 check compare store hub agents
 check agents/client store compare hub agents/partnership agents/oversight agents/jcdu
 check agents/oversight agents/jcdu
 
 [ "$bad" -eq 0 ] && echo "include_graph: common, proto, store, compare and agents/client include" \
-    "only below them; agents/oversight nothing of agents/jcdu"
+    "only below them (store: common only); agents/oversight nothing of agents/jcdu"
 exit "$bad"

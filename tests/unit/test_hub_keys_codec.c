@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "cdof_error.h"
-#include "hub.h"
+#include "hub_db.h"
 
 static void test_milestone_round_trip(void **state)
 {
@@ -63,12 +63,55 @@ static void test_period_round_trip(void **state)
     assert_int_equal(back.last_day, q1.last_day);
 }
 
+/* A rejection reads back as written; records sort by agent, then sequence; a record from before
+ * the time was kept (the reason alone) still reads, and a key of another shape is refused. */
+static void test_rejection_round_trip(void **state)
+{
+    (void)state;
+    uint8_t k[HUB_REJECTION_KEY_MAX], k2[HUB_REJECTION_KEY_MAX], v[HUB_REJECTION_VALUE_MAX];
+    size_t kn = hub_rejection_key("agent-blackpool", 300, k);
+    assert_int_equal(kn, strlen("agent-blackpool") + 9);
+    assert_int_equal(hub_rejection_key("agent-blackpool", 1000, k2), kn);
+    assert_true(memcmp(k, k2, kn) < 0);
+    size_t vn =
+        hub_rejection_value("metric 'x' is not in the catalogue", 1700000000123, "blackpool", v);
+    hub_rejection_t r;
+    assert_int_equal(hub_rejection_from_record(&(cdof_bytes_t){k, kn}, &(cdof_bytes_t){v, vn}, &r),
+                     0);
+    assert_int_equal(r.agent_len, strlen("agent-blackpool"));
+    assert_memory_equal(r.agent_id, "agent-blackpool", r.agent_len);
+    assert_int_equal(r.sequence, 300);
+    assert_int_equal(r.reason_len, strlen("metric 'x' is not in the catalogue"));
+    assert_memory_equal(r.reason, "metric 'x' is not in the catalogue", r.reason_len);
+    assert_int_equal(r.rejected_ms, 1700000000123);
+    assert_int_equal(r.partnership_len, strlen("blackpool"));
+    assert_memory_equal(r.partnership, "blackpool", r.partnership_len);
+
+    assert_int_equal(
+        hub_rejection_from_record(&(cdof_bytes_t){k, kn}, &(cdof_bytes_t){"old reason", 10}, &r),
+        0);
+    assert_int_equal(r.reason_len, 10);
+    assert_int_equal(r.rejected_ms, 0);
+    assert_int_equal(r.partnership_len, 0);
+
+    assert_int_equal(
+        hub_rejection_from_record(&(cdof_bytes_t){k, kn - 1}, &(cdof_bytes_t){v, vn}, &r),
+        CDOF_ECORRUPT);
+    char longname[HUB_DB_AGENT_MAX + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(hub_rejection_key(longname, 1, k), 0);
+    longname[HUB_DB_AGENT_MAX] = '\0'; /* the longest an agent id may be */
+    assert_int_equal(hub_rejection_key(longname, 1, k), HUB_DB_AGENT_MAX + 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_milestone_round_trip),
         cmocka_unit_test(test_milestone_bad_keys),
         cmocka_unit_test(test_period_round_trip),
+        cmocka_unit_test(test_rejection_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -514,6 +514,214 @@ static void test_scan_write_in_visitor(void **state)
     cdof_store_close(&s);
 }
 
+/* Cursors: seek lands on the first key >= the one asked, a prefix or range keeps next within it,
+ * 0 marks the end, and current re-reads the key the cursor is on. */
+static void test_cursor_moves(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = open_ok(f->dir, &o);
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db, empty;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    static const struct {
+        const char *k;
+        size_t len;
+    } keys[] = {{"aa\xff", 3},     {"ab", 2}, {"ab\x00", 3}, {"ab\x01", 3}, {"ab\xff", 3},
+                {"ab\xff\xff", 4}, {"ac", 2}, {"b", 1},      {"\xff", 1},   {"\xff\x01", 2}};
+    size_t nkeys = sizeof keys / sizeof keys[0];
+
+    assert_int_equal(cdof_store_db(s, "c", &db), 0);
+    assert_int_equal(cdof_store_db(s, "e", &empty), 0);
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    for (size_t i = 0; i < nkeys; i++) {
+        char val[8];
+        snprintf(val, sizeof val, "v%zu", i);
+        assert_int_equal(cdof_store_put(t, db, keys[i].k, keys[i].len, val, strlen(val)), 0);
+    }
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    assert_int_equal(cdof_store_cursor_open(t, db, &c), 0);
+    /* On nothing before the first move. */
+    assert_int_equal(cdof_store_cursor_next(c, &k, &v), 0);
+    assert_int_equal(cdof_store_cursor_current(c, &k, &v), 0);
+
+    /* The whole database, in key order, then 0 and 0 again. */
+    size_t n = 0;
+    int rc;
+    for (rc = cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        assert_true(n < nkeys);
+        assert_int_equal(k.len, keys[n].len);
+        assert_memory_equal(k.data, keys[n].k, k.len);
+        char val[8];
+        snprintf(val, sizeof val, "v%zu", n);
+        assert_int_equal(v.len, strlen(val));
+        assert_memory_equal(v.data, val, v.len);
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, nkeys);
+    assert_int_equal(cdof_store_cursor_next(c, &k, &v), 0);
+
+    /* Seek between keys: the next one; past the last: 0. Key or value may be left out. */
+    assert_int_equal(cdof_store_cursor_seek(c, "ab\x00\x01", 4, &k, NULL), 1);
+    assert_int_equal(k.len, 3);
+    assert_memory_equal(k.data, "ab\x01", 3);
+    assert_int_equal(cdof_store_cursor_current(c, NULL, &v), 1);
+    assert_memory_equal(v.data, "v3", 2);
+    assert_int_equal(cdof_store_cursor_seek(c, "\xff\x02", 2, &k, &v), 0);
+    assert_int_equal(cdof_store_cursor_current(c, &k, &v), 0);
+
+    /* A prefix keeps next within it: "ab" has five keys, "ab\xff" two, "\xff" two (no bound
+     * past an all-0xff prefix), "abc" none. */
+    static const struct {
+        const char *p;
+        size_t len;
+        size_t n;
+    } prefixes[] = {{"ab", 2, 5}, {"ab\xff", 3, 2}, {"\xff", 1, 2}, {"abc", 3, 0}, {"", 0, 10}};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        n = 0;
+        for (rc = cdof_store_cursor_prefix(c, prefixes[i].p, prefixes[i].len, &k, &v); rc > 0;
+             rc = cdof_store_cursor_next(c, &k, &v)) {
+            assert_true(cdof_store_has_prefix(&k, prefixes[i].p, prefixes[i].len));
+            n++;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(n, prefixes[i].n);
+    }
+    /* A seek after a prefix drops its bound. */
+    assert_int_equal(cdof_store_cursor_prefix(c, "ab\xff", 3, &k, &v), 1);
+    assert_int_equal(cdof_store_cursor_seek(c, "ab\xff\xff", 4, &k, &v), 1);
+    assert_int_equal(cdof_store_cursor_next(c, &k, &v), 1);
+    assert_memory_equal(k.data, "ac", 2);
+
+    /* A range: from inclusive, to exclusive; a shorter bound sorts before longer keys. */
+    n = 0;
+    for (rc = cdof_store_cursor_range(c, "ab\x00", 3, "ab\xff", 3, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v))
+        n++;
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(cdof_store_cursor_range(c, "b", 1, "b", 1, &k, &v), 0);
+
+    assert_false(cdof_store_has_prefix(&(cdof_bytes_t){"a", 1}, "ab", 2));
+    assert_true(cdof_store_has_prefix(&(cdof_bytes_t){"a", 1}, NULL, 0));
+    assert_int_equal(cdof_store_cursor_del(c), -EACCES);
+    assert_int_equal(cdof_store_cursor_range(c, NULL, 1, NULL, 0, &k, &v), -EINVAL);
+    cdof_store_cursor_close(&c);
+    assert_null(c);
+    cdof_store_cursor_close(&c);
+
+    /* An empty database: every move gives 0. */
+    assert_int_equal(cdof_store_cursor_open(t, empty, &c), 0);
+    assert_int_equal(cdof_store_cursor_seek(c, NULL, 0, &k, &v), 0);
+    assert_int_equal(cdof_store_cursor_prefix(c, "a", 1, &k, &v), 0);
+    assert_int_equal(cdof_store_cursor_next(c, &k, &v), 0);
+    cdof_store_cursor_close(&c);
+
+    /* Values point into the map and stay valid until the read transaction ends, across moves. */
+    cdof_bytes_t first;
+    assert_int_equal(cdof_store_cursor_open(t, db, &c), 0);
+    assert_int_equal(cdof_store_cursor_seek(c, NULL, 0, NULL, &first), 1);
+    while (cdof_store_cursor_next(c, &k, &v) > 0)
+        ;
+    assert_memory_equal(first.data, "v0", 2);
+    /* A cursor left open is released with its transaction; closing it afterwards only frees. */
+    assert_int_equal(cdof_store_commit(&t), 0);
+    assert_int_equal(cdof_store_cursor_next(c, &k, &v), -EBADF);
+    cdof_store_cursor_close(&c);
+    cdof_store_close(&s);
+}
+
+/* In a write transaction the caller may delete and put between moves: next goes on after the
+ * last key returned, never revisiting a key put behind it nor skipping one ahead. */
+static void test_cursor_write_between_moves(void **state)
+{
+    fixture_t *f = *state;
+    cdof_store_opts_t o = opts("hub", 1);
+    cdof_store_t *s = open_ok(f->dir, &o);
+    cdof_store_txn_t *t = NULL;
+    cdof_store_db_t db;
+    cdof_store_cursor_t *c = NULL, *other = NULL;
+    cdof_bytes_t k, v;
+    uint8_t key[4];
+    uint64_t n;
+
+    assert_int_equal(cdof_store_db(s, "w", &db), 0);
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    for (uint32_t i = 0; i < 1000; i++) {
+        cdof_store_be32(key, i * 2);
+        assert_int_equal(cdof_store_put(t, db, key, 4, "orig", 4), 0);
+    }
+    assert_int_equal(cdof_store_commit(&t), 0);
+
+    assert_int_equal(cdof_store_begin(s, true, &t), 0);
+    assert_int_equal(cdof_store_cursor_open(t, db, &c), 0);
+    /* Delete every key below 2000 with the cursor; behind it put x - 1 (never visited) and past
+     * the bound x + 100000 (never visited); once, just ahead of it, 11 (visited next). */
+    uint8_t to[4];
+    cdof_store_be32(to, 2000);
+    uint32_t expect = 0;
+    size_t visited = 0;
+    int rc;
+    for (rc = cdof_store_cursor_range(c, NULL, 0, to, 4, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        uint32_t x = cdof_store_rd32(k.data);
+        assert_int_equal(x, expect);
+        visited++;
+        if (x % 2 == 0) {
+            assert_memory_equal(v.data, "orig", 4);
+            assert_int_equal(cdof_store_cursor_del(c), 0);
+            assert_int_equal(cdof_store_cursor_current(c, &k, &v), 0);
+            assert_int_equal(cdof_store_cursor_del(c), CDOF_ENOTFOUND);
+            if (x > 0) {
+                cdof_store_be32(key, x - 1);
+                assert_int_equal(cdof_store_put(t, db, key, 4, "odd", 3), 0);
+            }
+            cdof_store_be32(key, x + 100000);
+            assert_int_equal(cdof_store_put(t, db, key, 4, "far", 3), 0);
+            if (x == 10) {
+                cdof_store_be32(key, 11);
+                assert_int_equal(cdof_store_put(t, db, key, 4, "new", 3), 0);
+            }
+        } else {
+            assert_memory_equal(v.data, "new", 3);
+        }
+        expect = x == 10 ? 11 : x == 11 ? 12 : x + 2;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(expect, 2000);
+    assert_int_equal(visited, 1001);
+    assert_int_equal(cdof_store_count(t, db, &n), 0);
+    assert_int_equal(n, 999 + 1000); /* odd keys 1..1997 and the far ones */
+
+    /* A put over the key the cursor is on shows in current; a second cursor on the same
+     * database sees the first one's deletions. */
+    cdof_store_be32(key, 1);
+    assert_int_equal(cdof_store_cursor_seek(c, key, 4, &k, &v), 1);
+    assert_memory_equal(v.data, "odd", 3);
+    assert_int_equal(cdof_store_put(t, db, key, 4, "new", 3), 0);
+    assert_int_equal(cdof_store_cursor_current(c, &k, &v), 1);
+    assert_memory_equal(v.data, "new", 3);
+    assert_int_equal(cdof_store_cursor_open(t, db, &other), 0);
+    assert_int_equal(cdof_store_cursor_seek(other, NULL, 0, &k, &v), 1);
+    assert_int_equal(cdof_store_rd32(k.data), 1);
+    /* Left open across the abort: released with the transaction. */
+    cdof_store_abort(&t);
+    cdof_store_cursor_close(&c);
+    cdof_store_cursor_close(&other);
+
+    /* Nothing was committed. */
+    assert_int_equal(cdof_store_begin(s, false, &t), 0);
+    assert_int_equal(cdof_store_count(t, db, &n), 0);
+    assert_int_equal(n, 1000);
+    cdof_store_abort(&t);
+    cdof_store_close(&s);
+}
+
 /* An owner that accepts older versions sees which one it got and upgrades in its transaction. */
 static void test_schema_upgrade(void **state)
 {
@@ -1243,6 +1451,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_order_and_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_write_in_visitor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_moves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_write_between_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_writer_refused, setup, teardown),

@@ -13,13 +13,13 @@
 #include <cmocka.h>
 
 #include "cdof_error.h"
-#include "cdof_points.h"
+#include "hub_db.h"
 #include "cdof_store.h"
 
 typedef struct {
     char dir[64];
     cdof_store_t *store;
-    cdof_points_t *pts;
+    hub_db_t *pts;
 } fixture_t;
 
 static void rm_dir(const char *path)
@@ -56,14 +56,14 @@ static void reopen(fixture_t *f, bool read_only)
     char err[256] = "";
     int rc;
 
-    cdof_points_destroy(&f->pts);
+    hub_db_close(&f->pts);
     cdof_store_close(&f->store);
     o.read_only = read_only;
     rc = cdof_store_open(f->dir, &o, &f->store, err, sizeof err);
     if (rc)
         print_error("open: %s\n", err);
     assert_int_equal(rc, 0);
-    assert_int_equal(cdof_points_new(f->store, &f->pts), 0);
+    assert_int_equal(hub_db_open(f->store, &f->pts), 0);
 }
 
 static int setup(void **state)
@@ -86,7 +86,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
 
-    cdof_points_destroy(&f->pts);
+    hub_db_close(&f->pts);
     cdof_store_close(&f->store);
     rm_dir(f->dir);
     free(f);
@@ -137,9 +137,9 @@ static cdof_period_t fin_year(int y)
     return p;
 }
 
-static cdof_point_t point(double num, double den, int64_t received, uint64_t seq)
+static hub_point_t point(double num, double den, int64_t received, uint64_t seq)
 {
-    cdof_point_t pt;
+    hub_point_t pt;
 
     memset(&pt, 0, sizeof pt);
     pt.has_numerator = pt.has_denominator = pt.has_value = true;
@@ -154,12 +154,12 @@ static cdof_point_t point(double num, double den, int64_t received, uint64_t seq
 }
 
 static void put1(fixture_t *f, const char *metric, const char *area, const cdof_period_t *p,
-                 const cdof_point_t *pt)
+                 const hub_point_t *pt)
 {
     cdof_store_txn_t *t = NULL;
 
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(cdof_points_put(f->pts, t, metric, area, p, pt), 0);
+    assert_int_equal(hub_db_point_put(f->pts, t, metric, area, p, pt), 0);
     assert_int_equal(cdof_store_commit(&t), 0);
 }
 
@@ -167,30 +167,30 @@ static void test_round_trip(void **state)
 {
     fixture_t *f = *state;
     cdof_period_t p = month(2024, 3);
-    cdof_point_t in = point(12, 345, 1711929600123, 42), out;
+    hub_point_t in = point(12, 345, 1711929600123, 42), out;
     cdof_store_txn_t *t = NULL;
 
     in.has_value = false;
     in.value = -0.0;
-    memset(in.note, 'n', CDOF_POINTS_NOTE_MAX - 1);
+    memset(in.note, 'n', HUB_DB_NOTE_MAX - 1);
     put1(f, "treatment_continuity", "E08000035", &p, &in);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&out, 0xaa, sizeof out);
-    assert_int_equal(cdof_points_get(f->pts, t, "treatment_continuity", "E08000035", &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->pts, t, "treatment_continuity", "E08000035", &p, &out), 0);
     assert_true(out.has_numerator && out.has_denominator && !out.has_value);
     assert_true(out.numerator == 12 && out.denominator == 345);
     assert_true(out.received_ms == 1711929600123);
     assert_true(out.sequence == 42);
     assert_string_equal(out.agent_id, "cdp-leeds");
-    assert_int_equal(strlen(out.note), CDOF_POINTS_NOTE_MAX - 1);
+    assert_int_equal(strlen(out.note), HUB_DB_NOTE_MAX - 1);
 
-    assert_int_equal(cdof_points_get(f->pts, t, "no_such_metric", "E08000035", &p, &out),
+    assert_int_equal(hub_db_point_get(f->pts, t, "no_such_metric", "E08000035", &p, &out),
                      CDOF_ENOTFOUND);
-    assert_int_equal(cdof_points_get(f->pts, t, "treatment_continuity", "E08000036", &p, &out),
+    assert_int_equal(hub_db_point_get(f->pts, t, "treatment_continuity", "E08000036", &p, &out),
                      CDOF_ENOTFOUND);
     p = month(2024, 4);
-    assert_int_equal(cdof_points_get(f->pts, t, "treatment_continuity", "E08000035", &p, &out),
+    assert_int_equal(hub_db_point_get(f->pts, t, "treatment_continuity", "E08000035", &p, &out),
                      CDOF_ENOTFOUND);
     cdof_store_abort(&t);
 }
@@ -199,39 +199,39 @@ static void test_invalid_input(void **state)
 {
     fixture_t *f = *state;
     cdof_period_t p = month(2024, 3), bad;
-    cdof_point_t pt = point(1, 2, 1000, 1);
+    hub_point_t pt = point(1, 2, 1000, 1);
     cdof_store_txn_t *t = NULL;
-    cdof_agent_record_t rec;
+    hub_agent_record_t rec;
     uint16_t code;
-    char longid[CDOF_POINTS_METRIC_MAX + 2];
+    char longid[HUB_DB_METRIC_MAX + 2];
 
     memset(longid, 'm', sizeof longid - 1);
     longid[sizeof longid - 1] = '\0';
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E0800003", &p, &pt), -EINVAL);
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E080000351", &p, &pt), -EINVAL);
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E08 00035", &p, &pt), -EINVAL);
-    assert_int_equal(cdof_points_put(f->pts, t, "", "E08000035", &p, &pt), -EINVAL);
-    assert_int_equal(cdof_points_put(f->pts, t, longid, "E08000035", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E0800003", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E080000351", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08 00035", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "", "E08000035", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, longid, "E08000035", &p, &pt), -EINVAL);
     bad = p;
     bad.kind = CDOF_PERIOD_NONE;
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
     bad = years(CDOF_PERIOD_POOLED_YEARS, 2021, 2021); /* one year is not a pool */
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
     bad = years(CDOF_PERIOD_POOLED_YEARS, 2011, 2021); /* eleven is too many */
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
     bad = p;
     bad.last_day = bad.first_day - 1;
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
     memset(pt.agent_id, 'a', sizeof pt.agent_id); /* not terminated */
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E08000035", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &p, &pt), -EINVAL);
     /* Nothing was interned by the refused rows. */
-    assert_int_equal(cdof_points_metric_code(f->pts, t, "m", &code), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_metric_code(f->pts, t, "m", &code), CDOF_ENOTFOUND);
 
     memset(&rec, 0, sizeof rec);
-    assert_int_equal(cdof_points_agent_put(f->pts, t, &rec), -EINVAL);
+    assert_int_equal(hub_db_agent_put(f->pts, t, &rec), -EINVAL);
     memset(rec.agent_id, 'a', sizeof rec.agent_id);
-    assert_int_equal(cdof_points_agent_put(f->pts, t, &rec), -EINVAL);
+    assert_int_equal(hub_db_agent_put(f->pts, t, &rec), -EINVAL);
     assert_int_equal(cdof_store_commit(&t), 0);
 }
 
@@ -240,8 +240,8 @@ static void test_revisions_as_at(void **state)
     fixture_t *f = *state;
     const char *m = "deaths_drug_misuse", *a = "E06000001";
     cdof_period_t p = years(CDOF_PERIOD_POOLED_YEARS, 2021, 2023);
-    cdof_point_t v1 = point(10, 1000, 1000, 1), v2 = point(11, 1000, 2000, 2),
-                 v3 = point(12, 1000, 3000, 3), v4 = point(13, 1000, 2500, 4), out;
+    hub_point_t v1 = point(10, 1000, 1000, 1), v2 = point(11, 1000, 2000, 2),
+                v3 = point(12, 1000, 3000, 3), v4 = point(13, 1000, 2500, 4), out;
     cdof_store_txn_t *t = NULL;
     static const struct {
         int64_t as_at;
@@ -256,10 +256,10 @@ static void test_revisions_as_at(void **state)
     put1(f, m, a, &p, &v3);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
-    assert_int_equal(cdof_points_get(f->pts, t, m, a, &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->pts, t, m, a, &p, &out), 0);
     assert_true(out.numerator == 12);
     for (size_t i = 0; i < sizeof before_skew / sizeof before_skew[0]; i++) {
-        int rc = cdof_points_get_as_at(f->pts, t, m, a, &p, before_skew[i].as_at, &out);
+        int rc = hub_db_point_get_as_at(f->pts, t, m, a, &p, before_skew[i].as_at, &out);
         if (before_skew[i].want == 0) {
             assert_int_equal(rc, CDOF_ENOTFOUND);
         } else {
@@ -274,10 +274,10 @@ static void test_revisions_as_at(void **state)
      * while "as at" goes by when each was received. */
     put1(f, m, a, &p, &v4);
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
-    assert_int_equal(cdof_points_get(f->pts, t, m, a, &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->pts, t, m, a, &p, &out), 0);
     assert_true(out.numerator == 13);
     for (size_t i = 0; i < sizeof after_skew / sizeof after_skew[0]; i++) {
-        int rc = cdof_points_get_as_at(f->pts, t, m, a, &p, after_skew[i].as_at, &out);
+        int rc = hub_db_point_get_as_at(f->pts, t, m, a, &p, after_skew[i].as_at, &out);
         if (after_skew[i].want == 0) {
             assert_int_equal(rc, CDOF_ENOTFOUND);
         } else {
@@ -286,24 +286,24 @@ static void test_revisions_as_at(void **state)
         }
     }
     /* Other points have no history to borrow from. */
-    assert_int_equal(cdof_points_get_as_at(f->pts, t, m, "E06000002", &p, INT64_MAX, &out),
+    assert_int_equal(hub_db_point_get_as_at(f->pts, t, m, "E06000002", &p, INT64_MAX, &out),
                      CDOF_ENOTFOUND);
     cdof_store_abort(&t);
 }
 
 typedef struct {
-    char areas[32][CDOF_POINTS_AREA_LEN + 1];
+    char areas[32][HUB_DB_AREA_LEN + 1];
     double nums[32];
     int n;
     int stop_after, fail_after;
 } collect_t;
 
-static int collect(void *ctx, const char *area, const cdof_point_t *pt)
+static int collect(void *ctx, const char *area, const hub_point_t *pt)
 {
     collect_t *c = ctx;
 
     assert_true(c->n < 32);
-    assert_int_equal(strlen(area), CDOF_POINTS_AREA_LEN);
+    assert_int_equal(strlen(area), HUB_DB_AREA_LEN);
     strcpy(c->areas[c->n], area);
     c->nums[c->n++] = pt->numerator;
     if (c->fail_after && c->n == c->fail_after)
@@ -327,19 +327,19 @@ static void test_scan_one_metric_period(void **state)
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
     /* Neighbours on every side: other metrics (interned before and after), other months. */
     for (int i = 0; i < 6; i++) {
-        cdof_point_t pt = point(100 + i, 1000, 5000, (uint64_t)i);
-        cdof_point_t other = point(999, 1000, 5000, 99);
-        assert_int_equal(cdof_points_put(f->pts, t, "metric_a", areas[i], &jan, &other), 0);
-        assert_int_equal(cdof_points_put(f->pts, t, "metric_b", areas[i], &jan, &pt), 0);
-        assert_int_equal(cdof_points_put(f->pts, t, "metric_c", areas[i], &jan, &other), 0);
-        assert_int_equal(cdof_points_put(f->pts, t, "metric_b", areas[i], &feb, &other), 0);
-        assert_int_equal(cdof_points_put(f->pts, t, "metric_b", areas[i], &dec, &other), 0);
+        hub_point_t pt = point(100 + i, 1000, 5000, (uint64_t)i);
+        hub_point_t other = point(999, 1000, 5000, 99);
+        assert_int_equal(hub_db_point_put(f->pts, t, "metric_a", areas[i], &jan, &other), 0);
+        assert_int_equal(hub_db_point_put(f->pts, t, "metric_b", areas[i], &jan, &pt), 0);
+        assert_int_equal(hub_db_point_put(f->pts, t, "metric_c", areas[i], &jan, &other), 0);
+        assert_int_equal(hub_db_point_put(f->pts, t, "metric_b", areas[i], &feb, &other), 0);
+        assert_int_equal(hub_db_point_put(f->pts, t, "metric_b", areas[i], &dec, &other), 0);
     }
     assert_int_equal(cdof_store_commit(&t), 0);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&c, 0, sizeof c);
-    assert_int_equal(cdof_points_scan(f->pts, t, "metric_b", &jan, collect, &c), 0);
+    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &jan, collect, &c), 0);
     assert_int_equal(c.n, 6);
     for (int i = 0; i < 6; i++) {
         assert_string_equal(c.areas[i], sorted[i]);
@@ -349,20 +349,49 @@ static void test_scan_one_metric_period(void **state)
 
     memset(&c, 0, sizeof c);
     c.stop_after = 2;
-    assert_int_equal(cdof_points_scan(f->pts, t, "metric_b", &jan, collect, &c), 0);
+    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &jan, collect, &c), 0);
     assert_int_equal(c.n, 2);
     memset(&c, 0, sizeof c);
     c.fail_after = 3;
-    assert_int_equal(cdof_points_scan(f->pts, t, "metric_b", &jan, collect, &c), -7);
+    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &jan, collect, &c), -7);
     assert_int_equal(c.n, 3);
 
     memset(&c, 0, sizeof c);
-    assert_int_equal(cdof_points_scan(f->pts, t, "metric_unknown", &jan, collect, &c), 0);
+    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_unknown", &jan, collect, &c), 0);
     assert_int_equal(c.n, 0);
     cdof_period_t mar = month(2024, 3);
-    assert_int_equal(cdof_points_scan(f->pts, t, "metric_b", &mar, collect, &c), 0);
+    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &mar, collect, &c), 0);
     assert_int_equal(c.n, 0);
+
+    /* The cursor walks the same points in the same order, and nothing for an unknown metric or
+     * an empty period; a cursor left open is released with the transaction. */
+    hub_db_points_cursor_t *cur = NULL;
+    hub_point_t pt;
+    const char *area;
+    int n = 0, rc;
+    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &jan, &cur), 0);
+    for (rc = hub_db_points_next(cur, &area, &pt); rc > 0;
+         rc = hub_db_points_next(cur, &area, &pt)) {
+        assert_true(n < 6);
+        assert_string_equal(area, sorted[n]);
+        assert_true(pt.numerator != 999);
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(hub_db_points_next(cur, &area, &pt), 0);
+    hub_db_points_close(&cur);
+    assert_null(cur);
+    assert_int_equal(hub_db_points_open(f->pts, t, "metric_unknown", &jan, &cur), 0);
+    assert_int_equal(hub_db_points_next(cur, &area, &pt), 0);
+    hub_db_points_close(&cur);
+    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &mar, &cur), 0);
+    assert_int_equal(hub_db_points_next(cur, NULL, &pt), 0);
+    hub_db_points_close(&cur);
+    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &feb, &cur), 0);
+    assert_int_equal(hub_db_points_next(cur, NULL, &pt), 1);
     cdof_store_abort(&t);
+    hub_db_points_close(&cur);
 }
 
 static void test_kinds_with_same_first_day(void **state)
@@ -378,7 +407,7 @@ static void test_kinds_with_same_first_day(void **state)
                           month(2024, 4)};
     const size_t n = sizeof ps / sizeof ps[0];
     cdof_store_txn_t *t = NULL;
-    cdof_point_t out;
+    hub_point_t out;
     collect_t c;
 
     /* All of the first six start on 1 January 2024; the last two on 1 April. */
@@ -388,17 +417,17 @@ static void test_kinds_with_same_first_day(void **state)
 
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
     for (size_t i = 0; i < n; i++) {
-        cdof_point_t pt = point((double)i + 1, 10, 1000, i);
-        assert_int_equal(cdof_points_put(f->pts, t, "m", "E92000001", &ps[i], &pt), 0);
+        hub_point_t pt = point((double)i + 1, 10, 1000, i);
+        assert_int_equal(hub_db_point_put(f->pts, t, "m", "E92000001", &ps[i], &pt), 0);
     }
     assert_int_equal(cdof_store_commit(&t), 0);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(cdof_points_get(f->pts, t, "m", "E92000001", &ps[i], &out), 0);
+        assert_int_equal(hub_db_point_get(f->pts, t, "m", "E92000001", &ps[i], &out), 0);
         assert_true(out.numerator == (double)i + 1);
         memset(&c, 0, sizeof c);
-        assert_int_equal(cdof_points_scan(f->pts, t, "m", &ps[i], collect, &c), 0);
+        assert_int_equal(hub_db_points_scan(f->pts, t, "m", &ps[i], collect, &c), 0);
         assert_int_equal(c.n, 1);
         assert_true(c.nums[0] == (double)i + 1);
     }
@@ -409,11 +438,11 @@ typedef struct {
     int n;
     char metrics[16][32];
     cdof_period_t periods[16];
-    char areas[16][CDOF_POINTS_AREA_LEN + 1];
+    char areas[16][HUB_DB_AREA_LEN + 1];
 } collect_all_t;
 
 static int collect_all(void *ctx, const char *metric, const char *area, const cdof_period_t *p,
-                       const cdof_point_t *pt)
+                       const hub_point_t *pt)
 {
     collect_all_t *c = ctx;
 
@@ -430,7 +459,7 @@ static void test_scan_all(void **state)
     fixture_t *f = *state;
     cdof_period_t pool = years(CDOF_PERIOD_POOLED_YEARS, 2021, 2023), may = month(2024, 5),
                   y1969 = years(CDOF_PERIOD_CALENDAR_YEAR, 1969, 1969);
-    cdof_point_t pt = point(1, 2, 3, 4);
+    hub_point_t pt = point(1, 2, 3, 4);
     cdof_store_txn_t *t = NULL;
     collect_all_t c;
 
@@ -441,7 +470,7 @@ static void test_scan_all(void **state)
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&c, 0, sizeof c);
-    assert_int_equal(cdof_points_scan_all(f->pts, t, collect_all, &c), 0);
+    assert_int_equal(hub_db_points_scan_all(f->pts, t, collect_all, &c), 0);
     cdof_store_abort(&t);
     assert_int_equal(c.n, 4);
     /* Period first; within May, metric code order (zeta was interned first). */
@@ -458,11 +487,11 @@ static void test_scan_all(void **state)
 
 typedef struct {
     int n;
-    char ids[8][CDOF_POINTS_AGENT_MAX];
+    char ids[8][HUB_DB_AGENT_MAX];
     uint64_t hw[8];
 } agents_t;
 
-static int collect_agent(void *ctx, const cdof_agent_record_t *rec)
+static int collect_agent(void *ctx, const hub_agent_record_t *rec)
 {
     agents_t *a = ctx;
 
@@ -475,26 +504,26 @@ static int collect_agent(void *ctx, const cdof_agent_record_t *rec)
 static void test_agents(void **state)
 {
     fixture_t *f = *state;
-    cdof_agent_record_t r1 = {"cdp-leeds", 17, 1700000000000, 3, 1699999999000},
-                        r2 = {"national-ndtms", UINT64_MAX, -5, 0, 0}, out;
+    hub_agent_record_t r1 = {"cdp-leeds", 17, 1700000000000, 3, 1699999999000},
+                       r2 = {"national-ndtms", UINT64_MAX, -5, 0, 0}, out;
     cdof_store_txn_t *t = NULL;
     agents_t a;
 
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(cdof_points_agent_put(f->pts, t, &r2), 0);
-    assert_int_equal(cdof_points_agent_put(f->pts, t, &r1), 0);
+    assert_int_equal(hub_db_agent_put(f->pts, t, &r2), 0);
+    assert_int_equal(hub_db_agent_put(f->pts, t, &r1), 0);
     assert_int_equal(cdof_store_commit(&t), 0);
     reopen(f, false);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&out, 0, sizeof out);
-    assert_int_equal(cdof_points_agent_get(f->pts, t, "cdp-leeds", &out), 0);
+    assert_int_equal(hub_db_agent_get(f->pts, t, "cdp-leeds", &out), 0);
     assert_memory_equal(&out, &r1, sizeof out);
-    assert_int_equal(cdof_points_agent_get(f->pts, t, "national-ndtms", &out), 0);
+    assert_int_equal(hub_db_agent_get(f->pts, t, "national-ndtms", &out), 0);
     assert_true(out.high_water == UINT64_MAX && out.last_heard_ms == -5);
-    assert_int_equal(cdof_points_agent_get(f->pts, t, "cdp-york", &out), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_agent_get(f->pts, t, "cdp-york", &out), CDOF_ENOTFOUND);
     memset(&a, 0, sizeof a);
-    assert_int_equal(cdof_points_agent_scan(f->pts, t, collect_agent, &a), 0);
+    assert_int_equal(hub_db_agent_scan(f->pts, t, collect_agent, &a), 0);
     assert_int_equal(a.n, 2);
     assert_string_equal(a.ids[0], "cdp-leeds");
     assert_true(a.hw[0] == 17);
@@ -504,9 +533,9 @@ static void test_agents(void **state)
     /* Moving the high-water mark is an overwrite, not a new record. */
     r1.high_water = 18;
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(cdof_points_agent_put(f->pts, t, &r1), 0);
+    assert_int_equal(hub_db_agent_put(f->pts, t, &r1), 0);
     memset(&a, 0, sizeof a);
-    assert_int_equal(cdof_points_agent_scan(f->pts, t, collect_agent, &a), 0);
+    assert_int_equal(hub_db_agent_scan(f->pts, t, collect_agent, &a), 0);
     assert_int_equal(a.n, 2);
     assert_true(a.hw[0] == 18);
     assert_int_equal(cdof_store_commit(&t), 0);
@@ -517,7 +546,7 @@ static void test_interning_stable(void **state)
     fixture_t *f = *state;
     const char *ids[] = {"m_one", "m_two", "m_three"};
     cdof_period_t p = quarter(2023, 4);
-    cdof_point_t pt = point(5, 6, 7, 8), out;
+    hub_point_t pt = point(5, 6, 7, 8), out;
     cdof_store_txn_t *t = NULL;
     uint16_t code;
 
@@ -528,20 +557,20 @@ static void test_interning_stable(void **state)
     reopen(f, false);
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(cdof_points_metric_code(f->pts, t, ids[i], &code), 0);
+        assert_int_equal(hub_db_metric_code(f->pts, t, ids[i], &code), 0);
         assert_int_equal(code, i + 1);
     }
-    assert_int_equal(cdof_points_metric_code(f->pts, t, "m_four", &code), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_metric_code(f->pts, t, "m_four", &code), CDOF_ENOTFOUND);
     cdof_store_abort(&t);
 
     put1(f, "m_four", "E06000001", &p, &pt);
     reopen(f, true); /* a read-only reader sees the same codes */
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
-    assert_int_equal(cdof_points_metric_code(f->pts, t, "m_four", &code), 0);
+    assert_int_equal(hub_db_metric_code(f->pts, t, "m_four", &code), 0);
     assert_int_equal(code, 4);
-    assert_int_equal(cdof_points_metric_code(f->pts, t, "m_two", &code), 0);
+    assert_int_equal(hub_db_metric_code(f->pts, t, "m_two", &code), 0);
     assert_int_equal(code, 2);
-    assert_int_equal(cdof_points_get(f->pts, t, "m_two", "E06000002", &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->pts, t, "m_two", "E06000002", &p, &out), 0);
     assert_true(out.numerator == 5);
     cdof_store_abort(&t);
 }
@@ -553,35 +582,35 @@ static void test_put_memo(void **state)
 {
     fixture_t *f = *state;
     cdof_period_t p = month(2024, 2);
-    cdof_point_t pt = point(3, 4, 5, 6), out;
+    hub_point_t pt = point(3, 4, 5, 6), out;
     cdof_store_txn_t *t = NULL;
     uint16_t memo = 0, code;
 
     put1(f, "m_one", "E06000001", &p, &pt);
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_new", &memo, "E06", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_new", &memo, "E06", &p, &pt), -EINVAL);
     assert_int_equal(memo, 0); /* a bad row is refused before the metric is interned */
-    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_new", &memo, "E06000001", &p, &pt), 0);
+    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_new", &memo, "E06000001", &p, &pt), 0);
     assert_int_equal(memo, 2);
-    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_new", &memo, "E06000002", &p, &pt), 0);
-    assert_int_equal(cdof_points_get(f->pts, t, "m_new", "E06000002", &p, &out), 0);
+    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_new", &memo, "E06000002", &p, &pt), 0);
+    assert_int_equal(hub_db_point_get(f->pts, t, "m_new", "E06000002", &p, &out), 0);
     cdof_store_abort(&t);
 
     memo = 0;
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_other", &memo, "E06000001", &p, &pt), 0);
+    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_other", &memo, "E06000001", &p, &pt), 0);
     assert_int_equal(memo, 2);
-    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_other", &memo, "E06000002", &p, &pt), 0);
+    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_other", &memo, "E06000002", &p, &pt), 0);
     memo = 0;
-    assert_int_equal(cdof_points_put_memo(f->pts, t, "m_one", &memo, "E06000002", &p, &pt), 0);
+    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_one", &memo, "E06000002", &p, &pt), 0);
     assert_int_equal(memo, 1);
     assert_int_equal(cdof_store_commit(&t), 0);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
-    assert_int_equal(cdof_points_metric_code(f->pts, t, "m_new", &code), CDOF_ENOTFOUND);
-    assert_int_equal(cdof_points_get(f->pts, t, "m_other", "E06000002", &p, &out), 0);
+    assert_int_equal(hub_db_metric_code(f->pts, t, "m_new", &code), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_point_get(f->pts, t, "m_other", "E06000002", &p, &out), 0);
     assert_true(out.numerator == 3);
-    assert_int_equal(cdof_points_get(f->pts, t, "m_one", "E06000002", &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->pts, t, "m_one", "E06000002", &p, &out), 0);
     cdof_store_abort(&t);
 }
 
@@ -589,10 +618,10 @@ static void test_corrupt_value(void **state)
 {
     fixture_t *f = *state;
     cdof_period_t p = month(2024, 6);
-    cdof_point_t pt = point(1, 2, 3, 4), out;
+    hub_point_t pt = point(1, 2, 3, 4), out;
     cdof_store_txn_t *t = NULL;
     cdof_store_db_t raw;
-    uint8_t key[CDOF_POINTS_KEY_LEN], junk[60];
+    uint8_t key[HUB_DB_POINT_KEY_LEN], junk[60];
     uint16_t code;
     collect_t c;
 
@@ -603,24 +632,24 @@ static void test_corrupt_value(void **state)
     cdof_store_be32(key, (uint32_t)((int64_t)p.first_day + ((int64_t)1 << 31)));
     key[4] = CDOF_PERIOD_MONTH;
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(cdof_points_metric_code(f->pts, t, "m", &code), 0);
+    assert_int_equal(hub_db_metric_code(f->pts, t, "m", &code), 0);
     cdof_store_be16(key + 5, code);
     memcpy(key + 7, "E06000009", 9);
-    assert_int_equal(cdof_points_get(f->pts, t, "m", "E06000009", &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->pts, t, "m", "E06000009", &p, &out), 0);
 
     memset(junk, 0, sizeof junk);
     junk[0] = 1;
     assert_int_equal(cdof_store_put(t, raw, key, sizeof key, junk, 10), 0); /* short */
-    assert_int_equal(cdof_points_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
+    assert_int_equal(hub_db_point_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
     memset(&c, 0, sizeof c);
-    assert_int_equal(cdof_points_scan(f->pts, t, "m", &p, collect, &c), CDOF_ECORRUPT);
+    assert_int_equal(hub_db_points_scan(f->pts, t, "m", &p, collect, &c), CDOF_ECORRUPT);
     assert_int_equal(cdof_store_put(t, raw, key, sizeof key, junk, sizeof junk), 0); /* long */
-    assert_int_equal(cdof_points_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
+    assert_int_equal(hub_db_point_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
     junk[0] = 9;
     assert_int_equal(cdof_store_put(t, raw, key, sizeof key, junk, sizeof junk), 0);
-    assert_int_equal(cdof_points_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_EVERSION);
+    assert_int_equal(hub_db_point_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_EVERSION);
     /* A revision over an undecodable value refuses rather than losing it. */
-    assert_int_equal(cdof_points_put(f->pts, t, "m", "E06000009", &p, &pt), CDOF_EVERSION);
+    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E06000009", &p, &pt), CDOF_EVERSION);
     cdof_store_abort(&t);
 }
 
@@ -630,7 +659,7 @@ static void test_read_only_without_points(void **state)
     char dir[64];
     cdof_store_opts_t o = hub_opts();
     cdof_store_t *s = NULL;
-    cdof_points_t *pts = NULL;
+    hub_db_t *pts = NULL;
 
     (void)f;
     strcpy(dir, "/tmp/cdof-test-points-XXXXXX");
@@ -639,7 +668,7 @@ static void test_read_only_without_points(void **state)
     cdof_store_close(&s);
     o.read_only = true;
     assert_int_equal(cdof_store_open(dir, &o, &s, NULL, 0), 0);
-    assert_int_equal(cdof_points_new(s, &pts), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_open(s, &pts), CDOF_ENOTFOUND);
     assert_null(pts);
     cdof_store_close(&s);
     rm_dir(dir);

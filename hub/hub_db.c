@@ -1,0 +1,767 @@
+/* Metric points over the store. Key layout and value encoding: see hub_db.h. */
+#include "hub_db.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdof_error.h"
+
+#define HUB_DB_POINT_VERSION   1
+#define HUB_DB_POINT_F_NUM     0x01
+#define HUB_DB_POINT_F_DEN     0x02
+#define HUB_DB_POINT_F_VAL     0x04
+#define HUB_DB_POINT_FIXED_LEN 46 /* version .. last_day */
+#define HUB_DB_POINT_VALUE_MAX                                                                     \
+    (HUB_DB_POINT_FIXED_LEN + 1 + (HUB_DB_AGENT_MAX - 1) + 2 + (HUB_DB_NOTE_MAX - 1))
+#define HUB_DB_PREFIX_LEN 7 /* period and metric: one scan's worth */
+#define HUB_DB_HKEY_LEN   (HUB_DB_POINT_KEY_LEN + 8)
+#define HUB_DB_AGENT_LEN  33 /* version, four u64 */
+#define HUB_DB_MS_BIAS    ((uint64_t)1 << 63)
+
+struct hub_db {
+    cdof_store_t *store;
+    cdof_store_db_t points, history, codes, names, agents;
+};
+
+int hub_db_open(cdof_store_t *store, hub_db_t **out)
+{
+    hub_db_t *p;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!store || !out)
+        return -EINVAL;
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    p->store = store;
+    if ((rc = cdof_store_db(store, "points", &p->points)) != 0 ||
+        (rc = cdof_store_db(store, "history", &p->history)) != 0 ||
+        (rc = cdof_store_db(store, "metric_codes", &p->codes)) != 0 ||
+        (rc = cdof_store_db(store, "metric_names", &p->names)) != 0 ||
+        (rc = cdof_store_db(store, "agents", &p->agents)) != 0)
+        goto fail;
+    *out = p;
+    return 0;
+
+fail:
+    free(p);
+    return rc;
+}
+
+void hub_db_close(hub_db_t **points)
+{
+    if (!points)
+        return;
+    free(*points);
+    *points = NULL;
+}
+
+static uint64_t hub_db_f64_bits(double d)
+{
+    uint64_t u;
+
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static double hub_db_bits_f64(uint64_t u)
+{
+    double d;
+
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static int hub_db_kind_byte(const cdof_period_t *p, uint8_t *out)
+{
+    int64_t span;
+    int64_t years;
+
+    if (!p || p->last_day < p->first_day)
+        return -EINVAL;
+    switch (p->kind) {
+    case CDOF_PERIOD_MONTH:
+    case CDOF_PERIOD_QUARTER:
+    case CDOF_PERIOD_FINANCIAL_YEAR:
+    case CDOF_PERIOD_CALENDAR_YEAR:
+        *out = (uint8_t)p->kind;
+        return 0;
+    case CDOF_PERIOD_POOLED_YEARS:
+        /* n whole years span 365n days plus at most 3 leap days for n <= 10. */
+        span = (int64_t)p->last_day - p->first_day + 1;
+        years = span / 365;
+        if (years < 2 || years > 10 || span - years * 365 > 3)
+            return -EINVAL;
+        *out = (uint8_t)(p->kind | years << 3);
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+static bool hub_db_area_ok(const char *area)
+{
+    if (!area || strnlen(area, HUB_DB_AREA_LEN + 1) != HUB_DB_AREA_LEN)
+        return false;
+    for (int i = 0; i < HUB_DB_AREA_LEN; i++) {
+        if (area[i] < '!' || area[i] > '~')
+            return false;
+    }
+    return true;
+}
+
+/* Everything but the metric code, which callers fill once they have it. */
+static int hub_db_key(const char *area, const cdof_period_t *period,
+                      uint8_t key[HUB_DB_POINT_KEY_LEN])
+{
+    uint8_t kind;
+    int rc;
+
+    if (!hub_db_area_ok(area))
+        return -EINVAL;
+    if ((rc = hub_db_kind_byte(period, &kind)) != 0)
+        return rc;
+    cdof_store_be_day(key, period->first_day);
+    key[4] = kind;
+    cdof_store_be16(key + 5, 0);
+    memcpy(key + 7, area, HUB_DB_AREA_LEN);
+    return 0;
+}
+
+static int hub_db_encode(const hub_point_t *pt, int32_t last_day,
+                         uint8_t buf[HUB_DB_POINT_VALUE_MAX], size_t *len)
+{
+    size_t alen = strnlen(pt->agent_id, HUB_DB_AGENT_MAX);
+    size_t nlen = strnlen(pt->note, HUB_DB_NOTE_MAX);
+    uint8_t *p = buf;
+
+    if (alen == HUB_DB_AGENT_MAX || nlen == HUB_DB_NOTE_MAX)
+        return -EINVAL;
+    *p++ = HUB_DB_POINT_VERSION;
+    *p++ = (uint8_t)((pt->has_numerator ? HUB_DB_POINT_F_NUM : 0) |
+                     (pt->has_denominator ? HUB_DB_POINT_F_DEN : 0) |
+                     (pt->has_value ? HUB_DB_POINT_F_VAL : 0));
+    cdof_store_be64(p, hub_db_f64_bits(pt->numerator));
+    cdof_store_be64(p + 8, hub_db_f64_bits(pt->denominator));
+    cdof_store_be64(p + 16, hub_db_f64_bits(pt->value));
+    cdof_store_be64(p + 24, (uint64_t)pt->received_ms);
+    cdof_store_be64(p + 32, pt->sequence);
+    cdof_store_be32(p + 40, (uint32_t)last_day);
+    p += 44;
+    *p++ = (uint8_t)alen;
+    memcpy(p, pt->agent_id, alen);
+    p += alen;
+    cdof_store_be16(p, (uint16_t)nlen);
+    p += 2;
+    memcpy(p, pt->note, nlen);
+    p += nlen;
+    *len = (size_t)(p - buf);
+    return 0;
+}
+
+static int hub_db_decode(const void *data, size_t len, hub_point_t *out, int32_t *last_day)
+{
+    const uint8_t *p = data;
+    size_t alen, nlen;
+
+    if (len < 1)
+        return CDOF_ECORRUPT;
+    if (p[0] != HUB_DB_POINT_VERSION)
+        return CDOF_EVERSION;
+    if (len < HUB_DB_POINT_FIXED_LEN + 1 + 2 ||
+        (p[1] & ~(HUB_DB_POINT_F_NUM | HUB_DB_POINT_F_DEN | HUB_DB_POINT_F_VAL)) != 0)
+        return CDOF_ECORRUPT;
+    alen = p[HUB_DB_POINT_FIXED_LEN];
+    if (alen >= HUB_DB_AGENT_MAX || len < HUB_DB_POINT_FIXED_LEN + 1 + alen + 2)
+        return CDOF_ECORRUPT;
+    nlen = cdof_store_rd16(p + HUB_DB_POINT_FIXED_LEN + 1 + alen);
+    if (nlen >= HUB_DB_NOTE_MAX || len != HUB_DB_POINT_FIXED_LEN + 1 + alen + 2 + nlen)
+        return CDOF_ECORRUPT;
+
+    out->has_numerator = p[1] & HUB_DB_POINT_F_NUM;
+    out->has_denominator = p[1] & HUB_DB_POINT_F_DEN;
+    out->has_value = p[1] & HUB_DB_POINT_F_VAL;
+    out->numerator = hub_db_bits_f64(cdof_store_rd64(p + 2));
+    out->denominator = hub_db_bits_f64(cdof_store_rd64(p + 10));
+    out->value = hub_db_bits_f64(cdof_store_rd64(p + 18));
+    out->received_ms = (int64_t)cdof_store_rd64(p + 26);
+    out->sequence = cdof_store_rd64(p + 34);
+    if (last_day)
+        *last_day = (int32_t)cdof_store_rd32(p + 42);
+    memcpy(out->agent_id, p + HUB_DB_POINT_FIXED_LEN + 1, alen);
+    out->agent_id[alen] = '\0';
+    memcpy(out->note, p + HUB_DB_POINT_FIXED_LEN + 1 + alen + 2, nlen);
+    out->note[nlen] = '\0';
+    return 0;
+}
+
+static int hub_db_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id, bool create,
+                       uint16_t *out)
+{
+    cdof_bytes_t k, v;
+    uint8_t code[2];
+    size_t len;
+    uint32_t next;
+    int rc;
+
+    len = metric_id ? strnlen(metric_id, HUB_DB_METRIC_MAX + 1) : 0;
+    if (len == 0 || len > HUB_DB_METRIC_MAX)
+        return -EINVAL;
+    rc = cdof_store_get(txn, pts->codes, metric_id, len, &v);
+    if (rc == 0) {
+        if (v.len != 2)
+            return CDOF_ECORRUPT;
+        *out = cdof_store_rd16(v.data);
+        return 0;
+    }
+    if (rc != CDOF_ENOTFOUND || !create)
+        return rc;
+
+    /* Codes are handed out in order, so the next is one past the greatest. */
+    rc = cdof_store_last(txn, pts->names, &k, &v);
+    if (rc == CDOF_ENOTFOUND) {
+        next = 1;
+    } else if (rc != 0) {
+        return rc;
+    } else {
+        if (k.len != 2)
+            return CDOF_ECORRUPT;
+        next = (uint32_t)cdof_store_rd16(k.data) + 1;
+        if (next > UINT16_MAX)
+            return CDOF_EFULL;
+    }
+    cdof_store_be16(code, (uint16_t)next);
+    if ((rc = cdof_store_put(txn, pts->codes, metric_id, len, code, 2)) != 0 ||
+        (rc = cdof_store_put(txn, pts->names, code, 2, metric_id, len)) != 0)
+        return rc;
+    *out = (uint16_t)next;
+    return 0;
+}
+
+int hub_db_metric_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id, uint16_t *out)
+{
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    return hub_db_code(pts, txn, metric_id, false, out);
+}
+
+int hub_db_point_put(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                     const char *area_code, const cdof_period_t *period, const hub_point_t *pt)
+{
+    uint16_t code = 0;
+
+    return hub_db_point_put_memo(pts, txn, metric_id, &code, area_code, period, pt);
+}
+
+int hub_db_point_put_memo(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                          uint16_t *code, const char *area_code, const cdof_period_t *period,
+                          const hub_point_t *pt)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN], hkey[HUB_DB_HKEY_LEN];
+    uint8_t val[HUB_DB_POINT_VALUE_MAX], old[HUB_DB_POINT_VALUE_MAX];
+    hub_point_t prev;
+    size_t vlen, olen;
+    int rc;
+
+    if (!pts || !txn || !pt || !code)
+        return -EINVAL;
+    /* Check everything before interning, so a bad row leaves no trace. */
+    if ((rc = hub_db_key(area_code, period, key)) != 0 ||
+        (rc = hub_db_encode(pt, period->last_day, val, &vlen)) != 0)
+        return rc;
+    /* Codes start at 1: 0 is "not looked up yet", and the look-up is an LMDB get per point. */
+    if (*code == 0 && (rc = hub_db_code(pts, txn, metric_id, true, code)) != 0)
+        return rc;
+    cdof_store_be16(key + 5, *code);
+
+    /* The new value goes in as the old comes out: a corrupt old value fails the put after the
+     * write, and the caller aborts the transaction. */
+    rc = cdof_store_swap(txn, pts->points, key, sizeof key, val, vlen, old, sizeof old, &olen);
+    if (rc <= 0)
+        return rc == -ENOBUFS ? CDOF_ECORRUPT : rc;
+    if ((rc = hub_db_decode(old, olen, &prev, NULL)) != 0)
+        return rc;
+    memcpy(hkey, key, sizeof key);
+    cdof_store_be64(hkey + sizeof key, (uint64_t)prev.received_ms ^ HUB_DB_MS_BIAS);
+    return cdof_store_put(txn, pts->history, hkey, sizeof hkey, old, olen);
+}
+
+/* The full key of an existing metric, or CDOF_ENOTFOUND. */
+static int hub_db_lookup_key(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                             const char *area_code, const cdof_period_t *period,
+                             uint8_t key[HUB_DB_POINT_KEY_LEN])
+{
+    uint16_t code;
+    int rc;
+
+    if ((rc = hub_db_key(area_code, period, key)) != 0 ||
+        (rc = hub_db_code(pts, txn, metric_id, false, &code)) != 0)
+        return rc;
+    cdof_store_be16(key + 5, code);
+    return 0;
+}
+
+int hub_db_point_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                     const char *area_code, const cdof_period_t *period, hub_point_t *out)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN];
+    cdof_bytes_t v;
+    int rc;
+
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    if ((rc = hub_db_lookup_key(pts, txn, metric_id, area_code, period, key)) != 0 ||
+        (rc = cdof_store_get(txn, pts->points, key, sizeof key, &v)) != 0)
+        return rc;
+    return hub_db_decode(v.data, v.len, out, NULL);
+}
+
+/* The newest superseded revision of the point at key received at or before as_at: 1 with its
+ * received time in *ms and its value in *val (pointing into the map), 0 when none, or a negative
+ * code. History is in received order, so the walk stops at the first one too late. */
+static int hub_db_history_at(hub_db_t *pts, cdof_store_txn_t *txn, const uint8_t *key,
+                             int64_t as_at, int64_t *ms, cdof_bytes_t *val)
+{
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    int found = 0;
+    int rc = cdof_store_cursor_open(txn, pts->history, &c);
+
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, key, HUB_DB_POINT_KEY_LEN, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        if (k.len != HUB_DB_HKEY_LEN) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        int64_t at = (int64_t)(cdof_store_rd64((const uint8_t *)k.data + HUB_DB_POINT_KEY_LEN) ^
+                               HUB_DB_MS_BIAS);
+        if (at > as_at)
+            break;
+        found = 1;
+        *ms = at;
+        *val = v;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : found;
+}
+
+int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                           const char *area_code, const cdof_period_t *period, int64_t as_at_ms,
+                           hub_point_t *out)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN];
+    hub_point_t *cur = NULL;
+    bool cur_ok = false;
+    cdof_bytes_t v, old;
+    int64_t old_ms = 0;
+    int rc;
+
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    if ((rc = hub_db_lookup_key(pts, txn, metric_id, area_code, period, key)) != 0)
+        return rc;
+    if (!(cur = calloc(1, sizeof *cur)))
+        return -ENOMEM;
+    rc = cdof_store_get(txn, pts->points, key, sizeof key, &v);
+    if (rc == 0) {
+        if ((rc = hub_db_decode(v.data, v.len, cur, NULL)) != 0)
+            goto fail;
+        cur_ok = cur->received_ms <= as_at_ms;
+    } else if (rc != CDOF_ENOTFOUND) {
+        goto fail;
+    }
+    /* The newest revision received by as_at wins; the current one wins a tie, being later. */
+    int found = hub_db_history_at(pts, txn, key, as_at_ms, &old_ms, &old);
+    if (found < 0)
+        rc = found;
+    else if (found && (!cur_ok || old_ms > cur->received_ms))
+        rc = hub_db_decode(old.data, old.len, out, NULL);
+    else if (cur_ok)
+        *out = *cur;
+    else
+        rc = CDOF_ENOTFOUND;
+fail:
+    free(cur);
+    return rc;
+}
+
+struct hub_db_points_cursor {
+    cdof_store_cursor_t *cur; /* NULL: the metric was never written, nothing to walk */
+    bool started;
+    uint8_t prefix[HUB_DB_PREFIX_LEN];
+    char area[HUB_DB_AREA_LEN + 1];
+};
+
+int hub_db_points_open(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                       const cdof_period_t *period, hub_db_points_cursor_t **out)
+{
+    uint8_t key[HUB_DB_POINT_KEY_LEN];
+    hub_db_points_cursor_t *c;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    /* Any well-formed area will do: only the period and metric prefix is used. */
+    rc = hub_db_lookup_key(pts, txn, metric_id, "E00000000", period, key);
+    if (rc != 0 && rc != CDOF_ENOTFOUND)
+        return rc;
+    if (!(c = calloc(1, sizeof *c)))
+        return -ENOMEM;
+    memcpy(c->prefix, key, HUB_DB_PREFIX_LEN);
+    if (rc == 0 && (rc = cdof_store_cursor_open(txn, pts->points, &c->cur)) != 0) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int hub_db_points_next(hub_db_points_cursor_t *c, const char **area, hub_point_t *pt)
+{
+    cdof_bytes_t k, v;
+    int rc;
+
+    if (!c || !pt)
+        return -EINVAL;
+    if (!c->cur)
+        return 0;
+    rc = c->started ? cdof_store_cursor_next(c->cur, &k, &v)
+                    : cdof_store_cursor_prefix(c->cur, c->prefix, sizeof c->prefix, &k, &v);
+    c->started = true;
+    if (rc <= 0)
+        return rc;
+    if (k.len != HUB_DB_POINT_KEY_LEN)
+        return CDOF_ECORRUPT;
+    if ((rc = hub_db_decode(v.data, v.len, pt, NULL)) != 0)
+        return rc;
+    memcpy(c->area, (const uint8_t *)k.data + HUB_DB_PREFIX_LEN, HUB_DB_AREA_LEN);
+    c->area[HUB_DB_AREA_LEN] = '\0';
+    if (area)
+        *area = c->area;
+    return 1;
+}
+
+void hub_db_points_close(hub_db_points_cursor_t **c)
+{
+    if (!c || !*c)
+        return;
+    cdof_store_cursor_close(&(*c)->cur);
+    free(*c);
+    *c = NULL;
+}
+
+int hub_db_points_scan(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+                       const cdof_period_t *period, hub_db_points_visit_fn visit, void *ctx)
+{
+    hub_db_points_cursor_t *c = NULL;
+    hub_point_t *pt;
+    const char *area;
+    int rc;
+
+    if (!visit)
+        return -EINVAL;
+    if (!(pt = malloc(sizeof *pt)))
+        return -ENOMEM;
+    rc = hub_db_points_open(pts, txn, metric_id, period, &c);
+    for (rc = rc < 0 ? rc : hub_db_points_next(c, &area, pt); rc > 0;
+         rc = hub_db_points_next(c, &area, pt))
+        if ((rc = visit(ctx, area, pt)) != 0)
+            break;
+    hub_db_points_close(&c);
+    free(pt);
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct {
+    hub_db_t *pts;
+    cdof_store_txn_t *txn;
+    hub_db_points_visit_all_fn visit;
+    void *ctx;
+    uint32_t code; /* of metric below; 0: none yet */
+    char metric[HUB_DB_METRIC_MAX + 1];
+    hub_point_t pt;
+} hub_db_all_t;
+
+/* Decodes one point of the whole-store walk and hands it to the visitor. */
+static int hub_db_all_one(hub_db_all_t *s, const cdof_bytes_t *key, const cdof_bytes_t *val)
+{
+    const uint8_t *k = key->data;
+    char area[HUB_DB_AREA_LEN + 1];
+    cdof_period_t period;
+    cdof_bytes_t name;
+    uint16_t code;
+    int rc;
+
+    if (key->len != HUB_DB_POINT_KEY_LEN)
+        return CDOF_ECORRUPT;
+    code = cdof_store_rd16(k + 5);
+    if (code != s->code) {
+        /* Metric ids change rarely along the scan: look each up once per run. */
+        rc = cdof_store_get(s->txn, s->pts->names, k + 5, 2, &name);
+        if (rc == CDOF_ENOTFOUND || (rc == 0 && (name.len == 0 || name.len > HUB_DB_METRIC_MAX)))
+            return CDOF_ECORRUPT;
+        if (rc)
+            return rc;
+        memcpy(s->metric, name.data, name.len);
+        s->metric[name.len] = '\0';
+        s->code = code;
+    }
+    if ((rc = hub_db_decode(val->data, val->len, &s->pt, &period.last_day)) != 0)
+        return rc;
+    period.kind = (cdof_period_kind_t)(k[4] & 7);
+    period.first_day = cdof_store_rd_day(k);
+    memcpy(area, k + HUB_DB_PREFIX_LEN, HUB_DB_AREA_LEN);
+    area[HUB_DB_AREA_LEN] = '\0';
+    return s->visit(s->ctx, s->metric, area, &period, &s->pt);
+}
+
+int hub_db_points_scan_all(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
+                           void *ctx)
+{
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t k, v;
+    hub_db_all_t *s;
+    int rc;
+
+    if (!pts || !txn || !visit)
+        return -EINVAL;
+    if (!(s = calloc(1, sizeof *s)))
+        return -ENOMEM;
+    s->pts = pts;
+    s->txn = txn;
+    s->visit = visit;
+    s->ctx = ctx;
+    rc = cdof_store_cursor_open(txn, pts->points, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v))
+        if ((rc = hub_db_all_one(s, &k, &v)) != 0)
+            break;
+    cdof_store_cursor_close(&c);
+    free(s);
+    return rc < 0 ? rc : 0;
+}
+
+static int hub_db_agent_key(const char *agent_id, size_t *len)
+{
+    *len = agent_id ? strnlen(agent_id, HUB_DB_AGENT_MAX) : 0;
+    return *len == 0 || *len == HUB_DB_AGENT_MAX ? -EINVAL : 0;
+}
+
+static int hub_db_agent_decode(const cdof_bytes_t *key, const cdof_bytes_t *val,
+                               hub_agent_record_t *out)
+{
+    const uint8_t *p = val->data;
+
+    if (key->len == 0 || key->len >= HUB_DB_AGENT_MAX)
+        return CDOF_ECORRUPT;
+    if (val->len < 1)
+        return CDOF_ECORRUPT;
+    if (p[0] != HUB_DB_POINT_VERSION)
+        return CDOF_EVERSION;
+    if (val->len != HUB_DB_AGENT_LEN)
+        return CDOF_ECORRUPT;
+    memcpy(out->agent_id, key->data, key->len);
+    out->agent_id[key->len] = '\0';
+    out->high_water = cdof_store_rd64(p + 1);
+    out->last_heard_ms = (int64_t)cdof_store_rd64(p + 9);
+    out->outbox_depth = cdof_store_rd64(p + 17);
+    out->oldest_unacked_ms = cdof_store_rd64(p + 25);
+    return 0;
+}
+
+int hub_db_agent_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *agent_id,
+                     hub_agent_record_t *out)
+{
+    cdof_bytes_t k, v;
+    size_t len;
+    int rc;
+
+    if (!pts || !txn || !out || hub_db_agent_key(agent_id, &len) != 0)
+        return -EINVAL;
+    if ((rc = cdof_store_get(txn, pts->agents, agent_id, len, &v)) != 0)
+        return rc;
+    k = (cdof_bytes_t){agent_id, len};
+    return hub_db_agent_decode(&k, &v, out);
+}
+
+int hub_db_agent_put(hub_db_t *pts, cdof_store_txn_t *txn, const hub_agent_record_t *rec)
+{
+    uint8_t v[HUB_DB_AGENT_LEN];
+    size_t len;
+
+    if (!pts || !txn || !rec || hub_db_agent_key(rec->agent_id, &len) != 0)
+        return -EINVAL;
+    v[0] = HUB_DB_POINT_VERSION;
+    cdof_store_be64(v + 1, rec->high_water);
+    cdof_store_be64(v + 9, (uint64_t)rec->last_heard_ms);
+    cdof_store_be64(v + 17, rec->outbox_depth);
+    cdof_store_be64(v + 25, rec->oldest_unacked_ms);
+    return cdof_store_put(txn, pts->agents, rec->agent_id, len, v, sizeof v);
+}
+
+struct hub_db_agents_cursor {
+    cdof_store_cursor_t *cur;
+    bool started;
+};
+
+int hub_db_agents_open(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agents_cursor_t **out)
+{
+    hub_db_agents_cursor_t *c;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!pts || !txn || !out)
+        return -EINVAL;
+    if (!(c = calloc(1, sizeof *c)))
+        return -ENOMEM;
+    if ((rc = cdof_store_cursor_open(txn, pts->agents, &c->cur)) != 0) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int hub_db_agents_next(hub_db_agents_cursor_t *c, hub_agent_record_t *rec)
+{
+    cdof_bytes_t k, v;
+    int rc;
+
+    if (!c || !rec)
+        return -EINVAL;
+    rc = c->started ? cdof_store_cursor_next(c->cur, &k, &v)
+                    : cdof_store_cursor_seek(c->cur, NULL, 0, &k, &v);
+    c->started = true;
+    if (rc <= 0)
+        return rc;
+    memset(rec, 0, sizeof *rec);
+    return (rc = hub_db_agent_decode(&k, &v, rec)) != 0 ? rc : 1;
+}
+
+void hub_db_agents_close(hub_db_agents_cursor_t **c)
+{
+    if (!c || !*c)
+        return;
+    cdof_store_cursor_close(&(*c)->cur);
+    free(*c);
+    *c = NULL;
+}
+
+int hub_db_agent_scan(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx)
+{
+    hub_db_agents_cursor_t *c = NULL;
+    hub_agent_record_t rec;
+    int rc;
+
+    if (!visit)
+        return -EINVAL;
+    rc = hub_db_agents_open(pts, txn, &c);
+    for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0; rc = hub_db_agents_next(c, &rec))
+        if ((rc = visit(ctx, &rec)) != 0)
+            break;
+    hub_db_agents_close(&c);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- key codecs of the hub's other databases (layouts in hub_db.h) ---- */
+
+void hub_period_put(uint8_t *k, const cdof_period_t *p)
+{
+    cdof_store_be_day(k, p->first_day);
+    k[4] = (uint8_t)p->kind;
+    cdof_store_be_day(k + 5, p->last_day);
+}
+
+size_t hub_period_key(const cdof_metric_t *m, const cdof_period_t *p, uint8_t *key)
+{
+    size_t idlen = strlen(m->id);
+    memcpy(key, m->id, idlen + 1);
+    hub_period_put(key + idlen + 1, p);
+    return idlen + 1 + HUB_PERIOD_KEY_LEN;
+}
+
+size_t hub_milestone_key(const char *partnership, const char *milestone, int32_t day, bool with_day,
+                         uint8_t *key)
+{
+    size_t a = strlen(partnership), c = strlen(milestone);
+    if (a > CDOF_WIRE_MAX_ID || c > CDOF_WIRE_MAX_ID)
+        return 0;
+    memcpy(key, partnership, a + 1);
+    memcpy(key + a + 1, milestone, c + 1);
+    if (!with_day)
+        return a + c + 2;
+    cdof_store_be_day(key + a + c + 2, day);
+    return a + c + 6;
+}
+
+int hub_milestone_from_key(const void *key, size_t len, hub_milestone_key_t *out)
+{
+    const char *k = key;
+    size_t a = strnlen(k, len);
+    if (a + 1 >= len || a > CDOF_WIRE_MAX_ID)
+        return CDOF_ECORRUPT;
+    size_t c = strnlen(k + a + 1, len - a - 1);
+    if (a + c + 6 != len || c > CDOF_WIRE_MAX_ID)
+        return CDOF_ECORRUPT;
+    *out = (hub_milestone_key_t){.partnership = k,
+                                 .milestone = k + a + 1,
+                                 .day = cdof_store_rd_day((const uint8_t *)k + a + c + 2)};
+    return 0;
+}
+
+cdof_period_t hub_period_from_key(const uint8_t *k)
+{
+    return (cdof_period_t){.kind = (cdof_period_kind_t)k[4],
+                           .first_day = cdof_store_rd_day(k),
+                           .last_day = cdof_store_rd_day(k + 5)};
+}
+
+size_t hub_rejection_key(const char *agent, uint64_t seq, uint8_t *key)
+{
+    size_t n = strnlen(agent, HUB_DB_AGENT_MAX + 1);
+    if (n > HUB_DB_AGENT_MAX)
+        return 0;
+    memcpy(key, agent, n + 1);
+    cdof_store_be64(key + n + 1, seq);
+    return n + 9;
+}
+
+size_t hub_rejection_value(const char *reason, int64_t rejected_ms, const char *partnership,
+                           uint8_t *val)
+{
+    size_t rn = strnlen(reason, CDOF_WIRE_MAX_TEXT - 1);
+    size_t pn = partnership ? strnlen(partnership, HUB_DB_AGENT_MAX) : 0;
+    memcpy(val, reason, rn);
+    val[rn] = 0;
+    cdof_store_be64(val + rn + 1, (uint64_t)rejected_ms);
+    if (pn)
+        memcpy(val + rn + 9, partnership, pn);
+    return rn + 9 + pn;
+}
+
+int hub_rejection_from_record(const cdof_bytes_t *key, const cdof_bytes_t *val,
+                              hub_rejection_t *out)
+{
+    const char *k = key->data, *v = val->data;
+    size_t an = strnlen(k, key->len), rn = strnlen(v, val->len);
+    if (an + 9 != key->len)
+        return CDOF_ECORRUPT;
+    *out = (hub_rejection_t){.agent_id = k,
+                             .agent_len = an,
+                             .sequence = cdof_store_rd64((const uint8_t *)k + an + 1),
+                             .reason = v,
+                             .reason_len = rn,
+                             .partnership = ""};
+    if (rn + 9 <= val->len) {
+        out->rejected_ms = (int64_t)cdof_store_rd64((const uint8_t *)v + rn + 1);
+        out->partnership = v + rn + 9;
+        out->partnership_len = val->len - rn - 9;
+    }
+    return 0;
+}
