@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -1250,6 +1251,7 @@ static void *worker_main(void *arg)
      * the CPUs busy (each retry of a timed-out client then queued behind its abandoned
      * requests); ingest is kept ahead by running on its own thread, and queries by taking one
      * request at a time, so they use one core at most, and one key no more than its budget. */
+    prctl(PR_SET_NAME, "cdof-hub-query"); /* as top -H and /proc name it */
     void *pair = zmq_socket(hub->zctx, ZMQ_PAIR);
     int linger = 0, timeout = WORKER_POLL_MS;
     if (!pair || zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
