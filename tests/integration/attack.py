@@ -43,13 +43,19 @@ def garbage(ctx, ep, hub_pub, key, count):
     s.close()
 
 
-def queries(ctx, ep, hub_pub, flood_key, other_key, gen):
+def readers(ctx, ep, hub_pub, flood_key, other_key, gen):
+    """The generated module and two reader connections: the flooding key's and another's."""
     sys.path.insert(0, gen)
     import cdof_pb2 as pb
     flood = sock(ctx, zmq.DEALER, flood_key, hub_pub)
     other = sock(ctx, zmq.DEALER, other_key, hub_pub)
     flood.connect(ep)
     other.connect(ep)
+    return pb, flood, other
+
+
+def queries(ctx, *args):
+    pb, flood, other = readers(ctx, *args)
     members = ["E06000001", "E06000002", "E06000003", "E06000004"] * 16
     for i in range(1, 201):  # 200 at once: far more than a client waits on
         flood.send(pb.QueryRequest(request_id=i, area=pb.AreaQuery(
@@ -76,13 +82,8 @@ def queries(ctx, ep, hub_pub, flood_key, other_key, gen):
     print("attack: query flood: %d of 200 refused; another key answered meanwhile" % refused)
 
 
-def budget(ctx, ep, hub_pub, flood_key, other_key, gen):
-    sys.path.insert(0, gen)
-    import cdof_pb2 as pb
-    flood = sock(ctx, zmq.DEALER, flood_key, hub_pub)
-    other = sock(ctx, zmq.DEALER, other_key, hub_pub)
-    flood.connect(ep)
-    other.connect(ep)
+def budget(ctx, *args):
+    pb, flood, other = readers(ctx, *args)
 
     def ask(s, req):
         s.send(req.SerializeToString())
