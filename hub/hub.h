@@ -323,7 +323,7 @@ uint64_t hub_subs_refused(const hub_t *hub);
  * share of a core however many requests it sends. */
 #define HUB_QUERY_QUEUE_PER_KEY 16   /* requests of one key waiting; more are refused */
 #define HUB_QUERY_KEYS          256  /* senders with requests waiting at once */
-#define HUB_QUERY_TAKE_PER_TURN 256  /* requests read from the socket per call */
+#define HUB_QUERY_TAKE_PER_TURN 32   /* requests read per call: refusals wait for ingest's turn */
 #define HUB_QUERY_TURN_MS       5    /* answering per serve-loop turn (at least one answer) */
 #define HUB_QUERY_CPU_MAX_MS    1000 /* --query-cpu-ms: a whole core */
 

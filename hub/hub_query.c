@@ -52,6 +52,7 @@ typedef struct {
     size_t npstates, cap_pstates;
     Cdof__V1__Rejection **rejections; /* `rejections`: each and its strings owned */
     size_t nrejections, cap_rejections;
+    bool oom; /* a row could not be added: the answer is INTERNAL, never short */
 } reply_t;
 
 static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
@@ -59,12 +60,29 @@ static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
     memset(r, 0, sizeof *r);
     r->resp = resp;
     r->cap = MAX_ROWS;
+    return 0;
+}
+
+/* The row arrays, made with the first row: most answers (refusals, acks, health, agents) have
+ * none, and three arrays of MAX_ROWS cost the serve loop an mmap and munmap each. */
+static int reply_rows(reply_t *r)
+{
+    if (r->rows)
+        return 0;
     r->rows = calloc(r->cap, sizeof *r->rows);
     r->row_ptrs = calloc(r->cap, sizeof *r->row_ptrs);
     r->periods = calloc(r->cap, sizeof *r->periods);
-    if (!r->rows || !r->row_ptrs || !r->periods)
+    if (!r->rows || !r->row_ptrs || !r->periods) {
+        free(r->rows);
+        free(r->row_ptrs);
+        free(r->periods);
+        r->rows = NULL;
+        r->row_ptrs = NULL;
+        r->periods = NULL;
+        r->oom = true;
         return -ENOMEM;
-    resp->rows = r->row_ptrs;
+    }
+    r->resp->rows = r->row_ptrs;
     return 0;
 }
 
@@ -105,7 +123,7 @@ static void reply_free(reply_t *r)
 static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
                     const cdof_compare_row_t *c)
 {
-    if (rp->resp->n_rows >= rp->cap)
+    if (rp->resp->n_rows >= rp->cap || reply_rows(rp) < 0)
         return;
     size_t i = rp->resp->n_rows++;
     Cdof__V1__ComparisonRow *row = &rp->rows[i];
@@ -236,8 +254,10 @@ static int group_period(void *ctx, const cdof_period_t *p)
     cdof_compare_row_t row;
     rc = cdof_compare_group(cmp, gc->hub->ref, gc->m, (const char *const *)gc->q->members,
                             gc->q->n_members, &row);
-    if (rc == 0 && gc->rp->resp->n_rows < gc->rp->cap) {
+    size_t before = gc->rp->resp->n_rows;
+    if (rc == 0 && before < gc->rp->cap)
         add_row(gc->rp, gc->m, p, &row);
+    if (rc == 0 && gc->rp->resp->n_rows > before) {
         Cdof__V1__ComparisonRow *out = gc->rp->row_ptrs[gc->rp->resp->n_rows - 1];
         out->area_code = out->area_name = gc->q->area_code; /* the partnership's name */
         out->received_ms = 0;
@@ -335,7 +355,8 @@ static int q_table(hub_t *hub, cdof_store_txn_t *txn, const char *metric_id, con
     if (rc < 0)
         return rc;
     league_metric = m;
-    qsort(rp->row_ptrs, rp->resp->n_rows, sizeof *rp->row_ptrs, league_order);
+    if (rp->resp->n_rows)
+        qsort(rp->row_ptrs, rp->resp->n_rows, sizeof *rp->row_ptrs, league_order);
     return 0;
 }
 
@@ -1130,6 +1151,8 @@ static void respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int 
     } else if (rc == 0) {
         resp.request_id = req->request_id;
         rc = answer(hub, party, req, &rp);
+        if (rc == 0 && rp.oom)
+            rc = -ENOMEM;
         resp.status = rc == 0                ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK
                       : rc == -EACCES        ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN
                       : rc == CDOF_ENOTFOUND ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_NOT_FOUND
