@@ -77,8 +77,10 @@ def queries(ctx, *args):
             "requests from this key wait" in r.error
     if answers != 200:
         fail("the flooding key got %d answers of 200" % answers)
-    if refused < 200 - 2 * 16:  # at most its queue (and one turn's worth) is served
-        fail("only %d of the flood's 200 requests were refused" % refused)
+    # How many are answered while the rest arrive depends on the machine's speed (a loaded one
+    # decrypts them slowly); step 5 counts refusals where the budget holds the answers back.
+    if refused < 1:
+        fail("none of the flood's 200 requests was refused")
     print("attack: query flood: %d of 200 refused; another key answered meanwhile" % refused)
 
 
@@ -136,6 +138,21 @@ def budget(ctx, *args):
     if r != ask(other, pb.QueryRequest(request_id=99, series=pb.SeriesQuery(
             metric_id="continuity_of_care", area_code="E06000009"))):
         fail("the flooding key's series differs from another key's")
+    # The key owes now, and gets about one cheap answer a second: 30 at once overflow its queue
+    # of 16, and the refusals name the budget.
+    for i in range(100, 130):
+        flood.send(pb.QueryRequest(request_id=i, series=pb.SeriesQuery(
+            metric_id="continuity_of_care", area_code="E06000009")).SerializeToString())
+    got, by_budget = 0, 0
+    deadline = time.monotonic() + 4 * WAIT_S
+    while got < 30 and time.monotonic() < deadline:
+        if flood.poll(int(WAIT_S * 1000)):
+            r = pb.QueryResponse.FromString(flood.recv())
+            got += 1
+            by_budget += r.status == pb.QUERY_STATUS_BAD_REQUEST and "query budget" in r.error
+    if got != 30 or by_budget < 30 - 16 - 6:
+        fail("30 requests of a key over its budget: %d answered, %d refused naming the budget"
+             % (got, by_budget))
     h = ask(other, pb.QueryRequest(request_id=10, health=True)).health
     if h.queries_deferred < 1:
         fail("health counts no request deferred for its key's budget: %s" % h)
