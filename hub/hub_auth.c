@@ -97,9 +97,12 @@ static void kick_subscribers(hub_t *hub)
     char ep[512];
     size_t len = sizeof ep;
     void *mon = NULL;
+    int linger = 0; /* it only receives: nothing of it may hold up zmq_ctx_term */
     if (zmq_socket_monitor(hub->pub, MONITOR_ENDPOINT, ZMQ_EVENT_CLOSED | ZMQ_EVENT_CLOSE_FAILED) ==
             0 &&
-        (mon = zmq_socket(hub->zctx, ZMQ_PAIR)) && zmq_connect(mon, MONITOR_ENDPOINT) < 0) {
+        (mon = zmq_socket(hub->zctx, ZMQ_PAIR)) &&
+        (zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+         zmq_connect(mon, MONITOR_ENDPOINT) < 0)) {
         zmq_close(mon);
         mon = NULL;
     }

@@ -40,7 +40,11 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     out->started_ms = hub->started_ms;
     out->connected_window_ms = HUB_CONNECTED_MS;
     out->next_alert_sequence = hub->next_alert_seq;
-    out->queries_refused = hub_query_refused(hub);
+    hub_query_stats_t qs;
+    hub_query_stats(hub, &qs);
+    out->queries_refused = qs.refused;
+    out->queries_deferred = qs.deferred;
+    out->query_cpu_ms = qs.cpu_ms;
     out->subscriptions_refused = hub_subs_refused(hub);
     return 0;
 }
@@ -90,6 +94,14 @@ int hub_health_metrics(void *ctx, cdof_prom_t *out)
          "an agent heard from within this many seconds counts as connected"},
         {"cdof_hub_start_time_seconds", CDOF_PROM_GAUGE,
          "when the hub started, in seconds since the Unix epoch"},
+        {"cdof_hub_queries_refused_total", CDOF_PROM_COUNTER,
+         "query requests refused because too many of one key's waited"},
+        {"cdof_hub_queries_deferred_total", CDOF_PROM_COUNTER,
+         "query requests that waited because their key had used its CPU budget"},
+        {"cdof_hub_query_cpu_seconds_total", CDOF_PROM_COUNTER,
+         "hub CPU time spent answering queries"},
+        {"cdof_hub_subscriptions_refused_total", CDOF_PROM_COUNTER,
+         "alert subscriptions refused (not an alert topic, or over a connection's cap)"},
     };
     const double v[] = {
         (double)h.ingested,
@@ -109,6 +121,10 @@ int hub_health_metrics(void *ctx, cdof_prom_t *out)
         (double)h.known_agents,
         (double)h.connected_window_ms / 1000.0,
         (double)h.started_ms / 1000.0,
+        (double)h.queries_refused,
+        (double)h.queries_deferred,
+        (double)h.query_cpu_ms / 1000.0,
+        (double)h.subscriptions_refused,
     };
     _Static_assert(sizeof m / sizeof m[0] == sizeof v / sizeof v[0], "one value per metric");
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)

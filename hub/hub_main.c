@@ -54,6 +54,10 @@ static const cdof_opt_t OPTS[] = {
      "(default 90% by 30 days after the period)"},
     {"query", CDOF_OPT_STRING, "tcp://*:7402", 0, 0, offsetof(hub_config_t, query), "EP",
      "endpoint for queries (ROUTER)"},
+    {"query-cpu-ms", CDOF_OPT_INT, "250", 0, HUB_QUERY_CPU_MAX_MS,
+     offsetof(hub_config_t, query_cpu_ms), "MS",
+     "hub CPU time one key's queries may use per second; a key over it waits behind the others "
+     "(0: no limit)"},
     {"refdir", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, refdir), "DIR",
      "reference data directory (default: installed copy)"},
     {"rules", CDOF_OPT_STRING, NULL, 0, 0, offsetof(hub_config_t, rules), "FILE",
@@ -343,7 +347,8 @@ static int store_hygiene(hub_t *hub)
 
 static int serve(hub_t *hub, cdof_metrics_t *metrics)
 {
-    bool queries_waiting = false, subs_waiting = false;
+    bool subs_waiting = false;
+    int queries_wait_ms = -1; /* hub_query_serve(): -1 none waiting, else when to serve again */
     /* The metrics endpoint is one more descriptor in the same poll: scrapes are answered in
      * this thread, between batches, so they read the counters without locks. */
     int metrics_fd = metrics ? cdof_metrics_fd(metrics) : -1;
@@ -379,7 +384,9 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
         }
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
-        int wait_ms = queries_waiting || subs_waiting ? 0 : hub_alerts_wait_ms(hub);
+        int wait_ms = subs_waiting ? 0 : hub_alerts_wait_ms(hub);
+        if (queries_wait_ms >= 0 && (wait_ms < 0 || queries_wait_ms < wait_ms))
+            wait_ms = queries_wait_ms;
         if (metrics && (wait_ms < 0 || wait_ms > 1000))
             wait_ms = 1000; /* idle scrape connections time out */
         if (hub->reopening) {
@@ -430,7 +437,7 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
             if (qrc < 0)
                 cdof_log_error("query: %s", zmq_strerror(-qrc));
         }
-        queries_waiting = hub_query_serve(hub, HUB_QUERY_TURN_MS) > 0;
+        queries_wait_ms = hub_query_serve(hub, HUB_QUERY_TURN_MS);
         if (metrics)
             cdof_metrics_run(metrics);
 #undef READY

@@ -2,9 +2,13 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -48,6 +52,7 @@ typedef struct {
     size_t npstates, cap_pstates;
     Cdof__V1__Rejection **rejections; /* `rejections`: each and its strings owned */
     size_t nrejections, cap_rejections;
+    bool oom; /* a row could not be added: the answer is INTERNAL, never short */
 } reply_t;
 
 static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
@@ -55,12 +60,29 @@ static int reply_init(reply_t *r, Cdof__V1__QueryResponse *resp)
     memset(r, 0, sizeof *r);
     r->resp = resp;
     r->cap = MAX_ROWS;
+    return 0;
+}
+
+/* The row arrays, made with the first row: most answers (refusals, acks, health, agents) have
+ * none, and three arrays of MAX_ROWS cost the serve loop an mmap and munmap each. */
+static int reply_rows(reply_t *r)
+{
+    if (r->rows)
+        return 0;
     r->rows = calloc(r->cap, sizeof *r->rows);
     r->row_ptrs = calloc(r->cap, sizeof *r->row_ptrs);
     r->periods = calloc(r->cap, sizeof *r->periods);
-    if (!r->rows || !r->row_ptrs || !r->periods)
+    if (!r->rows || !r->row_ptrs || !r->periods) {
+        free(r->rows);
+        free(r->row_ptrs);
+        free(r->periods);
+        r->rows = NULL;
+        r->row_ptrs = NULL;
+        r->periods = NULL;
+        r->oom = true;
         return -ENOMEM;
-    resp->rows = r->row_ptrs;
+    }
+    r->resp->rows = r->row_ptrs;
     return 0;
 }
 
@@ -101,7 +123,7 @@ static void reply_free(reply_t *r)
 static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
                     const cdof_compare_row_t *c)
 {
-    if (rp->resp->n_rows >= rp->cap)
+    if (rp->resp->n_rows >= rp->cap || reply_rows(rp) < 0)
         return;
     size_t i = rp->resp->n_rows++;
     Cdof__V1__ComparisonRow *row = &rp->rows[i];
@@ -238,8 +260,10 @@ static int group_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         return rc;
     cdof_compare_row_t row;
     rc = cdof_compare_group(cmp, hub->ref, m, (const char *const *)q->members, q->n_members, &row);
-    if (rc == 0 && rp->resp->n_rows < rp->cap) {
+    size_t before = rp->resp->n_rows;
+    if (rc == 0 && before < rp->cap)
         add_row(rp, m, p, &row);
+    if (rc == 0 && rp->resp->n_rows > before) {
         Cdof__V1__ComparisonRow *out = rp->row_ptrs[rp->resp->n_rows - 1];
         out->area_code = out->area_name = q->area_code; /* the partnership's name */
         out->received_ms = 0;
@@ -342,7 +366,8 @@ static int q_table(hub_t *hub, cdof_store_txn_t *txn, const char *metric_id, con
     if (rc < 0)
         return rc;
     league_metric = m;
-    qsort(rp->row_ptrs, rp->resp->n_rows, sizeof *rp->row_ptrs, league_order);
+    if (rp->resp->n_rows)
+        qsort(rp->row_ptrs, rp->resp->n_rows, sizeof *rp->row_ptrs, league_order);
     return 0;
 }
 
@@ -1013,6 +1038,15 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
             return CDOF_EINVALID;
         }
     }
+    /* An answer is at most MAX_ROWS rows: a larger page is refused rather than cut short
+     * without a word. */
+    if (req->page_size > MAX_ROWS) {
+        snprintf(rp->error, sizeof rp->error,
+                 "page_size %u is over this hub's largest page of %d rows (ask for %d or fewer "
+                 "and follow next_page_token)",
+                 req->page_size, MAX_ROWS, MAX_ROWS);
+        return CDOF_EINVALID;
+    }
     rp->page_size = req->page_size && req->page_size < MAX_ROWS ? req->page_size : 0;
     bool by_sequence = req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ALERTS;
     if (by_sequence)
@@ -1122,6 +1156,8 @@ static void respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int 
     } else if (rc == 0) {
         resp.request_id = req->request_id;
         rc = answer(hub, party, req, &rp);
+        if (rc == 0 && rp.oom)
+            rc = -ENOMEM;
         resp.status = rc == 0                ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_OK
                       : rc == -EACCES        ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_FORBIDDEN
                       : rc == CDOF_ENOTFOUND ? CDOF__V1__QUERY_STATUS__QUERY_STATUS_NOT_FOUND
@@ -1189,57 +1225,95 @@ static int take_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int *frames)
 typedef struct {
     zmq_msg_t rid, body;
     int frames;
+    bool read;     /* a read query (decoded once, when it arrived): the worker may answer it */
+    bool deferred; /* counted as waiting for its key's budget */
 } pending_t;
 
 typedef struct {
     char who[CDOF_CURVE_Z85_LEN + 1]; /* the key (Z85), or the connection with --insecure */
     pending_t q[HUB_QUERY_QUEUE_PER_KEY];
     size_t head, n;
+    /* The key's CPU budget: microseconds of answering it may still use (negative: owed, after a
+     * request that cost more than was left), earned back at --query-cpu-ms a second up to one
+     * second's worth, so an idle key may spend a burst at once. */
+    int64_t credit_us, earned_ms;
+    bool busy; /* its request is with the worker: the slot is not given to another key */
 } key_queue_t;
 
 struct hub_queries {
     key_queue_t keys[HUB_QUERY_KEYS];
     size_t nkeys, next, pending;
-    uint64_t refused;
+    uint64_t refused, deferred, cpu_us;
     /* The worker thread answering read queries on its own read transactions, so that ingest
      * never waits behind them: one request at a time over an inproc pair. */
     void *pair;
     pthread_t worker;
     bool started, busy;
+    size_t busy_key;               /* whose request the worker is answering */
+    _Atomic int64_t worker_cpu_us; /* what its last answer cost, read once it is received */
+    atomic_bool stop;
 };
 
 #define WORKER_EP "inproc://cdof-hub-query-worker"
+/* How often the worker looks up from a quiet socket to see whether it should stop. */
+#define WORKER_POLL_MS 100
+
+static int64_t thread_cpu_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* The worker: answers each [routing id, request] it is given with [routing id, response].
  * Only read queries come here; they read the store and state fixed at start (reference data,
- * partnerships, commitments), never what the serve loop changes. An empty message ends it. */
+ * partnerships, commitments), never what the serve loop changes. An empty message, or the stop
+ * flag (seen within WORKER_POLL_MS), ends it. Signals never reach this thread (worker_start):
+ * each is for the serve loop, and a receive it interrupted is simply tried again. */
 static void *worker_main(void *arg)
 {
     hub_t *hub = arg;
+    struct hub_queries *qs = hub->queries;
     /* At the serve loop's own priority. A lower one starved queries whenever anything else kept
      * the CPUs busy (each retry of a timed-out client then queued behind its abandoned
      * requests); ingest is kept ahead by running on its own thread, and queries by taking one
-     * request at a time, so they use one core at most. */
+     * request at a time, so they use one core at most, and one key no more than its budget. */
+    prctl(PR_SET_NAME, "cdof-hub-query"); /* as top -H and /proc name it */
     void *pair = zmq_socket(hub->zctx, ZMQ_PAIR);
-    int linger = 0;
+    int linger = 0, timeout = WORKER_POLL_MS;
     if (!pair || zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        zmq_setsockopt(pair, ZMQ_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
         zmq_connect(pair, WORKER_EP) < 0) {
         cdof_log_error("query worker: cannot connect: %s", zmq_strerror(zmq_errno()));
         if (pair)
             zmq_close(pair);
         return NULL;
     }
-    for (;;) {
+    while (!atomic_load(&qs->stop)) {
         zmq_msg_t rid, body;
         zmq_msg_init(&rid);
         zmq_msg_init(&body);
-        if (zmq_msg_recv(&rid, pair, 0) < 0 || !zmq_msg_more(&rid) ||
-            zmq_msg_recv(&body, pair, 0) < 0) {
+        if (zmq_msg_recv(&rid, pair, 0) < 0) {
+            int e = zmq_errno();
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            if (e == EAGAIN || e == EINTR)
+                continue;
+            break;
+        }
+        int rc = 0;
+        while (zmq_msg_more(&rid) && (rc = zmq_msg_recv(&body, pair, 0)) < 0 &&
+               (zmq_errno() == EINTR || zmq_errno() == EAGAIN))
+            ;                                /* the second frame of a message already here */
+        if (!zmq_msg_more(&rid) || rc < 0) { /* the empty message: stop */
             zmq_msg_close(&rid);
             zmq_msg_close(&body);
             break;
         }
+        int64_t t0 = thread_cpu_us();
         respond(hub, pair, &rid, &body, 1, NULL, true);
+        atomic_store(&qs->worker_cpu_us, thread_cpu_us() - t0);
         zmq_msg_close(&rid);
         zmq_msg_close(&body);
     }
@@ -1254,6 +1328,11 @@ static void worker_start(hub_t *hub, struct hub_queries *qs)
         return;
     qs->started = true;
     int linger = 0;
+    /* The thread starts with every signal blocked (it inherits the mask): a SIGTERM or SIGHUP
+     * is for the serve loop, and one taken by the worker would be lost to it. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     if (!(qs->pair = zmq_socket(hub->zctx, ZMQ_PAIR)) ||
         zmq_setsockopt(qs->pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_bind(qs->pair, WORKER_EP) < 0 || pthread_create(&qs->worker, NULL, worker_main, hub)) {
@@ -1263,21 +1342,28 @@ static void worker_start(hub_t *hub, struct hub_queries *qs)
             zmq_close(qs->pair);
         qs->pair = NULL;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* True when the request goes to the worker: a read query from a sender still registered. Acks,
- * silences and period closes (writes), health (the serve loop's counters), refusals and bad
- * requests are answered in the serve loop. */
+/* True when the request may go to the worker: a read query from a sender still registered.
+ * Acks, silences and period closes (writes), health (the serve loop's counters), refusals and
+ * bad requests are answered in the serve loop. */
 static bool for_worker(hub_t *hub, pending_t *p)
 {
-    if (p->frames != 1)
+    if (!p->read)
         return false;
     const hub_party_t *party;
     char err[CDOF_WIRE_MAX_TEXT];
-    if (hub_auth_sender(hub, &p->body, "query", &party, err, sizeof err) < 0)
+    return hub_auth_sender(hub, &p->body, "query", &party, err, sizeof err) == 0;
+}
+
+/* Whether the request in body is a read query (see for_worker). */
+static bool is_read(zmq_msg_t *body, int frames)
+{
+    if (frames != 1)
         return false;
     Cdof__V1__QueryRequest *req =
-        cdof__v1__query_request__unpack(NULL, zmq_msg_size(&p->body), zmq_msg_data(&p->body));
+        cdof__v1__query_request__unpack(NULL, zmq_msg_size(body), zmq_msg_data(body));
     if (!req)
         return false;
     Cdof__V1__QueryRequest__QueryCase c = req->query_case;
@@ -1289,9 +1375,38 @@ static bool for_worker(hub_t *hub, pending_t *p)
            c != CDOF__V1__QUERY_REQUEST__QUERY__NOT_SET;
 }
 
-uint64_t hub_query_refused(const hub_t *hub)
+/* Brings a key's CPU credit up to date at now_ms (--query-cpu-ms µs earned per ms). */
+static void credit_earn(const hub_t *hub, key_queue_t *k, int64_t now_ms)
 {
-    return hub->queries ? hub->queries->refused : 0;
+    int64_t rate = hub->cfg.query_cpu_ms, full = rate * 1000;
+    if (rate > 0 && k->credit_us < full && now_ms > k->earned_ms)
+        k->credit_us = k->credit_us + (now_ms - k->earned_ms) * rate < full
+                           ? k->credit_us + (now_ms - k->earned_ms) * rate
+                           : full;
+    k->earned_ms = now_ms;
+}
+
+/* Milliseconds until the key may be answered again (0: now). */
+static int64_t credit_wait_ms(const hub_t *hub, const key_queue_t *k)
+{
+    int64_t rate = hub->cfg.query_cpu_ms;
+    return rate <= 0 || k->credit_us > 0 ? 0 : -k->credit_us / rate + 1;
+}
+
+static void credit_charge(struct hub_queries *qs, key_queue_t *k, int64_t cpu_us)
+{
+    if (cpu_us < 0)
+        cpu_us = 0;
+    k->credit_us -= cpu_us;
+    qs->cpu_us += (uint64_t)cpu_us;
+}
+
+void hub_query_stats(const hub_t *hub, hub_query_stats_t *out)
+{
+    const struct hub_queries *qs = hub->queries;
+    out->refused = qs ? qs->refused : 0;
+    out->deferred = qs ? qs->deferred : 0;
+    out->cpu_ms = qs ? qs->cpu_us / 1000 : 0;
 }
 
 void *hub_query_worker_socket(const hub_t *hub)
@@ -1318,12 +1433,20 @@ void hub_query_worker_done(hub_t *hub)
         }
         zmq_msg_close(&rid);
         zmq_msg_close(&body);
+        if (qs->busy) {
+            key_queue_t *k = &qs->keys[qs->busy_key];
+            k->busy = false;
+            credit_charge(qs, k, atomic_load(&qs->worker_cpu_us));
+        }
         qs->busy = false;
     }
 }
 
-/* The queue of the sender of body, or NULL when every slot is taken by another sender. */
-static key_queue_t *queue_of(struct hub_queries *qs, zmq_msg_t *rid, zmq_msg_t *body)
+/* The queue of the sender of body, or NULL when every slot is taken by another sender. A slot
+ * is given to another key only once its own has nothing waiting, nothing with the worker and
+ * its whole budget back: a key cannot shed what it owes by going quiet for a moment. */
+static key_queue_t *queue_of(hub_t *hub, struct hub_queries *qs, zmq_msg_t *rid, zmq_msg_t *body,
+                             int64_t now_ms)
 {
     char who[CDOF_CURVE_Z85_LEN + 1];
     const char *key = zmq_msg_gets(body, "User-Id");
@@ -1341,16 +1464,22 @@ static key_queue_t *queue_of(struct hub_queries *qs, zmq_msg_t *rid, zmq_msg_t *
     }
     key_queue_t *free_slot = NULL;
     for (size_t i = 0; i < qs->nkeys; i++) {
-        if (!strcmp(qs->keys[i].who, who))
-            return &qs->keys[i];
-        if (!free_slot && qs->keys[i].n == 0)
-            free_slot = &qs->keys[i];
+        key_queue_t *k = &qs->keys[i];
+        if (!strcmp(k->who, who))
+            return k;
+        if (!free_slot && k->n == 0 && !k->busy) {
+            credit_earn(hub, k, now_ms);
+            if (k->credit_us >= hub->cfg.query_cpu_ms * 1000)
+                free_slot = k;
+        }
     }
     if (!free_slot && qs->nkeys < HUB_QUERY_KEYS)
         free_slot = &qs->keys[qs->nkeys++];
     if (free_slot) {
         snprintf(free_slot->who, sizeof free_slot->who, "%s", who);
         free_slot->head = free_slot->n = 0;
+        free_slot->credit_us = hub->cfg.query_cpu_ms * 1000;
+        free_slot->earned_ms = now_ms;
     }
     return free_slot;
 }
@@ -1360,24 +1489,37 @@ int hub_query_take(hub_t *hub)
     if (!hub->queries && !(hub->queries = calloc(1, sizeof *hub->queries)))
         return -ENOMEM;
     struct hub_queries *qs = hub->queries;
+    int64_t now = cdof_clock_mono_ms();
     int taken = 0;
     for (; taken < HUB_QUERY_TAKE_PER_TURN; taken++) {
         zmq_msg_t rid, body;
         int frames, rc = take_msg(hub, &rid, &body, &frames);
         if (rc <= 0)
             return rc < 0 ? rc : taken;
-        key_queue_t *k = queue_of(qs, &rid, frames ? &body : &rid);
+        key_queue_t *k = queue_of(hub, qs, &rid, frames ? &body : &rid, now);
+        if (k)
+            credit_earn(hub, k, now);
+        bool owes = k && credit_wait_ms(hub, k) > 0;
         if (!k || k->n == HUB_QUERY_QUEUE_PER_KEY) {
             /* A client waits for each answer before it asks again; one with this many
              * questions outstanding is flooding, and its excess costs it, not the others. */
             qs->refused++;
             cdof_log_warn("query: refused a request from %s: %s", k ? k->who : "a sender",
-                          k ? "too many of its requests wait" : "too many senders wait");
-            char why[160];
-            snprintf(why, sizeof why,
-                     "refused: more than %d requests from this key wait for answers (send the "
-                     "next when one is answered)",
-                     HUB_QUERY_QUEUE_PER_KEY);
+                          !k     ? "too many senders wait"
+                          : owes ? "it has used its CPU budget and too many of its requests wait"
+                                 : "too many of its requests wait");
+            char why[256];
+            if (owes)
+                snprintf(why, sizeof why,
+                         "refused: this key has used its query budget (%ld ms of hub CPU a "
+                         "second) and more than %d requests from this key wait for answers (send "
+                         "the next when one is answered)",
+                         hub->cfg.query_cpu_ms, HUB_QUERY_QUEUE_PER_KEY);
+            else
+                snprintf(why, sizeof why,
+                         "refused: more than %d requests from this key wait for answers (send "
+                         "the next when one is answered)",
+                         HUB_QUERY_QUEUE_PER_KEY);
             answer_msg(hub, &rid, &body, frames, why);
             zmq_msg_close(&rid);
             zmq_msg_close(&body);
@@ -1389,6 +1531,8 @@ int hub_query_take(hub_t *hub)
         zmq_msg_move(&p->rid, &rid);
         zmq_msg_move(&p->body, &body);
         p->frames = frames;
+        p->read = is_read(&p->body, frames);
+        p->deferred = false;
         zmq_msg_close(&rid);
         zmq_msg_close(&body);
         qs->pending++;
@@ -1396,27 +1540,37 @@ int hub_query_take(hub_t *hub)
     return taken;
 }
 
-size_t hub_query_serve(hub_t *hub, int budget_ms)
+int hub_query_serve(hub_t *hub, int budget_ms)
 {
     struct hub_queries *qs = hub->queries;
     if (!qs || !qs->pending)
-        return 0;
+        return -1;
     worker_start(hub, qs);
-    int64_t until = cdof_clock_mono_ms() + budget_ms;
+    int64_t now = cdof_clock_mono_ms(), until = now + budget_ms, wait = -1;
     /* One request of each waiting key in turn: a key with many waiting gets no more turns than
      * one with a single request. Read queries go to the worker, one at a time; the rest are
      * answered here, at least one per call, then while the budget lasts. A key whose next
-     * request is a read waits while the worker is busy; the others go on. */
+     * request is a read waits while the worker is busy; a key that has used its CPU budget
+     * waits until it has earned some back; the others go on. */
     bool answered = false;
     size_t idle = 0; /* keys looked at in a row without progress */
-    while (qs->pending && idle < qs->nkeys && (!answered || cdof_clock_mono_ms() < until)) {
+    while (qs->pending && idle < qs->nkeys && (!answered || now < until)) {
         size_t i = qs->next % qs->nkeys;
         qs->next = i + 1;
         key_queue_t *k = &qs->keys[i];
         idle++;
         if (!k->n)
             continue;
+        credit_earn(hub, k, now);
+        int64_t owed = credit_wait_ms(hub, k);
         pending_t *p = &k->q[k->head];
+        if (owed > 0) {
+            wait = wait < 0 || owed < wait ? owed : wait;
+            if (!p->deferred)
+                qs->deferred++;
+            p->deferred = true;
+            continue;
+        }
         bool worker = qs->pair && for_worker(hub, p);
         if (worker && qs->busy)
             continue;
@@ -1427,23 +1581,33 @@ size_t hub_query_serve(hub_t *hub, int budget_ms)
         if (worker) {
             zmq_msg_send(&p->rid, qs->pair, ZMQ_SNDMORE);
             zmq_msg_send(&p->body, qs->pair, 0);
-            qs->busy = true;
+            qs->busy = k->busy = true;
+            qs->busy_key = i;
         } else {
+            int64_t t0 = thread_cpu_us();
             answer_msg(hub, &p->rid, &p->body, p->frames, NULL);
+            credit_charge(qs, k, thread_cpu_us() - t0);
             answered = true;
         }
         zmq_msg_close(&p->rid);
         zmq_msg_close(&p->body);
+        now = cdof_clock_mono_ms();
     }
-    /* Nothing can go on now while the worker is busy: the serve loop waits for its answer. */
-    return qs->busy && idle >= qs->nkeys ? 0 : qs->pending;
+    if (!qs->pending)
+        return -1;
+    /* Stopped by the turn's time: more go on at the next turn. Otherwise nothing can go on
+     * until the worker answers (which wakes the poll) or a key earns its budget back. */
+    return idle < qs->nkeys ? 0 : (int)wait;
 }
 
 void hub_query_close(hub_t *hub)
 {
     struct hub_queries *qs = hub->queries;
     if (qs && qs->pair) {
-        zmq_send(qs->pair, "", 0, 0); /* ends the worker once its request is answered */
+        /* Never blocks: the worker sees the flag within WORKER_POLL_MS of finishing the request
+         * it is answering, whether or not the message reaches it. */
+        atomic_store(&qs->stop, true);
+        zmq_send(qs->pair, "", 0, ZMQ_DONTWAIT);
         pthread_join(qs->worker, NULL);
         zmq_close(qs->pair);
     }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cdof_curve.h"
 #include "bench_data.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
@@ -150,9 +151,10 @@ static int wait_acked(void *sock, uint64_t seq)
 }
 
 /* The hub's pending comparisons (health), or -1 when it does not answer. */
-static long long hub_pending(void *zctx, const char *query)
+static long long hub_pending(void *zctx, const char *query, const cdof_curve_t *curve)
 {
     void *q = zmq_socket(zctx, ZMQ_DEALER);
+    cdof_curve_apply(curve, q, NULL);
     int zero = 0;
     zmq_setsockopt(q, ZMQ_LINGER, &zero, sizeof zero);
     long long pending = -1;
@@ -248,14 +250,16 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_alert --ingest EP --alerts EP --query EP --watch PATH "
                     "[--probes N] [--wait-ms MS] [--area CODE] [--period P] [--watch-log FILE] "
-                    "[--commit-dir DIR] [-- WATCH-SECURITY-FLAGS...]\n");
+                    "[--commit-dir DIR] [--keys DIR] [-- WATCH-SECURITY-FLAGS...]\n"
+                    "  --keys DIR: CURVE with DIR/hub.pub, DIR/bench-probe.key (a national key "
+                    "registered as bench-probe) and DIR/bench-query.key (a reader's)\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *ingest = NULL, *alerts = NULL, *query = NULL, *watch = NULL, *log = "/dev/null";
     const char *area = "E06000009", *period_text = "2024-12", *metric = "continuity_of_care";
-    const char *commit_dir = NULL;
+    const char *commit_dir = NULL, *keys = NULL;
     int probes = 200, wait_ms = WAIT_MS, i = 1;
     for (; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -279,6 +283,8 @@ int main(int argc, char **argv)
             area = v;
         else if (!strcmp(k, "--period"))
             period_text = v;
+        else if (!strcmp(k, "--keys"))
+            keys = v;
         else
             return usage(), 2;
     }
@@ -321,9 +327,22 @@ int main(int argc, char **argv)
     int status = 1;
     void *zctx = zmq_ctx_new(), *sock = zmq_socket(zctx, ZMQ_DEALER);
     const char *agent = "bench-probe";
+    cdof_curve_t *pcurve = NULL, *qcurve = NULL;
+    double *lat = calloc((size_t)probes, sizeof *lat);
+    if (keys) {
+        char key[1024], pub[1024];
+        snprintf(pub, sizeof pub, "%s/hub.pub", keys);
+        snprintf(key, sizeof key, "%s/bench-probe.key", keys);
+        int rc = cdof_curve_open(false, false, key, pub, &pcurve, err, sizeof err);
+        snprintf(key, sizeof key, "%s/bench-query.key", keys);
+        if (rc < 0 || cdof_curve_open(false, false, key, pub, &qcurve, err, sizeof err) < 0) {
+            fprintf(stderr, "bench_alert: %s\n", err);
+            goto out;
+        }
+    }
     int zero = 0;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
-    double *lat = calloc((size_t)probes, sizeof *lat);
+    cdof_curve_apply(pcurve, sock, NULL);
     if (!lat || zmq_connect(sock, ingest) < 0) {
         fprintf(stderr, "bench_alert: cannot connect to %s\n", ingest);
         goto out;
@@ -364,7 +383,7 @@ int main(int argc, char **argv)
         goto out;
     double t_acked = bench_now();
     long long pending = -1;
-    for (int w = 0; w < 600 && (pending = hub_pending(zctx, query)) != 0; w++)
+    for (int w = 0; w < 600 && (pending = hub_pending(zctx, query, qcurve)) != 0; w++)
         usleep(100000);
     printf("filled %d months of %s but for %s: acknowledged in %.1f s, compared (provisional) "
            "%.1f s later%s\n",
@@ -436,5 +455,7 @@ out:
     free(lat);
     zmq_close(sock);
     zmq_ctx_term(zctx);
+    cdof_curve_destroy(&pcurve);
+    cdof_curve_destroy(&qcurve);
     return status;
 }

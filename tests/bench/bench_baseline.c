@@ -3,7 +3,9 @@
  * on loopback, at most W unacknowledged each; the ROUTER's thread decodes each envelope, writes
  * it under its period|metric|area key in one fsynced LMDB transaction per batch, then sends one
  * Ack per agent. No validation, no agent records, no comparisons, no alerts: cdof-hub's ingest
- * rate is reported as a ratio to this one, measured in the same run. */
+ * rate is reported as a ratio to this one, measured in the same run. With --curve, every
+ * connection is encrypted with CURVE as the hub's are (keys made in memory, no ZAP handler: the
+ * handshake's registry lookup is per connection, not per envelope). */
 #define _GNU_SOURCE /* hcreate_r: the batch's agents by id, as the hub finds them */
 #include <errno.h>
 #include <pthread.h>
@@ -246,7 +248,7 @@ static int wait_connected(void *mon, unsigned n)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_baseline --dir DIR [--refdir DIR] [--agents N] [--updates N] "
-                    "[--window W]\n");
+                    "[--window W] [--curve]\n");
 }
 
 int main(int argc, char **argv)
@@ -255,7 +257,15 @@ int main(int argc, char **argv)
     unsigned nagents = 150;
     unsigned long long total = 1000000;
     size_t window = 256;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    bool curve = false;
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--curve")) {
+            curve = true;
+            i--;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return usage(), 2;
         if (!strcmp(argv[i], "--dir"))
             dir = argv[i + 1];
         else if (!strcmp(argv[i], "--refdir"))
@@ -306,7 +316,19 @@ int main(int argc, char **argv)
     int hwm = SOCKET_HWM, zero = 0, backlog = (int)nagents;
     char ep[256];
     size_t eplen = sizeof ep;
+    /* CURVE: one pair for the sink, one shared by the senders (Z85, 40 characters each). */
+    char server_pub[41], server_sec[41], client_pub[41], client_sec[41];
+    if (curve && (zmq_curve_keypair(server_pub, server_sec) < 0 ||
+                  zmq_curve_keypair(client_pub, client_sec) < 0)) {
+        fprintf(stderr, "bench_baseline: --curve: %s\n", zmq_strerror(errno));
+        goto out;
+    }
+    int one = 1;
     sink.router = zmq_socket(zctx, ZMQ_ROUTER);
+    if (curve) {
+        zmq_setsockopt(sink.router, ZMQ_CURVE_SERVER, &one, sizeof one);
+        zmq_setsockopt(sink.router, ZMQ_CURVE_SECRETKEY, server_sec, 40);
+    }
     zmq_setsockopt(sink.router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sink.router, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sink.router, ZMQ_LINGER, &zero, sizeof zero);
@@ -327,6 +349,11 @@ int main(int argc, char **argv)
         zmq_setsockopt(src[k].sock, ZMQ_ROUTING_ID, src[k].id, strlen(src[k].id));
         zmq_setsockopt(src[k].sock, ZMQ_LINGER, &zero, sizeof zero);
         zmq_setsockopt(src[k].sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        if (curve) {
+            zmq_setsockopt(src[k].sock, ZMQ_CURVE_SERVERKEY, server_pub, 40);
+            zmq_setsockopt(src[k].sock, ZMQ_CURVE_PUBLICKEY, client_pub, 40);
+            zmq_setsockopt(src[k].sock, ZMQ_CURVE_SECRETKEY, client_sec, 40);
+        }
         zmq_connect(src[k].sock, ep);
         items[k] = (zmq_pollitem_t){src[k].sock, 0, ZMQ_POLLIN, 0};
     }

@@ -3,7 +3,8 @@
  * the benchmark's updates to a running cdof-hub. The outboxes are filled before the clock starts
  * (the intake's cost is the agent's, not the hub's); the clock stops when every outbox is empty,
  * that is when the hub has acknowledged every update after its commit. With --hub-pid the hub's
- * resident memory is read while all agents are still connected. */
+ * resident memory is read while all agents are still connected. With --keys DIR, each agent
+ * speaks CURVE as deployed, with DIR/ID.key (its id registered with the hub) and DIR/hub.pub. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "agent_outbox.h"
 #include "agent_sender.h"
 #include "bench_data.h"
+#include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
@@ -30,6 +32,7 @@ typedef struct {
     char id[32];
     agent_outbox_t *ob;
     agent_sender_t *sender;
+    cdof_curve_t *curve; /* NULL: plain TCP */
     uint64_t n;
     bool empty; /* its outbox was seen empty (see on_check) */
 } agent_t;
@@ -204,12 +207,12 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_ingest --hub EP --dir DIR [--refdir DIR] [--agents N] "
                     "[--updates N] [--window W] [--ack-timeout-ms MS] [--settle-delay-ms MS] "
-                    "[--hub-pid PID]\n");
+                    "[--hub-pid PID] [--keys DIR]\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *hub = NULL, *dir = NULL, *refdir = NULL;
+    const char *hub = NULL, *dir = NULL, *refdir = NULL, *keys = NULL;
     run_t r = {.nagents = 150};
     unsigned long long total = 1000000;
     long window = 256;
@@ -238,6 +241,8 @@ int main(int argc, char **argv)
             window = strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--hub-pid"))
             r.hub_pid = strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--keys"))
+            keys = argv[i + 1];
         else
             return usage(), 2;
     }
@@ -290,7 +295,17 @@ int main(int argc, char **argv)
      * and send nothing until the clock starts. */
     for (unsigned k = 0; k < r.nagents; k++) {
         agent_t *a = &r.agents[k];
+        if (keys) {
+            char key[1024], pub[1024];
+            snprintf(key, sizeof key, "%s/%s.key", keys, a->id);
+            snprintf(pub, sizeof pub, "%s/hub.pub", keys);
+            if (cdof_curve_open(false, false, key, pub, &a->curve, err, sizeof err) < 0) {
+                fprintf(stderr, "bench_ingest: %s\n", err);
+                goto out;
+            }
+        }
         agent_sender_opts_t so = {.endpoint = hub,
+                                  .curve = a->curve,
                                   .agent_id = a->id,
                                   .window = 0,
                                   .heartbeat_ms = HEARTBEAT_MS,
@@ -379,6 +394,7 @@ out:
     for (unsigned k = 0; r.agents && k < r.nagents; k++) {
         agent_sender_destroy(&r.agents[k].sender);
         agent_outbox_close(&r.agents[k].ob);
+        cdof_curve_destroy(&r.agents[k].curve);
     }
     free(r.agents);
     if (zctx)

@@ -10,6 +10,7 @@
 #           parsed its flags, and opening the outbox or store is still to come).
 # The agent is started on a spool holding files each time; afterwards a hub and the agent run
 # normally and the store must hold exactly the rows in those files (fault_lib.sh fl_verify).
+# A running hub, its query worker started, is stopped by SIGTERM sent right after SIGHUP.
 #
 #   test_start_signal.sh --hub P --agent P --watch P --keygen P [--refdir DIR]
 #       with CDOF_STORE_DUMP=store_dump and CDOF_SIGHELD=sigheld
@@ -87,6 +88,35 @@ for r in $(seq 1 "$ROUNDS"); do
     held_term "watch.$r"
 done
 it_log "watch: $ROUNDS held start-ups stopped cleanly"
+
+# Running: a hub whose query worker has started takes stop signals in its serve loop only (a
+# signal goes to any thread that does not block it; one taken by the worker interrupted its
+# receive, the worker ended, and the stop then waited for it for ever). Each round checks that
+# one thread alone leaves SIGTERM unblocked, then sends SIGHUP and SIGTERM back to back (the
+# second, arriving while the first is pending, goes to another thread if one takes it).
+it_require query
+it_sec jcdu signal >/dev/null
+# term_takers PID: how many of PID's threads leave SIGTERM (15, bit 14 of SigBlk) unblocked.
+term_takers() {
+    local n=0 f mask
+    for f in /proc/"$1"/task/*/status; do
+        mask=$(awk '$1 == "SigBlk:" { print $2 }' "$f" 2>/dev/null) || continue
+        [ -n "$mask" ] && (((0x$mask & 0x4000) == 0)) && n=$((n + 1))
+    done
+    echo "$n"
+}
+for r in $(seq 1 "$ROUNDS"); do
+    fl_start_hub
+    it_query "$IT_DIR/agents.csv" --hub "tcp://127.0.0.1:$P_QUERY" $(it_sec jcdu signal) \
+        agents --format csv || it_fail "$HUB: no answer to a read query"
+    pid=$(it_pid "$HUB")
+    takers=$(term_takers "$pid")
+    [ "$takers" = 1 ] || it_fail "$HUB: $takers threads take SIGTERM (only the serve loop should)"
+    kill -HUP "$pid"
+    kill -TERM "$pid"
+    it_exited "$HUB"
+done
+it_log "hub: $ROUNDS running hubs stopped cleanly by SIGTERM right after SIGHUP"
 
 # Nothing lost: whatever the interrupted start-ups took from the spool is delivered now.
 fl_start_hub
