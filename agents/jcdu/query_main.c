@@ -431,6 +431,8 @@ static cdof_table_t *health_table(const Cdof__V1__Health *h, bool display)
         {"started_ms", (double)h->started_ms, 0},
         {"queries_refused", (double)h->queries_refused, 0},
         {"subscriptions_refused", (double)h->subscriptions_refused, 0},
+        {"queries_deferred", (double)h->queries_deferred, 0},
+        {"query_cpu_ms", (double)h->query_cpu_ms, 0},
     };
     size_t n = sizeof f / sizeof f[0];
     char started[64];

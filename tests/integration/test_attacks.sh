@@ -106,6 +106,11 @@ it_start hub2 "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alert
 it_wait "hub listening on port $p_query" 20 it_listening "$p_query"
 timeout 300 "$py" "$here/attack.py" budget "$query" "$kd/hub.pub" "$kd/jcdu-flood.key" \
     "$kd/jcdu-other.key" "$IT_DIR/gen" || it_fail "query budget (above)"
+# cdof-query shows what the budget held back, for an operator looking for the flood.
+it_query "$IT_DIR/health2.csv" --hub "$query" $(it_sec jcdu other) health --format csv ||
+    it_fail "no health answer from the budgeted hub"
+it_csv_has "$IT_DIR/health2.csv" 'f["queries_deferred"] + 0 >= 1 && f["query_cpu_ms"] + 0 >= 1' ||
+    it_fail "health does not show the deferred queries: $(cat "$IT_DIR/health2.csv")"
 it_stop la
 it_stop hub2
 it_pass "implausible rows, forged log lines, garbage floods, query floods and budgets"
