@@ -1,6 +1,8 @@
 /* Health counters for `cdof-query health`: what the hub has done since it started,
  * and which agents are connected, judged as the agents judge the hub: by recent contact. */
 #include "hub.h"
+#include "hub_alerts.h"
+#include "hub_settle.h"
 
 #include "cdof_clock.h"
 
@@ -25,7 +27,7 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     uint64_t pending = 0;
     int rc = cdof_points_agent_scan(hub->pts, txn, count_agent, &c);
     if (rc == 0)
-        rc = cdof_store_count(txn, hub->db_settle, &pending); /* periods awaiting alert rules */
+        rc = hub_settle_count(hub, txn, &pending); /* periods awaiting alert rules */
     if (rc < 0)
         return rc;
     out->pending_comparisons = pending;
@@ -45,7 +47,7 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     out->out_of_order = k->out_of_order;
     out->started_ms = hub->started_ms;
     out->connected_window_ms = HUB_CONNECTED_MS;
-    out->next_alert_sequence = hub->next_alert_seq;
+    out->next_alert_sequence = hub_alerts_next_sequence(hub->alerts);
     out->queries_refused = hub_query_refused(hub);
     out->subscriptions_refused = hub_subs_refused(hub);
     return 0;

@@ -16,6 +16,7 @@
 #include "cdof_validate.h"
 #include "cdof_wire.h"
 #include "hub.h"
+#include "hub_settle.h"
 
 #define ACK_CHUNK 48 /* entries per Ack: 48 reasons of 1 KiB stay under the 64 KiB limit */
 #define BATCH_MS  10 /* a batch stops reading after this long, so acks never wait on a flood */
@@ -501,7 +502,7 @@ static int commit_batch(hub_t *hub, batch_t *b)
     /* A full map spoils the transaction; the store grows it on the next begin, so try again. */
     for (int attempt = 0; attempt < 3; attempt++) {
         hub->counters = saved;
-        hub_alerts_begin(hub);
+        hub_settle_begin(hub);
         b->ntouched = 0;
         b->npool = 0;
         memset(b->codes, 0, cdof_ref_metric_count(hub->ref) * sizeof *b->codes);
@@ -516,24 +517,20 @@ static int commit_batch(hub_t *hub, batch_t *b)
             rc = cdof_points_agent_put(hub->pts, txn, &b->slots[i].rec);
         /* Cached months the batch changed are stale whether or not it commits. */
         hub_results_forget(hub, b->touched, b->ntouched);
-        /* With --settle-ms 0, stored comparisons, then alerts, see the batch's own writes and
-         * commit with them. Otherwise the comparisons of periods still open wait for the tick
-         * (they cost ingest ~90% of its rate; marks commit with the data), and those of the
-         * periods this batch completes run here, with their alerts. */
-        if (rc == 0 && hub->cfg.settle_ms <= 0)
-            rc = hub_results_update(hub, txn, b->touched, b->ntouched);
+        /* Ingest only marks what it wrote; settling compares and judges (hub_settle.h): the
+         * periods this batch completed in this transaction, the rest in the tick, or here too
+         * with --settle-ms 0. */
         for (size_t i = 0; rc == 0 && i < b->ntouched; i++)
-            rc = hub_alerts_evaluate(hub, txn, b->touched[i].metric, &b->touched[i].period);
-        /* The periods this batch completed are compared and judged now, once each. */
+            rc = hub_settle_touch(hub, txn, b->touched[i].metric, &b->touched[i].period);
         if (rc == 0)
-            rc = hub_alerts_judge_completed(hub, txn);
+            rc = hub_settle_ingested(hub, txn);
         if (rc == 0) {
             rc = cdof_store_commit(&txn);
         } else {
             cdof_store_abort(&txn);
         }
         if (rc < 0) {
-            hub_alerts_discard(hub);
+            hub_settle_discard(hub);
             /* Comparisons read the batch's own points: none may stay cached past an abort. */
             hub_results_forget(hub, b->touched, b->ntouched);
         }
@@ -543,8 +540,6 @@ static int commit_batch(hub_t *hub, batch_t *b)
     }
     if (rc == 0) {
         hub->counters.commits++;
-        if (hub->cfg.settle_ms <= 0)
-            hub->counters.comparisons += b->ntouched;
         if (b->nmsgs) {
             hub->counters.batches++;
             hub->counters.batched += b->nmsgs;
@@ -611,7 +606,7 @@ int hub_ingest_batch(hub_t *hub)
     rc = commit_batch(hub, &b);
     if (rc == 0) {
         send_acks(hub, &b);
-        hub_alerts_publish(hub);
+        hub_publish(hub);
         rc = b.nmsgs > INT_MAX ? INT_MAX : (int)b.nmsgs;
     } else {
         /* Nothing acknowledged: the agents resend and nothing is lost. The serve loop says so

@@ -16,6 +16,7 @@
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "hub.h"
+#include "hub_settle.h"
 
 #define RESULT_VERSION 2   /* 2: coverage and provisional flags */
 #define CODE_MAX       64  /* partnership ids and area codes */
@@ -52,8 +53,6 @@ struct hub_results {
     size_t nbatch;
     cdof_partnerships_t *parts; /* --partnerships; NULL: every area its own */
     double *trajectory;         /* per metric index: yearly change the commitment asks, NaN none */
-    cdof_store_db_t db_settle;  /* the marks of pending comparisons (rebuild --check) */
-    bool have_settle;
 };
 
 /* ---- keys and encoding ---- */
@@ -1165,44 +1164,20 @@ static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
              (int)(len - idlen - 2 - HUB_PERIOD_KEY_LEN), (const char *)pk + HUB_PERIOD_KEY_LEN);
 }
 
-typedef struct {
-    hub_t *hub;
-    hub_touch_t *items;
-    size_t n, cap;
-} pending_t;
-
-static int pending_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    (void)v;
-    pending_t *pd = ctx;
-    const uint8_t *nul = memchr(k->data, 0, k->len);
-    if (!nul || k->len != (size_t)(nul - (const uint8_t *)k->data) + 1 + HUB_PERIOD_KEY_LEN)
-        return CDOF_ECORRUPT;
-    const cdof_metric_t *m = cdof_ref_metric(pd->hub->ref, (const char *)k->data);
-    if (!m)
-        return 0; /* a metric since removed from the catalogue */
-    hub_touch_t *t = cdof_grow(pd->items, pd->n, &pd->cap, 16, sizeof *t);
-    if (!t)
-        return -ENOMEM;
-    pd->items = t;
-    pd->items[pd->n++] = (hub_touch_t){.metric = m, .period = hub_period_from_key(nul + 1)};
-    return 0;
-}
-
 /* The comparisons still marked as pending (a hub stopped before its tick did them) are brought
  * up to date in txn first, as a running hub would: the stored rows plus that pending work are
- * what a rebuild must equal. *n says how many metric-periods that was. */
+ * what a rebuild must equal. *n says how many metric-periods that was. Without the marks open
+ * (hub_settle_open) there are none. */
 static int apply_pending(hub_t *hub, cdof_store_txn_t *txn, size_t *n)
 {
-    pending_t pd = {.hub = hub};
+    hub_touch_t *items = NULL;
     *n = 0;
-    if (!hub->results->have_settle)
+    if (!hub->settle)
         return 0;
-    int rc = cdof_store_scan(txn, hub->results->db_settle, NULL, 0, NULL, 0, pending_visit, &pd);
-    if (rc == 0 && pd.n)
-        rc = hub_results_update(hub, txn, pd.items, pd.n);
-    *n = pd.n;
-    free(pd.items);
+    int rc = hub_settle_marks(hub, txn, &items, n);
+    if (rc == 0 && *n)
+        rc = hub_results_update(hub, txn, items, *n);
+    free(items);
     return rc;
 }
 
@@ -1260,10 +1235,6 @@ int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t diff
 int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, uint64_t *rows)
 {
     int rc = 0;
-    /* The marks of comparisons still pending: a check brings them up to date first. */
-    if (check && !hub->results->have_settle &&
-        cdof_store_db(hub->store, "alert_settle", &hub->results->db_settle) == 0)
-        hub->results->have_settle = true;
     /* A rebuild is one transaction, so that a crash leaves the old rows, never half the new;
      * a full map spoils it, and the store grows the map at the next begin. */
     for (int attempt = 0; attempt < 12; attempt++) {
