@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 /* alert_state value: firing u8 | notified u8 | 2 zero bytes | period_first_day i32 |
- * streak_before u32 | streak u32 | 4 zero bytes | fired_seq u64. Version 1 values were 8
- * bytes: firing u8 | 3 bytes | period_first_day i32. */
+ * streak_before u32 | streak u32 | fired_seq u64. Version 1 values were 8 bytes: firing u8 |
+ * 3 bytes | period_first_day i32. */
 #define HUB_ALERT_STATE_LEN    24
 #define HUB_ALERT_STATE_V1_LEN 8
 
