@@ -59,6 +59,7 @@ typedef struct {
 
 typedef struct hub_settle hub_settle_t;
 typedef struct hub_alerts hub_alerts_t;
+typedef struct hub_batch hub_batch_t;
 
 typedef struct hub {
     hub_config_t cfg;
@@ -73,6 +74,7 @@ typedef struct hub {
     cdof_commitments_t *commitments; /* the strategy's commitments (may be empty) */
     hub_alerts_t *alerts; /* the alert lifecycle, its rules and silences (hub_alerts.h) */
     hub_settle_t *settle; /* period marks and the tick (hub_settle.h) */
+    hub_batch_t *batch;   /* ingest's batch, made at the first (hub_ingest.h) */
     int64_t started_ms;   /* wall clock at start: agents' silence counts from here at most */
     /* Security (hub_auth.c): NULL keys and zap with --insecure. */
     cdof_curve_t *curve;

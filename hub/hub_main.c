@@ -17,6 +17,7 @@
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_ingest.h"
 #include "hub_rules.h"
 #include "hub_settle.h"
 
@@ -634,6 +635,7 @@ out:
     cdof_curve_destroy(&hub.curve);
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
+    hub_batch_destroy(&hub.batch);
     hub_settle_close(&hub);
     hub_alerts_destroy(&hub.alerts);
     hub_results_close(&hub);

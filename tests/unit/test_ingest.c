@@ -1,0 +1,344 @@
+/* Ingest's batch (hub_ingest.h) on a real LMDB store in a temporary directory, without sockets:
+ * envelopes are taken as the ROUTER socket would hand them over, committed, and the acks the
+ * hub would send collected. The contract of PROTOCOL.md "Ingest": accepted, duplicate, a gap
+ * asks for a resend, a rejection moves the mark and is remembered, a sequence far ahead is
+ * refused without moving it, the sender's scope and the period's arrival are checked, a heartbeat
+ * learns the mark; and ingest only marks what it wrote for settling. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "cdof_clock.h"
+#include "cdof_error.h"
+#include "cdof_wire.h"
+#include "hub.h"
+#include "hub_alerts.h"
+#include "hub_ingest.h"
+#include "hub_settle.h"
+
+#define AGENT "nw-test"
+#define AREA  "E06000009"
+#define ACKS  8
+/* A valid Z85 public key (ZeroMQ's RFC 32 example): the registry checks the form only. */
+#define KEY "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+
+typedef struct {
+    char dir[64];
+    hub_t hub;
+    hub_batch_t *batch;
+    hub_keys_t *keys;
+    Cdof__V1__Ack *acks[ACKS];
+    size_t nacks;
+    /* Envelopes of one batch and what they point at. */
+    Cdof__V1__Envelope env[8];
+    Cdof__V1__MetricUpdate mu[8];
+    Cdof__V1__Period per[8];
+    Cdof__V1__Heartbeat hb;
+    size_t nenv;
+} fixture_t;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    cdof_store_opts_t so = {.schema = "hub", .schema_version = HUB_SCHEMA_VERSION, .no_sync = true};
+    char err[512] = "";
+    if (!f)
+        return -1;
+    *state = f;
+    strcpy(f->dir, "/tmp/cdof-test-ingest-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    hub_t *hub = &f->hub;
+    hub->cfg.settle_ms = 1500;
+    hub->cfg.period_tolerance_days = 1;
+    hub->cfg.data = f->dir;
+    const char *registry = "public_key,id,role,partnership,areas\n" KEY ",nw-test,partnership,"
+                           "nw-test," AREA "\n";
+    int rc = (hub->ref = cdof_ref_load(CDOF_REF_DIR, err, sizeof err)) ? 0 : CDOF_EINVALID;
+    hub_rules_t *rules = rc == 0 ? hub_rules_default(hub->ref, 0.95) : NULL;
+    if (rc == 0)
+        rc = hub_keys_parse("reg.csv", registry, strlen(registry), hub->ref, NULL, 0, &f->keys, err,
+                            sizeof err);
+    if (rc == 0)
+        rc = cdof_store_open(f->dir, &so, &hub->store, err, sizeof err);
+    if (rc == 0)
+        rc = cdof_store_db(hub->store, "periods", &hub->db_periods);
+    if (rc == 0)
+        rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones);
+    if (rc == 0)
+        rc = cdof_store_db(hub->store, "rejections", &hub->db_rejections);
+    if (rc == 0)
+        rc = cdof_points_new(hub->store, &hub->pts);
+    if (rc == 0)
+        rc = hub_periods_open(hub, err, sizeof err);
+    if (rc == 0)
+        rc = hub_results_open(hub, NULL, err, sizeof err);
+    if (rc == 0) {
+        rc = hub_alerts_open(hub->store, hub->ref, rules, 30, &hub->alerts);
+        rules = NULL;
+    }
+    if (rc == 0)
+        rc = hub_settle_open(hub);
+    if (rc == 0)
+        rc = hub_batch_new(hub, &f->batch);
+    hub_rules_destroy(&rules);
+    if (rc < 0)
+        print_error("setup: %s\n", err[0] ? err : cdof_strerror(rc));
+    return rc < 0 ? -1 : 0;
+}
+
+static void forget_acks(fixture_t *f)
+{
+    for (size_t i = 0; i < f->nacks; i++)
+        cdof__v1__ack__free_unpacked(f->acks[i], NULL);
+    f->nacks = 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    hub_t *hub = &f->hub;
+    forget_acks(f);
+    hub_batch_destroy(&f->batch);
+    hub_settle_close(hub);
+    hub_alerts_destroy(&hub->alerts);
+    hub_results_close(hub);
+    hub_periods_close(hub);
+    cdof_points_destroy(&hub->pts);
+    cdof_store_close(&hub->store);
+    hub_keys_destroy(&f->keys);
+    cdof_ref_destroy(&hub->ref);
+    nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void collect(void *ctx, const uint8_t *rid, size_t rid_len, const Cdof__V1__Ack *ack)
+{
+    fixture_t *f = ctx;
+    assert_int_equal(rid_len, 4);
+    assert_memory_equal(rid, "conn", 4);
+    assert_true(f->nacks < ACKS);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(cdof_wire_pack(&ack->base, &buf, &len), 0);
+    f->acks[f->nacks] = cdof__v1__ack__unpack(NULL, len, buf);
+    free(buf);
+    assert_non_null(f->acks[f->nacks++]);
+}
+
+/* Adds an update of continuity_of_care (num of 100) for area in month to the next batch. */
+static void update(fixture_t *f, uint64_t seq, const char *metric, const char *area,
+                   const char *month, double num)
+{
+    char err[128];
+    cdof_period_t p;
+    size_t i = f->nenv++;
+    assert_true(i < 8);
+    assert_int_equal(cdof_period_parse(month, &p, err, sizeof err), 0);
+    cdof__v1__period__init(&f->per[i]);
+    cdof_wire_period_to_msg(&p, &f->per[i]);
+    cdof__v1__metric_update__init(&f->mu[i]);
+    f->mu[i].metric_id = (char *)metric;
+    f->mu[i].area_code = (char *)area;
+    f->mu[i].period = &f->per[i];
+    f->mu[i].has_numerator = f->mu[i].has_denominator = true;
+    f->mu[i].numerator = num;
+    f->mu[i].denominator = 100;
+    cdof__v1__envelope__init(&f->env[i]);
+    f->env[i].agent_id = AGENT;
+    f->env[i].sequence = seq;
+    f->env[i].body_case = CDOF__V1__ENVELOPE__BODY_METRIC_UPDATE;
+    f->env[i].metric_update = &f->mu[i];
+}
+
+/* Takes the envelopes added (from party, with bad as every envelope's reason to reject),
+ * commits, and collects the acks. */
+static void commit_as(fixture_t *f, const hub_party_t *party, const char *bad)
+{
+    forget_acks(f);
+    hub_batch_clear(f->batch);
+    for (size_t i = 0; i < f->nenv; i++)
+        assert_int_equal(
+            hub_batch_take(f->batch, (const uint8_t *)"conn", 4, &f->env[i], bad, party), 0);
+    f->nenv = 0;
+    assert_int_equal(hub_batch_commit(&f->hub, f->batch), 0);
+    hub_batch_acks(f->batch, collect, f);
+    hub_batch_clear(f->batch);
+}
+
+static void commit(fixture_t *f)
+{
+    commit_as(f, NULL, "");
+}
+
+/* The one ack of the last batch, with n entries. */
+static const Cdof__V1__Ack *ack(fixture_t *f, size_t n)
+{
+    assert_int_equal(f->nacks, 1);
+    assert_int_equal(f->acks[0]->n_entries, n);
+    return f->acks[0];
+}
+
+static uint64_t marks(fixture_t *f)
+{
+    cdof_store_txn_t *txn = NULL;
+    uint64_t n = 0;
+    assert_int_equal(cdof_store_begin(f->hub.store, false, &txn), 0);
+    assert_int_equal(hub_settle_count(&f->hub, txn, &n), 0);
+    cdof_store_abort(&txn);
+    return n;
+}
+
+static void test_accept_duplicate_gap(void **state)
+{
+    fixture_t *f = *state;
+    update(f, 1, "continuity_of_care", AREA, "2024-05", 10);
+    update(f, 2, "continuity_of_care", AREA, "2024-06", 12);
+    commit(f);
+    const Cdof__V1__Ack *a = ack(f, 2);
+    assert_int_equal(a->entries[0]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED);
+    assert_int_equal(a->entries[1]->sequence, 2);
+    assert_int_equal(a->high_water, 2);
+    assert_int_equal(a->resend_from, 0);
+    /* Stored, and only marked for settling: no comparison was computed by ingest. */
+    cdof_store_txn_t *txn = NULL;
+    cdof_point_t pt;
+    cdof_period_t p;
+    char err[128];
+    assert_int_equal(cdof_period_parse("2024-05", &p, err, sizeof err), 0);
+    assert_int_equal(cdof_store_begin(f->hub.store, false, &txn), 0);
+    assert_int_equal(cdof_points_get(f->hub.pts, txn, "continuity_of_care", AREA, &p, &pt), 0);
+    assert_true(pt.numerator == 10 && pt.sequence == 1);
+    cdof_compare_row_t row;
+    assert_int_equal(hub_results_get(&f->hub, txn,
+                                     cdof_ref_metric(f->hub.ref, "continuity_of_care"), &p,
+                                     HUB_BASIS_REPORTED, AREA, &row),
+                     CDOF_ENOTFOUND);
+    cdof_store_abort(&txn);
+    assert_int_equal(marks(f), 2);
+
+    /* Sent again: a duplicate, nothing changes. */
+    update(f, 2, "continuity_of_care", AREA, "2024-06", 99);
+    commit(f);
+    a = ack(f, 1);
+    assert_int_equal(a->entries[0]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_DUPLICATE);
+    assert_int_equal(a->high_water, 2);
+
+    /* Sequence 4 before 3: nothing stored, the ack asks for 3 on. */
+    update(f, 4, "continuity_of_care", AREA, "2024-07", 10);
+    commit(f);
+    a = ack(f, 0);
+    assert_int_equal(a->high_water, 2);
+    assert_int_equal(a->resend_from, 3);
+}
+
+static void test_rejections(void **state)
+{
+    fixture_t *f = *state;
+    /* A month two months ahead has not begun. */
+    char ahead[16];
+    cdof_date_format(cdof_clock_today() + 62, ahead, sizeof ahead);
+    ahead[7] = '\0';
+    update(f, 1, "no_such_metric", AREA, "2024-05", 10);
+    update(f, 2, "continuity_of_care", AREA, ahead, 10);
+    update(f, 3, "continuity_of_care", AREA, "2024-05", 120);
+    commit(f);
+    const Cdof__V1__Ack *a = ack(f, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(a->entries[i]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED);
+    assert_non_null(strstr(a->entries[0]->reason, "no_such_metric"));
+    assert_non_null(strstr(a->entries[1]->reason, "has not begun"));
+    assert_non_null(strstr(a->entries[2]->reason, "numerator"));
+    /* A rejection is settled: the mark moves, so one bad row never blocks the stream. */
+    assert_int_equal(a->high_water, 3);
+    char first[CDOF_WIRE_MAX_TEXT];
+    snprintf(first, sizeof first, "%s", a->entries[0]->reason);
+    assert_int_equal(marks(f), 0);
+
+    /* Sent again, it is rejected again with the same reason, never taken for stored. */
+    update(f, 1, "no_such_metric", AREA, "2024-05", 10);
+    commit(f);
+    a = ack(f, 1);
+    assert_int_equal(a->entries[0]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED);
+    assert_string_equal(a->entries[0]->reason, first);
+
+    /* Far ahead of the mark: refused, and the mark stays. */
+    update(f, 4 + 100000000ULL, "continuity_of_care", AREA, "2024-05", 10);
+    commit(f);
+    a = ack(f, 1);
+    assert_int_equal(a->entries[0]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED);
+    assert_non_null(strstr(a->entries[0]->reason, "jumps"));
+    assert_int_equal(a->high_water, 3);
+
+    /* Decodable but to be refused (bounds): rejected with the reason given. */
+    update(f, 4, "continuity_of_care", AREA, "2024-05", 10);
+    commit_as(f, NULL, "note is longer than 1024 bytes");
+    a = ack(f, 1);
+    assert_int_equal(a->entries[0]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED);
+    assert_string_equal(a->entries[0]->reason, "note is longer than 1024 bytes");
+    assert_int_equal(a->high_water, 4);
+}
+
+/* A partnership key may write only its own areas. */
+static void test_scope(void **state)
+{
+    fixture_t *f = *state;
+    const hub_party_t *party = hub_keys_find(f->keys, KEY);
+    assert_non_null(party);
+    update(f, 1, "continuity_of_care", AREA, "2024-05", 10);
+    update(f, 2, "continuity_of_care", "E08000001", "2024-05", 10);
+    commit_as(f, party, "");
+    const Cdof__V1__Ack *a = ack(f, 2);
+    assert_int_equal(a->entries[0]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_ACCEPTED);
+    assert_int_equal(a->entries[1]->status, CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED);
+    assert_non_null(strstr(a->entries[1]->reason, "E08000001"));
+}
+
+/* A heartbeat is answered with the mark; an idle agent that wrote more is asked to resend. */
+static void test_heartbeat(void **state)
+{
+    fixture_t *f = *state;
+    update(f, 1, "continuity_of_care", AREA, "2024-05", 10);
+    commit(f);
+    cdof__v1__heartbeat__init(&f->hb);
+    f->hb.outbox_depth = 0;
+    f->hb.high_water = 5;
+    size_t i = f->nenv++;
+    cdof__v1__envelope__init(&f->env[i]);
+    f->env[i].agent_id = AGENT;
+    f->env[i].body_case = CDOF__V1__ENVELOPE__BODY_HEARTBEAT;
+    f->env[i].heartbeat = &f->hb;
+    commit(f);
+    const Cdof__V1__Ack *a = ack(f, 0);
+    assert_true(a->heartbeat);
+    assert_int_equal(a->high_water, 1);
+    assert_int_equal(a->resend_from, 2);
+    assert_true(f->hub.counters.heartbeats == 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_accept_duplicate_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
