@@ -4,8 +4,6 @@
  * asks for a resend, a rejection moves the mark and is remembered, a sequence far ahead is
  * refused without moving it, the sender's scope and the period's arrival are checked, a heartbeat
  * learns the mark; and ingest only marks what it wrote for settling. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -22,6 +19,7 @@
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_fixture.h"
 #include "hub_ingest.h"
 #include "hub_settle.h"
 
@@ -32,8 +30,7 @@
 #define KEY "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
 
 typedef struct {
-    char dir[64];
-    hub_t hub;
+    hub_fixture_t fx;
     hub_batch_t *batch;
     hub_keys_t *keys;
     Cdof__V1__Ack *acks[ACKS];
@@ -46,57 +43,20 @@ typedef struct {
     size_t nenv;
 } fixture_t;
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    cdof_store_opts_t so = {.schema = "hub", .schema_version = HUB_SCHEMA_VERSION, .no_sync = true};
     char err[512] = "";
-    if (!f)
-        return -1;
-    *state = f;
-    strcpy(f->dir, "/tmp/cdof-test-ingest-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    hub_t *hub = &f->hub;
-    hub->cfg.settle_ms = 1500;
-    hub->cfg.period_tolerance_days = 1;
-    hub->cfg.data = f->dir;
     const char *registry = "public_key,id,role,partnership,areas\n" KEY ",nw-test,partnership,"
                            "nw-test," AREA "\n";
-    int rc = (hub->ref = cdof_ref_load(CDOF_REF_DIR, err, sizeof err)) ? 0 : CDOF_EINVALID;
-    hub_rules_t *rules = rc == 0 ? hub_rules_default(hub->ref, 0.95) : NULL;
-    if (rc == 0)
-        rc = hub_keys_parse("reg.csv", registry, strlen(registry), hub->ref, NULL, 0, &f->keys, err,
+    *state = f;
+    if (!f || hub_fixture_open(&f->fx, 1500) < 0)
+        return -1;
+    hub_t *hub = &f->fx.hub;
+    int rc = hub_keys_parse("reg.csv", registry, strlen(registry), hub->ref, NULL, 0, &f->keys, err,
                             sizeof err);
     if (rc == 0)
-        rc = cdof_store_open(f->dir, &so, &hub->store, err, sizeof err);
-    if (rc == 0)
-        rc = cdof_store_db(hub->store, "periods", &hub->db_periods);
-    if (rc == 0)
-        rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones);
-    if (rc == 0)
-        rc = cdof_store_db(hub->store, "rejections", &hub->db_rejections);
-    if (rc == 0)
-        rc = cdof_points_new(hub->store, &hub->pts);
-    if (rc == 0)
-        rc = hub_periods_open(hub, err, sizeof err);
-    if (rc == 0)
-        rc = hub_results_open(hub, NULL, err, sizeof err);
-    if (rc == 0) {
-        rc = hub_alerts_open(hub->store, hub->ref, rules, 30, &hub->alerts);
-        rules = NULL;
-    }
-    if (rc == 0)
-        rc = hub_settle_open(hub);
-    if (rc == 0)
         rc = hub_batch_new(hub, &f->batch);
-    hub_rules_destroy(&rules);
     if (rc < 0)
         print_error("setup: %s\n", err[0] ? err : cdof_strerror(rc));
     return rc < 0 ? -1 : 0;
@@ -112,18 +72,10 @@ static void forget_acks(fixture_t *f)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    hub_t *hub = &f->hub;
     forget_acks(f);
     hub_batch_destroy(&f->batch);
-    hub_settle_close(hub);
-    hub_alerts_destroy(&hub->alerts);
-    hub_results_close(hub);
-    hub_periods_close(hub);
-    cdof_points_destroy(&hub->pts);
-    cdof_store_close(&hub->store);
     hub_keys_destroy(&f->keys);
-    cdof_ref_destroy(&hub->ref);
-    nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    hub_fixture_close(&f->fx);
     free(f);
     return 0;
 }
@@ -177,7 +129,7 @@ static void commit_as(fixture_t *f, const hub_party_t *party, const char *bad)
         assert_int_equal(
             hub_batch_take(f->batch, (const uint8_t *)"conn", 4, &f->env[i], bad, party), 0);
     f->nenv = 0;
-    assert_int_equal(hub_batch_commit(&f->hub, f->batch), 0);
+    assert_int_equal(hub_batch_commit(&f->fx.hub, f->batch), 0);
     hub_batch_acks(f->batch, collect, f);
     hub_batch_clear(f->batch);
 }
@@ -197,12 +149,7 @@ static const Cdof__V1__Ack *ack(fixture_t *f, size_t n)
 
 static uint64_t marks(fixture_t *f)
 {
-    cdof_store_txn_t *txn = NULL;
-    uint64_t n = 0;
-    assert_int_equal(cdof_store_begin(f->hub.store, false, &txn), 0);
-    assert_int_equal(hub_settle_count(&f->hub, txn, &n), 0);
-    cdof_store_abort(&txn);
-    return n;
+    return hub_fixture_marks(&f->fx);
 }
 
 static void test_accept_duplicate_gap(void **state)
@@ -222,12 +169,12 @@ static void test_accept_duplicate_gap(void **state)
     cdof_period_t p;
     char err[128];
     assert_int_equal(cdof_period_parse("2024-05", &p, err, sizeof err), 0);
-    assert_int_equal(cdof_store_begin(f->hub.store, false, &txn), 0);
-    assert_int_equal(cdof_points_get(f->hub.pts, txn, "continuity_of_care", AREA, &p, &pt), 0);
+    assert_int_equal(cdof_store_begin(f->fx.hub.store, false, &txn), 0);
+    assert_int_equal(cdof_points_get(f->fx.hub.pts, txn, "continuity_of_care", AREA, &p, &pt), 0);
     assert_true(pt.numerator == 10 && pt.sequence == 1);
     cdof_compare_row_t row;
-    assert_int_equal(hub_results_get(&f->hub, txn,
-                                     cdof_ref_metric(f->hub.ref, "continuity_of_care"), &p,
+    assert_int_equal(hub_results_get(&f->fx.hub, txn,
+                                     cdof_ref_metric(f->fx.hub.ref, "continuity_of_care"), &p,
                                      HUB_BASIS_REPORTED, AREA, &row),
                      CDOF_ENOTFOUND);
     cdof_store_abort(&txn);
@@ -329,7 +276,7 @@ static void test_heartbeat(void **state)
     assert_true(a->heartbeat);
     assert_int_equal(a->high_water, 1);
     assert_int_equal(a->resend_from, 2);
-    assert_true(f->hub.counters.heartbeats == 1);
+    assert_true(f->fx.hub.counters.heartbeats == 1);
 }
 
 int main(void)

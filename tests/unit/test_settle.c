@@ -3,8 +3,6 @@
  * ingest transaction leaves no mark and has stored the rows and raised the alert; otherwise an
  * open period waits for the tick and is never judged, the rows that complete a period are judged
  * in their own transaction, and a revision of a complete period is judged again by the tick. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -21,6 +18,7 @@
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_fixture.h"
 #include "hub_settle.h"
 
 #define BAD    "E06000009" /* Blackpool: 10 of 100 where every other area has 45 */
@@ -28,56 +26,16 @@
 #define SENT   8
 
 typedef struct {
-    char dir[64];
-    hub_t hub;
+    hub_fixture_t fx;
     Cdof__V1__Alert *sent[SENT];
     size_t nsent;
 } fixture_t;
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup_with(void **state, long settle_ms)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    cdof_store_opts_t so = {.schema = "hub", .schema_version = HUB_SCHEMA_VERSION, .no_sync = true};
-    char err[512] = "";
-    if (!f)
-        return -1;
     *state = f;
-    strcpy(f->dir, "/tmp/cdof-test-settle-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    hub_t *hub = &f->hub;
-    hub->cfg.settle_ms = settle_ms;
-    hub->cfg.data = f->dir;
-    int rc = (hub->ref = cdof_ref_load(CDOF_REF_DIR, err, sizeof err)) ? 0 : CDOF_EINVALID;
-    hub_rules_t *rules = rc == 0 ? hub_rules_default(hub->ref, 0.95) : NULL;
-    if (rc == 0)
-        rc = cdof_store_open(f->dir, &so, &hub->store, err, sizeof err);
-    if (rc == 0)
-        rc = cdof_store_db(hub->store, "periods", &hub->db_periods);
-    if (rc == 0)
-        rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones);
-    if (rc == 0)
-        rc = cdof_points_new(hub->store, &hub->pts);
-    if (rc == 0)
-        rc = hub_periods_open(hub, err, sizeof err);
-    if (rc == 0)
-        rc = hub_results_open(hub, NULL, err, sizeof err);
-    if (rc == 0) {
-        rc = hub_alerts_open(hub->store, hub->ref, rules, 30, &hub->alerts);
-        rules = NULL;
-    }
-    if (rc == 0)
-        rc = hub_settle_open(hub);
-    hub_rules_destroy(&rules);
-    if (rc < 0)
-        print_error("setup: %s\n", err[0] ? err : cdof_strerror(rc));
-    return rc < 0 ? -1 : 0;
+    return f ? hub_fixture_open(&f->fx, settle_ms) : -1;
 }
 
 static int setup_settle0(void **state)
@@ -100,16 +58,8 @@ static void forget_sent(fixture_t *f)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    hub_t *hub = &f->hub;
     forget_sent(f);
-    hub_settle_close(hub);
-    hub_alerts_destroy(&hub->alerts);
-    hub_results_close(hub);
-    hub_periods_close(hub);
-    cdof_points_destroy(&hub->pts);
-    cdof_store_close(&hub->store);
-    cdof_ref_destroy(&hub->ref);
-    nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    hub_fixture_close(&f->fx);
     free(f);
     return 0;
 }
@@ -127,7 +77,7 @@ static void collect(void *ctx, const char *topic, const uint8_t *alert, size_t l
 static size_t publish(fixture_t *f)
 {
     forget_sent(f);
-    return hub_alerts_publish(f->hub.alerts, collect, f);
+    return hub_alerts_publish(f->fx.hub.alerts, collect, f);
 }
 
 static cdof_period_t month(const char *text)
@@ -143,7 +93,7 @@ static cdof_period_t month(const char *text)
  * what settling does at the end of the transaction. */
 static void ingest(fixture_t *f, const char *period, size_t from, size_t to, double bad_num)
 {
-    hub_t *hub = &f->hub;
+    hub_t *hub = &f->fx.hub;
     const cdof_metric_t *m = cdof_ref_metric(hub->ref, METRIC);
     cdof_period_t p = month(period);
     cdof_store_txn_t *txn = NULL;
@@ -172,18 +122,13 @@ static void ingest(fixture_t *f, const char *period, size_t from, size_t to, dou
 
 static uint64_t marks(fixture_t *f)
 {
-    cdof_store_txn_t *txn = NULL;
-    uint64_t n = 0;
-    assert_int_equal(cdof_store_begin(f->hub.store, false, &txn), 0);
-    assert_int_equal(hub_settle_count(&f->hub, txn, &n), 0);
-    cdof_store_abort(&txn);
-    return n;
+    return hub_fixture_marks(&f->fx);
 }
 
 /* The stored row of BAD for the period: 0 or CDOF_ENOTFOUND; its numerator in *num. */
 static int stored_row(fixture_t *f, const char *period, double *num)
 {
-    hub_t *hub = &f->hub;
+    hub_t *hub = &f->fx.hub;
     cdof_period_t p = month(period);
     cdof_store_txn_t *txn = NULL;
     cdof_compare_row_t row;
@@ -199,8 +144,8 @@ static int stored_row(fixture_t *f, const char *period, double *num)
 static size_t utla_count(fixture_t *f)
 {
     size_t n = 0;
-    for (size_t i = 0; i < cdof_ref_area_count(f->hub.ref); i++)
-        n += cdof_ref_area_at(f->hub.ref, i)->kind == CDOF_AREA_UTLA;
+    for (size_t i = 0; i < cdof_ref_area_count(f->fx.hub.ref); i++)
+        n += cdof_ref_area_at(f->fx.hub.ref, i)->kind == CDOF_AREA_UTLA;
     return n;
 }
 
@@ -210,7 +155,7 @@ static void tick(fixture_t *f)
     struct timespec ms = {0, 5 * 1000 * 1000};
     nanosleep(&ms, NULL);
     for (int i = 0; i < 200 && marks(f) > 0; i++) {
-        assert_int_equal(hub_settle_tick(&f->hub, false), 0);
+        assert_int_equal(hub_settle_tick(&f->fx.hub, false), 0);
         if (marks(f) > 0)
             nanosleep(&ms, NULL);
     }
@@ -236,7 +181,7 @@ static void test_settle0_in_ingest(void **state)
     assert_true(num == 10);
     assert_true(publish(f) >= 1);
     assert_int_equal(firing_for_bad(f, CDOF__V1__ALERT_STATE__ALERT_STATE_FIRING), 1);
-    assert_true(f->hub.counters.comparisons >= 1);
+    assert_true(f->fx.hub.counters.comparisons >= 1);
     /* A revision is judged in its own transaction too. */
     ingest(f, "2024-05", 0, utla_count(f), 45);
     assert_int_equal(marks(f), 0);
