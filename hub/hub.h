@@ -20,7 +20,6 @@
 #include "cdof_store.h"
 #include "cdof_wire.h"
 #include "hub_db.h"
-#include "hub_db_compat.h"
 #include "hub_keys.h"
 
 #define HUB_SCHEMA_VERSION 1
@@ -58,26 +57,25 @@ typedef struct {
                      on them is recomputed for every area, not only for changed figures */
 } hub_touch_t;
 
-typedef struct {
+typedef struct hub_settle hub_settle_t;
+typedef struct hub_alerts hub_alerts_t;
+typedef struct hub_batch hub_batch_t;
+
+typedef struct hub {
     hub_config_t cfg;
     cdof_ref_t *ref;
     cdof_store_t *store;
     hub_db_t *pts;
-    cdof_store_db_t db_meta, db_alerts, db_alert_state, db_milestones, db_periods, db_rejections;
+    cdof_store_db_t db_meta, db_milestones, db_periods, db_rejections;
     void *zctx, *ingest, *pub, *query;
     double alert_confidence; /* 0.95 or 0.998 */
-    uint64_t next_alert_seq;
-    struct hub_alert_change *pending; /* alerts of the open transaction, not yet published */
-    size_t npending, cap_pending;
     hub_counters_t counters;
     struct hub_results *results;     /* stored comparisons and partnerships (hub_results.c) */
     cdof_commitments_t *commitments; /* the strategy's commitments (may be empty) */
-    /* Alert rules, silences and the periodic rules (agent silent, data and milestones
-     * overdue) that run from the serve loop. */
-    struct hub_rules *rules;
-    cdof_store_db_t db_silences, db_inhibit, db_settle;
-    int64_t started_ms, next_fast_ms, next_slow_ms;
-    uint64_t alert_writes; /* store writes by the rules: a tick that made none is not committed */
+    hub_alerts_t *alerts; /* the alert lifecycle, its rules and silences (hub_alerts.h) */
+    hub_settle_t *settle; /* period marks and the tick (hub_settle.h) */
+    hub_batch_t *batch;   /* ingest's batch, made at the first (hub_ingest.h) */
+    int64_t started_ms;   /* wall clock at start: agents' silence counts from here at most */
     /* Security (hub_auth.c): NULL keys and zap with --insecure. */
     cdof_curve_t *curve;
     hub_keys_t *keys;
@@ -87,21 +85,12 @@ typedef struct {
     bool reopening;
     void *reopen_mon; /* NULL when no monitor could be set up: reopened at reopen_by_ms */
     int64_t reopen_by_ms;
-    /* Settled comparisons run in the tick under a CPU budget. settle_next_ms: monotonic
-     * time by which a mark may be due (0: now, leftovers); settle_cursor: the last mark done, so
-     * the next tick goes on after it (round robin). */
-    int64_t settle_next_ms;
-    uint8_t settle_cursor[CDOF_WIRE_MAX_ID + 1 + HUB_PERIOD_KEY_LEN];
-    size_t settle_cursor_len;
-    bool ingest_busy; /* the serve loop's last turn read a batch: the tick takes less time */
-    int store_fault;  /* the last write failure logged (0: writes succeed), see serve() */
+    int store_fault; /* the last write failure logged (0: writes succeed), see serve() */
     /* Period states (hub_periods.c): open, complete or closed, and their history. */
     cdof_store_db_t db_pstate, db_phistory;
     cdof_period_policy_t *policies; /* per metric index: threshold and deadline */
-    hub_touch_t *completed;         /* periods the open ingest transaction completed */
-    size_t ncompleted, cap_completed;
-    struct hub_subs *subs;       /* the alert endpoint's subscriptions (hub_subs.c) */
-    struct hub_queries *queries; /* requests waiting for their turn (hub_query.c) */
+    struct hub_subs *subs;          /* the alert endpoint's subscriptions (hub_subs.c) */
+    struct hub_queries *queries;    /* requests waiting for their turn (hub_query.c) */
 } hub_t;
 
 /* Reads what waits on the ingest socket (up to HUB_BATCH_MAX), commits it in one transaction,
@@ -184,89 +173,6 @@ void hub_period_status_free(Cdof__V1__PeriodStatus *st);
 int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                        const cdof_period_t *p, Cdof__V1__PeriodStatus ***out, size_t *n);
 
-/* Alert rules. A metric-period is judged once, in the transaction of the batch whose rows
- * complete it (docs/DESIGN.md "Period model"), so data and its judgement commit together and a
- * crash between the two cannot lose an evaluation. Revisions of complete periods and the stored
- * comparisons of open ones are marked in the ingest transaction and done by hub_alerts_tick()
- * once the period has been quiet for cfg.settle_ms (0: in the ingest transaction too):
- *   hub_alerts_begin()                   before the batch's transaction (and each retry);
- *   hub_alerts_evaluate(hub, txn, m, p)  per touched metric and period: counts its coverage
- *                                        (hub_period_touch); marks it, or notes it completed;
- *   hub_alerts_judge_completed(hub, txn) after the touches: judges the periods completed;
- *   hub_alerts_publish(hub)              after the commit returns: publishes what was stored;
- *   hub_alerts_discard(hub)              when the transaction is aborted. */
-#define HUB_SETTLE_MAX_MS 30000 /* judged by then even while data keeps coming; --settle-ms max */
-void hub_alerts_begin(hub_t *hub);
-int hub_alerts_evaluate(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                        const cdof_period_t *p);
-int hub_alerts_judge_completed(hub_t *hub, cdof_store_txn_t *txn);
-void hub_alerts_publish(hub_t *hub);
-void hub_alerts_discard(hub_t *hub);
-
-/* Closes (m, p) by close->by for close->reason, vouched for by party (NULL with --insecure),
- * whose key must act for the metric's team nationally (closing judges every area): stores the
- * state with the key's id, brings its comparisons up to date, judges its alerts, commits and
- * publishes. *out (hub_period_status_free) is the new state. Returns 0, CDOF_ENOTFOUND, -EACCES
- * or CDOF_EINVALID with a reason in err, or a negative code. */
-int hub_alerts_close(hub_t *hub, const hub_party_t *party, const Cdof__V1__PeriodClose *close,
-                     Cdof__V1__PeriodStatus **out, char *err, size_t errlen);
-
-/* Loads the next alert sequence from the store at start-up and opens the databases of the
- * alert lifecycle (before any transaction). hub->rules must be set. */
-int hub_alerts_init(hub_t *hub);
-
-/* Called from the serve loop about once a second, and as soon as marks are due (it updates their
- * stored comparisons first, within HUB_SETTLE_BUDGET_MS): judges settled comparisons and runs the
- * rules that depend on time (agent silent every second; data overdue, milestone overdue and the
- * re-notification of alerts whose silence or inhibition ended every HUB_SLOW_RULES_MS), in one
- * transaction committed before anything is published. Returns 0 or a negative code. */
-#define HUB_SLOW_RULES_MS 5000
-int hub_alerts_tick(hub_t *hub);
-
-/* How long the serve loop may wait in zmq_poll before hub_alerts_tick() has work
- * (0..1000 ms): 0 while settled comparisons are left over from a tick's CPU budget. */
-#define HUB_SETTLE_BUDGET_MS 30 /* per tick: the rest stays marked, so ingest is never starved */
-#define HUB_SETTLE_BUSY_MS   5  /* the same while batches keep coming: ingest goes first */
-#define HUB_SETTLE_SHARE     4  /* ...and leftovers wait 3x the tick's time: 1/4 of the loop */
-int hub_alerts_wait_ms(const hub_t *hub);
-
-/* Acknowledges the firing alert of sequence ack->sequence by ack->by, vouched for by party (the
- * key's registry entry; NULL with --insecure): stores and publishes an ACKNOWLEDGED record naming
- * both. *out (owned by the caller: cdof__v1__alert__free_unpacked) is that record. Returns 0,
- * CDOF_ENOTFOUND, -EACCES (the alert is outside the key's scope) or CDOF_EINVALID with a reason
- * in err, or a negative code. */
-int hub_alerts_ack(hub_t *hub, const hub_party_t *party, const Cdof__V1__AlertAck *ack,
-                   Cdof__V1__Alert **out, char *err, size_t errlen);
-
-/* ---- Silences (hub_silences.c): records by id, never deleted ---- */
-
-/* Opens the silence records (before any transaction), keeping as records the silences an older
- * hub stored by matcher. Returns 0 or a negative code. */
-int hub_silences_open(hub_t *hub);
-
-/* Records a new silence made by s->by through party (NULL: --insecure), durably, before
- * answering: its scope is the party's team and region, so "*" parts reach only those alerts.
- * *out is the record as stored (owned by the caller: cdof__v1__silence__free_unpacked). Returns
- * 0, CDOF_EINVALID or -EACCES with a reason in err, or a negative code. */
-int hub_silences_add(hub_t *hub, const hub_party_t *party, const Cdof__V1__Silence *s,
-                     Cdof__V1__Silence **out, char *err, size_t errlen);
-
-/* Ends silence u->id early, recording who and which key; only a key whose scope holds the
- * silence's may. *out as hub_silences_add. Returns 0, CDOF_ENOTFOUND, CDOF_EINVALID (already
- * ended or expired) or -EACCES with a reason in err, or a negative code. */
-int hub_silences_end(hub_t *hub, const hub_party_t *party, const Cdof__V1__Unsilence *u,
-                     Cdof__V1__Silence **out, char *err, size_t errlen);
-
-/* The silences in force, or with history every record, by id (read txn): *out is an array of *n
- * decoded silences, each owned by the caller (cdof__v1__silence__free_unpacked), the array too
- * (free). */
-int hub_silences_list(hub_t *hub, cdof_store_txn_t *txn, bool history, Cdof__V1__Silence ***out,
-                      size_t *n);
-
-/* Why an alert of dedupe key, team and region is silenced now, into why ("" when it is not). */
-int hub_silences_match(hub_t *hub, cdof_store_txn_t *txn, const char *key, const char *team,
-                       const char *region, char *why, size_t len);
-
 /* ---- Subscriptions to the alert endpoint (hub_subs.c) ---- */
 
 #define HUB_SUBS_PER_CONNECTION 64 /* topics one subscriber connection may hold */
@@ -286,6 +192,10 @@ bool hub_subs_handle(hub_t *hub);
 /* The socket carrying the alert endpoint's disconnections (may change after a reload; NULL if
  * none). */
 void *hub_subs_monitor(const hub_t *hub);
+
+/* Publishes on the alert endpoint the alert changes committed since the last hub_alerts_begin
+ * (hub_alerts_publish), and counts them. Call after every commit that may have stored some. */
+void hub_publish(hub_t *hub);
 
 /* Subscriptions refused since the hub started. */
 uint64_t hub_subs_refused(const hub_t *hub);

@@ -1,6 +1,8 @@
 /* Health counters for `cdof-query health`: what the hub has done since it started,
  * and which agents are connected, judged as the agents judge the hub: by recent contact. */
 #include "hub.h"
+#include "hub_alerts.h"
+#include "hub_settle.h"
 
 #include "cdof_clock.h"
 
@@ -19,7 +21,7 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     }
     hub_db_agents_close(&c);
     if (rc == 0)
-        rc = cdof_store_count(txn, hub->db_settle, &pending); /* periods awaiting alert rules */
+        rc = hub_settle_count(hub, txn, &pending); /* periods awaiting alert rules */
     if (rc < 0)
         return rc;
     out->pending_comparisons = pending;
@@ -39,7 +41,7 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     out->out_of_order = k->out_of_order;
     out->started_ms = hub->started_ms;
     out->connected_window_ms = HUB_CONNECTED_MS;
-    out->next_alert_sequence = hub->next_alert_seq;
+    out->next_alert_sequence = hub_alerts_next_sequence(hub->alerts);
     hub_query_stats_t qs;
     hub_query_stats(hub, &qs);
     out->queries_refused = qs.refused;

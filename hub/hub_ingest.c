@@ -1,14 +1,13 @@
-/* Ingest: group commit of what agents sent, acknowledgements only after the commit returns.
- * PROTOCOL.md "Ingest" is the contract this implements. */
+/* Ingest's batch (hub_ingest.h): what agents sent, applied in one write transaction and
+ * acknowledged only after the commit returns. PROTOCOL.md "Ingest" is the contract this
+ * implements; hub_ingest_net.c reads the socket and sends the acknowledgements. */
 #define _GNU_SOURCE /* hcreate_r: the batch's agents by id */
 #include <errno.h>
-#include <limits.h>
 #include <search.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #include "cdof_clock.h"
 #include "cdof_error.h"
@@ -16,13 +15,10 @@
 #include "cdof_validate.h"
 #include "cdof_wire.h"
 #include "hub.h"
+#include "hub_ingest.h"
+#include "hub_settle.h"
 
 #define ACK_CHUNK 48 /* entries per Ack: 48 reasons of 1 KiB stay under the 64 KiB limit */
-#define BATCH_MS  10 /* a batch stops reading after this long, so acks never wait on a flood */
-/* Envelopes of one agent taken into one batch; more are dropped unanswered, and the agent's
- * next one gets resend_from. Agents send at most --window (<= 512) unacknowledged. One sender
- * cannot fill a batch that others are waiting on. */
-#define HUB_MAX_UNACKED_PER_AGENT 512
 /* A sequence this far past an agent's mark is a broken or hostile agent, not lost messages:
  * rejected, the mark stays. No partnership sends a hundred million updates. */
 #define HUB_MAX_SEQ_JUMP 100000000ULL
@@ -33,28 +29,28 @@ typedef struct {
     Cdof__V1__Envelope *env;
     char bad[CDOF_WIRE_MAX_TEXT]; /* non-empty: decodable enough to answer, but to be rejected */
     const hub_party_t *party;     /* the sender, from its CURVE key; NULL with --insecure */
-    size_t slot;                  /* its agent in batch_t.slots */
+    size_t slot;                  /* its agent in hub_batch_t.slots */
 } msg_t;
 
 /* One agent of the batch: found once per envelope by id (hash), not by scanning the others. */
 typedef struct {
-    char agent_id[CDOF_POINTS_AGENT_MAX];
+    char agent_id[HUB_DB_AGENT_MAX];
     uint8_t rid[256]; /* the connection of its latest envelope: the acks go there */
     size_t rid_len;
     size_t taken; /* envelopes taken into the batch (HUB_MAX_UNACKED_PER_AGENT) */
-    cdof_agent_record_t rec;
+    hub_agent_record_t rec;
     bool heartbeat;
     uint64_t resend_from;
-    size_t nentries, first, last; /* its ack entries, a list through batch_t.entry_next */
+    size_t nentries, first, last; /* its ack entries, a list through hub_batch_t.entry_next */
 } slot_t;
 
-typedef struct {
+struct hub_batch {
     msg_t msgs[HUB_BATCH_MAX];
     size_t nmsgs;
     slot_t slots[HUB_BATCH_MAX];
     size_t nslots;
     struct hsearch_data by_id; /* agent id -> slot; rebuilt for every batch */
-    bool by_id_made;
+    bool by_id_made, by_id_fresh;
     hub_touch_t touched[HUB_BATCH_MAX];
     size_t ntouched;
     Cdof__V1__AckEntry entry_pool[HUB_BATCH_MAX];
@@ -65,91 +61,7 @@ typedef struct {
     /* Each metric's store code as its first point in the transaction found it (0: not yet),
      * by cdof_metric_t.index: cleared at every begin, never kept across an abort. */
     uint16_t *codes;
-} batch_t;
-
-/* Decodes with bounds. An envelope that fails the bounds but still names an agent and a
- * sequence is kept, marked bad, so that the hub can answer REJECTED with the reason and move
- * the agent's mark; otherwise the agent would resend it for ever and stall behind it. */
-static void decode(batch_t *b, msg_t *m, const void *data, size_t len, char *err, size_t errlen)
-{
-    m->env =
-        cdof_wire_envelope_decode_in(cdof_wire_arena_allocator(b->arena), data, len, err, errlen);
-    if (m->env || len > CDOF_WIRE_MAX_MESSAGE)
-        return;
-    Cdof__V1__Envelope *raw =
-        cdof__v1__envelope__unpack(cdof_wire_arena_allocator(b->arena), len, data);
-    if (!raw)
-        return;
-    size_t idlen = raw->agent_id ? strlen(raw->agent_id) : 0;
-    if (idlen == 0 || idlen >= CDOF_POINTS_AGENT_MAX || raw->sequence == 0)
-        return; /* freed with the arena */
-    m->env = raw;
-    snprintf(m->bad, sizeof m->bad, "%s", err);
-}
-
-/* Packs ack and sends it to the connection rid. ROUTER drops messages to a peer that has gone;
- * the agent resends after reconnecting, so nothing waits here. Packed straight into the
- * message ZeroMQ sends: no buffer of our own to allocate and copy from, 150 times a batch. */
-static void send_to(hub_t *hub, const uint8_t *rid, size_t rid_len, const Cdof__V1__Ack *ack)
-{
-    zmq_msg_t body;
-    if (zmq_msg_init_size(&body, protobuf_c_message_get_packed_size(&ack->base)) != 0)
-        return;
-    protobuf_c_message_pack(&ack->base, zmq_msg_data(&body));
-    if (zmq_send(hub->ingest, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_msg_send(&body, hub->ingest, ZMQ_DONTWAIT) < 0)
-        zmq_msg_close(&body);
-}
-
-static void reply_rejected(hub_t *hub, const msg_t *m, const char *reason)
-{
-    Cdof__V1__AckEntry e = CDOF__V1__ACK_ENTRY__INIT, *ep = &e;
-    e.sequence = m->env->sequence;
-    e.status = CDOF__V1__ACK_STATUS__ACK_STATUS_REJECTED;
-    e.reason = (char *)reason;
-    Cdof__V1__Ack ack = CDOF__V1__ACK__INIT;
-    ack.entries = &ep;
-    ack.n_entries = 1;
-    send_to(hub, m->rid, m->rid_len, &ack);
-}
-
-/* With CURVE the sender is the id the key registry gives its key, and the envelope must name
- * it. Agents leave their connection's routing id to ZeroMQ; older ones named it by their id
- * (ZMQ_ROUTING_ID), and such a name must be the agent's own. An envelope naming another agent is
- * refused without touching that agent's state, so nobody can move another's mark. Replies go to
- * the connection the envelope came on (m->rid), never to one looked up by agent id. */
-static bool identity_ok(hub_t *hub, msg_t *m)
-{
-    const char *id = m->env->agent_id;
-    size_t idlen = strlen(id);
-    char reason[CDOF_WIRE_MAX_TEXT];
-    if (idlen >= CDOF_POINTS_AGENT_MAX) {
-        snprintf(reason, sizeof reason, "agent_id is %zu bytes, longer than %d", idlen,
-                 CDOF_POINTS_AGENT_MAX - 1);
-    } else if (m->party && strcmp(m->party->id, id) != 0) {
-        snprintf(reason, sizeof reason, "agent_id '%s' does not match this key's identity '%s'", id,
-                 m->party->id);
-    } else if (m->rid_len > 0 && m->rid[0] != 0 &&
-               (m->rid_len != idlen || memcmp(m->rid, id, idlen) != 0)) {
-        snprintf(reason, sizeof reason,
-                 "agent_id '%s' does not match this connection's identity '%.*s'", id,
-                 (int)m->rid_len, (const char *)m->rid);
-    } else {
-        return true;
-    }
-    cdof_log_warn("ingest: refused seq %llu: %s", (unsigned long long)m->env->sequence, reason);
-    if (m->party && m->env->sequence) {
-        /* The key says whose stream this is, whatever the body claims: the envelope is settled
-         * as REJECTED in the key's own sequence, so one sequence never gets two verdicts (a
-         * later correct resend of it gets the same rejection). */
-        m->env->agent_id = (char *)m->party->id;
-        snprintf(m->bad, sizeof m->bad, "%s", reason);
-        return true;
-    }
-    if (m->env->sequence)
-        reply_rejected(hub, m, reason);
-    return false;
-}
+};
 
 /* Copies src into dst[size], cut to fit as snprintf's "%s" would, without the formatting. */
 static void copy_text(char *dst, size_t size, const char *src)
@@ -160,7 +72,7 @@ static void copy_text(char *dst, size_t size, const char *src)
 }
 
 /* The slot of agent_id (found, or added) in *out. Returns 0 or -ENOMEM. */
-static int slot_of(batch_t *b, const char *agent_id, slot_t **out)
+static int slot_of(hub_batch_t *b, const char *agent_id, slot_t **out)
 {
     ENTRY e = {.key = (char *)agent_id}, *found = NULL;
     if (hsearch_r(e, FIND, &found, &b->by_id) && found) {
@@ -178,91 +90,6 @@ static int slot_of(batch_t *b, const char *agent_id, slot_t **out)
     return 0;
 }
 
-static int read_messages(hub_t *hub, batch_t *b)
-{
-    int64_t until = cdof_clock_mono_ms() + BATCH_MS;
-    b->nslots = 0;
-    for (size_t n = 0; b->nmsgs < HUB_BATCH_MAX; n++) {
-        if (n % 64 == 63 && cdof_clock_mono_ms() >= until)
-            break;
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, hub->ingest, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&part);
-            if (errno == EAGAIN || errno == EINTR)
-                break;
-            return -errno;
-        }
-        if (n == 0) {
-            /* A fresh table per batch (hsearch has no clear), made only when there is one: the
-             * loop wakes for queries and timers too. At most half full: every agent of a full
-             * batch, each found in a probe or two. */
-            if (b->by_id_made)
-                hdestroy_r(&b->by_id);
-            memset(&b->by_id, 0, sizeof b->by_id);
-            if (!(b->by_id_made = hcreate_r(2 * HUB_BATCH_MAX, &b->by_id))) {
-                zmq_msg_close(&part);
-                return -ENOMEM;
-            }
-        }
-        msg_t *m = &b->msgs[b->nmsgs];
-        /* Field by field: clearing the texts whole would cost more than the decode. */
-        m->env = NULL;
-        m->bad[0] = '\0';
-        m->party = NULL;
-        m->slot = 0;
-        m->rid_len = zmq_msg_size(&part) < sizeof m->rid ? zmq_msg_size(&part) : sizeof m->rid;
-        memcpy(m->rid, zmq_msg_data(&part), m->rid_len);
-        int frames = 0, auth = 0;
-        char err[CDOF_WIRE_MAX_TEXT], auth_err[CDOF_WIRE_MAX_TEXT];
-        err[0] = auth_err[0] = '\0';
-        while (zmq_msg_more(&part)) {
-            zmq_msg_close(&part);
-            zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, hub->ingest, 0) < 0)
-                break;
-            if (++frames == 1) {
-                /* Who sent it comes from the handshake, never from the body. */
-                auth = hub_auth_sender(hub, &part, "ingest", &m->party, auth_err, sizeof auth_err);
-                if (auth == 0)
-                    decode(b, m, zmq_msg_data(&part), zmq_msg_size(&part), err, sizeof err);
-            }
-        }
-        zmq_msg_close(&part);
-        if (auth < 0) {
-            cdof_log_warn("ingest: dropped a message: %s", auth_err);
-            hub->counters.rejected++;
-            continue;
-        }
-        if (frames != 1 || !m->env) {
-            /* Without an agent and a sequence there is nothing to answer; the log says why. */
-            cdof_log_warn("ingest: dropped a message of %d frame(s): %s", frames,
-                          frames == 1 ? err : "expected exactly one frame, an Envelope");
-            hub->counters.rejected++;
-            continue;
-        }
-        if (!identity_ok(hub, m)) {
-            hub->counters.rejected++;
-            continue;
-        }
-        slot_t *s;
-        int rc = slot_of(b, m->env->agent_id, &s);
-        if (rc < 0)
-            return rc;
-        if (++s->taken > HUB_MAX_UNACKED_PER_AGENT) {
-            cdof_log_debug("ingest: %s has more than %d envelopes in one batch: dropped seq %llu",
-                           m->env->agent_id, HUB_MAX_UNACKED_PER_AGENT,
-                           (unsigned long long)m->env->sequence);
-            continue;
-        }
-        memcpy(s->rid, m->rid, m->rid_len);
-        s->rid_len = m->rid_len;
-        m->slot = (size_t)(s - b->slots);
-        b->nmsgs++;
-    }
-    return 0;
-}
-
 /* Loads the agent's record (a fresh one for an agent never seen) and empties what the last
  * attempt at the batch left in the slot. */
 static int slot_load(hub_t *hub, cdof_store_txn_t *txn, slot_t *s)
@@ -270,7 +97,7 @@ static int slot_load(hub_t *hub, cdof_store_txn_t *txn, slot_t *s)
     s->heartbeat = false;
     s->resend_from = 0;
     s->nentries = 0;
-    int rc = cdof_points_agent_get(hub->pts, txn, s->agent_id, &s->rec);
+    int rc = hub_db_agent_get(hub->pts, txn, s->agent_id, &s->rec);
     if (rc == CDOF_ENOTFOUND) {
         memset(&s->rec, 0, sizeof s->rec);
         copy_text(s->rec.agent_id, sizeof s->rec.agent_id, s->agent_id);
@@ -279,7 +106,7 @@ static int slot_load(hub_t *hub, cdof_store_txn_t *txn, slot_t *s)
     return rc;
 }
 
-static void add_entry(batch_t *b, slot_t *s, uint64_t seq, Cdof__V1__AckStatus status,
+static void add_entry(hub_batch_t *b, slot_t *s, uint64_t seq, Cdof__V1__AckStatus status,
                       const char *reason)
 {
     size_t k = b->npool++;
@@ -299,7 +126,7 @@ static void add_entry(batch_t *b, slot_t *s, uint64_t seq, Cdof__V1__AckStatus s
 }
 
 /* Records that the batch touched metric m in period p; true the first time. */
-static bool touch(batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
+static bool touch(hub_batch_t *b, const cdof_metric_t *m, const cdof_period_t *p)
 {
     /* Newest first: an agent sends area after area of one metric-period, so a repeat is
      * mostly among the last few touched, and a batch can touch hundreds. */
@@ -359,7 +186,7 @@ static int rejection_get(hub_t *hub, cdof_store_txn_t *txn, const char *agent, u
 }
 
 /* Applies one envelope to the open transaction and records its ack entry. */
-static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, int64_t now)
+static int apply(hub_t *hub, hub_batch_t *b, cdof_store_txn_t *txn, const msg_t *m, int64_t now)
 {
     int rc = 0;
     slot_t *s = &b->slots[m->slot];
@@ -427,7 +254,7 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
                                                    (int)hub->cfg.period_tolerance_days, reason,
                                                    sizeof reason);
         if (verdict == 0) {
-            cdof_point_t pt; /* every field set: an initialiser would clear the note too */
+            hub_point_t pt; /* every field set: an initialiser would clear the note too */
             pt.has_numerator = u.has_numerator;
             pt.numerator = u.numerator;
             pt.has_denominator = u.has_denominator;
@@ -438,8 +265,8 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
             pt.sequence = seq;
             copy_text(pt.agent_id, sizeof pt.agent_id, env->agent_id);
             copy_text(pt.note, sizeof pt.note, env->metric_update->note);
-            rc = cdof_points_put_memo(hub->pts, txn, u.metric_id, &b->codes[metric->index],
-                                      u.area_code, &u.period, &pt);
+            rc = hub_db_point_put_memo(hub->pts, txn, u.metric_id, &b->codes[metric->index],
+                                       u.area_code, &u.period, &pt);
             /* The period index needs one write per metric-period a batch touches. */
             if (rc == 0 && touch(b, metric, &u.period))
                 rc = hub_periods_note(hub, txn, metric, &u.period);
@@ -480,14 +307,14 @@ static int apply(hub_t *hub, batch_t *b, cdof_store_txn_t *txn, const msg_t *m, 
     return 0;
 }
 
-static int commit_batch(hub_t *hub, batch_t *b)
+int hub_batch_commit(hub_t *hub, hub_batch_t *b)
 {
     int rc = 0;
     hub_counters_t saved = hub->counters;
     /* A full map spoils the transaction; the store grows it on the next begin, so try again. */
     for (int attempt = 0; attempt < 3; attempt++) {
         hub->counters = saved;
-        hub_alerts_begin(hub);
+        hub_settle_begin(hub);
         b->ntouched = 0;
         b->npool = 0;
         memset(b->codes, 0, cdof_ref_metric_count(hub->ref) * sizeof *b->codes);
@@ -499,27 +326,23 @@ static int commit_batch(hub_t *hub, batch_t *b)
         for (size_t i = 0; rc == 0 && i < b->nmsgs; i++)
             rc = apply(hub, b, txn, &b->msgs[i], now);
         for (size_t i = 0; rc == 0 && i < b->nslots; i++)
-            rc = cdof_points_agent_put(hub->pts, txn, &b->slots[i].rec);
+            rc = hub_db_agent_put(hub->pts, txn, &b->slots[i].rec);
         /* Cached months the batch changed are stale whether or not it commits. */
         hub_results_forget(hub, b->touched, b->ntouched);
-        /* With --settle-ms 0, stored comparisons, then alerts, see the batch's own writes and
-         * commit with them. Otherwise the comparisons of periods still open wait for the tick
-         * (they cost ingest ~90% of its rate; marks commit with the data), and those of the
-         * periods this batch completes run here, with their alerts. */
-        if (rc == 0 && hub->cfg.settle_ms <= 0)
-            rc = hub_results_update(hub, txn, b->touched, b->ntouched);
+        /* Ingest only marks what it wrote; settling compares and judges (hub_settle.h): the
+         * periods this batch completed in this transaction, the rest in the tick, or here too
+         * with --settle-ms 0. */
         for (size_t i = 0; rc == 0 && i < b->ntouched; i++)
-            rc = hub_alerts_evaluate(hub, txn, b->touched[i].metric, &b->touched[i].period);
-        /* The periods this batch completed are compared and judged now, once each. */
+            rc = hub_settle_touch(hub, txn, b->touched[i].metric, &b->touched[i].period);
         if (rc == 0)
-            rc = hub_alerts_judge_completed(hub, txn);
+            rc = hub_settle_ingested(hub, txn);
         if (rc == 0) {
             rc = cdof_store_commit(&txn);
         } else {
             cdof_store_abort(&txn);
         }
         if (rc < 0) {
-            hub_alerts_discard(hub);
+            hub_settle_discard(hub);
             /* Comparisons read the batch's own points: none may stay cached past an abort. */
             hub_results_forget(hub, b->touched, b->ntouched);
         }
@@ -529,8 +352,6 @@ static int commit_batch(hub_t *hub, batch_t *b)
     }
     if (rc == 0) {
         hub->counters.commits++;
-        if (hub->cfg.settle_ms <= 0)
-            hub->counters.comparisons += b->ntouched;
         if (b->nmsgs) {
             hub->counters.batches++;
             hub->counters.batched += b->nmsgs;
@@ -550,7 +371,8 @@ static int commit_batch(hub_t *hub, batch_t *b)
     return rc;
 }
 
-static void send_ack(hub_t *hub, const slot_t *s, Cdof__V1__AckEntry **entries, size_t n, bool last)
+static void send_ack(const slot_t *s, Cdof__V1__AckEntry **entries, size_t n, bool last,
+                     hub_batch_reply_fn reply, void *ctx)
 {
     Cdof__V1__Ack ack = CDOF__V1__ACK__INIT;
     ack.entries = entries;
@@ -561,10 +383,10 @@ static void send_ack(hub_t *hub, const slot_t *s, Cdof__V1__AckEntry **entries, 
         ack.high_water = entries[n - 1]->sequence;
     ack.heartbeat = last && s->heartbeat;
     ack.resend_from = last && s->resend_from ? s->rec.high_water + 1 : 0;
-    send_to(hub, s->rid, s->rid_len, &ack);
+    reply(ctx, s->rid, s->rid_len, &ack);
 }
 
-static void send_acks(hub_t *hub, batch_t *b)
+void hub_batch_acks(hub_batch_t *b, hub_batch_reply_fn reply, void *ctx)
 {
     Cdof__V1__AckEntry *chunk[ACK_CHUNK];
     for (size_t i = 0; i < b->nslots; i++) {
@@ -573,37 +395,97 @@ static void send_acks(hub_t *hub, batch_t *b)
         for (size_t left = s->nentries; left > 0; left--, k = b->entry_next[k]) {
             chunk[n++] = &b->entry_pool[k];
             if (n == ACK_CHUNK && left > 1) {
-                send_ack(hub, s, chunk, n, false);
+                send_ack(s, chunk, n, false, reply, ctx);
                 n = 0;
             }
         }
-        send_ack(hub, s, chunk, n, true);
+        send_ack(s, chunk, n, true, reply, ctx);
     }
 }
 
-int hub_ingest_batch(hub_t *hub)
+/* --- the batch's life --- */
+
+int hub_batch_new(const hub_t *hub, hub_batch_t **out)
 {
-    static batch_t b; /* large; one batch at a time on the hub's single thread */
-    b.nmsgs = 0;
-    if (!b.arena && cdof_wire_arena_new(&b.arena) < 0)
-        return -ENOMEM; /* kept for the process's life, like b */
-    if (!b.codes && !(b.codes = calloc(cdof_ref_metric_count(hub->ref) + 1, sizeof *b.codes)))
-        return -ENOMEM; /* likewise; the reference data is loaded once */
-    int rc = read_messages(hub, &b);
-    if (rc < 0 || b.nmsgs == 0) {
-        cdof_wire_arena_reset(b.arena); /* the envelopes read, with those dropped */
+    *out = NULL;
+    hub_batch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return -ENOMEM;
+    if (cdof_wire_arena_new(&b->arena) < 0 ||
+        !(b->codes = calloc(cdof_ref_metric_count(hub->ref) + 1, sizeof *b->codes))) {
+        hub_batch_destroy(&b);
+        return -ENOMEM;
+    }
+    *out = b;
+    return 0;
+}
+
+void hub_batch_destroy(hub_batch_t **bp)
+{
+    hub_batch_t *b = *bp;
+    if (!b)
+        return;
+    if (b->by_id_made)
+        hdestroy_r(&b->by_id);
+    cdof_wire_arena_destroy(&b->arena);
+    free(b->codes);
+    free(b);
+    *bp = NULL;
+}
+
+void hub_batch_clear(hub_batch_t *b)
+{
+    b->nmsgs = 0;
+    b->nslots = 0;
+    b->by_id_fresh = false;
+    cdof_wire_arena_reset(b->arena);
+}
+
+cdof_wire_arena_t *hub_batch_arena(hub_batch_t *b)
+{
+    return b->arena;
+}
+
+size_t hub_batch_size(const hub_batch_t *b)
+{
+    return b->nmsgs;
+}
+
+int hub_batch_take(hub_batch_t *b, const uint8_t *rid, size_t rid_len, Cdof__V1__Envelope *env,
+                   const char *bad, const hub_party_t *party)
+{
+    if (b->nmsgs == HUB_BATCH_MAX)
+        return 1;
+    if (!b->by_id_fresh) {
+        /* A fresh table per batch (hsearch has no clear), made only when there is one: the
+         * loop wakes for queries and timers too. At most half full: every agent of a full
+         * batch, each found in a probe or two. */
+        if (b->by_id_made)
+            hdestroy_r(&b->by_id);
+        memset(&b->by_id, 0, sizeof b->by_id);
+        if (!(b->by_id_made = hcreate_r(2 * HUB_BATCH_MAX, &b->by_id)))
+            return -ENOMEM;
+        b->by_id_fresh = true;
+    }
+    slot_t *s;
+    int rc = slot_of(b, env->agent_id, &s);
+    if (rc < 0)
         return rc;
-    }
-    rc = commit_batch(hub, &b);
-    if (rc == 0) {
-        send_acks(hub, &b);
-        hub_alerts_publish(hub);
-        rc = b.nmsgs > INT_MAX ? INT_MAX : (int)b.nmsgs;
-    } else {
-        /* Nothing acknowledged: the agents resend and nothing is lost. The serve loop says so
-         * once per failure, not at every resend. */
-        cdof_log_debug("ingest: commit of %zu envelope(s) failed: %s", b.nmsgs, cdof_strerror(rc));
-    }
-    cdof_wire_arena_reset(b.arena); /* every envelope of the batch */
-    return rc;
+    if (++s->taken > HUB_MAX_UNACKED_PER_AGENT)
+        return 1;
+    if (rid_len > sizeof s->rid)
+        rid_len = sizeof s->rid;
+    msg_t *m = &b->msgs[b->nmsgs++];
+    /* Field by field: clearing the texts whole would cost more than the decode. */
+    m->env = env;
+    m->party = party;
+    m->bad[0] = '\0';
+    if (bad && bad[0])
+        copy_text(m->bad, sizeof m->bad, bad);
+    m->rid_len = rid_len;
+    memcpy(m->rid, rid, rid_len);
+    memcpy(s->rid, rid, rid_len);
+    s->rid_len = rid_len;
+    m->slot = (size_t)(s - b->slots);
+    return 0;
 }

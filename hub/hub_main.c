@@ -16,7 +16,10 @@
 #include "cdof_signal.h"
 #include "cdof_wire.h"
 #include "hub.h"
+#include "hub_alerts.h"
+#include "hub_ingest.h"
 #include "hub_rules.h"
+#include "hub_settle.h"
 
 /* Sorted by name: --help lists them in this order (tests/unit/help_sorted.sh). */
 static const cdof_opt_t OPTS[] = {
@@ -155,8 +158,6 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
     if (rc < 0 || read_only)
         return rc;
     if ((rc = cdof_store_db(hub->store, "hub_meta", &hub->db_meta)) < 0 ||
-        (rc = cdof_store_db(hub->store, "alerts", &hub->db_alerts)) < 0 ||
-        (rc = cdof_store_db(hub->store, "alert_state", &hub->db_alert_state)) < 0 ||
         (rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones)) < 0 ||
         (rc = cdof_store_db(hub->store, "periods", &hub->db_periods)) < 0 ||
         (rc = cdof_store_db(hub->store, "rejections", &hub->db_rejections)) < 0 ||
@@ -241,6 +242,9 @@ static int run_rebuild(hub_t *hub)
         rc = open_store(hub, false, err, sizeof err);
     if (rc == 0)
         rc = hub_results_open(hub, hub->cfg.partnerships, err, sizeof err);
+    /* A check first settles the marks still pending, as a running hub would. */
+    if (rc == 0 && hub->cfg.check)
+        rc = hub_settle_open(hub);
     if (rc < 0) {
         fprintf(stderr, "cdof-hub: %s\n", err[0] ? err : cdof_strerror(rc));
         return 1;
@@ -384,7 +388,7 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
         }
         /* Not longer than the tick's next work: settled comparisons are due on time, and
          * those left over from a tick's budget go on at the next turn. */
-        int wait_ms = subs_waiting ? 0 : hub_alerts_wait_ms(hub);
+        int wait_ms = subs_waiting ? 0 : hub_settle_wait_ms(hub);
         if (queries_wait_ms >= 0 && (wait_ms < 0 || queries_wait_ms < wait_ms))
             wait_ms = queries_wait_ms;
         if (metrics && (wait_ms < 0 || wait_ms > 1000))
@@ -417,8 +421,8 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
             hub_auth_handle(hub);
         if (READY(I_WORKER))
             hub_query_worker_done(hub);
-        hub->ingest_busy = READY(I_INGEST);
-        if (hub->ingest_busy) {
+        bool ingest_busy = READY(I_INGEST);
+        if (ingest_busy) {
             int rc = hub_ingest_batch(hub);
             if (rc > 0)
                 store_state(hub, 0, "ingest");
@@ -426,8 +430,10 @@ static int serve(hub_t *hub, cdof_metrics_t *metrics)
                 store_state(hub, rc, "ingest");
         }
         /* Rules that depend on time (agent silent, overdue data and milestones). */
-        int trc = hub_alerts_tick(hub);
-        if (trc < 0 && trc != CDOF_EMAPFULL)
+        int trc = hub_settle_tick(hub, ingest_busy);
+        if (trc == 0)
+            hub_publish(hub);
+        else if (trc != CDOF_EMAPFULL)
             store_state(hub, trc, "alert rules");
         /* Queries in turn, a key at a time, read queries on the worker thread, the others
          * within a budget per turn: a flood of queries cannot starve ingest, nor one key the
@@ -451,6 +457,7 @@ int main(int argc, char **argv)
     memset(&hub, 0, sizeof hub);
     cdof_strlist_t pos = {0};
     cdof_metrics_t *metrics = NULL;
+    hub_rules_t *rules = NULL;
     char err[512] = "";
     int status = 1;
     /* Held until the handlers are in place (cdof_signal.h): the hub listens well before then. */
@@ -541,18 +548,18 @@ int main(int argc, char **argv)
         goto out;
     }
     if (hub.cfg.rules) {
-        if (hub_rules_load(hub.cfg.rules, hub.ref, hub.alert_confidence, &hub.rules, err,
-                           sizeof err) < 0) {
+        if (hub_rules_load(hub.cfg.rules, hub.ref, hub.alert_confidence, &rules, err, sizeof err) <
+            0) {
             fprintf(stderr, "cdof-hub: --rules: %s\n", err);
             status = 2;
             goto out;
         }
-    } else if (!(hub.rules = hub_rules_default(hub.ref, hub.alert_confidence))) {
+    } else if (!(rules = hub_rules_default(hub.ref, hub.alert_confidence))) {
         cdof_log_error("out of memory");
         goto out;
     }
-    cdof_log_info("%zu alert rule(s)%s%s", hub_rules_count(hub.rules),
-                  hub.cfg.rules ? " from " : "", hub.cfg.rules ? hub.cfg.rules : "");
+    cdof_log_info("%zu alert rule(s)%s%s", hub_rules_count(rules), hub.cfg.rules ? " from " : "",
+                  hub.cfg.rules ? hub.cfg.rules : "");
     if (mkdir(hub.cfg.data, 0700) < 0 && errno != EEXIST) {
         cdof_log_error("cannot create %s: %s", hub.cfg.data, strerror(errno));
         goto out;
@@ -569,7 +576,12 @@ int main(int argc, char **argv)
         cdof_log_error("cannot build stored comparisons: %s", cdof_strerror(rc));
         goto out;
     }
-    if ((rc = hub_alerts_init(&hub)) < 0) {
+    hub.started_ms = cdof_clock_now_ms();
+    rc = hub_alerts_open(hub.store, hub.ref, rules, hub.cfg.silence_max_days, &hub.alerts);
+    rules = NULL; /* the alerts own them now */
+    if (rc == 0)
+        rc = hub_settle_open(&hub);
+    if (rc < 0) {
         cdof_log_error("cannot read alerts: %s", cdof_strerror(rc));
         goto out;
     }
@@ -598,7 +610,7 @@ int main(int argc, char **argv)
         cdof_log_warn("cannot unblock the stop signals: %s", strerror(-rc));
     cdof_log_info("ready: store %s, %zu metrics, %zu areas, next alert #%llu", hub.cfg.data,
                   cdof_ref_metric_count(hub.ref), cdof_ref_area_count(hub.ref),
-                  (unsigned long long)hub.next_alert_seq);
+                  (unsigned long long)hub_alerts_next_sequence(hub.alerts));
     if (hub.cfg.metrics) {
         if ((rc = cdof_metrics_open(hub.cfg.metrics, hub_health_metrics, &hub, &metrics, err,
                                     sizeof err)) < 0) {
@@ -630,13 +642,14 @@ out:
     cdof_curve_destroy(&hub.curve);
     if (hub.zctx)
         zmq_ctx_term(hub.zctx);
-    free(hub.pending);
-    free(hub.completed);
+    hub_batch_destroy(&hub.batch);
+    hub_settle_close(&hub);
+    hub_alerts_destroy(&hub.alerts);
     hub_results_close(&hub);
     hub_db_close(&hub.pts);
     cdof_store_close(&hub.store);
     cdof_commitments_destroy(&hub.commitments);
-    hub_rules_destroy(&hub.rules);
+    hub_rules_destroy(&rules);
     cdof_ref_destroy(&hub.ref);
     cdof_config_free(&SPEC, &hub.cfg);
     cdof_strlist_free(&pos);

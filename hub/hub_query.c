@@ -20,6 +20,8 @@
 #include "cdof_log.h"
 #include "cdof_wire.h"
 #include "hub.h"
+#include "hub_alerts.h"
+#include "hub_settle.h"
 
 #define MAX_ROWS 10000
 
@@ -426,17 +428,15 @@ static int q_alerts(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__AlertsQue
     if (!rp->alerts)
         return -ENOMEM;
     rp->resp->alerts = rp->alerts;
-    uint8_t from[8];
     /* A page token carries on after the last alert of the previous page. */
     uint64_t since = rp->after > q->since_sequence ? rp->after : q->since_sequence;
     if (since == UINT64_MAX)
         return 0;
-    cdof_store_be64(from, since + 1);
     const char *prefix = q->topic_prefix && *q->topic_prefix ? q->topic_prefix : NULL;
     cdof_store_cursor_t *c = NULL;
     cdof_bytes_t val;
-    int rc = cdof_store_cursor_open(txn, hub->db_alerts, &c);
-    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, from, sizeof from, NULL, &val);
+    int rc;
+    for (rc = hub_alerts_seek(hub->alerts, txn, since + 1, &c, NULL, &val);
          rc > 0 && rp->resp->n_alerts < limit; rc = cdof_store_cursor_next(c, NULL, &val)) {
         char err[128], topic[128];
         Cdof__V1__Alert *a = cdof_wire_alert_decode(val.data, val.len, err, sizeof err);
@@ -976,7 +976,8 @@ static int alert_ops(hub_t *hub, const hub_party_t *party, const Cdof__V1__Query
     int rc;
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK) {
         Cdof__V1__Alert *a = NULL;
-        rc = hub_alerts_ack(hub, party, req->ack, &a, rp->error, sizeof rp->error);
+        rc = hub_alerts_ack(hub->alerts, party, req->ack, &a, rp->error, sizeof rp->error);
+        hub_publish(hub);
         if (rc == 0 && !(rp->alerts = calloc(1, sizeof *rp->alerts))) {
             cdof__v1__alert__free_unpacked(a, NULL);
             rc = -ENOMEM;
@@ -990,9 +991,11 @@ static int alert_ops(hub_t *hub, const hub_party_t *party, const Cdof__V1__Query
     }
     Cdof__V1__Silence *s = NULL;
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_UNSILENCE)
-        rc = hub_silences_end(hub, party, req->unsilence, &s, rp->error, sizeof rp->error);
+        rc = hub_silences_end(hub_alerts_silences(hub->alerts), party, req->unsilence, &s,
+                              rp->error, sizeof rp->error);
     else
-        rc = hub_silences_add(hub, party, req->silence, &s, rp->error, sizeof rp->error);
+        rc = hub_silences_add(hub_alerts_silences(hub->alerts), party, req->silence, &s, rp->error,
+                              sizeof rp->error);
     if (rc == 0 && !(rp->silences = calloc(1, sizeof *rp->silences))) {
         cdof__v1__silence__free_unpacked(s, NULL);
         rc = -ENOMEM;
@@ -1017,7 +1020,8 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
 {
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_CLOSE) {
         Cdof__V1__PeriodStatus *st = NULL;
-        int rc = hub_alerts_close(hub, party, req->close, &st, rp->error, sizeof rp->error);
+        int rc = hub_settle_close_period(hub, party, req->close, &st, rp->error, sizeof rp->error);
+        hub_publish(hub);
         return rc == 0 ? add_period(rp, st) : rc;
     }
     if (req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_ACK ||
@@ -1090,7 +1094,7 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
         break;
     case CDOF__V1__QUERY_REQUEST__QUERY_SILENCES:
     case CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY:
-        rc = hub_silences_list(hub, txn,
+        rc = hub_silences_list(hub_alerts_silences(hub->alerts), txn,
                                req->query_case == CDOF__V1__QUERY_REQUEST__QUERY_SILENCE_HISTORY,
                                &rp->silences, &rp->nsilences);
         rp->resp->silences = rp->silences;

@@ -16,10 +16,11 @@
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "hub.h"
+#include "hub_settle.h"
 
 #define RESULT_VERSION 2   /* 2: coverage and provisional flags */
 #define CODE_MAX       64  /* partnership ids and area codes */
-#define KEY_MAX        256 /* metric id (<= CDOF_POINTS_METRIC_MAX) + basis + period + code */
+#define KEY_MAX        256 /* metric id (<= HUB_DB_METRIC_MAX) + basis + period + code */
 #define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 8 + 1 + CODE_MAX)
 #define TREND_SPAN     5   /* periods a trend reaches back over, this one included */
 #define MONTH_SLOTS    512 /* month cache: direct-mapped (metric, month) slots, ~4 MiB at most */
@@ -52,8 +53,6 @@ struct hub_results {
     size_t nbatch;
     cdof_partnerships_t *parts; /* --partnerships; NULL: every area its own */
     double *trajectory;         /* per metric index: yearly change the commitment asks, NaN none */
-    cdof_store_db_t db_settle;  /* the marks of pending comparisons (rebuild --check) */
-    bool have_settle;
 };
 
 /* ---- keys and encoding ---- */
@@ -320,7 +319,7 @@ static void accumulate(gather_t *g, const mpoint_t *pt)
         in->received_ms = pt->received_ms;
 }
 
-static int gather_point(void *ctx, const char *area_code, const cdof_point_t *pt)
+static int gather_point(void *ctx, const char *area_code, const hub_point_t *pt)
 {
     gather_t *g = ctx;
     const cdof_area_t *area = cdof_ref_area(g->hub->ref, area_code);
@@ -391,7 +390,7 @@ static int gather_month(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         *sl = (month_slot_t){.metric = m->index, .month = idx, .pts = sl->pts, .cap = sl->cap};
     cdof_period_t mp = month_period(idx);
     g->record = sl;
-    int rc = cdof_points_scan(hub->pts, txn, m->id, &mp, gather_point, g);
+    int rc = hub_db_points_scan(hub->pts, txn, m->id, &mp, gather_point, g);
     if (rc == CDOF_ENOTFOUND)
         rc = 0;
     if (sl && g->record && rc == 0)
@@ -523,15 +522,15 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         int y1, mo, d;
         cdof_civil_from_days(p->first_day, &y1, &mo, &d);
         g.mark_submit = true;
-        rc = cdof_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
+        rc = hub_db_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
         g.mark_submit = false;
         for (int y = y1; rc == 0 && y < y1 + 3; y++) {
             cdof_period_t yp = year_period(CDOF_PERIOD_CALENDAR_YEAR, y, y);
-            rc = cdof_points_scan(hub->pts, txn, m->id, &yp, gather_point, &g);
+            rc = hub_db_points_scan(hub->pts, txn, m->id, &yp, gather_point, &g);
         }
         want = 3;
     } else if (rc == 0) {
-        rc = cdof_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
+        rc = hub_db_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
     }
     if (rc == CDOF_ENOTFOUND)
         rc = 0;
@@ -1165,44 +1164,20 @@ static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
              (int)(len - idlen - 2 - HUB_PERIOD_KEY_LEN), (const char *)pk + HUB_PERIOD_KEY_LEN);
 }
 
-typedef struct {
-    hub_t *hub;
-    hub_touch_t *items;
-    size_t n, cap;
-} pending_t;
-
-static int pending_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    (void)v;
-    pending_t *pd = ctx;
-    const uint8_t *nul = memchr(k->data, 0, k->len);
-    if (!nul || k->len != (size_t)(nul - (const uint8_t *)k->data) + 1 + HUB_PERIOD_KEY_LEN)
-        return CDOF_ECORRUPT;
-    const cdof_metric_t *m = cdof_ref_metric(pd->hub->ref, (const char *)k->data);
-    if (!m)
-        return 0; /* a metric since removed from the catalogue */
-    hub_touch_t *t = cdof_grow(pd->items, pd->n, &pd->cap, 16, sizeof *t);
-    if (!t)
-        return -ENOMEM;
-    pd->items = t;
-    pd->items[pd->n++] = (hub_touch_t){.metric = m, .period = hub_period_from_key(nul + 1)};
-    return 0;
-}
-
 /* The comparisons still marked as pending (a hub stopped before its tick did them) are brought
  * up to date in txn first, as a running hub would: the stored rows plus that pending work are
- * what a rebuild must equal. *n says how many metric-periods that was. */
+ * what a rebuild must equal. *n says how many metric-periods that was. Without the marks open
+ * (hub_settle_open) there are none. */
 static int apply_pending(hub_t *hub, cdof_store_txn_t *txn, size_t *n)
 {
-    pending_t pd = {.hub = hub};
+    hub_touch_t *items = NULL;
     *n = 0;
-    if (!hub->results->have_settle)
+    if (!hub->settle)
         return 0;
-    int rc = cdof_store_scan(txn, hub->results->db_settle, NULL, 0, NULL, 0, pending_visit, &pd);
-    if (rc == 0 && pd.n)
-        rc = hub_results_update(hub, txn, pd.items, pd.n);
-    *n = pd.n;
-    free(pd.items);
+    int rc = hub_settle_marks(hub, txn, &items, n);
+    if (rc == 0 && *n)
+        rc = hub_results_update(hub, txn, items, *n);
+    free(items);
     return rc;
 }
 
@@ -1260,10 +1235,6 @@ int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t diff
 int hub_results_rebuild_all(hub_t *hub, bool check, char *diff, size_t difflen, uint64_t *rows)
 {
     int rc = 0;
-    /* The marks of comparisons still pending: a check brings them up to date first. */
-    if (check && !hub->results->have_settle &&
-        cdof_store_db(hub->store, "alert_settle", &hub->results->db_settle) == 0)
-        hub->results->have_settle = true;
     /* A rebuild is one transaction, so that a crash leaves the old rows, never half the new;
      * a full map spoils it, and the store grows the map at the next begin. */
     for (int attempt = 0; attempt < 12; attempt++) {

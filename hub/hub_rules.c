@@ -444,6 +444,23 @@ bool hub_rules_key_matches(const char *matcher, const char *key)
     }
 }
 
+bool hub_rules_underperformance(hub_rule_kind_t k)
+{
+    return k == HUB_RULE_WORSE_THAN_ENGLAND || k == HUB_RULE_WORSE_THAN_REGION ||
+           k == HUB_RULE_WORSE_AND_WORSENING || k == HUB_RULE_WORSENING_TREND;
+}
+
+const hub_rule_t *hub_rules_for_key(const hub_rules_t *rules, const char *key)
+{
+    size_t n = strcspn(key, "|");
+    for (size_t i = 0; i < hub_rules_count(rules); i++) {
+        const hub_rule_t *r = hub_rules_at(rules, i);
+        if (strlen(r->name) == n && !memcmp(r->name, key, n))
+            return r;
+    }
+    return NULL;
+}
+
 int32_t hub_rules_add_months(int32_t days, int n)
 {
     static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -68,6 +68,13 @@ const hub_rule_t *hub_rules_at(const hub_rules_t *rules, size_t i);
 /* The kind's name as written in the file ("worse_than_england", ...). */
 const char *hub_rules_kind_name(hub_rule_kind_t kind);
 
+/* Whether kind judges an area's performance (worse than England or region, worsening): such
+ * alerts are muted while data is overdue for the area. */
+bool hub_rules_underperformance(hub_rule_kind_t kind);
+
+/* The rule whose name is the first part of dedupe key key ("rule|subject|area"), or NULL. */
+const hub_rule_t *hub_rules_for_key(const hub_rules_t *rules, const char *key);
+
 /* Silence matchers: "rule|subject|area" where any part may be "*"; true when key matches. */
 bool hub_rules_key_matches(const char *matcher, const char *key);
 /* Checks a matcher's shape (three parts). Returns 0 or -EINVAL with a reason in err. */

@@ -11,7 +11,7 @@
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
-#include "hub.h"
+#include "hub_silences.h"
 #include "hub_rules.h"
 
 #define DAY_MS       (24LL * 3600 * 1000)
@@ -20,7 +20,14 @@
 #define RECORDS_DB   "silence_records"
 #define NEXT_ID_META "silence_next_id"
 
-static int record_put(cdof_store_txn_t *txn, hub_t *hub, const Cdof__V1__Silence *s)
+struct hub_silences {
+    cdof_store_t *store;
+    const cdof_ref_t *ref;
+    cdof_store_db_t db;
+    long max_days;
+};
+
+static int record_put(cdof_store_txn_t *txn, hub_silences_t *sl, const Cdof__V1__Silence *s)
 {
     uint8_t *buf, key[8];
     size_t len;
@@ -28,16 +35,16 @@ static int record_put(cdof_store_txn_t *txn, hub_t *hub, const Cdof__V1__Silence
     if (rc < 0)
         return rc;
     cdof_store_be64(key, s->id);
-    rc = cdof_store_put(txn, hub->db_silences, key, sizeof key, buf, len);
+    rc = cdof_store_put(txn, sl->db, key, sizeof key, buf, len);
     free(buf);
     return rc;
 }
 
 /* The next free record id (from 1): one past the last stored. */
-static int next_id(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out)
+static int next_id(hub_silences_t *sl, cdof_store_txn_t *txn, uint64_t *out)
 {
     cdof_bytes_t k, v;
-    int rc = cdof_store_last(txn, hub->db_silences, &k, &v);
+    int rc = cdof_store_last(txn, sl->db, &k, &v);
     if (rc == CDOF_ENOTFOUND) {
         *out = 1;
         return 0;
@@ -51,7 +58,7 @@ static int next_id(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out)
 }
 
 typedef struct {
-    hub_t *hub;
+    hub_silences_t *sl;
     cdof_store_txn_t *txn;
     uint64_t id, moved;
 } legacy_t;
@@ -64,7 +71,7 @@ static int legacy_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     if (!s)
         return CDOF_ECORRUPT;
     s->id = l->id++;
-    int rc = record_put(l->txn, l->hub, s);
+    int rc = record_put(l->txn, l->sl, s);
     cdof__v1__silence__free_unpacked(s, NULL);
     l->moved += rc == 0;
     return rc;
@@ -72,19 +79,19 @@ static int legacy_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
 
 /* Silences stored before records (one per matcher, no id) become records, with no key: nobody
  * was authenticated for them. The old entries are then removed, so this runs once. */
-static int migrate(hub_t *hub)
+static int migrate(hub_silences_t *sl)
 {
     cdof_store_db_t legacy;
-    int rc = cdof_store_db(hub->store, LEGACY_DB, &legacy);
+    int rc = cdof_store_db(sl->store, LEGACY_DB, &legacy);
     if (rc < 0)
         return rc;
     cdof_store_txn_t *txn = NULL;
-    if ((rc = cdof_store_begin(hub->store, true, &txn)) < 0)
+    if ((rc = cdof_store_begin(sl->store, true, &txn)) < 0)
         return rc;
     uint64_t n = 0;
-    legacy_t l = {hub, txn, 0, 0};
+    legacy_t l = {sl, txn, 0, 0};
     if ((rc = cdof_store_count(txn, legacy, &n)) == 0 && n > 0 &&
-        (rc = next_id(hub, txn, &l.id)) == 0 &&
+        (rc = next_id(sl, txn, &l.id)) == 0 &&
         (rc = cdof_store_scan(txn, legacy, NULL, 0, NULL, 0, legacy_visit, &l)) == 0) {
         /* Keys are the matchers: gather them first, then delete (no deletes inside a scan). */
         for (uint64_t i = 0; rc == 0 && i < n; i++) {
@@ -102,17 +109,37 @@ static int migrate(hub_t *hub)
     return rc;
 }
 
-int hub_silences_open(hub_t *hub)
+int hub_silences_open(cdof_store_t *store, const cdof_ref_t *ref, long max_days,
+                      hub_silences_t **out)
 {
-    int rc = cdof_store_db(hub->store, RECORDS_DB, &hub->db_silences);
-    return rc < 0 ? rc : migrate(hub);
+    *out = NULL;
+    hub_silences_t *sl = calloc(1, sizeof *sl);
+    if (!sl)
+        return -ENOMEM;
+    sl->store = store;
+    sl->ref = ref;
+    sl->max_days = max_days;
+    int rc = cdof_store_db(store, RECORDS_DB, &sl->db);
+    if (rc == 0)
+        rc = migrate(sl);
+    if (rc < 0)
+        free(sl);
+    else
+        *out = sl;
+    return rc;
+}
+
+void hub_silences_destroy(hub_silences_t **sl)
+{
+    free(*sl);
+    *sl = NULL;
 }
 
 /* The region an alert for area has: its own for a region, England's for England (and anything
  * unknown), its region's for an upper-tier area. */
-static const char *region_of(const hub_t *hub, const char *area)
+static const char *region_of(const hub_silences_t *sl, const char *area)
 {
-    const cdof_area_t *a = area ? cdof_ref_area(hub->ref, area) : NULL;
+    const cdof_area_t *a = area ? cdof_ref_area(sl->ref, area) : NULL;
     if (!a || a->kind == CDOF_AREA_ENGLAND)
         return CDOF_ENGLAND_CODE;
     return a->kind == CDOF_AREA_REGION ? a->code : a->region_code ? a->region_code : "";
@@ -131,7 +158,7 @@ static void matcher_part(const char *matcher, int part, char *buf, size_t len)
 
 /* Whether party may silence matcher: an area it names must be in the party's region, a metric
  * it names of the party's team. A "*" is read as "within my scope" (the record keeps the scope). */
-static int scope_check(hub_t *hub, const hub_party_t *party, const char *matcher, char *err,
+static int scope_check(hub_silences_t *sl, const hub_party_t *party, const char *matcher, char *err,
                        size_t errlen)
 {
     if (!party)
@@ -146,13 +173,13 @@ static int scope_check(hub_t *hub, const hub_party_t *party, const char *matcher
     char subject[CDOF_WIRE_MAX_TEXT], area[CDOF_WIRE_MAX_TEXT];
     matcher_part(matcher, 1, subject, sizeof subject);
     matcher_part(matcher, 2, area, sizeof area);
-    const cdof_metric_t *m = strcmp(subject, "*") ? cdof_ref_metric(hub->ref, subject) : NULL;
+    const cdof_metric_t *m = strcmp(subject, "*") ? cdof_ref_metric(sl->ref, subject) : NULL;
     if (m && !hub_party_covers(party, m->team, party->region)) {
         snprintf(err, errlen, "key '%s' acts for team %s, and %s is team %s's metric", party->id,
                  party->team, m->id, m->team);
         return -EACCES;
     }
-    if (strcmp(area, "*") != 0 && !hub_party_covers(party, party->team, region_of(hub, area))) {
+    if (strcmp(area, "*") != 0 && !hub_party_covers(party, party->team, region_of(sl, area))) {
         snprintf(err, errlen, "key '%s' acts for region %s, and %.16s is not in it", party->id,
                  party->region, area);
         return -EACCES;
@@ -160,12 +187,12 @@ static int scope_check(hub_t *hub, const hub_party_t *party, const char *matcher
     return 0;
 }
 
-int hub_silences_add(hub_t *hub, const hub_party_t *party, const Cdof__V1__Silence *s,
+int hub_silences_add(hub_silences_t *sl, const hub_party_t *party, const Cdof__V1__Silence *s,
                      Cdof__V1__Silence **out, char *err, size_t errlen)
 {
     *out = NULL;
     int64_t now = cdof_clock_now_ms();
-    int64_t max_ms = (int64_t)hub->cfg.silence_max_days * DAY_MS;
+    int64_t max_ms = (int64_t)sl->max_days * DAY_MS;
     if (!s->matcher || hub_rules_matcher_check(s->matcher, err, errlen) < 0)
         return CDOF_EINVALID;
     if (!s->by || !*s->by) {
@@ -178,14 +205,14 @@ int hub_silences_add(hub_t *hub, const hub_party_t *party, const Cdof__V1__Silen
     }
     if (s->until_ms - now > max_ms) {
         snprintf(err, errlen, "a silence may last at most %ld days (the hub's --silence-max-days)",
-                 hub->cfg.silence_max_days);
+                 sl->max_days);
         return CDOF_EINVALID;
     }
     if (!s->reason || !*s->reason) {
         snprintf(err, errlen, "a silence needs a reason (--reason TEXT)");
         return CDOF_EINVALID;
     }
-    int rc = scope_check(hub, party, s->matcher, err, errlen);
+    int rc = scope_check(sl, party, s->matcher, err, errlen);
     if (rc < 0)
         return rc;
     Cdof__V1__Silence rec = CDOF__V1__SILENCE__INIT;
@@ -198,8 +225,8 @@ int hub_silences_add(hub_t *hub, const hub_party_t *party, const Cdof__V1__Silen
     rec.scope_team = party ? (char *)party->team : "";
     rec.scope_region = party ? (char *)party->region : "";
     cdof_store_txn_t *txn = NULL;
-    if ((rc = cdof_store_begin(hub->store, true, &txn)) == 0 &&
-        (rc = next_id(hub, txn, &rec.id)) == 0 && (rc = record_put(txn, hub, &rec)) == 0)
+    if ((rc = cdof_store_begin(sl->store, true, &txn)) == 0 &&
+        (rc = next_id(sl, txn, &rec.id)) == 0 && (rc = record_put(txn, sl, &rec)) == 0)
         rc = cdof_store_commit(&txn);
     cdof_store_abort(&txn);
     if (rc < 0)
@@ -216,7 +243,7 @@ int hub_silences_add(hub_t *hub, const hub_party_t *party, const Cdof__V1__Silen
     return *out ? 0 : -ENOMEM;
 }
 
-int hub_silences_end(hub_t *hub, const hub_party_t *party, const Cdof__V1__Unsilence *u,
+int hub_silences_end(hub_silences_t *sl, const hub_party_t *party, const Cdof__V1__Unsilence *u,
                      Cdof__V1__Silence **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -225,7 +252,7 @@ int hub_silences_end(hub_t *hub, const hub_party_t *party, const Cdof__V1__Unsil
         return CDOF_EINVALID;
     }
     cdof_store_txn_t *txn = NULL;
-    int rc = cdof_store_begin(hub->store, true, &txn);
+    int rc = cdof_store_begin(sl->store, true, &txn);
     if (rc < 0)
         return rc;
     uint8_t key[8];
@@ -233,7 +260,7 @@ int hub_silences_end(hub_t *hub, const hub_party_t *party, const Cdof__V1__Unsil
     cdof_bytes_t v;
     Cdof__V1__Silence *s = NULL;
     int64_t now = cdof_clock_now_ms();
-    if ((rc = cdof_store_get(txn, hub->db_silences, key, sizeof key, &v)) < 0) {
+    if ((rc = cdof_store_get(txn, sl->db, key, sizeof key, &v)) < 0) {
         if (rc == CDOF_ENOTFOUND)
             snprintf(err, errlen, "there is no silence #%llu", (unsigned long long)u->id);
         goto out;
@@ -261,7 +288,7 @@ int hub_silences_end(hub_t *hub, const hub_party_t *party, const Cdof__V1__Unsil
     s->ended_ms = now;
     s->ended_by = u->by;
     s->ended_key_id = party ? (char *)party->id : "";
-    if ((rc = record_put(txn, hub, s)) == 0)
+    if ((rc = record_put(txn, sl, s)) == 0)
         rc = cdof_store_commit(&txn);
     if (rc == 0) {
         uint8_t *buf;
@@ -312,13 +339,13 @@ static int list_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     return 0;
 }
 
-int hub_silences_list(hub_t *hub, cdof_store_txn_t *txn, bool history, Cdof__V1__Silence ***out,
-                      size_t *n)
+int hub_silences_list(hub_silences_t *sl, cdof_store_txn_t *txn, bool history,
+                      Cdof__V1__Silence ***out, size_t *n)
 {
     list_t l = {calloc(LIST_MAX, sizeof *l.items), 0, LIST_MAX, cdof_clock_now_ms(), history};
     if (!l.items)
         return -ENOMEM;
-    int rc = cdof_store_scan(txn, hub->db_silences, NULL, 0, NULL, 0, list_visit, &l);
+    int rc = cdof_store_scan(txn, sl->db, NULL, 0, NULL, 0, list_visit, &l);
     *out = l.items;
     *n = l.n;
     return rc;
@@ -355,11 +382,11 @@ static int match_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     return stop;
 }
 
-int hub_silences_match(hub_t *hub, cdof_store_txn_t *txn, const char *key, const char *team,
+int hub_silences_match(hub_silences_t *sl, cdof_store_txn_t *txn, const char *key, const char *team,
                        const char *region, char *why, size_t len)
 {
     why[0] = '\0';
     match_t mc = {key, team ? team : "", region ? region : "", cdof_clock_now_ms(), why, len};
-    int rc = cdof_store_scan(txn, hub->db_silences, NULL, 0, NULL, 0, match_visit, &mc);
+    int rc = cdof_store_scan(txn, sl->db, NULL, 0, NULL, 0, match_visit, &mc);
     return rc < 0 ? rc : 0;
 }

@@ -12,6 +12,7 @@
 
 #include "cdof_log.h"
 #include "hub.h"
+#include "hub_alerts.h"
 
 #define SUBS_PER_TURN 256     /* subscription messages handled per call: bounded work */
 #define FD_MAX        1048576 /* connections are file descriptors: far below this */
@@ -234,4 +235,19 @@ bool hub_subs_handle(hub_t *hub)
 uint64_t hub_subs_refused(const hub_t *hub)
 {
     return hub->subs ? hub->subs->refused : 0;
+}
+
+/* Two frames, topic then the packed Alert: subscribers filter on the first. */
+static void send_alert(void *ctx, const char *topic, const uint8_t *alert, size_t len)
+{
+    void *pub = ctx;
+    if (!pub)
+        return;
+    zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
+    zmq_send(pub, alert, len, 0);
+}
+
+void hub_publish(hub_t *hub)
+{
+    hub->counters.alerts += hub_alerts_publish(hub->alerts, send_alert, hub->pub);
 }

@@ -4,7 +4,7 @@
  *
  * Writes monthly points for N areas (default all 153) x every catalogue metric x N years
  * (default 10) into a fresh LMDB store (no fsync: the figures are about computing), then times
- *   - the baseline: one raw scan of every point (cdof_points_scan_all, decoding each);
+ *   - the baseline: one raw scan of every point (hub_db_points_scan_all, decoding each);
  *   - a full rebuild of every stored comparison (hub_results_rebuild);
  *   - re-evaluating after one update, at the latest month and at a month a year earlier (which
  *     also revises later trends and twelve rolling windows), against the baseline of one raw
@@ -52,14 +52,14 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 }
 
 static int count_point(void *ctx, const char *metric_id, const char *area_code,
-                       const cdof_period_t *period, const cdof_point_t *pt)
+                       const cdof_period_t *period, const hub_point_t *pt)
 {
     (void)metric_id, (void)area_code, (void)period, (void)pt;
     (*(uint64_t *)ctx)++;
     return 0;
 }
 
-static int count_one(void *ctx, const char *area_code, const cdof_point_t *pt)
+static int count_one(void *ctx, const char *area_code, const hub_point_t *pt)
 {
     (void)area_code, (void)pt;
     (*(uint64_t *)ctx)++;
@@ -77,9 +77,9 @@ static cdof_period_t month(int y, int mo)
 
 /* A plausible point for metric m, area a, month index t: counts about population / 2,500 a
  * month with a slow drift by area, so that verdicts and trends vary. */
-static cdof_point_t make_point(const cdof_metric_t *m, const cdof_area_t *a, int t)
+static hub_point_t make_point(const cdof_metric_t *m, const cdof_area_t *a, int t)
 {
-    cdof_point_t pt = {.received_ms = 1700000000000 + t, .sequence = (uint64_t)t + 1};
+    hub_point_t pt = {.received_ms = 1700000000000 + t, .sequence = (uint64_t)t + 1};
     snprintf(pt.agent_id, sizeof pt.agent_id, "bench");
     double den = floor(a->population / 2500) + 20;
     double rate = 0.3 + 0.02 * (a->index % 13) + 0.001 * (t % 24) * ((a->index % 3) - 1);
@@ -102,11 +102,11 @@ static int time_update(hub_t *hub, const cdof_metric_t *m, const cdof_area_t *a,
     double t0 = now_s();
     int rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
-        rc = cdof_points_scan(hub->pts, txn, m->id, p, count_one, &n);
+        rc = hub_db_points_scan(hub->pts, txn, m->id, p, count_one, &n);
     cdof_store_abort(&txn);
     *base = now_s() - t0;
 
-    cdof_point_t pt = make_point(m, a, t);
+    hub_point_t pt = make_point(m, a, t);
     pt.numerator += 1;
     pt.value += 1;
     hub_touch_t touch = {.metric = m, .period = *p};
@@ -114,7 +114,7 @@ static int time_update(hub_t *hub, const cdof_metric_t *m, const cdof_area_t *a,
     if (rc == 0)
         rc = cdof_store_begin(hub->store, true, &txn);
     if (rc == 0)
-        rc = cdof_points_put(hub->pts, txn, m->id, a->code, p, &pt);
+        rc = hub_db_point_put(hub->pts, txn, m->id, a->code, p, &pt);
     if (rc == 0)
         rc = hub_results_update(hub, txn, &touch, 1);
     if (rc == 0)
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = cdof_store_db(hub.store, "periods", &hub.db_periods);
     if (rc == 0)
-        rc = cdof_points_new(hub.store, &hub.pts);
+        rc = hub_db_open(hub.store, &hub.pts);
     if (rc == 0) {
         /* The shipped commitments give counts their trajectories, as in the hub. */
         char cpath[4096];
@@ -198,8 +198,8 @@ int main(int argc, char **argv)
                 const cdof_area_t *a = cdof_ref_area_at(hub.ref, ai);
                 if (a->kind != CDOF_AREA_UTLA || (int)nareas >= nareas_want)
                     continue;
-                cdof_point_t pt = make_point(m, a, t);
-                rc = cdof_points_put(hub.pts, txn, m->id, a->code, &p, &pt);
+                hub_point_t pt = make_point(m, a, t);
+                rc = hub_db_point_put(hub.pts, txn, m->id, a->code, &p, &pt);
                 nareas++;
                 npoints++;
             }
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
         t0 = now_s();
         rc = cdof_store_begin(hub.store, false, &txn);
         if (rc == 0)
-            rc = cdof_points_scan_all(hub.pts, txn, count_point, &scanned);
+            rc = hub_db_points_scan_all(hub.pts, txn, count_point, &scanned);
         cdof_store_abort(&txn);
         times[r] = now_s() - t0;
     }
@@ -280,7 +280,7 @@ int main(int argc, char **argv)
     printf("rebuild / one update at the latest month: %.0fx\n", rebuild_s / upd_last);
 out:
     hub_results_close(&hub);
-    cdof_points_destroy(&hub.pts);
+    hub_db_close(&hub.pts);
     cdof_store_close(&hub.store);
     cdof_commitments_destroy(&hub.commitments);
     cdof_ref_destroy(&hub.ref);
