@@ -337,7 +337,7 @@ int hub_findings_agent_silent(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_
         hub_finding_t *f;
         if ((rc = hub_findings_add(out, rule, &f)) < 0)
             break;
-        snprintf(f->subject, sizeof f->subject, "%s", items[i].id);
+        snprintf(f->subject, sizeof f->subject, "%.*s", (int)sizeof f->subject - 1, items[i].id);
         snprintf(f->key_area, sizeof f->key_area, "%s", area ? area->code : CDOF_ENGLAND_CODE);
         f->area = area;
         f->team = rule->team;
