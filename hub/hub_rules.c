@@ -229,7 +229,7 @@ static int parse_set(const where_t *w, const char *key, char *v, const cdof_ref_
 static int set_key(hub_rules_t *r, rule_slot_t *s, const where_t *w, const char *key, char *v)
 {
     hub_rule_t *p = &s->pub;
-    long n;
+    long n = 0; /* 0 where parse_long fails: fields are set before rc is checked */
     int rc = 0;
     if (!strcmp(key, "kind")) {
         if (kind_parse(v, &p->kind) < 0)
