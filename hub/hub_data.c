@@ -72,14 +72,7 @@ int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
 
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt)
 {
-    return (cdof_compare_input_t){.area = area,
-                                  .has_numerator = pt->has_numerator,
-                                  .numerator = pt->numerator,
-                                  .has_denominator = pt->has_denominator,
-                                  .denominator = pt->denominator,
-                                  .has_value = pt->has_value,
-                                  .value = pt->value,
-                                  .received_ms = pt->received_ms};
+    return (cdof_compare_input_t){.area = area, .fig = pt->fig, .received_ms = pt->received_ms};
 }
 
 typedef struct {

@@ -141,12 +141,12 @@ static int hub_db_encode(const hub_point_t *pt, int32_t last_day,
     if (alen == HUB_DB_AGENT_MAX || nlen == HUB_DB_NOTE_MAX)
         return -EINVAL;
     *p++ = HUB_DB_POINT_VERSION;
-    *p++ = (uint8_t)((pt->has_numerator ? HUB_DB_POINT_F_NUM : 0) |
-                     (pt->has_denominator ? HUB_DB_POINT_F_DEN : 0) |
-                     (pt->has_value ? HUB_DB_POINT_F_VAL : 0));
-    cdof_store_be64(p, hub_db_f64_bits(pt->numerator));
-    cdof_store_be64(p + 8, hub_db_f64_bits(pt->denominator));
-    cdof_store_be64(p + 16, hub_db_f64_bits(pt->value));
+    *p++ = (uint8_t)((pt->fig.has_numerator ? HUB_DB_POINT_F_NUM : 0) |
+                     (pt->fig.has_denominator ? HUB_DB_POINT_F_DEN : 0) |
+                     (pt->fig.has_value ? HUB_DB_POINT_F_VAL : 0));
+    cdof_store_be64(p, hub_db_f64_bits(pt->fig.numerator));
+    cdof_store_be64(p + 8, hub_db_f64_bits(pt->fig.denominator));
+    cdof_store_be64(p + 16, hub_db_f64_bits(pt->fig.value));
     cdof_store_be64(p + 24, (uint64_t)pt->received_ms);
     cdof_store_be64(p + 32, pt->sequence);
     cdof_store_be32(p + 40, (uint32_t)last_day);
@@ -181,12 +181,12 @@ static int hub_db_decode(const void *data, size_t len, hub_point_t *out, int32_t
     if (nlen >= HUB_DB_NOTE_MAX || len != HUB_DB_POINT_FIXED_LEN + 1 + alen + 2 + nlen)
         return CDOF_ECORRUPT;
 
-    out->has_numerator = p[1] & HUB_DB_POINT_F_NUM;
-    out->has_denominator = p[1] & HUB_DB_POINT_F_DEN;
-    out->has_value = p[1] & HUB_DB_POINT_F_VAL;
-    out->numerator = hub_db_bits_f64(cdof_store_rd64(p + 2));
-    out->denominator = hub_db_bits_f64(cdof_store_rd64(p + 10));
-    out->value = hub_db_bits_f64(cdof_store_rd64(p + 18));
+    out->fig.has_numerator = p[1] & HUB_DB_POINT_F_NUM;
+    out->fig.has_denominator = p[1] & HUB_DB_POINT_F_DEN;
+    out->fig.has_value = p[1] & HUB_DB_POINT_F_VAL;
+    out->fig.numerator = hub_db_bits_f64(cdof_store_rd64(p + 2));
+    out->fig.denominator = hub_db_bits_f64(cdof_store_rd64(p + 10));
+    out->fig.value = hub_db_bits_f64(cdof_store_rd64(p + 18));
     out->received_ms = (int64_t)cdof_store_rd64(p + 26);
     out->sequence = cdof_store_rd64(p + 34);
     if (last_day)

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdof_figure.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
@@ -48,8 +49,7 @@
 typedef struct hub_db hub_db_t;
 
 typedef struct {
-    bool has_numerator, has_denominator, has_value;
-    double numerator, denominator, value;
+    cdof_figure_t fig;
     int64_t received_ms;             /* when the hub committed it */
     uint64_t sequence;               /* the sender's sequence */
     char agent_id[HUB_DB_AGENT_MAX]; /* the sender */

@@ -123,7 +123,7 @@ static void row_finding(hub_finding_t *f, const cdof_metric_t *m, const cdof_per
     f->has_period = true;
     f->period = *p;
     f->periodic = true;
-    f->value = r->value;
+    f->value = r->fig.value;
 }
 
 static void comparison_finding(hub_t *hub, hub_finding_t *f, const cdof_metric_t *m,
@@ -146,7 +146,7 @@ static void comparison_finding(hub_t *hub, hub_finding_t *f, const cdof_metric_t
     const cdof_area_t *region = cdof_ref_area(hub->ref, r->area->region_code);
     char period[CDOF_PERIOD_TEXT_MAX], val[48], bv[48], lo[48], hi[48];
     cdof_period_format(p, period, sizeof period);
-    format_value(m, r->value, val, sizeof val);
+    format_value(m, r->fig.value, val, sizeof val);
     format_value(m, f->benchmark, bv, sizeof bv);
     format_value(m, ci->lower, lo, sizeof lo);
     format_value(m, ci->upper, hi, sizeof hi);
@@ -196,8 +196,8 @@ static void quality_finding(hub_finding_t *f, const cdof_metric_t *m, const cdof
     size_t n = 0;
     for (size_t i = 0; i < pr->n; i++) {
         const cdof_compare_row_t *o = cdof_compare_find(pr->cmp[i], r->area->code);
-        if (o && o->has_value && isfinite(o->value))
-            hist[n++] = o->value;
+        if (o && o->fig.has_value && isfinite(o->fig.value))
+            hist[n++] = o->fig.value;
     }
     /* The spread never below the value's own sampling error (its 95% interval's half width over
      * 1.96; for a count without one, Poisson's square root), so that a history that never moved
@@ -205,16 +205,16 @@ static void quality_finding(hub_finding_t *f, const cdof_metric_t *m, const cdof
     double floor_sd = 0;
     if (r->has_interval && isfinite(r->ci95.lower) && isfinite(r->ci95.upper))
         floor_sd = (r->ci95.upper - r->ci95.lower) / (2 * 1.959964);
-    else if (m->unit == CDOF_UNIT_COUNT && r->has_value)
-        floor_sd = sqrt(r->value > 1 ? r->value : 1);
-    double z = n >= (size_t)rule->history && r->has_value
-                   ? cdof_stats_robust_z_floor(r->value, hist, n, scratch, floor_sd)
+    else if (m->unit == CDOF_UNIT_COUNT && r->fig.has_value)
+        floor_sd = sqrt(r->fig.value > 1 ? r->fig.value : 1);
+    double z = n >= (size_t)rule->history && r->fig.has_value
+                   ? cdof_stats_robust_z_floor(r->fig.value, hist, n, scratch, floor_sd)
                    : NAN;
     f->bad = isfinite(z) ? fabs(z) > rule->z : isinf(z);
     f->benchmark = n ? hist[0] : NAN;
     char period[CDOF_PERIOD_TEXT_MAX], val[48];
     cdof_period_format(p, period, sizeof period);
-    format_value(m, r->value, val, sizeof val);
+    format_value(m, r->fig.value, val, sizeof val);
     snprintf(f->fire, sizeof f->fire,
              "check data: %s: %s was %s in %s, far from its own last %zu "
              "periods (robust z %.1f)",

@@ -137,12 +137,12 @@ static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
     row->area_code = (char *)c->area->code;
     row->area_name = (char *)c->area->name;
     row->period = &rp->periods[i];
-    row->has_numerator = c->has_numerator;
-    row->numerator = c->numerator;
-    row->has_denominator = c->has_denominator;
-    row->denominator = c->denominator;
-    row->has_value = c->has_value;
-    row->value = c->value;
+    row->has_numerator = c->fig.has_numerator;
+    row->numerator = c->fig.numerator;
+    row->has_denominator = c->fig.has_denominator;
+    row->denominator = c->fig.denominator;
+    row->has_value = c->fig.has_value;
+    row->value = c->fig.value;
     row->has_interval = c->has_interval;
     if (c->has_interval) {
         row->lower_95 = c->ci95.lower;
@@ -514,8 +514,8 @@ static int england_value(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
     if (rc < 0)
         return rc;
     const cdof_compare_row_t *row = cdof_compare_find(cmp, CDOF_ENGLAND_CODE);
-    f->has = row && row->has_value && isfinite(row->value);
-    f->v = f->has ? row->value : 0;
+    f->has = row && row->fig.has_value && isfinite(row->fig.value);
+    f->v = f->has ? row->fig.value : 0;
     f->provisional = row && row->provisional;
     f->reported = row ? row->reported : 0;
     f->expected = row ? row->expected : 0;

@@ -28,8 +28,7 @@
 /* One area's point in one month, as a rolling window sums it. */
 typedef struct {
     const cdof_area_t *area;
-    bool has_numerator, has_denominator, has_value;
-    double numerator, denominator, value;
+    cdof_figure_t fig;
     int64_t received_ms;
 } mpoint_t;
 
@@ -115,8 +114,8 @@ enum {
 static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
 {
     uint16_t f =
-        (uint16_t)((r->submitted ? F_SUBMITTED : 0) | (r->has_numerator ? F_NUM : 0) |
-                   (r->has_denominator ? F_DEN : 0) | (r->has_value ? F_VALUE : 0) |
+        (uint16_t)((r->submitted ? F_SUBMITTED : 0) | (r->fig.has_numerator ? F_NUM : 0) |
+                   (r->fig.has_denominator ? F_DEN : 0) | (r->fig.has_value ? F_VALUE : 0) |
                    (r->has_interval ? F_INTERVAL : 0) | (r->worse_and_getting_worse ? F_WAGW : 0) |
                    (r->trend.getting_better ? F_BETTER : 0) |
                    (r->trend.getting_worse ? F_WORSE : 0) | (r->has_baseline ? F_BASELINE : 0) |
@@ -133,7 +132,7 @@ static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
     *b++ = (uint8_t)r->trend.direction;
     *b++ = (uint8_t)r->vs_baseline;
     *b++ = (uint8_t)r->vs_trajectory;
-    const double d[14] = {r->numerator,      r->denominator,     r->value,       r->ci95.lower,
+    const double d[14] = {r->fig.numerator,  r->fig.denominator, r->fig.value,   r->ci95.lower,
                           r->ci95.upper,     r->ci998.lower,     r->ci998.upper, r->england_value,
                           r->region_value,   r->trend.slope,     r->trend.se,    r->trend.chi2,
                           r->baseline_value, r->trajectory_value};
@@ -182,9 +181,9 @@ static int decode_row(const hub_t *hub, const char *code, size_t clen, const cdo
         return CDOF_ENOTFOUND; /* an area since removed from the reference or configuration */
     uint16_t f = cdof_store_rd16(b + 1);
     r->submitted = f & F_SUBMITTED;
-    r->has_numerator = f & F_NUM;
-    r->has_denominator = f & F_DEN;
-    r->has_value = f & F_VALUE;
+    r->fig.has_numerator = f & F_NUM;
+    r->fig.has_denominator = f & F_DEN;
+    r->fig.has_value = f & F_VALUE;
     r->has_interval = f & F_INTERVAL;
     r->worse_and_getting_worse = f & F_WAGW;
     r->trend.getting_better = f & F_BETTER;
@@ -201,7 +200,7 @@ static int decode_row(const hub_t *hub, const char *code, size_t clen, const cdo
     r->vs_baseline = (cdof_verdict_t)b[7];
     r->vs_trajectory = (cdof_verdict_t)b[8];
     b += 9;
-    double *d[14] = {&r->numerator,      &r->denominator,     &r->value,       &r->ci95.lower,
+    double *d[14] = {&r->fig.numerator,  &r->fig.denominator, &r->fig.value,   &r->ci95.lower,
                      &r->ci95.upper,     &r->ci998.lower,     &r->ci998.upper, &r->england_value,
                      &r->region_value,   &r->trend.slope,     &r->trend.se,    &r->trend.chi2,
                      &r->baseline_value, &r->trajectory_value};
@@ -305,16 +304,20 @@ static void accumulate(gather_t *g, const mpoint_t *pt)
         memset(x, 0, sizeof *x);
     }
     cdof_compare_input_t *in = &x->in;
+    cdof_figure_t *sum = &in->fig;
+    const cdof_figure_t *f = &pt->fig;
     if (x->n == 0)
         *in = (cdof_compare_input_t){
-            .area = area, .has_numerator = true, .has_denominator = true, .has_value = true};
+            .area = area,
+            .fig = {.has_numerator = true, .has_denominator = true, .has_value = true}};
     x->n++;
-    in->has_numerator = in->has_numerator && pt->has_numerator;
-    in->has_denominator = in->has_denominator && pt->has_denominator;
-    in->has_value = in->has_value && pt->has_value;
-    in->numerator += pt->has_numerator ? pt->numerator : 0;
-    in->denominator += pt->has_denominator ? pt->denominator : 0;
-    in->value += pt->has_value ? pt->value : 0;
+    /* A sum has a field only when every point summed had it. */
+    sum->has_numerator = sum->has_numerator && f->has_numerator;
+    sum->has_denominator = sum->has_denominator && f->has_denominator;
+    sum->has_value = sum->has_value && f->has_value;
+    sum->numerator += f->has_numerator ? f->numerator : 0;
+    sum->denominator += f->has_denominator ? f->denominator : 0;
+    sum->value += f->has_value ? f->value : 0;
     if (pt->received_ms > in->received_ms)
         in->received_ms = pt->received_ms;
 }
@@ -325,8 +328,7 @@ static int gather_point(void *ctx, const char *area_code, const hub_point_t *pt)
     const cdof_area_t *area = cdof_ref_area(g->hub->ref, area_code);
     if (!area)
         return 0; /* an area since removed from the reference data: kept, not compared */
-    mpoint_t mp = {area,          pt->has_numerator, pt->has_denominator, pt->has_value,
-                   pt->numerator, pt->denominator,   pt->value,           pt->received_ms};
+    mpoint_t mp = {area, pt->fig, pt->received_ms};
     if (g->record) {
         month_slot_t *sl = g->record;
         mpoint_t *pts = cdof_grow(sl->pts, sl->n, &sl->cap, 64, sizeof *pts);
@@ -429,7 +431,7 @@ static int past_row(void *ctx, const cdof_area_t *area, const cdof_period_t *p,
     cdof_compare_row_t r;
     int rc = hub_results_get(pc->hub, pc->txn, pc->m, p, pc->basis, area->code, &r);
     if (rc == 0)
-        *out = (cdof_compare_past_t){r.has_value, r.has_interval, r.value, r.ci95};
+        *out = (cdof_compare_past_t){r.fig.has_value, r.has_interval, r.fig.value, r.ci95};
     return rc;
 }
 
@@ -729,7 +731,7 @@ static int figs_add(figs_t *f, const cdof_compare_row_t *r)
     if (!items)
         return -ENOMEM;
     f->items = items;
-    f->items[f->n++] = (fig_t){r->area, r->has_value, r->has_interval, r->value, r->ci95};
+    f->items[f->n++] = (fig_t){r->area, r->fig.has_value, r->has_interval, r->fig.value, r->ci95};
     return 0;
 }
 
@@ -740,8 +742,8 @@ static int figs_visit(void *ctx, const cdof_compare_row_t *r)
 
 static bool same_fig(const fig_t *a, const cdof_compare_row_t *r)
 {
-    return a->has_value == r->has_value && a->has_interval == r->has_interval &&
-           (!a->has_value || a->value == r->value) &&
+    return a->has_value == r->fig.has_value && a->has_interval == r->has_interval &&
+           (!a->has_value || a->value == r->fig.value) &&
            (!a->has_interval || (a->ci95.lower == r->ci95.lower && a->ci95.upper == r->ci95.upper));
 }
 
