@@ -1,11 +1,7 @@
 /* Stored comparisons: the "results" database, kept up to date as data arrives, rebuilt on
  * demand, read by queries. Statistics stay in cdof_compare (pure); this module feeds it points
- * and stored history and stores what it returns, through the generic store API.
- *
- * Key:   metric id | NUL | basis u8 | period first_day+2^31 u32 BE | kind u8 |
- *        last_day+2^31 u32 BE | area or partnership code
- * so that all rows of one metric, basis and period are one prefix scan.
- * Value: see encode_row(); version byte first. */
+ * and stored history and stores what it returns, through the results codec of hub_db.h (key
+ * and value layouts are described there). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,12 +14,8 @@
 #include "hub.h"
 #include "hub_settle.h"
 
-#define RESULT_VERSION 2   /* 2: coverage and provisional flags */
-#define CODE_MAX       64  /* partnership ids and area codes */
-#define KEY_MAX        256 /* metric id (<= HUB_DB_METRIC_MAX) + basis + period + code */
-#define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 8 + 1 + CODE_MAX)
-#define TREND_SPAN     5   /* periods a trend reaches back over, this one included */
-#define MONTH_SLOTS    512 /* month cache: direct-mapped (metric, month) slots, ~4 MiB at most */
+#define TREND_SPAN  5   /* periods a trend reaches back over, this one included */
+#define MONTH_SLOTS 512 /* month cache: direct-mapped (metric, month) slots, ~4 MiB at most */
 
 /* One area's point in one month, as a rolling window sums it. */
 typedef struct {
@@ -54,107 +46,23 @@ struct hub_results {
     double *trajectory;         /* per metric index: yearly change the commitment asks, NaN none */
 };
 
-/* ---- keys and encoding ---- */
+/* ---- keys and decoding ---- */
 
-/* Stored rows depend on the points and on the configuration: partnerships and commitments.
- * A fingerprint of the latter is kept under a key no metric id can start with, so that a hub
- * started with other partnerships rebuilds rather than serve rows computed for the old ones. */
-static const uint8_t FINGERPRINT_KEY[] = {0, 'c', 'o', 'n', 'f', 'i', 'g'};
+/* Stored rows depend on the points and on the configuration: partnerships and commitments. A
+ * fingerprint of the latter is kept under HUB_RESULT_FINGERPRINT_KEY, so that a hub started
+ * with other partnerships rebuilds rather than serve rows computed for the old ones. */
 
 /* The prefix of (m, basis, p); code appended when not NULL. Returns the key length or 0. */
 static size_t result_key(uint8_t *k, const cdof_metric_t *m, hub_basis_t basis,
                          const cdof_period_t *p, const char *code)
 {
-    size_t idlen = strlen(m->id), clen = code ? strlen(code) : 0;
-    if (idlen + 2 + HUB_PERIOD_KEY_LEN + clen > KEY_MAX || clen >= CODE_MAX)
-        return 0;
-    memcpy(k, m->id, idlen + 1);
-    k[idlen + 1] = (uint8_t)basis;
-    hub_period_put(k + idlen + 2, p);
-    if (clen)
-        memcpy(k + idlen + 2 + HUB_PERIOD_KEY_LEN, code, clen);
-    return idlen + 2 + HUB_PERIOD_KEY_LEN + clen;
-}
-
-static uint8_t *put_f64(uint8_t *b, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    cdof_store_be64(b, u);
-    return b + 8;
-}
-
-static const uint8_t *get_f64(const uint8_t *b, double *v)
-{
-    uint64_t u = cdof_store_rd64(b);
-    memcpy(v, &u, sizeof u);
-    return b + 8;
-}
-
-enum {
-    F_SUBMITTED = 1,
-    F_NUM = 2,
-    F_DEN = 4,
-    F_VALUE = 8,
-    F_INTERVAL = 16,
-    F_WAGW = 32,
-    F_BETTER = 64,
-    F_WORSE = 128,
-    F_BASELINE = 256,
-    F_TRAJECTORY = 512,
-    F_PROVISIONAL = 1024,
-    F_ENGLAND_PROVISIONAL = 2048,
-    F_REGION_PROVISIONAL = 4096
-};
-
-/* version u8 | flags u16 | vs_england, vs_region, quintile, trend, vs_baseline, vs_trajectory
- * (u8 each) | numerator, denominator, value, ci95 lower/upper, ci998 lower/upper, england,
- * region, slope, se, chi2, baseline, trajectory (f64 BE bits) | received_ms i64 |
- * reported, expected u32 | partnership code length u8 | code */
-static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
-{
-    uint16_t f =
-        (uint16_t)((r->submitted ? F_SUBMITTED : 0) | (r->fig.has_numerator ? F_NUM : 0) |
-                   (r->fig.has_denominator ? F_DEN : 0) | (r->fig.has_value ? F_VALUE : 0) |
-                   (r->has_interval ? F_INTERVAL : 0) | (r->worse_and_getting_worse ? F_WAGW : 0) |
-                   (r->trend.getting_better ? F_BETTER : 0) |
-                   (r->trend.getting_worse ? F_WORSE : 0) | (r->has_baseline ? F_BASELINE : 0) |
-                   (r->has_trajectory ? F_TRAJECTORY : 0) | (r->provisional ? F_PROVISIONAL : 0) |
-                   (r->england_provisional ? F_ENGLAND_PROVISIONAL : 0) |
-                   (r->region_provisional ? F_REGION_PROVISIONAL : 0));
-    uint8_t *b = buf;
-    *b++ = RESULT_VERSION;
-    cdof_store_be16(b, f);
-    b += 2;
-    *b++ = (uint8_t)r->vs_england;
-    *b++ = (uint8_t)r->vs_region;
-    *b++ = (uint8_t)r->quintile;
-    *b++ = (uint8_t)r->trend.direction;
-    *b++ = (uint8_t)r->vs_baseline;
-    *b++ = (uint8_t)r->vs_trajectory;
-    const double d[14] = {r->fig.numerator,  r->fig.denominator, r->fig.value,   r->ci95.lower,
-                          r->ci95.upper,     r->ci998.lower,     r->ci998.upper, r->england_value,
-                          r->region_value,   r->trend.slope,     r->trend.se,    r->trend.chi2,
-                          r->baseline_value, r->trajectory_value};
-    for (int i = 0; i < 14; i++)
-        b = put_f64(b, d[i]);
-    cdof_store_be64(b, (uint64_t)r->received_ms);
-    b += 8;
-    cdof_store_be32(b, r->reported);
-    cdof_store_be32(b + 4, r->expected);
-    b += 8;
-    size_t plen = r->partnership ? strlen(r->partnership) : 0;
-    if (plen >= CODE_MAX)
-        plen = 0;
-    *b++ = (uint8_t)plen;
-    memcpy(b, r->partnership, plen);
-    return (size_t)(b - buf) + plen;
+    return hub_result_key(m->id, (uint8_t)basis, p, code, k);
 }
 
 /* The area or configured partnership with this code (len bytes), or NULL. */
 static const cdof_area_t *find_area(const hub_t *hub, const char *code, size_t len)
 {
-    char c[CODE_MAX];
+    char c[HUB_RESULT_CODE_MAX];
     if (len >= sizeof c)
         return NULL;
     memcpy(c, code, len);
@@ -171,50 +79,14 @@ static const cdof_area_t *find_area(const hub_t *hub, const char *code, size_t l
 static int decode_row(const hub_t *hub, const char *code, size_t clen, const cdof_bytes_t *v,
                       cdof_compare_row_t *r)
 {
-    const uint8_t *b = v->data;
-    if (v->len < VALUE_LEN - CODE_MAX)
-        return CDOF_ECORRUPT;
-    if (b[0] != RESULT_VERSION)
-        return CDOF_EVERSION;
-    memset(r, 0, sizeof *r);
+    const char *part;
+    size_t plen;
+    int rc = hub_result_from_value(v, r, &part, &plen);
+    if (rc < 0)
+        return rc;
     if (!(r->area = find_area(hub, code, clen)))
         return CDOF_ENOTFOUND; /* an area since removed from the reference or configuration */
-    uint16_t f = cdof_store_rd16(b + 1);
-    r->submitted = f & F_SUBMITTED;
-    r->fig.has_numerator = f & F_NUM;
-    r->fig.has_denominator = f & F_DEN;
-    r->fig.has_value = f & F_VALUE;
-    r->has_interval = f & F_INTERVAL;
-    r->worse_and_getting_worse = f & F_WAGW;
-    r->trend.getting_better = f & F_BETTER;
-    r->trend.getting_worse = f & F_WORSE;
-    r->has_baseline = f & F_BASELINE;
-    r->has_trajectory = f & F_TRAJECTORY;
-    r->provisional = f & F_PROVISIONAL;
-    r->england_provisional = f & F_ENGLAND_PROVISIONAL;
-    r->region_provisional = f & F_REGION_PROVISIONAL;
-    r->vs_england = (cdof_verdict_t)b[3];
-    r->vs_region = (cdof_verdict_t)b[4];
-    r->quintile = b[5];
-    r->trend.direction = (cdof_trend_t)b[6];
-    r->vs_baseline = (cdof_verdict_t)b[7];
-    r->vs_trajectory = (cdof_verdict_t)b[8];
-    b += 9;
-    double *d[14] = {&r->fig.numerator,  &r->fig.denominator, &r->fig.value,   &r->ci95.lower,
-                     &r->ci95.upper,     &r->ci998.lower,     &r->ci998.upper, &r->england_value,
-                     &r->region_value,   &r->trend.slope,     &r->trend.se,    &r->trend.chi2,
-                     &r->baseline_value, &r->trajectory_value};
-    for (int i = 0; i < 14; i++)
-        b = get_f64(b, d[i]);
-    r->received_ms = (int64_t)cdof_store_rd64(b);
-    b += 8;
-    r->reported = cdof_store_rd32(b);
-    r->expected = cdof_store_rd32(b + 4);
-    b += 8;
-    size_t plen = *b++;
-    if ((size_t)(b - (const uint8_t *)v->data) + plen > v->len)
-        return CDOF_ECORRUPT;
-    const cdof_area_t *p = find_area(hub, (const char *)b, plen);
+    const cdof_area_t *p = find_area(hub, part, plen);
     r->partnership = p ? p->code : r->area->code;
     return 0;
 }
@@ -225,7 +97,7 @@ int hub_results_get(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                     const cdof_period_t *p, hub_basis_t basis, const char *code,
                     cdof_compare_row_t *out)
 {
-    uint8_t k[KEY_MAX];
+    uint8_t k[HUB_RESULT_KEY_MAX];
     size_t klen = result_key(k, m, basis, p, code);
     if (!klen)
         return -EINVAL;
@@ -257,7 +129,7 @@ int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, hub_basis_t basis, hub_results_visit_fn visit,
                      void *ctx)
 {
-    uint8_t k[KEY_MAX];
+    uint8_t k[HUB_RESULT_KEY_MAX];
     size_t plen = result_key(k, m, basis, p, NULL);
     if (!plen)
         return -EINVAL;
@@ -269,8 +141,8 @@ int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out)
 {
     cdof_bytes_t v;
     int rc = cdof_store_count(txn, hub->results->db, out);
-    if (rc == 0 &&
-        cdof_store_get(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, &v) == 0)
+    if (rc == 0 && cdof_store_get(txn, hub->results->db, HUB_RESULT_FINGERPRINT_KEY,
+                                  HUB_RESULT_FINGERPRINT_KEY_LEN, &v) == 0)
         (*out)--; /* the fingerprint is not a row */
     return rc;
 }
@@ -619,11 +491,11 @@ static int prune_rows(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *prefix, 
 static int put_row(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, hub_basis_t basis,
                    const cdof_period_t *p, const cdof_compare_row_t *r)
 {
-    uint8_t k[KEY_MAX], v[VALUE_LEN];
+    uint8_t k[HUB_RESULT_KEY_MAX], v[HUB_RESULT_VALUE_MAX];
     size_t klen = result_key(k, m, basis, p, r->area->code);
     if (!klen)
         return -EINVAL;
-    return cdof_store_put(txn, hub->results->db, k, klen, v, encode_row(r, v));
+    return cdof_store_put(txn, hub->results->db, k, klen, v, hub_result_value(r, v));
 }
 
 /* Replaces the stored rows of (m, basis, p) with a fresh comparison; *nrows says how many. */
@@ -632,7 +504,7 @@ static int recompute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      size_t *nrows)
 {
     cdof_compare_t *c = NULL;
-    uint8_t prefix[KEY_MAX];
+    uint8_t prefix[HUB_RESULT_KEY_MAX];
     size_t plen = result_key(prefix, m, basis, p, NULL);
     int rc = plen ? hub_results_compute(hub, txn, m, p, basis, &c) : -EINVAL;
     if (rc == 0)
@@ -661,7 +533,7 @@ static uint64_t fnv(uint64_t h, const void *data, size_t len)
 static uint64_t fingerprint(const hub_t *hub)
 {
     const struct hub_results *res = hub->results;
-    uint64_t h = fnv(14695981039346656037ULL, &(uint8_t){RESULT_VERSION}, 1);
+    uint64_t h = fnv(14695981039346656037ULL, &(uint8_t){HUB_RESULT_VERSION}, 1);
     const cdof_partnership_t *pl = cdof_partnerships_list(res->parts);
     for (size_t k = 0; k < cdof_partnerships_count(res->parts); k++) {
         h = fnv(h, pl[k].area.code, strlen(pl[k].area.code) + 1);
@@ -671,9 +543,11 @@ static uint64_t fingerprint(const hub_t *hub)
     for (size_t i = 0; i < cdof_ref_metric_count(hub->ref); i++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
         uint8_t b[8];
+        uint64_t bits;
         if (!isfinite(res->trajectory[i]))
             continue;
-        put_f64(b, res->trajectory[i]);
+        memcpy(&bits, &res->trajectory[i], sizeof bits);
+        cdof_store_be64(b, bits); /* as the results codec stores an f64 */
         h = fnv(fnv(h, m->id, strlen(m->id) + 1), b, sizeof b);
     }
     return h;
@@ -683,8 +557,8 @@ static int put_fingerprint(hub_t *hub, cdof_store_txn_t *txn)
 {
     uint8_t v[8];
     cdof_store_be64(v, fingerprint(hub));
-    return cdof_store_put(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, v,
-                          sizeof v);
+    return cdof_store_put(txn, hub->results->db, HUB_RESULT_FINGERPRINT_KEY,
+                          HUB_RESULT_FINGERPRINT_KEY_LEN, v, sizeof v);
 }
 
 int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char **why)
@@ -696,7 +570,8 @@ int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char
         rc = cdof_store_count(txn, hub->db_periods, &periods);
     if (rc < 0)
         return rc;
-    rc = cdof_store_get(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, &v);
+    rc = cdof_store_get(txn, hub->results->db, HUB_RESULT_FINGERPRINT_KEY,
+                        HUB_RESULT_FINGERPRINT_KEY_LEN, &v);
     if (rc < 0 && rc != CDOF_ENOTFOUND)
         return rc;
     *stale = false;
@@ -1148,22 +1023,20 @@ static int snap_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *va
 /* "metric/basis/first_day-last_day/code" for a message. */
 static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
 {
-    if (len == sizeof FINGERPRINT_KEY && memcmp(k, FINGERPRINT_KEY, len) == 0) {
+    if (len == HUB_RESULT_FINGERPRINT_KEY_LEN && memcmp(k, HUB_RESULT_FINGERPRINT_KEY, len) == 0) {
         snprintf(out, outlen, "the partnerships and commitments the rows were computed with");
         return;
     }
-    size_t idlen = strnlen((const char *)k, len);
-    if (idlen + 2 + HUB_PERIOD_KEY_LEN > len) {
+    hub_result_key_t rk;
+    if (hub_result_from_key(k, len, &rk) < 0) {
         snprintf(out, outlen, "a malformed key");
         return;
     }
-    const uint8_t *pk = k + idlen + 2;
-    cdof_period_t p = hub_period_from_key(pk);
     char pt[CDOF_PERIOD_TEXT_MAX] = "?";
-    cdof_period_format(&p, pt, sizeof pt);
-    snprintf(out, outlen, "%.*s %s %s%s %.*s", (int)idlen, (const char *)k, pt,
-             k[idlen + 1] == HUB_BASIS_ROLLING_12M ? "rolling 12 months" : "as reported", "",
-             (int)(len - idlen - 2 - HUB_PERIOD_KEY_LEN), (const char *)pk + HUB_PERIOD_KEY_LEN);
+    cdof_period_format(&rk.period, pt, sizeof pt);
+    snprintf(out, outlen, "%.*s %s %s%s %.*s", (int)rk.metric_len, rk.metric_id, pt,
+             rk.basis == HUB_BASIS_ROLLING_12M ? "rolling 12 months" : "as reported", "",
+             (int)rk.code_len, rk.code);
 }
 
 /* The comparisons still marked as pending (a hub stopped before its tick did them) are brought
