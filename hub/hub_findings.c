@@ -300,33 +300,34 @@ typedef struct {
     int64_t last_heard_ms;
 } heard_t;
 
-typedef struct {
-    heard_t *items;
-    size_t n;
-} heard_list_t;
-
-static int heard_visit(void *ctx, const hub_agent_record_t *rec)
+/* The first MAX_AGENTS agent records' ids and last-heard times into items; *n says how many. */
+static int heard_list(hub_t *hub, cdof_store_txn_t *txn, heard_t *items, size_t *n)
 {
-    heard_list_t *l = ctx;
-    if (l->n == MAX_AGENTS)
-        return 1;
-    snprintf(l->items[l->n].id, sizeof l->items[l->n].id, "%s", rec->agent_id);
-    l->items[l->n++].last_heard_ms = rec->last_heard_ms;
-    return 0;
+    hub_db_agents_cursor_t *c;
+    hub_agent_record_t rec;
+    *n = 0;
+    int rc = hub_db_agents_open(hub->pts, txn, &c);
+    while (rc == 0 && *n < MAX_AGENTS && (rc = hub_db_agents_next(c, &rec)) > 0) {
+        snprintf(items[*n].id, sizeof items[*n].id, "%s", rec.agent_id);
+        items[(*n)++].last_heard_ms = rec.last_heard_ms;
+        rc = 0;
+    }
+    hub_db_agents_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int hub_findings_agent_silent(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rule,
                               int64_t now, hub_findings_t *out)
 {
     static heard_t items[MAX_AGENTS]; /* large; the hub's rules run on its one thread */
-    heard_list_t l = {items, 0};
-    int rc = hub_db_agent_scan(hub->pts, txn, heard_visit, &l);
+    size_t nitems = 0;
+    int rc = heard_list(hub, txn, items, &nitems);
     /* After a restart the agents reconnect within a few heartbeats: until then an agent not yet
      * heard from by this hub is not judged at all, so that a restart neither resolves an alert
      * still true nor fires one for an agent that was merely waiting for the hub. */
     int64_t grace =
         rule->silent_s * 1000 < HUB_SILENT_GRACE_MS ? rule->silent_s * 1000 : HUB_SILENT_GRACE_MS;
-    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+    for (size_t i = 0; rc == 0 && i < nitems; i++) {
         if (items[i].last_heard_ms < hub->started_ms && now - hub->started_ms < grace)
             continue;
         /* Silence counts from the last time any hub on this store heard the agent, as stored. */
@@ -366,23 +367,25 @@ static void period_next(const cdof_period_t *p, cdof_period_t *out)
     }
 }
 
-typedef struct {
-    hub_t *hub;
-    const cdof_period_t *p;
-    cdof_period_t *latest; /* by area index; kind 0: none yet */
-    size_t left;
-} latest_ctx_t;
-
-static int latest_visit(void *ctx, const char *area_code, const hub_point_t *pt)
+/* Sets latest[area index] to p for every UTLA with a point in p that has no latest period yet
+ * (kind 0), counting *left down for each. */
+static int latest_mark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                       const cdof_period_t *p, cdof_period_t *latest, size_t *left)
 {
-    (void)pt;
-    latest_ctx_t *lc = ctx;
-    const cdof_area_t *a = cdof_ref_area(lc->hub->ref, area_code);
-    if (a && a->kind == CDOF_AREA_UTLA && !lc->latest[a->index].kind) {
-        lc->latest[a->index] = *lc->p;
-        lc->left--;
+    hub_db_points_cursor_t *c;
+    hub_point_t pt;
+    const char *code;
+    int rc = hub_db_points_open(hub->pts, txn, m->id, p, &c);
+    while (rc == 0 && (rc = hub_db_points_next(c, &code, &pt)) > 0) {
+        const cdof_area_t *a = cdof_ref_area(hub->ref, code);
+        if (a && a->kind == CDOF_AREA_UTLA && !latest[a->index].kind) {
+            latest[a->index] = *p;
+            (*left)--;
+        }
+        rc = 0;
     }
-    return 0;
+    hub_db_points_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 typedef struct {
@@ -409,10 +412,9 @@ int hub_findings_data_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_
         return -ENOMEM;
     recent_t rp = {.m = m};
     int rc = hub_periods_scan(hub, txn, m, true, recent_visit, &rp);
-    latest_ctx_t lc = {hub, NULL, latest, na};
-    for (size_t i = 0; rc == 0 && i < rp.n && lc.left; i++) {
-        lc.p = &rp.periods[i];
-        rc = hub_db_points_scan(hub->pts, txn, m->id, lc.p, latest_visit, &lc);
+    size_t left = na;
+    for (size_t i = 0; rc == 0 && i < rp.n && left; i++) {
+        rc = latest_mark(hub, txn, m, &rp.periods[i], latest, &left);
         if (rc == CDOF_ENOTFOUND)
             rc = 0;
     }
@@ -451,19 +453,25 @@ int hub_findings_data_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_
     return rc;
 }
 
-typedef struct {
-    int32_t latest;
-} done_ctx_t;
-
-static int done_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* The latest completion day among the milestone events under prefix (one partnership and
+ * milestone), INT32_MIN when there is none. */
+static int latest_done(cdof_store_txn_t *txn, cdof_store_db_t db, const uint8_t *prefix,
+                       size_t plen, int32_t *latest)
 {
-    (void)v;
-    done_ctx_t *dc = ctx;
-    hub_milestone_key_t mk;
-    int rc = hub_milestone_from_key(k->data, k->len, &mk);
-    if (rc == 0 && mk.day > dc->latest)
-        dc->latest = mk.day;
-    return rc;
+    cdof_store_cursor_t *c;
+    cdof_bytes_t k;
+    *latest = INT32_MIN;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, prefix, plen, &k, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, NULL)) {
+        hub_milestone_key_t mk;
+        if ((rc = hub_milestone_from_key(k.data, k.len, &mk)) < 0)
+            break;
+        if (mk.day > *latest)
+            *latest = mk.day;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* Whether a rule's area list selects the partnership `area` (a configured partnership: any of
@@ -515,12 +523,12 @@ int hub_findings_milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_
                 continue;
             int32_t due = 0, cycle_start = 0;
             bool passed = hub_rules_milestone_due(ms, today, &due, &cycle_start);
-            done_ctx_t dc = {INT32_MIN};
+            int32_t done = INT32_MIN;
             uint8_t prefix[HUB_MILESTONE_KEY_MAX];
             size_t plen = hub_milestone_key(name, ms->id, 0, false, prefix);
             if (!plen)
                 continue;
-            rc = cdof_store_scan_prefix(txn, hub->db_milestones, prefix, plen, done_visit, &dc);
+            rc = latest_done(txn, hub->db_milestones, prefix, plen, &done);
             if (rc < 0)
                 break;
             char dtext[16];
@@ -532,7 +540,7 @@ int hub_findings_milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_
             snprintf(f->key_area, sizeof f->key_area, "%s", name);
             f->area = area; /* routed to its region; NULL (England) when it has none */
             f->team = rule->team;
-            f->bad = passed && dc.latest <= cycle_start;
+            f->bad = passed && done <= cycle_start;
             f->value = passed ? today - due : 0;
             snprintf(f->fire, sizeof f->fire, "%s: %s was due by %s and is not recorded as done",
                      who, ms->deliverable, dtext);

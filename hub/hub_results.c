@@ -108,23 +108,6 @@ int hub_results_get(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     return rc;
 }
 
-typedef struct {
-    hub_t *hub;
-    size_t plen;
-    hub_results_visit_fn visit;
-    void *ctx;
-} scan_ctx_t;
-
-static int scan_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    scan_ctx_t *sc = ctx;
-    cdof_compare_row_t r;
-    int rc = decode_row(sc->hub, (const char *)key->data + sc->plen, key->len - sc->plen, val, &r);
-    if (rc == CDOF_ENOTFOUND)
-        return 0;
-    return rc < 0 ? rc : sc->visit(sc->ctx, &r);
-}
-
 int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, hub_basis_t basis, hub_results_visit_fn visit,
                      void *ctx)
@@ -133,8 +116,22 @@ int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     size_t plen = result_key(k, m, basis, p, NULL);
     if (!plen)
         return -EINVAL;
-    scan_ctx_t sc = {hub, plen, visit, ctx};
-    return cdof_store_scan_prefix(txn, hub->results->db, k, plen, scan_visit, &sc);
+    cdof_store_cursor_t *c;
+    cdof_bytes_t key, val;
+    int rc = cdof_store_cursor_open(txn, hub->results->db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, k, plen, &key, &val); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, &val)) {
+        cdof_compare_row_t r;
+        int drc = decode_row(hub, (const char *)key.data + plen, key.len - plen, &val, &r);
+        if (drc == CDOF_ENOTFOUND)
+            continue; /* an area since removed: kept, not shown */
+        if (drc < 0 || (drc = visit(ctx, &r)) != 0) {
+            rc = drc;
+            break;
+        }
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out)
@@ -439,14 +436,6 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
  * sorted) are deleted; the others are overwritten in place by put_row. Deleting them all and
  * inserting them again made every recompute rebalance the b-tree (measured at ~12% of the
  * hub's ingest CPU); LMDB overwrites a value of the same size where it lies. */
-typedef struct {
-    cdof_store_txn_t *txn;
-    cdof_store_db_t db;
-    size_t plen;
-    const char **codes; /* the fresh rows' codes, sorted by strcmp (= key order) */
-    size_t n, at;       /* codes[at] is the first not below the current key's code */
-} prune_ctx_t;
-
 static int code_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -460,32 +449,33 @@ static int code_vs(const char *a, const uint8_t *b, size_t len)
     return c ? c : (alen > len) - (alen < len);
 }
 
-static int prune_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)val;
-    prune_ctx_t *pc = ctx;
-    const uint8_t *code = (const uint8_t *)key->data + pc->plen;
-    size_t clen = key->len - pc->plen;
-    while (pc->at < pc->n && code_vs(pc->codes[pc->at], code, clen) < 0)
-        pc->at++;
-    if (pc->at < pc->n && code_vs(pc->codes[pc->at], code, clen) == 0)
-        return 0; /* overwritten by put_row */
-    return cdof_store_del(pc->txn, pc->db, key->data, key->len);
-}
-
 static int prune_rows(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *prefix, size_t plen,
                       const cdof_compare_t *c)
 {
-    size_t n = cdof_compare_count(c);
-    prune_ctx_t pc = {txn, hub->results->db, plen, malloc((n ? n : 1) * sizeof(char *)), n, 0};
-    if (!pc.codes)
+    size_t n = cdof_compare_count(c), at = 0; /* codes[at]: the first not below the key's code */
+    const char **codes = malloc((n ? n : 1) * sizeof(char *)); /* sorted by strcmp = key order */
+    if (!codes)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
-        pc.codes[i] = cdof_compare_row(c, i)->area->code;
-    qsort(pc.codes, n, sizeof *pc.codes, code_cmp);
-    int rc = cdof_store_scan_prefix(txn, hub->results->db, prefix, plen, prune_visit, &pc);
-    free(pc.codes);
-    return rc;
+        codes[i] = cdof_compare_row(c, i)->area->code;
+    qsort(codes, n, sizeof *codes, code_cmp);
+    cdof_store_cursor_t *cur;
+    cdof_bytes_t key;
+    int rc = cdof_store_cursor_open(txn, hub->results->db, &cur);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(cur, prefix, plen, &key, NULL); rc > 0;
+         rc = cdof_store_cursor_next(cur, &key, NULL)) {
+        const uint8_t *code = (const uint8_t *)key.data + plen;
+        size_t clen = key.len - plen;
+        while (at < n && code_vs(codes[at], code, clen) < 0)
+            at++;
+        if (at < n && code_vs(codes[at], code, clen) == 0)
+            continue; /* overwritten by put_row */
+        if ((rc = cdof_store_cursor_del(cur)) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&cur);
+    free(codes);
+    return rc < 0 ? rc : 0;
 }
 
 static int put_row(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, hub_basis_t basis,
@@ -894,22 +884,23 @@ int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metr
 
 /* ---- rebuild ---- */
 
-typedef struct {
-    cdof_store_txn_t *txn;
-    cdof_store_db_t db;
-} del_ctx_t;
-
-static int del_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Deletes every key of db. */
+static int delete_all(cdof_store_txn_t *txn, cdof_store_db_t db)
 {
-    (void)val;
-    const del_ctx_t *dc = ctx;
-    return cdof_store_del(dc->txn, dc->db, key->data, key->len);
+    cdof_store_cursor_t *c;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, NULL, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, NULL, NULL)) {
+        if ((rc = cdof_store_cursor_del(c)) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
 {
-    del_ctx_t dc = {txn, hub->results->db};
-    int rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, del_visit, &dc);
+    int rc = delete_all(txn, hub->results->db);
     for (size_t mi = 0; rc == 0 && mi < cdof_ref_metric_count(hub->ref); mi++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, mi);
         cdof_period_t *periods = NULL;
@@ -998,9 +989,8 @@ typedef struct {
     size_t len, cap;
 } snap_t;
 
-static int snap_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+static int snap_add(snap_t *s, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
-    snap_t *s = ctx;
     size_t need = s->len + 6 + key->len + val->len;
     if (need > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1 << 20;
@@ -1018,6 +1008,21 @@ static int snap_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *va
     memcpy(s->buf + s->len + 6 + key->len, val->data, val->len);
     s->len = need;
     return 0;
+}
+
+/* Every key and value of db, in key order. */
+static int snapshot(cdof_store_txn_t *txn, cdof_store_db_t db, snap_t *s)
+{
+    cdof_store_cursor_t *c;
+    cdof_bytes_t k, v;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        if ((rc = snap_add(s, &k, &v)) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* "metric/basis/first_day-last_day/code" for a message. */
@@ -1062,11 +1067,11 @@ int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t diff
     size_t pending = 0;
     int rc = apply_pending(hub, txn, &pending);
     if (rc == 0)
-        rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, snap_visit, &before);
+        rc = snapshot(txn, hub->results->db, &before);
     if (rc == 0)
         rc = hub_results_rebuild(hub, txn);
     if (rc == 0)
-        rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, snap_visit, &after);
+        rc = snapshot(txn, hub->results->db, &after);
     size_t i = 0, j = 0, rows = 0;
     while (rc == 0 && (i < before.len || j < after.len)) {
         const uint8_t *a = before.buf + i, *b = after.buf + j;
@@ -1169,18 +1174,27 @@ static int owers_add(owers_t *o, const char *name, size_t len)
     return 0;
 }
 
-/* Milestone keys (hub_milestone_key) start with the partnership: a reporter's keys are one run,
- * so comparing with the last name added is enough. */
-static int owers_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* Every partnership with a milestone event, once each. Milestone keys (hub_milestone_key) start
+ * with the partnership: a reporter's keys are one run, so comparing with the last name added is
+ * enough. */
+static int owers_reported(cdof_store_txn_t *txn, cdof_store_db_t db, owers_t *o)
 {
-    (void)v;
-    owers_t *o = ctx;
-    hub_milestone_key_t mk;
-    if (hub_milestone_from_key(k->data, k->len, &mk) < 0)
-        return CDOF_ECORRUPT;
-    if (o->n && !strcmp(o->names[o->n - 1], mk.partnership))
-        return 0;
-    return owers_add(o, mk.partnership, strlen(mk.partnership));
+    cdof_store_cursor_t *c;
+    cdof_bytes_t k;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, NULL)) {
+        hub_milestone_key_t mk;
+        if (hub_milestone_from_key(k.data, k.len, &mk) < 0) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        if ((!o->n || strcmp(o->names[o->n - 1], mk.partnership)) &&
+            (rc = owers_add(o, mk.partnership, strlen(mk.partnership))) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -1193,7 +1207,7 @@ int hub_milestone_owers(hub_t *hub, cdof_store_txn_t *txn, char ***names, size_t
     owers_t o = {0};
     *names = NULL;
     *n = 0;
-    int rc = cdof_store_scan(txn, hub->db_milestones, NULL, 0, NULL, 0, owers_visit, &o);
+    int rc = owers_reported(txn, hub->db_milestones, &o);
     for (size_t k = 0; rc == 0 && k < hub_results_partnership_count(hub); k++) {
         const char *code = hub_results_partnership_at(hub, k)->area.code;
         rc = owers_add(&o, code, strlen(code));
