@@ -228,25 +228,24 @@ static int add_compared(reply_t *rp, hub_t *hub, cdof_store_txn_t *txn, const cd
     return rc == CDOF_ENOTFOUND ? 0 : rc;
 }
 
-typedef struct {
-    reply_t *rp;
-    const cdof_metric_t *m;
-    const cdof_period_t *p;
-    const char *area; /* NULL or empty: every UTLA */
-    bool rolling;
-} rows_ctx_t;
-
-static int add_stored(void *ctx, const cdof_compare_row_t *r)
+/* The stored rows of (m, p, basis) into rp: area's (NULL or empty: every UTLA's). */
+static int add_stored(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                      const cdof_period_t *p, hub_basis_t basis, const char *area, reply_t *rp)
 {
-    rows_ctx_t *rc = ctx;
-    if (rc->area && *rc->area ? strcmp(r->area->code, rc->area) != 0
-                              : r->area->kind != CDOF_AREA_UTLA)
-        return 0;
-    size_t i = rc->rp->resp->n_rows;
-    add_row(rc->rp, rc->m, rc->p, r);
-    if (i < rc->rp->resp->n_rows)
-        rc->rp->rows[i].rolling_12_months = rc->rolling;
-    return 0;
+    hub_results_rows_t *c;
+    cdof_compare_row_t r;
+    int rc = hub_results_rows_open(hub, txn, m, p, basis, &c);
+    while (rc == 0 && (rc = hub_results_rows_next(c, &r)) > 0) {
+        rc = 0;
+        if (area && *area ? strcmp(r.area->code, area) != 0 : r.area->kind != CDOF_AREA_UTLA)
+            continue;
+        size_t i = rp->resp->n_rows;
+        add_row(rp, m, p, &r);
+        if (i < rp->resp->n_rows)
+            rp->rows[i].rolling_12_months = basis == HUB_BASIS_ROLLING_12M;
+    }
+    hub_results_rows_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* --- a partnership of several areas profiled as one --- */
@@ -363,8 +362,7 @@ static int q_table(hub_t *hub, cdof_store_txn_t *txn, const char *metric_id, con
                  "a rolling window is named by its last month (e.g. 2024-06), not '%s'", period);
         return CDOF_EINVALID;
     }
-    rows_ctx_t ctx = {rp, m, &p, area, basis == HUB_BASIS_ROLLING_12M};
-    int rc = hub_results_scan(hub, txn, m, &p, basis, add_stored, &ctx);
+    int rc = add_stored(hub, txn, m, &p, basis, area, rp);
     if (rc < 0)
         return rc;
     league_metric = m;

@@ -108,30 +108,54 @@ int hub_results_get(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     return rc;
 }
 
-int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, hub_basis_t basis, hub_results_visit_fn visit,
-                     void *ctx)
+struct hub_results_rows {
+    hub_t *hub;
+    cdof_store_cursor_t *cur;
+    bool started;
+    size_t plen;
+    uint8_t prefix[HUB_RESULT_KEY_MAX];
+};
+
+int hub_results_rows_open(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                          const cdof_period_t *p, hub_basis_t basis, hub_results_rows_t **out)
 {
-    uint8_t k[HUB_RESULT_KEY_MAX];
-    size_t plen = result_key(k, m, basis, p, NULL);
-    if (!plen)
-        return -EINVAL;
-    cdof_store_cursor_t *c;
-    cdof_bytes_t key, val;
-    int rc = cdof_store_cursor_open(txn, hub->results->db, &c);
-    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, k, plen, &key, &val); rc > 0;
-         rc = cdof_store_cursor_next(c, &key, &val)) {
-        cdof_compare_row_t r;
-        int drc = decode_row(hub, (const char *)key.data + plen, key.len - plen, &val, &r);
-        if (drc == CDOF_ENOTFOUND)
-            continue; /* an area since removed: kept, not shown */
-        if (drc < 0 || (drc = visit(ctx, &r)) != 0) {
-            rc = drc;
-            break;
-        }
+    *out = NULL;
+    hub_results_rows_t *c = malloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    *c = (hub_results_rows_t){.hub = hub};
+    c->plen = result_key(c->prefix, m, basis, p, NULL);
+    int rc = c->plen ? cdof_store_cursor_open(txn, hub->results->db, &c->cur) : -EINVAL;
+    if (rc < 0) {
+        free(c);
+        return rc;
     }
-    cdof_store_cursor_close(&c);
-    return rc < 0 ? rc : 0;
+    *out = c;
+    return 0;
+}
+
+int hub_results_rows_next(hub_results_rows_t *c, cdof_compare_row_t *row)
+{
+    for (;;) {
+        cdof_bytes_t k, v;
+        int rc = c->started ? cdof_store_cursor_next(c->cur, &k, &v)
+                            : cdof_store_cursor_prefix(c->cur, c->prefix, c->plen, &k, &v);
+        c->started = true;
+        if (rc <= 0)
+            return rc;
+        rc = decode_row(c->hub, (const char *)k.data + c->plen, k.len - c->plen, &v, row);
+        if (rc != CDOF_ENOTFOUND) /* an area since removed: kept, not shown */
+            return rc < 0 ? rc : 1;
+    }
+}
+
+void hub_results_rows_close(hub_results_rows_t **c)
+{
+    if (!c || !*c)
+        return;
+    cdof_store_cursor_close(&(*c)->cur);
+    free(*c);
+    *c = NULL;
 }
 
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out)
@@ -191,12 +215,11 @@ static void accumulate(gather_t *g, const mpoint_t *pt)
         in->received_ms = pt->received_ms;
 }
 
-static int gather_point(void *ctx, const char *area_code, const hub_point_t *pt)
+static void gather_point(gather_t *g, const char *area_code, const hub_point_t *pt)
 {
-    gather_t *g = ctx;
     const cdof_area_t *area = cdof_ref_area(g->hub->ref, area_code);
     if (!area)
-        return 0; /* an area since removed from the reference data: kept, not compared */
+        return; /* an area since removed from the reference data: kept, not compared */
     mpoint_t mp = {area, pt->fig, pt->received_ms};
     if (g->record) {
         month_slot_t *sl = g->record;
@@ -210,7 +233,22 @@ static int gather_point(void *ctx, const char *area_code, const hub_point_t *pt)
         }
     }
     accumulate(g, &mp);
-    return 0;
+}
+
+/* Adds every area's point of m in p to g. */
+static int gather_points(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                         const cdof_period_t *p, gather_t *g)
+{
+    hub_db_points_cursor_t *c;
+    hub_point_t pt;
+    const char *code;
+    int rc = hub_db_points_open(hub->pts, txn, m->id, p, &c);
+    while (rc == 0 && (rc = hub_db_points_next(c, &code, &pt)) > 0) {
+        gather_point(g, code, &pt);
+        rc = 0;
+    }
+    hub_db_points_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 static cdof_period_t month_period(int idx)
@@ -261,7 +299,7 @@ static int gather_month(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         *sl = (month_slot_t){.metric = m->index, .month = idx, .pts = sl->pts, .cap = sl->cap};
     cdof_period_t mp = month_period(idx);
     g->record = sl;
-    int rc = hub_db_points_scan(hub->pts, txn, m->id, &mp, gather_point, g);
+    int rc = gather_points(hub, txn, m, &mp, g);
     if (rc == CDOF_ENOTFOUND)
         rc = 0;
     if (sl && g->record && rc == 0)
@@ -393,15 +431,15 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         int y1, mo, d;
         cdof_civil_from_days(p->first_day, &y1, &mo, &d);
         g.mark_submit = true;
-        rc = hub_db_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
+        rc = gather_points(hub, txn, m, p, &g);
         g.mark_submit = false;
         for (int y = y1; rc == 0 && y < y1 + 3; y++) {
             cdof_period_t yp = year_period(CDOF_PERIOD_CALENDAR_YEAR, y, y);
-            rc = hub_db_points_scan(hub->pts, txn, m->id, &yp, gather_point, &g);
+            rc = gather_points(hub, txn, m, &yp, &g);
         }
         want = 3;
     } else if (rc == 0) {
-        rc = hub_db_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
+        rc = gather_points(hub, txn, m, p, &g);
     }
     if (rc == CDOF_ENOTFOUND)
         rc = 0;
@@ -600,9 +638,17 @@ static int figs_add(figs_t *f, const cdof_compare_row_t *r)
     return 0;
 }
 
-static int figs_visit(void *ctx, const cdof_compare_row_t *r)
+/* The figures of the rows stored for (m, q), as reported, appended to f. */
+static int figs_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *q, figs_t *f)
 {
-    return figs_add(ctx, r);
+    hub_results_rows_t *c;
+    cdof_compare_row_t r;
+    int rc = hub_results_rows_open(hub, txn, m, q, HUB_BASIS_REPORTED, &c);
+    while (rc == 0 && (rc = hub_results_rows_next(c, &r)) > 0)
+        rc = figs_add(f, &r);
+    hub_results_rows_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 static bool same_fig(const fig_t *a, const cdof_compare_row_t *r)
@@ -754,7 +800,7 @@ static int recompute_dependent(hub_t *hub, cdof_store_txn_t *txn, const cdof_met
     cdof_compare_t *c = NULL;
     figs_t mine = {0};
     old->n = 0;
-    int rc = hub_results_scan(hub, txn, m, q, HUB_BASIS_REPORTED, figs_visit, old);
+    int rc = figs_load(hub, txn, m, q, old);
     if (rc == 0)
         rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, &c, NULL);
     if (rc == 0)
@@ -781,7 +827,7 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
         old.n = 0;
         /* Rows stored ahead (refresh) count as changed for every area: nothing is "old". */
         if (!t[i].refresh)
-            rc = hub_results_scan(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, figs_visit, &old);
+            rc = figs_load(hub, txn, m, &t[i].period, &old);
         if (rc == 0)
             rc = recompute(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, &c, NULL);
         if (rc == 0)

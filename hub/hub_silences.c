@@ -57,20 +57,27 @@ static int next_id(hub_silences_t *sl, cdof_store_txn_t *txn, uint64_t *out)
     return 0;
 }
 
+/* Moves c to the first (first) or next entry and decodes it into *s (owned by the caller:
+ * cdof__v1__silence__free_unpacked). Returns 1, 0 at the end, CDOF_ECORRUPT or a store failure. */
+static int silence_next(cdof_store_cursor_t *c, bool first, Cdof__V1__Silence **s)
+{
+    cdof_bytes_t v;
+    int rc =
+        first ? cdof_store_cursor_seek(c, NULL, 0, NULL, &v) : cdof_store_cursor_next(c, NULL, &v);
+    if (rc <= 0)
+        return rc;
+    *s = cdof__v1__silence__unpack(NULL, v.len, v.data);
+    return *s ? 1 : CDOF_ECORRUPT;
+}
+
 /* Moves every entry of legacy into records numbered from id on; *moved says how many. */
 static int move_legacy(hub_silences_t *sl, cdof_store_txn_t *txn, cdof_store_db_t legacy,
                        uint64_t id, uint64_t *moved)
 {
     cdof_store_cursor_t *c;
-    cdof_bytes_t v;
+    Cdof__V1__Silence *s;
     int rc = cdof_store_cursor_open(txn, legacy, &c);
-    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, NULL, &v); rc > 0;
-         rc = cdof_store_cursor_next(c, NULL, &v)) {
-        Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v.len, v.data);
-        if (!s) {
-            rc = CDOF_ECORRUPT;
-            break;
-        }
+    for (rc = rc < 0 ? rc : silence_next(c, true, &s); rc > 0; rc = silence_next(c, false, &s)) {
         s->id = id++;
         rc = record_put(txn, sl, s);
         cdof__v1__silence__free_unpacked(s, NULL);
@@ -322,15 +329,10 @@ int hub_silences_list(hub_silences_t *sl, cdof_store_txn_t *txn, bool history,
     if (!items)
         return -ENOMEM;
     cdof_store_cursor_t *c;
-    cdof_bytes_t v;
+    Cdof__V1__Silence *s;
     int rc = cdof_store_cursor_open(txn, sl->db, &c);
-    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, NULL, &v);
-         rc > 0 && count < LIST_MAX; rc = cdof_store_cursor_next(c, NULL, &v)) {
-        Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v.len, v.data);
-        if (!s) {
-            rc = CDOF_ECORRUPT;
-            break;
-        }
+    for (rc = rc < 0 ? rc : silence_next(c, true, &s); rc > 0 && count < LIST_MAX;
+         rc = silence_next(c, false, &s)) {
         if (history || in_force(s, now))
             items[count++] = s;
         else
@@ -365,15 +367,9 @@ int hub_silences_match(hub_silences_t *sl, cdof_store_txn_t *txn, const char *ke
     why[0] = '\0';
     int64_t now = cdof_clock_now_ms();
     cdof_store_cursor_t *c;
-    cdof_bytes_t v;
+    Cdof__V1__Silence *s;
     int rc = cdof_store_cursor_open(txn, sl->db, &c);
-    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, NULL, &v); rc > 0;
-         rc = cdof_store_cursor_next(c, NULL, &v)) {
-        Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v.len, v.data);
-        if (!s) {
-            rc = CDOF_ECORRUPT;
-            break;
-        }
+    for (rc = rc < 0 ? rc : silence_next(c, true, &s); rc > 0; rc = silence_next(c, false, &s)) {
         bool mutes = silence_mutes(s, now, key, team ? team : "", region ? region : "", why, len);
         cdof__v1__silence__free_unpacked(s, NULL);
         if (mutes)
