@@ -103,12 +103,6 @@ int hub_ingest_batch(hub_t *hub);
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p);
 
-/* Visits the periods recorded for metric m, newest first. Visitor as cdof_store_visit_fn
- * semantics: 0 go on, >0 stop, <0 fail. */
-typedef int (*hub_period_visit_fn)(void *ctx, const cdof_period_t *p);
-int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
-                     hub_period_visit_fn visit, void *ctx);
-
 /* The periods recorded for metric m, oldest first: *out (caller frees; NULL when none) and *n. */
 int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
                      size_t *n);

@@ -53,23 +53,6 @@ int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
     return rc < 0 ? rc : 0;
 }
 
-int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
-                     hub_period_visit_fn visit, void *ctx)
-{
-    cdof_period_t *items;
-    size_t n;
-    int rc = hub_periods_list(hub, txn, m, &items, &n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = visit(ctx, &items[newest_first ? n - 1 - i : i]);
-        if (rc > 0) {
-            rc = 0;
-            break;
-        }
-    }
-    free(items);
-    return rc;
-}
-
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt)
 {
     return (cdof_compare_input_t){.area = area, .fig = pt->fig, .received_ms = pt->received_ms};

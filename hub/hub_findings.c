@@ -62,21 +62,6 @@ static bool same_period(const cdof_period_t *a, const cdof_period_t *b)
 /* The comparisons of up to PRIOR_PERIODS periods of m's kind before p, newest first; unbroken
  * counts how many of them run back from p without a gap. */
 typedef struct {
-    const cdof_period_t *p;
-    cdof_period_t periods[PRIOR_PERIODS];
-    size_t n;
-} prior_ctx_t;
-
-static int prior_visit(void *ctx, const cdof_period_t *q)
-{
-    prior_ctx_t *pc = ctx;
-    if (q->kind != pc->p->kind || q->first_day >= pc->p->first_day)
-        return 0;
-    pc->periods[pc->n++] = *q;
-    return pc->n == PRIOR_PERIODS;
-}
-
-typedef struct {
     cdof_compare_t *cmp[PRIOR_PERIODS];
     size_t n, unbroken;
 } prior_t;
@@ -92,17 +77,23 @@ static int prior_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                       const cdof_period_t *p, size_t want, prior_t *pr)
 {
     memset(pr, 0, sizeof *pr);
-    prior_ctx_t pc = {.p = p};
-    int rc = hub_periods_scan(hub, txn, m, true, prior_visit, &pc);
+    cdof_period_t *all = NULL, periods[PRIOR_PERIODS];
+    size_t nall = 0, np = 0;
+    int rc = hub_periods_list(hub, txn, m, &all, &nall);
+    for (size_t i = nall; i-- > 0 && np < PRIOR_PERIODS;) { /* newest first */
+        if (all[i].kind == p->kind && all[i].first_day < p->first_day)
+            periods[np++] = all[i];
+    }
+    free(all);
     cdof_period_t expect = *p;
     bool gap = false;
-    for (size_t i = 0; rc == 0 && i < pc.n && i < want; i++) {
+    for (size_t i = 0; rc == 0 && i < np && i < want; i++) {
         cdof_period_t prev;
-        if (!gap && cdof_period_prev(&expect, &prev) == 0 && same_period(&prev, &pc.periods[i]))
+        if (!gap && cdof_period_prev(&expect, &prev) == 0 && same_period(&prev, &periods[i]))
             pr->unbroken++, expect = prev;
         else
             gap = true;
-        rc = hub_compare_load(hub, txn, m, &pc.periods[i], &pr->cmp[pr->n]);
+        rc = hub_compare_load(hub, txn, m, &periods[i], &pr->cmp[pr->n]);
         if (rc == 0)
             pr->n++;
     }
@@ -388,21 +379,6 @@ static int latest_mark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m
     return rc < 0 ? rc : 0;
 }
 
-typedef struct {
-    cdof_period_t periods[OVERDUE_PERIODS];
-    size_t n;
-    const cdof_metric_t *m;
-} recent_t;
-
-static int recent_visit(void *ctx, const cdof_period_t *p)
-{
-    recent_t *r = ctx;
-    if (!hub_period_native(r->m, p->kind))
-        return 0;
-    r->periods[r->n++] = *p;
-    return r->n == OVERDUE_PERIODS;
-}
-
 int hub_findings_data_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rule,
                               const cdof_metric_t *m, int32_t today, hub_findings_t *out)
 {
@@ -410,11 +386,17 @@ int hub_findings_data_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_
     cdof_period_t *latest = calloc(na, sizeof *latest);
     if (!latest)
         return -ENOMEM;
-    recent_t rp = {.m = m};
-    int rc = hub_periods_scan(hub, txn, m, true, recent_visit, &rp);
-    size_t left = na;
-    for (size_t i = 0; rc == 0 && i < rp.n && left; i++) {
-        rc = latest_mark(hub, txn, m, &rp.periods[i], latest, &left);
+    /* The OVERDUE_PERIODS newest periods of the metric's own kinds. */
+    cdof_period_t *all = NULL, recent[OVERDUE_PERIODS];
+    size_t nall = 0, nrecent = 0, left = na;
+    int rc = hub_periods_list(hub, txn, m, &all, &nall);
+    for (size_t i = nall; i-- > 0 && nrecent < OVERDUE_PERIODS;) {
+        if (hub_period_native(m, all[i].kind))
+            recent[nrecent++] = all[i];
+    }
+    free(all);
+    for (size_t i = 0; rc == 0 && i < nrecent && left; i++) {
+        rc = latest_mark(hub, txn, m, &recent[i], latest, &left);
         if (rc == CDOF_ENOTFOUND)
             rc = 0;
     }
