@@ -17,29 +17,29 @@ struct cdof_compare {
 static void evaluate(const cdof_metric_t *m, cdof_compare_row_t *r)
 {
     r->has_interval = false;
-    if (m->unit == CDOF_UNIT_COUNT && !r->has_value && r->has_numerator) {
-        r->has_value = true;
-        r->value = r->numerator;
+    if (m->unit == CDOF_UNIT_COUNT && !r->fig.has_value && r->fig.has_numerator) {
+        r->fig.has_value = true;
+        r->fig.value = r->fig.numerator;
     }
-    bool counts = r->has_numerator && r->has_denominator && r->denominator > 0;
+    bool counts = r->fig.has_numerator && r->fig.has_denominator && r->fig.denominator > 0;
     if (counts && m->unit != CDOF_UNIT_COUNT) {
-        r->has_value = true;
-        r->value = r->numerator / r->denominator * m->multiplier;
+        r->fig.has_value = true;
+        r->fig.value = r->fig.numerator / r->fig.denominator * m->multiplier;
     }
-    if (!counts || !r->has_value)
+    if (!counts || !r->fig.has_value)
         return;
     cdof_interval_t a, b;
     if (m->method == CDOF_METHOD_WILSON) {
-        if (cdof_stats_wilson(r->numerator, r->denominator, CDOF_Z_95, &a) == 0 &&
-            cdof_stats_wilson(r->numerator, r->denominator, CDOF_Z_99_8, &b) == 0) {
+        if (cdof_stats_wilson(r->fig.numerator, r->fig.denominator, CDOF_Z_95, &a) == 0 &&
+            cdof_stats_wilson(r->fig.numerator, r->fig.denominator, CDOF_Z_99_8, &b) == 0) {
             r->ci95 = (cdof_interval_t){a.lower * m->multiplier, a.upper * m->multiplier};
             r->ci998 = (cdof_interval_t){b.lower * m->multiplier, b.upper * m->multiplier};
             r->has_interval = true;
         }
     } else if (m->method == CDOF_METHOD_BYAR) {
-        double k = m->multiplier / r->denominator;
-        if (cdof_stats_count_interval(r->numerator, 0.95, &a) == 0 &&
-            cdof_stats_count_interval(r->numerator, 0.998, &b) == 0) {
+        double k = m->multiplier / r->fig.denominator;
+        if (cdof_stats_count_interval(r->fig.numerator, 0.95, &a) == 0 &&
+            cdof_stats_count_interval(r->fig.numerator, 0.998, &b) == 0) {
             r->ci95 = (cdof_interval_t){a.lower * k, a.upper * k};
             r->ci998 = (cdof_interval_t){b.lower * k, b.upper * k};
             r->has_interval = true;
@@ -52,15 +52,17 @@ static void set_verdicts(const cdof_metric_t *m, cdof_compare_row_t *r,
                          const cdof_compare_row_t *eng, const cdof_compare_row_t *reg)
 {
     cdof_stats_polarity_t pol = (cdof_stats_polarity_t)m->polarity;
-    if (eng && eng->has_value) {
-        r->england_value = eng->value;
-        r->vs_england = r->has_interval ? cdof_stats_benchmark(eng->value, &r->ci95, &r->ci998, pol)
-                                        : CDOF_VERDICT_NOT_COMPARED;
+    if (eng && eng->fig.has_value) {
+        r->england_value = eng->fig.value;
+        r->vs_england = r->has_interval
+                            ? cdof_stats_benchmark(eng->fig.value, &r->ci95, &r->ci998, pol)
+                            : CDOF_VERDICT_NOT_COMPARED;
     }
-    if (reg && reg->has_value) {
-        r->region_value = reg->value;
-        r->vs_region = r->has_interval ? cdof_stats_benchmark(reg->value, &r->ci95, &r->ci998, pol)
-                                       : CDOF_VERDICT_NOT_COMPARED;
+    if (reg && reg->fig.has_value) {
+        r->region_value = reg->fig.value;
+        r->vs_region = r->has_interval
+                           ? cdof_stats_benchmark(reg->fig.value, &r->ci95, &r->ci998, pol)
+                           : CDOF_VERDICT_NOT_COMPARED;
     }
 }
 
@@ -69,12 +71,7 @@ static void set_input(cdof_compare_row_t *r, const cdof_compare_input_t *in)
     memset(r, 0, sizeof *r);
     r->area = in->area;
     r->submitted = true;
-    r->has_numerator = in->has_numerator;
-    r->numerator = in->numerator;
-    r->has_denominator = in->has_denominator;
-    r->denominator = in->denominator;
-    r->has_value = in->has_value;
-    r->value = in->value;
+    r->fig = in->fig;
     r->england_value = NAN;
     r->region_value = NAN;
     r->received_ms = in->received_ms;
@@ -97,11 +94,11 @@ static void sum_add(sum_t *s, const cdof_metric_t *m, const cdof_compare_row_t *
     if (s->n == 0)
         s->complete = true;
     s->n++;
-    if (r->has_numerator && (r->has_denominator || m->unit == CDOF_UNIT_COUNT)) {
-        s->num += r->numerator;
-        s->den += r->has_denominator ? r->denominator : 0;
-    } else if (m->unit == CDOF_UNIT_COUNT && r->has_value) {
-        s->num += r->value;
+    if (r->fig.has_numerator && (r->fig.has_denominator || m->unit == CDOF_UNIT_COUNT)) {
+        s->num += r->fig.numerator;
+        s->den += r->fig.has_denominator ? r->fig.denominator : 0;
+    } else if (m->unit == CDOF_UNIT_COUNT && r->fig.has_value) {
+        s->num += r->fig.value;
     } else {
         s->complete = false;
     }
@@ -113,13 +110,13 @@ static bool sum_row(const cdof_metric_t *m, const cdof_area_t *area, const sum_t
 {
     if (s->n == 0 || !s->complete)
         return false;
-    cdof_compare_input_t agg = {.area = area, .has_numerator = true, .numerator = s->num};
+    cdof_compare_input_t agg = {.area = area, .fig = {.has_numerator = true, .numerator = s->num}};
     if (m->unit == CDOF_UNIT_COUNT) {
-        agg.has_value = true;
-        agg.value = s->num;
+        agg.fig.has_value = true;
+        agg.fig.value = s->num;
     } else {
-        agg.has_denominator = true;
-        agg.denominator = s->den;
+        agg.fig.has_denominator = true;
+        agg.fig.denominator = s->den;
     }
     set_input(r, &agg);
     r->submitted = false;
@@ -144,11 +141,11 @@ int cdof_compare_row_trend(const cdof_metric_t *m, const cdof_period_t *p, cdof_
     r->worse_and_getting_worse = false;
     /* Pooled periods overlap and counts have no interval: neither gets a trend. */
     if (!past || p->kind == CDOF_PERIOD_POOLED_YEARS || m->method == CDOF_METHOD_NONE ||
-        !r->has_value || !r->has_interval)
+        !r->fig.has_value || !r->has_interval)
         return 0;
     double values[5];
     cdof_interval_t ci[5];
-    values[4] = r->value;
+    values[4] = r->fig.value;
     ci[4] = r->ci95;
     cdof_period_t q = *p;
     for (int i = 3; i >= 0; i--) {
@@ -175,7 +172,8 @@ int cdof_compare_row_trend(const cdof_metric_t *m, const cdof_period_t *p, cdof_
  * commitment, each tested against the count's own interval (exact below 10, Byar from 10). */
 static int baseline(const cdof_metric_t *m, const cdof_compare_opts_t *o, cdof_compare_row_t *r)
 {
-    if (m->unit != CDOF_UNIT_COUNT || r->has_denominator || !r->has_value || !o->past || !o->period)
+    if (m->unit != CDOF_UNIT_COUNT || r->fig.has_denominator || !r->fig.has_value || !o->past ||
+        !o->period)
         return 0;
     cdof_period_t ye;
     cdof_compare_past_t pt;
@@ -188,8 +186,8 @@ static int baseline(const cdof_metric_t *m, const cdof_compare_opts_t *o, cdof_c
     r->has_baseline = true;
     r->baseline_value = pt.value;
     cdof_interval_t a, b;
-    if (cdof_stats_count_interval(r->value, 0.95, &a) < 0 ||
-        cdof_stats_count_interval(r->value, 0.998, &b) < 0)
+    if (cdof_stats_count_interval(r->fig.value, 0.95, &a) < 0 ||
+        cdof_stats_count_interval(r->fig.value, 0.998, &b) < 0)
         return 0;
     cdof_stats_polarity_t pol = (cdof_stats_polarity_t)m->polarity;
     r->vs_baseline = cdof_stats_benchmark(pt.value, &a, &b, pol);
@@ -283,7 +281,7 @@ int cdof_compare_run_opts(const cdof_ref_t *ref, const cdof_metric_t *m,
             r->area->region_code ? cdof_ref_area(ref, r->area->region_code) : NULL;
         set_verdicts(m, r, eng, reg_area ? by_area[reg_area->index] : NULL);
         if (r->area->kind == CDOF_AREA_UTLA)
-            vals[nutla++] = r->has_value ? r->value : NAN;
+            vals[nutla++] = r->fig.has_value ? r->fig.value : NAN;
     }
     if (nutla >= 5 && m->unit != CDOF_UNIT_COUNT &&
         cdof_stats_quintiles(vals, nutla, (cdof_stats_polarity_t)m->polarity, scratch, quint) ==

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cdof_figure.h"
 #include "cdof_partnerships.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
@@ -15,18 +16,14 @@
 
 typedef struct {
     const cdof_area_t *area; /* a UTLA, a region or England */
-    bool has_numerator, has_denominator, has_value;
-    double numerator, denominator, value;
+    cdof_figure_t fig;
     int64_t received_ms; /* when the hub stored it; carried through to the row */
 } cdof_compare_input_t;
 
 typedef struct {
     const cdof_area_t *area;
-    bool submitted; /* false for an aggregate the hub built from its areas */
-    bool has_numerator, has_denominator;
-    double numerator, denominator;
-    bool has_value;
-    double value; /* in the metric's unit: percentage, rate per multiplier, or count */
+    bool submitted;    /* false for an aggregate the hub built from its areas */
+    cdof_figure_t fig; /* value in the metric's unit: percentage, rate per multiplier, or count */
     bool has_interval;
     cdof_interval_t ci95, ci998; /* same unit as value */
     cdof_verdict_t vs_england, vs_region;

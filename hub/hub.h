@@ -103,12 +103,6 @@ int hub_ingest_batch(hub_t *hub);
 int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p);
 
-/* Visits the periods recorded for metric m, newest first. Visitor as cdof_store_visit_fn
- * semantics: 0 go on, >0 stop, <0 fail. */
-typedef int (*hub_period_visit_fn)(void *ctx, const cdof_period_t *p);
-int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
-                     hub_period_visit_fn visit, void *ctx);
-
 /* The periods recorded for metric m, oldest first: *out (caller frees; NULL when none) and *n. */
 int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
                      size_t *n);
@@ -298,11 +292,15 @@ int hub_results_get(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                     const cdof_period_t *p, hub_basis_t basis, const char *code,
                     cdof_compare_row_t *out);
 
-/* Visits every stored row of (m, p, basis) in code order; visitor: 0 go on, >0 stop, <0 fail. */
-typedef int (*hub_results_visit_fn)(void *ctx, const cdof_compare_row_t *row);
-int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, hub_basis_t basis, hub_results_visit_fn visit,
-                     void *ctx);
+/* A cursor over the stored rows of (m, p, basis) in code order, skipping rows of areas since
+ * removed from the reference data or configuration: open, then next until it returns 0. *out
+ * owned by the caller (hub_results_rows_close, before or after txn ends). next returns 1 with
+ * *row filled (its pointers owned by the hub), 0 at the end, or a negative code. */
+typedef struct hub_results_rows hub_results_rows_t;
+int hub_results_rows_open(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                          const cdof_period_t *p, hub_basis_t basis, hub_results_rows_t **out);
+int hub_results_rows_next(hub_results_rows_t *c, cdof_compare_row_t *row);
+void hub_results_rows_close(hub_results_rows_t **c);
 
 /* Rebuilds inside txn (the caller aborts it afterwards) and compares every row, byte for byte,
  * with what was stored. Returns 0 when equal ("N rows equal" in diff), 1 with the first

@@ -158,22 +158,6 @@ static int state_put(hub_alerts_t *al, cdof_store_txn_t *txn, const char *key,
 
 /* --- muting --- */
 
-typedef struct {
-    char *why;
-    size_t len;
-} inhibit_ctx_t;
-
-static int inhibit_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    (void)v;
-    inhibit_ctx_t *ic = ctx;
-    const char *key = memchr(k->data, '|', k->len);
-    size_t off = key ? (size_t)(key - (const char *)k->data) + 1 : 0;
-    snprintf(ic->why, ic->len, "inhibited while %.*s fires", (int)(k->len - off),
-             (const char *)k->data + off);
-    return 1;
-}
-
 /* Why an alert for key (of team and region) firing now is muted ("" when it is not). */
 static int mute_reason(hub_alerts_t *al, cdof_store_txn_t *txn, const char *key, const char *team,
                        const char *region, bool underperformance, const char *area, char *why,
@@ -185,8 +169,15 @@ static int mute_reason(hub_alerts_t *al, cdof_store_txn_t *txn, const char *key,
     /* Inhibition: "data overdue" for the area mutes its underperformance alerts. */
     char prefix[32];
     int plen = snprintf(prefix, sizeof prefix, "%s|", area);
-    inhibit_ctx_t ic = {why, len};
-    return cdof_store_scan_prefix(txn, al->db_inhibit, prefix, (size_t)plen, inhibit_visit, &ic);
+    cdof_bytes_t k, v;
+    rc = cdof_store_first(txn, al->db_inhibit, prefix, (size_t)plen, &k, &v);
+    if (rc == CDOF_ENOTFOUND || (rc == 0 && !cdof_store_has_prefix(&k, prefix, (size_t)plen)))
+        return 0;
+    if (rc < 0)
+        return rc;
+    const char *fires = (const char *)k.data + plen; /* the data-overdue alert's dedupe key */
+    snprintf(why, len, "inhibited while %.*s fires", (int)(k.len - (size_t)plen), fires);
+    return 0;
 }
 
 /* --- settling findings --- */
@@ -312,27 +303,36 @@ typedef struct {
     size_t n, cap;
 } keys_t;
 
-static int muted_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* The keys of alerts firing but not notified (muted when they fired), copied: the caller
+ * writes to db_state while going through them. */
+static int muted_keys(hub_alerts_t *al, cdof_store_txn_t *txn, keys_t *ks)
 {
-    keys_t *ks = ctx;
-    hub_alert_state_t st;
-    if (k->len >= sizeof ks->keys[0] || hub_alert_state_decode(v->data, v->len, &st) < 0)
-        return 0;
-    if (!st.firing || st.notified)
-        return 0;
-    void *p = cdof_grow(ks->keys, ks->n, &ks->cap, 64, sizeof ks->keys[0]);
-    if (!p)
-        return -ENOMEM;
-    ks->keys = p;
-    memcpy(ks->keys[ks->n], k->data, k->len);
-    ks->keys[ks->n++][k->len] = '\0';
-    return 0;
+    cdof_store_cursor_t *c;
+    cdof_bytes_t k, v;
+    int rc = cdof_store_cursor_open(txn, al->db_state, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        hub_alert_state_t st;
+        if (k.len >= sizeof ks->keys[0] || hub_alert_state_decode(v.data, v.len, &st) < 0 ||
+            !st.firing || st.notified)
+            continue;
+        void *p = cdof_grow(ks->keys, ks->n, &ks->cap, 64, sizeof ks->keys[0]);
+        if (!p) {
+            rc = -ENOMEM;
+            break;
+        }
+        ks->keys = p;
+        memcpy(ks->keys[ks->n], k.data, k.len);
+        ks->keys[ks->n++][k.len] = '\0';
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int hub_alerts_renotify(hub_alerts_t *al, cdof_store_txn_t *txn)
 {
     keys_t ks = {0};
-    int rc = cdof_store_scan(txn, al->db_state, NULL, 0, NULL, 0, muted_visit, &ks);
+    int rc = muted_keys(al, txn, &ks);
     for (size_t i = 0; rc == 0 && i < ks.n; i++) {
         const char *key = ks.keys[i];
         const hub_rule_t *rule = hub_rules_for_key(al->rules, key);

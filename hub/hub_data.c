@@ -53,49 +53,9 @@ int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
     return rc < 0 ? rc : 0;
 }
 
-int hub_periods_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, bool newest_first,
-                     hub_period_visit_fn visit, void *ctx)
-{
-    cdof_period_t *items;
-    size_t n;
-    int rc = hub_periods_list(hub, txn, m, &items, &n);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = visit(ctx, &items[newest_first ? n - 1 - i : i]);
-        if (rc > 0) {
-            rc = 0;
-            break;
-        }
-    }
-    free(items);
-    return rc;
-}
-
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt)
 {
-    return (cdof_compare_input_t){.area = area,
-                                  .has_numerator = pt->has_numerator,
-                                  .numerator = pt->numerator,
-                                  .has_denominator = pt->has_denominator,
-                                  .denominator = pt->denominator,
-                                  .has_value = pt->has_value,
-                                  .value = pt->value,
-                                  .received_ms = pt->received_ms};
-}
-
-typedef struct {
-    cdof_compare_row_t *rows;
-    size_t n, cap;
-} stored_t;
-
-static int collect_row(void *ctx, const cdof_compare_row_t *r)
-{
-    stored_t *st = ctx;
-    cdof_compare_row_t *rows = cdof_grow(st->rows, st->n, &st->cap, 64, sizeof *rows);
-    if (!rows)
-        return -ENOMEM;
-    st->rows = rows;
-    st->rows[st->n++] = *r;
-    return 0;
+    return (cdof_compare_input_t){.area = area, .fig = pt->fig, .received_ms = pt->received_ms};
 }
 
 /* The stored rows (hub_results keeps them current within the ingest transaction, before the
@@ -103,10 +63,21 @@ static int collect_row(void *ctx, const cdof_compare_row_t *r)
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out)
 {
-    stored_t st = {0};
-    int rc = hub_results_scan(hub, txn, m, p, HUB_BASIS_REPORTED, collect_row, &st);
+    cdof_compare_row_t *rows = NULL, r;
+    size_t n = 0, cap = 0;
+    hub_results_rows_t *c;
+    int rc = hub_results_rows_open(hub, txn, m, p, HUB_BASIS_REPORTED, &c);
+    while (rc == 0 && (rc = hub_results_rows_next(c, &r)) > 0) {
+        cdof_compare_row_t *more = cdof_grow(rows, n, &cap, 64, sizeof *rows);
+        rc = more ? 0 : -ENOMEM;
+        if (more) {
+            rows = more;
+            rows[n++] = r;
+        }
+    }
+    hub_results_rows_close(&c);
     if (rc == 0)
-        rc = cdof_compare_from_rows(st.rows, st.n, out);
-    free(st.rows);
+        rc = cdof_compare_from_rows(rows, n, out);
+    free(rows);
     return rc;
 }

@@ -141,12 +141,12 @@ static int hub_db_encode(const hub_point_t *pt, int32_t last_day,
     if (alen == HUB_DB_AGENT_MAX || nlen == HUB_DB_NOTE_MAX)
         return -EINVAL;
     *p++ = HUB_DB_POINT_VERSION;
-    *p++ = (uint8_t)((pt->has_numerator ? HUB_DB_POINT_F_NUM : 0) |
-                     (pt->has_denominator ? HUB_DB_POINT_F_DEN : 0) |
-                     (pt->has_value ? HUB_DB_POINT_F_VAL : 0));
-    cdof_store_be64(p, hub_db_f64_bits(pt->numerator));
-    cdof_store_be64(p + 8, hub_db_f64_bits(pt->denominator));
-    cdof_store_be64(p + 16, hub_db_f64_bits(pt->value));
+    *p++ = (uint8_t)((pt->fig.has_numerator ? HUB_DB_POINT_F_NUM : 0) |
+                     (pt->fig.has_denominator ? HUB_DB_POINT_F_DEN : 0) |
+                     (pt->fig.has_value ? HUB_DB_POINT_F_VAL : 0));
+    cdof_store_be64(p, hub_db_f64_bits(pt->fig.numerator));
+    cdof_store_be64(p + 8, hub_db_f64_bits(pt->fig.denominator));
+    cdof_store_be64(p + 16, hub_db_f64_bits(pt->fig.value));
     cdof_store_be64(p + 24, (uint64_t)pt->received_ms);
     cdof_store_be64(p + 32, pt->sequence);
     cdof_store_be32(p + 40, (uint32_t)last_day);
@@ -181,12 +181,12 @@ static int hub_db_decode(const void *data, size_t len, hub_point_t *out, int32_t
     if (nlen >= HUB_DB_NOTE_MAX || len != HUB_DB_POINT_FIXED_LEN + 1 + alen + 2 + nlen)
         return CDOF_ECORRUPT;
 
-    out->has_numerator = p[1] & HUB_DB_POINT_F_NUM;
-    out->has_denominator = p[1] & HUB_DB_POINT_F_DEN;
-    out->has_value = p[1] & HUB_DB_POINT_F_VAL;
-    out->numerator = hub_db_bits_f64(cdof_store_rd64(p + 2));
-    out->denominator = hub_db_bits_f64(cdof_store_rd64(p + 10));
-    out->value = hub_db_bits_f64(cdof_store_rd64(p + 18));
+    out->fig.has_numerator = p[1] & HUB_DB_POINT_F_NUM;
+    out->fig.has_denominator = p[1] & HUB_DB_POINT_F_DEN;
+    out->fig.has_value = p[1] & HUB_DB_POINT_F_VAL;
+    out->fig.numerator = hub_db_bits_f64(cdof_store_rd64(p + 2));
+    out->fig.denominator = hub_db_bits_f64(cdof_store_rd64(p + 10));
+    out->fig.value = hub_db_bits_f64(cdof_store_rd64(p + 18));
     out->received_ms = (int64_t)cdof_store_rd64(p + 26);
     out->sequence = cdof_store_rd64(p + 34);
     if (last_day)
@@ -763,5 +763,153 @@ int hub_rejection_from_record(const cdof_bytes_t *key, const cdof_bytes_t *val,
         out->partnership = v + rn + 9;
         out->partnership_len = val->len - rn - 9;
     }
+    return 0;
+}
+
+/* ---- stored comparisons ---- */
+
+enum {
+    HUB_RESULT_F_SUBMITTED = 1,
+    HUB_RESULT_F_NUM = 2,
+    HUB_RESULT_F_DEN = 4,
+    HUB_RESULT_F_VALUE = 8,
+    HUB_RESULT_F_INTERVAL = 16,
+    HUB_RESULT_F_WAGW = 32,
+    HUB_RESULT_F_BETTER = 64,
+    HUB_RESULT_F_WORSE = 128,
+    HUB_RESULT_F_BASELINE = 256,
+    HUB_RESULT_F_TRAJECTORY = 512,
+    HUB_RESULT_F_PROVISIONAL = 1024,
+    HUB_RESULT_F_ENGLAND_PROVISIONAL = 2048,
+    HUB_RESULT_F_REGION_PROVISIONAL = 4096
+};
+#define HUB_RESULT_NF64 14
+
+size_t hub_result_key(const char *metric_id, uint8_t basis, const cdof_period_t *p,
+                      const char *code, uint8_t *key)
+{
+    size_t idlen = strnlen(metric_id, HUB_DB_METRIC_MAX + 1);
+    size_t clen = code ? strnlen(code, HUB_RESULT_CODE_MAX) : 0;
+    if (idlen > HUB_DB_METRIC_MAX || clen >= HUB_RESULT_CODE_MAX)
+        return 0;
+    memcpy(key, metric_id, idlen + 1);
+    key[idlen + 1] = basis;
+    hub_period_put(key + idlen + 2, p);
+    if (clen)
+        memcpy(key + idlen + 2 + HUB_PERIOD_KEY_LEN, code, clen);
+    return idlen + 2 + HUB_PERIOD_KEY_LEN + clen;
+}
+
+int hub_result_from_key(const void *key, size_t len, hub_result_key_t *out)
+{
+    const uint8_t *k = key;
+    size_t idlen = strnlen((const char *)k, len);
+    if (idlen == 0 || idlen + 2 + HUB_PERIOD_KEY_LEN > len)
+        return CDOF_ECORRUPT; /* the fingerprint key starts with NUL */
+    out->metric_id = (const char *)k;
+    out->metric_len = idlen;
+    out->basis = k[idlen + 1];
+    out->period = hub_period_from_key(k + idlen + 2);
+    out->code = (const char *)k + idlen + 2 + HUB_PERIOD_KEY_LEN;
+    out->code_len = len - idlen - 2 - HUB_PERIOD_KEY_LEN;
+    return 0;
+}
+
+/* The row's f64 fields in their stored order: one list for encoding and decoding. */
+static void hub_result_f64s(cdof_compare_row_t *r, double *d[HUB_RESULT_NF64])
+{
+    double *f[HUB_RESULT_NF64] = {&r->fig.numerator,  &r->fig.denominator, &r->fig.value,
+                                  &r->ci95.lower,     &r->ci95.upper,      &r->ci998.lower,
+                                  &r->ci998.upper,    &r->england_value,   &r->region_value,
+                                  &r->trend.slope,    &r->trend.se,        &r->trend.chi2,
+                                  &r->baseline_value, &r->trajectory_value};
+    memcpy(d, f, sizeof f);
+}
+
+size_t hub_result_value(const cdof_compare_row_t *r, uint8_t *val)
+{
+    uint16_t f = (uint16_t)((r->submitted ? HUB_RESULT_F_SUBMITTED : 0) |
+                            (r->fig.has_numerator ? HUB_RESULT_F_NUM : 0) |
+                            (r->fig.has_denominator ? HUB_RESULT_F_DEN : 0) |
+                            (r->fig.has_value ? HUB_RESULT_F_VALUE : 0) |
+                            (r->has_interval ? HUB_RESULT_F_INTERVAL : 0) |
+                            (r->worse_and_getting_worse ? HUB_RESULT_F_WAGW : 0) |
+                            (r->trend.getting_better ? HUB_RESULT_F_BETTER : 0) |
+                            (r->trend.getting_worse ? HUB_RESULT_F_WORSE : 0) |
+                            (r->has_baseline ? HUB_RESULT_F_BASELINE : 0) |
+                            (r->has_trajectory ? HUB_RESULT_F_TRAJECTORY : 0) |
+                            (r->provisional ? HUB_RESULT_F_PROVISIONAL : 0) |
+                            (r->england_provisional ? HUB_RESULT_F_ENGLAND_PROVISIONAL : 0) |
+                            (r->region_provisional ? HUB_RESULT_F_REGION_PROVISIONAL : 0));
+    uint8_t *b = val;
+    *b++ = HUB_RESULT_VERSION;
+    cdof_store_be16(b, f);
+    b += 2;
+    *b++ = (uint8_t)r->vs_england;
+    *b++ = (uint8_t)r->vs_region;
+    *b++ = (uint8_t)r->quintile;
+    *b++ = (uint8_t)r->trend.direction;
+    *b++ = (uint8_t)r->vs_baseline;
+    *b++ = (uint8_t)r->vs_trajectory;
+    cdof_compare_row_t copy = *r; /* the one field list, read only */
+    double *d[HUB_RESULT_NF64];
+    hub_result_f64s(&copy, d);
+    for (int i = 0; i < HUB_RESULT_NF64; i++, b += 8)
+        cdof_store_be64(b, hub_db_f64_bits(*d[i]));
+    cdof_store_be64(b, (uint64_t)r->received_ms);
+    cdof_store_be32(b + 8, r->reported);
+    cdof_store_be32(b + 12, r->expected);
+    b += 16;
+    size_t plen = r->partnership ? strlen(r->partnership) : 0;
+    if (plen >= HUB_RESULT_CODE_MAX)
+        plen = 0;
+    *b++ = (uint8_t)plen;
+    memcpy(b, r->partnership, plen);
+    return (size_t)(b - val) + plen;
+}
+
+int hub_result_from_value(const cdof_bytes_t *val, cdof_compare_row_t *r, const char **partnership,
+                          size_t *plen)
+{
+    const uint8_t *b = val->data;
+    if (val->len < HUB_RESULT_VALUE_MAX - HUB_RESULT_CODE_MAX)
+        return CDOF_ECORRUPT;
+    if (b[0] != HUB_RESULT_VERSION)
+        return CDOF_EVERSION;
+    memset(r, 0, sizeof *r);
+    uint16_t f = cdof_store_rd16(b + 1);
+    r->submitted = f & HUB_RESULT_F_SUBMITTED;
+    r->fig.has_numerator = f & HUB_RESULT_F_NUM;
+    r->fig.has_denominator = f & HUB_RESULT_F_DEN;
+    r->fig.has_value = f & HUB_RESULT_F_VALUE;
+    r->has_interval = f & HUB_RESULT_F_INTERVAL;
+    r->worse_and_getting_worse = f & HUB_RESULT_F_WAGW;
+    r->trend.getting_better = f & HUB_RESULT_F_BETTER;
+    r->trend.getting_worse = f & HUB_RESULT_F_WORSE;
+    r->has_baseline = f & HUB_RESULT_F_BASELINE;
+    r->has_trajectory = f & HUB_RESULT_F_TRAJECTORY;
+    r->provisional = f & HUB_RESULT_F_PROVISIONAL;
+    r->england_provisional = f & HUB_RESULT_F_ENGLAND_PROVISIONAL;
+    r->region_provisional = f & HUB_RESULT_F_REGION_PROVISIONAL;
+    r->vs_england = (cdof_verdict_t)b[3];
+    r->vs_region = (cdof_verdict_t)b[4];
+    r->quintile = b[5];
+    r->trend.direction = (cdof_trend_t)b[6];
+    r->vs_baseline = (cdof_verdict_t)b[7];
+    r->vs_trajectory = (cdof_verdict_t)b[8];
+    b += 9;
+    double *d[HUB_RESULT_NF64];
+    hub_result_f64s(r, d);
+    for (int i = 0; i < HUB_RESULT_NF64; i++, b += 8)
+        *d[i] = hub_db_bits_f64(cdof_store_rd64(b));
+    r->received_ms = (int64_t)cdof_store_rd64(b);
+    r->reported = cdof_store_rd32(b + 8);
+    r->expected = cdof_store_rd32(b + 12);
+    b += 16;
+    size_t n = *b++;
+    if ((size_t)(b - (const uint8_t *)val->data) + n > val->len)
+        return CDOF_ECORRUPT;
+    *partnership = (const char *)b;
+    *plen = n;
     return 0;
 }

@@ -27,13 +27,16 @@
  * id) and is moved in the same transaction as the data it covers.
  *
  * The other layouts are codecs only (the databases are the hub's): periods (the period index,
- * period states and settle marks), milestones and rejections; see each below. */
+ * period states and settle marks), milestones, rejections and stored comparisons; see each
+ * below. */
 #ifndef HUB_DB_H
 #define HUB_DB_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cdof_compare.h"
+#include "cdof_figure.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
@@ -48,8 +51,7 @@
 typedef struct hub_db hub_db_t;
 
 typedef struct {
-    bool has_numerator, has_denominator, has_value;
-    double numerator, denominator, value;
+    cdof_figure_t fig;
     int64_t received_ms;             /* when the hub committed it */
     uint64_t sequence;               /* the sender's sequence */
     char agent_id[HUB_DB_AGENT_MAX]; /* the sender */
@@ -193,5 +195,48 @@ size_t hub_rejection_value(const char *reason, int64_t rejected_ms, const char *
  * layout does not describe. */
 int hub_rejection_from_record(const cdof_bytes_t *key, const cdof_bytes_t *val,
                               hub_rejection_t *out);
+
+/* ---- Stored comparisons ("results") ----
+ *
+ * Key: metric id NUL | basis u8 | the period's HUB_PERIOD_KEY_LEN bytes | area or partnership
+ * code, so that all rows of one metric, basis and period are one prefix (the key without a
+ * code). One key no metric id can start with, HUB_RESULT_FINGERPRINT_KEY, holds a u64 BE
+ * fingerprint of the configuration (partnerships, commitments) the rows were computed with.
+ *
+ * Value: version u8 (HUB_RESULT_VERSION) | flags u16 BE | vs_england, vs_region, quintile,
+ * trend, vs_baseline, vs_trajectory (u8 each) | numerator, denominator, value, ci95 lower/upper,
+ * ci998 lower/upper, england, region, trend slope, se, chi2, baseline, trajectory (f64 bits BE)
+ * | received_ms i64 BE | reported, expected u32 BE | partnership code length u8 | code. */
+#define HUB_RESULT_VERSION             2  /* 2: coverage and provisional flags */
+#define HUB_RESULT_CODE_MAX            64 /* partnership ids and area codes, with their NUL */
+#define HUB_RESULT_KEY_MAX             (HUB_DB_METRIC_MAX + 2 + HUB_PERIOD_KEY_LEN + HUB_RESULT_CODE_MAX)
+#define HUB_RESULT_VALUE_MAX           (1 + 2 + 6 + 14 * 8 + 8 + 8 + 1 + HUB_RESULT_CODE_MAX)
+#define HUB_RESULT_FINGERPRINT_KEY     ((const uint8_t *)"\0config")
+#define HUB_RESULT_FINGERPRINT_KEY_LEN 7
+
+typedef struct {
+    const char *metric_id, *code; /* inside the key: not NUL-terminated */
+    size_t metric_len, code_len;
+    uint8_t basis;
+    cdof_period_t period;
+} hub_result_key_t;
+
+/* The key of (metric_id, basis, p, code) into key (HUB_RESULT_KEY_MAX bytes), or with code NULL
+ * the prefix every row of that metric, basis and period shares. Returns its length, or 0 when
+ * metric_id is longer than HUB_DB_METRIC_MAX or code not shorter than HUB_RESULT_CODE_MAX. */
+size_t hub_result_key(const char *metric_id, uint8_t basis, const cdof_period_t *p,
+                      const char *code, uint8_t *key);
+/* Splits a stored row's key (pointers into key). Returns 0, or CDOF_ECORRUPT for the
+ * fingerprint key or a key too short for this layout. */
+int hub_result_from_key(const void *key, size_t len, hub_result_key_t *out);
+/* The value of row r into val (HUB_RESULT_VALUE_MAX bytes); a partnership code too long to keep
+ * is stored empty. Returns its length. r->area is not stored: it is the key's code. */
+size_t hub_result_value(const cdof_compare_row_t *r, uint8_t *val);
+/* Decodes a stored value into *r, all but area and partnership, which are left NULL: the
+ * caller resolves the key's code and *partnership (plen bytes inside val, not NUL-terminated,
+ * empty when the row has none) against its reference data. Returns 0, CDOF_EVERSION for
+ * another version or CDOF_ECORRUPT. */
+int hub_result_from_value(const cdof_bytes_t *val, cdof_compare_row_t *r, const char **partnership,
+                          size_t *plen);
 
 #endif

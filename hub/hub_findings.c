@@ -74,21 +74,6 @@ static bool same_period(const cdof_period_t *a, const cdof_period_t *b)
 /* The comparisons of up to PRIOR_PERIODS periods of m's kind before p, newest first; unbroken
  * counts how many of them run back from p without a gap. */
 typedef struct {
-    const cdof_period_t *p;
-    cdof_period_t periods[PRIOR_PERIODS];
-    size_t n;
-} prior_ctx_t;
-
-static int prior_visit(void *ctx, const cdof_period_t *q)
-{
-    prior_ctx_t *pc = ctx;
-    if (q->kind != pc->p->kind || q->first_day >= pc->p->first_day)
-        return 0;
-    pc->periods[pc->n++] = *q;
-    return pc->n == PRIOR_PERIODS;
-}
-
-typedef struct {
     cdof_compare_t *cmp[PRIOR_PERIODS];
     size_t n, unbroken;
 } prior_t;
@@ -104,17 +89,23 @@ static int prior_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                       const cdof_period_t *p, size_t want, prior_t *pr)
 {
     memset(pr, 0, sizeof *pr);
-    prior_ctx_t pc = {.p = p};
-    int rc = hub_periods_scan(hub, txn, m, true, prior_visit, &pc);
+    cdof_period_t *all = NULL, periods[PRIOR_PERIODS];
+    size_t nall = 0, np = 0;
+    int rc = hub_periods_list(hub, txn, m, &all, &nall);
+    for (size_t i = nall; i-- > 0 && np < PRIOR_PERIODS;) { /* newest first */
+        if (all[i].kind == p->kind && all[i].first_day < p->first_day)
+            periods[np++] = all[i];
+    }
+    free(all);
     cdof_period_t expect = *p;
     bool gap = false;
-    for (size_t i = 0; rc == 0 && i < pc.n && i < want; i++) {
+    for (size_t i = 0; rc == 0 && i < np && i < want; i++) {
         cdof_period_t prev;
-        if (!gap && cdof_period_prev(&expect, &prev) == 0 && same_period(&prev, &pc.periods[i]))
+        if (!gap && cdof_period_prev(&expect, &prev) == 0 && same_period(&prev, &periods[i]))
             pr->unbroken++, expect = prev;
         else
             gap = true;
-        rc = hub_compare_load(hub, txn, m, &pc.periods[i], &pr->cmp[pr->n]);
+        rc = hub_compare_load(hub, txn, m, &periods[i], &pr->cmp[pr->n]);
         if (rc == 0)
             pr->n++;
     }
@@ -135,7 +126,7 @@ static void row_finding(hub_finding_t *f, const cdof_metric_t *m, const cdof_per
     f->has_period = true;
     f->period = *p;
     f->periodic = true;
-    f->value = r->value;
+    f->value = r->fig.value;
 }
 
 static void comparison_finding(hub_t *hub, hub_finding_t *f, const cdof_metric_t *m,
@@ -158,7 +149,7 @@ static void comparison_finding(hub_t *hub, hub_finding_t *f, const cdof_metric_t
     const cdof_area_t *region = cdof_ref_area(hub->ref, r->area->region_code);
     char period[CDOF_PERIOD_TEXT_MAX], val[48], bv[48], lo[48], hi[48];
     cdof_period_format(p, period, sizeof period);
-    format_value(m, r->value, val, sizeof val);
+    format_value(m, r->fig.value, val, sizeof val);
     format_value(m, f->benchmark, bv, sizeof bv);
     format_value(m, ci->lower, lo, sizeof lo);
     format_value(m, ci->upper, hi, sizeof hi);
@@ -208,8 +199,8 @@ static void quality_finding(hub_finding_t *f, const cdof_metric_t *m, const cdof
     size_t n = 0;
     for (size_t i = 0; i < pr->n; i++) {
         const cdof_compare_row_t *o = cdof_compare_find(pr->cmp[i], r->area->code);
-        if (o && o->has_value && isfinite(o->value))
-            hist[n++] = o->value;
+        if (o && o->fig.has_value && isfinite(o->fig.value))
+            hist[n++] = o->fig.value;
     }
     /* The spread never below the value's own sampling error (its 95% interval's half width over
      * 1.96; for a count without one, Poisson's square root), so that a history that never moved
@@ -217,16 +208,16 @@ static void quality_finding(hub_finding_t *f, const cdof_metric_t *m, const cdof
     double floor_sd = 0;
     if (r->has_interval && isfinite(r->ci95.lower) && isfinite(r->ci95.upper))
         floor_sd = (r->ci95.upper - r->ci95.lower) / (2 * 1.959964);
-    else if (m->unit == CDOF_UNIT_COUNT && r->has_value)
-        floor_sd = sqrt(r->value > 1 ? r->value : 1);
-    double z = n >= (size_t)rule->history && r->has_value
-                   ? cdof_stats_robust_z_floor(r->value, hist, n, scratch, floor_sd)
+    else if (m->unit == CDOF_UNIT_COUNT && r->fig.has_value)
+        floor_sd = sqrt(r->fig.value > 1 ? r->fig.value : 1);
+    double z = n >= (size_t)rule->history && r->fig.has_value
+                   ? cdof_stats_robust_z_floor(r->fig.value, hist, n, scratch, floor_sd)
                    : NAN;
     f->bad = isfinite(z) ? fabs(z) > rule->z : isinf(z);
     f->benchmark = n ? hist[0] : NAN;
     char period[CDOF_PERIOD_TEXT_MAX], val[48];
     cdof_period_format(p, period, sizeof period);
-    format_value(m, r->value, val, sizeof val);
+    format_value(m, r->fig.value, val, sizeof val);
     snprintf(f->fire, sizeof f->fire,
              "check data: %s: %s was %s in %s, far from its own last %zu "
              "periods (robust z %.1f)",
@@ -312,33 +303,34 @@ typedef struct {
     int64_t last_heard_ms;
 } heard_t;
 
-typedef struct {
-    heard_t *items;
-    size_t n;
-} heard_list_t;
-
-static int heard_visit(void *ctx, const hub_agent_record_t *rec)
+/* The first MAX_AGENTS agent records' ids and last-heard times into items; *n says how many. */
+static int heard_list(hub_t *hub, cdof_store_txn_t *txn, heard_t *items, size_t *n)
 {
-    heard_list_t *l = ctx;
-    if (l->n == MAX_AGENTS)
-        return 1;
-    snprintf(l->items[l->n].id, sizeof l->items[l->n].id, "%s", rec->agent_id);
-    l->items[l->n++].last_heard_ms = rec->last_heard_ms;
-    return 0;
+    hub_db_agents_cursor_t *c;
+    hub_agent_record_t rec;
+    *n = 0;
+    int rc = hub_db_agents_open(hub->pts, txn, &c);
+    while (rc == 0 && *n < MAX_AGENTS && (rc = hub_db_agents_next(c, &rec)) > 0) {
+        snprintf(items[*n].id, sizeof items[*n].id, "%s", rec.agent_id);
+        items[(*n)++].last_heard_ms = rec.last_heard_ms;
+        rc = 0;
+    }
+    hub_db_agents_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int hub_findings_agent_silent(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rule,
                               int64_t now, hub_findings_t *out)
 {
     static heard_t items[MAX_AGENTS]; /* large; the hub's rules run on its one thread */
-    heard_list_t l = {items, 0};
-    int rc = hub_db_agent_scan(hub->pts, txn, heard_visit, &l);
+    size_t nitems = 0;
+    int rc = heard_list(hub, txn, items, &nitems);
     /* After a restart the agents reconnect within a few heartbeats: until then an agent not yet
      * heard from by this hub is not judged at all, so that a restart neither resolves an alert
      * still true nor fires one for an agent that was merely waiting for the hub. */
     int64_t grace =
         rule->silent_s * 1000 < HUB_SILENT_GRACE_MS ? rule->silent_s * 1000 : HUB_SILENT_GRACE_MS;
-    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+    for (size_t i = 0; rc == 0 && i < nitems; i++) {
         if (items[i].last_heard_ms < hub->started_ms && now - hub->started_ms < grace)
             continue;
         /* Silence counts from the last time any hub on this store heard the agent, as stored. */
@@ -378,38 +370,25 @@ static void period_next(const cdof_period_t *p, cdof_period_t *out)
     }
 }
 
-typedef struct {
-    hub_t *hub;
-    const cdof_period_t *p;
-    cdof_period_t *latest; /* by area index; kind 0: none yet */
-    size_t left;
-} latest_ctx_t;
-
-static int latest_visit(void *ctx, const char *area_code, const hub_point_t *pt)
+/* Sets latest[area index] to p for every UTLA with a point in p that has no latest period yet
+ * (kind 0), counting *left down for each. */
+static int latest_mark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                       const cdof_period_t *p, cdof_period_t *latest, size_t *left)
 {
-    (void)pt;
-    latest_ctx_t *lc = ctx;
-    const cdof_area_t *a = cdof_ref_area(lc->hub->ref, area_code);
-    if (a && a->kind == CDOF_AREA_UTLA && !lc->latest[a->index].kind) {
-        lc->latest[a->index] = *lc->p;
-        lc->left--;
+    hub_db_points_cursor_t *c;
+    hub_point_t pt;
+    const char *code;
+    int rc = hub_db_points_open(hub->pts, txn, m->id, p, &c);
+    while (rc == 0 && (rc = hub_db_points_next(c, &code, &pt)) > 0) {
+        const cdof_area_t *a = cdof_ref_area(hub->ref, code);
+        if (a && a->kind == CDOF_AREA_UTLA && !latest[a->index].kind) {
+            latest[a->index] = *p;
+            (*left)--;
+        }
+        rc = 0;
     }
-    return 0;
-}
-
-typedef struct {
-    cdof_period_t periods[OVERDUE_PERIODS];
-    size_t n;
-    const cdof_metric_t *m;
-} recent_t;
-
-static int recent_visit(void *ctx, const cdof_period_t *p)
-{
-    recent_t *r = ctx;
-    if (!hub_period_native(r->m, p->kind))
-        return 0;
-    r->periods[r->n++] = *p;
-    return r->n == OVERDUE_PERIODS;
+    hub_db_points_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int hub_findings_data_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_t *rule,
@@ -419,12 +398,17 @@ int hub_findings_data_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_
     cdof_period_t *latest = calloc(na, sizeof *latest);
     if (!latest)
         return -ENOMEM;
-    recent_t rp = {.m = m};
-    int rc = hub_periods_scan(hub, txn, m, true, recent_visit, &rp);
-    latest_ctx_t lc = {hub, NULL, latest, na};
-    for (size_t i = 0; rc == 0 && i < rp.n && lc.left; i++) {
-        lc.p = &rp.periods[i];
-        rc = hub_db_points_scan(hub->pts, txn, m->id, lc.p, latest_visit, &lc);
+    /* The OVERDUE_PERIODS newest periods of the metric's own kinds. */
+    cdof_period_t *all = NULL, recent[OVERDUE_PERIODS];
+    size_t nall = 0, nrecent = 0, left = na;
+    int rc = hub_periods_list(hub, txn, m, &all, &nall);
+    for (size_t i = nall; i-- > 0 && nrecent < OVERDUE_PERIODS;) {
+        if (hub_period_native(m, all[i].kind))
+            recent[nrecent++] = all[i];
+    }
+    free(all);
+    for (size_t i = 0; rc == 0 && i < nrecent && left; i++) {
+        rc = latest_mark(hub, txn, m, &recent[i], latest, &left);
         if (rc == CDOF_ENOTFOUND)
             rc = 0;
     }
@@ -463,19 +447,25 @@ int hub_findings_data_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_rule_
     return rc;
 }
 
-typedef struct {
-    int32_t latest;
-} done_ctx_t;
-
-static int done_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* The latest completion day among the milestone events under prefix (one partnership and
+ * milestone), INT32_MIN when there is none. */
+static int latest_done(cdof_store_txn_t *txn, cdof_store_db_t db, const uint8_t *prefix,
+                       size_t plen, int32_t *latest)
 {
-    (void)v;
-    done_ctx_t *dc = ctx;
-    hub_milestone_key_t mk;
-    int rc = hub_milestone_from_key(k->data, k->len, &mk);
-    if (rc == 0 && mk.day > dc->latest)
-        dc->latest = mk.day;
-    return rc;
+    cdof_store_cursor_t *c;
+    cdof_bytes_t k;
+    *latest = INT32_MIN;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, prefix, plen, &k, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, NULL)) {
+        hub_milestone_key_t mk;
+        if ((rc = hub_milestone_from_key(k.data, k.len, &mk)) < 0)
+            break;
+        if (mk.day > *latest)
+            *latest = mk.day;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* Whether a rule's area list selects the partnership `area` (a configured partnership: any of
@@ -527,12 +517,12 @@ int hub_findings_milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_
                 continue;
             int32_t due = 0, cycle_start = 0;
             bool passed = hub_rules_milestone_due(ms, today, &due, &cycle_start);
-            done_ctx_t dc = {INT32_MIN};
+            int32_t done = INT32_MIN;
             uint8_t prefix[HUB_MILESTONE_KEY_MAX];
             size_t plen = hub_milestone_key(name, ms->id, 0, false, prefix);
             if (!plen)
                 continue;
-            rc = cdof_store_scan_prefix(txn, hub->db_milestones, prefix, plen, done_visit, &dc);
+            rc = latest_done(txn, hub->db_milestones, prefix, plen, &done);
             if (rc < 0)
                 break;
             char dtext[16];
@@ -544,7 +534,7 @@ int hub_findings_milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_
             snprintf(f->key_area, sizeof f->key_area, "%s", name);
             f->area = area; /* routed to its region; NULL (England) when it has none */
             f->team = rule->team;
-            f->bad = passed && dc.latest <= cycle_start;
+            f->bad = passed && done <= cycle_start;
             f->value = passed ? today - due : 0;
             snprintf(f->fire, sizeof f->fire, "%s: %s was due by %s and is not recorded as done",
                      who, ms->deliverable, dtext);

@@ -255,12 +255,7 @@ static int apply(hub_t *hub, hub_batch_t *b, cdof_store_txn_t *txn, const msg_t 
                                                    sizeof reason);
         if (verdict == 0) {
             hub_point_t pt; /* every field set: an initialiser would clear the note too */
-            pt.has_numerator = u.has_numerator;
-            pt.numerator = u.numerator;
-            pt.has_denominator = u.has_denominator;
-            pt.denominator = u.denominator;
-            pt.has_value = u.has_value;
-            pt.value = u.value;
+            pt.fig = u.fig;
             pt.received_ms = now;
             pt.sequence = seq;
             copy_text(pt.agent_id, sizeof pt.agent_id, env->agent_id);

@@ -137,12 +137,12 @@ static void add_row(reply_t *rp, const cdof_metric_t *m, const cdof_period_t *p,
     row->area_code = (char *)c->area->code;
     row->area_name = (char *)c->area->name;
     row->period = &rp->periods[i];
-    row->has_numerator = c->has_numerator;
-    row->numerator = c->numerator;
-    row->has_denominator = c->has_denominator;
-    row->denominator = c->denominator;
-    row->has_value = c->has_value;
-    row->value = c->value;
+    row->has_numerator = c->fig.has_numerator;
+    row->numerator = c->fig.numerator;
+    row->has_denominator = c->fig.has_denominator;
+    row->denominator = c->fig.denominator;
+    row->has_value = c->fig.has_value;
+    row->value = c->fig.value;
     row->has_interval = c->has_interval;
     if (c->has_interval) {
         row->lower_95 = c->ci95.lower;
@@ -228,25 +228,24 @@ static int add_compared(reply_t *rp, hub_t *hub, cdof_store_txn_t *txn, const cd
     return rc == CDOF_ENOTFOUND ? 0 : rc;
 }
 
-typedef struct {
-    reply_t *rp;
-    const cdof_metric_t *m;
-    const cdof_period_t *p;
-    const char *area; /* NULL or empty: every UTLA */
-    bool rolling;
-} rows_ctx_t;
-
-static int add_stored(void *ctx, const cdof_compare_row_t *r)
+/* The stored rows of (m, p, basis) into rp: area's (NULL or empty: every UTLA's). */
+static int add_stored(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                      const cdof_period_t *p, hub_basis_t basis, const char *area, reply_t *rp)
 {
-    rows_ctx_t *rc = ctx;
-    if (rc->area && *rc->area ? strcmp(r->area->code, rc->area) != 0
-                              : r->area->kind != CDOF_AREA_UTLA)
-        return 0;
-    size_t i = rc->rp->resp->n_rows;
-    add_row(rc->rp, rc->m, rc->p, r);
-    if (i < rc->rp->resp->n_rows)
-        rc->rp->rows[i].rolling_12_months = rc->rolling;
-    return 0;
+    hub_results_rows_t *c;
+    cdof_compare_row_t r;
+    int rc = hub_results_rows_open(hub, txn, m, p, basis, &c);
+    while (rc == 0 && (rc = hub_results_rows_next(c, &r)) > 0) {
+        rc = 0;
+        if (area && *area ? strcmp(r.area->code, area) != 0 : r.area->kind != CDOF_AREA_UTLA)
+            continue;
+        size_t i = rp->resp->n_rows;
+        add_row(rp, m, p, &r);
+        if (i < rp->resp->n_rows)
+            rp->rows[i].rolling_12_months = basis == HUB_BASIS_ROLLING_12M;
+    }
+    hub_results_rows_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* --- a partnership of several areas profiled as one --- */
@@ -363,8 +362,7 @@ static int q_table(hub_t *hub, cdof_store_txn_t *txn, const char *metric_id, con
                  "a rolling window is named by its last month (e.g. 2024-06), not '%s'", period);
         return CDOF_EINVALID;
     }
-    rows_ctx_t ctx = {rp, m, &p, area, basis == HUB_BASIS_ROLLING_12M};
-    int rc = hub_results_scan(hub, txn, m, &p, basis, add_stored, &ctx);
+    int rc = add_stored(hub, txn, m, &p, basis, area, rp);
     if (rc < 0)
         return rc;
     league_metric = m;
@@ -514,8 +512,8 @@ static int england_value(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
     if (rc < 0)
         return rc;
     const cdof_compare_row_t *row = cdof_compare_find(cmp, CDOF_ENGLAND_CODE);
-    f->has = row && row->has_value && isfinite(row->value);
-    f->v = f->has ? row->value : 0;
+    f->has = row && row->fig.has_value && isfinite(row->fig.value);
+    f->v = f->has ? row->fig.value : 0;
     f->provisional = row && row->provisional;
     f->reported = row ? row->reported : 0;
     f->expected = row ? row->expected : 0;

@@ -1,11 +1,7 @@
 /* Stored comparisons: the "results" database, kept up to date as data arrives, rebuilt on
  * demand, read by queries. Statistics stay in cdof_compare (pure); this module feeds it points
- * and stored history and stores what it returns, through the generic store API.
- *
- * Key:   metric id | NUL | basis u8 | period first_day+2^31 u32 BE | kind u8 |
- *        last_day+2^31 u32 BE | area or partnership code
- * so that all rows of one metric, basis and period are one prefix scan.
- * Value: see encode_row(); version byte first. */
+ * and stored history and stores what it returns, through the results codec of hub_db.h (key
+ * and value layouts are described there). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,18 +14,13 @@
 #include "hub.h"
 #include "hub_settle.h"
 
-#define RESULT_VERSION 2   /* 2: coverage and provisional flags */
-#define CODE_MAX       64  /* partnership ids and area codes */
-#define KEY_MAX        256 /* metric id (<= HUB_DB_METRIC_MAX) + basis + period + code */
-#define VALUE_LEN      (1 + 2 + 6 + 14 * 8 + 8 + 8 + 1 + CODE_MAX)
-#define TREND_SPAN     5   /* periods a trend reaches back over, this one included */
-#define MONTH_SLOTS    512 /* month cache: direct-mapped (metric, month) slots, ~4 MiB at most */
+#define TREND_SPAN  5   /* periods a trend reaches back over, this one included */
+#define MONTH_SLOTS 512 /* month cache: direct-mapped (metric, month) slots, ~4 MiB at most */
 
 /* One area's point in one month, as a rolling window sums it. */
 typedef struct {
     const cdof_area_t *area;
-    bool has_numerator, has_denominator, has_value;
-    double numerator, denominator, value;
+    cdof_figure_t fig;
     int64_t received_ms;
 } mpoint_t;
 
@@ -55,107 +46,23 @@ struct hub_results {
     double *trajectory;         /* per metric index: yearly change the commitment asks, NaN none */
 };
 
-/* ---- keys and encoding ---- */
+/* ---- keys and decoding ---- */
 
-/* Stored rows depend on the points and on the configuration: partnerships and commitments.
- * A fingerprint of the latter is kept under a key no metric id can start with, so that a hub
- * started with other partnerships rebuilds rather than serve rows computed for the old ones. */
-static const uint8_t FINGERPRINT_KEY[] = {0, 'c', 'o', 'n', 'f', 'i', 'g'};
+/* Stored rows depend on the points and on the configuration: partnerships and commitments. A
+ * fingerprint of the latter is kept under HUB_RESULT_FINGERPRINT_KEY, so that a hub started
+ * with other partnerships rebuilds rather than serve rows computed for the old ones. */
 
 /* The prefix of (m, basis, p); code appended when not NULL. Returns the key length or 0. */
 static size_t result_key(uint8_t *k, const cdof_metric_t *m, hub_basis_t basis,
                          const cdof_period_t *p, const char *code)
 {
-    size_t idlen = strlen(m->id), clen = code ? strlen(code) : 0;
-    if (idlen + 2 + HUB_PERIOD_KEY_LEN + clen > KEY_MAX || clen >= CODE_MAX)
-        return 0;
-    memcpy(k, m->id, idlen + 1);
-    k[idlen + 1] = (uint8_t)basis;
-    hub_period_put(k + idlen + 2, p);
-    if (clen)
-        memcpy(k + idlen + 2 + HUB_PERIOD_KEY_LEN, code, clen);
-    return idlen + 2 + HUB_PERIOD_KEY_LEN + clen;
-}
-
-static uint8_t *put_f64(uint8_t *b, double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof u);
-    cdof_store_be64(b, u);
-    return b + 8;
-}
-
-static const uint8_t *get_f64(const uint8_t *b, double *v)
-{
-    uint64_t u = cdof_store_rd64(b);
-    memcpy(v, &u, sizeof u);
-    return b + 8;
-}
-
-enum {
-    F_SUBMITTED = 1,
-    F_NUM = 2,
-    F_DEN = 4,
-    F_VALUE = 8,
-    F_INTERVAL = 16,
-    F_WAGW = 32,
-    F_BETTER = 64,
-    F_WORSE = 128,
-    F_BASELINE = 256,
-    F_TRAJECTORY = 512,
-    F_PROVISIONAL = 1024,
-    F_ENGLAND_PROVISIONAL = 2048,
-    F_REGION_PROVISIONAL = 4096
-};
-
-/* version u8 | flags u16 | vs_england, vs_region, quintile, trend, vs_baseline, vs_trajectory
- * (u8 each) | numerator, denominator, value, ci95 lower/upper, ci998 lower/upper, england,
- * region, slope, se, chi2, baseline, trajectory (f64 BE bits) | received_ms i64 |
- * reported, expected u32 | partnership code length u8 | code */
-static size_t encode_row(const cdof_compare_row_t *r, uint8_t *buf)
-{
-    uint16_t f =
-        (uint16_t)((r->submitted ? F_SUBMITTED : 0) | (r->has_numerator ? F_NUM : 0) |
-                   (r->has_denominator ? F_DEN : 0) | (r->has_value ? F_VALUE : 0) |
-                   (r->has_interval ? F_INTERVAL : 0) | (r->worse_and_getting_worse ? F_WAGW : 0) |
-                   (r->trend.getting_better ? F_BETTER : 0) |
-                   (r->trend.getting_worse ? F_WORSE : 0) | (r->has_baseline ? F_BASELINE : 0) |
-                   (r->has_trajectory ? F_TRAJECTORY : 0) | (r->provisional ? F_PROVISIONAL : 0) |
-                   (r->england_provisional ? F_ENGLAND_PROVISIONAL : 0) |
-                   (r->region_provisional ? F_REGION_PROVISIONAL : 0));
-    uint8_t *b = buf;
-    *b++ = RESULT_VERSION;
-    cdof_store_be16(b, f);
-    b += 2;
-    *b++ = (uint8_t)r->vs_england;
-    *b++ = (uint8_t)r->vs_region;
-    *b++ = (uint8_t)r->quintile;
-    *b++ = (uint8_t)r->trend.direction;
-    *b++ = (uint8_t)r->vs_baseline;
-    *b++ = (uint8_t)r->vs_trajectory;
-    const double d[14] = {r->numerator,      r->denominator,     r->value,       r->ci95.lower,
-                          r->ci95.upper,     r->ci998.lower,     r->ci998.upper, r->england_value,
-                          r->region_value,   r->trend.slope,     r->trend.se,    r->trend.chi2,
-                          r->baseline_value, r->trajectory_value};
-    for (int i = 0; i < 14; i++)
-        b = put_f64(b, d[i]);
-    cdof_store_be64(b, (uint64_t)r->received_ms);
-    b += 8;
-    cdof_store_be32(b, r->reported);
-    cdof_store_be32(b + 4, r->expected);
-    b += 8;
-    size_t plen = r->partnership ? strlen(r->partnership) : 0;
-    if (plen >= CODE_MAX)
-        plen = 0;
-    *b++ = (uint8_t)plen;
-    memcpy(b, r->partnership, plen);
-    return (size_t)(b - buf) + plen;
+    return hub_result_key(m->id, (uint8_t)basis, p, code, k);
 }
 
 /* The area or configured partnership with this code (len bytes), or NULL. */
 static const cdof_area_t *find_area(const hub_t *hub, const char *code, size_t len)
 {
-    char c[CODE_MAX];
+    char c[HUB_RESULT_CODE_MAX];
     if (len >= sizeof c)
         return NULL;
     memcpy(c, code, len);
@@ -172,50 +79,14 @@ static const cdof_area_t *find_area(const hub_t *hub, const char *code, size_t l
 static int decode_row(const hub_t *hub, const char *code, size_t clen, const cdof_bytes_t *v,
                       cdof_compare_row_t *r)
 {
-    const uint8_t *b = v->data;
-    if (v->len < VALUE_LEN - CODE_MAX)
-        return CDOF_ECORRUPT;
-    if (b[0] != RESULT_VERSION)
-        return CDOF_EVERSION;
-    memset(r, 0, sizeof *r);
+    const char *part;
+    size_t plen;
+    int rc = hub_result_from_value(v, r, &part, &plen);
+    if (rc < 0)
+        return rc;
     if (!(r->area = find_area(hub, code, clen)))
         return CDOF_ENOTFOUND; /* an area since removed from the reference or configuration */
-    uint16_t f = cdof_store_rd16(b + 1);
-    r->submitted = f & F_SUBMITTED;
-    r->has_numerator = f & F_NUM;
-    r->has_denominator = f & F_DEN;
-    r->has_value = f & F_VALUE;
-    r->has_interval = f & F_INTERVAL;
-    r->worse_and_getting_worse = f & F_WAGW;
-    r->trend.getting_better = f & F_BETTER;
-    r->trend.getting_worse = f & F_WORSE;
-    r->has_baseline = f & F_BASELINE;
-    r->has_trajectory = f & F_TRAJECTORY;
-    r->provisional = f & F_PROVISIONAL;
-    r->england_provisional = f & F_ENGLAND_PROVISIONAL;
-    r->region_provisional = f & F_REGION_PROVISIONAL;
-    r->vs_england = (cdof_verdict_t)b[3];
-    r->vs_region = (cdof_verdict_t)b[4];
-    r->quintile = b[5];
-    r->trend.direction = (cdof_trend_t)b[6];
-    r->vs_baseline = (cdof_verdict_t)b[7];
-    r->vs_trajectory = (cdof_verdict_t)b[8];
-    b += 9;
-    double *d[14] = {&r->numerator,      &r->denominator,     &r->value,       &r->ci95.lower,
-                     &r->ci95.upper,     &r->ci998.lower,     &r->ci998.upper, &r->england_value,
-                     &r->region_value,   &r->trend.slope,     &r->trend.se,    &r->trend.chi2,
-                     &r->baseline_value, &r->trajectory_value};
-    for (int i = 0; i < 14; i++)
-        b = get_f64(b, d[i]);
-    r->received_ms = (int64_t)cdof_store_rd64(b);
-    b += 8;
-    r->reported = cdof_store_rd32(b);
-    r->expected = cdof_store_rd32(b + 4);
-    b += 8;
-    size_t plen = *b++;
-    if ((size_t)(b - (const uint8_t *)v->data) + plen > v->len)
-        return CDOF_ECORRUPT;
-    const cdof_area_t *p = find_area(hub, (const char *)b, plen);
+    const cdof_area_t *p = find_area(hub, part, plen);
     r->partnership = p ? p->code : r->area->code;
     return 0;
 }
@@ -226,7 +97,7 @@ int hub_results_get(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                     const cdof_period_t *p, hub_basis_t basis, const char *code,
                     cdof_compare_row_t *out)
 {
-    uint8_t k[KEY_MAX];
+    uint8_t k[HUB_RESULT_KEY_MAX];
     size_t klen = result_key(k, m, basis, p, code);
     if (!klen)
         return -EINVAL;
@@ -237,41 +108,62 @@ int hub_results_get(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     return rc;
 }
 
-typedef struct {
+struct hub_results_rows {
     hub_t *hub;
+    cdof_store_cursor_t *cur;
+    bool started;
     size_t plen;
-    hub_results_visit_fn visit;
-    void *ctx;
-} scan_ctx_t;
+    uint8_t prefix[HUB_RESULT_KEY_MAX];
+};
 
-static int scan_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+int hub_results_rows_open(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                          const cdof_period_t *p, hub_basis_t basis, hub_results_rows_t **out)
 {
-    scan_ctx_t *sc = ctx;
-    cdof_compare_row_t r;
-    int rc = decode_row(sc->hub, (const char *)key->data + sc->plen, key->len - sc->plen, val, &r);
-    if (rc == CDOF_ENOTFOUND)
-        return 0;
-    return rc < 0 ? rc : sc->visit(sc->ctx, &r);
+    *out = NULL;
+    hub_results_rows_t *c = malloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    *c = (hub_results_rows_t){.hub = hub};
+    c->plen = result_key(c->prefix, m, basis, p, NULL);
+    int rc = c->plen ? cdof_store_cursor_open(txn, hub->results->db, &c->cur) : -EINVAL;
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
 }
 
-int hub_results_scan(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, hub_basis_t basis, hub_results_visit_fn visit,
-                     void *ctx)
+int hub_results_rows_next(hub_results_rows_t *c, cdof_compare_row_t *row)
 {
-    uint8_t k[KEY_MAX];
-    size_t plen = result_key(k, m, basis, p, NULL);
-    if (!plen)
-        return -EINVAL;
-    scan_ctx_t sc = {hub, plen, visit, ctx};
-    return cdof_store_scan_prefix(txn, hub->results->db, k, plen, scan_visit, &sc);
+    for (;;) {
+        cdof_bytes_t k, v;
+        int rc = c->started ? cdof_store_cursor_next(c->cur, &k, &v)
+                            : cdof_store_cursor_prefix(c->cur, c->prefix, c->plen, &k, &v);
+        c->started = true;
+        if (rc <= 0)
+            return rc;
+        rc = decode_row(c->hub, (const char *)k.data + c->plen, k.len - c->plen, &v, row);
+        if (rc != CDOF_ENOTFOUND) /* an area since removed: kept, not shown */
+            return rc < 0 ? rc : 1;
+    }
+}
+
+void hub_results_rows_close(hub_results_rows_t **c)
+{
+    if (!c || !*c)
+        return;
+    cdof_store_cursor_close(&(*c)->cur);
+    free(*c);
+    *c = NULL;
 }
 
 int hub_results_count(hub_t *hub, cdof_store_txn_t *txn, uint64_t *out)
 {
     cdof_bytes_t v;
     int rc = cdof_store_count(txn, hub->results->db, out);
-    if (rc == 0 &&
-        cdof_store_get(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, &v) == 0)
+    if (rc == 0 && cdof_store_get(txn, hub->results->db, HUB_RESULT_FINGERPRINT_KEY,
+                                  HUB_RESULT_FINGERPRINT_KEY_LEN, &v) == 0)
         (*out)--; /* the fingerprint is not a row */
     return rc;
 }
@@ -305,28 +197,30 @@ static void accumulate(gather_t *g, const mpoint_t *pt)
         memset(x, 0, sizeof *x);
     }
     cdof_compare_input_t *in = &x->in;
+    cdof_figure_t *sum = &in->fig;
+    const cdof_figure_t *f = &pt->fig;
     if (x->n == 0)
         *in = (cdof_compare_input_t){
-            .area = area, .has_numerator = true, .has_denominator = true, .has_value = true};
+            .area = area,
+            .fig = {.has_numerator = true, .has_denominator = true, .has_value = true}};
     x->n++;
-    in->has_numerator = in->has_numerator && pt->has_numerator;
-    in->has_denominator = in->has_denominator && pt->has_denominator;
-    in->has_value = in->has_value && pt->has_value;
-    in->numerator += pt->has_numerator ? pt->numerator : 0;
-    in->denominator += pt->has_denominator ? pt->denominator : 0;
-    in->value += pt->has_value ? pt->value : 0;
+    /* A sum has a field only when every point summed had it. */
+    sum->has_numerator = sum->has_numerator && f->has_numerator;
+    sum->has_denominator = sum->has_denominator && f->has_denominator;
+    sum->has_value = sum->has_value && f->has_value;
+    sum->numerator += f->has_numerator ? f->numerator : 0;
+    sum->denominator += f->has_denominator ? f->denominator : 0;
+    sum->value += f->has_value ? f->value : 0;
     if (pt->received_ms > in->received_ms)
         in->received_ms = pt->received_ms;
 }
 
-static int gather_point(void *ctx, const char *area_code, const hub_point_t *pt)
+static void gather_point(gather_t *g, const char *area_code, const hub_point_t *pt)
 {
-    gather_t *g = ctx;
     const cdof_area_t *area = cdof_ref_area(g->hub->ref, area_code);
     if (!area)
-        return 0; /* an area since removed from the reference data: kept, not compared */
-    mpoint_t mp = {area,          pt->has_numerator, pt->has_denominator, pt->has_value,
-                   pt->numerator, pt->denominator,   pt->value,           pt->received_ms};
+        return; /* an area since removed from the reference data: kept, not compared */
+    mpoint_t mp = {area, pt->fig, pt->received_ms};
     if (g->record) {
         month_slot_t *sl = g->record;
         mpoint_t *pts = cdof_grow(sl->pts, sl->n, &sl->cap, 64, sizeof *pts);
@@ -339,7 +233,22 @@ static int gather_point(void *ctx, const char *area_code, const hub_point_t *pt)
         }
     }
     accumulate(g, &mp);
-    return 0;
+}
+
+/* Adds every area's point of m in p to g. */
+static int gather_points(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                         const cdof_period_t *p, gather_t *g)
+{
+    hub_db_points_cursor_t *c;
+    hub_point_t pt;
+    const char *code;
+    int rc = hub_db_points_open(hub->pts, txn, m->id, p, &c);
+    while (rc == 0 && (rc = hub_db_points_next(c, &code, &pt)) > 0) {
+        gather_point(g, code, &pt);
+        rc = 0;
+    }
+    hub_db_points_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 static cdof_period_t month_period(int idx)
@@ -390,7 +299,7 @@ static int gather_month(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         *sl = (month_slot_t){.metric = m->index, .month = idx, .pts = sl->pts, .cap = sl->cap};
     cdof_period_t mp = month_period(idx);
     g->record = sl;
-    int rc = hub_db_points_scan(hub->pts, txn, m->id, &mp, gather_point, g);
+    int rc = gather_points(hub, txn, m, &mp, g);
     if (rc == CDOF_ENOTFOUND)
         rc = 0;
     if (sl && g->record && rc == 0)
@@ -429,7 +338,7 @@ static int past_row(void *ctx, const cdof_area_t *area, const cdof_period_t *p,
     cdof_compare_row_t r;
     int rc = hub_results_get(pc->hub, pc->txn, pc->m, p, pc->basis, area->code, &r);
     if (rc == 0)
-        *out = (cdof_compare_past_t){r.has_value, r.has_interval, r.value, r.ci95};
+        *out = (cdof_compare_past_t){r.fig.has_value, r.has_interval, r.fig.value, r.ci95};
     return rc;
 }
 
@@ -522,15 +431,15 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
         int y1, mo, d;
         cdof_civil_from_days(p->first_day, &y1, &mo, &d);
         g.mark_submit = true;
-        rc = hub_db_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
+        rc = gather_points(hub, txn, m, p, &g);
         g.mark_submit = false;
         for (int y = y1; rc == 0 && y < y1 + 3; y++) {
             cdof_period_t yp = year_period(CDOF_PERIOD_CALENDAR_YEAR, y, y);
-            rc = hub_db_points_scan(hub->pts, txn, m->id, &yp, gather_point, &g);
+            rc = gather_points(hub, txn, m, &yp, &g);
         }
         want = 3;
     } else if (rc == 0) {
-        rc = hub_db_points_scan(hub->pts, txn, m->id, p, gather_point, &g);
+        rc = gather_points(hub, txn, m, p, &g);
     }
     if (rc == CDOF_ENOTFOUND)
         rc = 0;
@@ -565,14 +474,6 @@ int hub_results_compute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
  * sorted) are deleted; the others are overwritten in place by put_row. Deleting them all and
  * inserting them again made every recompute rebalance the b-tree (measured at ~12% of the
  * hub's ingest CPU); LMDB overwrites a value of the same size where it lies. */
-typedef struct {
-    cdof_store_txn_t *txn;
-    cdof_store_db_t db;
-    size_t plen;
-    const char **codes; /* the fresh rows' codes, sorted by strcmp (= key order) */
-    size_t n, at;       /* codes[at] is the first not below the current key's code */
-} prune_ctx_t;
-
 static int code_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -586,42 +487,43 @@ static int code_vs(const char *a, const uint8_t *b, size_t len)
     return c ? c : (alen > len) - (alen < len);
 }
 
-static int prune_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    (void)val;
-    prune_ctx_t *pc = ctx;
-    const uint8_t *code = (const uint8_t *)key->data + pc->plen;
-    size_t clen = key->len - pc->plen;
-    while (pc->at < pc->n && code_vs(pc->codes[pc->at], code, clen) < 0)
-        pc->at++;
-    if (pc->at < pc->n && code_vs(pc->codes[pc->at], code, clen) == 0)
-        return 0; /* overwritten by put_row */
-    return cdof_store_del(pc->txn, pc->db, key->data, key->len);
-}
-
 static int prune_rows(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *prefix, size_t plen,
                       const cdof_compare_t *c)
 {
-    size_t n = cdof_compare_count(c);
-    prune_ctx_t pc = {txn, hub->results->db, plen, malloc((n ? n : 1) * sizeof(char *)), n, 0};
-    if (!pc.codes)
+    size_t n = cdof_compare_count(c), at = 0; /* codes[at]: the first not below the key's code */
+    const char **codes = malloc((n ? n : 1) * sizeof(char *)); /* sorted by strcmp = key order */
+    if (!codes)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
-        pc.codes[i] = cdof_compare_row(c, i)->area->code;
-    qsort(pc.codes, n, sizeof *pc.codes, code_cmp);
-    int rc = cdof_store_scan_prefix(txn, hub->results->db, prefix, plen, prune_visit, &pc);
-    free(pc.codes);
-    return rc;
+        codes[i] = cdof_compare_row(c, i)->area->code;
+    qsort(codes, n, sizeof *codes, code_cmp);
+    cdof_store_cursor_t *cur;
+    cdof_bytes_t key;
+    int rc = cdof_store_cursor_open(txn, hub->results->db, &cur);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(cur, prefix, plen, &key, NULL); rc > 0;
+         rc = cdof_store_cursor_next(cur, &key, NULL)) {
+        const uint8_t *code = (const uint8_t *)key.data + plen;
+        size_t clen = key.len - plen;
+        while (at < n && code_vs(codes[at], code, clen) < 0)
+            at++;
+        if (at < n && code_vs(codes[at], code, clen) == 0)
+            continue; /* overwritten by put_row */
+        if ((rc = cdof_store_cursor_del(cur)) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&cur);
+    free(codes);
+    return rc < 0 ? rc : 0;
 }
 
 static int put_row(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, hub_basis_t basis,
                    const cdof_period_t *p, const cdof_compare_row_t *r)
 {
-    uint8_t k[KEY_MAX], v[VALUE_LEN];
+    uint8_t k[HUB_RESULT_KEY_MAX], v[HUB_RESULT_VALUE_MAX];
     size_t klen = result_key(k, m, basis, p, r->area->code);
     if (!klen)
         return -EINVAL;
-    return cdof_store_put(txn, hub->results->db, k, klen, v, encode_row(r, v));
+    return cdof_store_put(txn, hub->results->db, k, klen, v, hub_result_value(r, v));
 }
 
 /* Replaces the stored rows of (m, basis, p) with a fresh comparison; *nrows says how many. */
@@ -630,7 +532,7 @@ static int recompute(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      size_t *nrows)
 {
     cdof_compare_t *c = NULL;
-    uint8_t prefix[KEY_MAX];
+    uint8_t prefix[HUB_RESULT_KEY_MAX];
     size_t plen = result_key(prefix, m, basis, p, NULL);
     int rc = plen ? hub_results_compute(hub, txn, m, p, basis, &c) : -EINVAL;
     if (rc == 0)
@@ -659,7 +561,7 @@ static uint64_t fnv(uint64_t h, const void *data, size_t len)
 static uint64_t fingerprint(const hub_t *hub)
 {
     const struct hub_results *res = hub->results;
-    uint64_t h = fnv(14695981039346656037ULL, &(uint8_t){RESULT_VERSION}, 1);
+    uint64_t h = fnv(14695981039346656037ULL, &(uint8_t){HUB_RESULT_VERSION}, 1);
     const cdof_partnership_t *pl = cdof_partnerships_list(res->parts);
     for (size_t k = 0; k < cdof_partnerships_count(res->parts); k++) {
         h = fnv(h, pl[k].area.code, strlen(pl[k].area.code) + 1);
@@ -669,9 +571,11 @@ static uint64_t fingerprint(const hub_t *hub)
     for (size_t i = 0; i < cdof_ref_metric_count(hub->ref); i++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);
         uint8_t b[8];
+        uint64_t bits;
         if (!isfinite(res->trajectory[i]))
             continue;
-        put_f64(b, res->trajectory[i]);
+        memcpy(&bits, &res->trajectory[i], sizeof bits);
+        cdof_store_be64(b, bits); /* as the results codec stores an f64 */
         h = fnv(fnv(h, m->id, strlen(m->id) + 1), b, sizeof b);
     }
     return h;
@@ -681,8 +585,8 @@ static int put_fingerprint(hub_t *hub, cdof_store_txn_t *txn)
 {
     uint8_t v[8];
     cdof_store_be64(v, fingerprint(hub));
-    return cdof_store_put(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, v,
-                          sizeof v);
+    return cdof_store_put(txn, hub->results->db, HUB_RESULT_FINGERPRINT_KEY,
+                          HUB_RESULT_FINGERPRINT_KEY_LEN, v, sizeof v);
 }
 
 int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char **why)
@@ -694,7 +598,8 @@ int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char
         rc = cdof_store_count(txn, hub->db_periods, &periods);
     if (rc < 0)
         return rc;
-    rc = cdof_store_get(txn, hub->results->db, FINGERPRINT_KEY, sizeof FINGERPRINT_KEY, &v);
+    rc = cdof_store_get(txn, hub->results->db, HUB_RESULT_FINGERPRINT_KEY,
+                        HUB_RESULT_FINGERPRINT_KEY_LEN, &v);
     if (rc < 0 && rc != CDOF_ENOTFOUND)
         return rc;
     *stale = false;
@@ -729,19 +634,27 @@ static int figs_add(figs_t *f, const cdof_compare_row_t *r)
     if (!items)
         return -ENOMEM;
     f->items = items;
-    f->items[f->n++] = (fig_t){r->area, r->has_value, r->has_interval, r->value, r->ci95};
+    f->items[f->n++] = (fig_t){r->area, r->fig.has_value, r->has_interval, r->fig.value, r->ci95};
     return 0;
 }
 
-static int figs_visit(void *ctx, const cdof_compare_row_t *r)
+/* The figures of the rows stored for (m, q), as reported, appended to f. */
+static int figs_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *q, figs_t *f)
 {
-    return figs_add(ctx, r);
+    hub_results_rows_t *c;
+    cdof_compare_row_t r;
+    int rc = hub_results_rows_open(hub, txn, m, q, HUB_BASIS_REPORTED, &c);
+    while (rc == 0 && (rc = hub_results_rows_next(c, &r)) > 0)
+        rc = figs_add(f, &r);
+    hub_results_rows_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 static bool same_fig(const fig_t *a, const cdof_compare_row_t *r)
 {
-    return a->has_value == r->has_value && a->has_interval == r->has_interval &&
-           (!a->has_value || a->value == r->value) &&
+    return a->has_value == r->fig.has_value && a->has_interval == r->has_interval &&
+           (!a->has_value || a->value == r->fig.value) &&
            (!a->has_interval || (a->ci95.lower == r->ci95.lower && a->ci95.upper == r->ci95.upper));
 }
 
@@ -887,7 +800,7 @@ static int recompute_dependent(hub_t *hub, cdof_store_txn_t *txn, const cdof_met
     cdof_compare_t *c = NULL;
     figs_t mine = {0};
     old->n = 0;
-    int rc = hub_results_scan(hub, txn, m, q, HUB_BASIS_REPORTED, figs_visit, old);
+    int rc = figs_load(hub, txn, m, q, old);
     if (rc == 0)
         rc = recompute(hub, txn, m, q, HUB_BASIS_REPORTED, &c, NULL);
     if (rc == 0)
@@ -914,7 +827,7 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
         old.n = 0;
         /* Rows stored ahead (refresh) count as changed for every area: nothing is "old". */
         if (!t[i].refresh)
-            rc = hub_results_scan(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, figs_visit, &old);
+            rc = figs_load(hub, txn, m, &t[i].period, &old);
         if (rc == 0)
             rc = recompute(hub, txn, m, &t[i].period, HUB_BASIS_REPORTED, &c, NULL);
         if (rc == 0)
@@ -1017,22 +930,23 @@ int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metr
 
 /* ---- rebuild ---- */
 
-typedef struct {
-    cdof_store_txn_t *txn;
-    cdof_store_db_t db;
-} del_ctx_t;
-
-static int del_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+/* Deletes every key of db. */
+static int delete_all(cdof_store_txn_t *txn, cdof_store_db_t db)
 {
-    (void)val;
-    const del_ctx_t *dc = ctx;
-    return cdof_store_del(dc->txn, dc->db, key->data, key->len);
+    cdof_store_cursor_t *c;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, NULL, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, NULL, NULL)) {
+        if ((rc = cdof_store_cursor_del(c)) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 int hub_results_rebuild(hub_t *hub, cdof_store_txn_t *txn)
 {
-    del_ctx_t dc = {txn, hub->results->db};
-    int rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, del_visit, &dc);
+    int rc = delete_all(txn, hub->results->db);
     for (size_t mi = 0; rc == 0 && mi < cdof_ref_metric_count(hub->ref); mi++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, mi);
         cdof_period_t *periods = NULL;
@@ -1121,9 +1035,8 @@ typedef struct {
     size_t len, cap;
 } snap_t;
 
-static int snap_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val)
+static int snap_add(snap_t *s, const cdof_bytes_t *key, const cdof_bytes_t *val)
 {
-    snap_t *s = ctx;
     size_t need = s->len + 6 + key->len + val->len;
     if (need > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1 << 20;
@@ -1143,25 +1056,38 @@ static int snap_visit(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *va
     return 0;
 }
 
+/* Every key and value of db, in key order. */
+static int snapshot(cdof_store_txn_t *txn, cdof_store_db_t db, snap_t *s)
+{
+    cdof_store_cursor_t *c;
+    cdof_bytes_t k, v;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        if ((rc = snap_add(s, &k, &v)) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
+}
+
 /* "metric/basis/first_day-last_day/code" for a message. */
 static void describe_key(const uint8_t *k, size_t len, char *out, size_t outlen)
 {
-    if (len == sizeof FINGERPRINT_KEY && memcmp(k, FINGERPRINT_KEY, len) == 0) {
+    if (len == HUB_RESULT_FINGERPRINT_KEY_LEN && memcmp(k, HUB_RESULT_FINGERPRINT_KEY, len) == 0) {
         snprintf(out, outlen, "the partnerships and commitments the rows were computed with");
         return;
     }
-    size_t idlen = strnlen((const char *)k, len);
-    if (idlen + 2 + HUB_PERIOD_KEY_LEN > len) {
+    hub_result_key_t rk;
+    if (hub_result_from_key(k, len, &rk) < 0) {
         snprintf(out, outlen, "a malformed key");
         return;
     }
-    const uint8_t *pk = k + idlen + 2;
-    cdof_period_t p = hub_period_from_key(pk);
     char pt[CDOF_PERIOD_TEXT_MAX] = "?";
-    cdof_period_format(&p, pt, sizeof pt);
-    snprintf(out, outlen, "%.*s %s %s%s %.*s", (int)idlen, (const char *)k, pt,
-             k[idlen + 1] == HUB_BASIS_ROLLING_12M ? "rolling 12 months" : "as reported", "",
-             (int)(len - idlen - 2 - HUB_PERIOD_KEY_LEN), (const char *)pk + HUB_PERIOD_KEY_LEN);
+    cdof_period_format(&rk.period, pt, sizeof pt);
+    snprintf(out, outlen, "%.*s %s %s%s %.*s", (int)rk.metric_len, rk.metric_id, pt,
+             rk.basis == HUB_BASIS_ROLLING_12M ? "rolling 12 months" : "as reported", "",
+             (int)rk.code_len, rk.code);
 }
 
 /* The comparisons still marked as pending (a hub stopped before its tick did them) are brought
@@ -1187,11 +1113,11 @@ int hub_results_check(hub_t *hub, cdof_store_txn_t *txn, char *diff, size_t diff
     size_t pending = 0;
     int rc = apply_pending(hub, txn, &pending);
     if (rc == 0)
-        rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, snap_visit, &before);
+        rc = snapshot(txn, hub->results->db, &before);
     if (rc == 0)
         rc = hub_results_rebuild(hub, txn);
     if (rc == 0)
-        rc = cdof_store_scan(txn, hub->results->db, NULL, 0, NULL, 0, snap_visit, &after);
+        rc = snapshot(txn, hub->results->db, &after);
     size_t i = 0, j = 0, rows = 0;
     while (rc == 0 && (i < before.len || j < after.len)) {
         const uint8_t *a = before.buf + i, *b = after.buf + j;
@@ -1294,18 +1220,27 @@ static int owers_add(owers_t *o, const char *name, size_t len)
     return 0;
 }
 
-/* Milestone keys (hub_milestone_key) start with the partnership: a reporter's keys are one run,
- * so comparing with the last name added is enough. */
-static int owers_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* Every partnership with a milestone event, once each. Milestone keys (hub_milestone_key) start
+ * with the partnership: a reporter's keys are one run, so comparing with the last name added is
+ * enough. */
+static int owers_reported(cdof_store_txn_t *txn, cdof_store_db_t db, owers_t *o)
 {
-    (void)v;
-    owers_t *o = ctx;
-    hub_milestone_key_t mk;
-    if (hub_milestone_from_key(k->data, k->len, &mk) < 0)
-        return CDOF_ECORRUPT;
-    if (o->n && !strcmp(o->names[o->n - 1], mk.partnership))
-        return 0;
-    return owers_add(o, mk.partnership, strlen(mk.partnership));
+    cdof_store_cursor_t *c;
+    cdof_bytes_t k;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, NULL)) {
+        hub_milestone_key_t mk;
+        if (hub_milestone_from_key(k.data, k.len, &mk) < 0) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        if ((!o->n || strcmp(o->names[o->n - 1], mk.partnership)) &&
+            (rc = owers_add(o, mk.partnership, strlen(mk.partnership))) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -1318,7 +1253,7 @@ int hub_milestone_owers(hub_t *hub, cdof_store_txn_t *txn, char ***names, size_t
     owers_t o = {0};
     *names = NULL;
     *n = 0;
-    int rc = cdof_store_scan(txn, hub->db_milestones, NULL, 0, NULL, 0, owers_visit, &o);
+    int rc = owers_reported(txn, hub->db_milestones, &o);
     for (size_t k = 0; rc == 0 && k < hub_results_partnership_count(hub); k++) {
         const char *code = hub_results_partnership_at(hub, k)->area.code;
         rc = owers_add(&o, code, strlen(code));

@@ -104,9 +104,9 @@ typedef struct {
     size_t n, cap;
 } due_t;
 
-static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* Adds the mark k, v to d->items when it is due, else moves d->next_due to when it will be. */
+static int due_add(due_t *d, const cdof_bytes_t *k, const cdof_bytes_t *v)
 {
-    due_t *d = ctx;
     hub_settle_mark_t mk;
     const uint8_t *key = k->data;
     const uint8_t *nul = memchr(key, 0, k->len);
@@ -135,12 +135,27 @@ static int due_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
     return 0;
 }
 
+/* The marks due in db, in key order, into d. */
+static int due_collect(cdof_store_txn_t *txn, cdof_store_db_t db, due_t *d)
+{
+    cdof_store_cursor_t *c;
+    cdof_bytes_t k, v;
+    int rc = cdof_store_cursor_open(txn, db, &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
+         rc = cdof_store_cursor_next(c, &k, &v)) {
+        if ((rc = due_add(d, &k, &v)) < 0)
+            break;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
+}
+
 int hub_settle_marks(hub_t *hub, cdof_store_txn_t *txn, hub_touch_t **items, size_t *n)
 {
     *items = NULL;
     *n = 0;
     due_t d = {.hub = hub, .all = true};
-    int rc = cdof_store_scan(txn, hub->settle->db, NULL, 0, NULL, 0, due_visit, &d);
+    int rc = due_collect(txn, hub->settle->db, &d);
     hub_touch_t *out = rc == 0 && d.n ? calloc(d.n, sizeof *out) : NULL;
     if (rc == 0 && d.n && !out)
         rc = -ENOMEM;
@@ -211,7 +226,7 @@ static int settle_due(hub_t *hub, cdof_store_txn_t *txn, bool all, bool busy, ui
     int64_t start = cdof_clock_mono_ms();
     due_t d = {.hub = hub, .all = all, .now = cdof_clock_now_ms(), .next_due = INT64_MAX};
     hub_touch_t chunk[SETTLE_CHUNK];
-    int rc = cdof_store_scan(txn, s->db, NULL, 0, NULL, 0, due_visit, &d);
+    int rc = due_collect(txn, s->db, &d);
     size_t first = 0; /* the first mark after the cursor */
     while (!all && first < d.n &&
            key_cmp(d.items[first].key, d.items[first].klen, s->cursor, s->cursor_len) <= 0)

@@ -57,24 +57,36 @@ static int next_id(hub_silences_t *sl, cdof_store_txn_t *txn, uint64_t *out)
     return 0;
 }
 
-typedef struct {
-    hub_silences_t *sl;
-    cdof_store_txn_t *txn;
-    uint64_t id, moved;
-} legacy_t;
-
-static int legacy_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* Moves c to the first (first) or next entry and decodes it into *s (owned by the caller:
+ * cdof__v1__silence__free_unpacked). Returns 1, 0 at the end, CDOF_ECORRUPT or a store failure. */
+static int silence_next(cdof_store_cursor_t *c, bool first, Cdof__V1__Silence **s)
 {
-    (void)k;
-    legacy_t *l = ctx;
-    Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v->len, v->data);
-    if (!s)
-        return CDOF_ECORRUPT;
-    s->id = l->id++;
-    int rc = record_put(l->txn, l->sl, s);
-    cdof__v1__silence__free_unpacked(s, NULL);
-    l->moved += rc == 0;
-    return rc;
+    cdof_bytes_t v;
+    int rc =
+        first ? cdof_store_cursor_seek(c, NULL, 0, NULL, &v) : cdof_store_cursor_next(c, NULL, &v);
+    if (rc <= 0)
+        return rc;
+    *s = cdof__v1__silence__unpack(NULL, v.len, v.data);
+    return *s ? 1 : CDOF_ECORRUPT;
+}
+
+/* Moves every entry of legacy into records numbered from id on; *moved says how many. */
+static int move_legacy(hub_silences_t *sl, cdof_store_txn_t *txn, cdof_store_db_t legacy,
+                       uint64_t id, uint64_t *moved)
+{
+    cdof_store_cursor_t *c;
+    Cdof__V1__Silence *s;
+    int rc = cdof_store_cursor_open(txn, legacy, &c);
+    for (rc = rc < 0 ? rc : silence_next(c, true, &s); rc > 0; rc = silence_next(c, false, &s)) {
+        s->id = id++;
+        rc = record_put(txn, sl, s);
+        cdof__v1__silence__free_unpacked(s, NULL);
+        if (rc < 0 || (rc = cdof_store_cursor_del(c)) < 0)
+            break;
+        (*moved)++;
+    }
+    cdof_store_cursor_close(&c);
+    return rc < 0 ? rc : 0;
 }
 
 /* Silences stored before records (one per matcher, no id) become records, with no key: nobody
@@ -88,24 +100,15 @@ static int migrate(hub_silences_t *sl)
     cdof_store_txn_t *txn = NULL;
     if ((rc = cdof_store_begin(sl->store, true, &txn)) < 0)
         return rc;
-    uint64_t n = 0;
-    legacy_t l = {sl, txn, 0, 0};
-    if ((rc = cdof_store_count(txn, legacy, &n)) == 0 && n > 0 &&
-        (rc = next_id(sl, txn, &l.id)) == 0 &&
-        (rc = cdof_store_scan(txn, legacy, NULL, 0, NULL, 0, legacy_visit, &l)) == 0) {
-        /* Keys are the matchers: gather them first, then delete (no deletes inside a scan). */
-        for (uint64_t i = 0; rc == 0 && i < n; i++) {
-            cdof_bytes_t k, v;
-            if ((rc = cdof_store_last(txn, legacy, &k, &v)) == 0)
-                rc = cdof_store_del(txn, legacy, k.data, k.len);
-        }
-    }
+    uint64_t n = 0, id = 0, moved = 0;
+    if ((rc = cdof_store_count(txn, legacy, &n)) == 0 && n > 0 && (rc = next_id(sl, txn, &id)) == 0)
+        rc = move_legacy(sl, txn, legacy, id, &moved);
     if (rc == 0 && n > 0)
         rc = cdof_store_commit(&txn);
     cdof_store_abort(&txn);
-    if (rc == 0 && l.moved)
+    if (rc == 0 && moved)
         cdof_log_info("silences: %llu silence(s) from before silence records kept as records",
-                      (unsigned long long)l.moved);
+                      (unsigned long long)moved);
     return rc;
 }
 
@@ -317,76 +320,61 @@ static bool in_force(const Cdof__V1__Silence *s, int64_t now)
     return !s->ended_ms && s->until_ms > now;
 }
 
-typedef struct {
-    Cdof__V1__Silence **items;
-    size_t n, cap;
-    int64_t now;
-    bool history;
-} list_t;
-
-static int list_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
-{
-    (void)k;
-    list_t *l = ctx;
-    Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v->len, v->data);
-    if (!s)
-        return CDOF_ECORRUPT;
-    if ((!l->history && !in_force(s, l->now)) || l->n == l->cap) {
-        cdof__v1__silence__free_unpacked(s, NULL);
-        return 0;
-    }
-    l->items[l->n++] = s;
-    return 0;
-}
-
 int hub_silences_list(hub_silences_t *sl, cdof_store_txn_t *txn, bool history,
                       Cdof__V1__Silence ***out, size_t *n)
 {
-    list_t l = {calloc(LIST_MAX, sizeof *l.items), 0, LIST_MAX, cdof_clock_now_ms(), history};
-    if (!l.items)
+    Cdof__V1__Silence **items = calloc(LIST_MAX, sizeof *items);
+    size_t count = 0;
+    int64_t now = cdof_clock_now_ms();
+    if (!items)
         return -ENOMEM;
-    int rc = cdof_store_scan(txn, sl->db, NULL, 0, NULL, 0, list_visit, &l);
-    *out = l.items;
-    *n = l.n;
-    return rc;
+    cdof_store_cursor_t *c;
+    Cdof__V1__Silence *s;
+    int rc = cdof_store_cursor_open(txn, sl->db, &c);
+    for (rc = rc < 0 ? rc : silence_next(c, true, &s); rc > 0 && count < LIST_MAX;
+         rc = silence_next(c, false, &s)) {
+        if (history || in_force(s, now))
+            items[count++] = s;
+        else
+            cdof__v1__silence__free_unpacked(s, NULL);
+    }
+    cdof_store_cursor_close(&c);
+    *out = items;
+    *n = count;
+    return rc < 0 ? rc : 0;
 }
 
-typedef struct {
-    const char *key, *team, *region;
-    int64_t now;
-    char *why;
-    size_t len;
-} match_t;
-
-static int match_visit(void *ctx, const cdof_bytes_t *k, const cdof_bytes_t *v)
+/* Whether silence s, in force at now, mutes key (of team and region); if so its reason into why. */
+static bool silence_mutes(const Cdof__V1__Silence *s, int64_t now, const char *key,
+                          const char *team, const char *region, char *why, size_t len)
 {
-    (void)k;
-    match_t *mc = ctx;
-    Cdof__V1__Silence *s = cdof__v1__silence__unpack(NULL, v->len, v->data);
-    if (!s)
-        return CDOF_ECORRUPT;
-    int stop = 0;
     /* The record's scope limits what its "*" parts reach. */
-    bool scoped = (!s->scope_team || !*s->scope_team || !strcmp(s->scope_team, mc->team)) &&
-                  (!s->scope_region || !*s->scope_region || !strcmp(s->scope_region, mc->region));
-    if (in_force(s, mc->now) && scoped && s->matcher &&
-        hub_rules_key_matches(s->matcher, mc->key)) {
-        char until[32];
-        cdof_clock_format(s->until_ms, until, sizeof until);
-        snprintf(mc->why, mc->len, "silenced until %s by %s%s%s: %s (silence #%llu)", until,
-                 s->by && *s->by ? s->by : "-", s->key_id && *s->key_id ? " via " : "",
-                 s->key_id ? s->key_id : "", s->reason ? s->reason : "", (unsigned long long)s->id);
-        stop = 1;
-    }
-    cdof__v1__silence__free_unpacked(s, NULL);
-    return stop;
+    bool scoped = (!s->scope_team || !*s->scope_team || !strcmp(s->scope_team, team)) &&
+                  (!s->scope_region || !*s->scope_region || !strcmp(s->scope_region, region));
+    if (!in_force(s, now) || !scoped || !s->matcher || !hub_rules_key_matches(s->matcher, key))
+        return false;
+    char until[32];
+    cdof_clock_format(s->until_ms, until, sizeof until);
+    snprintf(why, len, "silenced until %s by %s%s%s: %s (silence #%llu)", until,
+             s->by && *s->by ? s->by : "-", s->key_id && *s->key_id ? " via " : "",
+             s->key_id ? s->key_id : "", s->reason ? s->reason : "", (unsigned long long)s->id);
+    return true;
 }
 
 int hub_silences_match(hub_silences_t *sl, cdof_store_txn_t *txn, const char *key, const char *team,
                        const char *region, char *why, size_t len)
 {
     why[0] = '\0';
-    match_t mc = {key, team ? team : "", region ? region : "", cdof_clock_now_ms(), why, len};
-    int rc = cdof_store_scan(txn, sl->db, NULL, 0, NULL, 0, match_visit, &mc);
+    int64_t now = cdof_clock_now_ms();
+    cdof_store_cursor_t *c;
+    Cdof__V1__Silence *s;
+    int rc = cdof_store_cursor_open(txn, sl->db, &c);
+    for (rc = rc < 0 ? rc : silence_next(c, true, &s); rc > 0; rc = silence_next(c, false, &s)) {
+        bool mutes = silence_mutes(s, now, key, team ? team : "", region ? region : "", why, len);
+        cdof__v1__silence__free_unpacked(s, NULL);
+        if (mutes)
+            break;
+    }
+    cdof_store_cursor_close(&c);
     return rc < 0 ? rc : 0;
 }

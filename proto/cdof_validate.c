@@ -182,10 +182,10 @@ static int check_range(const cdof_metric_t *m, const cdof_update_t *u, char *err
 {
     if (m->unit == CDOF_UNIT_COUNT)
         return 0;
-    bool computed = u->has_numerator && u->has_denominator && u->denominator > 0;
-    if (!computed && !u->has_value)
+    bool computed = u->fig.has_numerator && u->fig.has_denominator && u->fig.denominator > 0;
+    if (!computed && !u->fig.has_value)
         return 0;
-    double v = computed ? u->numerator / u->denominator * m->multiplier : u->value;
+    double v = computed ? u->fig.numerator / u->fig.denominator * m->multiplier : u->fig.value;
     if ((!isnan(m->plausible_min) && v < m->plausible_min) ||
         (!isnan(m->plausible_max) && v > m->plausible_max))
         return cdof_reason(CDOF_EINVALID, err, errlen,
@@ -200,32 +200,34 @@ static int check_values(const cdof_metric_t *m, const cdof_area_t *area, const c
                         char *err, size_t errlen)
 {
     int rc;
-    if ((rc = check_number("numerator", u->has_numerator, u->numerator, err, errlen)) < 0 ||
-        (rc = check_number("denominator", u->has_denominator, u->denominator, err, errlen)) < 0 ||
-        (rc = check_number("value", u->has_value, u->value, err, errlen)) < 0)
+    if ((rc = check_number("numerator", u->fig.has_numerator, u->fig.numerator, err, errlen)) < 0 ||
+        (rc = check_number("denominator", u->fig.has_denominator, u->fig.denominator, err,
+                           errlen)) < 0 ||
+        (rc = check_number("value", u->fig.has_value, u->fig.value, err, errlen)) < 0)
         return rc;
     bool count = m->unit == CDOF_UNIT_COUNT;
-    if ((rc = check_population(m, area, "numerator", u->has_numerator, u->numerator, err, errlen)) <
-            0 ||
-        (rc = check_population(m, area, "denominator", u->has_denominator, u->denominator, err,
+    if ((rc = check_population(m, area, "numerator", u->fig.has_numerator, u->fig.numerator, err,
                                errlen)) < 0 ||
-        (rc = check_population(m, area, "value", count && u->has_value, u->value, err, errlen)) < 0)
+        (rc = check_population(m, area, "denominator", u->fig.has_denominator, u->fig.denominator,
+                               err, errlen)) < 0 ||
+        (rc = check_population(m, area, "value", count && u->fig.has_value, u->fig.value, err,
+                               errlen)) < 0)
         return rc;
     if (m->unit == CDOF_UNIT_COUNT) {
-        if (u->has_denominator)
+        if (u->fig.has_denominator)
             return cdof_reason(CDOF_EINVALID, err, errlen,
                                "denominator is not used: metric '%s' is a count (give value)",
                                m->id);
-        if (!u->has_value && !u->has_numerator)
+        if (!u->fig.has_value && !u->fig.has_numerator)
             return cdof_reason(CDOF_EINVALID, err, errlen,
                                "value is missing: metric '%s' is a count", m->id);
-        if (u->has_value && u->has_numerator && u->value != u->numerator)
+        if (u->fig.has_value && u->fig.has_numerator && u->fig.value != u->fig.numerator)
             return cdof_reason(CDOF_EINVALID, err, errlen,
                                "value %.15g and numerator %.15g disagree: metric '%s' is a "
                                "count (give value)",
-                               u->value, u->numerator, m->id);
-        const char *field = u->has_value ? "value" : "numerator";
-        double v = u->has_value ? u->value : u->numerator;
+                               u->fig.value, u->fig.numerator, m->id);
+        const char *field = u->fig.has_value ? "value" : "numerator";
+        double v = u->fig.has_value ? u->fig.value : u->fig.numerator;
         if (v != floor(v))
             return cdof_reason(CDOF_EINVALID, err, errlen,
                                "%s %.15g is not a whole number: metric '%s' is a count", field, v,
@@ -234,35 +236,35 @@ static int check_values(const cdof_metric_t *m, const cdof_area_t *area, const c
     }
     if (m->method == CDOF_METHOD_WILSON || m->method == CDOF_METHOD_BYAR) {
         const char *method = m->method == CDOF_METHOD_WILSON ? "wilson" : "byar";
-        if (!u->has_numerator)
+        if (!u->fig.has_numerator)
             return cdof_reason(CDOF_EINVALID, err, errlen,
                                "numerator is missing: metric '%s' (%s) needs numerator and "
                                "denominator",
                                m->id, method);
-        if (!u->has_denominator)
+        if (!u->fig.has_denominator)
             return cdof_reason(CDOF_EINVALID, err, errlen,
                                "denominator is missing: metric '%s' (%s) needs numerator and "
                                "denominator",
                                m->id, method);
-    } else if (!u->has_value && !(u->has_numerator && u->has_denominator)) {
+    } else if (!u->fig.has_value && !(u->fig.has_numerator && u->fig.has_denominator)) {
         return cdof_reason(CDOF_EINVALID, err, errlen,
                            "value is missing: metric '%s' needs a value, or numerator and "
                            "denominator",
                            m->id);
     }
-    if (u->has_numerator && u->has_denominator) {
-        if (u->denominator <= 0)
+    if (u->fig.has_numerator && u->fig.has_denominator) {
+        if (u->fig.denominator <= 0)
             return cdof_reason(CDOF_EINVALID, err, errlen,
-                               "denominator %.15g must be greater than 0", u->denominator);
-        if (m->unit == CDOF_UNIT_PERCENTAGE && u->numerator > u->denominator)
+                               "denominator %.15g must be greater than 0", u->fig.denominator);
+        if (m->unit == CDOF_UNIT_PERCENTAGE && u->fig.numerator > u->fig.denominator)
             return cdof_reason(CDOF_EINVALID, err, errlen,
-                               "numerator %.15g is greater than denominator %.15g", u->numerator,
-                               u->denominator);
+                               "numerator %.15g is greater than denominator %.15g",
+                               u->fig.numerator, u->fig.denominator);
     }
-    if (m->unit == CDOF_UNIT_PERCENTAGE && u->has_value && u->value > 100)
+    if (m->unit == CDOF_UNIT_PERCENTAGE && u->fig.has_value && u->fig.value > 100)
         return cdof_reason(CDOF_EINVALID, err, errlen,
-                           "value %.15g is more than 100 (metric '%s' is a percentage)", u->value,
-                           m->id);
+                           "value %.15g is more than 100 (metric '%s' is a percentage)",
+                           u->fig.value, m->id);
     return check_range(m, u, err, errlen);
 }
 

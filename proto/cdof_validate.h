@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cdof_figure.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
 
@@ -26,8 +27,7 @@ typedef struct {
     const char *metric_id;
     const char *area_code;
     cdof_period_t period;
-    bool has_numerator, has_denominator, has_value;
-    double numerator, denominator, value;
+    cdof_figure_t fig;
 } cdof_update_t;
 
 /* Which areas a sender may report for. */

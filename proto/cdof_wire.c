@@ -108,12 +108,12 @@ int cdof_wire_update_from_msg(const Cdof__V1__MetricUpdate *msg, cdof_update_t *
     u->metric_id = msg->metric_id;
     u->area_code = msg->area_code;
     u->period = p;
-    u->has_numerator = msg->has_numerator;
-    u->numerator = msg->numerator;
-    u->has_denominator = msg->has_denominator;
-    u->denominator = msg->denominator;
-    u->has_value = msg->has_value;
-    u->value = msg->value;
+    u->fig = (cdof_figure_t){.has_numerator = msg->has_numerator,
+                             .numerator = msg->numerator,
+                             .has_denominator = msg->has_denominator,
+                             .denominator = msg->denominator,
+                             .has_value = msg->has_value,
+                             .value = msg->value};
     return 0;
 }
 
@@ -125,12 +125,13 @@ void cdof_wire_update_to_msg(const cdof_update_t *u, Cdof__V1__MetricUpdate *msg
     msg->area_code = (char *)(u->area_code ? u->area_code : "");
     cdof_wire_period_to_msg(&u->period, period_storage);
     msg->period = period_storage;
-    msg->has_numerator = u->has_numerator;
-    msg->numerator = u->has_numerator ? u->numerator : 0;
-    msg->has_denominator = u->has_denominator;
-    msg->denominator = u->has_denominator ? u->denominator : 0;
-    msg->has_value = u->has_value;
-    msg->value = u->has_value ? u->value : 0;
+    const cdof_figure_t *f = &u->fig;
+    msg->has_numerator = f->has_numerator;
+    msg->numerator = f->has_numerator ? f->numerator : 0;
+    msg->has_denominator = f->has_denominator;
+    msg->denominator = f->has_denominator ? f->denominator : 0;
+    msg->has_value = f->has_value;
+    msg->value = f->has_value ? f->value : 0;
 }
 
 static int wire_check_update(const Cdof__V1__MetricUpdate *m, char *err, size_t errlen)

@@ -245,11 +245,12 @@ static int metric_row(const agent_take_ctx_t *ctx, const header_t *h, const cdof
     if (rc < 0)
         snprintf(err, errlen, "%s%.240s", strncmp(why, "period", 6) ? "period " : "", why);
     if (rc == 0)
-        rc = parse_number("numerator", r->num, &u.has_numerator, &u.numerator, err, errlen);
+        rc = parse_number("numerator", r->num, &u.fig.has_numerator, &u.fig.numerator, err, errlen);
     if (rc == 0)
-        rc = parse_number("denominator", r->den, &u.has_denominator, &u.denominator, err, errlen);
+        rc = parse_number("denominator", r->den, &u.fig.has_denominator, &u.fig.denominator, err,
+                          errlen);
     if (rc == 0)
-        rc = parse_number("value", r->value, &u.has_value, &u.value, err, errlen);
+        rc = parse_number("value", r->value, &u.fig.has_value, &u.fig.value, err, errlen);
     if (rc == 0)
         rc = cdof_validate_update(ctx->ref, ctx->scope, &u, err, errlen);
     if (rc == 0) /* the hub checks the same when the row arrives */

@@ -88,10 +88,10 @@ static int send_update(void *sock, const char *agent, uint64_t seq, const char *
     cdof_update_t u = {.metric_id = metric,
                        .area_code = area,
                        .period = *p,
-                       .has_numerator = true,
-                       .numerator = num,
-                       .has_denominator = true,
-                       .denominator = den};
+                       .fig.has_numerator = true,
+                       .fig.numerator = num,
+                       .fig.has_denominator = true,
+                       .fig.denominator = den};
     Cdof__V1__MetricUpdate mu = CDOF__V1__METRIC_UPDATE__INIT;
     Cdof__V1__Period per = CDOF__V1__PERIOD__INIT;
     cdof_wire_update_to_msg(&u, &mu, &per);

@@ -84,12 +84,12 @@ static hub_point_t make_point(const cdof_metric_t *m, const cdof_area_t *a, int 
     double den = floor(a->population / 2500) + 20;
     double rate = 0.3 + 0.02 * (a->index % 13) + 0.001 * (t % 24) * ((a->index % 3) - 1);
     if (m->unit == CDOF_UNIT_COUNT) {
-        pt.has_value = true;
-        pt.value = floor(den * rate) + t;
+        pt.fig.has_value = true;
+        pt.fig.value = floor(den * rate) + t;
     } else {
-        pt.has_numerator = pt.has_denominator = true;
-        pt.denominator = m->unit == CDOF_UNIT_RATE ? a->population : den;
-        pt.numerator = floor(den * rate * (m->unit == CDOF_UNIT_RATE ? 0.1 : 1));
+        pt.fig.has_numerator = pt.fig.has_denominator = true;
+        pt.fig.denominator = m->unit == CDOF_UNIT_RATE ? a->population : den;
+        pt.fig.numerator = floor(den * rate * (m->unit == CDOF_UNIT_RATE ? 0.1 : 1));
     }
     return pt;
 }
@@ -107,8 +107,8 @@ static int time_update(hub_t *hub, const cdof_metric_t *m, const cdof_area_t *a,
     *base = now_s() - t0;
 
     hub_point_t pt = make_point(m, a, t);
-    pt.numerator += 1;
-    pt.value += 1;
+    pt.fig.numerator += 1;
+    pt.fig.value += 1;
     hub_touch_t touch = {.metric = m, .period = *p};
     t0 = now_s();
     if (rc == 0)

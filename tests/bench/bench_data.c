@@ -144,22 +144,22 @@ static void fill_values(const cdof_metric_t *m, const cdof_area_t *a, const cdof
     switch (m->method) {
     case CDOF_METHOD_WILSON: {
         double den = floor(20 + pop / 4000);
-        u->has_numerator = u->has_denominator = true;
-        u->denominator = den;
-        u->numerator = floor(den * (0.30 + 0.25 * ua + 0.04 * noise));
+        u->fig.has_numerator = u->fig.has_denominator = true;
+        u->fig.denominator = den;
+        u->fig.numerator = floor(den * (0.30 + 0.25 * ua + 0.04 * noise));
         break;
     }
     case CDOF_METHOD_BYAR:
-        u->has_numerator = u->has_denominator = true;
-        u->denominator = floor(pop);
-        u->numerator = floor(pop * 2e-4 * (0.5 + ua) * (1 + 0.1 * noise));
+        u->fig.has_numerator = u->fig.has_denominator = true;
+        u->fig.denominator = floor(pop);
+        u->fig.numerator = floor(pop * 2e-4 * (0.5 + ua) * (1 + 0.1 * noise));
         break;
     case CDOF_METHOD_NONE:
-        u->has_value = true;
+        u->fig.has_value = true;
         if (m->unit == CDOF_UNIT_COUNT)
-            u->value = floor(pop / 5000 * (0.5 + ua) * (1 + 0.1 * noise));
+            u->fig.value = floor(pop / 5000 * (0.5 + ua) * (1 + 0.1 * noise));
         else
-            u->value = 5 + 10 * ua + noise;
+            u->fig.value = 5 + 10 * ua + noise;
         break;
     }
 }

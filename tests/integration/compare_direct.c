@@ -170,9 +170,10 @@ static size_t inputs(const cdof_period_t *p, bool rolling, cdof_compare_input_t 
         int found = 0;
         for (size_t i = 0; i < nrows; i++) {
             if (rows[i].area == area && same(&rows[i].period, p) && !rolling) {
-                x = (cdof_compare_input_t){
-                    area,        rows[i].has_num, rows[i].has_den, rows[i].has_val,
-                    rows[i].num, rows[i].den,     rows[i].val,     0};
+                x = (cdof_compare_input_t){area,
+                                           {rows[i].has_num, rows[i].has_den, rows[i].has_val,
+                                            rows[i].num, rows[i].den, rows[i].val},
+                                           0};
                 found = -1;
             }
         }
@@ -180,12 +181,14 @@ static size_t inputs(const cdof_period_t *p, bool rolling, cdof_compare_input_t 
             for (size_t i = 0; i < nrows; i++) {
                 if (rows[i].area != area || !same(&rows[i].period, &parts_of[k]))
                     continue;
-                x.has_numerator = found ? x.has_numerator && rows[i].has_num : rows[i].has_num;
-                x.has_denominator = found ? x.has_denominator && rows[i].has_den : rows[i].has_den;
-                x.has_value = found ? x.has_value && rows[i].has_val : rows[i].has_val;
-                x.numerator += rows[i].num;
-                x.denominator += rows[i].den;
-                x.value += rows[i].val;
+                x.fig.has_numerator =
+                    found ? x.fig.has_numerator && rows[i].has_num : rows[i].has_num;
+                x.fig.has_denominator =
+                    found ? x.fig.has_denominator && rows[i].has_den : rows[i].has_den;
+                x.fig.has_value = found ? x.fig.has_value && rows[i].has_val : rows[i].has_val;
+                x.fig.numerator += rows[i].num;
+                x.fig.denominator += rows[i].den;
+                x.fig.value += rows[i].val;
                 found++;
             }
         }
@@ -228,7 +231,7 @@ static int past(void *ctx, const cdof_area_t *area, const cdof_period_t *p,
     const cdof_compare_row_t *r = cdof_compare_find(c, area->code);
     if (!r)
         return CDOF_ENOTFOUND;
-    *out = (cdof_compare_past_t){r->has_value, r->has_interval, r->value, r->ci95};
+    *out = (cdof_compare_past_t){r->fig.has_value, r->has_interval, r->fig.value, r->ci95};
     return 0;
 }
 
@@ -293,7 +296,7 @@ int main(int argc, char **argv)
             if (!row || row->area->kind != CDOF_AREA_UTLA)
                 continue;
             printf("%s,", row->area->code);
-            num(row->value, row->has_value);
+            num(row->fig.value, row->fig.has_value);
             printf(",");
             num(row->ci95.lower, row->has_interval);
             printf(",");

@@ -37,9 +37,9 @@ static int print_point(void *ctx, const char *metric_id, const char *area_code,
         return -EINVAL;
     printf("P|%s|%s|%s|%s|%llu", metric_id, area_code, text, pt->agent_id,
            (unsigned long long)pt->sequence);
-    num(pt->has_numerator, pt->numerator);
-    num(pt->has_denominator, pt->denominator);
-    num(pt->has_value, pt->value);
+    num(pt->fig.has_numerator, pt->fig.numerator);
+    num(pt->fig.has_denominator, pt->fig.denominator);
+    num(pt->fig.has_value, pt->fig.value);
     putchar('\n');
     return 0;
 }

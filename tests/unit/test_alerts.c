@@ -293,6 +293,56 @@ static void test_silence(void **state)
     assert_string_equal(f->sent[0].alert->muted_by, "");
 }
 
+/* Silences an older hub stored by matcher ("alert_silences") become numbered records when the
+ * alerts open, leave the old database empty, mute as before, and are moved only once. */
+static void test_silence_legacy(void **state)
+{
+    fixture_t *f = *state;
+    hub_alerts_destroy(&f->alerts);
+    const char *matchers[2] = {"data_overdue|*|" AREA, "worse_than_england|*|" AREA};
+    cdof_store_db_t legacy;
+    cdof_store_txn_t *txn = NULL;
+    assert_int_equal(cdof_store_db(f->store, "alert_silences", &legacy), 0);
+    assert_int_equal(cdof_store_begin(f->store, true, &txn), 0);
+    for (int i = 0; i < 2; i++) {
+        Cdof__V1__Silence s = CDOF__V1__SILENCE__INIT;
+        s.matcher = (char *)matchers[i];
+        s.until_ms = cdof_clock_now_ms() + 3600 * 1000;
+        s.by = "A. Person";
+        s.reason = "from an older hub";
+        uint8_t buf[512];
+        size_t n = cdof__v1__silence__pack(&s, buf);
+        assert_int_equal(cdof_store_put(txn, legacy, matchers[i], strlen(matchers[i]), buf, n), 0);
+    }
+    assert_int_equal(cdof_store_commit(&txn), 0);
+
+    for (int open = 0; open < 2; open++) { /* the second open finds nothing left to move */
+        hub_alerts_destroy(&f->alerts);
+        assert_int_equal(open_alerts(f), 0);
+        hub_silences_t *sl = hub_alerts_silences(f->alerts);
+        Cdof__V1__Silence **items = NULL;
+        size_t n = 0;
+        uint64_t left = 1;
+        char why[256];
+        assert_int_equal(cdof_store_begin(f->store, false, &txn), 0);
+        assert_int_equal(hub_silences_list(sl, txn, true, &items, &n), 0);
+        assert_int_equal(cdof_store_count(txn, legacy, &left), 0);
+        assert_int_equal(hub_silences_match(sl, txn, "worse_than_england|drug_deaths|" AREA, "ohid",
+                                            "E12000002", why, sizeof why),
+                         0);
+        cdof_store_abort(&txn);
+        assert_int_equal(n, 2);
+        assert_int_equal(left, 0);
+        assert_true(items[0]->id != items[1]->id);
+        assert_string_equal(items[0]->matcher, matchers[0]);
+        assert_string_equal(items[1]->matcher, matchers[1]);
+        assert_non_null(strstr(why, "silenced until"));
+        for (size_t i = 0; i < n; i++)
+            cdof__v1__silence__free_unpacked(items[i], NULL);
+        free(items);
+    }
+}
+
 /* A firing data_overdue for the area mutes its underperformance alerts; the resolution of a
  * firing nobody was told of is muted too. */
 static void test_inhibition(void **state)
@@ -396,6 +446,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_consecutive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silence_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inhibition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),

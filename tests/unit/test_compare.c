@@ -44,10 +44,10 @@ static int teardown(void **state)
 static cdof_compare_input_t prop(const char *code, double x, double n)
 {
     cdof_compare_input_t in = {.area = cdof_ref_area(ref, code),
-                               .has_numerator = true,
-                               .numerator = x,
-                               .has_denominator = true,
-                               .denominator = n};
+                               .fig.has_numerator = true,
+                               .fig.numerator = x,
+                               .fig.has_denominator = true,
+                               .fig.denominator = n};
     assert_non_null(in.area);
     return in;
 }
@@ -64,14 +64,14 @@ static void test_england_from_sums(void **state)
     const cdof_compare_row_t *eng = cdof_compare_find(c, "E92000001");
     assert_non_null(eng);
     assert_false(eng->submitted);
-    assert_double_equal(eng->numerator, 100, 0);
-    assert_double_equal(eng->denominator, 1000, 0);
-    assert_double_equal(eng->value, 10.0, 1e-12); /* not (10 + 90 + 0) / 3 */
+    assert_double_equal(eng->fig.numerator, 100, 0);
+    assert_double_equal(eng->fig.denominator, 1000, 0);
+    assert_double_equal(eng->fig.value, 10.0, 1e-12); /* not (10 + 90 + 0) / 3 */
     const cdof_compare_row_t *ne = cdof_compare_find(c, "E12000001");
     assert_non_null(ne);
-    assert_double_equal(ne->value, 10.0, 1e-12);
+    assert_double_equal(ne->fig.value, 10.0, 1e-12);
     const cdof_compare_row_t *nw = cdof_compare_find(c, "E12000002");
-    assert_double_equal(nw->value, 90.0, 1e-12);
+    assert_double_equal(nw->fig.value, 90.0, 1e-12);
     /* No data in the East Midlands: no aggregate row. */
     assert_null(cdof_compare_find(c, "E12000004"));
 
@@ -104,7 +104,7 @@ static void test_submitted_england(void **state)
     cdof_compare_t *c = cdof_compare_run(ref, m, in, 2);
     const cdof_compare_row_t *eng = cdof_compare_find(c, "E92000001");
     assert_true(eng->submitted);
-    assert_double_equal(eng->value, 30.0, 1e-12);
+    assert_double_equal(eng->fig.value, 30.0, 1e-12);
     const cdof_compare_row_t *ha = cdof_compare_find(c, "E06000001");
     assert_double_equal(ha->england_value, 30.0, 1e-12);
     assert_int_equal(ha->received_ms, 1700000000123); /* provenance reaches the query row */
@@ -125,7 +125,7 @@ static void test_rates(void **state)
     double k = 100000 / (3 * 138381.0);
     cdof_interval_t b95;
     cdof_stats_byar(150, CDOF_Z_95, &b95);
-    assert_double_equal(bp->value, 150 * k, 1e-9);
+    assert_double_equal(bp->fig.value, 150 * k, 1e-9);
     assert_double_equal(bp->ci95.lower, b95.lower * k, 1e-9);
     assert_double_equal(bp->ci95.upper, b95.upper * k, 1e-9);
     const cdof_compare_row_t *ru = cdof_compare_find(c, "E06000017");
@@ -137,7 +137,7 @@ static void test_rates(void **state)
     /* Low is good. England here is 153 deaths over 536,571 person-years, 28.5 per 100,000:
      * outside Blackpool's 95% interval (30.6-42.4) but inside its 99.8% one (27.0-45.3). */
     const cdof_compare_row_t *eng = cdof_compare_find(c, "E92000001");
-    assert_double_equal(eng->value, 153 * 100000 / (3 * (138381.0 + 40476.0)), 1e-9);
+    assert_double_equal(eng->fig.value, 153 * 100000 / (3 * (138381.0 + 40476.0)), 1e-9);
     assert_int_equal(bp->vs_england, CDOF_VERDICT_WORSE);
     cdof_compare_destroy(&c);
 }
@@ -159,11 +159,12 @@ static void test_quintiles_and_counts(void **state)
     const cdof_metric_t *n = cdof_ref_metric(ref, "numbers_in_treatment");
     cdof_compare_input_t cin[5];
     for (int i = 0; i < 5; i++)
-        cin[i] = (cdof_compare_input_t){
-            .area = cdof_ref_area(ref, codes[i]), .has_value = true, .value = 100 * (i + 1)};
+        cin[i] = (cdof_compare_input_t){.area = cdof_ref_area(ref, codes[i]),
+                                        .fig.has_value = true,
+                                        .fig.value = 100 * (i + 1)};
     c = cdof_compare_run(ref, n, cin, 5);
     const cdof_compare_row_t *eng = cdof_compare_find(c, "E92000001");
-    assert_double_equal(eng->value, 1500, 0);
+    assert_double_equal(eng->fig.value, 1500, 0);
     const cdof_compare_row_t *r = cdof_compare_find(c, "E06000003");
     assert_false(r->has_interval);
     assert_int_equal(r->vs_england, CDOF_VERDICT_NOT_COMPARED);
@@ -196,9 +197,9 @@ static void test_partnership_rows(void **state)
     const cdof_compare_row_t *p = cdof_compare_find(c, "gm");
     assert_non_null(p);
     assert_false(p->submitted);
-    assert_double_equal(p->numerator, 200, 0);
-    assert_double_equal(p->denominator, 2000, 0);
-    assert_double_equal(p->value, 10.0, 1e-12);
+    assert_double_equal(p->fig.numerator, 200, 0);
+    assert_double_equal(p->fig.denominator, 2000, 0);
+    assert_double_equal(p->fig.value, 10.0, 1e-12);
     /* England 2000/5000 = 40%: far above the partnership's 10% (99.8% Wilson 8.1%-12.3%). */
     assert_double_equal(p->england_value, 40.0, 1e-12);
     assert_int_equal(p->vs_england, CDOF_VERDICT_WORST);
@@ -352,9 +353,9 @@ static void test_count_baseline_and_trajectory(void **state)
     char err[128];
     assert_int_equal(cdof_period_parse("2024-06", &june, err, sizeof err), 0);
     cdof_compare_input_t in[] = {
-        {.area = cdof_ref_area(ref, "E06000001"), .has_value = true, .value = 1200},
-        {.area = cdof_ref_area(ref, "E06000002"), .has_value = true, .value = 5},
-        {.area = cdof_ref_area(ref, "E06000003"), .has_value = true, .value = 40}};
+        {.area = cdof_ref_area(ref, "E06000001"), .fig.has_value = true, .fig.value = 1200},
+        {.area = cdof_ref_area(ref, "E06000002"), .fig.has_value = true, .fig.value = 5},
+        {.area = cdof_ref_area(ref, "E06000003"), .fig.has_value = true, .fig.value = 40}};
     double base[2] = {1000, 4};
     cdof_compare_opts_t o = {
         .period = &june, .past = past_count, .past_ctx = base, .trajectory_change = 0.2};

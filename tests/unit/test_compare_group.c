@@ -24,10 +24,10 @@ static cdof_compare_t *run(void)
     cdof_compare_input_t in[6];
     for (size_t i = 0; i < 6; i++)
         in[i] = (cdof_compare_input_t){.area = cdof_ref_area(ref, codes[i]),
-                                       .has_numerator = true,
-                                       .numerator = num[i],
-                                       .has_denominator = true,
-                                       .denominator = den[i]};
+                                       .fig.has_numerator = true,
+                                       .fig.numerator = num[i],
+                                       .fig.has_denominator = true,
+                                       .fig.denominator = den[i]};
     cdof_compare_t *c = cdof_compare_run(ref, cdof_ref_metric(ref, "continuity_of_care"), in, 6);
     assert_non_null(c);
     return c;
@@ -41,8 +41,8 @@ static void test_sums_counts_and_compares(void **state)
     const char *tees[] = {"E06000002", "E06000003"};
     cdof_compare_row_t row;
     assert_int_equal(cdof_compare_group(c, ref, m, tees, 2, &row), 0);
-    assert_true(row.numerator == 80 && row.denominator == 200);
-    assert_true(fabs(row.value - 40) < 1e-9);
+    assert_true(row.fig.numerator == 80 && row.fig.denominator == 200);
+    assert_true(fabs(row.fig.value - 40) < 1e-9);
     assert_true(row.has_interval);
     /* England is 180 / 550 = 32.7%: below 80/200's 95% interval (33.5-47.0) but inside its
      * 99.8% one, so the pair is better than England (high is good). */
@@ -54,7 +54,7 @@ static void test_sums_counts_and_compares(void **state)
     /* Hartlepool and Blackpool: 20 of 150, not the mean of 10% and 20%; two regions. */
     const char *pair[] = {"E06000001", "E06000009"};
     assert_int_equal(cdof_compare_group(c, ref, m, pair, 2, &row), 0);
-    assert_true(fabs(row.value - 100.0 * 20 / 150) < 1e-9);
+    assert_true(fabs(row.fig.value - 100.0 * 20 / 150) < 1e-9);
     assert_int_equal(row.vs_england, CDOF_VERDICT_WORST);
     assert_int_equal(row.vs_region, CDOF_VERDICT_NOT_COMPARED);
     cdof_compare_destroy(&c);

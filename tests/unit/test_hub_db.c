@@ -142,10 +142,10 @@ static hub_point_t point(double num, double den, int64_t received, uint64_t seq)
     hub_point_t pt;
 
     memset(&pt, 0, sizeof pt);
-    pt.has_numerator = pt.has_denominator = pt.has_value = true;
-    pt.numerator = num;
-    pt.denominator = den;
-    pt.value = den ? 100.0 * num / den : 0;
+    pt.fig.has_numerator = pt.fig.has_denominator = pt.fig.has_value = true;
+    pt.fig.numerator = num;
+    pt.fig.denominator = den;
+    pt.fig.value = den ? 100.0 * num / den : 0;
     pt.received_ms = received;
     pt.sequence = seq;
     snprintf(pt.agent_id, sizeof pt.agent_id, "cdp-leeds");
@@ -170,16 +170,16 @@ static void test_round_trip(void **state)
     hub_point_t in = point(12, 345, 1711929600123, 42), out;
     cdof_store_txn_t *t = NULL;
 
-    in.has_value = false;
-    in.value = -0.0;
+    in.fig.has_value = false;
+    in.fig.value = -0.0;
     memset(in.note, 'n', HUB_DB_NOTE_MAX - 1);
     put1(f, "treatment_continuity", "E08000035", &p, &in);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&out, 0xaa, sizeof out);
     assert_int_equal(hub_db_point_get(f->pts, t, "treatment_continuity", "E08000035", &p, &out), 0);
-    assert_true(out.has_numerator && out.has_denominator && !out.has_value);
-    assert_true(out.numerator == 12 && out.denominator == 345);
+    assert_true(out.fig.has_numerator && out.fig.has_denominator && !out.fig.has_value);
+    assert_true(out.fig.numerator == 12 && out.fig.denominator == 345);
     assert_true(out.received_ms == 1711929600123);
     assert_true(out.sequence == 42);
     assert_string_equal(out.agent_id, "cdp-leeds");
@@ -257,14 +257,14 @@ static void test_revisions_as_at(void **state)
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     assert_int_equal(hub_db_point_get(f->pts, t, m, a, &p, &out), 0);
-    assert_true(out.numerator == 12);
+    assert_true(out.fig.numerator == 12);
     for (size_t i = 0; i < sizeof before_skew / sizeof before_skew[0]; i++) {
         int rc = hub_db_point_get_as_at(f->pts, t, m, a, &p, before_skew[i].as_at, &out);
         if (before_skew[i].want == 0) {
             assert_int_equal(rc, CDOF_ENOTFOUND);
         } else {
             assert_int_equal(rc, 0);
-            assert_int_equal((int)out.numerator, before_skew[i].want);
+            assert_int_equal((int)out.fig.numerator, before_skew[i].want);
             assert_string_equal(out.agent_id, "cdp-leeds");
         }
     }
@@ -275,14 +275,14 @@ static void test_revisions_as_at(void **state)
     put1(f, m, a, &p, &v4);
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     assert_int_equal(hub_db_point_get(f->pts, t, m, a, &p, &out), 0);
-    assert_true(out.numerator == 13);
+    assert_true(out.fig.numerator == 13);
     for (size_t i = 0; i < sizeof after_skew / sizeof after_skew[0]; i++) {
         int rc = hub_db_point_get_as_at(f->pts, t, m, a, &p, after_skew[i].as_at, &out);
         if (after_skew[i].want == 0) {
             assert_int_equal(rc, CDOF_ENOTFOUND);
         } else {
             assert_int_equal(rc, 0);
-            assert_int_equal((int)out.numerator, after_skew[i].want);
+            assert_int_equal((int)out.fig.numerator, after_skew[i].want);
         }
     }
     /* Other points have no history to borrow from. */
@@ -305,7 +305,7 @@ static int collect(void *ctx, const char *area, const hub_point_t *pt)
     assert_true(c->n < 32);
     assert_int_equal(strlen(area), HUB_DB_AREA_LEN);
     strcpy(c->areas[c->n], area);
-    c->nums[c->n++] = pt->numerator;
+    c->nums[c->n++] = pt->fig.numerator;
     if (c->fail_after && c->n == c->fail_after)
         return -7;
     if (c->stop_after && c->n == c->stop_after)
@@ -374,7 +374,7 @@ static void test_scan_one_metric_period(void **state)
          rc = hub_db_points_next(cur, &area, &pt)) {
         assert_true(n < 6);
         assert_string_equal(area, sorted[n]);
-        assert_true(pt.numerator != 999);
+        assert_true(pt.fig.numerator != 999);
         n++;
     }
     assert_int_equal(rc, 0);
@@ -425,7 +425,7 @@ static void test_kinds_with_same_first_day(void **state)
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(hub_db_point_get(f->pts, t, "m", "E92000001", &ps[i], &out), 0);
-        assert_true(out.numerator == (double)i + 1);
+        assert_true(out.fig.numerator == (double)i + 1);
         memset(&c, 0, sizeof c);
         assert_int_equal(hub_db_points_scan(f->pts, t, "m", &ps[i], collect, &c), 0);
         assert_int_equal(c.n, 1);
@@ -571,7 +571,7 @@ static void test_interning_stable(void **state)
     assert_int_equal(hub_db_metric_code(f->pts, t, "m_two", &code), 0);
     assert_int_equal(code, 2);
     assert_int_equal(hub_db_point_get(f->pts, t, "m_two", "E06000002", &p, &out), 0);
-    assert_true(out.numerator == 5);
+    assert_true(out.fig.numerator == 5);
     cdof_store_abort(&t);
 }
 
@@ -609,7 +609,7 @@ static void test_put_memo(void **state)
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     assert_int_equal(hub_db_metric_code(f->pts, t, "m_new", &code), CDOF_ENOTFOUND);
     assert_int_equal(hub_db_point_get(f->pts, t, "m_other", "E06000002", &p, &out), 0);
-    assert_true(out.numerator == 3);
+    assert_true(out.fig.numerator == 3);
     assert_int_equal(hub_db_point_get(f->pts, t, "m_one", "E06000002", &p, &out), 0);
     cdof_store_abort(&t);
 }

@@ -97,7 +97,7 @@ static void put_counts(hub_t *hub, const cdof_metric_t *m, const cdof_period_t *
         const cdof_area_t *a = cdof_ref_area_at(hub->ref, i);
         if (a->kind != CDOF_AREA_UTLA)
             continue;
-        hub_point_t pt = {.has_value = true, .value = base + (double)n, .received_ms = 1};
+        hub_point_t pt = {.fig.has_value = true, .fig.value = base + (double)n, .received_ms = 1};
         assert_int_equal(hub_db_point_put(hub->pts, txn, m->id, a->code, p, &pt), 0);
         n++;
     }

@@ -106,10 +106,10 @@ static void ingest(fixture_t *f, const char *period, size_t from, size_t to, dou
         if (a->kind != CDOF_AREA_UTLA || k++ < from || k > to)
             continue;
         bool bad = !strcmp(a->code, BAD);
-        hub_point_t pt = {.has_numerator = true,
-                          .numerator = bad ? bad_num : 45,
-                          .has_denominator = true,
-                          .denominator = 100,
+        hub_point_t pt = {.fig.has_numerator = true,
+                          .fig.numerator = bad ? bad_num : 45,
+                          .fig.has_denominator = true,
+                          .fig.denominator = 100,
                           .received_ms = 1};
         assert_int_equal(hub_db_point_put(hub->pts, txn, m->id, a->code, &p, &pt), 0);
     }
@@ -137,7 +137,7 @@ static int stored_row(fixture_t *f, const char *period, double *num)
                              BAD, &row);
     cdof_store_abort(&txn);
     if (rc == 0)
-        *num = row.numerator;
+        *num = row.fig.numerator;
     return rc;
 }
 

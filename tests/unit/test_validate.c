@@ -50,10 +50,10 @@ static cdof_update_t good_update(void)
     cdof_update_t u = {.metric_id = "continuity_of_care",
                        .area_code = "E06000001",
                        .period = P("2024-03"),
-                       .has_numerator = true,
-                       .numerator = 12,
-                       .has_denominator = true,
-                       .denominator = 40};
+                       .fig.has_numerator = true,
+                       .fig.numerator = 12,
+                       .fig.has_denominator = true,
+                       .fig.denominator = 40};
     return u;
 }
 
@@ -85,12 +85,12 @@ static void test_good_updates(void **state)
     (void)state;
     cdof_update_t u = good_update();
     expect_ok(NULL, &u);
-    u.numerator = u.denominator; /* 100% is allowed */
+    u.fig.numerator = u.fig.denominator; /* 100% is allowed */
     expect_ok(NULL, &u);
-    u.numerator = 0;
+    u.fig.numerator = 0;
     expect_ok(NULL, &u);
-    u.has_value = true; /* a value alongside is tolerated: the hub recomputes */
-    u.value = 30;
+    u.fig.has_value = true; /* a value alongside is tolerated: the hub recomputes */
+    u.fig.value = 30;
     expect_ok(NULL, &u);
     /* a monthly metric takes months only: an aggregate would be a row of its own */
     u.period = P("2024-Q1");
@@ -102,29 +102,29 @@ static void test_good_updates(void **state)
     cdof_update_t c = {.metric_id = "numbers_in_treatment",
                        .area_code = "E08000003",
                        .period = P("2024-02"),
-                       .has_value = true,
-                       .value = 4321};
+                       .fig.has_value = true,
+                       .fig.value = 4321};
     expect_ok(NULL, &c);
-    c.has_value = false;
-    c.has_numerator = true;
-    c.numerator = 4321;
+    c.fig.has_value = false;
+    c.fig.has_numerator = true;
+    c.fig.numerator = 4321;
     expect_ok(NULL, &c);
-    c.has_value = true; /* both, agreeing */
+    c.fig.has_value = true; /* both, agreeing */
     expect_ok(NULL, &c);
-    c.value = 0;
-    c.numerator = 0;
+    c.fig.value = 0;
+    c.fig.numerator = 0;
     expect_ok(NULL, &c);
 
     cdof_update_t r = {.metric_id = "ocu_prevalence",
                        .area_code = "E09000033",
                        .period = P("2022/23"),
-                       .has_value = true,
-                       .value = 9.87};
+                       .fig.has_value = true,
+                       .fig.value = 9.87};
     expect_ok(NULL, &r);
-    r.has_value = false;
-    r.has_numerator = r.has_denominator = true;
-    r.numerator = 2000;
-    r.denominator = 180000;
+    r.fig.has_value = false;
+    r.fig.has_numerator = r.fig.has_denominator = true;
+    r.fig.numerator = 2000;
+    r.fig.denominator = 180000;
     expect_ok(NULL, &r);
     r.period = P("2022");
     expect_ok(NULL, &r);
@@ -132,28 +132,29 @@ static void test_good_updates(void **state)
     cdof_update_t d = {.metric_id = "drug_misuse_deaths",
                        .area_code = "E06000001",
                        .period = P("2021-2023"),
-                       .has_numerator = true,
-                       .numerator = 45,
-                       .has_denominator = true,
-                       .denominator = 280000};
+                       .fig.has_numerator = true,
+                       .fig.numerator = 45,
+                       .fig.has_denominator = true,
+                       .fig.denominator = 280000};
     expect_ok(NULL, &d);
     d.period = P("2023");
     expect_ok(NULL, &d);
-    d.numerator = 300000; /* a rate's numerator may exceed its denominator, but not this one's */
+    d.fig.numerator =
+        300000; /* a rate's numerator may exceed its denominator, but not this one's */
     expect_reason(NULL, &d, "is outside metric 'drug_misuse_deaths''s plausible range 0 to 300");
 
     cdof_update_t n = {.metric_id = "drug_use_last_year",
                        .area_code = CDOF_ENGLAND_CODE,
                        .period = P("2022/23"),
-                       .has_value = true,
-                       .value = 9.2};
+                       .fig.has_value = true,
+                       .fig.value = 9.2};
     expect_ok(NULL, &n);
-    n.value = 100;
+    n.fig.value = 100;
     expect_ok(NULL, &n);
-    n.has_value = false;
-    n.has_numerator = n.has_denominator = true;
-    n.numerator = 920;
-    n.denominator = 10000;
+    n.fig.has_value = false;
+    n.fig.has_numerator = n.fig.has_denominator = true;
+    n.fig.numerator = 920;
+    n.fig.denominator = 10000;
     expect_ok(NULL, &n);
 }
 
@@ -240,8 +241,8 @@ static void test_national_geography(void **state)
         cdof_update_t u = {.metric_id = national_metrics[i],
                            .area_code = CDOF_ENGLAND_CODE,
                            .period = P("2023/24"),
-                           .has_value = true,
-                           .value = 7};
+                           .fig.has_value = true,
+                           .fig.value = 7};
         expect_ok(&national, &u);
         u.area_code = "E12000007";
         char want[256];
@@ -275,10 +276,10 @@ static void test_period_reasons(void **state)
     cdof_update_t q = {.metric_id = "proven_reoffending",
                        .area_code = "E06000001",
                        .period = P("2024-03"),
-                       .has_numerator = true,
-                       .numerator = 3,
-                       .has_denominator = true,
-                       .denominator = 10};
+                       .fig.has_numerator = true,
+                       .fig.numerator = 3,
+                       .fig.has_denominator = true,
+                       .fig.denominator = 10};
     expect_reason(NULL, &q,
                   "period '2024-03' is a month: metric 'proven_reoffending' (quarterly) takes "
                   "quarters");
@@ -288,10 +289,10 @@ static void test_period_reasons(void **state)
     cdof_update_t a = {.metric_id = "hospital_admissions_drug_poisoning",
                        .area_code = "E06000001",
                        .period = P("2023-Q4"),
-                       .has_numerator = true,
-                       .numerator = 30,
-                       .has_denominator = true,
-                       .denominator = 93836};
+                       .fig.has_numerator = true,
+                       .fig.numerator = 30,
+                       .fig.has_denominator = true,
+                       .fig.denominator = 93836};
     expect_reason(NULL, &a, "(annual) takes financial or calendar years");
     a.period = P("2023/24");
     expect_ok(NULL, &a);
@@ -299,10 +300,10 @@ static void test_period_reasons(void **state)
     cdof_update_t d = {.metric_id = "drug_misuse_deaths",
                        .area_code = "E06000001",
                        .period = P("2022-2023"),
-                       .has_numerator = true,
-                       .numerator = 3,
-                       .has_denominator = true,
-                       .denominator = 93836};
+                       .fig.has_numerator = true,
+                       .fig.numerator = 3,
+                       .fig.has_denominator = true,
+                       .fig.denominator = 93836};
     expect_reason(NULL, &d,
                   "period '2022-2023' spans 2 years: metric 'drug_misuse_deaths' takes 3-year "
                   "pooled periods");
@@ -341,18 +342,18 @@ static void test_number_reasons(void **state)
         const double bad[] = {NAN, INFINITY, -INFINITY};
         for (int b = 0; b < 3; b++) {
             cdof_update_t u = good_update();
-            u.has_value = true;
-            u.value = 5;
-            double *slot = f == 0 ? &u.numerator : f == 1 ? &u.denominator : &u.value;
+            u.fig.has_value = true;
+            u.fig.value = 5;
+            double *slot = f == 0 ? &u.fig.numerator : f == 1 ? &u.fig.denominator : &u.fig.value;
             *slot = bad[b];
             char want[64];
             snprintf(want, sizeof want, "%s is not a finite number", fields[f]);
             expect_reason(NULL, &u, want);
         }
         cdof_update_t u = good_update();
-        u.has_value = true;
-        u.value = 5;
-        double *slot = f == 0 ? &u.numerator : f == 1 ? &u.denominator : &u.value;
+        u.fig.has_value = true;
+        u.fig.value = 5;
+        double *slot = f == 0 ? &u.fig.numerator : f == 1 ? &u.fig.denominator : &u.fig.value;
         *slot = -1.5;
         char want[64];
         snprintf(want, sizeof want, "%s -1.5 is negative", fields[f]);
@@ -360,8 +361,8 @@ static void test_number_reasons(void **state)
     }
     /* A number that is absent is not checked. */
     cdof_update_t u = good_update();
-    u.has_value = false;
-    u.value = NAN;
+    u.fig.has_value = false;
+    u.fig.value = NAN;
     expect_ok(NULL, &u);
 }
 
@@ -371,29 +372,29 @@ static void test_count_reasons(void **state)
     cdof_update_t c = {
         .metric_id = "county_lines_closed", .area_code = "E06000001", .period = P("2024-Q1")};
     expect_reason(NULL, &c, "value is missing: metric 'county_lines_closed' is a count");
-    c.has_denominator = true;
-    c.denominator = 10;
-    c.has_value = true;
-    c.value = 3;
+    c.fig.has_denominator = true;
+    c.fig.denominator = 10;
+    c.fig.has_value = true;
+    c.fig.value = 3;
     expect_reason(NULL, &c,
                   "denominator is not used: metric 'county_lines_closed' is a count (give value)");
-    c.has_denominator = false;
-    c.value = 2.5;
+    c.fig.has_denominator = false;
+    c.fig.value = 2.5;
     expect_reason(NULL, &c,
                   "value 2.5 is not a whole number: metric 'county_lines_closed' is a count");
-    c.has_value = false;
-    c.has_numerator = true;
-    c.numerator = 7.25;
+    c.fig.has_value = false;
+    c.fig.has_numerator = true;
+    c.fig.numerator = 7.25;
     expect_reason(NULL, &c, "numerator 7.25 is not a whole number");
-    c.numerator = 7;
+    c.fig.numerator = 7;
     expect_ok(NULL, &c);
-    c.has_value = true;
-    c.value = 8;
+    c.fig.has_value = true;
+    c.fig.value = 8;
     expect_reason(NULL, &c, "value 8 and numerator 7 disagree");
-    c.value = 1e300; /* whole, but more than the area's population */
-    c.has_numerator = false;
+    c.fig.value = 1e300; /* whole, but more than the area's population */
+    c.fig.has_numerator = false;
     expect_reason(NULL, &c, "value 1e+300 is implausible");
-    c.value = 140000;
+    c.fig.value = 140000;
     expect_ok(NULL, &c);
 }
 
@@ -401,40 +402,40 @@ static void test_ratio_reasons(void **state)
 {
     (void)state;
     cdof_update_t u = good_update();
-    u.has_numerator = false;
+    u.fig.has_numerator = false;
     expect_reason(NULL, &u,
                   "numerator is missing: metric 'continuity_of_care' (wilson) needs numerator "
                   "and denominator");
-    u.has_value = true; /* a value alone does not do for an interval method */
-    u.value = 30;
+    u.fig.has_value = true; /* a value alone does not do for an interval method */
+    u.fig.value = 30;
     expect_reason(NULL, &u, "numerator is missing");
     u = good_update();
-    u.has_denominator = false;
+    u.fig.has_denominator = false;
     expect_reason(NULL, &u, "denominator is missing: metric 'continuity_of_care' (wilson)");
     u = good_update();
-    u.denominator = 0;
-    u.numerator = 0;
+    u.fig.denominator = 0;
+    u.fig.numerator = 0;
     expect_reason(NULL, &u, "denominator 0 must be greater than 0");
     u = good_update();
-    u.numerator = 12;
-    u.denominator = 10;
+    u.fig.numerator = 12;
+    u.fig.denominator = 10;
     expect_reason(NULL, &u, "numerator 12 is greater than denominator 10");
 
     cdof_update_t b = {.metric_id = "deaths_in_treatment",
                        .area_code = "E06000001",
                        .period = P("2023"),
-                       .has_value = true,
-                       .value = 5};
+                       .fig.has_value = true,
+                       .fig.value = 5};
     expect_reason(NULL, &b,
                   "numerator is missing: metric 'deaths_in_treatment' (byar) needs numerator and "
                   "denominator");
-    b.has_numerator = true;
-    b.numerator = 5;
+    b.fig.has_numerator = true;
+    b.fig.numerator = 5;
     expect_reason(NULL, &b, "denominator is missing: metric 'deaths_in_treatment' (byar)");
-    b.has_denominator = true;
-    b.denominator = 0;
+    b.fig.has_denominator = true;
+    b.fig.denominator = 0;
     expect_reason(NULL, &b, "denominator 0 must be greater than 0");
-    b.denominator = 1200;
+    b.fig.denominator = 1200;
     expect_ok(NULL, &b);
 
     /* Method none: a value, or numerator and denominator. */
@@ -443,28 +444,28 @@ static void test_ratio_reasons(void **state)
     expect_reason(NULL, &r,
                   "value is missing: metric 'ocu_prevalence' needs a value, or numerator and "
                   "denominator");
-    r.has_numerator = true;
-    r.numerator = 4;
+    r.fig.has_numerator = true;
+    r.fig.numerator = 4;
     expect_reason(NULL, &r, "needs a value, or numerator and denominator");
-    r.has_numerator = false;
-    r.has_denominator = true;
-    r.denominator = 4;
+    r.fig.has_numerator = false;
+    r.fig.has_denominator = true;
+    r.fig.denominator = 4;
     expect_reason(NULL, &r, "needs a value, or numerator and denominator");
-    r.has_numerator = true;
-    r.denominator = 0;
+    r.fig.has_numerator = true;
+    r.fig.denominator = 0;
     expect_reason(NULL, &r, "denominator 0 must be greater than 0");
 
     cdof_update_t p = {.metric_id = "drug_use_last_year",
                        .area_code = CDOF_ENGLAND_CODE,
                        .period = P("2023/24"),
-                       .has_numerator = true,
-                       .numerator = 11,
-                       .has_denominator = true,
-                       .denominator = 10};
+                       .fig.has_numerator = true,
+                       .fig.numerator = 11,
+                       .fig.has_denominator = true,
+                       .fig.denominator = 10};
     expect_reason(NULL, &p, "numerator 11 is greater than denominator 10");
-    p.has_numerator = p.has_denominator = false;
-    p.has_value = true;
-    p.value = 100.5;
+    p.fig.has_numerator = p.fig.has_denominator = false;
+    p.fig.has_value = true;
+    p.fig.value = 100.5;
     expect_reason(NULL, &p,
                   "value 100.5 is more than 100 (metric 'drug_use_last_year' is a percentage)");
 }
@@ -492,42 +493,42 @@ static void test_plausibility(void **state)
 {
     (void)state;
     cdof_update_t u = good_update();
-    u.numerator = u.denominator = 1e12;
+    u.fig.numerator = u.fig.denominator = 1e12;
     expect_reason(NULL, &u,
                   "numerator 1000000000000 is implausible: more than 1.5 times the population of "
                   "Hartlepool (93836");
-    u.numerator = 10;
-    u.denominator = 140755; /* 1.5 x 93836 = 140754 */
+    u.fig.numerator = 10;
+    u.fig.denominator = 140755; /* 1.5 x 93836 = 140754 */
     expect_reason(NULL, &u, "denominator 140755 is implausible");
-    u.denominator = 140754;
+    u.fig.denominator = 140754;
     expect_ok(NULL, &u);
     cdof_update_t c = {.metric_id = "numbers_in_treatment",
                        .area_code = "E06000001",
                        .period = P("2024-02"),
-                       .has_value = true,
-                       .value = 1e9};
+                       .fig.has_value = true,
+                       .fig.value = 1e9};
     expect_reason(NULL, &c, "value 1000000000 is implausible");
     /* Pooled deaths: the denominator is three years of population. */
     cdof_update_t d = {.metric_id = "drug_misuse_deaths",
                        .area_code = "E06000001",
                        .period = P("2021-2023"),
-                       .has_numerator = true,
-                       .numerator = 30,
-                       .has_denominator = true,
-                       .denominator = 3 * 93836};
+                       .fig.has_numerator = true,
+                       .fig.numerator = 30,
+                       .fig.has_denominator = true,
+                       .fig.denominator = 3 * 93836};
     expect_ok(NULL, &d);
     /* A rate outside the metric's plausible range: 3 deaths per 100 people. */
-    d.numerator = 9000;
+    d.fig.numerator = 9000;
     expect_reason(NULL, &d,
                   "the rate from numerator and denominator 3197.07 is outside metric "
                   "'drug_misuse_deaths''s plausible range 0 to 300");
     cdof_update_t r = {.metric_id = "ocu_prevalence",
                        .area_code = "E06000001",
                        .period = P("2023/24"),
-                       .has_value = true,
-                       .value = 150};
+                       .fig.has_value = true,
+                       .fig.value = 150};
     expect_reason(NULL, &r, "value 150 is outside metric 'ocu_prevalence''s plausible range");
-    r.value = 12.5;
+    r.fig.value = 12.5;
     expect_ok(NULL, &r);
     /* The reporting range. */
     u = good_update();

@@ -58,10 +58,10 @@ static uint8_t *update_envelope(const char *agent, uint64_t seq, const char *met
     cdof_update_t u = {.metric_id = metric,
                        .area_code = "E06000001",
                        .period = *period,
-                       .has_numerator = true,
-                       .numerator = 12,
-                       .has_denominator = true,
-                       .denominator = 40};
+                       .fig.has_numerator = true,
+                       .fig.numerator = 12,
+                       .fig.has_denominator = true,
+                       .fig.denominator = 40};
     Cdof__V1__MetricUpdate mu = CDOF__V1__METRIC_UPDATE__INIT;
     Cdof__V1__Period pm;
     cdof_wire_update_to_msg(&u, &mu, &pm);
@@ -127,8 +127,8 @@ static void test_update_round_trip(void **state)
         assert_string_equal(u.metric_id, "continuity_of_care");
         assert_string_equal(u.area_code, "E06000001");
         assert_memory_equal(&u.period, &p, sizeof p);
-        assert_true(u.has_numerator && u.has_denominator && !u.has_value);
-        assert_true(u.numerator == 12 && u.denominator == 40);
+        assert_true(u.fig.has_numerator && u.fig.has_denominator && !u.fig.has_value);
+        assert_true(u.fig.numerator == 12 && u.fig.denominator == 40);
         cdof__v1__envelope__free_unpacked(e, NULL);
     }
 }
@@ -140,10 +140,10 @@ static void test_update_to_msg_presence(void **state)
     cdof_update_t u = {.metric_id = NULL,
                        .area_code = NULL,
                        .period = P("2024-03"),
-                       .has_value = true,
-                       .value = 5,
-                       .numerator = 99,
-                       .denominator = 98};
+                       .fig.has_value = true,
+                       .fig.value = 5,
+                       .fig.numerator = 99,
+                       .fig.denominator = 98};
     Cdof__V1__MetricUpdate mu = CDOF__V1__METRIC_UPDATE__INIT;
     Cdof__V1__Period pm;
     cdof_wire_update_to_msg(&u, &mu, &pm);
