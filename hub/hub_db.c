@@ -198,7 +198,7 @@ static int hub_db_decode(const void *data, size_t len, hub_point_t *out, int32_t
     return 0;
 }
 
-static int hub_db_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id, bool create,
+static int hub_db_code(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id, bool create,
                        uint16_t *out)
 {
     cdof_bytes_t k, v;
@@ -210,7 +210,7 @@ static int hub_db_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_
     len = metric_id ? strnlen(metric_id, HUB_DB_METRIC_MAX + 1) : 0;
     if (len == 0 || len > HUB_DB_METRIC_MAX)
         return -EINVAL;
-    rc = cdof_store_get(txn, pts->codes, metric_id, len, &v);
+    rc = cdof_store_get(txn, db->codes, metric_id, len, &v);
     if (rc == 0) {
         if (v.len != 2)
             return CDOF_ECORRUPT;
@@ -221,7 +221,7 @@ static int hub_db_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_
         return rc;
 
     /* Codes are handed out in order, so the next is one past the greatest. */
-    rc = cdof_store_last(txn, pts->names, &k, &v);
+    rc = cdof_store_last(txn, db->names, &k, &v);
     if (rc == CDOF_ENOTFOUND) {
         next = 1;
     } else if (rc != 0) {
@@ -234,29 +234,29 @@ static int hub_db_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_
             return CDOF_EFULL;
     }
     cdof_store_be16(code, (uint16_t)next);
-    if ((rc = cdof_store_put(txn, pts->codes, metric_id, len, code, 2)) != 0 ||
-        (rc = cdof_store_put(txn, pts->names, code, 2, metric_id, len)) != 0)
+    if ((rc = cdof_store_put(txn, db->codes, metric_id, len, code, 2)) != 0 ||
+        (rc = cdof_store_put(txn, db->names, code, 2, metric_id, len)) != 0)
         return rc;
     *out = (uint16_t)next;
     return 0;
 }
 
-int hub_db_metric_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id, uint16_t *out)
+int hub_db_metric_code(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id, uint16_t *out)
 {
-    if (!pts || !txn || !out)
+    if (!db || !txn || !out)
         return -EINVAL;
-    return hub_db_code(pts, txn, metric_id, false, out);
+    return hub_db_code(db, txn, metric_id, false, out);
 }
 
-int hub_db_point_put(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_point_put(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                      const char *area_code, const cdof_period_t *period, const hub_point_t *pt)
 {
     uint16_t code = 0;
 
-    return hub_db_point_put_memo(pts, txn, metric_id, &code, area_code, period, pt);
+    return hub_db_point_put_memo(db, txn, metric_id, &code, area_code, period, pt);
 }
 
-int hub_db_point_put_memo(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_point_put_memo(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                           uint16_t *code, const char *area_code, const cdof_period_t *period,
                           const hub_point_t *pt)
 {
@@ -266,31 +266,31 @@ int hub_db_point_put_memo(hub_db_t *pts, cdof_store_txn_t *txn, const char *metr
     size_t vlen, olen;
     int rc;
 
-    if (!pts || !txn || !pt || !code)
+    if (!db || !txn || !pt || !code)
         return -EINVAL;
     /* Check everything before interning, so a bad row leaves no trace. */
     if ((rc = hub_db_key(area_code, period, key)) != 0 ||
         (rc = hub_db_encode(pt, period->last_day, val, &vlen)) != 0)
         return rc;
     /* Codes start at 1: 0 is "not looked up yet", and the look-up is an LMDB get per point. */
-    if (*code == 0 && (rc = hub_db_code(pts, txn, metric_id, true, code)) != 0)
+    if (*code == 0 && (rc = hub_db_code(db, txn, metric_id, true, code)) != 0)
         return rc;
     cdof_store_be16(key + 5, *code);
 
     /* The new value goes in as the old comes out: a corrupt old value fails the put after the
      * write, and the caller aborts the transaction. */
-    rc = cdof_store_swap(txn, pts->points, key, sizeof key, val, vlen, old, sizeof old, &olen);
+    rc = cdof_store_swap(txn, db->points, key, sizeof key, val, vlen, old, sizeof old, &olen);
     if (rc <= 0)
         return rc == -ENOBUFS ? CDOF_ECORRUPT : rc;
     if ((rc = hub_db_decode(old, olen, &prev, NULL)) != 0)
         return rc;
     memcpy(hkey, key, sizeof key);
     cdof_store_be64(hkey + sizeof key, (uint64_t)prev.received_ms ^ HUB_DB_MS_BIAS);
-    return cdof_store_put(txn, pts->history, hkey, sizeof hkey, old, olen);
+    return cdof_store_put(txn, db->history, hkey, sizeof hkey, old, olen);
 }
 
 /* The full key of an existing metric, or CDOF_ENOTFOUND. */
-static int hub_db_lookup_key(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+static int hub_db_lookup_key(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                              const char *area_code, const cdof_period_t *period,
                              uint8_t key[HUB_DB_POINT_KEY_LEN])
 {
@@ -298,23 +298,23 @@ static int hub_db_lookup_key(hub_db_t *pts, cdof_store_txn_t *txn, const char *m
     int rc;
 
     if ((rc = hub_db_key(area_code, period, key)) != 0 ||
-        (rc = hub_db_code(pts, txn, metric_id, false, &code)) != 0)
+        (rc = hub_db_code(db, txn, metric_id, false, &code)) != 0)
         return rc;
     cdof_store_be16(key + 5, code);
     return 0;
 }
 
-int hub_db_point_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_point_get(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                      const char *area_code, const cdof_period_t *period, hub_point_t *out)
 {
     uint8_t key[HUB_DB_POINT_KEY_LEN];
     cdof_bytes_t v;
     int rc;
 
-    if (!pts || !txn || !out)
+    if (!db || !txn || !out)
         return -EINVAL;
-    if ((rc = hub_db_lookup_key(pts, txn, metric_id, area_code, period, key)) != 0 ||
-        (rc = cdof_store_get(txn, pts->points, key, sizeof key, &v)) != 0)
+    if ((rc = hub_db_lookup_key(db, txn, metric_id, area_code, period, key)) != 0 ||
+        (rc = cdof_store_get(txn, db->points, key, sizeof key, &v)) != 0)
         return rc;
     return hub_db_decode(v.data, v.len, out, NULL);
 }
@@ -322,13 +322,13 @@ int hub_db_point_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id
 /* The newest superseded revision of the point at key received at or before as_at: 1 with its
  * received time in *ms and its value in *val (pointing into the map), 0 when none, or a negative
  * code. History is in received order, so the walk stops at the first one too late. */
-static int hub_db_history_at(hub_db_t *pts, cdof_store_txn_t *txn, const uint8_t *key,
-                             int64_t as_at, int64_t *ms, cdof_bytes_t *val)
+static int hub_db_history_at(hub_db_t *db, cdof_store_txn_t *txn, const uint8_t *key, int64_t as_at,
+                             int64_t *ms, cdof_bytes_t *val)
 {
     cdof_store_cursor_t *c = NULL;
     cdof_bytes_t k, v;
     int found = 0;
-    int rc = cdof_store_cursor_open(txn, pts->history, &c);
+    int rc = cdof_store_cursor_open(txn, db->history, &c);
 
     for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, key, HUB_DB_POINT_KEY_LEN, &k, &v); rc > 0;
          rc = cdof_store_cursor_next(c, &k, &v)) {
@@ -348,7 +348,7 @@ static int hub_db_history_at(hub_db_t *pts, cdof_store_txn_t *txn, const uint8_t
     return rc < 0 ? rc : found;
 }
 
-int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_point_get_as_at(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                            const char *area_code, const cdof_period_t *period, int64_t as_at_ms,
                            hub_point_t *out)
 {
@@ -359,13 +359,13 @@ int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *met
     int64_t old_ms = 0;
     int rc;
 
-    if (!pts || !txn || !out)
+    if (!db || !txn || !out)
         return -EINVAL;
-    if ((rc = hub_db_lookup_key(pts, txn, metric_id, area_code, period, key)) != 0)
+    if ((rc = hub_db_lookup_key(db, txn, metric_id, area_code, period, key)) != 0)
         return rc;
     if (!(cur = calloc(1, sizeof *cur)))
         return -ENOMEM;
-    rc = cdof_store_get(txn, pts->points, key, sizeof key, &v);
+    rc = cdof_store_get(txn, db->points, key, sizeof key, &v);
     if (rc == 0) {
         if ((rc = hub_db_decode(v.data, v.len, cur, NULL)) != 0)
             goto fail;
@@ -374,7 +374,7 @@ int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *met
         goto fail;
     }
     /* The newest revision received by as_at wins; the current one wins a tie, being later. */
-    int found = hub_db_history_at(pts, txn, key, as_at_ms, &old_ms, &old);
+    int found = hub_db_history_at(db, txn, key, as_at_ms, &old_ms, &old);
     if (found < 0)
         rc = found;
     else if (found && (!cur_ok || old_ms > cur->received_ms))
@@ -395,7 +395,7 @@ struct hub_db_points_cursor {
     char area[HUB_DB_AREA_LEN + 1];
 };
 
-int hub_db_points_open(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_points_open(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                        const cdof_period_t *period, hub_db_points_cursor_t **out)
 {
     uint8_t key[HUB_DB_POINT_KEY_LEN];
@@ -404,16 +404,16 @@ int hub_db_points_open(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_
 
     if (out)
         *out = NULL;
-    if (!pts || !txn || !out)
+    if (!db || !txn || !out)
         return -EINVAL;
     /* Any well-formed area will do: only the period and metric prefix is used. */
-    rc = hub_db_lookup_key(pts, txn, metric_id, "E00000000", period, key);
+    rc = hub_db_lookup_key(db, txn, metric_id, "E00000000", period, key);
     if (rc != 0 && rc != CDOF_ENOTFOUND)
         return rc;
     if (!(c = calloc(1, sizeof *c)))
         return -ENOMEM;
     memcpy(c->prefix, key, HUB_DB_PREFIX_LEN);
-    if (rc == 0 && (rc = cdof_store_cursor_open(txn, pts->points, &c->cur)) != 0) {
+    if (rc == 0 && (rc = cdof_store_cursor_open(txn, db->points, &c->cur)) != 0) {
         free(c);
         return rc;
     }
@@ -455,7 +455,7 @@ void hub_db_points_close(hub_db_points_cursor_t **c)
     *c = NULL;
 }
 
-int hub_db_points_scan(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_points_scan(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                        const cdof_period_t *period, hub_db_points_visit_fn visit, void *ctx)
 {
     hub_db_points_cursor_t *c = NULL;
@@ -467,7 +467,7 @@ int hub_db_points_scan(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_
         return -EINVAL;
     if (!(pt = malloc(sizeof *pt)))
         return -ENOMEM;
-    rc = hub_db_points_open(pts, txn, metric_id, period, &c);
+    rc = hub_db_points_open(db, txn, metric_id, period, &c);
     for (rc = rc < 0 ? rc : hub_db_points_next(c, &area, pt); rc > 0;
          rc = hub_db_points_next(c, &area, pt))
         if ((rc = visit(ctx, area, pt)) != 0)
@@ -478,7 +478,7 @@ int hub_db_points_scan(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_
 }
 
 typedef struct {
-    hub_db_t *pts;
+    hub_db_t *db;
     cdof_store_txn_t *txn;
     hub_db_points_visit_all_fn visit;
     void *ctx;
@@ -502,7 +502,7 @@ static int hub_db_all_one(hub_db_all_t *s, const cdof_bytes_t *key, const cdof_b
     code = cdof_store_rd16(k + 5);
     if (code != s->code) {
         /* Metric ids change rarely along the scan: look each up once per run. */
-        rc = cdof_store_get(s->txn, s->pts->names, k + 5, 2, &name);
+        rc = cdof_store_get(s->txn, s->db->names, k + 5, 2, &name);
         if (rc == CDOF_ENOTFOUND || (rc == 0 && (name.len == 0 || name.len > HUB_DB_METRIC_MAX)))
             return CDOF_ECORRUPT;
         if (rc)
@@ -520,7 +520,7 @@ static int hub_db_all_one(hub_db_all_t *s, const cdof_bytes_t *key, const cdof_b
     return s->visit(s->ctx, s->metric, area, &period, &s->pt);
 }
 
-int hub_db_points_scan_all(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
+int hub_db_points_scan_all(hub_db_t *db, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
                            void *ctx)
 {
     cdof_store_cursor_t *c = NULL;
@@ -528,15 +528,15 @@ int hub_db_points_scan_all(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_points_v
     hub_db_all_t *s;
     int rc;
 
-    if (!pts || !txn || !visit)
+    if (!db || !txn || !visit)
         return -EINVAL;
     if (!(s = calloc(1, sizeof *s)))
         return -ENOMEM;
-    s->pts = pts;
+    s->db = db;
     s->txn = txn;
     s->visit = visit;
     s->ctx = ctx;
-    rc = cdof_store_cursor_open(txn, pts->points, &c);
+    rc = cdof_store_cursor_open(txn, db->points, &c);
     for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
          rc = cdof_store_cursor_next(c, &k, &v))
         if ((rc = hub_db_all_one(s, &k, &v)) != 0)
@@ -574,34 +574,34 @@ static int hub_db_agent_decode(const cdof_bytes_t *key, const cdof_bytes_t *val,
     return 0;
 }
 
-int hub_db_agent_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *agent_id,
+int hub_db_agent_get(hub_db_t *db, cdof_store_txn_t *txn, const char *agent_id,
                      hub_agent_record_t *out)
 {
     cdof_bytes_t k, v;
     size_t len;
     int rc;
 
-    if (!pts || !txn || !out || hub_db_agent_key(agent_id, &len) != 0)
+    if (!db || !txn || !out || hub_db_agent_key(agent_id, &len) != 0)
         return -EINVAL;
-    if ((rc = cdof_store_get(txn, pts->agents, agent_id, len, &v)) != 0)
+    if ((rc = cdof_store_get(txn, db->agents, agent_id, len, &v)) != 0)
         return rc;
     k = (cdof_bytes_t){agent_id, len};
     return hub_db_agent_decode(&k, &v, out);
 }
 
-int hub_db_agent_put(hub_db_t *pts, cdof_store_txn_t *txn, const hub_agent_record_t *rec)
+int hub_db_agent_put(hub_db_t *db, cdof_store_txn_t *txn, const hub_agent_record_t *rec)
 {
     uint8_t v[HUB_DB_AGENT_LEN];
     size_t len;
 
-    if (!pts || !txn || !rec || hub_db_agent_key(rec->agent_id, &len) != 0)
+    if (!db || !txn || !rec || hub_db_agent_key(rec->agent_id, &len) != 0)
         return -EINVAL;
     v[0] = HUB_DB_POINT_VERSION;
     cdof_store_be64(v + 1, rec->high_water);
     cdof_store_be64(v + 9, (uint64_t)rec->last_heard_ms);
     cdof_store_be64(v + 17, rec->outbox_depth);
     cdof_store_be64(v + 25, rec->oldest_unacked_ms);
-    return cdof_store_put(txn, pts->agents, rec->agent_id, len, v, sizeof v);
+    return cdof_store_put(txn, db->agents, rec->agent_id, len, v, sizeof v);
 }
 
 struct hub_db_agents_cursor {
@@ -609,18 +609,18 @@ struct hub_db_agents_cursor {
     bool started;
 };
 
-int hub_db_agents_open(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agents_cursor_t **out)
+int hub_db_agents_open(hub_db_t *db, cdof_store_txn_t *txn, hub_db_agents_cursor_t **out)
 {
     hub_db_agents_cursor_t *c;
     int rc;
 
     if (out)
         *out = NULL;
-    if (!pts || !txn || !out)
+    if (!db || !txn || !out)
         return -EINVAL;
     if (!(c = calloc(1, sizeof *c)))
         return -ENOMEM;
-    if ((rc = cdof_store_cursor_open(txn, pts->agents, &c->cur)) != 0) {
+    if ((rc = cdof_store_cursor_open(txn, db->agents, &c->cur)) != 0) {
         free(c);
         return rc;
     }
@@ -653,7 +653,7 @@ void hub_db_agents_close(hub_db_agents_cursor_t **c)
     *c = NULL;
 }
 
-int hub_db_agent_scan(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx)
+int hub_db_agent_scan(hub_db_t *db, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx)
 {
     hub_db_agents_cursor_t *c = NULL;
     hub_agent_record_t rec;
@@ -661,7 +661,7 @@ int hub_db_agent_scan(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agent_visit_f
 
     if (!visit)
         return -EINVAL;
-    rc = hub_db_agents_open(pts, txn, &c);
+    rc = hub_db_agents_open(db, txn, &c);
     for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0; rc = hub_db_agents_next(c, &rec))
         if ((rc = visit(ctx, &rec)) != 0)
             break;

@@ -76,24 +76,24 @@ void hub_db_close(hub_db_t **points);
 
 /* Writes (or revises) one point, keeping period->last_day and every field of pt (copied).
  * metric_id is interned on first use (write txn). CDOF_EFULL after 65535 metric ids. */
-int hub_db_point_put(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_point_put(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                      const char *area_code, const cdof_period_t *period, const hub_point_t *pt);
 
 /* As hub_db_point_put, for a caller that writes many points of few metrics in one transaction:
  * *code is the caller's memo of metric_id's code, 0 until this call fills it. The memo is good
  * only within txn (an aborted transaction takes back a code it handed out): the caller sets it
  * to 0 whenever it begins another, and passes one memo per metric_id. */
-int hub_db_point_put_memo(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_point_put_memo(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                           uint16_t *code, const char *area_code, const cdof_period_t *period,
                           const hub_point_t *pt);
 
 /* Reads the latest value. Returns 0 or CDOF_ENOTFOUND. */
-int hub_db_point_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_point_get(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                      const char *area_code, const cdof_period_t *period, hub_point_t *out);
 
 /* Reads the value as it stood at as_at_ms (the latest revision received at or before it).
  * Returns 0 or CDOF_ENOTFOUND. */
-int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_point_get_as_at(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                            const char *area_code, const cdof_period_t *period, int64_t as_at_ms,
                            hub_point_t *out);
 
@@ -103,7 +103,7 @@ int hub_db_point_get_as_at(hub_db_t *pts, cdof_store_txn_t *txn, const char *met
  * and *area (may be NULL) the area code, NUL-terminated and owned by the cursor until the next
  * call; 0 at the end; or a negative code. */
 typedef struct hub_db_points_cursor hub_db_points_cursor_t;
-int hub_db_points_open(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_points_open(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                        const cdof_period_t *period, hub_db_points_cursor_t **out);
 int hub_db_points_next(hub_db_points_cursor_t *c, const char **area, hub_point_t *pt);
 void hub_db_points_close(hub_db_points_cursor_t **c);
@@ -112,32 +112,32 @@ void hub_db_points_close(hub_db_points_cursor_t **c);
  * to go on, >0 to stop (scan returns 0), <0 to fail (scan returns it). area_code is
  * NUL-terminated; it and pt are valid during the call. A metric never written visits nothing. */
 typedef int (*hub_db_points_visit_fn)(void *ctx, const char *area_code, const hub_point_t *pt);
-int hub_db_points_scan(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id,
+int hub_db_points_scan(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
                        const cdof_period_t *period, hub_db_points_visit_fn visit, void *ctx);
 
 /* Visits every point of every metric and period, in key order (period first day, kind, metric
  * code, area), with the metric id and the full period; same visitor rules as hub_db_points_scan. */
 typedef int (*hub_db_points_visit_all_fn)(void *ctx, const char *metric_id, const char *area_code,
                                           const cdof_period_t *period, const hub_point_t *pt);
-int hub_db_points_scan_all(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
+int hub_db_points_scan_all(hub_db_t *db, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
                            void *ctx);
 
 /* The interned code of metric_id, or CDOF_ENOTFOUND when it was never written. */
-int hub_db_metric_code(hub_db_t *pts, cdof_store_txn_t *txn, const char *metric_id, uint16_t *out);
+int hub_db_metric_code(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id, uint16_t *out);
 
 /* Agent records (key agent_id, 1..63 bytes). get returns CDOF_ENOTFOUND for an agent never seen.
  * scan visits in agent-id order; rec is valid during the call. */
-int hub_db_agent_get(hub_db_t *pts, cdof_store_txn_t *txn, const char *agent_id,
+int hub_db_agent_get(hub_db_t *db, cdof_store_txn_t *txn, const char *agent_id,
                      hub_agent_record_t *out);
-int hub_db_agent_put(hub_db_t *pts, cdof_store_txn_t *txn, const hub_agent_record_t *rec);
+int hub_db_agent_put(hub_db_t *db, cdof_store_txn_t *txn, const hub_agent_record_t *rec);
 /* A cursor over the agent records in agent-id order, as the points cursor: next returns 1 with
  * *rec filled, 0 at the end, or a negative code. */
 typedef struct hub_db_agents_cursor hub_db_agents_cursor_t;
-int hub_db_agents_open(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agents_cursor_t **out);
+int hub_db_agents_open(hub_db_t *db, cdof_store_txn_t *txn, hub_db_agents_cursor_t **out);
 int hub_db_agents_next(hub_db_agents_cursor_t *c, hub_agent_record_t *rec);
 void hub_db_agents_close(hub_db_agents_cursor_t **c);
 typedef int (*hub_db_agent_visit_fn)(void *ctx, const hub_agent_record_t *rec);
-int hub_db_agent_scan(hub_db_t *pts, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx);
+int hub_db_agent_scan(hub_db_t *db, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx);
 
 /* ---- Periods: the index ("periods"), states ("period_state") and settle marks ----
  *

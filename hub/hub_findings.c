@@ -309,7 +309,7 @@ static int heard_list(hub_t *hub, cdof_store_txn_t *txn, heard_t *items, size_t 
     hub_db_agents_cursor_t *c;
     hub_agent_record_t rec;
     *n = 0;
-    int rc = hub_db_agents_open(hub->pts, txn, &c);
+    int rc = hub_db_agents_open(hub->db, txn, &c);
     while (rc == 0 && *n < MAX_AGENTS && (rc = hub_db_agents_next(c, &rec)) > 0) {
         snprintf(items[*n].id, sizeof items[*n].id, "%s", rec.agent_id);
         items[(*n)++].last_heard_ms = rec.last_heard_ms;
@@ -378,7 +378,7 @@ static int latest_mark(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m
     hub_db_points_cursor_t *c;
     hub_point_t pt;
     const char *code;
-    int rc = hub_db_points_open(hub->pts, txn, m->id, p, &c);
+    int rc = hub_db_points_open(hub->db, txn, m->id, p, &c);
     while (rc == 0 && (rc = hub_db_points_next(c, &code, &pt)) > 0) {
         const cdof_area_t *a = cdof_ref_area(hub->ref, code);
         if (a && a->kind == CDOF_AREA_UTLA && !latest[a->index].kind) {

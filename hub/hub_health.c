@@ -14,7 +14,7 @@ int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
     uint64_t pending = 0;
     hub_db_agents_cursor_t *c = NULL;
     hub_agent_record_t rec;
-    int rc = hub_db_agents_open(hub->pts, txn, &c);
+    int rc = hub_db_agents_open(hub->db, txn, &c);
     for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0; rc = hub_db_agents_next(c, &rec)) {
         known++;
         connected += now - rec.last_heard_ms <= HUB_CONNECTED_MS;

@@ -97,7 +97,7 @@ static int slot_load(hub_t *hub, cdof_store_txn_t *txn, slot_t *s)
     s->heartbeat = false;
     s->resend_from = 0;
     s->nentries = 0;
-    int rc = hub_db_agent_get(hub->pts, txn, s->agent_id, &s->rec);
+    int rc = hub_db_agent_get(hub->db, txn, s->agent_id, &s->rec);
     if (rc == CDOF_ENOTFOUND) {
         memset(&s->rec, 0, sizeof s->rec);
         copy_text(s->rec.agent_id, sizeof s->rec.agent_id, s->agent_id);
@@ -260,7 +260,7 @@ static int apply(hub_t *hub, hub_batch_t *b, cdof_store_txn_t *txn, const msg_t 
             pt.sequence = seq;
             copy_text(pt.agent_id, sizeof pt.agent_id, env->agent_id);
             copy_text(pt.note, sizeof pt.note, env->metric_update->note);
-            rc = hub_db_point_put_memo(hub->pts, txn, u.metric_id, &b->codes[metric->index],
+            rc = hub_db_point_put_memo(hub->db, txn, u.metric_id, &b->codes[metric->index],
                                        u.area_code, &u.period, &pt);
             /* The period index needs one write per metric-period a batch touches. */
             if (rc == 0 && touch(b, metric, &u.period))
@@ -321,7 +321,7 @@ int hub_batch_commit(hub_t *hub, hub_batch_t *b)
         for (size_t i = 0; rc == 0 && i < b->nmsgs; i++)
             rc = apply(hub, b, txn, &b->msgs[i], now);
         for (size_t i = 0; rc == 0 && i < b->nslots; i++)
-            rc = hub_db_agent_put(hub->pts, txn, &b->slots[i].rec);
+            rc = hub_db_agent_put(hub->db, txn, &b->slots[i].rec);
         /* Cached months the batch changed are stale whether or not it commits. */
         hub_results_forget(hub, b->touched, b->ntouched);
         /* Ingest only marks what it wrote; settling compares and judges (hub_settle.h): the

@@ -161,7 +161,7 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
         (rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones)) < 0 ||
         (rc = cdof_store_db(hub->store, "periods", &hub->db_periods)) < 0 ||
         (rc = cdof_store_db(hub->store, "rejections", &hub->db_rejections)) < 0 ||
-        (rc = hub_db_open(hub->store, &hub->pts)) < 0) {
+        (rc = hub_db_open(hub->store, &hub->db)) < 0) {
         snprintf(err, errlen, "%s: cannot open databases: %s", hub->cfg.data, cdof_strerror(rc));
         return rc;
     }
@@ -646,7 +646,7 @@ out:
     hub_settle_close(&hub);
     hub_alerts_destroy(&hub.alerts);
     hub_results_close(&hub);
-    hub_db_close(&hub.pts);
+    hub_db_close(&hub.db);
     cdof_store_close(&hub.store);
     cdof_commitments_destroy(&hub.commitments);
     hub_rules_destroy(&rules);

@@ -67,7 +67,7 @@ int hub_period_reported(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     hub_db_points_cursor_t *c = NULL;
     hub_point_t *pt = malloc(sizeof *pt);
     const char *code;
-    int rc = pt ? hub_db_points_open(hub->pts, txn, m->id, p, &c) : -ENOMEM;
+    int rc = pt ? hub_db_points_open(hub->db, txn, m->id, p, &c) : -ENOMEM;
     for (rc = rc < 0 ? rc : hub_db_points_next(c, &code, pt); rc > 0;
          rc = hub_db_points_next(c, &code, pt)) {
         const cdof_area_t *a = cdof_ref_area(hub->ref, code);

@@ -379,7 +379,7 @@ static int series_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
     if (!q->as_at_ms)
         return add_compared(rp, hub, txn, m, p, q->area_code);
     hub_point_t pt;
-    int rc = hub_db_point_get_as_at(hub->pts, txn, m->id, q->area_code, p, q->as_at_ms, &pt);
+    int rc = hub_db_point_get_as_at(hub->db, txn, m->id, q->area_code, p, q->as_at_ms, &pt);
     if (rc == CDOF_ENOTFOUND)
         return 0;
     if (rc < 0)
@@ -469,7 +469,7 @@ static int q_agents(hub_t *hub, cdof_store_txn_t *txn, reply_t *rp)
     rp->resp->agents = rp->agent_ptrs;
     hub_db_agents_cursor_t *c = NULL;
     hub_agent_record_t rec;
-    int rc = hub_db_agents_open(hub->pts, txn, &c);
+    int rc = hub_db_agents_open(hub->db, txn, &c);
     for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0 && rp->resp->n_agents < rp->cap;
          rc = hub_db_agents_next(c, &rec)) {
         size_t i = rp->resp->n_agents++;

@@ -31,7 +31,7 @@ typedef struct {
     bool valid;
     size_t metric; /* metric index */
     int month;     /* month_index() */
-    mpoint_t *pts;
+    mpoint_t *db;
     size_t n, cap;
 } month_slot_t;
 
@@ -223,10 +223,10 @@ static void gather_point(gather_t *g, const char *area_code, const hub_point_t *
     mpoint_t mp = {area, pt->fig, pt->received_ms};
     if (g->record) {
         month_slot_t *sl = g->record;
-        mpoint_t *pts = cdof_grow(sl->pts, sl->n, &sl->cap, 64, sizeof *pts);
-        if (pts) {
-            sl->pts = pts;
-            pts[sl->n++] = mp;
+        mpoint_t *db = cdof_grow(sl->db, sl->n, &sl->cap, 64, sizeof *db);
+        if (db) {
+            sl->db = db;
+            db[sl->n++] = mp;
         } else {
             g->record = NULL; /* not cached, still summed */
             sl->valid = false;
@@ -242,7 +242,7 @@ static int gather_points(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
     hub_db_points_cursor_t *c;
     hub_point_t pt;
     const char *code;
-    int rc = hub_db_points_open(hub->pts, txn, m->id, p, &c);
+    int rc = hub_db_points_open(hub->db, txn, m->id, p, &c);
     while (rc == 0 && (rc = hub_db_points_next(c, &code, &pt)) > 0) {
         gather_point(g, code, &pt);
         rc = 0;
@@ -292,11 +292,11 @@ static int gather_month(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *
     }
     if (sl && sl->valid && sl->metric == m->index && sl->month == idx) {
         for (size_t i = 0; i < sl->n; i++)
-            accumulate(g, &sl->pts[i]);
+            accumulate(g, &sl->db[i]);
         return 0;
     }
     if (sl)
-        *sl = (month_slot_t){.metric = m->index, .month = idx, .pts = sl->pts, .cap = sl->cap};
+        *sl = (month_slot_t){.metric = m->index, .month = idx, .db = sl->db, .cap = sl->cap};
     cdof_period_t mp = month_period(idx);
     g->record = sl;
     int rc = gather_points(hub, txn, m, &mp, g);
@@ -1022,7 +1022,7 @@ void hub_results_close(hub_t *hub)
     cdof_partnerships_destroy(&res->parts);
     free(res->trajectory);
     for (size_t i = 0; res->months && i < MONTH_SLOTS; i++)
-        free(res->months[i].pts);
+        free(res->months[i].db);
     free(res->months);
     free(res);
     hub->results = NULL;

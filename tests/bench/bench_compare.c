@@ -102,7 +102,7 @@ static int time_update(hub_t *hub, const cdof_metric_t *m, const cdof_area_t *a,
     double t0 = now_s();
     int rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
-        rc = hub_db_points_scan(hub->pts, txn, m->id, p, count_one, &n);
+        rc = hub_db_points_scan(hub->db, txn, m->id, p, count_one, &n);
     cdof_store_abort(&txn);
     *base = now_s() - t0;
 
@@ -114,7 +114,7 @@ static int time_update(hub_t *hub, const cdof_metric_t *m, const cdof_area_t *a,
     if (rc == 0)
         rc = cdof_store_begin(hub->store, true, &txn);
     if (rc == 0)
-        rc = hub_db_point_put(hub->pts, txn, m->id, a->code, p, &pt);
+        rc = hub_db_point_put(hub->db, txn, m->id, a->code, p, &pt);
     if (rc == 0)
         rc = hub_results_update(hub, txn, &touch, 1);
     if (rc == 0)
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = cdof_store_db(hub.store, "periods", &hub.db_periods);
     if (rc == 0)
-        rc = hub_db_open(hub.store, &hub.pts);
+        rc = hub_db_open(hub.store, &hub.db);
     if (rc == 0) {
         /* The shipped commitments give counts their trajectories, as in the hub. */
         char cpath[4096];
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
                 if (a->kind != CDOF_AREA_UTLA || (int)nareas >= nareas_want)
                     continue;
                 hub_point_t pt = make_point(m, a, t);
-                rc = hub_db_point_put(hub.pts, txn, m->id, a->code, &p, &pt);
+                rc = hub_db_point_put(hub.db, txn, m->id, a->code, &p, &pt);
                 nareas++;
                 npoints++;
             }
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
         t0 = now_s();
         rc = cdof_store_begin(hub.store, false, &txn);
         if (rc == 0)
-            rc = hub_db_points_scan_all(hub.pts, txn, count_point, &scanned);
+            rc = hub_db_points_scan_all(hub.db, txn, count_point, &scanned);
         cdof_store_abort(&txn);
         times[r] = now_s() - t0;
     }
@@ -280,7 +280,7 @@ int main(int argc, char **argv)
     printf("rebuild / one update at the latest month: %.0fx\n", rebuild_s / upd_last);
 out:
     hub_results_close(&hub);
-    hub_db_close(&hub.pts);
+    hub_db_close(&hub.db);
     cdof_store_close(&hub.store);
     cdof_commitments_destroy(&hub.commitments);
     cdof_ref_destroy(&hub.ref);

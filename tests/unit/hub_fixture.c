@@ -45,7 +45,7 @@ int hub_fixture_open(hub_fixture_t *f, long settle_ms)
     if (rc == 0)
         rc = cdof_store_db(hub->store, "rejections", &hub->db_rejections);
     if (rc == 0)
-        rc = hub_db_open(hub->store, &hub->pts);
+        rc = hub_db_open(hub->store, &hub->db);
     if (rc == 0)
         rc = hub_periods_open(hub, err, sizeof err);
     if (rc == 0)
@@ -69,7 +69,7 @@ void hub_fixture_close(hub_fixture_t *f)
     hub_alerts_destroy(&hub->alerts);
     hub_results_close(hub);
     hub_periods_close(hub);
-    hub_db_close(&hub->pts);
+    hub_db_close(&hub->db);
     cdof_store_close(&hub->store);
     cdof_ref_destroy(&hub->ref);
     if (f->dir[0])

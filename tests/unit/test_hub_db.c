@@ -19,7 +19,7 @@
 typedef struct {
     char dir[64];
     cdof_store_t *store;
-    hub_db_t *pts;
+    hub_db_t *db;
 } fixture_t;
 
 static void rm_dir(const char *path)
@@ -56,14 +56,14 @@ static void reopen(fixture_t *f, bool read_only)
     char err[256] = "";
     int rc;
 
-    hub_db_close(&f->pts);
+    hub_db_close(&f->db);
     cdof_store_close(&f->store);
     o.read_only = read_only;
     rc = cdof_store_open(f->dir, &o, &f->store, err, sizeof err);
     if (rc)
         print_error("open: %s\n", err);
     assert_int_equal(rc, 0);
-    assert_int_equal(hub_db_open(f->store, &f->pts), 0);
+    assert_int_equal(hub_db_open(f->store, &f->db), 0);
 }
 
 static int setup(void **state)
@@ -86,7 +86,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
 
-    hub_db_close(&f->pts);
+    hub_db_close(&f->db);
     cdof_store_close(&f->store);
     rm_dir(f->dir);
     free(f);
@@ -159,7 +159,7 @@ static void put1(fixture_t *f, const char *metric, const char *area, const cdof_
     cdof_store_txn_t *t = NULL;
 
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(hub_db_point_put(f->pts, t, metric, area, p, pt), 0);
+    assert_int_equal(hub_db_point_put(f->db, t, metric, area, p, pt), 0);
     assert_int_equal(cdof_store_commit(&t), 0);
 }
 
@@ -177,7 +177,7 @@ static void test_round_trip(void **state)
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&out, 0xaa, sizeof out);
-    assert_int_equal(hub_db_point_get(f->pts, t, "treatment_continuity", "E08000035", &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->db, t, "treatment_continuity", "E08000035", &p, &out), 0);
     assert_true(out.fig.has_numerator && out.fig.has_denominator && !out.fig.has_value);
     assert_true(out.fig.numerator == 12 && out.fig.denominator == 345);
     assert_true(out.received_ms == 1711929600123);
@@ -185,12 +185,12 @@ static void test_round_trip(void **state)
     assert_string_equal(out.agent_id, "cdp-leeds");
     assert_int_equal(strlen(out.note), HUB_DB_NOTE_MAX - 1);
 
-    assert_int_equal(hub_db_point_get(f->pts, t, "no_such_metric", "E08000035", &p, &out),
+    assert_int_equal(hub_db_point_get(f->db, t, "no_such_metric", "E08000035", &p, &out),
                      CDOF_ENOTFOUND);
-    assert_int_equal(hub_db_point_get(f->pts, t, "treatment_continuity", "E08000036", &p, &out),
+    assert_int_equal(hub_db_point_get(f->db, t, "treatment_continuity", "E08000036", &p, &out),
                      CDOF_ENOTFOUND);
     p = month(2024, 4);
-    assert_int_equal(hub_db_point_get(f->pts, t, "treatment_continuity", "E08000035", &p, &out),
+    assert_int_equal(hub_db_point_get(f->db, t, "treatment_continuity", "E08000035", &p, &out),
                      CDOF_ENOTFOUND);
     cdof_store_abort(&t);
 }
@@ -208,30 +208,30 @@ static void test_invalid_input(void **state)
     memset(longid, 'm', sizeof longid - 1);
     longid[sizeof longid - 1] = '\0';
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E0800003", &p, &pt), -EINVAL);
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E080000351", &p, &pt), -EINVAL);
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08 00035", &p, &pt), -EINVAL);
-    assert_int_equal(hub_db_point_put(f->pts, t, "", "E08000035", &p, &pt), -EINVAL);
-    assert_int_equal(hub_db_point_put(f->pts, t, longid, "E08000035", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E0800003", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E080000351", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E08 00035", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "", "E08000035", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, longid, "E08000035", &p, &pt), -EINVAL);
     bad = p;
     bad.kind = CDOF_PERIOD_NONE;
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E08000035", &bad, &pt), -EINVAL);
     bad = years(CDOF_PERIOD_POOLED_YEARS, 2021, 2021); /* one year is not a pool */
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E08000035", &bad, &pt), -EINVAL);
     bad = years(CDOF_PERIOD_POOLED_YEARS, 2011, 2021); /* eleven is too many */
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E08000035", &bad, &pt), -EINVAL);
     bad = p;
     bad.last_day = bad.first_day - 1;
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &bad, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E08000035", &bad, &pt), -EINVAL);
     memset(pt.agent_id, 'a', sizeof pt.agent_id); /* not terminated */
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E08000035", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E08000035", &p, &pt), -EINVAL);
     /* Nothing was interned by the refused rows. */
-    assert_int_equal(hub_db_metric_code(f->pts, t, "m", &code), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_metric_code(f->db, t, "m", &code), CDOF_ENOTFOUND);
 
     memset(&rec, 0, sizeof rec);
-    assert_int_equal(hub_db_agent_put(f->pts, t, &rec), -EINVAL);
+    assert_int_equal(hub_db_agent_put(f->db, t, &rec), -EINVAL);
     memset(rec.agent_id, 'a', sizeof rec.agent_id);
-    assert_int_equal(hub_db_agent_put(f->pts, t, &rec), -EINVAL);
+    assert_int_equal(hub_db_agent_put(f->db, t, &rec), -EINVAL);
     assert_int_equal(cdof_store_commit(&t), 0);
 }
 
@@ -256,10 +256,10 @@ static void test_revisions_as_at(void **state)
     put1(f, m, a, &p, &v3);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
-    assert_int_equal(hub_db_point_get(f->pts, t, m, a, &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->db, t, m, a, &p, &out), 0);
     assert_true(out.fig.numerator == 12);
     for (size_t i = 0; i < sizeof before_skew / sizeof before_skew[0]; i++) {
-        int rc = hub_db_point_get_as_at(f->pts, t, m, a, &p, before_skew[i].as_at, &out);
+        int rc = hub_db_point_get_as_at(f->db, t, m, a, &p, before_skew[i].as_at, &out);
         if (before_skew[i].want == 0) {
             assert_int_equal(rc, CDOF_ENOTFOUND);
         } else {
@@ -274,10 +274,10 @@ static void test_revisions_as_at(void **state)
      * while "as at" goes by when each was received. */
     put1(f, m, a, &p, &v4);
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
-    assert_int_equal(hub_db_point_get(f->pts, t, m, a, &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->db, t, m, a, &p, &out), 0);
     assert_true(out.fig.numerator == 13);
     for (size_t i = 0; i < sizeof after_skew / sizeof after_skew[0]; i++) {
-        int rc = hub_db_point_get_as_at(f->pts, t, m, a, &p, after_skew[i].as_at, &out);
+        int rc = hub_db_point_get_as_at(f->db, t, m, a, &p, after_skew[i].as_at, &out);
         if (after_skew[i].want == 0) {
             assert_int_equal(rc, CDOF_ENOTFOUND);
         } else {
@@ -286,7 +286,7 @@ static void test_revisions_as_at(void **state)
         }
     }
     /* Other points have no history to borrow from. */
-    assert_int_equal(hub_db_point_get_as_at(f->pts, t, m, "E06000002", &p, INT64_MAX, &out),
+    assert_int_equal(hub_db_point_get_as_at(f->db, t, m, "E06000002", &p, INT64_MAX, &out),
                      CDOF_ENOTFOUND);
     cdof_store_abort(&t);
 }
@@ -329,17 +329,17 @@ static void test_scan_one_metric_period(void **state)
     for (int i = 0; i < 6; i++) {
         hub_point_t pt = point(100 + i, 1000, 5000, (uint64_t)i);
         hub_point_t other = point(999, 1000, 5000, 99);
-        assert_int_equal(hub_db_point_put(f->pts, t, "metric_a", areas[i], &jan, &other), 0);
-        assert_int_equal(hub_db_point_put(f->pts, t, "metric_b", areas[i], &jan, &pt), 0);
-        assert_int_equal(hub_db_point_put(f->pts, t, "metric_c", areas[i], &jan, &other), 0);
-        assert_int_equal(hub_db_point_put(f->pts, t, "metric_b", areas[i], &feb, &other), 0);
-        assert_int_equal(hub_db_point_put(f->pts, t, "metric_b", areas[i], &dec, &other), 0);
+        assert_int_equal(hub_db_point_put(f->db, t, "metric_a", areas[i], &jan, &other), 0);
+        assert_int_equal(hub_db_point_put(f->db, t, "metric_b", areas[i], &jan, &pt), 0);
+        assert_int_equal(hub_db_point_put(f->db, t, "metric_c", areas[i], &jan, &other), 0);
+        assert_int_equal(hub_db_point_put(f->db, t, "metric_b", areas[i], &feb, &other), 0);
+        assert_int_equal(hub_db_point_put(f->db, t, "metric_b", areas[i], &dec, &other), 0);
     }
     assert_int_equal(cdof_store_commit(&t), 0);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&c, 0, sizeof c);
-    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &jan, collect, &c), 0);
+    assert_int_equal(hub_db_points_scan(f->db, t, "metric_b", &jan, collect, &c), 0);
     assert_int_equal(c.n, 6);
     for (int i = 0; i < 6; i++) {
         assert_string_equal(c.areas[i], sorted[i]);
@@ -349,18 +349,18 @@ static void test_scan_one_metric_period(void **state)
 
     memset(&c, 0, sizeof c);
     c.stop_after = 2;
-    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &jan, collect, &c), 0);
+    assert_int_equal(hub_db_points_scan(f->db, t, "metric_b", &jan, collect, &c), 0);
     assert_int_equal(c.n, 2);
     memset(&c, 0, sizeof c);
     c.fail_after = 3;
-    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &jan, collect, &c), -7);
+    assert_int_equal(hub_db_points_scan(f->db, t, "metric_b", &jan, collect, &c), -7);
     assert_int_equal(c.n, 3);
 
     memset(&c, 0, sizeof c);
-    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_unknown", &jan, collect, &c), 0);
+    assert_int_equal(hub_db_points_scan(f->db, t, "metric_unknown", &jan, collect, &c), 0);
     assert_int_equal(c.n, 0);
     cdof_period_t mar = month(2024, 3);
-    assert_int_equal(hub_db_points_scan(f->pts, t, "metric_b", &mar, collect, &c), 0);
+    assert_int_equal(hub_db_points_scan(f->db, t, "metric_b", &mar, collect, &c), 0);
     assert_int_equal(c.n, 0);
 
     /* The cursor walks the same points in the same order, and nothing for an unknown metric or
@@ -369,7 +369,7 @@ static void test_scan_one_metric_period(void **state)
     hub_point_t pt;
     const char *area;
     int n = 0, rc;
-    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &jan, &cur), 0);
+    assert_int_equal(hub_db_points_open(f->db, t, "metric_b", &jan, &cur), 0);
     for (rc = hub_db_points_next(cur, &area, &pt); rc > 0;
          rc = hub_db_points_next(cur, &area, &pt)) {
         assert_true(n < 6);
@@ -382,13 +382,13 @@ static void test_scan_one_metric_period(void **state)
     assert_int_equal(hub_db_points_next(cur, &area, &pt), 0);
     hub_db_points_close(&cur);
     assert_null(cur);
-    assert_int_equal(hub_db_points_open(f->pts, t, "metric_unknown", &jan, &cur), 0);
+    assert_int_equal(hub_db_points_open(f->db, t, "metric_unknown", &jan, &cur), 0);
     assert_int_equal(hub_db_points_next(cur, &area, &pt), 0);
     hub_db_points_close(&cur);
-    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &mar, &cur), 0);
+    assert_int_equal(hub_db_points_open(f->db, t, "metric_b", &mar, &cur), 0);
     assert_int_equal(hub_db_points_next(cur, NULL, &pt), 0);
     hub_db_points_close(&cur);
-    assert_int_equal(hub_db_points_open(f->pts, t, "metric_b", &feb, &cur), 0);
+    assert_int_equal(hub_db_points_open(f->db, t, "metric_b", &feb, &cur), 0);
     assert_int_equal(hub_db_points_next(cur, NULL, &pt), 1);
     cdof_store_abort(&t);
     hub_db_points_close(&cur);
@@ -418,16 +418,16 @@ static void test_kinds_with_same_first_day(void **state)
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
     for (size_t i = 0; i < n; i++) {
         hub_point_t pt = point((double)i + 1, 10, 1000, i);
-        assert_int_equal(hub_db_point_put(f->pts, t, "m", "E92000001", &ps[i], &pt), 0);
+        assert_int_equal(hub_db_point_put(f->db, t, "m", "E92000001", &ps[i], &pt), 0);
     }
     assert_int_equal(cdof_store_commit(&t), 0);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(hub_db_point_get(f->pts, t, "m", "E92000001", &ps[i], &out), 0);
+        assert_int_equal(hub_db_point_get(f->db, t, "m", "E92000001", &ps[i], &out), 0);
         assert_true(out.fig.numerator == (double)i + 1);
         memset(&c, 0, sizeof c);
-        assert_int_equal(hub_db_points_scan(f->pts, t, "m", &ps[i], collect, &c), 0);
+        assert_int_equal(hub_db_points_scan(f->db, t, "m", &ps[i], collect, &c), 0);
         assert_int_equal(c.n, 1);
         assert_true(c.nums[0] == (double)i + 1);
     }
@@ -470,7 +470,7 @@ static void test_scan_all(void **state)
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&c, 0, sizeof c);
-    assert_int_equal(hub_db_points_scan_all(f->pts, t, collect_all, &c), 0);
+    assert_int_equal(hub_db_points_scan_all(f->db, t, collect_all, &c), 0);
     cdof_store_abort(&t);
     assert_int_equal(c.n, 4);
     /* Period first; within May, metric code order (zeta was interned first). */
@@ -510,20 +510,20 @@ static void test_agents(void **state)
     agents_t a;
 
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(hub_db_agent_put(f->pts, t, &r2), 0);
-    assert_int_equal(hub_db_agent_put(f->pts, t, &r1), 0);
+    assert_int_equal(hub_db_agent_put(f->db, t, &r2), 0);
+    assert_int_equal(hub_db_agent_put(f->db, t, &r1), 0);
     assert_int_equal(cdof_store_commit(&t), 0);
     reopen(f, false);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&out, 0, sizeof out);
-    assert_int_equal(hub_db_agent_get(f->pts, t, "cdp-leeds", &out), 0);
+    assert_int_equal(hub_db_agent_get(f->db, t, "cdp-leeds", &out), 0);
     assert_memory_equal(&out, &r1, sizeof out);
-    assert_int_equal(hub_db_agent_get(f->pts, t, "national-ndtms", &out), 0);
+    assert_int_equal(hub_db_agent_get(f->db, t, "national-ndtms", &out), 0);
     assert_true(out.high_water == UINT64_MAX && out.last_heard_ms == -5);
-    assert_int_equal(hub_db_agent_get(f->pts, t, "cdp-york", &out), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_agent_get(f->db, t, "cdp-york", &out), CDOF_ENOTFOUND);
     memset(&a, 0, sizeof a);
-    assert_int_equal(hub_db_agent_scan(f->pts, t, collect_agent, &a), 0);
+    assert_int_equal(hub_db_agent_scan(f->db, t, collect_agent, &a), 0);
     assert_int_equal(a.n, 2);
     assert_string_equal(a.ids[0], "cdp-leeds");
     assert_true(a.hw[0] == 17);
@@ -533,9 +533,9 @@ static void test_agents(void **state)
     /* Moving the high-water mark is an overwrite, not a new record. */
     r1.high_water = 18;
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(hub_db_agent_put(f->pts, t, &r1), 0);
+    assert_int_equal(hub_db_agent_put(f->db, t, &r1), 0);
     memset(&a, 0, sizeof a);
-    assert_int_equal(hub_db_agent_scan(f->pts, t, collect_agent, &a), 0);
+    assert_int_equal(hub_db_agent_scan(f->db, t, collect_agent, &a), 0);
     assert_int_equal(a.n, 2);
     assert_true(a.hw[0] == 18);
     assert_int_equal(cdof_store_commit(&t), 0);
@@ -557,20 +557,20 @@ static void test_interning_stable(void **state)
     reopen(f, false);
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(hub_db_metric_code(f->pts, t, ids[i], &code), 0);
+        assert_int_equal(hub_db_metric_code(f->db, t, ids[i], &code), 0);
         assert_int_equal(code, i + 1);
     }
-    assert_int_equal(hub_db_metric_code(f->pts, t, "m_four", &code), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_metric_code(f->db, t, "m_four", &code), CDOF_ENOTFOUND);
     cdof_store_abort(&t);
 
     put1(f, "m_four", "E06000001", &p, &pt);
     reopen(f, true); /* a read-only reader sees the same codes */
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
-    assert_int_equal(hub_db_metric_code(f->pts, t, "m_four", &code), 0);
+    assert_int_equal(hub_db_metric_code(f->db, t, "m_four", &code), 0);
     assert_int_equal(code, 4);
-    assert_int_equal(hub_db_metric_code(f->pts, t, "m_two", &code), 0);
+    assert_int_equal(hub_db_metric_code(f->db, t, "m_two", &code), 0);
     assert_int_equal(code, 2);
-    assert_int_equal(hub_db_point_get(f->pts, t, "m_two", "E06000002", &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->db, t, "m_two", "E06000002", &p, &out), 0);
     assert_true(out.fig.numerator == 5);
     cdof_store_abort(&t);
 }
@@ -588,29 +588,29 @@ static void test_put_memo(void **state)
 
     put1(f, "m_one", "E06000001", &p, &pt);
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_new", &memo, "E06", &p, &pt), -EINVAL);
+    assert_int_equal(hub_db_point_put_memo(f->db, t, "m_new", &memo, "E06", &p, &pt), -EINVAL);
     assert_int_equal(memo, 0); /* a bad row is refused before the metric is interned */
-    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_new", &memo, "E06000001", &p, &pt), 0);
+    assert_int_equal(hub_db_point_put_memo(f->db, t, "m_new", &memo, "E06000001", &p, &pt), 0);
     assert_int_equal(memo, 2);
-    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_new", &memo, "E06000002", &p, &pt), 0);
-    assert_int_equal(hub_db_point_get(f->pts, t, "m_new", "E06000002", &p, &out), 0);
+    assert_int_equal(hub_db_point_put_memo(f->db, t, "m_new", &memo, "E06000002", &p, &pt), 0);
+    assert_int_equal(hub_db_point_get(f->db, t, "m_new", "E06000002", &p, &out), 0);
     cdof_store_abort(&t);
 
     memo = 0;
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_other", &memo, "E06000001", &p, &pt), 0);
+    assert_int_equal(hub_db_point_put_memo(f->db, t, "m_other", &memo, "E06000001", &p, &pt), 0);
     assert_int_equal(memo, 2);
-    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_other", &memo, "E06000002", &p, &pt), 0);
+    assert_int_equal(hub_db_point_put_memo(f->db, t, "m_other", &memo, "E06000002", &p, &pt), 0);
     memo = 0;
-    assert_int_equal(hub_db_point_put_memo(f->pts, t, "m_one", &memo, "E06000002", &p, &pt), 0);
+    assert_int_equal(hub_db_point_put_memo(f->db, t, "m_one", &memo, "E06000002", &p, &pt), 0);
     assert_int_equal(memo, 1);
     assert_int_equal(cdof_store_commit(&t), 0);
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
-    assert_int_equal(hub_db_metric_code(f->pts, t, "m_new", &code), CDOF_ENOTFOUND);
-    assert_int_equal(hub_db_point_get(f->pts, t, "m_other", "E06000002", &p, &out), 0);
+    assert_int_equal(hub_db_metric_code(f->db, t, "m_new", &code), CDOF_ENOTFOUND);
+    assert_int_equal(hub_db_point_get(f->db, t, "m_other", "E06000002", &p, &out), 0);
     assert_true(out.fig.numerator == 3);
-    assert_int_equal(hub_db_point_get(f->pts, t, "m_one", "E06000002", &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->db, t, "m_one", "E06000002", &p, &out), 0);
     cdof_store_abort(&t);
 }
 
@@ -632,24 +632,24 @@ static void test_corrupt_value(void **state)
     cdof_store_be32(key, (uint32_t)((int64_t)p.first_day + ((int64_t)1 << 31)));
     key[4] = CDOF_PERIOD_MONTH;
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
-    assert_int_equal(hub_db_metric_code(f->pts, t, "m", &code), 0);
+    assert_int_equal(hub_db_metric_code(f->db, t, "m", &code), 0);
     cdof_store_be16(key + 5, code);
     memcpy(key + 7, "E06000009", 9);
-    assert_int_equal(hub_db_point_get(f->pts, t, "m", "E06000009", &p, &out), 0);
+    assert_int_equal(hub_db_point_get(f->db, t, "m", "E06000009", &p, &out), 0);
 
     memset(junk, 0, sizeof junk);
     junk[0] = 1;
     assert_int_equal(cdof_store_put(t, raw, key, sizeof key, junk, 10), 0); /* short */
-    assert_int_equal(hub_db_point_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
+    assert_int_equal(hub_db_point_get(f->db, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
     memset(&c, 0, sizeof c);
-    assert_int_equal(hub_db_points_scan(f->pts, t, "m", &p, collect, &c), CDOF_ECORRUPT);
+    assert_int_equal(hub_db_points_scan(f->db, t, "m", &p, collect, &c), CDOF_ECORRUPT);
     assert_int_equal(cdof_store_put(t, raw, key, sizeof key, junk, sizeof junk), 0); /* long */
-    assert_int_equal(hub_db_point_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
+    assert_int_equal(hub_db_point_get(f->db, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
     junk[0] = 9;
     assert_int_equal(cdof_store_put(t, raw, key, sizeof key, junk, sizeof junk), 0);
-    assert_int_equal(hub_db_point_get(f->pts, t, "m", "E06000009", &p, &out), CDOF_EVERSION);
+    assert_int_equal(hub_db_point_get(f->db, t, "m", "E06000009", &p, &out), CDOF_EVERSION);
     /* A revision over an undecodable value refuses rather than losing it. */
-    assert_int_equal(hub_db_point_put(f->pts, t, "m", "E06000009", &p, &pt), CDOF_EVERSION);
+    assert_int_equal(hub_db_point_put(f->db, t, "m", "E06000009", &p, &pt), CDOF_EVERSION);
     cdof_store_abort(&t);
 }
 
@@ -659,7 +659,7 @@ static void test_read_only_without_points(void **state)
     char dir[64];
     cdof_store_opts_t o = hub_opts();
     cdof_store_t *s = NULL;
-    hub_db_t *pts = NULL;
+    hub_db_t *db = NULL;
 
     (void)f;
     strcpy(dir, "/tmp/cdof-test-points-XXXXXX");
@@ -668,8 +668,8 @@ static void test_read_only_without_points(void **state)
     cdof_store_close(&s);
     o.read_only = true;
     assert_int_equal(cdof_store_open(dir, &o, &s, NULL, 0), 0);
-    assert_int_equal(hub_db_open(s, &pts), CDOF_ENOTFOUND);
-    assert_null(pts);
+    assert_int_equal(hub_db_open(s, &db), CDOF_ENOTFOUND);
+    assert_null(db);
     cdof_store_close(&s);
     rm_dir(dir);
 }

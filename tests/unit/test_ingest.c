@@ -170,7 +170,7 @@ static void test_accept_duplicate_gap(void **state)
     char err[128];
     assert_int_equal(cdof_period_parse("2024-05", &p, err, sizeof err), 0);
     assert_int_equal(cdof_store_begin(f->fx.hub.store, false, &txn), 0);
-    assert_int_equal(hub_db_point_get(f->fx.hub.pts, txn, "continuity_of_care", AREA, &p, &pt), 0);
+    assert_int_equal(hub_db_point_get(f->fx.hub.db, txn, "continuity_of_care", AREA, &p, &pt), 0);
     assert_true(pt.fig.numerator == 10 && pt.sequence == 1);
     cdof_compare_row_t row;
     assert_int_equal(hub_results_get(&f->fx.hub, txn,

@@ -51,7 +51,7 @@ static int setup(void **state)
     if (rc == 0)
         rc = cdof_store_db(hub->store, "periods", &hub->db_periods);
     if (rc == 0)
-        rc = hub_db_open(hub->store, &hub->pts);
+        rc = hub_db_open(hub->store, &hub->db);
     if (rc == 0)
         rc = cdof_commitments_load(cpath, hub->ref, &hub->commitments, err, sizeof err);
     if (rc == 0)
@@ -67,7 +67,7 @@ static int teardown(void **state)
     hub_t *hub = &f->hub;
 
     hub_results_close(hub);
-    hub_db_close(&hub->pts);
+    hub_db_close(&hub->db);
     cdof_store_close(&hub->store);
     cdof_commitments_destroy(&hub->commitments);
     cdof_ref_destroy(&hub->ref);
@@ -98,7 +98,7 @@ static void put_counts(hub_t *hub, const cdof_metric_t *m, const cdof_period_t *
         if (a->kind != CDOF_AREA_UTLA)
             continue;
         hub_point_t pt = {.fig.has_value = true, .fig.value = base + (double)n, .received_ms = 1};
-        assert_int_equal(hub_db_point_put(hub->pts, txn, m->id, a->code, p, &pt), 0);
+        assert_int_equal(hub_db_point_put(hub->db, txn, m->id, a->code, p, &pt), 0);
         n++;
     }
     assert_int_equal(hub_periods_note(hub, txn, m, p), 0);

@@ -111,7 +111,7 @@ static void ingest(fixture_t *f, const char *period, size_t from, size_t to, dou
                           .fig.has_denominator = true,
                           .fig.denominator = 100,
                           .received_ms = 1};
-        assert_int_equal(hub_db_point_put(hub->pts, txn, m->id, a->code, &p, &pt), 0);
+        assert_int_equal(hub_db_point_put(hub->db, txn, m->id, a->code, &p, &pt), 0);
     }
     assert_int_equal(hub_periods_note(hub, txn, m, &p), 0);
     hub_results_forget(hub, &t, 1);
