@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 struct cdof_link {
+    void *socket; /* borrowed: the watched socket, whose monitor cdof_link_close stops */
     void *pair;
     cdof_link_state_t state;
     unsigned ups; /* handshakes succeeded */
@@ -31,11 +32,13 @@ int cdof_link_open(void *zctx, void *socket, cdof_link_t **out)
         zmq_setsockopt(l->pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_connect(l->pair, ep) < 0) {
         int e = zmq_errno();
+        zmq_socket_monitor(socket, NULL, 0); /* a started monitor with nobody to read it blocks */
         if (l->pair)
             zmq_close(l->pair);
         free(l);
         return -e;
     }
+    l->socket = socket;
     *out = l;
     return 0;
 }
@@ -134,6 +137,13 @@ void cdof_link_close(cdof_link_t **link)
 {
     if (!link || !*link)
         return;
+    /* libzmq sends a monitor's events from the context's I/O thread and blocks there while
+     * they cannot be delivered: once this PAIR is gone, or its queue full, an event from the
+     * still open socket (a connection made or dropped as it closes) would stop every socket of
+     * the context for good. Read what waits, so that a send blocked on a full queue completes,
+     * then stop the monitor (synchronous: no event is sent after it) before closing the PAIR. */
+    (void)cdof_link_poll(*link);
+    zmq_socket_monitor((*link)->socket, NULL, 0);
     zmq_close((*link)->pair);
     free(*link);
     *link = NULL;

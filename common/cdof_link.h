@@ -18,7 +18,7 @@ typedef enum {
 typedef struct cdof_link cdof_link_t;
 
 /* Watches socket (before it connects) through an inproc monitor on zctx. *out: caller closes
- * it, before or after the socket. Returns 0 or a negative errno. */
+ * it BEFORE the socket (closing stops the socket's monitor). Returns 0 or a negative errno. */
 int cdof_link_open(void *zctx, void *socket, cdof_link_t **out);
 
 /* Reads the events waiting (never blocks) and returns the state they lead to. A failure of the
@@ -39,6 +39,9 @@ const char *cdof_link_describe(cdof_link_state_t state);
 /* A short word for status output: unknown, no_hub, connecting, up, refused, wrong_hub_key. */
 const char *cdof_link_name(cdof_link_state_t state);
 
+/* Stops the socket's monitor and closes the watching side; the socket stays open. Must come
+ * before zmq_close of the socket: a monitor left without a reader blocks the context's I/O
+ * thread at its next event, and with it every socket of the context. */
 void cdof_link_close(cdof_link_t **link);
 
 #endif

@@ -42,8 +42,12 @@ static int watch(hub_t *hub)
             0 ||
         !(s->mon = zmq_socket(hub->zctx, ZMQ_PAIR)) ||
         zmq_setsockopt(s->mon, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_connect(s->mon, s->ep) < 0)
-        return -zmq_errno();
+        zmq_connect(s->mon, s->ep) < 0) {
+        int e = zmq_errno();
+        /* A monitor nobody reads blocks the context's I/O thread at its next event. */
+        zmq_socket_monitor(hub->pub, NULL, 0);
+        return -e;
+    }
     return 0;
 }
 
@@ -71,6 +75,10 @@ void hub_subs_close(hub_t *hub)
 {
     if (!hub->subs)
         return;
+    /* Stop the monitor before closing its reader: libzmq sends events from the I/O thread and
+     * blocks there when they cannot be delivered, and zmq_ctx_term would wait for ever. */
+    if (hub->pub)
+        zmq_socket_monitor(hub->pub, NULL, 0);
     if (hub->subs->mon)
         zmq_close(hub->subs->mon);
     forget_all(hub->subs);

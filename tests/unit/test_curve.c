@@ -17,6 +17,7 @@
 
 #include "cdof_curve.h"
 #include "cdof_error.h"
+#include "cdof_link.h"
 
 static char dir[64];
 
@@ -192,10 +193,63 @@ static void test_handshake(void **state)
     cdof_curve_destroy(&wrong);
 }
 
+/* A monitor's events are sent by the context's I/O thread and block it while nobody can take
+ * them: closing the watching side while its socket still emits events (a connection being made
+ * as the socket closes) must not leave the I/O thread stuck, or no socket of the context ever
+ * connects again (an agent that reopened its hub socket never got back in). */
+static void test_link_close_racing_events(void **state)
+{
+    (void)state;
+    char ep[128], buf[16];
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
+    snprintf(ep, sizeof ep, "ipc://%s/link", dir);
+    assert_int_equal(zmq_bind(router, ep), 0);
+    for (int i = 0; i < 200; i++) {
+        void *d = zmq_socket(ctx, ZMQ_DEALER);
+        assert_non_null(d);
+        zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
+        cdof_link_t *link = NULL;
+        assert_int_equal(cdof_link_open(ctx, d, &link), 0);
+        assert_int_equal(zmq_connect(d, ep), 0);
+        if (i % 4 == 0) { /* sometimes let the handshake go part of the way */
+            zmq_pollitem_t it = {cdof_link_socket(link), 0, ZMQ_POLLIN, 0};
+            (void)zmq_poll(&it, 1, 2);
+        }
+        cdof_link_close(&link);
+        zmq_close(d);
+    }
+    /* The context still connects: a fresh socket is heard within 10 s (bounded, loaded
+     * machines). */
+    void *d = zmq_socket(ctx, ZMQ_DEALER);
+    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_connect(d, ep), 0);
+    assert_int_equal(zmq_send(d, "ping", 4, ZMQ_DONTWAIT), 4);
+    bool heard = false;
+    for (int tries = 0; tries < 100 && !heard; tries++) {
+        zmq_pollitem_t it = {router, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        zmq_msg_t id;
+        zmq_msg_init(&id);
+        while (zmq_msg_recv(&id, router, ZMQ_DONTWAIT) >= 0) {
+            int n = zmq_recv(router, buf, sizeof buf, 0);
+            heard = heard || (n == 4 && memcmp(buf, "ping", 4) == 0);
+        }
+        zmq_msg_close(&id);
+    }
+    assert_true(heard);
+    zmq_close(d);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_flags),
-                                       cmocka_unit_test(test_key_files),
-                                       cmocka_unit_test(test_handshake)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flags), cmocka_unit_test(test_key_files),
+        cmocka_unit_test(test_handshake), cmocka_unit_test(test_link_close_racing_events)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
