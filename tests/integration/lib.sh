@@ -139,6 +139,14 @@ it_hub_endpoints() {
     query="tcp://127.0.0.1:$p_query"
 }
 
+# it_wait_hub: until a hub started on it_hub_endpoints' ports listens on all three (20 s each).
+it_wait_hub() {
+    local p
+    for p in "$p_ingest" "$p_alerts" "$p_query"; do
+        it_wait "hub listening on port $p" 20 it_listening "$p"
+    done
+}
+
 # it_sec ROLE ID [AREAS]: the security flags of one party, to splice unquoted into its command
 # line: `it_start hub "$IT_HUB" $(it_sec hub hub) ...`. ROLE is hub, partnership, national,
 # oversight or jcdu; ID the agent id or a name for the watcher or query client; AREAS, for a

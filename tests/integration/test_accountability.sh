@@ -53,9 +53,7 @@ expect_status() { # WANT OUT ROLE ID [SCOPE] -- ARGS...
 printf 'metric_id,threshold_percent,deadline_days\n*,3,0\n' >"$IT_DIR/periods.csv"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" --rules "$IT_DIR/rules.ini" --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 # Keys before the data, so that every registry reload is done with.
 it_sec oversight reader >/dev/null
 it_sec oversight nw hmpps,E12000002 >/dev/null

@@ -34,9 +34,7 @@ start_hub() { # NAME DAY
     CDOF_FAKE_NOW="$2T12:00:00Z" it_start "$1" "$IT_HUB" --data "$IT_DIR/hub" \
         --ingest "$ingest" --alerts "$alerts" --query "$query" --rules "$IT_DIR/rules.ini" \
         --partnerships "$IT_DIR/partnerships.csv" $(it_sec hub hub)
-    for p in "$p_ingest" "$p_alerts" "$p_query"; do
-        it_wait "hub listening on port $p" 20 it_listening "$p"
-    done
+    it_wait_hub
 }
 # The hub's records of the key, as their states in order.
 states() {

@@ -107,9 +107,7 @@ printf '%s\n' metric_id,threshold_percent,deadline_days continuity_of_care,4,0 \
 CDOF_FAKE_NOW=2024-09-15T12:00:00Z it_start hub "$IT_HUB" --data "$IT_DIR/hub" \
     --ingest "$ingest" --alerts "$alerts" --query "$query" --rules "$IT_DIR/rules.ini" \
     --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 it_start agent "$IT_AGENT" --id ons-test --hub "$ingest" --spool "$spool" \
     --data "$IT_DIR/agent/data" --national $(it_sec national ons-test)
 drop "$first"

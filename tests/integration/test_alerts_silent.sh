@@ -23,9 +23,7 @@ EOF
 start_hub() {
     it_start "hub$1" "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
         --query "$query" --rules "$IT_DIR/rules.ini" $(it_sec hub hub)
-    for p in "$p_ingest" "$p_alerts" "$p_query"; do
-        it_wait "hub listening on port $p" 20 it_listening "$p"
-    done
+    it_wait_hub
 }
 start_hub ""
 it_start watch "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" \

@@ -95,9 +95,7 @@ key_states() {
 printf 'metric_id,threshold_percent,deadline_days\n*,6,0\n' >"$IT_DIR/periods.csv"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" --rules "$IT_DIR/rules.ini" --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 start_nw() {
     it_start "nw$1" "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic "$nw_topic" \
         --format json --state "$IT_DIR/nw.state" $(it_sec oversight nw)

@@ -29,9 +29,7 @@ it_hub_endpoints
 kd="$IT_DIR/keys"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 it_sec jcdu flood >/dev/null
 it_sec jcdu other >/dev/null
 it_sec partnership garbage E06000001 >/dev/null

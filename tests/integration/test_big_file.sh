@@ -16,9 +16,7 @@ it_hub_endpoints
 spool="$IT_DIR/agent/spool"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 mkdir -p "$IT_DIR/agent"
 n=0
 # The agents pause 3 s between chunks (test only), so that the kill and the stop below land in

@@ -23,9 +23,7 @@ it_hub_endpoints
 printf 'metric_id,threshold_percent,deadline_days\n*,3,0\n' >"$IT_DIR/periods.csv"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 it_sec national py-agent >/dev/null
 it_sec jcdu py-reader >/dev/null
 kd="$IT_DIR/keys"

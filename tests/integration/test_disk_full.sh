@@ -35,9 +35,7 @@ areas="E06000008,E06000009"
 spool="$IT_DIR/agent/spool"
 it_start hub "$IT_HUB" --data "$HDATA" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" ${DISK_FULL_HUB_ARGS:-} $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 mkdir -p "$IT_DIR/agent"
 it_start agent "$IT_AGENT" --id nw-disk --hub "$ingest" --spool "$spool" \
     --data "$IT_DIR/agent/data" --areas "$areas" $(it_sec partnership nw-disk "$areas")

@@ -24,9 +24,7 @@ areas="E06000008,E06000009"
 spool="$IT_DIR/agent/spool"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" --settle-ms 0 $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 mkdir -p "$IT_DIR/agent"
 it_start agent "$IT_AGENT" --id nw-intake --hub "$ingest" --spool "$spool" \
     --data "$IT_DIR/agent/data" --areas "$areas" --stable-ms 2000 --outbox-max-mb 16 \

@@ -144,9 +144,7 @@ receivers_ini 1h
 printf 'metric_id,threshold_percent,deadline_days\n*,6,0\n' >"$IT_DIR/periods.csv"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" --rules "$IT_DIR/rules.ini" --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 wsec=$(it_sec oversight watch)
 start_watch() {
     it_start "watch$1" "$IT_WATCH" --hub-alerts "$alerts" --hub-query "$query" --topic alert/ \

@@ -109,9 +109,7 @@ start_hub() { # FAKE_NOW: starts "hubN", the next hub on the same store
         --alerts "$alerts" --query "$query" --rules "$IT_DIR/rules.ini" $(it_sec hub hub) \
         ${PERIODS_HUB_ARGS:-}
     local p
-    for p in "$p_ingest" "$p_alerts" "$p_query"; do
-        it_wait "hub listening on port $p" 20 it_listening "$p"
-    done
+    it_wait_hub
 }
 # A pause longer than the settle window (1.5 s) and the slow rules' tick (5 s) would need: the
 # hub has had every chance to judge what it holds.

@@ -23,9 +23,7 @@ kd="$IT_DIR/keys"
 
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 it_sec jcdu reader >/dev/null
 it_sec partnership la-a E06000009 >/dev/null
 (cd "$kd" && "$IT_KEYGEN" stranger >/dev/null && "$IT_KEYGEN" notthehub >/dev/null)

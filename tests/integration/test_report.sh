@@ -75,9 +75,7 @@ rutland-leicester,E06000016,
 CSV
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "tcp://127.0.0.1:$p_alerts" \
     --query "$query" --partnerships "$IT_DIR/partnerships.csv" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 agent() { # ID AREAS|--national FILE [CLAIMED_AREAS]: the agent's --areas (default: its key's)
     local id=$1 areas=$2 file=$3 role=partnership flags
     if [ "$areas" = --national ]; then role=national flags=(--national); else flags=(--areas "${4:-$areas}"); fi

@@ -27,9 +27,7 @@ chmod 600 "$kd/jcdu-reader.key"
 #    agent la-b (registered for Blackburn with Darwen).
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 start_agent() { # ID REGISTERED_AREAS CLAIMED_AREAS
     mkdir -p "$IT_DIR/$1/spool/in"
     it_start "$1" "$IT_AGENT" --id "$1" --hub "$ingest" --spool "$IT_DIR/$1/spool" \

@@ -21,9 +21,7 @@ printf 'metric_id,threshold_percent,deadline_days\n*,3,0\n' >"$IT_DIR/periods.cs
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 it_start hub "$IT_HUB" --data "$IT_DIR/hub" --ingest "$ingest" --alerts "$alerts" \
     --query "$query" --settle-ms 0 --periods "$IT_DIR/periods.csv" $(it_sec hub hub)
-for p in "$p_ingest" "$p_alerts" "$p_query"; do
-    it_wait "hub listening on port $p" 20 it_listening "$p"
-done
+it_wait_hub
 it_sec jcdu flood >/dev/null
 spool="$IT_DIR/agent/spool"
 mkdir -p "$IT_DIR/agent" "$spool/in"
