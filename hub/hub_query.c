@@ -1118,9 +1118,10 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
 
 /* Answers one request (rid and body as received; frames: frames after the routing id) on out
  * (the query socket, or the worker's pair). With refusal, answers BAD_REQUEST with that reason
- * under the request's own id instead. authed: the sender was judged already (the worker). */
-static void respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int frames,
-                    const char *refusal, bool authed)
+ * under the request's own id instead. authed: the sender was judged already (the worker).
+ * Returns 0 when the answer was queued on out, or a negative errno (nothing was sent). */
+static int respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int frames,
+                   const char *refusal, bool authed)
 {
     Cdof__V1__QueryResponse resp = CDOF__V1__QUERY_RESPONSE__INIT;
     reply_t rp;
@@ -1181,21 +1182,26 @@ static void respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int 
     }
     uint8_t *buf;
     size_t len;
-    if (cdof_wire_pack(&resp.base, &buf, &len) == 0) {
-        zmq_send(out, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(out, buf, len, ZMQ_DONTWAIT);
+    int sent = cdof_wire_pack(&resp.base, &buf, &len);
+    if (sent == 0) {
+        sent =
+            zmq_send(out, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+                    zmq_send(out, buf, len, ZMQ_DONTWAIT) < 0
+                ? -zmq_errno()
+                : 0;
         free(buf);
     }
     if (req)
         cdof__v1__query_request__free_unpacked(req, NULL);
     resp.n_alerts = decoded_alerts;
     reply_free(&rp);
+    return sent;
 }
 
 /* Answers in the serve loop, on the query socket. */
 static void answer_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int frames, const char *refusal)
 {
-    respond(hub, hub->query, rid, body, frames, refusal, false);
+    (void)respond(hub, hub->query, rid, body, frames, refusal, false); /* the client asks again */
 }
 
 /* Reads one request: its routing id and body (frames after the id into *frames). Returns 1, 0
@@ -1268,30 +1274,30 @@ static int64_t thread_cpu_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* The worker: answers each [routing id, request] it is given with [routing id, response].
- * Only read queries come here; they read the store and state fixed at start (reference data,
- * partnerships, commitments), never what the serve loop changes. An empty message, or the stop
- * flag (seen within WORKER_POLL_MS), ends it. Signals never reach this thread (worker_start):
- * each is for the serve loop, and a receive it interrupted is simply tried again. */
+typedef struct {
+    hub_t *hub;
+    void *pair; /* the worker's end, connected before the thread starts */
+} worker_arg_t;
+
+/* The worker: answers each [routing id, request] it is given with [routing id, response], or
+ * [routing id, empty] when no answer could be made (the serve loop then knows it is free
+ * again). Only read queries come here; they read the store and state fixed at start (reference
+ * data, partnerships, commitments), never what the serve loop changes. An empty message, or the
+ * stop flag (seen within WORKER_POLL_MS), ends it. Signals never reach this thread
+ * (worker_start): each is for the serve loop, and a receive it interrupted is simply tried
+ * again. */
 static void *worker_main(void *arg)
 {
-    hub_t *hub = arg;
+    worker_arg_t *wa = arg;
+    hub_t *hub = wa->hub;
+    void *pair = wa->pair;
+    free(wa);
     struct hub_queries *qs = hub->queries;
     /* At the serve loop's own priority. A lower one starved queries whenever anything else kept
      * the CPUs busy (each retry of a timed-out client then queued behind its abandoned
      * requests); ingest is kept ahead by running on its own thread, and queries by taking one
      * request at a time, so they use one core at most, and one key no more than its budget. */
     prctl(PR_SET_NAME, "cdof-hub-query"); /* as top -H and /proc name it */
-    void *pair = zmq_socket(hub->zctx, ZMQ_PAIR);
-    int linger = 0, timeout = WORKER_POLL_MS;
-    if (!pair || zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(pair, ZMQ_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
-        zmq_connect(pair, WORKER_EP) < 0) {
-        cdof_log_error("query worker: cannot connect: %s", zmq_strerror(zmq_errno()));
-        if (pair)
-            zmq_close(pair);
-        return NULL;
-    }
     while (!atomic_load(&qs->stop)) {
         zmq_msg_t rid, body;
         zmq_msg_init(&rid);
@@ -1314,8 +1320,16 @@ static void *worker_main(void *arg)
             break;
         }
         int64_t t0 = thread_cpu_us();
-        respond(hub, pair, &rid, &body, 1, NULL, true);
+        rc = respond(hub, pair, &rid, &body, 1, NULL, true);
         atomic_store(&qs->worker_cpu_us, thread_cpu_us() - t0);
+        if (rc < 0) {
+            /* Out of memory, most likely: the client times out and asks again, but the serve
+             * loop must hear that this request is over, or it waits for it for good. */
+            cdof_log_error("query worker: no answer sent: %s", cdof_strerror(rc));
+            if (zmq_send(pair, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE) < 0 ||
+                zmq_send(pair, "", 0, 0) < 0)
+                break; /* the pair is closed: the hub is stopping */
+        }
         zmq_msg_close(&rid);
         zmq_msg_close(&body);
     }
@@ -1323,28 +1337,59 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Starts the worker (once). Without it every query is answered in the serve loop. */
+/* Starts the worker (once). Without it every query is answered in the serve loop. Both ends of
+ * the pair are made and connected here, before the thread runs: a request handed over is then
+ * queued at once, and never waits for the worker to come up (a send that waited could be cut
+ * short by a signal, and the request lost with the serve loop thinking the worker busy). */
 static void worker_start(hub_t *hub, struct hub_queries *qs)
 {
     if (qs->started)
         return;
     qs->started = true;
-    int linger = 0;
+    int linger = 0, timeout = WORKER_POLL_MS;
+    void *theirs = NULL;
+    worker_arg_t *wa = malloc(sizeof *wa);
     /* The thread starts with every signal blocked (it inherits the mask): a SIGTERM or SIGHUP
      * is for the serve loop, and one taken by the worker would be lost to it. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    if (!(qs->pair = zmq_socket(hub->zctx, ZMQ_PAIR)) ||
-        zmq_setsockopt(qs->pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_bind(qs->pair, WORKER_EP) < 0 || pthread_create(&qs->worker, NULL, worker_main, hub)) {
-        cdof_log_warn("queries are answered in the serve loop: no worker (%s)",
-                      zmq_strerror(zmq_errno()));
+    int rc = !wa ? ENOMEM : 0;
+    if (!rc && (!(qs->pair = zmq_socket(hub->zctx, ZMQ_PAIR)) ||
+                zmq_setsockopt(qs->pair, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+                zmq_bind(qs->pair, WORKER_EP) < 0 || !(theirs = zmq_socket(hub->zctx, ZMQ_PAIR)) ||
+                zmq_setsockopt(theirs, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+                zmq_setsockopt(theirs, ZMQ_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
+                zmq_connect(theirs, WORKER_EP) < 0))
+        rc = zmq_errno();
+    if (!rc) {
+        *wa = (worker_arg_t){hub, theirs};
+        rc = pthread_create(&qs->worker, NULL, worker_main, wa);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        cdof_log_warn("queries are answered in the serve loop: no worker (%s)", zmq_strerror(rc));
+        free(wa);
+        if (theirs)
+            zmq_close(theirs);
         if (qs->pair)
             zmq_close(qs->pair);
         qs->pair = NULL;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Hands the request to the worker. Returns false, with nothing sent, when it cannot take it:
+ * the caller answers it in the serve loop instead. */
+static bool worker_give(struct hub_queries *qs, pending_t *p)
+{
+    /* Never blocks: the pair is connected and holds one request at a time. A first frame that
+     * went is followed by the second, which a signal cannot stop from going. */
+    if (zmq_msg_send(&p->rid, qs->pair, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return false;
+    while (zmq_msg_send(&p->body, qs->pair, ZMQ_DONTWAIT) < 0)
+        if (zmq_errno() != EINTR && zmq_errno() != EAGAIN)
+            break;
+    return true;
 }
 
 /* True when the request may go to the worker: a read query from a sender still registered.
@@ -1428,7 +1473,12 @@ void hub_query_worker_done(hub_t *hub)
             zmq_msg_close(&body);
             return;
         }
-        if (zmq_msg_more(&rid) && zmq_msg_recv(&body, qs->pair, 0) >= 0) {
+        int rc = 0;
+        while (zmq_msg_more(&rid) && (rc = zmq_msg_recv(&body, qs->pair, 0)) < 0 &&
+               zmq_errno() == EINTR)
+            ; /* the second frame of a message already here */
+        /* An empty answer is the worker's word that it could make none. */
+        if (zmq_msg_more(&rid) && rc >= 0 && zmq_msg_size(&body) > 0) {
             zmq_send(hub->query, zmq_msg_data(&rid), zmq_msg_size(&rid),
                      ZMQ_SNDMORE | ZMQ_DONTWAIT);
             zmq_send(hub->query, zmq_msg_data(&body), zmq_msg_size(&body), ZMQ_DONTWAIT);
@@ -1580,9 +1630,7 @@ int hub_query_serve(hub_t *hub, int budget_ms)
         k->n--;
         qs->pending--;
         idle = 0;
-        if (worker) {
-            zmq_msg_send(&p->rid, qs->pair, ZMQ_SNDMORE);
-            zmq_msg_send(&p->body, qs->pair, 0);
+        if (worker && worker_give(qs, p)) {
             qs->busy = k->busy = true;
             qs->busy_key = i;
         } else {

@@ -10,7 +10,8 @@
 #           parsed its flags, and opening the outbox or store is still to come).
 # The agent is started on a spool holding files each time; afterwards a hub and the agent run
 # normally and the store must hold exactly the rows in those files (fault_lib.sh fl_verify).
-# A running hub, its query worker started, is stopped by SIGTERM sent right after SIGHUP.
+# A running hub, its query worker started, is stopped by SIGTERM sent right after SIGHUP, and a
+# hub's first read queries are answered while SIGHUPs arrive.
 #
 #   test_start_signal.sh --hub P --agent P --watch P --keygen P [--refdir DIR]
 #       with CDOF_STORE_DUMP=store_dump and CDOF_SIGHELD=sigheld
@@ -117,6 +118,35 @@ for r in $(seq 1 "$ROUNDS"); do
     it_exited "$HUB"
 done
 it_log "hub: $ROUNDS running hubs stopped cleanly by SIGTERM right after SIGHUP"
+
+# A registry reload while the query worker starts: a hub's first read query, asked while SIGHUP
+# after SIGHUP reaches the hub, is answered, and so is the next. The serve loop hands the query to
+# the worker as it starts; a hand-over that waited for the worker could be cut short by a signal,
+# and every read query after it then waited for good for a worker that had nothing to answer.
+sent=0
+for r in $(seq 1 "$ROUNDS"); do
+    fl_start_hub
+    pid=$(it_pid "$HUB")
+    touch "$IT_DIR/storm"
+    # At most 200000 signals, as fast as the shell sends them, while the flag file is there.
+    (n=0; while [ $n -lt 200000 ] && [ -e "$IT_DIR/storm" ] && kill -HUP "$pid" 2>/dev/null; do
+        n=$((n + 1))
+    done; echo "$n" >"$IT_DIR/storm.sent") &
+    storm=$!
+    ok=1
+    it_query "$IT_DIR/agents.csv" --hub "tcp://127.0.0.1:$P_QUERY" $(it_sec jcdu signal) \
+        agents --format csv || ok=0
+    rm -f "$IT_DIR/storm"
+    wait "$storm" || true
+    sent=$((sent + $(cat "$IT_DIR/storm.sent")))
+    [ "$ok" = 1 ] || it_fail "$HUB: no answer to its first read query during SIGHUPs"
+    it_query "$IT_DIR/agents.csv" --hub "tcp://127.0.0.1:$P_QUERY" $(it_sec jcdu signal) \
+        agents --format csv || it_fail "$HUB: no answer to a read query after SIGHUPs"
+    kill -TERM "$pid"
+    it_exited "$HUB"
+done
+[ "$sent" -gt 0 ] || it_fail "no SIGHUP was sent while the first queries were asked"
+it_log "hub: $ROUNDS first read queries answered while $sent SIGHUPs were sent"
 
 # Nothing lost: whatever the interrupted start-ups took from the spool is delivered now.
 fl_start_hub
