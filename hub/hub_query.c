@@ -1363,6 +1363,7 @@ static void worker_start(hub_t *hub, struct hub_queries *qs)
                 zmq_connect(theirs, WORKER_EP) < 0))
         rc = zmq_errno();
     if (!rc) {
+        /* The worker's socket moves to its thread, which pthread_create's barrier allows. */
         *wa = (worker_arg_t){hub, theirs};
         rc = pthread_create(&qs->worker, NULL, worker_main, wa);
     }
@@ -1382,13 +1383,13 @@ static void worker_start(hub_t *hub, struct hub_queries *qs)
  * the caller answers it in the serve loop instead. */
 static bool worker_give(struct hub_queries *qs, pending_t *p)
 {
-    /* Never blocks: the pair is connected and holds one request at a time. A first frame that
-     * went is followed by the second, which a signal cannot stop from going. */
+    /* Never blocks: the pair is connected and holds one request at a time. Once the first
+     * frame is queued, libzmq takes the rest of the message whatever the pipe holds, so only a
+     * signal can stop the second, and it is sent again. */
     if (zmq_msg_send(&p->rid, qs->pair, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return false;
-    while (zmq_msg_send(&p->body, qs->pair, ZMQ_DONTWAIT) < 0)
-        if (zmq_errno() != EINTR && zmq_errno() != EAGAIN)
-            break;
+    while (zmq_msg_send(&p->body, qs->pair, ZMQ_DONTWAIT) < 0 && zmq_errno() == EINTR)
+        ;
     return true;
 }
 
