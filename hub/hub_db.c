@@ -1,4 +1,5 @@
-/* Metric points over the store. Key layout and value encoding: see hub_db.h. */
+/* The national store's schema over the store: its databases, and every key layout and value
+ * encoding in them (see hub_db.h). */
 #include "hub_db.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 struct hub_db {
     cdof_store_t *store;
     cdof_store_db_t points, history, codes, names, agents;
+    cdof_store_db_t meta, milestones, periods, rejections;
 };
 
 int hub_db_open(cdof_store_t *store, hub_db_t **out)
@@ -37,7 +39,13 @@ int hub_db_open(cdof_store_t *store, hub_db_t **out)
     if (!p)
         return -ENOMEM;
     p->store = store;
-    if ((rc = cdof_store_db(store, "points", &p->points)) != 0 ||
+    /* In the order the hub has always created them, so that a new store's pages are laid out as
+     * before, and a read-only open that finds "points" finds the others too. */
+    if ((rc = cdof_store_db(store, "hub_meta", &p->meta)) != 0 ||
+        (rc = cdof_store_db(store, "milestones", &p->milestones)) != 0 ||
+        (rc = cdof_store_db(store, "periods", &p->periods)) != 0 ||
+        (rc = cdof_store_db(store, "rejections", &p->rejections)) != 0 ||
+        (rc = cdof_store_db(store, "points", &p->points)) != 0 ||
         (rc = cdof_store_db(store, "history", &p->history)) != 0 ||
         (rc = cdof_store_db(store, "metric_codes", &p->codes)) != 0 ||
         (rc = cdof_store_db(store, "metric_names", &p->names)) != 0 ||
@@ -51,12 +59,27 @@ fail:
     return rc;
 }
 
-void hub_db_close(hub_db_t **points)
+void hub_db_close(hub_db_t **db)
 {
-    if (!points)
+    if (!db)
         return;
-    free(*points);
-    *points = NULL;
+    free(*db);
+    *db = NULL;
+}
+
+cdof_store_db_t hub_db_milestones(const hub_db_t *db)
+{
+    return db->milestones;
+}
+
+cdof_store_db_t hub_db_periods(const hub_db_t *db)
+{
+    return db->periods;
+}
+
+cdof_store_db_t hub_db_rejections(const hub_db_t *db)
+{
+    return db->rejections;
 }
 
 static uint64_t hub_db_f64_bits(double d)

@@ -26,9 +26,11 @@
  * any "as at" answer would give. Each agent's high-water sequence lives in "agents" (key: agent
  * id) and is moved in the same transaction as the data it covers.
  *
- * The other layouts are codecs only (the databases are the hub's): periods (the period index,
- * period states and settle marks), milestones, rejections and stored comparisons; see each
- * below. */
+ * This module opens and owns those databases and, with them, the period index ("periods"),
+ * milestone events ("milestones") and rejected envelopes ("rejections"), whose records the hub's
+ * modules read and write through the handles below and the codecs at the end. The codecs also
+ * serve databases other modules own: period states and settle marks (hub_periods.c,
+ * hub_settle.c) and stored comparisons (hub_results.c); see each below. */
 #ifndef HUB_DB_H
 #define HUB_DB_H
 
@@ -66,13 +68,22 @@ typedef struct {
     uint64_t oldest_unacked_ms;
 } hub_agent_record_t;
 
-/* Opens (creating unless the store is read-only) the databases points needs in store, which must
- * outlive *out. Owned by the caller: hub_db_close. Returns 0, CDOF_ENOTFOUND (read-only
- * store that never held points) or a negative code. Invalid arguments (area code not 9 bytes,
- * period kind or pooled length out of range, metric id empty or too long, agent id or note not
- * NUL-terminated within its array) give -EINVAL throughout. */
+/* Opens (creating unless the store is read-only) every database of the schema in store, which
+ * must outlive *out: "hub_meta" (holds nothing yet), "milestones", "periods", "rejections",
+ * "points", "history", "metric_codes", "metric_names" and "agents". Owned by the caller:
+ * hub_db_close. Returns 0, CDOF_ENOTFOUND (read-only store that lacks one of them: no hub ever
+ * opened it) or a negative code. Invalid arguments (area code not 9 bytes, period kind or pooled
+ * length out of range, metric id empty or too long, agent id or note not NUL-terminated within
+ * its array) give -EINVAL throughout. */
 int hub_db_open(cdof_store_t *store, hub_db_t **out);
-void hub_db_close(hub_db_t **points);
+void hub_db_close(hub_db_t **db);
+
+/* The handles of the databases whose records the hub's modules read and write themselves, with
+ * the codecs below: the period index, milestone events and rejected envelopes. Valid as long as
+ * db. */
+cdof_store_db_t hub_db_periods(const hub_db_t *db);
+cdof_store_db_t hub_db_milestones(const hub_db_t *db);
+cdof_store_db_t hub_db_rejections(const hub_db_t *db);
 
 /* Writes (or revises) one point, keeping period->last_day and every field of pt (copied).
  * metric_id is interned on first use (write txn). CDOF_EFULL after 65535 metric ids. */

@@ -166,8 +166,6 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = cdof_store_open(dir, &so, &hub.store, err, sizeof err);
     if (rc == 0)
-        rc = cdof_store_db(hub.store, "periods", &hub.db_periods);
-    if (rc == 0)
         rc = hub_db_open(hub.store, &hub.db);
     if (rc == 0) {
         /* The shipped commitments give counts their trajectories, as in the hub. */
