@@ -65,8 +65,7 @@ typedef struct hub {
     hub_config_t cfg;
     cdof_ref_t *ref;
     cdof_store_t *store;
-    hub_db_t *db; /* the national store's schema: points, agents and key codecs (hub_db.h) */
-    cdof_store_db_t db_meta, db_milestones, db_periods, db_rejections;
+    hub_db_t *db; /* the national store's schema and its databases (hub_db.h) */
     void *zctx, *ingest, *pub, *query;
     double alert_confidence; /* 0.95 or 0.998 */
     hub_counters_t counters;

@@ -16,8 +16,9 @@ int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
     /* Mostly there already: a read leaves the page clean, where a put would copy it into the
      * commit. */
     cdof_bytes_t v;
-    int rc = cdof_store_get(txn, hub->db_periods, key, klen, &v);
-    return rc == CDOF_ENOTFOUND ? cdof_store_put(txn, hub->db_periods, key, klen, "", 0) : rc;
+    int rc = cdof_store_get(txn, hub_db_periods(hub->db), key, klen, &v);
+    return rc == CDOF_ENOTFOUND ? cdof_store_put(txn, hub_db_periods(hub->db), key, klen, "", 0)
+                                : rc;
 }
 
 int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
@@ -27,7 +28,7 @@ int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, 
     size_t count = 0, cap = 0, plen = strlen(m->id) + 1;
     cdof_store_cursor_t *c = NULL;
     cdof_bytes_t key;
-    int rc = cdof_store_cursor_open(txn, hub->db_periods, &c);
+    int rc = cdof_store_cursor_open(txn, hub_db_periods(hub->db), &c);
     for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, m->id, plen, &key, NULL); rc > 0;
          rc = cdof_store_cursor_next(c, &key, NULL)) {
         if (key.len != plen + HUB_PERIOD_KEY_LEN) {

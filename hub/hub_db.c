@@ -1,4 +1,5 @@
-/* Metric points over the store. Key layout and value encoding: see hub_db.h. */
+/* The national store's schema over the store: its databases, and every key layout and value
+ * encoding in them (see hub_db.h). */
 #include "hub_db.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 struct hub_db {
     cdof_store_t *store;
     cdof_store_db_t points, history, codes, names, agents;
+    cdof_store_db_t meta, milestones, periods, rejections;
 };
 
 int hub_db_open(cdof_store_t *store, hub_db_t **out)
@@ -37,7 +39,13 @@ int hub_db_open(cdof_store_t *store, hub_db_t **out)
     if (!p)
         return -ENOMEM;
     p->store = store;
-    if ((rc = cdof_store_db(store, "points", &p->points)) != 0 ||
+    /* In the order the hub has always created them, so that a new store's pages are laid out as
+     * before, and a read-only open that finds "points" finds the others too. */
+    if ((rc = cdof_store_db(store, "hub_meta", &p->meta)) != 0 ||
+        (rc = cdof_store_db(store, "milestones", &p->milestones)) != 0 ||
+        (rc = cdof_store_db(store, "periods", &p->periods)) != 0 ||
+        (rc = cdof_store_db(store, "rejections", &p->rejections)) != 0 ||
+        (rc = cdof_store_db(store, "points", &p->points)) != 0 ||
         (rc = cdof_store_db(store, "history", &p->history)) != 0 ||
         (rc = cdof_store_db(store, "metric_codes", &p->codes)) != 0 ||
         (rc = cdof_store_db(store, "metric_names", &p->names)) != 0 ||
@@ -51,12 +59,27 @@ fail:
     return rc;
 }
 
-void hub_db_close(hub_db_t **points)
+void hub_db_close(hub_db_t **db)
 {
-    if (!points)
+    if (!db)
         return;
-    free(*points);
-    *points = NULL;
+    free(*db);
+    *db = NULL;
+}
+
+cdof_store_db_t hub_db_milestones(const hub_db_t *db)
+{
+    return db->milestones;
+}
+
+cdof_store_db_t hub_db_periods(const hub_db_t *db)
+{
+    return db->periods;
+}
+
+cdof_store_db_t hub_db_rejections(const hub_db_t *db)
+{
+    return db->rejections;
 }
 
 static uint64_t hub_db_f64_bits(double d)
@@ -455,95 +478,89 @@ void hub_db_points_close(hub_db_points_cursor_t **c)
     *c = NULL;
 }
 
-int hub_db_points_scan(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
-                       const cdof_period_t *period, hub_db_points_visit_fn visit, void *ctx)
-{
-    hub_db_points_cursor_t *c = NULL;
-    hub_point_t *pt;
-    const char *area;
-    int rc;
-
-    if (!visit)
-        return -EINVAL;
-    if (!(pt = malloc(sizeof *pt)))
-        return -ENOMEM;
-    rc = hub_db_points_open(db, txn, metric_id, period, &c);
-    for (rc = rc < 0 ? rc : hub_db_points_next(c, &area, pt); rc > 0;
-         rc = hub_db_points_next(c, &area, pt))
-        if ((rc = visit(ctx, area, pt)) != 0)
-            break;
-    hub_db_points_close(&c);
-    free(pt);
-    return rc < 0 ? rc : 0;
-}
-
-typedef struct {
+struct hub_db_points_all_cursor {
     hub_db_t *db;
     cdof_store_txn_t *txn;
-    hub_db_points_visit_all_fn visit;
-    void *ctx;
+    cdof_store_cursor_t *cur;
+    bool started;
     uint32_t code; /* of metric below; 0: none yet */
     char metric[HUB_DB_METRIC_MAX + 1];
-    hub_point_t pt;
-} hub_db_all_t;
-
-/* Decodes one point of the whole-store walk and hands it to the visitor. */
-static int hub_db_all_one(hub_db_all_t *s, const cdof_bytes_t *key, const cdof_bytes_t *val)
-{
-    const uint8_t *k = key->data;
     char area[HUB_DB_AREA_LEN + 1];
-    cdof_period_t period;
-    cdof_bytes_t name;
+};
+
+int hub_db_points_all_open(hub_db_t *db, cdof_store_txn_t *txn, hub_db_points_all_cursor_t **out)
+{
+    hub_db_points_all_cursor_t *c;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!db || !txn || !out)
+        return -EINVAL;
+    if (!(c = calloc(1, sizeof *c)))
+        return -ENOMEM;
+    c->db = db;
+    c->txn = txn;
+    if ((rc = cdof_store_cursor_open(txn, db->points, &c->cur)) != 0) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int hub_db_points_all_next(hub_db_points_all_cursor_t *c, const char **metric_id, const char **area,
+                           cdof_period_t *period, hub_point_t *pt)
+{
+    cdof_bytes_t key, val, name;
+    cdof_period_t p;
+    const uint8_t *k;
     uint16_t code;
     int rc;
 
-    if (key->len != HUB_DB_POINT_KEY_LEN)
+    if (!c || !period || !pt)
+        return -EINVAL;
+    rc = c->started ? cdof_store_cursor_next(c->cur, &key, &val)
+                    : cdof_store_cursor_seek(c->cur, NULL, 0, &key, &val);
+    c->started = true;
+    if (rc <= 0)
+        return rc;
+    if (key.len != HUB_DB_POINT_KEY_LEN)
         return CDOF_ECORRUPT;
+    k = key.data;
     code = cdof_store_rd16(k + 5);
-    if (code != s->code) {
-        /* Metric ids change rarely along the scan: look each up once per run. */
-        rc = cdof_store_get(s->txn, s->db->names, k + 5, 2, &name);
+    if (code != c->code) {
+        /* Metric ids change rarely along the walk: look each up once per run. */
+        rc = cdof_store_get(c->txn, c->db->names, k + 5, 2, &name);
         if (rc == CDOF_ENOTFOUND || (rc == 0 && (name.len == 0 || name.len > HUB_DB_METRIC_MAX)))
             return CDOF_ECORRUPT;
         if (rc)
             return rc;
-        memcpy(s->metric, name.data, name.len);
-        s->metric[name.len] = '\0';
-        s->code = code;
+        memcpy(c->metric, name.data, name.len);
+        c->metric[name.len] = '\0';
+        c->code = code;
     }
-    if ((rc = hub_db_decode(val->data, val->len, &s->pt, &period.last_day)) != 0)
+    if ((rc = hub_db_decode(val.data, val.len, pt, &p.last_day)) != 0)
         return rc;
-    period.kind = (cdof_period_kind_t)(k[4] & 7);
-    period.first_day = cdof_store_rd_day(k);
-    memcpy(area, k + HUB_DB_PREFIX_LEN, HUB_DB_AREA_LEN);
-    area[HUB_DB_AREA_LEN] = '\0';
-    return s->visit(s->ctx, s->metric, area, &period, &s->pt);
+    p.kind = (cdof_period_kind_t)(k[4] & 7);
+    p.first_day = cdof_store_rd_day(k);
+    *period = p;
+    memcpy(c->area, k + HUB_DB_PREFIX_LEN, HUB_DB_AREA_LEN);
+    c->area[HUB_DB_AREA_LEN] = '\0';
+    if (metric_id)
+        *metric_id = c->metric;
+    if (area)
+        *area = c->area;
+    return 1;
 }
 
-int hub_db_points_scan_all(hub_db_t *db, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
-                           void *ctx)
+void hub_db_points_all_close(hub_db_points_all_cursor_t **c)
 {
-    cdof_store_cursor_t *c = NULL;
-    cdof_bytes_t k, v;
-    hub_db_all_t *s;
-    int rc;
-
-    if (!db || !txn || !visit)
-        return -EINVAL;
-    if (!(s = calloc(1, sizeof *s)))
-        return -ENOMEM;
-    s->db = db;
-    s->txn = txn;
-    s->visit = visit;
-    s->ctx = ctx;
-    rc = cdof_store_cursor_open(txn, db->points, &c);
-    for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
-         rc = cdof_store_cursor_next(c, &k, &v))
-        if ((rc = hub_db_all_one(s, &k, &v)) != 0)
-            break;
-    cdof_store_cursor_close(&c);
-    free(s);
-    return rc < 0 ? rc : 0;
+    if (!c || !*c)
+        return;
+    cdof_store_cursor_close(&(*c)->cur);
+    free(*c);
+    *c = NULL;
 }
 
 static int hub_db_agent_key(const char *agent_id, size_t *len)
@@ -651,22 +668,6 @@ void hub_db_agents_close(hub_db_agents_cursor_t **c)
     cdof_store_cursor_close(&(*c)->cur);
     free(*c);
     *c = NULL;
-}
-
-int hub_db_agent_scan(hub_db_t *db, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx)
-{
-    hub_db_agents_cursor_t *c = NULL;
-    hub_agent_record_t rec;
-    int rc;
-
-    if (!visit)
-        return -EINVAL;
-    rc = hub_db_agents_open(db, txn, &c);
-    for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0; rc = hub_db_agents_next(c, &rec))
-        if ((rc = visit(ctx, &rec)) != 0)
-            break;
-    hub_db_agents_close(&c);
-    return rc < 0 ? rc : 0;
 }
 
 /* ---- key codecs of the hub's other databases (layouts in hub_db.h) ---- */

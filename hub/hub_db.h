@@ -26,9 +26,11 @@
  * any "as at" answer would give. Each agent's high-water sequence lives in "agents" (key: agent
  * id) and is moved in the same transaction as the data it covers.
  *
- * The other layouts are codecs only (the databases are the hub's): periods (the period index,
- * period states and settle marks), milestones, rejections and stored comparisons; see each
- * below. */
+ * This module opens and owns those databases and, with them, the period index ("periods"),
+ * milestone events ("milestones") and rejected envelopes ("rejections"), whose records the hub's
+ * modules read and write through the handles below and the codecs at the end. The codecs also
+ * serve databases other modules own: period states and settle marks (hub_periods.c,
+ * hub_settle.c) and stored comparisons (hub_results.c); see each below. */
 #ifndef HUB_DB_H
 #define HUB_DB_H
 
@@ -66,13 +68,22 @@ typedef struct {
     uint64_t oldest_unacked_ms;
 } hub_agent_record_t;
 
-/* Opens (creating unless the store is read-only) the databases points needs in store, which must
- * outlive *out. Owned by the caller: hub_db_close. Returns 0, CDOF_ENOTFOUND (read-only
- * store that never held points) or a negative code. Invalid arguments (area code not 9 bytes,
- * period kind or pooled length out of range, metric id empty or too long, agent id or note not
- * NUL-terminated within its array) give -EINVAL throughout. */
+/* Opens (creating unless the store is read-only) every database of the schema in store, which
+ * must outlive *out: "hub_meta" (holds nothing yet), "milestones", "periods", "rejections",
+ * "points", "history", "metric_codes", "metric_names" and "agents". Owned by the caller:
+ * hub_db_close. Returns 0, CDOF_ENOTFOUND (read-only store that lacks one of them: no hub ever
+ * opened it) or a negative code. Invalid arguments (area code not 9 bytes, period kind or pooled
+ * length out of range, metric id empty or too long, agent id or note not NUL-terminated within
+ * its array) give -EINVAL throughout. */
 int hub_db_open(cdof_store_t *store, hub_db_t **out);
-void hub_db_close(hub_db_t **points);
+void hub_db_close(hub_db_t **db);
+
+/* The handles of the databases whose records the hub's modules read and write themselves, with
+ * the codecs below: the period index, milestone events and rejected envelopes. Valid as long as
+ * db. */
+cdof_store_db_t hub_db_periods(const hub_db_t *db);
+cdof_store_db_t hub_db_milestones(const hub_db_t *db);
+cdof_store_db_t hub_db_rejections(const hub_db_t *db);
 
 /* Writes (or revises) one point, keeping period->last_day and every field of pt (copied).
  * metric_id is interned on first use (write txn). CDOF_EFULL after 65535 metric ids. */
@@ -108,25 +119,21 @@ int hub_db_points_open(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_i
 int hub_db_points_next(hub_db_points_cursor_t *c, const char **area, hub_point_t *pt);
 void hub_db_points_close(hub_db_points_cursor_t **c);
 
-/* Visits every area's point for one metric and period, in area-code order. The visitor returns 0
- * to go on, >0 to stop (scan returns 0), <0 to fail (scan returns it). area_code is
- * NUL-terminated; it and pt are valid during the call. A metric never written visits nothing. */
-typedef int (*hub_db_points_visit_fn)(void *ctx, const char *area_code, const hub_point_t *pt);
-int hub_db_points_scan(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id,
-                       const cdof_period_t *period, hub_db_points_visit_fn visit, void *ctx);
-
-/* Visits every point of every metric and period, in key order (period first day, kind, metric
- * code, area), with the metric id and the full period; same visitor rules as hub_db_points_scan. */
-typedef int (*hub_db_points_visit_all_fn)(void *ctx, const char *metric_id, const char *area_code,
-                                          const cdof_period_t *period, const hub_point_t *pt);
-int hub_db_points_scan_all(hub_db_t *db, cdof_store_txn_t *txn, hub_db_points_visit_all_fn visit,
-                           void *ctx);
+/* A cursor over every point of every metric and period, in key order (period first day, kind,
+ * metric code, area), as the points cursor: next returns 1 with *pt and *period filled and
+ * *metric_id and *area (either may be NULL) NUL-terminated and owned by the cursor until the next
+ * call; 0 at the end; or a negative code (CDOF_ECORRUPT for a key or metric code the layout does
+ * not describe). */
+typedef struct hub_db_points_all_cursor hub_db_points_all_cursor_t;
+int hub_db_points_all_open(hub_db_t *db, cdof_store_txn_t *txn, hub_db_points_all_cursor_t **out);
+int hub_db_points_all_next(hub_db_points_all_cursor_t *c, const char **metric_id, const char **area,
+                           cdof_period_t *period, hub_point_t *pt);
+void hub_db_points_all_close(hub_db_points_all_cursor_t **c);
 
 /* The interned code of metric_id, or CDOF_ENOTFOUND when it was never written. */
 int hub_db_metric_code(hub_db_t *db, cdof_store_txn_t *txn, const char *metric_id, uint16_t *out);
 
-/* Agent records (key agent_id, 1..63 bytes). get returns CDOF_ENOTFOUND for an agent never seen.
- * scan visits in agent-id order; rec is valid during the call. */
+/* Agent records (key agent_id, 1..63 bytes). get returns CDOF_ENOTFOUND for an agent never seen. */
 int hub_db_agent_get(hub_db_t *db, cdof_store_txn_t *txn, const char *agent_id,
                      hub_agent_record_t *out);
 int hub_db_agent_put(hub_db_t *db, cdof_store_txn_t *txn, const hub_agent_record_t *rec);
@@ -136,8 +143,6 @@ typedef struct hub_db_agents_cursor hub_db_agents_cursor_t;
 int hub_db_agents_open(hub_db_t *db, cdof_store_txn_t *txn, hub_db_agents_cursor_t **out);
 int hub_db_agents_next(hub_db_agents_cursor_t *c, hub_agent_record_t *rec);
 void hub_db_agents_close(hub_db_agents_cursor_t **c);
-typedef int (*hub_db_agent_visit_fn)(void *ctx, const hub_agent_record_t *rec);
-int hub_db_agent_scan(hub_db_t *db, cdof_store_txn_t *txn, hub_db_agent_visit_fn visit, void *ctx);
 
 /* ---- Periods: the index ("periods"), states ("period_state") and settle marks ----
  *

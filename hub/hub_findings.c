@@ -522,7 +522,7 @@ int hub_findings_milestone_overdue(hub_t *hub, cdof_store_txn_t *txn, const hub_
             size_t plen = hub_milestone_key(name, ms->id, 0, false, prefix);
             if (!plen)
                 continue;
-            rc = latest_done(txn, hub->db_milestones, prefix, plen, &done);
+            rc = latest_done(txn, hub_db_milestones(hub->db), prefix, plen, &done);
             if (rc < 0)
                 break;
             char dtext[16];

@@ -151,7 +151,7 @@ static int store_milestone(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Mi
     int rc = cdof_wire_pack(&ev->base, &buf, &len);
     if (rc < 0)
         return rc;
-    rc = cdof_store_put(txn, hub->db_milestones, key, klen, buf, len);
+    rc = cdof_store_put(txn, hub_db_milestones(hub->db), key, klen, buf, len);
     free(buf);
     return rc;
 }
@@ -166,7 +166,7 @@ static int rejection_put(hub_t *hub, cdof_store_txn_t *txn, const char *agent, u
     if (!klen)
         return -EINVAL;
     size_t vlen = hub_rejection_value(reason, now, partnership, val);
-    return cdof_store_put(txn, hub->db_rejections, key, klen, val, vlen);
+    return cdof_store_put(txn, hub_db_rejections(hub->db), key, klen, val, vlen);
 }
 
 static int rejection_get(hub_t *hub, cdof_store_txn_t *txn, const char *agent, uint64_t seq,
@@ -177,7 +177,7 @@ static int rejection_get(hub_t *hub, cdof_store_txn_t *txn, const char *agent, u
     if (!klen)
         return CDOF_ENOTFOUND;
     cdof_bytes_t v;
-    int rc = cdof_store_get(txn, hub->db_rejections, key, klen, &v);
+    int rc = cdof_store_get(txn, hub_db_rejections(hub->db), key, klen, &v);
     if (rc == 0)
         snprintf(reason, len, "%.*s",
                  (int)strnlen((const char *)v.data, v.len < len ? v.len : len - 1),

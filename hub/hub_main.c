@@ -157,11 +157,7 @@ static int open_store(hub_t *hub, bool read_only, char *err, size_t errlen)
     int rc = cdof_store_open(hub->cfg.data, &so, &hub->store, err, errlen);
     if (rc < 0 || read_only)
         return rc;
-    if ((rc = cdof_store_db(hub->store, "hub_meta", &hub->db_meta)) < 0 ||
-        (rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones)) < 0 ||
-        (rc = cdof_store_db(hub->store, "periods", &hub->db_periods)) < 0 ||
-        (rc = cdof_store_db(hub->store, "rejections", &hub->db_rejections)) < 0 ||
-        (rc = hub_db_open(hub->store, &hub->db)) < 0) {
+    if ((rc = hub_db_open(hub->store, &hub->db)) < 0) {
         snprintf(err, errlen, "%s: cannot open databases: %s", hub->cfg.data, cdof_strerror(rc));
         return rc;
     }

@@ -360,7 +360,7 @@ int hub_periods_adopt(hub_t *hub, uint64_t *made)
     if (rc == 0)
         rc = cdof_store_count(txn, hub->db_pstate, &states);
     if (rc == 0)
-        rc = cdof_store_count(txn, hub->db_periods, &periods);
+        rc = cdof_store_count(txn, hub_db_periods(hub->db), &periods);
     for (size_t i = 0; rc == 0 && states == 0 && periods > 0 && i < cdof_ref_metric_count(hub->ref);
          i++) {
         const cdof_metric_t *m = cdof_ref_metric_at(hub->ref, i);

@@ -785,7 +785,7 @@ static int q_milestones(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Miles
     size_t nowers = 0;
     cdof_store_cursor_t *c = NULL;
     cdof_bytes_t key, val;
-    int rc = cdof_store_cursor_open(txn, hub->db_milestones, &c);
+    int rc = cdof_store_cursor_open(txn, hub_db_milestones(hub->db), &c);
     for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &key, &val); rc > 0;
          rc = cdof_store_cursor_next(c, &key, &val))
         if ((rc = ms_add_event(&l, &key, &val)) < 0)
@@ -957,7 +957,7 @@ static int q_rejections(hub_t *hub, cdof_store_txn_t *txn, const Cdof__V1__Rejec
 {
     cdof_store_cursor_t *c = NULL;
     cdof_bytes_t key, val;
-    int rc = cdof_store_cursor_open(txn, hub->db_rejections, &c);
+    int rc = cdof_store_cursor_open(txn, hub_db_rejections(hub->db), &c);
     for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &key, &val); rc > 0;
          rc = cdof_store_cursor_next(c, &key, &val))
         if ((rc = add_rejection(rp, &key, &val, q->since_ms)) != 0)

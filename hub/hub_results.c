@@ -595,7 +595,7 @@ int hub_results_stale(hub_t *hub, cdof_store_txn_t *txn, bool *stale, const char
     cdof_bytes_t v;
     int rc = hub_results_count(hub, txn, &rows);
     if (rc == 0)
-        rc = cdof_store_count(txn, hub->db_periods, &periods);
+        rc = cdof_store_count(txn, hub_db_periods(hub->db), &periods);
     if (rc < 0)
         return rc;
     rc = cdof_store_get(txn, hub->results->db, HUB_RESULT_FINGERPRINT_KEY,
@@ -1253,7 +1253,7 @@ int hub_milestone_owers(hub_t *hub, cdof_store_txn_t *txn, char ***names, size_t
     owers_t o = {0};
     *names = NULL;
     *n = 0;
-    int rc = owers_reported(txn, hub->db_milestones, &o);
+    int rc = owers_reported(txn, hub_db_milestones(hub->db), &o);
     for (size_t k = 0; rc == 0 && k < hub_results_partnership_count(hub); k++) {
         const char *code = hub_results_partnership_at(hub, k)->area.code;
         rc = owers_add(&o, code, strlen(code));

@@ -1199,7 +1199,7 @@ int cdof_store_cursor_open(cdof_store_txn_t *txn, cdof_store_db_t db, cdof_store
         return -EINVAL;
     if (txn->failed)
         return txn->failed;
-    /* Not calloc: the key buffers need no zeroing, and scans open a cursor each. */
+    /* Not calloc: the key buffers need no zeroing, and every walk opens a cursor. */
     if (!(c = malloc(sizeof *c)))
         return -ENOMEM;
     if ((rc = mdb_cursor_open(txn->txn, db, &c->cur)) != 0) {
@@ -1401,44 +1401,6 @@ int cdof_store_cursor_del(cdof_store_cursor_t *cur)
 bool cdof_store_has_prefix(const cdof_bytes_t *key, const void *prefix, size_t plen)
 {
     return key && key->len >= plen && (plen == 0 || memcmp(key->data, prefix, plen) == 0);
-}
-
-int cdof_store_scan(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
-                    const void *to, size_t tlen, cdof_store_visit_fn visit, void *ctx)
-{
-    cdof_store_cursor_t *c = NULL;
-    cdof_bytes_t k, v;
-    int rc;
-
-    if (!txn || !visit)
-        return -EINVAL;
-    if ((rc = cdof_store_cursor_open(txn, db, &c)) != 0)
-        return rc;
-    for (rc = cdof_store_cursor_range(c, from, flen, to, tlen, &k, &v); rc > 0;
-         rc = cdof_store_cursor_next(c, &k, &v)) {
-        if ((rc = visit(ctx, &k, &v)) != 0) {
-            rc = rc > 0 ? 0 : rc;
-            break;
-        }
-        if (txn->failed) {
-            rc = txn->failed;
-            break;
-        }
-    }
-    cdof_store_cursor_close(&c);
-    return rc;
-}
-
-int cdof_store_scan_prefix(cdof_store_txn_t *txn, cdof_store_db_t db, const void *prefix,
-                           size_t plen, cdof_store_visit_fn visit, void *ctx)
-{
-    uint8_t upper[CDOF_STORE_KEY_MAX];
-    size_t ulen;
-
-    if ((!prefix && plen) || plen > CDOF_STORE_KEY_MAX)
-        return -EINVAL;
-    bool bounded = cdof_store_prefix_end(prefix, plen, upper, &ulen);
-    return cdof_store_scan(txn, db, prefix, plen, bounded ? upper : NULL, ulen, visit, ctx);
 }
 
 int cdof_store_first(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,

@@ -95,8 +95,8 @@ void cdof_store_abort(cdof_store_txn_t **txn);
 /* Point operations. Keys are compared bytewise (memcmp, shorter first); 1 to 480 bytes, else
  * -EINVAL. put and del need a write transaction (-EACCES otherwise). A put or del failure other
  * than -EINVAL/-EACCES/CDOF_ENOTFOUND poisons the transaction (see above). Values returned by
- * get, last and scans are owned by the store and valid until the transaction ends or, in a write
- * transaction, until the next put or del. */
+ * get, first, last and cursors are owned by the store and valid until the transaction ends or, in a
+ * write transaction, until the next put or del. */
 int cdof_store_put(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen,
                    const void *val, size_t vlen);
 /* Puts val under key; when the key held a value, first copies it into old (oldcap bytes) and
@@ -110,19 +110,6 @@ int cdof_store_get(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, s
                    cdof_bytes_t *val);
 /* Returns 0 or CDOF_ENOTFOUND. */
 int cdof_store_del(cdof_store_txn_t *txn, cdof_store_db_t db, const void *key, size_t klen);
-
-/* Visits keys k with from <= k < to in order (from NULL: the first key; to NULL: to the end).
- * The visitor returns 0 to go on, a positive number to stop (scan returns 0), or a negative code
- * to stop (scan returns it). Key and value are valid only during the call. In a write
- * transaction the visitor may put and delete in the same database (e.g. delete the key it was
- * given); the scan carries on after the last key visited. */
-typedef int (*cdof_store_visit_fn)(void *ctx, const cdof_bytes_t *key, const cdof_bytes_t *val);
-int cdof_store_scan(cdof_store_txn_t *txn, cdof_store_db_t db, const void *from, size_t flen,
-                    const void *to, size_t tlen, cdof_store_visit_fn visit, void *ctx);
-
-/* Visits keys starting with prefix, in order. */
-int cdof_store_scan_prefix(cdof_store_txn_t *txn, cdof_store_db_t db, const void *prefix,
-                           size_t plen, cdof_store_visit_fn visit, void *ctx);
 
 /* Cursors, in LMDB's shape: open one on a transaction and a database, seek, step, read, close.
  *
@@ -140,8 +127,8 @@ int cdof_store_scan_prefix(cdof_store_txn_t *txn, cdof_store_db_t db, const void
  * negative code. Key and value point into the map, owned by the store: valid until the
  * transaction ends or, in a write transaction, until the next put, swap or del (the cursor's
  * own included); copy what must live longer. In a write transaction the caller may put and
- * delete in the same database between moves: next carries on after the last key returned, as a
- * scan does (the cursor keeps a copy of that key). A cursor belongs to its transaction's thread;
+ * delete in the same database between moves: next carries on after the last key returned (the
+ * cursor keeps a copy of that key). A cursor belongs to its transaction's thread;
  * close it before or after the transaction ends (its LMDB cursor is released with the
  * transaction either way). */
 typedef struct cdof_store_cursor cdof_store_cursor_t;

@@ -4,7 +4,7 @@
  *
  * Writes monthly points for N areas (default all 153) x every catalogue metric x N years
  * (default 10) into a fresh LMDB store (no fsync: the figures are about computing), then times
- *   - the baseline: one raw scan of every point (hub_db_points_scan_all, decoding each);
+ *   - the baseline: one raw walk of every point (hub_db_points_all_*, decoding each);
  *   - a full rebuild of every stored comparison (hub_results_rebuild);
  *   - re-evaluating after one update, at the latest month and at a month a year earlier (which
  *     also revises later trends and twelve rolling windows), against the baseline of one raw
@@ -51,19 +51,32 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-static int count_point(void *ctx, const char *metric_id, const char *area_code,
-                       const cdof_period_t *period, const hub_point_t *pt)
+/* The baseline's raw reads: every point (metric_id NULL) or one metric and period's, each
+ * decoded. Returns 0 or a negative code, with the count in *n. */
+static int count_points(hub_t *hub, cdof_store_txn_t *txn, const char *metric_id,
+                        const cdof_period_t *p, uint64_t *n)
 {
-    (void)metric_id, (void)area_code, (void)period, (void)pt;
-    (*(uint64_t *)ctx)++;
-    return 0;
-}
-
-static int count_one(void *ctx, const char *area_code, const hub_point_t *pt)
-{
-    (void)area_code, (void)pt;
-    (*(uint64_t *)ctx)++;
-    return 0;
+    hub_point_t *pt = malloc(sizeof *pt);
+    int rc = pt ? 0 : -ENOMEM;
+    *n = 0;
+    if (rc == 0 && metric_id) {
+        hub_db_points_cursor_t *c = NULL;
+        rc = hub_db_points_open(hub->db, txn, metric_id, p, &c);
+        for (rc = rc < 0 ? rc : hub_db_points_next(c, NULL, pt); rc > 0;
+             rc = hub_db_points_next(c, NULL, pt))
+            (*n)++;
+        hub_db_points_close(&c);
+    } else if (rc == 0) {
+        hub_db_points_all_cursor_t *c = NULL;
+        cdof_period_t period;
+        rc = hub_db_points_all_open(hub->db, txn, &c);
+        for (rc = rc < 0 ? rc : hub_db_points_all_next(c, NULL, NULL, &period, pt); rc > 0;
+             rc = hub_db_points_all_next(c, NULL, NULL, &period, pt))
+            (*n)++;
+        hub_db_points_all_close(&c);
+    }
+    free(pt);
+    return rc;
 }
 
 static cdof_period_t month(int y, int mo)
@@ -102,7 +115,7 @@ static int time_update(hub_t *hub, const cdof_metric_t *m, const cdof_area_t *a,
     double t0 = now_s();
     int rc = cdof_store_begin(hub->store, false, &txn);
     if (rc == 0)
-        rc = hub_db_points_scan(hub->db, txn, m->id, p, count_one, &n);
+        rc = count_points(hub, txn, m->id, p, &n);
     cdof_store_abort(&txn);
     *base = now_s() - t0;
 
@@ -166,8 +179,6 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = cdof_store_open(dir, &so, &hub.store, err, sizeof err);
     if (rc == 0)
-        rc = cdof_store_db(hub.store, "periods", &hub.db_periods);
-    if (rc == 0)
         rc = hub_db_open(hub.store, &hub.db);
     if (rc == 0) {
         /* The shipped commitments give counts their trajectories, as in the hub. */
@@ -226,7 +237,7 @@ int main(int argc, char **argv)
         t0 = now_s();
         rc = cdof_store_begin(hub.store, false, &txn);
         if (rc == 0)
-            rc = hub_db_points_scan_all(hub.db, txn, count_point, &scanned);
+            rc = count_points(&hub, txn, NULL, NULL, &scanned);
         cdof_store_abort(&txn);
         times[r] = now_s() - t0;
     }

@@ -28,10 +28,9 @@ static void num(bool has, double v)
         printf("|");
 }
 
-static int print_point(void *ctx, const char *metric_id, const char *area_code,
-                       const cdof_period_t *period, const hub_point_t *pt)
+static int print_point(const char *metric_id, const char *area_code, const cdof_period_t *period,
+                       const hub_point_t *pt)
 {
-    (void)ctx;
     char text[CDOF_PERIOD_TEXT_MAX];
     if (cdof_period_format(period, text, sizeof text) < 0)
         return -EINVAL;
@@ -44,11 +43,32 @@ static int print_point(void *ctx, const char *metric_id, const char *area_code,
     return 0;
 }
 
-static int print_agent(void *ctx, const hub_agent_record_t *rec)
+/* Every current point, in key order. */
+static int print_points(hub_db_t *db, cdof_store_txn_t *txn)
 {
-    (void)ctx;
-    printf("A|%s|%llu\n", rec->agent_id, (unsigned long long)rec->high_water);
-    return 0;
+    hub_db_points_all_cursor_t *c = NULL;
+    const char *metric_id, *area;
+    cdof_period_t period;
+    hub_point_t pt;
+    int rc = hub_db_points_all_open(db, txn, &c);
+    for (rc = rc < 0 ? rc : hub_db_points_all_next(c, &metric_id, &area, &period, &pt); rc > 0;
+         rc = hub_db_points_all_next(c, &metric_id, &area, &period, &pt))
+        if ((rc = print_point(metric_id, area, &period, &pt)) < 0)
+            break;
+    hub_db_points_all_close(&c);
+    return rc;
+}
+
+/* Every agent record, in agent-id order. */
+static int print_agents(hub_db_t *db, cdof_store_txn_t *txn)
+{
+    hub_db_agents_cursor_t *c = NULL;
+    hub_agent_record_t rec;
+    int rc = hub_db_agents_open(db, txn, &c);
+    for (rc = rc < 0 ? rc : hub_db_agents_next(c, &rec); rc > 0; rc = hub_db_agents_next(c, &rec))
+        printf("A|%s|%llu\n", rec.agent_id, (unsigned long long)rec.high_water);
+    hub_db_agents_close(&c);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -81,9 +101,9 @@ int main(int argc, char **argv)
     bool has_history = rc == 0;
     what = "reading";
     if ((rc = cdof_store_begin(store, false, &txn)) < 0 ||
-        (!agents_only && (rc = hub_db_points_scan_all(pts, txn, print_point, NULL)) < 0) ||
+        (!agents_only && (rc = print_points(pts, txn)) < 0) ||
         (!agents_only && has_history && (rc = cdof_store_count(txn, history, &nhist)) < 0) ||
-        (rc = hub_db_agent_scan(pts, txn, print_agent, NULL)) < 0)
+        (rc = print_agents(pts, txn)) < 0)
         goto fail;
     if (!agents_only)
         printf("H|%llu\n", (unsigned long long)nhist);

@@ -39,12 +39,6 @@ int hub_fixture_open(hub_fixture_t *f, long settle_ms)
     if (rc == 0)
         rc = cdof_store_open(f->dir, &so, &hub->store, err, sizeof err);
     if (rc == 0)
-        rc = cdof_store_db(hub->store, "periods", &hub->db_periods);
-    if (rc == 0)
-        rc = cdof_store_db(hub->store, "milestones", &hub->db_milestones);
-    if (rc == 0)
-        rc = cdof_store_db(hub->store, "rejections", &hub->db_rejections);
-    if (rc == 0)
         rc = hub_db_open(hub->store, &hub->db);
     if (rc == 0)
         rc = hub_periods_open(hub, err, sizeof err);

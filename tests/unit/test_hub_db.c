@@ -295,25 +295,36 @@ typedef struct {
     char areas[32][HUB_DB_AREA_LEN + 1];
     double nums[32];
     int n;
-    int stop_after, fail_after;
+    int stop_after; /* 0: never */
 } collect_t;
 
-static int collect(void *ctx, const char *area, const hub_point_t *pt)
+/* Walks one metric and period's points with a cursor, keeping each in c, and leaves the walk
+ * once c->stop_after are kept. Returns the last move's result: 0 when the points ran out, 1 when
+ * left early, or a failure. */
+static int collect(hub_db_t *db, cdof_store_txn_t *t, const char *metric_id,
+                   const cdof_period_t *period, collect_t *c)
 {
-    collect_t *c = ctx;
+    hub_db_points_cursor_t *cur = NULL;
+    hub_point_t pt;
+    const char *area;
+    int rc = hub_db_points_open(db, t, metric_id, period, &cur);
 
-    assert_true(c->n < 32);
-    assert_int_equal(strlen(area), HUB_DB_AREA_LEN);
-    strcpy(c->areas[c->n], area);
-    c->nums[c->n++] = pt->fig.numerator;
-    if (c->fail_after && c->n == c->fail_after)
-        return -7;
-    if (c->stop_after && c->n == c->stop_after)
-        return 1;
-    return 0;
+    for (rc = rc < 0 ? rc : hub_db_points_next(cur, &area, &pt); rc > 0;
+         rc = hub_db_points_next(cur, &area, &pt)) {
+        assert_true(c->n < 32);
+        assert_int_equal(strlen(area), HUB_DB_AREA_LEN);
+        strcpy(c->areas[c->n], area);
+        c->nums[c->n++] = pt.fig.numerator;
+        if (c->stop_after && c->n == c->stop_after)
+            break;
+    }
+    hub_db_points_close(&cur);
+    return rc;
 }
 
-static void test_scan_one_metric_period(void **state)
+/* One metric and period's points, in area order, bounded on every side; a walk may be left
+ * part way; an unknown metric or an empty period has none. */
+static void test_points_one_metric_period(void **state)
 {
     fixture_t *f = *state;
     static const char *areas[] = {"E08000035", "E06000001", "E09000033",
@@ -339,7 +350,7 @@ static void test_scan_one_metric_period(void **state)
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&c, 0, sizeof c);
-    assert_int_equal(hub_db_points_scan(f->db, t, "metric_b", &jan, collect, &c), 0);
+    assert_int_equal(collect(f->db, t, "metric_b", &jan, &c), 0);
     assert_int_equal(c.n, 6);
     for (int i = 0; i < 6; i++) {
         assert_string_equal(c.areas[i], sorted[i]);
@@ -347,20 +358,27 @@ static void test_scan_one_metric_period(void **state)
     }
     assert_true(c.nums[0] == 101); /* E06000001 was written second */
 
+    /* Left after two; the transaction is as it was, and a new walk finds all six. */
     memset(&c, 0, sizeof c);
     c.stop_after = 2;
-    assert_int_equal(hub_db_points_scan(f->db, t, "metric_b", &jan, collect, &c), 0);
+    assert_int_equal(collect(f->db, t, "metric_b", &jan, &c), 1);
     assert_int_equal(c.n, 2);
+    assert_string_equal(c.areas[1], sorted[1]);
     memset(&c, 0, sizeof c);
-    c.fail_after = 3;
-    assert_int_equal(hub_db_points_scan(f->db, t, "metric_b", &jan, collect, &c), -7);
-    assert_int_equal(c.n, 3);
+    assert_int_equal(collect(f->db, t, "metric_b", &jan, &c), 0);
+    assert_int_equal(c.n, 6);
 
     memset(&c, 0, sizeof c);
-    assert_int_equal(hub_db_points_scan(f->db, t, "metric_unknown", &jan, collect, &c), 0);
+    assert_int_equal(collect(f->db, t, "metric_unknown", &jan, &c), 0);
     assert_int_equal(c.n, 0);
     cdof_period_t mar = month(2024, 3);
-    assert_int_equal(hub_db_points_scan(f->db, t, "metric_b", &mar, collect, &c), 0);
+    assert_int_equal(collect(f->db, t, "metric_b", &mar, &c), 0);
+    assert_int_equal(c.n, 0);
+
+    /* Arguments that name no walk are refused. */
+    assert_int_equal(collect(f->db, t, "", &jan, &c), -EINVAL);
+    assert_int_equal(collect(NULL, t, "metric_b", &jan, &c), -EINVAL);
+    assert_int_equal(collect(f->db, NULL, "metric_b", &jan, &c), -EINVAL);
     assert_int_equal(c.n, 0);
 
     /* The cursor walks the same points in the same order, and nothing for an unknown metric or
@@ -427,7 +445,7 @@ static void test_kinds_with_same_first_day(void **state)
         assert_int_equal(hub_db_point_get(f->db, t, "m", "E92000001", &ps[i], &out), 0);
         assert_true(out.fig.numerator == (double)i + 1);
         memset(&c, 0, sizeof c);
-        assert_int_equal(hub_db_points_scan(f->db, t, "m", &ps[i], collect, &c), 0);
+        assert_int_equal(collect(f->db, t, "m", &ps[i], &c), 0);
         assert_int_equal(c.n, 1);
         assert_true(c.nums[0] == (double)i + 1);
     }
@@ -439,22 +457,32 @@ typedef struct {
     char metrics[16][32];
     cdof_period_t periods[16];
     char areas[16][HUB_DB_AREA_LEN + 1];
+    double nums[16];
 } collect_all_t;
 
-static int collect_all(void *ctx, const char *metric, const char *area, const cdof_period_t *p,
-                       const hub_point_t *pt)
+/* Walks every point with a cursor, keeping each in c. Returns the last move's result. */
+static int collect_all(hub_db_t *db, cdof_store_txn_t *t, collect_all_t *c)
 {
-    collect_all_t *c = ctx;
+    hub_db_points_all_cursor_t *cur = NULL;
+    const char *metric, *area;
+    cdof_period_t p;
+    hub_point_t pt;
+    int rc = hub_db_points_all_open(db, t, &cur);
 
-    (void)pt;
-    assert_true(c->n < 16);
-    snprintf(c->metrics[c->n], sizeof c->metrics[0], "%s", metric);
-    strcpy(c->areas[c->n], area);
-    c->periods[c->n++] = *p;
-    return 0;
+    for (rc = rc < 0 ? rc : hub_db_points_all_next(cur, &metric, &area, &p, &pt); rc > 0;
+         rc = hub_db_points_all_next(cur, &metric, &area, &p, &pt)) {
+        assert_true(c->n < 16);
+        snprintf(c->metrics[c->n], sizeof c->metrics[0], "%s", metric);
+        strcpy(c->areas[c->n], area);
+        c->nums[c->n] = pt.fig.numerator;
+        c->periods[c->n++] = p;
+    }
+    hub_db_points_all_close(&cur);
+    return rc;
 }
 
-static void test_scan_all(void **state)
+/* Every point of every metric and period, in key order, with its metric id and whole period. */
+static void test_points_all(void **state)
 {
     fixture_t *f = *state;
     cdof_period_t pool = years(CDOF_PERIOD_POOLED_YEARS, 2021, 2023), may = month(2024, 5),
@@ -463,6 +491,15 @@ static void test_scan_all(void **state)
     cdof_store_txn_t *t = NULL;
     collect_all_t c;
 
+    /* An empty store has none. */
+    assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(collect_all(f->db, t, &c), 0);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(collect_all(NULL, t, &c), -EINVAL);
+    assert_int_equal(collect_all(f->db, NULL, &c), -EINVAL);
+    cdof_store_abort(&t);
+
     put1(f, "zeta", "E06000001", &may, &pt);
     put1(f, "alpha", "E06000002", &may, &pt);
     put1(f, "alpha", "E06000001", &pool, &pt);
@@ -470,9 +507,11 @@ static void test_scan_all(void **state)
 
     assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
     memset(&c, 0, sizeof c);
-    assert_int_equal(hub_db_points_scan_all(f->db, t, collect_all, &c), 0);
+    assert_int_equal(collect_all(f->db, t, &c), 0);
     cdof_store_abort(&t);
     assert_int_equal(c.n, 4);
+    for (int i = 0; i < 4; i++)
+        assert_true(c.nums[i] == 1);
     /* Period first; within May, metric code order (zeta was interned first). */
     assert_string_equal(c.metrics[0], "zeta");
     assert_memory_equal(&c.periods[0], &y1969, sizeof y1969);
@@ -491,14 +530,21 @@ typedef struct {
     uint64_t hw[8];
 } agents_t;
 
-static int collect_agent(void *ctx, const hub_agent_record_t *rec)
+/* Walks the agent records with a cursor, keeping each in a. Returns the last move's result. */
+static int collect_agents(hub_db_t *db, cdof_store_txn_t *t, agents_t *a)
 {
-    agents_t *a = ctx;
+    hub_db_agents_cursor_t *cur = NULL;
+    hub_agent_record_t rec;
+    int rc = hub_db_agents_open(db, t, &cur);
 
-    assert_true(a->n < 8);
-    strcpy(a->ids[a->n], rec->agent_id);
-    a->hw[a->n++] = rec->high_water;
-    return 0;
+    for (rc = rc < 0 ? rc : hub_db_agents_next(cur, &rec); rc > 0;
+         rc = hub_db_agents_next(cur, &rec)) {
+        assert_true(a->n < 8);
+        strcpy(a->ids[a->n], rec.agent_id);
+        a->hw[a->n++] = rec.high_water;
+    }
+    hub_db_agents_close(&cur);
+    return rc;
 }
 
 static void test_agents(void **state)
@@ -508,6 +554,13 @@ static void test_agents(void **state)
                        r2 = {"national-ndtms", UINT64_MAX, -5, 0, 0}, out;
     cdof_store_txn_t *t = NULL;
     agents_t a;
+
+    /* None before the first. */
+    assert_int_equal(cdof_store_begin(f->store, false, &t), 0);
+    memset(&a, 0, sizeof a);
+    assert_int_equal(collect_agents(f->db, t, &a), 0);
+    assert_int_equal(a.n, 0);
+    cdof_store_abort(&t);
 
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
     assert_int_equal(hub_db_agent_put(f->db, t, &r2), 0);
@@ -523,7 +576,7 @@ static void test_agents(void **state)
     assert_true(out.high_water == UINT64_MAX && out.last_heard_ms == -5);
     assert_int_equal(hub_db_agent_get(f->db, t, "cdp-york", &out), CDOF_ENOTFOUND);
     memset(&a, 0, sizeof a);
-    assert_int_equal(hub_db_agent_scan(f->db, t, collect_agent, &a), 0);
+    assert_int_equal(collect_agents(f->db, t, &a), 0);
     assert_int_equal(a.n, 2);
     assert_string_equal(a.ids[0], "cdp-leeds");
     assert_true(a.hw[0] == 17);
@@ -535,7 +588,7 @@ static void test_agents(void **state)
     assert_int_equal(cdof_store_begin(f->store, true, &t), 0);
     assert_int_equal(hub_db_agent_put(f->db, t, &r1), 0);
     memset(&a, 0, sizeof a);
-    assert_int_equal(hub_db_agent_scan(f->db, t, collect_agent, &a), 0);
+    assert_int_equal(collect_agents(f->db, t, &a), 0);
     assert_int_equal(a.n, 2);
     assert_true(a.hw[0] == 18);
     assert_int_equal(cdof_store_commit(&t), 0);
@@ -642,7 +695,10 @@ static void test_corrupt_value(void **state)
     assert_int_equal(cdof_store_put(t, raw, key, sizeof key, junk, 10), 0); /* short */
     assert_int_equal(hub_db_point_get(f->db, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
     memset(&c, 0, sizeof c);
-    assert_int_equal(hub_db_points_scan(f->db, t, "m", &p, collect, &c), CDOF_ECORRUPT);
+    assert_int_equal(collect(f->db, t, "m", &p, &c), CDOF_ECORRUPT);
+    collect_all_t all;
+    memset(&all, 0, sizeof all);
+    assert_int_equal(collect_all(f->db, t, &all), CDOF_ECORRUPT);
     assert_int_equal(cdof_store_put(t, raw, key, sizeof key, junk, sizeof junk), 0); /* long */
     assert_int_equal(hub_db_point_get(f->db, t, "m", "E06000009", &p, &out), CDOF_ECORRUPT);
     junk[0] = 9;
@@ -680,9 +736,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revisions_as_at, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scan_one_metric_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_points_one_metric_period, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kinds_with_same_first_day, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scan_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_points_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interning_stable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_memo, setup, teardown),

@@ -49,8 +49,6 @@ static int setup(void **state)
     if (rc == 0)
         rc = cdof_store_open(f->dir, &so, &hub->store, err, sizeof err);
     if (rc == 0)
-        rc = cdof_store_db(hub->store, "periods", &hub->db_periods);
-    if (rc == 0)
         rc = hub_db_open(hub->store, &hub->db);
     if (rc == 0)
         rc = cdof_commitments_load(cpath, hub->ref, &hub->commitments, err, sizeof err);
