@@ -25,6 +25,10 @@ struct cdof_table {
 
 cdof_table_t *cdof_table_new(const cdof_table_col_t *cols, size_t ncols)
 {
+    for (size_t i = 0; i < ncols; i++) {
+        if (!cols[i].name)
+            return NULL;
+    }
     cdof_table_t *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;

@@ -56,10 +56,25 @@ typedef struct {
 /* The array and count of a static column list, for cdof_table_new. */
 #define CDOF_TABLE_COLS(arr) (arr), (sizeof(arr) / sizeof(arr)[0])
 
+/* Columns named by an enum, so that the cells filling a row say which column they mean:
+ *
+ *   enum { PET_NAME, PET_AGE, PET_NCOLS };
+ *   static const cdof_table_col_t pet_cols[] = {[PET_NAME] = CDOF_TABLE_COL_TEXT("name"),
+ *                                               [PET_AGE] = CDOF_TABLE_COL_NUM("age")};
+ *   CDOF_TABLE_COLS_CHECK(pet_cols, PET_NCOLS);
+ *   ...
+ *   cdof_table_set_u64(t, PET_AGE, pet->age);
+ *
+ * The check fails to compile unless arr has exactly n entries; an index left out inside the
+ * array (a column without a name) makes cdof_table_new refuse the list. */
+#define CDOF_TABLE_COLS_CHECK(arr, n)                                                              \
+    _Static_assert(sizeof(arr) / sizeof(arr)[0] == (n), #arr " must have one entry per column")
+
 typedef struct cdof_table cdof_table_t;
 
 /* A table with ncols columns described by cols (the array is copied, the names are not). Returns
- * NULL when out of memory; the caller destroys the table. */
+ * NULL when out of memory, or when a column has no name (NULL: an entry left out of a list with
+ * designated initialisers); the caller destroys the table. */
 cdof_table_t *cdof_table_new(const cdof_table_col_t *cols, size_t ncols);
 /* Frees *t and sets it to NULL; accepts NULL. */
 void cdof_table_destroy(cdof_table_t **t);

@@ -20,17 +20,21 @@ typedef enum { CDOF_QO_VIEW_AREA, CDOF_QO_VIEW_LEAGUE, CDOF_QO_VIEW_SERIES } cdo
 
 /* Record columns (CSV, JSON): area_code, area_name, metric_id, period, numerator, denominator,
  * value, lower_95, upper_95, lower_99_8, upper_99_8, vs_england, vs_region, quintile,
- * england_value, region_value, received_ms. Display columns depend on the view. */
+ * england_value, region_value, received_ms, trend, worse_and_getting_worse, partnership,
+ * vs_baseline, vs_trajectory, reported, expected, provisional, england_provisional,
+ * region_provisional. Display columns depend on the view. */
 cdof_table_t *cdof_qo_comparisons(Cdof__V1__ComparisonRow *const *rows, size_t n,
                                   cdof_qo_view_t view, bool display);
-/* Silences in force. Record columns: matcher, until_ms, until, by, created_ms, reason. */
+/* Silences. Record columns: id, matcher, until_ms, until, by, key_id, created_ms, scope_team,
+ * scope_region, ended_ms, ended_by, ended_key_id, reason. */
 cdof_table_t *cdof_qo_silences(Cdof__V1__Silence *const *silences, size_t n, bool display);
 /* Record columns: agent_id, high_water, last_heard_ms, last_heard, outbox_depth,
  * oldest_unacked_ms. */
 cdof_table_t *cdof_qo_agents(Cdof__V1__AgentStatus *const *agents, size_t n, bool display);
 
 /* The national summary. Record columns: metric_id, metric_name, headline, kind, baseline_period,
- * baseline, latest_period, latest, change, commitment, target, progress, source. */
+ * baseline, latest_period, latest, change, commitment, target, progress, source,
+ * latest_reported, latest_expected, latest_provisional. */
 cdof_table_t *cdof_qo_national(Cdof__V1__NationalRow *const *rows, size_t n, bool display);
 
 /* `coverage` and `close`: a period's state with England's coverage, or one row per geography

@@ -174,12 +174,61 @@ static void test_rejections_and_milestone_names(void **state)
     cdof_table_destroy(&t);
 }
 
+/* Every table builds in both shapes: a column list with an entry left out would make
+ * cdof_table_new refuse it. One row each, so that every cell is set by the column's name. */
+static void test_every_table_builds(void **state)
+{
+    (void)state;
+    Cdof__V1__ComparisonRow row;
+    Cdof__V1__Period p;
+    blackpool_row(&row, &p);
+    Cdof__V1__ComparisonRow *rows[] = {&row};
+    Cdof__V1__AgentStatus a;
+    cdof__v1__agent_status__init(&a);
+    Cdof__V1__AgentStatus *agents[] = {&a};
+    Cdof__V1__Silence s;
+    cdof__v1__silence__init(&s);
+    Cdof__V1__Silence *silences[] = {&s};
+    Cdof__V1__NationalRow nr;
+    cdof__v1__national_row__init(&nr);
+    Cdof__V1__NationalRow *national[] = {&nr};
+    Cdof__V1__PeriodStatus ps;
+    cdof__v1__period_status__init(&ps);
+    ps.period = &p;
+    Cdof__V1__PeriodStatus *periods[] = {&ps};
+    Cdof__V1__MilestoneRow m;
+    cdof__v1__milestone_row__init(&m);
+    Cdof__V1__MilestoneRow *ms[] = {&m};
+    Cdof__V1__Rejection r;
+    cdof__v1__rejection__init(&r);
+    Cdof__V1__Rejection *rejections[] = {&r};
+    for (int display = 0; display <= 1; display++) {
+        cdof_table_t *t[] = {
+            cdof_qo_comparisons(rows, 1, CDOF_QO_VIEW_AREA, display),
+            cdof_qo_comparisons(rows, 1, CDOF_QO_VIEW_LEAGUE, display),
+            cdof_qo_comparisons(rows, 1, CDOF_QO_VIEW_SERIES, display),
+            cdof_qo_agents(agents, 1, display),
+            cdof_qo_silences(silences, 1, display),
+            cdof_qo_national(national, 1, display),
+            cdof_qo_periods(periods, 1, display),
+            cdof_qo_milestones(ms, 1, NULL, display),
+            cdof_qo_rejections(rejections, 1, display),
+        };
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+            assert_non_null(t[i]);
+            assert_int_equal(cdof_table_rows(t[i]), 1);
+            cdof_table_destroy(&t[i]);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_comparison_tables),
         cmocka_unit_test(test_agents_table),
         cmocka_unit_test(test_rejections_and_milestone_names),
+        cmocka_unit_test(test_every_table_builds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,6 +321,32 @@ static void test_many_rows_and_write(void **state)
 }
 
 /* A write error on the stream is reported. */
+/* Columns named by an enum: the list may be written in any order, cells land under the column
+ * their name says, and a column left out of the list is refused rather than written unnamed. */
+enum { PET_NAME, PET_AGE, PET_NOTE, PET_NCOLS };
+static const cdof_table_col_t pet_cols[] = {[PET_AGE] = CDOF_TABLE_COL_NUM("age"),
+                                            [PET_NAME] = CDOF_TABLE_COL_TEXT("name"),
+                                            [PET_NOTE] = CDOF_TABLE_COL_TEXT("note")};
+CDOF_TABLE_COLS_CHECK(pet_cols, PET_NCOLS);
+static const cdof_table_col_t pet_gap_cols[] = {
+    [PET_NAME] = CDOF_TABLE_COL_TEXT("name"), [PET_NOTE] = CDOF_TABLE_COL_TEXT("note")};
+CDOF_TABLE_COLS_CHECK(pet_gap_cols, PET_NCOLS);
+
+static void test_enum_columns(void **state)
+{
+    (void)state;
+    cdof_table_t *t = cdof_table_new(CDOF_TABLE_COLS(pet_cols));
+    assert_non_null(t);
+    assert_int_equal(cdof_table_cols(t), PET_NCOLS);
+    assert_int_equal(cdof_table_add_row(t), 0);
+    assert_int_equal(cdof_table_set(t, PET_NOTE, "calm"), 0);
+    assert_int_equal(cdof_table_set_u64(t, PET_AGE, 7), 0);
+    assert_int_equal(cdof_table_set(t, PET_NAME, "Rex"), 0);
+    assert_writes("name,age,note\r\nRex,7,calm\r\n", cdof_table_write_csv, t);
+    cdof_table_destroy(&t);
+    assert_null(cdof_table_new(CDOF_TABLE_COLS(pet_gap_cols)));
+}
+
 static void test_write_error(void **state)
 {
     (void)state;
@@ -353,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_status_and_finish),
         cmocka_unit_test(test_many_rows_and_write),
         cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_enum_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
