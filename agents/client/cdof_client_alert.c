@@ -54,77 +54,120 @@ bool cdof_client_period_text(const Cdof__V1__Period *p, char *buf, size_t len)
     return true;
 }
 
-/* Lifecycle columns (subject onwards) come after the first twenty so that those keep their
- * places for readers of older output. */
+/* The record (CSV and JSON): every field. Lifecycle columns (subject onwards) come after the
+ * first twenty so that those keep their places for readers of older output. */
+enum {
+    ALERT_SEQUENCE,
+    ALERT_RAISED_MS,
+    ALERT_RAISED,
+    ALERT_STATE,
+    ALERT_SEVERITY,
+    ALERT_RULE,
+    ALERT_TEAM,
+    ALERT_REGION_CODE,
+    ALERT_AREA_CODE,
+    ALERT_METRIC_ID,
+    ALERT_PERIOD,
+    ALERT_VALUE,
+    ALERT_LOWER,
+    ALERT_UPPER,
+    ALERT_CONFIDENCE,
+    ALERT_BENCHMARK,
+    ALERT_VERDICT,
+    ALERT_DEDUPE_KEY,
+    ALERT_ACKNOWLEDGED_BY,
+    ALERT_SUMMARY,
+    ALERT_SUBJECT,
+    ALERT_FIRED_SEQUENCE,
+    ALERT_MUTED_BY,
+    ALERT_REPORTED,
+    ALERT_EXPECTED,
+    ALERT_NCOLS
+};
 static const cdof_table_col_t record_cols[] = {
-    {"sequence", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"raised_ms", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"raised", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"state", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"severity", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"rule", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"team", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"region_code", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"area_code", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"metric_id", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"period", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"value", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"lower", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"upper", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"confidence", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"benchmark", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"verdict", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"dedupe_key", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"acknowledged_by", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"summary", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"subject", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"fired_sequence", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"muted_by", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-    {"reported", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-    {"expected", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER}};
+    [ALERT_SEQUENCE] = CDOF_TABLE_COL_NUM("sequence"),
+    [ALERT_RAISED_MS] = CDOF_TABLE_COL_NUM("raised_ms"),
+    [ALERT_RAISED] = CDOF_TABLE_COL_TEXT("raised"),
+    [ALERT_STATE] = CDOF_TABLE_COL_TEXT("state"),
+    [ALERT_SEVERITY] = CDOF_TABLE_COL_TEXT("severity"),
+    [ALERT_RULE] = CDOF_TABLE_COL_TEXT("rule"),
+    [ALERT_TEAM] = CDOF_TABLE_COL_TEXT("team"),
+    [ALERT_REGION_CODE] = CDOF_TABLE_COL_TEXT("region_code"),
+    [ALERT_AREA_CODE] = CDOF_TABLE_COL_TEXT("area_code"),
+    [ALERT_METRIC_ID] = CDOF_TABLE_COL_TEXT("metric_id"),
+    [ALERT_PERIOD] = CDOF_TABLE_COL_TEXT("period"),
+    [ALERT_VALUE] = CDOF_TABLE_COL_NUM("value"),
+    [ALERT_LOWER] = CDOF_TABLE_COL_NUM("lower"),
+    [ALERT_UPPER] = CDOF_TABLE_COL_NUM("upper"),
+    [ALERT_CONFIDENCE] = CDOF_TABLE_COL_NUM("confidence"),
+    [ALERT_BENCHMARK] = CDOF_TABLE_COL_NUM("benchmark"),
+    [ALERT_VERDICT] = CDOF_TABLE_COL_TEXT("verdict"),
+    [ALERT_DEDUPE_KEY] = CDOF_TABLE_COL_TEXT("dedupe_key"),
+    [ALERT_ACKNOWLEDGED_BY] = CDOF_TABLE_COL_TEXT("acknowledged_by"),
+    [ALERT_SUMMARY] = CDOF_TABLE_COL_TEXT("summary"),
+    [ALERT_SUBJECT] = CDOF_TABLE_COL_TEXT("subject"),
+    [ALERT_FIRED_SEQUENCE] = CDOF_TABLE_COL_NUM("fired_sequence"),
+    [ALERT_MUTED_BY] = CDOF_TABLE_COL_TEXT("muted_by"),
+    [ALERT_REPORTED] = CDOF_TABLE_COL_NUM("reported"),
+    [ALERT_EXPECTED] = CDOF_TABLE_COL_NUM("expected")};
+CDOF_TABLE_COLS_CHECK(record_cols, ALERT_NCOLS);
 
-static const cdof_table_col_t display_cols[] = {{"#", CDOF_TABLE_RIGHT, CDOF_TABLE_NUMBER},
-                                                {"state", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-                                                {"severity", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-                                                {"rule", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-                                                {"area", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-                                                {"metric", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-                                                {"period", CDOF_TABLE_LEFT, CDOF_TABLE_STRING},
-                                                {"summary", CDOF_TABLE_CUT, CDOF_TABLE_STRING}};
+/* The terminal table: each column named after the record field it shows. */
+enum {
+    ALERT_SHOWN_SEQUENCE,
+    ALERT_SHOWN_STATE,
+    ALERT_SHOWN_SEVERITY,
+    ALERT_SHOWN_RULE,
+    ALERT_SHOWN_AREA_CODE,
+    ALERT_SHOWN_METRIC_ID,
+    ALERT_SHOWN_PERIOD,
+    ALERT_SHOWN_SUMMARY,
+    ALERT_SHOWN_NCOLS
+};
+static const cdof_table_col_t display_cols[] = {
+    [ALERT_SHOWN_SEQUENCE] = CDOF_TABLE_COL_NUM("#"),
+    [ALERT_SHOWN_STATE] = CDOF_TABLE_COL_TEXT("state"),
+    [ALERT_SHOWN_SEVERITY] = CDOF_TABLE_COL_TEXT("severity"),
+    [ALERT_SHOWN_RULE] = CDOF_TABLE_COL_TEXT("rule"),
+    [ALERT_SHOWN_AREA_CODE] = CDOF_TABLE_COL_TEXT("area"),
+    [ALERT_SHOWN_METRIC_ID] = CDOF_TABLE_COL_TEXT("metric"),
+    [ALERT_SHOWN_PERIOD] = CDOF_TABLE_COL_TEXT("period"),
+    [ALERT_SHOWN_SUMMARY] = CDOF_TABLE_COL_CUT("summary")};
+CDOF_TABLE_COLS_CHECK(display_cols, ALERT_SHOWN_NCOLS);
 
 static void alert_record(cdof_table_t *t, const Cdof__V1__Alert *a)
 {
     char period[CDOF_PERIOD_TEXT_MAX];
     cdof_client_period_text(a->period, period, sizeof period);
-    cdof_table_set_u64(t, 0, a->sequence);
+    cdof_table_set_u64(t, ALERT_SEQUENCE, a->sequence);
     if (a->raised_ms)
-        cdof_table_set_i64(t, 1, a->raised_ms);
-    cdof_table_set_time(t, 2, a->raised_ms);
-    cdof_table_set(t, 3, cdof_client_state_name(a->state));
-    cdof_table_set(t, 4, cdof_client_severity_name(a->severity));
-    cdof_table_set(t, 5, a->rule);
-    cdof_table_set(t, 6, a->team);
-    cdof_table_set(t, 7, a->region_code);
-    cdof_table_set(t, 8, a->area_code);
-    cdof_table_set(t, 9, a->metric_id);
-    cdof_table_set_opt(t, 10, period);
-    cdof_table_set_number(t, 11, a->value, -1);
-    cdof_table_set_number(t, 12, a->lower, -1);
-    cdof_table_set_number(t, 13, a->upper, -1);
-    cdof_table_set_number(t, 14, a->confidence, -1);
-    cdof_table_set_number(t, 15, a->benchmark, -1);
-    cdof_table_set(t, 16, cdof_wire_verdict_name(a->verdict));
-    cdof_table_set(t, 17, a->dedupe_key);
-    cdof_table_set(t, 18, a->acknowledged_by);
-    cdof_table_set(t, 19, a->summary);
-    cdof_table_set(t, 20, a->subject);
+        cdof_table_set_i64(t, ALERT_RAISED_MS, a->raised_ms);
+    cdof_table_set_time(t, ALERT_RAISED, a->raised_ms);
+    cdof_table_set(t, ALERT_STATE, cdof_client_state_name(a->state));
+    cdof_table_set(t, ALERT_SEVERITY, cdof_client_severity_name(a->severity));
+    cdof_table_set(t, ALERT_RULE, a->rule);
+    cdof_table_set(t, ALERT_TEAM, a->team);
+    cdof_table_set(t, ALERT_REGION_CODE, a->region_code);
+    cdof_table_set(t, ALERT_AREA_CODE, a->area_code);
+    cdof_table_set(t, ALERT_METRIC_ID, a->metric_id);
+    cdof_table_set_opt(t, ALERT_PERIOD, period);
+    cdof_table_set_number(t, ALERT_VALUE, a->value, -1);
+    cdof_table_set_number(t, ALERT_LOWER, a->lower, -1);
+    cdof_table_set_number(t, ALERT_UPPER, a->upper, -1);
+    cdof_table_set_number(t, ALERT_CONFIDENCE, a->confidence, -1);
+    cdof_table_set_number(t, ALERT_BENCHMARK, a->benchmark, -1);
+    cdof_table_set(t, ALERT_VERDICT, cdof_wire_verdict_name(a->verdict));
+    cdof_table_set(t, ALERT_DEDUPE_KEY, a->dedupe_key);
+    cdof_table_set(t, ALERT_ACKNOWLEDGED_BY, a->acknowledged_by);
+    cdof_table_set(t, ALERT_SUMMARY, a->summary);
+    cdof_table_set(t, ALERT_SUBJECT, a->subject);
     if (a->fired_sequence)
-        cdof_table_set_u64(t, 21, a->fired_sequence);
-    cdof_table_set(t, 22, a->muted_by);
+        cdof_table_set_u64(t, ALERT_FIRED_SEQUENCE, a->fired_sequence);
+    cdof_table_set(t, ALERT_MUTED_BY, a->muted_by);
     /* England's coverage when a comparison alert was judged. */
     if (a->expected) {
-        cdof_table_set_u64(t, 23, a->reported);
-        cdof_table_set_u64(t, 24, a->expected);
+        cdof_table_set_u64(t, ALERT_REPORTED, a->reported);
+        cdof_table_set_u64(t, ALERT_EXPECTED, a->expected);
     }
 }
 
@@ -132,14 +175,14 @@ static void alert_display(cdof_table_t *t, const Cdof__V1__Alert *a)
 {
     char period[CDOF_PERIOD_TEXT_MAX];
     cdof_client_period_text(a->period, period, sizeof period);
-    cdof_table_set_u64(t, 0, a->sequence);
-    cdof_table_set(t, 1, cdof_client_state_name(a->state));
-    cdof_table_set(t, 2, cdof_client_severity_name(a->severity));
-    cdof_table_set(t, 3, a->rule);
-    cdof_table_set(t, 4, a->area_code);
-    cdof_table_set(t, 5, a->metric_id);
-    cdof_table_set(t, 6, period);
-    cdof_table_set(t, 7, a->summary);
+    cdof_table_set_u64(t, ALERT_SHOWN_SEQUENCE, a->sequence);
+    cdof_table_set(t, ALERT_SHOWN_STATE, cdof_client_state_name(a->state));
+    cdof_table_set(t, ALERT_SHOWN_SEVERITY, cdof_client_severity_name(a->severity));
+    cdof_table_set(t, ALERT_SHOWN_RULE, a->rule);
+    cdof_table_set(t, ALERT_SHOWN_AREA_CODE, a->area_code);
+    cdof_table_set(t, ALERT_SHOWN_METRIC_ID, a->metric_id);
+    cdof_table_set(t, ALERT_SHOWN_PERIOD, period);
+    cdof_table_set(t, ALERT_SHOWN_SUMMARY, a->summary);
 }
 
 cdof_table_t *cdof_client_alerts_table(Cdof__V1__Alert *const *alerts, size_t n, bool display)
