@@ -13,6 +13,7 @@
 #include "cdof_error.h"
 #include "hub.h"
 #include "hub_findings.h"
+#include "hub_periods.h"
 
 /* How long after its start the hub waits for an agent to reconnect before judging its silence. */
 #define HUB_SILENT_GRACE_MS 30000

@@ -18,6 +18,7 @@
 #include "hub.h"
 #include "hub_alerts.h"
 #include "hub_ingest.h"
+#include "hub_periods.h"
 #include "hub_rules.h"
 #include "hub_settle.h"
 

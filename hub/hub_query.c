@@ -21,6 +21,7 @@
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_periods.h"
 #include "hub_settle.h"
 
 #define MAX_ROWS 10000

@@ -12,6 +12,7 @@
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "hub.h"
+#include "hub_periods.h"
 #include "hub_settle.h"
 
 #define TREND_SPAN  5   /* periods a trend reaches back over, this one included */
