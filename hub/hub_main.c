@@ -19,8 +19,10 @@
 #include "hub_alerts.h"
 #include "hub_ingest.h"
 #include "hub_periods.h"
+#include "hub_query.h"
 #include "hub_rules.h"
 #include "hub_settle.h"
+#include "hub_subs.h"
 
 /* Sorted by name: --help lists them in this order (tests/unit/help_sorted.sh). */
 static const cdof_opt_t OPTS[] = {

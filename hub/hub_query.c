@@ -22,7 +22,9 @@
 #include "hub.h"
 #include "hub_alerts.h"
 #include "hub_periods.h"
+#include "hub_query.h"
 #include "hub_settle.h"
+#include "hub_subs.h"
 
 #define MAX_ROWS 10000
 
