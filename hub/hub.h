@@ -4,21 +4,17 @@
 #define CDOF_HUB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cdof_commitments.h"
-#include <zmq.h>
-
 #include "cdof_compare.h"
-#include "cdof_config.h"
 #include "cdof_coverage.h"
 #include "cdof_curve.h"
-#include "cdof_grow.h"
+#include "cdof_partnerships.h"
 #include "cdof_period.h"
-#include "cdof_prom.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
-#include "cdof_wire.h"
 #include "hub_db.h"
 #include "hub_keys.h"
 
@@ -66,8 +62,8 @@ typedef struct hub {
     cdof_ref_t *ref;
     cdof_store_t *store;
     hub_db_t *db; /* the national store's schema and its databases (hub_db.h) */
-    void *zctx, *ingest, *pub, *query;
-    double alert_confidence; /* 0.95 or 0.998 */
+    void *zctx, *ingest, *pub, *query; /* ZeroMQ context and sockets: the daemon's files use them */
+    double alert_confidence;           /* 0.95 or 0.998 */
     hub_counters_t counters;
     struct hub_results *results;     /* stored comparisons and partnerships (hub_results.c) */
     cdof_commitments_t *commitments; /* the strategy's commitments (may be empty) */
@@ -196,39 +192,5 @@ const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k)
  * code. */
 int hub_milestone_owers(hub_t *hub, cdof_store_txn_t *txn, char ***names, size_t *n);
 void hub_milestone_owers_free(char **names, size_t n);
-/* Security (hub_auth.c). With CURVE: loads --keys and binds the ZAP handler (before any hub
- * socket is bound); nothing with --insecure. Returns 0 or a negative code with a reason in err. */
-int hub_auth_open(hub_t *hub, char *err, size_t errlen);
-void hub_auth_close(hub_t *hub);
-
-/* Reads --keys again (SIGHUP). On a bad file the registry in force stays, and the error is
- * logged. New connections and every later message are judged by the new registry. */
-void hub_auth_reload(hub_t *hub);
-
-/* Answers the ZAP requests waiting on hub->zap (bounded per call). */
-void hub_auth_handle(hub_t *hub);
-
-/* Reopens the alert endpoint once its old listener has closed (or hub->reopen_by_ms has passed).
- * Call each serve turn while hub->reopening: it reads the monitor's events itself. */
-void hub_auth_reopen_step(hub_t *hub);
-
-/* Who sent msg (any frame of a message received on the socket with ZAP domain `domain`): with
- * CURVE, *party is its registry entry (owned by the registry; valid until the next reload), or
- * -EACCES with a reason when its key is no longer registered or its role may not use domain.
- * With --insecure: 0 and *party NULL (nobody is authenticated). */
-int hub_auth_sender(hub_t *hub, zmq_msg_t *msg, const char *domain, const hub_party_t **party,
-                    char *err, size_t errlen);
-
-/* Health: an agent heard from within this window counts as connected; agents send a
- * heartbeat every second by default and are thought dead after three silent intervals. */
-#define HUB_CONNECTED_MS 3000
-
-/* The health counters in Prometheus text format, for the --metrics endpoint: a
- * cdof_metrics_fill_fn, ctx the hub_t. Runs in the hub's thread (from serve()'s poll). */
-int hub_health_metrics(void *ctx, cdof_prom_t *out);
-
-/* Fills *out (initialised by the caller) with the counters and the agents heard from recently
- * (read txn). Returns 0 or a negative code from the store. */
-int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out);
 
 #endif

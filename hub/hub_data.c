@@ -5,6 +5,7 @@
 
 #include "cdof_compare.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "hub.h"
 
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt)

@@ -11,6 +11,7 @@
 #include "cdof_clock.h"
 #include "cdof_compare.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "hub.h"
 #include "hub_findings.h"
 #include "hub_periods.h"

@@ -13,6 +13,7 @@
 #include "cdof_log.h"
 #include "cdof_wire.h"
 #include "hub.h"
+#include "hub_auth.h"
 #include "hub_ingest.h"
 #include "hub_subs.h"
 

@@ -10,6 +10,8 @@
 #include <zmq.h>
 
 #include "cdof_clock.h"
+#include "cdof_config.h"
+#include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_metrics.h"
@@ -17,6 +19,8 @@
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_auth.h"
+#include "hub_health.h"
 #include "hub_ingest.h"
 #include "hub_periods.h"
 #include "hub_query.h"
