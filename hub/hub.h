@@ -9,7 +9,6 @@
 
 #include "cdof_commitments.h"
 #include "cdof_compare.h"
-#include "cdof_coverage.h"
 #include "cdof_curve.h"
 #include "cdof_partnerships.h"
 #include "cdof_period.h"
@@ -56,6 +55,7 @@ typedef struct {
 typedef struct hub_settle hub_settle_t;
 typedef struct hub_alerts hub_alerts_t;
 typedef struct hub_batch hub_batch_t;
+typedef struct hub_periods hub_periods_t;
 
 typedef struct hub {
     hub_config_t cfg;
@@ -80,12 +80,10 @@ typedef struct hub {
     bool reopening;
     void *reopen_mon; /* NULL when no monitor could be set up: reopened at reopen_by_ms */
     int64_t reopen_by_ms;
-    int store_fault; /* the last write failure logged (0: writes succeed), see serve() */
-    /* Period states (hub_periods.c): open, complete or closed, and their history. */
-    cdof_store_db_t db_pstate, db_phistory;
-    cdof_period_policy_t *policies; /* per metric index: threshold and deadline */
-    struct hub_subs *subs;          /* the alert endpoint's subscriptions (hub_subs.c) */
-    struct hub_queries *queries;    /* requests waiting for their turn (hub_query.c) */
+    int store_fault;        /* the last write failure logged (0: writes succeed), see serve() */
+    hub_periods_t *periods; /* period states, their history and policies (hub_periods.h) */
+    struct hub_subs *subs;  /* the alert endpoint's subscriptions (hub_subs.c) */
+    struct hub_queries *queries; /* requests waiting for their turn (hub_query.c) */
 } hub_t;
 
 /* Reads what waits on the ingest socket (up to HUB_BATCH_MAX), commits it in one transaction,

@@ -41,7 +41,9 @@ typedef enum {
 /* Whether kind is metric m's own reporting period (months for a monthly metric, ...). */
 bool hub_period_native(const cdof_metric_t *m, cdof_period_kind_t kind);
 
-/* Opens the state and history databases and loads cfg.periods (NULL: defaults for every metric).
+/* Opens the state and history databases and loads cfg.periods (NULL: defaults for every metric)
+ * into hub->periods (owned by the hub until hub_periods_close; opening again reads the policies
+ * anew). hub_results_open and hub_results_close call them, since stored rows read the states.
  * Returns 0 or a negative code with a reason naming file and line in err. */
 int hub_periods_open(hub_t *hub, char *err, size_t errlen);
 void hub_periods_close(hub_t *hub);
