@@ -1,7 +1,6 @@
 /* Loading a metric and period's stored points and rows into the comparison module. */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cdof_compare.h"
 #include "cdof_error.h"
