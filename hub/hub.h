@@ -4,21 +4,16 @@
 #define CDOF_HUB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cdof_commitments.h"
-#include <zmq.h>
-
 #include "cdof_compare.h"
-#include "cdof_config.h"
-#include "cdof_coverage.h"
 #include "cdof_curve.h"
-#include "cdof_grow.h"
+#include "cdof_partnerships.h"
 #include "cdof_period.h"
-#include "cdof_prom.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
-#include "cdof_wire.h"
 #include "hub_db.h"
 #include "hub_keys.h"
 
@@ -60,14 +55,15 @@ typedef struct {
 typedef struct hub_settle hub_settle_t;
 typedef struct hub_alerts hub_alerts_t;
 typedef struct hub_batch hub_batch_t;
+typedef struct hub_periods hub_periods_t;
 
 typedef struct hub {
     hub_config_t cfg;
     cdof_ref_t *ref;
     cdof_store_t *store;
     hub_db_t *db; /* the national store's schema and its databases (hub_db.h) */
-    void *zctx, *ingest, *pub, *query;
-    double alert_confidence; /* 0.95 or 0.998 */
+    void *zctx, *ingest, *pub, *query; /* ZeroMQ context and sockets: the daemon's files use them */
+    double alert_confidence;           /* 0.95 or 0.998 */
     hub_counters_t counters;
     struct hub_results *results;     /* stored comparisons and partnerships (hub_results.c) */
     cdof_commitments_t *commitments; /* the strategy's commitments (may be empty) */
@@ -84,157 +80,16 @@ typedef struct hub {
     bool reopening;
     void *reopen_mon; /* NULL when no monitor could be set up: reopened at reopen_by_ms */
     int64_t reopen_by_ms;
-    int store_fault; /* the last write failure logged (0: writes succeed), see serve() */
-    /* Period states (hub_periods.c): open, complete or closed, and their history. */
-    cdof_store_db_t db_pstate, db_phistory;
-    cdof_period_policy_t *policies; /* per metric index: threshold and deadline */
-    struct hub_subs *subs;          /* the alert endpoint's subscriptions (hub_subs.c) */
-    struct hub_queries *queries;    /* requests waiting for their turn (hub_query.c) */
+    int store_fault;        /* the last write failure logged (0: writes succeed), see serve() */
+    hub_periods_t *periods; /* period states, their history and policies (hub_periods.h) */
+    struct hub_subs *subs;  /* the alert endpoint's subscriptions (hub_subs.c) */
+    struct hub_queries *queries; /* requests waiting for their turn (hub_query.c) */
 } hub_t;
 
 /* Reads what waits on the ingest socket (up to HUB_BATCH_MAX), commits it in one transaction,
  * acknowledges, then runs comparisons and alert rules for what changed. Returns how many
  * envelopes were committed (0 when none waited), or a negative code with nothing acknowledged. */
 int hub_ingest_batch(hub_t *hub);
-
-/* Records period p of metric m in the period index (write txn), so that "latest period" and
- * time series are point reads. */
-int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p);
-
-/* The periods recorded for metric m, oldest first: *out (caller frees; NULL when none) and *n. */
-int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
-                     size_t *n);
-
-/* ---- Period states (hub_periods.c, DESIGN.md "Period model") ----
- *
- * Every metric-period of the metric's own reporting kind (hub_period_native) has a stored state:
- * open while expected areas are missing, complete once all have reported or the metric's
- * deadline has passed at or above its threshold, closed when a person closes it. States change
- * in the transaction of the data (or request) that changes them and each change is kept as a
- * history record. */
-typedef enum {
-    HUB_PERIOD_UNCHANGED = 0, /* still open, or not a period with a state */
-    HUB_PERIOD_COMPLETED = 1, /* this transaction completed it: judge it now */
-    HUB_PERIOD_REVISED = 2    /* new data for a complete or closed period: judge it again */
-} hub_period_change_t;
-
-/* Whether kind is metric m's own reporting period (months for a monthly metric, ...). */
-bool hub_period_native(const cdof_metric_t *m, cdof_period_kind_t kind);
-
-/* Opens the state and history databases and loads cfg.periods (NULL: defaults for every metric).
- * Returns 0 or a negative code with a reason naming file and line in err. */
-int hub_periods_open(hub_t *hub, char *err, size_t errlen);
-void hub_periods_close(hub_t *hub);
-
-/* A store whose data predates period states gets one for every period it holds, judged on its
- * points as they stand (before its stored comparisons are rebuilt, which read the states; no
- * alert is judged). *made: how many. Returns 0 or a negative code. */
-int hub_periods_adopt(hub_t *hub, uint64_t *made);
-
-/* Flags reported[area index] for the areas with a point for (m, p) (read or write txn). */
-int hub_period_reported(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                        const cdof_period_t *p, bool *reported);
-
-/* New data for (m, p) was written in txn: recounts its coverage and judges it (write txn). */
-int hub_period_touch(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, hub_period_change_t *change);
-
-/* Whether (m, p) is complete or closed (false for periods without a state). */
-int hub_period_done(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                    const cdof_period_t *p, bool *done);
-
-/* Closes (m, p) by a named person, vouched for by the key key_id ("" with --insecure) (write
- * txn). CDOF_ENOTFOUND when it has no data, CDOF_EINVALID when it is not m's reporting period or
- * already closed; reason in err. */
-int hub_period_close(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, const char *by, const char *key_id, const char *reason,
-                     char *err, size_t errlen);
-
-/* Completes the open periods whose deadline has passed at or above their threshold (write txn):
- * *completed (caller frees; NULL when none) lists the *n periods completed. */
-int hub_period_deadlines(hub_t *hub, cdof_store_txn_t *txn, hub_touch_t **completed, size_t *n);
-
-/* The stored state of (m, p): *out (hub_period_status_free), with groups (England, regions,
- * partnerships) and their missing areas when asked. 0, CDOF_ENOTFOUND or a negative code. */
-int hub_period_status(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                      const cdof_period_t *p, bool groups, Cdof__V1__PeriodStatus **out);
-void hub_period_status_free(Cdof__V1__PeriodStatus *st);
-
-/* The history records of (m, p), oldest first: *out (n records; caller frees each with
- * cdof__v1__period_status__free_unpacked, and the array). */
-int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                       const cdof_period_t *p, Cdof__V1__PeriodStatus ***out, size_t *n);
-
-/* ---- Subscriptions to the alert endpoint (hub_subs.c) ---- */
-
-#define HUB_SUBS_PER_CONNECTION 64 /* topics one subscriber connection may hold */
-#define HUB_SUB_TOPIC_MAX       48 /* bytes of a topic: "alert/police/E12000002/E06000009" is 32 */
-
-/* Makes xpub (an XPUB socket, before it binds) hand subscriptions to the hub, which applies
- * those that look like alert topics, up to HUB_SUBS_PER_CONNECTION per connection; sets
- * hub->pub. Returns 0 or a negative errno. */
-int hub_subs_open(hub_t *hub, void *xpub);
-void hub_subs_close(hub_t *hub);
-
-/* Decides the subscriptions waiting on hub->pub and forgets those of ended connections (bounded
- * work per call); watches again once a reopening of the endpoint (hub->reopening) is over.
- * Call every serve-loop turn. Returns true when more subscriptions may wait. */
-bool hub_subs_handle(hub_t *hub);
-
-/* The socket carrying the alert endpoint's disconnections (may change after a reload; NULL if
- * none). */
-void *hub_subs_monitor(const hub_t *hub);
-
-/* Publishes on the alert endpoint the alert changes committed since the last hub_alerts_begin
- * (hub_alerts_publish), and counts them. Call after every commit that may have stored some. */
-void hub_publish(hub_t *hub);
-
-/* Subscriptions refused since the hub started. */
-uint64_t hub_subs_refused(const hub_t *hub);
-
-/* Fair service. Requests wait in one queue per key (per connection with --insecure) and are
- * answered one key at a time in turn, within a time budget per serve-loop turn, so that ingest
- * gets the loop between them and a flooding key delays mostly itself. Each key also has a budget
- * of hub CPU time (--query-cpu-ms a second, measured on the thread that answers): a key that has
- * used it waits, behind every other key, until it is earned back, so no key takes more than its
- * share of a core however many requests it sends. */
-#define HUB_QUERY_QUEUE_PER_KEY 16   /* requests of one key waiting; more are refused */
-#define HUB_QUERY_KEYS          256  /* senders with requests waiting at once */
-#define HUB_QUERY_TAKE_PER_TURN 32   /* requests read per call: refusals wait for ingest's turn */
-#define HUB_QUERY_TURN_MS       5    /* answering per serve-loop turn (at least one answer) */
-#define HUB_QUERY_CPU_MAX_MS    1000 /* --query-cpu-ms: a whole core */
-
-/* Reads waiting requests into their keys' queues, refusing (answered BAD_REQUEST with the
- * reason) those beyond a key's HUB_QUERY_QUEUE_PER_KEY. Returns how many were read, or a
- * negative errno. */
-int hub_query_take(hub_t *hub);
-
-/* Answers waiting requests, a key at a time, for about budget_ms (at least one): read queries
- * are handed to a worker thread, one at a time, which answers them on read transactions of its
- * own (LMDB readers never block the writer), so ingest and acks never wait behind them; acks,
- * silences and health are answered here. Keys over their CPU budget are passed over. Returns 0
- * when more can be answered now, the milliseconds until a key over its budget may go on, or -1
- * when nothing can go on before a request or the worker's answer arrives. */
-int hub_query_serve(hub_t *hub, int budget_ms);
-
-/* The worker's socket: readable when it has answered (NULL before the first query). */
-void *hub_query_worker_socket(const hub_t *hub);
-
-/* Sends the worker's answers on to their clients and charges their keys; the worker is free
- * again. */
-void hub_query_worker_done(hub_t *hub);
-
-/* Since the hub started: requests refused (too many of one key's waiting), requests that waited
- * for their key's CPU budget, and the CPU time spent answering queries. */
-typedef struct {
-    uint64_t refused, deferred, cpu_ms;
-} hub_query_stats_t;
-void hub_query_stats(const hub_t *hub, hub_query_stats_t *out);
-
-/* Stops the worker (after the request it is answering) and frees what still waits. Before the
- * store closes. */
-void hub_query_close(hub_t *hub);
 
 /* A stored point as input to the comparison module. */
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt);
@@ -335,39 +190,5 @@ const cdof_partnership_t *hub_results_partnership_at(const hub_t *hub, size_t k)
  * code. */
 int hub_milestone_owers(hub_t *hub, cdof_store_txn_t *txn, char ***names, size_t *n);
 void hub_milestone_owers_free(char **names, size_t n);
-/* Security (hub_auth.c). With CURVE: loads --keys and binds the ZAP handler (before any hub
- * socket is bound); nothing with --insecure. Returns 0 or a negative code with a reason in err. */
-int hub_auth_open(hub_t *hub, char *err, size_t errlen);
-void hub_auth_close(hub_t *hub);
-
-/* Reads --keys again (SIGHUP). On a bad file the registry in force stays, and the error is
- * logged. New connections and every later message are judged by the new registry. */
-void hub_auth_reload(hub_t *hub);
-
-/* Answers the ZAP requests waiting on hub->zap (bounded per call). */
-void hub_auth_handle(hub_t *hub);
-
-/* Reopens the alert endpoint once its old listener has closed (or hub->reopen_by_ms has passed).
- * Call each serve turn while hub->reopening: it reads the monitor's events itself. */
-void hub_auth_reopen_step(hub_t *hub);
-
-/* Who sent msg (any frame of a message received on the socket with ZAP domain `domain`): with
- * CURVE, *party is its registry entry (owned by the registry; valid until the next reload), or
- * -EACCES with a reason when its key is no longer registered or its role may not use domain.
- * With --insecure: 0 and *party NULL (nobody is authenticated). */
-int hub_auth_sender(hub_t *hub, zmq_msg_t *msg, const char *domain, const hub_party_t **party,
-                    char *err, size_t errlen);
-
-/* Health: an agent heard from within this window counts as connected; agents send a
- * heartbeat every second by default and are thought dead after three silent intervals. */
-#define HUB_CONNECTED_MS 3000
-
-/* The health counters in Prometheus text format, for the --metrics endpoint: a
- * cdof_metrics_fill_fn, ctx the hub_t. Runs in the hub's thread (from serve()'s poll). */
-int hub_health_metrics(void *ctx, cdof_prom_t *out);
-
-/* Fills *out (initialised by the caller) with the counters and the agents heard from recently
- * (read txn). Returns 0 or a negative code from the store. */
-int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out);
 
 #endif

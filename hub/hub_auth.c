@@ -14,6 +14,7 @@
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "hub.h"
+#include "hub_auth.h"
 
 #define ZAP_ENDPOINT     "inproc://zeromq.zap.01" /* fixed by RFC 27 (ZAP) */
 #define ZAP_MAX_PARTS    8                        /* CURVE requests have 7 frames */

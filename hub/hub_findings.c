@@ -11,8 +11,10 @@
 #include "cdof_clock.h"
 #include "cdof_compare.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "hub.h"
 #include "hub_findings.h"
+#include "hub_periods.h"
 
 /* How long after its start the hub waits for an agent to reconnect before judging its silence. */
 #define HUB_SILENT_GRACE_MS 30000

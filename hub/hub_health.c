@@ -1,10 +1,13 @@
 /* Health counters for `cdof-query health`: what the hub has done since it started,
  * and which agents are connected, judged as the agents judge the hub: by recent contact. */
+#include "cdof_clock.h"
+#include "cdof_prom.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_health.h"
+#include "hub_query.h"
 #include "hub_settle.h"
-
-#include "cdof_clock.h"
+#include "hub_subs.h"
 
 int hub_health_fill(hub_t *hub, cdof_store_txn_t *txn, Cdof__V1__Health *out)
 {

@@ -16,6 +16,7 @@
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_ingest.h"
+#include "hub_periods.h"
 #include "hub_settle.h"
 
 #define ACK_CHUNK 48 /* entries per Ack: 48 reasons of 1 KiB stay under the 64 KiB limit */

@@ -10,6 +10,8 @@
 #include <zmq.h>
 
 #include "cdof_clock.h"
+#include "cdof_config.h"
+#include "cdof_curve.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
 #include "cdof_metrics.h"
@@ -17,9 +19,14 @@
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_auth.h"
+#include "hub_health.h"
 #include "hub_ingest.h"
+#include "hub_periods.h"
+#include "hub_query.h"
 #include "hub_rules.h"
 #include "hub_settle.h"
+#include "hub_subs.h"
 
 /* Sorted by name: --help lists them in this order (tests/unit/help_sorted.sh). */
 static const cdof_opt_t OPTS[] = {

@@ -1,7 +1,9 @@
-/* Period states (DESIGN.md "Period model"): each metric-period of the metric's own reporting
+/* Periods (DESIGN.md "Period model"): the period index (hub_db's `periods`: which periods each
+ * metric has) and the period states over it. Each metric-period of the metric's own reporting
  * kind is open, complete or closed by a person, stored with the data that changed it so a
  * restarted hub keeps them, and every change is kept as a history record.
  *
+ * Index key:   metric id | NUL | period (hub_period_key)  -> empty
  * State key:   metric id | NUL | period (hub_period_key)  -> PeriodStatus (packed)
  * History key: state key | record number u32 BE            -> PeriodStatus with event set */
 #include <errno.h>
@@ -13,9 +15,66 @@
 #include "cdof_clock.h"
 #include "cdof_coverage.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
-#include "hub.h"
+#include "hub_db.h"
+#include "hub_periods.h"
+
+/* ---- the period index ---- */
+
+int hub_periods_note(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
+                     const cdof_period_t *p)
+{
+    uint8_t key[HUB_PERIOD_KEY_MAX]; /* metric ids are at most 63 bytes (cdof_ref) */
+    size_t klen = hub_period_key(m, p, key);
+    /* Mostly there already: a read leaves the page clean, where a put would copy it into the
+     * commit. */
+    cdof_bytes_t v;
+    int rc = cdof_store_get(txn, hub_db_periods(hub->db), key, klen, &v);
+    return rc == CDOF_ENOTFOUND ? cdof_store_put(txn, hub_db_periods(hub->db), key, klen, "", 0)
+                                : rc;
+}
+
+int hub_periods_list(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, cdof_period_t **out,
+                     size_t *n)
+{
+    cdof_period_t *items = NULL;
+    size_t count = 0, cap = 0, plen = strlen(m->id) + 1;
+    cdof_store_cursor_t *c = NULL;
+    cdof_bytes_t key;
+    int rc = cdof_store_cursor_open(txn, hub_db_periods(hub->db), &c);
+    for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, m->id, plen, &key, NULL); rc > 0;
+         rc = cdof_store_cursor_next(c, &key, NULL)) {
+        if (key.len != plen + HUB_PERIOD_KEY_LEN) {
+            rc = CDOF_ECORRUPT;
+            break;
+        }
+        cdof_period_t *grown = cdof_grow(items, count, &cap, 64, sizeof *items);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        items = grown;
+        items[count++] = hub_period_from_key((const uint8_t *)key.data + plen);
+    }
+    cdof_store_cursor_close(&c);
+    if (rc < 0) {
+        free(items);
+        items = NULL;
+        count = 0;
+    }
+    *out = items;
+    *n = count;
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- states ---- */
+
+struct hub_periods {
+    cdof_store_db_t db_state, db_history; /* period_state, period_history */
+    cdof_period_policy_t *policies;       /* per metric index: threshold and deadline */
+};
 
 bool hub_period_native(const cdof_metric_t *m, cdof_period_kind_t kind)
 {
@@ -34,28 +93,42 @@ bool hub_period_native(const cdof_metric_t *m, cdof_period_kind_t kind)
 
 int hub_periods_open(hub_t *hub, char *err, size_t errlen)
 {
+    hub_periods_close(hub); /* opened again: the policies are read anew */
+    hub_periods_t *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return -ENOMEM;
     int rc;
-    if ((rc = cdof_store_db(hub->store, "period_state", &hub->db_pstate)) < 0 ||
-        (rc = cdof_store_db(hub->store, "period_history", &hub->db_phistory)) < 0) {
+    if ((rc = cdof_store_db(hub->store, "period_state", &ps->db_state)) < 0 ||
+        (rc = cdof_store_db(hub->store, "period_history", &ps->db_history)) < 0) {
         snprintf(err, errlen, "%s: cannot open the period databases: %s", hub->cfg.data,
                  cdof_strerror(rc));
+        free(ps);
         return rc;
     }
     size_t nm = cdof_ref_metric_count(hub->ref);
-    free(hub->policies);
-    if (!(hub->policies = calloc(nm ? nm : 1, sizeof *hub->policies)))
+    if (!(ps->policies = calloc(nm ? nm : 1, sizeof *ps->policies))) {
+        free(ps);
         return -ENOMEM;
+    }
     char why[512];
-    rc = cdof_coverage_policies_load(hub->ref, hub->cfg.periods, hub->policies, why, sizeof why);
-    if (rc < 0)
+    rc = cdof_coverage_policies_load(hub->ref, hub->cfg.periods, ps->policies, why, sizeof why);
+    if (rc < 0) {
         snprintf(err, errlen, "--periods: %s", why);
-    return rc;
+        free(ps->policies);
+        free(ps);
+        return rc;
+    }
+    hub->periods = ps;
+    return 0;
 }
 
 void hub_periods_close(hub_t *hub)
 {
-    free(hub->policies);
-    hub->policies = NULL;
+    if (!hub->periods)
+        return;
+    free(hub->periods->policies);
+    free(hub->periods);
+    hub->periods = NULL;
 }
 
 /* ---- coverage from the stored points ---- */
@@ -107,7 +180,7 @@ static int state_load(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *key, siz
 {
     *out = NULL;
     cdof_bytes_t v;
-    int rc = cdof_store_get(txn, hub->db_pstate, key, klen, &v);
+    int rc = cdof_store_get(txn, hub->periods->db_state, key, klen, &v);
     if (rc < 0)
         return rc;
     if (!(*out = cdof__v1__period_status__unpack(NULL, v.len, v.data)))
@@ -138,13 +211,13 @@ static int state_save(hub_t *hub, cdof_store_txn_t *txn, const uint8_t *key, siz
         memcpy(hk, key, klen);
         cdof_store_be32(hk + klen, st->history);
         st->event = (char *)event;
-        int rc = put_packed(txn, hub->db_phistory, hk, klen + 4, st);
+        int rc = put_packed(txn, hub->periods->db_history, hk, klen + 4, st);
         st->event = NULL;
         if (rc < 0)
             return rc;
         st->history++;
     }
-    return put_packed(txn, hub->db_pstate, key, klen, st);
+    return put_packed(txn, hub->periods->db_state, key, klen, st);
 }
 
 static void log_change(const cdof_metric_t *m, const cdof_period_t *p,
@@ -184,7 +257,7 @@ int hub_period_touch(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
         st.period = &pm;
         st.state = CDOF__V1__PERIOD_STATE__PERIOD_STATE_OPEN;
     }
-    const cdof_period_policy_t *pol = &hub->policies[m->index];
+    const cdof_period_policy_t *pol = &hub->periods->policies[m->index];
     st.reported = reported;
     st.expected = expected;
     st.threshold = pol->threshold;
@@ -308,8 +381,8 @@ static int due_add(hub_t *hub, int32_t today, const cdof_bytes_t *k, const cdof_
         return 0;
     cdof_period_t p = hub_period_from_key(nul + 1);
     cdof_pdone_t why;
-    if (cdof_coverage_judge(reported, expected, &hub->policies[m->index], &p, today, &why) !=
-        CDOF_PSTATE_COMPLETE)
+    if (cdof_coverage_judge(reported, expected, &hub->periods->policies[m->index], &p, today,
+                            &why) != CDOF_PSTATE_COMPLETE)
         return 0;
     hub_touch_t *d = cdof_grow(dc->due, dc->n, &dc->cap, 16, sizeof *d);
     if (!d)
@@ -327,7 +400,7 @@ int hub_period_deadlines(hub_t *hub, cdof_store_txn_t *txn, hub_touch_t **comple
     *n = 0;
     cdof_store_cursor_t *c = NULL;
     cdof_bytes_t k, v;
-    int rc = cdof_store_cursor_open(txn, hub->db_pstate, &c);
+    int rc = cdof_store_cursor_open(txn, hub->periods->db_state, &c);
     for (rc = rc < 0 ? rc : cdof_store_cursor_seek(c, NULL, 0, &k, &v); rc > 0;
          rc = cdof_store_cursor_next(c, &k, &v))
         if ((rc = due_add(hub, today, &k, &v, &dc)) < 0)
@@ -358,7 +431,7 @@ int hub_periods_adopt(hub_t *hub, uint64_t *made)
     uint64_t states = 0, periods = 0;
     int rc = cdof_store_begin(hub->store, true, &txn);
     if (rc == 0)
-        rc = cdof_store_count(txn, hub->db_pstate, &states);
+        rc = cdof_store_count(txn, hub->periods->db_state, &states);
     if (rc == 0)
         rc = cdof_store_count(txn, hub_db_periods(hub->db), &periods);
     for (size_t i = 0; rc == 0 && states == 0 && periods > 0 && i < cdof_ref_metric_count(hub->ref);
@@ -489,7 +562,7 @@ int hub_period_history(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m
     size_t count = 0, cap = 0;
     cdof_store_cursor_t *c = NULL;
     cdof_bytes_t v;
-    int rc = cdof_store_cursor_open(txn, hub->db_phistory, &c);
+    int rc = cdof_store_cursor_open(txn, hub->periods->db_history, &c);
     for (rc = rc < 0 ? rc : cdof_store_cursor_prefix(c, key, klen, NULL, &v); rc > 0;
          rc = cdof_store_cursor_next(c, NULL, &v)) {
         Cdof__V1__PeriodStatus **grown = cdof_grow(items, count, &cap, 8, sizeof *items);

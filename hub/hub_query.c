@@ -17,11 +17,17 @@
 #include "cdof_clock.h"
 #include "cdof_curve.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "cdof_log.h"
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_auth.h"
+#include "hub_health.h"
+#include "hub_periods.h"
+#include "hub_query.h"
 #include "hub_settle.h"
+#include "hub_subs.h"
 
 #define MAX_ROWS 10000
 

@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdof_coverage.h"
 #include "cdof_csv.h"
 #include "cdof_error.h"
+#include "cdof_grow.h"
 #include "cdof_log.h"
 #include "hub.h"
+#include "hub_periods.h"
 #include "hub_settle.h"
 
 #define TREND_SPAN  5   /* periods a trend reaches back over, this one included */

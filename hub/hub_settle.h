@@ -17,7 +17,7 @@
  *                                      (hub_period_touch), and marks it or notes it completed;
  *   hub_settle_ingested(hub, txn)      after the touches: judges what completed (and with
  *                                      --settle-ms 0 settles every mark);
- *   hub_publish(hub)                   after the commit returns (hub.h);
+ *   hub_publish(hub)                   after the commit returns (hub_subs.h);
  *   hub_settle_discard(hub)            when it is aborted. */
 #ifndef CDOF_HUB_SETTLE_H
 #define CDOF_HUB_SETTLE_H

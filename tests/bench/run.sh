@@ -261,7 +261,7 @@ figures() {
         ingest_run ingest
         R[hub_cpu_us]=${R[ingest_cpu_us]}
         # Stored comparisons and the alert rules wait until a period has been quiet for the settle
-        # window (hub.h): measured at once, before anything else loads the machine, and given as an
+        # window (hub_settle.h): measured at once, before anything else loads the machine, and given as an
         # end-to-end rate too (every update stored, compared and judged).
         if has_health; then
             caught_up() { [ "$(health_field pending_comparisons)" = 0 ]; }

@@ -41,9 +41,7 @@ int hub_fixture_open(hub_fixture_t *f, long settle_ms)
     if (rc == 0)
         rc = hub_db_open(hub->store, &hub->db);
     if (rc == 0)
-        rc = hub_periods_open(hub, err, sizeof err);
-    if (rc == 0)
-        rc = hub_results_open(hub, NULL, err, sizeof err);
+        rc = hub_results_open(hub, NULL, err, sizeof err); /* and the period states */
     if (rc == 0) {
         rc = hub_alerts_open(hub->store, hub->ref, rules, 30, &hub->alerts);
         rules = NULL; /* the alerts own them, even on failure */
@@ -62,7 +60,6 @@ void hub_fixture_close(hub_fixture_t *f)
     hub_settle_close(hub);
     hub_alerts_destroy(&hub->alerts);
     hub_results_close(hub);
-    hub_periods_close(hub);
     hub_db_close(&hub->db);
     cdof_store_close(&hub->store);
     cdof_ref_destroy(&hub->ref);

@@ -7,6 +7,9 @@
 #   compare/           nothing of store/, hub/ or agents/
 #   agents/client/     common/ and proto/ only: nothing of store/, compare/, hub/ or the programs
 #   agents/oversight/  nothing of agents/jcdu/ (the two programs share agents/client/ instead)
+#   hub/               <zmq.h>, and the hub headers that include it, only in the daemon's files
+#                      that touch sockets (and hub_keys.c, for Z85 key text): hub.h, the
+#                      store-side core and the alert lifecycle stay free of ZeroMQ
 # A header is matched by its file name, so quoted, angle and path includes are all caught; every
 # offending line is named. Usage: include_graph.sh SOURCE_DIR
 set -euo pipefail
@@ -51,6 +54,23 @@ check compare store hub agents
 check agents/client store compare hub agents/partnership agents/oversight agents/jcdu
 check agents/oversight agents/jcdu
 
+# ZeroMQ in hub/: zmq.h and the hub headers that include it, named only by the files allowed.
+zmq_daemon="hub_main.c hub_ingest_net.c hub_query.c hub_auth.c hub_auth.h hub_subs.c hub_keys.c"
+zmq_names=$(printf '%s\n' zmq.h $(grep -lE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]zmq\.h[>"]' \
+    hub/*.h | xargs -r -n1 basename))
+while IFS= read -r hit; do
+    file=${hit%%:*}
+    rest=${hit#*:}
+    line=${rest%%:*}
+    name=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1/' \
+        <<<"${rest#*:}")
+    grep -qxF "$(basename "$name")" <<<"$zmq_names" || continue
+    case " $zmq_daemon " in *" $(basename "$file") "*) continue ;; esac
+    echo "$file:$line: includes $name: ZeroMQ belongs to the daemon's files ($zmq_daemon)" >&2
+    bad=1
+done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' hub/*.c hub/*.h || true)
+
 [ "$bad" -eq 0 ] && echo "include_graph: common, proto, store, compare and agents/client include" \
-    "only below them (store: common only); agents/oversight nothing of agents/jcdu"
+    "only below them (store: common only); agents/oversight nothing of agents/jcdu;" \
+    "in hub/ only the daemon's files include ZeroMQ"
 exit "$bad"
