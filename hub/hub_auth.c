@@ -15,6 +15,7 @@
 #include "cdof_log.h"
 #include "hub.h"
 #include "hub_auth.h"
+#include "hub_results.h"
 
 #define ZAP_ENDPOINT     "inproc://zeromq.zap.01" /* fixed by RFC 27 (ZAP) */
 #define ZAP_MAX_PARTS    8                        /* CURVE requests have 7 frames */

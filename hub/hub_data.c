@@ -6,6 +6,7 @@
 #include "cdof_error.h"
 #include "cdof_grow.h"
 #include "hub.h"
+#include "hub_results.h"
 
 cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt)
 {

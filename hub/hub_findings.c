@@ -15,6 +15,7 @@
 #include "hub.h"
 #include "hub_findings.h"
 #include "hub_periods.h"
+#include "hub_results.h"
 
 /* How long after its start the hub waits for an agent to reconnect before judging its silence. */
 #define HUB_SILENT_GRACE_MS 30000

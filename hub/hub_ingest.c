@@ -17,6 +17,7 @@
 #include "hub.h"
 #include "hub_ingest.h"
 #include "hub_periods.h"
+#include "hub_results.h"
 #include "hub_settle.h"
 
 #define ACK_CHUNK 48 /* entries per Ack: 48 reasons of 1 KiB stay under the 64 KiB limit */

@@ -24,6 +24,7 @@
 #include "hub_ingest.h"
 #include "hub_periods.h"
 #include "hub_query.h"
+#include "hub_results.h"
 #include "hub_rules.h"
 #include "hub_settle.h"
 #include "hub_subs.h"

@@ -20,6 +20,7 @@
 #include "cdof_wire.h"
 #include "hub_db.h"
 #include "hub_periods.h"
+#include "hub_results.h"
 
 /* ---- the period index ---- */
 

@@ -26,6 +26,7 @@
 #include "hub_health.h"
 #include "hub_periods.h"
 #include "hub_query.h"
+#include "hub_results.h"
 #include "hub_settle.h"
 #include "hub_subs.h"
 

@@ -15,6 +15,7 @@
 #include "cdof_log.h"
 #include "hub.h"
 #include "hub_periods.h"
+#include "hub_results.h"
 #include "hub_settle.h"
 
 #define TREND_SPAN  5   /* periods a trend reaches back over, this one included */
@@ -276,7 +277,7 @@ static cdof_period_t year_period(cdof_period_kind_t kind, int y1, int y2)
 }
 
 /* The one cache slot that may hold month idx of metric m. */
-static month_slot_t *month_slot(struct hub_results *res, const cdof_metric_t *m, int idx)
+static month_slot_t *month_slot(hub_results_t *res, const cdof_metric_t *m, int idx)
 {
     return &res->months[(m->index * 131u + (unsigned)idx) % MONTH_SLOTS];
 }
@@ -286,7 +287,7 @@ static month_slot_t *month_slot(struct hub_results *res, const cdof_metric_t *m,
 static int gather_month(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m, int idx,
                         gather_t *g)
 {
-    struct hub_results *res = hub->results;
+    hub_results_t *res = hub->results;
     month_slot_t *sl = res->months ? month_slot(res, m, idx) : NULL;
     for (size_t i = 0; sl && i < res->nbatch; i++) {
         const hub_touch_t *t = &res->batch[i];
@@ -563,7 +564,7 @@ static uint64_t fnv(uint64_t h, const void *data, size_t len)
 
 static uint64_t fingerprint(const hub_t *hub)
 {
-    const struct hub_results *res = hub->results;
+    const hub_results_t *res = hub->results;
     uint64_t h = fnv(14695981039346656037ULL, &(uint8_t){HUB_RESULT_VERSION}, 1);
     const cdof_partnership_t *pl = cdof_partnerships_list(res->parts);
     for (size_t k = 0; k < cdof_partnerships_count(res->parts); k++) {
@@ -879,7 +880,7 @@ static int update_metric(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *t
 
 void hub_results_forget(hub_t *hub, const hub_touch_t *touched, size_t n)
 {
-    struct hub_results *res = hub->results;
+    hub_results_t *res = hub->results;
     for (size_t i = 0; res && res->months && i < n; i++) {
         if (touched[i].period.kind != CDOF_PERIOD_MONTH)
             continue;
@@ -899,7 +900,7 @@ int hub_results_update(hub_t *hub, cdof_store_txn_t *txn, const hub_touch_t *tou
     qsort(t, n, sizeof *t, touch_order);
     /* The months this batch touched leave the month cache: they are read from the store. */
     hub_results_forget(hub, t, n);
-    struct hub_results *res = hub->results;
+    hub_results_t *res = hub->results;
     res->batch = t;
     res->nbatch = n;
     /* The rows written now are computed with this configuration. */
@@ -919,7 +920,7 @@ int hub_results_update_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metr
                               const cdof_period_t *p)
 {
     hub_touch_t t = {.metric = m, .period = *p};
-    struct hub_results *res = hub->results;
+    hub_results_t *res = hub->results;
     hub_results_forget(hub, &t, 1);
     res->batch = &t;
     res->nbatch = 1;
@@ -994,7 +995,7 @@ static void set_trajectories(hub_t *hub)
 int hub_results_open(hub_t *hub, const char *partnerships, char *err, size_t errlen)
 {
     size_t nm = cdof_ref_metric_count(hub->ref);
-    struct hub_results *res = calloc(1, sizeof *res);
+    hub_results_t *res = calloc(1, sizeof *res);
     if (!res)
         return -ENOMEM;
     hub->results = res;
@@ -1019,7 +1020,7 @@ int hub_results_open(hub_t *hub, const char *partnerships, char *err, size_t err
 void hub_results_close(hub_t *hub)
 {
     hub_periods_close(hub);
-    struct hub_results *res = hub->results;
+    hub_results_t *res = hub->results;
     if (!res)
         return;
     cdof_partnerships_destroy(&res->parts);

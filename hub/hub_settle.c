@@ -11,6 +11,7 @@
 #include "hub_alerts.h"
 #include "hub_findings.h"
 #include "hub_periods.h"
+#include "hub_results.h"
 #include "hub_settle.h"
 
 #define FAST_RULES_MS 1000 /* agent silent; marks are scanned at least this often */

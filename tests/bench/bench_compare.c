@@ -24,6 +24,7 @@
 #include "cdof_error.h"
 #include "hub.h"
 #include "hub_periods.h"
+#include "hub_results.h"
 
 static double now_s(void)
 {

@@ -14,6 +14,7 @@
 #include "cdof_error.h"
 #include "hub_alerts.h"
 #include "hub_fixture.h"
+#include "hub_results.h"
 #include "hub_settle.h"
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

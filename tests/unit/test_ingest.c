@@ -21,6 +21,7 @@
 #include "hub_alerts.h"
 #include "hub_fixture.h"
 #include "hub_ingest.h"
+#include "hub_results.h"
 #include "hub_settle.h"
 
 #define AGENT "nw-test"

@@ -16,6 +16,7 @@
 #include "cdof_error.h"
 #include "hub.h"
 #include "hub_periods.h"
+#include "hub_results.h"
 
 #define NAREAS 4 /* upper-tier areas given data: enough for a region and England row */
 

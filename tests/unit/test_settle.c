@@ -20,6 +20,7 @@
 #include "hub_alerts.h"
 #include "hub_fixture.h"
 #include "hub_periods.h"
+#include "hub_results.h"
 #include "hub_settle.h"
 
 #define BAD    "E06000009" /* Blackpool: 10 of 100 where every other area has 45 */
