@@ -92,11 +92,4 @@ typedef struct hub {
  * envelopes were committed (0 when none waited), or a negative code with nothing acknowledged. */
 int hub_ingest_batch(hub_t *hub);
 
-/* A stored point as input to the comparison module. */
-cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt);
-
-/* Loads comparison rows for metric m and period p (read txn): fills *out (caller destroys). */
-int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
-                     const cdof_period_t *p, cdof_compare_t **out);
-
 #endif

@@ -13,6 +13,7 @@
 #include "cdof_error.h"
 #include "cdof_grow.h"
 #include "hub.h"
+#include "hub_compare.h"
 #include "hub_findings.h"
 #include "hub_periods.h"
 #include "hub_results.h"

@@ -23,6 +23,7 @@
 #include "hub.h"
 #include "hub_alerts.h"
 #include "hub_auth.h"
+#include "hub_compare.h"
 #include "hub_health.h"
 #include "hub_periods.h"
 #include "hub_query.h"
@@ -391,7 +392,7 @@ static int series_period(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t 
         return 0;
     if (rc < 0)
         return rc;
-    cdof_compare_input_t in = hub_point_input(cdof_ref_area(hub->ref, q->area_code), &pt);
+    cdof_compare_input_t in = hub_compare_input(cdof_ref_area(hub->ref, q->area_code), &pt);
     cdof_compare_t *cmp = cdof_compare_run(hub->ref, m, &in, 1);
     if (!cmp)
         return -ENOMEM;

@@ -1,20 +1,21 @@
-/* Loading a metric and period's stored points and rows into the comparison module. */
+/* The hub's stored points and rows in the comparison module's terms (hub_compare.h). */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "cdof_compare.h"
-#include "cdof_error.h"
 #include "cdof_grow.h"
 #include "hub.h"
+#include "hub_compare.h"
+#include "hub_db.h"
 #include "hub_results.h"
 
-cdof_compare_input_t hub_point_input(const cdof_area_t *area, const hub_point_t *pt)
+cdof_compare_input_t hub_compare_input(const cdof_area_t *area, const hub_point_t *pt)
 {
     return (cdof_compare_input_t){.area = area, .fig = pt->fig, .received_ms = pt->received_ms};
 }
 
-/* The stored rows (hub_results keeps them current within the ingest transaction, before the
- * alert rules run): alert rules judge exactly what queries show, without recomputing. */
+/* The stored rows (settling brings them up to date in the transaction that then judges them,
+ * before the alert rules run): alert rules judge exactly what queries show, without recomputing. */
 int hub_compare_load(hub_t *hub, cdof_store_txn_t *txn, const cdof_metric_t *m,
                      const cdof_period_t *p, cdof_compare_t **out)
 {
