@@ -18,7 +18,6 @@
 #include "hub_keys.h"
 
 #define HUB_SCHEMA_VERSION 1
-#define HUB_BATCH_MAX      1000 /* envelopes in one group commit */
 #define HUB_LISTEN_BACKLOG 1024 /* connections awaiting accept: every agent at once, with room */
 
 typedef struct {
@@ -86,10 +85,5 @@ typedef struct hub {
     struct hub_subs *subs;  /* the alert endpoint's subscriptions (hub_subs.c) */
     struct hub_queries *queries; /* requests waiting for their turn (hub_query.c) */
 } hub_t;
-
-/* Reads what waits on the ingest socket (up to HUB_BATCH_MAX), commits it in one transaction,
- * acknowledges, then runs comparisons and alert rules for what changed. Returns how many
- * envelopes were committed (0 when none waited), or a negative code with nothing acknowledged. */
-int hub_ingest_batch(hub_t *hub);
 
 #endif

@@ -17,6 +17,8 @@
 
 #include "hub.h"
 
+#define HUB_BATCH_MAX 1000 /* envelopes in one group commit */
+
 /* Envelopes of one agent taken into one batch; more are dropped unanswered, and the agent's
  * next one gets resend_from. Agents send at most --window (<= 512) unacknowledged. One sender
  * cannot fill a batch that others are waiting on. */
@@ -51,5 +53,11 @@ int hub_batch_commit(hub_t *hub, hub_batch_t *b);
 typedef void (*hub_batch_reply_fn)(void *ctx, const uint8_t *rid, size_t rid_len,
                                    const Cdof__V1__Ack *ack);
 void hub_batch_acks(hub_batch_t *b, hub_batch_reply_fn reply, void *ctx);
+
+/* The socket's side, in the daemon (hub_ingest_net.c, linked into cdof-hub only): reads what
+ * waits on the ingest socket (up to HUB_BATCH_MAX) into hub->batch, commits it in one transaction
+ * (hub_batch_commit), then acknowledges and publishes the alerts it stored. Returns how many
+ * envelopes were committed (0 when none waited), or a negative code with nothing acknowledged. */
+int hub_ingest_batch(hub_t *hub);
 
 #endif
