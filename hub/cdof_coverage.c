@@ -10,6 +10,7 @@
 
 #include "cdof_csv.h"
 #include "cdof_error.h"
+#include "cdof_partnerships.h"
 
 bool cdof_coverage_expects(const cdof_metric_t *m, const cdof_area_t *a)
 {

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cdof_compare.h"
+#include "cdof_partnerships.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
 

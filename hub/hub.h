@@ -4,21 +4,15 @@
 #define CDOF_HUB_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "cdof_commitments.h"
-#include "cdof_compare.h"
 #include "cdof_curve.h"
-#include "cdof_partnerships.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
 #include "cdof_store.h"
 #include "hub_db.h"
 #include "hub_keys.h"
-
-#define HUB_SCHEMA_VERSION 1
-#define HUB_LISTEN_BACKLOG 1024 /* connections awaiting accept: every agent at once, with room */
 
 typedef struct {
     char *data, *ingest, *alerts, *query, *keys, *refdir, *log_level, *log_file;

@@ -11,7 +11,6 @@
 
 #include "cdof_clock.h"
 #include "cdof_curve.h"
-#include "cdof_error.h"
 #include "cdof_log.h"
 #include "hub.h"
 #include "hub_auth.h"

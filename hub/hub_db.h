@@ -44,6 +44,7 @@
 #include "cdof_store.h"
 #include "cdof_wire.h"
 
+#define HUB_SCHEMA_VERSION   1 /* the store's "hub" schema: a store of another is refused */
 #define HUB_DB_POINT_KEY_LEN 16
 #define HUB_DB_AGENT_MAX     64
 #define HUB_DB_NOTE_MAX      1024

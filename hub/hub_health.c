@@ -4,6 +4,7 @@
 #include "cdof_prom.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_db.h"
 #include "hub_health.h"
 #include "hub_query.h"
 #include "hub_settle.h"

@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cdof_wire.h"
 #include "hub.h"
+#include "hub_keys.h"
 
 #define HUB_BATCH_MAX 1000 /* envelopes in one group commit */
 

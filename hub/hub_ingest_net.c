@@ -14,7 +14,9 @@
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_auth.h"
+#include "hub_db.h"
 #include "hub_ingest.h"
+#include "hub_keys.h"
 #include "hub_subs.h"
 
 #define BATCH_MS 10 /* a batch stops reading after this long, so acks never wait on a flood */

@@ -20,6 +20,7 @@
 #include "hub.h"
 #include "hub_alerts.h"
 #include "hub_auth.h"
+#include "hub_db.h"
 #include "hub_health.h"
 #include "hub_ingest.h"
 #include "hub_periods.h"
@@ -102,6 +103,7 @@ static void on_signal(int sig)
 }
 
 /* ZMTP PING on the hub's ROUTER sockets, and how long a connection may stay silent after one. */
+#define HUB_LISTEN_BACKLOG    1024 /* connections awaiting accept: every agent at once, with room */
 #define HUB_ZMTP_HEARTBEAT_MS 2000
 #define HUB_ZMTP_TIMEOUT_MS   6000
 

@@ -17,6 +17,7 @@
 #include "cdof_error.h"
 #include "cdof_grow.h"
 #include "cdof_log.h"
+#include "cdof_partnerships.h"
 #include "cdof_wire.h"
 #include "hub_db.h"
 #include "hub_periods.h"

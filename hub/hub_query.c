@@ -24,11 +24,14 @@
 #include "hub_alerts.h"
 #include "hub_auth.h"
 #include "hub_compare.h"
+#include "hub_db.h"
 #include "hub_health.h"
+#include "hub_keys.h"
 #include "hub_periods.h"
 #include "hub_query.h"
 #include "hub_results.h"
 #include "hub_settle.h"
+#include "hub_silences.h"
 #include "hub_subs.h"
 
 #define MAX_ROWS 10000

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdof_compare.h"
 #include "cdof_coverage.h"
-#include "cdof_csv.h"
 #include "cdof_error.h"
 #include "cdof_grow.h"
 #include "cdof_log.h"
+#include "cdof_partnerships.h"
 #include "hub.h"
+#include "hub_db.h"
 #include "hub_periods.h"
 #include "hub_results.h"
 #include "hub_settle.h"

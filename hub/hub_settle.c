@@ -9,9 +9,12 @@
 #include "cdof_grow.h"
 #include "hub_alert_codec.h"
 #include "hub_alerts.h"
+#include "hub_db.h"
 #include "hub_findings.h"
+#include "hub_keys.h"
 #include "hub_periods.h"
 #include "hub_results.h"
+#include "hub_rules.h"
 #include "hub_settle.h"
 
 #define FAST_RULES_MS 1000 /* agent silent; marks are scanned at least this often */

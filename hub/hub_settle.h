@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "hub_keys.h"
 
 #define HUB_SETTLE_MAX_MS    30000 /* judged by then even while data keeps coming; --settle-ms max */
 #define HUB_SLOW_RULES_MS    5000  /* data and milestones overdue, deadlines, notices again */

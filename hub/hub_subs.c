@@ -13,6 +13,7 @@
 #include "cdof_log.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_keys.h"
 #include "hub_subs.h"
 
 #define SUBS_PER_TURN 256     /* subscription messages handled per call: bounded work */

@@ -23,6 +23,7 @@
 
 #include "cdof_error.h"
 #include "hub.h"
+#include "hub_db.h"
 #include "hub_periods.h"
 #include "hub_results.h"
 

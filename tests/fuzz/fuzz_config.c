@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cdof_config.h"
-#include "cdof_error.h"
+#include "cdof_partnerships.h"
 #include "cdof_ref.h"
 #include "hub_keys.h"
 #include "fuzz_check.h"

@@ -17,6 +17,7 @@
 
 #include "cdof_compare.h"
 #include "cdof_error.h"
+#include "cdof_partnerships.h"
 #include "cdof_wire.h"
 
 #define MAX_ROWS  400000

@@ -16,9 +16,8 @@
 
 #include "cdof_error.h"
 #include "cdof_period.h"
-#include "hub_db.h"
+#include "hub_db.h" /* HUB_SCHEMA_VERSION: another version is refused, as by the hub */
 #include "cdof_store.h"
-#include "hub.h" /* HUB_SCHEMA_VERSION: another version is refused, as by the hub */
 
 static void num(bool has, double v)
 {

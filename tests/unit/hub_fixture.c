@@ -13,8 +13,10 @@
 
 #include "cdof_error.h"
 #include "hub_alerts.h"
+#include "hub_db.h"
 #include "hub_fixture.h"
 #include "hub_results.h"
+#include "hub_rules.h"
 #include "hub_settle.h"
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

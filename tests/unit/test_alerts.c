@@ -20,6 +20,9 @@
 #include "cdof_error.h"
 #include "cdof_wire.h"
 #include "hub_alerts.h"
+#include "hub_findings.h"
+#include "hub_rules.h"
+#include "hub_silences.h"
 
 #define RULES                                                                                      \
     "[worse_than_england]\nlevel = 95\n"                                                           \

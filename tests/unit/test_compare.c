@@ -14,6 +14,7 @@
 
 #include "cdof_compare.h"
 #include "cdof_error.h"
+#include "cdof_partnerships.h"
 #include "cdof_stats.h"
 
 static cdof_ref_t *ref;

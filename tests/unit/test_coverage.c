@@ -12,6 +12,7 @@
 
 #include "cdof_coverage.h"
 #include "cdof_error.h"
+#include "cdof_partnerships.h"
 #include "cdof_stats.h"
 #include "ref_fixture.h"
 

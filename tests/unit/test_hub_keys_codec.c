@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "cdof_compare.h"
 #include "cdof_error.h"
 #include "hub_db.h"
 

@@ -15,14 +15,15 @@
 #include <cmocka.h>
 
 #include "cdof_clock.h"
+#include "cdof_compare.h"
 #include "cdof_error.h"
 #include "cdof_wire.h"
 #include "hub.h"
-#include "hub_alerts.h"
+#include "hub_db.h"
 #include "hub_fixture.h"
 #include "hub_ingest.h"
+#include "hub_keys.h"
 #include "hub_results.h"
-#include "hub_settle.h"
 
 #define AGENT "nw-test"
 #define AREA  "E06000009"

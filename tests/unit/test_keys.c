@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cdof_error.h"
+#include "cdof_partnerships.h"
 #include "cdof_ref.h"
 #include "hub_keys.h"
 

@@ -13,7 +13,6 @@
 
 #include <cmocka.h>
 
-#include "cdof_error.h"
 #include "cdof_period.h"
 #include "cdof_ref.h"
 

@@ -13,8 +13,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "cdof_compare.h"
 #include "cdof_error.h"
 #include "hub.h"
+#include "hub_db.h"
 #include "hub_periods.h"
 #include "hub_results.h"
 

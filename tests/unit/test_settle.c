@@ -14,10 +14,12 @@
 
 #include <cmocka.h>
 
+#include "cdof_compare.h"
 #include "cdof_error.h"
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
+#include "hub_db.h"
 #include "hub_fixture.h"
 #include "hub_periods.h"
 #include "hub_results.h"
