@@ -9,7 +9,8 @@
 #   agents/oversight/  nothing of agents/jcdu/ (the two programs share agents/client/ instead)
 #   hub/               <zmq.h>, and the hub headers that include it, only in the daemon's files
 #                      that touch sockets (and hub_keys.c, for Z85 key text): hub.h, the
-#                      store-side core and the alert lifecycle stay free of ZeroMQ
+#                      store-side core and the alert lifecycle stay free of ZeroMQ; hub.h
+#                      declares no function (each module's are in its own header)
 # A header is matched by its file name, so quoted, angle and path includes are all caught; every
 # offending line is named. Usage: include_graph.sh SOURCE_DIR
 set -euo pipefail
@@ -70,7 +71,15 @@ while IFS= read -r hit; do
     bad=1
 done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' hub/*.c hub/*.h || true)
 
+# hub.h is the wiring (hub_t, its configuration and counters): it declares no function. Each
+# module's functions are declared in its own header, named as the module.
+while IFS= read -r hit; do
+    echo "hub/hub.h:${hit%%:*}: declares a function: it belongs in its module's header" >&2
+    bad=1
+done < <(grep -nE '^[A-Za-z_][A-Za-z0-9_ ]*[ *]+[a-z_][a-z0-9_]*\(' hub/hub.h \
+             | grep -vE '^[0-9]+:[[:space:]]*(typedef|#)' || true)
+
 [ "$bad" -eq 0 ] && echo "include_graph: common, proto, store, compare and agents/client include" \
     "only below them (store: common only); agents/oversight nothing of agents/jcdu;" \
-    "in hub/ only the daemon's files include ZeroMQ"
+    "in hub/ only the daemon's files include ZeroMQ; hub.h declares no function"
 exit "$bad"
