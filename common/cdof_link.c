@@ -8,6 +8,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "cdof_zmq.h"
+
 struct cdof_link {
     void *socket; /* borrowed: the watched socket, whose monitor cdof_link_close stops */
     void *pair;
@@ -76,7 +78,7 @@ cdof_link_state_t cdof_link_poll(cdof_link_t *link)
     for (int i = 0; i < 1000; i++) { /* bounded: events come a few a second at most */
         zmq_msg_t m;
         zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, link->pair, ZMQ_DONTWAIT) < 0) {
+        if (cdof_zmq_msg_recv(&m, link->pair, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
             break;
         }
@@ -87,7 +89,7 @@ cdof_link_state_t cdof_link_poll(cdof_link_t *link)
         zmq_msg_close(&m);
         while (more) { /* the endpoint frame */
             zmq_msg_init(&m);
-            more = zmq_msg_recv(&m, link->pair, 0) >= 0 && zmq_msg_more(&m);
+            more = cdof_zmq_msg_recv(&m, link->pair, 0) == 0 && zmq_msg_more(&m);
             zmq_msg_close(&m);
         }
         link->state = next_state(link->state, event);

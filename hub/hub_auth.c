@@ -12,6 +12,7 @@
 #include "cdof_clock.h"
 #include "cdof_curve.h"
 #include "cdof_log.h"
+#include "cdof_zmq.h"
 #include "hub.h"
 #include "hub_auth.h"
 #include "hub_results.h"
@@ -138,13 +139,13 @@ void hub_auth_reopen_step(hub_t *hub)
         zmq_msg_t m;
         zmq_msg_init(&m);
         /* Each event is two frames: the event and value, then the endpoint. */
-        while (zmq_msg_recv(&m, hub->reopen_mon, ZMQ_DONTWAIT) >= 0) {
+        while (cdof_zmq_msg_recv(&m, hub->reopen_mon, ZMQ_DONTWAIT) == 0) {
             uint16_t ev = 0;
             if (zmq_msg_size(&m) >= sizeof ev)
                 memcpy(&ev, zmq_msg_data(&m), sizeof ev);
             if (ev & (ZMQ_EVENT_CLOSED | ZMQ_EVENT_CLOSE_FAILED))
                 closed = true;
-            while (zmq_msg_more(&m) && zmq_msg_recv(&m, hub->reopen_mon, ZMQ_DONTWAIT) >= 0)
+            while (zmq_msg_more(&m) && cdof_zmq_msg_recv(&m, hub->reopen_mon, ZMQ_DONTWAIT) == 0)
                 ;
         }
         zmq_msg_close(&m);
@@ -223,13 +224,14 @@ static void frame_text(zmq_msg_t *m, char *out, size_t outlen)
 static void zap_reply(void *zap, zmq_msg_t *request_id, const char *code, const char *text,
                       const char *user_id)
 {
-    zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
-    zmq_send(zap, request_id ? zmq_msg_data(request_id) : "",
-             request_id ? zmq_msg_size(request_id) : 0, ZMQ_SNDMORE);
-    zmq_send(zap, code, strlen(code), ZMQ_SNDMORE);
-    zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
-    zmq_send(zap, user_id, strlen(user_id), ZMQ_SNDMORE);
-    zmq_send(zap, "", 0, 0); /* no metadata */
+    /* Every frame goes, whatever signal arrives: a reply short of one fails the handshake. */
+    cdof_zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
+    cdof_zmq_send(zap, request_id ? zmq_msg_data(request_id) : "",
+                  request_id ? zmq_msg_size(request_id) : 0, ZMQ_SNDMORE);
+    cdof_zmq_send(zap, code, strlen(code), ZMQ_SNDMORE);
+    cdof_zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
+    cdof_zmq_send(zap, user_id, strlen(user_id), ZMQ_SNDMORE);
+    cdof_zmq_send(zap, "", 0, 0); /* no metadata */
 }
 
 /* Decides one ZAP request (RFC 27: version, request id, domain, address, identity, mechanism,
@@ -287,7 +289,7 @@ void hub_auth_handle(hub_t *hub)
         while (more) {
             zmq_msg_t m;
             zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, hub->zap, n ? 0 : ZMQ_DONTWAIT) < 0) {
+            if (cdof_zmq_msg_recv(&m, hub->zap, n ? 0 : ZMQ_DONTWAIT) < 0) {
                 zmq_msg_close(&m);
                 break;
             }

@@ -11,6 +11,7 @@
 #include "cdof_clock.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
+#include "cdof_zmq.h"
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_auth.h"
@@ -53,8 +54,8 @@ static void send_to(void *ctx, const uint8_t *rid, size_t rid_len, const Cdof__V
     if (zmq_msg_init_size(&body, protobuf_c_message_get_packed_size(&ack->base)) != 0)
         return;
     protobuf_c_message_pack(&ack->base, zmq_msg_data(&body));
-    if (zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_msg_send(&body, sock, ZMQ_DONTWAIT) < 0)
+    if (cdof_zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        cdof_zmq_msg_send(&body, sock, ZMQ_DONTWAIT) < 0)
         zmq_msg_close(&body);
 }
 
@@ -117,11 +118,12 @@ static int read_messages(hub_t *hub, hub_batch_t *b)
             break;
         zmq_msg_t part;
         zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, hub->ingest, ZMQ_DONTWAIT) < 0) {
+        int rc = cdof_zmq_msg_recv(&part, hub->ingest, ZMQ_DONTWAIT);
+        if (rc < 0) {
             zmq_msg_close(&part);
-            if (errno == EAGAIN || errno == EINTR)
+            if (rc == -EAGAIN)
                 break;
-            return -errno;
+            return rc;
         }
         uint8_t rid[RID_MAX];
         size_t rid_len = zmq_msg_size(&part) < sizeof rid ? zmq_msg_size(&part) : sizeof rid;
@@ -134,7 +136,7 @@ static int read_messages(hub_t *hub, hub_batch_t *b)
         while (zmq_msg_more(&part)) {
             zmq_msg_close(&part);
             zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, hub->ingest, 0) < 0)
+            if (cdof_zmq_msg_recv(&part, hub->ingest, 0) < 0)
                 break;
             if (++frames == 1) {
                 /* Who sent it comes from the handshake, never from the body. */
@@ -161,7 +163,7 @@ static int read_messages(hub_t *hub, hub_batch_t *b)
             hub->counters.rejected++;
             continue;
         }
-        int rc = hub_batch_take(b, rid, rid_len, env, bad, party);
+        rc = hub_batch_take(b, rid, rid_len, env, bad, party);
         if (rc < 0)
             return rc;
         if (rc > 0)

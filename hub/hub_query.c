@@ -19,6 +19,7 @@
 #include "cdof_error.h"
 #include "cdof_grow.h"
 #include "cdof_log.h"
+#include "cdof_zmq.h"
 #include "cdof_wire.h"
 #include "hub.h"
 #include "hub_alerts.h"
@@ -1195,11 +1196,9 @@ static int respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int f
     size_t len;
     int sent = cdof_wire_pack(&resp.base, &buf, &len);
     if (sent == 0) {
-        sent =
-            zmq_send(out, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-                    zmq_send(out, buf, len, ZMQ_DONTWAIT) < 0
-                ? -zmq_errno()
-                : 0;
+        sent = cdof_zmq_send(out, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        if (sent == 0)
+            sent = cdof_zmq_send(out, buf, len, ZMQ_DONTWAIT);
         free(buf);
     }
     if (req)
@@ -1222,17 +1221,17 @@ static int take_msg(hub_t *hub, zmq_msg_t *rid, zmq_msg_t *body, int *frames)
     *frames = 0;
     zmq_msg_init(rid);
     zmq_msg_init(body);
-    if (zmq_msg_recv(rid, hub->query, ZMQ_DONTWAIT) < 0) {
-        int e = errno;
+    int rc = cdof_zmq_msg_recv(rid, hub->query, ZMQ_DONTWAIT);
+    if (rc < 0) {
         zmq_msg_close(rid);
         zmq_msg_close(body);
-        return e == EAGAIN ? 0 : -e;
+        return rc == -EAGAIN ? 0 : rc;
     }
     *frames = 0;
     while (zmq_msg_more(*frames ? body : rid)) {
         zmq_msg_close(body);
         zmq_msg_init(body);
-        if (zmq_msg_recv(body, hub->query, 0) < 0)
+        if (cdof_zmq_msg_recv(body, hub->query, 0) < 0)
             break;
         (*frames)++;
     }
@@ -1322,9 +1321,8 @@ static void *worker_main(void *arg)
             break;
         }
         int rc = 0;
-        while (zmq_msg_more(&rid) && (rc = zmq_msg_recv(&body, pair, 0)) < 0 &&
-               (zmq_errno() == EINTR || zmq_errno() == EAGAIN))
-            ;                                /* the second frame of a message already here */
+        if (zmq_msg_more(&rid)) /* the second frame, of a message already here */
+            rc = cdof_zmq_msg_recv(&body, pair, 0);
         if (!zmq_msg_more(&rid) || rc < 0) { /* the empty message: stop */
             zmq_msg_close(&rid);
             zmq_msg_close(&body);
@@ -1337,8 +1335,8 @@ static void *worker_main(void *arg)
             /* Out of memory, most likely: the client times out and asks again, but the serve
              * loop must hear that this request is over, or it waits for it for good. */
             cdof_log_error("query worker: no answer sent: %s", cdof_strerror(rc));
-            if (zmq_send(pair, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE) < 0 ||
-                zmq_send(pair, "", 0, 0) < 0)
+            if (cdof_zmq_send(pair, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE) < 0 ||
+                cdof_zmq_send(pair, "", 0, 0) < 0)
                 break; /* the pair is closed: the hub is stopping */
         }
         zmq_msg_close(&rid);
@@ -1395,12 +1393,11 @@ static void worker_start(hub_t *hub, struct hub_queries *qs)
 static bool worker_give(struct hub_queries *qs, pending_t *p)
 {
     /* Never blocks: the pair is connected and holds one request at a time. Once the first
-     * frame is queued, libzmq takes the rest of the message whatever the pipe holds, so only a
-     * signal can stop the second, and it is sent again. */
-    if (zmq_msg_send(&p->rid, qs->pair, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+     * frame is queued, libzmq takes the rest of the message whatever the pipe holds, and a
+     * signal cannot stop it (cdof_zmq.h). */
+    if (cdof_zmq_msg_send(&p->rid, qs->pair, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return false;
-    while (zmq_msg_send(&p->body, qs->pair, ZMQ_DONTWAIT) < 0 && zmq_errno() == EINTR)
-        ;
+    cdof_zmq_msg_send(&p->body, qs->pair, ZMQ_DONTWAIT);
     return true;
 }
 
@@ -1480,20 +1477,19 @@ void hub_query_worker_done(hub_t *hub)
         zmq_msg_t rid, body;
         zmq_msg_init(&rid);
         zmq_msg_init(&body);
-        if (zmq_msg_recv(&rid, qs->pair, ZMQ_DONTWAIT) < 0) {
+        if (cdof_zmq_msg_recv(&rid, qs->pair, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&rid);
             zmq_msg_close(&body);
             return;
         }
         int rc = 0;
-        while (zmq_msg_more(&rid) && (rc = zmq_msg_recv(&body, qs->pair, 0)) < 0 &&
-               zmq_errno() == EINTR)
-            ; /* the second frame of a message already here */
+        if (zmq_msg_more(&rid)) /* the second frame, of a message already here */
+            rc = cdof_zmq_msg_recv(&body, qs->pair, 0);
         /* An empty answer is the worker's word that it could make none. */
         if (zmq_msg_more(&rid) && rc >= 0 && zmq_msg_size(&body) > 0) {
-            zmq_send(hub->query, zmq_msg_data(&rid), zmq_msg_size(&rid),
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send(hub->query, zmq_msg_data(&body), zmq_msg_size(&body), ZMQ_DONTWAIT);
+            if (cdof_zmq_send(hub->query, zmq_msg_data(&rid), zmq_msg_size(&rid),
+                              ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
+                cdof_zmq_send(hub->query, zmq_msg_data(&body), zmq_msg_size(&body), ZMQ_DONTWAIT);
         }
         zmq_msg_close(&rid);
         zmq_msg_close(&body);
@@ -1669,7 +1665,7 @@ void hub_query_close(hub_t *hub)
         /* Never blocks: the worker sees the flag within WORKER_POLL_MS of finishing the request
          * it is answering, whether or not the message reaches it. */
         atomic_store(&qs->stop, true);
-        zmq_send(qs->pair, "", 0, ZMQ_DONTWAIT);
+        cdof_zmq_send(qs->pair, "", 0, ZMQ_DONTWAIT);
         pthread_join(qs->worker, NULL);
         zmq_close(qs->pair);
     }

@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "cdof_log.h"
+#include "cdof_zmq.h"
 #include "hub.h"
 #include "hub_alerts.h"
 #include "hub_keys.h"
@@ -199,7 +200,7 @@ bool hub_subs_handle(hub_t *hub)
     for (int i = 0; s->mon && i < SUBS_PER_TURN; i++) {
         zmq_msg_t ev;
         zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, s->mon, ZMQ_DONTWAIT) < 0) {
+        if (cdof_zmq_msg_recv(&ev, s->mon, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&ev);
             break;
         }
@@ -213,7 +214,7 @@ bool hub_subs_handle(hub_t *hub)
         zmq_msg_close(&ev);
         if (more) { /* the endpoint */
             zmq_msg_init(&ev);
-            zmq_msg_recv(&ev, s->mon, 0);
+            cdof_zmq_msg_recv(&ev, s->mon, 0);
             zmq_msg_close(&ev);
         }
         if (event == ZMQ_EVENT_DISCONNECTED && value < s->nfd) {
@@ -232,7 +233,7 @@ bool hub_subs_handle(hub_t *hub)
     for (int i = 0; i < SUBS_PER_TURN; i++) {
         zmq_msg_t m;
         zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, hub->pub, ZMQ_DONTWAIT) < 0) {
+        if (cdof_zmq_msg_recv(&m, hub->pub, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
             return false;
         }
@@ -253,8 +254,10 @@ static void send_alert(void *ctx, const char *topic, const uint8_t *alert, size_
     void *pub = ctx;
     if (!pub)
         return;
-    zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
-    zmq_send(pub, alert, len, 0);
+    /* Both frames, whatever signal arrives: a topic left open would take the next alert's
+     * topic as its body. */
+    cdof_zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
+    cdof_zmq_send(pub, alert, len, 0);
 }
 
 void hub_publish(hub_t *hub)

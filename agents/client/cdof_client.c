@@ -14,6 +14,7 @@
 #include "cdof_clock.h"
 #include "cdof_error.h"
 #include "cdof_log.h"
+#include "cdof_zmq.h"
 #include "cdof_wire.h"
 
 /* The longest a wait sleeps without looking at the stop flag. */
@@ -190,7 +191,7 @@ static int recv_answer(cdof_client_t *c, uint64_t id, Cdof__V1__QueryResponse **
         size_t ml = sizeof m;
         while (zmq_getsockopt(c->sock, ZMQ_RCVMORE, &m, &ml) == 0 && m) {
             zmq_msg_init(&msg);
-            int r = zmq_msg_recv(&msg, c->sock, ZMQ_DONTWAIT);
+            int r = cdof_zmq_msg_recv(&msg, c->sock, ZMQ_DONTWAIT);
             zmq_msg_close(&msg);
             if (r < 0)
                 break;

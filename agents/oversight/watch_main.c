@@ -36,6 +36,7 @@
 #include "cdof_error.h"
 #include "cdof_link.h"
 #include "cdof_log.h"
+#include "cdof_zmq.h"
 #include "cdof_metrics.h"
 #include "cdof_ref.h"
 #include "cdof_signal.h"
@@ -326,17 +327,17 @@ static int on_message(watch_t *w)
     int parts = 0, rc = 0;
     zmq_msg_init(&topic);
     zmq_msg_init(&body);
-    if (zmq_msg_recv(&topic, w->sub, ZMQ_DONTWAIT) < 0)
+    if (cdof_zmq_msg_recv(&topic, w->sub, ZMQ_DONTWAIT) < 0)
         goto done;
     parts = 1;
-    if (zmq_msg_more(&topic) && zmq_msg_recv(&body, w->sub, ZMQ_DONTWAIT) >= 0)
+    if (zmq_msg_more(&topic) && cdof_zmq_msg_recv(&body, w->sub, ZMQ_DONTWAIT) == 0)
         parts = 2;
     /* Two frames: topic, Alert. Anything longer is drained and ignored. */
     bool extra = parts == 2 && zmq_msg_more(&body);
     for (int more = extra; more;) {
         zmq_msg_t m;
         zmq_msg_init(&m);
-        more = zmq_msg_recv(&m, w->sub, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m);
+        more = cdof_zmq_msg_recv(&m, w->sub, ZMQ_DONTWAIT) == 0 && zmq_msg_more(&m);
         zmq_msg_close(&m);
     }
     if (parts != 2 || extra) {

@@ -12,6 +12,7 @@
 #include "cdof_grow.h"
 #include "cdof_link.h"
 #include "cdof_log.h"
+#include "cdof_zmq.h"
 #include "cdof_wire.h"
 
 #define SILENT_INTERVALS  3     /* heartbeat intervals without a word: the hub is dead */
@@ -590,8 +591,8 @@ static void recv_one(agent_sender_t *s)
         cdof_log_warn("ignoring a multi-frame reply from the hub");
         for (int i = 0; i < 64; i++) {
             zmq_msg_init(&msg);
-            int rc = zmq_msg_recv(&msg, s->sock, ZMQ_DONTWAIT);
-            more = rc >= 0 && zmq_msg_more(&msg);
+            int rc = cdof_zmq_msg_recv(&msg, s->sock, ZMQ_DONTWAIT);
+            more = rc == 0 && zmq_msg_more(&msg);
             zmq_msg_close(&msg);
             if (!more)
                 break;
