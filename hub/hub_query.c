@@ -1131,7 +1131,9 @@ static int answer(hub_t *hub, const hub_party_t *party, const Cdof__V1__QueryReq
 /* Answers one request (rid and body as received; frames: frames after the routing id) on out
  * (the query socket, or the worker's pair). With refusal, answers BAD_REQUEST with that reason
  * under the request's own id instead. authed: the sender was judged already (the worker).
- * Returns 0 when the answer was queued on out, or a negative errno (nothing was sent). */
+ * Returns 0 when a message went on out (the answer, or an empty one after the id should the
+ * answer fail once the id had gone, which only a closing socket does), or a negative errno when
+ * nothing was sent. */
 static int respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int frames,
                    const char *refusal, bool authed)
 {
@@ -1197,8 +1199,10 @@ static int respond(hub_t *hub, void *out, zmq_msg_t *rid, zmq_msg_t *body, int f
     int sent = cdof_wire_pack(&resp.base, &buf, &len);
     if (sent == 0) {
         sent = cdof_zmq_send(out, zmq_msg_data(rid), zmq_msg_size(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        if (sent == 0)
-            sent = cdof_zmq_send(out, buf, len, ZMQ_DONTWAIT);
+        if (sent == 0 && cdof_zmq_send(out, buf, len, ZMQ_DONTWAIT) < 0)
+            /* The id is queued and the message open: close it empty, which the serve loop
+             * reads as "no answer" from the worker (only a socket closing gets here). */
+            cdof_zmq_send(out, "", 0, ZMQ_DONTWAIT);
         free(buf);
     }
     if (req)

@@ -14,7 +14,8 @@
 #include "cdof.pb-c.h"
 #include "cdof_table.h"
 
-/* Tables built from wire rows; the caller owns the result (NULL when out of memory). The rows
+/* Tables built from wire rows; the caller owns the result (NULL when out of memory, or when a
+ * column list has a gap, which CDOF_TABLE_COLS_CHECK and test_query_output rule out). The rows
  * are borrowed for the call only. */
 typedef enum { CDOF_QO_VIEW_AREA, CDOF_QO_VIEW_LEAGUE, CDOF_QO_VIEW_SERIES } cdof_qo_view_t;
 

@@ -202,12 +202,13 @@ static void refresh_written(agent_sender_t *s)
 /* Sends one frame without blocking: 1 sent, 0 would block, < 0 error. */
 static int send_frame(agent_sender_t *s, const void *data, size_t len)
 {
-    if (zmq_send(s->sock, data, len, ZMQ_DONTWAIT) >= 0)
+    int rc = cdof_zmq_send(s->sock, data, len, ZMQ_DONTWAIT); /* a signal does not fail it */
+    if (rc == 0)
         return 1;
-    if (errno == EAGAIN)
+    if (rc == -EAGAIN)
         return 0;
-    cdof_log_warn("sending to %s: %s", s->endpoint, zmq_strerror(errno));
-    return -errno;
+    cdof_log_warn("sending to %s: %s", s->endpoint, zmq_strerror(-rc));
+    return rc;
 }
 
 static int send_heartbeat(agent_sender_t *s)
