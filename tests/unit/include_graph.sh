@@ -25,6 +25,15 @@ done
 # The file names of the headers under the given folders, one a line.
 headers_of() { find "$@" -name '*.h' -printf '%f\n' | sort -u; }
 
+# includes PATH...: every #include under PATH (folders walked, files as given), one a line as
+# FILE<TAB>LINE<TAB>HEADER, the header by its file name alone.
+includes() {
+    grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' "$@" \
+        --include='*.c' --include='*.h' |
+        sed -E 's/^([^:]+):([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1\t\2\t\3/' |
+        awk -F'\t' -v OFS='\t' '{ n = split($3, part, "/"); print $1, $2, part[n] }' || true
+}
+
 bad=0
 # check FOLDER FORBIDDEN...: every #include of FOLDER against the headers of FORBIDDEN.
 check() {
@@ -33,19 +42,13 @@ check() {
     local forbidden
     forbidden=$(headers_of "$@")
     [ -n "$forbidden" ] || { echo "include_graph: no headers under $*" >&2; exit 2; }
-    local hit file rest line name
-    while IFS= read -r hit; do
-        file=${hit%%:*}
-        rest=${hit#*:}
-        line=${rest%%:*}
-        name=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1/' \
-            <<<"${rest#*:}")
-        if grep -qxF "$(basename "$name")" <<<"$forbidden"; then
+    local file line name
+    while IFS=$'\t' read -r file line name; do
+        if grep -qxF "$name" <<<"$forbidden"; then
             echo "$file:$line: includes $name, a header of $* (above or beside $dir/)" >&2
             bad=1
         fi
-    done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' "$dir" \
-                 --include='*.c' --include='*.h' || true)
+    done < <(includes "$dir")
 }
 
 check common proto store compare hub agents
@@ -59,17 +62,12 @@ check agents/oversight agents/jcdu
 zmq_daemon="hub_main.c hub_ingest_net.c hub_query.c hub_auth.c hub_auth.h hub_subs.c hub_keys.c"
 zmq_names=$(printf '%s\n' zmq.h $(grep -lE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]zmq\.h[>"]' \
     hub/*.h | xargs -r -n1 basename))
-while IFS= read -r hit; do
-    file=${hit%%:*}
-    rest=${hit#*:}
-    line=${rest%%:*}
-    name=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1/' \
-        <<<"${rest#*:}")
-    grep -qxF "$(basename "$name")" <<<"$zmq_names" || continue
+while IFS=$'\t' read -r file line name; do
+    grep -qxF "$name" <<<"$zmq_names" || continue
     case " $zmq_daemon " in *" $(basename "$file") "*) continue ;; esac
     echo "$file:$line: includes $name: ZeroMQ belongs to the daemon's files ($zmq_daemon)" >&2
     bad=1
-done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' hub/*.c hub/*.h || true)
+done < <(includes hub/*.c hub/*.h)
 
 # hub.h is the wiring (hub_t, its configuration and counters): it declares no function. Each
 # module's functions are declared in its own header, named as the module.
